@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages sealgate needs to build, run and test, when any is missing,
+# and creates the role users when run as root. Idempotent; fast when nothing is missing.
+# Owner: build. Keep this list in sync with README.md "Dependencies".
+set -eu
+PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
+libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev
+postfix swaks procps"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    # Postfix must not ask questions or configure the system instance: tests run private ones.
+    echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# Role users for the privilege drop (only meaningful when sealgate is started as root).
+if [ "$(id -u)" = 0 ]; then
+    getent group sealgate >/dev/null || groupadd --system sealgate
+    for u in sealgate-smtpd sealgate-cryptd sealgate-relay; do
+        getent passwd "$u" >/dev/null ||
+            useradd --system --gid sealgate --no-create-home --home-dir /nonexistent \
+                --shell /usr/sbin/nologin "$u"
+    done
+fi

@@ -1,0 +1,394 @@
+/* config.c - configuration loading with libconfig. Owner: src/lib.
+ * Defaults are set in code first so a missing key is never an error; unknown keys are errors,
+ * because a misspelt limit that silently falls back to a default is a security problem. */
+#include "lib/config.h"
+
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+}
+
+static void list_set(sg_strlist *l, const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = calloc(n ? n : 1, sizeof *l->v);
+    l->n = n;
+    for (size_t i = 0; i < n; i++)
+        l->v[i] = strdup(v[i]);
+}
+
+static void defaults(sg_config *c)
+{
+    memset(c, 0, sizeof *c);
+    set_str(&c->hostname, "sealgate.demo.test");
+    set_str(&c->base_dir, "run");
+    set_str(&c->spool_dir, "spool");
+    set_str(&c->store_path, "sealgate.db");
+    set_str(&c->pid_file, "sealgate.pid");
+    c->log_level = 1;
+    static const char *const domains[] = {"demo.test"};
+    list_set(&c->internal_domains, domains, 1);
+    set_str(&c->users.smtpd, "sealgate-smtpd");
+    set_str(&c->users.cryptd, "sealgate-cryptd");
+    set_str(&c->users.relay, "sealgate-relay");
+    set_str(&c->users.group, "sealgate");
+    set_str(&c->smtpd.listen, "127.0.0.1:10025");
+    set_str(&c->smtpd.tls_cert, "tls/cert.pem");
+    set_str(&c->smtpd.tls_key, "tls/key.pem");
+    c->smtpd.tls_autogenerate = true;
+    c->smtpd.max_message_size = 50u * 1024 * 1024;
+    c->smtpd.max_recipients = 1000;
+    c->smtpd.max_line_length = 998;
+    c->smtpd.max_command_length = 2048;
+    c->smtpd.max_sessions = 4000;
+    c->smtpd.max_sessions_per_ip = 2000;
+    c->smtpd.idle_timeout = 300;
+    c->smtpd.session_timeout = 3600;
+    c->smtpd.max_errors = 10;
+    c->smtpd.bare_newline = SG_BARE_REJECT;
+    c->smtpd.commit_batch = 64;
+    static const char *const nets[] = {"127.0.0.0/8", "::1/128"};
+    list_set(&c->smtpd.client_networks, nets, 2);
+    c->cryptd.workers = 0;
+    set_str(&c->relay.next_hop, "127.0.0.1:10027");
+    c->relay.tls = SG_TLS_MAY;
+    c->relay.max_connections = 10;
+    c->relay.connect_timeout = 30;
+    c->relay.command_timeout = 300;
+    c->relay.retry_min = 60;
+    c->relay.retry_max = 3600;
+    c->relay.queue_lifetime = 5 * 24 * 3600;
+    c->sink.enabled = true;
+    set_str(&c->sink.listen, "127.0.0.1:10027");
+    set_str(&c->sink.maildir, "sink");
+}
+
+/* ---- typed readers: each checks the type and reports file:line on mismatch ---- */
+
+typedef struct ctx {
+    const char *file;
+    char *err;
+    size_t errlen;
+    int failed;
+} ctx;
+
+static void fail(ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+    if (x->failed++)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(x->err, x->errlen, "%s:%d: %s", x->file, s ? config_setting_source_line(s) : 0, msg);
+}
+
+static void rd_str(ctx *x, config_setting_t *s, char **dst)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail(x, s, "%s: expected a string", config_setting_name(s));
+    set_str(dst, config_setting_get_string(s));
+}
+
+static void rd_int(ctx *x, config_setting_t *s, long long min, long long max, long long *out)
+{
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+        return fail(x, s, "%s: expected a number", config_setting_name(s));
+    long long v = config_setting_get_int64(s);
+    if (v < min || v > max)
+        return fail(x, s, "%s: %lld is out of range %lld..%lld", config_setting_name(s), v, min, max);
+    *out = v;
+}
+
+static void rd_i(ctx *x, config_setting_t *s, long long min, long long max, int *dst)
+{
+    long long v = *dst;
+    rd_int(x, s, min, max, &v);
+    *dst = (int)v;
+}
+
+static void rd_bool(ctx *x, config_setting_t *s, bool *dst)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return fail(x, s, "%s: expected true or false", config_setting_name(s));
+    *dst = config_setting_get_bool(s);
+}
+
+static void rd_list(ctx *x, config_setting_t *s, sg_strlist *dst)
+{
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(x, s, "%s: expected a list of strings", config_setting_name(s));
+    int n = config_setting_length(s);
+    const char **v = calloc(n ? n : 1, sizeof *v);
+    for (int i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+            free(v);
+            return fail(x, s, "%s: expected a list of strings", config_setting_name(s));
+        }
+        v[i] = config_setting_get_string(e);
+    }
+    list_set(dst, v, n);
+    free(v);
+}
+
+static void rd_enum(ctx *x, config_setting_t *s, const char *const *names, int *dst)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail(x, s, "%s: expected a string", config_setting_name(s));
+    const char *v = config_setting_get_string(s);
+    for (int i = 0; names[i]; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *dst = i;
+            return;
+        }
+    fail(x, s, "%s: unknown value \"%s\"", config_setting_name(s), v);
+}
+
+static bool is(config_setting_t *s, const char *name)
+{
+    return strcmp(config_setting_name(s), name) == 0;
+}
+
+static void rd_group(ctx *x, config_setting_t *g, const char *name)
+{
+    if (!config_setting_is_group(g))
+        fail(x, g, "%s: expected a group { ... }", name);
+}
+
+static void load_smtpd(ctx *x, sg_config *c, config_setting_t *g)
+{
+    static const char *const bare[] = {"reject", "normalize", NULL};
+    for (int i = 0; i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        long long sz = (long long)c->smtpd.max_message_size;
+        if (is(s, "listen")) rd_str(x, s, &c->smtpd.listen);
+        else if (is(s, "tls_cert")) rd_str(x, s, &c->smtpd.tls_cert);
+        else if (is(s, "tls_key")) rd_str(x, s, &c->smtpd.tls_key);
+        else if (is(s, "tls_autogenerate")) rd_bool(x, s, &c->smtpd.tls_autogenerate);
+        else if (is(s, "max_message_size")) { rd_int(x, s, 1024, 1LL << 34, &sz); c->smtpd.max_message_size = (size_t)sz; }
+        else if (is(s, "max_recipients")) rd_i(x, s, 1, 100000, &c->smtpd.max_recipients);
+        else if (is(s, "max_line_length")) rd_i(x, s, 998, 1 << 20, &c->smtpd.max_line_length);
+        else if (is(s, "max_command_length")) rd_i(x, s, 510, 1 << 16, &c->smtpd.max_command_length);
+        else if (is(s, "max_sessions")) rd_i(x, s, 1, 1000000, &c->smtpd.max_sessions);
+        else if (is(s, "max_sessions_per_ip")) rd_i(x, s, 1, 1000000, &c->smtpd.max_sessions_per_ip);
+        else if (is(s, "idle_timeout")) rd_i(x, s, 1, 86400, &c->smtpd.idle_timeout);
+        else if (is(s, "session_timeout")) rd_i(x, s, 1, 7 * 86400, &c->smtpd.session_timeout);
+        else if (is(s, "max_errors")) rd_i(x, s, 1, 1000, &c->smtpd.max_errors);
+        else if (is(s, "bare_newline")) rd_enum(x, s, bare, &c->smtpd.bare_newline);
+        else if (is(s, "commit_batch")) rd_i(x, s, 1, 4096, &c->smtpd.commit_batch);
+        else if (is(s, "client_networks")) rd_list(x, s, &c->smtpd.client_networks);
+        else fail(x, s, "smtpd.%s: unknown setting", config_setting_name(s));
+    }
+}
+
+static void load_relay(ctx *x, sg_config *c, config_setting_t *g)
+{
+    static const char *const tls[] = {"none", "may", "must", NULL};
+    for (int i = 0; i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        if (is(s, "next_hop")) rd_str(x, s, &c->relay.next_hop);
+        else if (is(s, "tls")) rd_enum(x, s, tls, &c->relay.tls);
+        else if (is(s, "max_connections")) rd_i(x, s, 1, 1000, &c->relay.max_connections);
+        else if (is(s, "connect_timeout")) rd_i(x, s, 1, 3600, &c->relay.connect_timeout);
+        else if (is(s, "command_timeout")) rd_i(x, s, 1, 3600, &c->relay.command_timeout);
+        else if (is(s, "retry_min")) rd_i(x, s, 1, 86400, &c->relay.retry_min);
+        else if (is(s, "retry_max")) rd_i(x, s, 1, 7 * 86400, &c->relay.retry_max);
+        else if (is(s, "queue_lifetime")) rd_i(x, s, 1, 60 * 86400, &c->relay.queue_lifetime);
+        else if (is(s, "helo_name")) rd_str(x, s, &c->relay.helo_name);
+        else fail(x, s, "relay.%s: unknown setting", config_setting_name(s));
+    }
+}
+
+static void load_file(ctx *x, sg_config *c, config_t *cf)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+    config_setting_t *root = config_root_setting(cf);
+    for (int i = 0; i < config_setting_length(root); i++) {
+        config_setting_t *s = config_setting_get_elem(root, i);
+        if (is(s, "hostname")) rd_str(x, s, &c->hostname);
+        else if (is(s, "base_dir")) rd_str(x, s, &c->base_dir);
+        else if (is(s, "spool_dir")) rd_str(x, s, &c->spool_dir);
+        else if (is(s, "store")) rd_str(x, s, &c->store_path);
+        else if (is(s, "pid_file")) rd_str(x, s, &c->pid_file);
+        else if (is(s, "log_level")) rd_enum(x, s, levels, &c->log_level);
+        else if (is(s, "internal_domains")) rd_list(x, s, &c->internal_domains);
+        else if (is(s, "users")) {
+            rd_group(x, s, "users");
+            for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
+                config_setting_t *u = config_setting_get_elem(s, j);
+                if (is(u, "smtpd")) rd_str(x, u, &c->users.smtpd);
+                else if (is(u, "cryptd")) rd_str(x, u, &c->users.cryptd);
+                else if (is(u, "relay")) rd_str(x, u, &c->users.relay);
+                else if (is(u, "group")) rd_str(x, u, &c->users.group);
+                else fail(x, u, "users.%s: unknown setting", config_setting_name(u));
+            }
+        } else if (is(s, "smtpd")) {
+            rd_group(x, s, "smtpd");
+            if (!x->failed) load_smtpd(x, c, s);
+        } else if (is(s, "cryptd")) {
+            rd_group(x, s, "cryptd");
+            for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
+                config_setting_t *u = config_setting_get_elem(s, j);
+                if (is(u, "workers")) rd_i(x, u, 0, 256, &c->cryptd.workers);
+                else fail(x, u, "cryptd.%s: unknown setting", config_setting_name(u));
+            }
+        } else if (is(s, "relay")) {
+            rd_group(x, s, "relay");
+            if (!x->failed) load_relay(x, c, s);
+        } else if (is(s, "sink")) {
+            rd_group(x, s, "sink");
+            for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
+                config_setting_t *u = config_setting_get_elem(s, j);
+                if (is(u, "enabled")) rd_bool(x, u, &c->sink.enabled);
+                else if (is(u, "listen")) rd_str(x, u, &c->sink.listen);
+                else if (is(u, "maildir")) rd_str(x, u, &c->sink.maildir);
+                else fail(x, u, "sink.%s: unknown setting", config_setting_name(u));
+            }
+        } else {
+            fail(x, s, "%s: unknown setting", config_setting_name(s));
+        }
+    }
+}
+
+/* Makes *p absolute against base (which is absolute). */
+static void absolutize(char **p, const char *base)
+{
+    if ((*p)[0] == '/')
+        return;
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s/%s", base, *p);
+    set_str(p, buf);
+}
+
+static int validate(ctx *x, sg_config *c)
+{
+    free(c->smtpd.client_cidrs);
+    c->smtpd.client_cidrs = calloc(c->smtpd.client_networks.n + 1, sizeof(sg_cidr));
+    for (size_t i = 0; i < c->smtpd.client_networks.n; i++)
+        if (sg_cidr_parse(c->smtpd.client_networks.v[i], &c->smtpd.client_cidrs[i]) < 0) {
+            snprintf(x->err, x->errlen, "%s: smtpd.client_networks: \"%s\" is not a network",
+                     x->file, c->smtpd.client_networks.v[i]);
+            return -1;
+        }
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    const char *eps[] = {c->smtpd.listen, c->relay.next_hop, c->sink.listen};
+    const char *names[] = {"smtpd.listen", "relay.next_hop", "sink.listen"};
+    for (int i = 0; i < 3; i++)
+        if (sg_endpoint_parse(eps[i], &ss, &sl) < 0) {
+            snprintf(x->err, x->errlen, "%s: %s: \"%s\" is not host:port", x->file, names[i], eps[i]);
+            return -1;
+        }
+    if (c->relay.retry_max < c->relay.retry_min) {
+        snprintf(x->err, x->errlen, "%s: relay.retry_max is below relay.retry_min", x->file);
+        return -1;
+    }
+    return 0;
+}
+
+int sg_config_load(sg_config *c, const char *path, char *err, size_t errlen)
+{
+    defaults(c);
+    ctx x = {.file = path ? path : "(defaults)", .err = err, .errlen = errlen};
+    char dir[PATH_MAX];
+    if (!getcwd(dir, sizeof dir)) {
+        snprintf(err, errlen, "getcwd failed");
+        return -1;
+    }
+    if (path) {
+        config_t cf;
+        config_init(&cf);
+        if (!config_read_file(&cf, path)) {
+            if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+                snprintf(err, errlen, "%s: cannot read the file", path);
+            else
+                snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&cf), config_error_text(&cf));
+            config_destroy(&cf);
+            return -1;
+        }
+        load_file(&x, c, &cf);
+        config_destroy(&cf);
+        if (x.failed)
+            return -1;
+        set_str(&c->path, path);
+        /* Relative paths in a file are relative to the file's directory. */
+        char *slash = strrchr(c->path, '/');
+        if (slash && path[0] == '/') {
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - c->path), c->path);
+        } else if (slash) {
+            size_t l = strlen(dir);
+            snprintf(dir + l, sizeof dir - l, "/%.*s", (int)(slash - c->path), c->path);
+        }
+    }
+    absolutize(&c->base_dir, dir);
+    absolutize(&c->spool_dir, c->base_dir);
+    absolutize(&c->store_path, c->base_dir);
+    absolutize(&c->pid_file, c->base_dir);
+    absolutize(&c->smtpd.tls_cert, c->base_dir);
+    absolutize(&c->smtpd.tls_key, c->base_dir);
+    absolutize(&c->sink.maildir, c->base_dir);
+    if (!c->relay.helo_name)
+        set_str(&c->relay.helo_name, c->hostname);
+    return validate(&x, c);
+}
+
+const char *sg_config_default_path(const char *explicit_path)
+{
+    if (explicit_path)
+        return explicit_path;
+    const char *env = getenv("SEALGATE_CONFIG");
+    return env && *env ? env : NULL;
+}
+
+static void list_free(sg_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+void sg_config_free(sg_config *c)
+{
+    char **strs[] = {&c->path, &c->hostname, &c->base_dir, &c->spool_dir, &c->store_path,
+                     &c->pid_file, &c->users.smtpd, &c->users.cryptd, &c->users.relay,
+                     &c->users.group, &c->smtpd.listen, &c->smtpd.tls_cert, &c->smtpd.tls_key,
+                     &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen, &c->sink.maildir};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        free(*strs[i]);
+    list_free(&c->internal_domains);
+    list_free(&c->smtpd.client_networks);
+    free(c->smtpd.client_cidrs);
+    memset(c, 0, sizeof *c);
+}
+
+bool sg_config_is_internal_domain(const sg_config *c, const char *domain)
+{
+    for (size_t i = 0; i < c->internal_domains.n; i++)
+        if (strcasecmp(domain, c->internal_domains.v[i]) == 0)
+            return true;
+    return false;
+}
+
+bool sg_config_client_allowed(const sg_config *c, const struct sockaddr *sa)
+{
+    for (size_t i = 0; i < c->smtpd.client_networks.n; i++)
+        if (sg_cidr_match(&c->smtpd.client_cidrs[i], sa))
+            return true;
+    return false;
+}

@@ -1,0 +1,63 @@
+/* privdrop.c - setgroups/setgid/setuid with verification. Owner: src/lib. */
+#include <stddef.h>
+
+#include "lib/privdrop.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int lookup(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        snprintf(err, errlen, "user %s does not exist (create it, or run as non-root)", user);
+        return -1;
+    }
+    struct group *gr = getgrnam(group);
+    if (!gr) {
+        snprintf(err, errlen, "group %s does not exist", group);
+        return -1;
+    }
+    *uid = pw->pw_uid;
+    *gid = gr->gr_gid;
+    return 0;
+}
+
+int sg_priv_drop(const char *user, const char *group, char *err, size_t errlen)
+{
+    if (geteuid() != 0)
+        return 0;
+    uid_t uid;
+    gid_t gid;
+    if (lookup(user, group, &uid, &gid, err, errlen) < 0)
+        return -1;
+    if (uid == 0) {
+        snprintf(err, errlen, "refusing to run a role as root (user %s)", user);
+        return -1;
+    }
+    if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+        snprintf(err, errlen, "dropping privileges to %s failed: %s", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0 || geteuid() == 0) {
+        snprintf(err, errlen, "privileges could be regained after the drop to %s", user);
+        return -1;
+    }
+    return 0;
+}
+
+int sg_priv_chown(const char *path, const char *user, const char *group)
+{
+    if (geteuid() != 0)
+        return 0;
+    uid_t uid;
+    gid_t gid;
+    char err[128];
+    if (lookup(user, group, &uid, &gid, err, sizeof err) < 0)
+        return -1;
+    return chown(path, uid, gid);
+}

@@ -1,0 +1,105 @@
+/* main.c - the sealgate binary: roles and CLI commands as subcommands.
+ * Owner: src/master. Global options come before the subcommand. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/config.h"
+#include "lib/log.h"
+#include "roles.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sealgate [-c FILE] COMMAND [ARGS]\n"
+            "\n"
+            "Roles (normally started by 'start'):\n"
+            "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
+            "  smtpd | cryptd | relay | sink\n"
+            "\n"
+            "Commands:\n"
+            "  queue list [STATE]    list queued messages (all states, or one)\n"
+            "  queue show ID         envelope and headers of a message\n"
+            "  queue retry ID|all    deliver deferred messages now\n"
+            "  queue hold ID         move a message to hold\n"
+            "  queue release ID      move a held message back into processing\n"
+            "  queue delete ID       delete a message\n"
+            "  check-config          validate the configuration and print the effective values\n"
+            "  version               print the version\n"
+            "\n"
+            "The configuration is FILE, else $SEALGATE_CONFIG, else the embedded defaults\n"
+            "(base directory ./run). See docs/configuration.md.\n");
+}
+
+static int env_fd(void)
+{
+    const char *s = getenv("SEALGATE_LISTEN_FD");
+    return s && *s ? atoi(s) : -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cfgpath = NULL;
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+        if (c == 'c') {
+            cfgpath = optarg;
+        } else if (c == 'h') {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    if (strcmp(cmd, "version") == 0) {
+        printf("sealgate %s\n", SG_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+
+    cfgpath = sg_config_default_path(cfgpath);
+    sg_config cfg;
+    char err[512];
+    if (sg_config_load(&cfg, cfgpath, err, sizeof err) < 0) {
+        fprintf(stderr, "sealgate: configuration error: %s\n", err);
+        return strcmp(cmd, "check-config") == 0 ? 1 : 78;
+    }
+    sg_log_init(cmd, cfg.log_level);
+    int rc;
+    if (strcmp(cmd, "start") == 0)
+        rc = sg_master_main(&cfg, cfgpath);
+    else if (strcmp(cmd, "smtpd") == 0)
+        rc = sg_smtpd_main(&cfg, env_fd());
+    else if (strcmp(cmd, "sink") == 0)
+        rc = sg_sink_main(&cfg, env_fd());
+    else if (strcmp(cmd, "cryptd") == 0)
+        rc = sg_cryptd_main(&cfg);
+    else if (strcmp(cmd, "relay") == 0)
+        rc = sg_relay_main(&cfg);
+    else if (strcmp(cmd, "queue") == 0)
+        rc = sg_cli_queue(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "check-config") == 0)
+        rc = sg_cli_check_config(&cfg, sub_argc, sub_argv);
+    else {
+        fprintf(stderr, "sealgate: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    sg_config_free(&cfg);
+    return rc;
+}

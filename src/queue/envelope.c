@@ -1,0 +1,279 @@
+/* envelope.c - envelope serialisation and queue-file parsing. Owner: src/queue.
+ * The parser is fed files that may be torn or tampered with (the corrupt/ state exists for
+ * them), so it checks every length and never trusts the header's claims. */
+#include "queue/envelope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/xtext.h"
+
+void sg_env_init(sg_envelope *e)
+{
+    memset(e, 0, sizeof *e);
+}
+
+void sg_env_free(sg_envelope *e)
+{
+    free(e->client);
+    free(e->helo);
+    free(e->from);
+    free(e->envid);
+    free(e->ret);
+    free(e->body);
+    free(e->last_error);
+    for (size_t i = 0; i < e->nrcpt; i++) {
+        free(e->rcpt[i].addr);
+        free(e->rcpt[i].notify);
+        free(e->rcpt[i].orcpt);
+    }
+    free(e->rcpt);
+    memset(e, 0, sizeof *e);
+}
+
+int sg_env_set(char **dst, const char *v)
+{
+    char *c = NULL;
+    if (v && !(c = strdup(v)))
+        return -1;
+    free(*dst);
+    *dst = c;
+    return 0;
+}
+
+int sg_env_add_rcpt(sg_envelope *e, const char *addr, const char *notify, const char *orcpt)
+{
+    if (e->nrcpt == e->rcpt_cap) {
+        size_t cap = e->rcpt_cap ? e->rcpt_cap * 2 : 4;
+        sg_rcpt *r = realloc(e->rcpt, cap * sizeof *r);
+        if (!r)
+            return -1;
+        e->rcpt = r;
+        e->rcpt_cap = cap;
+    }
+    sg_rcpt *r = &e->rcpt[e->nrcpt];
+    memset(r, 0, sizeof *r);
+    if (sg_env_set(&r->addr, addr) < 0 || sg_env_set(&r->notify, notify) < 0 ||
+        sg_env_set(&r->orcpt, orcpt) < 0) {
+        free(r->addr);
+        free(r->notify);
+        free(r->orcpt);
+        return -1;
+    }
+    e->nrcpt++;
+    return 0;
+}
+
+int sg_env_copy_without_rcpts(sg_envelope *d, const sg_envelope *s)
+{
+    sg_env_init(d);
+    memcpy(d->id, s->id, sizeof d->id);
+    d->created = s->created;
+    d->smtputf8 = s->smtputf8;
+    d->attempts = s->attempts;
+    d->next_attempt = s->next_attempt;
+    if (sg_env_set(&d->client, s->client) < 0 || sg_env_set(&d->helo, s->helo) < 0 ||
+        sg_env_set(&d->from, s->from) < 0 || sg_env_set(&d->envid, s->envid) < 0 ||
+        sg_env_set(&d->ret, s->ret) < 0 || sg_env_set(&d->body, s->body) < 0 ||
+        sg_env_set(&d->last_error, s->last_error) < 0) {
+        sg_env_free(d);
+        return -1;
+    }
+    return 0;
+}
+
+static int put(sg_buf *b, const char *key, const char *val)
+{
+    if (!val)
+        return 0;
+    char *x = sg_xtext_encode(val, strlen(val));
+    if (!x)
+        return -1;
+    int rc = sg_buf_appendf(b, "%s %s\n", key, x);
+    free(x);
+    return rc;
+}
+
+int sg_env_serialize(const sg_envelope *e, sg_buf *b)
+{
+    int rc = 0;
+    rc |= sg_buf_appendf(b, "%s %d\n", SG_ENV_MAGIC, SG_ENV_VERSION);
+    rc |= sg_buf_appendf(b, "id %s\n", e->id);
+    rc |= sg_buf_appendf(b, "created %lld\n", e->created);
+    rc |= put(b, "client", e->client);
+    rc |= put(b, "helo", e->helo);
+    rc |= put(b, "from", e->from ? e->from : "");
+    rc |= put(b, "envid", e->envid);
+    rc |= put(b, "ret", e->ret);
+    rc |= put(b, "body", e->body);
+    if (e->smtputf8)
+        rc |= sg_buf_appendf(b, "smtputf8 1\n");
+    rc |= sg_buf_appendf(b, "attempts %d\n", e->attempts);
+    rc |= sg_buf_appendf(b, "next-attempt %lld\n", e->next_attempt);
+    rc |= put(b, "last-error", e->last_error);
+    for (size_t i = 0; i < e->nrcpt; i++) {
+        rc |= put(b, "rcpt", e->rcpt[i].addr);
+        rc |= put(b, "notify", e->rcpt[i].notify);
+        rc |= put(b, "orcpt", e->rcpt[i].orcpt);
+    }
+    rc |= sg_buf_appendf(b, "data\n");
+    return rc ? -1 : 0;
+}
+
+void sg_env_trailer(size_t datalen, char out[SG_ENV_TRAILER_LEN + 1])
+{
+    snprintf(out, SG_ENV_TRAILER_LEN + 1, "END %016zx\n", datalen);
+}
+
+static int bad(char *err, size_t errlen, const char *why, int line)
+{
+    snprintf(err, errlen, "%s (header line %d)", why, line);
+    return -1;
+}
+
+static int parse_ll(const char *v, long long *out)
+{
+    char *end;
+    if (!*v)
+        return -1;
+    long long x = strtoll(v, &end, 10);
+    if (*end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen,
+                   char *err, size_t errlen)
+{
+    sg_env_init(e);
+    if (len < SG_ENV_TRAILER_LEN)
+        return bad(err, errlen, "file shorter than its trailer", 0);
+    const char *tr = buf + len - SG_ENV_TRAILER_LEN;
+    if (memcmp(tr, "END ", 4) != 0 || tr[SG_ENV_TRAILER_LEN - 1] != '\n')
+        return bad(err, errlen, "no end marker: torn or truncated file", 0);
+    size_t dlen = 0;
+    for (int i = 4; i < 20; i++) {
+        char c = tr[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return bad(err, errlen, "malformed end marker", 0);
+        dlen = dlen << 4 | (size_t)v;
+    }
+    size_t body_end = len - SG_ENV_TRAILER_LEN;
+    if (dlen > body_end)
+        return bad(err, errlen, "end marker length exceeds the file", 0);
+    size_t hdr_len = body_end - dlen; /* header runs up to and including "data\n" */
+
+    const char *p = buf, *hend = buf + hdr_len;
+    int line = 0, saw_data = 0;
+    sg_rcpt *last = NULL;
+    while (p < hend) {
+        line++;
+        const char *nl = memchr(p, '\n', (size_t)(hend - p));
+        if (!nl)
+            return bad(err, errlen, "header line without newline", line);
+        size_t ll = (size_t)(nl - p);
+        char lb[8192];
+        if (ll >= sizeof lb)
+            goto fail_long;
+        memcpy(lb, p, ll);
+        lb[ll] = '\0';
+        p = nl + 1;
+        if (memchr(lb, '\0', ll))
+            goto fail_nul;
+        if (line == 1) {
+            char magic[32];
+            int ver;
+            if (sscanf(lb, "%31s %d", magic, &ver) != 2 || strcmp(magic, SG_ENV_MAGIC) != 0)
+                goto fail_magic;
+            if (ver != SG_ENV_VERSION)
+                goto fail_version;
+            continue;
+        }
+        if (strcmp(lb, "data") == 0) {
+            if (p != hend)
+                goto fail_data;
+            saw_data = 1;
+            break;
+        }
+        char *sp = strchr(lb, ' ');
+        if (!sp)
+            goto fail_line;
+        *sp = '\0';
+        const char *key = lb, *raw = sp + 1;
+        if (strcmp(key, "id") == 0) {
+            if (strlen(raw) >= sizeof e->id || !*raw || strpbrk(raw, "/ "))
+                goto fail_line;
+            strcpy(e->id, raw);
+            continue;
+        }
+        if (strcmp(key, "created") == 0 || strcmp(key, "next-attempt") == 0 ||
+            strcmp(key, "attempts") == 0 || strcmp(key, "smtputf8") == 0) {
+            long long v;
+            if (parse_ll(raw, &v) < 0)
+                goto fail_line;
+            if (key[0] == 'c')
+                e->created = v;
+            else if (key[0] == 'n')
+                e->next_attempt = v;
+            else if (key[0] == 'a')
+                e->attempts = v < 0 ? 0 : v > 1000000 ? 1000000 : (int)v;
+            else
+                e->smtputf8 = v != 0;
+            continue;
+        }
+        char *val = sg_xtext_decode(raw, NULL);
+        if (!val)
+            goto fail_line;
+        char **dst = NULL;
+        if (strcmp(key, "client") == 0) dst = &e->client;
+        else if (strcmp(key, "helo") == 0) dst = &e->helo;
+        else if (strcmp(key, "from") == 0) dst = &e->from;
+        else if (strcmp(key, "envid") == 0) dst = &e->envid;
+        else if (strcmp(key, "ret") == 0) dst = &e->ret;
+        else if (strcmp(key, "body") == 0) dst = &e->body;
+        else if (strcmp(key, "last-error") == 0) dst = &e->last_error;
+        else if (strcmp(key, "rcpt") == 0) {
+            int rc = sg_env_add_rcpt(e, val, NULL, NULL);
+            free(val);
+            if (rc < 0)
+                goto fail_line;
+            last = &e->rcpt[e->nrcpt - 1];
+            continue;
+        } else if (strcmp(key, "notify") == 0 && last) dst = &last->notify;
+        else if (strcmp(key, "orcpt") == 0 && last) dst = &last->orcpt;
+        if (!dst) {
+            free(val);
+            goto fail_line;
+        }
+        free(*dst);
+        *dst = val;
+    }
+    if (!saw_data)
+        return sg_env_free(e), bad(err, errlen, "no data line", line);
+    if (!e->id[0] || !e->from || e->nrcpt == 0)
+        return sg_env_free(e), bad(err, errlen, "envelope lacks id, from or recipients", line);
+    *data = buf + hdr_len;
+    *datalen = dlen;
+    return 0;
+fail_long:
+    sg_env_free(e);
+    return bad(err, errlen, "header line too long", line);
+fail_nul:
+    sg_env_free(e);
+    return bad(err, errlen, "NUL byte in header", line);
+fail_magic:
+    sg_env_free(e);
+    return bad(err, errlen, "not a sealgate queue file", line);
+fail_version:
+    sg_env_free(e);
+    return bad(err, errlen, "unsupported queue file version", line);
+fail_data:
+    sg_env_free(e);
+    return bad(err, errlen, "data line in the wrong place", line);
+fail_line:
+    sg_env_free(e);
+    return bad(err, errlen, "malformed header line", line);
+}

@@ -1,0 +1,93 @@
+/* queue.h - the spool: one directory per state, one file per message, moves by rename.
+ * Owner: src/queue. Durability rule: a message is only acknowledged or removed from its previous
+ * state after its new file is fsync'd, renamed into place and the directory fsync'd.
+ *
+ *   tmp/       files being written (named role.pid.id; removed by the master when pid dies)
+ *   incoming/  accepted by smtpd, waiting for cryptd
+ *   active/    claimed by a cryptd worker (put back into incoming/ by recovery at start)
+ *   outgoing/  processed, waiting for relay
+ *   deferred/  relay got a temporary failure; retried after next-attempt
+ *   hold/      stopped by policy or error; only an administrator moves it on
+ *   corrupt/   unreadable queue files, kept for inspection, never deleted automatically */
+#ifndef SG_QUEUE_H
+#define SG_QUEUE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "queue/envelope.h"
+
+enum sg_qstate {
+    SG_Q_TMP,
+    SG_Q_INCOMING,
+    SG_Q_ACTIVE,
+    SG_Q_OUTGOING,
+    SG_Q_DEFERRED,
+    SG_Q_HOLD,
+    SG_Q_CORRUPT,
+    SG_Q_NSTATES
+};
+
+typedef struct sg_queue {
+    char root[PATH_MAX];
+    int dirfd[SG_Q_NSTATES];
+    char role[16];
+} sg_queue;
+
+const char *sg_qstate_name(int state);
+int sg_qstate_parse(const char *name); /* -1 when unknown */
+
+/* Opens (and with create, makes) the spool below root. role names tmp files. */
+int sg_queue_open(sg_queue *q, const char *root, const char *role, bool create);
+void sg_queue_close(sg_queue *q);
+/* 16 lower-case hex digits: microseconds since the epoch, then randomness; sorts by age. */
+void sg_queue_new_id(char out[SG_QID_MAX]);
+/* True for names sealgate creates: [0-9a-f]{16}(\.[0-9]{1,4})? - rejects paths. */
+bool sg_queue_name_valid(const char *name);
+
+/* Streaming writer for smtpd: header at open, data appended, trailer and fsync at commit. */
+typedef struct sg_qwriter {
+    int fd;
+    int state;
+    char name[SG_QID_MAX];
+    char tmpname[SG_QID_MAX + 48];
+    size_t datalen;
+    char buf[65536]; /* write-behind buffer */
+    size_t buflen;
+    int error; /* errno of the first failure; later calls fail too */
+} sg_qwriter;
+
+int sg_qw_open(sg_queue *q, sg_qwriter *w, const sg_envelope *e);
+int sg_qw_write(sg_qwriter *w, const void *data, size_t len);
+/* Flushes, appends the trailer and fsyncs the file (no rename yet). Safe to call from a
+ * worker thread: touches only w. */
+int sg_qw_finish(sg_qwriter *w);
+/* Renames finished writers into state; one fsync of the state directory for the whole batch
+ * (group commit). Returns 0 when every rename succeeded; failed writers have error set. */
+int sg_qw_publish(sg_queue *q, sg_qwriter **w, size_t n, int state);
+void sg_qw_abort(sg_queue *q, sg_qwriter *w);
+
+/* Writes a whole message into state/name atomically and durably (replaces an existing one). */
+int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *e, const char *data,
+                   size_t datalen);
+/* Reads state/name. *file is the malloc'd file, *data points into it. Returns 0, -1 with errno
+ * (ENOENT when gone), or -2 when the file is malformed (err says why). */
+int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file,
+                  const char **data, size_t *datalen, char *err, size_t errlen);
+/* rename(from/name, to/name) and fsync of both directories. -1 with errno (ENOENT: lost a race). */
+int sg_queue_move(sg_queue *q, const char *name, int from, int to);
+int sg_queue_remove(sg_queue *q, int state, const char *name);
+/* Sorted names in a state (oldest first). Caller frees with sg_queue_names_free. */
+int sg_queue_list(sg_queue *q, int state, char ***names, size_t *n);
+void sg_queue_names_free(char **names, size_t n);
+/* The state a name is in, or -1. */
+int sg_queue_find(sg_queue *q, const char *name);
+/* Crash recovery for cryptd: everything in active/ goes back to incoming/. Returns the count. */
+int sg_queue_recover_active(sg_queue *q);
+/* Removes tmp files; pid > 0 only those written by that process. Returns the count. */
+int sg_queue_clean_tmp(sg_queue *q, long pid);
+/* Path of state/name, for logging and the CLI. */
+void sg_queue_path(const sg_queue *q, int state, const char *name, char *out, size_t len);
+
+#endif

@@ -1,0 +1,78 @@
+/* store.c - SQLite store and schema migrations. Owner: src/store. */
+#include <stddef.h>
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct sg_store {
+    sqlite3 *db;
+};
+
+/* Append only: migration N takes the schema from version N to N+1. */
+static const char *const migrations[] = {
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta VALUES ('created', strftime('%s','now'));",
+};
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+sg_store *sg_store_open(const char *path, char *err, size_t errlen)
+{
+    sg_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+        sg_store_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    int v = user_version(s->db);
+    int n = (int)(sizeof migrations / sizeof migrations[0]);
+    if (v > n) {
+        snprintf(err, errlen, "%s: schema version %d is newer than this sealgate (%d)", path, v, n);
+        sg_store_close(s);
+        return NULL;
+    }
+    for (; v < n; v++) {
+        char *msg = NULL, pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sg_store_close(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+int sg_store_schema_version(sg_store *s)
+{
+    return user_version(s->db);
+}
+
+void sg_store_close(sg_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
