@@ -337,6 +337,11 @@ int sg_config_load(sg_config *c, const char *path, char *err, size_t errlen)
         }
     }
     absolutize(&c->base_dir, dir);
+    /* Resolve symlinks: roles dropped to their own users must not need to traverse the path the
+     * administrator used (e.g. ./run linked from a checkout in /root to /var/lib/...). */
+    char real[PATH_MAX];
+    if (realpath(c->base_dir, real))
+        set_str(&c->base_dir, real);
     absolutize(&c->spool_dir, c->base_dir);
     absolutize(&c->store_path, c->base_dir);
     absolutize(&c->pid_file, c->base_dir);

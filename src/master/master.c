@@ -249,7 +249,7 @@ int sg_master_main(const sg_config *cfg_in, const char *config_path)
         sg_fatal("configuration error: %s", err);
     (void)cfg_in;
 
-    if (sg_master_prepare(&m.cfg, err, sizeof err) < 0)
+    if (sg_master_prepare(&m.cfg, err, sizeof err) < 0 || sg_master_check_roles(&m.cfg, err, sizeof err) < 0)
         sg_fatal("%s", err);
     if (sg_queue_open(&m.q, m.cfg.spool_dir, "master", false) < 0)
         sg_fatal("cannot open the spool %s: %s", m.cfg.spool_dir, strerror(errno));

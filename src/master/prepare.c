@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/fsutil.h"
@@ -65,6 +66,46 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
                  strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* Started as root, each role drops to its own user: prove now, in a throw-away child, that such a
+ * user can reach the spool, instead of letting every role die on start in a restart loop. */
+static int check_reach(const sg_config *cfg, const char *user, char *err, size_t errlen)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        char e[256];
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/incoming", cfg->spool_dir);
+        if (sg_priv_drop(user, cfg->users.group, e, sizeof e) < 0)
+            _exit(2);
+        _exit(access(p, R_OK | W_OK | X_OK) == 0 ? 0 : 3);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+        snprintf(err, errlen, "cannot drop privileges to %s: does the user exist? (scripts/deps.sh "
+                              "creates the role users)", user);
+    else
+        snprintf(err, errlen, "user %s cannot reach %s: every directory above base_dir must be "
+                              "searchable by the role users (chmod o+x), or set base_dir elsewhere, "
+                              "e.g. /var/lib/sealgate", user, cfg->spool_dir);
+    return -1;
+}
+
+int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen)
+{
+    if (geteuid() != 0)
+        return 0;
+    const char *users[] = {cfg->users.smtpd, cfg->users.cryptd, cfg->users.relay};
+    for (int i = 0; i < 3; i++)
+        if (check_reach(cfg, users[i], err, errlen) < 0)
+            return -1;
     return 0;
 }
 

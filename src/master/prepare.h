@@ -8,6 +8,8 @@
 #include "lib/config.h"
 
 int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen);
+/* As root: every role user can reach the spool (else a clear error instead of a restart loop). */
+int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen);
 /* Refuses to start when the pid file names a live process; else writes ours. */
 int sg_master_pidfile(const sg_config *cfg, char *err, size_t errlen);
 
