@@ -8,11 +8,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, is_root, listdir, parse_qfile, put_message, uid_of, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, is_root, listdir, parse_qfile, put_message, uid_of, wait_for  # noqa: E402
 
 t = Tap()
 # The relay's next hop is a closed port, so processed mail stays in outgoing/ or deferred/.
-gw = Gateway(sink=False, next_hop="127.0.0.1:1")
+gw = Gateway(sink=False, next_hop="127.0.0.1:1", binary=asan_binary())
 MSG = b"From: a@example.org\r\nTo: user@demo.test\r\nSubject: identity\r\n\r\n\xc3\xa9 8-bit body\r\n..dot\r\n"
 
 
@@ -140,6 +140,8 @@ try:
     t.ok(all(not os.path.exists(f"/proc/{p}") or open(f"/proc/{p}/stat").read().split()[2] == "Z" for p in children),
          "no role outlives the master")
     t.ok(not os.path.exists(os.path.join(gw.base, "sealgate.pid")), "pid file removed")
+    reports = gw.sanitizer_reports()
+    t.ok(not reports, "no sanitizer report from any process", "; ".join(reports[:3]))
 finally:
     gw.cleanup()
 t.done()

@@ -16,6 +16,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("SEALGATE_BINARY", os.path.join(ROOT, "build", "sealgate"))
+ASAN_BINARY = os.path.join(ROOT, "build-asan", "sealgate")
+
+
+def asan_binary():
+    """The ASan+UBSan build when it exists (make test builds it), else the normal one."""
+    if os.environ.get("SEALGATE_BINARY"):
+        return os.environ["SEALGATE_BINARY"]
+    return ASAN_BINARY if os.access(ASAN_BINARY, os.X_OK) else BINARY
 STATES = ["tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt"]
 
 
@@ -242,6 +250,11 @@ class Gateway:
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+    def sanitizer_reports(self):
+        """Lines of AddressSanitizer/LeakSanitizer/UBSan reports in the gateway's log."""
+        return [l for l in self.log_text().splitlines()
+                if "Sanitizer" in l or "runtime error:" in l]
 
     def stop(self, timeout=20):
         if self.proc and self.proc.poll() is None:
