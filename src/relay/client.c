@@ -1,0 +1,534 @@
+/* client.c - SMTP client protocol for the relay (RFC 5321, 2920 PIPELINING, 3207 STARTTLS,
+ * 3030 CHUNKING). Owner: src/relay.
+ * Blocking I/O with SO_RCVTIMEO/SO_SNDTIMEO = command_timeout: a worker thread owns one
+ * connection, so blocking is simpler than an event loop and costs one thread per connection,
+ * which max_connections bounds. Replies are read through a fixed buffer; a reply line longer
+ * than that is cut, never allowed to grow memory. */
+#include "relay/client.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/config.h"
+#include "lib/netaddr.h"
+
+#define OUT_MAX (4u << 20)    /* pipelined commands plus one data chunk */
+#define BDAT_CHUNK (1u << 20) /* bytes per BDAT command */
+
+void sg_client_init(sg_client *c, const sg_client_opts *o)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    c->o = o;
+    sg_buf_init(&c->out, OUT_MAX);
+}
+
+SSL_CTX *sg_client_tls_ctx(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* Certificate verification is not done yet: the next hop is normally our own MTA on a
+     * trusted network, and STARTTLS here protects against passive listening only. Verifying
+     * against a configured CA (and DANE) is future work; tls=must therefore means "encrypted",
+     * not "authenticated". */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    return ctx;
+}
+
+static void local_reply(sg_reply *r, int code, const char *status, const char *fmt, const char *arg)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, arg);
+    r->code = code;
+    r->local = true;
+    snprintf(r->status, sizeof r->status, "%s", status);
+    snprintf(r->text, sizeof r->text, "%d %s %s", code, status, msg);
+}
+
+void sg_client_close(sg_client *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->rpos = c->rlen = 0;
+    c->ext = 0;
+    c->size_max = 0;
+    c->transactions = 0;
+}
+
+void sg_client_free(sg_client *c)
+{
+    sg_client_close(c);
+    sg_buf_free(&c->out);
+}
+
+/* ---- raw I/O ---- */
+
+static int io_write(sg_client *c, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t w;
+        if (c->ssl) {
+            int n = SSL_write(c->ssl, p, len > (1u << 30) ? 1 << 30 : (int)len);
+            if (n <= 0)
+                return -1;
+            w = n;
+        } else {
+            w = send(c->fd, p, len, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int flush_out(sg_client *c)
+{
+    int rc = io_write(c, c->out.data ? c->out.data : "", c->out.len);
+    sg_buf_reset(&c->out);
+    return rc;
+}
+
+static int fill(sg_client *c)
+{
+    if (c->rpos > 0) {
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+    }
+    for (;;) {
+        ssize_t r;
+        if (c->ssl) {
+            int n = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof c->rbuf - c->rlen));
+            r = n > 0 ? n : -1;
+        } else {
+            r = recv(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, 0);
+            if (r < 0 && errno == EINTR)
+                continue;
+        }
+        if (r <= 0)
+            return -1; /* EOF, timeout (EAGAIN from SO_RCVTIMEO) or error */
+        c->rlen += (size_t)r;
+        return 0;
+    }
+}
+
+/* One line without its CRLF into line (cut at cap). Returns its length or -1. */
+static int read_line(sg_client *c, char *line, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
+        if (nl) {
+            size_t l = (size_t)(nl - (c->rbuf + c->rpos));
+            size_t keep = l && nl[-1] == '\r' ? l - 1 : l;
+            if (keep >= cap)
+                keep = cap - 1;
+            memcpy(line, c->rbuf + c->rpos, keep);
+            line[keep] = '\0';
+            c->rpos += l + 1;
+            return (int)keep;
+        }
+        if (c->rpos == 0 && c->rlen == sizeof c->rbuf) {
+            /* Overlong line: keep its start, drop the rest up to the newline. */
+            c->rpos = c->rlen;
+            continue;
+        }
+        if (fill(c) < 0)
+            return -1;
+    }
+}
+
+/* Reads a whole (possibly multi-line) reply. ehlo, when not NULL, collects the extension
+ * keywords of an EHLO reply. Returns 0, or -1 on I/O failure or a malformed reply. */
+static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
+{
+    char line[1024];
+    size_t tl = 0;
+    memset(r, 0, sizeof *r);
+    if (ehlo) {
+        c->ext = 0;
+        c->size_max = 0;
+    }
+    for (int nlines = 0;; nlines++) {
+        int l = read_line(c, line, sizeof line);
+        if (l < 0 || nlines > 1000)
+            return -1;
+        if (l < 3 || !isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||
+            !isdigit((unsigned char)line[2]) || (l > 3 && line[3] != ' ' && line[3] != '-'))
+            return -1;
+        int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+        if (nlines > 0 && code != r->code)
+            return -1;
+        r->code = code;
+        const char *txt = l > 4 ? line + 4 : "";
+        for (char *p = line; *p; p++) /* peer text goes into logs and DSNs */
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
+        if (nlines == 0)
+            tl = (size_t)snprintf(r->text, sizeof r->text, "%s", line);
+        else if (tl < sizeof r->text - 2)
+            tl += (size_t)snprintf(r->text + tl, sizeof r->text - tl, " %s", txt);
+        if (tl >= sizeof r->text)
+            tl = sizeof r->text - 1;
+        if (ehlo && nlines > 0) {
+            char kw[32];
+            size_t k = 0;
+            while (txt[k] && txt[k] != ' ' && k < sizeof kw - 1) {
+                kw[k] = (char)toupper((unsigned char)txt[k]);
+                k++;
+            }
+            kw[k] = '\0';
+            static const struct { const char *kw; unsigned bit; } exts[] = {
+                {"PIPELINING", SG_EXT_PIPELINING}, {"SIZE", SG_EXT_SIZE},
+                {"8BITMIME", SG_EXT_8BITMIME},     {"BINARYMIME", SG_EXT_BINARYMIME},
+                {"CHUNKING", SG_EXT_CHUNKING},     {"SMTPUTF8", SG_EXT_SMTPUTF8},
+                {"DSN", SG_EXT_DSN},               {"STARTTLS", SG_EXT_STARTTLS}};
+            for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+                if (strcmp(kw, exts[i].kw) == 0)
+                    c->ext |= exts[i].bit;
+            if (strcmp(kw, "SIZE") == 0 && txt[k] == ' ')
+                c->size_max = strtoull(txt + k + 1, NULL, 10);
+        }
+        if (l == 3 || line[3] == ' ')
+            break;
+    }
+    /* RFC 3463 enhanced status code, when its class matches the reply's */
+    const char *s = r->text + 4;
+    if (strlen(r->text) > 4 && s[0] == '0' + r->code / 100 && s[1] == '.') {
+        size_t k = 2;
+        int dots = 0;
+        while (isdigit((unsigned char)s[k]) || (s[k] == '.' && dots < 2 && (dots++, 1)))
+            k++;
+        if (dots == 2 && k < sizeof r->status && s[k - 1] != '.' && (s[k] == ' ' || !s[k]))
+            memcpy(r->status, s, k), r->status[k] = '\0';
+    }
+    return 0;
+}
+
+static int command(sg_client *c, sg_reply *r, const char *fmt, const char *arg)
+{
+    sg_buf_reset(&c->out);
+    if (sg_buf_appendf(&c->out, fmt, arg) < 0 || flush_out(c) < 0)
+        return -1;
+    return read_reply(c, r, false);
+}
+
+/* ---- session setup ---- */
+
+static int ehlo(sg_client *c, sg_reply *r)
+{
+    sg_buf_reset(&c->out);
+    if (sg_buf_appendf(&c->out, "EHLO %s\r\n", c->o->helo) < 0 || flush_out(c) < 0 ||
+        read_reply(c, r, true) < 0)
+        return -1;
+    if (r->code / 100 == 5) { /* an old server: HELO, no extensions */
+        c->ext = 0;
+        if (command(c, r, "HELO %s\r\n", c->o->helo) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int starttls(sg_client *c, sg_reply *why)
+{
+    sg_reply r;
+    if (command(c, &r, "STARTTLS\r\n", NULL) < 0) {
+        local_reply(why, 451, "4.4.2", "connection lost with %s during STARTTLS", c->o->next_hop);
+        return -1;
+    }
+    if (r.code != 220) {
+        if (c->o->tls_mode == SG_TLS_MUST) {
+            local_reply(why, 451, "4.7.5", "STARTTLS refused by %s (tls=must)", c->o->next_hop);
+            snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text),
+                     ": %.900s", r.text);
+            return -1;
+        }
+        return 0; /* may: carry on in the clear */
+    }
+    if (c->rlen > c->rpos) { /* bytes sent before the handshake could be an injection */
+        local_reply(why, 451, "4.7.0", "%s sent data after 220 to STARTTLS", c->o->next_hop);
+        return -1;
+    }
+    c->ssl = SSL_new(c->o->tls_ctx);
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
+        goto fail;
+    char host[256];
+    snprintf(host, sizeof host, "%s", c->o->next_hop);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    unsigned char tmp[16];
+    if (host[0] != '[' && inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
+        SSL_set_tlsext_host_name(c->ssl, host);
+    if (SSL_connect(c->ssl) != 1)
+        goto fail;
+    return 1;
+fail:
+    ERR_clear_error();
+    /* Once STARTTLS was accepted the session cannot continue in the clear; also for "may". */
+    local_reply(why, 451, "4.7.5", "TLS handshake with %s failed", c->o->next_hop);
+    return -1;
+}
+
+int sg_client_connect(sg_client *c, sg_reply *why)
+{
+    sg_client_close(c);
+    c->fd = sg_connect_tcp(c->o->next_hop, c->o->connect_timeout);
+    if (c->fd < 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "cannot connect to %s: %s", c->o->next_hop, strerror(errno));
+        local_reply(why, 451, "4.4.1", "%s", msg);
+        return -1;
+    }
+    struct timeval tv = {.tv_sec = c->o->command_timeout};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    sg_reply r;
+    if (read_reply(c, &r, false) < 0) {
+        local_reply(why, 451, "4.4.2", "no greeting from %s", c->o->next_hop);
+        goto fail;
+    }
+    if (r.code != 220) {
+        local_reply(why, 451, "4.3.0", "greeting from %s", c->o->next_hop);
+        goto fail_reply;
+    }
+    if (ehlo(c, &r) < 0) {
+        local_reply(why, 451, "4.4.2", "connection lost with %s after EHLO", c->o->next_hop);
+        goto fail;
+    }
+    if (r.code / 100 != 2) {
+        local_reply(why, 451, "4.3.0", "EHLO/HELO refused by %s", c->o->next_hop);
+        goto fail_reply;
+    }
+    if (c->o->tls_mode != SG_TLS_NONE) {
+        if (!(c->ext & SG_EXT_STARTTLS)) {
+            if (c->o->tls_mode == SG_TLS_MUST) {
+                local_reply(why, 451, "4.7.4", "%s does not offer STARTTLS (tls=must)", c->o->next_hop);
+                goto fail;
+            }
+        } else {
+            int t = starttls(c, why);
+            if (t < 0)
+                goto fail;
+            if (t == 1) { /* RFC 3207: forget everything learnt before TLS, ask again */
+                if (ehlo(c, &r) < 0) {
+                    local_reply(why, 451, "4.4.2", "connection lost with %s after EHLO", c->o->next_hop);
+                    goto fail;
+                }
+                if (r.code / 100 != 2) {
+                    local_reply(why, 451, "4.3.0", "EHLO after TLS refused by %s", c->o->next_hop);
+                    goto fail_reply;
+                }
+            }
+        }
+    }
+    c->last_used = time(NULL);
+    return 0;
+fail_reply:
+    snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %.900s", r.text);
+fail:
+    sg_client_close(c);
+    return -1;
+}
+
+int sg_client_ready(sg_client *c, sg_reply *why)
+{
+    if (c->fd >= 0 && c->transactions > 0) {
+        sg_reply r;
+        /* The hop may have closed an idle connection; that is no reason to defer mail. */
+        if (command(c, &r, "RSET\r\n", NULL) == 0 && r.code / 100 == 2)
+            return 0;
+        sg_client_close(c);
+    }
+    if (c->fd >= 0)
+        return 0;
+    return sg_client_connect(c, why);
+}
+
+/* ---- one transaction ---- */
+
+/* Dot-stuffed data and the terminator into c->out, flushed as it fills. A dot is doubled after
+ * every LF, not only after CRLF, so that no bare-LF sequence can look like an end of data to a
+ * lenient receiver (SMTP smuggling). */
+static int send_data(sg_client *c, const char *d, size_t len)
+{
+    sg_buf_reset(&c->out);
+    bool bol = true;
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (bol && d[i] == '.') {
+            if (sg_buf_append(&c->out, d + start, i - start) < 0 || sg_buf_append(&c->out, ".", 1) < 0)
+                return -1;
+            start = i;
+        }
+        bol = d[i] == '\n';
+        if (i - start >= 65536) {
+            if (sg_buf_append(&c->out, d + start, i - start) < 0 || flush_out(c) < 0)
+                return -1;
+            start = i;
+        }
+    }
+    if (sg_buf_append(&c->out, d + start, len - start) < 0)
+        return -1;
+    const char *tail = len == 0 || (len >= 2 && d[len - 2] == '\r' && d[len - 1] == '\n') ? ""
+                       : d[len - 1] == '\r'                                              ? "\n"
+                                                                                          : "\r\n";
+    if (sg_buf_appendf(&c->out, "%s.\r\n", tail) < 0)
+        return -1;
+    return flush_out(c);
+}
+
+static int send_bdat(sg_client *c, const char *d, size_t len, sg_reply *r)
+{
+    size_t off = 0;
+    do {
+        size_t n = len - off > BDAT_CHUNK ? BDAT_CHUNK : len - off;
+        bool last = off + n == len;
+        sg_buf_reset(&c->out);
+        if (sg_buf_appendf(&c->out, "BDAT %zu%s\r\n", n, last ? " LAST" : "") < 0 ||
+            sg_buf_append(&c->out, d + off, n) < 0 || flush_out(c) < 0 || read_reply(c, r, false) < 0)
+            return -1;
+        off += n;
+        if (r->code / 100 != 2)
+            return 0;
+    } while (off < len);
+    return 0;
+}
+
+/* Gives every recipient still waiting for its outcome (accepted at RCPT) the reply r. */
+static void settle(sg_reply *rr, size_t n, const bool *accepted, const sg_reply *r)
+{
+    for (size_t i = 0; i < n; i++)
+        if (accepted[i])
+            rr[i] = *r;
+}
+
+int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n,
+                          const char *data, size_t len, bool bdat, sg_reply *rr)
+{
+    bool pipe = (c->ext & SG_EXT_PIPELINING) != 0;
+    bool *acc = calloc(n ? n : 1, sizeof *acc);
+    sg_reply r, lost;
+    const char *stage = "MAIL FROM";
+    size_t naccepted = 0;
+    if (!acc)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        memset(&rr[i], 0, sizeof rr[i]);
+        acc[i] = true; /* "waiting": a connection failure now makes each temporary */
+    }
+    c->transactions++;
+    c->last_used = time(NULL);
+    sg_buf_reset(&c->out);
+    if (sg_buf_appendf(&c->out, "MAIL FROM:%s\r\n", mail) < 0)
+        goto broken;
+    if (pipe) { /* RFC 2920: MAIL, every RCPT and DATA in one write; replies come in order */
+        for (size_t i = 0; i < n; i++)
+            if (sg_buf_appendf(&c->out, "RCPT TO:%s\r\n", rcpt[i]) < 0)
+                goto broken;
+        if (!bdat && sg_buf_appendf(&c->out, "DATA\r\n") < 0)
+            goto broken;
+    }
+    if (flush_out(c) < 0 || read_reply(c, &r, false) < 0)
+        goto broken;
+    bool mail_ok = r.code / 100 == 2;
+    sg_reply mail_reply = r;
+    stage = "RCPT TO";
+    for (size_t i = 0; i < n; i++) {
+        if (!pipe) {
+            if (!mail_ok)
+                break;
+            sg_buf_reset(&c->out);
+            if (sg_buf_appendf(&c->out, "RCPT TO:%s\r\n", rcpt[i]) < 0 || flush_out(c) < 0)
+                goto broken;
+        }
+        if (read_reply(c, &r, false) < 0)
+            goto broken;
+        if (!mail_ok) {
+            rr[i] = mail_reply; /* the sender's refusal is every recipient's reason */
+            acc[i] = false;
+        } else if (r.code / 100 != 2) {
+            rr[i] = r;
+            acc[i] = false;
+        } else {
+            naccepted++;
+        }
+    }
+    if (!mail_ok)
+        for (size_t i = 0; i < n; i++)
+            rr[i] = mail_reply, acc[i] = false;
+    stage = "DATA";
+    if (bdat) {
+        if (naccepted > 0) {
+            stage = "BDAT";
+            if (send_bdat(c, data, len, &r) < 0)
+                goto broken;
+            settle(rr, n, acc, &r);
+        }
+    } else if (pipe || naccepted > 0) {
+        if (!pipe) {
+            sg_buf_reset(&c->out);
+            if (sg_buf_appendf(&c->out, "DATA\r\n") < 0 || flush_out(c) < 0)
+                goto broken;
+        }
+        if (read_reply(c, &r, false) < 0)
+            goto broken;
+        if (r.code == 354) {
+            /* With nobody accepted (possible only when pipelining) send an empty message's
+             * terminator: the hop then refuses it, having no recipients. */
+            stage = "end of data";
+            if ((naccepted ? send_data(c, data, len) : io_write(c, ".\r\n", 3)) < 0 ||
+                read_reply(c, &r, false) < 0)
+                goto broken;
+        }
+        settle(rr, n, acc, &r);
+    }
+    bool clean = mail_ok && naccepted > 0 && r.code / 100 == 2;
+    free(acc);
+    c->last_used = time(NULL);
+    if (!clean) { /* leave the session in a known state for the next message */
+        if (command(c, &r, "RSET\r\n", NULL) < 0 || r.code / 100 != 2) {
+            sg_client_close(c);
+            return -1;
+        }
+        c->transactions = 0; /* already reset: the next transaction need not RSET again */
+    }
+    return 0;
+broken:
+    local_reply(&lost, 451, "4.4.2", "connection with %s lost or timed out", c->o->next_hop);
+    snprintf(lost.text + strlen(lost.text), sizeof lost.text - strlen(lost.text), " after %s", stage);
+    settle(rr, n, acc, &lost);
+    free(acc);
+    sg_client_close(c);
+    return -1;
+}
+
+void sg_client_quit(sg_client *c)
+{
+    if (c->fd >= 0) {
+        sg_reply r;
+        command(c, &r, "QUIT\r\n", NULL);
+        if (c->ssl)
+            SSL_shutdown(c->ssl);
+    }
+    sg_client_close(c);
+}
