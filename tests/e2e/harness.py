@@ -202,7 +202,7 @@ class Gateway:
         return os.path.join(self.base, "sink")
 
     def start(self, timeout=20):
-        self.logf = open(self.logpath, "ab")
+        self.logf = open(self.logpath, "wb")
         self.proc = subprocess.Popen([BINARY, "-c", self.conf, "start"], cwd=self.base,
                                      stdin=subprocess.DEVNULL, stdout=self.logf,
                                      stderr=subprocess.STDOUT, start_new_session=True)

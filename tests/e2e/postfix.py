@@ -124,15 +124,14 @@ smtp_connect_timeout = 5s
   -o smtpd_helo_restrictions=
   -o smtpd_client_restrictions=
   -o smtpd_sender_restrictions=
+  -o smtpd_recipient_restrictions=permit_mynetworks,reject
   -o smtpd_relay_restrictions=permit_mynetworks,reject
-  -o smtpd_recipient_restrictions=
   -o mynetworks=127.0.0.0/8
   -o smtpd_authorized_xforward_hosts=127.0.0.0/8
 sealgate  unix  -       -       n       -       10      smtp
-  -o smtp_send_xforward_command=yes
-  -o smtp_data_done_timeout=1200s
+  -o smtp_send_xforward_command=no
   -o disable_mime_output_conversion=yes
-  -o max_use=100
+  -o smtp_generic_maps=
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite

@@ -2,9 +2,11 @@
 """test_crash.py - nothing acknowledged is ever lost, whatever role dies when.
 
 `sealgate start` with the built-in sink as next hop. CRASH_SESSIONS parallel SMTP sessions send
-CRASH_MESSAGES messages, each with a unique Message-ID, and record the ones answered 250. Meanwhile
+CRASH_MESSAGES messages, each with a unique Message-ID, and record the ones answered 250; the load
+is paced to span the killing phase. Meanwhile
 a killer sends SIGKILL to a random one of smtpd, cryptd and relay every CRASH_KILL_INTERVAL
-seconds (the master restarts them). Afterwards the queue must drain and every message that got
+seconds for up to CRASH_KILL_SECONDS (the master restarts them; its crash-loop backoff of up to
+10 s bounds how often one role can die). Afterwards the queue must drain and every message that got
 250 must be in the sink's Maildir (counted by Message-ID); duplicates are allowed and reported.
 Every phase is bounded; the whole test stays within ~3 minutes on 2 cores. Owner: tests/e2e.
 """
@@ -21,9 +23,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Tap, Gateway, BINARY, log, wait_for, maildir_files  # noqa: E402
 
-MESSAGES = int(os.environ.get("CRASH_MESSAGES", "2500"))
+MESSAGES = int(os.environ.get("CRASH_MESSAGES", "3000"))
 SESSIONS = int(os.environ.get("CRASH_SESSIONS", "12"))
-KILL_INTERVAL = float(os.environ.get("CRASH_KILL_INTERVAL", "0.4"))
+KILL_INTERVAL = float(os.environ.get("CRASH_KILL_INTERVAL", "0.25"))
+KILL_SECONDS = float(os.environ.get("CRASH_KILL_SECONDS", "40"))  # length of the killing phase
 SEND_SECONDS = float(os.environ.get("CRASH_SEND_SECONDS", "100"))  # cap on the load phase
 DRAIN_SECONDS = float(os.environ.get("CRASH_DRAIN_SECONDS", "60"))
 KILL_ROLES = ("smtpd", "cryptd", "relay")
@@ -39,7 +42,10 @@ class Load:
         self.acked = set()
         self.attempts = 0
         self.errors = 0
-        self.deadline = time.monotonic() + SEND_SECONDS
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + SEND_SECONDS
+        # Pace the load so it spans most of the killing phase instead of finishing early.
+        self.rate = MESSAGES / max(1.0, KILL_SECONDS * 0.8)
 
     def take(self):
         with self.lock:
@@ -47,7 +53,11 @@ class Load:
                 return None
             self.next += 1
             self.attempts += 1
-            return self.next
+            n = self.next
+        delay = self.t0 + len(self.acked) / self.rate - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 1.0))
+        return n
 
     def session(self, worker):
         s = None
@@ -85,20 +95,34 @@ class Load:
 
 
 def killer(gw, stop, kills, restarted):
+    """Every KILL_INTERVAL (jittered) SIGKILLs one role that is up. A restarted process is
+    left alone for a random 0.1-1.5 s first, so kills land while it recovers the spool, while
+    it works and while it is idle, not only right after exec."""
     rnd = random.Random(1)
     seen = {r: set() for r in KILL_ROLES}
-    while not stop.wait(KILL_INTERVAL * rnd.uniform(0.5, 1.5)):
+    born = {}  # pid -> (time first seen, age at which it may be killed)
+    end = time.monotonic() + KILL_SECONDS
+    while not stop.wait(KILL_INTERVAL * rnd.uniform(0.5, 1.5)) and time.monotonic() < end:
+        now = time.monotonic()
         pids = gw.role_pids()
         for r in KILL_ROLES:
             seen[r].update(pids.get(r, []))
-        role = rnd.choice(KILL_ROLES)
+            for pid in pids.get(r, []):
+                born.setdefault(pid, (now, rnd.uniform(0.1, 1.5)))
+        ripe = [r for r in KILL_ROLES
+                if pids.get(r) and all(now - born[p][0] >= born[p][1] for p in pids[r])]
+        if not ripe:
+            continue
+        role = rnd.choice(ripe)
         for pid in pids.get(role, []):
             try:
                 os.kill(pid, signal.SIGKILL)
                 kills[role] += 1
             except OSError:
                 pass
+    time.sleep(0.5)
     for r in KILL_ROLES:
+        seen[r].update(gw.role_pids().get(r, []))
         restarted[r] = len(seen[r])
 
 
@@ -164,7 +188,7 @@ def main():
                   f"only {len(load.acked)} got 250 within {SEND_SECONDS:.0f}s "
                   f"({load.errors} session errors)")
         # The master brought every role back.
-        back = wait_for(lambda: all(gw.role_pids().get(r) for r in KILL_ROLES), 10, 0.2)
+        back = wait_for(lambda: all(gw.role_pids().get(r) for r in KILL_ROLES), 15, 0.2)
         tap.check(back and all(restarted.get(r, 0) >= 2 for r in KILL_ROLES),
                   "master restarts every killed role",
                   f"distinct pids seen {restarted}, roles now {gw.role_pids()}")

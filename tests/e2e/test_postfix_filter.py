@@ -145,7 +145,8 @@ def main():
     pf = gw = None
     try:
         pf = Postfix(filter_port=sg_port, users=[c[0] for c in CASES], name="pf-filter")
-        gw = Gateway("pf-filter", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False)
+        gw = Gateway("pf-filter", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
+                     relay_extra='tls = "none";')
         try:
             pf.start()
             gw.start()
