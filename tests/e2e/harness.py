@@ -187,6 +187,7 @@ class Gateway:
         os.makedirs(OUT, exist_ok=True)
         self.logpath = os.path.join(OUT, f"{name}-sealgate.log")
         self.proc = None
+        self.started_once = False
         with open(self.conf, "w") as f:
             f.write(f'base_dir = "{self.base}";\n'
                     f'internal_domains = ["demo.test"];\n'
@@ -202,7 +203,9 @@ class Gateway:
         return os.path.join(self.base, "sink")
 
     def start(self, timeout=20):
-        self.logf = open(self.logpath, "wb")
+        # The first start truncates the log of an earlier run; a restart appends to it.
+        self.logf = open(self.logpath, "ab" if self.started_once else "wb")
+        self.started_once = True
         self.proc = subprocess.Popen([BINARY, "-c", self.conf, "start"], cwd=self.base,
                                      stdin=subprocess.DEVNULL, stdout=self.logf,
                                      stderr=subprocess.STDOUT, start_new_session=True)

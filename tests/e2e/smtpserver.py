@@ -50,6 +50,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.reply("250-fake-next-hop.e2e.test")
                     self.reply("250-8BITMIME")
                     self.reply("250-PIPELINING")
+                    self.reply("250-ENHANCEDSTATUSCODES")
                     self.reply("250 DSN")
                 else:
                     self.reply("250 fake-next-hop.e2e.test")

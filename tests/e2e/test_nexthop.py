@@ -101,8 +101,13 @@ def parse_dsn(raw):
         text = str(payload)
     if not re.search(r"(?im)^Action:\s*failed\b", text):
         problems.append("no 'Action: failed'")
-    if not re.search(r"(?im)^Status:\s*5\.\d{1,3}\.\d{1,3}\b", text):
+    st = re.search(r"(?im)^Status:\s*(5\.\d{1,3}\.\d{1,3})\b", text)
+    if not st:
         problems.append("no 'Status: 5.x.x'")
+    elif st.group(1) != "5.1.1":
+        # The next hop announced ENHANCEDSTATUSCODES and replied 5.1.1: that code belongs in
+        # the report (RFC 3464 Status), a generic 5.0.0 loses the reason.
+        problems.append(f"Status: {st.group(1)} instead of the next hop's 5.1.1")
     if not re.search(r"(?im)^Final-Recipient:\s*rfc822;\s*<?nobody@demo\.test>?", text):
         problems.append("no 'Final-Recipient: rfc822; nobody@demo.test'")
     if re.search(r"(?im)^Final-Recipient:\s*rfc822;\s*<?alice@demo\.test", text):

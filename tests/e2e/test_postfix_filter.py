@@ -133,6 +133,36 @@ def compare(sent, delivered):
             f"{got[max(0, n - 20):n + 30]!r}")
 
 
+def sealgate_down(tap, pf, gw):
+    """sealgate stopped: Postfix keeps the message in its own queue (the content filter
+    transport gets connection refused) and delivers it once sealgate is back."""
+    name = "sealgate down: Postfix defers, and delivers once sealgate is back"
+    gw.stop()
+    data = hdrs("down", "sent while sealgate was down") + b"\r\nWaited in Postfix.\r\n"
+    send_swaks(pf.in_port, "down", data)
+    refused = re.compile(rf":{gw.smtpd_port}\b.*(Connection refused|status=deferred)")
+
+    def deferred():
+        try:
+            with open(pf.maillog, "rb") as f:
+                return refused.search(f.read().decode(errors="replace"))
+        except OSError:
+            return None
+    if not wait_for(deferred, 30, 0.25):
+        return tap.fail(name, "Postfix did not try and defer: " + pf.log_tail(4))
+    if pf.mailbox("down") or pf.queue_empty():
+        return tap.fail(name, "the message bypassed the filter or left Postfix's queue "
+                        f"(mailbox={pf.mailbox('down')})")
+    gw.start()
+    files = wait_for(lambda: pf.mailbox("down"), 60, 0.25)
+    if not files:
+        return tap.fail(name, "not delivered within 60 s after sealgate restarted: "
+                        + pf.log_tail(3))
+    with open(files[0], "rb") as f:
+        diff = compare(data, f.read())
+    tap.check(not diff and len(files) == 1, name, diff or f"delivered {len(files)} times")
+
+
 def main():
     tap = Tap()
     if os.geteuid() != 0:
@@ -144,7 +174,8 @@ def main():
     sg_port = free_port()
     pf = gw = None
     try:
-        pf = Postfix(filter_port=sg_port, users=[c[0] for c in CASES], name="pf-filter")
+        pf = Postfix(filter_port=sg_port, users=[c[0] for c in CASES] + ["down"],
+                     name="pf-filter")
         gw = Gateway("pf-filter", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
                      relay_extra='tls = "none";')
         try:
@@ -193,6 +224,7 @@ def main():
         via = len(re.findall(rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{sg_port},.*status=sent", ml))
         tap.check(via >= len(sent), "every message passed through sealgate's smtpd",
                   f"Postfix logged {via} deliveries to port {sg_port}, expected {len(sent)}")
+        sealgate_down(tap, pf, gw)
     except Exception as e:
         tap.fail("postfix content filter harness", repr(e))
     finally:
