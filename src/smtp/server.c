@@ -8,10 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "smtp/session.h"
+
+long long sg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Refuses a connection over a limit without allocating a session: one write, then close. */
 static void refuse(sg_smtp_server *srv, int fd, const char *ip, const char *why)
@@ -55,7 +63,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     memcpy(&s->sa, sa, (size_t)salen < sizeof s->sa ? (size_t)salen : sizeof s->sa);
     snprintf(s->ip, sizeof s->ip, "%s", ip);
     s->relay_ok = sg_config_client_allowed(cfg, sa);
-    s->start = s->last = time(NULL);
+    s->start = s->last = sg_now_ms();
     evutil_make_socket_nonblocking(fd);
     /* No BEV_OPT_CLOSE_ON_FREE: STARTTLS replaces the bufferevent but keeps the socket. */
     s->bev = bufferevent_socket_new(srv->base, fd, 0);
@@ -128,14 +136,14 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sg_smtp_server *srv = arg;
     const sg_config *cfg = srv->cfg;
-    time_t now = time(NULL);
+    long long now = sg_now_ms();
     sg_session *next;
     for (sg_session *s = srv->head; s; s = next) {
         next = s->next;
         if (s->dead || s->closing || s->commit_pending)
             continue;
-        bool total = now - s->start >= cfg->smtpd.session_timeout;
-        bool idle = now - s->last >= cfg->smtpd.idle_timeout;
+        bool total = now - s->start >= cfg->smtpd.session_timeout * 1000LL;
+        bool idle = now - s->last >= cfg->smtpd.idle_timeout * 1000LL;
         if (!total && !idle)
             continue;
         sg_info(s->txn ? s->txn->env.id : NULL, "event=timeout kind=%s client=%s",

@@ -155,7 +155,7 @@ static bool read_data(sg_session *s, struct evbuffer *in)
     sg_datareader *dr = s->txn->dr;
     size_t used = sg_dr_feed(dr, v.iov_base, v.iov_len, out, sizeof out, &olen);
     evbuffer_drain(in, used);
-    s->last = time(NULL);
+    s->last = sg_now_ms();
     deliver(s, out, olen);
     switch (dr->status) {
     case SG_DR_END:
@@ -206,7 +206,7 @@ static bool read_bdat(sg_session *s, struct evbuffer *in)
         take = (size_t)s->bdat_left;
     evbuffer_remove(in, buf, take);
     s->bdat_left -= take;
-    s->last = time(NULL);
+    s->last = sg_now_ms();
     if (!s->bdat_reply)
         deliver(s, buf, take);
     if (s->bdat_left == 0)
@@ -381,9 +381,10 @@ static void cmd_bdat(sg_session *s, const char *arg)
     bool last;
     char err[SG_SMTP_REPLY_MAX];
     if (sg_smtp_parse_bdat(arg, &size, &last, err) < 0) {
-        /* Without a valid size the chunk cannot be found: the session is unusable. */
+        /* Without a valid size the chunk boundaries are lost: whatever follows may be content
+         * and must never be taken for commands, so the session ends here. */
         sg_session_reset_txn(s);
-        sg_reply(s, "%s", err);
+        sg_reply_close(s, "%s", err);
         return;
     }
     s->bdat_left = s->bdat_size = size;
@@ -453,7 +454,7 @@ static void dispatch(sg_session *s, char *line, size_t len)
 {
     const char *arg;
     int verb = sg_smtp_parse_verb(line, len, &arg);
-    s->last = time(NULL);
+    s->last = sg_now_ms();
     switch (verb) {
     case SG_CMD_HELO: cmd_helo(s, false, arg); break;
     case SG_CMD_EHLO: cmd_helo(s, true, arg); break;
