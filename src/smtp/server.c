@@ -3,6 +3,8 @@
  * Timeouts are checked by one timer per server (once a second) instead of one timer per
  * session, so 1,000 idle sessions cost one bufferevent and one small struct each. */
 #include <errno.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
@@ -262,4 +264,19 @@ int sg_smtp_listen(const char *endpoint, int listen_fd)
     else
         sg_info(NULL, "event=listening listen=%s", endpoint);
     return fd;
+}
+
+int sg_smtp_group_access(const char *dir, const char *group, bool writable)
+{
+    if (geteuid() != 0)
+        return 0;
+    struct group *gr = getgrnam(group);
+    struct stat st;
+    if (!gr) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (stat(dir, &st) < 0 || chown(dir, (uid_t)-1, gr->gr_gid) < 0)
+        return -1;
+    return chmod(dir, (st.st_mode & 07777) | (writable ? 0070 : 0050));
 }
