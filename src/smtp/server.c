@@ -16,6 +16,10 @@
 #include "lib/log.h"
 #include "smtp/session.h"
 
+/* How long a closing session may take to get its last reply out (stalled TLS handshake, a peer
+ * that does not read). */
+#define CLOSE_GRACE_MS 10000
+
 long long sg_now_ms(void)
 {
     struct timespec ts;
@@ -93,6 +97,8 @@ void sg_session_close(sg_session *s)
         sg_session_free(s);
         return;
     }
+    if (!s->closing)
+        s->closing_at = sg_now_ms();
     s->closing = true;
     bufferevent_disable(s->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -142,6 +148,10 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     sg_session *next;
     for (sg_session *s = srv->head; s; s = next) {
         next = s->next;
+        if (s->closing && !s->dead && now - s->closing_at >= CLOSE_GRACE_MS) {
+            sg_session_free(s); /* the last reply could not be delivered: give up */
+            continue;
+        }
         if (s->dead || s->closing || s->commit_pending)
             continue;
         bool total = now - s->start >= cfg->smtpd.session_timeout * 1000LL;

@@ -18,6 +18,9 @@
 #include "smtp/session.h"
 
 #define CHUNK 16384
+/* Replies waiting for a client that does not read: above this, commands are left in the input
+ * buffer (which is bounded by the read watermark) until the output drains. */
+#define OUT_MAX (64 * 1024)
 
 static const char *qid(sg_session *s)
 {
@@ -109,9 +112,8 @@ static void commit_done(void *arg, bool ok, const char *name)
         sg_reply_close(s, "421 4.3.2 %s Service shutting down", s->srv->cfg->hostname);
         return;
     }
-    if (s->bev)
-        bufferevent_enable(s->bev, EV_READ);
-    sg_session_process(s);
+    if (!s->closing)
+        sg_session_process(s); /* commands pipelined behind the message */
 }
 
 /* End of DATA or BDAT LAST: answer errors, or hand the message to the backend. */
@@ -564,6 +566,8 @@ void sg_session_process(sg_session *s)
     for (;;) {
         if (s->closing || s->commit_pending || !s->bev || s->state == SS_TLS_WAIT)
             break;
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUT_MAX)
+            break; /* resumed by sg_session_writecb */
         struct evbuffer *in = bufferevent_get_input(s->bev);
         bool more;
         if (s->state == SS_CMD)
@@ -593,6 +597,8 @@ void sg_session_writecb(struct bufferevent *bev, void *arg)
         sg_session_free(s);
     else if (s->state == SS_TLS_WAIT)
         start_tls(s);
+    else
+        sg_session_process(s); /* input may have been left while the output was full */
 }
 
 void sg_session_eventcb(struct bufferevent *bev, short what, void *arg)

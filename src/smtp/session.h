@@ -56,6 +56,7 @@ struct sg_session {
     int state;
     int errors;
     long long start, last; /* sg_now_ms() */
+    long long closing_at;  /* when closing began: a peer that never reads is dropped later */
     sg_txn *txn;
     /* BDAT chunk being read */
     unsigned long long bdat_left, bdat_size;

@@ -27,6 +27,8 @@ ignored. Escapes (\\r \\n \\t \\xNN \\\\) are Python string escapes where noted.
   S-ANY: code            a whole (possibly multi-line) reply with this code, text not checked
   CLOSED                 the server closes the connection with no further bytes
   SILENT seconds         no bytes arrive within seconds
+  DISCONNECT             the client closes the current connection
+  TERM                   send SIGTERM to the server now (it must still exit 0 at the end)
   TLS                    do the client side of the TLS handshake now (after "220 2.0.0 ...")
   SLEEP seconds          wait
   QUEUE state n          spool/<state> holds n files
@@ -237,6 +239,10 @@ def run_conv(path, binary):
                     cur.closed()
                 elif word == "SILENT":
                     cur.silent(float(rest))
+                elif word == "DISCONNECT":
+                    cur.sock.close()
+                elif word == "TERM":
+                    proc.send_signal(signal.SIGTERM)
                 elif word == "TLS":
                     cur.tls()
                 elif word == "SLEEP":
@@ -283,7 +289,8 @@ def run_conv(path, binary):
             raise Fail("empty conversation")
         for c in conns.values():
             c.sock.close()
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             rc = proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
