@@ -302,6 +302,12 @@ static void cmd_rcpt(sg_session *s, const char *arg)
         sg_reply(s, "503 5.5.1 Error: need MAIL command");
         return;
     }
+    if (s->txn->handle) {
+        /* The envelope was written when the first chunk arrived: a recipient added now would be
+         * acknowledged and then lost. */
+        sg_reply(s, "503 5.5.1 Error: RCPT after BDAT");
+        return;
+    }
     sg_rcpt_args a;
     char err[SG_SMTP_REPLY_MAX];
     if (sg_smtp_parse_rcpt(arg, &a, err) < 0) {
