@@ -31,10 +31,15 @@ static void vreply(sg_session *s, bool count, const char *fmt, va_list ap)
 {
     if (!s->bev || s->closing)
         return;
-    struct evbuffer *out = bufferevent_get_output(s->bev);
-    evbuffer_add_vprintf(out, fmt, ap);
-    evbuffer_add(out, "\r\n", 2);
-    if (count && (fmt[0] == '4' || fmt[0] == '5') && ++s->errors >= s->srv->cfg->smtpd.max_errors) {
+    char line[1024]; /* replies are short; an address in one is at most 256 bytes */
+    int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 3)
+        n = (int)sizeof line - 3;
+    memcpy(line + n, "\r\n", 2);
+    evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n + 2);
+    if (count && (line[0] == '4' || line[0] == '5') && ++s->errors >= s->srv->cfg->smtpd.max_errors) {
         sg_info(qid(s), "event=too_many_errors client=%s", s->ip);
         sg_session_reset_txn(s);
         sg_reply_close(s, "421 4.7.0 %s Error: too many errors", s->srv->cfg->hostname);
