@@ -128,7 +128,7 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
     for (int i = 0; i < 4; i++) {
         char d[4200];
         snprintf(d, sizeof d, "%s%s", m.root, subs[i]);
-        if (sg_mkdirs(d, 0750) < 0 || sg_priv_chown(d, cfg->users.relay, cfg->users.group) < 0) {
+        if (sg_mkdirs(d, 0750) < 0 || sg_smtp_group_access(d, cfg->users.group, true) < 0) {
             sg_error(NULL, "event=start_failed reason=maildir dir=%s error=\"%s\"", d, strerror(errno));
             return 1;
         }

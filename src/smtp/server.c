@@ -3,15 +3,29 @@
  * Timeouts are checked by one timer per server (once a second) instead of one timer per
  * session, so 1,000 idle sessions cost one bufferevent and one small struct each. */
 #include <errno.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "smtp/session.h"
+
+/* How long a closing session may take to get its last reply out (stalled TLS handshake, a peer
+ * that does not read). */
+#define CLOSE_GRACE_MS 10000
+
+long long sg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Refuses a connection over a limit without allocating a session: one write, then close. */
 static void refuse(sg_smtp_server *srv, int fd, const char *ip, const char *why)
@@ -55,7 +69,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     memcpy(&s->sa, sa, (size_t)salen < sizeof s->sa ? (size_t)salen : sizeof s->sa);
     snprintf(s->ip, sizeof s->ip, "%s", ip);
     s->relay_ok = sg_config_client_allowed(cfg, sa);
-    s->start = s->last = time(NULL);
+    s->start = s->last = sg_now_ms();
     evutil_make_socket_nonblocking(fd);
     /* No BEV_OPT_CLOSE_ON_FREE: STARTTLS replaces the bufferevent but keeps the socket. */
     s->bev = bufferevent_socket_new(srv->base, fd, 0);
@@ -83,6 +97,8 @@ void sg_session_close(sg_session *s)
         sg_session_free(s);
         return;
     }
+    if (!s->closing)
+        s->closing_at = sg_now_ms();
     s->closing = true;
     bufferevent_disable(s->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -128,14 +144,18 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sg_smtp_server *srv = arg;
     const sg_config *cfg = srv->cfg;
-    time_t now = time(NULL);
+    long long now = sg_now_ms();
     sg_session *next;
     for (sg_session *s = srv->head; s; s = next) {
         next = s->next;
+        if (s->closing && !s->dead && now - s->closing_at >= CLOSE_GRACE_MS) {
+            sg_session_free(s); /* the last reply could not be delivered: give up */
+            continue;
+        }
         if (s->dead || s->closing || s->commit_pending)
             continue;
-        bool total = now - s->start >= cfg->smtpd.session_timeout;
-        bool idle = now - s->last >= cfg->smtpd.idle_timeout;
+        bool total = now - s->start >= cfg->smtpd.session_timeout * 1000LL;
+        bool idle = now - s->last >= cfg->smtpd.idle_timeout * 1000LL;
         if (!total && !idle)
             continue;
         sg_info(s->txn ? s->txn->env.id : NULL, "event=timeout kind=%s client=%s",
@@ -254,4 +274,19 @@ int sg_smtp_listen(const char *endpoint, int listen_fd)
     else
         sg_info(NULL, "event=listening listen=%s", endpoint);
     return fd;
+}
+
+int sg_smtp_group_access(const char *dir, const char *group, bool writable)
+{
+    if (geteuid() != 0)
+        return 0;
+    struct group *gr = getgrnam(group);
+    struct stat st;
+    if (!gr) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (stat(dir, &st) < 0 || chown(dir, (uid_t)-1, gr->gr_gid) < 0)
+        return -1;
+    return chmod(dir, (st.st_mode & 07777) | (writable ? 0070 : 0050));
 }

@@ -42,6 +42,10 @@ sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg
 void sg_smtp_server_shutdown(sg_smtp_server *srv);
 void sg_smtp_server_free(sg_smtp_server *srv);
 
+/* For roles started as root that drop to a user of `group`: gives the group access to dir
+ * (search, plus write when writable) without changing its owner. No-op when not root. */
+int sg_smtp_group_access(const char *dir, const char *group, bool writable);
+
 #endif
 
 /* Runs the server on base until SIGTERM, SIGINT or SIGHUP (each: sg_smtp_server_shutdown) and

@@ -18,6 +18,9 @@
 #include "smtp/session.h"
 
 #define CHUNK 16384
+/* Replies waiting for a client that does not read: above this, commands are left in the input
+ * buffer (which is bounded by the read watermark) until the output drains. */
+#define OUT_MAX (64 * 1024)
 
 static const char *qid(sg_session *s)
 {
@@ -28,10 +31,15 @@ static void vreply(sg_session *s, bool count, const char *fmt, va_list ap)
 {
     if (!s->bev || s->closing)
         return;
-    struct evbuffer *out = bufferevent_get_output(s->bev);
-    evbuffer_add_vprintf(out, fmt, ap);
-    evbuffer_add(out, "\r\n", 2);
-    if (count && (fmt[0] == '4' || fmt[0] == '5') && ++s->errors >= s->srv->cfg->smtpd.max_errors) {
+    char line[1024]; /* replies are short; an address in one is at most 256 bytes */
+    int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 3)
+        n = (int)sizeof line - 3;
+    memcpy(line + n, "\r\n", 2);
+    evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n + 2);
+    if (count && (line[0] == '4' || line[0] == '5') && ++s->errors >= s->srv->cfg->smtpd.max_errors) {
         sg_info(qid(s), "event=too_many_errors client=%s", s->ip);
         sg_session_reset_txn(s);
         sg_reply_close(s, "421 4.7.0 %s Error: too many errors", s->srv->cfg->hostname);
@@ -109,9 +117,8 @@ static void commit_done(void *arg, bool ok, const char *name)
         sg_reply_close(s, "421 4.3.2 %s Service shutting down", s->srv->cfg->hostname);
         return;
     }
-    if (s->bev)
-        bufferevent_enable(s->bev, EV_READ);
-    sg_session_process(s);
+    if (!s->closing)
+        sg_session_process(s); /* commands pipelined behind the message */
 }
 
 /* End of DATA or BDAT LAST: answer errors, or hand the message to the backend. */
@@ -155,7 +162,7 @@ static bool read_data(sg_session *s, struct evbuffer *in)
     sg_datareader *dr = s->txn->dr;
     size_t used = sg_dr_feed(dr, v.iov_base, v.iov_len, out, sizeof out, &olen);
     evbuffer_drain(in, used);
-    s->last = time(NULL);
+    s->last = sg_now_ms();
     deliver(s, out, olen);
     switch (dr->status) {
     case SG_DR_END:
@@ -206,7 +213,7 @@ static bool read_bdat(sg_session *s, struct evbuffer *in)
         take = (size_t)s->bdat_left;
     evbuffer_remove(in, buf, take);
     s->bdat_left -= take;
-    s->last = time(NULL);
+    s->last = sg_now_ms();
     if (!s->bdat_reply)
         deliver(s, buf, take);
     if (s->bdat_left == 0)
@@ -300,6 +307,12 @@ static void cmd_rcpt(sg_session *s, const char *arg)
         sg_reply(s, "503 5.5.1 Error: need MAIL command");
         return;
     }
+    if (s->txn->handle) {
+        /* The envelope was written when the first chunk arrived: a recipient added now would be
+         * acknowledged and then lost. */
+        sg_reply(s, "503 5.5.1 Error: RCPT after BDAT");
+        return;
+    }
     sg_rcpt_args a;
     char err[SG_SMTP_REPLY_MAX];
     if (sg_smtp_parse_rcpt(arg, &a, err) < 0) {
@@ -381,9 +394,10 @@ static void cmd_bdat(sg_session *s, const char *arg)
     bool last;
     char err[SG_SMTP_REPLY_MAX];
     if (sg_smtp_parse_bdat(arg, &size, &last, err) < 0) {
-        /* Without a valid size the chunk cannot be found: the session is unusable. */
+        /* Without a valid size the chunk boundaries are lost: whatever follows may be content
+         * and must never be taken for commands, so the session ends here. */
         sg_session_reset_txn(s);
-        sg_reply(s, "%s", err);
+        sg_reply_close(s, "%s", err);
         return;
     }
     s->bdat_left = s->bdat_size = size;
@@ -453,7 +467,7 @@ static void dispatch(sg_session *s, char *line, size_t len)
 {
     const char *arg;
     int verb = sg_smtp_parse_verb(line, len, &arg);
-    s->last = time(NULL);
+    s->last = sg_now_ms();
     switch (verb) {
     case SG_CMD_HELO: cmd_helo(s, false, arg); break;
     case SG_CMD_EHLO: cmd_helo(s, true, arg); break;
@@ -563,6 +577,8 @@ void sg_session_process(sg_session *s)
     for (;;) {
         if (s->closing || s->commit_pending || !s->bev || s->state == SS_TLS_WAIT)
             break;
+        if (evbuffer_get_length(bufferevent_get_output(s->bev)) > OUT_MAX)
+            break; /* resumed by sg_session_writecb */
         struct evbuffer *in = bufferevent_get_input(s->bev);
         bool more;
         if (s->state == SS_CMD)
@@ -592,6 +608,8 @@ void sg_session_writecb(struct bufferevent *bev, void *arg)
         sg_session_free(s);
     else if (s->state == SS_TLS_WAIT)
         start_tls(s);
+    else
+        sg_session_process(s); /* input may have been left while the output was full */
 }
 
 void sg_session_eventcb(struct bufferevent *bev, short what, void *arg)

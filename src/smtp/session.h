@@ -55,7 +55,8 @@ struct sg_session {
     bool esmtp, relay_ok, tls;
     int state;
     int errors;
-    time_t start, last;
+    long long start, last; /* sg_now_ms() */
+    long long closing_at;  /* when closing began: a peer that never reads is dropped later */
     sg_txn *txn;
     /* BDAT chunk being read */
     unsigned long long bdat_left, bdat_size;
@@ -64,6 +65,9 @@ struct sg_session {
     bool skip_line;   /* discarding an over-long command line up to its LF */
     bool in_process, closing, commit_pending, dead, stop_after_commit;
 };
+
+/* Monotonic milliseconds, for timeouts. */
+long long sg_now_ms(void);
 
 /* session.c */
 void sg_session_greet(sg_session *s);

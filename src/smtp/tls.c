@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,13 +34,16 @@ static int mkparent(const char *path, mode_t mode)
     return sg_mkdirs(dirname(tmp), mode);
 }
 
-/* Writes a PEM object to a new file (O_EXCL, mode). */
+/* Writes a PEM object beside path, then renames it into place, so that a reader sees either
+ * no file or a whole one. */
 static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
 {
     if (mkparent(path, 0750) < 0)
         return -1;
-    unlink(path); /* a half-written leftover from an earlier crash */
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    unlink(tmp); /* a leftover from an earlier crash of a process with our pid */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
     FILE *f = fdopen(fd, "w");
@@ -53,7 +57,11 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
         ok = 0;
     if (fclose(f) != 0)
         ok = 0;
-    return ok ? 0 : -1;
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 static int generate(const char *cert_path, const char *key_path, const char *hostname, char *err,
@@ -124,7 +132,22 @@ SSL_CTX *sg_tls_server_ctx(const char *cert_path, const char *key_path, bool aut
                      key_path);
             return NULL;
         }
-        if (generate(cert_path, key_path, hostname, err, errlen) < 0)
+        /* smtpd and the sink start at the same time and share the files: one generates, the
+         * other waits on the lock and then finds both files. */
+        char lockp[PATH_MAX];
+        snprintf(lockp, sizeof lockp, "%s.lock", key_path);
+        int lk = mkparent(lockp, 0750) == 0 ? open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+        if (lk < 0 || flock(lk, LOCK_EX) < 0) {
+            snprintf(err, errlen, "%s: %s", lockp, strerror(errno));
+            if (lk >= 0)
+                close(lk);
+            return NULL;
+        }
+        int rc = 0;
+        if (access(cert_path, R_OK) != 0 || access(key_path, R_OK) != 0)
+            rc = generate(cert_path, key_path, hostname, err, errlen);
+        close(lk); /* releases the lock */
+        if (rc < 0)
             return NULL;
     }
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());

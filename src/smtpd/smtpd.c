@@ -16,8 +16,6 @@
  * it durable and only then is the client told 250. */
 #include <errno.h>
 #include <event2/thread.h>
-#include <grp.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,30 +67,6 @@ static void q_abort(void *ctx, void *txn)
     free(txn);
 }
 
-/* Started as root, smtpd opens the spool and then becomes cfg->users.smtpd: the directories it
- * writes (the spool root for traversal, tmp/, incoming/) must be usable through the shared role
- * group, which cryptd belongs to as well. Owners stay as they are. No-op when not root. */
-static int spool_group_access(const sg_config *cfg)
-{
-    if (geteuid() != 0)
-        return 0;
-    struct group *gr = getgrnam(cfg->users.group);
-    if (!gr) {
-        errno = ENOENT;
-        return -1;
-    }
-    static const char *const subs[] = {"", "/tmp", "/incoming"};
-    for (int i = 0; i < 3; i++) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", cfg->spool_dir, subs[i]);
-        struct stat st;
-        if (stat(p, &st) < 0 || chown(p, (uid_t)-1, gr->gr_gid) < 0 ||
-            chmod(p, (st.st_mode & 07777) | (i ? 0070 : 0050)) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 int sg_smtpd_main(const sg_config *cfg, int listen_fd)
 {
     char err[512];
@@ -111,8 +85,15 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
         SSL_CTX_free(tls);
         return 1;
     }
-    if (spool_group_access(cfg) < 0)
-        sg_warn(NULL, "event=spool_permissions error=\"%s\"", strerror(errno));
+    /* Started as root by hand (the master prepares this itself), smtpd must still be able to
+     * use the spool after the drop: traverse the root, write tmp/ and incoming/. */
+    char sp[3][4200];
+    snprintf(sp[0], sizeof sp[0], "%s", cfg->spool_dir);
+    snprintf(sp[1], sizeof sp[1], "%s/tmp", cfg->spool_dir);
+    snprintf(sp[2], sizeof sp[2], "%s/incoming", cfg->spool_dir);
+    for (int i = 0; i < 3; i++)
+        if (sg_smtp_group_access(sp[i], cfg->users.group, i > 0) < 0)
+            sg_warn(NULL, "event=spool_permissions dir=%s error=\"%s\"", sp[i], strerror(errno));
     if (sg_priv_drop(cfg->users.smtpd, cfg->users.group, err, sizeof err) < 0) {
         sg_error(NULL, "event=start_failed reason=privdrop error=\"%s\"", err);
         close(fd);
