@@ -214,11 +214,12 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
     /* RFC 3463 enhanced status code, when its class matches the reply's */
     const char *s = r->text + 4;
     if (strlen(r->text) > 4 && s[0] == '0' + r->code / 100 && s[1] == '.') {
-        size_t k = 2;
+        size_t k = 2; /* after "c.": subject, '.', detail */
         int dots = 0;
-        while (isdigit((unsigned char)s[k]) || (s[k] == '.' && dots < 2 && (dots++, 1)))
+        while (isdigit((unsigned char)s[k]) || (s[k] == '.' && dots < 1 && (dots++, 1)))
             k++;
-        if (dots == 2 && k < sizeof r->status && s[k - 1] != '.' && (s[k] == ' ' || !s[k]))
+        if (dots == 1 && k < sizeof r->status && isdigit((unsigned char)s[2]) &&
+            s[k - 1] != '.' && (s[k] == ' ' || !s[k]))
             memcpy(r->status, s, k), r->status[k] = '\0';
     }
     return 0;

@@ -25,6 +25,8 @@
 
 enum { R_DELIVERED, R_TEMP, R_PERM };
 
+#define DSN_FULL_MAX (1u << 20) /* larger originals come back as their header only */
+
 typedef struct outcome {
     int kind;
     bool remote; /* the reply came from the next hop */
@@ -184,7 +186,14 @@ static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t
     char id[SG_QID_MAX];
     sg_queue_new_id(id);
     sg_dsn_opts o = {.hostname = r->cfg->hostname, .remote_mta = r->cfg->relay.next_hop,
-                     .now = now, .token = id};
+                     .now = now, .token = id, .headers_only = len > DSN_FULL_MAX};
+    /* When the content itself was the problem (too big: 5.3.x; needs an extension the hop
+     * lacks: 5.6.x) a DSN carrying it would fail the same way and be dropped, since its sender
+     * is empty: return only the header then. Also above DSN_FULL_MAX, like Postfix's
+     * bounce_size_limit, so bounces cannot be used to multiply large messages. */
+    for (size_t i = 0; i < nfail; i++)
+        if (strncmp(fail[i].status, "5.3.", 4) == 0 || strncmp(fail[i].status, "5.6.", 4) == 0)
+            o.headers_only = true;
     sg_buf b;
     sg_buf_init(&b, len + (1u << 20));
     bool eightbit = false;

@@ -101,7 +101,7 @@ int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const cha
                  size_t datalen, const sg_dsn_opts *o, sg_buf *out, bool *eightbit)
 {
     char date[64], arrival[64], boundary[128];
-    bool hdrs_only = (e->ret && strcasecmp(e->ret, "HDRS") == 0) ||
+    bool hdrs_only = o->headers_only || (e->ret && strcasecmp(e->ret, "HDRS") == 0) ||
                      (e->body && strcasecmp(e->body, "BINARYMIME") == 0);
     size_t orig_len = hdrs_only ? header_len(data, datalen) : datalen;
     int rc = 0;

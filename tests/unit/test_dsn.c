@@ -9,11 +9,13 @@
 
 static const char MSG[] = "From: a@x.test\r\nSubject: hi\r\n\r\nbody line\r\n.dot line\r\n";
 
+static bool headers_only;
+
 static char *build(sg_envelope *e, const char *status, const char *diag, bool remote, bool *eb)
 {
     sg_dsn_rcpt r = {.rcpt = &e->rcpt[0], .status = status, .diag = diag, .remote = remote};
     sg_dsn_opts o = {.hostname = "gw.test", .remote_mta = "127.0.0.1:2525", .now = 1700000000,
-                     .token = "0123456789abcdef"};
+                     .token = "0123456789abcdef", .headers_only = headers_only};
     sg_buf b;
     sg_buf_init(&b, 1 << 20);
     if (sg_dsn_build(e, &r, 1, MSG, sizeof MSG - 1, &o, &b, eb) < 0) {
@@ -92,6 +94,28 @@ int main(void)
           "RET=HDRS returns only the header as text/rfc822-headers");
     CHECK(d && !strstr(d, "body line") && !strstr(d, "message/rfc822"), "RET=HDRS: no body");
     free(d);
+
+    /* headers_only overrides RET=FULL (content problems, big messages) */
+    sg_env_set(&e.ret, "FULL");
+    headers_only = true;
+    d = build(&e, "5.3.4", "552 too big", true, &eb);
+    CHECK(d && strstr(d, "text/rfc822-headers") && !strstr(d, "body line"), "headers_only beats RET=FULL");
+    free(d);
+    headers_only = false;
+
+    /* 8-bit original: the report says so */
+    sg_env_set(&e.ret, NULL);
+    {
+        static const char M8[] = "Subject: x\r\n\r\n\xc3\xbc\r\n";
+        sg_dsn_rcpt r8 = {.rcpt = &e.rcpt[0], .status = "5.0.0", .diag = "550 x", .remote = true};
+        sg_dsn_opts o8 = {.hostname = "gw.test", .remote_mta = "h", .now = 0, .token = "t"};
+        sg_buf b8;
+        sg_buf_init(&b8, 1 << 20);
+        CHECK(sg_dsn_build(&e, &r8, 1, M8, sizeof M8 - 1, &o8, &b8, &eb) == 0 && eb &&
+                  strstr(b8.data, "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n"),
+              "8-bit original: 8bit transfer encoding and eightbit flag");
+        sg_buf_free(&b8);
+    }
 
     /* hostile reply text */
     d = build(&e, "5.0.0", "550 bad\r\nX-Injected: yes", true, &eb);
