@@ -79,7 +79,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sealgate: configuration error: %s\n", err);
         return strcmp(cmd, "check-config") == 0 ? 1 : 78;
     }
-    sg_log_init(cmd, cfg.log_level);
+    sg_log_init(strcmp(cmd, "start") == 0 ? "master" : cmd, cfg.log_level);
     int rc;
     if (strcmp(cmd, "start") == 0)
         rc = sg_master_main(&cfg, cfgpath);

@@ -1,2 +1,280 @@
+/* cryptd.c - the processor role: takes accepted messages from incoming/, runs the transform
+ * pipeline, writes one output per recipient group into outgoing/, then removes the input.
+ * Owner: src/cryptd.
+ *
+ * SECURITY: runs as users.cryptd. It has no listening socket and no network peer at all; its
+ * only peers are the spool directories (group-shared with smtpd and relay). It is the only role
+ * that will unwrap private keys (the key-encryption key file is readable by this user alone),
+ * so it must never open a socket or execute anything.
+ *
+ * Crash safety: a message is claimed by renaming it into active/ (no fsync needed: a claim lost
+ * in a crash only means the message is claimed again). Outputs are made durable (fdatasync, rename,
+ * one directory fsync per batch) before the input is unlinked, and output names derive from the
+ * input id, so a crash at any instant leads at most to re-processing, whose outputs replace the
+ * earlier ones. At start, everything left in active/ goes back to incoming/. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cryptd/pipeline.h"
+#include "cryptd/workqueue.h"
+#include "lib/log.h"
+#include "lib/privdrop.h"
+#include "queue/queue.h"
 #include "roles.h"
-int sg_cryptd_main(const sg_config *cfg) { (void)cfg; return 1; }
+
+#define BATCH_MAX 32
+#define BATCH_BYTES (16u << 20)
+
+typedef struct cryptd {
+    sg_queue q;
+    sg_workqueue wq;
+    sg_transform_fn transform;
+    atomic_int stopping;
+} cryptd;
+
+typedef struct item {
+    char name[SG_QID_MAX];
+    char *file;
+    sg_envelope env;
+    const char *data;
+    size_t len;
+    sg_transform_result res;
+    sg_qwriter **w;
+    size_t nw;
+    int failed;
+} item;
+
+static void item_free(item *it)
+{
+    for (size_t i = 0; i < it->nw; i++)
+        free(it->w[i]);
+    free(it->w);
+    sg_transform_result_free(&it->res);
+    sg_env_free(&it->env);
+    free(it->file);
+}
+
+/* Claims and reads one message; 0 when it is ready to transform, -1 when it needs no more work
+ * here (lost the claim race, or moved to corrupt/). */
+static int claim(cryptd *c, item *it)
+{
+    if (renameat(c->q.dirfd[SG_Q_INCOMING], it->name, c->q.dirfd[SG_Q_ACTIVE], it->name) < 0)
+        return -1; /* someone else has it, or it was deleted by the administrator */
+    char err[256];
+    int rc = sg_queue_read(&c->q, SG_Q_ACTIVE, it->name, &it->env, &it->file, &it->data, &it->len,
+                           err, sizeof err);
+    if (rc == -2) {
+        sg_error(it->name, "event=corrupt reason=\"%s\" action=moved-to-corrupt", err);
+        sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_CORRUPT);
+        return -1;
+    }
+    if (rc < 0) {
+        sg_error(it->name, "event=read-failed error=\"%s\"", strerror(errno));
+        sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_INCOMING);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens and fills one writer per output group; the batch publishes them together. */
+static int write_outputs(cryptd *c, item *it)
+{
+    it->w = calloc(it->res.nout, sizeof *it->w);
+    if (!it->w)
+        return -1;
+    for (size_t g = 0; g < it->res.nout; g++) {
+        sg_output *o = &it->res.out[g];
+        snprintf(o->env.id, sizeof o->env.id, "%.16s.%zu", it->name, g);
+        sg_qwriter *w = malloc(sizeof *w);
+        if (!w)
+            return -1;
+        it->w[it->nw++] = w;
+        if (sg_qw_open(&c->q, w, &o->env) < 0 || sg_qw_write(w, o->data, o->len) < 0 ||
+            sg_qw_finish(w) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void hold(cryptd *c, item *it, const char *reason)
+{
+    sg_warn(it->name, "event=held reason=\"%s\"", reason);
+    if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
+        sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
+}
+
+static void process_batch(cryptd *c, item *items, size_t n)
+{
+    sg_qwriter *all[BATCH_MAX * 4];
+    size_t nall = 0;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (c->transform(&it->env, it->data, it->len, &it->res) < 0 || it->res.hold) {
+            hold(c, it, it->res.hold ? it->res.reason : "transform failed");
+            it->failed = 2; /* handled */
+            continue;
+        }
+        if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0]) {
+            sg_error(it->name, "event=output-failed error=\"%s\" action=retry", strerror(errno));
+            it->failed = 1;
+            continue;
+        }
+        for (size_t k = 0; k < it->nw; k++)
+            all[nall++] = it->w[k];
+    }
+    if (nall)
+        sg_qw_publish(&c->q, all, nall, SG_Q_OUTGOING);
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        for (size_t k = 0; k < it->nw && !it->failed; k++)
+            if (it->w[k]->error)
+                it->failed = 1;
+        if (it->failed == 1) {
+            for (size_t k = 0; k < it->nw; k++)
+                sg_qw_abort(&c->q, it->w[k]);
+            /* Back to incoming/ to be tried again; nothing was acknowledged downstream. */
+            sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_INCOMING);
+            continue;
+        }
+        if (it->failed)
+            continue;
+        /* The outputs are durable; losing this unlink in a crash only means re-processing. */
+        unlinkat(c->q.dirfd[SG_Q_ACTIVE], it->name, 0);
+        sg_info(it->name, "event=processed groups=%zu size=%zu from=<%s> nrcpt=%zu", it->res.nout,
+                it->len, it->env.from, it->env.nrcpt);
+    }
+}
+
+static void *worker(void *arg)
+{
+    cryptd *c = arg;
+    item items[BATCH_MAX];
+    char names[BATCH_MAX][SG_QID_MAX];
+    for (;;) {
+        size_t got = sg_wq_pop(&c->wq, names, BATCH_MAX);
+        if (got == 0)
+            break; /* stopping */
+        size_t n = 0, bytes = 0;
+        for (size_t i = 0; i < got; i++) {
+            item *it = &items[n];
+            memset(it, 0, sizeof *it);
+            memcpy(it->name, names[i], SG_QID_MAX);
+            if (claim(c, it) < 0) {
+                item_free(it);
+                continue;
+            }
+            n++;
+            bytes += it->len;
+            if (bytes > BATCH_BYTES) {
+                process_batch(c, items, n);
+                for (size_t k = 0; k < n; k++)
+                    item_free(&items[k]);
+                n = bytes = 0;
+            }
+        }
+        if (n)
+            process_batch(c, items, n);
+        for (size_t k = 0; k < n; k++)
+            item_free(&items[k]);
+    }
+    return NULL;
+}
+
+static void scan_incoming(cryptd *c)
+{
+    char **names;
+    size_t n;
+    if (sg_queue_list(&c->q, SG_Q_INCOMING, &names, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (sg_queue_name_valid(names[i]))
+            sg_wq_push(&c->wq, names[i]);
+    sg_queue_names_free(names, n);
+}
+
+static int workers_from_config(const sg_config *cfg)
+{
+    if (cfg->cryptd.workers > 0)
+        return cfg->cryptd.workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+int sg_cryptd_main(const sg_config *cfg)
+{
+    static cryptd c;
+    c.transform = sg_transform_identity;
+    if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
+        sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
+    char err[256];
+    if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
+        sg_fatal("%s", err);
+    int recovered = sg_queue_recover_active(&c.q);
+    if (recovered > 0)
+        sg_info(NULL, "event=recovered count=%d from=active to=incoming", recovered);
+
+    int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/incoming", cfg->spool_dir);
+    if (ino < 0 || inotify_add_watch(ino, dir, IN_MOVED_TO) < 0)
+        sg_fatal("inotify on %s: %s", dir, strerror(errno));
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before the threads start, so they inherit it */
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+    int nworkers = workers_from_config(cfg);
+    sg_wq_init(&c.wq);
+    pthread_t *tids = calloc((size_t)nworkers, sizeof *tids);
+    for (int i = 0; i < nworkers; i++)
+        pthread_create(&tids[i], NULL, worker, &c);
+    sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
+
+    scan_incoming(&c);
+    for (;;) {
+        struct pollfd p[2] = {{.fd = ino, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        int r = poll(p, 2, 1000);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN)
+            break;
+        if (p[0].revents & POLLIN) {
+            char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+            ssize_t len;
+            int overflow = 0;
+            while ((len = read(ino, buf, sizeof buf)) > 0) {
+                for (char *ptr = buf; ptr < buf + len;) {
+                    struct inotify_event *ev = (struct inotify_event *)ptr;
+                    if (ev->mask & IN_Q_OVERFLOW)
+                        overflow = 1;
+                    else if (ev->len && sg_queue_name_valid(ev->name))
+                        sg_wq_push(&c.wq, ev->name);
+                    ptr += sizeof *ev + ev->len;
+                }
+            }
+            if (overflow)
+                scan_incoming(&c);
+        } else if (r == 0 && sg_wq_idle(&c.wq)) {
+            scan_incoming(&c); /* safety net for anything the watch missed */
+        }
+    }
+    sg_info(NULL, "event=stopping");
+    sg_wq_stop(&c.wq);
+    for (int i = 0; i < nworkers; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    sg_queue_close(&c.q);
+    return 0;
+}

@@ -29,6 +29,8 @@ static void list_set(sg_strlist *l, const char *const *v, size_t n)
         l->v[i] = strdup(v[i]);
 }
 
+void sg_config_free(sg_config *c);
+
 static void defaults(sg_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -302,7 +304,7 @@ static int validate(ctx *x, sg_config *c)
     return 0;
 }
 
-int sg_config_load(sg_config *c, const char *path, char *err, size_t errlen)
+static int config_load(sg_config *c, const char *path, char *err, size_t errlen)
 {
     defaults(c);
     ctx x = {.file = path ? path : "(defaults)", .err = err, .errlen = errlen};
@@ -337,6 +339,11 @@ int sg_config_load(sg_config *c, const char *path, char *err, size_t errlen)
         }
     }
     absolutize(&c->base_dir, dir);
+    /* Resolve symlinks: roles dropped to their own users must not need to traverse the path the
+     * administrator used (e.g. ./run linked from a checkout in /root to /var/lib/...). */
+    char real[PATH_MAX];
+    if (realpath(c->base_dir, real))
+        set_str(&c->base_dir, real);
     absolutize(&c->spool_dir, c->base_dir);
     absolutize(&c->store_path, c->base_dir);
     absolutize(&c->pid_file, c->base_dir);
@@ -346,6 +353,14 @@ int sg_config_load(sg_config *c, const char *path, char *err, size_t errlen)
     if (!c->relay.helo_name)
         set_str(&c->relay.helo_name, c->hostname);
     return validate(&x, c);
+}
+
+int sg_config_load(sg_config *c, const char *path, char *err, size_t errlen)
+{
+    int rc = config_load(c, path, err, errlen);
+    if (rc < 0)
+        sg_config_free(c); /* a refused reload must not leak the half-built configuration */
+    return rc;
 }
 
 const char *sg_config_default_path(const char *explicit_path)

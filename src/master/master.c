@@ -1,2 +1,305 @@
+/* master.c - `sealgate start`: prepares the base directory, binds the listening sockets, starts
+ * each role as its own process, restarts a role that dies, reloads on SIGHUP, stops on SIGTERM.
+ * Owner: src/master.
+ *
+ * SECURITY: the master keeps root when started as root (it must bind ports and restart roles) but
+ * talks to no network peer and reads no message or key. Each role is a fresh exec of this binary
+ * (its own address space) that drops to its own user after opening what it needs. The spool is
+ * group-shared (users.group, mode 2770); the store belongs to the cryptd user.
+ *
+ * Reload: the new configuration is validated first; a broken file is reported and the running
+ * configuration stays. smtpd and sink are replaced new-first (they share the listening socket,
+ * so no connection is refused); cryptd and relay old-first (one instance owns their states). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/netaddr.h"
+#include "lib/privdrop.h"
+#include "master/prepare.h"
+#include "queue/queue.h"
 #include "roles.h"
-int sg_master_main(const sg_config *cfg, const char *p) { (void)cfg; (void)p; return 1; }
+
+enum { R_SMTPD, R_CRYPTD, R_RELAY, R_SINK, R_COUNT };
+static const char *const role_names[R_COUNT] = {"smtpd", "cryptd", "relay", "sink"};
+
+typedef struct role {
+    pid_t pid;
+    int listen_fd; /* -1 for roles without a socket */
+    char listen_addr[256];
+    time_t started;
+    int quick_deaths; /* consecutive deaths within 10 s of start: drives the backoff */
+    time_t restart_at;
+    int enabled;
+} role;
+
+typedef struct master {
+    char config_path[PATH_MAX]; /* empty: embedded defaults */
+    sg_config cfg;
+    role r[R_COUNT];
+    sg_queue q;
+    int stopping;
+} master;
+
+static pid_t spawn(master *m, int idx)
+{
+    role *r = &m->r[idx];
+    pid_t pid = fork();
+    if (pid < 0) {
+        sg_error(NULL, "event=fork-failed role=%s error=\"%s\"", role_names[idx], strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (r->listen_fd >= 0) {
+            /* The socket is the child's fd 3, named in the environment. */
+            if (dup2(r->listen_fd, 3) < 0)
+                _exit(127);
+            setenv("SEALGATE_LISTEN_FD", "3", 1);
+        } else {
+            unsetenv("SEALGATE_LISTEN_FD");
+        }
+        char *argv[6];
+        int a = 0;
+        argv[a++] = "sealgate";
+        if (m->config_path[0]) {
+            argv[a++] = "-c";
+            argv[a++] = m->config_path;
+        }
+        argv[a++] = (char *)role_names[idx];
+        argv[a] = NULL;
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    r->pid = pid;
+    r->started = time(NULL);
+    sg_info(NULL, "event=role-started role=%s pid=%ld", role_names[idx], (long)pid);
+    return pid;
+}
+
+static int bind_role(master *m, int idx, const char *addr)
+{
+    role *r = &m->r[idx];
+    if (r->listen_fd >= 0 && strcmp(r->listen_addr, addr) == 0)
+        return 0;
+    int fd = sg_listen_tcp(addr, 1024);
+    if (fd < 0) {
+        sg_error(NULL, "event=bind-failed role=%s listen=%s error=\"%s\"", role_names[idx], addr,
+                 strerror(errno));
+        return -1;
+    }
+    if (r->listen_fd >= 0)
+        close(r->listen_fd);
+    r->listen_fd = fd;
+    snprintf(r->listen_addr, sizeof r->listen_addr, "%s", addr);
+    return 0;
+}
+
+static int setup_roles(master *m)
+{
+    m->r[R_SMTPD].enabled = m->r[R_CRYPTD].enabled = m->r[R_RELAY].enabled = 1;
+    m->r[R_SINK].enabled = m->cfg.sink.enabled;
+    if (bind_role(m, R_SMTPD, m->cfg.smtpd.listen) < 0)
+        return -1;
+    if (m->cfg.sink.enabled && bind_role(m, R_SINK, m->cfg.sink.listen) < 0)
+        return -1;
+    return 0;
+}
+
+static int find_role(master *m, pid_t pid)
+{
+    for (int i = 0; i < R_COUNT; i++)
+        if (m->r[i].pid == pid)
+            return i;
+    return -1;
+}
+
+static void reap(master *m)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int idx = find_role(m, pid);
+        /* Unacknowledged partial writes of the dead process are garbage now. */
+        sg_queue_clean_tmp(&m->q, pid);
+        if (idx < 0)
+            continue; /* an old instance replaced during reload */
+        role *r = &m->r[idx];
+        r->pid = 0;
+        if (m->stopping)
+            continue;
+        time_t now = time(NULL);
+        r->quick_deaths = now - r->started < 10 ? r->quick_deaths + 1 : 0;
+        int delay = r->quick_deaths == 0 ? 0 : r->quick_deaths > 4 ? 10 : 1 << (r->quick_deaths - 1);
+        r->restart_at = now + delay;
+        if (WIFSIGNALED(status))
+            sg_warn(NULL, "event=role-died role=%s pid=%ld signal=%d restart_in=%ds", role_names[idx],
+                    (long)pid, WTERMSIG(status), delay);
+        else
+            sg_warn(NULL, "event=role-exited role=%s pid=%ld status=%d restart_in=%ds",
+                    role_names[idx], (long)pid, WEXITSTATUS(status), delay);
+    }
+}
+
+static void start_due(master *m)
+{
+    time_t now = time(NULL);
+    for (int i = 0; i < R_COUNT; i++)
+        if (m->r[i].enabled && m->r[i].pid == 0 && now >= m->r[i].restart_at)
+            spawn(m, i);
+}
+
+/* Waits up to timeout_s for pid to exit (reaping others along the way). */
+static void wait_exit(master *m, pid_t pid, int timeout_s)
+{
+    for (int i = 0; i < timeout_s * 10; i++) {
+        int status;
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno == ECHILD))
+            goto done;
+        usleep(100000);
+    }
+    sg_warn(NULL, "event=kill pid=%ld reason=\"did not stop within %ds\"", (long)pid, timeout_s);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+done:
+    sg_queue_clean_tmp(&m->q, pid);
+}
+
+static void reload(master *m)
+{
+    sg_config fresh;
+    char err[512];
+    if (sg_config_load(&fresh, m->config_path[0] ? m->config_path : NULL, err, sizeof err) < 0) {
+        sg_error(NULL, "event=reload-refused error=\"%s\" action=keeping-running-configuration", err);
+        return;
+    }
+    if (strcmp(fresh.spool_dir, m->cfg.spool_dir) != 0) {
+        sg_error(NULL, "event=reload-refused error=\"spool_dir cannot change without a restart\"");
+        sg_config_free(&fresh);
+        return;
+    }
+    sg_config_free(&m->cfg);
+    m->cfg = fresh;
+    if (setup_roles(m) < 0) {
+        sg_error(NULL, "event=reload-partial error=\"could not bind a new listen address\"");
+    }
+    for (int i = 0; i < R_COUNT; i++) {
+        pid_t old = m->r[i].pid;
+        if (i == R_SMTPD || i == R_SINK) {
+            m->r[i].pid = 0;
+            if (m->r[i].enabled)
+                spawn(m, i);
+            if (old > 0)
+                kill(old, SIGTERM); /* it finishes its sessions; reaped later as an old instance */
+        } else {
+            if (old > 0) {
+                kill(old, SIGTERM);
+                wait_exit(m, old, 30);
+            }
+            m->r[i].pid = 0;
+            spawn(m, i);
+        }
+    }
+    if (!m->cfg.sink.enabled && m->r[R_SINK].listen_fd >= 0) {
+        close(m->r[R_SINK].listen_fd);
+        m->r[R_SINK].listen_fd = -1;
+    }
+    sg_info(NULL, "event=reloaded config=%s", m->config_path[0] ? m->config_path : "(defaults)");
+}
+
+static void stop_all(master *m)
+{
+    m->stopping = 1;
+    for (int i = 0; i < R_COUNT; i++)
+        if (m->r[i].pid > 0)
+            kill(m->r[i].pid, SIGTERM);
+    for (int i = 0; i < R_COUNT; i++)
+        if (m->r[i].pid > 0)
+            wait_exit(m, m->r[i].pid, 15);
+    /* Old smtpd instances from reloads. */
+    while (waitpid(-1, NULL, 0) > 0)
+        ;
+}
+
+int sg_master_main(const sg_config *cfg_in, const char *config_path)
+{
+    static master m;
+    memset(&m, 0, sizeof m);
+    for (int i = 0; i < R_COUNT; i++)
+        m.r[i].listen_fd = -1;
+    if (config_path && !realpath(config_path, m.config_path))
+        sg_fatal("%s: %s", config_path, strerror(errno));
+    char err[512];
+    if (sg_config_load(&m.cfg, m.config_path[0] ? m.config_path : NULL, err, sizeof err) < 0)
+        sg_fatal("configuration error: %s", err);
+    (void)cfg_in;
+
+    if (sg_master_prepare(&m.cfg, err, sizeof err) < 0 || sg_master_check_roles(&m.cfg, err, sizeof err) < 0)
+        sg_fatal("%s", err);
+    if (sg_queue_open(&m.q, m.cfg.spool_dir, "master", false) < 0)
+        sg_fatal("cannot open the spool %s: %s", m.cfg.spool_dir, strerror(errno));
+    sg_queue_clean_tmp(&m.q, 0); /* no role runs yet: every tmp file is an unacknowledged leftover */
+    if (sg_master_pidfile(&m.cfg, err, sizeof err) < 0)
+        sg_fatal("%s", err);
+    if (setup_roles(&m) < 0) {
+        unlink(m.cfg.pid_file);
+        sg_fatal("cannot bind the listening sockets");
+    }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0)
+        sg_fatal("signalfd: %s", strerror(errno));
+    signal(SIGPIPE, SIG_IGN);
+
+    sg_info(NULL, "event=master-started pid=%ld config=%s base=%s", (long)getpid(),
+            m.config_path[0] ? m.config_path : "(defaults)", m.cfg.base_dir);
+    start_due(&m);
+    while (!m.stopping) {
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        int r = poll(&p, 1, 500);
+        if (r > 0) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                    sg_info(NULL, "event=stopping signal=%u", si.ssi_signo);
+                    m.stopping = 1;
+                } else if (si.ssi_signo == SIGHUP) {
+                    reload(&m);
+                }
+                if (m.stopping)
+                    break;
+            }
+        }
+        reap(&m);
+        if (!m.stopping)
+            start_due(&m);
+    }
+    stop_all(&m);
+    unlink(m.cfg.pid_file);
+    sg_info(NULL, "event=master-stopped");
+    sg_queue_close(&m.q);
+    sg_config_free(&m.cfg);
+    return 0;
+}

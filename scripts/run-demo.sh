@@ -1,0 +1,27 @@
+#!/bin/sh
+# `make run`: starts the gateway in the foreground on its embedded defaults (base directory ./run).
+# Owner: build. Started as root, the roles drop to their own users, which must be able to reach
+# ./run; when the checkout lies in a private directory (e.g. /root) ./run becomes a link to
+# /var/lib/sealgate-demo so that no permission on the checkout has to be loosened.
+set -eu
+cd "$(dirname "$0")/.."
+BIN=./build/sealgate
+if [ "$(id -u)" = 0 ] && ! runuser -u sealgate-smtpd -- test -x "$PWD" 2>/dev/null; then
+    if [ ! -L run ]; then
+        [ -d run ] && mv run "run.old.$$"
+        mkdir -p /var/lib/sealgate-demo
+        ln -s /var/lib/sealgate-demo run
+        echo "note: ./run links to /var/lib/sealgate-demo (role users cannot enter $PWD)"
+    fi
+fi
+cat <<MSG
+sealgate demo: SMTP on 127.0.0.1:10025 (STARTTLS with a self-signed certificate),
+internal domain demo.test, relaying allowed from loopback, next hop: the built-in sink.
+
+  Send a test message:   swaks --server 127.0.0.1:10025 --from alice@demo.test --to bob@example.net
+  It arrives in:         run/sink/new/
+  Look at the queue:     $BIN queue list
+  Check the settings:    $BIN check-config
+  Stop:                  Ctrl-C
+MSG
+exec "$BIN" start

@@ -1,0 +1,277 @@
+"""sgtest - shared helpers for sealgate's Python test suites (stdlib only).
+
+TAP output, free loopback ports, temp configurations, queue files in the spool format of
+docs/queue-format.md, and a running gateway (`sealgate start`) with bounded waits.
+Owner: tests.
+"""
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("SEALGATE_BINARY", os.path.join(ROOT, "build", "sealgate"))
+ASAN_BINARY = os.path.join(ROOT, "build-asan", "sealgate")
+
+
+def asan_binary():
+    """The ASan+UBSan build when it exists (make test builds it), else the normal one."""
+    if os.environ.get("SEALGATE_BINARY"):
+        return os.environ["SEALGATE_BINARY"]
+    return ASAN_BINARY if os.access(ASAN_BINARY, os.X_OK) else BINARY
+STATES = ["tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt"]
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, detail=""):
+        self.n += 1
+        if cond:
+            print(f"ok {self.n} - {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {name}" + (f": {detail}" if detail else ""), flush=True)
+        return cond
+
+    def skip(self, name, why):
+        self.n += 1
+        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def uid_of(user):
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    """Polls pred until it returns a truthy value or the timeout passes; returns the value."""
+    end = time.time() + timeout
+    while True:
+        v = pred()
+        if v or time.time() > end:
+            return v
+        time.sleep(step)
+
+
+def wait_port(port, timeout=10.0):
+    def up():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+    return wait_for(up, timeout)
+
+
+# ---- queue files (format: docs/queue-format.md) ----
+
+def xtext(s):
+    out = []
+    for b in s.encode() if isinstance(s, str) else s:
+        out.append(chr(b) if 33 <= b <= 126 and b not in (43, 61) else "+%02X" % b)
+    return "".join(out)
+
+
+def unxtext(s):
+    out, i = bytearray(), 0
+    while i < len(s):
+        if s[i] == "+":
+            out.append(int(s[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(ord(s[i]))
+            i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+def new_id(n=[0]):
+    n[0] += 1
+    return "%011x%05x" % (int(time.time() * 1e6) & 0xFFFFFFFFFFF, (os.getpid() * 7 + n[0]) & 0xFFFFF)
+
+
+def qfile(data, sender="sender@example.org", rcpts=("user@demo.test",), qid=None, **kw):
+    """Bytes of a queue file. kw: envid, ret, body, smtputf8, attempts, next_attempt, created."""
+    qid = qid or new_id()
+    lines = ["SEALGATE-QUEUE 1", f"id {qid}", f"created {kw.get('created', int(time.time()))}",
+             "client 127.0.0.1", "helo test", "from " + xtext(sender)]
+    for k in ("envid", "ret", "body"):
+        if kw.get(k):
+            lines.append(f"{k} {xtext(kw[k])}")
+    if kw.get("smtputf8"):
+        lines.append("smtputf8 1")
+    lines.append(f"attempts {kw.get('attempts', 0)}")
+    lines.append(f"next-attempt {kw.get('next_attempt', 0)}")
+    for r in rcpts:
+        if isinstance(r, tuple):
+            addr, notify, orcpt = r
+        else:
+            addr, notify, orcpt = r, None, None
+        lines.append("rcpt " + xtext(addr))
+        if notify:
+            lines.append("notify " + xtext(notify))
+        if orcpt:
+            lines.append("orcpt " + xtext(orcpt))
+    lines.append("data")
+    data = data.encode() if isinstance(data, str) else data
+    return qid, ("\n".join(lines) + "\n").encode() + data + b"END %016x\n" % len(data)
+
+
+def parse_qfile(b):
+    """(envelope dict, data bytes) from queue-file bytes; raises ValueError when malformed."""
+    if len(b) < 21 or not b.endswith(b"\n") or b[-21:-17] != b"END ":
+        raise ValueError("no trailer")
+    dlen = int(b[-17:-1], 16)
+    hdr_end = len(b) - 21 - dlen
+    header, data = b[:hdr_end].decode(), b[hdr_end:len(b) - 21]
+    env = {"rcpt": []}
+    for line in header.splitlines()[1:]:
+        if line == "data":
+            break
+        k, _, v = line.partition(" ")
+        if k == "rcpt":
+            env["rcpt"].append({"addr": unxtext(v)})
+        elif k in ("notify", "orcpt"):
+            env["rcpt"][-1][k] = unxtext(v)
+        elif k in ("id", "created", "attempts", "next-attempt", "smtputf8"):
+            env[k] = v
+        else:
+            env[k] = unxtext(v)
+    return env, data
+
+
+def put_message(spool, state, data, **kw):
+    """Writes a queue file the way the roles do (tmp, then rename) and returns its id."""
+    qid, content = qfile(data, **kw)
+    tmp = os.path.join(spool, "tmp", "test." + qid)
+    with open(tmp, "wb") as f:
+        f.write(content)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o660)
+    os.rename(tmp, os.path.join(spool, state, qid))
+    return qid
+
+
+def listdir(spool, state):
+    try:
+        return sorted(os.listdir(os.path.join(spool, state)))
+    except FileNotFoundError:
+        return []
+
+
+# ---- a running gateway ----
+
+class Gateway:
+    """`sealgate -c CONF start` in a temp base dir. extra: libconfig text appended."""
+
+    def __init__(self, extra="", sink=True, next_hop=None, binary=None):
+        self.dir = tempfile.mkdtemp(prefix="sg-gw-")
+        os.chmod(self.dir, 0o755)  # roles run as their own users when started as root
+        self.base = os.path.join(self.dir, "base")
+        self.spool = os.path.join(self.base, "spool")
+        self.sink_dir = os.path.join(self.base, "sink")
+        self.smtp_port = free_port()
+        self.sink_port = free_port()
+        self.next_hop = next_hop or f"127.0.0.1:{self.sink_port}"
+        self.binary = binary or BINARY
+        self.conf = os.path.join(self.dir, "sealgate.conf")
+        self.log = os.path.join(self.dir, "sealgate.log")
+        self.write_config(extra, sink)
+        self.proc = None
+
+    def write_config(self, extra="", sink=True):
+        with open(self.conf, "w") as f:
+            f.write(f'base_dir = "{self.base}";\n'
+                    f'hostname = "gw.demo.test";\n'
+                    f'smtpd = {{ listen = "127.0.0.1:{self.smtp_port}"; }};\n'
+                    f'relay = {{ next_hop = "{self.next_hop}"; retry_min = 1; retry_max = 2; }};\n'
+                    f'sink = {{ enabled = {"true" if sink else "false"}; listen = "127.0.0.1:{self.sink_port}"; }};\n'
+                    + extra)
+
+    def start(self, wait=True):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf, "start"], stdout=self.logf,
+                                     stderr=self.logf, start_new_session=True)
+        if wait:
+            wait_port(self.smtp_port, 10)
+            wait_for(lambda: self.role_pids().get("cryptd"), 10)
+        return self
+
+    def cli(self, *args):
+        return subprocess.run([self.binary, "-c", self.conf, *args], capture_output=True, text=True,
+                              timeout=30)
+
+    def role_pids(self):
+        """{role: pid} of the running children of the master."""
+        pids = {}
+        if not self.proc:
+            return pids
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                if ppid != self.proc.pid:
+                    continue
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+                role = [a.decode() for a in args if a in (b"smtpd", b"cryptd", b"relay", b"sink")]
+                if role:
+                    pids[role[-1]] = int(p)
+            except (OSError, IndexError, ValueError):
+                pass
+        return pids
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def sanitizer_reports(self):
+        """Lines of AddressSanitizer/LeakSanitizer/UBSan reports in the gateway's log."""
+        return [l for l in self.log_text().splitlines()
+                if "Sanitizer" in l or "runtime error:" in l]
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get("SEALGATE_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
