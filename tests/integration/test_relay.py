@@ -54,6 +54,7 @@ class Hop:
         self.rcpt_reply = {}
         self.mail_reply = None
         self.data_reply = "250 2.0.0 Ok: queued"
+        self.data_delay = 0  # seconds before the reply to the end of data
         self.txs = []
         self.commands = []  # (conn, line)
         self.nconn = 0
@@ -189,6 +190,7 @@ class Hop:
                                       for x in body.splitlines(keepends=True))
                 with self.lock:
                     self.txs.append(tx)
+                time.sleep(self.data_delay)
                 send(self.data_reply)
                 tx = None
             elif verb == "BDAT":
@@ -531,6 +533,9 @@ def scenario_main(workdir):
         T.check(wait_for(lambda: idc in relay.files("corrupt"), 5), "unreadable file moved to corrupt/",
                 relay.files("outgoing"))
 
+        # idle connections are closed
+        T.check(wait_for(lambda: any(c == "QUIT" for _, c in hop.commands), 8), "QUIT after idle time")
+
         rc = relay.stop()
         T.check(rc == 0 and "event=stopped" in relay.log(), "SIGTERM: clean exit 0", rc)
     finally:
@@ -566,6 +571,29 @@ def scenario_plain(workdir):
         T.check(d and "Status: 5.6.3" in d[0]["data"].decode(errors="replace") and
                 not hop.find(lambda t: to_addr(t) == ["r@y.test"]), "8-bit data, no 8BITMIME: DSN 5.6.3")
         T.check(relay.stop() == 0, "relay exits 0 on SIGTERM")
+    finally:
+        relay.stop()
+        hop.close()
+
+
+def scenario_stop(workdir):
+    """SIGTERM while the hop sits on the end of data: the transaction is abandoned after the
+    grace period and the message stays in outgoing/ (sent again later; never lost)."""
+    hop = Hop(["PIPELINING"])
+    hop.data_delay = 60
+    relay = Relay("stop", hop.port)
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", ["slow@y.test"], b"Subject: stop\r\n\r\nx\r\n"))
+        relay.start()
+        wait_for(lambda: hop.txs, 5)
+        t0 = time.monotonic()
+        rc = relay.stop()
+        T.check(rc == 0 and time.monotonic() - t0 < 14, "SIGTERM mid-transaction: exit 0 within the grace time",
+                (rc, time.monotonic() - t0))
+        T.check(relay.files("outgoing") == [qid] and not relay.files("deferred") and
+                "event=abandoned" in relay.log(), "abandoned message left in outgoing/ untouched",
+                (relay.files("outgoing"), relay.files("deferred")))
     finally:
         relay.stop()
         hop.close()
@@ -638,7 +666,7 @@ def main():
         return 1
     workdir = tempfile.mkdtemp(prefix="sg-relay-test-")
     t0 = time.time()
-    for sc in (scenario_main, scenario_plain, scenario_tls, scenario_down):
+    for sc in (scenario_main, scenario_plain, scenario_tls, scenario_down, scenario_stop):
         log(f"scenario {sc.__name__}")
         try:
             sc(workdir)
