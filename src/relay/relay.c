@@ -97,6 +97,7 @@ out:
         free(r.inflight[i]);
     free(r.pending);
     free(r.inflight);
+    free(r.cooldown);
     if (r.wake_pipe[0] >= 0)
         close(r.wake_pipe[0]), close(r.wake_pipe[1]);
     if (sigfd >= 0)

@@ -570,6 +570,18 @@ def scenario_plain(workdir):
         d = dsn_for(hop, "eight@x.test")
         T.check(d and "Status: 5.6.3" in d[0]["data"].decode(errors="replace") and
                 not hop.find(lambda t: to_addr(t) == ["r@y.test"]), "8-bit data, no 8BITMIME: DSN 5.6.3")
+        # deferred/ not writable: the source must stay (never lose), then recover
+        ddir = os.path.join(relay.spool, "deferred")
+        os.chmod(ddir, 0o555)
+        hop.rcpt_reply["busy@y.test"] = "452 4.2.2 full"
+        ide = new_id()
+        relay.put(ide, qfile(ide, "a@x.test", ["busy@y.test"], b"Subject: full\r\n\r\nx\r\n"))
+        wait_for(lambda: f"{ide}: event=defer-failed" in relay.log(), 5)
+        T.check(f"{ide}: event=defer-failed" in relay.log() and ide in relay.files("outgoing"),
+                "deferred copy cannot be written: the source stays in outgoing/", relay.files("outgoing"))
+        os.chmod(ddir, 0o775)
+        T.check(wait_for(lambda: ide in relay.files("deferred") and ide not in relay.files("outgoing"), 6),
+                "deferred once the disk is writable again", (relay.files("outgoing"), relay.files("deferred")))
         T.check(relay.stop() == 0, "relay exits 0 on SIGTERM")
     finally:
         relay.stop()
