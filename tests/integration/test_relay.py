@@ -55,6 +55,7 @@ class Hop:
         self.mail_reply = None
         self.data_reply = "250 2.0.0 Ok: queued"
         self.data_delay = 0  # seconds before the reply to the end of data
+        self.ehlo_reply = None  # e.g. "502 5.5.2 no EHLO here": an old server
         self.txs = []
         self.commands = []  # (conn, line)
         self.nconn = 0
@@ -144,7 +145,9 @@ class Hop:
             with self.lock:
                 self.commands.append((cid, line))
             verb = line.split(" ", 1)[0].upper()
-            if verb == "EHLO":
+            if verb == "EHLO" and self.ehlo_reply:
+                send(self.ehlo_reply)
+            elif verb == "EHLO":
                 ext = self.ext + (["STARTTLS"] if self.tls_ctx and not tls else [])
                 lines = ["hop.test"] + ext
                 for i, l in enumerate(lines):
@@ -588,6 +591,25 @@ def scenario_plain(workdir):
         hop.close()
 
 
+def scenario_helo(workdir):
+    hop = Hop(["PIPELINING", "SIZE", "DSN"])
+    hop.ehlo_reply = "502 5.5.2 Error: command not recognized"
+    relay = Relay("helo", hop.port)
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", [("h@y.test", "FAILURE", None)], b"Subject: h\r\n\r\nx\r\n",
+                             envid="E"))
+        relay.start()
+        wait_for(lambda: hop.txs, 5)
+        cmds = [c.split()[0].upper() for _, c in hop.commands]
+        T.check(hop.txs and cmds[:2] == ["EHLO", "HELO"] and hop.txs[0]["mail"] == "<a@x.test>" and
+                hop.txs[0]["rcpts"] == ["<h@y.test>"], "EHLO refused: HELO, and no extensions used",
+                (cmds, hop.txs and hop.txs[0]["mail"]))
+    finally:
+        relay.stop()
+        hop.close()
+
+
 def scenario_stop(workdir):
     """SIGTERM while the hop sits on the end of data: the transaction is abandoned after the
     grace period and the message stays in outgoing/ (sent again later; never lost)."""
@@ -678,12 +700,18 @@ def main():
         return 1
     workdir = tempfile.mkdtemp(prefix="sg-relay-test-")
     t0 = time.time()
-    for sc in (scenario_main, scenario_plain, scenario_tls, scenario_down, scenario_stop):
+    for sc in (scenario_main, scenario_plain, scenario_tls, scenario_down, scenario_helo, scenario_stop):
         log(f"scenario {sc.__name__}")
         try:
             sc(workdir)
         except Exception as e:  # a crash in a scenario is a failure, not a silent pass
             T.check(False, f"{sc.__name__} ran to the end", repr(e))
+    reports = []
+    for name in os.listdir(OUT):
+        if name.startswith("test_relay-") and name.endswith(".log"):
+            with open(os.path.join(OUT, name), errors="replace") as f:
+                reports += [f"{name}: {l}" for l in f if "Sanitizer" in l or "runtime error:" in l]
+    T.check(not reports, "no sanitizer report from any relay process", reports[:3])
     log(f"done in {time.time() - t0:.1f}s")
     print(f"1..{T.n}")
     return 1 if T.failed else 0
