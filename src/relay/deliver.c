@@ -77,7 +77,10 @@ static const char *negotiate(const sg_client *c, const sg_envelope *e, const cha
         *status = "5.6.3";
         return "the message is BINARYMIME and the next hop lacks BINARYMIME or CHUNKING";
     }
-    if (!(c->ext & SG_EXT_8BITMIME) && has_8bit(data, len)) {
+    /* Only a message declared 8BITMIME is refused: undeclared 8-bit data was sent to us that
+     * way and is passed on as it came, as MTAs traditionally do. */
+    if (e->body && strcasecmp(e->body, "8BITMIME") == 0 && !(c->ext & SG_EXT_8BITMIME) &&
+        has_8bit(data, len)) {
         *status = "5.6.3";
         return "the message has 8-bit data and the next hop does not offer 8BITMIME";
     }
@@ -86,6 +89,29 @@ static const char *negotiate(const sg_client *c, const sg_envelope *e, const cha
         return "the message is larger than the next hop's SIZE limit";
     }
     return NULL;
+}
+
+/* True when v may go into an SMTP command: no control characters (CR/LF would let a queue
+ * file inject commands), no spaces in a parameter value, a sane length. */
+static bool safe_value(const char *v, bool param)
+{
+    if (!v)
+        return true;
+    size_t n = 0;
+    for (; v[n]; n++)
+        if ((unsigned char)v[n] < 0x20 || v[n] == 0x7f || (param && v[n] == ' '))
+            return false;
+    return n <= 1000;
+}
+
+static bool envelope_safe(const sg_envelope *e)
+{
+    bool ok = safe_value(e->from, false) && safe_value(e->envid, true) &&
+              safe_value(e->ret, true) && safe_value(e->body, true);
+    for (size_t i = 0; ok && i < e->nrcpt; i++)
+        ok = safe_value(e->rcpt[i].addr, false) && safe_value(e->rcpt[i].notify, true) &&
+             safe_value(e->rcpt[i].orcpt, true);
+    return ok;
 }
 
 static int mail_args(const sg_client *c, const sg_envelope *e, size_t len, sg_buf *b)
@@ -344,6 +370,16 @@ int sg_relay_deliver(sg_relay *r, sg_client *c, const char *name)
     }
     if (rc < 0)
         return errno == ENOENT ? 0 : -1;
+    if (!envelope_safe(&e)) {
+        /* Our roles never write this; a queue file that would inject SMTP commands is treated
+         * as corrupt: kept for inspection, not sent, not bounced. */
+        int m = sg_queue_move(&r->q, name, SG_Q_OUTGOING, SG_Q_CORRUPT);
+        sg_error(name, "event=corrupt state=outgoing reason=\"envelope value with control characters\" moved=%s",
+                 m == 0 ? "corrupt" : "no");
+        free(file);
+        sg_env_free(&e);
+        return m == 0 ? 0 : -1;
+    }
     outcome *out = calloc(e.nrcpt, sizeof *out);
     if (!out) {
         free(file);

@@ -536,6 +536,14 @@ def scenario_main(workdir):
         T.check(wait_for(lambda: idc in relay.files("corrupt"), 5), "unreadable file moved to corrupt/",
                 relay.files("outgoing"))
 
+        # an envelope value that would inject a command is never sent
+        idi = new_id()
+        relay.put(idi, qfile(idi, "x@x.test>\r\nRSET\r\nMAIL FROM:<evil@x.test", ["inj@y.test"],
+                             b"Subject: inj\r\n\r\nx\r\n"))
+        T.check(wait_for(lambda: idi in relay.files("corrupt"), 5) and
+                not hop.find(lambda t: to_addr(t) == ["inj@y.test"]) and
+                not any("evil" in c for _, c in hop.commands), "CR/LF in an envelope value: corrupt/, not sent")
+
         # idle connections are closed
         T.check(wait_for(lambda: any(c == "QUIT" for _, c in hop.commands), 8), "QUIT after idle time")
 
