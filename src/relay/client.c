@@ -197,11 +197,17 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
                 k++;
             }
             kw[k] = '\0';
-            static const struct { const char *kw; unsigned bit; } exts[] = {
-                {"PIPELINING", SG_EXT_PIPELINING}, {"SIZE", SG_EXT_SIZE},
-                {"8BITMIME", SG_EXT_8BITMIME},     {"BINARYMIME", SG_EXT_BINARYMIME},
-                {"CHUNKING", SG_EXT_CHUNKING},     {"SMTPUTF8", SG_EXT_SMTPUTF8},
-                {"DSN", SG_EXT_DSN},               {"STARTTLS", SG_EXT_STARTTLS}};
+            static const struct {
+                const char *kw;
+                unsigned bit;
+            } exts[] = {{"PIPELINING", SG_EXT_PIPELINING},
+                        {"SIZE", SG_EXT_SIZE},
+                        {"8BITMIME", SG_EXT_8BITMIME},
+                        {"BINARYMIME", SG_EXT_BINARYMIME},
+                        {"CHUNKING", SG_EXT_CHUNKING},
+                        {"SMTPUTF8", SG_EXT_SMTPUTF8},
+                        {"DSN", SG_EXT_DSN},
+                        {"STARTTLS", SG_EXT_STARTTLS}};
             for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
                 if (strcmp(kw, exts[i].kw) == 0)
                     c->ext |= exts[i].bit;
@@ -218,8 +224,8 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
         int dots = 0;
         while (isdigit((unsigned char)s[k]) || (s[k] == '.' && dots < 1 && (dots++, 1)))
             k++;
-        if (dots == 1 && k < sizeof r->status && isdigit((unsigned char)s[2]) &&
-            s[k - 1] != '.' && (s[k] == ' ' || !s[k]))
+        if (dots == 1 && k < sizeof r->status && isdigit((unsigned char)s[2]) && s[k - 1] != '.' &&
+            (s[k] == ' ' || !s[k]))
             memcpy(r->status, s, k), r->status[k] = '\0';
     }
     return 0;
@@ -259,8 +265,7 @@ static int starttls(sg_client *c, sg_reply *why)
     if (r.code != 220) {
         if (c->o->tls_mode == SG_TLS_MUST) {
             local_reply(why, 451, "4.7.5", "STARTTLS refused by %s (tls=must)", c->o->next_hop);
-            snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text),
-                     ": %.900s", r.text);
+            snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %.900s", r.text);
             return -1;
         }
         return 0; /* may: carry on in the clear */
@@ -391,7 +396,7 @@ static int send_data(sg_client *c, const char *d, size_t len)
     if (sg_buf_append(&c->out, d + start, len - start) < 0)
         return -1;
     const char *tail = len == 0 || (len >= 2 && d[len - 2] == '\r' && d[len - 1] == '\n') ? ""
-                       : d[len - 1] == '\r'                                              ? "\n"
+                       : d[len - 1] == '\r'                                               ? "\n"
                                                                                           : "\r\n";
     if (sg_buf_appendf(&c->out, "%s.\r\n", tail) < 0)
         return -1;
@@ -423,8 +428,8 @@ static void settle(sg_reply *rr, size_t n, const bool *accepted, const sg_reply 
             rr[i] = *r;
 }
 
-int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n,
-                          const char *data, size_t len, bool bdat, sg_reply *rr)
+int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n, const char *data,
+                          size_t len, bool bdat, sg_reply *rr)
 {
     bool pipe = (c->ext & SG_EXT_PIPELINING) != 0;
     bool *acc = calloc(n ? n : 1, sizeof *acc);

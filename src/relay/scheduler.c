@@ -207,8 +207,7 @@ static bool scan_deferred(sg_relay *r, due_cache *cache)
             sg_env_free(&e);
         }
         struct stat st;
-        if (key.next <= now && fstatat(r->q.dirfd[SG_Q_OUTGOING], names[i], &st, 0) < 0 &&
-            errno == ENOENT) {
+        if (key.next <= now && fstatat(r->q.dirfd[SG_Q_OUTGOING], names[i], &st, 0) < 0 && errno == ENOENT) {
             /* (a same-named file in outgoing/ is handled first; it rewrites this one) */
             if (sg_queue_move(&r->q, names[i], SG_Q_DEFERRED, SG_Q_OUTGOING) == 0) {
                 sg_debug(names[i], "event=retry");

@@ -14,8 +14,11 @@ static bool headers_only;
 static char *build(sg_envelope *e, const char *status, const char *diag, bool remote, bool *eb)
 {
     sg_dsn_rcpt r = {.rcpt = &e->rcpt[0], .status = status, .diag = diag, .remote = remote};
-    sg_dsn_opts o = {.hostname = "gw.test", .remote_mta = "127.0.0.1:2525", .now = 1700000000,
-                     .token = "0123456789abcdef", .headers_only = headers_only};
+    sg_dsn_opts o = {.hostname = "gw.test",
+                     .remote_mta = "127.0.0.1:2525",
+                     .now = 1700000000,
+                     .token = "0123456789abcdef",
+                     .headers_only = headers_only};
     sg_buf b;
     sg_buf_init(&b, 1 << 20);
     if (sg_dsn_build(e, &r, 1, MSG, sizeof MSG - 1, &o, &b, eb) < 0) {
@@ -60,7 +63,8 @@ int main(void)
     CHECK(d && strstr(d, "\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"), "Date");
     CHECK(d && strstr(d, "\r\nMessage-ID: <0123456789abcdef.dsn@gw.test>\r\n"), "Message-ID");
     CHECK(d && strstr(d, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-                         "\tboundary=\"=_sealgate-dsn_0123456789abcdef_=\"\r\n"), "multipart/report");
+                         "\tboundary=\"=_sealgate-dsn_0123456789abcdef_=\"\r\n"),
+          "multipart/report");
     CHECK(d && count(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=\r\n") == 3, "three parts");
     CHECK(d && strstr(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=--\r\n"), "closing boundary");
     CHECK(d && strstr(d, "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; gw.test\r\n"
@@ -90,7 +94,8 @@ int main(void)
     /* RET=HDRS */
     sg_env_set(&e.ret, "HDRS");
     d = build(&e, "5.1.1", "550 x", true, &eb);
-    CHECK(d && strstr(d, "Content-Type: text/rfc822-headers\r\n\r\nFrom: a@x.test\r\nSubject: hi\r\n\r\n\r\n--"),
+    CHECK(d && strstr(d,
+                      "Content-Type: text/rfc822-headers\r\n\r\nFrom: a@x.test\r\nSubject: hi\r\n\r\n\r\n--"),
           "RET=HDRS returns only the header as text/rfc822-headers");
     CHECK(d && !strstr(d, "body line") && !strstr(d, "message/rfc822"), "RET=HDRS: no body");
     free(d);
