@@ -183,8 +183,8 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
         for (char *p = line; *p; p++) /* peer text goes into logs and DSNs */
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = ' ';
-        if (nlines == 0)
-            tl = (size_t)snprintf(r->text, sizeof r->text, "%s", line);
+        if (nlines == 0) /* "250-first" + "250 second" -> "250 first second" */
+            tl = (size_t)snprintf(r->text, sizeof r->text, "%d%s%s", code, *txt ? " " : "", txt);
         else if (tl < sizeof r->text - 2)
             tl += (size_t)snprintf(r->text + tl, sizeof r->text - tl, " %s", txt);
         if (tl >= sizeof r->text)
