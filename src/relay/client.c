@@ -183,8 +183,8 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
         for (char *p = line; *p; p++) /* peer text goes into logs and DSNs */
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = ' ';
-        if (nlines == 0)
-            tl = (size_t)snprintf(r->text, sizeof r->text, "%s", line);
+        if (nlines == 0) /* "250-first" + "250 second" -> "250 first second" */
+            tl = (size_t)snprintf(r->text, sizeof r->text, "%d%s%s", code, *txt ? " " : "", txt);
         else if (tl < sizeof r->text - 2)
             tl += (size_t)snprintf(r->text + tl, sizeof r->text - tl, " %s", txt);
         if (tl >= sizeof r->text)
@@ -197,11 +197,17 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
                 k++;
             }
             kw[k] = '\0';
-            static const struct { const char *kw; unsigned bit; } exts[] = {
-                {"PIPELINING", SG_EXT_PIPELINING}, {"SIZE", SG_EXT_SIZE},
-                {"8BITMIME", SG_EXT_8BITMIME},     {"BINARYMIME", SG_EXT_BINARYMIME},
-                {"CHUNKING", SG_EXT_CHUNKING},     {"SMTPUTF8", SG_EXT_SMTPUTF8},
-                {"DSN", SG_EXT_DSN},               {"STARTTLS", SG_EXT_STARTTLS}};
+            static const struct {
+                const char *kw;
+                unsigned bit;
+            } exts[] = {{"PIPELINING", SG_EXT_PIPELINING},
+                        {"SIZE", SG_EXT_SIZE},
+                        {"8BITMIME", SG_EXT_8BITMIME},
+                        {"BINARYMIME", SG_EXT_BINARYMIME},
+                        {"CHUNKING", SG_EXT_CHUNKING},
+                        {"SMTPUTF8", SG_EXT_SMTPUTF8},
+                        {"DSN", SG_EXT_DSN},
+                        {"STARTTLS", SG_EXT_STARTTLS}};
             for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
                 if (strcmp(kw, exts[i].kw) == 0)
                     c->ext |= exts[i].bit;
@@ -214,11 +220,12 @@ static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
     /* RFC 3463 enhanced status code, when its class matches the reply's */
     const char *s = r->text + 4;
     if (strlen(r->text) > 4 && s[0] == '0' + r->code / 100 && s[1] == '.') {
-        size_t k = 2;
+        size_t k = 2; /* after "c.": subject, '.', detail */
         int dots = 0;
-        while (isdigit((unsigned char)s[k]) || (s[k] == '.' && dots < 2 && (dots++, 1)))
+        while (isdigit((unsigned char)s[k]) || (s[k] == '.' && dots < 1 && (dots++, 1)))
             k++;
-        if (dots == 2 && k < sizeof r->status && s[k - 1] != '.' && (s[k] == ' ' || !s[k]))
+        if (dots == 1 && k < sizeof r->status && isdigit((unsigned char)s[2]) && s[k - 1] != '.' &&
+            (s[k] == ' ' || !s[k]))
             memcpy(r->status, s, k), r->status[k] = '\0';
     }
     return 0;
@@ -258,8 +265,7 @@ static int starttls(sg_client *c, sg_reply *why)
     if (r.code != 220) {
         if (c->o->tls_mode == SG_TLS_MUST) {
             local_reply(why, 451, "4.7.5", "STARTTLS refused by %s (tls=must)", c->o->next_hop);
-            snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text),
-                     ": %.900s", r.text);
+            snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %.900s", r.text);
             return -1;
         }
         return 0; /* may: carry on in the clear */
@@ -390,7 +396,7 @@ static int send_data(sg_client *c, const char *d, size_t len)
     if (sg_buf_append(&c->out, d + start, len - start) < 0)
         return -1;
     const char *tail = len == 0 || (len >= 2 && d[len - 2] == '\r' && d[len - 1] == '\n') ? ""
-                       : d[len - 1] == '\r'                                              ? "\n"
+                       : d[len - 1] == '\r'                                               ? "\n"
                                                                                           : "\r\n";
     if (sg_buf_appendf(&c->out, "%s.\r\n", tail) < 0)
         return -1;
@@ -422,8 +428,8 @@ static void settle(sg_reply *rr, size_t n, const bool *accepted, const sg_reply 
             rr[i] = *r;
 }
 
-int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n,
-                          const char *data, size_t len, bool bdat, sg_reply *rr)
+int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n, const char *data,
+                          size_t len, bool bdat, sg_reply *rr)
 {
     bool pipe = (c->ext & SG_EXT_PIPELINING) != 0;
     bool *acc = calloc(n ? n : 1, sizeof *acc);

@@ -69,8 +69,8 @@ int sg_client_ready(sg_client *c, sg_reply *why);
  * rcpt[i]: everything after "RCPT TO:". rr[i] receives each recipient's final outcome: the
  * RCPT reply when it failed, else the reply to the data (or a local 4xx when the connection
  * broke). Returns 0 when the connection is still usable, -1 when it was closed. */
-int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n,
-                          const char *data, size_t len, bool bdat, sg_reply *rr);
+int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n, const char *data,
+                          size_t len, bool bdat, sg_reply *rr);
 
 /* QUIT (best effort) and close. */
 void sg_client_quit(sg_client *c);

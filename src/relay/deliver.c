@@ -25,6 +25,8 @@
 
 enum { R_DELIVERED, R_TEMP, R_PERM };
 
+#define DSN_FULL_MAX (1u << 20) /* larger originals come back as their header only */
+
 typedef struct outcome {
     int kind;
     bool remote; /* the reply came from the next hop */
@@ -63,8 +65,8 @@ static void quoted(const char *in, char *out, size_t len)
 }
 
 /* Local refusal before anything is sent, from what the hop advertised; NULL when it can go. */
-static const char *negotiate(const sg_client *c, const sg_envelope *e, const char *data,
-                             size_t len, const char **status)
+static const char *negotiate(const sg_client *c, const sg_envelope *e, const char *data, size_t len,
+                             const char **status)
 {
     if (e->smtputf8 && !(c->ext & SG_EXT_SMTPUTF8)) {
         *status = "5.6.7";
@@ -75,7 +77,10 @@ static const char *negotiate(const sg_client *c, const sg_envelope *e, const cha
         *status = "5.6.3";
         return "the message is BINARYMIME and the next hop lacks BINARYMIME or CHUNKING";
     }
-    if (!(c->ext & SG_EXT_8BITMIME) && has_8bit(data, len)) {
+    /* Only a message declared 8BITMIME is refused: undeclared 8-bit data was sent to us that
+     * way and is passed on as it came, as MTAs traditionally do. */
+    if (e->body && strcasecmp(e->body, "8BITMIME") == 0 && !(c->ext & SG_EXT_8BITMIME) &&
+        has_8bit(data, len)) {
         *status = "5.6.3";
         return "the message has 8-bit data and the next hop does not offer 8BITMIME";
     }
@@ -84,6 +89,29 @@ static const char *negotiate(const sg_client *c, const sg_envelope *e, const cha
         return "the message is larger than the next hop's SIZE limit";
     }
     return NULL;
+}
+
+/* True when v may go into an SMTP command: no control characters (CR/LF would let a queue
+ * file inject commands), no spaces in a parameter value, a sane length. */
+static bool safe_value(const char *v, bool param)
+{
+    if (!v)
+        return true;
+    size_t n = 0;
+    for (; v[n]; n++)
+        if ((unsigned char)v[n] < 0x20 || v[n] == 0x7f || (param && v[n] == ' '))
+            return false;
+    return n <= 1000;
+}
+
+static bool envelope_safe(const sg_envelope *e)
+{
+    bool ok = safe_value(e->from, false) && safe_value(e->envid, true) && safe_value(e->ret, true) &&
+              safe_value(e->body, true);
+    for (size_t i = 0; ok && i < e->nrcpt; i++)
+        ok = safe_value(e->rcpt[i].addr, false) && safe_value(e->rcpt[i].notify, true) &&
+             safe_value(e->rcpt[i].orcpt, true);
+    return ok;
 }
 
 static int mail_args(const sg_client *c, const sg_envelope *e, size_t len, sg_buf *b)
@@ -122,8 +150,7 @@ static int rcpt_args(const sg_client *c, const sg_rcpt *r, sg_buf *b)
 }
 
 /* Runs the transaction and fills out[] with one outcome per recipient. */
-static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t len,
-                    outcome *out)
+static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t len, outcome *out)
 {
     sg_reply why;
     size_t n = e->nrcpt;
@@ -178,13 +205,23 @@ static const char *status_of(const outcome *o)
 }
 
 /* Queues a DSN for the recipients in fail[] (already filtered by NOTIFY) to e's sender. */
-static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t len,
-                     const sg_dsn_rcpt *fail, size_t nfail, long long now)
+static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t len, const sg_dsn_rcpt *fail,
+                     size_t nfail, long long now)
 {
     char id[SG_QID_MAX];
     sg_queue_new_id(id);
-    sg_dsn_opts o = {.hostname = r->cfg->hostname, .remote_mta = r->cfg->relay.next_hop,
-                     .now = now, .token = id};
+    sg_dsn_opts o = {.hostname = r->cfg->hostname,
+                     .remote_mta = r->cfg->relay.next_hop,
+                     .now = now,
+                     .token = id,
+                     .headers_only = len > DSN_FULL_MAX};
+    /* When the content itself was the problem (too big: 5.3.x; needs an extension the hop
+     * lacks: 5.6.x) a DSN carrying it would fail the same way and be dropped, since its sender
+     * is empty: return only the header then. Also above DSN_FULL_MAX, like Postfix's
+     * bounce_size_limit, so bounces cannot be used to multiply large messages. */
+    for (size_t i = 0; i < nfail; i++)
+        if (strncmp(fail[i].status, "5.3.", 4) == 0 || strncmp(fail[i].status, "5.6.", 4) == 0)
+            o.headers_only = true;
     sg_buf b;
     sg_buf_init(&b, len + (1u << 20));
     bool eightbit = false;
@@ -213,8 +250,8 @@ out:
 }
 
 /* The temporary recipients again, into deferred/ under the same name, with backoff. */
-static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out, const char *data,
-                          size_t len, long long now, long long *next)
+static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out, const char *data, size_t len,
+                          long long now, long long *next)
 {
     sg_envelope d;
     if (sg_env_copy_without_rcpts(&d, e) < 0)
@@ -251,8 +288,7 @@ static void log_outcomes(sg_relay *r, const sg_envelope *e, const outcome *out, 
         const char *ev = out[i].kind == R_DELIVERED ? "sent" : out[i].kind == R_TEMP ? "deferred" : "bounced";
         if (out[i].kind == R_TEMP)
             sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s attempts=%d next=%lld reply=\"%s\"", ev,
-                    e->rcpt[i].addr, r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1,
-                    next, q);
+                    e->rcpt[i].addr, r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1, next, q);
         else
             sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\"", ev, e->rcpt[i].addr,
                     r->cfg->relay.next_hop, status_of(&out[i]), q);
@@ -286,8 +322,10 @@ static int settle(sg_relay *r, const char *name, const struct stat *src, const s
             sg_info(e->id, "event=no-dsn rcpt=<%s> reason=notify notify=%s", e->rcpt[i].addr,
                     e->rcpt[i].notify);
         } else {
-            fail[nfail++] = (sg_dsn_rcpt){.rcpt = &e->rcpt[i], .status = status_of(&out[i]),
-                                          .diag = out[i].reply.text, .remote = out[i].remote};
+            fail[nfail++] = (sg_dsn_rcpt){.rcpt = &e->rcpt[i],
+                                          .status = status_of(&out[i]),
+                                          .diag = out[i].reply.text,
+                                          .remote = out[i].remote};
         }
     }
     int rc = 0;
@@ -335,6 +373,17 @@ int sg_relay_deliver(sg_relay *r, sg_client *c, const char *name)
     }
     if (rc < 0)
         return errno == ENOENT ? 0 : -1;
+    if (!envelope_safe(&e)) {
+        /* Our roles never write this; a queue file that would inject SMTP commands is treated
+         * as corrupt: kept for inspection, not sent, not bounced. */
+        int m = sg_queue_move(&r->q, name, SG_Q_OUTGOING, SG_Q_CORRUPT);
+        sg_error(name,
+                 "event=corrupt state=outgoing reason=\"envelope value with control characters\" moved=%s",
+                 m == 0 ? "corrupt" : "no");
+        free(file);
+        sg_env_free(&e);
+        return m == 0 ? 0 : -1;
+    }
     outcome *out = calloc(e.nrcpt, sizeof *out);
     if (!out) {
         free(file);

@@ -38,8 +38,8 @@ void sg_dsn_date(long long t, char *out, size_t len)
     struct tm tm;
     gmtime_r(&tt, &tm);
     /* Spelled out instead of strftime("%a") so the locale can never change a header. */
-    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
-             mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Appends s with control characters made spaces and the length capped, so it fits on one
@@ -97,11 +97,11 @@ static bool has_8bit(const char *d, size_t len)
     return false;
 }
 
-int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const char *data,
-                 size_t datalen, const sg_dsn_opts *o, sg_buf *out, bool *eightbit)
+int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const char *data, size_t datalen,
+                 const sg_dsn_opts *o, sg_buf *out, bool *eightbit)
 {
     char date[64], arrival[64], boundary[128];
-    bool hdrs_only = (e->ret && strcasecmp(e->ret, "HDRS") == 0) ||
+    bool hdrs_only = o->headers_only || (e->ret && strcasecmp(e->ret, "HDRS") == 0) ||
                      (e->body && strcasecmp(e->body, "BINARYMIME") == 0);
     size_t orig_len = hdrs_only ? header_len(data, datalen) : datalen;
     int rc = 0;
@@ -175,8 +175,8 @@ int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const cha
 
     /* 3: what was returned */
     bool orig8 = has_8bit(data, orig_len);
-    rc |= sg_buf_appendf(out, "\r\n--%s\r\nContent-Description: %s\r\nContent-Type: %s\r\n%s\r\n",
-                         boundary, hdrs_only ? "Undelivered Message Headers" : "Undelivered Message",
+    rc |= sg_buf_appendf(out, "\r\n--%s\r\nContent-Description: %s\r\nContent-Type: %s\r\n%s\r\n", boundary,
+                         hdrs_only ? "Undelivered Message Headers" : "Undelivered Message",
                          hdrs_only ? "text/rfc822-headers" : "message/rfc822",
                          orig8 ? "Content-Transfer-Encoding: 8bit\r\n" : "");
     rc |= sg_buf_append(out, data, orig_len);

@@ -23,6 +23,7 @@ typedef struct sg_dsn_opts {
     const char *remote_mta; /* next hop, for Remote-MTA */
     long long now;          /* unix seconds: Date, Last-Attempt-Date */
     const char *token;      /* unique text for Message-ID and the MIME boundary (the DSN's id) */
+    bool headers_only;      /* return only the header whatever RET says (see deliver.c) */
 } sg_dsn_opts;
 
 /* RFC 3461 section 4.1: may a failure DSN be sent for this recipient? NOTIFY absent: yes;
@@ -30,12 +31,12 @@ typedef struct sg_dsn_opts {
 bool sg_dsn_wanted(const sg_rcpt *r);
 
 /* Appends the whole DSN message (headers and body, CRLF line ends) to out. data is the
- * original message; RET=HDRS (or a BINARYMIME original, which cannot be nested in a text
- * report) returns only its header, anything else the whole message. *eightbit is set when the
+ * original message; RET=HDRS, o->headers_only or a BINARYMIME original (which cannot be
+ * nested in a text report) return only its header, anything else the whole message. *eightbit is set when the
  * report contains 8-bit bytes (the DSN must then be sent with BODY=8BITMIME).
  * Returns 0, or -1 when out's maximum is exceeded. */
-int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const char *data,
-                 size_t datalen, const sg_dsn_opts *o, sg_buf *out, bool *eightbit);
+int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const char *data, size_t datalen,
+                 const sg_dsn_opts *o, sg_buf *out, bool *eightbit);
 
 /* RFC 5322 date of t in UTC, e.g. "Mon, 23 Nov 2026 21:36:24 +0000". */
 void sg_dsn_date(long long t, char *out, size_t len);

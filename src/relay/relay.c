@@ -84,8 +84,8 @@ int sg_relay_main(const sg_config *cfg)
         sg_relay_workers_stop(&r, 0);
         goto out;
     }
-    sg_info(NULL, "event=started next_hop=%s workers=%d tls=%s helo=%s", cfg->relay.next_hop,
-            r.nworkers, tls_names[cfg->relay.tls], cfg->relay.helo_name);
+    sg_info(NULL, "event=started next_hop=%s workers=%d tls=%s helo=%s", cfg->relay.next_hop, r.nworkers,
+            tls_names[cfg->relay.tls], cfg->relay.helo_name);
     sg_relay_schedule(&r, sigfd);
     sg_relay_workers_stop(&r, STOP_GRACE_S);
     sg_info(NULL, "event=stopped");
@@ -97,6 +97,7 @@ out:
         free(r.inflight[i]);
     free(r.pending);
     free(r.inflight);
+    free(r.cooldown);
     if (r.wake_pipe[0] >= 0)
         close(r.wake_pipe[0]), close(r.wake_pipe[1]);
     if (sigfd >= 0)

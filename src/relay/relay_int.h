@@ -13,6 +13,11 @@
 
 typedef struct sg_relay sg_relay;
 
+typedef struct sg_cooldown {
+    char name[SG_QID_MAX];
+    long long until; /* unix seconds */
+} sg_cooldown;
+
 typedef struct sg_worker {
     sg_relay *r;
     int index;
@@ -35,6 +40,8 @@ struct sg_relay {
     size_t npending, pending_cap;
     char **inflight; /* every name pending or being delivered: never two at once */
     size_t ninflight, inflight_cap;
+    struct sg_cooldown *cooldown; /* names whose attempt failed locally, with a retry time */
+    size_t ncooldown, cooldown_cap;
 
     int wake_pipe[2]; /* workers tell the scheduler a slot became free */
     sg_worker *workers;
@@ -43,8 +50,11 @@ struct sg_relay {
 
 /* scheduler.c: the main thread's loop; returns on SIGTERM/SIGINT (read from sigfd). */
 int sg_relay_schedule(sg_relay *r, int sigfd);
-/* scheduler.c: called by a worker when it finished with name. */
-void sg_relay_job_done(sg_relay *r, const char *name);
+/* scheduler.c: called by a worker when it finished with name; left_in_place: the attempt
+ * could not record its outcome (disk full, shutdown), so the file is not picked up again for
+ * relay.retry_min seconds, instead of at every rescan (which would re-send it to its delivered
+ * recipients every 2 s). */
+void sg_relay_job_done(sg_relay *r, const char *name, bool left_in_place);
 
 /* worker.c */
 int sg_relay_workers_start(sg_relay *r);

@@ -79,9 +79,22 @@ static int enqueue(sg_relay *r, const char *name)
     return 1;
 }
 
-void sg_relay_job_done(sg_relay *r, const char *name)
+void sg_relay_job_done(sg_relay *r, const char *name, bool left_in_place)
 {
     pthread_mutex_lock(&r->mu);
+    if (left_in_place && r->ncooldown < 100000) {
+        if (r->ncooldown == r->cooldown_cap) {
+            size_t nc = r->cooldown_cap ? r->cooldown_cap * 2 : 16;
+            sg_cooldown *v = realloc(r->cooldown, nc * sizeof *v);
+            if (v)
+                r->cooldown = v, r->cooldown_cap = nc;
+        }
+        if (r->ncooldown < r->cooldown_cap) {
+            sg_cooldown *c = &r->cooldown[r->ncooldown++];
+            snprintf(c->name, sizeof c->name, "%s", name);
+            c->until = (long long)time(NULL) + r->cfg->relay.retry_min;
+        }
+    }
     for (size_t i = 0; i < r->ninflight; i++)
         if (strcmp(r->inflight[i], name) == 0) {
             free(r->inflight[i]);
@@ -107,10 +120,21 @@ static bool scan_outgoing(sg_relay *r)
     }
     bool capped = false;
     size_t cap = (size_t)r->nworkers * 2;
+    long long now = (long long)time(NULL);
     pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->ncooldown;) /* expired entries go */
+        if (r->cooldown[i].until <= now)
+            r->cooldown[i] = r->cooldown[--r->ncooldown];
+        else
+            i++;
     for (size_t i = 0; i < n; i++) {
         if (!names[i] || !sg_queue_name_valid(names[i]))
             continue; /* not ours to judge (editor backups, foreign files) */
+        bool cooling = false;
+        for (size_t k = 0; k < r->ncooldown && !cooling; k++)
+            cooling = strcmp(r->cooldown[k].name, names[i]) == 0;
+        if (cooling)
+            continue;
         if (r->npending >= cap) {
             capped = true;
             break;
@@ -183,8 +207,7 @@ static bool scan_deferred(sg_relay *r, due_cache *cache)
             sg_env_free(&e);
         }
         struct stat st;
-        if (key.next <= now && fstatat(r->q.dirfd[SG_Q_OUTGOING], names[i], &st, 0) < 0 &&
-            errno == ENOENT) {
+        if (key.next <= now && fstatat(r->q.dirfd[SG_Q_OUTGOING], names[i], &st, 0) < 0 && errno == ENOENT) {
             /* (a same-named file in outgoing/ is handled first; it rewrites this one) */
             if (sg_queue_move(&r->q, names[i], SG_Q_DEFERRED, SG_Q_OUTGOING) == 0) {
                 sg_debug(names[i], "event=retry");

@@ -42,8 +42,8 @@ static void *worker_main(void *arg)
         char *name = r->pending[0];
         memmove(r->pending, r->pending + 1, --r->npending * sizeof *r->pending);
         pthread_mutex_unlock(&r->mu);
-        sg_relay_deliver(r, &w->client, name);
-        sg_relay_job_done(r, name);
+        int rc = sg_relay_deliver(r, &w->client, name);
+        sg_relay_job_done(r, name, rc < 0);
         free(name);
         pthread_mutex_lock(&r->mu);
     }

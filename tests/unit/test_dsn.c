@@ -9,11 +9,16 @@
 
 static const char MSG[] = "From: a@x.test\r\nSubject: hi\r\n\r\nbody line\r\n.dot line\r\n";
 
+static bool headers_only;
+
 static char *build(sg_envelope *e, const char *status, const char *diag, bool remote, bool *eb)
 {
     sg_dsn_rcpt r = {.rcpt = &e->rcpt[0], .status = status, .diag = diag, .remote = remote};
-    sg_dsn_opts o = {.hostname = "gw.test", .remote_mta = "127.0.0.1:2525", .now = 1700000000,
-                     .token = "0123456789abcdef"};
+    sg_dsn_opts o = {.hostname = "gw.test",
+                     .remote_mta = "127.0.0.1:2525",
+                     .now = 1700000000,
+                     .token = "0123456789abcdef",
+                     .headers_only = headers_only};
     sg_buf b;
     sg_buf_init(&b, 1 << 20);
     if (sg_dsn_build(e, &r, 1, MSG, sizeof MSG - 1, &o, &b, eb) < 0) {
@@ -58,7 +63,8 @@ int main(void)
     CHECK(d && strstr(d, "\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"), "Date");
     CHECK(d && strstr(d, "\r\nMessage-ID: <0123456789abcdef.dsn@gw.test>\r\n"), "Message-ID");
     CHECK(d && strstr(d, "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-                         "\tboundary=\"=_sealgate-dsn_0123456789abcdef_=\"\r\n"), "multipart/report");
+                         "\tboundary=\"=_sealgate-dsn_0123456789abcdef_=\"\r\n"),
+          "multipart/report");
     CHECK(d && count(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=\r\n") == 3, "three parts");
     CHECK(d && strstr(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=--\r\n"), "closing boundary");
     CHECK(d && strstr(d, "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; gw.test\r\n"
@@ -88,10 +94,33 @@ int main(void)
     /* RET=HDRS */
     sg_env_set(&e.ret, "HDRS");
     d = build(&e, "5.1.1", "550 x", true, &eb);
-    CHECK(d && strstr(d, "Content-Type: text/rfc822-headers\r\n\r\nFrom: a@x.test\r\nSubject: hi\r\n\r\n\r\n--"),
+    CHECK(d && strstr(d,
+                      "Content-Type: text/rfc822-headers\r\n\r\nFrom: a@x.test\r\nSubject: hi\r\n\r\n\r\n--"),
           "RET=HDRS returns only the header as text/rfc822-headers");
     CHECK(d && !strstr(d, "body line") && !strstr(d, "message/rfc822"), "RET=HDRS: no body");
     free(d);
+
+    /* headers_only overrides RET=FULL (content problems, big messages) */
+    sg_env_set(&e.ret, "FULL");
+    headers_only = true;
+    d = build(&e, "5.3.4", "552 too big", true, &eb);
+    CHECK(d && strstr(d, "text/rfc822-headers") && !strstr(d, "body line"), "headers_only beats RET=FULL");
+    free(d);
+    headers_only = false;
+
+    /* 8-bit original: the report says so */
+    sg_env_set(&e.ret, NULL);
+    {
+        static const char M8[] = "Subject: x\r\n\r\n\xc3\xbc\r\n";
+        sg_dsn_rcpt r8 = {.rcpt = &e.rcpt[0], .status = "5.0.0", .diag = "550 x", .remote = true};
+        sg_dsn_opts o8 = {.hostname = "gw.test", .remote_mta = "h", .now = 0, .token = "t"};
+        sg_buf b8;
+        sg_buf_init(&b8, 1 << 20);
+        CHECK(sg_dsn_build(&e, &r8, 1, M8, sizeof M8 - 1, &o8, &b8, &eb) == 0 && eb &&
+                  strstr(b8.data, "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n"),
+              "8-bit original: 8bit transfer encoding and eightbit flag");
+        sg_buf_free(&b8);
+    }
 
     /* hostile reply text */
     d = build(&e, "5.0.0", "550 bad\r\nX-Injected: yes", true, &eb);

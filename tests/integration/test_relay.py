@@ -1,0 +1,729 @@
+"""test_relay.py - integration test of the relay role (src/relay). Pieces: a scriptable fake next-hop SMTP server
+that records the exact bytes it receives, queue-file writing/reading in the spool format
+(docs/queue-format.md, src/queue/envelope.c), and a relay process in a temp base_dir.
+Python 3 stdlib only. Owner: src/relay (tests/integration/test_relay*.py)."""
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("SEALGATE_BINARY", os.path.join(ROOT, "build", "sealgate"))
+OUT = os.path.join(ROOT, "tests", "out")
+
+
+def log(msg):
+    print(f"# {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
+
+
+def wait_for(pred, timeout, interval=0.05):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(interval)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# ---------------------------------------------------------------- fake next hop
+
+class Hop:
+    """SMTP server on 127.0.0.1. ext: EHLO keywords. Replies are scripted through
+    rcpt_reply (address -> reply line), mail_reply and data_reply. Each finished transaction is
+    appended to txs as a dict: conn, tls, mail (args), rcpts (args), accepted, raw (bytes as
+    received after DATA, terminator included, or the BDAT payload), data (unstuffed),
+    pipelined (commands arrived before the MAIL reply was sent), bdat."""
+
+    def __init__(self, ext, port=0, tls_ctx=None):
+        self.ext = list(ext)
+        self.tls_ctx = tls_ctx
+        self.rcpt_reply = {}
+        self.mail_reply = None
+        self.data_reply = "250 2.0.0 Ok: queued"
+        self.data_delay = 0  # seconds before the reply to the end of data
+        self.ehlo_reply = None  # e.g. "502 5.5.2 no EHLO here": an old server
+        self.txs = []
+        self.commands = []  # (conn, line)
+        self.nconn = 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.closing = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def _accept(self):
+        while not self.closing:
+            try:
+                s, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.nconn += 1
+                cid = self.nconn
+            threading.Thread(target=self._session, args=(s, cid), daemon=True).start()
+
+    def find(self, pred):
+        with self.lock:
+            return [t for t in self.txs if pred(t)]
+
+    def _session(self, s, cid):
+        st = {"s": s, "buf": b""}
+        try:
+            self._run(st, cid)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            try:
+                st["s"].close()
+            except OSError:
+                pass
+
+    @staticmethod
+    def _recv(st):
+        d = st["s"].recv(65536)
+        if not d:
+            raise ValueError("eof")
+        st["buf"] += d
+
+    def _line(self, st):
+        while b"\n" not in st["buf"]:
+            self._recv(st)
+        line, st["buf"] = st["buf"].split(b"\n", 1)
+        return line.rstrip(b"\r").decode("utf-8", "replace")
+
+    def _exact(self, st, n):
+        while len(st["buf"]) < n:
+            self._recv(st)
+        d, st["buf"] = st["buf"][:n], st["buf"][n:]
+        return d
+
+    def _poll_more(self, st):
+        """Reads what has already arrived, without blocking."""
+        s = st["s"]
+        s.setblocking(False)
+        try:
+            st["buf"] += s.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError, OSError):
+            pass
+        finally:
+            s.setblocking(True)
+
+    def _run(self, st, cid):
+        def send(text):
+            st["s"].sendall(text.encode() + b"\r\n")
+
+        send("220 hop.test ESMTP fake")
+        tls = False
+        tx = None
+        while True:
+            line = self._line(st)
+            with self.lock:
+                self.commands.append((cid, line))
+            verb = line.split(" ", 1)[0].upper()
+            if verb == "EHLO" and self.ehlo_reply:
+                send(self.ehlo_reply)
+            elif verb == "EHLO":
+                ext = self.ext + (["STARTTLS"] if self.tls_ctx and not tls else [])
+                lines = ["hop.test"] + ext
+                for i, l in enumerate(lines):
+                    send(("250 " if i == len(lines) - 1 else "250-") + l)
+            elif verb == "HELO":
+                send("250 hop.test")
+            elif verb == "STARTTLS" and self.tls_ctx and not tls:
+                send("220 2.0.0 go ahead")
+                st["s"] = self.tls_ctx.wrap_socket(st["s"], server_side=True)
+                st["buf"] = b""
+                tls = True
+            elif verb == "MAIL":
+                tx = {"conn": cid, "tls": tls, "mail": line[10:], "rcpts": [], "accepted": [],
+                      "bdat": False, "raw": b""}
+                time.sleep(0.05)
+                self._poll_more(st)
+                tx["pipelined"] = len(st["buf"]) > 0
+                send(self.mail_reply or "250 2.1.0 Ok")
+            elif verb == "RCPT":
+                arg = line[8:]
+                addr = arg[arg.find("<") + 1:arg.find(">")]
+                tx["rcpts"].append(arg)
+                r = self.rcpt_reply.get(addr, "250 2.1.5 Ok")
+                if r.startswith("2"):
+                    tx["accepted"].append(addr)
+                send(r)
+            elif verb == "DATA":
+                if not tx or not tx["accepted"]:
+                    send("554 5.5.1 Error: no valid recipients")
+                    continue
+                send("354 End data with <CR><LF>.<CR><LF>")
+                raw = b""
+                while True:
+                    while b"\n" not in st["buf"]:
+                        self._recv(st)
+                    l, st["buf"] = st["buf"].split(b"\n", 1)
+                    raw += l + b"\n"
+                    if l == b".\r":
+                        break
+                tx["raw"] = raw
+                body = raw[:-3]
+                tx["data"] = b"".join(x[1:] if x.startswith(b".") else x
+                                      for x in body.splitlines(keepends=True))
+                with self.lock:
+                    self.txs.append(tx)
+                time.sleep(self.data_delay)
+                send(self.data_reply)
+                tx = None
+            elif verb == "BDAT":
+                parts = line.split()
+                chunk = self._exact(st, int(parts[1]))
+                tx["bdat"] = True
+                tx["raw"] += chunk
+                if len(parts) > 2 and parts[2].upper() == "LAST":
+                    tx["data"] = tx["raw"]
+                    with self.lock:
+                        self.txs.append(tx)
+                    send(self.data_reply)
+                    tx = None
+                else:
+                    send("250 2.0.0 chunk ok")
+            elif verb == "RSET":
+                tx = None
+                send("250 2.0.0 Ok")
+            elif verb == "NOOP":
+                send("250 2.0.0 Ok")
+            elif verb == "QUIT":
+                send("221 2.0.0 Bye")
+                return
+            else:
+                send("502 5.5.2 Error: command not recognized")
+
+
+def make_tls_ctx(workdir):
+    cert, key = os.path.join(workdir, "hop.crt"), os.path.join(workdir, "hop.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=hop.test", "-keyout", key, "-out", cert],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+# ---------------------------------------------------------------- queue files
+
+def xtext(v):
+    b = v.encode() if isinstance(v, str) else v
+    return "".join(chr(c) if 33 <= c <= 126 and c not in (43, 61) else "+%02X" % c for c in b)
+
+
+def unxtext(s):
+    out, i = bytearray(), 0
+    while i < len(s):
+        if s[i] == "+":
+            out.append(int(s[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(ord(s[i]))
+            i += 1
+    return out.decode("utf-8", "replace")
+
+
+_ids = [0]
+
+
+def new_id():
+    _ids[0] += 1
+    return "%011x%05x" % (int(time.time() * 1e6) & 0xfffffffffff, _ids[0])
+
+
+def qfile(qid, frm, rcpts, data, created=None, envid=None, ret=None, body=None, smtputf8=False,
+          attempts=0, next_attempt=0):
+    """rcpts: list of address or (address, notify, orcpt). envid/orcpt are given as they came
+    in the SMTP command (already xtext), as the spool keeps them."""
+    lines = ["SEALGATE-QUEUE 1", f"id {qid}", f"created {int(created or time.time())}",
+             "client 127.0.0.1", "helo test", f"from {xtext(frm)}"]
+    if envid is not None:
+        lines.append(f"envid {xtext(envid)}")
+    if ret is not None:
+        lines.append(f"ret {ret}")
+    if body is not None:
+        lines.append(f"body {body}")
+    if smtputf8:
+        lines.append("smtputf8 1")
+    lines += [f"attempts {attempts}", f"next-attempt {next_attempt}"]
+    for r in rcpts:
+        a, notify, orcpt = (r, None, None) if isinstance(r, str) else r
+        lines.append(f"rcpt {xtext(a)}")
+        if notify:
+            lines.append(f"notify {xtext(notify)}")
+        if orcpt:
+            lines.append(f"orcpt {xtext(orcpt)}")
+    lines.append("data")
+    return ("\n".join(lines) + "\n").encode() + data + b"END %016x\n" % len(data)
+
+
+def parse_qfile(raw):
+    hdr, rest = raw.split(b"\ndata\n", 1)
+    env = {"rcpt": []}
+    for line in hdr.decode().splitlines()[1:]:
+        k, _, v = line.partition(" ")
+        if k == "rcpt":
+            env["rcpt"].append(unxtext(v))
+        elif k in ("attempts", "next-attempt", "created"):
+            env[k] = int(v)
+        else:
+            env[k] = unxtext(v)
+    n = int(rest[-17:-1], 16)
+    env["data"] = rest[:n]
+    return env
+
+
+# ---------------------------------------------------------------- the relay
+
+class Relay:
+    def __init__(self, name, port, tls="may", max_connections=1, lifetime=3600, extra=""):
+        self.name = name
+        self.base = tempfile.mkdtemp(prefix=f"sg-relay-{name}-", dir="/tmp")
+        os.chmod(self.base, 0o755)
+        self.spool = os.path.join(self.base, "spool")
+        for d in ("tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt"):
+            os.makedirs(os.path.join(self.spool, d))
+        users = ""
+        if os.geteuid() == 0:  # the relay drops to its own user; give it the spool
+            users = 'users = { relay = "nobody"; group = "nogroup"; };\n'
+            for dp, dns, fns in os.walk(self.base):
+                for x in [dp] + [os.path.join(dp, f) for f in fns]:
+                    os.chown(x, 65534, 65534)
+        self.conf = os.path.join(self.base, "sealgate.conf")
+        with open(self.conf, "w") as f:
+            f.write(f'base_dir = "{self.base}";\nhostname = "gw.test";\nlog_level = "debug";\n'
+                    + users +
+                    f'relay = {{ next_hop = "127.0.0.1:{port}"; tls = "{tls}"; '
+                    f'max_connections = {max_connections}; retry_min = 1; retry_max = 2; '
+                    f'queue_lifetime = {lifetime}; connect_timeout = 2; command_timeout = 10; '
+                    f'helo_name = "relay.test"; {extra} }};\n')
+        os.makedirs(OUT, exist_ok=True)
+        self.logpath = os.path.join(OUT, f"test_relay-{name}.log")
+        self.proc = None
+
+    def put(self, qid, raw):
+        """Like cryptd: write beside, then rename into outgoing/."""
+        tmp = os.path.join(self.spool, "tmp", "test." + qid)
+        with open(tmp, "wb") as f:
+            f.write(raw)
+        if os.geteuid() == 0:
+            os.chown(tmp, 65534, 65534)
+        os.rename(tmp, os.path.join(self.spool, "outgoing", qid))
+
+    def start(self):
+        self.logf = open(self.logpath, "wb")
+        self.proc = subprocess.Popen([BINARY, "-c", self.conf, "relay"], stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for(lambda: "event=started" in self.log() or self.proc.poll() is not None, 5)
+
+    def stop(self):
+        """SIGTERM; returns the exit status (None when it had to be killed)."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def files(self, state):
+        return sorted(os.listdir(os.path.join(self.spool, state)))
+
+    def read(self, state, qid):
+        with open(os.path.join(self.spool, state, qid), "rb") as f:
+            return parse_qfile(f.read())
+
+
+# ---------------------------------------------------------------- checks
+
+class Tap:
+    def __init__(self):
+        self.n = self.failed = 0
+
+    def check(self, cond, name, why=""):
+        self.n += 1
+        if cond:
+            print(f"ok {self.n} - {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {name}" + (f": {' '.join(str(why).split())[:300]}" if why else ""),
+                  flush=True)
+        return bool(cond)
+
+
+T = Tap()
+CRLF = b"\r\n"
+FULL_EXT = ["PIPELINING", "SIZE 100000", "8BITMIME", "SMTPUTF8", "DSN", "CHUNKING", "BINARYMIME",
+            "ENHANCEDSTATUSCODES"]
+
+
+def missing(txt, pieces):
+    """The pieces not found in txt, for a failure message."""
+    return [p for p in pieces if p not in txt]
+
+
+def to_addr(t):
+    return [r[r.find("<") + 1:r.find(">")] for r in t["rcpts"]]
+
+
+def dsn_for(hop, sender):
+    return hop.find(lambda t: t["mail"].startswith("<>") and to_addr(t) == [sender])
+
+
+def gone(relay, qid):
+    return lambda: qid not in relay.files("outgoing")
+
+
+def scenario_main(workdir):
+    """A hop with every extension; one connection, so reuse is observable."""
+    hop = Hop(FULL_EXT)
+    relay = Relay("main", hop.port, tls="may", max_connections=1, lifetime=30)
+    try:
+        # 1 exact bytes, dot-stuffing, final line without CRLF; plus a second message for reuse
+        data1 = b"Subject: dots\r\n\r\n.leading dot\r\nmid . dot\r\n..two\r\n.\r\nlast line"
+        id1, id2 = new_id(), new_id()
+        relay.put(id1, qfile(id1, "alice@x.test", ["bob@y.test"], data1))
+        relay.put(id2, qfile(id2, "alice@x.test", ["carol@y.test"], b"Subject: two\r\n\r\nhi\r\n"))
+        relay.start()
+        ok = wait_for(lambda: len(hop.txs) >= 2, 10)
+        T.check(ok, "two messages delivered", relay.log()[-500:])
+        t1 = hop.find(lambda t: to_addr(t) == ["bob@y.test"])
+        T.check(t1 and t1[0]["raw"] == b"Subject: dots\r\n\r\n..leading dot\r\nmid . dot\r\n...two\r\n"
+                b"..\r\nlast line\r\n.\r\n", "exact DATA bytes: dot-stuffed, CRLF added, terminator",
+                t1 and t1[0]["raw"])
+        T.check(t1 and t1[0]["data"] == data1 + CRLF, "data unstuffed equals the spool's data")
+        t2 = hop.find(lambda t: to_addr(t) == ["carol@y.test"])
+        T.check(t1 and t2 and t1[0]["conn"] == t2[0]["conn"], "connection reused for two messages",
+                f"conns {[t['conn'] for t in hop.txs]}")
+        cmds = [c for cid, c in hop.commands if t1 and cid == t1[0]["conn"]]
+        T.check([c.split()[0] for c in cmds].count("EHLO") == 1 and "RSET" in cmds,
+                "one EHLO, RSET between transactions", cmds)
+        T.check(t1 and t1[0]["pipelined"], "PIPELINING used when offered")
+        T.check(wait_for(lambda: not relay.files("outgoing"), 5), "outgoing/ empty after delivery",
+                relay.files("outgoing"))
+        T.check(f"{id1}: event=sent rcpt=<bob@y.test> relay=127.0.0.1:{hop.port} dsn=2.0.0 "
+                f'reply="250 2.0.0 Ok: queued"' in relay.log(), "log line event=sent")
+
+        # 2 envelope parameters passed on
+        id3 = new_id()
+        data3 = "Subject: ünïcode\r\n\r\n8-bit body ü\r\n".encode()
+        relay.put(id3, qfile(id3, "jürgen@x.test", [("dora@y.test", "SUCCESS,FAILURE", "rfc822;dora+2Bx@y.test")],
+                             data3, envid="ENV+2B42", ret="HDRS", body="8BITMIME", smtputf8=True))
+        wait_for(lambda: hop.find(lambda t: to_addr(t) == ["dora@y.test"]), 5)
+        t3 = hop.find(lambda t: to_addr(t) == ["dora@y.test"])
+        mail = t3[0]["mail"] if t3 else ""
+        T.check(mail == f"<jürgen@x.test> SIZE={len(data3)} BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=ENV+2B42",
+                "MAIL FROM with SIZE, BODY, SMTPUTF8, RET, ENVID", mail)
+        T.check(t3 and t3[0]["rcpts"] == ["<dora@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;dora+2Bx@y.test"],
+                "RCPT TO with NOTIFY and ORCPT", t3 and t3[0]["rcpts"])
+        T.check(t3 and t3[0]["data"] == data3, "8-bit data passed unchanged")
+
+        # 3 BINARYMIME goes by BDAT
+        id4 = new_id()
+        data4 = b"Subject: bin\r\n\r\n\x00\x01.\r\n\xff raw"
+        relay.put(id4, qfile(id4, "alice@x.test", ["erin@y.test"], data4, body="BINARYMIME"))
+        wait_for(lambda: hop.find(lambda t: to_addr(t) == ["erin@y.test"]), 5)
+        t4 = hop.find(lambda t: to_addr(t) == ["erin@y.test"])
+        T.check(t4 and t4[0]["bdat"] and t4[0]["data"] == data4 and "BODY=BINARYMIME" in t4[0]["mail"],
+                "BINARYMIME sent with BDAT, bytes unchanged", t4 and t4[0])
+
+        # 4 mixed results: 250 / 450 / 550
+        hop.rcpt_reply["temp@y.test"] = "450 4.2.0 mailbox busy"
+        hop.rcpt_reply["perm@y.test"] = "550 5.1.1 no such user"
+        id5 = new_id()
+        data5 = b"Subject: mixed\r\nMessage-ID: <m5@x.test>\r\n\r\nmixed body\r\n"
+        relay.put(id5, qfile(id5, "mixer@x.test", ["ok@y.test", "temp@y.test", "perm@y.test"], data5,
+                             envid="MIX1"))
+        T.check(wait_for(lambda: id5 in relay.files("deferred"), 5), "450 recipient deferred",
+                relay.files("deferred"))
+        d5 = relay.read("deferred", id5) if id5 in relay.files("deferred") else {}
+        T.check(d5.get("rcpt") == ["temp@y.test"] and d5.get("attempts") == 1 and
+                "450 4.2.0 mailbox busy" in d5.get("last-error", "") and d5.get("next-attempt", 0) > time.time() - 1,
+                "deferred copy: only the 450 recipient, attempts=1, last-error, next-attempt", d5)
+        T.check(hop.find(lambda t: t["accepted"] == ["ok@y.test"]), "250 recipient delivered")
+        wait_for(lambda: dsn_for(hop, "mixer@x.test"), 5)
+        dsn = dsn_for(hop, "mixer@x.test")
+        txt = dsn[0]["data"].decode(errors="replace") if dsn else ""
+        T.check(dsn, "DSN for the 550 recipient delivered to the sender", relay.log()[-800:])
+        want = ["Final-Recipient: rfc822; perm@y.test\r\n", "Status: 5.1.1\r\n",
+                "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n", "report-type=delivery-status",
+                "Original-Envelope-Id: MIX1\r\n", "Content-Type: message/rfc822", "mixed body"]
+        T.check(txt and not missing(txt, want) and "temp@y.test" not in txt,
+                "DSN names only the 550 recipient, with status, diagnostic, ENVID and the message",
+                (missing(txt, want), "temp@y.test" in txt))
+        T.check(re.search(rf"{id5}: event=dsn-queued id=[0-9a-f]{{16}} for=<mixer@x.test>", relay.log()),
+                "log line event=dsn-queued")
+        # the deferred recipient is retried and delivered once the hop accepts it
+        hop.rcpt_reply.pop("temp@y.test")
+        T.check(wait_for(lambda: hop.find(lambda t: to_addr(t) == ["temp@y.test"]), 8),
+                "deferred recipient delivered on retry", relay.files("deferred"))
+        T.check(wait_for(lambda: not relay.files("deferred") and not relay.files("outgoing"), 5),
+                "queue empty after retry", (relay.files("deferred"), relay.files("outgoing")))
+
+        # 5 empty sender and NOTIFY=NEVER: no DSN
+        id6, id7 = new_id(), new_id()
+        relay.put(id6, qfile(id6, "", ["perm@y.test"], b"Subject: bounce\r\n\r\nx\r\n"))
+        relay.put(id7, qfile(id7, "never@x.test", [("perm@y.test", "NEVER", None)], b"Subject: n\r\n\r\nx\r\n"))
+        wait_for(lambda: id6 not in relay.files("outgoing") and id7 not in relay.files("outgoing"), 5)
+        time.sleep(0.5)
+        log_ = relay.log()
+        T.check(f"{id6}: event=no-dsn rcpt=<perm@y.test> reason=null-sender" in log_ and
+                f"{id6}: event=dsn-queued" not in log_, "empty sender: no DSN")
+        T.check(f"{id7}: event=no-dsn rcpt=<perm@y.test> reason=notify" in log_ and
+                not dsn_for(hop, "never@x.test"), "NOTIFY=NEVER: no DSN")
+
+        # 6 queue lifetime expiry
+        hop.rcpt_reply["slow@y.test"] = "451 4.3.0 try later"
+        id8 = new_id()
+        relay.put(id8, qfile(id8, "old@x.test", ["slow@y.test"], b"Subject: old\r\n\r\nx\r\n",
+                             created=time.time() - 60))
+        wait_for(lambda: dsn_for(hop, "old@x.test"), 6)
+        dsn = dsn_for(hop, "old@x.test")
+        txt = dsn[0]["data"].decode(errors="replace") if dsn else ""
+        T.check(dsn and "Status: 5.4.7" in txt and "451 4.3.0 try later" in txt and
+                id8 not in relay.files("deferred"), "queue lifetime expired: DSN instead of deferral", txt[:200])
+
+        # 7 larger than the hop's SIZE
+        id9 = new_id()
+        relay.put(id9, qfile(id9, "big@x.test", ["z@y.test"], b"Subject: big\r\n\r\n" + b"x" * 100100 + CRLF))
+        wait_for(lambda: dsn_for(hop, "big@x.test"), 6)
+        dsn = dsn_for(hop, "big@x.test")
+        T.check(dsn and "Status: 5.3.4" in dsn[0]["data"].decode(errors="replace") and
+                not hop.find(lambda t: to_addr(t) == ["z@y.test"]), "larger than SIZE: not sent, DSN 5.3.4")
+
+        # 8 unreadable queue file goes to corrupt/
+        idc = new_id()
+        relay.put(idc, b"SEALGATE-QUEUE 1\nid " + idc.encode() + b"\ntorn")
+        old = time.time() - 60
+        os.utime(os.path.join(relay.spool, "outgoing", idc), (old, old))
+        T.check(wait_for(lambda: idc in relay.files("corrupt"), 5), "unreadable file moved to corrupt/",
+                relay.files("outgoing"))
+
+        # an envelope value that would inject a command is never sent
+        idi = new_id()
+        relay.put(idi, qfile(idi, "x@x.test>\r\nRSET\r\nMAIL FROM:<evil@x.test", ["inj@y.test"],
+                             b"Subject: inj\r\n\r\nx\r\n"))
+        T.check(wait_for(lambda: idi in relay.files("corrupt"), 5) and
+                not hop.find(lambda t: to_addr(t) == ["inj@y.test"]) and
+                not any("evil" in c for _, c in hop.commands), "CR/LF in an envelope value: corrupt/, not sent")
+
+        # idle connections are closed
+        T.check(wait_for(lambda: any(c == "QUIT" for _, c in hop.commands), 8), "QUIT after idle time")
+
+        rc = relay.stop()
+        T.check(rc == 0 and "event=stopped" in relay.log(), "SIGTERM: clean exit 0", rc)
+    finally:
+        relay.stop()
+        hop.close()
+
+
+def scenario_plain(workdir):
+    """A hop without PIPELINING, SMTPUTF8, DSN, 8BITMIME."""
+    hop = Hop(["SIZE"])
+    relay = Relay("plain", hop.port, tls="may", max_connections=2)
+    try:
+        ida, idb, idc, idd = new_id(), new_id(), new_id(), new_id()
+        relay.put(ida, qfile(ida, "a@x.test", [("p@y.test", "FAILURE", "rfc822;p@y.test")],
+                             b"Subject: p\r\n\r\nplain\r\n", envid="E1", ret="FULL", body="8BITMIME"))
+        # 7-bit header, so that the DSN (header only, 5.6.x) can itself pass this hop
+        relay.put(idb, qfile(idb, "utf@x.test", ["q@y.test"], "Subject: u\r\n\r\nü\r\n".encode(),
+                             body="8BITMIME", smtputf8=True))
+        relay.put(idc, qfile(idc, "eight@x.test", ["r@y.test"], "Subject: e\r\n\r\nü\r\n".encode(),
+                             body="8BITMIME"))
+        relay.start()
+        wait_for(lambda: hop.find(lambda t: to_addr(t) == ["p@y.test"]), 8)
+        t = hop.find(lambda t: to_addr(t) == ["p@y.test"])
+        T.check(t and t[0]["mail"] == "<a@x.test> SIZE=21" and t[0]["rcpts"] == ["<p@y.test>"],
+                "no DSN/BODY parameters when the hop lacks DSN and 8BITMIME (7-bit data)",
+                t and (t[0]["mail"], t[0]["rcpts"]))
+        T.check(t and not t[0]["pipelined"], "no PIPELINING when not offered")
+        wait_for(lambda: dsn_for(hop, "utf@x.test") and dsn_for(hop, "eight@x.test"), 8)
+        d = dsn_for(hop, "utf@x.test")
+        T.check(d and "Status: 5.6.7" in d[0]["data"].decode(errors="replace") and
+                not hop.find(lambda t: to_addr(t) == ["q@y.test"]), "SMTPUTF8 needed, not offered: DSN 5.6.7")
+        d = dsn_for(hop, "eight@x.test")
+        T.check(d and "Status: 5.6.3" in d[0]["data"].decode(errors="replace") and
+                not hop.find(lambda t: to_addr(t) == ["r@y.test"]), "8-bit data, no 8BITMIME: DSN 5.6.3")
+        # deferred/ not writable: the source must stay (never lose), then recover
+        ddir = os.path.join(relay.spool, "deferred")
+        os.chmod(ddir, 0o555)
+        hop.rcpt_reply["busy@y.test"] = "452 4.2.2 full"
+        ide = new_id()
+        relay.put(ide, qfile(ide, "a@x.test", ["busy@y.test"], b"Subject: full\r\n\r\nx\r\n"))
+        wait_for(lambda: f"{ide}: event=defer-failed" in relay.log(), 5)
+        T.check(f"{ide}: event=defer-failed" in relay.log() and ide in relay.files("outgoing"),
+                "deferred copy cannot be written: the source stays in outgoing/", relay.files("outgoing"))
+        os.chmod(ddir, 0o775)
+        T.check(wait_for(lambda: ide in relay.files("deferred") and ide not in relay.files("outgoing"), 6),
+                "deferred once the disk is writable again", (relay.files("outgoing"), relay.files("deferred")))
+        T.check(relay.stop() == 0, "relay exits 0 on SIGTERM")
+    finally:
+        relay.stop()
+        hop.close()
+
+
+def scenario_helo(workdir):
+    hop = Hop(["PIPELINING", "SIZE", "DSN"])
+    hop.ehlo_reply = "502 5.5.2 Error: command not recognized"
+    relay = Relay("helo", hop.port)
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", [("h@y.test", "FAILURE", None)], b"Subject: h\r\n\r\nx\r\n",
+                             envid="E"))
+        relay.start()
+        wait_for(lambda: hop.txs, 5)
+        cmds = [c.split()[0].upper() for _, c in hop.commands]
+        T.check(hop.txs and cmds[:2] == ["EHLO", "HELO"] and hop.txs[0]["mail"] == "<a@x.test>" and
+                hop.txs[0]["rcpts"] == ["<h@y.test>"], "EHLO refused: HELO, and no extensions used",
+                (cmds, hop.txs and hop.txs[0]["mail"]))
+    finally:
+        relay.stop()
+        hop.close()
+
+
+def scenario_stop(workdir):
+    """SIGTERM while the hop sits on the end of data: the transaction is abandoned after the
+    grace period and the message stays in outgoing/ (sent again later; never lost)."""
+    hop = Hop(["PIPELINING"])
+    hop.data_delay = 60
+    relay = Relay("stop", hop.port)
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", ["slow@y.test"], b"Subject: stop\r\n\r\nx\r\n"))
+        relay.start()
+        wait_for(lambda: hop.txs, 5)
+        t0 = time.monotonic()
+        rc = relay.stop()
+        T.check(rc == 0 and time.monotonic() - t0 < 14, "SIGTERM mid-transaction: exit 0 within the grace time",
+                (rc, time.monotonic() - t0))
+        T.check(relay.files("outgoing") == [qid] and not relay.files("deferred") and
+                "event=abandoned" in relay.log(), "abandoned message left in outgoing/ untouched",
+                (relay.files("outgoing"), relay.files("deferred")))
+    finally:
+        relay.stop()
+        hop.close()
+
+
+def scenario_tls(workdir):
+    ctx = make_tls_ctx(workdir)
+    hop = Hop(["PIPELINING", "8BITMIME"], tls_ctx=ctx)
+    relay = Relay("tls-may", hop.port, tls="may")
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", ["tls@y.test"], b"Subject: tls\r\n\r\nsecret\r\n"))
+        relay.start()
+        wait_for(lambda: hop.txs, 8)
+        cmds = [c.split()[0].upper() for _, c in hop.commands]
+        T.check(hop.txs and hop.txs[0]["tls"] and hop.txs[0]["data"] == b"Subject: tls\r\n\r\nsecret\r\n",
+                "tls=may: STARTTLS offered and used", relay.log()[-400:])
+        T.check(cmds[:3] == ["EHLO", "STARTTLS", "EHLO"], "EHLO again after STARTTLS", cmds)
+    finally:
+        relay.stop()
+        hop.close()
+
+    hop = Hop(["PIPELINING"])
+    relay = Relay("tls-must", hop.port, tls="must")
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", ["must@y.test"], b"Subject: must\r\n\r\nx\r\n"))
+        relay.start()
+        T.check(wait_for(lambda: qid in relay.files("deferred"), 5), "tls=must, no STARTTLS: deferred",
+                relay.log()[-400:])
+        d = relay.read("deferred", qid) if qid in relay.files("deferred") else {}
+        T.check(not hop.txs and "STARTTLS" in d.get("last-error", "") and d.get("attempts") == 1,
+                "nothing sent in the clear; last-error says why", d.get("last-error"))
+    finally:
+        relay.stop()
+        hop.close()
+
+
+def scenario_down(workdir):
+    port = free_port()
+    relay = Relay("down", port, tls="may")
+    hop = None
+    try:
+        qid = new_id()
+        data = b"Subject: later\r\n\r\nwaiting\r\n"
+        relay.put(qid, qfile(qid, "a@x.test", ["w@y.test"], data))
+        relay.start()
+        T.check(wait_for(lambda: qid in relay.files("deferred"), 5), "next hop down: message deferred",
+                relay.log()[-300:])
+        d = relay.read("deferred", qid) if qid in relay.files("deferred") else {}
+        T.check("cannot connect" in d.get("last-error", "") and d.get("data") == data,
+                "deferred copy keeps the data and the error", d.get("last-error"))
+        time.sleep(1.5)
+        hop = Hop(["PIPELINING"], port=port)
+        T.check(wait_for(lambda: hop.txs, 8), "delivered after the hop came back", relay.log()[-300:])
+        T.check(hop.txs and hop.txs[0]["data"] == data and
+                wait_for(lambda: not relay.files("deferred") and not relay.files("outgoing"), 3),
+                "exact data, queue empty")
+        T.check(re.search(rf"{qid}: event=deferred rcpt=<w@y.test> .* attempts=\d+ next=\d+", relay.log()),
+                "log line event=deferred with attempts and next")
+    finally:
+        relay.stop()
+        if hop:
+            hop.close()
+
+
+def main():
+    if not os.access(BINARY, os.X_OK):
+        print(f"not ok 1 - {BINARY} not built")
+        return 1
+    workdir = tempfile.mkdtemp(prefix="sg-relay-test-")
+    t0 = time.time()
+    for sc in (scenario_main, scenario_plain, scenario_tls, scenario_down, scenario_helo, scenario_stop):
+        log(f"scenario {sc.__name__}")
+        try:
+            sc(workdir)
+        except Exception as e:  # a crash in a scenario is a failure, not a silent pass
+            T.check(False, f"{sc.__name__} ran to the end", repr(e))
+    reports = []
+    for name in os.listdir(OUT):
+        if name.startswith("test_relay-") and name.endswith(".log"):
+            with open(os.path.join(OUT, name), errors="replace") as f:
+                reports += [f"{name}: {l}" for l in f if "Sanitizer" in l or "runtime error:" in l]
+    T.check(not reports, "no sanitizer report from any relay process", reports[:3])
+    log(f"done in {time.time() - t0:.1f}s")
+    print(f"1..{T.n}")
+    return 1 if T.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
