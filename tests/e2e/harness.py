@@ -184,8 +184,12 @@ class Gateway:
         self.sink_port = sink_port or free_port()
         self.next_hop_port = next_hop_port or self.sink_port
         self.conf = os.path.join(self.base, "sealgate.conf")
-        os.makedirs(OUT, exist_ok=True)
-        self.logpath = os.path.join(OUT, f"{name}-sealgate.log")
+        try:
+            os.makedirs(OUT, exist_ok=True)
+            logdir = OUT if os.access(OUT, os.W_OK) else self.base
+        except OSError:
+            logdir = self.base  # a read-only checkout: keep the log beside the spool
+        self.logpath = os.path.join(logdir, f"{name}-sealgate.log")
         self.proc = None
         self.started_once = False
         with open(self.conf, "w") as f:

@@ -9,10 +9,11 @@ import threading
 
 
 class Message:
-    def __init__(self, mail_from, mail_params, rcpts, data):
+    def __init__(self, mail_from, mail_params, rcpts, data, rcpt_params=None):
         self.mail_from = mail_from
-        self.mail_params = mail_params
+        self.mail_params = mail_params  # the MAIL FROM parameters as sent, e.g. "BODY=8BITMIME"
         self.rcpts = rcpts
+        self.rcpt_params = rcpt_params or {}  # {rcpt: parameters as sent}
         self.data = data
 
 
@@ -38,7 +39,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self):
         srv = self.server.owner
         self.reply("220 fake-next-hop.e2e.test ESMTP")
-        mail_from, params, rcpts = None, "", []
+        mail_from, params, rcpts, rparams = None, "", [], {}
         while True:
             line = self.rfile.readline(4096)
             if not line:
@@ -51,18 +52,20 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.reply("250-8BITMIME")
                     self.reply("250-PIPELINING")
                     self.reply("250-ENHANCEDSTATUSCODES")
+                    self.reply("250-SMTPUTF8")
                     self.reply("250 DSN")
                 else:
                     self.reply("250 fake-next-hop.e2e.test")
             elif cmd[:10].upper() == "MAIL FROM:":
                 mail_from, params = _addr(cmd[10:])
-                rcpts = []
+                rcpts, rparams = [], {}
                 self.reply("250 2.1.0 ok")
             elif cmd[:8].upper() == "RCPT TO:":
-                addr, _ = _addr(cmd[8:])
+                addr, rp = _addr(cmd[8:])
                 code = srv.rcpt_reply(addr)
                 if code.startswith("2"):
                     rcpts.append(addr)
+                    rparams[addr] = rp
                 self.reply(code)
             elif verb == "DATA":
                 if mail_from is None or not rcpts:
@@ -79,7 +82,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     if ln.startswith(b"."):
                         ln = ln[1:]
                     chunks.append(ln)
-                srv.record(Message(mail_from, params, rcpts, b"".join(chunks)))
+                srv.record(Message(mail_from, params, rcpts, b"".join(chunks), rparams))
                 self.reply("250 2.0.0 queued")
                 mail_from, params, rcpts = None, "", []
             elif verb == "RSET":

@@ -7,6 +7,7 @@
 (b) the next hop answers 550 for one of two recipients: the other recipient gets the message,
     and the sender gets a DSN (RFC 3464 multipart/report with a message/delivery-status part,
     Action: failed, Status: 5.x.x, for the rejected recipient only) from the null sender.
+(c) the envelope parameters (BODY, SMTPUTF8, ENVID, RET, NOTIFY, ORCPT) reach the next hop.
 The next hop is a scripted Python SMTP server (smtpserver.py). Works as root or not.
 Owner: tests/e2e.
 """
@@ -14,6 +15,7 @@ import email
 import email.policy
 import os
 import re
+import smtplib
 import sys
 import time
 
@@ -157,12 +159,50 @@ def test_reject(tap):
         gw.cleanup()
 
 
+def test_envelope(tap):
+    """The envelope is kept exactly (DESIGN.md): BODY, SMTPUTF8, ENVID, RET on MAIL FROM and
+    NOTIFY, ORCPT on each RCPT reach the next hop as the client gave them."""
+    hop_port = free_port()
+    hop = FakeNextHop(hop_port)
+    hop.start()
+    gw = Gateway("nexthop-envelope", next_hop_port=hop_port, sink=False)
+    name = "envelope kept: BODY, SMTPUTF8, ENVID, RET, NOTIFY, ORCPT reach the next hop"
+    try:
+        gw.start()
+        rcpt = "jürgen@demo.test"
+        data = ("From: sender@ext.test\r\nTo: jürgen@demo.test\r\nSubject: Grüße\r\n"
+                "Message-ID: <envelope-1@ext.test>\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n\r\nÜmlaute.\r\n").encode()
+        mail_opts = ["BODY=8BITMIME", "SMTPUTF8", "ENVID=e2e+2Benvid-1", "RET=HDRS"]
+        rcpt_opts = ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;j+C3+BCrgen@demo.test"]
+        with smtplib.SMTP("127.0.0.1", gw.smtpd_port, local_hostname="client.e2e.test",
+                          timeout=30) as s:
+            s.ehlo()
+            s.sendmail("sender@ext.test", [rcpt], data, mail_options=mail_opts,
+                       rcpt_options=rcpt_opts)
+        got = wait_for(lambda: hop.messages, 30, 0.2)
+        if not got:
+            return tap.fail(name, f"nothing arrived within 30 s; log: {gw.log_tail(4)}")
+        m = got[0]
+        mp = m.mail_params.upper().split()
+        rp = m.rcpt_params.get(rcpt, "").upper().split()
+        missing = [o for o in mail_opts if o.upper() not in mp] + \
+                  [o for o in rcpt_opts if o.upper() not in rp]
+        tap.check(not missing and m.rcpts == [rcpt] and m.data == data, name,
+                  f"missing {missing}; MAIL params {m.mail_params!r}, RCPT {m.rcpts} "
+                  f"params {m.rcpt_params!r}, data equal {m.data == data}")
+    finally:
+        hop.stop()
+        gw.cleanup()
+
+
 def main():
     tap = Tap()
     if not os.access(BINARY, os.X_OK):
         tap.fail("sealgate binary", f"{BINARY} missing (build first)")
         return tap.exit()
-    for t in (test_down, test_reject):
+    for t in (test_down, test_reject, test_envelope):
         try:
             t(tap)
         except Exception as e:
