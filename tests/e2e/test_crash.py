@@ -161,6 +161,15 @@ def main():
         if not tap.check(not missing, "gateway starts with smtpd, cryptd, relay and sink",
                          f"roles not found under the master: {missing} ({pids})"):
             return tap.exit()
+        if os.geteuid() == 0:
+            uids = {}
+            for r, ps in pids.items():
+                for p in ps:
+                    with open(f"/proc/{p}/status") as f:
+                        uids[r] = next(int(ln.split()[2]) for ln in f if ln.startswith("Uid:"))
+            tap.check(all(u != 0 for u in uids.values()),
+                      "started as root, every role runs under its own non-root user",
+                      f"effective uids {uids}")
         load = Load(gw.smtpd_port)
         kills = {r: 0 for r in KILL_ROLES}
         restarted = {}
