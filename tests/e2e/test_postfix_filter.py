@@ -133,6 +133,23 @@ def compare(sent, delivered):
             f"{got[max(0, n - 20):n + 30]!r}")
 
 
+def bulk(tap, pf, gw, n=200):
+    """n messages from smtp-source in 10 parallel sessions through the filter: each arrives
+    exactly once (counted in the Maildir)."""
+    name = f"{n} messages from smtp-source (10 sessions) through the filter arrive once each"
+    p = subprocess.run(["/usr/sbin/smtp-source", "-4", "-s", "10", "-m", str(n), "-l", "2000",
+                        "-M", "client.e2e.test", "-f", "bulk-sender@ext.test",
+                        "-t", "bulk@demo.test", f"127.0.0.1:{pf.in_port}"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    if p.returncode != 0:
+        return tap.fail(name, f"smtp-source exit {p.returncode}: {p.stdout[-200:]!r}")
+    got = wait_for(lambda: len(pf.mailbox("bulk")) >= n and pf.queue_empty(), 90, 0.5)
+    count = len(pf.mailbox("bulk"))
+    tap.check(got and count == n, name,
+              f"{count} of {n} delivered; postfix queue empty={pf.queue_empty()}; "
+              f"sealgate spool={gw.spool_count()}")
+
+
 def sealgate_down(tap, pf, gw):
     """sealgate stopped: Postfix keeps the message in its own queue (the content filter
     transport gets connection refused) and delivers it once sealgate is back."""
@@ -174,7 +191,7 @@ def main():
     sg_port = free_port()
     pf = gw = None
     try:
-        pf = Postfix(filter_port=sg_port, users=[c[0] for c in CASES] + ["down"],
+        pf = Postfix(filter_port=sg_port, users=[c[0] for c in CASES] + ["bulk", "down"],
                      name="pf-filter")
         gw = Gateway("pf-filter", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
                      relay_extra='tls = "none";')
@@ -224,6 +241,7 @@ def main():
         via = len(re.findall(rf"relay=127\.0\.0\.1\[127\.0\.0\.1\]:{sg_port},.*status=sent", ml))
         tap.check(via >= len(sent), "every message passed through sealgate's smtpd",
                   f"Postfix logged {via} deliveries to port {sg_port}, expected {len(sent)}")
+        bulk(tap, pf, gw)
         sealgate_down(tap, pf, gw)
     except Exception as e:
         tap.fail("postfix content filter harness", repr(e))
