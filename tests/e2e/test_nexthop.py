@@ -52,8 +52,9 @@ def test_down(tap):
         send(gw.smtpd_port, "sender@ext.test", ["alice@demo.test"], data)
         deferred = wait_for(lambda: files_in(gw, "deferred"), 30, 0.2)
         rc, out = gw.queue_list()
-        shown = bool(deferred) and rc == 0 and any(
-            d.split(".")[0] in out for d in deferred)
+        shown = bool(deferred) and rc == 0 and all(
+            any(d in line and "deferred" in line for line in out.splitlines())
+            for d in deferred)
         tap.check(shown, "next hop down: message waits in deferred/ and `queue list` shows it",
                   f"deferred/={deferred} queue list rc={rc} out={out[:300]!r} "
                   f"log: {gw.log_tail(3)}")
