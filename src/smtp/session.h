@@ -38,8 +38,8 @@ struct sg_smtp_server {
 
 typedef struct sg_txn {
     sg_envelope env;
-    void *handle;           /* backend transaction, NULL until DATA/first BDAT */
-    sg_datareader *dr;      /* DATA only */
+    void *handle;      /* backend transaction, NULL until DATA/first BDAT */
+    sg_datareader *dr; /* DATA only */
     unsigned long long size;
     bool too_big, write_failed, bdat_used;
 } sg_txn;
