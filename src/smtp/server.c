@@ -167,6 +167,27 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sg_smtp_server *srv = arg;
+    if (srv->lst)
+        evconnlistener_enable(srv->lst);
+}
+
+/* accept() failed, typically EMFILE: the socket stays readable, so without a pause the loop
+ * would spin on it. Stop accepting for a second; existing sessions go on. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    sg_smtp_server *srv = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    sg_warn(NULL, "event=accept_failed error=\"%s\" action=pause", evutil_socket_error_to_string(err));
+    evconnlistener_disable(l);
+    struct timeval one = {1, 0};
+    event_add(srv->resume, &one);
+}
+
 sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg, int listen_fd, SSL_CTX *tls,
                                    const sg_smtp_backend *be)
 {
@@ -180,11 +201,13 @@ sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg
     srv->lst = evconnlistener_new(base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
                                   listen_fd);
     srv->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, srv);
+    srv->resume = evtimer_new(base, resume_cb, srv);
     struct timeval one = {1, 0};
-    if (!srv->lst || !srv->sweep || event_add(srv->sweep, &one) < 0) {
+    if (!srv->lst || !srv->sweep || !srv->resume || event_add(srv->sweep, &one) < 0) {
         sg_smtp_server_free(srv);
         return NULL;
     }
+    evconnlistener_set_error_cb(srv->lst, accept_error_cb);
     return srv;
 }
 
@@ -229,6 +252,8 @@ void sg_smtp_server_free(sg_smtp_server *srv)
         evconnlistener_free(srv->lst);
     if (srv->sweep)
         event_free(srv->sweep);
+    if (srv->resume)
+        event_free(srv->resume);
     free(srv);
 }
 

@@ -30,7 +30,8 @@ struct sg_smtp_server {
     SSL_CTX *tls;
     const sg_smtp_backend *be;
     struct evconnlistener *lst;
-    struct event *sweep; /* once a second: idle and session timeouts */
+    struct event *sweep;  /* once a second: idle and session timeouts */
+    struct event *resume; /* re-enables accepting after an accept() failure (EMFILE) */
     sg_session *head;
     int nsessions;
     bool stopping;
