@@ -136,8 +136,8 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
     int fd = sg_smtp_listen(cfg->sink.listen, listen_fd);
     if (fd < 0)
         return 1;
-    SSL_CTX *tls = sg_tls_server_ctx(cfg->smtpd.tls_cert, cfg->smtpd.tls_key,
-                                     cfg->smtpd.tls_autogenerate, cfg->hostname, err, sizeof err);
+    SSL_CTX *tls = sg_tls_server_ctx(cfg->smtpd.tls_cert, cfg->smtpd.tls_key, cfg->smtpd.tls_autogenerate,
+                                     cfg->hostname, err, sizeof err);
     if (!tls)
         sg_warn(NULL, "event=tls_unavailable reason=\"%s\"", err);
     if (sg_priv_drop(cfg->users.relay, cfg->users.group, err, sizeof err) < 0) {

@@ -123,8 +123,7 @@ static bool step(sg_datareader *r, char c, char *out, size_t *o)
     }
 }
 
-size_t sg_dr_feed(sg_datareader *r, const char *in, size_t len, char *out, size_t outcap,
-                  size_t *outlen)
+size_t sg_dr_feed(sg_datareader *r, const char *in, size_t len, char *out, size_t outcap, size_t *outlen)
 {
     size_t i = 0;
     while (i < len && r->status == SG_DR_MORE && outcap - *outlen >= SG_DR_OUT_SLACK) {

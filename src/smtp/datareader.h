@@ -25,18 +25,17 @@ enum sg_dr_status {
 typedef struct sg_datareader {
     int state;
     bool normalize;
-    bool prev_crlf;      /* the last line ended with a real CRLF */
-    int status;          /* enum sg_dr_status */
-    size_t max_line;     /* raw line length limit, without the line end */
+    bool prev_crlf;  /* the last line ended with a real CRLF */
+    int status;      /* enum sg_dr_status */
+    size_t max_line; /* raw line length limit, without the line end */
     size_t linelen;
-    bool line_too_long;  /* some line exceeded max_line (reported after the end) */
+    bool line_too_long; /* some line exceeded max_line (reported after the end) */
     unsigned long long total_in, total_out;
 } sg_datareader;
 
 void sg_dr_init(sg_datareader *r, bool normalize, size_t max_line);
 /* Consumes input up to the end of data, an error, or until out has fewer than SG_DR_OUT_SLACK
  * bytes free. Appends content to out (*outlen grows). Returns the input bytes consumed. */
-size_t sg_dr_feed(sg_datareader *r, const char *in, size_t len, char *out, size_t outcap,
-                  size_t *outlen);
+size_t sg_dr_feed(sg_datareader *r, const char *in, size_t len, char *out, size_t outcap, size_t *outlen);
 
 #endif

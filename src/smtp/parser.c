@@ -21,8 +21,7 @@ static const struct {
 } verbs[] = {
     {"HELO", SG_CMD_HELO}, {"EHLO", SG_CMD_EHLO}, {"MAIL", SG_CMD_MAIL}, {"RCPT", SG_CMD_RCPT},
     {"DATA", SG_CMD_DATA}, {"BDAT", SG_CMD_BDAT}, {"RSET", SG_CMD_RSET}, {"NOOP", SG_CMD_NOOP},
-    {"QUIT", SG_CMD_QUIT}, {"VRFY", SG_CMD_VRFY}, {"HELP", SG_CMD_HELP},
-    {"STARTTLS", SG_CMD_STARTTLS},
+    {"QUIT", SG_CMD_QUIT}, {"VRFY", SG_CMD_VRFY}, {"HELP", SG_CMD_HELP}, {"STARTTLS", SG_CMD_STARTTLS},
 };
 
 int sg_smtp_parse_verb(const char *line, size_t len, const char **arg)

@@ -33,13 +33,13 @@ enum sg_smtp_verb {
 int sg_smtp_parse_verb(const char *line, size_t len, const char **arg);
 
 typedef struct sg_mail_args {
-    char *addr;   /* without angle brackets; "" for the null sender */
+    char *addr; /* without angle brackets; "" for the null sender */
     bool has_size;
     unsigned long long size;
-    char *body;   /* "7BIT", "8BITMIME", "BINARYMIME" or NULL */
+    char *body; /* "7BIT", "8BITMIME", "BINARYMIME" or NULL */
     bool smtputf8;
-    char *ret;    /* "FULL", "HDRS" or NULL */
-    char *envid;  /* xtext as received, or NULL */
+    char *ret;      /* "FULL", "HDRS" or NULL */
+    char *envid;    /* xtext as received, or NULL */
     bool addr_utf8; /* the address has bytes >= 0x80 */
 } sg_mail_args;
 

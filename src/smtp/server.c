@@ -38,8 +38,7 @@ static void refuse(sg_smtp_server *srv, int fd, const char *ip, const char *why)
     sg_info(NULL, "event=refuse reason=%s client=%s", why, ip);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     (void)l;
     sg_smtp_server *srv = arg;
@@ -158,8 +157,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
         bool idle = now - s->last >= cfg->smtpd.idle_timeout * 1000LL;
         if (!total && !idle)
             continue;
-        sg_info(s->txn ? s->txn->env.id : NULL, "event=timeout kind=%s client=%s",
-                total ? "session" : "idle", s->ip);
+        sg_info(s->txn ? s->txn->env.id : NULL, "event=timeout kind=%s client=%s", total ? "session" : "idle",
+                s->ip);
         sg_session_reset_txn(s);
         if (s->state == SS_TLS_WAIT)
             sg_session_free(s);
@@ -168,8 +167,29 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg, int listen_fd,
-                                   SSL_CTX *tls, const sg_smtp_backend *be)
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sg_smtp_server *srv = arg;
+    if (srv->lst)
+        evconnlistener_enable(srv->lst);
+}
+
+/* accept() failed, typically EMFILE: the socket stays readable, so without a pause the loop
+ * would spin on it. Stop accepting for a second; existing sessions go on. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    sg_smtp_server *srv = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    sg_warn(NULL, "event=accept_failed error=\"%s\" action=pause", evutil_socket_error_to_string(err));
+    evconnlistener_disable(l);
+    struct timeval one = {1, 0};
+    event_add(srv->resume, &one);
+}
+
+sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg, int listen_fd, SSL_CTX *tls,
+                                   const sg_smtp_backend *be)
 {
     sg_smtp_server *srv = calloc(1, sizeof *srv);
     if (!srv)
@@ -178,14 +198,16 @@ sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg
     srv->cfg = cfg;
     srv->tls = tls;
     srv->be = be;
-    srv->lst = evconnlistener_new(base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                  -1, listen_fd);
+    srv->lst = evconnlistener_new(base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+                                  listen_fd);
     srv->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, srv);
+    srv->resume = evtimer_new(base, resume_cb, srv);
     struct timeval one = {1, 0};
-    if (!srv->lst || !srv->sweep || event_add(srv->sweep, &one) < 0) {
+    if (!srv->lst || !srv->sweep || !srv->resume || event_add(srv->sweep, &one) < 0) {
         sg_smtp_server_free(srv);
         return NULL;
     }
+    evconnlistener_set_error_cb(srv->lst, accept_error_cb);
     return srv;
 }
 
@@ -230,6 +252,8 @@ void sg_smtp_server_free(sg_smtp_server *srv)
         evconnlistener_free(srv->lst);
     if (srv->sweep)
         event_free(srv->sweep);
+    if (srv->resume)
+        event_free(srv->resume);
     free(srv);
 }
 

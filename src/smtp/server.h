@@ -34,8 +34,8 @@ typedef struct sg_smtp_server sg_smtp_server;
 
 /* Accepts on listen_fd (non-blocking, listening). tls may be NULL (no STARTTLS). The config,
  * tls and backend must outlive the server. Returns NULL on failure. */
-sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg, int listen_fd,
-                                   SSL_CTX *tls, const sg_smtp_backend *be);
+sg_smtp_server *sg_smtp_server_new(struct event_base *base, const sg_config *cfg, int listen_fd, SSL_CTX *tls,
+                                   const sg_smtp_backend *be);
 /* Stops accepting; idle sessions get 421 and are closed, unfinished transactions are aborted,
  * transactions being committed finish and are answered first. When the last session is gone the
  * event loop is told to exit. */

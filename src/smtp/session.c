@@ -99,8 +99,8 @@ static void commit_done(void *arg, bool ok, const char *name)
     sg_txn *t = s->txn;
     s->commit_pending = false;
     if (ok)
-        sg_info(t->env.id, "event=%s from=<%s> nrcpt=%zu size=%llu client=%s name=%s",
-                s->srv->be->event, t->env.from, t->env.nrcpt, t->size, s->ip, name);
+        sg_info(t->env.id, "event=%s from=<%s> nrcpt=%zu size=%llu client=%s name=%s", s->srv->be->event,
+                t->env.from, t->env.nrcpt, t->size, s->ip, name);
     else
         sg_error(t->env.id, "event=commit_failed from=<%s> client=%s", t->env.from, s->ip);
     if (s->dead) {
@@ -382,8 +382,7 @@ static void cmd_data(sg_session *s, const char *arg)
         return;
     }
     const sg_config *cfg = s->srv->cfg;
-    sg_dr_init(s->txn->dr, cfg->smtpd.bare_newline == SG_BARE_NORMALIZE,
-               (size_t)cfg->smtpd.max_line_length);
+    sg_dr_init(s->txn->dr, cfg->smtpd.bare_newline == SG_BARE_NORMALIZE, (size_t)cfg->smtpd.max_line_length);
     s->state = SS_DATA;
     sg_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -469,18 +468,34 @@ static void dispatch(sg_session *s, char *line, size_t len)
     int verb = sg_smtp_parse_verb(line, len, &arg);
     s->last = sg_now_ms();
     switch (verb) {
-    case SG_CMD_HELO: cmd_helo(s, false, arg); break;
-    case SG_CMD_EHLO: cmd_helo(s, true, arg); break;
-    case SG_CMD_MAIL: cmd_mail(s, arg); break;
-    case SG_CMD_RCPT: cmd_rcpt(s, arg); break;
-    case SG_CMD_DATA: cmd_data(s, arg); break;
-    case SG_CMD_BDAT: cmd_bdat(s, arg); break;
-    case SG_CMD_STARTTLS: cmd_starttls(s, arg); break;
+    case SG_CMD_HELO:
+        cmd_helo(s, false, arg);
+        break;
+    case SG_CMD_EHLO:
+        cmd_helo(s, true, arg);
+        break;
+    case SG_CMD_MAIL:
+        cmd_mail(s, arg);
+        break;
+    case SG_CMD_RCPT:
+        cmd_rcpt(s, arg);
+        break;
+    case SG_CMD_DATA:
+        cmd_data(s, arg);
+        break;
+    case SG_CMD_BDAT:
+        cmd_bdat(s, arg);
+        break;
+    case SG_CMD_STARTTLS:
+        cmd_starttls(s, arg);
+        break;
     case SG_CMD_RSET:
         sg_session_reset_txn(s);
         sg_reply(s, "250 2.0.0 Ok");
         break;
-    case SG_CMD_NOOP: sg_reply(s, "250 2.0.0 Ok"); break;
+    case SG_CMD_NOOP:
+        sg_reply(s, "250 2.0.0 Ok");
+        break;
     case SG_CMD_QUIT:
         sg_session_reset_txn(s);
         sg_reply_close(s, "221 2.0.0 Bye");
@@ -494,8 +509,12 @@ static void dispatch(sg_session *s, char *line, size_t len)
     case SG_CMD_HELP:
         sg_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS");
         break;
-    case SG_CMD_NONE: sg_reply(s, "500 5.5.2 Error: bad syntax"); break;
-    default: sg_reply(s, "500 5.5.2 Error: command not recognized"); break;
+    case SG_CMD_NONE:
+        sg_reply(s, "500 5.5.2 Error: bad syntax");
+        break;
+    default:
+        sg_reply(s, "500 5.5.2 Error: command not recognized");
+        break;
     }
 }
 

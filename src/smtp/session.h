@@ -30,7 +30,8 @@ struct sg_smtp_server {
     SSL_CTX *tls;
     const sg_smtp_backend *be;
     struct evconnlistener *lst;
-    struct event *sweep; /* once a second: idle and session timeouts */
+    struct event *sweep;  /* once a second: idle and session timeouts */
+    struct event *resume; /* re-enables accepting after an accept() failure (EMFILE) */
     sg_session *head;
     int nsessions;
     bool stopping;
@@ -38,8 +39,8 @@ struct sg_smtp_server {
 
 typedef struct sg_txn {
     sg_envelope env;
-    void *handle;           /* backend transaction, NULL until DATA/first BDAT */
-    sg_datareader *dr;      /* DATA only */
+    void *handle;      /* backend transaction, NULL until DATA/first BDAT */
+    sg_datareader *dr; /* DATA only */
     unsigned long long size;
     bool too_big, write_failed, bdat_used;
 } sg_txn;

@@ -51,8 +51,7 @@ static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
         close(fd);
         return -1;
     }
-    int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
-                 : PEM_write_X509(f, cert);
+    int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, cert);
     if (fflush(f) != 0 || fsync(fileno(f)) < 0)
         ok = 0;
     if (fclose(f) != 0)
@@ -89,8 +88,7 @@ static int generate(const char *cert_path, const char *key_path, const char *hos
     X509_gmtime_adj(X509_getm_notAfter(x), 825L * 24 * 3600);
     X509_set_pubkey(x, key);
     X509_NAME *name = X509_get_subject_name(x);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
-                                    -1, 0))
+    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1, -1, 0))
         goto out;
     X509_set_issuer_name(x, name);
     char san[300];
@@ -128,8 +126,7 @@ SSL_CTX *sg_tls_server_ctx(const char *cert_path, const char *key_path, bool aut
     bool have = access(cert_path, R_OK) == 0 && access(key_path, R_OK) == 0;
     if (!have) {
         if (!autogenerate) {
-            snprintf(err, errlen, "%s or %s missing and tls_autogenerate is off", cert_path,
-                     key_path);
+            snprintf(err, errlen, "%s or %s missing and tls_autogenerate is off", cert_path, key_path);
             return NULL;
         }
         /* smtpd and the sink start at the same time and share the files: one generates, the

@@ -31,6 +31,8 @@ ignored. Escapes (\\r \\n \\t \\xNN \\\\) are Python string escapes where noted.
   TERM                   send SIGTERM to the server now (it must still exit 0 at the end)
   TLS                    do the client side of the TLS handshake now (after "220 2.0.0 ...")
   SLEEP seconds          wait
+  CHMOD path mode        chmod a path below the base directory (octal mode), e.g. to make the
+                         spool unwritable
   QUEUE state n          spool/<state> holds n files
   QUEUE-DATA text        the one message in incoming/ has exactly these data bytes (escapes)
   QUEUE-DATA-PY expr     ... exactly the bytes of a Python expression
@@ -245,6 +247,9 @@ def run_conv(path, binary):
                     proc.send_signal(signal.SIGTERM)
                 elif word == "TLS":
                     cur.tls()
+                elif word == "CHMOD":
+                    rel, mode = rest.split()
+                    os.chmod(os.path.join(base, rel), int(mode, 8))
                 elif word == "SLEEP":
                     time.sleep(float(rest))
                 elif word == "QUEUE":

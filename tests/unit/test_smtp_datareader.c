@@ -40,11 +40,12 @@ static bool same(result a, result b)
            a.consumed == b.consumed;
 }
 
-static void expect(const char *name, const char *in, size_t len, bool normalize, int status,
-                   const char *out, size_t outlen)
+static void expect(const char *name, const char *in, size_t len, bool normalize, int status, const char *out,
+                   size_t outlen)
 {
     result r = run(in, len, normalize, 0);
-    CHECK(r.status == status && (status != SG_DR_END || (r.outlen == outlen && memcmp(r.out, out, outlen) == 0)),
+    CHECK(r.status == status &&
+              (status != SG_DR_END || (r.outlen == outlen && memcmp(r.out, out, outlen) == 0)),
           "%s", name);
     CHECK(same(r, run(in, len, normalize, 1)) && same(r, run(in, len, normalize, 3)),
           "%s (byte by byte gives the same)", name);
@@ -66,10 +67,13 @@ int main(void)
     expect("normalize: bare LF stored as CRLF", S("a\nb\r\n.\r\n"), true, SG_DR_END, S("a\r\nb\r\n"));
     expect("normalize: bare CR stored as CRLF", S("a\rb\r\n.\r\n"), true, SG_DR_END, S("a\r\nb\r\n"));
     expect("normalize: \\n.\\n is content", S("a\n.\nb\r\n.\r\n"), true, SG_DR_END, S("a\r\n.\r\nb\r\n"));
-    expect("normalize: \\r\\n.\\n is content", S("a\r\n.\nb\r\n.\r\n"), true, SG_DR_END, S("a\r\n.\r\nb\r\n"));
-    expect("normalize: \\n.\\r\\n is content", S("a\n.\r\nb\r\n.\r\n"), true, SG_DR_END, S("a\r\n.\r\nb\r\n"));
+    expect("normalize: \\r\\n.\\n is content", S("a\r\n.\nb\r\n.\r\n"), true, SG_DR_END,
+           S("a\r\n.\r\nb\r\n"));
+    expect("normalize: \\n.\\r\\n is content", S("a\n.\r\nb\r\n.\r\n"), true, SG_DR_END,
+           S("a\r\n.\r\nb\r\n"));
     expect("normalize: \\r.\\r is content", S("a\r.\rb\r\n.\r\n"), true, SG_DR_END, S("a\r\n.\r\nb\r\n"));
-    expect("normalize: \\r.\\r\\n is content", S("a\r.\r\nb\r\n.\r\n"), true, SG_DR_END, S("a\r\n.\r\nb\r\n"));
+    expect("normalize: \\r.\\r\\n is content", S("a\r.\r\nb\r\n.\r\n"), true, SG_DR_END,
+           S("a\r\n.\r\nb\r\n"));
 
     /* bytes after the end are not consumed: they are the next commands */
     result r = run(S("x\r\n.\r\nQUIT\r\n"), false, 0);

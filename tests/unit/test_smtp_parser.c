@@ -14,8 +14,10 @@ static int verb(const char *line, const char **arg)
 static void test_verbs(void)
 {
     const char *arg;
-    CHECK(verb("EHLO host.example", &arg) == SG_CMD_EHLO && strcmp(arg, "host.example") == 0, "EHLO with argument");
-    CHECK(verb("ehlo  x", &arg) == SG_CMD_EHLO && strcmp(arg, "x") == 0, "verb is case-insensitive, extra spaces skipped");
+    CHECK(verb("EHLO host.example", &arg) == SG_CMD_EHLO && strcmp(arg, "host.example") == 0,
+          "EHLO with argument");
+    CHECK(verb("ehlo  x", &arg) == SG_CMD_EHLO && strcmp(arg, "x") == 0,
+          "verb is case-insensitive, extra spaces skipped");
     CHECK(verb("QUIT", &arg) == SG_CMD_QUIT && *arg == '\0', "QUIT without argument");
     CHECK(verb("STARTTLS", &arg) == SG_CMD_STARTTLS, "STARTTLS");
     CHECK(verb("BDAT 10 LAST", &arg) == SG_CMD_BDAT && strcmp(arg, "10 LAST") == 0, "BDAT");
@@ -28,15 +30,19 @@ static void test_mail(void)
 {
     sg_mail_args a;
     char r[SG_SMTP_REPLY_MAX];
-    CHECK(sg_smtp_parse_mail("FROM:<a@b.example>", &a, r) == 0 && strcmp(a.addr, "a@b.example") == 0 && !a.has_size, "plain MAIL FROM");
+    CHECK(sg_smtp_parse_mail("FROM:<a@b.example>", &a, r) == 0 && strcmp(a.addr, "a@b.example") == 0 &&
+              !a.has_size,
+          "plain MAIL FROM");
     sg_mail_args_free(&a);
     CHECK(sg_smtp_parse_mail("FROM:<>", &a, r) == 0 && strcmp(a.addr, "") == 0, "null sender");
     sg_mail_args_free(&a);
     CHECK(sg_smtp_parse_mail("from: <a@b>", &a, r) == 0, "lenient: space after colon, lower case");
     sg_mail_args_free(&a);
-    CHECK(sg_smtp_parse_mail("FROM:<@relay.example:a@b>", &a, r) == 0 && strcmp(a.addr, "a@b") == 0, "source route dropped");
+    CHECK(sg_smtp_parse_mail("FROM:<@relay.example:a@b>", &a, r) == 0 && strcmp(a.addr, "a@b") == 0,
+          "source route dropped");
     sg_mail_args_free(&a);
-    CHECK(sg_smtp_parse_mail("FROM:<\"x y>\"@b>", &a, r) == 0 && strcmp(a.addr, "\"x y>\"@b") == 0, "quoted local part with space and >");
+    CHECK(sg_smtp_parse_mail("FROM:<\"x y>\"@b>", &a, r) == 0 && strcmp(a.addr, "\"x y>\"@b") == 0,
+          "quoted local part with space and >");
     sg_mail_args_free(&a);
     CHECK(sg_smtp_parse_mail("FROM:<a@b> SIZE=123 BODY=8bitmime SMTPUTF8 RET=hdrs ENVID=x+2By", &a, r) == 0 &&
               a.has_size && a.size == 123 && strcmp(a.body, "8BITMIME") == 0 && a.smtputf8 &&
@@ -45,8 +51,11 @@ static void test_mail(void)
     sg_mail_args_free(&a);
     CHECK(sg_smtp_parse_mail("FROM:<jörg@b>", &a, r) == 0 && a.addr_utf8, "UTF-8 address flagged");
     sg_mail_args_free(&a);
-    CHECK(sg_smtp_parse_mail("FROM:<a@b> FOO", &a, r) < 0 && strncmp(r, "555 5.5.4 Unsupported option: FOO", 33) == 0, "unknown parameter: 555");
-    CHECK(sg_smtp_parse_mail("FROM:<a@b> SIZE=1 SIZE=2", &a, r) < 0 && strncmp(r, "501", 3) == 0, "duplicate parameter");
+    CHECK(sg_smtp_parse_mail("FROM:<a@b> FOO", &a, r) < 0 &&
+              strncmp(r, "555 5.5.4 Unsupported option: FOO", 33) == 0,
+          "unknown parameter: 555");
+    CHECK(sg_smtp_parse_mail("FROM:<a@b> SIZE=1 SIZE=2", &a, r) < 0 && strncmp(r, "501", 3) == 0,
+          "duplicate parameter");
     CHECK(sg_smtp_parse_mail("FROM:<a@b> SIZE=99999999999999999999999", &a, r) < 0, "SIZE overflow");
     CHECK(sg_smtp_parse_mail("FROM:<a@b> SIZE=-1", &a, r) < 0, "negative SIZE");
     CHECK(sg_smtp_parse_mail("FROM:<a@b> BODY=BINARY", &a, r) < 0, "unknown BODY");
@@ -58,7 +67,8 @@ static void test_mail(void)
     CHECK(sg_smtp_parse_mail("FROM:<a..b@c>", &a, r) < 0, "double dot in local part");
     CHECK(sg_smtp_parse_mail("FROM:<a\x01@c>", &a, r) < 0, "control byte in address");
     CHECK(sg_smtp_parse_mail("FROM:<postmaster>", &a, r) < 0, "MAIL needs a domain");
-    CHECK(sg_smtp_parse_mail("TO:<a@b>", &a, r) < 0 && strncmp(r, "501 5.5.4", 9) == 0, "MAIL TO: is a syntax error");
+    CHECK(sg_smtp_parse_mail("TO:<a@b>", &a, r) < 0 && strncmp(r, "501 5.5.4", 9) == 0,
+          "MAIL TO: is a syntax error");
 }
 
 static void test_rcpt(void)
@@ -83,7 +93,8 @@ static void test_rcpt(void)
     CHECK(sg_smtp_parse_rcpt("TO:<b@c> ORCPT=rfc822;", &a, r) < 0, "ORCPT without address");
     CHECK(sg_smtp_parse_rcpt("TO:<b@c> ORCPT=rfc822;a+4", &a, r) < 0, "ORCPT bad xtext");
     CHECK(sg_smtp_parse_rcpt("TO:<>", &a, r) < 0, "null recipient");
-    CHECK(sg_smtp_parse_rcpt("TO:<b@c> SIZE=1", &a, r) < 0 && strncmp(r, "555", 3) == 0, "MAIL parameter on RCPT");
+    CHECK(sg_smtp_parse_rcpt("TO:<b@c> SIZE=1", &a, r) < 0 && strncmp(r, "555", 3) == 0,
+          "MAIL parameter on RCPT");
     CHECK(strcmp(sg_smtp_addr_domain("a@b.example"), "b.example") == 0, "domain");
     CHECK(strcmp(sg_smtp_addr_domain("\"x@evil\"@good"), "good") == 0, "domain after quoted @");
     CHECK(sg_smtp_addr_domain("postmaster") == NULL, "no domain");
