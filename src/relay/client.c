@@ -274,7 +274,7 @@ static int starttls(sg_client *c, sg_reply *why)
     }
     if (c->rlen > c->rpos) { /* bytes sent before the handshake could be an injection */
         local_reply(why, 451, "4.7.0", "%s sent data after 220 to STARTTLS", c->o->next_hop);
-        return -1;
+        return -2; /* a failed handshake, as far as falling back is concerned */
     }
     c->ssl = SSL_new(c->o->tls_ctx);
     if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
