@@ -144,68 +144,76 @@ static int parse_ll(const char *v, long long *out)
     return 0;
 }
 
+#define FAIL(msg)                                                                                  \
+    do {                                                                                           \
+        why = (msg);                                                                               \
+        goto fail;                                                                                 \
+    } while (0)
+
 int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen,
                    char *err, size_t errlen)
 {
     sg_env_init(e);
+    const char *why = NULL;
+    int line = 0;
     if (len < SG_ENV_TRAILER_LEN)
-        return bad(err, errlen, "file shorter than its trailer", 0);
+        FAIL("file shorter than its trailer");
     const char *tr = buf + len - SG_ENV_TRAILER_LEN;
     if (memcmp(tr, "END ", 4) != 0 || tr[SG_ENV_TRAILER_LEN - 1] != '\n')
-        return bad(err, errlen, "no end marker: torn or truncated file", 0);
+        FAIL("no end marker: torn or truncated file");
     size_t dlen = 0;
     for (int i = 4; i < 20; i++) {
         char c = tr[i];
         int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
         if (v < 0)
-            return bad(err, errlen, "malformed end marker", 0);
+            FAIL("malformed end marker");
         dlen = dlen << 4 | (size_t)v;
     }
     size_t body_end = len - SG_ENV_TRAILER_LEN;
     if (dlen > body_end)
-        return bad(err, errlen, "end marker length exceeds the file", 0);
+        FAIL("end marker length exceeds the file");
     size_t hdr_len = body_end - dlen; /* header runs up to and including "data\n" */
 
     const char *p = buf, *hend = buf + hdr_len;
-    int line = 0, saw_data = 0;
+    int saw_data = 0;
     sg_rcpt *last = NULL;
     while (p < hend) {
         line++;
         const char *nl = memchr(p, '\n', (size_t)(hend - p));
         if (!nl)
-            return bad(err, errlen, "header line without newline", line);
+            FAIL("header line without newline");
         size_t ll = (size_t)(nl - p);
         char lb[8192];
         if (ll >= sizeof lb)
-            goto fail_long;
+            FAIL("header line too long");
         memcpy(lb, p, ll);
         lb[ll] = '\0';
         p = nl + 1;
         if (memchr(lb, '\0', ll))
-            goto fail_nul;
+            FAIL("NUL byte in header");
         if (line == 1) {
             char magic[32];
             int ver;
             if (sscanf(lb, "%31s %d", magic, &ver) != 2 || strcmp(magic, SG_ENV_MAGIC) != 0)
-                goto fail_magic;
+                FAIL("not a sealgate queue file");
             if (ver != SG_ENV_VERSION)
-                goto fail_version;
+                FAIL("unsupported queue file version");
             continue;
         }
         if (strcmp(lb, "data") == 0) {
             if (p != hend)
-                goto fail_data;
+                FAIL("data line in the wrong place");
             saw_data = 1;
             break;
         }
         char *sp = strchr(lb, ' ');
         if (!sp)
-            goto fail_line;
+            FAIL("malformed header line");
         *sp = '\0';
         const char *key = lb, *raw = sp + 1;
         if (strcmp(key, "id") == 0) {
             if (strlen(raw) >= sizeof e->id || !*raw || strpbrk(raw, "/ "))
-                goto fail_line;
+                FAIL("malformed header line");
             strcpy(e->id, raw);
             continue;
         }
@@ -213,7 +221,7 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
             strcmp(key, "attempts") == 0 || strcmp(key, "smtputf8") == 0) {
             long long v;
             if (parse_ll(raw, &v) < 0)
-                goto fail_line;
+                FAIL("malformed header line");
             if (key[0] == 'c')
                 e->created = v;
             else if (key[0] == 'n')
@@ -226,7 +234,7 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
         }
         char *val = sg_xtext_decode(raw, NULL);
         if (!val)
-            goto fail_line;
+            FAIL("malformed header line");
         char **dst = NULL;
         if (strcmp(key, "client") == 0) dst = &e->client;
         else if (strcmp(key, "helo") == 0) dst = &e->helo;
@@ -239,41 +247,27 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
             int rc = sg_env_add_rcpt(e, val, NULL, NULL);
             free(val);
             if (rc < 0)
-                goto fail_line;
+                FAIL("malformed header line");
             last = &e->rcpt[e->nrcpt - 1];
             continue;
         } else if (strcmp(key, "notify") == 0 && last) dst = &last->notify;
         else if (strcmp(key, "orcpt") == 0 && last) dst = &last->orcpt;
         if (!dst) {
             free(val);
-            goto fail_line;
+            FAIL("malformed header line");
         }
         free(*dst);
         *dst = val;
     }
     if (!saw_data)
-        return sg_env_free(e), bad(err, errlen, "no data line", line);
+        FAIL("no data line");
     if (!e->id[0] || !e->from || e->nrcpt == 0)
-        return sg_env_free(e), bad(err, errlen, "envelope lacks id, from or recipients", line);
+        FAIL("envelope lacks id, from or recipients");
     *data = buf + hdr_len;
     *datalen = dlen;
     return 0;
-fail_long:
+fail:
+    /* The one exit for every error, so no path can leak what was parsed so far. */
     sg_env_free(e);
-    return bad(err, errlen, "header line too long", line);
-fail_nul:
-    sg_env_free(e);
-    return bad(err, errlen, "NUL byte in header", line);
-fail_magic:
-    sg_env_free(e);
-    return bad(err, errlen, "not a sealgate queue file", line);
-fail_version:
-    sg_env_free(e);
-    return bad(err, errlen, "unsupported queue file version", line);
-fail_data:
-    sg_env_free(e);
-    return bad(err, errlen, "data line in the wrong place", line);
-fail_line:
-    sg_env_free(e);
-    return bad(err, errlen, "malformed header line", line);
+    return bad(err, errlen, why, line);
 }
