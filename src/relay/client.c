@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "lib/config.h"
+#include "lib/log.h"
 #include "lib/netaddr.h"
 
-#define OUT_MAX (4u << 20)    /* pipelined commands plus one data chunk */
-#define BDAT_CHUNK (1u << 20) /* bytes per BDAT command */
+#define OUT_MAX (4u << 20)          /* pipelined commands plus one data chunk */
+#define BDAT_CHUNK (1u << 20)       /* bytes per BDAT command */
+#define PLAIN_AFTER_TLS_FAILURE 600 /* seconds without STARTTLS (tls=may) after a failed handshake */
 
 void sg_client_init(sg_client *c, const sg_client_opts *o)
 {
@@ -272,7 +274,7 @@ static int starttls(sg_client *c, sg_reply *why)
     }
     if (c->rlen > c->rpos) { /* bytes sent before the handshake could be an injection */
         local_reply(why, 451, "4.7.0", "%s sent data after 220 to STARTTLS", c->o->next_hop);
-        return -1;
+        return -2; /* a failed handshake, as far as falling back is concerned */
     }
     c->ssl = SSL_new(c->o->tls_ctx);
     if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
@@ -290,9 +292,9 @@ static int starttls(sg_client *c, sg_reply *why)
     return 1;
 fail:
     ERR_clear_error();
-    /* Once STARTTLS was accepted the session cannot continue in the clear; also for "may". */
+    /* Once STARTTLS was accepted this session cannot continue in the clear. */
     local_reply(why, 451, "4.7.5", "TLS handshake with %s failed", c->o->next_hop);
-    return -1;
+    return -2;
 }
 
 int sg_client_connect(sg_client *c, sg_reply *why)
@@ -329,10 +331,20 @@ int sg_client_connect(sg_client *c, sg_reply *why)
         if (!(c->ext & SG_EXT_STARTTLS)) {
             if (c->o->tls_mode == SG_TLS_MUST) {
                 local_reply(why, 451, "4.7.4", "%s does not offer STARTTLS (tls=must)", c->o->next_hop);
+                command(c, &r, "QUIT\r\n", NULL);
                 goto fail;
             }
         } else {
-            int t = starttls(c, why);
+            int t = time(NULL) < c->plain_until ? 0 : starttls(c, why);
+            if (t == -2 && c->o->tls_mode == SG_TLS_MAY) {
+                /* Opportunistic TLS must not make a broken TLS stack at the hop stop mail:
+                 * like Postfix, try again at once in the clear, and skip STARTTLS for a while. */
+                c->plain_until = time(NULL) + PLAIN_AFTER_TLS_FAILURE;
+                sg_warn(NULL, "event=tls-failed relay=%s fallback=plaintext for=%ds", c->o->next_hop,
+                        PLAIN_AFTER_TLS_FAILURE);
+                sg_client_close(c);
+                return sg_client_connect(c, why);
+            }
             if (t < 0)
                 goto fail;
             if (t == 1) { /* RFC 3207: forget everything learnt before TLS, ask again */

@@ -47,6 +47,7 @@ typedef struct sg_client {
     unsigned ext;
     unsigned long long size_max; /* SIZE advertised by the hop, 0 = no limit given */
     int transactions;            /* on this connection */
+    time_t plain_until;          /* tls=may after a failed handshake: no STARTTLS until then */
     time_t last_used;
     char rbuf[4096];
     size_t rpos, rlen;

@@ -27,6 +27,7 @@
 
 #define OUTGOING_RESCAN_MS 2000
 #define DEFERRED_SCAN_MS 1000
+#define OUTGOING_MIN_GAP_MS 20
 
 static long long now_ms(void)
 {
@@ -244,14 +245,17 @@ int sg_relay_schedule(sg_relay *r, int sigfd)
     if (in < 0 || inotify_add_watch(in, path, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
         sg_warn(NULL, "event=inotify-failed error=\"%s\" note=\"falling back to rescans\"", strerror(errno));
     due_cache cache = {0};
-    long long next_out = 0, next_def = 0;
+    long long next_out = 0, next_def = 0, last_out = 0;
     bool want_out = true, backlog = false;
     for (;;) {
         long long t = now_ms();
-        if (want_out || t >= next_out) {
+        /* Events only bring the next listing forward, at most every OUTGOING_MIN_GAP_MS: a
+         * burst of arrivals costs one directory listing, not one per file. */
+        if (t >= next_out || (want_out && t - last_out >= OUTGOING_MIN_GAP_MS)) {
             backlog = scan_outgoing(r);
             want_out = false;
             forget_queued(r, &cache);
+            last_out = t;
             next_out = t + OUTGOING_RESCAN_MS;
         }
         if (t >= next_def) {
@@ -259,9 +263,10 @@ int sg_relay_schedule(sg_relay *r, int sigfd)
                 want_out = true;
             next_def = t + DEFERRED_SCAN_MS;
         }
-        if (want_out)
-            continue;
-        long long wait = (next_out < next_def ? next_out : next_def) - now_ms();
+        long long until = next_out < next_def ? next_out : next_def;
+        if (want_out && last_out + OUTGOING_MIN_GAP_MS < until)
+            until = last_out + OUTGOING_MIN_GAP_MS;
+        long long wait = until - now_ms();
         struct pollfd p[3] = {{.fd = sigfd, .events = POLLIN},
                               {.fd = r->wake_pipe[0], .events = POLLIN},
                               {.fd = in, .events = POLLIN}};

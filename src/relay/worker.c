@@ -57,8 +57,10 @@ int sg_relay_workers_start(sg_relay *r)
 {
     r->nworkers = r->cfg->relay.max_connections;
     r->workers = calloc((size_t)r->nworkers, sizeof *r->workers);
-    if (!r->workers)
+    if (!r->workers) {
+        r->nworkers = 0;
         return -1;
+    }
     for (int i = 0; i < r->nworkers; i++) {
         sg_worker *w = &r->workers[i];
         w->r = r;

@@ -56,6 +56,7 @@ class Hop:
         self.data_reply = "250 2.0.0 Ok: queued"
         self.data_delay = 0  # seconds before the reply to the end of data
         self.ehlo_reply = None  # e.g. "502 5.5.2 no EHLO here": an old server
+        self.bad_tls = False  # answer STARTTLS with 220, then garbage instead of a handshake
         self.txs = []
         self.commands = []  # (conn, line)
         self.nconn = 0
@@ -154,6 +155,10 @@ class Hop:
                     send(("250 " if i == len(lines) - 1 else "250-") + l)
             elif verb == "HELO":
                 send("250 hop.test")
+            elif verb == "STARTTLS" and self.bad_tls:
+                send("220 2.0.0 go ahead")
+                st["s"].sendall(b"this is not TLS\r\n" * 20)
+                return
             elif verb == "STARTTLS" and self.tls_ctx and not tls:
                 send("220 2.0.0 go ahead")
                 st["s"] = self.tls_ctx.wrap_socket(st["s"], server_side=True)
@@ -654,6 +659,34 @@ def scenario_tls(workdir):
         T.check(hop.txs and hop.txs[0]["tls"] and hop.txs[0]["data"] == b"Subject: tls\r\n\r\nsecret\r\n",
                 "tls=may: STARTTLS offered and used", relay.log()[-400:])
         T.check(cmds[:3] == ["EHLO", "STARTTLS", "EHLO"], "EHLO again after STARTTLS", cmds)
+    finally:
+        relay.stop()
+        hop.close()
+
+    hop = Hop(["PIPELINING"], tls_ctx=ctx)
+    hop.bad_tls = True
+    relay = Relay("tls-broken", hop.port, tls="may")
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", ["broken@y.test"], b"Subject: b\r\n\r\nx\r\n"))
+        relay.start()
+        T.check(wait_for(lambda: hop.txs, 5) and not hop.txs[0]["tls"] and "event=tls-failed" in relay.log(),
+                "tls=may, handshake fails: delivered in the clear on a new connection", relay.log()[-300:])
+    finally:
+        relay.stop()
+        hop.close()
+
+    hop = Hop(["PIPELINING"], tls_ctx=ctx)
+    hop.bad_tls = True
+    relay = Relay("tls-must-broken", hop.port, tls="must")
+    try:
+        qid = new_id()
+        relay.put(qid, qfile(qid, "a@x.test", ["mb@y.test"], b"Subject: b\r\n\r\nx\r\n"))
+        relay.start()
+        wait_for(lambda: qid in relay.files("deferred"), 5)
+        d = relay.read("deferred", qid) if qid in relay.files("deferred") else {}
+        T.check(not hop.txs and "TLS" in d.get("last-error", ""),
+                "tls=must, handshake fails: deferred, nothing sent", d.get("last-error"))
     finally:
         relay.stop()
         hop.close()
