@@ -34,7 +34,7 @@ class PostfixError(RuntimeError):
 
 class Postfix:
     def __init__(self, filter_port=None, users=("alice", "bob"), domain="demo.test",
-                 external_hop=None, in_port=None, reinject_port=None, name="pf"):
+                 external_hop=None, in_port=None, reinject_port=None, name="pf", tls=False):
         self.dir = tempfile.mkdtemp(prefix=f"sg-{name}-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.config_dir = os.path.join(self.dir, "etc")
@@ -49,6 +49,7 @@ class Postfix:
         self.in_port = in_port or free_port()
         self.reinject_port = reinject_port or free_port()
         self.name = name
+        self.tls = tls  # STARTTLS on the listeners, and required towards sealgate
         self.started = False
         self._write_config()
 
@@ -59,8 +60,16 @@ class Postfix:
         ext = (f"default_transport = smtp:[{self.external_hop[0]}]:{self.external_hop[1]}\n"
                if self.external_hop else
                "default_transport = error:external delivery is disabled in this test\n")
+        tls = (f"""# TLS: offered on both listeners, required by the client that feeds sealgate.
+smtpd_tls_cert_file = {self.config_dir}/cert.pem
+smtpd_tls_key_file = {self.config_dir}/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtp_tls_loglevel = 1
+""" if self.tls else "")
         return f"""# Private Postfix instance of the sealgate end-to-end tests (generated).
 compatibility_level = 3.6
+{tls}
 queue_directory = {self.queue_dir}
 data_directory = {self.data_dir}
 mail_owner = postfix
@@ -132,6 +141,8 @@ sealgate  unix  -       -       n       -       10      smtp
   -o smtp_send_xforward_command=no
   -o disable_mime_output_conversion=yes
   -o smtp_generic_maps=
+{"  -o smtp_tls_security_level=encrypt" if self.tls else ""}
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
@@ -169,6 +180,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             for u in self.users:
                 f.write(f"{u}@{self.domain} {u}/\n")
         os.chown(self.data_dir, pwd.getpwnam("postfix").pw_uid, grp.getgrnam("postfix").gr_gid)
+        if self.tls:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                            "-subj", f"/CN=mx.{self.domain}",
+                            "-keyout", os.path.join(self.config_dir, "key.pem"),
+                            "-out", os.path.join(self.config_dir, "cert.pem")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                           timeout=30)
         os.chown(self.vmail, VMAIL_UID, VMAIL_UID)
 
     # ---- control ---------------------------------------------------------------------------

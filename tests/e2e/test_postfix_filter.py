@@ -180,6 +180,44 @@ def sealgate_down(tap, pf, gw):
     tap.check(not diff and len(files) == 1, name, diff or f"delivered {len(files)} times")
 
 
+def tls_both_ways(tap):
+    """A second Postfix instance that requires TLS towards sealgate
+    (smtp_tls_security_level=encrypt) and offers it on re-injection, with sealgate's relay set
+    to tls = "must": a message crosses both hops encrypted and arrives byte-identical."""
+    name = "STARTTLS both ways: Postfix -> sealgate (encrypt) and sealgate -> Postfix (must)"
+    sg_port = free_port()
+    pf = gw = None
+    try:
+        pf = Postfix(filter_port=sg_port, users=["tls"], name="pf-tls", tls=True)
+        gw = Gateway("pf-tls", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
+                     relay_extra='tls = "must";')
+        pf.start()
+        gw.start()
+        data = hdrs("tls", "over TLS") + b"\r\nEncrypted on the wire both ways.\r\n.dot\r\n"
+        send_swaks(pf.in_port, "tls", data)
+        files = wait_for(lambda: pf.mailbox("tls"), 60, 0.25)
+        if not files:
+            return tap.fail(name, "not delivered within 60 s; postfix: " + pf.log_tail(4)
+                            + "; sealgate: " + gw.log_tail(4))
+        with open(files[0], "rb") as f:
+            diff = compare(data, f.read())
+        with open(pf.maillog, "rb") as f:
+            ml = f.read().decode(errors="replace")
+        to_sg = re.search(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:"
+                          rf"{sg_port}", ml)
+        from_sg = re.search(r"smtpd\[\d+\]: Anonymous TLS connection established from", ml)
+        tap.check(not diff and to_sg and from_sg, name,
+                  diff or f"TLS to sealgate logged: {bool(to_sg)}, TLS from sealgate's relay "
+                  f"logged: {bool(from_sg)}")
+    except Exception as e:
+        tap.fail(name, repr(e))
+    finally:
+        if gw:
+            gw.cleanup()
+        if pf:
+            pf.cleanup()
+
+
 def main():
     tap = Tap()
     if os.geteuid() != 0:
@@ -250,6 +288,7 @@ def main():
             gw.cleanup()
         if pf:
             pf.cleanup()
+    tls_both_ways(tap)
     return tap.exit()
 
 
