@@ -385,8 +385,9 @@ int sg_client_ready(sg_client *c, sg_reply *why)
 /* ---- one transaction ---- */
 
 /* Dot-stuffed data and the terminator into c->out, flushed as it fills. A dot is doubled after
- * every LF, not only after CRLF, so that no bare-LF sequence can look like an end of data to a
- * lenient receiver (SMTP smuggling). */
+ * every LF and every bare CR, not only after CRLF, so that no bare-LF or bare-CR sequence can
+ * look like an end of data to a lenient receiver (SMTP smuggling). Such line ends are invalid
+ * in mail anyway; the price is one extra dot for a strict receiver in an invalid message. */
 static int send_data(sg_client *c, const char *d, size_t len)
 {
     sg_buf_reset(&c->out);
@@ -398,7 +399,7 @@ static int send_data(sg_client *c, const char *d, size_t len)
                 return -1;
             start = i;
         }
-        bol = d[i] == '\n';
+        bol = d[i] == '\n' || (d[i] == '\r' && (i + 1 == len || d[i + 1] != '\n'));
         if (i - start >= 65536) {
             if (sg_buf_append(&c->out, d + start, i - start) < 0 || flush_out(c) < 0)
                 return -1;
