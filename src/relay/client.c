@@ -150,7 +150,8 @@ static int read_line(sg_client *c, char *line, size_t cap)
             return (int)keep;
         }
         if (c->rpos == 0 && c->rlen == sizeof c->rbuf) {
-            /* Overlong line: keep its start, drop the rest up to the newline. */
+            /* A reply line over 4 KiB (RFC 5321 allows 512) is a protocol violation: drop it;
+             * its tail then fails to parse as a reply line and the session ends. */
             c->rpos = c->rlen;
             continue;
         }
@@ -159,8 +160,8 @@ static int read_line(sg_client *c, char *line, size_t cap)
     }
 }
 
-/* Reads a whole (possibly multi-line) reply. ehlo, when not NULL, collects the extension
- * keywords of an EHLO reply. Returns 0, or -1 on I/O failure or a malformed reply. */
+/* Reads a whole (possibly multi-line) reply. With ehlo, the extension keywords of an EHLO reply
+ * are collected into c->ext and c->size_max. Returns 0, or -1 on I/O failure or a malformed reply. */
 static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
 {
     char line[1024];
