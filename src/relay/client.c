@@ -311,6 +311,11 @@ int sg_client_connect(sg_client *c, sg_reply *why)
     struct timeval tv = {.tv_sec = c->o->command_timeout};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return sg_client_session_start(c, why);
+}
+
+int sg_client_session_start(sg_client *c, sg_reply *why)
+{
     sg_reply r;
     if (read_reply(c, &r, false) < 0) {
         local_reply(why, 451, "4.4.2", "no greeting from %s", c->o->next_hop);
