@@ -59,40 +59,43 @@ int sg_mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
-int sg_read_file(const char *path, size_t max, char **out, size_t *len)
+int sg_read_fd(int fd, size_t max, char **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        close(fd);
+    if (fstat(fd, &st) < 0)
         return -1;
-    }
     if ((size_t)st.st_size > max) {
-        close(fd);
         errno = EFBIG;
         return -1;
     }
     char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
+    if (!buf)
         return -1;
-    }
     size_t got = 0;
     while (got < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;
+            break; /* a file that shrank under us: the caller's parser sees the short read */
         got += (size_t)n;
     }
-    close(fd);
     buf[got] = '\0';
     *out = buf;
     *len = got;
     return 0;
+}
+
+int sg_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = sg_read_fd(fd, max, out, len);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 int sg_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)

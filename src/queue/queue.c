@@ -245,27 +245,15 @@ int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char
     int fd = openat(q->dirfd[state], name, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        close(fd);
-        return -1;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return -1;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    char *buf;
+    size_t got;
+    int rc = sg_read_fd(fd, (size_t)1 << 40, &buf, &got);
+    int saved = errno;
     close(fd);
-    buf[got] = '\0';
+    if (rc < 0) {
+        errno = saved;
+        return -1;
+    }
     if (sg_qfile_parse(buf, got, e, data, datalen, err, errlen) < 0) {
         free(buf);
         return -2;

@@ -150,7 +150,8 @@ static int read_line(sg_client *c, char *line, size_t cap)
             return (int)keep;
         }
         if (c->rpos == 0 && c->rlen == sizeof c->rbuf) {
-            /* Overlong line: keep its start, drop the rest up to the newline. */
+            /* A reply line over 4 KiB (RFC 5321 allows 512) is a protocol violation: drop it;
+             * its tail then fails to parse as a reply line and the session ends. */
             c->rpos = c->rlen;
             continue;
         }
@@ -159,8 +160,8 @@ static int read_line(sg_client *c, char *line, size_t cap)
     }
 }
 
-/* Reads a whole (possibly multi-line) reply. ehlo, when not NULL, collects the extension
- * keywords of an EHLO reply. Returns 0, or -1 on I/O failure or a malformed reply. */
+/* Reads a whole (possibly multi-line) reply. With ehlo, the extension keywords of an EHLO reply
+ * are collected into c->ext and c->size_max. Returns 0, or -1 on I/O failure or a malformed reply. */
 static int read_reply(sg_client *c, sg_reply *r, bool ehlo)
 {
     char line[1024];
@@ -310,6 +311,11 @@ int sg_client_connect(sg_client *c, sg_reply *why)
     struct timeval tv = {.tv_sec = c->o->command_timeout};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return sg_client_session_start(c, why);
+}
+
+int sg_client_session_start(sg_client *c, sg_reply *why)
+{
     sg_reply r;
     if (read_reply(c, &r, false) < 0) {
         local_reply(why, 451, "4.4.2", "no greeting from %s", c->o->next_hop);
@@ -385,8 +391,9 @@ int sg_client_ready(sg_client *c, sg_reply *why)
 /* ---- one transaction ---- */
 
 /* Dot-stuffed data and the terminator into c->out, flushed as it fills. A dot is doubled after
- * every LF, not only after CRLF, so that no bare-LF sequence can look like an end of data to a
- * lenient receiver (SMTP smuggling). */
+ * every LF and every bare CR, not only after CRLF, so that no bare-LF or bare-CR sequence can
+ * look like an end of data to a lenient receiver (SMTP smuggling). Such line ends are invalid
+ * in mail anyway; the price is one extra dot for a strict receiver in an invalid message. */
 static int send_data(sg_client *c, const char *d, size_t len)
 {
     sg_buf_reset(&c->out);
@@ -398,7 +405,7 @@ static int send_data(sg_client *c, const char *d, size_t len)
                 return -1;
             start = i;
         }
-        bol = d[i] == '\n';
+        bol = d[i] == '\n' || (d[i] == '\r' && (i + 1 == len || d[i + 1] != '\n'));
         if (i - start >= 65536) {
             if (sg_buf_append(&c->out, d + start, i - start) < 0 || flush_out(c) < 0)
                 return -1;

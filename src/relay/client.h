@@ -62,6 +62,9 @@ SSL_CTX *sg_client_tls_ctx(void);
  * reason in *why (always a 4xx: any failure to set up a session with the configured next hop
  * is temporary, because it is our own MTA and a fault there must not bounce mail). */
 int sg_client_connect(sg_client *c, sg_reply *why);
+/* Greeting, EHLO (HELO fallback) and STARTTLS on the already connected c->fd; the second half
+ * of sg_client_connect, public so that tests and the fuzz target can speak over a socketpair. */
+int sg_client_session_start(sg_client *c, sg_reply *why);
 /* Makes the connection ready for a new transaction: RSET on a used connection, reconnecting
  * when the hop closed it meanwhile. Returns 0 or -1 (*why filled). */
 int sg_client_ready(sg_client *c, sg_reply *why);

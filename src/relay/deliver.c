@@ -30,6 +30,7 @@ enum { R_DELIVERED, R_TEMP, R_PERM };
 typedef struct outcome {
     int kind;
     bool remote; /* the reply came from the next hop */
+    bool tls;    /* the transaction ran over TLS */
     sg_reply reply;
 } outcome;
 
@@ -180,13 +181,16 @@ static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t
         for (size_t i = 0; i < n; i++)
             set_local(&out[i], R_TEMP, 451, "4.3.0", "local error: out of memory or envelope too large");
     } else {
-        bool bdat = e->body && strcasecmp(e->body, "BINARYMIME") == 0;
+        bool bdat = e->body && strcasecmp(e->body, "BINARYMIME") == 0, tls = c->ssl != NULL;
+        sg_debug(e->id, "event=attempt from=<%s> size=%zu rcpts=%zu tls=%s", e->from, len, n,
+                 tls ? "yes" : "no");
         sg_client_transaction(c, mail.data, ra, n, data, len, bdat, rr);
         for (size_t i = 0; i < n; i++) {
             int cls = rr[i].code / 100;
             out[i].kind = cls == 2 ? R_DELIVERED : cls == 5 ? R_PERM : R_TEMP;
             out[i].remote = !rr[i].local;
             out[i].reply = rr[i];
+            out[i].tls = tls;
         }
     }
     for (size_t i = 0; rb && i < n; i++)
@@ -290,8 +294,8 @@ static void log_outcomes(sg_relay *r, const sg_envelope *e, const outcome *out, 
             sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s attempts=%d next=%lld reply=\"%s\"", ev,
                     e->rcpt[i].addr, r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1, next, q);
         else
-            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\"", ev, e->rcpt[i].addr,
-                    r->cfg->relay.next_hop, status_of(&out[i]), q);
+            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\" tls=%s", ev, e->rcpt[i].addr,
+                    r->cfg->relay.next_hop, status_of(&out[i]), q, out[i].tls ? "yes" : "no");
     }
 }
 

@@ -12,6 +12,11 @@ mkdir -p "$OUT"
 targets=$(ls "$BIN" 2>/dev/null | grep '^fuzz_' | grep -v '\.p$' || true)
 n=0
 for t in $targets; do n=$((n + 1)); done
+if [ "$n" = 0 ]; then
+    # No targets means the fuzz build is missing: that must not pass silently.
+    echo "not ok 1 - no fuzz targets in $BIN (make build-fuzz)"
+    exit 1
+fi
 echo "1..$n"
 i=0
 for t in $targets; do

@@ -40,7 +40,7 @@ try:
     open(leftover, "w").write("half a message")
 
     gw.start()
-    pids = gw.role_pids()
+    pids = wait_for(lambda: (lambda p: p if len(p) >= 3 else None)(gw.role_pids()), 10) or gw.role_pids()
     t.ok("cryptd" in pids and "relay" in pids and "smtpd" in pids, "master starts smtpd, cryptd and relay", str(pids))
     t.ok(not os.path.exists(leftover), "unacknowledged tmp leftovers removed at start")
     t.ok(wait_for(lambda: where(stranded)[0] in ("outgoing", "deferred"), 10),
@@ -49,7 +49,9 @@ try:
     if is_root():
         for role in ("cryptd", "smtpd", "relay"):
             want = uid_of("sealgate-" + role)
-            got = uid_of_pid(pids[role]) if role in pids else None
+            # A role drops privileges once it has opened what it needs: wait for that moment.
+            got = wait_for(lambda: role in pids and (lambda u: u if u and all(x == want for x in u) else None)(uid_of_pid(pids[role])), 10) \
+                or (uid_of_pid(pids[role]) if role in pids else None)
             t.ok(got is not None and all(u == want for u in got), f"{role} runs as sealgate-{role} (real, effective, saved uid)", f"{got} != {want}")
         st = os.stat(os.path.join(gw.base, "sealgate.db"))
         t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o077) == 0,

@@ -238,70 +238,29 @@ def make_tls_ctx(workdir):
 
 # ---------------------------------------------------------------- queue files
 
-def xtext(v):
-    b = v.encode() if isinstance(v, str) else v
-    return "".join(chr(c) if 33 <= c <= 126 and c not in (43, 61) else "+%02X" % c for c in b)
+# The spool format lives in one place (tests/lib/sgtest.py); these adapters keep this
+# file's call shapes.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sgtest  # noqa: E402
 
-
-def unxtext(s):
-    out, i = bytearray(), 0
-    while i < len(s):
-        if s[i] == "+":
-            out.append(int(s[i + 1:i + 3], 16))
-            i += 3
-        else:
-            out.append(ord(s[i]))
-            i += 1
-    return out.decode("utf-8", "replace")
-
-
-_ids = [0]
-
-
-def new_id():
-    _ids[0] += 1
-    return "%011x%05x" % (int(time.time() * 1e6) & 0xfffffffffff, _ids[0])
+new_id = sgtest.new_id
 
 
 def qfile(qid, frm, rcpts, data, created=None, envid=None, ret=None, body=None, smtputf8=False,
           attempts=0, next_attempt=0):
     """rcpts: list of address or (address, notify, orcpt). envid/orcpt are given as they came
     in the SMTP command (already xtext), as the spool keeps them."""
-    lines = ["SEALGATE-QUEUE 1", f"id {qid}", f"created {int(created or time.time())}",
-             "client 127.0.0.1", "helo test", f"from {xtext(frm)}"]
-    if envid is not None:
-        lines.append(f"envid {xtext(envid)}")
-    if ret is not None:
-        lines.append(f"ret {ret}")
-    if body is not None:
-        lines.append(f"body {body}")
-    if smtputf8:
-        lines.append("smtputf8 1")
-    lines += [f"attempts {attempts}", f"next-attempt {next_attempt}"]
-    for r in rcpts:
-        a, notify, orcpt = (r, None, None) if isinstance(r, str) else r
-        lines.append(f"rcpt {xtext(a)}")
-        if notify:
-            lines.append(f"notify {xtext(notify)}")
-        if orcpt:
-            lines.append(f"orcpt {xtext(orcpt)}")
-    lines.append("data")
-    return ("\n".join(lines) + "\n").encode() + data + b"END %016x\n" % len(data)
+    return sgtest.qfile(data, sender=frm, rcpts=rcpts, qid=qid, created=created, envid=envid, ret=ret,
+                        body=body, smtputf8=smtputf8, attempts=attempts, next_attempt=next_attempt)[1]
 
 
 def parse_qfile(raw):
-    hdr, rest = raw.split(b"\ndata\n", 1)
-    env = {"rcpt": []}
-    for line in hdr.decode().splitlines()[1:]:
-        k, _, v = line.partition(" ")
-        if k == "rcpt":
-            env["rcpt"].append(unxtext(v))
-        elif k in ("attempts", "next-attempt", "created"):
-            env[k] = int(v)
-        else:
-            env[k] = unxtext(v)
-    n = int(rest[-17:-1], 16)
-    env["data"] = rest[:n]
+    env, data = sgtest.parse_qfile(raw)
+    env["rcpt"] = [r["addr"] for r in env["rcpt"]]
+    for k in ("attempts", "next-attempt", "created"):
+        if k in env:
+            env[k] = int(env[k])
+    env["data"] = data
     return env
 
 

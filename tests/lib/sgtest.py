@@ -116,7 +116,7 @@ def new_id(n=[0]):
 def qfile(data, sender="sender@example.org", rcpts=("user@demo.test",), qid=None, **kw):
     """Bytes of a queue file. kw: envid, ret, body, smtputf8, attempts, next_attempt, created."""
     qid = qid or new_id()
-    lines = ["SEALGATE-QUEUE 1", f"id {qid}", f"created {kw.get('created', int(time.time()))}",
+    lines = ["SEALGATE-QUEUE 1", f"id {qid}", f"created {int(kw.get('created') or time.time())}",
              "client 127.0.0.1", "helo test", "from " + xtext(sender)]
     for k in ("envid", "ret", "body"):
         if kw.get(k):

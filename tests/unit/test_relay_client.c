@@ -61,15 +61,15 @@ int main(void)
     int peer = setup(&c, SG_EXT_PIPELINING,
                      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550-5.1.1 no such\r\n550 5.1.1 user here\r\n"
                      "250 Ok\r\n354 go\r\n250 2.0.0 queued as X\r\n");
-    static const char data[] = "Subject: s\r\n\r\n.dot\r\nbare\n.\r\nMAIL FROM:<evil>\r\nend";
+    static const char data[] = "Subject: s\r\n\r\n.dot\r\nbare\n.\r\nMAIL FROM:<evil>\r\ncr\r.\r\nend";
     int rc = sg_client_transaction(&c, "<a@x.test> SIZE=10", rcpt, 3, data, sizeof data - 1, false, rr);
     CHECK(rc == 0, "pipelined transaction completes, connection kept");
     sg_client_close(&c);
     char *out = drain(peer, &len);
     CHECK(strcmp(out, "MAIL FROM:<a@x.test> SIZE=10\r\nRCPT TO:<x@y.test> NOTIFY=FAILURE\r\n"
                       "RCPT TO:<z@y.test>\r\nRCPT TO:<w@y.test>\r\nDATA\r\n"
-                      "Subject: s\r\n\r\n..dot\r\nbare\n..\r\nMAIL FROM:<evil>\r\nend\r\n.\r\n") == 0,
-          "exact bytes: pipelined commands, dot-stuffing (also after a bare LF), CRLF added");
+                      "Subject: s\r\n\r\n..dot\r\nbare\n..\r\nMAIL FROM:<evil>\r\ncr\r..\r\nend\r\n.\r\n") == 0,
+          "exact bytes: pipelined commands, dot-stuffing (also after bare LF and bare CR), CRLF added");
     CHECK(rr[0].code == 250 && strcmp(rr[0].status, "2.0.0") == 0 &&
               strcmp(rr[0].text, "250 2.0.0 queued as X") == 0,
           "accepted recipient gets the final reply");
