@@ -2,12 +2,13 @@
 """test_crash.py - nothing acknowledged is ever lost, whatever role dies when.
 
 `sealgate start` with the built-in sink as next hop. CRASH_SESSIONS parallel SMTP sessions send
-CRASH_MESSAGES messages, each with a unique Message-ID, and record the ones answered 250; the load
-is paced to span the killing phase. Meanwhile
-a killer sends SIGKILL to a random one of smtpd, cryptd and relay every CRASH_KILL_INTERVAL
-seconds for up to CRASH_KILL_SECONDS (the master restarts them; its crash-loop backoff of up to
-10 s bounds how often one role can die). Afterwards the queue must drain and every message that got
-250 must be in the sink's Maildir (counted by Message-ID); duplicates are allowed and reported.
+CRASH_MESSAGES messages (every 25th one 300 KB, so kills also land inside long writes), each with
+a unique Message-ID, and record the ones answered 250; the load is paced to span the killing
+phase. Meanwhile a killer sends SIGKILL to a random one of smtpd, cryptd and relay every
+CRASH_KILL_INTERVAL seconds for CRASH_KILL_SECONDS (the master restarts them; its crash-loop
+backoff of up to 10 s bounds how often one role can die). Afterwards the queue must drain and
+every message that got 250 must be in the sink's Maildir (counted by Message-ID); duplicates
+are allowed and reported.
 Every phase is bounded; the whole test stays within ~3 minutes on 2 cores. Owner: tests/e2e.
 """
 import os
@@ -15,7 +16,6 @@ import random
 import re
 import signal
 import smtplib
-import socket
 import sys
 import threading
 import time
@@ -32,6 +32,25 @@ DRAIN_SECONDS = float(os.environ.get("CRASH_DRAIN_SECONDS", "60"))
 KILL_ROLES = ("smtpd", "cryptd", "relay")
 
 MID = re.compile(rb"^Message-ID:\s*<(crash-\d+-\d+)@e2e\.test>", re.I | re.M)
+
+
+def message(worker, n):
+    """The exact bytes of message n of session worker (rebuilt later to check deliveries)."""
+    lines = 4000 if n % 25 == 0 else 1
+    return (f"From: load@ext.test\r\nTo: rcpt{n % 7}@demo.test\r\n"
+            f"Subject: crash test {n}\r\nMessage-ID: <crash-{worker}-{n}@e2e.test>\r\n\r\n"
+            f"message {n} from session {worker}\r\n" + ("x" * 74 + "\r\n") * lines).encode()
+
+
+def intact(path, mid):
+    """True when the sink file holds Return-Path, Delivered-To and then exactly the message."""
+    _, worker, n = mid.split("-")
+    with open(path, "rb") as f:
+        got = f.read()
+    want = message(int(worker), int(n))
+    rcpt = f"rcpt{int(n) % 7}@demo.test".encode()
+    return got == (b"Return-Path: <load@ext.test>\r\nDelivered-To: <" + rcpt + b">\r\n" + want) \
+        or got == (b"Return-Path: <load@ext.test>\r\nDelivered-To: " + rcpt + b"\r\n" + want)
 
 
 class Load:
@@ -66,9 +85,7 @@ class Load:
             if n is None:
                 break
             mid = f"crash-{worker}-{n}"
-            data = (f"From: load@ext.test\r\nTo: rcpt{n % 7}@demo.test\r\n"
-                    f"Subject: crash test {n}\r\nMessage-ID: <{mid}@e2e.test>\r\n\r\n"
-                    f"message {n} from session {worker}\r\n" + "x" * 60 + "\r\n") * 1
+            data = message(worker, n).decode()
             try:
                 if s is None:
                     s = smtplib.SMTP("127.0.0.1", self.port, local_hostname="load.e2e.test",
@@ -126,8 +143,8 @@ def killer(gw, stop, kills, restarted):
         restarted[r] = len(seen[r])
 
 
-def delivered(gw):
-    """{message-id: times} found in the sink Maildir."""
+def delivered(gw, paths=None):
+    """{message-id: times} found in the sink Maildir; paths, when given, gets {mid: [files]}."""
     counts = {}
     for path in maildir_files(gw.maildir):
         try:
@@ -139,6 +156,8 @@ def delivered(gw):
         if m:
             k = m.group(1).decode()
             counts[k] = counts.get(k, 0) + 1
+            if paths is not None:
+                paths.setdefault(k, []).append(path)
     return counts
 
 
@@ -205,12 +224,16 @@ def main():
                            and load.acked <= set(delivered(gw)), DRAIN_SECONDS, 0.5)
         tap.check(drained, f"queue drains within {DRAIN_SECONDS:.0f}s after the kills stop",
                   f"{gw.spool_count()} still queued; log: {gw.log_tail(3)}")
-        got = delivered(gw)
+        paths = {}
+        got = delivered(gw, paths)
         lost = sorted(load.acked - set(got))
         dups = sum(c - 1 for c in got.values())
         tap.check(not lost, f"every acknowledged message delivered: {len(load.acked)} acked, "
                   f"{len(got)} unique in the sink, {dups} duplicates",
                   f"{len(lost)} acknowledged messages missing, e.g. {lost[:5]}")
+        damaged = [p for mid, ps in paths.items() for p in ps if not intact(p, mid)]
+        tap.check(not damaged, f"every delivered copy is byte-exact ({len(damaged)} damaged)",
+                  f"{len(damaged)} sink files differ from the message sent, e.g. {damaged[:3]}")
         corrupt = os.listdir(os.path.join(gw.base, "spool", "corrupt")) \
             if os.path.isdir(os.path.join(gw.base, "spool", "corrupt")) else []
         tap.check(not corrupt, "no queue file ended up in corrupt/",
