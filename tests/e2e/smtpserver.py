@@ -82,6 +82,8 @@ class _Handler(socketserver.StreamRequestHandler):
                     if ln.startswith(b"."):
                         ln = ln[1:]
                     chunks.append(ln)
+                if srv.take_drop():
+                    return  # hang up instead of answering: the client cannot know the outcome
                 srv.record(Message(mail_from, params, rcpts, b"".join(chunks), rparams))
                 self.reply("250 2.0.0 queued")
                 mail_from, params, rcpts = None, "", []
@@ -103,17 +105,36 @@ class _TCP(socketserver.ThreadingTCPServer):
 
 
 class FakeNextHop:
-    """rejects: {address: 'NNN text'} replies for RCPT; everything else gets 250."""
+    """rejects: {address: 'NNN text'} replies for RCPT; everything else gets 250.
+    tempfail: {address: n} answers 451 to the first n RCPTs for that address.
+    drop_after_data: hang up (no reply) after the first n DATA transfers."""
 
-    def __init__(self, port, rejects=None):
+    def __init__(self, port, rejects=None, tempfail=None, drop_after_data=0):
         self.port = port
         self.rejects = {k.lower(): v for k, v in (rejects or {}).items()}
+        self.tempfail = {k.lower(): v for k, v in (tempfail or {}).items()}
+        self.drops = drop_after_data
+        self.rcpt_log = []  # (address, reply code) of every RCPT
         self.messages = []
         self.lock = threading.Lock()
         self.srv = None
 
     def rcpt_reply(self, addr):
-        return self.rejects.get(addr.lower(), "250 2.1.5 ok")
+        with self.lock:
+            if self.tempfail.get(addr.lower(), 0) > 0:
+                self.tempfail[addr.lower()] -= 1
+                reply = f"451 4.3.0 <{addr}>: try again later"
+            else:
+                reply = self.rejects.get(addr.lower(), "250 2.1.5 ok")
+            self.rcpt_log.append((addr, reply[:3]))
+            return reply
+
+    def take_drop(self):
+        with self.lock:
+            if self.drops > 0:
+                self.drops -= 1
+                return True
+            return False
 
     def record(self, msg):
         with self.lock:

@@ -7,7 +7,9 @@
 (b) the next hop answers 550 for one of two recipients: the other recipient gets the message,
     and the sender gets a DSN (RFC 3464 multipart/report with a message/delivery-status part,
     Action: failed, Status: 5.x.x, for the rejected recipient only) from the null sender.
-(c) the envelope parameters (BODY, SMTPUTF8, ENVID, RET, NOTIFY, ORCPT) reach the next hop.
+(c) 451 for one recipient: the other is delivered once, this one after retries, no DSN;
+    a next hop that hangs up before answering the data gets the message again.
+(d) the envelope parameters (BODY, SMTPUTF8, ENVID, RET, NOTIFY, ORCPT) reach the next hop.
 The next hop is a scripted Python SMTP server (smtpserver.py). Works as root or not.
 Owner: tests/e2e.
 """
@@ -160,6 +162,57 @@ def test_reject(tap):
         gw.cleanup()
 
 
+def test_tempfail(tap):
+    """451 for one of two recipients: the other is delivered at once and only once, the
+    deferred one later by a retry, and no DSN is sent."""
+    hop_port = free_port()
+    hop = FakeNextHop(hop_port, tempfail={"bob@demo.test": 2})
+    hop.start()
+    gw = Gateway("nexthop-451", next_hop_port=hop_port, sink=False)
+    name = "451 for one recipient: the other delivered once, this one after two retries, no DSN"
+    try:
+        gw.start()
+        data = message("temp-1", ["alice@demo.test", "bob@demo.test"], "one rcpt deferred")
+        send(gw.smtpd_port, "sender@ext.test", ["alice@demo.test", "bob@demo.test"], data)
+        bob = wait_for(lambda: [m for m in hop.messages if "bob@demo.test" in m.rcpts], 30, 0.2)
+        time.sleep(1)
+        with hop.lock:
+            to_alice = [m for m in hop.messages if "alice@demo.test" in m.rcpts]
+            to_sender = [m for m in hop.messages if "sender@ext.test" in m.rcpts]
+            tries = [c for a, c in hop.rcpt_log if a == "bob@demo.test"]
+        tap.check(bob and len(bob) == 1 and bob[0].data == data and len(to_alice) == 1
+                  and not to_sender and tries == ["451", "451", "250"]
+                  and gw.spool_count() == 0, name,
+                  f"bob deliveries {len(bob or [])}, alice deliveries {len(to_alice)}, "
+                  f"DSNs {len(to_sender)}, RCPT replies for bob {tries}, "
+                  f"spool {gw.spool_count()}; log: {gw.log_tail(3)}")
+    finally:
+        hop.stop()
+        gw.cleanup()
+
+
+def test_hangup(tap):
+    """The next hop hangs up after the data, before its reply: the outcome is unknown, so the
+    relay must try again (a duplicate is acceptable, a loss is not)."""
+    hop_port = free_port()
+    hop = FakeNextHop(hop_port, drop_after_data=1)
+    hop.start()
+    gw = Gateway("nexthop-hangup", next_hop_port=hop_port, sink=False)
+    name = "next hop hangs up before replying to the data: the message is sent again"
+    try:
+        gw.start()
+        data = message("hangup-1", ["alice@demo.test"], "hang up after data")
+        send(gw.smtpd_port, "sender@ext.test", ["alice@demo.test"], data)
+        got = wait_for(lambda: hop.messages, 30, 0.2)
+        drained = wait_for(lambda: gw.spool_count() == 0, 10, 0.2)
+        tap.check(got and got[0].data == data and drained and hop.drops == 0, name,
+                  f"deliveries {len(hop.messages)}, hang-ups left {hop.drops}, "
+                  f"spool {gw.spool_count()}; log: {gw.log_tail(3)}")
+    finally:
+        hop.stop()
+        gw.cleanup()
+
+
 def test_envelope(tap):
     """The envelope is kept exactly (DESIGN.md): BODY, SMTPUTF8, ENVID, RET on MAIL FROM and
     NOTIFY, ORCPT on each RCPT reach the next hop as the client gave them."""
@@ -203,7 +256,7 @@ def main():
     if not os.access(BINARY, os.X_OK):
         tap.fail("sealgate binary", f"{BINARY} missing (build first)")
         return tap.exit()
-    for t in (test_down, test_reject, test_envelope):
+    for t in (test_down, test_reject, test_tempfail, test_hangup, test_envelope):
         try:
             t(tap)
         except Exception as e:
