@@ -34,7 +34,8 @@ class PostfixError(RuntimeError):
 
 class Postfix:
     def __init__(self, filter_port=None, users=("alice", "bob"), domain="demo.test",
-                 external_hop=None, in_port=None, reinject_port=None, name="pf", tls=False):
+                 external_hop=None, in_port=None, reinject_port=None, name="pf", tls=False,
+                 reinject_size_limit=None):
         self.dir = tempfile.mkdtemp(prefix=f"sg-{name}-", dir="/tmp")
         os.chmod(self.dir, 0o755)
         self.config_dir = os.path.join(self.dir, "etc")
@@ -50,6 +51,7 @@ class Postfix:
         self.reinject_port = reinject_port or free_port()
         self.name = name
         self.tls = tls  # STARTTLS on the listeners, and required towards sealgate
+        self.reinject_size_limit = reinject_size_limit  # -o message_size_limit on re-injection
         self.started = False
         self._write_config()
 
@@ -137,6 +139,7 @@ smtp_connect_timeout = 5s
   -o smtpd_relay_restrictions=permit_mynetworks,reject
   -o mynetworks=127.0.0.0/8
   -o smtpd_authorized_xforward_hosts=127.0.0.0/8
+{f"  -o message_size_limit={self.reinject_size_limit}" if self.reinject_size_limit else ""}
 sealgate  unix  -       -       n       -       10      smtp
   -o smtp_send_xforward_command=no
   -o disable_mime_output_conversion=yes

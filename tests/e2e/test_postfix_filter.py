@@ -218,6 +218,52 @@ def tls_both_ways(tap):
             pf.cleanup()
 
 
+def too_big_on_reinjection(tap):
+    """docs/postfix.md warns that size limits apply again on re-injection. A Postfix instance
+    whose re-injection listener takes at most 100 kB: a 300 kB message from alice@demo.test is
+    accepted by Postfix and sealgate, refused on re-injection, and alice must get sealgate's
+    DSN (through Postfix, into her Maildir), small enough to pass the same listener."""
+    name = ("message too big for re-injection: the sender gets sealgate's DSN through Postfix "
+            "(Action: failed, Status: 5.x.x)")
+    sg_port = free_port()
+    pf = gw = None
+    try:
+        pf = Postfix(filter_port=sg_port, users=["alice", "bob"], name="pf-size",
+                     reinject_size_limit=100000)
+        gw = Gateway("pf-size", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
+                     relay_extra='tls = "none";')
+        pf.start()
+        gw.start()
+        big = (b"From: alice@demo.test\r\nTo: bob@demo.test\r\nSubject: too big\r\n"
+               b"Message-ID: <too-big@demo.test>\r\n\r\n" + (b"y" * 76 + b"\r\n") * 4000)
+        send(pf.in_port, "alice@demo.test", ["bob@demo.test"], big)
+        files = wait_for(lambda: pf.mailbox("alice"), 60, 0.25)
+        if not files:
+            return tap.fail(name, "no DSN in alice's Maildir within 60 s; postfix: "
+                            + pf.log_tail(3) + "; sealgate: " + gw.log_tail(3))
+        with open(files[0], "rb") as f:
+            dsn = f.read()
+        problems = []
+        if not re.search(rb"(?im)^Content-Type:\s*multipart/report", dsn):
+            problems.append("not multipart/report")
+        if not re.search(rb"(?im)^Action:\s*failed", dsn):
+            problems.append("no Action: failed")
+        if not re.search(rb"(?im)^Status:\s*5\.\d+\.\d+", dsn):
+            problems.append("no Status: 5.x.x")
+        if not re.search(rb"(?im)^Final-Recipient:\s*rfc822;\s*<?bob@demo\.test", dsn):
+            problems.append("no Final-Recipient bob@demo.test")
+        if pf.mailbox("bob"):
+            problems.append("bob got the message anyway")
+        tap.check(not problems, name, "; ".join(problems))
+    except Exception as e:
+        tap.fail(name, repr(e))
+    finally:
+        if gw:
+            gw.cleanup()
+        if pf:
+            pf.cleanup()
+
+
 def main():
     tap = Tap()
     if os.geteuid() != 0:
@@ -289,6 +335,7 @@ def main():
         if pf:
             pf.cleanup()
     tls_both_ways(tap)
+    too_big_on_reinjection(tap)
     return tap.exit()
 
 
