@@ -125,7 +125,7 @@ static int cmd_list(sg_keystore *ks, int argc, char **argv)
     const char *address = NULL;
     static const struct option opts[] = {{"address", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
     int c;
-    optind = 1;
+    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
     while ((c = getopt_long(argc, argv, "a:", opts, NULL)) != -1) {
         if (c != 'a')
             return usage();
@@ -210,7 +210,7 @@ static int cmd_generate(const sg_config *cfg, sg_keystore *ks, int argc, char **
                                          {"expires", required_argument, NULL, 'e'},
                                          {NULL, 0, NULL, 0}};
     int c;
-    optind = 1;
+    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
     while ((c = getopt_long(argc, argv, "a:e:", opts, NULL)) != -1) {
         if (c == 'a') {
             algo = optarg;

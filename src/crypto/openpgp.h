@@ -68,6 +68,9 @@ int sg_pgp_generate(sg_pgp *p, const char *uid, const char *algo, uint32_t expir
                     char fpr[SG_PGP_FPR_LEN + 1]);
 /* Adds a key revocation signature (needs the secret key in the context). */
 int sg_pgp_revoke(sg_pgp *p, const char *fpr, const char *reason);
+/* Certifies user ID uid of key fpr in p (type 0x10 signature) with signer_fpr, whose
+ * unprotected secret must be in signer (Ed25519 only). The signature is merged into p. */
+int sg_pgp_certify(sg_pgp *p, const char *fpr, const char *uid, sg_pgp *signer, const char *signer_fpr);
 /* The address in a user ID ("Name <a@b>" or a bare "a@b"), domain lower-cased, local part kept
  * exact; NULL when there is none. malloc'd. */
 char *sg_pgp_uid_address(const char *uid);

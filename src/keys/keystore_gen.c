@@ -63,6 +63,16 @@ int sg_keystore_generate(sg_keystore *ks, const char *uid_in, const char *algo, 
         sg_pgp_free(p);
         return ks_fail(ks, "key generation failed (algorithm %s)", algo);
     }
+    if (dfpr[0]) {
+        /* The domain key vouches for keys the gateway made itself. */
+        sg_pgp *d = sg_keystore_load_secret(ks, dfpr);
+        rc = d ? sg_pgp_certify(p, fpr, uid, d, dfpr) : -1;
+        sg_pgp_free(d);
+        if (rc < 0) {
+            sg_pgp_free(p);
+            return ks_fail(ks, "cannot certify %s with the domain key %s", fpr, dfpr);
+        }
+    }
     rc = ks_save(ks, p, fpr, true);
     sg_pgp_free(p);
     return rc;
