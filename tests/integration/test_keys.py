@@ -47,8 +47,13 @@ def write(name, data):
     return p
 
 
+cli_errors = []
+
+
 def key(*args):
-    return gw.cli("key", *args)
+    r = gw.cli("key", *args)
+    cli_errors.extend(l for l in r.stderr.splitlines() if "Sanitizer" in l or "runtime error:" in l)
+    return r
 
 
 def lines(r):
@@ -169,6 +174,8 @@ try:
     r = key("delete", ann)
     t.ok(r.returncode == 0 and ann not in key("list").stdout, "key delete removes it", r.stderr)
     t.ok(key("delete", ann).returncode == 1 and key("show", ann).returncode == 1, "deleted key is gone")
+
+    t.ok(not cli_errors, "no sanitizer reports from any `sealgate key` run", "\n".join(cli_errors[:20]))
 
     # ---- the KEK under `sealgate start` ----
     kek = os.path.join(gw.base, "keys", "kek")
