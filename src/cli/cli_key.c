@@ -178,7 +178,7 @@ static int cmd_export(sg_keystore *ks, int argc, char **argv)
     size_t len = 0;
     int rc = sg_keystore_export(ks, fpr, secret, true, &out, &len);
     if (rc != 0) {
-        fprintf(stderr, "sealgate: %s\n", rc == 1 && !secret ? "no such key" : sg_keystore_error(ks));
+        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
         return 1;
     }
     rc = sg_write_all(STDOUT_FILENO, out, len) < 0 ? 1 : 0;

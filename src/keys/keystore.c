@@ -610,6 +610,8 @@ int sg_keystore_export(sg_keystore *ks, const char *fpr_in, bool secret, bool ar
     uint8_t *pub = NULL;
     size_t publen = 0;
     int rc = get_public(ks, fpr, &pub, &publen);
+    if (rc == 1)
+        ks_fail(ks, "no such key %s", fpr);
     if (rc != 0)
         return rc;
     sg_pgp *p = NULL;
