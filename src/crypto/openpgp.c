@@ -52,14 +52,29 @@ int sg_pgp_load(sg_pgp *p, const uint8_t *data, size_t len)
     return r == RNP_SUCCESS ? 0 : -1;
 }
 
-int sg_pgp_load_signatures(sg_pgp *p, const uint8_t *data, size_t len)
+static int count(const char *s, const char *what)
+{
+    int n = 0;
+    for (; s && (s = strstr(s, what)); s += strlen(what))
+        n++;
+    return n;
+}
+
+int sg_pgp_load_signatures(sg_pgp *p, const uint8_t *data, size_t len, int *known)
 {
     rnp_input_t in = NULL;
+    char *json = NULL;
+    *known = 0;
     if (len == 0 || rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
         return -1;
-    rnp_result_t r = rnp_import_signatures(p->ffi, in, 0, NULL);
+    rnp_result_t r = rnp_import_signatures(p->ffi, in, 0, &json);
     rnp_input_destroy(in);
-    return r == RNP_SUCCESS ? 0 : -1;
+    /* librnp reports each signature as {"public":"new"|"unchanged"|"unknown key", ...}; only
+     * the counts are needed, so a scan is enough (the JSON is librnp's, not the input's). */
+    int n = r == RNP_SUCCESS ? count(json, "\"public\":") : -1;
+    *known = count(json, "\"public\":\"unchanged\"");
+    rnp_buffer_destroy(json);
+    return n;
 }
 
 static rnp_key_handle_t locate(sg_pgp *p, const char *fpr)

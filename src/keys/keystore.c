@@ -393,7 +393,8 @@ out:
 }
 
 /* Standalone signatures (a revocation certificate): applied to stored keys, each key whose
- * canonical export changed is saved and reported as updated. All public keys are loaded; this
+ * canonical export changed is saved and reported as updated; signatures the keys already have
+ * are reported once as unchanged. Returns the number of reports, 0 when nothing applied. All public keys are loaded; this
  * is an admin action, and a store of some thousand keys loads in well under a second. */
 static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb,
                              void *ctx)
@@ -402,12 +403,12 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
     sg_pgp *p = sg_pgp_new();
     char(*fprs)[SG_PGP_FPR_LEN + 1] = NULL;
     size_t n = 0;
-    int rc = -1, updated = 0;
+    int rc = -1, updated = 0, known = 0;
     if (!st || !p)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW)
         sg_pgp_load(p, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-    if (sg_pgp_load_signatures(p, data, len) < 0 || sg_pgp_primaries(p, &fprs, &n) < 0) {
+    if (sg_pgp_load_signatures(p, data, len, &known) <= 0 || sg_pgp_primaries(p, &fprs, &n) < 0) {
         rc = 0;
         goto out;
     }
@@ -426,6 +427,11 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
         }
         free(old);
         free(now);
+    }
+    if (updated == 0 && known > 0) {
+        /* The same revocation certificate imported twice is not an error. */
+        report(cb, ctx, SG_IMPORT_UNCHANGED, NULL, NULL, "signature already known");
+        updated = known;
     }
     rc = updated;
 out:

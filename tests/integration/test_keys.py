@@ -77,6 +77,11 @@ try:
     r = key("list", "--address", "ann@example.org")
     t.ok(r.returncode == 0 and ann in r.stdout and rob not in r.stdout and "Ann <ann@example.org>" in r.stdout,
          "list --address shows only that address's key", r.stdout)
+    gpg("--quick-add-uid", ann, "Ann Work <ann@work.example>")
+    r = key("import", write("ann2.asc", gpg("--armor", "--export", ann).stdout))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("updated " + ann)
+         and ann in key("list", "--address", "ann@work.example").stdout,
+         "a new user ID added in gpg: updated, listed under the new address", r.stdout)
     binary = write("rob.gpg", gpg("--export", rob).stdout)
     t.ok(lines(key("import", binary))[0].startswith("unchanged " + rob), "binary (unarmored) input accepted")
 
@@ -93,6 +98,9 @@ try:
     r = key("import", write("rob.rev", rev))
     t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("updated " + rob), "gpg revocation certificate: updated",
          r.stdout + r.stderr)
+    r = key("import", os.path.join(tmp, "rob.rev"))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("unchanged"),
+         "the same revocation certificate again: unchanged", r.stdout)
     r = key("list", "--address", "rob@example.org")
     t.ok("[revoked]" in r.stdout, "key shows revoked after the revocation certificate", r.stdout)
     r = key("show", rob)

@@ -2,6 +2,7 @@
  * import, re-import, list by address, recipient selection rules, the secret never stored in
  * clear, revoke, delete. Owner: src/keys. */
 #include <rnp/rnp.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +142,61 @@ static void test_secret_at_rest(sg_keystore *ks, const char *store_path, const c
     sg_pgp_free(p);
 }
 
+static void test_addresses(void)
+{
+    static const struct {
+        const char *uid, *want;
+    } cases[] = {
+        {"Alice <Alice@Example.ORG>", "Alice@example.org"},
+        {"alice@example.org", "alice@example.org"},
+        {"<a@b>", "a@b"},
+        {"Alice (work) <alice@example.org>", "alice@example.org"},
+        {"Alice alice@example.org", NULL},
+        {"Alice <alice@example.org", NULL},
+        {"Alice", NULL},
+        {"<@example.org>", NULL},
+        {"<alice@>", NULL},
+        {"<a@b@c>", NULL},
+        {"", NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *a = sg_pgp_uid_address(cases[i].uid);
+        if (!((a == NULL && cases[i].want == NULL) || (a && cases[i].want && strcmp(a, cases[i].want) == 0))) {
+            printf("# '%s' -> '%s'\n", cases[i].uid, a ? a : "(null)");
+            bad++;
+        }
+        free(a);
+    }
+    CHECK(bad == 0, "addresses from user IDs: domain lower-cased, local part exact, malformed refused");
+}
+
+/* Moving a wrapped secret onto another key's row must not yield a usable secret (AAD = fpr). */
+static void test_swapped_secret(sg_store *st, sg_keystore *ks, const char *a, const char *b)
+{
+    sqlite3 *db = sg_store_db(st);
+    sqlite3_stmt *q;
+    int ok = sqlite3_prepare_v2(db, "UPDATE pgp_secrets SET wrapped = (SELECT wrapped FROM pgp_secrets"
+                                    " WHERE fpr = ?1) WHERE fpr = ?2", -1, &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    }
+    sqlite3_finalize(q);
+    CHECK(ok, "copied one key's wrapped secret onto another key's row");
+    uint8_t *out = NULL;
+    size_t len = 0;
+    CHECK(sg_keystore_export(ks, b, true, false, &out, &len) == -1 && !out,
+          "the swapped secret does not unwrap (%s)", sg_keystore_error(ks));
+    CHECK(sg_keystore_load_secret(ks, b) == NULL, "nor load for signing");
+    CHECK(sg_keystore_export(ks, a, true, false, &out, &len) == 0, "the original row still unwraps");
+    sg_pgp_free_secret(out, len);
+}
+
 int main(void)
 {
+    test_addresses();
     if (!mkdtemp(dir))
         return 1;
     char store_path[600], kek[600], err[256];
@@ -229,11 +283,12 @@ int main(void)
 
     /* secret at rest */
     test_secret_at_rest(ks, store_path, fbob2);
+    test_swapped_secret(st, ks, fbob2, fbob1);
 
     /* export and re-import through the public export: unchanged */
     uint8_t *out = NULL;
     size_t olen = 0;
-    CHECK(sg_keystore_export(ks, fbob1, false, false, &out, &olen) == 0 && import(ks, out, olen) == SG_IMPORT_UNCHANGED,
+    CHECK(sg_keystore_export(ks, fbob2, false, false, &out, &olen) == 0 && import(ks, out, olen) == SG_IMPORT_UNCHANGED,
           "exported public key re-imports unchanged");
     free(out);
     CHECK(sg_keystore_export(ks, f1, true, false, &out, &olen) == 1, "no secret export without a secret");
