@@ -70,8 +70,7 @@ static void print_key(const sg_pgp_key *k, bool details)
     putchar('\n');
     if (details) {
         printf("  keyid        %s\n  usage        %s%s%s\n  encryption   ", k->keyid,
-               k->can_sign ? "sign " : "", k->can_certify ? "certify " : "",
-               k->can_encrypt ? "encrypt" : "");
+               k->can_sign ? "sign " : "", k->can_certify ? "certify " : "", k->can_encrypt ? "encrypt" : "");
         if (k->enc_subkey) {
             fputs("subkey valid until ", stdout);
             print_date(k->enc_until);
@@ -84,7 +83,8 @@ static void print_key(const sg_pgp_key *k, bool details)
             printf("  revoked      %s\n", k->revoke_reason ? k->revoke_reason : "");
     }
     for (size_t i = 0; i < k->nuids; i++)
-        printf("  uid  %s%s\n", k->uids[i].uid, k->uids[i].valid ? "" : "  (not bound by a valid self-signature)");
+        printf("  uid  %s%s\n", k->uids[i].uid,
+               k->uids[i].valid ? "" : "  (not bound by a valid self-signature)");
 }
 
 static void print_import(void *ctx, const sg_import_result *r)
@@ -107,7 +107,8 @@ static int cmd_import(sg_keystore *ks, int argc, char **argv)
         char *data = NULL;
         size_t len = 0;
         if (sg_read_file(argv[i], KEY_FILE_MAX, &data, &len) < 0) {
-            fprintf(stderr, "sealgate: %s: %s\n", argv[i], errno == EFBIG ? "file too large" : strerror(errno));
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i],
+                    errno == EFBIG ? "file too large" : strerror(errno));
             rc = 1;
             continue;
         }
@@ -226,8 +227,8 @@ static int cmd_generate(const sg_config *cfg, sg_keystore *ks, int argc, char **
     if (optind != argc - 1 || (strcmp(algo, "ed25519") && strcmp(algo, "rsa3072") && strcmp(algo, "rsa4096")))
         return usage();
     char domain[320], fpr[SG_PGP_FPR_LEN + 1];
-    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL,
-                               cfg->hostname, domain, sizeof domain);
+    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
+                               domain, sizeof domain);
     if (sg_keystore_generate(ks, argv[optind], algo, (uint32_t)(days * 86400), domain, fpr) < 0) {
         fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
         return 1;

@@ -44,10 +44,8 @@ int sg_pgp_load(sg_pgp *p, const uint8_t *data, size_t len)
         return -1;
     /* PERMISSIVE: a key with one bad signature or an unknown packet should still be inspected
      * (and then accepted or rejected by our own rules) rather than fail the whole input. */
-    rnp_result_t r = rnp_import_keys(p->ffi, in,
-                                     RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS |
-                                         RNP_LOAD_SAVE_PERMISSIVE,
-                                     NULL);
+    rnp_result_t r = rnp_import_keys(
+        p->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS | RNP_LOAD_SAVE_PERMISSIVE, NULL);
     rnp_input_destroy(in);
     return r == RNP_SUCCESS ? 0 : -1;
 }
@@ -352,14 +350,13 @@ int sg_pgp_export(sg_pgp *p, const char *fpr, unsigned flags, uint8_t **out, siz
     return rc;
 }
 
-static int gen_key(rnp_op_generate_t op, const char *algo, const char *const usages[],
-                   uint32_t expires, bool sub)
+static int gen_key(rnp_op_generate_t op, const char *algo, const char *const usages[], uint32_t expires,
+                   bool sub)
 {
     if (strcmp(algo, "ed25519") == 0) {
         if (sub && rnp_op_generate_set_curve(op, "Curve25519") != RNP_SUCCESS)
             return -1;
-    } else if (rnp_op_generate_set_bits(op, strcmp(algo, "rsa4096") == 0 ? 4096 : 3072) !=
-               RNP_SUCCESS) {
+    } else if (rnp_op_generate_set_bits(op, strcmp(algo, "rsa4096") == 0 ? 4096 : 3072) != RNP_SUCCESS) {
         return -1;
     }
     if (rnp_op_generate_clear_usage(op) != RNP_SUCCESS)

@@ -34,10 +34,10 @@ typedef struct sg_pgp_key {
     bool revoked;
     char *revoke_reason;
     bool can_sign, can_encrypt, can_certify;
-    bool enc_subkey;      /* has an encryption-capable, unrevoked subkey with a valid binding */
-    int64_t enc_until;    /* latest validity end of such subkeys (INT64_MAX: never expires) */
-    bool secret;          /* secret material held (keystore) / present (parsed input) */
-    bool secret_locked;   /* parsed input: secret present but passphrase-protected */
+    bool enc_subkey;    /* has an encryption-capable, unrevoked subkey with a valid binding */
+    int64_t enc_until;  /* latest validity end of such subkeys (INT64_MAX: never expires) */
+    bool secret;        /* secret material held (keystore) / present (parsed input) */
+    bool secret_locked; /* parsed input: secret present but passphrase-protected */
     sg_pgp_uid *uids;
     size_t nuids;
 } sg_pgp_key;

@@ -94,8 +94,8 @@ int sg_keystore_revoke(sg_keystore *ks, const char *fpr_in, const char *reason)
     sg_pgp *p = sg_keystore_load_secret(ks, fpr);
     if (!p)
         return -1;
-    int rc = sg_pgp_revoke(p, fpr, reason) < 0 ? ks_fail(ks, "cannot revoke %s", fpr)
-                                               : ks_save(ks, p, fpr, false);
+    int rc =
+        sg_pgp_revoke(p, fpr, reason) < 0 ? ks_fail(ks, "cannot revoke %s", fpr) : ks_save(ks, p, fpr, false);
     sg_pgp_free(p);
     return rc;
 }
