@@ -14,6 +14,7 @@
 
 #include "crypto/kek.h"
 #include "keys/keystore.h"
+#include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "roles.h"
@@ -21,7 +22,7 @@
 #define KEY_FILE_MAX (16u << 20) /* a keyring export of a whole organisation still fits */
 
 static const char usage_text[] =
-    "usage: sealgate key import FILE...\n"
+    "usage: sealgate key import FILE...   (- reads standard input)\n"
     "       sealgate key list [--address ADDR]\n"
     "       sealgate key show FPR\n"
     "       sealgate key export FPR [--secret]\n"
@@ -98,6 +99,30 @@ static void print_import(void *ctx, const sg_import_result *r)
     putchar('\n');
 }
 
+/* Standard input may be a pipe: read to EOF with the same cap as files. */
+static int read_stdin(char **out, size_t *len)
+{
+    sg_buf b;
+    sg_buf_init(&b, KEY_FILE_MAX);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && sg_buf_append(&b, chunk, (size_t)n) < 0)) {
+            if (n > 0)
+                errno = EFBIG;
+            sg_buf_free(&b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+    }
+    *len = b.len;
+    *out = b.data ? b.data : strdup("");
+    return *out ? 0 : -1;
+}
+
 static int cmd_import(sg_keystore *ks, int argc, char **argv)
 {
     if (argc < 2)
@@ -106,7 +131,8 @@ static int cmd_import(sg_keystore *ks, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         char *data = NULL;
         size_t len = 0;
-        if (sg_read_file(argv[i], KEY_FILE_MAX, &data, &len) < 0) {
+        bool from_stdin = strcmp(argv[i], "-") == 0; /* gpg --export ... | sealgate key import - */
+        if ((from_stdin ? read_stdin(&data, &len) : sg_read_file(argv[i], KEY_FILE_MAX, &data, &len)) < 0) {
             fprintf(stderr, "sealgate: %s: %s\n", argv[i],
                     errno == EFBIG ? "file too large" : strerror(errno));
             rc = 1;

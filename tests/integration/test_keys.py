@@ -82,6 +82,10 @@ try:
     t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("updated " + ann)
          and ann in key("list", "--address", "ann@work.example").stdout,
          "a new user ID added in gpg: updated, listed under the new address", r.stdout)
+    r = subprocess.run([gw.binary, "-c", gw.conf, "key", "import", "-"], input=gpg("--export", ann).stdout,
+                       capture_output=True, timeout=30)
+    t.ok(r.returncode == 0 and r.stdout.startswith(b"unchanged " + ann.encode()), "import - reads standard input",
+         (r.stdout + r.stderr).decode())
     binary = write("rob.gpg", gpg("--export", rob).stdout)
     t.ok(lines(key("import", binary))[0].startswith("unchanged " + rob), "binary (unarmored) input accepted")
 
