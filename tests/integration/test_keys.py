@@ -96,6 +96,18 @@ try:
          "gpg secret key import: updated with secret key", r.stdout + r.stderr)
     t.ok("[S]" in key("list", "--address", "ann@example.org").stdout, "list marks the secret as held")
 
+    # A passphrase-protected secret key: the public part is taken, the secret is not (it could
+    # never be used unattended, and the passphrase is not ours to keep).
+    r = subprocess.run(["gpg", "--homedir", GH, "--batch", "--pinentry-mode", "loopback", "--passphrase", "pw",
+                        "--quick-gen-key", "Pat <pat@example.org>", "ed25519", "sign,cert", "never"],
+                       capture_output=True, timeout=60)
+    psec = subprocess.run(["gpg", "--homedir", GH, "--batch", "--pinentry-mode", "loopback", "--passphrase", "pw",
+                           "--armor", "--export-secret-keys", "pat@example.org"], capture_output=True, timeout=60).stdout
+    r = key("import", write("pat-sec.asc", psec))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("imported") and "passphrase-protected" in r.stdout
+         and "[S]" not in key("list", "--address", "pat@example.org").stdout,
+         "protected secret key: public part imported, secret not taken", r.stdout + r.stderr)
+
     # Revocation certificate made by gpg at key generation (its armor line is ':'-escaped).
     with open(os.path.join(GH, "openpgp-revocs.d", rob + ".rev"), "rb") as f:
         rev = f.read().replace(b":-----BEGIN", b"-----BEGIN")
