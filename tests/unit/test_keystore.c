@@ -227,6 +227,21 @@ int main(void)
           "domain case does not matter");
     CHECK(sg_keystore_find_encryption_key(ks, "Carol@example.org", sel) == 1,
           "a local part differing in case is not the same address");
+    {
+        /* A user ID someone appended without a self-signature binds nothing. */
+        static const char fake[] = "<mallory@example.org>";
+        uint8_t *ext = malloc(len + 2 + sizeof fake);
+        memcpy(ext, pub, len);
+        ext[len] = 0xC0 | 13;
+        ext[len + 1] = (uint8_t)(sizeof fake - 1);
+        memcpy(ext + len + 2, fake, sizeof fake - 1);
+        int st2 = import(ks, ext, len + 1 + sizeof fake);
+        CHECK(st2 == SG_IMPORT_UNCHANGED || st2 == SG_IMPORT_UPDATED,
+              "key with an unbound user ID appended: accepted (%d)", st2);
+        CHECK(sg_keystore_find_encryption_key(ks, "mallory@example.org", sel) == 1,
+              "a user ID without a valid self-signature is not chosen");
+        free(ext);
+    }
     CHECK(sg_keystore_find_encryption_key(ks, "carol@example.org.evil", sel) == 1 &&
               sg_keystore_find_encryption_key(ks, "arol@example.org", sel) == 1,
           "no partial address matches");
