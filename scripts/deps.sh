@@ -5,7 +5,8 @@
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
 libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev
-postfix swaks procps"
+postfix swaks procps
+librnp-dev gnupg sqop"
 
 missing=""
 for p in $PKGS; do

@@ -25,6 +25,10 @@ static void usage(FILE *f)
             "  queue hold ID         move a message to hold\n"
             "  queue release ID      move a held message back into processing\n"
             "  queue delete ID       delete a message\n"
+            "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
+            "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
+            "  key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"
+            "  key revoke FPR [REASON]\n"
             "  check-config          validate the configuration and print the effective values\n"
             "  version               print the version\n"
             "\n"
@@ -93,6 +97,8 @@ int main(int argc, char **argv)
         rc = sg_relay_main(&cfg);
     else if (strcmp(cmd, "queue") == 0)
         rc = sg_cli_queue(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "key") == 0)
+        rc = sg_cli_key(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "check-config") == 0)
         rc = sg_cli_check_config(&cfg, sub_argc, sub_argv);
     else {

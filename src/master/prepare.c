@@ -1,7 +1,8 @@
 /* prepare.c - directories, modes, store and pid file for `sealgate start`. Owner: src/master.
  * Ownership model when started as root: the spool and the sink maildir are root:<group> 2770 so
  * every role (each in users.group) can rename between states; the store belongs to the cryptd
- * user, mode 0600, because it will hold wrapped private keys. As non-root everything is simply
+ * user, mode 0600, because it holds wrapped private keys, and so does <base_dir>/keys/kek (the
+ * key-encryption key, directory 0700). As non-root everything is simply
  * owned by the caller. */
 #include "master/prepare.h"
 
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto/kek.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "queue/queue.h"
@@ -63,6 +65,12 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
     chmod(cfg->store_path, 0600);
     if (geteuid() == 0 && sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group) < 0) {
         snprintf(err, errlen, "cannot give %s to %s: %s", cfg->store_path, cfg->users.cryptd,
+                 strerror(errno));
+        return -1;
+    }
+    /* The KEK that wraps private keys: readable by the cryptd user only (DESIGN.md). */
+    if (sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
+        snprintf(err, errlen, "cannot create the key-encryption key in %s/keys: %s", cfg->base_dir,
                  strerror(errno));
         return -1;
     }

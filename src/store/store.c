@@ -15,6 +15,20 @@ struct sg_store {
 static const char *const migrations[] = {
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO meta VALUES ('created', strftime('%s','now'));",
+    /* 2: OpenPGP keystore (src/keys/keystore.c). pgp_uids.addr keeps the local part exact and
+     * the domain lower-cased; pgp_secrets.wrapped is the binary secret key wrapped by the KEK
+     * (AES-256-GCM, AAD = fpr); times are Unix seconds, expires 0 = never, enc_until is the
+     * validity end of the best encryption subkey (0 none, 9223372036854775807 never). */
+    "CREATE TABLE pgp_keys (fpr TEXT PRIMARY KEY, keyid TEXT NOT NULL, alg TEXT NOT NULL,"
+    " bits INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    " valid_until INTEGER NOT NULL, revoked INTEGER NOT NULL, revoke_reason TEXT,"
+    " can_sign INTEGER NOT NULL, can_encrypt INTEGER NOT NULL, can_certify INTEGER NOT NULL,"
+    " enc_subkey INTEGER NOT NULL, enc_until INTEGER NOT NULL, imported INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL, pubkey BLOB NOT NULL);"
+    "CREATE TABLE pgp_uids (fpr TEXT NOT NULL, uid TEXT NOT NULL, addr TEXT,"
+    " valid INTEGER NOT NULL, PRIMARY KEY (fpr, uid));"
+    "CREATE INDEX pgp_uids_addr ON pgp_uids (addr);"
+    "CREATE TABLE pgp_secrets (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -67,6 +81,11 @@ sg_store *sg_store_open(const char *path, char *err, size_t errlen)
 int sg_store_schema_version(sg_store *s)
 {
     return user_version(s->db);
+}
+
+struct sqlite3 *sg_store_db(sg_store *s)
+{
+    return s->db;
 }
 
 void sg_store_close(sg_store *s)

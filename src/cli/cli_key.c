@@ -1,0 +1,333 @@
+/* cli_key.c - `sealgate key import|list|show|export|delete|generate|revoke`. Owner: src/keys.
+ * SECURITY: this is the admin's tool and one of the two callers allowed to unwrap private keys
+ * (the other is cryptd): `export --secret`, `generate` and `revoke` load the KEK, creating it
+ * when absent (the admin runs this as root or as the KEK's owner; others fail on the file
+ * mode). The store is opened, created and migrated like `sealgate start` does. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/kek.h"
+#include "keys/keystore.h"
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/privdrop.h"
+#include "roles.h"
+
+#define KEY_FILE_MAX (16u << 20) /* a keyring export of a whole organisation still fits */
+
+static const char usage_text[] =
+    "usage: sealgate key import FILE...   (- reads standard input)\n"
+    "       sealgate key list [--address ADDR]\n"
+    "       sealgate key show FPR\n"
+    "       sealgate key export FPR [--secret]\n"
+    "       sealgate key delete FPR\n"
+    "       sealgate key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"
+    "       sealgate key revoke FPR [REASON]\n";
+
+static int usage(void)
+{
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static void print_date(int64_t t)
+{
+    char d[32] = "never";
+    if (t > 0 && t < INT64_MAX) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(d, sizeof d, "%Y-%m-%d", &tm);
+    }
+    fputs(d, stdout);
+}
+
+static void print_flags(const sg_pgp_key *k)
+{
+    time_t now = time(NULL);
+    if (k->secret)
+        fputs(" [S]", stdout);
+    if (k->revoked)
+        fputs(" [revoked]", stdout);
+    if (k->expires && k->expires <= now)
+        fputs(" [expired]", stdout);
+    if (!k->enc_subkey)
+        fputs(" [no-encryption-subkey]", stdout);
+}
+
+static void print_key(const sg_pgp_key *k, bool details)
+{
+    printf("%s  %s/%u  created ", k->fpr, k->alg, k->bits);
+    print_date(k->created);
+    fputs("  expires ", stdout);
+    print_date(k->expires);
+    print_flags(k);
+    putchar('\n');
+    if (details) {
+        printf("  keyid        %s\n  usage        %s%s%s\n  encryption   ", k->keyid,
+               k->can_sign ? "sign " : "", k->can_certify ? "certify " : "", k->can_encrypt ? "encrypt" : "");
+        if (k->enc_subkey) {
+            fputs("subkey valid until ", stdout);
+            print_date(k->enc_until);
+            putchar('\n');
+        } else {
+            fputs("none\n", stdout);
+        }
+        printf("  secret       %s\n", k->secret ? "held (wrapped by the KEK)" : "no");
+        if (k->revoked)
+            printf("  revoked      %s\n", k->revoke_reason ? k->revoke_reason : "");
+    }
+    for (size_t i = 0; i < k->nuids; i++)
+        printf("  uid  %s%s\n", k->uids[i].uid,
+               k->uids[i].valid ? "" : "  (not bound by a valid self-signature)");
+}
+
+static void print_import(void *ctx, const sg_import_result *r)
+{
+    (void)ctx;
+    printf("%s %s", sg_import_status_name(r->status), r->fpr ? r->fpr : "-");
+    if (r->uid)
+        printf(" %s", r->uid);
+    if (r->reason)
+        printf(" (%s)", r->reason);
+    putchar('\n');
+}
+
+/* Standard input may be a pipe: read to EOF with the same cap as files. */
+static int read_stdin(char **out, size_t *len)
+{
+    sg_buf b;
+    sg_buf_init(&b, KEY_FILE_MAX);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && sg_buf_append(&b, chunk, (size_t)n) < 0)) {
+            if (n > 0)
+                errno = EFBIG;
+            sg_buf_free(&b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+    }
+    *len = b.len;
+    *out = b.data ? b.data : strdup("");
+    return *out ? 0 : -1;
+}
+
+static int cmd_import(sg_keystore *ks, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        bool from_stdin = strcmp(argv[i], "-") == 0; /* gpg --export ... | sealgate key import - */
+        if ((from_stdin ? read_stdin(&data, &len) : sg_read_file(argv[i], KEY_FILE_MAX, &data, &len)) < 0) {
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i],
+                    errno == EFBIG ? "file too large" : strerror(errno));
+            rc = 1;
+            continue;
+        }
+        if (sg_keystore_import(ks, (const uint8_t *)data, len, print_import, NULL) < 0) {
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i], sg_keystore_error(ks));
+            rc = 1;
+        }
+        free(data);
+    }
+    return rc;
+}
+
+static int cmd_list(sg_keystore *ks, int argc, char **argv)
+{
+    const char *address = NULL;
+    static const struct option opts[] = {{"address", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
+    while ((c = getopt_long(argc, argv, "a:", opts, NULL)) != -1) {
+        if (c != 'a')
+            return usage();
+        address = optarg;
+    }
+    if (optind != argc)
+        return usage();
+    sg_pgp_key *keys;
+    size_t n;
+    if (sg_keystore_list(ks, address, &keys, &n) < 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        print_key(&keys[i], false);
+    sg_keystore_free_list(keys, n);
+    return 0;
+}
+
+static int cmd_show(sg_keystore *ks, int argc, char **argv)
+{
+    if (argc != 2)
+        return usage();
+    sg_pgp_key k;
+    int rc = sg_keystore_get(ks, argv[1], &k);
+    if (rc != 0) {
+        fprintf(stderr, "sealgate: %s\n", rc == 1 ? "no such key" : sg_keystore_error(ks));
+        return 1;
+    }
+    print_key(&k, true);
+    sg_pgp_key_clear(&k);
+    return 0;
+}
+
+static int cmd_export(sg_keystore *ks, int argc, char **argv)
+{
+    bool secret = false;
+    const char *fpr = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--secret") == 0)
+            secret = true;
+        else if (!fpr && argv[i][0] != '-')
+            fpr = argv[i];
+        else
+            return usage();
+    }
+    if (!fpr)
+        return usage();
+    uint8_t *out = NULL;
+    size_t len = 0;
+    int rc = sg_keystore_export(ks, fpr, secret, true, &out, &len);
+    if (rc != 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
+        return 1;
+    }
+    rc = sg_write_all(STDOUT_FILENO, out, len) < 0 ? 1 : 0;
+    if (secret)
+        sg_pgp_free_secret(out, len);
+    else
+        free(out);
+    return rc;
+}
+
+static int cmd_delete(sg_keystore *ks, int argc, char **argv)
+{
+    if (argc != 2)
+        return usage();
+    int rc = sg_keystore_delete(ks, argv[1]);
+    if (rc != 0) {
+        fprintf(stderr, "sealgate: %s\n", rc == 1 ? "no such key" : sg_keystore_error(ks));
+        return 1;
+    }
+    printf("deleted %s\n", argv[1]);
+    return 0;
+}
+
+static int cmd_generate(const sg_config *cfg, sg_keystore *ks, int argc, char **argv)
+{
+    const char *algo = "ed25519";
+    long days = 0;
+    static const struct option opts[] = {{"algo", required_argument, NULL, 'a'},
+                                         {"expires", required_argument, NULL, 'e'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
+    while ((c = getopt_long(argc, argv, "a:e:", opts, NULL)) != -1) {
+        if (c == 'a') {
+            algo = optarg;
+        } else if (c == 'e') {
+            char *end;
+            days = strtol(optarg, &end, 10);
+            if (*end || days < 0 || days > 36500)
+                return usage();
+        } else {
+            return usage();
+        }
+    }
+    if (optind != argc - 1 || (strcmp(algo, "ed25519") && strcmp(algo, "rsa3072") && strcmp(algo, "rsa4096")))
+        return usage();
+    char domain[320], fpr[SG_PGP_FPR_LEN + 1];
+    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
+                               domain, sizeof domain);
+    if (sg_keystore_generate(ks, argv[optind], algo, (uint32_t)(days * 86400), domain, fpr) < 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
+        return 1;
+    }
+    printf("%s\n", fpr);
+    return 0;
+}
+
+static int cmd_revoke(sg_keystore *ks, int argc, char **argv)
+{
+    if (argc != 2 && argc != 3)
+        return usage();
+    int rc = sg_keystore_revoke(ks, argv[1], argc == 3 ? argv[2] : "revoked by the administrator");
+    if (rc != 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
+        return 1;
+    }
+    printf("revoked %s\n", argv[1]);
+    return 0;
+}
+
+int sg_cli_key(const sg_config *cfg, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *sub = argv[1];
+    static const char *const known[] = {"import", "list", "show", "export", "delete", "generate", "revoke"};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        ok = ok || strcmp(sub, known[i]) == 0;
+    if (!ok)
+        return usage();
+    char err[512], kek[4096];
+    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
+        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+        return 1;
+    }
+    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "sealgate: %s\n", err);
+        return 1;
+    }
+    /* Same owners and modes as `sealgate start` gives them, so that a store or KEK the admin's
+     * CLI created first is still usable by cryptd (and by nobody else). */
+    chmod(cfg->store_path, 0600);
+    if (geteuid() == 0)
+        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
+    /* Failure is not fatal here: commands that need the KEK report why they cannot load it. */
+    sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group);
+    sg_kek_path(cfg->base_dir, kek, sizeof kek);
+    sg_keystore *ks = sg_keystore_open(st, kek, SG_KS_CREATE_KEK);
+    if (!ks) {
+        sg_store_close(st);
+        fprintf(stderr, "sealgate: out of memory\n");
+        return 1;
+    }
+    int rc;
+    argc--, argv++;
+    if (strcmp(sub, "import") == 0)
+        rc = cmd_import(ks, argc, argv);
+    else if (strcmp(sub, "list") == 0)
+        rc = cmd_list(ks, argc, argv);
+    else if (strcmp(sub, "show") == 0)
+        rc = cmd_show(ks, argc, argv);
+    else if (strcmp(sub, "export") == 0)
+        rc = cmd_export(ks, argc, argv);
+    else if (strcmp(sub, "delete") == 0)
+        rc = cmd_delete(ks, argc, argv);
+    else if (strcmp(sub, "generate") == 0)
+        rc = cmd_generate(cfg, ks, argc, argv);
+    else
+        rc = cmd_revoke(ks, argc, argv);
+    sg_keystore_close(ks);
+    sg_store_close(st);
+    return rc;
+}

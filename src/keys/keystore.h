@@ -1,0 +1,91 @@
+/* keystore.h - the managed OpenPGP keystore over the SQLite store. Owner: src/keys.
+ * Public keys, their user IDs and selection facts live in tables pgp_keys/pgp_uids; secret keys
+ * in pgp_secrets, wrapped by the KEK (src/crypto/kek.h). Plaintext secret keys never touch disk:
+ * they are exported from librnp into memory, wrapped, stored.
+ * SECURITY: any process with store access may use the public calls (list, get, export public,
+ * find_encryption_key). Calls that need the KEK (import of secret keys, export --secret,
+ * generate, revoke, domain key) are for cryptd and the admin CLI only: they load the KEK on
+ * first use and fail when the process cannot read it, which is what file modes enforce. */
+#ifndef SG_KEYSTORE_H
+#define SG_KEYSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/openpgp.h"
+#include "store/store.h"
+
+typedef struct sg_keystore sg_keystore;
+
+/* Create the KEK file when it is missing (admin CLI, master), instead of failing. */
+#define SG_KS_CREATE_KEK 1u
+
+/* kek_path may be NULL for a public-only keystore. The store must outlive the keystore. */
+sg_keystore *sg_keystore_open(sg_store *st, const char *kek_path, unsigned flags);
+void sg_keystore_close(sg_keystore *ks);
+/* The last error of a failed call, for messages (never contains key material). */
+const char *sg_keystore_error(const sg_keystore *ks);
+
+enum sg_import_status { SG_IMPORT_IMPORTED, SG_IMPORT_UPDATED, SG_IMPORT_UNCHANGED, SG_IMPORT_REJECTED };
+const char *sg_import_status_name(int status); /* "imported", "updated", "unchanged", "rejected" */
+
+typedef struct sg_import_result {
+    int status;         /* enum sg_import_status */
+    const char *fpr;    /* NULL when the input held no key at all */
+    const char *uid;    /* first user ID, or NULL */
+    const char *reason; /* why rejected, or a note (e.g. secret part not taken), or NULL */
+} sg_import_result;
+typedef void (*sg_import_cb)(void *ctx, const sg_import_result *r);
+
+/* Imports every key in data (armored or binary; public and/or unprotected secret keys) or, when
+ * data holds no key, standalone signatures such as a revocation certificate for stored keys.
+ * Reports each key through cb. Returns the number of rejected keys, or -1 on a store error. */
+int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx);
+
+/* Keys for address (exact local part, case-insensitive domain), or all keys when NULL, newest
+ * first. Free with sg_keystore_free_list. */
+int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, size_t *n);
+void sg_keystore_free_list(sg_pgp_key *keys, size_t n);
+/* One key by fingerprint (case-insensitive hex): 0, 1 when absent, -1 on error. */
+int sg_keystore_get(sg_keystore *ks, const char *fpr, sg_pgp_key *key);
+/* Public (or, needing the KEK, unprotected secret) key with subkeys; secret output must be
+ * released with sg_pgp_free_secret. 0, 1 when absent (or no secret held), -1 on error. */
+int sg_keystore_export(sg_keystore *ks, const char *fpr, bool secret, bool armored, uint8_t **out,
+                       size_t *len);
+/* Removes key, user IDs and secret: 0, 1 when absent, -1 on error. */
+int sg_keystore_delete(sg_keystore *ks, const char *fpr);
+
+/* New key: primary (sign, certify) + encryption subkey; uid is "addr" (stored as "<addr>") or
+ * "Name <addr>"; algo "ed25519", "rsa3072" or "rsa4096"; expires in seconds, 0 never. When
+ * domain_addr is not NULL the user ID is certified by the domain key (created on first need).
+ * Writes the fingerprint. 0 or -1. */
+int sg_keystore_generate(sg_keystore *ks, const char *uid, const char *algo, uint32_t expires,
+                         const char *domain_addr, char fpr[SG_PGP_FPR_LEN + 1]);
+/* Adds a key revocation signature made with the held secret: 0, 1 absent/no secret, -1 error. */
+int sg_keystore_revoke(sg_keystore *ks, const char *fpr, const char *reason);
+
+/* The gateway's domain key for domain_addr ("sealgate@<domain>"): found, or created when create
+ * is true. 0, 1 when absent and not created, -1 on error. */
+int sg_keystore_domain_key(sg_keystore *ks, const char *domain_addr, bool create,
+                           char fpr[SG_PGP_FPR_LEN + 1]);
+
+/* "sealgate@<domain>" for the domain key: the first internal domain, else the hostname
+ * without its first label (or the hostname itself when it has one label). */
+void sg_keystore_domain_address(const char *first_internal_domain, const char *hostname, char *out,
+                                size_t outlen);
+
+/* Recipient key selection: the newest key that is valid now (not expired, not revoked), has a
+ * valid encryption subkey, and a user ID with exactly this address bound by a valid
+ * self-signature. 0 found, 1 none, -1 error. */
+int sg_keystore_find_encryption_key(sg_keystore *ks, const char *address, char fpr[SG_PGP_FPR_LEN + 1]);
+/* Signing key for a sender: the newest valid signing key with secret held for address, else
+ * (domain_addr not NULL) the domain key. 0 found, 1 none, -1 error. */
+int sg_keystore_find_signing_key(sg_keystore *ks, const char *address, const char *domain_addr,
+                                 char fpr[SG_PGP_FPR_LEN + 1]);
+
+/* A context holding public and secret material of fpr, for signing/decrypting in cryptd.
+ * Needs the KEK. NULL on error or when no secret is held. Free with sg_pgp_free. */
+sg_pgp *sg_keystore_load_secret(sg_keystore *ks, const char *fpr);
+
+#endif
