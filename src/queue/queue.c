@@ -281,6 +281,9 @@ int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char
         free(buf);
         return -2;
     }
+    /* The file name is the message's id: a file moved under a new name (cryptd passes an
+     * unchanged message on by rename) keeps the id line it was written with. */
+    snprintf(e->id, sizeof e->id, "%s", name);
     *file = buf;
     return 0;
 }
