@@ -28,6 +28,12 @@ static void usage(FILE *f)
                "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
                "  key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"
                "  key revoke FPR [REASON]\n"
+               "  cert import FILE... [--password P]   import X.509 certificates and keys (docs/x509.md)\n"
+               "  cert list [--address A] | show FPR | export FPR [--der|--key] | delete FPR\n"
+               "  cert trust FPR | untrust FPR         mark a CA certificate as trust anchor (or not)\n"
+               "  ca init [--subject S] [--days N] [--rsa]   create the local S/MIME CA\n"
+               "  ca issue ADDRESS [--usage sign|encrypt|both] [--days N] [--rsa]\n"
+               "  ca export | revoke FPR | crl [--out FILE] [--days N]\n"
                "  check-config          validate the configuration and print the effective values\n"
                "  version               print the version\n"
                "\n"
@@ -97,6 +103,10 @@ int main(int argc, char **argv)
         rc = sg_cli_queue(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)
         rc = sg_cli_key(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "cert") == 0)
+        rc = sg_cli_cert(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "ca") == 0)
+        rc = sg_cli_ca(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "check-config") == 0)
         rc = sg_cli_check_config(&cfg, sub_argc, sub_argv);
     else {

@@ -18,5 +18,7 @@ int sg_master_main(const sg_config *cfg, const char *config_path);
 int sg_cli_queue(const sg_config *cfg, int argc, char **argv);
 int sg_cli_check_config(const sg_config *cfg, int argc, char **argv);
 int sg_cli_key(const sg_config *cfg, int argc, char **argv);
+int sg_cli_cert(const sg_config *cfg, int argc, char **argv);
+int sg_cli_ca(const sg_config *cfg, int argc, char **argv);
 
 #endif

@@ -29,6 +29,26 @@ static const char *const migrations[] = {
     " valid INTEGER NOT NULL, PRIMARY KEY (fpr, uid));"
     "CREATE INDEX pgp_uids_addr ON pgp_uids (addr);"
     "CREATE TABLE pgp_secrets (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);",
+    /* 3: X.509 certificate store and local CA (src/keys/certstore.c, ca.c). fpr is the SHA-256
+     * of the DER in upper-case hex; key_usage is the keyUsage bit mask (-1 without the
+     * extension); eku_email 1 when the EKU allows emailProtection; trusted marks trust anchors
+     * (CA certificates only), learned certificates came from incoming mail, local_ca marks the
+     * gateway's own CA. x509_addrs.addr keeps the local part exact and the domain lower-cased.
+     * x509_keys.wrapped is the PKCS#8 DER wrapped by the KEK (AAD = fpr). x509_crls holds the
+     * newest CRL per issuer; revoked/revoked_at record `ca revoke`. */
+    "CREATE TABLE x509_certs (fpr TEXT PRIMARY KEY, der BLOB NOT NULL, subject TEXT NOT NULL,"
+    " issuer TEXT NOT NULL, serial TEXT NOT NULL, not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL, key_usage INTEGER NOT NULL, eku_email INTEGER NOT NULL,"
+    " is_ca INTEGER NOT NULL, trusted INTEGER NOT NULL DEFAULT 0, learned INTEGER NOT NULL DEFAULT 0,"
+    " local_ca INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0, imported INTEGER NOT NULL);"
+    "CREATE TABLE x509_addrs (fpr TEXT NOT NULL, addr TEXT NOT NULL, domain TEXT NOT NULL,"
+    " PRIMARY KEY (fpr, addr));"
+    "CREATE INDEX x509_addrs_addr ON x509_addrs (addr);"
+    "CREATE INDEX x509_addrs_domain ON x509_addrs (domain);"
+    "CREATE TABLE x509_keys (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
+    "CREATE TABLE x509_crls (issuer_fpr TEXT PRIMARY KEY, der BLOB NOT NULL,"
+    " this_update INTEGER NOT NULL, next_update INTEGER NOT NULL, number INTEGER NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)

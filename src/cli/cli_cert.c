@@ -1,0 +1,341 @@
+/* cli_cert.c - `sealgate cert import|list|show|export|delete|trust|untrust`. Owner: src/keys.
+ * SECURITY: the admin's tool; import of private keys (PEM keys, PKCS#12) and `export --key`
+ * load the KEK, creating it when absent (run as root or as the KEK's owner; others fail on the
+ * file mode). `export --key` prints an unencrypted private key: it is for moving a key to a
+ * mail client, like `key export --secret`. */
+#include "cli/cli_cert.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/kek.h"
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/privdrop.h"
+#include "roles.h"
+
+#define CERT_FILE_MAX (16u << 20)
+
+static const char usage_text[] =
+    "usage: sealgate cert import FILE... [--password P]   (- reads standard input)\n"
+    "       sealgate cert list [--address ADDR]\n"
+    "       sealgate cert show FPR\n"
+    "       sealgate cert export FPR [--der | --key]\n"
+    "       sealgate cert delete FPR\n"
+    "       sealgate cert trust FPR | untrust FPR\n";
+
+static int usage(void)
+{
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+int sg_cli_certstore_open(const sg_config *cfg, sg_store **st, sg_certstore **cs)
+{
+    char err[512], kek[4096];
+    *st = NULL;
+    *cs = NULL;
+    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
+        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+        return 1;
+    }
+    if (!(*st = sg_store_open(cfg->store_path, err, sizeof err))) {
+        fprintf(stderr, "sealgate: %s\n", err);
+        return 1;
+    }
+    /* Same owners and modes as `sealgate start` gives them (see cli_key.c). */
+    chmod(cfg->store_path, 0600);
+    if (geteuid() == 0)
+        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
+    sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group);
+    sg_kek_path(cfg->base_dir, kek, sizeof kek);
+    if (!(*cs = sg_certstore_open(*st, kek, SG_CS_CREATE_KEK))) {
+        sg_store_close(*st);
+        *st = NULL;
+        fprintf(stderr, "sealgate: out of memory\n");
+        return 1;
+    }
+    return 0;
+}
+
+void sg_cli_certstore_close(sg_store *st, sg_certstore *cs)
+{
+    sg_certstore_close(cs);
+    sg_store_close(st);
+}
+
+/* Standard input may be a pipe (fstat gives no size): read to EOF with the same cap. */
+static int read_stdin(char **out, size_t *len)
+{
+    sg_buf b;
+    sg_buf_init(&b, CERT_FILE_MAX);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && sg_buf_append(&b, chunk, (size_t)n) < 0)) {
+            if (n > 0)
+                errno = EFBIG;
+            sg_buf_free(&b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+    }
+    *len = b.len;
+    *out = b.data ? b.data : strdup("");
+    return *out ? 0 : -1;
+}
+
+int sg_cli_read_input(const char *path, char **data, size_t *len)
+{
+    if (strcmp(path, "-") == 0)
+        return read_stdin(data, len);
+    return sg_read_file(path, CERT_FILE_MAX, data, len);
+}
+
+static void date(int64_t t, char *out, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static void print_import(void *ctx, const sg_cert_import_result *r)
+{
+    (void)ctx;
+    printf("%s %s %s", sg_cert_import_status_name(r->status), r->fpr ? r->fpr : "-", r->subject ? r->subject : "-");
+    if (r->key)
+        fputs(" key", stdout);
+    if (r->reason)
+        printf(" (%s)", r->reason);
+    putchar('\n');
+}
+
+static int cmd_import(sg_certstore *cs, int argc, char **argv)
+{
+    const char *password = NULL;
+    static const struct option opts[] = {{"password", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0; /* re-initialise getopt after main's "+" scan */
+    while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+        if (c != 'p')
+            return usage();
+        password = optarg;
+    }
+    if (optind >= argc)
+        return usage();
+    int rc = 0;
+    for (int i = optind; i < argc; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        if (sg_cli_read_input(argv[i], &data, &len) < 0) {
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i], errno == EFBIG ? "file too large" : strerror(errno));
+            rc = 1;
+            continue;
+        }
+        int n = sg_certstore_import(cs, (const uint8_t *)data, len, password, print_import, NULL);
+        if (n < 0) {
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i], sg_certstore_error(cs));
+            rc = 1;
+        }
+        free(data);
+    }
+    return rc;
+}
+
+static void flags(const sg_cert_info *ci, time_t now)
+{
+    if (ci->local_ca)
+        fputs(" [local-CA]", stdout);
+    else if (ci->is_ca)
+        fputs(" [CA]", stdout);
+    if (ci->trusted)
+        fputs(" [trusted]", stdout);
+    if (ci->has_key)
+        fputs(" [K]", stdout);
+    if (ci->revoked)
+        fputs(" [revoked]", stdout);
+    if (ci->not_after < now)
+        fputs(" [expired]", stdout);
+    if (ci->learned)
+        fputs(" [learned]", stdout);
+}
+
+static void print_usages(const sg_cert_info *ci)
+{
+    static const struct {
+        int64_t bit;
+        const char *name;
+    } ku[] = {{0x80, "digitalSignature"}, {0x40, "nonRepudiation"}, {0x20, "keyEncipherment"},
+              {0x10, "dataEncipherment"}, {0x08, "keyAgreement"},   {0x04, "keyCertSign"},
+              {0x02, "cRLSign"}};
+    fputs("  key usage    ", stdout);
+    if (ci->key_usage < 0)
+        fputs("(no extension: any)", stdout);
+    for (size_t i = 0; ci->key_usage >= 0 && i < sizeof ku / sizeof ku[0]; i++)
+        if (ci->key_usage & ku[i].bit)
+            printf("%s ", ku[i].name);
+    printf("\n  ext. usage   %s\n", ci->eku_email ? "emailProtection" : "(no emailProtection)");
+}
+
+static void print_cert(const sg_cert_info *ci, bool details)
+{
+    char nb[32], na[32];
+    date(ci->not_before, nb, sizeof nb);
+    date(ci->not_after, na, sizeof na);
+    if (!details) {
+        printf("%s  %.10s..%.10s  %s", ci->fpr, nb, na, ci->subject);
+        flags(ci, time(NULL));
+        putchar('\n');
+        return;
+    }
+    printf("%s", ci->fpr);
+    flags(ci, time(NULL));
+    printf("\n  subject      %s\n  issuer       %s\n  serial       %s\n  valid        %s .. %s\n", ci->subject,
+           ci->issuer, ci->serial, nb, na);
+    for (size_t i = 0; i < ci->naddrs; i++)
+        printf("  address      %s\n", ci->addrs[i]);
+    print_usages(ci);
+    printf("  CA           %s\n  trust anchor %s\n  private key  %s\n", ci->is_ca ? "yes" : "no",
+           ci->trusted ? "yes" : "no", ci->has_key ? "held (wrapped by the KEK)" : "no");
+    if (ci->revoked) {
+        date(ci->revoked_at, na, sizeof na);
+        printf("  revoked      %s (by the local CA)\n", na);
+    }
+}
+
+static int cmd_list(sg_certstore *cs, int argc, char **argv)
+{
+    const char *address = NULL;
+    static const struct option opts[] = {{"address", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "a:", opts, NULL)) != -1) {
+        if (c != 'a')
+            return usage();
+        address = optarg;
+    }
+    if (optind != argc)
+        return usage();
+    sg_cert_info *list;
+    size_t n;
+    if (sg_certstore_list(cs, address, &list, &n) < 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        print_cert(&list[i], false);
+    sg_certstore_free_list(list, n);
+    return 0;
+}
+
+static int cmd_show(sg_certstore *cs, int argc, char **argv)
+{
+    if (argc != 2)
+        return usage();
+    sg_cert_info ci;
+    if (sg_certstore_get(cs, argv[1], &ci) != 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+        return 1;
+    }
+    print_cert(&ci, true);
+    sg_cert_info_clear(&ci);
+    return 0;
+}
+
+static int cmd_export(sg_certstore *cs, int argc, char **argv)
+{
+    bool der = false, key = false;
+    const char *fpr = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--der") == 0)
+            der = true;
+        else if (strcmp(argv[i], "--key") == 0)
+            key = true;
+        else if (!fpr && argv[i][0] != '-')
+            fpr = argv[i];
+        else
+            return usage();
+    }
+    if (!fpr || (der && key))
+        return usage();
+    uint8_t *out = NULL;
+    size_t len = 0;
+    int rc = key ? sg_certstore_export_key(cs, fpr, &out, &len) : sg_certstore_export(cs, fpr, der, &out, &len);
+    if (rc != 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+        return 1;
+    }
+    rc = sg_write_all(STDOUT_FILENO, out, len) < 0 ? 1 : 0;
+    if (key)
+        sg_kek_free_plain(out, len);
+    else
+        free(out);
+    return rc;
+}
+
+static int cmd_delete(sg_certstore *cs, int argc, char **argv)
+{
+    if (argc != 2)
+        return usage();
+    if (sg_certstore_delete(cs, argv[1]) != 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+        return 1;
+    }
+    printf("deleted %s\n", argv[1]);
+    return 0;
+}
+
+static int cmd_trust(sg_certstore *cs, int argc, char **argv, bool trusted)
+{
+    if (argc != 2)
+        return usage();
+    if (sg_certstore_set_trust(cs, argv[1], trusted) != 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+        return 1;
+    }
+    printf("%s %s\n", trusted ? "trusted" : "untrusted", argv[1]);
+    return 0;
+}
+
+int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *sub = argv[1];
+    static const char *const known[] = {"import", "list", "show", "export", "delete", "trust", "untrust"};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        ok = ok || strcmp(sub, known[i]) == 0;
+    if (!ok)
+        return usage();
+    sg_store *st;
+    sg_certstore *cs;
+    if (sg_cli_certstore_open(cfg, &st, &cs) != 0)
+        return 1;
+    int rc;
+    argc--, argv++;
+    if (strcmp(sub, "import") == 0)
+        rc = cmd_import(cs, argc, argv);
+    else if (strcmp(sub, "list") == 0)
+        rc = cmd_list(cs, argc, argv);
+    else if (strcmp(sub, "show") == 0)
+        rc = cmd_show(cs, argc, argv);
+    else if (strcmp(sub, "export") == 0)
+        rc = cmd_export(cs, argc, argv);
+    else if (strcmp(sub, "delete") == 0)
+        rc = cmd_delete(cs, argc, argv);
+    else
+        rc = cmd_trust(cs, argc, argv, strcmp(sub, "trust") == 0);
+    sg_cli_certstore_close(st, cs);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/* ca.h - the gateway's local certificate authority for S/MIME: a self-signed CA whose key is
+ * wrapped by the KEK in the certificate store, issuing e-mail certificates and CRLs.
+ * Owner: src/keys.
+ * SECURITY: every call but sg_ca_fpr unwraps the CA's private key (admin CLI only). */
+#ifndef SG_CA_H
+#define SG_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys/certstore.h"
+
+#define SG_CA_USAGE_SIGN 1
+#define SG_CA_USAGE_ENCRYPT 2
+
+/* The local CA's fingerprint: 0, 1 when there is none, -1 on error. */
+int sg_ca_fpr(sg_certstore *cs, char fpr[SG_CERT_FPR_LEN + 1]);
+/* New CA (EC P-256, or RSA-3072 when rsa): subject like "CN=x, O=y" or "/CN=x/O=y", valid for
+ * days; stored with its key and trusted. 0, 1 when a local CA exists already, -1 on error. */
+int sg_ca_init(sg_certstore *cs, const char *subject, int days, bool rsa, char fpr[SG_CERT_FPR_LEN + 1]);
+/* New key pair and certificate for address (usage SG_CA_USAGE_* bits), valid for days (capped
+ * at the CA's own end). 0, 1 when there is no local CA, -1 on error (e.g. bad address). */
+int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool rsa,
+                char fpr[SG_CERT_FPR_LEN + 1]);
+/* Marks fpr revoked now: 0, 1 absent, 2 not issued by the local CA, 3 revoked already, -1. */
+int sg_ca_revoke(sg_certstore *cs, const char *fpr);
+/* A new CRL (v2, CRL number, next update in days) of everything the CA revoked; stored in the
+ * store and returned as PEM (free()). 0, 1 when there is no local CA, -1 on error. */
+int sg_ca_crl(sg_certstore *cs, int days, uint8_t **pem, size_t *len);
+
+#endif

@@ -1,0 +1,36 @@
+/* certstore_int.h - shared between certstore*.c, x509_validate.c and ca.c only. Owner: src/keys. */
+#ifndef SG_CERTSTORE_INT_H
+#define SG_CERTSTORE_INT_H
+
+#include <sqlite3.h>
+
+#include "crypto/kek.h"
+#include "keys/certstore.h"
+
+struct sg_certstore {
+    sqlite3 *db;
+    char *kek_path;
+    unsigned flags;
+    bool have_kek;
+    sg_kek kek;
+    char err[256];
+};
+
+/* Sets the error message; returns -1. */
+int cs_fail(sg_certstore *cs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cs_need_kek(sg_certstore *cs);
+sqlite3_stmt *cs_prep(sg_certstore *cs, const char *sql);
+/* Steps a statement that returns no row and finalizes it. 0 or -1. */
+int cs_run(sg_certstore *cs, sqlite3_stmt *st);
+int cs_exec(sg_certstore *cs, const char *sql);
+/* Normalised fingerprint (upper-case hex) of user input; -1 when it is not 64 hex digits. */
+int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1]);
+/* Every certificate with a condition ("is_ca = 1", "trusted = 1"; SQL text, never user input). */
+STACK_OF(X509) *cs_load_where(sg_certstore *cs, const char *where);
+/* "local@domain" with the domain lower-cased into out; -1 when addr is not an address. */
+int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen);
+/* Addresses of x: SAN rfc822Names, else emailAddress in the subject. Free with cs_free_addrs. */
+int cs_cert_addrs(X509 *x, char ***addrs, size_t *n);
+void cs_free_addrs(char **addrs, size_t n);
+
+#endif
