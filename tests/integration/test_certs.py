@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""`sealgate cert` and `sealgate ca` against real X.509 peers: certificates, PKCS#12 and
+PKCS#7 made by the openssl command import as expected (weak and garbage input rejected); the
+local CA's certificates pass `openssl verify -purpose smimesign/smimeencrypt`, work with
+`openssl cms` and validate in gpgsm; revocation reaches openssl through the CRL. Owner: src/keys."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sgtest import Gateway, Tap, asan_binary  # noqa: E402
+
+t = Tap()
+gw = Gateway(sink=False, next_hop="127.0.0.1:1", binary=asan_binary())
+tmp = tempfile.mkdtemp(prefix="sg-certs-")
+cli_errors = []
+
+
+def p(name):
+    return os.path.join(tmp, name)
+
+
+def ossl(*args, input=None):
+    return subprocess.run(["openssl", *args], input=input, capture_output=True, timeout=120, cwd=tmp)
+
+
+def sg(*args, input=None):
+    r = subprocess.run([gw.binary, "-c", gw.conf, *args], input=input, capture_output=True, timeout=60)
+    out = subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode(errors="replace"),
+                                      r.stderr.decode(errors="replace"))
+    cli_errors.extend(l for l in out.stderr.splitlines() if "Sanitizer" in l or "runtime error:" in l)
+    return out
+
+
+def lines(r):
+    return [l for l in r.stdout.splitlines() if l.strip()]
+
+
+def write(name, data):
+    with open(p(name), "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    return p(name)
+
+
+def fpr_of(pem):
+    r = ossl("x509", "-in", pem, "-noout", "-fingerprint", "-sha256")
+    return r.stdout.decode().strip().split("=", 1)[1].replace(":", "")
+
+
+EXT = """[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ee]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = email:${ENV::SAN}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[eeec]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyAgreement
+extendedKeyUsage = emailProtection
+subjectAltName = email:${ENV::SAN}
+"""
+
+
+def make(name, subj, keyalg, issuer=None, ext="ee", san="x@example.org"):
+    """Key and certificate by the openssl command; issuer is a name made before."""
+    key, crt = p(name + ".key"), p(name + ".pem")
+    ossl("genpkey", *keyalg, "-out", key)
+    env = dict(os.environ, SAN=san)
+    if issuer is None:
+        args = ["req", "-new", "-x509", "-key", key, "-subj", subj, "-days", "365", "-sha256",
+                "-config", p("ext.cnf"), "-extensions", ext, "-out", crt]
+    else:
+        csr = p(name + ".csr")
+        subprocess.run(["openssl", "req", "-new", "-key", key, "-subj", subj, "-out", csr,
+                        "-config", p("req.cnf")], capture_output=True, cwd=tmp, env=env)
+        args = ["x509", "-req", "-in", csr, "-CA", p(issuer + ".pem"), "-CAkey", p(issuer + ".key"),
+                "-CAcreateserial", "-days", "200", "-sha256", "-extfile", p("ext.cnf"), "-extensions", ext,
+                "-out", crt]
+    r = subprocess.run(["openssl", *args], capture_output=True, cwd=tmp, env=env)
+    return crt if r.returncode == 0 and os.path.exists(crt) else None
+
+
+RSA2048 = ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+EC256 = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+
+try:
+    write("ext.cnf", EXT)
+    write("req.cnf", "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n")
+    # ---- certificates made by openssl ----
+    root = make("root", "/CN=Test Root", RSA2048, ext="ca")
+    inter = make("inter", "/CN=Test Intermediate", RSA2048, issuer="root", ext="ca")
+    alice = make("alice", "/CN=Alice", RSA2048, issuer="inter", san="alice@example.org")
+    carol = make("carol", "/CN=Carol", EC256, issuer="inter", ext="eeec", san="carol@example.org")
+    t.ok(all([root, inter, alice, carol]), "openssl made root, intermediate, RSA-2048 and EC P-256 certificates")
+
+    r = sg("cert", "import", root, inter, alice)
+    out = lines(r)
+    t.ok(r.returncode == 0 and len(out) == 3 and all(l.startswith("imported ") for l in out),
+         "root, intermediate and end-entity import", r.stdout + r.stderr)
+    t.ok(fpr_of(alice) in r.stdout and "CN=Alice" in r.stdout, "import line has the SHA-256 fingerprint and subject",
+         r.stdout)
+    r = sg("cert", "import", alice)
+    t.ok(lines(r) and lines(r)[0].startswith("unchanged " + fpr_of(alice)), "importing again: unchanged", r.stdout)
+
+    both = write("carol-both.pem", open(carol).read() + open(p("carol.key")).read())
+    r = sg("cert", "import", both)
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("imported ") and lines(r)[0].split()[-1] == "key",
+         "EC certificate with its PKCS#8 key in one PEM: imported with key", r.stdout + r.stderr)
+
+    # PKCS#12 with password: key, certificate and chain.
+    ossl("pkcs12", "-export", "-in", alice, "-inkey", p("alice.key"), "-certfile", inter, "-passout", "pass:s3cret",
+         "-out", p("alice.p12"))
+    r = sg("cert", "import", p("alice.p12"))
+    t.ok(lines(r) and all(l.startswith("rejected") for l in lines(r)) and "password" in r.stdout,
+         "PKCS#12 without the password: rejected", r.stdout + r.stderr)
+    r = sg("cert", "import", "--password", "s3cret", p("alice.p12"))
+    t.ok(r.returncode == 0 and any(l.startswith("imported " + fpr_of(alice)) and l.endswith(" key") for l in lines(r))
+         and any(l.startswith("unchanged " + fpr_of(inter)) for l in lines(r)),
+         "PKCS#12 with password: the key is taken, the chain is known", r.stdout + r.stderr)
+
+    # PKCS#7 bundles, PEM and DER, and a DER certificate from standard input.
+    ossl("crl2pkcs7", "-nocrl", "-certfile", root, "-certfile", inter, "-out", p("chain.p7b"))
+    ossl("crl2pkcs7", "-nocrl", "-certfile", carol, "-outform", "DER", "-out", p("carol.p7c"))
+    r = sg("cert", "import", p("chain.p7b"), p("carol.p7c"))
+    t.ok(r.returncode == 0 and len(lines(r)) == 3 and all(l.startswith("unchanged") for l in lines(r)),
+         ".p7b (PEM) and .p7c (DER) bundles are read", r.stdout + r.stderr)
+    der = ossl("x509", "-in", root, "-outform", "DER").stdout
+    r = sg("cert", "import", "-", input=der)
+    t.ok(lines(r) and lines(r)[0].startswith("unchanged " + fpr_of(root)), "DER certificate on standard input",
+         r.stdout + r.stderr)
+
+    weak = make("weak", "/CN=Weak", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], issuer="inter",
+                san="weak@example.org")
+    r = sg("cert", "import", weak)
+    t.ok(weak and lines(r) and lines(r)[0].startswith("rejected") and "2048" in r.stdout, "RSA-1024: rejected",
+         r.stdout + r.stderr)
+    r = sg("cert", "import", write("garbage.pem", b"\x00\x01garbage\xff" * 20))
+    t.ok(lines(r) and lines(r)[0].startswith("rejected -"), "garbage: rejected", r.stdout + r.stderr)
+
+    # ---- list, show, export, trust ----
+    r = sg("cert", "list", "--address", "alice@EXAMPLE.org")
+    t.ok(r.returncode == 0 and len(lines(r)) == 1 and fpr_of(alice) in r.stdout and "[K]" in r.stdout,
+         "list --address: the one certificate, key held", r.stdout + r.stderr)
+    r = sg("cert", "show", fpr_of(alice))
+    t.ok(r.returncode == 0 and "alice@example.org" in r.stdout and "emailProtection" in r.stdout
+         and "CN=Test Intermediate" in r.stdout and "held" in r.stdout, "show: issuer, address, usage, key",
+         r.stdout + r.stderr)
+    r = sg("cert", "export", fpr_of(alice))
+    t.ok(r.returncode == 0 and r.stdout == open(alice).read(), "export returns the same PEM")
+    r = sg("cert", "trust", fpr_of(alice))
+    t.ok(r.returncode != 0 and "CA" in r.stderr, "trust of an end-entity certificate is refused", r.stderr)
+    r = sg("cert", "trust", fpr_of(root))
+    t.ok(r.returncode == 0 and "[trusted]" in sg("cert", "list").stdout, "trust of the root", r.stdout + r.stderr)
+    r = sg("cert", "untrust", fpr_of(root))
+    t.ok(r.returncode == 0 and "[trusted]" not in sg("cert", "list").stdout, "untrust of the root")
+
+    # ---- the local CA ----
+    r = sg("ca", "init", "--subject", "CN=Demo Mail CA,O=demo")
+    cafpr = r.stdout.strip()
+    t.ok(r.returncode == 0 and len(cafpr) == 64, "ca init prints the CA fingerprint", r.stdout + r.stderr)
+    write("ca.pem", sg("ca", "export").stdout)
+    r = sg("ca", "issue", "bob@demo.test", "--usage", "both")
+    bob = r.stdout.strip()
+    t.ok(r.returncode == 0 and len(bob) == 64, "ca issue bob@demo.test --usage both", r.stdout + r.stderr)
+    write("bob.pem", sg("cert", "export", bob).stdout)
+    r = ossl("verify", "-CAfile", "ca.pem", "-purpose", "smimesign", "bob.pem")
+    t.ok(r.returncode == 0, "openssl verify -purpose smimesign: OK (EC)", (r.stdout + r.stderr).decode())
+    r = sg("ca", "issue", "rob@demo.test", "--usage", "both", "--rsa")
+    rob = r.stdout.strip()
+    write("rob.pem", sg("cert", "export", rob).stdout)
+    r = ossl("verify", "-CAfile", "ca.pem", "-purpose", "smimeencrypt", "rob.pem")
+    t.ok(r.returncode == 0, "openssl verify -purpose smimeencrypt: OK (RSA)", (r.stdout + r.stderr).decode())
+    r = ossl("verify", "-CAfile", "ca.pem", "-purpose", "smimesign", "rob.pem")
+    t.ok(r.returncode == 0, "openssl verify -purpose smimesign: OK (RSA)", (r.stdout + r.stderr).decode())
+    txt = ossl("x509", "-in", "bob.pem", "-noout", "-text").stdout.decode()
+    t.ok("email:bob@demo.test" in txt and "E-mail Protection" in txt and "Key Agreement" in txt
+         and "CA:FALSE" in txt and "Authority Key Identifier" in txt, "bob's certificate profile", txt)
+
+    # openssl cms with the issued certificates and the keys from `cert export --key`.
+    write("msg.txt", "Subject: hi\r\n\r\nhello bob\r\n")
+    for who, fp in (("bob", bob), ("rob", rob)):
+        write(who + ".key", sg("cert", "export", fp, "--key").stdout)
+        r = ossl("cms", "-sign", "-in", "msg.txt", "-signer", who + ".pem", "-inkey", who + ".key", "-out",
+                 who + ".sig")
+        v = ossl("cms", "-verify", "-in", who + ".sig", "-CAfile", "ca.pem", "-purpose", "smimesign")
+        t.ok(r.returncode == 0 and v.returncode == 0 and b"hello bob" in v.stdout, f"openssl cms sign/verify ({who})",
+             (r.stderr + v.stderr).decode())
+        r = ossl("cms", "-encrypt", "-aes256", "-in", "msg.txt", "-out", who + ".enc", who + ".pem")
+        d = ossl("cms", "-decrypt", "-in", who + ".enc", "-recip", who + ".pem", "-inkey", who + ".key")
+        t.ok(r.returncode == 0 and d.returncode == 0 and b"hello bob" in d.stdout,
+             f"openssl cms encrypt/decrypt ({who})", (r.stderr + d.stderr).decode())
+
+    # gpgsm: imports the CA and bob, validates once the CA is in trustlist.txt.
+    gh = p("gnupg")
+    os.makedirs(gh, mode=0o700)
+    cafp_sha1 = ossl("x509", "-in", "ca.pem", "-noout", "-fingerprint", "-sha1").stdout.decode().split("=")[1].strip()
+    write("gnupg/trustlist.txt", f"{cafp_sha1} S relax\n")
+    write("gnupg/gpgsm.conf", "disable-crl-checks\ndisable-policy-checks\n")
+
+    def gpgsm(*args):
+        return subprocess.run(["gpgsm", "--homedir", gh, "--batch", *args], capture_output=True, timeout=120)
+
+    r1, r2 = gpgsm("--import", p("ca.pem")), gpgsm("--import", p("rob.pem"))
+    r3 = gpgsm("--import", p("bob.pem"))
+    t.ok(r1.returncode == 0 and r2.returncode == 0, "gpgsm imports the CA and rob's certificate",
+         (r1.stderr + r2.stderr).decode())
+    lv = gpgsm("--with-colons", "--with-validation", "--list-keys", "rob@demo.test")
+    recs = [l.split(":") for l in lv.stdout.decode().splitlines() if l.startswith("crt:")]
+    t.ok(lv.returncode == 0 and recs and recs[0][1] not in ("i", "r", "e", "n", "d"),
+         "gpgsm --with-validation: rob's RSA certificate valid", (lv.stdout + lv.stderr).decode())
+    lv = gpgsm("--with-colons", "--with-validation", "--list-keys", "bob@demo.test")
+    recs = [l.split(":") for l in lv.stdout.decode().splitlines() if l.startswith("crt:")]
+    t.ok(r3.returncode == 0 and lv.returncode == 0 and recs and recs[0][1] not in ("i", "r", "e", "n", "d"),
+         "gpgsm --with-validation: bob's EC certificate valid", (r3.stderr + lv.stdout + lv.stderr).decode())
+
+    # ---- revocation ----
+    r = sg("ca", "revoke", bob)
+    t.ok(r.returncode == 0, "ca revoke", r.stdout + r.stderr)
+    r = sg("ca", "revoke", fpr_of(alice))
+    t.ok(r.returncode != 0 and "not issued" in r.stderr, "revoking a foreign certificate is refused", r.stderr)
+    r = sg("ca", "crl")
+    crl = os.path.join(gw.base, "ca", "crl.pem")
+    t.ok(r.returncode == 0 and os.path.exists(crl), "ca crl writes <base_dir>/ca/crl.pem", r.stdout + r.stderr)
+    serial = ossl("x509", "-in", "bob.pem", "-noout", "-serial").stdout.decode().strip().split("=")[1]
+    txt = ossl("crl", "-in", crl, "-noout", "-text").stdout.decode()
+    t.ok(serial.upper() in txt.upper().replace(":", "") and "CRL Number" in txt and "Next Update" in txt,
+         "openssl crl lists the serial, CRL number, next update", txt)
+    r = ossl("verify", "-crl_check", "-CRLfile", crl, "-CAfile", "ca.pem", "bob.pem")
+    t.ok(r.returncode != 0 and b"revoked" in r.stdout + r.stderr, "openssl verify -crl_check: bob revoked",
+         (r.stdout + r.stderr).decode())
+    r = ossl("verify", "-crl_check", "-CRLfile", crl, "-CAfile", "ca.pem", "rob.pem")
+    t.ok(r.returncode == 0, "openssl verify -crl_check: rob still OK", (r.stdout + r.stderr).decode())
+    r = sg("ca", "crl", "--out", p("crl2.pem"))
+    num = ossl("crl", "-in", "crl2.pem", "-noout", "-crlnumber").stdout.decode().strip()
+    t.ok(r.returncode == 0 and num.lower() in ("crlnumber=0x02", "crlnumber=02", "crlnumber=2"),
+         "a second CRL (--out FILE) has CRL number 2", r.stdout + r.stderr + num)
+
+    # ---- delete ----
+    r = sg("cert", "delete", fpr_of(carol))
+    t.ok(r.returncode == 0 and fpr_of(carol) not in sg("cert", "list").stdout, "delete", r.stdout + r.stderr)
+    r = sg("cert", "delete", fpr_of(carol))
+    t.ok(r.returncode != 0 and "no such certificate" in r.stderr, "delete again: no such certificate", r.stderr)
+
+    # No private key in the clear in any file of the base directory (db, WAL, ...): the whole
+    # PKCS#8 DER, and for RSA a 32-byte slice from the middle (private exponent and primes).
+    files = [os.path.join(d, f) for d, _, fs in os.walk(gw.base) for f in fs]
+    raw = b"".join(open(f, "rb").read() for f in files)
+    bobder = ossl("pkey", "-in", "bob.key", "-outform", "DER").stdout
+    robder = ossl("pkey", "-in", "rob.key", "-outform", "DER").stdout
+    mid = robder[len(robder) // 2:len(robder) // 2 + 32]
+    t.ok(bobder and robder and bobder not in raw and robder not in raw and mid not in raw,
+         "no private key in the clear in the base directory's files", str(files))
+    t.ok(not cli_errors, "no sanitizer reports from the CLI", "\n".join(cli_errors))
+finally:
+    gw.cleanup()
+    if not os.environ.get("SEALGATE_KEEP"):
+        shutil.rmtree(tmp, ignore_errors=True)
+t.done()
