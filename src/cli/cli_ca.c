@@ -43,9 +43,10 @@ static int fail(sg_certstore *cs)
     return 1;
 }
 
-static const struct option opts[] = {{"subject", required_argument, NULL, 's'}, {"days", required_argument, NULL, 'd'},
-                                     {"rsa", no_argument, NULL, 'r'},           {"usage", required_argument, NULL, 'u'},
-                                     {"out", required_argument, NULL, 'o'},     {NULL, 0, NULL, 0}};
+static const struct option opts[] = {
+    {"subject", required_argument, NULL, 's'}, {"days", required_argument, NULL, 'd'},
+    {"rsa", no_argument, NULL, 'r'},           {"usage", required_argument, NULL, 'u'},
+    {"out", required_argument, NULL, 'o'},     {NULL, 0, NULL, 0}};
 
 static int cmd_init(sg_certstore *cs, int argc, char **argv)
 {

@@ -112,7 +112,8 @@ static void date(int64_t t, char *out, size_t n)
 static void print_import(void *ctx, const sg_cert_import_result *r)
 {
     (void)ctx;
-    printf("%s %s %s", sg_cert_import_status_name(r->status), r->fpr ? r->fpr : "-", r->subject ? r->subject : "-");
+    printf("%s %s %s", sg_cert_import_status_name(r->status), r->fpr ? r->fpr : "-",
+           r->subject ? r->subject : "-");
     if (r->key)
         fputs(" key", stdout);
     if (r->reason)
@@ -138,7 +139,8 @@ static int cmd_import(sg_certstore *cs, int argc, char **argv)
         char *data = NULL;
         size_t len = 0;
         if (sg_cli_read_input(argv[i], &data, &len) < 0) {
-            fprintf(stderr, "sealgate: %s: %s\n", argv[i], errno == EFBIG ? "file too large" : strerror(errno));
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i],
+                    errno == EFBIG ? "file too large" : strerror(errno));
             rc = 1;
             continue;
         }
@@ -200,8 +202,8 @@ static void print_cert(const sg_cert_info *ci, bool details)
     }
     printf("%s", ci->fpr);
     flags(ci, time(NULL));
-    printf("\n  subject      %s\n  issuer       %s\n  serial       %s\n  valid        %s .. %s\n", ci->subject,
-           ci->issuer, ci->serial, nb, na);
+    printf("\n  subject      %s\n  issuer       %s\n  serial       %s\n  valid        %s .. %s\n",
+           ci->subject, ci->issuer, ci->serial, nb, na);
     for (size_t i = 0; i < ci->naddrs; i++)
         printf("  address      %s\n", ci->addrs[i]);
     print_usages(ci);
@@ -270,7 +272,8 @@ static int cmd_export(sg_certstore *cs, int argc, char **argv)
         return usage();
     uint8_t *out = NULL;
     size_t len = 0;
-    int rc = key ? sg_certstore_export_key(cs, fpr, &out, &len) : sg_certstore_export(cs, fpr, der, &out, &len);
+    int rc =
+        key ? sg_certstore_export_key(cs, fpr, &out, &len) : sg_certstore_export(cs, fpr, der, &out, &len);
     if (rc != 0) {
         fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
         return 1;

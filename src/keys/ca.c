@@ -22,7 +22,8 @@
 
 int sg_ca_fpr(sg_certstore *cs, char fpr[SG_CERT_FPR_LEN + 1])
 {
-    sqlite3_stmt *st = cs_prep(cs, "SELECT fpr FROM x509_certs WHERE local_ca = 1 ORDER BY not_before DESC LIMIT 1");
+    sqlite3_stmt *st =
+        cs_prep(cs, "SELECT fpr FROM x509_certs WHERE local_ca = 1 ORDER BY not_before DESC LIMIT 1");
     if (!st)
         return -1;
     int rc = sqlite3_step(st);
@@ -99,7 +100,8 @@ static X509 *skeleton(X509_NAME *subject, X509 *issuer, EVP_PKEY *key, long days
     time_t now = time(NULL), end = now + (time_t)days * 86400;
     if (cap && end > cap)
         end = cap;
-    if (!x || !X509_set_version(x, X509_VERSION_3) || set_serial(x) < 0 || !X509_set_subject_name(x, subject) ||
+    if (!x || !X509_set_version(x, X509_VERSION_3) || set_serial(x) < 0 ||
+        !X509_set_subject_name(x, subject) ||
         !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subject) ||
         !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) || !ASN1_TIME_set(X509_getm_notAfter(x), end) ||
         !X509_set_pubkey(x, key)) {
@@ -132,7 +134,9 @@ int sg_ca_init(sg_certstore *cs, const char *subject, int days, bool rsa, char f
     if (rc == 0) {
         const char *why = NULL;
         rc = sg_certstore_add(cs, x, key, SG_CS_ADD_TRUSTED | SG_CS_ADD_LOCAL_CA, fpr, &why);
-        rc = rc == SG_CERT_IMPORTED ? 0 : rc < 0 ? -1 : cs_fail(cs, "CA certificate not stored: %s", why ? why : "?");
+        rc = rc == SG_CERT_IMPORTED ? 0
+             : rc < 0               ? -1
+                                    : cs_fail(cs, "CA certificate not stored: %s", why ? why : "?");
     }
     X509_free(x);
     EVP_PKEY_free(key);
@@ -163,7 +167,8 @@ static int issue_exts(X509 *x, X509 *ca, const char *addr, int usage, bool rsa)
     if (usage & SG_CA_USAGE_ENCRYPT)
         strcat(ku, rsa ? ",keyEncipherment" : ",keyAgreement");
     snprintf(san, sizeof san, "email:%s", addr);
-    return add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") == 0 && add_ext(x, ca, NID_key_usage, ku) == 0 &&
+    return add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE") == 0 &&
+                   add_ext(x, ca, NID_key_usage, ku) == 0 &&
                    add_ext(x, ca, NID_ext_key_usage, "emailProtection") == 0 &&
                    add_ext(x, ca, NID_subject_alt_name, san) == 0 &&
                    add_ext(x, ca, NID_subject_key_identifier, "hash") == 0 &&
@@ -176,7 +181,8 @@ int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool
                 char fpr[SG_CERT_FPR_LEN + 1])
 {
     char addr[320], cafpr[SG_CERT_FPR_LEN + 1];
-    if (cs_norm_addr(address, strlen(address), addr, sizeof addr) < 0 || strchr(addr, ',') || strchr(addr, '/'))
+    if (cs_norm_addr(address, strlen(address), addr, sizeof addr) < 0 || strchr(addr, ',') ||
+        strchr(addr, '/'))
         return cs_fail(cs, "not an e-mail address: %s", address);
     if (!(usage & (SG_CA_USAGE_SIGN | SG_CA_USAGE_ENCRYPT)))
         return cs_fail(cs, "no usage");
@@ -190,8 +196,10 @@ int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool
     struct tm tm;
     time_t cap = ASN1_TIME_to_tm(X509_get0_notAfter(ca), &tm) ? timegm(&tm) : 0;
     X509 *x = NULL;
-    if (nm && key && X509_NAME_add_entry_by_NID(nm, NID_commonName, MBSTRING_UTF8, (unsigned char *)addr, -1, -1, 0) &&
-        X509_NAME_add_entry_by_NID(nm, NID_pkcs9_emailAddress, MBSTRING_ASC, (unsigned char *)addr, -1, -1, 0))
+    if (nm && key &&
+        X509_NAME_add_entry_by_NID(nm, NID_commonName, MBSTRING_UTF8, (unsigned char *)addr, -1, -1, 0) &&
+        X509_NAME_add_entry_by_NID(nm, NID_pkcs9_emailAddress, MBSTRING_ASC, (unsigned char *)addr, -1, -1,
+                                   0))
         x = skeleton(nm, ca, key, days, cap);
     rc = x && issue_exts(x, ca, addr, usage, rsa) == 0 && X509_sign(x, cakey, EVP_sha256()) > 0
              ? 0
@@ -199,7 +207,9 @@ int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool
     if (rc == 0) {
         const char *why = NULL;
         rc = sg_certstore_add(cs, x, key, 0, fpr, &why);
-        rc = rc == SG_CERT_IMPORTED ? 0 : rc < 0 ? -1 : cs_fail(cs, "certificate not stored: %s", why ? why : "?");
+        rc = rc == SG_CERT_IMPORTED ? 0
+             : rc < 0               ? -1
+                                    : cs_fail(cs, "certificate not stored: %s", why ? why : "?");
     }
     X509_free(x);
     X509_NAME_free(nm);
@@ -225,9 +235,10 @@ int sg_ca_revoke(sg_certstore *cs, const char *fpr_in)
     } else if ((rc = sg_certstore_get(cs, fpr, &ci)) == 0) {
         bool already = ci.revoked;
         sg_cert_info_clear(&ci);
-        sqlite3_stmt *st = already ? NULL
-                                   : cs_prep(cs, "UPDATE x509_certs SET revoked = 1, revoked_at = strftime('%s','now')"
-                                                 " WHERE fpr = ?");
+        sqlite3_stmt *st =
+            already ? NULL
+                    : cs_prep(cs, "UPDATE x509_certs SET revoked = 1, revoked_at = strftime('%s','now')"
+                                  " WHERE fpr = ?");
         if (already)
             rc = (cs_fail(cs, "revoked already"), 3);
         else if (!st)
@@ -245,7 +256,8 @@ int sg_ca_revoke(sg_certstore *cs, const char *fpr_in)
 /* Adds every certificate the CA revoked, from the store's records. */
 static int add_revoked(sg_certstore *cs, X509_CRL *crl)
 {
-    sqlite3_stmt *st = cs_prep(cs, "SELECT serial, revoked_at FROM x509_certs WHERE revoked = 1 AND local_ca = 0");
+    sqlite3_stmt *st =
+        cs_prep(cs, "SELECT serial, revoked_at FROM x509_certs WHERE revoked = 1 AND local_ca = 0");
     if (!st)
         return -1;
     int rc = 0;
@@ -300,13 +312,14 @@ int sg_ca_crl(sg_certstore *cs, int days, uint8_t **pem, size_t *len)
     time_t now = time(NULL);
     ASN1_TIME *last = ASN1_TIME_set(NULL, now), *next = ASN1_TIME_set(NULL, now + (time_t)days * 86400);
     rc = crl && last && next && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
-                 X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) && X509_CRL_set1_lastUpdate(crl, last) &&
-                 X509_CRL_set1_nextUpdate(crl, next)
+                 X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) &&
+                 X509_CRL_set1_lastUpdate(crl, last) && X509_CRL_set1_nextUpdate(crl, next)
              ? 0
              : cs_fail(cs, "cannot build the CRL");
     if (rc == 0)
         rc = add_revoked(cs, crl);
-    if (rc == 0 && (crl_exts(crl, ca, number) < 0 || !X509_CRL_sort(crl) || X509_CRL_sign(crl, cakey, EVP_sha256()) <= 0))
+    if (rc == 0 && (crl_exts(crl, ca, number) < 0 || !X509_CRL_sort(crl) ||
+                    X509_CRL_sign(crl, cakey, EVP_sha256()) <= 0))
         rc = cs_fail(cs, "cannot sign the CRL");
     if (rc == 0)
         rc = sg_certstore_put_crl(cs, cafpr, crl, number);
@@ -314,7 +327,8 @@ int sg_ca_crl(sg_certstore *cs, int days, uint8_t **pem, size_t *len)
         BIO *b = BIO_new(BIO_s_mem());
         char *p;
         long n;
-        rc = b && PEM_write_bio_X509_CRL(b, crl) && (n = BIO_get_mem_data(b, &p)) > 0 && (*pem = malloc((size_t)n))
+        rc = b && PEM_write_bio_X509_CRL(b, crl) && (n = BIO_get_mem_data(b, &p)) > 0 &&
+                     (*pem = malloc((size_t)n))
                  ? (memcpy(*pem, p, (size_t)n), *len = (size_t)n, 0)
                  : cs_fail(cs, "cannot encode the CRL");
         BIO_free(b);

@@ -139,7 +139,8 @@ int sg_cert_fpr(X509 *x, char fpr[SG_CERT_FPR_LEN + 1])
 int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen)
 {
     const char *at = memchr(addr, '@', len);
-    if (!at || at == addr || at == addr + len - 1 || len + 1 > outlen || memchr(at + 1, '@', len - (size_t)(at - addr) - 1))
+    if (!at || at == addr || at == addr + len - 1 || len + 1 > outlen ||
+        memchr(at + 1, '@', len - (size_t)(at - addr) - 1))
         return -1;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)addr[i];
@@ -178,13 +179,15 @@ int cs_cert_addrs(X509 *x, char ***addrs, size_t *n)
     for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && rc == 0; i++) {
         GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
         if (g->type == GEN_EMAIL)
-            rc = add_addr(addrs, n, ASN1_STRING_get0_data(g->d.rfc822Name), ASN1_STRING_length(g->d.rfc822Name));
+            rc = add_addr(addrs, n, ASN1_STRING_get0_data(g->d.rfc822Name),
+                          ASN1_STRING_length(g->d.rfc822Name));
     }
     GENERAL_NAMES_free(gens);
     /* Fallback for old certificates: emailAddress in the subject, only without SAN addresses
      * (RFC 8550 puts addresses in the SAN; the subject attribute is deprecated). */
     X509_NAME *nm = X509_get_subject_name(x);
-    for (int i = -1; rc == 0 && *n == 0 && (i = X509_NAME_get_index_by_NID(nm, NID_pkcs9_emailAddress, i)) >= 0;) {
+    for (int i = -1;
+         rc == 0 && *n == 0 && (i = X509_NAME_get_index_by_NID(nm, NID_pkcs9_emailAddress, i)) >= 0;) {
         ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i));
         rc = add_addr(addrs, n, ASN1_STRING_get0_data(s), ASN1_STRING_length(s));
     }
@@ -252,8 +255,10 @@ static int cert_facts(X509 *x, sg_cert_info *ci)
     ci->subject = name_str(X509_get_subject_name(x));
     ci->issuer = name_str(X509_get_issuer_name(x));
     ci->serial = serial_str(x);
-    if (!ci->subject || !ci->issuer || !ci->serial || asn1_time_unix(X509_get0_notBefore(x), &ci->not_before) < 0 ||
-        asn1_time_unix(X509_get0_notAfter(x), &ci->not_after) < 0 || cs_cert_addrs(x, &ci->addrs, &ci->naddrs) < 0) {
+    if (!ci->subject || !ci->issuer || !ci->serial ||
+        asn1_time_unix(X509_get0_notBefore(x), &ci->not_before) < 0 ||
+        asn1_time_unix(X509_get0_notAfter(x), &ci->not_after) < 0 ||
+        cs_cert_addrs(x, &ci->addrs, &ci->naddrs) < 0) {
         sg_cert_info_clear(ci);
         return -1;
     }

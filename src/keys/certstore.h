@@ -47,8 +47,8 @@ enum sg_cert_import_status { SG_CERT_IMPORTED, SG_CERT_UNCHANGED, SG_CERT_REJECT
 const char *sg_cert_import_status_name(int status); /* "imported", "unchanged", "rejected" */
 
 typedef struct sg_cert_import_result {
-    int status;         /* enum sg_cert_import_status */
-    const char *fpr;    /* NULL when the input could not be parsed at all */
+    int status;      /* enum sg_cert_import_status */
+    const char *fpr; /* NULL when the input could not be parsed at all */
     const char *subject;
     const char *reason; /* why rejected, or NULL */
     bool key;           /* a private key for this certificate was taken */
@@ -65,8 +65,8 @@ int sg_certstore_import(sg_certstore *cs, const uint8_t *data, size_t len, const
  * Returns enum sg_cert_import_status, -1 on error; reason set when rejected. */
 #define SG_CS_ADD_TRUSTED 1u
 #define SG_CS_ADD_LOCAL_CA 2u
-int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags,
-                     char fpr[SG_CERT_FPR_LEN + 1], const char **reason);
+int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags, char fpr[SG_CERT_FPR_LEN + 1],
+                     const char **reason);
 
 /* Certificates for address (exact local part, case-insensitive domain), or all, newest first. */
 int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out, size_t *n);
@@ -96,13 +96,13 @@ enum sg_cert_verdict {
     SG_CERT_VALID,
     SG_CERT_EXPIRED,
     SG_CERT_NOT_YET_VALID,
-    SG_CERT_UNTRUSTED,        /* no chain to a trust anchor in the store */
+    SG_CERT_UNTRUSTED, /* no chain to a trust anchor in the store */
     SG_CERT_NO_EMAIL_PROTECTION,
-    SG_CERT_BAD_KEY_USAGE,    /* keyUsage does not allow the purpose */
+    SG_CERT_BAD_KEY_USAGE, /* keyUsage does not allow the purpose */
     SG_CERT_ADDRESS_MISMATCH,
     SG_CERT_REVOKED,
-    SG_CERT_INVALID,          /* bad signature, malformed extension, ... */
-    SG_CERT_ERROR             /* store or memory error */
+    SG_CERT_INVALID, /* bad signature, malformed extension, ... */
+    SG_CERT_ERROR    /* store or memory error */
 };
 const char *sg_cert_verdict_name(int verdict); /* "valid", "expired", ... */
 /* Validates x for address (NULL: no address check) and purpose at time at: chain from the

@@ -22,14 +22,14 @@
 #define P12_MAX_ITER 1000000L
 
 typedef struct parsed {
-    STACK_OF(X509) *certs;
-    STACK_OF(EVP_PKEY) *keys;
+    STACK_OF(X509) * certs;
+    STACK_OF(EVP_PKEY) * keys;
     int bad_keys; /* key blocks that could not be read (encrypted without password, ...) */
 } parsed;
 
 DEFINE_STACK_OF(EVP_PKEY)
 
-static void push_certs(parsed *p, STACK_OF(X509) *sk)
+static void push_certs(parsed *p, STACK_OF(X509) * sk)
 {
     for (int i = 0; sk && i < sk_X509_num(sk); i++) {
         X509 *x = sk_X509_value(sk, i);
@@ -59,8 +59,7 @@ static void push_key(parsed *p, EVP_PKEY *k)
 static EVP_PKEY *encrypted_pkcs8(const unsigned char *der, long len, const char *password)
 {
     X509_SIG *sig = d2i_X509_SIG(NULL, &der, len);
-    PKCS8_PRIV_KEY_INFO *p8 =
-        sig && password ? PKCS8_decrypt(sig, password, (int)strlen(password)) : NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = sig && password ? PKCS8_decrypt(sig, password, (int)strlen(password)) : NULL;
     EVP_PKEY *k = p8 ? EVP_PKCS82PKEY(p8) : NULL;
     PKCS8_PRIV_KEY_INFO_free(p8);
     X509_SIG_free(sig);
@@ -216,8 +215,9 @@ int sg_certstore_import(sg_certstore *cs, const uint8_t *data, size_t len, const
         parse_der(&p, data, len, password, &why);
     if (sk_X509_num(p.certs) == 0) {
         report(cb, ctx, SG_CERT_REJECTED, NULL, NULL,
-               why ? why : p.bad_keys || sk_EVP_PKEY_num(p.keys) ? "private key without its certificate"
-                                                                  : "no certificate found",
+               why                                     ? why
+               : p.bad_keys || sk_EVP_PKEY_num(p.keys) ? "private key without its certificate"
+                                                       : "no certificate found",
                false);
         rejected = 1;
         goto out;

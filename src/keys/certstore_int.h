@@ -26,7 +26,7 @@ int cs_exec(sg_certstore *cs, const char *sql);
 /* Normalised fingerprint (upper-case hex) of user input; -1 when it is not 64 hex digits. */
 int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1]);
 /* Every certificate with a condition ("is_ca = 1", "trusted = 1"; SQL text, never user input). */
-STACK_OF(X509) *cs_load_where(sg_certstore *cs, const char *where);
+STACK_OF(X509) * cs_load_where(sg_certstore *cs, const char *where);
 /* "local@domain" with the domain lower-cased into out; -1 when addr is not an address. */
 int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen);
 /* Addresses of x: SAN rfc822Names, else emailAddress in the subject. Free with cs_free_addrs. */

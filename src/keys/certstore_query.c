@@ -11,9 +11,9 @@
 #include "keys/certstore.h"
 #include "keys/certstore_int.h"
 
-#define CERT_COLS                                                                                        \
-    "c.fpr, c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.key_usage, c.eku_email, c.is_ca," \
-    " c.trusted, c.learned, c.local_ca, c.revoked, c.revoked_at,"                                         \
+#define CERT_COLS                                                                                            \
+    "c.fpr, c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.key_usage, c.eku_email, c.is_ca,"    \
+    " c.trusted, c.learned, c.local_ca, c.revoked, c.revoked_at,"                                            \
     " EXISTS (SELECT 1 FROM x509_keys k WHERE k.fpr = c.fpr)"
 
 static char *col_dup(sqlite3_stmt *st, int i)
@@ -280,9 +280,9 @@ int sg_certstore_delete(sg_certstore *cs, const char *fpr_in)
     char fpr[SG_CERT_FPR_LEN + 1];
     if (cs_norm_fpr(cs, fpr_in, fpr) < 0)
         return -1;
-    static const char *const sql[] = {"DELETE FROM x509_addrs WHERE fpr = ?", "DELETE FROM x509_keys WHERE fpr = ?",
-                                      "DELETE FROM x509_crls WHERE issuer_fpr = ?",
-                                      "DELETE FROM x509_certs WHERE fpr = ?"};
+    static const char *const sql[] = {
+        "DELETE FROM x509_addrs WHERE fpr = ?", "DELETE FROM x509_keys WHERE fpr = ?",
+        "DELETE FROM x509_crls WHERE issuer_fpr = ?", "DELETE FROM x509_certs WHERE fpr = ?"};
     if (cs_exec(cs, "BEGIN IMMEDIATE") < 0)
         return -1;
     int rc = 0;
@@ -324,7 +324,7 @@ int sg_certstore_set_trust(sg_certstore *cs, const char *fpr_in, bool trusted)
     return cs_run(cs, st);
 }
 
-STACK_OF(X509) *cs_load_where(sg_certstore *cs, const char *where)
+STACK_OF(X509) * cs_load_where(sg_certstore *cs, const char *where)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT der FROM x509_certs WHERE %s", where);
@@ -365,8 +365,9 @@ int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl
     int64_t next = X509_CRL_get0_nextUpdate(crl) && ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &tn)
                        ? (int64_t)timegm(&tn)
                        : 0;
-    sqlite3_stmt *st = cs_prep(cs, "INSERT OR REPLACE INTO x509_crls (issuer_fpr, der, this_update, next_update,"
-                                   " number) VALUES (?,?,?,?,?)");
+    sqlite3_stmt *st =
+        cs_prep(cs, "INSERT OR REPLACE INTO x509_crls (issuer_fpr, der, this_update, next_update,"
+                    " number) VALUES (?,?,?,?,?)");
     int rc = -1;
     if (st) {
         sqlite3_bind_text(st, 1, issuer_fpr, -1, SQLITE_STATIC);

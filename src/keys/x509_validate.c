@@ -15,9 +15,16 @@
 
 const char *sg_cert_verdict_name(int v)
 {
-    static const char *const n[] = {"valid",          "expired",         "not yet valid", "untrusted chain",
-                                     "no emailProtection", "key usage does not allow this purpose",
-                                     "address mismatch", "revoked",      "invalid",       "error"};
+    static const char *const n[] = {"valid",
+                                    "expired",
+                                    "not yet valid",
+                                    "untrusted chain",
+                                    "no emailProtection",
+                                    "key usage does not allow this purpose",
+                                    "address mismatch",
+                                    "revoked",
+                                    "invalid",
+                                    "error"};
     return v >= 0 && v <= SG_CERT_ERROR ? n[v] : "?";
 }
 
@@ -85,7 +92,8 @@ static int map_error(X509_STORE_CTX *ctx, X509 *leaf, char *reason, size_t rlen)
         if (depth == 0 && (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) &&
             !(X509_get_extended_key_usage(leaf) & XKU_SMIME))
             return verdict(SG_CERT_NO_EMAIL_PROTECTION, reason, rlen, NULL);
-        return verdict(depth == 0 ? SG_CERT_BAD_KEY_USAGE : SG_CERT_INVALID, reason, rlen, depth ? detail : NULL);
+        return verdict(depth == 0 ? SG_CERT_BAD_KEY_USAGE : SG_CERT_INVALID, reason, rlen,
+                       depth ? detail : NULL);
     case X509_V_ERR_CERT_REVOKED:
         return verdict(SG_CERT_REVOKED, reason, rlen, NULL);
     default:
@@ -95,7 +103,7 @@ static int map_error(X509_STORE_CTX *ctx, X509 *leaf, char *reason, size_t rlen)
 
 /* Is any certificate of the verified chain listed in a CRL the store holds for its issuer?
  * The CRL counts only when its signature verifies with that issuer's key. */
-static int check_crls(sg_certstore *cs, STACK_OF(X509) *chain, time_t at, char *reason, size_t rlen)
+static int check_crls(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, char *reason, size_t rlen)
 {
     for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
         X509 *x = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);

@@ -62,8 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
             X509 *x = sg_certstore_load_cert(cs, list[i].fpr);
             char reason[256];
             if (x)
-                sg_cert_validate(cs, x, list[i].naddrs ? list[i].addrs[0] : NULL, SG_CERT_SIGN, time(NULL), reason,
-                                 sizeof reason);
+                sg_cert_validate(cs, x, list[i].naddrs ? list[i].addrs[0] : NULL, SG_CERT_SIGN, time(NULL),
+                                 reason, sizeof reason);
             X509_free(x);
         }
         sg_certstore_free_list(list, n);

@@ -30,8 +30,8 @@ static void ext(X509 *x, X509 *iss, int nid, const char *v)
 
 /* A certificate for key signed by ikey (self-signed when iss is NULL), valid from now+from to
  * now+to; email NULL for CAs; eku NULL for none; md the signature hash. */
-static X509 *mk(const char *cn, const char *email, X509 *iss, EVP_PKEY *ikey, EVP_PKEY *key, time_t from, time_t to,
-                const char *eku, const EVP_MD *md)
+static X509 *mk(const char *cn, const char *email, X509 *iss, EVP_PKEY *ikey, EVP_PKEY *key, time_t from,
+                time_t to, const char *eku, const EVP_MD *md)
 {
     static long serial = 1;
     X509 *x = X509_new();
@@ -137,12 +137,14 @@ int main(void)
     EVP_PKEY *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256"), *lk = EVP_RSA_gen(2048);
     X509 *root = mk("Test Root", NULL, NULL, NULL, rk, -DAY, 3650 * DAY, NULL, EVP_sha256());
     X509 *inter = mk("Test Intermediate", NULL, root, rk, ik, -DAY, 1000 * DAY, NULL, EVP_sha256());
-    X509 *leaf = mk("Alice", "alice@Example.ORG", inter, ik, lk, -DAY, 365 * DAY, "emailProtection", EVP_sha256());
+    X509 *leaf =
+        mk("Alice", "alice@Example.ORG", inter, ik, lk, -DAY, 365 * DAY, "emailProtection", EVP_sha256());
 
     results rs;
     char *pem = pem_of(leaf, lk);
     int rej = import_pem(cs, pem, &rs);
-    CHECK(rej == 0 && rs.n == 1 && rs.status[0] == SG_CERT_IMPORTED && rs.key[0], "PEM cert + key: imported with key");
+    CHECK(rej == 0 && rs.n == 1 && rs.status[0] == SG_CERT_IMPORTED && rs.key[0],
+          "PEM cert + key: imported with key");
     char alice[SG_CERT_FPR_LEN + 1];
     snprintf(alice, sizeof alice, "%s", rs.fpr[0]);
     rej = import_pem(cs, pem, &rs);
@@ -156,13 +158,14 @@ int main(void)
           "export gives back the same PEM");
     free(out);
     sg_cert_info ci;
-    CHECK(sg_certstore_get(cs, alice, &ci) == 0 && ci.naddrs == 1 && strcmp(ci.addrs[0], "alice@example.org") == 0 &&
-              ci.eku_email && !ci.is_ca && ci.has_key,
+    CHECK(sg_certstore_get(cs, alice, &ci) == 0 && ci.naddrs == 1 &&
+              strcmp(ci.addrs[0], "alice@example.org") == 0 && ci.eku_email && !ci.is_ca && ci.has_key,
           "facts: address with lower-cased domain, emailProtection, not a CA, key held");
     sg_cert_info_clear(&ci);
     sg_cert_info *list;
     size_t n;
-    CHECK(sg_certstore_list(cs, "alice@EXAMPLE.org", &list, &n) == 0 && n == 1, "list by address (domain case-insensitive)");
+    CHECK(sg_certstore_list(cs, "alice@EXAMPLE.org", &list, &n) == 0 && n == 1,
+          "list by address (domain case-insensitive)");
     sg_certstore_free_list(list, n);
     CHECK(sg_certstore_list(cs, "Alice@example.org", &list, &n) == 0 && n == 0, "local part is exact");
     sg_certstore_free_list(list, n);
@@ -219,7 +222,8 @@ int main(void)
 
     EVP_PKEY *ork = EVP_EC_gen("P-256");
     X509 *oroot = mk("Other Root", NULL, NULL, NULL, ork, -DAY, 3650 * DAY, NULL, EVP_sha256());
-    X509 *oleaf = mk("Carol", "carol@example.org", oroot, ork, k2, -DAY, 365 * DAY, "emailProtection", EVP_sha256());
+    X509 *oleaf =
+        mk("Carol", "carol@example.org", oroot, ork, k2, -DAY, 365 * DAY, "emailProtection", EVP_sha256());
     char *op = pem_of(oroot, NULL);
     import_pem(cs, op, &rs);
     CHECK(validate(cs, oleaf, "carol@example.org", SG_CERT_SIGN, now) == SG_CERT_UNTRUSTED,
@@ -261,8 +265,10 @@ int main(void)
     uint8_t *crl;
     CHECK(sg_ca_crl(cs, 30, &crl, &len) == 0 && len > 0, "ca crl");
     free(crl);
-    CHECK(validate(cs, bx, "bob@demo.test", SG_CERT_SIGN, now + 60) == SG_CERT_REVOKED, "revoked by the CA's CRL");
-    CHECK(validate(cs, ex, "eve@demo.test", SG_CERT_SIGN, now + 60) == SG_CERT_VALID, "not listed: still valid");
+    CHECK(validate(cs, bx, "bob@demo.test", SG_CERT_SIGN, now + 60) == SG_CERT_REVOKED,
+          "revoked by the CA's CRL");
+    CHECK(validate(cs, ex, "eve@demo.test", SG_CERT_SIGN, now + 60) == SG_CERT_VALID,
+          "not listed: still valid");
     int64_t num = 0;
     X509_CRL *c2 = NULL;
     CHECK(sg_ca_crl(cs, 30, &crl, &len) == 0 && (c2 = sg_certstore_get_crl(cs, cafpr, &num)) && num == 2,
