@@ -132,6 +132,7 @@ int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose
     X509_STORE *xs = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     int v = SG_CERT_ERROR;
+    cs->err[0] = '\0'; /* so a failure below reports its own error, not an older one */
     if (!anchors || !inter || !xs || !ctx) {
         verdict(v, reason, rlen, cs->err[0] ? cs->err : "out of memory");
         goto out;
