@@ -115,6 +115,26 @@ try:
     t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("imported ") and lines(r)[0].split()[-1] == "key",
          "EC certificate with its PKCS#8 key in one PEM: imported with key", r.stdout + r.stderr)
 
+    # An encrypted PKCS#8 key (with --password) and a traditional RSA key, each with its cert.
+    ossl("pkcs8", "-topk8", "-v2", "aes256", "-in", "alice.key", "-passout", "pass:pw", "-out", "alice-enc.key")
+    r = sg("cert", "import", "--password", "pw", write("alice-enc.pem", open(alice).read()
+                                                          + open(p("alice-enc.key")).read()))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("imported " + fpr_of(alice))
+         and lines(r)[0].endswith(" key"), "encrypted PKCS#8 key with --password: key taken", r.stdout + r.stderr)
+    sg("cert", "delete", fpr_of(alice))
+    ossl("pkey", "-in", "alice.key", "-traditional", "-out", "alice-trad.key")
+    trad = open(p("alice-trad.key")).read()
+    r = sg("cert", "import", write("alice-trad.pem", open(alice).read() + trad))
+    t.ok("BEGIN RSA PRIVATE KEY" in trad and r.returncode == 0 and lines(r) and lines(r)[0].endswith(" key"),
+         "traditional RSA PRIVATE KEY: key taken", r.stdout + r.stderr)
+    sg("cert", "delete", fpr_of(alice))
+    r = sg("cert", "import", p("carol.key"))
+    t.ok(lines(r) and lines(r)[0].startswith("rejected -") and "without its certificate" in r.stdout,
+         "a private key alone: rejected", r.stdout + r.stderr)
+    r = sg("cert", "import", alice)
+    t.ok(lines(r) and lines(r)[0].startswith("imported ") and not lines(r)[0].endswith(" key"),
+         "certificate again without key", r.stdout + r.stderr)
+
     # PKCS#12 with password: key, certificate and chain.
     ossl("pkcs12", "-export", "-in", alice, "-inkey", p("alice.key"), "-certfile", inter, "-passout", "pass:s3cret",
          "-out", p("alice.p12"))
@@ -155,6 +175,8 @@ try:
          r.stdout + r.stderr)
     r = sg("cert", "export", fpr_of(alice))
     t.ok(r.returncode == 0 and r.stdout == open(alice).read(), "export returns the same PEM")
+    r = sg("cert", "show", "00" * 32)
+    t.ok(r.returncode != 0 and "no such certificate" in r.stderr, "show of an unknown fingerprint", r.stderr)
     r = sg("cert", "trust", fpr_of(alice))
     t.ok(r.returncode != 0 and "CA" in r.stderr, "trust of an end-entity certificate is refused", r.stderr)
     r = sg("cert", "trust", fpr_of(root))

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,23 @@ int main(void)
           "the CRL number increases");
     free(crl);
     X509_CRL_free(c2);
+
+    /* A wrapped key copied onto another certificate's row must not unwrap (AAD = fpr). */
+    sqlite3 *db = sg_store_db(st);
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "UPDATE x509_keys SET wrapped = (SELECT wrapped FROM x509_keys WHERE fpr = '%s')"
+             " WHERE fpr = '%s'",
+             bob, eve);
+    EVP_PKEY *swapped = NULL;
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(db) == 1 &&
+              !(swapped = sg_certstore_load_key(cs, eve)) &&
+              strstr(sg_certstore_error(cs), "does not unwrap"),
+          "a wrapped key moved to another certificate's row does not unwrap");
+    EVP_PKEY_free(swapped);
+    EVP_PKEY *bk = sg_certstore_load_key(cs, bob);
+    CHECK(bk && X509_check_private_key(bx, bk) == 1, "the original row still unwraps to the matching key");
+    EVP_PKEY_free(bk);
 
     CHECK(sg_certstore_delete(cs, alice) == 0 && sg_certstore_get(cs, alice, &ci) == 1 &&
               sg_certstore_load_key(cs, alice) == NULL,
