@@ -20,6 +20,8 @@
 
 #include "keys/certstore_int.h"
 
+#define SG_CA_BACKDATE 300 /* seconds */
+
 int sg_ca_fpr(sg_certstore *cs, char fpr[SG_CERT_FPR_LEN + 1])
 {
     sqlite3_stmt *st =
@@ -97,13 +99,15 @@ static int set_serial(X509 *x)
 static X509 *skeleton(X509_NAME *subject, X509 *issuer, EVP_PKEY *key, long days, time_t cap)
 {
     X509 *x = X509_new();
-    time_t now = time(NULL), end = now + (time_t)days * 86400;
+    /* notBefore a few minutes back: a peer whose clock is slightly behind would otherwise
+     * reject a certificate issued a moment ago as "not yet valid". */
+    time_t now = time(NULL), start = now - SG_CA_BACKDATE, end = now + (time_t)days * 86400;
     if (cap && end > cap)
         end = cap;
     if (!x || !X509_set_version(x, X509_VERSION_3) || set_serial(x) < 0 ||
         !X509_set_subject_name(x, subject) ||
         !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subject) ||
-        !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) || !ASN1_TIME_set(X509_getm_notAfter(x), end) ||
+        !ASN1_TIME_set(X509_getm_notBefore(x), start) || !ASN1_TIME_set(X509_getm_notAfter(x), end) ||
         !X509_set_pubkey(x, key)) {
         X509_free(x);
         return NULL;

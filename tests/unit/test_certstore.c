@@ -247,6 +247,7 @@ int main(void)
           "garbage: rejected without fingerprint");
 
     /* ---- local CA, revocation through its CRL ---- */
+    now = time(NULL); /* the CA is made now: an older "now" may precede its notBefore */
     char cafpr[SG_CERT_FPR_LEN + 1], bob[SG_CERT_FPR_LEN + 1], eve[SG_CERT_FPR_LEN + 1];
     CHECK(sg_ca_init(cs, "CN=Test Local CA, O=sealgate", 3650, false, cafpr) == 0, "ca init");
     CHECK(sg_ca_init(cs, "CN=again", 3650, false, cafpr) == 1, "a second ca init is refused");
