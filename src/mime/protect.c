@@ -43,6 +43,51 @@ static int raw(sg_buf *out, const sg_rawhdr *h)
     return sg_mime_append_crlf(out, h->raw, h->rawlen);
 }
 
+static bool has_8bit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return true;
+    return false;
+}
+
+/* A protected copy of h. The inner entity must be 7-bit (it is signed), so a field with raw
+ * UTF-8 (RFC 6532) is re-encoded with RFC 2047 encoded words; others are copied raw. */
+static int protected_copy(sg_buf *out, const sg_rawhdr *h)
+{
+    if (!has_8bit(h->raw, h->rawlen))
+        return raw(out, h);
+    char *v = sg_rawhdr_value(h);
+    if (!v)
+        return -1;
+    char *enc = NULL;
+    if (sg_rawhdr_is(h, "From") || sg_rawhdr_is(h, "To") || sg_rawhdr_is(h, "Cc") ||
+        sg_rawhdr_is(h, "Reply-To")) {
+        InternetAddressList *l = internet_address_list_parse(NULL, v);
+        if (l && internet_address_list_length(l) > 0)
+            enc = internet_address_list_to_string(l, NULL, TRUE);
+        if (l)
+            g_object_unref(l);
+    }
+    if (!enc)
+        enc = g_mime_utils_header_encode_text(NULL, v, "utf-8");
+    free(v);
+    if (!enc)
+        return -1;
+    char *line = g_strdup_printf("%.*s: %s", (int)h->namelen, h->name, enc);
+    g_free(enc);
+    char *folded = g_mime_utils_unstructured_header_fold(NULL, NULL, line);
+    g_free(line);
+    if (!folded)
+        return -1;
+    int rc = sg_mime_append_crlf(out, folded, strlen(folded));
+    size_t fl = strlen(folded);
+    if (rc == 0 && (fl == 0 || folded[fl - 1] != '\n'))
+        rc = sg_buf_append(out, "\r\n", 2);
+    g_free(folded);
+    return rc;
+}
+
 int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out)
 {
     sg_buf canon;
@@ -62,7 +107,7 @@ int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out)
         goto out;
     }
     for (size_t i = 0; i < m.nh; i++)
-        if (is_protected_field(&m.h[i]) && raw(out, &m.h[i]) < 0)
+        if (is_protected_field(&m.h[i]) && protected_copy(out, &m.h[i]) < 0)
             goto out;
     for (size_t i = 0; i < e.nh; i++)
         if (&e.h[i] != ct && raw(out, &e.h[i]) < 0)
