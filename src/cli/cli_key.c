@@ -14,6 +14,7 @@
 
 #include "crypto/kek.h"
 #include "keys/keystore.h"
+#include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "roles.h"
@@ -21,7 +22,7 @@
 #define KEY_FILE_MAX (16u << 20) /* a keyring export of a whole organisation still fits */
 
 static const char usage_text[] =
-    "usage: sealgate key import FILE...\n"
+    "usage: sealgate key import FILE...   (- reads standard input)\n"
     "       sealgate key list [--address ADDR]\n"
     "       sealgate key show FPR\n"
     "       sealgate key export FPR [--secret]\n"
@@ -70,8 +71,7 @@ static void print_key(const sg_pgp_key *k, bool details)
     putchar('\n');
     if (details) {
         printf("  keyid        %s\n  usage        %s%s%s\n  encryption   ", k->keyid,
-               k->can_sign ? "sign " : "", k->can_certify ? "certify " : "",
-               k->can_encrypt ? "encrypt" : "");
+               k->can_sign ? "sign " : "", k->can_certify ? "certify " : "", k->can_encrypt ? "encrypt" : "");
         if (k->enc_subkey) {
             fputs("subkey valid until ", stdout);
             print_date(k->enc_until);
@@ -84,7 +84,8 @@ static void print_key(const sg_pgp_key *k, bool details)
             printf("  revoked      %s\n", k->revoke_reason ? k->revoke_reason : "");
     }
     for (size_t i = 0; i < k->nuids; i++)
-        printf("  uid  %s%s\n", k->uids[i].uid, k->uids[i].valid ? "" : "  (not bound by a valid self-signature)");
+        printf("  uid  %s%s\n", k->uids[i].uid,
+               k->uids[i].valid ? "" : "  (not bound by a valid self-signature)");
 }
 
 static void print_import(void *ctx, const sg_import_result *r)
@@ -98,6 +99,30 @@ static void print_import(void *ctx, const sg_import_result *r)
     putchar('\n');
 }
 
+/* Standard input may be a pipe: read to EOF with the same cap as files. */
+static int read_stdin(char **out, size_t *len)
+{
+    sg_buf b;
+    sg_buf_init(&b, KEY_FILE_MAX);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && sg_buf_append(&b, chunk, (size_t)n) < 0)) {
+            if (n > 0)
+                errno = EFBIG;
+            sg_buf_free(&b);
+            return -1;
+        }
+        if (n == 0)
+            break;
+    }
+    *len = b.len;
+    *out = b.data ? b.data : strdup("");
+    return *out ? 0 : -1;
+}
+
 static int cmd_import(sg_keystore *ks, int argc, char **argv)
 {
     if (argc < 2)
@@ -106,8 +131,10 @@ static int cmd_import(sg_keystore *ks, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         char *data = NULL;
         size_t len = 0;
-        if (sg_read_file(argv[i], KEY_FILE_MAX, &data, &len) < 0) {
-            fprintf(stderr, "sealgate: %s: %s\n", argv[i], errno == EFBIG ? "file too large" : strerror(errno));
+        bool from_stdin = strcmp(argv[i], "-") == 0; /* gpg --export ... | sealgate key import - */
+        if ((from_stdin ? read_stdin(&data, &len) : sg_read_file(argv[i], KEY_FILE_MAX, &data, &len)) < 0) {
+            fprintf(stderr, "sealgate: %s: %s\n", argv[i],
+                    errno == EFBIG ? "file too large" : strerror(errno));
             rc = 1;
             continue;
         }
@@ -178,7 +205,7 @@ static int cmd_export(sg_keystore *ks, int argc, char **argv)
     size_t len = 0;
     int rc = sg_keystore_export(ks, fpr, secret, true, &out, &len);
     if (rc != 0) {
-        fprintf(stderr, "sealgate: %s\n", rc == 1 && !secret ? "no such key" : sg_keystore_error(ks));
+        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
         return 1;
     }
     rc = sg_write_all(STDOUT_FILENO, out, len) < 0 ? 1 : 0;
@@ -226,8 +253,8 @@ static int cmd_generate(const sg_config *cfg, sg_keystore *ks, int argc, char **
     if (optind != argc - 1 || (strcmp(algo, "ed25519") && strcmp(algo, "rsa3072") && strcmp(algo, "rsa4096")))
         return usage();
     char domain[320], fpr[SG_PGP_FPR_LEN + 1];
-    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL,
-                               cfg->hostname, domain, sizeof domain);
+    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
+                               domain, sizeof domain);
     if (sg_keystore_generate(ks, argv[optind], algo, (uint32_t)(days * 86400), domain, fpr) < 0) {
         fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
         return 1;

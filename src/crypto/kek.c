@@ -135,14 +135,13 @@ int sg_kek_wrap(const sg_kek *kek, const char *aad, const uint8_t *pt, size_t le
     if (!buf)
         return -1;
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int n = 0, fin = 0, ok = c && RAND_bytes(buf, SG_KEK_NONCE_LEN) == 1 &&
-                             EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->key, buf) == 1 &&
-                             EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
-                             EVP_EncryptUpdate(c, buf + SG_KEK_NONCE_LEN, &n, pt, (int)len) == 1 &&
-                             EVP_EncryptFinal_ex(c, buf + SG_KEK_NONCE_LEN + n, &fin) == 1 &&
-                             (size_t)(n + fin) == len &&
-                             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SG_KEK_TAG_LEN,
-                                                 buf + SG_KEK_NONCE_LEN + len) == 1;
+    int n = 0, fin = 0,
+        ok = c && RAND_bytes(buf, SG_KEK_NONCE_LEN) == 1 &&
+             EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->key, buf) == 1 &&
+             EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+             EVP_EncryptUpdate(c, buf + SG_KEK_NONCE_LEN, &n, pt, (int)len) == 1 &&
+             EVP_EncryptFinal_ex(c, buf + SG_KEK_NONCE_LEN + n, &fin) == 1 && (size_t)(n + fin) == len &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SG_KEK_TAG_LEN, buf + SG_KEK_NONCE_LEN + len) == 1;
     EVP_CIPHER_CTX_free(c);
     if (!ok) {
         free(buf);
@@ -165,11 +164,12 @@ int sg_kek_unwrap(const sg_kek *kek, const char *aad, const uint8_t *in, size_t 
     uint8_t tag[SG_KEK_TAG_LEN];
     memcpy(tag, in + SG_KEK_NONCE_LEN + len, SG_KEK_TAG_LEN);
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int n = 0, fin = 0, ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->key, in) == 1 &&
-                             EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
-                             EVP_DecryptUpdate(c, buf, &n, in + SG_KEK_NONCE_LEN, (int)len) == 1 &&
-                             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SG_KEK_TAG_LEN, tag) == 1 &&
-                             EVP_DecryptFinal_ex(c, buf + n, &fin) == 1;
+    int n = 0, fin = 0,
+        ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, kek->key, in) == 1 &&
+             EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+             EVP_DecryptUpdate(c, buf, &n, in + SG_KEK_NONCE_LEN, (int)len) == 1 &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SG_KEK_TAG_LEN, tag) == 1 &&
+             EVP_DecryptFinal_ex(c, buf + n, &fin) == 1;
     EVP_CIPHER_CTX_free(c);
     if (!ok) {
         /* Never hand out plaintext that failed authentication, not even partially. */

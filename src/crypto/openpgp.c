@@ -44,22 +44,35 @@ int sg_pgp_load(sg_pgp *p, const uint8_t *data, size_t len)
         return -1;
     /* PERMISSIVE: a key with one bad signature or an unknown packet should still be inspected
      * (and then accepted or rejected by our own rules) rather than fail the whole input. */
-    rnp_result_t r = rnp_import_keys(p->ffi, in,
-                                     RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS |
-                                         RNP_LOAD_SAVE_PERMISSIVE,
-                                     NULL);
+    rnp_result_t r = rnp_import_keys(
+        p->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS | RNP_LOAD_SAVE_PERMISSIVE, NULL);
     rnp_input_destroy(in);
     return r == RNP_SUCCESS ? 0 : -1;
 }
 
-int sg_pgp_load_signatures(sg_pgp *p, const uint8_t *data, size_t len)
+static int count(const char *s, const char *what)
+{
+    int n = 0;
+    for (; s && (s = strstr(s, what)); s += strlen(what))
+        n++;
+    return n;
+}
+
+int sg_pgp_load_signatures(sg_pgp *p, const uint8_t *data, size_t len, int *known)
 {
     rnp_input_t in = NULL;
+    char *json = NULL;
+    *known = 0;
     if (len == 0 || rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
         return -1;
-    rnp_result_t r = rnp_import_signatures(p->ffi, in, 0, NULL);
+    rnp_result_t r = rnp_import_signatures(p->ffi, in, 0, &json);
     rnp_input_destroy(in);
-    return r == RNP_SUCCESS ? 0 : -1;
+    /* librnp reports each signature as {"public":"new"|"unchanged"|"unknown key", ...}; only
+     * the counts are needed, so a scan is enough (the JSON is librnp's, not the input's). */
+    int n = r == RNP_SUCCESS ? count(json, "\"public\":") : -1;
+    *known = count(json, "\"public\":\"unchanged\"");
+    rnp_buffer_destroy(json);
+    return n;
 }
 
 static rnp_key_handle_t locate(sg_pgp *p, const char *fpr)
@@ -337,14 +350,13 @@ int sg_pgp_export(sg_pgp *p, const char *fpr, unsigned flags, uint8_t **out, siz
     return rc;
 }
 
-static int gen_key(rnp_op_generate_t op, const char *algo, const char *const usages[],
-                   uint32_t expires, bool sub)
+static int gen_key(rnp_op_generate_t op, const char *algo, const char *const usages[], uint32_t expires,
+                   bool sub)
 {
     if (strcmp(algo, "ed25519") == 0) {
         if (sub && rnp_op_generate_set_curve(op, "Curve25519") != RNP_SUCCESS)
             return -1;
-    } else if (rnp_op_generate_set_bits(op, strcmp(algo, "rsa4096") == 0 ? 4096 : 3072) !=
-               RNP_SUCCESS) {
+    } else if (rnp_op_generate_set_bits(op, strcmp(algo, "rsa4096") == 0 ? 4096 : 3072) != RNP_SUCCESS) {
         return -1;
     }
     if (rnp_op_generate_clear_usage(op) != RNP_SUCCESS)

@@ -34,10 +34,10 @@ typedef struct sg_pgp_key {
     bool revoked;
     char *revoke_reason;
     bool can_sign, can_encrypt, can_certify;
-    bool enc_subkey;      /* has an encryption-capable, unrevoked subkey with a valid binding */
-    int64_t enc_until;    /* latest validity end of such subkeys (INT64_MAX: never expires) */
-    bool secret;          /* secret material held (keystore) / present (parsed input) */
-    bool secret_locked;   /* parsed input: secret present but passphrase-protected */
+    bool enc_subkey;    /* has an encryption-capable, unrevoked subkey with a valid binding */
+    int64_t enc_until;  /* latest validity end of such subkeys (INT64_MAX: never expires) */
+    bool secret;        /* secret material held (keystore) / present (parsed input) */
+    bool secret_locked; /* parsed input: secret present but passphrase-protected */
     sg_pgp_uid *uids;
     size_t nuids;
 } sg_pgp_key;
@@ -49,8 +49,10 @@ void sg_pgp_free(sg_pgp *p);
 /* Loads every key of data (armored or binary, public and secret, many keys) into the context,
  * merging with keys already there. Unparsable packets are skipped. Returns 0 or -1. */
 int sg_pgp_load(sg_pgp *p, const uint8_t *data, size_t len);
-/* Loads standalone signatures (e.g. a revocation certificate) onto keys in the context. */
-int sg_pgp_load_signatures(sg_pgp *p, const uint8_t *data, size_t len);
+/* Loads standalone signatures (e.g. a revocation certificate) onto keys in the context.
+ * Returns how many signatures were read (-1 when none could be), and in *known how many of them
+ * the context's keys had already. */
+int sg_pgp_load_signatures(sg_pgp *p, const uint8_t *data, size_t len, int *known);
 /* Fingerprints of the primary keys in the context: *fprs is one malloc'd array of n entries. */
 int sg_pgp_primaries(sg_pgp *p, char (**fprs)[SG_PGP_FPR_LEN + 1], size_t *n);
 /* Fills k for primary key fpr; 0, 1 when absent, -1 on error. Free with sg_pgp_key_clear. */

@@ -170,8 +170,8 @@ int sg_pgp_certify(sg_pgp *p, const char *fpr, const char *uid, sg_pgp *signer, 
     uint8_t upre[5] = {0xB4, (uint8_t)(uidlen >> 24), (uint8_t)(uidlen >> 16), (uint8_t)(uidlen >> 8),
                        (uint8_t)uidlen};
     size_t tlen = sizeof head + sizeof hashed;
-    uint8_t trailer[6] = {4, 0xFF, (uint8_t)(tlen >> 24), (uint8_t)(tlen >> 16), (uint8_t)(tlen >> 8),
-                          (uint8_t)tlen};
+    uint8_t trailer[6] = {
+        4, 0xFF, (uint8_t)(tlen >> 24), (uint8_t)(tlen >> 16), (uint8_t)(tlen >> 8), (uint8_t)tlen};
     unsigned dlen = 0;
     h = EVP_MD_CTX_new();
     if (!h || EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(h, kpre, 3) != 1 ||

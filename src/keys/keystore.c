@@ -74,7 +74,7 @@ int ks_need_kek(sg_keystore *ks)
         return ks_fail(ks, "cannot create %s: %s", ks->kek_path, strerror(errno));
     if (sg_kek_load(ks->kek_path, &ks->kek) < 0)
         return ks_fail(ks, "cannot load key-encryption key %s: %s", ks->kek_path,
-                    errno == EPERM ? "readable by group or others" : strerror(errno));
+                       errno == EPERM ? "readable by group or others" : strerror(errno));
     ks->have_kek = true;
     return 0;
 }
@@ -153,13 +153,13 @@ static sqlite3_stmt *prep(sg_keystore *ks, const char *sql)
 /* Writes the key row and its user IDs (inside the caller's transaction). */
 static int put_key(sg_keystore *ks, const sg_pgp_key *k, const uint8_t *pub, size_t publen)
 {
-    sqlite3_stmt *st = prep(
-        ks, "INSERT INTO pgp_keys (fpr, keyid, alg, bits, created, expires, valid_until, revoked,"
-            " revoke_reason, can_sign, can_encrypt, can_certify, enc_subkey, enc_until, imported,"
-            " updated, pubkey) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?15,?16)"
-            " ON CONFLICT (fpr) DO UPDATE SET keyid=?2, alg=?3, bits=?4, created=?5, expires=?6,"
-            " valid_until=?7, revoked=?8, revoke_reason=?9, can_sign=?10, can_encrypt=?11,"
-            " can_certify=?12, enc_subkey=?13, enc_until=?14, updated=?15, pubkey=?16");
+    sqlite3_stmt *st =
+        prep(ks, "INSERT INTO pgp_keys (fpr, keyid, alg, bits, created, expires, valid_until, revoked,"
+                 " revoke_reason, can_sign, can_encrypt, can_certify, enc_subkey, enc_until, imported,"
+                 " updated, pubkey) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?15,?16)"
+                 " ON CONFLICT (fpr) DO UPDATE SET keyid=?2, alg=?3, bits=?4, created=?5, expires=?6,"
+                 " valid_until=?7, revoked=?8, revoke_reason=?9, can_sign=?10, can_encrypt=?11,"
+                 " can_certify=?12, enc_subkey=?13, enc_until=?14, updated=?15, pubkey=?16");
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, k->fpr, -1, SQLITE_STATIC);
@@ -321,8 +321,7 @@ static const char *unacceptable(sg_pgp *p, const sg_pgp_key *k)
     for (size_t i = 0; i < k->nuids; i++)
         if (k->uids[i].valid)
             return NULL;
-    return k->expires && k->expires <= time(NULL) ? NULL
-                                                    : "no user ID bound by a valid self-signature";
+    return k->expires && k->expires <= time(NULL) ? NULL : "no user ID bound by a valid self-signature";
 }
 
 static int import_one(sg_keystore *ks, sg_pgp *in, const char *fpr, sg_import_cb cb, void *ctx)
@@ -353,7 +352,7 @@ static int import_one(sg_keystore *ks, sg_pgp *in, const char *fpr, sg_import_cb
         rc = 1;
         goto out;
     }
-    int status = have == 1 ? SG_IMPORT_IMPORTED
+    int status = have == 1                                            ? SG_IMPORT_IMPORTED
                  : (mlen == oldlen && memcmp(merged, old, mlen) == 0) ? SG_IMPORT_UNCHANGED
                                                                       : SG_IMPORT_UPDATED;
     const char *note = NULL;
@@ -393,29 +392,28 @@ out:
 }
 
 /* Standalone signatures (a revocation certificate): applied to stored keys, each key whose
- * canonical export changed is saved and reported as updated. All public keys are loaded; this
- * is an admin action, and a store of some thousand keys loads in well under a second. */
-static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb,
-                             void *ctx)
+ * canonical export changed is saved and reported as updated; signatures the keys already have
+ * are reported once as unchanged. Returns the number of reports, 0 when nothing applied. All public keys are
+ * loaded; this is an admin action, and a store of some thousand keys loads in well under a second. */
+static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx)
 {
     sqlite3_stmt *st = prep(ks, "SELECT pubkey FROM pgp_keys");
     sg_pgp *p = sg_pgp_new();
     char(*fprs)[SG_PGP_FPR_LEN + 1] = NULL;
     size_t n = 0;
-    int rc = -1, updated = 0;
+    int rc = -1, updated = 0, known = 0;
     if (!st || !p)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW)
         sg_pgp_load(p, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-    if (sg_pgp_load_signatures(p, data, len) < 0 || sg_pgp_primaries(p, &fprs, &n) < 0) {
+    if (sg_pgp_load_signatures(p, data, len, &known) <= 0 || sg_pgp_primaries(p, &fprs, &n) < 0) {
         rc = 0;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         uint8_t *old = NULL, *now = NULL;
         size_t oldlen = 0, nowlen = 0;
-        if (get_public(ks, fprs[i], &old, &oldlen) == 0 &&
-            sg_pgp_export(p, fprs[i], 0, &now, &nowlen) == 0 &&
+        if (get_public(ks, fprs[i], &old, &oldlen) == 0 && sg_pgp_export(p, fprs[i], 0, &now, &nowlen) == 0 &&
             (nowlen != oldlen || memcmp(now, old, nowlen) != 0)) {
             sg_pgp_key k;
             if (ks_save(ks, p, fprs[i], false) == 0 && sg_pgp_inspect(p, fprs[i], &k) == 0) {
@@ -426,6 +424,11 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
         }
         free(old);
         free(now);
+    }
+    if (updated == 0 && known > 0) {
+        /* The same revocation certificate imported twice is not an error. */
+        report(cb, ctx, SG_IMPORT_UNCHANGED, NULL, NULL, "signature already known");
+        updated = known;
     }
     rc = updated;
 out:
@@ -474,9 +477,9 @@ int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_impo
 
 /* ---- reading ---- */
 
-#define KEY_COLS                                                                               \
-    "k.fpr, k.keyid, k.alg, k.bits, k.created, k.expires, k.valid_until, k.revoked,"           \
-    " k.revoke_reason, k.can_sign, k.can_encrypt, k.can_certify, k.enc_subkey, k.enc_until," \
+#define KEY_COLS                                                                                             \
+    "k.fpr, k.keyid, k.alg, k.bits, k.created, k.expires, k.valid_until, k.revoked,"                         \
+    " k.revoke_reason, k.can_sign, k.can_encrypt, k.can_certify, k.enc_subkey, k.enc_until,"                 \
     " EXISTS (SELECT 1 FROM pgp_secrets s WHERE s.fpr = k.fpr)"
 
 static char *col_dup(sqlite3_stmt *st, int i)
@@ -610,6 +613,8 @@ int sg_keystore_export(sg_keystore *ks, const char *fpr_in, bool secret, bool ar
     uint8_t *pub = NULL;
     size_t publen = 0;
     int rc = get_public(ks, fpr, &pub, &publen);
+    if (rc == 1)
+        ks_fail(ks, "no such key %s", fpr);
     if (rc != 0)
         return rc;
     sg_pgp *p = NULL;
@@ -627,8 +632,8 @@ int sg_keystore_export(sg_keystore *ks, const char *fpr_in, bool secret, bool ar
     free(pub);
     if (!p)
         return ks->err[0] ? -1 : ks_fail(ks, "cannot load %s", fpr);
-    rc = sg_pgp_export(p, fpr, (secret ? SG_PGP_EXPORT_SECRET : 0) | (armored ? SG_PGP_EXPORT_ARMOR : 0),
-                       out, len);
+    rc = sg_pgp_export(p, fpr, (secret ? SG_PGP_EXPORT_SECRET : 0) | (armored ? SG_PGP_EXPORT_ARMOR : 0), out,
+                       len);
     sg_pgp_free(p);
     return rc < 0 ? ks_fail(ks, "cannot export %s", fpr) : 0;
 }
@@ -690,16 +695,17 @@ static int select_one(sg_keystore *ks, const char *sql, const char *address, cha
 
 /* valid_until already accounts for the primary's expiry and revocation (librnp computes it);
  * the revoked flag is checked too so a revocation can never be missed by a rounding of times. */
-#define VALID_FOR_ADDR                                                                  \
-    " k.revoked = 0 AND k.valid_until > ?2 AND EXISTS (SELECT 1 FROM pgp_uids u"        \
+#define VALID_FOR_ADDR                                                                                       \
+    " k.revoked = 0 AND k.valid_until > ?2 AND EXISTS (SELECT 1 FROM pgp_uids u"                             \
     " WHERE u.fpr = k.fpr AND u.addr = ?1 AND u.valid = 1)"
 
 int sg_keystore_find_encryption_key(sg_keystore *ks, const char *address, char fpr[SG_PGP_FPR_LEN + 1])
 {
-    return select_one(ks,
-                      "SELECT k.fpr FROM pgp_keys k WHERE k.enc_subkey = 1 AND k.enc_until > ?2 AND"
-                      VALID_FOR_ADDR " ORDER BY k.created DESC, k.fpr LIMIT 1",
-                      address, fpr);
+    return select_one(
+        ks,
+        "SELECT k.fpr FROM pgp_keys k WHERE k.enc_subkey = 1 AND k.enc_until > ?2 AND" VALID_FOR_ADDR
+        " ORDER BY k.created DESC, k.fpr LIMIT 1",
+        address, fpr);
 }
 
 int ks_find_own_signing_key(sg_keystore *ks, const char *address, char fpr[SG_PGP_FPR_LEN + 1])

@@ -82,6 +82,11 @@ int sg_keystore_revoke(sg_keystore *ks, const char *fpr_in, const char *reason)
 {
     char fpr[SG_PGP_FPR_LEN + 1];
     ks_upper_fpr(fpr_in, fpr);
+    sg_pgp_key k;
+    int found = sg_keystore_get(ks, fpr, &k);
+    sg_pgp_key_clear(&k);
+    if (found != 0)
+        return found < 0 ? -1 : (ks_fail(ks, "no such key %s", fpr), 1);
     if (!ks_has_secret(ks, fpr)) {
         ks_fail(ks, "no secret key held for %s: import a revocation certificate instead", fpr);
         return 1;
@@ -89,8 +94,8 @@ int sg_keystore_revoke(sg_keystore *ks, const char *fpr_in, const char *reason)
     sg_pgp *p = sg_keystore_load_secret(ks, fpr);
     if (!p)
         return -1;
-    int rc = sg_pgp_revoke(p, fpr, reason) < 0 ? ks_fail(ks, "cannot revoke %s", fpr)
-                                               : ks_save(ks, p, fpr, false);
+    int rc =
+        sg_pgp_revoke(p, fpr, reason) < 0 ? ks_fail(ks, "cannot revoke %s", fpr) : ks_save(ks, p, fpr, false);
     sg_pgp_free(p);
     return rc;
 }

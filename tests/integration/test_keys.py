@@ -77,6 +77,15 @@ try:
     r = key("list", "--address", "ann@example.org")
     t.ok(r.returncode == 0 and ann in r.stdout and rob not in r.stdout and "Ann <ann@example.org>" in r.stdout,
          "list --address shows only that address's key", r.stdout)
+    gpg("--quick-add-uid", ann, "Ann Work <ann@work.example>")
+    r = key("import", write("ann2.asc", gpg("--armor", "--export", ann).stdout))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("updated " + ann)
+         and ann in key("list", "--address", "ann@work.example").stdout,
+         "a new user ID added in gpg: updated, listed under the new address", r.stdout)
+    r = subprocess.run([gw.binary, "-c", gw.conf, "key", "import", "-"], input=gpg("--export", ann).stdout,
+                       capture_output=True, timeout=30)
+    t.ok(r.returncode == 0 and r.stdout.startswith(b"unchanged " + ann.encode()), "import - reads standard input",
+         (r.stdout + r.stderr).decode())
     binary = write("rob.gpg", gpg("--export", rob).stdout)
     t.ok(lines(key("import", binary))[0].startswith("unchanged " + rob), "binary (unarmored) input accepted")
 
@@ -87,12 +96,27 @@ try:
          "gpg secret key import: updated with secret key", r.stdout + r.stderr)
     t.ok("[S]" in key("list", "--address", "ann@example.org").stdout, "list marks the secret as held")
 
+    # A passphrase-protected secret key: the public part is taken, the secret is not (it could
+    # never be used unattended, and the passphrase is not ours to keep).
+    r = subprocess.run(["gpg", "--homedir", GH, "--batch", "--pinentry-mode", "loopback", "--passphrase", "pw",
+                        "--quick-gen-key", "Pat <pat@example.org>", "ed25519", "sign,cert", "never"],
+                       capture_output=True, timeout=60)
+    psec = subprocess.run(["gpg", "--homedir", GH, "--batch", "--pinentry-mode", "loopback", "--passphrase", "pw",
+                           "--armor", "--export-secret-keys", "pat@example.org"], capture_output=True, timeout=60).stdout
+    r = key("import", write("pat-sec.asc", psec))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("imported") and "passphrase-protected" in r.stdout
+         and "[S]" not in key("list", "--address", "pat@example.org").stdout,
+         "protected secret key: public part imported, secret not taken", r.stdout + r.stderr)
+
     # Revocation certificate made by gpg at key generation (its armor line is ':'-escaped).
     with open(os.path.join(GH, "openpgp-revocs.d", rob + ".rev"), "rb") as f:
         rev = f.read().replace(b":-----BEGIN", b"-----BEGIN")
     r = key("import", write("rob.rev", rev))
     t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("updated " + rob), "gpg revocation certificate: updated",
          r.stdout + r.stderr)
+    r = key("import", os.path.join(tmp, "rob.rev"))
+    t.ok(r.returncode == 0 and lines(r) and lines(r)[0].startswith("unchanged"),
+         "the same revocation certificate again: unchanged", r.stdout)
     r = key("list", "--address", "rob@example.org")
     t.ok("[revoked]" in r.stdout, "key shows revoked after the revocation certificate", r.stdout)
     r = key("show", rob)

@@ -72,8 +72,8 @@ static void test_wrap(void)
           "unwrap returns the plaintext");
     sg_kek_free_plain(out, olen);
     CHECK(memmem(w, wlen, pt + 10, 16) == NULL, "wrapped bytes do not contain the plaintext");
-    CHECK(sg_kek_wrap(&k, aad, pt, sizeof pt, &w2, &w2len) == 0 &&
-              memcmp(w, w2, SG_KEK_NONCE_LEN) != 0 && memcmp(w + SG_KEK_NONCE_LEN, w2 + SG_KEK_NONCE_LEN, 16) != 0,
+    CHECK(sg_kek_wrap(&k, aad, pt, sizeof pt, &w2, &w2len) == 0 && memcmp(w, w2, SG_KEK_NONCE_LEN) != 0 &&
+              memcmp(w + SG_KEK_NONCE_LEN, w2 + SG_KEK_NONCE_LEN, 16) != 0,
           "each wrap uses a fresh nonce");
     free(w2);
     /* Every single-bit flip anywhere (nonce, ciphertext, tag) must fail. */

@@ -2,6 +2,7 @@
  * import, re-import, list by address, recipient selection rules, the secret never stored in
  * clear, revoke, delete. Owner: src/keys. */
 #include <rnp/rnp.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,12 @@ static int import(sg_keystore *ks, const uint8_t *data, size_t len)
 }
 
 /* A key made outside the keystore (as a correspondent's key would be): public part only. */
-static int make_external(const char *uid, const char *algo, uint32_t expires, uint8_t **pub,
-                         size_t *len, char fpr[SG_PGP_FPR_LEN + 1])
+static int make_external(const char *uid, const char *algo, uint32_t expires, uint8_t **pub, size_t *len,
+                         char fpr[SG_PGP_FPR_LEN + 1])
 {
     sg_pgp *p = sg_pgp_new();
-    int rc = sg_pgp_generate(p, uid, algo, expires, fpr) == 0 && sg_pgp_export(p, fpr, 0, pub, len) == 0 ? 0 : -1;
+    int rc =
+        sg_pgp_generate(p, uid, algo, expires, fpr) == 0 && sg_pgp_export(p, fpr, 0, pub, len) == 0 ? 0 : -1;
     sg_pgp_free(p);
     return rc;
 }
@@ -141,8 +143,64 @@ static void test_secret_at_rest(sg_keystore *ks, const char *store_path, const c
     sg_pgp_free(p);
 }
 
+static void test_addresses(void)
+{
+    static const struct {
+        const char *uid, *want;
+    } cases[] = {
+        {"Alice <Alice@Example.ORG>", "Alice@example.org"},
+        {"alice@example.org", "alice@example.org"},
+        {"<a@b>", "a@b"},
+        {"Alice (work) <alice@example.org>", "alice@example.org"},
+        {"Alice alice@example.org", NULL},
+        {"Alice <alice@example.org", NULL},
+        {"Alice", NULL},
+        {"<@example.org>", NULL},
+        {"<alice@>", NULL},
+        {"<a@b@c>", NULL},
+        {"", NULL},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *a = sg_pgp_uid_address(cases[i].uid);
+        if (!((a == NULL && cases[i].want == NULL) ||
+              (a && cases[i].want && strcmp(a, cases[i].want) == 0))) {
+            printf("# '%s' -> '%s'\n", cases[i].uid, a ? a : "(null)");
+            bad++;
+        }
+        free(a);
+    }
+    CHECK(bad == 0, "addresses from user IDs: domain lower-cased, local part exact, malformed refused");
+}
+
+/* Moving a wrapped secret onto another key's row must not yield a usable secret (AAD = fpr). */
+static void test_swapped_secret(sg_store *st, sg_keystore *ks, const char *a, const char *b)
+{
+    sqlite3 *db = sg_store_db(st);
+    sqlite3_stmt *q;
+    int ok = sqlite3_prepare_v2(db,
+                                "UPDATE pgp_secrets SET wrapped = (SELECT wrapped FROM pgp_secrets"
+                                " WHERE fpr = ?1) WHERE fpr = ?2",
+                                -1, &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE && sqlite3_changes(db) == 1;
+    }
+    sqlite3_finalize(q);
+    CHECK(ok, "copied one key's wrapped secret onto another key's row");
+    uint8_t *out = NULL;
+    size_t len = 0;
+    CHECK(sg_keystore_export(ks, b, true, false, &out, &len) == -1 && !out,
+          "the swapped secret does not unwrap (%s)", sg_keystore_error(ks));
+    CHECK(sg_keystore_load_secret(ks, b) == NULL, "nor load for signing");
+    CHECK(sg_keystore_export(ks, a, true, false, &out, &len) == 0, "the original row still unwraps");
+    sg_pgp_free_secret(out, len);
+}
+
 int main(void)
 {
+    test_addresses();
     if (!mkdtemp(dir))
         return 1;
     char store_path[600], kek[600], err[256];
@@ -159,7 +217,8 @@ int main(void)
     size_t len = 0;
 
     /* import / re-import */
-    CHECK(make_external("Carol <carol@example.org>", "ed25519", 0, &pub, &len, f1) == 0, "made an external key");
+    CHECK(make_external("Carol <carol@example.org>", "ed25519", 0, &pub, &len, f1) == 0,
+          "made an external key");
     CHECK(import(ks, pub, len) == SG_IMPORT_IMPORTED, "new key: imported");
     CHECK(import(ks, pub, len) == SG_IMPORT_UNCHANGED, "same key again: unchanged");
     CHECK(sg_keystore_find_encryption_key(ks, "carol@example.org", sel) == 0 && strcmp(sel, f1) == 0,
@@ -168,6 +227,21 @@ int main(void)
           "domain case does not matter");
     CHECK(sg_keystore_find_encryption_key(ks, "Carol@example.org", sel) == 1,
           "a local part differing in case is not the same address");
+    {
+        /* A user ID someone appended without a self-signature binds nothing. */
+        static const char fake[] = "<mallory@example.org>";
+        uint8_t *ext = malloc(len + 2 + sizeof fake);
+        memcpy(ext, pub, len);
+        ext[len] = 0xC0 | 13;
+        ext[len + 1] = (uint8_t)(sizeof fake - 1);
+        memcpy(ext + len + 2, fake, sizeof fake - 1);
+        int st2 = import(ks, ext, len + 1 + sizeof fake);
+        CHECK(st2 == SG_IMPORT_UNCHANGED || st2 == SG_IMPORT_UPDATED,
+              "key with an unbound user ID appended: accepted (%d)", st2);
+        CHECK(sg_keystore_find_encryption_key(ks, "mallory@example.org", sel) == 1,
+              "a user ID without a valid self-signature is not chosen");
+        free(ext);
+    }
     CHECK(sg_keystore_find_encryption_key(ks, "carol@example.org.evil", sel) == 1 &&
               sg_keystore_find_encryption_key(ks, "arol@example.org", sel) == 1,
           "no partial address matches");
@@ -179,7 +253,8 @@ int main(void)
     free(pub);
 
     /* selection rules */
-    CHECK(make_external("<erin@example.org>", "ed25519", 1, &pub, &len, fexp) == 0, "made a key expiring in 1s");
+    CHECK(make_external("<erin@example.org>", "ed25519", 1, &pub, &len, fexp) == 0,
+          "made a key expiring in 1s");
     CHECK(import(ks, pub, len) == SG_IMPORT_IMPORTED, "soon-expiring key imported");
     free(pub);
     CHECK(sg_keystore_generate(ks, "frank@example.org", "ed25519", 0, NULL, frev) == 0, "generated a key");
@@ -187,7 +262,8 @@ int main(void)
     CHECK(sg_keystore_revoke(ks, frev, "test") == 0, "revoked it");
     CHECK(sg_keystore_find_encryption_key(ks, "frank@example.org", sel) == 1, "revoked key not chosen");
     sg_pgp_key k;
-    CHECK(sg_keystore_get(ks, frev, &k) == 0 && k.revoked && k.secret, "revoked key is marked revoked, secret kept");
+    CHECK(sg_keystore_get(ks, frev, &k) == 0 && k.revoked && k.secret,
+          "revoked key is marked revoked, secret kept");
     sg_pgp_key_clear(&k);
     CHECK(make_external("<Grace@example.org>", "ed25519", 0, &pub, &len, fcase) == 0 &&
               import(ks, pub, len) == SG_IMPORT_IMPORTED,
@@ -195,23 +271,29 @@ int main(void)
     free(pub);
     CHECK(sg_keystore_find_encryption_key(ks, "grace@example.org", sel) == 1,
           "key whose uid differs only in local-part case is not chosen");
-    CHECK(make_sign_only("<heidi@example.org>", &pub, &len, fsign) == 0 && import(ks, pub, len) == SG_IMPORT_IMPORTED,
+    CHECK(make_sign_only("<heidi@example.org>", &pub, &len, fsign) == 0 &&
+              import(ks, pub, len) == SG_IMPORT_IMPORTED,
           "imported a sign-only key");
     free(pub);
-    CHECK(sg_keystore_find_encryption_key(ks, "heidi@example.org", sel) == 1, "sign-only key not chosen for encryption");
-    CHECK(sg_keystore_generate(ks, "Bob <bob@example.org>", "ed25519", 0, NULL, fbob1) == 0, "generated bob #1");
+    CHECK(sg_keystore_find_encryption_key(ks, "heidi@example.org", sel) == 1,
+          "sign-only key not chosen for encryption");
+    CHECK(sg_keystore_generate(ks, "Bob <bob@example.org>", "ed25519", 0, NULL, fbob1) == 0,
+          "generated bob #1");
     sleep(2); /* creation times have one-second resolution; also lets erin's key expire */
-    CHECK(sg_keystore_generate(ks, "Bob <bob@example.org>", "ed25519", 0, NULL, fbob2) == 0, "generated bob #2");
+    CHECK(sg_keystore_generate(ks, "Bob <bob@example.org>", "ed25519", 0, NULL, fbob2) == 0,
+          "generated bob #2");
     CHECK(sg_keystore_find_encryption_key(ks, "bob@example.org", sel) == 0 && strcmp(sel, fbob2) == 0,
           "newest of two valid keys chosen");
     CHECK(sg_keystore_find_encryption_key(ks, "erin@example.org", sel) == 1, "expired key not chosen");
-    CHECK(sg_keystore_get(ks, fexp, &k) == 0 && k.expires && k.expires <= time(NULL), "expired key is stored, marked expired");
+    CHECK(sg_keystore_get(ks, fexp, &k) == 0 && k.expires && k.expires <= time(NULL),
+          "expired key is stored, marked expired");
     sg_pgp_key_clear(&k);
 
     /* list by address */
     sg_pgp_key *keys;
     size_t n;
-    CHECK(sg_keystore_list(ks, "bob@example.org", &keys, &n) == 0 && n == 2 && strcmp(keys[0].fpr, fbob2) == 0,
+    CHECK(sg_keystore_list(ks, "bob@example.org", &keys, &n) == 0 && n == 2 &&
+              strcmp(keys[0].fpr, fbob2) == 0,
           "list by address: both of bob's keys, newest first");
     sg_keystore_free_list(keys, n);
     CHECK(sg_keystore_list(ks, NULL, &keys, &n) == 0 && n == 8, "list all: 8 keys (%zu)", n);
@@ -229,11 +311,13 @@ int main(void)
 
     /* secret at rest */
     test_secret_at_rest(ks, store_path, fbob2);
+    test_swapped_secret(st, ks, fbob2, fbob1);
 
     /* export and re-import through the public export: unchanged */
     uint8_t *out = NULL;
     size_t olen = 0;
-    CHECK(sg_keystore_export(ks, fbob1, false, false, &out, &olen) == 0 && import(ks, out, olen) == SG_IMPORT_UNCHANGED,
+    CHECK(sg_keystore_export(ks, fbob2, false, false, &out, &olen) == 0 &&
+              import(ks, out, olen) == SG_IMPORT_UNCHANGED,
           "exported public key re-imports unchanged");
     free(out);
     CHECK(sg_keystore_export(ks, f1, true, false, &out, &olen) == 1, "no secret export without a secret");
@@ -242,13 +326,15 @@ int main(void)
     CHECK(sg_keystore_export(ks, frev, false, false, &out, &olen) == 0, "exported the revoked key");
     CHECK(sg_keystore_delete(ks, frev) == 0 && sg_keystore_get(ks, frev, &k) == 1, "deleted it");
     CHECK(sg_keystore_delete(ks, frev) == 1, "deleting again: not found");
-    CHECK(import(ks, out, olen) == SG_IMPORT_IMPORTED && sg_keystore_get(ks, frev, &k) == 0 && k.revoked && !k.secret,
+    CHECK(import(ks, out, olen) == SG_IMPORT_IMPORTED && sg_keystore_get(ks, frev, &k) == 0 && k.revoked &&
+              !k.secret,
           "re-imported public copy is revoked, without secret");
     sg_pgp_key_clear(&k);
     free(out);
 
     /* garbage */
-    static const uint8_t junk[] = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n";
+    static const uint8_t junk[] =
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n";
     CHECK(import(ks, junk, sizeof junk - 1) == SG_IMPORT_REJECTED, "garbage: rejected");
     CHECK(import(ks, (const uint8_t *)"\x99\x01", 2) == SG_IMPORT_REJECTED, "truncated packet: rejected");
 
