@@ -31,8 +31,8 @@ int sg_transform_pgp_init(const sg_config *cfg, sg_keystore *ks)
     T.cfg = cfg;
     T.keys.ks = ks;
     T.keys.lock = &T.lock;
-    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL,
-                               cfg->hostname, T.domain_addr, sizeof T.domain_addr);
+    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
+                               T.domain_addr, sizeof T.domain_addr);
     return 0;
 }
 
@@ -97,8 +97,8 @@ static int hold(sg_transform_result *res, const char *qid, const char *why)
 
 enum { M_PLAIN, M_ENCRYPT, M_INCOMING, M_DECRYPTED, M_NOKEY, M_STAMPED };
 
-static int encrypt_group(const sg_envelope *in, const char *data, size_t len, char (*fprs)[SG_PGP_FPR_LEN + 1],
-                         size_t n, sg_buf *out, char *err, size_t errlen)
+static int encrypt_group(const sg_envelope *in, const char *data, size_t len,
+                         char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n, sg_buf *out, char *err, size_t errlen)
 {
     char signer[SG_PGP_FPR_LEN + 1];
     char *from = sg_mime_from_address(data, len);
@@ -201,7 +201,7 @@ static int emit_stamped(sg_transform_result *res, const sg_envelope *in, const i
 static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, int *mark, const char *data,
                               size_t len, const sg_mime_pgp *pm)
 {
-    char (*cands)[SG_PGP_FPR_LEN + 1] = NULL;
+    char(*cands)[SG_PGP_FPR_LEN + 1] = NULL;
     int *owner = NULL;
     size_t ncand = 0;
     sg_pgp_decrypted d = {0};
@@ -247,7 +247,9 @@ static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, i
             goto out;
         }
         sg_info(in->id, "event=pgp-decrypted rcpts=%zu signature=%s", d.nhits,
-                v.sig == SG_SIG_VALID ? "valid" : v.sig == SG_SIG_NONE ? "none" : v.reason);
+                v.sig == SG_SIG_VALID  ? "valid"
+                : v.sig == SG_SIG_NONE ? "none"
+                                       : v.reason);
     }
     char stamp[200];
     if (d.status == SG_DEC_FAILED)
@@ -271,7 +273,8 @@ static int incoming_signed(sg_transform_result *res, const sg_envelope *in, int 
 {
     char *from = sg_mime_from_address(data, len);
     sg_pgp_verdict v;
-    int rc = sg_pgpmime_verify_detached(&T.keys, from, pm->signed_data, pm->signed_len, pm->sig, pm->siglen, &v);
+    int rc =
+        sg_pgpmime_verify_detached(&T.keys, from, pm->signed_data, pm->signed_len, pm->sig, pm->siglen, &v);
     free(from);
     char stamp[256];
     if (rc < 0)
@@ -303,7 +306,7 @@ int sg_transform_pgp(const sg_envelope *in, const char *data, size_t len, sg_tra
     if (sg_mime_detect(data, len, &pm) < 0)
         return -1;
     int *mark = calloc(in->nrcpt ? in->nrcpt : 1, sizeof *mark);
-    char (*fprs)[SG_PGP_FPR_LEN + 1] = calloc(in->nrcpt ? in->nrcpt : 1, sizeof *fprs);
+    char(*fprs)[SG_PGP_FPR_LEN + 1] = calloc(in->nrcpt ? in->nrcpt : 1, sizeof *fprs);
     int rc = -1;
     size_t nenc = 0;
     if (!mark || !fprs)

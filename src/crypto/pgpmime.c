@@ -74,9 +74,9 @@ static int primary_fpr(rnp_key_handle_t h, char out[SG_PGP_FPR_LEN + 1])
     return 0;
 }
 
-int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr,
-                       char (*rcpts)[SG_PGP_FPR_LEN + 1], size_t nrcpt, const char *data, size_t len,
-                       char **out, size_t *outlen, char *err, size_t errlen)
+int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+                       size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
+                       size_t errlen)
 {
     rnp_ffi_t ffi = new_ffi();
     rnp_input_t in = NULL;
@@ -200,8 +200,8 @@ static int check_sig(rnp_ffi_t ffi, rnp_op_verify_signature_t s, const char *fro
     uint32_t created = 0, kcreated = 0;
     uint64_t till = 0;
     rnp_op_verify_signature_get_times(s, &created, NULL);
-    if (rnp_key_get_creation(key, &kcreated) != RNP_SUCCESS || rnp_key_valid_till64(key, &till) != RNP_SUCCESS ||
-        kcreated > created || till < created) {
+    if (rnp_key_get_creation(key, &kcreated) != RNP_SUCCESS ||
+        rnp_key_valid_till64(key, &till) != RNP_SUCCESS || kcreated > created || till < created) {
         *reason = "key-invalid-at-signing";
         goto out;
     }
@@ -308,7 +308,8 @@ static int collect_hits(rnp_ffi_t ffi, rnp_op_verify_t op, provider *p, sg_pgp_d
     for (size_t i = 0; i < n; i++) {
         rnp_recipient_handle_t r = NULL;
         char *keyid = NULL, fpr[SG_PGP_FPR_LEN + 1];
-        if (rnp_op_verify_get_recipient_at(op, i, &r) != RNP_SUCCESS || rnp_recipient_get_keyid(r, &keyid) != RNP_SUCCESS)
+        if (rnp_op_verify_get_recipient_at(op, i, &r) != RNP_SUCCESS ||
+            rnp_recipient_get_keyid(r, &keyid) != RNP_SUCCESS)
             continue;
         rnp_key_handle_t h = find(ffi, "keyid", keyid);
         rnp_buffer_destroy(keyid);
@@ -422,8 +423,8 @@ void sg_pgp_decrypted_free(sg_pgp_decrypted *res)
     res->nhits = 0;
 }
 
-int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data,
-                               size_t len, const char *sig, size_t siglen, sg_pgp_verdict *v)
+int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+                               const char *sig, size_t siglen, sg_pgp_verdict *v)
 {
     memset(v, 0, sizeof *v);
     rnp_ffi_t ffi = new_ffi();

@@ -24,9 +24,9 @@ typedef struct sg_pgpmime_keys {
  * older peers cannot read), no compression (no decompression-ratio risk at the peer, and
  * compression of attacker-influenced plaintext leaks length information).
  * *out is malloc'd. Returns 0, or -1 with a reason in err. */
-int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr,
-                       char (*rcpts)[SG_PGP_FPR_LEN + 1], size_t nrcpt, const char *data, size_t len,
-                       char **out, size_t *outlen, char *err, size_t errlen);
+int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+                       size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
+                       size_t errlen);
 
 enum sg_dec_status {
     SG_DEC_OK,           /* decrypted, integrity protection present and verified */
@@ -38,10 +38,10 @@ enum sg_dec_status {
 enum sg_sig_status { SG_SIG_NONE, SG_SIG_VALID, SG_SIG_INVALID };
 
 typedef struct sg_pgp_verdict {
-    int sig; /* enum sg_sig_status */
+    int sig;                         /* enum sg_sig_status */
     char signer[SG_PGP_FPR_LEN + 1]; /* primary key of the (first good, else first) signature */
-    bool from_match;                  /* a valid user ID of the signer has the From address */
-    char reason[96];                  /* why invalid: bad, unknown-key, key-invalid, from-mismatch... */
+    bool from_match;                 /* a valid user ID of the signer has the From address */
+    char reason[96];                 /* why invalid: bad, unknown-key, key-invalid, from-mismatch... */
 } sg_pgp_verdict;
 
 typedef struct sg_pgp_decrypted {
@@ -63,7 +63,7 @@ int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
 void sg_pgp_decrypted_free(sg_pgp_decrypted *res);
 
 /* Verifies a detached signature over data exactly as given (multipart/signed). */
-int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data,
-                               size_t len, const char *sig, size_t siglen, sg_pgp_verdict *v);
+int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+                               const char *sig, size_t siglen, sg_pgp_verdict *v);
 
 #endif

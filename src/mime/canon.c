@@ -11,8 +11,8 @@
 #include "mime/mime_int.h"
 #include "mime/rawmsg.h"
 
-#define MAX_DEPTH 32    /* nesting limit for the walk below */
-#define MAX_LINE 998    /* RFC 5322 2.1.1 */
+#define MAX_DEPTH 32 /* nesting limit for the walk below */
+#define MAX_LINE 998 /* RFC 5322 2.1.1 */
 
 int sg_mime_append_crlf(sg_buf *out, const char *s, size_t n)
 {
@@ -71,6 +71,9 @@ static int reencode(GMimeObject *obj, int depth)
         for (int i = 0; i < n; i++)
             if (reencode(g_mime_multipart_get_part(mp, i), depth + 1) < 0)
                 return -1;
+        /* A multipart's encoding only restates its children's; after re-encoding they are
+         * 7-bit, so an "8bit" or "binary" label here would be false. */
+        g_mime_object_remove_header(obj, "Content-Transfer-Encoding");
         return 0;
     }
     if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -80,7 +83,8 @@ static int reencode(GMimeObject *obj, int depth)
     }
     if (GMIME_IS_PART(obj) && leaf_needs_encoding(GMIME_PART(obj))) {
         GMimePart *part = GMIME_PART(obj);
-        GMimeContentEncoding enc = g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT);
+        GMimeContentEncoding enc =
+            g_mime_part_get_best_content_encoding(part, GMIME_ENCODING_CONSTRAINT_7BIT);
         if (enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
             enc = GMIME_CONTENT_ENCODING_BASE64;
         g_mime_part_set_content_encoding(part, enc);

@@ -54,8 +54,7 @@ int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out);
 
 /* The outgoing message: msg's header fields without Content-* and MIME-Version, Subject
  * replaced by "...", then a multipart/encrypted body (RFC 3156 section 4) holding armored. */
-int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen,
-                           sg_buf *out);
+int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out);
 
 /* The incoming message after decryption: msg's header fields without Content-*, MIME-Version
  * and sealgate's stamp fields, then stamps (complete header lines, CRLF-terminated), then the

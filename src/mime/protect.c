@@ -16,9 +16,8 @@
 
 /* The fields copied into the encrypted entity; the outer Subject becomes "..." because the
  * outer header travels in the clear. */
-static const char *const protected_fields[] = {"Subject",  "From",        "To",         "Cc",
-                                               "Date",     "Message-ID",  "Reply-To",   "In-Reply-To",
-                                               "References", NULL};
+static const char *const protected_fields[] = {"Subject",    "From",     "To",          "Cc",         "Date",
+                                               "Message-ID", "Reply-To", "In-Reply-To", "References", NULL};
 
 static bool is_protected_field(const sg_rawhdr *h)
 {
@@ -103,7 +102,8 @@ int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out)
         if (sg_buf_append(out, ct->raw, (size_t)(ct->value - ct->raw) + ct->valuelen) < 0 ||
             sg_buf_append(out, "; protected-headers=\"v1\"\r\n", 26) < 0)
             goto out;
-    } else if (sg_buf_appendf(out, "Content-Type: text/plain; charset=us-ascii; protected-headers=\"v1\"\r\n") < 0) {
+    } else if (sg_buf_appendf(
+                   out, "Content-Type: text/plain; charset=us-ascii; protected-headers=\"v1\"\r\n") < 0) {
         goto out;
     }
     for (size_t i = 0; i < m.nh; i++)
