@@ -314,7 +314,7 @@ int sg_transform_pgp(const sg_envelope *in, const char *data, size_t len, sg_tra
     bool stamped_outside = false;
     for (size_t i = 0; i < in->nrcpt; i++) {
         const char *r = in->rcpt[i].addr;
-        int dir = sg_rule_direction(T.cfg, in->from, r, pm.kind != SG_MIME_OTHER);
+        int dir = sg_rule_direction(T.cfg, in->from, r, pm.kind);
         mark[i] = M_PLAIN;
         if (dir == SG_DIR_OUTGOING) {
             pthread_mutex_lock(&T.lock);

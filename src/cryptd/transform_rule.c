@@ -6,19 +6,22 @@
 
 #include <string.h>
 
+#include "mime/mime.h"
+
 const char *sg_rule_domain(const char *addr)
 {
     const char *at = addr ? strrchr(addr, '@') : NULL;
     return at ? at + 1 : "";
 }
 
-int sg_rule_direction(const sg_config *cfg, const char *sender, const char *rcpt, bool pgp_message)
+int sg_rule_direction(const sg_config *cfg, const char *sender, const char *rcpt, int kind)
 {
     bool from_inside = sender && *sender && sg_config_is_internal_domain(cfg, sg_rule_domain(sender));
     bool to_inside = sg_config_is_internal_domain(cfg, sg_rule_domain(rcpt));
-    if (from_inside && !to_inside)
+    /* Mail the sender's client encrypted already is not encrypted a second time. */
+    if (from_inside && !to_inside && kind != SG_MIME_PGP_ENCRYPTED)
         return SG_DIR_OUTGOING;
-    if (to_inside && pgp_message)
+    if (to_inside && kind != SG_MIME_OTHER)
         return SG_DIR_INCOMING;
     return SG_DIR_PASS;
 }

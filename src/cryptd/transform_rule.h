@@ -13,9 +13,9 @@ enum sg_direction {
     SG_DIR_INCOMING, /* internal recipient of a PGP/MIME message: decrypt/verify */
 };
 
-/* sender: envelope MAIL FROM ("" for the null sender); pgp_message: the message is PGP/MIME
- * encrypted or signed at the top level. */
-int sg_rule_direction(const sg_config *cfg, const char *sender, const char *rcpt, bool pgp_message);
+/* sender: envelope MAIL FROM ("" for the null sender); kind: what sg_mime_detect found at the
+ * top level of the message (enum sg_mime_kind). */
+int sg_rule_direction(const sg_config *cfg, const char *sender, const char *rcpt, int kind);
 
 /* The domain of an address (after the last '@'), or "" when there is none. */
 const char *sg_rule_domain(const char *addr);

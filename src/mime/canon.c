@@ -65,6 +65,10 @@ static int reencode(GMimeObject *obj, int depth)
 {
     if (depth > MAX_DEPTH)
         return -1;
+    /* Signed or encrypted content is someone else's canonical form: changing a byte of it
+     * would break their signature, so it is written back as parsed. */
+    if (GMIME_IS_MULTIPART_SIGNED(obj) || GMIME_IS_MULTIPART_ENCRYPTED(obj))
+        return 0;
     if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
         int n = g_mime_multipart_get_count(mp);

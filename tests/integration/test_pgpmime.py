@@ -239,6 +239,36 @@ try:
     t.ok(len(re.findall(r"event=sent rcpt=<(bob@example.net|carol@example.org)>", gw.log_text())) >= 2,
          "two SMTP transactions to the next hop")
 
+    # signed by the sender's own client (multipart/signed): encrypted around it, and the
+    # client's signature still verifies after bob decrypts (its bytes were not touched)
+    gpg("--quick-gen-key", "Dave <dave@demo.test>", "ed25519", "sign,cert", "never")
+    dave = [l.split(":")[9] for l in gpg("--with-colons", "--list-keys", "dave@demo.test").stdout.decode().splitlines()
+            if l.startswith("fpr:")][0]
+    part = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned by my client.\r\n"
+    csig = gpg("--armor", "--detach-sign", "-u", dave, input=part).stdout
+    msg = (b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: client-signed\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/signed; micalg=pgp-sha512; protocol=\"application/pgp-signature\"; boundary=\"cs\"\r\n\r\n"
+           b"--cs\r\n" + part + b"\r\n--cs\r\nContent-Type: application/pgp-signature\r\n\r\n" + crlf(csig) + b"\r\n--cs--\r\n")
+    d = send(msg, ["bob@example.net"]).get("bob@example.net")
+    plain, st = gpg_decrypt(d) if isinstance(d, bytes) else (None, "not delivered")
+    ok = plain is not None and b"multipart/signed" in split(plain)[0]
+    if ok:
+        body = split(plain)[1]
+        first = body.split(b"--cs\r\n")[1].rsplit(b"\r\n", 1)[0]
+        sigf = write("client.sig", re.search(rb"-----BEGIN PGP SIGNATURE-----.*?-----END PGP SIGNATURE-----", body, re.S).group(0))
+        v = gpg("--status-fd", "2", "--verify", sigf, write("client.part", first))
+        ok = f"VALIDSIG {dave}" in v.stderr.decode() and first == part
+    t.ok(ok, "client-signed mail: encrypted, and the client's signature still verifies inside", st)
+
+    # already encrypted by the client: not encrypted again
+    enc = gpg("--armor", "--encrypt", "-r", bob, input=b"Content-Type: text/plain\r\n\r\nby client\r\n").stdout
+    msg = (b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"ce\"\r\n\r\n"
+           b"--ce\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--ce\r\n"
+           b"Content-Type: application/octet-stream\r\n\r\n" + crlf(enc) + b"\r\n--ce--\r\n")
+    d = send(msg, ["bob@example.net"]).get("bob@example.net", b"")
+    t.ok(split(d)[1] == split(msg)[1], "mail the client encrypted already passes unchanged")
+
     # ---- incoming ----
     def pgpmime(armored, extra=b""):
         return (b"From: Bob <bob@example.net>\r\nTo: alice@demo.test\r\nSubject: ...\r\n"
