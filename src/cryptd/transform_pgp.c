@@ -198,6 +198,14 @@ static int emit_stamped(sg_transform_result *res, const sg_envelope *in, const i
     return emit(res, in, mark, want, &b, NULL, 0);
 }
 
+/* The most plaintext one ciphertext may decrypt to: compression can expand text a lot, but
+ * not without bound (DESIGN.md: limits on decompression ratio and message size). */
+static size_t max_plain(size_t clen)
+{
+    size_t m = clen > SG_MIME_MAX_OUT / 64 ? SG_MIME_MAX_OUT : clen * 64;
+    return m < (8u << 20) ? (8u << 20) : m;
+}
+
 static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, int *mark, const char *data,
                               size_t len, const sg_mime_pgp *pm)
 {
@@ -212,12 +220,16 @@ static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, i
     if (ncand == 0) {
         d.status = SG_DEC_NO_KEY;
         snprintf(d.reason, sizeof d.reason, "no-key");
-    } else if (sg_pgpmime_decrypt(&T.keys, cands, ncand, from, pm->cipher, pm->cipherlen, &d) < 0) {
+    } else if (sg_pgpmime_decrypt(&T.keys, cands, ncand, from, pm->cipher, pm->cipherlen,
+                                  max_plain(pm->cipherlen), &d) < 0) {
         goto out;
     }
-    if (d.status == SG_DEC_NO_INTEGRITY) {
+    if (d.status == SG_DEC_NO_INTEGRITY || d.status == SG_DEC_TOO_LARGE) {
         char why[200];
-        snprintf(why, sizeof why, "PGP/MIME message without valid integrity protection (%s)", d.reason);
+        snprintf(why, sizeof why, "%s (%s)",
+                 d.status == SG_DEC_TOO_LARGE ? "PGP/MIME plaintext over the size limit"
+                                              : "PGP/MIME message without valid integrity protection",
+                 d.reason);
         rc = hold(res, in->id, why);
         goto out;
     }

@@ -329,7 +329,8 @@ static int collect_hits(rnp_ffi_t ffi, rnp_op_verify_t op, provider *p, sg_pgp_d
 }
 
 int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
-                       const char *from_addr, const char *cipher, size_t clen, sg_pgp_decrypted *res)
+                       const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
+                       sg_pgp_decrypted *res)
 {
     memset(res, 0, sizeof *res);
     res->status = SG_DEC_FAILED;
@@ -349,7 +350,8 @@ int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
     load_sender_keys(k, ffi, from_addr);
     rnp_ffi_set_key_provider(ffi, provide, &p);
     if (rnp_input_from_memory(&in, (const uint8_t *)cipher, clen, false) != RNP_SUCCESS ||
-        rnp_output_to_memory(&o, 0) != RNP_SUCCESS || rnp_op_verify_create(&op, ffi, in, o) != RNP_SUCCESS)
+        rnp_output_to_memory(&o, max_plain) != RNP_SUCCESS ||
+        rnp_op_verify_create(&op, ffi, in, o) != RNP_SUCCESS)
         goto done;
     /* Decryption must succeed on its own; signatures are judged below, not by librnp's
      * all-or-nothing result. */
@@ -362,11 +364,18 @@ int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
     if (collect_hits(ffi, op, &p, res) < 0)
         goto done;
     rc = 0;
+    uint8_t *obuf = NULL;
+    size_t olen = 0;
+    rnp_output_memory_get_buf(o, &obuf, &olen, false);
     if (mode && strcmp(mode, "cfb") == 0) {
         /* EFAIL: without an MDC the ciphertext may have been modified to exfiltrate the
          * plaintext; nothing of it may leave, whatever librnp returned. */
         res->status = SG_DEC_NO_INTEGRITY;
         snprintf(res->reason, sizeof res->reason, "no-integrity-protection");
+    } else if (r != RNP_SUCCESS && used && max_plain && olen + 65536 >= max_plain) {
+        /* librnp stopped at the output limit (it writes in chunks, hence the margin). */
+        res->status = SG_DEC_TOO_LARGE;
+        snprintf(res->reason, sizeof res->reason, "plaintext-too-large");
     } else if (r != RNP_SUCCESS && used) {
         /* The session key was recovered yet the message failed: a failed MDC/AEAD check or
          * a corrupted stream. Treated like missing integrity protection. */

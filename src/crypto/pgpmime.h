@@ -33,6 +33,7 @@ enum sg_dec_status {
     SG_DEC_NO_KEY,       /* no held secret key is among the message's recipients */
     SG_DEC_NO_INTEGRITY, /* no MDC/AEAD, or it failed: plaintext must not be released */
     SG_DEC_FAILED,       /* malformed or otherwise undecryptable */
+    SG_DEC_TOO_LARGE,    /* the plaintext would exceed the limit: held, never truncated */
 };
 
 enum sg_sig_status { SG_SIG_NONE, SG_SIG_VALID, SG_SIG_INVALID };
@@ -57,9 +58,11 @@ typedef struct sg_pgp_decrypted {
 
 /* Decrypts cipher (armored or binary) with the secret keys of cands (primary fingerprints of
  * keys whose secret the keystore holds; each is unwrapped only when librnp asks for it), then
- * checks the signatures against the keys bound to from_addr. */
+ * checks the signatures against the keys bound to from_addr. Plaintext larger than max_plain
+ * (a compressed bomb) gives SG_DEC_TOO_LARGE. */
 int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
-                       const char *from_addr, const char *cipher, size_t clen, sg_pgp_decrypted *res);
+                       const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
+                       sg_pgp_decrypted *res);
 void sg_pgp_decrypted_free(sg_pgp_decrypted *res);
 
 /* Verifies a detached signature over data exactly as given (multipart/signed). */

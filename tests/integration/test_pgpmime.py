@@ -341,6 +341,13 @@ try:
     arm = b"-----BEGIN PGP MESSAGE-----\r\n\r\n" + base64.encodebytes(bytes(bad)) + b"-----END PGP MESSAGE-----\r\n"
     expect_hold(pgpmime(arm), "broken MDC")
 
+    # a compression bomb (20 MB of zeros, a few kB compressed): held, not expanded into the queue
+    bomb = gpg("--armor", "--compress-algo", "zlib", "-z", "9", "--encrypt", "-r", alice,
+               input=b"Content-Type: text/plain\r\n\r\n" + b"\0" * (20 << 20)).stdout
+    t.ok(len(bomb) < 200000, "gpg made a small compressed message", str(len(bomb)))
+    expect_hold(pgpmime(bomb), "compression bomb")
+    t.ok("plaintext-too-large" in gw.log_text(), "compression bomb: the reason is logged")
+
     # multipart/signed from bob (not encrypted): verified and stamped, bytes unchanged
     part = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nSigned, not sealed.\r\n"
     sig = gpg("--armor", "--detach-sign", "-u", bob, input=part).stdout

@@ -44,7 +44,7 @@ int main(void)
     char cands[2][SG_PGP_FPR_LEN + 1];
     memcpy(cands[0], bob, sizeof bob);
     sg_pgp_decrypted d;
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, &d) == 0 && d.status == SG_DEC_OK,
+    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 0, &d) == 0 && d.status == SG_DEC_OK,
           "bob decrypts");
     CHECK(d.plainlen == sizeof text - 1 && memcmp(d.plain, text, d.plainlen) == 0, "plaintext byte for byte");
     CHECK(d.nhits == 1 && strcmp(d.hits[0], bob) == 0, "the message is reported as encrypted to bob's key");
@@ -52,17 +52,17 @@ int main(void)
           "alice's signature valid, bound to From");
     sg_pgp_decrypted_free(&d);
 
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "mallory@demo.test", arm, alen, &d) == 0 &&
+    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "mallory@demo.test", arm, alen, 0, &d) == 0 &&
               d.status == SG_DEC_OK && d.v.sig == SG_SIG_INVALID && !d.v.from_match,
           "a From other than the signer's address: signature not counted (%s)", d.v.reason);
     sg_pgp_decrypted_free(&d);
 
-    CHECK(sg_pgpmime_decrypt(&k, cands, 0, "alice@demo.test", arm, alen, &d) == 0 &&
+    CHECK(sg_pgpmime_decrypt(&k, cands, 0, "alice@demo.test", arm, alen, 0, &d) == 0 &&
               d.status == SG_DEC_NO_KEY && d.plain == NULL,
           "no candidate key: no-key, no plaintext");
     sg_pgp_decrypted_free(&d);
     memcpy(cands[0], alice, sizeof alice);
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, &d) == 0 &&
+    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 0, &d) == 0 &&
               d.status == SG_DEC_NO_KEY && d.nhits == 0,
           "a held key the message is not encrypted to: no-key");
     sg_pgp_decrypted_free(&d);
@@ -75,11 +75,22 @@ int main(void)
         mid++;
     *mid = *mid == 'A' ? 'B' : 'A';
     memcpy(cands[0], bob, sizeof bob);
-    int rc = sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", bad, alen, &d);
+    int rc = sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", bad, alen, 0, &d);
     CHECK(rc == 0 && d.status != SG_DEC_OK && d.plain == NULL,
           "tampered ciphertext: no plaintext (status %d, %s)", d.status, d.reason);
     sg_pgp_decrypted_free(&d);
     free(bad);
+
+    char *big = malloc(200000);
+    memset(big, 'z', 200000);
+    free(arm);
+    arm = NULL;
+    CHECK(sg_pgpmime_encrypt(&k, alice, rcpts, 1, big, 200000, &arm, &alen, err, sizeof err) == 0 &&
+              sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 100000, &d) == 0 &&
+              d.status == SG_DEC_TOO_LARGE && d.plain == NULL,
+          "plaintext over the limit: too-large, no plaintext (%s)", d.reason);
+    sg_pgp_decrypted_free(&d);
+    free(big);
 
     sg_pgp_verdict v;
     CHECK(sg_pgpmime_verify_detached(&k, "alice@demo.test", "x", 1, "not a signature", 15, &v) == 0 &&
