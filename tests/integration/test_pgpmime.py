@@ -260,6 +260,16 @@ try:
         ok = f"VALIDSIG {dave}" in v.stderr.decode() and first == part
     t.ok(ok, "client-signed mail: encrypted, and the client's signature still verifies inside", st)
 
+    # an internal sender without a key of their own: signed by the domain key
+    dom = gw.cli("key", "list", "--address", "sealgate@demo.test").stdout.split()
+    dom = dom[0] if dom else ""
+    gpg("--import", input=gw.cli("key", "export", dom).stdout.encode())
+    msg = b"From: carol@demo.test\r\nTo: bob@example.net\r\nSubject: from carol\r\n\r\nno key of my own\r\n"
+    d = send(msg, ["bob@example.net"], sender="carol@demo.test").get("bob@example.net")
+    plain, st = gpg_decrypt(d) if isinstance(d, bytes) else (None, "not delivered")
+    t.ok(plain is not None and len(dom) == 40 and f"VALIDSIG {dom}" in st,
+         "sender without a key: signed by the domain key sealgate@demo.test", st)
+
     # already encrypted by the client: not encrypted again
     enc = gpg("--armor", "--encrypt", "-r", bob, input=b"Content-Type: text/plain\r\n\r\nby client\r\n").stdout
     msg = (b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
@@ -297,6 +307,15 @@ try:
         t.ok(body == split(inner_in)[1], "incoming: decrypted body byte for byte", repr(body))
         t.ok(b"Subject: the real subject" in hdr and b"Subject: ..." not in hdr and b"multipart/encrypted" not in hdr,
              "incoming: protected Subject restored, outer Content-Type replaced")
+
+    # two internal recipients, the message encrypted to alice only: dave gets no decryption
+    enc = gpg("--armor", "--sign", "--encrypt", "-u", bob, "-r", alice, input=inner_in).stdout
+    m = pgpmime(enc)
+    got = send(m, ["alice@demo.test", "dave@demo.test"], sender="bob@example.net")
+    da, dd = got.get("alice@demo.test", b""), got.get("dave@demo.test", b"")
+    t.ok(b"X-Sealgate-Decryption: full" in da and split(da)[1] == split(inner_in)[1], "two internal recipients: alice's copy decrypted")
+    t.ok(b"X-Sealgate-Decryption: none; reason=no-key" in dd and split(dd)[1] == split(m)[1] and b"Hallo Alice" not in dd,
+         "two internal recipients: the other one gets the ciphertext, stamped no-key", split(dd)[0].decode(errors="replace"))
 
     # signed by a key whose user ID does not match From
     gpg("--quick-gen-key", "Mallory <mallory@example.com>", "ed25519", "sign,cert", "never")
