@@ -333,10 +333,13 @@ int sg_transform_pgp(const sg_envelope *in, const char *data, size_t len, sg_tra
             int k = sg_keystore_find_encryption_key(T.keys.ks, r, fprs[nenc]);
             pthread_mutex_unlock(&T.lock);
             if (k < 0)
-                goto out; /* store error: try again later rather than send in the clear */
+                goto out; /* store error: cryptd holds the message rather than send it in the clear */
             if (k == 0) {
                 mark[i] = M_ENCRYPT;
-                nenc++;
+                bool dup = false; /* two addresses of one key: encrypt to it once */
+                for (size_t j = 0; j < nenc && !dup; j++)
+                    dup = strcmp(fprs[j], fprs[nenc]) == 0;
+                nenc += !dup;
             }
         } else if (dir == SG_DIR_INCOMING) {
             mark[i] = M_INCOMING;
@@ -360,13 +363,16 @@ int sg_transform_pgp(const sg_envelope *in, const char *data, size_t len, sg_tra
             goto out;
         sg_info(in->id, "event=pgp-encrypted rcpts=%zu", nenc);
     }
-    if (pm.kind == SG_MIME_PGP_ENCRYPTED && incoming_encrypted(res, in, mark, data, len, &pm) < 0)
+    bool incoming = false;
+    for (size_t i = 0; i < in->nrcpt; i++)
+        incoming = incoming || mark[i] == M_INCOMING;
+    if (incoming && pm.kind == SG_MIME_PGP_ENCRYPTED && incoming_encrypted(res, in, mark, data, len, &pm) < 0)
         goto out;
     if (res->hold) {
         rc = 0;
         goto out;
     }
-    if (pm.kind == SG_MIME_PGP_SIGNED && incoming_signed(res, in, mark, data, len, &pm) < 0)
+    if (incoming && pm.kind == SG_MIME_PGP_SIGNED && incoming_signed(res, in, mark, data, len, &pm) < 0)
         goto out;
     if (stamped_outside && emit_stamped(res, in, mark, M_STAMPED, data, len, "") < 0)
         goto out;
