@@ -23,7 +23,10 @@ from sgtest import Gateway, Tap, asan_binary, listdir, new_id, qfile, wait_for  
 
 t = Tap()
 gw = Gateway(binary=asan_binary())
-gw.write_config('internal_domains = ["demo.test"];\n')
+gw.write_config('internal_domains = ["demo.test", "openpgp.example"];\n')
+# Third-party messages (see /work/shared/corpus/README.txt): Thunderbird's EFAIL-class test mail
+# to bob@openpgp.example, with the keys of draft-bre-openpgp-samples.
+TB = "/work/shared/corpus/thunderbird-comm-central/mail/test/browser/openpgp/data"
 tmp = tempfile.mkdtemp(prefix="sg-pgpmime-")
 GH = os.path.join(tmp, "gnupg")
 os.makedirs(GH, mode=0o700)
@@ -389,6 +392,41 @@ try:
     d = got.get("alice@demo.test", b"")
     t.ok(b"X-Sealgate" not in d and b"Subject: hi\r\n" in d and split(d)[1] == b"plain\r\n",
          "plain incoming mail: forged stamp removed", repr(d))
+
+    # ---- Thunderbird's EFAIL-class messages (third-party corpus, when present) ----
+    if not os.path.isdir(TB):
+        t.skip("Thunderbird rc-openpgp messages", "corpus not present")
+    else:
+        r = gw.cli("key", "import", os.path.join(TB, "keys", "bob@openpgp.example-0xfbfcc82a015e7330-secret.asc"))
+        r2 = gw.cli("key", "import", os.path.join(TB, "keys", "alice@openpgp.example-0xf231550c4f47e38e-pub.asc"))
+        t.ok(r.returncode == 0 and "secret" in r.stdout and r2.returncode == 0, "corpus: Bob's secret and Alice's key imported",
+             r.stdout + r.stderr + r2.stderr)
+
+        def corpus(name):
+            with open(os.path.join(TB, "eml", name), "rb") as f:
+                return crlf(f.read())
+
+        for name, want in (("rc-openpgp-mdc.eml", "full"), ("rc-openpgp-aead.eml", "full")):
+            m = corpus(name)
+            d = send(m, ["bob@openpgp.example"], sender="alice@openpgp.example").get("bob@openpgp.example", b"")
+            t.ok(re.search(rb"^X-Sealgate-Decryption: " + want.encode(), d, re.M) is not None
+                 and b"multipart/encrypted" not in split(d)[0],
+                 f"corpus {name}: decrypted", split(d)[0].decode(errors="replace")[-600:])
+        for name in ("rc-openpgp-nomdc.eml", "rc-openpgp-mdc-tampered.eml"):
+            before_hold = set(listdir(gw.spool, "hold"))
+            before = sink_files()
+            with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+                s.sendmail("alice@openpgp.example", ["bob@openpgp.example"], corpus(name))
+            held = wait_for(lambda: set(listdir(gw.spool, "hold")) - before_hold, 15)
+            time.sleep(0.5)
+            t.ok(bool(held) and sink_files() == before, f"corpus {name}: held, nothing delivered")
+        # The encrypted part inside an attacker's multipart/mixed, or under a signature wrapper:
+        # not the top-level entity, so never decrypted (nothing spliced, nothing in clear).
+        for name in ("rc-openpgp-mixed-subpart.eml", "rc-openpgp-sigwrap-nomdc.eml", "rc-openpgp-sigwrap-mdc.eml"):
+            m = corpus(name)
+            d = send(m, ["bob@openpgp.example"], sender="alice@openpgp.example").get("bob@openpgp.example", b"")
+            t.ok(b"X-Sealgate-Decryption: full" not in d and split(d)[1] == split(m)[1],
+                 f"corpus {name}: not decrypted, body unchanged", split(d)[0].decode(errors="replace")[-400:])
 
     errors = gw.sanitizer_reports()
     t.ok(not errors, "no sanitizer reports in the gateway log", "\n".join(errors[:20]))
