@@ -19,6 +19,7 @@ int sg_transform_identity(const sg_envelope *in, const char *data, size_t len, s
             goto fail;
     o->data = data;
     o->len = len;
+    res->unchanged = 1;
     return 0;
 fail:
     sg_transform_result_free(res);

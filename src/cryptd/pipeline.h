@@ -20,6 +20,8 @@ typedef struct sg_transform_result {
     sg_output *out;
     size_t nout;
     int hold;          /* nonzero: keep the input in hold/ instead of producing output */
+    int unchanged;     /* the one output is the input exactly (bytes and recipients): cryptd
+                          then moves the file on by rename instead of copying it */
     char reason[256];  /* why it was held, for the log and the sender notice */
 } sg_transform_result;
 

@@ -167,14 +167,37 @@ int sg_qw_finish(sg_qwriter *w)
     sg_env_trailer(w->datalen, tr);
     if (qw_raw(w, tr, SG_ENV_TRAILER_LEN) < 0 || qw_flush(w) < 0)
         return -1;
-    if (fdatasync(w->fd) < 0)
-        return qw_fail(w);
+    return 0;
+}
+
+/* Makes the data of every finished writer durable. One file: fdatasync. A batch: one syncfs,
+ * which writes back the whole spool filesystem in a single journal commit instead of one
+ * commit per file (measured about twice the rate for batches of 20 on ext4). syncfs reports
+ * writeback errors since Linux 5.8; on an error every writer of the batch fails, because we
+ * cannot tell whose data was lost. */
+static int qw_sync_batch(sg_qwriter **ws, size_t n)
+{
+    size_t live = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ws[i]->error && ws[i]->fd >= 0 && live++ == 0)
+            first = i;
+    if (live == 0)
+        return 0;
+    int rc = live == 1 ? fdatasync(ws[first]->fd) : syncfs(ws[first]->fd);
+    if (rc < 0) {
+        int e = errno ? errno : EIO;
+        for (size_t i = 0; i < n; i++)
+            if (!ws[i]->error)
+                ws[i]->error = e;
+        return -1;
+    }
     return 0;
 }
 
 int sg_qw_publish(sg_queue *q, sg_qwriter **ws, size_t n, int state)
 {
     int rc = 0, renamed = 0;
+    qw_sync_batch(ws, n); /* data first, then the names that point at it */
     for (size_t i = 0; i < n; i++) {
         sg_qwriter *w = ws[i];
         if (w->fd >= 0) {
@@ -258,6 +281,9 @@ int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char
         free(buf);
         return -2;
     }
+    /* The file name is the message's id: a file moved under a new name (cryptd passes an
+     * unchanged message on by rename) keeps the id line it was written with. */
+    snprintf(e->id, sizeof e->id, "%s", name);
     *file = buf;
     return 0;
 }

@@ -60,11 +60,12 @@ typedef struct sg_qwriter {
 
 int sg_qw_open(sg_queue *q, sg_qwriter *w, const sg_envelope *e);
 int sg_qw_write(sg_qwriter *w, const void *data, size_t len);
-/* Flushes, appends the trailer and fsyncs the file (no rename yet). Safe to call from a
- * worker thread: touches only w. */
+/* Flushes and appends the trailer (not yet durable). Safe to call from a worker thread:
+ * touches only w. */
 int sg_qw_finish(sg_qwriter *w);
-/* Renames finished writers into state; one fsync of the state directory for the whole batch
- * (group commit). Returns 0 when every rename succeeded; failed writers have error set. */
+/* Group commit: makes the finished writers' data durable (fdatasync for one, one syncfs for a
+ * batch), renames them into state, then one fsync of the state directory. Returns 0 when every
+ * writer is durable in state; failed writers have error set and are removed from tmp/. */
 int sg_qw_publish(sg_queue *q, sg_qwriter **w, size_t n, int state);
 void sg_qw_abort(sg_queue *q, sg_qwriter *w);
 

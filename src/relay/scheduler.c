@@ -28,6 +28,7 @@
 #define OUTGOING_RESCAN_MS 2000
 #define DEFERRED_SCAN_MS 1000
 #define OUTGOING_MIN_GAP_MS 20
+#define PENDING_PER_WORKER 16 /* names handed out per listing: one listing feeds many sends */
 
 static long long now_ms(void)
 {
@@ -61,6 +62,16 @@ static int push(char ***v, size_t *n, size_t *cap, char *s)
 }
 
 /* Queues name for a worker unless it is in flight. Returns 1 when queued. */
+/* Fewer queued names than workers: with a backlog on disk, list again now rather than after
+ * the debounce gap, or the workers idle and delivery is capped by the listing rate. */
+static bool running_dry(sg_relay *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool dry = r->npending < (size_t)r->nworkers;
+    pthread_mutex_unlock(&r->mu);
+    return dry;
+}
+
 static int enqueue(sg_relay *r, const char *name)
 {
     if (in_flight(r, name))
@@ -120,7 +131,7 @@ static bool scan_outgoing(sg_relay *r)
         return false;
     }
     bool capped = false;
-    size_t cap = (size_t)r->nworkers * 2;
+    size_t cap = (size_t)r->nworkers * PENDING_PER_WORKER;
     long long now = (long long)time(NULL);
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->ncooldown;) /* expired entries go */
@@ -251,7 +262,8 @@ int sg_relay_schedule(sg_relay *r, int sigfd)
         long long t = now_ms();
         /* Events only bring the next listing forward, at most every OUTGOING_MIN_GAP_MS: a
          * burst of arrivals costs one directory listing, not one per file. */
-        if (t >= next_out || (want_out && t - last_out >= OUTGOING_MIN_GAP_MS)) {
+        bool urgent = want_out && backlog && running_dry(r);
+        if (t >= next_out || urgent || (want_out && t - last_out >= OUTGOING_MIN_GAP_MS)) {
             backlog = scan_outgoing(r);
             want_out = false;
             forget_queued(r, &cache);
@@ -266,6 +278,8 @@ int sg_relay_schedule(sg_relay *r, int sigfd)
         long long until = next_out < next_def ? next_out : next_def;
         if (want_out && last_out + OUTGOING_MIN_GAP_MS < until)
             until = last_out + OUTGOING_MIN_GAP_MS;
+        if (urgent)
+            until = t; /* the listing above just ran; poll without sleeping for new wakes */
         long long wait = until - now_ms();
         struct pollfd p[3] = {{.fd = sigfd, .events = POLLIN},
                               {.fd = r->wake_pipe[0], .events = POLLIN},
