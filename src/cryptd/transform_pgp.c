@@ -377,6 +377,9 @@ int sg_transform_pgp(const sg_envelope *in, const char *data, size_t len, sg_tra
     if (stamped_outside && emit_stamped(res, in, mark, M_STAMPED, data, len, "") < 0)
         goto out;
     rc = emit(res, in, mark, M_PLAIN, NULL, data, len);
+    /* Nothing to do for anyone: cryptd may move the input on by rename instead of copying. */
+    if (rc == 0 && res->nout == 1 && res->out[0].data == data && res->out[0].env.nrcpt == in->nrcpt)
+        res->unchanged = 1;
 out:
     if (rc < 0)
         sg_transform_result_free(res);
