@@ -144,6 +144,18 @@ static void sig_stamp(const sg_pgp_verdict *v, char *s, size_t n)
         snprintf(s, n, "X-Sealgate-Signature: none\r\n");
 }
 
+/* Verifies a multipart/signed's first part, in CRLF form, against its detached signature. */
+static int verify_signed(const char *from, const sg_mime_pgp *pm, sg_pgp_verdict *v)
+{
+    sg_buf c;
+    sg_buf_init(&c, SG_MIME_MAX_OUT);
+    int rc = sg_mime_to_crlf(pm->signed_data, pm->signed_len, &c);
+    if (rc == 0)
+        rc = sg_pgpmime_verify_detached(&T.keys, from, c.data ? c.data : "", c.len, pm->sig, pm->siglen, v);
+    sg_buf_free(&c);
+    return rc;
+}
+
 /* Candidate keys of the incoming recipients: every stored key with its secret held. */
 static int candidates(const sg_envelope *in, const int *mark, char (**cands)[SG_PGP_FPR_LEN + 1],
                       size_t *ncand, int **owner)
@@ -244,9 +256,10 @@ static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, i
         sg_mime_pgp inner = {0};
         /* Sign-then-encrypt (RFC 3156 6.1): the decrypted entity is itself multipart/signed. */
         if (v.sig == SG_SIG_NONE && sg_mime_detect(d.plain, d.plainlen, &inner) == 0 &&
-            inner.kind == SG_MIME_PGP_SIGNED)
-            sg_pgpmime_verify_detached(&T.keys, from, inner.signed_data, inner.signed_len, inner.sig,
-                                       inner.siglen, &v);
+            inner.kind == SG_MIME_PGP_SIGNED && verify_signed(from, &inner, &v) < 0) {
+            v.sig = SG_SIG_INVALID;
+            snprintf(v.reason, sizeof v.reason, "error");
+        }
         sg_mime_pgp_free(&inner);
         char stamps[512], ss[256];
         sig_stamp(&v, ss, sizeof ss);
@@ -285,8 +298,7 @@ static int incoming_signed(sg_transform_result *res, const sg_envelope *in, int 
 {
     char *from = sg_mime_from_address(data, len);
     sg_pgp_verdict v;
-    int rc =
-        sg_pgpmime_verify_detached(&T.keys, from, pm->signed_data, pm->signed_len, pm->sig, pm->siglen, &v);
+    int rc = verify_signed(from, pm, &v);
     free(from);
     char stamp[256];
     if (rc < 0)

@@ -70,6 +70,9 @@ int sg_mime_restamp(const char *msg, size_t len, const char *stamps, sg_buf *out
  * outside. */
 bool sg_mime_is_stamp_field(const char *name, size_t namelen);
 
+/* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
+int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);
+
 /* The From field's address (the first mailbox), domain lower-cased; malloc'd, NULL when none. */
 char *sg_mime_from_address(const char *msg, size_t len);
 

@@ -27,6 +27,11 @@ static bool is_protected_field(const sg_rawhdr *h)
     return false;
 }
 
+int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out)
+{
+    return sg_mime_append_crlf(out, s, n);
+}
+
 bool sg_mime_is_stamp_field(const char *name, size_t namelen)
 {
     return namelen >= 11 && strncasecmp(name, "X-Sealgate-", 11) == 0;
@@ -203,8 +208,14 @@ int sg_mime_unwrap(const char *msg, size_t len, const char *entity, size_t elen,
 {
     sg_rawmsg m = {0}, e = {0};
     int rc = -1;
-    if (sg_rawmsg_parse(msg, len, &m) < 0 || sg_rawmsg_parse(entity, elen, &e) < 0)
+    if (sg_rawmsg_parse(msg, len, &m) < 0)
         goto out;
+    if (sg_rawmsg_parse(entity, elen, &e) < 0) {
+        /* Not a MIME entity (some clients encrypt bare text): all of it is the body, which
+         * MIME's defaults make text/plain. */
+        e.body = entity;
+        e.bodylen = elen;
+    }
     bool prot = has_protected_headers(&e);
     if (sg_buf_append(out, stamps, strlen(stamps)) < 0)
         goto out;

@@ -320,6 +320,12 @@ try:
     t.ok(b"X-Sealgate-Decryption: none; reason=no-key" in dd and split(dd)[1] == split(m)[1] and b"Hallo Alice" not in dd,
          "two internal recipients: the other one gets the ciphertext, stamped no-key", split(dd)[0].decode(errors="replace"))
 
+    # a client that encrypted bare text (no MIME header inside): delivered as text/plain
+    enc = gpg("--armor", "--sign", "--encrypt", "-u", bob, "-r", alice, input=b"no header here\r\n").stdout
+    d = send(pgpmime(enc), ["alice@demo.test"], sender="bob@example.net").get("alice@demo.test", b"")
+    t.ok(b"X-Sealgate-Decryption: full" in d and split(d)[1] == b"no header here\r\n" and b"Content-Type" not in split(d)[0],
+         "incoming bare text: decrypted as the body", repr(d[-300:]))
+
     # signed by a key whose user ID does not match From
     gpg("--quick-gen-key", "Mallory <mallory@example.com>", "ed25519", "sign,cert", "never")
     mal = [l.split(":")[9] for l in gpg("--with-colons", "--list-keys", "mallory@example.com").stdout.decode().splitlines()

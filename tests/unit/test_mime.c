@@ -263,6 +263,13 @@ static void test_unwrap(void)
               has(out.data, "Subject: ...\r\n") && !has(out.data, "not protected"),
           "unwrap: without protected-headers the inner fields do not replace outer ones");
 
+    const char bare[] = "just text, no header\r\nsecond line\r\n";
+    reset();
+    CHECK(sg_mime_unwrap(outer, sizeof outer - 1, bare, sizeof bare - 1, "", &out) == 0 &&
+              has(out.data, "Subject: ...\r\nMIME-Version: 1.0\r\n\r\njust text, no header\r\nsecond line\r\n") &&
+              !has(out.data, "Content-Type"),
+          "unwrap: a decrypted text without MIME header becomes the body (MIME default type)");
+
     reset();
     CHECK(sg_mime_restamp(outer, sizeof outer - 1, "X-Sealgate-Signature: none\r\n", &out) == 0 &&
               strcmp(out.data, "X-Sealgate-Signature: none\r\nReceived: r\r\nFrom: Bob <bob@example.net>\r\n"
