@@ -218,6 +218,50 @@ static size_t max_plain(size_t clen)
     return m < (8u << 20) ? (8u << 20) : m;
 }
 
+/* The decrypted message for the recipients marked M_DECRYPTED, stamped. */
+static int deliver_decrypted(sg_transform_result *res, const sg_envelope *in, const int *mark,
+                             const char *data, size_t len, const char *from, const sg_pgp_decrypted *d)
+{
+    sg_pgp_verdict v = d->v;
+    sg_mime_pgp inner = {0};
+    /* Sign-then-encrypt (RFC 3156 6.1): the decrypted entity is itself multipart/signed. */
+    if (v.sig == SG_SIG_NONE && sg_mime_detect(d->plain, d->plainlen, &inner) == 0 &&
+        inner.kind == SG_MIME_PGP_SIGNED && verify_signed(from, &inner, &v) < 0) {
+        v.sig = SG_SIG_INVALID;
+        snprintf(v.reason, sizeof v.reason, "error");
+    }
+    sg_mime_pgp_free(&inner);
+    sg_buf b;
+    sg_buf_init(&b, SG_MIME_MAX_OUT);
+    /* The signature was judged against the outer From; protected headers may put another From
+     * in front of the reader. It counts only if the From shown is the one it was bound to. */
+    if (sg_mime_unwrap(data, len, d->plain, d->plainlen, "", &b) < 0) {
+        sg_buf_free(&b);
+        return -1;
+    }
+    char *shown = sg_mime_from_address(b.data, b.len);
+    if (v.sig == SG_SIG_VALID && (!shown || !from || strcmp(shown, from) != 0)) {
+        v.sig = SG_SIG_INVALID;
+        v.from_match = false;
+        snprintf(v.reason, sizeof v.reason, "from-mismatch");
+    }
+    free(shown);
+    char stamps[512], ss[256];
+    sig_stamp(&v, ss, sizeof ss);
+    snprintf(stamps, sizeof stamps, "X-Sealgate-Decryption: full\r\n%s", ss);
+    sg_buf_reset(&b);
+    if (sg_mime_unwrap(data, len, d->plain, d->plainlen, stamps, &b) < 0 ||
+        emit(res, in, mark, M_DECRYPTED, &b, NULL, 0) < 0) {
+        sg_buf_free(&b);
+        return -1;
+    }
+    sg_info(in->id, "event=pgp-decrypted rcpts=%zu signature=%s", d->nhits,
+            v.sig == SG_SIG_VALID  ? "valid"
+            : v.sig == SG_SIG_NONE ? "none"
+                                   : v.reason);
+    return 0;
+}
+
 static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, int *mark, const char *data,
                               size_t len, const sg_mime_pgp *pm)
 {
@@ -252,29 +296,8 @@ static int incoming_encrypted(sg_transform_result *res, const sg_envelope *in, i
             for (size_t c = 0; c < ncand; c++)
                 if (strcmp(cands[c], d.hits[h]) == 0)
                     mark[owner[c]] = M_DECRYPTED;
-        sg_pgp_verdict v = d.v;
-        sg_mime_pgp inner = {0};
-        /* Sign-then-encrypt (RFC 3156 6.1): the decrypted entity is itself multipart/signed. */
-        if (v.sig == SG_SIG_NONE && sg_mime_detect(d.plain, d.plainlen, &inner) == 0 &&
-            inner.kind == SG_MIME_PGP_SIGNED && verify_signed(from, &inner, &v) < 0) {
-            v.sig = SG_SIG_INVALID;
-            snprintf(v.reason, sizeof v.reason, "error");
-        }
-        sg_mime_pgp_free(&inner);
-        char stamps[512], ss[256];
-        sig_stamp(&v, ss, sizeof ss);
-        snprintf(stamps, sizeof stamps, "X-Sealgate-Decryption: full\r\n%s", ss);
-        sg_buf b;
-        sg_buf_init(&b, SG_MIME_MAX_OUT);
-        if (sg_mime_unwrap(data, len, d.plain, d.plainlen, stamps, &b) < 0 ||
-            emit(res, in, mark, M_DECRYPTED, &b, NULL, 0) < 0) {
-            sg_buf_free(&b);
+        if (deliver_decrypted(res, in, mark, data, len, from, &d) < 0)
             goto out;
-        }
-        sg_info(in->id, "event=pgp-decrypted rcpts=%zu signature=%s", d.nhits,
-                v.sig == SG_SIG_VALID  ? "valid"
-                : v.sig == SG_SIG_NONE ? "none"
-                                       : v.reason);
     }
     char stamp[200];
     if (d.status == SG_DEC_FAILED)

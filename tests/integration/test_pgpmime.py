@@ -320,6 +320,14 @@ try:
     t.ok(b"X-Sealgate-Decryption: none; reason=no-key" in dd and split(dd)[1] == split(m)[1] and b"Hallo Alice" not in dd,
          "two internal recipients: the other one gets the ciphertext, stamped no-key", split(dd)[0].decode(errors="replace"))
 
+    # protected headers that show another From than the outer one the signature matched
+    spoof = (b"Content-Type: text/plain; protected-headers=\"v1\"\r\nFrom: The Boss <boss@demo.test>\r\n"
+             b"Subject: wire the money\r\n\r\nnow\r\n")
+    enc = gpg("--armor", "--sign", "--encrypt", "-u", bob, "-r", alice, input=spoof).stdout
+    d = send(pgpmime(enc), ["alice@demo.test"], sender="bob@example.net").get("alice@demo.test", b"")
+    t.ok(b"From: The Boss <boss@demo.test>" in d and b"X-Sealgate-Signature: invalid; reason=from-mismatch" in d,
+         "protected From other than the signer's: signature not valid", split(d)[0].decode(errors="replace"))
+
     # a client that encrypted bare text (no MIME header inside): delivered as text/plain
     enc = gpg("--armor", "--sign", "--encrypt", "-u", bob, "-r", alice, input=b"no header here\r\n").stdout
     d = send(pgpmime(enc), ["alice@demo.test"], sender="bob@example.net").get("alice@demo.test", b"")
