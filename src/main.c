@@ -11,29 +11,28 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: sealgate [-c FILE] COMMAND [ARGS]\n"
-            "\n"
-            "Roles (normally started by 'start'):\n"
-            "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
-            "  smtpd | cryptd | relay | sink\n"
-            "\n"
-            "Commands:\n"
-            "  queue list [STATE]    list queued messages (all states, or one)\n"
-            "  queue show ID         envelope and headers of a message\n"
-            "  queue retry ID|all    deliver deferred messages now\n"
-            "  queue hold ID         move a message to hold\n"
-            "  queue release ID      move a held message back into processing\n"
-            "  queue delete ID       delete a message\n"
-            "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
-            "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
-            "  key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"
-            "  key revoke FPR [REASON]\n"
-            "  check-config          validate the configuration and print the effective values\n"
-            "  version               print the version\n"
-            "\n"
-            "The configuration is FILE, else $SEALGATE_CONFIG, else the embedded defaults\n"
-            "(base directory ./run). See docs/configuration.md.\n");
+    fprintf(f, "usage: sealgate [-c FILE] COMMAND [ARGS]\n"
+               "\n"
+               "Roles (normally started by 'start'):\n"
+               "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
+               "  smtpd | cryptd | relay | sink\n"
+               "\n"
+               "Commands:\n"
+               "  queue list [STATE]    list queued messages (all states, or one)\n"
+               "  queue show ID         envelope and headers of a message\n"
+               "  queue retry ID|all    deliver deferred messages now\n"
+               "  queue hold ID         move a message to hold\n"
+               "  queue release ID      move a held message back into processing\n"
+               "  queue delete ID       delete a message\n"
+               "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
+               "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
+               "  key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"
+               "  key revoke FPR [REASON]\n"
+               "  check-config          validate the configuration and print the effective values\n"
+               "  version               print the version\n"
+               "\n"
+               "The configuration is FILE, else $SEALGATE_CONFIG, else the embedded defaults\n"
+               "(base directory ./run). See docs/configuration.md.\n");
 }
 
 static int env_fd(void)
@@ -45,9 +44,8 @@ static int env_fd(void)
 int main(int argc, char **argv)
 {
     const char *cfgpath = NULL;
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
         if (c == 'c') {

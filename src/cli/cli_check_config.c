@@ -52,7 +52,10 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
            c->smtpd.idle_timeout, c->smtpd.session_timeout, c->smtpd.max_errors,
            c->smtpd.bare_newline == SG_BARE_REJECT ? "reject" : "normalize");
     printf("relay.next_hop:    %s (tls=%s, max_connections=%d, retry %d..%ds, lifetime %ds)\n",
-           c->relay.next_hop, c->relay.tls == SG_TLS_NONE ? "none" : c->relay.tls == SG_TLS_MAY ? "may" : "must",
+           c->relay.next_hop,
+           c->relay.tls == SG_TLS_NONE  ? "none"
+           : c->relay.tls == SG_TLS_MAY ? "may"
+                                        : "must",
            c->relay.max_connections, c->relay.retry_min, c->relay.retry_max, c->relay.queue_lifetime);
     printf("sink:              enabled=%s listen=%s maildir=%s\n", yesno(c->sink.enabled), c->sink.listen,
            c->sink.maildir);

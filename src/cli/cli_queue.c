@@ -11,8 +11,8 @@
 #include "queue/queue.h"
 #include "roles.h"
 
-static const int listed_states[] = {SG_Q_INCOMING, SG_Q_ACTIVE,  SG_Q_OUTGOING,
-                                    SG_Q_DEFERRED, SG_Q_HOLD, SG_Q_CORRUPT};
+static const int listed_states[] = {SG_Q_INCOMING, SG_Q_ACTIVE, SG_Q_OUTGOING,
+                                    SG_Q_DEFERRED, SG_Q_HOLD,   SG_Q_CORRUPT};
 
 static void print_age(long long secs)
 {
@@ -113,8 +113,8 @@ static int cmd_show(sg_queue *q, const char *id)
     char created[64];
     time_t t = (time_t)e.created;
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-    printf("id:          %s\nstate:       %s\ncreated:     %s\nclient:      %s\nhelo:        %s\n",
-           id, sg_qstate_name(state), created, e.client ? e.client : "-", e.helo ? e.helo : "-");
+    printf("id:          %s\nstate:       %s\ncreated:     %s\nclient:      %s\nhelo:        %s\n", id,
+           sg_qstate_name(state), created, e.client ? e.client : "-", e.helo ? e.helo : "-");
     printf("from:        <%s>\n", e.from);
     printf("body:        %s\nsmtputf8:    %s\n", e.body ? e.body : "-", e.smtputf8 ? "yes" : "no");
     if (e.ret || e.envid)
@@ -209,8 +209,10 @@ int sg_cli_queue(const sg_config *cfg, int argc, char **argv)
     }
     sg_queue q;
     if (sg_queue_open(&q, cfg->spool_dir, "cli", false) < 0) {
-        fprintf(stderr, "sealgate queue: cannot open the spool %s: %s (is the gateway set up? try "
-                        "'make run')\n", cfg->spool_dir, strerror(errno));
+        fprintf(stderr,
+                "sealgate queue: cannot open the spool %s: %s (is the gateway set up? try "
+                "'make run')\n",
+                cfg->spool_dir, strerror(errno));
         return 1;
     }
     const char *cmd = argv[1], *id = argc > 2 ? argv[2] : NULL;

@@ -73,8 +73,8 @@ static int claim(cryptd *c, item *it)
     if (renameat(c->q.dirfd[SG_Q_INCOMING], it->name, c->q.dirfd[SG_Q_ACTIVE], it->name) < 0)
         return -1; /* someone else has it, or it was deleted by the administrator */
     char err[256];
-    int rc = sg_queue_read(&c->q, SG_Q_ACTIVE, it->name, &it->env, &it->file, &it->data, &it->len,
-                           err, sizeof err);
+    int rc = sg_queue_read(&c->q, SG_Q_ACTIVE, it->name, &it->env, &it->file, &it->data, &it->len, err,
+                           sizeof err);
     if (rc == -2) {
         sg_error(it->name, "event=corrupt reason=\"%s\" action=moved-to-corrupt", err);
         sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_CORRUPT);
@@ -101,8 +101,7 @@ static int write_outputs(cryptd *c, item *it)
         if (!w)
             return -1;
         it->w[it->nw++] = w;
-        if (sg_qw_open(&c->q, w, &o->env) < 0 || sg_qw_write(w, o->data, o->len) < 0 ||
-            sg_qw_finish(w) < 0)
+        if (sg_qw_open(&c->q, w, &o->env) < 0 || sg_qw_write(w, o->data, o->len) < 0 || sg_qw_finish(w) < 0)
             return -1;
     }
     return 0;
@@ -175,8 +174,8 @@ static void process_batch(cryptd *c, item *items, size_t n)
             continue;
         /* The outputs are durable; losing this unlink in a crash only means re-processing. */
         unlinkat(c->q.dirfd[SG_Q_ACTIVE], it->name, 0);
-        sg_info(it->name, "event=processed groups=%zu size=%zu from=<%s> nrcpt=%zu", it->res.nout,
-                it->len, it->env.from, it->env.nrcpt);
+        sg_info(it->name, "event=processed groups=%zu size=%zu from=<%s> nrcpt=%zu", it->res.nout, it->len,
+                it->env.from, it->env.nrcpt);
     }
 }
 

@@ -179,23 +179,41 @@ static void load_smtpd(ctx *x, sg_config *c, config_setting_t *g)
     for (int i = 0; i < config_setting_length(g); i++) {
         config_setting_t *s = config_setting_get_elem(g, i);
         long long sz = (long long)c->smtpd.max_message_size;
-        if (is(s, "listen")) rd_str(x, s, &c->smtpd.listen);
-        else if (is(s, "tls_cert")) rd_str(x, s, &c->smtpd.tls_cert);
-        else if (is(s, "tls_key")) rd_str(x, s, &c->smtpd.tls_key);
-        else if (is(s, "tls_autogenerate")) rd_bool(x, s, &c->smtpd.tls_autogenerate);
-        else if (is(s, "max_message_size")) { rd_int(x, s, 1024, 1LL << 34, &sz); c->smtpd.max_message_size = (size_t)sz; }
-        else if (is(s, "max_recipients")) rd_i(x, s, 1, 100000, &c->smtpd.max_recipients);
-        else if (is(s, "max_line_length")) rd_i(x, s, 998, 1 << 20, &c->smtpd.max_line_length);
-        else if (is(s, "max_command_length")) rd_i(x, s, 510, 1 << 16, &c->smtpd.max_command_length);
-        else if (is(s, "max_sessions")) rd_i(x, s, 1, 1000000, &c->smtpd.max_sessions);
-        else if (is(s, "max_sessions_per_ip")) rd_i(x, s, 1, 1000000, &c->smtpd.max_sessions_per_ip);
-        else if (is(s, "idle_timeout")) rd_i(x, s, 1, 86400, &c->smtpd.idle_timeout);
-        else if (is(s, "session_timeout")) rd_i(x, s, 1, 7 * 86400, &c->smtpd.session_timeout);
-        else if (is(s, "max_errors")) rd_i(x, s, 1, 1000, &c->smtpd.max_errors);
-        else if (is(s, "bare_newline")) rd_enum(x, s, bare, &c->smtpd.bare_newline);
-        else if (is(s, "commit_batch")) rd_i(x, s, 1, 4096, &c->smtpd.commit_batch);
-        else if (is(s, "client_networks")) rd_list(x, s, &c->smtpd.client_networks);
-        else fail(x, s, "smtpd.%s: unknown setting", config_setting_name(s));
+        if (is(s, "listen"))
+            rd_str(x, s, &c->smtpd.listen);
+        else if (is(s, "tls_cert"))
+            rd_str(x, s, &c->smtpd.tls_cert);
+        else if (is(s, "tls_key"))
+            rd_str(x, s, &c->smtpd.tls_key);
+        else if (is(s, "tls_autogenerate"))
+            rd_bool(x, s, &c->smtpd.tls_autogenerate);
+        else if (is(s, "max_message_size")) {
+            rd_int(x, s, 1024, 1LL << 34, &sz);
+            c->smtpd.max_message_size = (size_t)sz;
+        } else if (is(s, "max_recipients"))
+            rd_i(x, s, 1, 100000, &c->smtpd.max_recipients);
+        else if (is(s, "max_line_length"))
+            rd_i(x, s, 998, 1 << 20, &c->smtpd.max_line_length);
+        else if (is(s, "max_command_length"))
+            rd_i(x, s, 510, 1 << 16, &c->smtpd.max_command_length);
+        else if (is(s, "max_sessions"))
+            rd_i(x, s, 1, 1000000, &c->smtpd.max_sessions);
+        else if (is(s, "max_sessions_per_ip"))
+            rd_i(x, s, 1, 1000000, &c->smtpd.max_sessions_per_ip);
+        else if (is(s, "idle_timeout"))
+            rd_i(x, s, 1, 86400, &c->smtpd.idle_timeout);
+        else if (is(s, "session_timeout"))
+            rd_i(x, s, 1, 7 * 86400, &c->smtpd.session_timeout);
+        else if (is(s, "max_errors"))
+            rd_i(x, s, 1, 1000, &c->smtpd.max_errors);
+        else if (is(s, "bare_newline"))
+            rd_enum(x, s, bare, &c->smtpd.bare_newline);
+        else if (is(s, "commit_batch"))
+            rd_i(x, s, 1, 4096, &c->smtpd.commit_batch);
+        else if (is(s, "client_networks"))
+            rd_list(x, s, &c->smtpd.client_networks);
+        else
+            fail(x, s, "smtpd.%s: unknown setting", config_setting_name(s));
     }
 }
 
@@ -204,16 +222,26 @@ static void load_relay(ctx *x, sg_config *c, config_setting_t *g)
     static const char *const tls[] = {"none", "may", "must", NULL};
     for (int i = 0; i < config_setting_length(g); i++) {
         config_setting_t *s = config_setting_get_elem(g, i);
-        if (is(s, "next_hop")) rd_str(x, s, &c->relay.next_hop);
-        else if (is(s, "tls")) rd_enum(x, s, tls, &c->relay.tls);
-        else if (is(s, "max_connections")) rd_i(x, s, 1, 1000, &c->relay.max_connections);
-        else if (is(s, "connect_timeout")) rd_i(x, s, 1, 3600, &c->relay.connect_timeout);
-        else if (is(s, "command_timeout")) rd_i(x, s, 1, 3600, &c->relay.command_timeout);
-        else if (is(s, "retry_min")) rd_i(x, s, 1, 86400, &c->relay.retry_min);
-        else if (is(s, "retry_max")) rd_i(x, s, 1, 7 * 86400, &c->relay.retry_max);
-        else if (is(s, "queue_lifetime")) rd_i(x, s, 1, 60 * 86400, &c->relay.queue_lifetime);
-        else if (is(s, "helo_name")) rd_str(x, s, &c->relay.helo_name);
-        else fail(x, s, "relay.%s: unknown setting", config_setting_name(s));
+        if (is(s, "next_hop"))
+            rd_str(x, s, &c->relay.next_hop);
+        else if (is(s, "tls"))
+            rd_enum(x, s, tls, &c->relay.tls);
+        else if (is(s, "max_connections"))
+            rd_i(x, s, 1, 1000, &c->relay.max_connections);
+        else if (is(s, "connect_timeout"))
+            rd_i(x, s, 1, 3600, &c->relay.connect_timeout);
+        else if (is(s, "command_timeout"))
+            rd_i(x, s, 1, 3600, &c->relay.command_timeout);
+        else if (is(s, "retry_min"))
+            rd_i(x, s, 1, 86400, &c->relay.retry_min);
+        else if (is(s, "retry_max"))
+            rd_i(x, s, 1, 7 * 86400, &c->relay.retry_max);
+        else if (is(s, "queue_lifetime"))
+            rd_i(x, s, 1, 60 * 86400, &c->relay.queue_lifetime);
+        else if (is(s, "helo_name"))
+            rd_str(x, s, &c->relay.helo_name);
+        else
+            fail(x, s, "relay.%s: unknown setting", config_setting_name(s));
     }
 }
 
@@ -223,44 +251,64 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
     config_setting_t *root = config_root_setting(cf);
     for (int i = 0; i < config_setting_length(root); i++) {
         config_setting_t *s = config_setting_get_elem(root, i);
-        if (is(s, "hostname")) rd_str(x, s, &c->hostname);
-        else if (is(s, "base_dir")) rd_str(x, s, &c->base_dir);
-        else if (is(s, "spool_dir")) rd_str(x, s, &c->spool_dir);
-        else if (is(s, "store")) rd_str(x, s, &c->store_path);
-        else if (is(s, "pid_file")) rd_str(x, s, &c->pid_file);
-        else if (is(s, "log_level")) rd_enum(x, s, levels, &c->log_level);
-        else if (is(s, "internal_domains")) rd_list(x, s, &c->internal_domains);
+        if (is(s, "hostname"))
+            rd_str(x, s, &c->hostname);
+        else if (is(s, "base_dir"))
+            rd_str(x, s, &c->base_dir);
+        else if (is(s, "spool_dir"))
+            rd_str(x, s, &c->spool_dir);
+        else if (is(s, "store"))
+            rd_str(x, s, &c->store_path);
+        else if (is(s, "pid_file"))
+            rd_str(x, s, &c->pid_file);
+        else if (is(s, "log_level"))
+            rd_enum(x, s, levels, &c->log_level);
+        else if (is(s, "internal_domains"))
+            rd_list(x, s, &c->internal_domains);
         else if (is(s, "users")) {
             rd_group(x, s, "users");
             for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
                 config_setting_t *u = config_setting_get_elem(s, j);
-                if (is(u, "smtpd")) rd_str(x, u, &c->users.smtpd);
-                else if (is(u, "cryptd")) rd_str(x, u, &c->users.cryptd);
-                else if (is(u, "relay")) rd_str(x, u, &c->users.relay);
-                else if (is(u, "group")) rd_str(x, u, &c->users.group);
-                else fail(x, u, "users.%s: unknown setting", config_setting_name(u));
+                if (is(u, "smtpd"))
+                    rd_str(x, u, &c->users.smtpd);
+                else if (is(u, "cryptd"))
+                    rd_str(x, u, &c->users.cryptd);
+                else if (is(u, "relay"))
+                    rd_str(x, u, &c->users.relay);
+                else if (is(u, "group"))
+                    rd_str(x, u, &c->users.group);
+                else
+                    fail(x, u, "users.%s: unknown setting", config_setting_name(u));
             }
         } else if (is(s, "smtpd")) {
             rd_group(x, s, "smtpd");
-            if (!x->failed) load_smtpd(x, c, s);
+            if (!x->failed)
+                load_smtpd(x, c, s);
         } else if (is(s, "cryptd")) {
             rd_group(x, s, "cryptd");
             for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
                 config_setting_t *u = config_setting_get_elem(s, j);
-                if (is(u, "workers")) rd_i(x, u, 0, 256, &c->cryptd.workers);
-                else fail(x, u, "cryptd.%s: unknown setting", config_setting_name(u));
+                if (is(u, "workers"))
+                    rd_i(x, u, 0, 256, &c->cryptd.workers);
+                else
+                    fail(x, u, "cryptd.%s: unknown setting", config_setting_name(u));
             }
         } else if (is(s, "relay")) {
             rd_group(x, s, "relay");
-            if (!x->failed) load_relay(x, c, s);
+            if (!x->failed)
+                load_relay(x, c, s);
         } else if (is(s, "sink")) {
             rd_group(x, s, "sink");
             for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
                 config_setting_t *u = config_setting_get_elem(s, j);
-                if (is(u, "enabled")) rd_bool(x, u, &c->sink.enabled);
-                else if (is(u, "listen")) rd_str(x, u, &c->sink.listen);
-                else if (is(u, "maildir")) rd_str(x, u, &c->sink.maildir);
-                else fail(x, u, "sink.%s: unknown setting", config_setting_name(u));
+                if (is(u, "enabled"))
+                    rd_bool(x, u, &c->sink.enabled);
+                else if (is(u, "listen"))
+                    rd_str(x, u, &c->sink.listen);
+                else if (is(u, "maildir"))
+                    rd_str(x, u, &c->sink.maildir);
+                else
+                    fail(x, u, "sink.%s: unknown setting", config_setting_name(u));
             }
         } else {
             fail(x, s, "%s: unknown setting", config_setting_name(s));
@@ -284,8 +332,8 @@ static int validate(ctx *x, sg_config *c)
     c->smtpd.client_cidrs = calloc(c->smtpd.client_networks.n + 1, sizeof(sg_cidr));
     for (size_t i = 0; i < c->smtpd.client_networks.n; i++)
         if (sg_cidr_parse(c->smtpd.client_networks.v[i], &c->smtpd.client_cidrs[i]) < 0) {
-            snprintf(x->err, x->errlen, "%s: smtpd.client_networks: \"%s\" is not a network",
-                     x->file, c->smtpd.client_networks.v[i]);
+            snprintf(x->err, x->errlen, "%s: smtpd.client_networks: \"%s\" is not a network", x->file,
+                     c->smtpd.client_networks.v[i]);
             return -1;
         }
     struct sockaddr_storage ss;
@@ -380,10 +428,11 @@ static void list_free(sg_strlist *l)
 
 void sg_config_free(sg_config *c)
 {
-    char **strs[] = {&c->path, &c->hostname, &c->base_dir, &c->spool_dir, &c->store_path,
-                     &c->pid_file, &c->users.smtpd, &c->users.cryptd, &c->users.relay,
-                     &c->users.group, &c->smtpd.listen, &c->smtpd.tls_cert, &c->smtpd.tls_key,
-                     &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen, &c->sink.maildir};
+    char **strs[] = {&c->path,          &c->hostname,       &c->base_dir,        &c->spool_dir,
+                     &c->store_path,    &c->pid_file,       &c->users.smtpd,     &c->users.cryptd,
+                     &c->users.relay,   &c->users.group,    &c->smtpd.listen,    &c->smtpd.tls_cert,
+                     &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
+                     &c->sink.maildir};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     list_free(&c->internal_domains);

@@ -36,10 +36,10 @@ void sg_vlog(int level, const char *qid, const char *fmt, va_list ap)
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (long)tv.tv_usec / 1000, log_role, (long)getpid(),
-                     level_names[level]);
+    int n =
+        snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000,
+                 log_role, (long)getpid(), level_names[level]);
     if (qid && *qid && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - n, "%s: ", qid);
     if (n < (int)sizeof line)

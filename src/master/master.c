@@ -150,8 +150,8 @@ static void reap(master *m)
             sg_warn(NULL, "event=role-died role=%s pid=%ld signal=%d restart_in=%ds", role_names[idx],
                     (long)pid, WTERMSIG(status), delay);
         else
-            sg_warn(NULL, "event=role-exited role=%s pid=%ld status=%d restart_in=%ds",
-                    role_names[idx], (long)pid, WEXITSTATUS(status), delay);
+            sg_warn(NULL, "event=role-exited role=%s pid=%ld status=%d restart_in=%ds", role_names[idx],
+                    (long)pid, WEXITSTATUS(status), delay);
     }
 }
 

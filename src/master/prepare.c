@@ -97,12 +97,16 @@ static int check_reach(const sg_config *cfg, const char *user, char *err, size_t
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
-        snprintf(err, errlen, "cannot drop privileges to %s: does the user exist? (scripts/deps.sh "
-                              "creates the role users)", user);
+        snprintf(err, errlen,
+                 "cannot drop privileges to %s: does the user exist? (scripts/deps.sh "
+                 "creates the role users)",
+                 user);
     else
-        snprintf(err, errlen, "user %s cannot reach %s: every directory above base_dir must be "
-                              "searchable by the role users (chmod o+x), or set base_dir elsewhere, "
-                              "e.g. /var/lib/sealgate", user, cfg->spool_dir);
+        snprintf(err, errlen,
+                 "user %s cannot reach %s: every directory above base_dir must be "
+                 "searchable by the role users (chmod o+x), or set base_dir elsewhere, "
+                 "e.g. /var/lib/sealgate",
+                 user, cfg->spool_dir);
     return -1;
 }
 

@@ -144,14 +144,14 @@ static int parse_ll(const char *v, long long *out)
     return 0;
 }
 
-#define FAIL(msg)                                                                                  \
-    do {                                                                                           \
-        why = (msg);                                                                               \
-        goto fail;                                                                                 \
+#define FAIL(msg)                                                                                            \
+    do {                                                                                                     \
+        why = (msg);                                                                                         \
+        goto fail;                                                                                           \
     } while (0)
 
-int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen,
-                   char *err, size_t errlen)
+int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen, char *err,
+                   size_t errlen)
 {
     sg_env_init(e);
     const char *why = NULL;
@@ -217,8 +217,8 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
             strcpy(e->id, raw);
             continue;
         }
-        if (strcmp(key, "created") == 0 || strcmp(key, "next-attempt") == 0 ||
-            strcmp(key, "attempts") == 0 || strcmp(key, "smtputf8") == 0) {
+        if (strcmp(key, "created") == 0 || strcmp(key, "next-attempt") == 0 || strcmp(key, "attempts") == 0 ||
+            strcmp(key, "smtputf8") == 0) {
             long long v;
             if (parse_ll(raw, &v) < 0)
                 FAIL("malformed header line");
@@ -236,13 +236,20 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
         if (!val)
             FAIL("malformed header line");
         char **dst = NULL;
-        if (strcmp(key, "client") == 0) dst = &e->client;
-        else if (strcmp(key, "helo") == 0) dst = &e->helo;
-        else if (strcmp(key, "from") == 0) dst = &e->from;
-        else if (strcmp(key, "envid") == 0) dst = &e->envid;
-        else if (strcmp(key, "ret") == 0) dst = &e->ret;
-        else if (strcmp(key, "body") == 0) dst = &e->body;
-        else if (strcmp(key, "last-error") == 0) dst = &e->last_error;
+        if (strcmp(key, "client") == 0)
+            dst = &e->client;
+        else if (strcmp(key, "helo") == 0)
+            dst = &e->helo;
+        else if (strcmp(key, "from") == 0)
+            dst = &e->from;
+        else if (strcmp(key, "envid") == 0)
+            dst = &e->envid;
+        else if (strcmp(key, "ret") == 0)
+            dst = &e->ret;
+        else if (strcmp(key, "body") == 0)
+            dst = &e->body;
+        else if (strcmp(key, "last-error") == 0)
+            dst = &e->last_error;
         else if (strcmp(key, "rcpt") == 0) {
             int rc = sg_env_add_rcpt(e, val, NULL, NULL);
             free(val);
@@ -250,8 +257,10 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
                 FAIL("malformed header line");
             last = &e->rcpt[e->nrcpt - 1];
             continue;
-        } else if (strcmp(key, "notify") == 0 && last) dst = &last->notify;
-        else if (strcmp(key, "orcpt") == 0 && last) dst = &last->orcpt;
+        } else if (strcmp(key, "notify") == 0 && last)
+            dst = &last->notify;
+        else if (strcmp(key, "orcpt") == 0 && last)
+            dst = &last->orcpt;
         if (!dst) {
             free(val);
             FAIL("malformed header line");

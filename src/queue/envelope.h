@@ -22,17 +22,17 @@ typedef struct sg_rcpt {
 
 typedef struct sg_envelope {
     char id[SG_QID_MAX];
-    long long created;    /* unix seconds when first accepted */
-    char *client;         /* client IP address */
-    char *helo;           /* EHLO/HELO argument */
-    char *from;           /* MAIL FROM address, "" for the null sender */
-    char *envid;          /* DSN ENVID as received (xtext), or NULL */
-    char *ret;            /* DSN RET: "FULL" or "HDRS", or NULL */
-    char *body;           /* "7BIT", "8BITMIME", "BINARYMIME", or NULL when not given */
-    bool smtputf8;        /* SMTPUTF8 was given on MAIL FROM */
-    int attempts;         /* delivery attempts made so far */
+    long long created;      /* unix seconds when first accepted */
+    char *client;           /* client IP address */
+    char *helo;             /* EHLO/HELO argument */
+    char *from;             /* MAIL FROM address, "" for the null sender */
+    char *envid;            /* DSN ENVID as received (xtext), or NULL */
+    char *ret;              /* DSN RET: "FULL" or "HDRS", or NULL */
+    char *body;             /* "7BIT", "8BITMIME", "BINARYMIME", or NULL when not given */
+    bool smtputf8;          /* SMTPUTF8 was given on MAIL FROM */
+    int attempts;           /* delivery attempts made so far */
     long long next_attempt; /* unix seconds; 0 = now */
-    char *last_error;     /* last delivery error text, or NULL */
+    char *last_error;       /* last delivery error text, or NULL */
     sg_rcpt *rcpt;
     size_t nrcpt, rcpt_cap;
 } sg_envelope;
@@ -52,7 +52,7 @@ int sg_env_serialize(const sg_envelope *e, sg_buf *out);
 void sg_env_trailer(size_t datalen, char out[SG_ENV_TRAILER_LEN + 1]);
 /* Parses a whole queue file held in memory: header, data, trailer. Returns 0, or -1 with a
  * reason in err (torn file, bad version, malformed line). On success *data points into buf. */
-int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen,
-                   char *err, size_t errlen);
+int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen, char *err,
+                   size_t errlen);
 
 #endif

@@ -261,8 +261,8 @@ int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *
     return rc;
 }
 
-int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file,
-                  const char **data, size_t *datalen, char *err, size_t errlen)
+int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file, const char **data,
+                  size_t *datalen, char *err, size_t errlen)
 {
     *file = NULL;
     int fd = openat(q->dirfd[state], name, O_RDONLY | O_CLOEXEC);

@@ -74,8 +74,8 @@ int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *
                    size_t datalen);
 /* Reads state/name. *file is the malloc'd file, *data points into it. Returns 0, -1 with errno
  * (ENOENT when gone), or -2 when the file is malformed (err says why). */
-int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file,
-                  const char **data, size_t *datalen, char *err, size_t errlen);
+int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file, const char **data,
+                  size_t *datalen, char *err, size_t errlen);
 /* rename(from/name, to/name) and fsync of both directories. -1 with errno (ENOENT: lost a race). */
 int sg_queue_move(sg_queue *q, const char *name, int from, int to);
 int sg_queue_remove(sg_queue *q, int state, const char *name);

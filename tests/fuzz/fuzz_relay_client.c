@@ -24,8 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         return 0;
     }
     shutdown(sv[1], SHUT_WR);
-    sg_client_opts o = {.next_hop = "fuzz:25", .helo = "fuzz.test", .tls_mode = SG_TLS_NONE,
-                        .connect_timeout = 1, .command_timeout = 1};
+    sg_client_opts o = {.next_hop = "fuzz:25",
+                        .helo = "fuzz.test",
+                        .tls_mode = SG_TLS_NONE,
+                        .connect_timeout = 1,
+                        .command_timeout = 1};
     sg_client c;
     sg_client_init(&c, &o);
     c.fd = sv[0];

@@ -95,7 +95,8 @@ static void test_config(void)
                                "  client_networks = [\"192.0.2.0/24\"]; bare_newline = \"normalize\"; };\n"
                                "relay = { tls = \"must\"; };\n");
     CHECK(sg_config_load(&c, p, err, sizeof err) == 0, "file overrides load (%s)", err);
-    CHECK(c.smtpd.max_recipients == 5 && c.smtpd.bare_newline == SG_BARE_NORMALIZE && c.relay.tls == SG_TLS_MUST,
+    CHECK(c.smtpd.max_recipients == 5 && c.smtpd.bare_newline == SG_BARE_NORMALIZE &&
+              c.relay.tls == SG_TLS_MUST,
           "overrides applied");
     CHECK(strcmp(c.spool_dir, "/var/tmp/sgx/spool") == 0, "relative spool under base_dir");
     struct sockaddr_in a = {.sin_family = AF_INET};
@@ -115,15 +116,18 @@ static void test_config(void)
     sg_config_free(&c);
     unlink(p);
     p = write_conf("relay = { retry_min = 0; };\n");
-    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "out of range"), "range checked: %s", err);
+    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "out of range"), "range checked: %s",
+          err);
     sg_config_free(&c);
     unlink(p);
     p = write_conf("smtpd = { listen = \"nowhere\"; };\n");
-    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "host:port"), "bad endpoint refused: %s", err);
+    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "host:port"), "bad endpoint refused: %s",
+          err);
     sg_config_free(&c);
     unlink(p);
     p = write_conf("smtpd = { max_errors = 3 \n");
-    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, ":2:"), "syntax error with line: %s", err);
+    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, ":2:"), "syntax error with line: %s",
+          err);
     sg_config_free(&c);
     unlink(p);
 }

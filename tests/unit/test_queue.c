@@ -134,8 +134,8 @@ static void test_spool(void)
     char *file, err[128];
     const char *d;
     size_t dl;
-    CHECK(sg_queue_read(&q, SG_Q_INCOMING, e[0].id, &r, &file, &d, &dl, err, sizeof err) == 0 &&
-              dl == 20 && memcmp(d, "Subject: t\r\n\r\nbody\r\n", 20) == 0,
+    CHECK(sg_queue_read(&q, SG_Q_INCOMING, e[0].id, &r, &file, &d, &dl, err, sizeof err) == 0 && dl == 20 &&
+              memcmp(d, "Subject: t\r\n\r\nbody\r\n", 20) == 0,
           "published message reads back");
     sg_env_free(&r);
     free(file);
@@ -155,7 +155,8 @@ static void test_spool(void)
     /* tmp cleaning by pid. */
     sg_qw_open(&q, a, &ea);
     CHECK(sg_queue_clean_tmp(&q, 999999) == 0 && count(&q, SG_Q_TMP) == 1, "clean_tmp spares other pids");
-    CHECK(sg_queue_clean_tmp(&q, getpid()) == 1 && count(&q, SG_Q_TMP) == 0, "clean_tmp removes own pid's files");
+    CHECK(sg_queue_clean_tmp(&q, getpid()) == 1 && count(&q, SG_Q_TMP) == 0,
+          "clean_tmp removes own pid's files");
     close(a->fd);
     free(a);
     sg_env_free(&ea);

@@ -66,9 +66,10 @@ int main(void)
     CHECK(rc == 0, "pipelined transaction completes, connection kept");
     sg_client_close(&c);
     char *out = drain(peer, &len);
-    CHECK(strcmp(out, "MAIL FROM:<a@x.test> SIZE=10\r\nRCPT TO:<x@y.test> NOTIFY=FAILURE\r\n"
-                      "RCPT TO:<z@y.test>\r\nRCPT TO:<w@y.test>\r\nDATA\r\n"
-                      "Subject: s\r\n\r\n..dot\r\nbare\n..\r\nMAIL FROM:<evil>\r\ncr\r..\r\nend\r\n.\r\n") == 0,
+    CHECK(strcmp(out,
+                 "MAIL FROM:<a@x.test> SIZE=10\r\nRCPT TO:<x@y.test> NOTIFY=FAILURE\r\n"
+                 "RCPT TO:<z@y.test>\r\nRCPT TO:<w@y.test>\r\nDATA\r\n"
+                 "Subject: s\r\n\r\n..dot\r\nbare\n..\r\nMAIL FROM:<evil>\r\ncr\r..\r\nend\r\n.\r\n") == 0,
           "exact bytes: pipelined commands, dot-stuffing (also after bare LF and bare CR), CRLF added");
     CHECK(rr[0].code == 250 && strcmp(rr[0].status, "2.0.0") == 0 &&
               strcmp(rr[0].text, "250 2.0.0 queued as X") == 0,
