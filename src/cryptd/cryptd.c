@@ -240,12 +240,12 @@ int sg_cryptd_main(const sg_config *cfg)
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
+    if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
+        sg_fatal("%s", err);
     /* The keystore, with the KEK that only the cryptd user can read: the PGP/MIME transform
      * signs, encrypts and decrypts with it. Without it cryptd cannot apply protection, so it
-     * stops rather than pass mail on unprotected. The store is opened before the privilege
-     * drop: base_dir is not writable by the role user, and SQLite needs to create the WAL
-     * files next to the database (as root it gives them the database's owner); the open
-     * connection keeps them usable afterwards. The KEK itself is read after the drop. */
+     * stops rather than pass mail on unprotected. Opened after the drop: the store's directory
+     * belongs to the cryptd user (src/master/prepare.c), so SQLite's WAL files are its own. */
     sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
     if (!st)
         sg_fatal("cannot open the store: %s", err);
@@ -255,8 +255,6 @@ int sg_cryptd_main(const sg_config *cfg)
     if (!ks || sg_transform_pgp_init(cfg, ks) < 0)
         sg_fatal("cannot open the keystore");
     c.transform = sg_transform_pgp;
-    if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
-        sg_fatal("%s", err);
     int recovered = sg_queue_recover_active(&c.q);
     if (recovered > 0)
         sg_info(NULL, "event=recovered count=%d from=active to=incoming", recovered);
