@@ -24,8 +24,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "crypto/kek.h"
 #include "cryptd/pipeline.h"
+#include "cryptd/transform_pgp.h"
 #include "cryptd/workqueue.h"
+#include "keys/keystore.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
 #include "queue/queue.h"
@@ -234,12 +237,24 @@ static int workers_from_config(const sg_config *cfg)
 int sg_cryptd_main(const sg_config *cfg)
 {
     static cryptd c;
-    c.transform = sg_transform_identity;
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
+    /* The keystore, with the KEK that only the cryptd user can read: the PGP/MIME transform
+     * signs, encrypts and decrypts with it. Without it cryptd cannot apply protection, so it
+     * stops rather than pass mail on unprotected. Opened after the drop: the store's directory
+     * belongs to the cryptd user (src/master/prepare.c), so SQLite's WAL files are its own. */
+    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    if (!st)
+        sg_fatal("cannot open the store: %s", err);
+    char kek[PATH_MAX];
+    sg_kek_path(cfg->base_dir, kek, sizeof kek);
+    sg_keystore *ks = sg_keystore_open(st, kek, 0);
+    if (!ks || sg_transform_pgp_init(cfg, ks) < 0)
+        sg_fatal("cannot open the keystore");
+    c.transform = sg_transform_pgp;
     int recovered = sg_queue_recover_active(&c.q);
     if (recovered > 0)
         sg_info(NULL, "event=recovered count=%d from=active to=incoming", recovered);
@@ -298,5 +313,7 @@ int sg_cryptd_main(const sg_config *cfg)
         pthread_join(tids[i], NULL);
     free(tids);
     sg_queue_close(&c.q);
+    sg_keystore_close(ks);
+    sg_store_close(st);
     return 0;
 }

@@ -37,7 +37,7 @@ static void defaults(sg_config *c)
     set_str(&c->hostname, "sealgate.demo.test");
     set_str(&c->base_dir, "run");
     set_str(&c->spool_dir, "spool");
-    set_str(&c->store_path, "sealgate.db");
+    set_str(&c->store_path, "store/sealgate.db");
     set_str(&c->pid_file, "sealgate.pid");
     c->log_level = 1;
     static const char *const domains[] = {"demo.test"};

@@ -35,6 +35,50 @@ static int shared_dir(const sg_config *cfg, const char *path, char *err, size_t 
     return 0;
 }
 
+/* The store lives in a directory of its own, owned by the cryptd user (0700): SQLite creates its
+ * -wal and -shm files next to the database, so cryptd must be able to write that directory after
+ * it dropped privileges; base_dir itself stays root's. Files the admin CLI (root) may have left
+ * there get the cryptd user back on every start. */
+static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", cfg->store_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (sg_mkdirs(dir, 0700) < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    sg_store *st = sg_store_open(cfg->store_path, err, errlen);
+    if (!st)
+        return -1;
+    sg_store_close(st);
+    chmod(cfg->store_path, 0600);
+    if (geteuid() != 0)
+        return 0;
+    if (strcmp(dir, cfg->base_dir) == 0) {
+        snprintf(err, errlen, "the store %s must be in a directory of its own (not base_dir) so that "
+                              "the cryptd user can own it; e.g. store = \"store/sealgate.db\"",
+                 cfg->store_path);
+        return -1;
+    }
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (int i = 0; i < 4; i++) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s%s", cfg->store_path, suffix[i]);
+        if (access(p, F_OK) == 0 && sg_priv_chown(p, cfg->users.cryptd, cfg->users.group) < 0) {
+            snprintf(err, errlen, "cannot give %s to %s: %s", p, cfg->users.cryptd, strerror(errno));
+            return -1;
+        }
+    }
+    if (sg_priv_chown(dir, cfg->users.cryptd, cfg->users.group) < 0 || chmod(dir, 0700) < 0) {
+        snprintf(err, errlen, "cannot give %s to %s: %s", dir, cfg->users.cryptd, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
 {
     if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
@@ -58,16 +102,8 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
                 return -1;
         }
     }
-    sg_store *st = sg_store_open(cfg->store_path, err, errlen);
-    if (!st)
+    if (prepare_store(cfg, err, errlen) < 0)
         return -1;
-    sg_store_close(st);
-    chmod(cfg->store_path, 0600);
-    if (geteuid() == 0 && sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group) < 0) {
-        snprintf(err, errlen, "cannot give %s to %s: %s", cfg->store_path, cfg->users.cryptd,
-                 strerror(errno));
-        return -1;
-    }
     /* The KEK that wraps private keys: readable by the cryptd user only (DESIGN.md). */
     if (sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
         snprintf(err, errlen, "cannot create the key-encryption key in %s/keys: %s", cfg->base_dir,

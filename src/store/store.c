@@ -3,7 +3,12 @@
 
 #include "store/store.h"
 
+#include "lib/fsutil.h"
+
+#include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,6 +72,19 @@ sg_store *sg_store_open(const char *path, char *err, size_t errlen)
     sg_store *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    /* The store has a directory of its own (see src/master/prepare.c); the admin CLI may be
+     * the first to open it, before any start created that directory. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (sg_mkdirs(dir, 0700) < 0) {
+            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+            sg_store_close(s);
+            return NULL;
+        }
+    }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         sg_store_close(s);

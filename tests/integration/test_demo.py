@@ -48,7 +48,7 @@ try:
     cert = os.path.join(work, "run", "tls", "cert.pem")
     out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-issuer"], capture_output=True, text=True)
     t.ok(out.returncode == 0 and "sealgate.demo.test" in out.stdout, "a self-signed certificate for the hostname was generated", out.stdout + out.stderr)
-    t.ok(os.path.exists(os.path.join(work, "run", "sealgate.db")), "the SQLite store exists")
+    t.ok(os.path.exists(os.path.join(work, "run", "store", "sealgate.db")), "the SQLite store exists")
     q = subprocess.run([BINARY, "queue", "list"], cwd=work, env=env, capture_output=True, text=True, timeout=20)
     t.ok(q.returncode == 0 and "0 messages" in q.stdout, "`sealgate queue list` acts on the running instance without flags", q.stdout + q.stderr)
     c = subprocess.run([BINARY, "check-config"], cwd=work, env=env, capture_output=True, text=True, timeout=20)

@@ -53,9 +53,14 @@ try:
             got = wait_for(lambda: role in pids and (lambda u: u if u and all(x == want for x in u) else None)(uid_of_pid(pids[role])), 10) \
                 or (uid_of_pid(pids[role]) if role in pids else None)
             t.ok(got is not None and all(u == want for u in got), f"{role} runs as sealgate-{role} (real, effective, saved uid)", f"{got} != {want}")
-        st = os.stat(os.path.join(gw.base, "sealgate.db"))
-        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o077) == 0,
-             "store belongs to the cryptd user, mode 0600")
+        st = os.stat(os.path.join(gw.base, "store", "sealgate.db"))
+        sd = os.stat(os.path.join(gw.base, "store"))
+        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o077) == 0
+             and sd.st_uid == uid_of("sealgate-cryptd") and (sd.st_mode & 0o077) == 0,
+             "store and its directory belong to the cryptd user, modes 0600/0700")
+        wal = os.path.join(gw.base, "store", "sealgate.db-wal")
+        t.ok(not os.path.exists(wal) or os.stat(wal).st_uid == uid_of("sealgate-cryptd"),
+             "SQLite's WAL file is the cryptd user's, not root's")
     else:
         t.skip("privilege drop", "not root")
 

@@ -1,0 +1,72 @@
+/* pgpmime.h - the OpenPGP operations of the PGP/MIME transform: sign+encrypt one entity, and
+ * decrypt+verify one message, with keys taken from the keystore. Owner: src/crypto (PGP/MIME).
+ * SECURITY: for cryptd only. Secret keys are unwrapped from the keystore into a librnp context
+ * that lives for one call; the exported secret bytes are wiped at once (sg_pgp_free_secret)
+ * and the context is destroyed before returning. The keystore (one SQLite handle and a lazily
+ * loaded KEK) is not thread-safe: every call on it is made with *lock held. */
+#ifndef SG_PGPMIME_H
+#define SG_PGPMIME_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "crypto/openpgp.h"
+#include "keys/keystore.h"
+
+typedef struct sg_pgpmime_keys {
+    sg_keystore *ks;
+    pthread_mutex_t *lock;
+} sg_pgpmime_keys;
+
+/* One OpenPGP message, armored: signed with signer_fpr (its secret from the keystore; NULL:
+ * not signed) and encrypted to every key in rcpts. AES-256, SEIPD with MDC (no AEAD, which
+ * older peers cannot read), no compression (no decompression-ratio risk at the peer, and
+ * compression of attacker-influenced plaintext leaks length information).
+ * *out is malloc'd. Returns 0, or -1 with a reason in err. */
+int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+                       size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
+                       size_t errlen);
+
+enum sg_dec_status {
+    SG_DEC_OK,           /* decrypted, integrity protection present and verified */
+    SG_DEC_NO_KEY,       /* no held secret key is among the message's recipients */
+    SG_DEC_NO_INTEGRITY, /* no MDC/AEAD, or it failed: plaintext must not be released */
+    SG_DEC_FAILED,       /* malformed or otherwise undecryptable */
+    SG_DEC_TOO_LARGE,    /* the plaintext would exceed the limit: held, never truncated */
+};
+
+enum sg_sig_status { SG_SIG_NONE, SG_SIG_VALID, SG_SIG_INVALID };
+
+typedef struct sg_pgp_verdict {
+    int sig;                         /* enum sg_sig_status */
+    char signer[SG_PGP_FPR_LEN + 1]; /* primary key of the (first good, else first) signature */
+    bool from_match;                 /* a valid user ID of the signer has the From address */
+    char reason[96];                 /* why invalid: bad, unknown-key, key-invalid, from-mismatch... */
+} sg_pgp_verdict;
+
+typedef struct sg_pgp_decrypted {
+    int status; /* enum sg_dec_status */
+    char reason[96];
+    char *plain; /* SG_DEC_OK only; malloc'd */
+    size_t plainlen;
+    /* Held keys (primary fingerprints, from cands) that the message was encrypted to. */
+    char (*hits)[SG_PGP_FPR_LEN + 1];
+    size_t nhits;
+    sg_pgp_verdict v;
+} sg_pgp_decrypted;
+
+/* Decrypts cipher (armored or binary) with the secret keys of cands (primary fingerprints of
+ * keys whose secret the keystore holds; each is unwrapped only when librnp asks for it), then
+ * checks the signatures against the keys bound to from_addr. Plaintext larger than max_plain
+ * (a compressed bomb) gives SG_DEC_TOO_LARGE. */
+int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+                       const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
+                       sg_pgp_decrypted *res);
+void sg_pgp_decrypted_free(sg_pgp_decrypted *res);
+
+/* Verifies a detached signature over data exactly as given (multipart/signed). */
+int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+                               const char *sig, size_t siglen, sg_pgp_verdict *v);
+
+#endif

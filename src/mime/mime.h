@@ -1,0 +1,79 @@
+/* mime.h - MIME work for cryptd over GMime 3.2: detecting PGP/MIME structures, canonicalising
+ * an entity before it is signed, protected headers (RFC 9788 style), and rewriting the outer
+ * message around an encrypted or decrypted entity. Owner: src/mime.
+ * Everything works on whole messages in memory and returns malloc'd results in an sg_buf.
+ * Fields and parts that are not transformed are copied byte for byte from the input.
+ * Call sg_mime_init() once per process before any other function (before threads start). */
+#ifndef SG_MIME_H
+#define SG_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+
+/* Results never grow beyond this (a bound for every buffer, twice the largest message). */
+#define SG_MIME_MAX_OUT (512u << 20)
+
+void sg_mime_init(void);
+
+enum sg_mime_kind {
+    SG_MIME_OTHER = 0,
+    SG_MIME_PGP_ENCRYPTED, /* multipart/encrypted; protocol="application/pgp-encrypted" */
+    SG_MIME_PGP_SIGNED,    /* multipart/signed; protocol="application/pgp-signature" */
+};
+
+typedef struct sg_mime_pgp {
+    int kind; /* enum sg_mime_kind */
+    /* ENCRYPTED: the decoded content of the application/octet-stream part (malloc'd). */
+    char *cipher;
+    size_t cipherlen;
+    /* SIGNED: the first part exactly as received (points into the input), and the decoded
+     * signature of the second part (malloc'd). */
+    const char *signed_data;
+    size_t signed_len;
+    char *sig;
+    size_t siglen;
+} sg_mime_pgp;
+
+/* Looks at the top-level entity of a message (RFC 3156 structure). kind stays SG_MIME_OTHER
+ * for anything that does not follow the structure exactly. Returns 0, -1 on ENOMEM. */
+int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out);
+void sg_mime_pgp_free(sg_mime_pgp *p);
+
+/* Canonicalises the body entity of msg (its Content-* fields and body) for signing: CRLF line
+ * ends, and every leaf whose content is 8-bit, binary, or has lines over 998 octets is
+ * re-encoded as quoted-printable or base64, so the entity is 7-bit and survives any transport
+ * unchanged. Leaves that are already 7-bit keep their bytes. Appends to out; 0 or -1. */
+int sg_mime_canonical_entity(const char *msg, size_t len, sg_buf *out);
+
+/* The inner entity to encrypt: the canonical entity with protected-headers="v1" on its
+ * Content-Type and copies of the message's Subject, From, To, Cc, Date, Message-ID, Reply-To,
+ * In-Reply-To, References fields. 0 or -1. */
+int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out);
+
+/* The outgoing message: msg's header fields without Content-* and MIME-Version, Subject
+ * replaced by "...", then a multipart/encrypted body (RFC 3156 section 4) holding armored. */
+int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out);
+
+/* The incoming message after decryption: msg's header fields without Content-*, MIME-Version
+ * and sealgate's stamp fields, then stamps (complete header lines, CRLF-terminated), then the
+ * decrypted entity. When the entity's Content-Type carries protected-headers="v1", its
+ * non-Content fields replace the outer fields of the same names. 0 or -1. */
+int sg_mime_unwrap(const char *msg, size_t len, const char *entity, size_t elen, const char *stamps,
+                   sg_buf *out);
+
+/* msg with sealgate's stamp fields removed and stamps added after the remaining fields. */
+int sg_mime_restamp(const char *msg, size_t len, const char *stamps, sg_buf *out);
+
+/* The name is one of sealgate's stamp fields (X-Sealgate-*), which are never trusted from
+ * outside. */
+bool sg_mime_is_stamp_field(const char *name, size_t namelen);
+
+/* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
+int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);
+
+/* The From field's address (the first mailbox), domain lower-cased; malloc'd, NULL when none. */
+char *sg_mime_from_address(const char *msg, size_t len);
+
+#endif

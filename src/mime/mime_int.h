@@ -1,0 +1,12 @@
+/* mime_int.h - helpers shared by the files of src/mime only. Owner: src/mime. */
+#ifndef SG_MIME_INT_H
+#define SG_MIME_INT_H
+
+#include <stddef.h>
+
+#include "lib/buf.h"
+
+/* Appends s with every bare LF turned into CRLF (existing CRLF kept). 0 or -1. */
+int sg_mime_append_crlf(sg_buf *out, const char *s, size_t n);
+
+#endif
