@@ -38,24 +38,7 @@ class RelayPostfix(Postfix):
         procs = max(40, 2 * self.concurrency)
         return f"""# Private Postfix relay, the reference of sealgate's bench/relay (generated).
 compatibility_level = 3.6
-queue_directory = {self.queue_dir}
-data_directory = {self.data_dir}
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = sg-bench-{os.path.basename(self.dir)}
-maillog_file = {self.maillog}
-maillog_file_prefixes = {self.dir}
-
-# Loopback only, IPv4 only, no DNS anywhere.
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-smtp_host_lookup = native
-lmtp_host_lookup = native
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-myhostname = relay.{self.domain}
-mydomain = {self.domain}
-myorigin = $myhostname
+{self.base_cf("sg-bench", "relay")}
 mydestination =
 relay_domains =
 alias_maps =

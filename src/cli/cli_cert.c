@@ -18,6 +18,7 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
+#include "cli/cli_opts.h"
 #include "roles.h"
 
 #define CERT_FILE_MAX (16u << 20)
@@ -217,16 +218,8 @@ static void print_cert(const sg_cert_info *ci, bool details)
 
 static int cmd_list(sg_certstore *cs, int argc, char **argv)
 {
-    const char *address = NULL;
-    static const struct option opts[] = {{"address", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
-    int c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "a:", opts, NULL)) != -1) {
-        if (c != 'a')
-            return usage();
-        address = optarg;
-    }
-    if (optind != argc)
+    const char *address;
+    if (sg_cli_address_option(argc, argv, &address) < 0)
         return usage();
     sg_cert_info *list;
     size_t n;

@@ -17,6 +17,7 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
+#include "cli/cli_opts.h"
 #include "roles.h"
 
 #define KEY_FILE_MAX (16u << 20) /* a keyring export of a whole organisation still fits */
@@ -149,16 +150,8 @@ static int cmd_import(sg_keystore *ks, int argc, char **argv)
 
 static int cmd_list(sg_keystore *ks, int argc, char **argv)
 {
-    const char *address = NULL;
-    static const struct option opts[] = {{"address", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
-    int c;
-    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
-    while ((c = getopt_long(argc, argv, "a:", opts, NULL)) != -1) {
-        if (c != 'a')
-            return usage();
-        address = optarg;
-    }
-    if (optind != argc)
+    const char *address;
+    if (sg_cli_address_option(argc, argv, &address) < 0)
         return usage();
     sg_pgp_key *keys;
     size_t n;

@@ -56,6 +56,28 @@ class Postfix:
         self._write_config()
 
     # ---- configuration -------------------------------------------------------------------
+    def base_cf(self, label, host):
+        """What every private instance sets the same way: its own directories and log,
+        loopback and IPv4 only, no DNS anywhere, its own names. Used by bench/pfref.py too."""
+        return f"""queue_directory = {self.queue_dir}
+data_directory = {self.data_dir}
+mail_owner = postfix
+setgid_group = postdrop
+syslog_name = {label}-{os.path.basename(self.dir)}
+maillog_file = {self.maillog}
+maillog_file_prefixes = {self.dir}
+
+# Loopback only, IPv4 only, no DNS anywhere.
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtp_host_lookup = native
+lmtp_host_lookup = native
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+myhostname = {host}.{self.domain}
+mydomain = {self.domain}
+myorigin = $myhostname"""
+
     def main_cf(self):
         filt = (f"content_filter = sealgate:[127.0.0.1]:{self.filter_port}\n"
                 if self.filter_port else "")
@@ -72,24 +94,7 @@ smtp_tls_loglevel = 1
         return f"""# Private Postfix instance of the sealgate end-to-end tests (generated).
 compatibility_level = 3.6
 {tls}
-queue_directory = {self.queue_dir}
-data_directory = {self.data_dir}
-mail_owner = postfix
-setgid_group = postdrop
-syslog_name = sg-e2e-{os.path.basename(self.dir)}
-maillog_file = {self.maillog}
-maillog_file_prefixes = {self.dir}
-
-# Loopback only, IPv4 only, no DNS anywhere.
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-smtp_host_lookup = native
-lmtp_host_lookup = native
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-myhostname = mx.{self.domain}
-mydomain = {self.domain}
-myorigin = $myhostname
+{self.base_cf("sg-e2e", "mx")}
 mydestination =
 relayhost =
 relay_domains =

@@ -8,23 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/kek.h"
+#include "fuzz_kek.h"
 #include "keys/keystore.h"
-
-static char kek_path[128];
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    char dir[] = "/tmp/sg-fuzz-pgp-XXXXXX";
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(kek_path, sizeof kek_path, "%s/keys/kek", dir);
-    if (sg_kek_create(kek_path) < 0)
-        abort();
-    return 0;
-}
 
 static void ignore(void *ctx, const sg_import_result *r)
 {

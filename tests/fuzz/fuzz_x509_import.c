@@ -8,23 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/kek.h"
+#include "fuzz_kek.h"
 #include "keys/certstore.h"
-
-static char kek_path[128];
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    char dir[] = "/tmp/sg-fuzz-x509-XXXXXX";
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(kek_path, sizeof kek_path, "%s/keys/kek", dir);
-    if (sg_kek_create(kek_path) < 0)
-        abort();
-    return 0;
-}
 
 static void check(void *ctx, const sg_cert_import_result *r)
 {
