@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "crypto/openpgp.h"
+#include "crypto/verdict.h"
 #include "keys/keystore.h"
 
 typedef struct sg_pgpmime_keys {
@@ -28,22 +29,8 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen);
 
-enum sg_dec_status {
-    SG_DEC_OK,           /* decrypted, integrity protection present and verified */
-    SG_DEC_NO_KEY,       /* no held secret key is among the message's recipients */
-    SG_DEC_NO_INTEGRITY, /* no MDC/AEAD, or it failed: plaintext must not be released */
-    SG_DEC_FAILED,       /* malformed or otherwise undecryptable */
-    SG_DEC_TOO_LARGE,    /* the plaintext would exceed the limit: held, never truncated */
-};
-
-enum sg_sig_status { SG_SIG_NONE, SG_SIG_VALID, SG_SIG_INVALID };
-
-typedef struct sg_pgp_verdict {
-    int sig;                         /* enum sg_sig_status */
-    char signer[SG_PGP_FPR_LEN + 1]; /* primary key of the (first good, else first) signature */
-    bool from_match;                 /* a valid user ID of the signer has the From address */
-    char reason[96];                 /* why invalid: bad, unknown-key, key-invalid, from-mismatch... */
-} sg_pgp_verdict;
+/* Verdicts use the shared vocabulary of crypto/verdict.h. */
+typedef sg_sig_verdict sg_pgp_verdict;
 
 typedef struct sg_pgp_decrypted {
     int status; /* enum sg_dec_status */

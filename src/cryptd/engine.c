@@ -1,0 +1,39 @@
+/* engine.c - the engine registry and the small shared helpers of engine.h. Owner: src/cryptd. */
+#include "cryptd/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Each engine file defines its sg_engine and is listed here. */
+const sg_engine *const sg_engines[] = {NULL};
+
+static const char *const method_names[SG_METHOD__COUNT] = {"none", "smime", "pgp"};
+
+const char *sg_method_name(int method)
+{
+    return method >= 0 && method < SG_METHOD__COUNT ? method_names[method] : "unknown";
+}
+
+int sg_method_from_name(const char *name)
+{
+    for (int m = 0; m < SG_METHOD__COUNT; m++)
+        if (name && strcmp(name, method_names[m]) == 0)
+            return m;
+    return -1;
+}
+
+const sg_engine *sg_engine_by_method(int method)
+{
+    for (size_t i = 0; sg_engines[i]; i++)
+        if (sg_engines[i]->method == method)
+            return sg_engines[i];
+    return NULL;
+}
+
+void sg_layer_free(sg_layer *l)
+{
+    free(l->readable);
+    free(l->inner);
+    free(l->signer_cert);
+    memset(l, 0, sizeof *l);
+}
