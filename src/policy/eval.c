@@ -342,6 +342,14 @@ int sg_policy_eval(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
                     d->sign = 0;
                 }
             } else {
+                /* What still runs for a message that is not delivered: copies and notices. */
+                size_t o = 0;
+                for (size_t a = 0; a < d->nchain; a++) {
+                    int kind = d->chain[a]->kind;
+                    if (kind == SG_ACT_ARCHIVE || kind == SG_ACT_ALERT_ADMIN || kind == SG_ACT_NOTIFY_SENDER)
+                        d->chain[o++] = d->chain[a];
+                }
+                d->nchain = o;
                 d->outcome = fb == SG_FB_RETURN ? SG_OUT_RETURN : SG_OUT_HOLD;
                 d->notify = d->outcome == SG_OUT_RETURN || ss.notify_sender;
                 d->encrypt = false;

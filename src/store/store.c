@@ -54,6 +54,11 @@ static const char *const migrations[] = {
     "CREATE TABLE x509_keys (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
     "CREATE TABLE x509_crls (issuer_fpr TEXT PRIMARY KEY, der BLOB NOT NULL,"
     " this_update INTEGER NOT NULL, next_update INTEGER NOT NULL, number INTEGER NOT NULL);",
+    /* policy (src/policy/pstore.c): every `policy load` (later every portal edit) adds a revision;
+     * text is the rules file as written, source where it came from, loaded Unix seconds. cryptd
+     * runs the newest revision that parses. */
+    "CREATE TABLE policy (rev INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,"
+    " source TEXT NOT NULL, loaded INTEGER NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
