@@ -88,6 +88,20 @@ static int claim(cryptd *c, item *it)
     return 0;
 }
 
+/* The name of a held output: a queue id of its own, so that when an administrator releases
+ * it its outputs ("id.N") cannot replace this input's outputs still waiting in outgoing/ or
+ * deferred/; derived from the input's name (FNV-1a), so re-processing after a crash replaces
+ * the held copy instead of adding a second one. */
+static void held_name(const char *input, size_t g, char out[SG_QID_MAX])
+{
+    char key[SG_QID_MAX + 32];
+    snprintf(key, sizeof key, "%s/held/%zu", input, g);
+    unsigned long long h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    snprintf(out, SG_QID_MAX, "%016llx", h);
+}
+
 /* Opens and fills one writer per output group; the batch publishes them together. */
 static int write_outputs(cryptd *c, item *it)
 {
@@ -96,7 +110,10 @@ static int write_outputs(cryptd *c, item *it)
         return -1;
     for (size_t g = 0; g < it->res.nout; g++) {
         sg_output *o = &it->res.out[g];
-        snprintf(o->env.id, sizeof o->env.id, "%.16s.%zu", it->name, g);
+        if (o->hold)
+            held_name(it->name, g, o->env.id);
+        else
+            snprintf(o->env.id, sizeof o->env.id, "%.16s.%zu", it->name, g);
         sg_qwriter *w = malloc(sizeof *w);
         if (!w)
             return -1;
@@ -132,8 +149,8 @@ static int pass_on(cryptd *c, item *it)
 
 static void process_batch(cryptd *c, item *items, size_t n)
 {
-    sg_qwriter *all[BATCH_MAX * 4];
-    size_t nall = 0, passed = 0;
+    sg_qwriter *all[BATCH_MAX * 4], *held[BATCH_MAX * 4];
+    size_t nall = 0, nheld = 0, passed = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
         if (c->transform(&it->env, it->data, it->len, &it->res) < 0 || it->res.hold) {
@@ -146,14 +163,22 @@ static void process_batch(cryptd *c, item *items, size_t n)
             passed += it->failed == 2;
             continue;
         }
-        if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0]) {
+        if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0] ||
+            nheld + it->nw > sizeof held / sizeof held[0]) {
             sg_error(it->name, "event=output-failed error=\"%s\" action=retry", strerror(errno));
             it->failed = 1;
             continue;
         }
-        for (size_t k = 0; k < it->nw; k++)
-            all[nall++] = it->w[k];
+        for (size_t k = 0; k < it->nw; k++) {
+            if (it->res.out[k].hold)
+                held[nheld++] = it->w[k];
+            else
+                all[nall++] = it->w[k];
+        }
     }
+    /* Partial holds (recipients policy stopped) are durable in hold/ before the input goes. */
+    if (nheld)
+        sg_qw_publish(&c->q, held, nheld, SG_Q_HOLD);
     if (nall)
         sg_qw_publish(&c->q, all, nall, SG_Q_OUTGOING);
     else if (passed)
