@@ -505,7 +505,7 @@ static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
             d = d ? d : &dec[i];
             n++;
         }
-    char desc[400], err[256] = "";
+    char desc[400], err[sizeof d->reason] = "";
     sg_policy_describe(d, desc, sizeof desc);
     sg_info(r->in->id, "event=policy group=%zu rcpts=%zu rule=\"%s\" decision=\"%s\"", g, n,
             d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", desc);

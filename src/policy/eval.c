@@ -331,11 +331,11 @@ int sg_policy_eval(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
                 peer_ok = j != i && !bad[j] && dec[j].rule == d->rule && dec[j].outcome == SG_OUT_DELIVER;
             d->fallback = true;
             if (fb == SG_FB_PLAIN || (mixed == SG_MIXED_LIBERAL && peer_ok)) {
-                char why[sizeof d->reason];
-                snprintf(why, sizeof why, "%s; delivered %s (%s)", d->reason,
-                         d->method ? "signed, not encrypted" : "unprotected",
-                         fb == SG_FB_PLAIN ? "fallback plain" : "mixed liberal");
-                memcpy(d->reason, why, sizeof why);
+                size_t l = strlen(d->reason);
+                if (l + 1 < sizeof d->reason)
+                    snprintf(d->reason + l, sizeof d->reason - l, "; delivered %s (%s)",
+                             d->method ? "signed, not encrypted" : "unprotected",
+                             fb == SG_FB_PLAIN ? "fallback plain" : "mixed liberal");
                 drop(d, SG_ACT_ENCRYPT);
                 if (!d->method) {
                     drop(d, SG_ACT_SIGN);
