@@ -74,7 +74,7 @@ try:
     t.ok(r.returncode == 0, "explain runs", r.stderr)
     t.ok("recipient   partner@x.example [outgoing]" in out and 'rule 1 "board-out" (line 4): matched' in out,
          "explain: the deciding rule with its line", out)
-    t.ok('archive("vault@demo.test") encrypt sign deliver' in out
+    t.ok('actions   archive("vault@demo.test") hold (fallback)' in out
          and "hold: no usable key or certificate for partner@x.example; the sender is told" in out,
          "explain: the chain, and the fallback (hold) without a key", out)
     t.ok('recipient   bob@demo.test [internal]' in out and 'rule 1 "board-out" (line 4): no, direction' in out
