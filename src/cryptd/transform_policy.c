@@ -21,6 +21,7 @@
 #include "policy/msgedit.h"
 #include "policy/notice.h"
 #include "policy/pstore.h"
+#include "policy/sendkeys.h"
 
 /* The policy in force, shared by the workers; a reload swaps it, the last user frees it. */
 typedef struct pol {
@@ -290,16 +291,10 @@ static int attach_keys(run *r, const sg_paction *a, cur *c, char *err, size_t er
         bool wanted = !a->methods[0];
         for (size_t k = 0; k < 3 && a->methods[k]; k++)
             wanted = wanted || a->methods[k] == m;
-        const sg_engine *e = sg_engine_by_method(m);
-        if (!wanted || !e)
+        if (!wanted || !sg_engine_by_method(m))
             continue;
-        if (!e->export_public) {
-            sg_warn(r->in->id, "event=policy-attach-keys-skipped method=%s reason=\"engine cannot export\"",
-                    sg_method_name(m));
-            continue;
-        }
         sg_buf_init(&keys[n], 4u << 20);
-        int x = e->export_public(sender, &keys[n]);
+        int x = sg_policy_public_key(T.env, m, sender, &keys[n]);
         if (x < 0) {
             snprintf(err, errlen, "cannot export the %s key of %s", sg_method_name(m), sender);
             rc = -1;
