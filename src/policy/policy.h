@@ -96,7 +96,7 @@ enum sg_paction_kind {
     SG_ACT_DELIVER = 1,
     SG_ACT_ENCRYPT,       /* methods[] (0 = from the settings) */
     SG_ACT_SIGN,          /* sign mode (0 = from the settings) */
-    SG_ACT_DECRYPT,       /* decrypt, verify and stamp */
+    SG_ACT_DECRYPT,       /* decrypt, verify and stamp; notify: whom to tell when it cannot */
     SG_ACT_ADD_HEADER,    /* arg: "Name: value" */
     SG_ACT_REMOVE_HEADER, /* arg: field name */
     SG_ACT_STRIP_KEYWORD, /* remove every configured keyword and command from the Subject */
@@ -116,8 +116,12 @@ typedef struct sg_paction {
     char *arg;
     int methods[4]; /* 0-terminated */
     int sign;       /* enum sg_psign or 0 */
+    unsigned notify; /* decrypt: SG_PNOTIFY_* told when the message cannot be decrypted */
     int line;
 } sg_paction;
+
+#define SG_PNOTIFY_SENDER 1u
+#define SG_PNOTIFY_RECIPIENT 2u
 
 typedef struct sg_prule {
     char *name;

@@ -100,6 +100,12 @@ static const char *keycond_name(int k)
     return names[k];
 }
 
+static const char *notify_name(int k)
+{
+    static const char *const names[] = {"sender", "recipient"};
+    return names[k];
+}
+
 static int parse_cond(px *x, const config_setting_t *g, sg_pcond *c)
 {
     c->size_min = c->size_max = -1;
@@ -196,6 +202,8 @@ static int action_param(px *x, const config_setting_t *m, sg_paction *a)
         return sg_px_methods(x, m, a->methods);
     case SG_ACT_SIGN:
         return sg_px_choice(x, m, sign_names, 3, &a->sign);
+    case SG_ACT_DECRYPT:
+        return names_mask(x, m, notify_name, 2, &a->notify);
     case SG_ACT_ADD_HEADER:
     case SG_ACT_REMOVE_HEADER:
     case SG_ACT_ARCHIVE:

@@ -75,6 +75,8 @@ static void test_errors(void)
         {"rules = (\n  { if = { size_min = 10; size_max = 5; }; then = \"deliver\"; }\n);\n",
          "p.conf:2: size_min is larger than size_max"},
         {"rules = (\n  { then = ( \"decrypt\", \"sign\" ); }\n);\n", "p.conf:2: one chain cannot both decrypt and protect"},
+        {"rules = (\n  { then = ( { decrypt = [\"boss\"]; } ); }\n);\n",
+         "p.conf:2: 'decrypt' must be one of: sender, recipient (not 'boss')"},
         {"rules = (\n  { if = { encrypted = \"yes\"; }; then = \"deliver\"; }\n);\n",
          "p.conf:2: 'encrypted' must be true or false"},
         {"rules = (\n  { if = { recipient_key = \"gpg\"; }; then = \"deliver\"; }\n);\n",
@@ -99,6 +101,13 @@ static void test_default(void)
     CHECK(strcmp(p->keywords[SG_KW_ENCRYPT], "[encrypt]") == 0, "the [encrypt] keyword");
     CHECK(p->rules[1].fallback == SG_FB_PLAIN && p->rules[0].fallback == SG_FB_HOLD,
           "opportunistic rule falls back to plain, keyword rule to hold");
+    CHECK(p->rules[2].act[0].kind == SG_ACT_DECRYPT && p->rules[2].act[0].notify == 0,
+          "the default tells nobody when incoming mail cannot be decrypted (the stamp says it)");
+    sg_policy_free(p);
+    p = parse("rules = ( { then = ( { decrypt = [\"sender\", \"recipient\"]; } ); } );\n", err, sizeof err);
+    CHECK(p && p->rules[0].nact == 2 && p->rules[0].act[0].notify == (SG_PNOTIFY_SENDER | SG_PNOTIFY_RECIPIENT) &&
+              p->rules[0].act[1].kind == SG_ACT_DELIVER,
+          "decrypt names whom to tell; deliver is implied (%s)", err);
     sg_policy_free(p);
 }
 
