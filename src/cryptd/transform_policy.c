@@ -329,11 +329,12 @@ static int attach_keys(run *r, const sg_paction *a, cur *c, char *err, size_t er
     return rc;
 }
 
-static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c, char *err, size_t errlen)
+static int protect_with(run *r, const sg_pdecision *d, int method, const size_t *group, size_t g, cur *c, char *err,
+                        size_t errlen)
 {
-    const sg_engine *e = sg_engine_by_method(d->method);
+    const sg_engine *e = sg_engine_by_method(method);
     if (!e || !e->protect) {
-        snprintf(err, errlen, "no %s engine", sg_method_name(d->method));
+        snprintf(err, errlen, "no %s engine", sg_method_name(method));
         return -1;
     }
     const char **rcpts = calloc(r->in->nrcpt + 1, sizeof *rcpts);
@@ -359,6 +360,20 @@ static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g,
     }
     cur_take(c, &out);
     return 0;
+}
+
+/* One engine call for the group. Encryption is bound to the recipients' method; a signature
+ * alone may come from the next method of the preference when the first cannot make one. */
+static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c, char *err, size_t errlen)
+{
+    int rc = protect_with(r, d, d->method, group, g, c, err, errlen);
+    for (size_t i = 0; rc < 0 && !d->encrypt && i < 3 && d->sign_alt[i]; i++) {
+        sg_warn(r->in->id, "event=policy-sign-retry method=%s error=\"%s\" next=%s", sg_method_name(i ? d->sign_alt[i - 1] : d->method),
+                err, sg_method_name(d->sign_alt[i]));
+        err[0] = '\0';
+        rc = protect_with(r, d, d->sign_alt[i], group, g, c, err, errlen);
+    }
+    return rc;
 }
 
 /* Sealgate's stamp fields arriving from outside are never shown to internal recipients. */

@@ -172,25 +172,31 @@ static int pick_encrypt(const sg_pkeys *k, const int *methods, const char *rcpt,
 }
 
 /* The signing method when nothing is encrypted: the first of the preference the sender has a
- * key for, else the first built in (the engine signs with the domain key or creates one). */
-static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, int *out)
+ * key for, else the first built in (the engine signs with the domain key or makes a key). The
+ * other built-in methods of the preference go to alt, for the transform to try in order when
+ * an engine cannot sign (e.g. S/MIME without a local CA). 1, 0 no engine, -1 lookup error. */
+static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, int *out, int alt[4])
 {
-    int first = 0;
+    int cand[4] = {0}, n = 0, held = 0;
     for (size_t i = 0; i < 3 && methods[i]; i++) {
         if (!engine_ok(k, methods[i]))
             continue;
-        if (!first)
-            first = methods[i];
         int r = k->can_sign_as ? k->can_sign_as(k->ctx, sender, methods[i]) : 0;
         if (r < 0)
             return -1;
-        if (r == 1) {
-            *out = methods[i];
-            return 1;
-        }
+        if (r == 1 && !held)
+            held = methods[i];
+        cand[n++] = methods[i];
     }
-    *out = first;
-    return first ? 1 : 0;
+    if (!n)
+        return 0;
+    *out = held ? held : cand[0];
+    size_t a = 0;
+    for (int i = 0; i < n; i++)
+        if (cand[i] != *out)
+            alt[a++] = cand[i];
+    alt[a] = 0;
+    return 1;
 }
 
 /* Builds dec's chain from the accumulated rule chains and resolves protection. Returns 0,
@@ -243,7 +249,7 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
     if (sign) {
         d->sign = sign->sign ? sign->sign : ss.sign;
         if (!d->method) {
-            int m = 0, r = pick_sign(k, enc && enc->methods[0] ? enc->methods : rs.methods, sender, &m);
+            int m = 0, r = pick_sign(k, enc && enc->methods[0] ? enc->methods : rs.methods, sender, &m, d->sign_alt);
             if (r == 1) {
                 d->method = m;
             } else if (!infeasible) {

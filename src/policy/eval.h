@@ -62,6 +62,7 @@ typedef struct sg_pdecision {
     size_t nchain;
     int outcome;      /* enum sg_poutcome */
     int method;       /* enum sg_method to protect with; 0 none */
+    int sign_alt[4];  /* sign only: methods to try after method fails (a CA-less S/MIME), 0-ended */
     bool encrypt;     /* encrypt to this recipient with method */
     int sign;         /* enum sg_psign, 0 none */
     bool create_key;  /* the engine may create the sender's key */

@@ -233,6 +233,12 @@ static void test_details(void)
     sg_policy_eval(p, &f, &keys, r, 1, d);
     CHECK(strstr(d[0].reason, "delivered signed, not encrypted (fallback plain)") != NULL,
           "opportunistic fallback says what was left out (%s)", d[0].reason);
+    CHECK(d[0].method == SG_METHOD_SMIME && d[0].sign_alt[0] == SG_METHOD_PGP && d[0].sign_alt[1] == 0,
+          "signing alone: S/MIME first, PGP to try when S/MIME cannot sign");
+    f.env_from = "alice-pgp@demo.test";
+    sg_policy_eval(p, &f, &keys, r, 1, d);
+    CHECK(d[0].method == SG_METHOD_PGP && d[0].sign_alt[0] == SG_METHOD_SMIME,
+          "signing alone: the method the sender holds a key for comes first");
     f.env_from = "";
     f.from = "mailer-daemon@x.example";
     sg_policy_eval(p, &f, &keys, r, 1, d);
