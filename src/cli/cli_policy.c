@@ -65,8 +65,9 @@ static sg_policy *open_policy(const sg_config *cfg, sg_store *st, const char *fi
     char err[600];
     if (file) {
         char *text = read_policy_file(file);
-        sg_policy *p = text ? sg_policy_parse(text, file, internal(cfg), cfg->internal_domains.n, err, sizeof err)
-                            : NULL;
+        sg_policy *p =
+            text ? sg_policy_parse(text, file, internal(cfg), cfg->internal_domains.n, err, sizeof err)
+                 : NULL;
         if (text && !p)
             fprintf(stderr, "%s\n", err);
         free(text);
@@ -74,7 +75,8 @@ static sg_policy *open_policy(const sg_config *cfg, sg_store *st, const char *fi
         return p;
     }
     long long broken = 0;
-    sg_policy *p = sg_pstore_active(st, internal(cfg), cfg->internal_domains.n, rev, &broken, err, sizeof err);
+    sg_policy *p =
+        sg_pstore_active(st, internal(cfg), cfg->internal_domains.n, rev, &broken, err, sizeof err);
     if (broken)
         fprintf(stderr, "sealgate: revision %lld is not in force: %s\n", broken, err);
     else if (!p)
@@ -253,7 +255,9 @@ static int cmd_explain(const sg_config *cfg, sg_store *st, int argc, char **argv
     if (sg_policy_eval(p, &h.f, &k, a.to, a.nto, dec) < 0) {
         fprintf(stderr, "sealgate: a key lookup failed; cryptd would hold this message\n");
     } else {
-        printf("policy      %s\n", rev > 0 ? "the store's revision" : rev == 0 ? "the default policy" : a.policy);
+        printf("policy      %s\n", rev > 0    ? "the store's revision"
+                                   : rev == 0 ? "the default policy"
+                                              : a.policy);
         if (rev > 0)
             printf("revision    %lld\n", rev);
         sg_policy_explain(p, &h.f, &k, dec, a.nto, stdout);

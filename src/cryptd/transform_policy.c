@@ -86,7 +86,8 @@ int sg_transform_policy_reload(void)
     T.seen = newest;
     pthread_mutex_unlock(&T.mu);
     if (broken_rev)
-        sg_error(NULL, "event=policy-refused rev=%lld error=\"%s\" action=keeping-policy", broken_rev, broken);
+        sg_error(NULL, "event=policy-refused rev=%lld error=\"%s\" action=keeping-policy", broken_rev,
+                 broken);
     if (!p) {
         if (!broken_rev)
             sg_error(NULL, "event=policy-reload-failed error=\"%s\" action=keeping-policy", broken);
@@ -186,8 +187,8 @@ static sg_output *add_buf_output(run *r, sg_buf *b)
 /* An output from the gateway itself (notice, archive copy): MAIL FROM <>, no DSN requests. */
 static int own_envelope(sg_output *o, const char *rcpt, bool eightbit)
 {
-    if (sg_env_set(&o->env.from, "") < 0 || sg_env_set(&o->env.envid, NULL) < 0 || sg_env_set(&o->env.ret, NULL) < 0 ||
-        sg_env_set(&o->env.body, eightbit ? "8BITMIME" : NULL) < 0)
+    if (sg_env_set(&o->env.from, "") < 0 || sg_env_set(&o->env.envid, NULL) < 0 ||
+        sg_env_set(&o->env.ret, NULL) < 0 || sg_env_set(&o->env.body, eightbit ? "8BITMIME" : NULL) < 0)
         return -1;
     return sg_env_add_rcpt(&o->env, rcpt, "NEVER", NULL);
 }
@@ -329,8 +330,8 @@ static int attach_keys(run *r, const sg_paction *a, cur *c, char *err, size_t er
     return rc;
 }
 
-static int protect_with(run *r, const sg_pdecision *d, int method, const size_t *group, size_t g, cur *c, char *err,
-                        size_t errlen)
+static int protect_with(run *r, const sg_pdecision *d, int method, const size_t *group, size_t g, cur *c,
+                        char *err, size_t errlen)
 {
     const sg_engine *e = sg_engine_by_method(method);
     if (!e || !e->protect) {
@@ -364,12 +365,13 @@ static int protect_with(run *r, const sg_pdecision *d, int method, const size_t 
 
 /* One engine call for the group. Encryption is bound to the recipients' method; a signature
  * alone may come from the next method of the preference when the first cannot make one. */
-static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c, char *err, size_t errlen)
+static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c, char *err,
+                   size_t errlen)
 {
     int rc = protect_with(r, d, d->method, group, g, c, err, errlen);
     for (size_t i = 0; rc < 0 && !d->encrypt && i < 3 && d->sign_alt[i]; i++) {
-        sg_warn(r->in->id, "event=policy-sign-retry method=%s error=\"%s\" next=%s", sg_method_name(i ? d->sign_alt[i - 1] : d->method),
-                err, sg_method_name(d->sign_alt[i]));
+        sg_warn(r->in->id, "event=policy-sign-retry method=%s error=\"%s\" next=%s",
+                sg_method_name(i ? d->sign_alt[i - 1] : d->method), err, sg_method_name(d->sign_alt[i]));
         err[0] = '\0';
         rc = protect_with(r, d, d->sign_alt[i], group, g, c, err, errlen);
     }
@@ -425,7 +427,8 @@ static int run_chain(run *r, const sg_pdecision *d, const size_t *group, size_t 
             else if (a->kind == SG_ACT_REMOVE_HEADER)
                 rc = sg_medit_remove_header(c.data, c.len, a->arg, &next);
             else
-                rc = sg_medit_strip_words(c.data, c.len, (const char *const *)r->p->keywords, SG_KW__COUNT, &next);
+                rc = sg_medit_strip_words(c.data, c.len, (const char *const *)r->p->keywords, SG_KW__COUNT,
+                                          &next);
             if (rc == 0)
                 cur_take(&c, &next);
             else
@@ -504,7 +507,8 @@ static void note(sg_notice_item *list, size_t *n, size_t max, const char *rcpt, 
         list[(*n)++] = (sg_notice_item){.rcpt = rcpt, .reason = reason};
 }
 
-#define NOTE(r, kind, rcpt, why) note((r)->kind, &(r)->n##kind, sizeof (r)->kind / sizeof (r)->kind[0], rcpt, why)
+#define NOTE(r, kind, rcpt, why)                                                                             \
+    note((r)->kind, &(r)->n##kind, sizeof(r)->kind / sizeof(r)->kind[0], rcpt, why)
 
 static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
 {
@@ -526,7 +530,8 @@ static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
          * message is kept for its recipients and the sender is told. */
         sg_warn(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, err);
         snprintf(d->reason, sizeof d->reason, "%s", err);
-        d->outcome = d->rule >= 0 && r->p->rules[d->rule].fallback == SG_FB_RETURN ? SG_OUT_RETURN : SG_OUT_HOLD;
+        d->outcome =
+            d->rule >= 0 && r->p->rules[d->rule].fallback == SG_FB_RETURN ? SG_OUT_RETURN : SG_OUT_HOLD;
         d->notify = true;
         for (size_t i = 0; i < r->in->nrcpt; i++)
             if (group[i] == g && &dec[i] != d)
@@ -553,7 +558,8 @@ static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
 /* Nothing to do for anyone: cryptd moves the input on by rename. */
 static bool identity(const sg_pdecision *dec, size_t ng)
 {
-    if (ng != 1 || dec[0].outcome != SG_OUT_DELIVER || dec[0].nchain != 1 || dec[0].chain[0]->kind != SG_ACT_DELIVER)
+    if (ng != 1 || dec[0].outcome != SG_OUT_DELIVER || dec[0].nchain != 1 ||
+        dec[0].chain[0]->kind != SG_ACT_DELIVER)
         return false;
     return dec[0].direction == SG_PDIR_OUTGOING || dec[0].direction == SG_PDIR_EXTERNAL;
 }

@@ -65,8 +65,10 @@ void sg_policy_explain(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k
             const char *why = NULL;
             int m = sg_policy_rule_matches(p, &p->rules[r], f, k, d->rcpt, d->direction, &why);
             fprintf(o, "  rule %zu \"%s\" (line %d): %s%s%s\n", r + 1, p->rules[r].name, p->rules[r].line,
-                    m > 0 ? "matched" : m < 0 ? "key lookup failed" : "no, ", m == 0 && why ? why : "",
-                    m > 0 && p->rules[r].cont ? " (continue)" : "");
+                    m > 0   ? "matched"
+                    : m < 0 ? "key lookup failed"
+                            : "no, ",
+                    m == 0 && why ? why : "", m > 0 && p->rules[r].cont ? " (continue)" : "");
         }
         if (d->rule < 0)
             fprintf(o, "  no rule decided: delivered unchanged\n");

@@ -11,8 +11,10 @@
 
 static const char *const dir_names[SG_PDIR__COUNT] = {"outgoing", "incoming", "internal", "external"};
 static const char *const act_names[SG_ACT__COUNT] = {
-    "?",      "deliver",       "encrypt",     "sign",   "decrypt", "add_header", "remove_header", "strip_keyword",
-    "create_key", "attach_keys", "archive", "notify_sender", "alert_admin", "hold", "return", "delete"};
+    "?",           "deliver",     "encrypt",       "sign",
+    "decrypt",     "add_header",  "remove_header", "strip_keyword",
+    "create_key",  "attach_keys", "archive",       "notify_sender",
+    "alert_admin", "hold",        "return",        "delete"};
 static const char *const fb_names[] = {"hold", "return", "plain"};
 static const char *const kw_names[SG_KW__COUNT] = {"encrypt", "sign", "send_keys", "send_keys_pgp",
                                                    "send_keys_smime"};

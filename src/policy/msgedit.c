@@ -104,11 +104,13 @@ int sg_medit_strip_words(const char *msg, size_t len, const char *const *words, 
     bool ascii = true;
     for (const char *c = text; *c; c++)
         ascii = ascii && (unsigned char)*c < 0x80;
-    char *enc = ascii && !strstr(v, "=?") ? g_strdup(text) : g_mime_utils_header_encode_text(NULL, text, "utf-8");
+    char *enc =
+        ascii && !strstr(v, "=?") ? g_strdup(text) : g_mime_utils_header_encode_text(NULL, text, "utf-8");
     g_free(text);
     /* Everything before the Subject, the new Subject, then everything after it. */
     size_t before = (size_t)(subj->raw - msg), after = before + subj->rawlen;
-    rc = enc && sg_buf_append(out, msg, before) == 0 && sg_buf_appendf(out, "Subject: %s%s", enc, eol(&m)) == 0 &&
+    rc = enc && sg_buf_append(out, msg, before) == 0 &&
+                 sg_buf_appendf(out, "Subject: %s%s", enc, eol(&m)) == 0 &&
                  sg_buf_append(out, msg + after, len - after) == 0
              ? 0
              : -1;
@@ -125,7 +127,9 @@ static int append_b64(sg_buf *out, const char *data, size_t len)
     size_t bl = strlen(b);
     int rc = 0;
     for (size_t i = 0; i < bl && rc == 0; i += 76)
-        rc = sg_buf_append(out, b + i, bl - i < 76 ? bl - i : 76) < 0 || sg_buf_append(out, "\r\n", 2) < 0 ? -1 : 0;
+        rc = sg_buf_append(out, b + i, bl - i < 76 ? bl - i : 76) < 0 || sg_buf_append(out, "\r\n", 2) < 0
+                 ? -1
+                 : 0;
     g_free(b);
     return rc;
 }
@@ -177,7 +181,8 @@ static const char *closing(const sg_rawmsg *m, const char *b)
     return found;
 }
 
-int sg_medit_attach(const char *msg, size_t len, const sg_medit_file *f, size_t n, const char *token, sg_buf *out)
+int sg_medit_attach(const char *msg, size_t len, const sg_medit_file *f, size_t n, const char *token,
+                    sg_buf *out)
 {
     sg_rawmsg m;
     if (sg_rawmsg_parse(msg, len, &m) < 0)
@@ -209,8 +214,9 @@ int sg_medit_attach(const char *msg, size_t len, const sg_medit_file *f, size_t 
             p = h->raw + h->rawlen;
         }
         if (rc == 0)
-            rc = sg_buf_appendf(out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
-                                nb, nb);
+            rc = sg_buf_appendf(
+                out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
+                nb, nb);
         bool typed = false;
         for (size_t i = 0; i < m.nh && rc == 0; i++)
             if (sg_rawhdr_is_content(&m.h[i])) {

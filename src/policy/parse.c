@@ -86,8 +86,8 @@ static int get_choice(px *x, const config_setting_t *s, const char *const *names
     char choices[200] = "";
     for (int i = 0; i < n; i++)
         if (names[i])
-            snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", *choices ? ", " : "",
-                     names[i]);
+            snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s",
+                     *choices ? ", " : "", names[i]);
     return fail(x, s, "'%s' must be one of: %s", sname(s), choices);
 }
 
@@ -199,7 +199,8 @@ static int parse_keywords(px *x, const config_setting_t *g, sg_policy *p)
             if (strcmp(config_setting_name(s), sg_policy_keyword_name(k)) == 0)
                 break;
         if (k == SG_KW__COUNT)
-            return fail(x, s, "unknown keyword '%s' (encrypt, sign, send_keys, send_keys_pgp, send_keys_smime)",
+            return fail(x, s,
+                        "unknown keyword '%s' (encrypt, sign, send_keys, send_keys_pgp, send_keys_smime)",
                         config_setting_name(s));
         if (get_string(x, s, &p->keywords[k]) < 0)
             return -1;
@@ -421,8 +422,8 @@ sg_policy *sg_policy_parse(const char *text, const char *name, const char *const
         fail(&x, root, "the policy has no 'rules' list");
         goto fail;
     }
-    static const char *const kw_default[SG_KW__COUNT] = {"[encrypt]", "[sign]", "{send_keys}", "{send_keys_pgp}",
-                                                         "{send_keys_smime}"};
+    static const char *const kw_default[SG_KW__COUNT] = {"[encrypt]", "[sign]", "{send_keys}",
+                                                         "{send_keys_pgp}", "{send_keys_smime}"};
     for (int k = 0; k < SG_KW__COUNT; k++)
         if (!p->keywords[k] && !(p->keywords[k] = strdup(kw_default[k])))
             goto fail;

@@ -31,17 +31,24 @@ enum sg_mixed { SG_MIXED_RESTRICTIVE = 0, SG_MIXED_LIBERAL };
 enum sg_psign { SG_PSIGN_SENDER = 1, SG_PSIGN_DOMAIN = 2 }; /* = enum sg_sign_mode of engine.h */
 
 /* Subject keywords and commands (docs/policy.md "keywords"). */
-enum sg_keyword { SG_KW_ENCRYPT = 0, SG_KW_SIGN, SG_KW_SEND_KEYS, SG_KW_SEND_KEYS_PGP, SG_KW_SEND_KEYS_SMIME, SG_KW__COUNT };
+enum sg_keyword {
+    SG_KW_ENCRYPT = 0,
+    SG_KW_SIGN,
+    SG_KW_SEND_KEYS,
+    SG_KW_SEND_KEYS_PGP,
+    SG_KW_SEND_KEYS_SMIME,
+    SG_KW__COUNT
+};
 
 /* Settings one level (global, a domain, a user) may set; unset fields inherit. */
 typedef struct sg_psettings {
-    int locality;           /* enum sg_locality, -1 unset */
-    int methods[4];         /* encryption preference (enum sg_method), 0-terminated; [0] = 0 unset */
-    int sign;               /* enum sg_psign, 0 unset */
-    int create_keys;        /* 1/0, -1 unset: make a key for an internal sender who has none */
-    int fallback;           /* enum sg_fallback, -1 unset */
-    int mixed;              /* enum sg_mixed, -1 unset */
-    int notify_sender;      /* 1/0, -1 unset: tell the sender what was held or returned */
+    int locality;      /* enum sg_locality, -1 unset */
+    int methods[4];    /* encryption preference (enum sg_method), 0-terminated; [0] = 0 unset */
+    int sign;          /* enum sg_psign, 0 unset */
+    int create_keys;   /* 1/0, -1 unset: make a key for an internal sender who has none */
+    int fallback;      /* enum sg_fallback, -1 unset */
+    int mixed;         /* enum sg_mixed, -1 unset */
+    int notify_sender; /* 1/0, -1 unset: tell the sender what was held or returned */
 } sg_psettings;
 
 /* A domain or user entry: its pattern and what it overrides. */
@@ -84,7 +91,7 @@ typedef struct sg_pcond {
     regex_t subject;
     sg_phdr *headers;
     size_t nheaders;
-    unsigned keywords; /* bit mask of 1 << enum sg_keyword: any present in the Subject */
+    unsigned keywords;            /* bit mask of 1 << enum sg_keyword: any present in the Subject */
     long long size_min, size_max; /* -1 unset; bytes */
     sg_plist attachment_name, attachment_type;
     sg_plist priority, importance, sensitivity; /* values, case-insensitive globs */
@@ -114,8 +121,8 @@ enum sg_paction_kind {
 typedef struct sg_paction {
     int kind; /* enum sg_paction_kind */
     char *arg;
-    int methods[4]; /* 0-terminated */
-    int sign;       /* enum sg_psign or 0 */
+    int methods[4];  /* 0-terminated */
+    int sign;        /* enum sg_psign or 0 */
     unsigned notify; /* decrypt: SG_PNOTIFY_* told when the message cannot be decrypted */
     int line;
 } sg_paction;
@@ -144,8 +151,8 @@ typedef struct sg_policy {
     size_t ngroups;
     sg_plist internal; /* internal domains (the configuration's internal_domains, plus the file's) */
     char *keywords[SG_KW__COUNT];
-    char *admin;        /* where alert_admin goes; NULL: postmaster of the first internal domain */
-    char *domain_addr;  /* the gateway's own signing identity (set by the caller, may be NULL) */
+    char *admin;       /* where alert_admin goes; NULL: postmaster of the first internal domain */
+    char *domain_addr; /* the gateway's own signing identity (set by the caller, may be NULL) */
     sg_prule *rules;
     size_t nrules;
 } sg_policy;

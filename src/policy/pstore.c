@@ -9,11 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-int sg_pstore_save(sg_store *st, const char *text, const char *source, long long *rev, char *err, size_t errlen)
+int sg_pstore_save(sg_store *st, const char *text, const char *source, long long *rev, char *err,
+                   size_t errlen)
 {
     sqlite3 *db = sg_store_db(st);
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(db, "INSERT INTO policy (text, source, loaded) VALUES (?, ?, ?)", -1, &s, NULL);
+    int rc =
+        sqlite3_prepare_v2(db, "INSERT INTO policy (text, source, loaded) VALUES (?, ?, ?)", -1, &s, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, source ? source : "", -1, SQLITE_STATIC);
@@ -33,7 +35,8 @@ long long sg_pstore_newest(sg_store *st)
 {
     sqlite3_stmt *s = NULL;
     long long rev = -1;
-    if (sqlite3_prepare_v2(sg_store_db(st), "SELECT coalesce(max(rev), 0) FROM policy", -1, &s, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(sg_store_db(st), "SELECT coalesce(max(rev), 0) FROM policy", -1, &s, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
         rev = (long long)sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
@@ -46,8 +49,8 @@ int sg_pstore_get(sg_store *st, long long rev, char **text, char **source, long 
     *text = NULL;
     if (source)
         *source = NULL;
-    if (sqlite3_prepare_v2(sg_store_db(st), "SELECT text, source, loaded FROM policy WHERE rev = ?", -1, &s, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(sg_store_db(st), "SELECT text, source, loaded FROM policy WHERE rev = ?", -1, &s,
+                           NULL) != SQLITE_OK) {
         sqlite3_finalize(s);
         return -1;
     }
@@ -102,7 +105,8 @@ sg_policy *sg_pstore_active(sg_store *st, const char *const *internal, size_t ni
     }
     *rev = 0;
     char err[512];
-    sg_policy *p = sg_policy_parse(sg_policy_default_text, "default policy", internal, ninternal, err, sizeof err);
+    sg_policy *p =
+        sg_policy_parse(sg_policy_default_text, "default policy", internal, ninternal, err, sizeof err);
     if (!p && !*broken_rev)
         snprintf(broken, brokenlen, "%s", err);
     return p;

@@ -10,7 +10,8 @@
 #include "store/store.h"
 
 /* Stores text as a new revision (the caller has checked it). 0 with *rev, or -1 with err. */
-int sg_pstore_save(sg_store *st, const char *text, const char *source, long long *rev, char *err, size_t errlen);
+int sg_pstore_save(sg_store *st, const char *text, const char *source, long long *rev, char *err,
+                   size_t errlen);
 /* The newest revision number, 0 when none was ever loaded; -1 on a store error. */
 long long sg_pstore_newest(sg_store *st);
 /* The text of revision rev (malloc'd) with its source and load time. 0, 1 when there is no

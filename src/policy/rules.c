@@ -10,11 +10,11 @@
 #include "cryptd/engine.h"
 #include "policy/parse_int.h"
 
-#define FAILF(x, s, ...)                                     \
-    do {                                                     \
-        char m_[300];                                        \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                \
-        return sg_px_fail((x), (s), m_);                     \
+#define FAILF(x, s, ...)                                                                                     \
+    do {                                                                                                     \
+        char m_[300];                                                                                        \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                                                \
+        return sg_px_fail((x), (s), m_);                                                                     \
     } while (0)
 
 static int compile(px *x, const config_setting_t *s, const char *text, regex_t *re)
@@ -40,7 +40,8 @@ static int parse_header_cond(px *x, const config_setting_t *s, sg_pcond *c)
     if (!c->headers)
         return sg_px_fail(x, s, "out of memory");
     for (int i = 0; i < n; i++) {
-        config_setting_t *g = config_setting_is_group(s) ? (config_setting_t *)s : config_setting_get_elem(s, (unsigned)i);
+        config_setting_t *g =
+            config_setting_is_group(s) ? (config_setting_t *)s : config_setting_get_elem(s, (unsigned)i);
         if (!config_setting_is_group(g))
             return sg_px_fail(x, g, "each header condition must be { name = ...; value = ...; }");
         sg_phdr *h = &c->headers[c->nheaders++];
@@ -216,7 +217,8 @@ static int action_param(px *x, const config_setting_t *m, sg_paction *a)
             return -1;
         if (a->kind == SG_ACT_ADD_HEADER) {
             const char *colon = strchr(a->arg, ':');
-            if (!colon || colon == a->arg || strpbrk(a->arg, "\r\n") || strcspn(a->arg, " \t") < (size_t)(colon - a->arg))
+            if (!colon || colon == a->arg || strpbrk(a->arg, "\r\n") ||
+                strcspn(a->arg, " \t") < (size_t)(colon - a->arg))
                 return sg_px_fail(x, m, "add_header must be \"Name: value\" on one line");
         }
         if (a->kind == SG_ACT_REMOVE_HEADER && (!*a->arg || strpbrk(a->arg, ": \t\r\n")))
@@ -249,7 +251,8 @@ static int parse_action(px *x, const config_setting_t *e, sg_prule *r)
         return add_action(x, e, r, k);
     }
     if (!config_setting_is_group(e) || config_setting_length(e) != 1)
-        return sg_px_fail(x, e, "an action is a name (\"deliver\") or one name with its value ({ archive = \"...\"; })");
+        return sg_px_fail(
+            x, e, "an action is a name (\"deliver\") or one name with its value ({ archive = \"...\"; })");
     config_setting_t *m = config_setting_get_elem(e, 0);
     int k = action_kind(config_setting_name(m));
     if (!k)
@@ -272,11 +275,12 @@ static int check_chain(px *x, const config_setting_t *then, sg_prule *r)
         sg_paction *a = &r->act[i];
         if (is_final(a->kind) && i + 1 < r->nact) {
             char m[200];
-            snprintf(m, sizeof m, "nothing can follow '%s' (line %d) in a chain", sg_policy_action_name(a->kind),
-                     a->line);
+            snprintf(m, sizeof m, "nothing can follow '%s' (line %d) in a chain",
+                     sg_policy_action_name(a->kind), a->line);
             return sg_px_fail(x, then, m);
         }
-        if ((a->kind == SG_ACT_ENCRYPT && enc) || (a->kind == SG_ACT_SIGN && sign) || (a->kind == SG_ACT_DECRYPT && dec))
+        if ((a->kind == SG_ACT_ENCRYPT && enc) || (a->kind == SG_ACT_SIGN && sign) ||
+            (a->kind == SG_ACT_DECRYPT && dec))
             return sg_px_fail(x, then, "an action of the chain is given twice");
         enc |= a->kind == SG_ACT_ENCRYPT;
         sign |= a->kind == SG_ACT_SIGN;
@@ -295,7 +299,8 @@ static int finish_chain(px *x, const config_setting_t *then, sg_prule *r)
 {
     bool final = is_final(r->act[r->nact - 1].kind);
     if (r->cont && final)
-        return sg_px_fail(x, then, "a rule with 'continue = true' cannot end in deliver, hold, return or delete");
+        return sg_px_fail(x, then,
+                          "a rule with 'continue = true' cannot end in deliver, hold, return or delete");
     if (!r->cont && !final) {
         if (r->nact >= SG_POLICY_MAX_ACTIONS)
             return sg_px_fail(x, then, "too many actions");
@@ -326,7 +331,8 @@ static int parse_rule(px *x, const config_setting_t *g, sg_prule *r)
             rc = parse_cond(x, s, &r->c);
         } else if (strcmp(n, "then") == 0) {
             then = s;
-            if (!config_setting_is_list(s) && !config_setting_is_array(s) && config_setting_type(s) != CONFIG_TYPE_STRING)
+            if (!config_setting_is_list(s) && !config_setting_is_array(s) &&
+                config_setting_type(s) != CONFIG_TYPE_STRING)
                 return sg_px_fail(x, s, "'then' must be a list of actions ( ... )");
             r->act = calloc(SG_POLICY_MAX_ACTIONS, sizeof *r->act);
             if (!r->act)
@@ -349,7 +355,8 @@ static int parse_rule(px *x, const config_setting_t *g, sg_prule *r)
             r->cont = b == 1;
         } else {
             char m[200];
-            snprintf(m, sizeof m, "unknown key '%s' in a rule (name, if, then, fallback, mixed, continue)", n);
+            snprintf(m, sizeof m, "unknown key '%s' in a rule (name, if, then, fallback, mixed, continue)",
+                     n);
             rc = sg_px_fail(x, s, m);
         }
         if (rc < 0)
@@ -405,7 +412,8 @@ int sg_px_rules(px *x, const config_setting_t *l, sg_policy *p)
         for (int k = 0; k + 1 < (int)p->nrules; k++)
             if (strcmp(p->rules[k].name, r->name) == 0) {
                 char m[200];
-                snprintf(m, sizeof m, "rule name '%s' used twice (first on line %d)", r->name, p->rules[k].line);
+                snprintf(m, sizeof m, "rule name '%s' used twice (first on line %d)", r->name,
+                         p->rules[k].line);
                 return sg_px_fail(x, g, m);
             }
     }

@@ -36,7 +36,8 @@ static int smime_cert(const sg_engine_env *env, const char *addr, sg_buf *out)
     if (sg_certstore_list(env->cs, addr, &list, &n) < 0)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (!list[i].has_key || list[i].revoked || list[i].is_ca || list[i].not_after < now || list[i].not_before > now)
+        if (!list[i].has_key || list[i].revoked || list[i].is_ca || list[i].not_after < now ||
+            list[i].not_before > now)
             continue;
         rc = sg_certstore_export(env->cs, list[i].fpr, true, &der, &len) == 0 ? 1 : -1;
     }

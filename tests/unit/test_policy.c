@@ -21,9 +21,16 @@ static void test_glob(void)
         const char *pattern, *s;
         bool match;
     } t[] = {
-        {"*", "", true},           {"*", "abc", true},          {"a*c", "abbbc", true},  {"a*c", "abcd", false},
-        {"a?c", "abc", true},      {"a?c", "ac", false},        {"ABC", "abc", true},    {"*.example.org", "a.example.org", true},
-        {"*.example.org", "example.org", false}, {"*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+        {"*", "", true},
+        {"*", "abc", true},
+        {"a*c", "abbbc", true},
+        {"a*c", "abcd", false},
+        {"a?c", "abc", true},
+        {"a?c", "ac", false},
+        {"ABC", "abc", true},
+        {"*.example.org", "a.example.org", true},
+        {"*.example.org", "example.org", false},
+        {"*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         CHECK(sg_policy_glob(t[i].pattern, t[i].s) == t[i].match, "glob '%s' on '%s'", t[i].pattern, t[i].s);
@@ -31,10 +38,14 @@ static void test_glob(void)
         const char *pattern, *addr;
         bool match;
     } a[] = {
-        {"alice@demo.test", "Alice@Demo.test", true}, {"alice@demo.test", "bob@demo.test", false},
-        {"@demo.test", "x@demo.test", true},           {"demo.test", "x@demo.test", true},
-        {"demo.test", "x@sub.demo.test", false},       {"*.demo.test", "x@sub.demo.test", true},
-        {"*@demo.test", "x@demo.test", true},          {"ceo-*@demo.test", "ceo-office@demo.test", true},
+        {"alice@demo.test", "Alice@Demo.test", true},
+        {"alice@demo.test", "bob@demo.test", false},
+        {"@demo.test", "x@demo.test", true},
+        {"demo.test", "x@demo.test", true},
+        {"demo.test", "x@sub.demo.test", false},
+        {"*.demo.test", "x@sub.demo.test", true},
+        {"*@demo.test", "x@demo.test", true},
+        {"ceo-*@demo.test", "ceo-office@demo.test", true},
         {"demo.test", "demo.test@evil.example", false},
     };
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
@@ -47,18 +58,22 @@ static void test_errors(void)
     static const struct {
         const char *text, *want;
     } t[] = {
-        {"rules = (\n  { then = ( \"deliver\" ) }\n  { then = ( \"deliver\" ); }\n);\n", "p.conf:3: syntax error"},
+        {"rules = (\n  { then = ( \"deliver\" ) }\n  { then = ( \"deliver\" ); }\n);\n",
+         "p.conf:3: syntax error"},
         {"rules = ();\nfoo = 1;\n", "p.conf:2: unknown section 'foo'"},
         {"settings = {};\n", "p.conf: the policy has no 'rules' list"},
-        {"rules = (\n  { name = \"a\";\n    if = { direction = \"outgoing\";\n           subjekt = \"x\"; };\n"
+        {"rules = (\n  { name = \"a\";\n    if = { direction = \"outgoing\";\n           subjekt = \"x\"; "
+         "};\n"
          "    then = ( \"deliver\" ); }\n);\n",
          "p.conf:4: unknown condition 'subjekt'"},
         {"rules = (\n  { if = { subject = \"(unclosed\"; }; then = ( \"deliver\" ); }\n);\n",
          "p.conf:2: bad regular expression"},
         {"rules = (\n  { then = ( \"deliver\",\n            \"encrypt\" ); }\n);\n",
          "p.conf:2: nothing can follow 'deliver' (line 2)"},
-        {"rules = (\n  { then = ( \"encrypt\", \"teleport\" ); }\n);\n", "p.conf:2: unknown action 'teleport'"},
-        {"rules = (\n  { then = ( { encrypt = [\"smime\", \"rot13\"]; } ); }\n);\n", "p.conf:2: unknown method 'rot13'"},
+        {"rules = (\n  { then = ( \"encrypt\", \"teleport\" ); }\n);\n",
+         "p.conf:2: unknown action 'teleport'"},
+        {"rules = (\n  { then = ( { encrypt = [\"smime\", \"rot13\"]; } ); }\n);\n",
+         "p.conf:2: unknown method 'rot13'"},
         {"rules = (\n  { if = { to_group = \"finance\"; }; then = ( \"deliver\" ); }\n);\n",
          "p.conf:2: unknown group 'finance'"},
         {"rules = (\n  { name = \"x\"; then = ( \"hold\" ); continue = true; }\n);\n",
@@ -67,14 +82,16 @@ static void test_errors(void)
          "p.conf:3: rule name 'x' used twice (first on line 2)"},
         {"rules = (\n  { then = ( { add_header = \"no colon\"; } ); }\n);\n", "p.conf:2: add_header must be"},
         {"rules = (\n  { then = ( \"archive\" ); }\n);\n", "p.conf:2: 'archive' needs a value"},
-        {"settings = {\n  fallback = \"shrug\";\n};\nrules = ();\n", "p.conf:2: 'fallback' must be one of: hold, return, plain"},
+        {"settings = {\n  fallback = \"shrug\";\n};\nrules = ();\n",
+         "p.conf:2: 'fallback' must be one of: hold, return, plain"},
         {"domains = (\n  { domain = \"x.example\"; locality = \"inside\"; }\n);\nrules = ();\n",
          "p.conf:2: 'locality' must be one of: external, internal"},
         {"rules = (\n  { if = { direction = \"sideways\"; }; then = \"deliver\"; }\n);\n",
          "p.conf:2: 'direction' must be one of: outgoing, incoming, internal, external (not 'sideways')"},
         {"rules = (\n  { if = { size_min = 10; size_max = 5; }; then = \"deliver\"; }\n);\n",
          "p.conf:2: size_min is larger than size_max"},
-        {"rules = (\n  { then = ( \"decrypt\", \"sign\" ); }\n);\n", "p.conf:2: one chain cannot both decrypt and protect"},
+        {"rules = (\n  { then = ( \"decrypt\", \"sign\" ); }\n);\n",
+         "p.conf:2: one chain cannot both decrypt and protect"},
         {"rules = (\n  { then = ( { decrypt = [\"boss\"]; } ); }\n);\n",
          "p.conf:2: 'decrypt' must be one of: sender, recipient (not 'boss')"},
         {"rules = (\n  { if = { encrypted = \"yes\"; }; then = \"deliver\"; }\n);\n",
@@ -85,7 +102,8 @@ static void test_errors(void)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char err[512] = "";
         sg_policy *p = parse(t[i].text, err, sizeof err);
-        CHECK(!p && strncmp(err, t[i].want, strlen(t[i].want)) == 0, "refused with \"%s\" (got \"%s\")", t[i].want, err);
+        CHECK(!p && strncmp(err, t[i].want, strlen(t[i].want)) == 0, "refused with \"%s\" (got \"%s\")",
+              t[i].want, err);
         sg_policy_free(p);
     }
 }
@@ -97,7 +115,8 @@ static void test_default(void)
     CHECK(p != NULL, "the default policy parses (%s)", err);
     if (!p)
         return;
-    CHECK(p->nrules == 5 && strcmp(p->rules[0].name, "encrypt-keyword") == 0, "the default has its five rules");
+    CHECK(p->nrules == 5 && strcmp(p->rules[0].name, "encrypt-keyword") == 0,
+          "the default has its five rules");
     CHECK(strcmp(p->keywords[SG_KW_ENCRYPT], "[encrypt]") == 0, "the [encrypt] keyword");
     CHECK(p->rules[2].fallback == SG_FB_PLAIN && p->rules[0].fallback == SG_FB_HOLD,
           "opportunistic rule falls back to plain, keyword rule to hold");
@@ -106,7 +125,8 @@ static void test_default(void)
           "incoming and internal mail is decrypted; nobody is told when it cannot be (the stamp says it)");
     sg_policy_free(p);
     p = parse("rules = ( { then = ( { decrypt = [\"sender\", \"recipient\"]; } ); } );\n", err, sizeof err);
-    CHECK(p && p->rules[0].nact == 2 && p->rules[0].act[0].notify == (SG_PNOTIFY_SENDER | SG_PNOTIFY_RECIPIENT) &&
+    CHECK(p && p->rules[0].nact == 2 &&
+              p->rules[0].act[0].notify == (SG_PNOTIFY_SENDER | SG_PNOTIFY_RECIPIENT) &&
               p->rules[0].act[1].kind == SG_ACT_DELIVER,
           "decrypt names whom to tell; deliver is implied (%s)", err);
     sg_policy_free(p);
@@ -148,8 +168,8 @@ static void test_inheritance(void)
         sg_policy_settings_for(p, t[i].addr, &s);
         CHECK(s.locality == t[i].locality && s.methods[0] == t[i].method0 && s.fallback == t[i].fallback &&
                   s.mixed == t[i].mixed,
-              "settings of %s (locality %d method %d fallback %d mixed %d)", t[i].addr, s.locality, s.methods[0],
-              s.fallback, s.mixed);
+              "settings of %s (locality %d method %d fallback %d mixed %d)", t[i].addr, s.locality,
+              s.methods[0], s.fallback, s.mixed);
     }
     CHECK(sg_policy_direction(p, "a@demo.test", "b@other.example") == SG_PDIR_OUTGOING, "direction outgoing");
     CHECK(sg_policy_direction(p, "b@other.example", "a@demo.test") == SG_PDIR_INCOMING, "direction incoming");
@@ -157,7 +177,8 @@ static void test_inheritance(void)
     CHECK(sg_policy_direction(p, "", "a@demo.test") == SG_PDIR_INCOMING, "the null sender is external");
     CHECK(sg_policy_direction(p, "a@demo.test", "x@lab.demo.test") == SG_PDIR_OUTGOING,
           "a domain entry can make a subdomain external");
-    CHECK(sg_policy_in_group(p, "finance", "alice@demo.test") && sg_policy_in_group(p, "FINANCE", "z@fin.demo.test") &&
+    CHECK(sg_policy_in_group(p, "finance", "alice@demo.test") &&
+              sg_policy_in_group(p, "FINANCE", "z@fin.demo.test") &&
               !sg_policy_in_group(p, "finance", "bob@demo.test"),
           "group members by address and domain");
     sg_policy_free(p);
@@ -169,7 +190,8 @@ static int fake_enc(void *ctx, const char *addr, int method)
     (void)ctx;
     if (strcmp(addr, "err@other.example") == 0)
         return -1;
-    return (strstr(addr, "pgp") && method == SG_METHOD_PGP) || (strstr(addr, "smime") && method == SG_METHOD_SMIME);
+    return (strstr(addr, "pgp") && method == SG_METHOD_PGP) ||
+           (strstr(addr, "smime") && method == SG_METHOD_SMIME);
 }
 
 static void test_conditions(void)
@@ -230,7 +252,8 @@ static void test_conditions(void)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char text[1024], err[512] = "";
         snprintf(text, sizeof text,
-                 "groups = ( { name = \"g\"; members = [\"alice@demo.test\"]; } );\nrules = ( { if = { %s }; then = "
+                 "groups = ( { name = \"g\"; members = [\"alice@demo.test\"]; } );\nrules = ( { if = { %s }; "
+                 "then = "
                  "\"deliver\"; } );\n",
                  t[i].cond);
         sg_policy *p = parse(text, err, sizeof err);

@@ -19,16 +19,18 @@ static void test_headers(void)
         int op; /* 0 add, 1 remove, 2 strip */
         const char *arg;
     } t[] = {
-        {"add after the last field", "A: 1\r\nB: 2\r\n\r\nbody\r\n", "A: 1\r\nB: 2\r\nX-P: y\r\n\r\nbody\r\n", 0, "X-P: y"},
+        {"add after the last field", "A: 1\r\nB: 2\r\n\r\nbody\r\n", "A: 1\r\nB: 2\r\nX-P: y\r\n\r\nbody\r\n",
+         0, "X-P: y"},
         {"add keeps LF messages LF", "A: 1\n\nbody\n", "A: 1\nX-P: y\n\nbody\n", 0, "X-P: y"},
-        {"remove every folded instance", "X-Drop: a\r\n b\r\nA: 1\r\nx-drop: c\r\n\r\nbody\r\n", "A: 1\r\n\r\nbody\r\n", 1,
-         "X-Drop"},
+        {"remove every folded instance", "X-Drop: a\r\n b\r\nA: 1\r\nx-drop: c\r\n\r\nbody\r\n",
+         "A: 1\r\n\r\nbody\r\n", 1, "X-Drop"},
         {"remove keeps a prefix-named field", "X-Dropped: 1\r\n\r\n", "X-Dropped: 1\r\n\r\n", 1, "X-Drop"},
-        {"strip a keyword and its space", "Subject: [encrypt] Offer\r\nA: 1\r\n\r\nb\r\n", "Subject: Offer\r\nA: 1\r\n\r\nb\r\n",
+        {"strip a keyword and its space", "Subject: [encrypt] Offer\r\nA: 1\r\n\r\nb\r\n",
+         "Subject: Offer\r\nA: 1\r\n\r\nb\r\n", 2, NULL},
+        {"strip any case, several words", "Subject: Offer [ENCRYPT] now {send_keys}\r\n\r\n",
+         "Subject: Offer now\r\n\r\n", 2, NULL},
+        {"strip a folded subject", "Subject: Offer\r\n [sign] today\r\n\r\n", "Subject: Offer today\r\n\r\n",
          2, NULL},
-        {"strip any case, several words", "Subject: Offer [ENCRYPT] now {send_keys}\r\n\r\n", "Subject: Offer now\r\n\r\n", 2,
-         NULL},
-        {"strip a folded subject", "Subject: Offer\r\n [sign] today\r\n\r\n", "Subject: Offer today\r\n\r\n", 2, NULL},
         {"strip an encoded subject, encoded again", "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_[encrypt]?=\r\n\r\n",
          "Subject: =?UTF-8?b?R3LDvMOfZQ==?=\r\n\r\n", 2, NULL},
         {"no subject: unchanged", "A: 1\r\n\r\nb\r\n", "A: 1\r\n\r\nb\r\n", 2, NULL},
@@ -79,25 +81,33 @@ static int leaves(const sg_buf *b, char *name, size_t n, char *firsttype, size_t
 
 static void test_attach(void)
 {
-    sg_medit_file f = {.type = "application/pgp-keys", .filename = "alice@demo.test.asc", .data = "KEY\x01", .len = 4};
-    static const char single[] = "From: a@demo.test\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n";
-    static const char mixed[] = "From: a@demo.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n"
-                                "pre\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi\r\n--q--\r\nepilogue\r\n";
+    sg_medit_file f = {
+        .type = "application/pgp-keys", .filename = "alice@demo.test.asc", .data = "KEY\x01", .len = 4};
+    static const char single[] =
+        "From: a@demo.test\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n";
+    static const char mixed[] =
+        "From: a@demo.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"q\"\r\n\r\n"
+        "pre\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi\r\n--q--\r\nepilogue\r\n";
     sg_buf b;
     char name[128], first[64];
     sg_buf_init(&b, 1 << 20);
     int rc = sg_medit_attach(single, sizeof single - 1, &f, 1, "0123", &b);
-    CHECK(rc == 0 && leaves(&b, name, sizeof name, first, sizeof first) == 2 && strcmp(name, "alice@demo.test.asc") == 0 &&
-              strcmp(first, "text/html") == 0,
+    CHECK(rc == 0 && leaves(&b, name, sizeof name, first, sizeof first) == 2 &&
+              strcmp(name, "alice@demo.test.asc") == 0 && strcmp(first, "text/html") == 0,
           "a single part becomes multipart/mixed: the body first (its own type), then the key");
-    CHECK(b.data && strstr(b.data, "\r\n\r\n<p>hi</p>\r\n") && strstr(b.data, "S0VZAQ==") && strstr(b.data, "Subject: s\r\n"),
+    CHECK(b.data && strstr(b.data, "\r\n\r\n<p>hi</p>\r\n") && strstr(b.data, "S0VZAQ==") &&
+              strstr(b.data, "Subject: s\r\n"),
           "the body and the header fields keep their bytes; the key is base64");
     sg_buf_reset(&b);
     rc = sg_medit_attach(mixed, sizeof mixed - 1, &f, 1, "0123", &b);
-    CHECK(rc == 0 && leaves(&b, name, sizeof name, first, sizeof first) == 2 && strcmp(name, "alice@demo.test.asc") == 0,
+    CHECK(rc == 0 && leaves(&b, name, sizeof name, first, sizeof first) == 2 &&
+              strcmp(name, "alice@demo.test.asc") == 0,
           "into an existing multipart/mixed: one more part");
-    CHECK(b.data && strncmp(b.data, mixed, strlen("From: a@demo.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
-                                                  "boundary=\"q\"\r\n\r\npre\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi")) == 0 &&
+    CHECK(b.data &&
+              strncmp(b.data, mixed,
+                      strlen("From: a@demo.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+                             "boundary=\"q\"\r\n\r\npre\r\n--q\r\nContent-Type: text/plain\r\n\r\nhi")) ==
+                  0 &&
               strstr(b.data, "\r\n--q--\r\nepilogue\r\n"),
           "the existing parts, closing delimiter and epilogue are unchanged");
     sg_buf_free(&b);
@@ -105,7 +115,8 @@ static void test_attach(void)
 
 static void test_notice(void)
 {
-    static const char orig[] = "From: x@demo.test\r\nSubject: evil\r\n\r\nBcc: injected\r\nMessage-ID: <m@x>\r\n\r\nsecret body\r\n";
+    static const char orig[] =
+        "From: x@demo.test\r\nSubject: evil\r\n\r\nBcc: injected\r\nMessage-ID: <m@x>\r\n\r\nsecret body\r\n";
     sg_notice_item items[] = {{"bob@x.example", "no key\r\nX-Injected: 1"}};
     sg_notice n = {.kind = SG_NOTICE_HELD,
                    .hostname = "gw.demo.test",
@@ -123,7 +134,8 @@ static void test_notice(void)
     CHECK(b.data && !strstr(b.data, "\r\nBcc:") && !strstr(b.data, "\r\nX-Injected") &&
               strstr(b.data, "To: <x@demo.test>??Bcc: evil@x.example>\r\n"),
           "control characters from addresses and reasons cannot start a field");
-    CHECK(b.data && strstr(b.data, "<bob@x.example>: no key??X-Injected: 1\r\n") && !strstr(b.data, "secret body"),
+    CHECK(b.data && strstr(b.data, "<bob@x.example>: no key??X-Injected: 1\r\n") &&
+              !strstr(b.data, "secret body"),
           "the held recipient and reason on one line; the body is not included");
     CHECK(b.data && strstr(b.data, "Date: ") && strstr(b.data, "Message-ID: <t1.notice@gw.demo.test>") &&
               strstr(b.data, "Auto-Submitted: auto-generated"),

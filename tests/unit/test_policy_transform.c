@@ -69,55 +69,68 @@ static void test_default_hold(void)
     const sg_output *h = find(&r, "bob@x.example"), *n = find(&r, "alice@demo.test");
     CHECK(h && h->hold && h->env.nrcpt == 2 && find(&r, "dave@y.example") == h,
           "the keyless external recipients are one held output");
-    CHECK(h && h->len == sizeof MSG - 1 && memcmp(h->data, MSG, h->len) == 0, "the held copy is the original bytes");
+    CHECK(h && h->len == sizeof MSG - 1 && memcmp(h->data, MSG, h->len) == 0,
+          "the held copy is the original bytes");
     CHECK(h && h->env.last_error && strstr(h->env.last_error, "no usable key"), "the held copy says why (%s)",
           h && h->env.last_error ? h->env.last_error : "");
     CHECK(r.nout == 2, "a held copy and a notice, nothing else (%zu outputs)", r.nout);
-    CHECK(n && !n->hold && strcmp(n->env.from, "") == 0 && n->env.nrcpt == 1, "a notice to the sender, from <>");
-    CHECK(has(n, "Subject: Message held: not delivered securely") && has(n, "<bob@x.example>: no usable key") &&
-              has(n, "<dave@y.example>: no usable key") && has(n, "text/rfc822-headers") && !has(n, "Hello."),
+    CHECK(n && !n->hold && strcmp(n->env.from, "") == 0 && n->env.nrcpt == 1,
+          "a notice to the sender, from <>");
+    CHECK(has(n, "Subject: Message held: not delivered securely") &&
+              has(n, "<bob@x.example>: no usable key") && has(n, "<dave@y.example>: no usable key") &&
+              has(n, "text/rfc822-headers") && !has(n, "Hello."),
           "the notice lists each held recipient with the reason and carries the header only");
     sg_transform_result_free(&r);
     sg_env_free(&e);
-
 }
 
 static const char CHAIN[] =
     "settings = { admin = \"sec@demo.test\"; };\n"
     "rules = (\n"
-    "  { name = \"ret\"; if = { to = \"ret@x.example\"; }; then = ( { return = \"not to this partner\"; } ); },\n"
-    "  { name = \"del\"; if = { to = \"del@x.example\"; }; then = ( \"alert_admin\", { delete = \"blocked\"; } ); },\n"
+    "  { name = \"ret\"; if = { to = \"ret@x.example\"; }; then = ( { return = \"not to this partner\"; } ); "
+    "},\n"
+    "  { name = \"del\"; if = { to = \"del@x.example\"; }; then = ( \"alert_admin\", { delete = \"blocked\"; "
+    "} ); },\n"
     "  { name = \"edit\"; if = { direction = \"outgoing\"; };\n"
-    "    then = ( { archive = \"vault@demo.test\"; }, \"strip_keyword\", { add_header = \"X-Policy: edited\"; },\n"
+    "    then = ( { archive = \"vault@demo.test\"; }, \"strip_keyword\", { add_header = \"X-Policy: "
+    "edited\"; },\n"
     "             { remove_header = \"x-drop\"; }, { notify_sender = \"we edited it\"; }, \"deliver\" ); },\n"
-    "  { name = \"in\"; if = { direction = \"incoming\"; }; then = ( { archive = \"vault@demo.test\"; }, \"deliver\" ); }\n"
+    "  { name = \"in\"; if = { direction = \"incoming\"; }; then = ( { archive = \"vault@demo.test\"; }, "
+    "\"deliver\" ); }\n"
     ");\n";
 
 static void test_chain(void)
 {
     CHECK(load(CHAIN) == 1, "a custom policy is put in force");
     sg_envelope e;
-    envelope(&e, "alice@demo.test", (const char *const[]){"bob@x.example", "ret@x.example", "del@x.example", NULL});
+    envelope(&e, "alice@demo.test",
+             (const char *const[]){"bob@x.example", "ret@x.example", "del@x.example", NULL});
     sg_transform_result r;
     int rc = sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
     CHECK(rc == 0, "chain: transformed");
-    const sg_output *b = find(&r, "bob@x.example"), *v = find(&r, "vault@demo.test"), *s = find(&r, "sec@demo.test");
+    const sg_output *b = find(&r, "bob@x.example"), *v = find(&r, "vault@demo.test"),
+                    *s = find(&r, "sec@demo.test");
     CHECK(b && has(b, "Subject: Offer today\r\n") && has(b, "X-Policy: edited\r\n") && !has(b, "X-Drop") &&
               has(b, "Message-ID: <m1@demo.test>\r\nX-Policy: edited\r\n\r\nHello.\r\n"),
           "keyword stripped, header added and removed, the rest byte for byte");
-    CHECK(v && v->len == sizeof MSG - 1 && strcmp(v->env.from, "") == 0, "the archive copy is the original, from <>");
-    CHECK(!find(&r, "ret@x.example") && !find(&r, "del@x.example"), "returned and deleted recipients get nothing");
-    CHECK(s && has(s, "Subject: Policy alert") && has(s, "Sender: <alice@demo.test>"), "the admin is alerted");
+    CHECK(v && v->len == sizeof MSG - 1 && strcmp(v->env.from, "") == 0,
+          "the archive copy is the original, from <>");
+    CHECK(!find(&r, "ret@x.example") && !find(&r, "del@x.example"),
+          "returned and deleted recipients get nothing");
+    CHECK(s && has(s, "Subject: Policy alert") && has(s, "Sender: <alice@demo.test>"),
+          "the admin is alerted");
     int notices = 0;
     for (size_t i = 0; i < r.nout; i++)
         if (r.out[i].env.nrcpt == 1 && strcmp(r.out[i].env.rcpt[0].addr, "alice@demo.test") == 0) {
             const sg_output *o = &r.out[i];
             notices++;
             if (has(o, "Message returned"))
-                CHECK(has(o, "<ret@x.example>: not to this partner") && has(o, "message/rfc822") && has(o, "Hello."),
+                CHECK(has(o, "<ret@x.example>: not to this partner") && has(o, "message/rfc822") &&
+                          has(o, "Hello."),
                       "the return notice carries the whole original");
             else if (has(o, "Message deleted"))
-                CHECK(has(o, "<del@x.example>: blocked") && !has(o, "Hello."), "the delete notice has the header only");
+                CHECK(has(o, "<del@x.example>: blocked") && !has(o, "Hello."),
+                      "the delete notice has the header only");
             else
                 CHECK(has(o, "we edited it"), "notify_sender says the rule's words");
         }
@@ -128,7 +141,8 @@ static void test_chain(void)
     /* The null sender is never sent a notice; the admin still is. */
     envelope(&e, "", (const char *const[]){"del@x.example", NULL});
     sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
-    CHECK(r.nout == 1 && find(&r, "sec@demo.test"), "deleted mail from <>: only the admin alert, no notice to <>");
+    CHECK(r.nout == 1 && find(&r, "sec@demo.test"),
+          "deleted mail from <>: only the admin alert, no notice to <>");
     sg_transform_result_free(&r);
     sg_env_free(&e);
 
@@ -152,11 +166,13 @@ static void test_reload(void)
     envelope(&e, "alice@demo.test", (const char *const[]){"ret@x.example", NULL});
     sg_transform_result r;
     sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
-    CHECK(r.nout == 1 && has(&r.out[0], "Message returned"), "the policy in force stays after a refused revision");
+    CHECK(r.nout == 1 && has(&r.out[0], "Message returned"),
+          "the policy in force stays after a refused revision");
     sg_transform_result_free(&r);
     CHECK(load("rules = ( { then = \"deliver\"; } );\n") == 1, "a good revision after a broken one is taken");
     sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
-    CHECK(r.nout == 1 && r.unchanged && r.out[0].data == MSG, "deliver-only outgoing: unchanged, moved by rename");
+    CHECK(r.nout == 1 && r.unchanged && r.out[0].data == MSG,
+          "deliver-only outgoing: unchanged, moved by rename");
     sg_transform_result_free(&r);
     sg_env_free(&e);
 }
