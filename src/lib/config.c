@@ -64,6 +64,8 @@ static void defaults(sg_config *c)
     static const char *const nets[] = {"127.0.0.0/8", "::1/128"};
     list_set(&c->smtpd.client_networks, nets, 2);
     c->cryptd.workers = 0;
+    c->cryptd.max_layers = 8;
+    c->cryptd.pgp_inline = false;
     set_str(&c->relay.next_hop, "127.0.0.1:10027");
     c->relay.tls = SG_TLS_MAY;
     c->relay.max_connections = 10;
@@ -290,6 +292,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 config_setting_t *u = config_setting_get_elem(s, j);
                 if (is(u, "workers"))
                     rd_i(x, u, 0, 256, &c->cryptd.workers);
+                else if (is(u, "max_layers"))
+                    rd_i(x, u, 1, 64, &c->cryptd.max_layers);
+                else if (is(u, "pgp_inline"))
+                    rd_bool(x, u, &c->cryptd.pgp_inline);
                 else
                     fail(x, u, "cryptd.%s: unknown setting", config_setting_name(u));
             }

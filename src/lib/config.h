@@ -48,7 +48,9 @@ typedef struct sg_config {
         sg_cidr *client_cidrs;
     } smtpd;
     struct {
-        int workers; /* 0: one per core */
+        int workers;     /* 0: one per core */
+        int max_layers;  /* encryption/signature layers peeled from one incoming message at most */
+        bool pgp_inline; /* OpenPGP output for a single text/plain part is inline, not PGP/MIME */
     } cryptd;
     struct {
         char *next_hop;

@@ -420,27 +420,29 @@ try:
             with open(os.path.join(TB, "eml", name), "rb") as f:
                 return crlf(f.read())
 
-        for name, want in (("rc-openpgp-mdc.eml", "full"), ("rc-openpgp-aead.eml", "full")):
+        # The corpus's expected outcome for each (SOURCE.txt): allow = the plaintext is
+        # delivered, block = none of it is. A signature wrapper around the whole encrypted body
+        # is peeled (the decrypted entity replaces the whole body); an encrypted part beside an
+        # attacker's HTML part is never decrypted; no MDC or a broken one is held.
+        for name in ("rc-openpgp-mdc.eml", "rc-openpgp-aead.eml", "rc-openpgp-sigwrap-mdc.eml"):
             m = corpus(name)
             d = send(m, ["bob@openpgp.example"], sender="alice@openpgp.example").get("bob@openpgp.example", b"")
-            t.ok(re.search(rb"^X-Sealgate-Decryption: " + want.encode(), d, re.M) is not None
-                 and b"multipart/encrypted" not in split(d)[0],
-                 f"corpus {name}: decrypted", split(d)[0].decode(errors="replace")[-600:])
-        for name in ("rc-openpgp-nomdc.eml", "rc-openpgp-mdc-tampered.eml"):
+            t.ok(re.search(rb"^X-Sealgate-Decryption: full", d, re.M) is not None
+                 and b"multipart/encrypted" not in d and b"BEGIN PGP MESSAGE" not in d,
+                 f"corpus {name}: allow (decrypted)", split(d)[0].decode(errors="replace")[-600:])
+        for name in ("rc-openpgp-nomdc.eml", "rc-openpgp-mdc-tampered.eml", "rc-openpgp-sigwrap-nomdc.eml"):
             before_hold = set(listdir(gw.spool, "hold"))
             before = sink_files()
             with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
                 s.sendmail("alice@openpgp.example", ["bob@openpgp.example"], corpus(name))
             held = wait_for(lambda: set(listdir(gw.spool, "hold")) - before_hold, 15)
             time.sleep(0.5)
-            t.ok(bool(held) and sink_files() == before, f"corpus {name}: held, nothing delivered")
-        # The encrypted part inside an attacker's multipart/mixed, or under a signature wrapper:
-        # not the top-level entity, so never decrypted (nothing spliced, nothing in clear).
-        for name in ("rc-openpgp-mixed-subpart.eml", "rc-openpgp-sigwrap-nomdc.eml", "rc-openpgp-sigwrap-mdc.eml"):
-            m = corpus(name)
-            d = send(m, ["bob@openpgp.example"], sender="alice@openpgp.example").get("bob@openpgp.example", b"")
-            t.ok(b"X-Sealgate-Decryption: full" not in d and split(d)[1] == split(m)[1],
-                 f"corpus {name}: not decrypted, body unchanged", split(d)[0].decode(errors="replace")[-400:])
+            t.ok(bool(held) and sink_files() == before, f"corpus {name}: block (held, nothing delivered)")
+        m = corpus("rc-openpgp-mixed-subpart.eml")
+        d = send(m, ["bob@openpgp.example"], sender="alice@openpgp.example").get("bob@openpgp.example", b"")
+        t.ok(b"X-Sealgate-Decryption: full" not in d and split(d)[1] == split(m)[1],
+             "corpus rc-openpgp-mixed-subpart.eml: block (not decrypted, body unchanged)",
+             split(d)[0].decode(errors="replace")[-400:])
 
     errors = gw.sanitizer_reports()
     t.ok(not errors, "no sanitizer reports in the gateway log", "\n".join(errors[:20]))
