@@ -287,7 +287,7 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
         s->dec = SG_UNWRAP_DEC_FULL;
         if (c->failed >= 0) { /* an inner layer nobody here can open */
             s->dec = SG_UNWRAP_DEC_PARTIAL;
-            snprintf(s->dec_reason, sizeof s->dec_reason, "inner-%s", c->l[c->failed].reason);
+            snprintf(s->dec_reason, sizeof s->dec_reason, "inner-%.80s", c->l[c->failed].reason);
         } else if (c->too_deep) {
             s->dec = SG_UNWRAP_DEC_PARTIAL;
             snprintf(s->dec_reason, sizeof s->dec_reason, "too-many-layers");
