@@ -32,5 +32,7 @@ int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen);
 /* Addresses of x: SAN rfc822Names, else emailAddress in the subject. Free with cs_free_addrs. */
 int cs_cert_addrs(X509 *x, char ***addrs, size_t *n);
 void cs_free_addrs(char **addrs, size_t n);
+/* Is address (normalised here) one of x's addresses? */
+bool cs_cert_has_addr(X509 *x, const char *address);
 
 #endif

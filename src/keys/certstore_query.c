@@ -282,7 +282,8 @@ int sg_certstore_delete(sg_certstore *cs, const char *fpr_in)
         return -1;
     static const char *const sql[] = {
         "DELETE FROM x509_addrs WHERE fpr = ?", "DELETE FROM x509_keys WHERE fpr = ?",
-        "DELETE FROM x509_crls WHERE issuer_fpr = ?", "DELETE FROM x509_certs WHERE fpr = ?"};
+        "DELETE FROM x509_crls WHERE issuer_fpr = ?", "DELETE FROM x509_learned WHERE fpr = ?",
+        "DELETE FROM x509_ocsp WHERE fpr = ?", "DELETE FROM x509_certs WHERE fpr = ?"};
     if (cs_exec(cs, "BEGIN IMMEDIATE") < 0)
         return -1;
     int rc = 0;

@@ -36,21 +36,6 @@ static int verdict(int v, char *reason, size_t rlen, const char *detail)
     return v;
 }
 
-/* Exact local part, case-insensitive domain (RFC 5321: the local part is the recipient's). */
-static bool address_matches(X509 *x, const char *address)
-{
-    char want[320];
-    char **addrs;
-    size_t n;
-    if (cs_norm_addr(address, strlen(address), want, sizeof want) < 0 || cs_cert_addrs(x, &addrs, &n) < 0)
-        return false;
-    bool ok = false;
-    for (size_t i = 0; i < n && !ok; i++)
-        ok = strcmp(addrs[i], want) == 0;
-    cs_free_addrs(addrs, n);
-    return ok;
-}
-
 static bool is_ec(X509 *x)
 {
     EVP_PKEY *pk = X509_get0_pubkey(x);
@@ -181,7 +166,7 @@ int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose
         v = verdict(SG_CERT_BAD_KEY_USAGE, reason, rlen, NULL);
         goto out;
     }
-    if (address && !address_matches(x, address)) {
+    if (address && !cs_cert_has_addr(x, address)) {
         v = verdict(SG_CERT_ADDRESS_MISMATCH, reason, rlen, address);
         goto out;
     }
