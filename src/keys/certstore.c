@@ -251,15 +251,6 @@ static char *serial_str(X509 *x)
     return s;
 }
 
-static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
-{
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 /* Facts of x into ci (not fpr-dependent flags like trusted). 0, or -1 when x is malformed. */
 static int cert_facts(X509 *x, sg_cert_info *ci)
 {
@@ -271,8 +262,8 @@ static int cert_facts(X509 *x, sg_cert_info *ci)
     ci->issuer = name_str(X509_get_issuer_name(x));
     ci->serial = serial_str(x);
     if (!ci->subject || !ci->issuer || !ci->serial ||
-        asn1_time_unix(X509_get0_notBefore(x), &ci->not_before) < 0 ||
-        asn1_time_unix(X509_get0_notAfter(x), &ci->not_after) < 0 ||
+        cs_asn1_time(X509_get0_notBefore(x), &ci->not_before) < 0 ||
+        cs_asn1_time(X509_get0_notAfter(x), &ci->not_after) < 0 ||
         cs_cert_addrs(x, &ci->addrs, &ci->naddrs) < 0) {
         sg_cert_info_clear(ci);
         return -1;

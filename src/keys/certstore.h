@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lib/config.h"
 #include "store/store.h"
 
 #define SG_CERT_FPR_LEN 64 /* SHA-256, upper-case hex */
@@ -103,7 +104,8 @@ enum sg_cert_verdict {
     SG_CERT_ADDRESS_MISMATCH,
     SG_CERT_REVOKED,
     SG_CERT_INVALID, /* bad signature, malformed extension, ... */
-    SG_CERT_ERROR    /* store or memory error */
+    SG_CERT_ERROR,   /* store or memory error */
+    SG_CERT_REVOCATION_UNKNOWN /* no revocation answer and revocation.unreachable = hard-fail */
 };
 const char *sg_cert_verdict_name(int verdict); /* "valid", "expired", ... */
 /* Validates x for address (NULL: no address check) and purpose at time at: chain from the
@@ -112,6 +114,37 @@ const char *sg_cert_verdict_name(int verdict); /* "valid", "expired", ... */
  * sentence. Returns enum sg_cert_verdict. */
 int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at, char *reason,
                      size_t reasonlen);
+
+/* ---- revocation (revocation*.c, docs/x509.md "Revocation") ----
+ * The revocation policy of this certstore: which methods in which order (OCSP, CRL), whether
+ * to fetch over the network, limits, and hard or soft fail when no answer can be had. Until
+ * this is called, a certstore fetches nothing and consults only CRLs in the store (soft-fail):
+ * a process must opt in to network access. cryptd and the CLI pass &cfg->revocation. The
+ * configuration is copied. */
+void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev);
+
+/* What revocation checking found for a chain (the worst over its certificates). */
+enum sg_rev_status {
+    SG_REV_NOT_CHECKED, /* no certificate of the chain names an OCSP responder or CRL, or none asked */
+    SG_REV_GOOD,        /* every certificate that could be checked is good */
+    SG_REV_UNKNOWN,     /* some certificate could not be checked: unreachable, invalid, too large */
+    SG_REV_REVOKED
+};
+const char *sg_rev_status_name(int s); /* "not checked", "good", "unknown", "revoked" */
+
+typedef struct sg_cert_result {
+    int verdict;     /* enum sg_cert_verdict, as sg_cert_validate returns */
+    int revocation;  /* enum sg_rev_status; NOT_CHECKED when validation failed before it */
+    bool soft_fail;  /* revocation UNKNOWN, accepted because revocation.unreachable = soft-fail */
+    char reason[512]; /* e.g. "valid; revocation unknown: OCSP responder unreachable (...), soft-fail" */
+    char revocation_detail[384]; /* the revocation part alone, e.g. "good (OCSP, cached)" */
+} sg_cert_result;
+
+/* sg_cert_validate with the full result, including what revocation checking did. May fetch
+ * CRLs and OCSP answers (per sg_certstore_set_revocation) and cache them in the store: it
+ * can block for up to revocation.timeout seconds per fetch. Returns r->verdict. */
+int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at,
+                        sg_cert_result *r);
 
 /* ---- the CRLs known to the store ---- */
 /* Stores crl as the newest CRL of the issuer whose certificate is issuer_fpr. 0 or -1. */
