@@ -197,9 +197,7 @@ int main(void)
     EVP_PKEY_free(rk), EVP_PKEY_free(ik), EVP_PKEY_free(lk), EVP_PKEY_free(weak);
     sg_certstore_close(cs);
     sg_store_close(st);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (tc_rmtree(dir) < 0)
         return 1;
     return CHECK_DONE();
 }

@@ -85,4 +85,12 @@ static char *pem_of(X509 *x, EVP_PKEY *k)
     return s;
 }
 
+/* Removes a test's temporary directory and everything in it: 0, or -1. */
+static int tc_rmtree(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif
