@@ -77,7 +77,7 @@ void rev_check_chain(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, sg_cer
     int worst = SG_REV_NOT_CHECKED;
     char wdetail[sizeof r->revocation_detail] = "no OCSP responder or CRL distribution point";
     for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
-        char d[512] = "";
+        char d[sizeof r->revocation_detail - 32] = ""; /* room for the "issuing CA" prefix */
         int a = check_one(cs, sk_X509_value(chain, i), sk_X509_value(chain, i + 1), at, now, d, sizeof d);
         int s = a == REV_REVOKED ? SG_REV_REVOKED
                 : a == REV_UNKNOWN ? SG_REV_UNKNOWN
