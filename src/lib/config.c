@@ -31,6 +31,23 @@ static void list_set(sg_strlist *l, const char *const *v, size_t n)
 
 void sg_config_free(sg_config *c);
 
+void sg_revocation_defaults(sg_revocation_cfg *r)
+{
+    memset(r, 0, sizeof *r);
+    r->methods[0] = SG_REV_METHOD_OCSP;
+    r->methods[1] = SG_REV_METHOD_CRL;
+    r->nmethods = 2;
+    r->unreachable = SG_REV_SOFT_FAIL;
+    r->fetch = true;
+    r->timeout = 10;
+    r->crl_max_size = 8L << 20;
+    r->ocsp_max_size = 64L << 10;
+    r->ocsp_max_age = 7 * 86400;
+    r->ports[0] = 80;
+    r->ports[1] = 443;
+    r->nports = 2;
+}
+
 static void defaults(sg_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -77,6 +94,7 @@ static void defaults(sg_config *c)
     c->sink.enabled = true;
     set_str(&c->sink.listen, "127.0.0.1:10027");
     set_str(&c->sink.maildir, "sink");
+    sg_revocation_defaults(&c->revocation);
 }
 
 /* ---- typed readers: each checks the type and reports file:line on mismatch ---- */
@@ -247,6 +265,56 @@ static void load_relay(ctx *x, sg_config *c, config_setting_t *g)
     }
 }
 
+static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
+{
+    static const char *const unreach[] = {"soft-fail", "hard-fail", NULL};
+    static const char *const methods[] = {"ocsp", "crl", NULL};
+    for (int i = 0; !x->failed && i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        long long v;
+        if (is(s, "methods")) {
+            int t = config_setting_type(s), n = config_setting_length(s);
+            if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > 2)
+                return fail(x, s, "revocation.methods: expected a list of \"ocsp\" and \"crl\"");
+            r->nmethods = 0;
+            for (int j = 0; j < n; j++) {
+                int m = -1;
+                rd_enum(x, config_setting_get_elem(s, j), methods, &m);
+                if (x->failed)
+                    return;
+                if (j == 1 && m == r->methods[0])
+                    return fail(x, s, "revocation.methods: each method once");
+                r->methods[r->nmethods++] = m;
+            }
+        } else if (is(s, "unreachable"))
+            rd_enum(x, s, unreach, &r->unreachable);
+        else if (is(s, "fetch"))
+            rd_bool(x, s, &r->fetch);
+        else if (is(s, "timeout"))
+            rd_i(x, s, 1, 300, &r->timeout);
+        else if (is(s, "crl_max_size")) {
+            v = r->crl_max_size;
+            rd_int(x, s, 1024, 1LL << 30, &v);
+            r->crl_max_size = (long)v;
+        } else if (is(s, "ocsp_max_size")) {
+            v = r->ocsp_max_size;
+            rd_int(x, s, 512, 1LL << 24, &v);
+            r->ocsp_max_size = (long)v;
+        } else if (is(s, "ocsp_max_age"))
+            rd_i(x, s, 60, 366 * 86400, &r->ocsp_max_age);
+        else if (is(s, "allowed_ports")) {
+            int t = config_setting_type(s), n = config_setting_length(s);
+            if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > SG_REV_MAX_PORTS)
+                return fail(x, s, "revocation.allowed_ports: expected a list of at most %d ports",
+                            SG_REV_MAX_PORTS);
+            r->nports = 0;
+            for (int j = 0; j < n && !x->failed; j++)
+                rd_i(x, config_setting_get_elem(s, j), 1, 65535, &r->ports[r->nports++]);
+        } else
+            fail(x, s, "revocation.%s: unknown setting", config_setting_name(s));
+    }
+}
+
 static void load_file(ctx *x, sg_config *c, config_t *cf)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -316,6 +384,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 else
                     fail(x, u, "sink.%s: unknown setting", config_setting_name(u));
             }
+        } else if (is(s, "revocation")) {
+            rd_group(x, s, "revocation");
+            if (!x->failed)
+                load_revocation(x, &c->revocation, s);
         } else {
             fail(x, s, "%s: unknown setting", config_setting_name(s));
         }

@@ -17,6 +17,24 @@ typedef struct sg_strlist {
     size_t n;
 } sg_strlist;
 
+/* Certificate revocation checking (docs/configuration.md "revocation", docs/x509.md). */
+enum sg_rev_method { SG_REV_METHOD_OCSP, SG_REV_METHOD_CRL };
+enum sg_rev_unreachable { SG_REV_SOFT_FAIL, SG_REV_HARD_FAIL };
+#define SG_REV_MAX_PORTS 16
+typedef struct sg_revocation_cfg {
+    int methods[2]; /* enum sg_rev_method, tried in this order */
+    int nmethods;   /* 0: only CRLs already in the store count */
+    int unreachable; /* enum sg_rev_unreachable: when no method gives an answer */
+    bool fetch;      /* false: answers come from the store's cache only, no network */
+    int timeout;     /* seconds for one whole fetch (connect included) */
+    long crl_max_size, ocsp_max_size; /* bytes of a response body */
+    int ocsp_max_age;                 /* seconds an OCSP answer is used after its thisUpdate */
+    int ports[SG_REV_MAX_PORTS];      /* the only ports fetches may connect to */
+    int nports;
+} sg_revocation_cfg;
+/* The defaults of a sg_config (for users without a configuration, e.g. tests). */
+void sg_revocation_defaults(sg_revocation_cfg *r);
+
 typedef struct sg_config {
     char *path; /* the file loaded, NULL for embedded defaults */
     char *hostname;
@@ -65,6 +83,7 @@ typedef struct sg_config {
         char *listen;
         char *maildir;
     } sink;
+    sg_revocation_cfg revocation;
 } sg_config;
 
 /* Loads embedded defaults, then the file at path (NULL: defaults only). On error returns -1 and
