@@ -91,6 +91,9 @@ typedef struct sg_layer {
      * NULL). */
     unsigned char *signer_cert;
     size_t signer_certlen;
+    /* S/MIME: the signer's SMIMECapabilities name AES-GCM (learned with the certificate, so
+     * that replies can use AuthEnvelopedData). */
+    bool signer_aead;
 } sg_layer;
 void sg_layer_free(sg_layer *l);
 

@@ -95,6 +95,12 @@ static void defaults(sg_config *c)
     set_str(&c->sink.listen, "127.0.0.1:10027");
     set_str(&c->sink.maildir, "sink");
     sg_revocation_defaults(&c->revocation);
+    /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
+    c->smime.rsa_padding = SG_SMIME_RSA_PKCS1;
+    c->smime.rsa_signature = SG_SMIME_SIG_PKCS1;
+    c->smime.signing = SG_SMIME_SIGN_CLEAR;
+    c->smime.digest = SG_SMIME_SHA256;
+    list_set(&c->smime.gcm_for, NULL, 0);
 }
 
 /* ---- typed readers: each checks the type and reports file:line on mismatch ---- */
@@ -315,6 +321,31 @@ static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
     }
 }
 
+static void load_smime(ctx *x, sg_config *c, config_setting_t *g)
+{
+    static const char *const padding[] = {"pkcs1", "oaep", NULL};
+    static const char *const sig[] = {"pkcs1", "pss", NULL};
+    static const char *const signing[] = {"clear", "opaque", NULL};
+    static const char *const digest[] = {"sha256", "sha384", "sha512", NULL};
+    for (int i = 0; i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        if (is(s, "rsa_padding"))
+            rd_enum(x, s, padding, &c->smime.rsa_padding);
+        else if (is(s, "rsa_signature"))
+            rd_enum(x, s, sig, &c->smime.rsa_signature);
+        else if (is(s, "signing"))
+            rd_enum(x, s, signing, &c->smime.signing);
+        else if (is(s, "digest"))
+            rd_enum(x, s, digest, &c->smime.digest);
+        else if (is(s, "gcm_for"))
+            rd_list(x, s, &c->smime.gcm_for);
+        else if (is(s, "encrypt_to_sender"))
+            rd_bool(x, s, &c->smime.encrypt_to_sender);
+        else
+            fail(x, s, "smime.%s: unknown setting", config_setting_name(s));
+    }
+}
+
 static void load_file(ctx *x, sg_config *c, config_t *cf)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -388,6 +419,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
             rd_group(x, s, "revocation");
             if (!x->failed)
                 load_revocation(x, &c->revocation, s);
+        } else if (is(s, "smime")) {
+            rd_group(x, s, "smime");
+            if (!x->failed)
+                load_smime(x, c, s);
         } else {
             fail(x, s, "%s: unknown setting", config_setting_name(s));
         }
@@ -515,6 +550,7 @@ void sg_config_free(sg_config *c)
         free(*strs[i]);
     list_free(&c->internal_domains);
     list_free(&c->smtpd.client_networks);
+    list_free(&c->smime.gcm_for);
     free(c->smtpd.client_cidrs);
     memset(c, 0, sizeof *c);
 }

@@ -11,6 +11,10 @@
 
 enum sg_bare_newline { SG_BARE_REJECT, SG_BARE_NORMALIZE };
 enum sg_tls_mode { SG_TLS_NONE, SG_TLS_MAY, SG_TLS_MUST };
+enum sg_smime_rsa_padding { SG_SMIME_RSA_PKCS1, SG_SMIME_RSA_OAEP };
+enum sg_smime_rsa_signature { SG_SMIME_SIG_PKCS1, SG_SMIME_SIG_PSS };
+enum sg_smime_signing { SG_SMIME_SIGN_CLEAR, SG_SMIME_SIGN_OPAQUE };
+enum sg_smime_digest { SG_SMIME_SHA256, SG_SMIME_SHA384, SG_SMIME_SHA512 };
 
 typedef struct sg_strlist {
     char **v;
@@ -84,6 +88,14 @@ typedef struct sg_config {
         char *maildir;
     } sink;
     sg_revocation_cfg revocation;
+    struct {                    /* docs/smime.md */
+        int rsa_padding;        /* enum sg_smime_rsa_padding: key transport to RSA recipients */
+        int rsa_signature;      /* enum sg_smime_rsa_signature */
+        int signing;            /* enum sg_smime_signing: the default; policy may ask opaque */
+        int digest;             /* enum sg_smime_digest */
+        sg_strlist gcm_for;     /* addresses or domains known to read AES-GCM AuthEnvelopedData */
+        bool encrypt_to_sender; /* add the sender's own certificate to every envelope */
+    } smime;
 } sg_config;
 
 /* Loads embedded defaults, then the file at path (NULL: defaults only). On error returns -1 and
