@@ -42,6 +42,8 @@ static void usage(FILE *f)
                "  ca init [--subject S] [--days N] [--rsa]   create the local S/MIME CA\n"
                "  ca issue ADDRESS [--usage sign|encrypt|both] [--days N] [--rsa]\n"
                "  ca export | revoke FPR | crl [--out FILE] [--days N]\n"
+               "  policy check [FILE] | load FILE | show   the rules (docs/policy.md)\n"
+               "  policy explain --from A --to B [--to C...] [--subject S] [MESSAGE.eml]\n"
                "  check-config          validate the configuration and print the effective values\n"
                "  version               print the version\n"
                "\n"
@@ -124,6 +126,8 @@ int main(int argc, char **argv)
         rc = sg_cli_cert(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "ca") == 0)
         rc = sg_cli_ca(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "policy") == 0)
+        rc = sg_cli_policy(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "check-config") == 0)
         rc = sg_cli_check_config(&cfg, sub_argc, sub_argv);
 #endif

@@ -20,5 +20,6 @@ int sg_cli_check_config(const sg_config *cfg, int argc, char **argv);
 int sg_cli_key(const sg_config *cfg, int argc, char **argv);
 int sg_cli_cert(const sg_config *cfg, int argc, char **argv);
 int sg_cli_ca(const sg_config *cfg, int argc, char **argv);
+int sg_cli_policy(const sg_config *cfg, int argc, char **argv);
 
 #endif

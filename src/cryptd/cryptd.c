@@ -22,11 +22,14 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/kek.h"
 #include "cryptd/pipeline.h"
 #include "cryptd/transform_pgp.h"
+#include "cryptd/transform_policy.h"
+#include "keys/certstore.h"
 #include "cryptd/workqueue.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
@@ -88,6 +91,20 @@ static int claim(cryptd *c, item *it)
     return 0;
 }
 
+/* The name of a held output: a queue id of its own, so that when an administrator releases
+ * it its outputs ("id.N") cannot replace this input's outputs still waiting in outgoing/ or
+ * deferred/; derived from the input's name (FNV-1a), so re-processing after a crash replaces
+ * the held copy instead of adding a second one. */
+static void held_name(const char *input, size_t g, char out[SG_QID_MAX])
+{
+    char key[SG_QID_MAX + 32];
+    snprintf(key, sizeof key, "%s/held/%zu", input, g);
+    unsigned long long h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    snprintf(out, SG_QID_MAX, "%016llx", h);
+}
+
 /* Opens and fills one writer per output group; the batch publishes them together. */
 static int write_outputs(cryptd *c, item *it)
 {
@@ -96,7 +113,10 @@ static int write_outputs(cryptd *c, item *it)
         return -1;
     for (size_t g = 0; g < it->res.nout; g++) {
         sg_output *o = &it->res.out[g];
-        snprintf(o->env.id, sizeof o->env.id, "%.16s.%zu", it->name, g);
+        if (o->hold)
+            held_name(it->name, g, o->env.id);
+        else
+            snprintf(o->env.id, sizeof o->env.id, "%.16s.%zu", it->name, g);
         sg_qwriter *w = malloc(sizeof *w);
         if (!w)
             return -1;
@@ -132,8 +152,8 @@ static int pass_on(cryptd *c, item *it)
 
 static void process_batch(cryptd *c, item *items, size_t n)
 {
-    sg_qwriter *all[BATCH_MAX * 4];
-    size_t nall = 0, passed = 0;
+    sg_qwriter *all[BATCH_MAX * 4], *held[BATCH_MAX * 4];
+    size_t nall = 0, nheld = 0, passed = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
         if (c->transform(&it->env, it->data, it->len, &it->res) < 0 || it->res.hold) {
@@ -146,14 +166,22 @@ static void process_batch(cryptd *c, item *items, size_t n)
             passed += it->failed == 2;
             continue;
         }
-        if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0]) {
+        if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0] ||
+            nheld + it->nw > sizeof held / sizeof held[0]) {
             sg_error(it->name, "event=output-failed error=\"%s\" action=retry", strerror(errno));
             it->failed = 1;
             continue;
         }
-        for (size_t k = 0; k < it->nw; k++)
-            all[nall++] = it->w[k];
+        for (size_t k = 0; k < it->nw; k++) {
+            if (it->res.out[k].hold)
+                held[nheld++] = it->w[k];
+            else
+                all[nall++] = it->w[k];
+        }
     }
+    /* Partial holds (recipients policy stopped) are durable in hold/ before the input goes. */
+    if (nheld)
+        sg_qw_publish(&c->q, held, nheld, SG_Q_HOLD);
     if (nall)
         sg_qw_publish(&c->q, all, nall, SG_Q_OUTGOING);
     else if (passed)
@@ -252,9 +280,21 @@ int sg_cryptd_main(const sg_config *cfg)
     char kek[PATH_MAX];
     sg_kek_path(cfg->base_dir, kek, sizeof kek);
     sg_keystore *ks = sg_keystore_open(st, kek, 0);
-    if (!ks || sg_transform_pgp_init(cfg, ks) < 0)
-        sg_fatal("cannot open the keystore");
-    c.transform = sg_transform_pgp;
+    sg_certstore *cs = sg_certstore_open(st, kek, 0);
+    if (!ks || !cs)
+        sg_fatal("cannot open the key stores");
+    /* The engines and the policy share the one store handle under this lock (engine.h). */
+    static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+    static sg_engine_env env;
+    env = (sg_engine_env){.cfg = cfg, .st = st, .ks = ks, .cs = cs, .lock = &store_lock};
+    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
+                               env.domain_addr, sizeof env.domain_addr);
+    /* TRANSITION: the policy transform needs the engines (engine_pgp.c, engine_smime.c); until
+     * they are built in, the PGP/MIME transform with its built-in rule stays in charge. */
+    bool policy = sg_engines[0] != NULL;
+    if (policy ? sg_transform_policy_init(&env) < 0 : sg_transform_pgp_init(cfg, ks) < 0)
+        sg_fatal("cannot start the %s transform", policy ? "policy" : "PGP/MIME");
+    c.transform = policy ? sg_transform_policy : sg_transform_pgp;
     int recovered = sg_queue_recover_active(&c.q);
     if (recovered > 0)
         sg_info(NULL, "event=recovered count=%d from=active to=incoming", recovered);
@@ -280,13 +320,24 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
 
     scan_incoming(&c);
+    time_t checked = time(NULL);
     for (;;) {
         struct pollfd p[2] = {{.fd = ino, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         int r = poll(p, 2, 1000);
         if (r < 0 && errno != EINTR)
             break;
-        if (p[1].revents & POLLIN)
-            break;
+        bool reload = false;
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGHUP)
+                break;
+            reload = true; /* SIGHUP: look for a new policy now */
+        }
+        /* A policy loaded into the store is in force within a second, busy or idle. */
+        if (policy && (reload || time(NULL) != checked)) {
+            checked = time(NULL);
+            sg_transform_policy_reload();
+        }
         if (p[0].revents & POLLIN) {
             char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
             ssize_t len;
@@ -313,6 +364,9 @@ int sg_cryptd_main(const sg_config *cfg)
         pthread_join(tids[i], NULL);
     free(tids);
     sg_queue_close(&c.q);
+    if (policy)
+        sg_transform_policy_done();
+    sg_certstore_close(cs);
     sg_keystore_close(ks);
     sg_store_close(st);
     return 0;

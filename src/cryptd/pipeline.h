@@ -14,6 +14,8 @@ typedef struct sg_output {
     const char *data; /* the message to send: points into the input or into owned */
     size_t len;
     char *owned; /* freed with the result, may be NULL */
+    int hold;    /* nonzero: this output is kept in hold/ (a partial hold: these recipients were
+                    stopped by policy; env.last_error says why), not sent */
 } sg_output;
 
 typedef struct sg_transform_result {

@@ -54,7 +54,7 @@ static const char *const migrations[] = {
     "CREATE TABLE x509_keys (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
     "CREATE TABLE x509_crls (issuer_fpr TEXT PRIMARY KEY, der BLOB NOT NULL,"
     " this_update INTEGER NOT NULL, next_update INTEGER NOT NULL, number INTEGER NOT NULL);",
-    /* X.509 learned certificates and revocation caches (src/keys/certstore_learn.c,
+    /* 4: X.509 learned certificates and revocation caches (src/keys/certstore_learn.c,
      * revocation*.c). x509_learned: one row per (From address, signer certificate) seen on a
      * validly signed incoming message, with that signature's SMIMECapabilities (DER as sent,
      * cap_flags the SG_CAP_* bits we recognise) and when it was first and last seen.
@@ -69,6 +69,11 @@ static const char *const migrations[] = {
     " fetched INTEGER NOT NULL, url TEXT NOT NULL, response BLOB NOT NULL);"
     "ALTER TABLE x509_crls ADD COLUMN url TEXT;"
     "ALTER TABLE x509_crls ADD COLUMN fetched INTEGER NOT NULL DEFAULT 0;",
+    /* 5: policy (src/policy/pstore.c): every `policy load` (later every portal edit) adds a revision;
+     * text is the rules file as written, source where it came from, loaded Unix seconds. cryptd
+     * runs the newest revision that parses. */
+    "CREATE TABLE policy (rev INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,"
+    " source TEXT NOT NULL, loaded INTEGER NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)

@@ -1,0 +1,300 @@
+/* cli_policy.c - `sealgate policy check|load|show|explain`. Owner: src/policy.
+ * check and explain change nothing; load adds a revision to the store, which cryptd picks up
+ * within a second (src/cryptd/transform_policy.c), no restart. explain sends nothing: it opens
+ * the store, the keystore and the certificate store without the KEK (public lookups only), so
+ * it answers "is there a key?" exactly like cryptd would, and can never touch a secret. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cryptd/engine.h"
+#include "keys/certstore.h"
+#include "keys/keystore.h"
+#include "lib/fsutil.h"
+#include "mime/mime.h"
+#include "policy/engkeys.h"
+#include "policy/explain.h"
+#include "policy/facts.h"
+#include "policy/pstore.h"
+#include "roles.h"
+
+#define MAX_RCPTS 1000
+
+static const char usage_text[] =
+    "usage: sealgate policy check [FILE]     validate FILE (default: the policy in force)\n"
+    "       sealgate policy load FILE        check FILE and make it the policy in force\n"
+    "       sealgate policy show             print the policy in force\n"
+    "       sealgate policy explain --from ADDR --to ADDR [--to ADDR...] [--subject S]\n"
+    "                               [--policy FILE] [MESSAGE.eml]\n";
+
+static int usage(void)
+{
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static const char *const *internal(const sg_config *cfg)
+{
+    return (const char *const *)cfg->internal_domains.v;
+}
+
+static char *read_policy_file(const char *path)
+{
+    char *text = NULL;
+    size_t len;
+    if (sg_read_file(path, SG_POLICY_MAX_TEXT, &text, &len) < 0) {
+        fprintf(stderr, "sealgate: %s: %s\n", path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+        return NULL;
+    }
+    if (strlen(text) != len) {
+        fprintf(stderr, "sealgate: %s: contains a NUL byte\n", path);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The policy in force from the store (reporting broken newer revisions), or FILE's. */
+static sg_policy *open_policy(const sg_config *cfg, sg_store *st, const char *file, long long *rev)
+{
+    char err[600];
+    if (file) {
+        char *text = read_policy_file(file);
+        sg_policy *p = text ? sg_policy_parse(text, file, internal(cfg), cfg->internal_domains.n, err, sizeof err)
+                            : NULL;
+        if (text && !p)
+            fprintf(stderr, "%s\n", err);
+        free(text);
+        *rev = -1;
+        return p;
+    }
+    long long broken = 0;
+    sg_policy *p = sg_pstore_active(st, internal(cfg), cfg->internal_domains.n, rev, &broken, err, sizeof err);
+    if (broken)
+        fprintf(stderr, "sealgate: revision %lld is not in force: %s\n", broken, err);
+    else if (!p)
+        fprintf(stderr, "sealgate: %s\n", err);
+    return p;
+}
+
+static int cmd_check(const sg_config *cfg, sg_store *st, int argc, char **argv)
+{
+    if (argc > 2)
+        return usage();
+    long long rev;
+    sg_policy *p = open_policy(cfg, st, argc == 2 ? argv[1] : NULL, &rev);
+    if (!p)
+        return 1;
+    if (rev >= 0)
+        printf("revision %lld%s: ok, %zu rules\n", rev, rev ? "" : " (the default policy)", p->nrules);
+    else
+        printf("%s: ok, %zu rules\n", argv[1], p->nrules);
+    sg_policy_free(p);
+    return 0;
+}
+
+static int cmd_load(const sg_config *cfg, sg_store *st, int argc, char **argv)
+{
+    if (argc != 2)
+        return usage();
+    char *text = read_policy_file(argv[1]), err[600];
+    if (!text)
+        return 1;
+    sg_policy *p = sg_policy_parse(text, argv[1], internal(cfg), cfg->internal_domains.n, err, sizeof err);
+    if (!p) {
+        fprintf(stderr, "%s\nsealgate: not loaded; the policy in force stays\n", err);
+        free(text);
+        return 1;
+    }
+    char source[PATH_MAX + 64];
+    char *abs = realpath(argv[1], NULL);
+    snprintf(source, sizeof source, "%s", abs ? abs : argv[1]);
+    free(abs);
+    long long rev;
+    int rc = sg_pstore_save(st, text, source, &rev, err, sizeof err);
+    if (rc == 0)
+        printf("loaded %s as revision %lld (%zu rules); cryptd applies it within a second\n", argv[1], rev,
+               p->nrules);
+    else
+        fprintf(stderr, "sealgate: %s\n", err);
+    sg_policy_free(p);
+    free(text);
+    return rc == 0 ? 0 : 1;
+}
+
+static int cmd_show(const sg_config *cfg, sg_store *st, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return usage();
+    long long rev;
+    sg_policy *p = open_policy(cfg, st, NULL, &rev);
+    if (!p)
+        return 1;
+    sg_policy_free(p);
+    if (rev == 0) {
+        fputs("# revision 0: the embedded default policy (nothing loaded)\n", stdout);
+        fputs(sg_policy_default_text, stdout);
+        return 0;
+    }
+    char *text, *source;
+    long long loaded;
+    if (sg_pstore_get(st, rev, &text, &source, &loaded) != 0) {
+        fprintf(stderr, "sealgate: cannot read revision %lld\n", rev);
+        return 1;
+    }
+    char when[32];
+    time_t t = (time_t)loaded;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    printf("# revision %lld, loaded %s from %s\n", rev, when, source);
+    fputs(text, stdout);
+    free(text);
+    free(source);
+    return 0;
+}
+
+typedef struct explain_args {
+    const char *from, *subject, *policy, *message;
+    const char *to[MAX_RCPTS];
+    size_t nto;
+} explain_args;
+
+static int explain_options(int argc, char **argv, explain_args *a)
+{
+    static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"subject", required_argument, NULL, 's'},
+                                         {"policy", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0; /* fully re-initialise getopt after main's scan (see cli_opts.c) */
+    while ((c = getopt_long(argc, argv, "f:t:s:p:", opts, NULL)) != -1) {
+        if (c == 'f')
+            a->from = optarg;
+        else if (c == 't' && a->nto < MAX_RCPTS)
+            a->to[a->nto++] = optarg;
+        else if (c == 's')
+            a->subject = optarg;
+        else if (c == 'p')
+            a->policy = optarg;
+        else
+            return -1;
+    }
+    if (optind + 1 == argc)
+        a->message = argv[optind];
+    else if (optind != argc)
+        return -1;
+    return a->from && a->nto ? 0 : -1;
+}
+
+/* Opens what the engines need for public lookups and initialises them. */
+static int engines_up(const sg_config *cfg, sg_store *st, sg_keystore **ks, sg_certstore **cs,
+                      pthread_mutex_t *lock, sg_engine_env *env)
+{
+    *ks = sg_keystore_open(st, NULL, 0);
+    *cs = sg_certstore_open(st, NULL, 0);
+    if (!*ks)
+        return -1;
+    *env = (sg_engine_env){.cfg = cfg, .st = st, .ks = *ks, .cs = *cs, .lock = lock};
+    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
+                               env->domain_addr, sizeof env->domain_addr);
+    for (size_t i = 0; sg_engines[i]; i++)
+        if (sg_engines[i]->init && sg_engines[i]->init(env) < 0)
+            return -1;
+    return 0;
+}
+
+static int cmd_explain(const sg_config *cfg, sg_store *st, int argc, char **argv)
+{
+    explain_args a = {0};
+    if (explain_options(argc, argv, &a) < 0)
+        return usage();
+    long long rev;
+    sg_policy *p = open_policy(cfg, st, a.policy, &rev);
+    if (!p)
+        return 1;
+    char *msg = NULL;
+    size_t len = 0;
+    if (a.message && sg_read_file(a.message, cfg->smtpd.max_message_size, &msg, &len) < 0) {
+        fprintf(stderr, "sealgate: %s: %s\n", a.message, strerror(errno));
+        sg_policy_free(p);
+        return 1;
+    }
+    sg_mime_init();
+    sg_keystore *ks = NULL;
+    sg_certstore *cs = NULL;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    sg_engine_env env;
+    int rc = 1;
+    sg_pfacts_holder h;
+    memset(&h, 0, sizeof h);
+    if (engines_up(cfg, st, &ks, &cs, &lock, &env) < 0) {
+        fprintf(stderr, "sealgate: cannot open the key stores\n");
+        goto out;
+    }
+    if (sg_pfacts_from_message(&h, a.from, msg ? msg : "", len) < 0)
+        goto out;
+    if (!msg)
+        h.f.from = a.from; /* no message: the sender given is the From too */
+    if (a.subject)
+        h.f.subject = a.subject;
+    sg_pkeys k;
+    sg_policy_engine_keys(&k);
+    sg_pdecision *dec = calloc(a.nto, sizeof *dec);
+    if (!dec)
+        goto out;
+    if (sg_policy_eval(p, &h.f, &k, a.to, a.nto, dec) < 0) {
+        fprintf(stderr, "sealgate: a key lookup failed; cryptd would hold this message\n");
+    } else {
+        printf("policy      %s\n", rev > 0 ? "the store's revision" : rev == 0 ? "the default policy" : a.policy);
+        if (rev > 0)
+            printf("revision    %lld\n", rev);
+        sg_policy_explain(p, &h.f, &k, dec, a.nto, stdout);
+        rc = 0;
+    }
+    free(dec);
+out:
+    sg_pfacts_free(&h);
+    sg_certstore_close(cs);
+    sg_keystore_close(ks);
+    free(msg);
+    sg_policy_free(p);
+    return rc;
+}
+
+int sg_cli_policy(const sg_config *cfg, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *sub = argv[1];
+    if (strcmp(sub, "check") != 0 && strcmp(sub, "load") != 0 && strcmp(sub, "show") != 0 &&
+        strcmp(sub, "explain") != 0)
+        return usage();
+    /* A file given to check needs no store: an administrator can validate anywhere. */
+    if (strcmp(sub, "check") == 0 && argc == 3)
+        return cmd_check(cfg, NULL, argc - 1, argv + 1);
+    char err[512];
+    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "sealgate: %s\n", err);
+        return 1;
+    }
+    int rc;
+    if (strcmp(sub, "check") == 0)
+        rc = cmd_check(cfg, st, argc - 1, argv + 1);
+    else if (strcmp(sub, "load") == 0)
+        rc = cmd_load(cfg, st, argc - 1, argv + 1);
+    else if (strcmp(sub, "show") == 0)
+        rc = cmd_show(cfg, st, argc - 1, argv + 1);
+    else
+        rc = cmd_explain(cfg, st, argc - 1, argv + 1);
+    sg_store_close(st);
+    return rc;
+}

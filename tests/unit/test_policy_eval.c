@@ -1,0 +1,252 @@
+/* test_policy_eval.c - per-recipient decisions and grouping, table-driven, with fake engines
+ * whose key material is given by the address ("-pgp", "-smime", "-both" in the local part).
+ * Owner: src/policy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cryptd/engine.h"
+#include "policy/eval.h"
+#include "policy/policy.h"
+
+static const char *const internal[] = {"demo.test"};
+
+static int fake_enc(void *ctx, const char *addr, int method)
+{
+    (void)ctx;
+    if (strstr(addr, "lookup-error"))
+        return -1;
+    if (strstr(addr, "-both"))
+        return 1;
+    return (strstr(addr, "-pgp") && method == SG_METHOD_PGP) || (strstr(addr, "-smime") && method == SG_METHOD_SMIME);
+}
+
+static int fake_sign(void *ctx, const char *addr, int method)
+{
+    return fake_enc(ctx, addr, method);
+}
+
+static bool only_pgp;
+static bool have_engine(void *ctx, int method)
+{
+    (void)ctx;
+    return !only_pgp || method == SG_METHOD_PGP;
+}
+
+static const sg_pkeys keys = {.can_encrypt_to = fake_enc, .can_sign_as = fake_sign, .have_engine = have_engine};
+
+/* A compact picture of one decision: outcome letter, method, e(ncrypt)/s(ign), rule name.
+ * D=deliver H=hold R=return X=delete; method p/s/-; e.g. "D p es outgoing". */
+static void picture(const sg_policy *p, const sg_pdecision *d, char *out, size_t n)
+{
+    static const char oc[] = "DHRX";
+    snprintf(out, n, "%c %c%s%s%s %s", oc[d->outcome],
+             d->method == SG_METHOD_PGP ? 'p' : d->method == SG_METHOD_SMIME ? 's' : '-',
+             d->encrypt || d->sign ? " " : "", d->encrypt ? "e" : "", d->sign ? "s" : "",
+             d->rule >= 0 ? p->rules[d->rule].name : "(none)");
+}
+
+typedef struct ecase {
+    const char *what;
+    const char *policy; /* NULL: the default policy */
+    const char *from, *subject;
+    bool encrypted;
+    const char *rcpts[5];
+    const char *want[5]; /* picture of each recipient's decision */
+    const char *groups;  /* group number of each recipient, e.g. "0010" */
+} ecase;
+
+static const char liberal[] =
+    "rules = ( { name = \"must\"; if = { direction = \"outgoing\"; }; then = ( \"encrypt\", \"deliver\" );\n"
+    "            mixed = \"liberal\"; } );\n";
+static const char returning[] =
+    "rules = ( { name = \"must\"; if = { direction = \"outgoing\"; }; then = ( \"encrypt\", \"sign\" );\n"
+    "            fallback = \"return\"; } );\n";
+static const char sender_based[] =
+    "groups = ( { name = \"board\"; members = [\"ceo@demo.test\", \"cfo@demo.test\"]; } );\n"
+    "rules = (\n"
+    "  { name = \"archive\"; if = { from_group = \"board\"; }; then = ( { archive = \"vault@demo.test\"; } );\n"
+    "    continue = true; },\n"
+    "  { name = \"board\"; if = { from_group = \"board\"; direction = \"outgoing\"; };\n"
+    "    then = ( { encrypt = [\"pgp\"]; }, { sign = \"domain\"; } ); },\n"
+    "  { name = \"rest\"; then = \"deliver\"; }\n"
+    ");\n";
+static const char admin_hold[] =
+    "rules = ( { name = \"exe\"; if = { subject = \"invoice\"; }; then = ( \"alert_admin\", { hold = \"looks like "
+    "fraud\"; } ); },\n"
+    "          { name = \"del\"; if = { subject = \"spam\"; }; then = ( { delete = \"not wanted\"; } ); },\n"
+    "          { name = \"rest\"; then = \"deliver\"; } );\n";
+
+static const ecase cases[] = {
+    {"default: keys decide the method, S/MIME preferred, keyless get it signed",
+     NULL,
+     "alice@demo.test",
+     "hello",
+     false,
+     {"a-pgp@x.example", "b-smime@x.example", "c-both@x.example", "d@x.example", "e-pgp@x.example"},
+     {"D p es outgoing", "D s es outgoing", "D s es outgoing", "D s s outgoing", "D p es outgoing"},
+     "01120"},
+    {"default: [encrypt] holds the keyless recipient and delivers to the others",
+     NULL,
+     "alice@demo.test",
+     "Offer [encrypt]",
+     false,
+     {"a-pgp@x.example", "d@x.example", "f@y.example"},
+     {"D p es encrypt-keyword", "H - encrypt-keyword", "H - encrypt-keyword"},
+     "011"},
+    {"default: incoming mail is decrypted, internal and relayed mail unchanged",
+     NULL,
+     "peer@x.example",
+     "hi",
+     false,
+     {"alice@demo.test", "other@x.example"},
+     {"D - incoming", "D - other"},
+     "01"},
+    {"default: internal to internal is unchanged",
+     NULL,
+     "alice@demo.test",
+     "hi",
+     false,
+     {"bob@demo.test"},
+     {"D - other"},
+     "0"},
+    {"default: already encrypted outgoing mail is not encrypted again, still signed",
+     NULL,
+     "alice@demo.test",
+     "hi",
+     true,
+     {"a-pgp@x.example", "d@x.example"},
+     {"D s s outgoing", "D s s outgoing"},
+     "00"},
+    {"default: a key lookup error is not a key: the rule's fallback decides",
+     NULL,
+     "alice@demo.test",
+     "[encrypt] x",
+     false,
+     {"lookup-error@x.example"},
+     {"H - encrypt-keyword"},
+     "0"},
+    {"liberal: the keyless get it unprotected when another recipient gets it encrypted",
+     liberal,
+     "alice@demo.test",
+     "",
+     false,
+     {"a-pgp@x.example", "d@x.example"},
+     {"D p e must", "D - must"},
+     "01"},
+    {"liberal: with nobody able to receive it protected, the fallback (hold) decides",
+     liberal,
+     "alice@demo.test",
+     "",
+     false,
+     {"d@x.example", "f@x.example"},
+     {"H - must", "H - must"},
+     "00"},
+    {"fallback return",
+     returning,
+     "alice@demo.test",
+     "",
+     false,
+     {"a-smime@x.example", "d@x.example"},
+     {"D s es must", "R - must"},
+     "01"},
+    {"sender-based: the board's mail is archived, then PGP-encrypted and domain-signed",
+     sender_based,
+     "ceo@demo.test",
+     "",
+     false,
+     {"a-both@x.example", "b-smime@x.example", "colleague@demo.test"},
+     {"D p es board", "H - board", "D - rest"},
+     "012"},
+    {"sender-based: others' mail is plain",
+     sender_based,
+     "alice@demo.test",
+     "",
+     false,
+     {"a-both@x.example"},
+     {"D - rest"},
+     "0"},
+    {"hold and delete with reasons; equal reasons share a group",
+     admin_hold,
+     "x@x.example",
+     "spam invoice",
+     false,
+     {"alice@demo.test", "bob@demo.test"},
+     {"H - exe", "H - exe"},
+     "00"},
+};
+
+static void run_case(const ecase *c)
+{
+    char err[512] = "";
+    sg_policy *p = sg_policy_parse(c->policy ? c->policy : sg_policy_default_text, "t", internal, 1, err, sizeof err);
+    CHECK(p != NULL, "%s: policy parses %s", c->what, err);
+    if (!p)
+        return;
+    size_t n = 0;
+    while (n < 5 && c->rcpts[n])
+        n++;
+    sg_pfacts f = {.env_from = c->from, .from = c->from, .subject = c->subject, .encrypted = c->encrypted};
+    sg_pdecision dec[5];
+    size_t group[5];
+    int rc = sg_policy_eval(p, &f, &keys, c->rcpts, n, dec);
+    CHECK(rc == 0, "%s: evaluated", c->what);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char pic[128];
+        picture(p, &dec[i], pic, sizeof pic);
+        CHECK(strcmp(pic, c->want[i]) == 0, "%s: %s -> \"%s\" (got \"%s\", %s)", c->what, c->rcpts[i], c->want[i], pic,
+              dec[i].reason);
+    }
+    if (rc == 0) {
+        sg_policy_group(dec, n, group);
+        char g[6] = "";
+        for (size_t i = 0; i < n; i++)
+            g[i] = (char)('0' + group[i]);
+        CHECK(strcmp(g, c->groups) == 0, "%s: groups %s (got %s)", c->what, c->groups, g);
+    }
+    sg_policy_free(p);
+}
+
+/* The details the pictures leave out: notification, reasons, the chain a group runs. */
+static void test_details(void)
+{
+    char err[512];
+    sg_policy *p = sg_policy_parse(sg_policy_default_text, "t", internal, 1, err, sizeof err);
+    const char *r[] = {"d@x.example", "a-pgp@x.example"};
+    sg_pfacts f = {.env_from = "alice@demo.test", .subject = "[encrypt] offer"};
+    sg_pdecision d[2];
+    sg_policy_eval(p, &f, &keys, r, 2, d);
+    CHECK(d[0].notify && strstr(d[0].reason, "no usable key or certificate for d@x.example"),
+          "a held recipient is reported to the sender with the reason (%s)", d[0].reason);
+    CHECK(d[1].nchain == 4 && d[1].chain[0]->kind == SG_ACT_STRIP_KEYWORD && d[1].chain[3]->kind == SG_ACT_DELIVER,
+          "the delivered group runs strip_keyword, encrypt, sign, deliver");
+    CHECK(d[1].create_key, "an internal sender's key may be created on first need");
+    f.subject = "offer";
+    sg_policy_eval(p, &f, &keys, r, 1, d);
+    CHECK(strstr(d[0].reason, "delivered signed, not encrypted (fallback plain)") != NULL,
+          "opportunistic fallback says what was left out (%s)", d[0].reason);
+    f.env_from = "";
+    f.from = "mailer-daemon@x.example";
+    sg_policy_eval(p, &f, &keys, r, 1, d);
+    CHECK(d[0].direction == SG_PDIR_EXTERNAL && !d[0].create_key, "the null sender is external; no key is made");
+    sg_policy_free(p);
+
+    /* Only the PGP engine built in: S/MIME preference is skipped, never an error. */
+    only_pgp = true;
+    p = sg_policy_parse(sg_policy_default_text, "t", internal, 1, err, sizeof err);
+    const char *r2[] = {"c-both@x.example", "b-smime@x.example"};
+    f = (sg_pfacts){.env_from = "alice@demo.test", .subject = "x"};
+    sg_policy_eval(p, &f, &keys, r2, 2, d);
+    CHECK(d[0].method == SG_METHOD_PGP && d[0].encrypt, "without an S/MIME engine, PGP is used");
+    CHECK(d[1].method == SG_METHOD_PGP && !d[1].encrypt && d[1].sign, "an S/MIME-only recipient gets it PGP-signed");
+    only_pgp = false;
+    sg_policy_free(p);
+}
+
+int main(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+    test_details();
+    return CHECK_DONE();
+}
