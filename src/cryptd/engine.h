@@ -105,6 +105,10 @@ typedef struct sg_engine {
     /* Key material. 1: usable, 0: none, -1: store error (the caller fails closed). */
     int (*can_encrypt_to)(const char *addr); /* a valid encryption key / certificate is known */
     int (*can_sign_as)(const char *addr);    /* a secret key / certificate of addr is held */
+    /* 1 when the engine can sign for a sender who has no key of their own (create_sender_key,
+     * or the domain identity): OpenPGP always (keys are generated); S/MIME only when a local CA
+     * exists to issue from, or the domain certificate is held. 0 no, -1 store error. */
+    int (*can_make_signer)(void);
     /* Signs and/or encrypts the whole message as ordered (protected headers inside the
      * encryption, outer Subject "..."). Appends the new message to out. 0, or -1 with err. */
     int (*protect)(const sg_protect_req *req, const char *msg, size_t len, sg_buf *out, char *err,

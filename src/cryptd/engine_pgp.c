@@ -48,6 +48,12 @@ static int pgp_can_encrypt_to(const char *addr)
     return found(rc);
 }
 
+/* The domain key, and keys for internal senders, are generated on first need. */
+static int pgp_can_make_signer(void)
+{
+    return 1;
+}
+
 static int pgp_can_sign_as(const char *addr)
 {
     char fpr[SG_PGP_FPR_LEN + 1];
@@ -338,6 +344,7 @@ const sg_engine sg_engine_pgp = {
     .init = pgp_init,
     .can_encrypt_to = pgp_can_encrypt_to,
     .can_sign_as = pgp_can_sign_as,
+    .can_make_signer = pgp_can_make_signer,
     .protect = pgp_protect,
     .detect = pgp_detect,
     .peel = pgp_peel,

@@ -75,6 +75,18 @@ static int smime_can_sign_as(const char *addr)
     return find_cert(addr, SG_CERT_SIGN, true, fpr);
 }
 
+/* Without a local CA nothing can be issued: only a held domain certificate can sign then. */
+static int smime_can_make_signer(void)
+{
+    char fpr[SG_CERT_FPR_LEN + 1];
+    pthread_mutex_lock(E->lock);
+    int ca = sg_ca_fpr(E->cs, fpr);
+    pthread_mutex_unlock(E->lock);
+    if (ca < 0)
+        return -1;
+    return ca == 0 ? 1 : find_cert(E->domain_addr, SG_CERT_SIGN, true, fpr);
+}
+
 /* A new signing+encryption certificate for addr from the local CA: 1 issued, 0 no local CA. */
 static int issue(const char *addr, char fpr[SG_CERT_FPR_LEN + 1])
 {
@@ -408,6 +420,7 @@ const sg_engine sg_engine_smime = {
     .init = smime_init,
     .can_encrypt_to = smime_can_encrypt_to,
     .can_sign_as = smime_can_sign_as,
+    .can_make_signer = smime_can_make_signer,
     .protect = smime_protect,
     .detect = smime_detect,
     .peel = smime_peel,

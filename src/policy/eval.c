@@ -172,15 +172,14 @@ static int pick_encrypt(const sg_pkeys *k, const int *methods, const char *rcpt,
 }
 
 /* The signing method when nothing is encrypted: the first of the preference the sender has a
- * key for, else the first built in (the engine signs with the domain key or creates one). */
+ * key for, else the first whose engine can sign without one (creates a key, or signs with the
+ * domain identity; S/MIME can only with a local CA). */
 static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, int *out)
 {
     int first = 0;
     for (size_t i = 0; i < 3 && methods[i]; i++) {
         if (!engine_ok(k, methods[i]))
             continue;
-        if (!first)
-            first = methods[i];
         int r = k->can_sign_as ? k->can_sign_as(k->ctx, sender, methods[i]) : 0;
         if (r < 0)
             return -1;
@@ -188,6 +187,11 @@ static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, 
             *out = methods[i];
             return 1;
         }
+        int m = k->can_make_signer ? k->can_make_signer(k->ctx, methods[i]) : 1;
+        if (m < 0)
+            return -1;
+        if (!first && m == 1)
+            first = methods[i];
     }
     *out = first;
     return first ? 1 : 0;

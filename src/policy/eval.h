@@ -39,6 +39,8 @@ typedef struct sg_pkeys {
     int (*can_encrypt_to)(void *ctx, const char *addr, int method);
     int (*can_sign_as)(void *ctx, const char *addr, int method);
     bool (*have_engine)(void *ctx, int method); /* the method is built in */
+    /* The method can sign for a sender without a key (engine.h can_make_signer); NULL: yes. */
+    int (*can_make_signer)(void *ctx, int method);
 } sg_pkeys;
 
 /* What happens to one recipient in the end. */
