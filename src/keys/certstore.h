@@ -191,7 +191,11 @@ typedef struct sg_smime_caps {
  * signer's fingerprint. Returns 0 when stored or refreshed, 1 when refused (reason in
  * sg_certstore_error: unparsable, over a limit, address not in the certificate, rejected by
  * the acceptance policy), -1 on a store error. Certificates imported by the admin stay as
- * they are (not marked learned); their capabilities are still recorded. */
+ * they are (not marked learned); their capabilities are still recorded. caps_der from a CMS
+ * SignerInfo: ASN1_STRING *s = CMS_signed_get0_data_by_OBJ(si,
+ * OBJ_nid2obj(NID_SMIMECapabilities), -3, V_ASN1_SEQUENCE); its bytes (ASN1_STRING_get0_data,
+ * ASN1_STRING_length) are the whole SEQUENCE. Call it only for a signature that verified and
+ * whose signer matched From (the same rule as for showing it as valid). */
 int sg_certstore_learn(sg_certstore *cs, const unsigned char *chain_der, size_t len, const char *address,
                        const unsigned char *caps_der, size_t caps_len, time_t seen,
                        char fpr[SG_CERT_FPR_LEN + 1]);
