@@ -109,6 +109,8 @@ int sg_http_fetch(const char *url, const char *content_type, const uint8_t *body
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "sealgate-revocation/" SG_VERSION);
+    if (lim->ca_file && lim->ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, lim->ca_file);
     if (body) {
         char ct[128];
         snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/octet-stream");

@@ -15,6 +15,7 @@ typedef struct sg_fetch_limits {
     size_t max_size; /* bytes of body */
     const int *ports; /* allowed destination ports (explicit or the scheme's default) */
     int nports;
+    const char *ca_file; /* https: CA certificates to verify the server with; NULL/"": system */
 } sg_fetch_limits;
 
 enum sg_fetch_status {

@@ -30,6 +30,7 @@ void rev_limits(const sg_certstore *cs, long max_size, struct sg_fetch_limits *l
     lim->max_size = (size_t)max_size;
     lim->ports = cs->rev.ports;
     lim->nports = cs->rev.nports;
+    lim->ca_file = cs->rev.tls_ca_file;
 }
 
 void rev_fmt_time(int64_t t, char *out, size_t n)

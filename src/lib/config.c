@@ -300,7 +300,15 @@ static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
             r->ocsp_max_size = (long)v;
         } else if (is(s, "ocsp_max_age"))
             rd_i(x, s, 60, 366 * 86400, &r->ocsp_max_age);
-        else if (is(s, "allowed_ports")) {
+        else if (is(s, "tls_ca_file")) {
+            char *v = NULL;
+            rd_str(x, s, &v);
+            if (v && strlen(v) >= sizeof r->tls_ca_file)
+                fail(x, s, "revocation.tls_ca_file: path too long");
+            else if (v)
+                snprintf(r->tls_ca_file, sizeof r->tls_ca_file, "%s", v);
+            free(v);
+        } else if (is(s, "allowed_ports")) {
             int t = config_setting_type(s), n = config_setting_length(s);
             if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > SG_REV_MAX_PORTS)
                 return fail(x, s, "revocation.allowed_ports: expected a list of at most %d ports",
@@ -470,6 +478,13 @@ static int config_load(sg_config *c, const char *path, char *err, size_t errlen)
     absolutize(&c->smtpd.tls_cert, c->base_dir);
     absolutize(&c->smtpd.tls_key, c->base_dir);
     absolutize(&c->sink.maildir, c->base_dir);
+    if (c->revocation.tls_ca_file[0] && c->revocation.tls_ca_file[0] != '/') {
+        char *p = strdup(c->revocation.tls_ca_file);
+        absolutize(&p, c->base_dir);
+        if (strlen(p) < sizeof c->revocation.tls_ca_file)
+            snprintf(c->revocation.tls_ca_file, sizeof c->revocation.tls_ca_file, "%s", p);
+        free(p);
+    }
     if (!c->relay.helo_name)
         set_str(&c->relay.helo_name, c->hostname);
     return validate(&x, c);
