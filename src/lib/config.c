@@ -43,6 +43,7 @@ void sg_revocation_defaults(sg_revocation_cfg *r)
     r->crl_max_size = 8L << 20;
     r->ocsp_max_size = 64L << 10;
     r->ocsp_max_age = 7 * 86400;
+    r->retry_after = 300;
     r->ports[0] = 80;
     r->ports[1] = 443;
     r->nports = 2;
@@ -300,6 +301,8 @@ static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
             r->ocsp_max_size = (long)v;
         } else if (is(s, "ocsp_max_age"))
             rd_i(x, s, 60, 366 * 86400, &r->ocsp_max_age);
+        else if (is(s, "retry_after"))
+            rd_i(x, s, 0, 86400, &r->retry_after);
         else if (is(s, "tls_ca_file")) {
             char *v = NULL;
             rd_str(x, s, &v);

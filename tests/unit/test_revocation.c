@@ -283,6 +283,31 @@ int main(void)
     CHECK(exec_sql(st, sql) == 0 && sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_VALID &&
               r.soft_fail,
           "an expired cache entry is not used (%s)", r.reason);
+    /* A dead responder (port 9 on loopback: nothing listens) is asked once per retry_after. */
+    rev.fetch = true;
+    rev.ports[0] = 9;
+    rev.nports = 1;
+    rev.timeout = 5;
+    rev.methods[0] = SG_REV_METHOD_OCSP;
+    rev.nmethods = 1;
+    sg_certstore_set_revocation(cs, &rev);
+    time_t t0 = time(NULL);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    CHECK(r.soft_fail && strstr(r.reason, "unreachable") && !strstr(r.reason, "not asked again"),
+          "dead responder: unreachable, soft-fail (%s)", r.reason);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    CHECK(r.soft_fail && strstr(r.reason, "unreachable") && strstr(r.reason, "not asked again before") &&
+              time(NULL) - t0 < 5,
+          "asked again at once: the failure is remembered, no new attempt (%s)", r.reason);
+    rev.retry_after = 0;
+    sg_certstore_set_revocation(cs, &rev);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    CHECK(r.soft_fail && strstr(r.reason, "unreachable") && !strstr(r.reason, "not asked again"),
+          "retry_after = 0: every check tries again (%s)", r.reason);
+    sg_revocation_defaults(&rev);
+    rev.fetch = false;
+
     /* A CRL the store holds locally (as `ca crl` makes them) revoking the intermediate. */
     crl = mk_crl(root, rk, &inter, 1, now - 60, -60, 0, NULL);
     CHECK(sg_certstore_put_crl(cs, rfpr, crl, 1) == 0 &&
