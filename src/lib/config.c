@@ -44,6 +44,8 @@ void sg_revocation_defaults(sg_revocation_cfg *r)
     r->ocsp_max_size = 64L << 10;
     r->ocsp_max_age = 7 * 86400;
     r->retry_after = 300;
+    snprintf(r->helper_user, sizeof r->helper_user, "nobody");
+    snprintf(r->helper_group, sizeof r->helper_group, "nogroup");
     r->ports[0] = 80;
     r->ports[1] = 443;
     r->nports = 2;
@@ -264,6 +266,18 @@ static void load_relay(ctx *x, sg_config *c, config_setting_t *g)
     }
 }
 
+/* A string into a fixed buffer (settings copied by value into other modules). */
+static void rd_fixed(ctx *x, config_setting_t *s, char *dst, size_t n)
+{
+    char *v = NULL;
+    rd_str(x, s, &v);
+    if (v && strlen(v) >= n)
+        fail(x, s, "%s: longer than %zu bytes", config_setting_name(s), n - 1);
+    else if (v)
+        snprintf(dst, n, "%s", v);
+    free(v);
+}
+
 static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
 {
     static const char *const unreach[] = {"soft-fail", "hard-fail", NULL};
@@ -303,15 +317,12 @@ static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
             rd_i(x, s, 60, 366 * 86400, &r->ocsp_max_age);
         else if (is(s, "retry_after"))
             rd_i(x, s, 0, 86400, &r->retry_after);
-        else if (is(s, "tls_ca_file")) {
-            char *v = NULL;
-            rd_str(x, s, &v);
-            if (v && strlen(v) >= sizeof r->tls_ca_file)
-                fail(x, s, "revocation.tls_ca_file: path too long");
-            else if (v)
-                snprintf(r->tls_ca_file, sizeof r->tls_ca_file, "%s", v);
-            free(v);
-        } else if (is(s, "allowed_ports")) {
+        else if (is(s, "tls_ca_file"))
+            rd_fixed(x, s, r->tls_ca_file, sizeof r->tls_ca_file);
+        else if (is(s, "helper_user"))
+            rd_fixed(x, s, r->helper_user, sizeof r->helper_user);
+        else if (is(s, "helper_group"))
+            rd_fixed(x, s, r->helper_group, sizeof r->helper_group); else if (is(s, "allowed_ports")) {
             int t = config_setting_type(s), n = config_setting_length(s);
             if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > SG_REV_MAX_PORTS)
                 return fail(x, s, "revocation.allowed_ports: expected a list of at most %d ports",

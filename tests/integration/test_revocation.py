@@ -9,6 +9,7 @@ a CRL over https (server verified), ports not allowed, fetching off.
 Owner: src/keys."""
 import http.server
 import os
+import pwd
 import shutil
 import sqlite3
 import ssl
@@ -24,11 +25,27 @@ from sgtest import Tap, asan_binary, free_port, wait_for  # noqa: E402
 t = Tap()
 BIN = asan_binary()
 tmp = tempfile.mkdtemp(prefix="sg-revocation-")
+os.chmod(tmp, 0o755)  # the fetch helper (nobody when we are root) reads tls_ca_file here
 www = os.path.join(tmp, "www")
 os.makedirs(www)
 HTTP, OCSP, DEAD, HTTPS = free_port(), free_port(), free_port(), free_port()
 sanitizer = []
 hits = {}
+peer_uids = set()
+
+
+def peer_uid(port):
+    """The uid owning the loopback TCP socket bound to port (the client's end), from /proc."""
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        return int(cols[7])
+        except OSError:
+            pass
+    return None
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -43,6 +60,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self):
         hits[self.path] = hits.get(self.path, 0) + 1
+        peer_uids.add(peer_uid(self.client_address[1]))
         if self.path == "/stream.crl":
             self.send_response(200)
             self.send_header("Content-Type", "application/pkix-crl")
@@ -305,6 +323,13 @@ try:
     rc, v, why, r = check("jack")
     t.ok(rc == 0 and f"fetched from https://127.0.0.1:{HTTPS}/ca.crl" in why,
          "https with revocation.tls_ca_file trusting the server: CRL fetched", why + r.stderr)
+
+    # ---- who fetched: the helper, dropped to nobody when the test runs as root ----
+    want = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    t.ok(peer_uids == {want}, f"every CRL fetch came from uid {want} (the fetch helper), never from the CLI itself",
+         str(peer_uids))
+    r = sg(B, "cert", "check", os.path.join(tmp, "alice.pem"))
+    t.ok("by helper process" in field(r.stdout, "fetches"), "cert check says the fetches run in the helper", r.stdout)
 
     # ---- ports and fetch off ----
     B = conf("b", f'revocation = {{ methods = ["ocsp"]; unreachable = "hard-fail"; allowed_ports = [{HTTP}]; }};\n')

@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include <signal.h>
+
 #include "keys/certstore.h"
+#include "keys/fetch_helper.h"
 #include "keys/http_fetch.h"
 #include "keys/revocation.h"
 #include "testcerts.h"
@@ -245,6 +248,32 @@ int main(void)
           "a port not allowed is refused before connecting (%s)", why);
     CHECK(sg_http_fetch("http://[::1", NULL, NULL, 0, &lim, &body, &blen, why, sizeof why) == SG_FETCH_REFUSED,
           "malformed URL refused");
+
+    /* ---- the fetch helper: used when started, never replaced by an in-process fetch ---- */
+    static const int nine[] = {9};
+    sg_fetch_limits l9 = {.timeout_ms = 2000, .max_size = 1024, .ports = nine, .nports = 1};
+    CHECK(sg_fetch_helper_start("nobody", "nogroup", why, sizeof why) == 0 && sg_fetch_helper_pid() > 0,
+          "fetch helper starts (%s)", why);
+    CHECK(sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "port 9"),
+          "through the helper: curl's own answer comes back (%s)", why);
+    kill(sg_fetch_helper_pid(), SIGKILL);
+    usleep(100000);
+    CHECK(sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "fetch helper"),
+          "helper killed: the fetch fails, no fallback to fetching here (%s)", why);
+    CHECK(sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "not running"),
+          "and stays failed (%s)", why);
+    sg_fetch_helper_stop();
+    CHECK(sg_fetch_helper_pid() == 0 &&
+              sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "port 9"),
+          "stopped on purpose: fetches happen here again (%s)", why);
 
     /* ---- the policy through sg_cert_validate_ex, answers from the cache only ---- */
     char *rp = pem_of(root, NULL), *ip = pem_of(inter, NULL);
