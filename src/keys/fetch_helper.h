@@ -16,8 +16,10 @@
 
 #include "keys/http_fetch.h"
 
-/* Forks the helper (user/group for the drop when root). 0, or -1 with err. Call once, before
- * any thread is started and before secrets are loaded. */
+/* Forks the helper (user/group for the drop when root). 0, or -1 with err. Call once, while
+ * still root when the helper is to drop (before the caller's own drop), before any thread is
+ * started and before secrets are loaded, from the thread that lives as long as the process
+ * (the helper gets SIGTERM when the forking thread ends: PR_SET_PDEATHSIG). */
 int sg_fetch_helper_start(const char *user, const char *group, char *err, size_t errlen);
 /* Ends the helper (closes its socket, reaps it). Safe to call when none runs. */
 void sg_fetch_helper_stop(void);
