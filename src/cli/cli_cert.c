@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
+#include "keys/fetch_helper.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
@@ -374,6 +375,9 @@ static int cmd_check(sg_certstore *cs, const sg_config *cfg, int argc, char **ar
         printf("%s%s", i ? "," : " ", rc->methods[i] == SG_REV_METHOD_OCSP ? "ocsp" : "crl");
     printf("%s, unreachable %s, fetch %s\n", rc->nmethods ? "" : " (none)",
            rc->unreachable == SG_REV_HARD_FAIL ? "hard-fail" : "soft-fail", rc->fetch ? "on" : "off");
+    if (sg_fetch_helper_pid())
+        printf("fetches      by helper process %ld%s\n", (long)sg_fetch_helper_pid(),
+               geteuid() == 0 ? " (dropped to revocation.helper_user)" : "");
     return v == SG_CERT_VALID ? 0 : 1;
 }
 
@@ -389,10 +393,20 @@ int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
         ok = ok || strcmp(sub, known[i]) == 0;
     if (!ok)
         return usage();
+    /* `check` may fetch: the fetches run in a helper forked now, before the store and the KEK
+     * are opened, and dropped to revocation.helper_user when we are root. */
+    char herr[256];
+    if (strcmp(sub, "check") == 0 && cfg->revocation.fetch &&
+        sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, herr, sizeof herr) < 0) {
+        fprintf(stderr, "sealgate: cannot start the fetch helper: %s\n", herr);
+        return 1;
+    }
     sg_store *st;
     sg_certstore *cs;
-    if (sg_cli_certstore_open(cfg, &st, &cs) != 0)
+    if (sg_cli_certstore_open(cfg, &st, &cs) != 0) {
+        sg_fetch_helper_stop();
         return 1;
+    }
     int rc;
     argc--, argv++;
     if (strcmp(sub, "import") == 0)
@@ -410,5 +424,6 @@ int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
     else
         rc = cmd_trust(cs, argc, argv, strcmp(sub, "trust") == 0);
     sg_cli_certstore_close(st, cs);
+    sg_fetch_helper_stop();
     return rc;
 }

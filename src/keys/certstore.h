@@ -120,7 +120,9 @@ int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose
  * to fetch over the network, limits, and hard or soft fail when no answer can be had. Until
  * this is called, a certstore fetches nothing and consults only CRLs in the store (soft-fail):
  * a process must opt in to network access. cryptd and the CLI pass &cfg->revocation. The
- * configuration is copied. */
+ * configuration is copied. Fetches go through the fetch helper when the process started one
+ * (keys/fetch_helper.h: sg_fetch_helper_start before loading the KEK; cryptd should), else
+ * they run in the calling process (docs/architecture.md, "Revocation fetches"). */
 void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev);
 
 /* What revocation checking found for a chain (the worst over its certificates). */
@@ -191,7 +193,11 @@ typedef struct sg_smime_caps {
  * signer's fingerprint. Returns 0 when stored or refreshed, 1 when refused (reason in
  * sg_certstore_error: unparsable, over a limit, address not in the certificate, rejected by
  * the acceptance policy), -1 on a store error. Certificates imported by the admin stay as
- * they are (not marked learned); their capabilities are still recorded. */
+ * they are (not marked learned); their capabilities are still recorded. caps_der from a CMS
+ * SignerInfo: ASN1_STRING *s = CMS_signed_get0_data_by_OBJ(si,
+ * OBJ_nid2obj(NID_SMIMECapabilities), -3, V_ASN1_SEQUENCE); its bytes (ASN1_STRING_get0_data,
+ * ASN1_STRING_length) are the whole SEQUENCE. Call it only for a signature that verified and
+ * whose signer matched From (the same rule as for showing it as valid). */
 int sg_certstore_learn(sg_certstore *cs, const unsigned char *chain_der, size_t len, const char *address,
                        const unsigned char *caps_der, size_t caps_len, time_t seen,
                        char fpr[SG_CERT_FPR_LEN + 1]);

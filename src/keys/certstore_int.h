@@ -16,6 +16,13 @@ struct sg_certstore {
     char err[256];
     bool rev_set; /* sg_certstore_set_revocation was called: rev holds the policy */
     sg_revocation_cfg rev;
+    /* URLs that failed recently (revocation.c): not asked again before `until`, so a dead
+     * responder costs one timeout per retry_after, not one per message. */
+    struct cs_fetch_fail {
+        char url[256];
+        int64_t until;
+        char why[200];
+    } fails[32];
 };
 
 /* Sets the error message; returns -1. */

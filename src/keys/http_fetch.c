@@ -7,6 +7,8 @@
  * NOSIGNAL because cryptd has worker threads. */
 #include "keys/http_fetch.h"
 
+#include "keys/fetch_helper.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -81,6 +83,20 @@ int sg_http_fetch(const char *url, const char *content_type, const uint8_t *body
 {
     *out = NULL;
     *outlen = 0;
+    /* The URL check runs here too, so a refused URL never reaches the helper. */
+    int rc = check_url(url, lim, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (sg_fetch_helper_active())
+        return sg_fetch_helper_request(url, content_type, body, blen, lim, out, outlen, err, errlen);
+    return sg_http_fetch_direct(url, content_type, body, blen, lim, out, outlen, err, errlen);
+}
+
+int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_t *body, size_t blen,
+                         const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+    *out = NULL;
+    *outlen = 0;
     err[0] = '\0';
     pthread_once(&once, global_init);
     if (init_rc != CURLE_OK) {
@@ -109,6 +125,8 @@ int sg_http_fetch(const char *url, const char *content_type, const uint8_t *body
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "sealgate-revocation/" SG_VERSION);
+    if (lim->ca_file && lim->ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, lim->ca_file);
     if (body) {
         char ct[128];
         snprintf(ct, sizeof ct, "Content-Type: %s", content_type ? content_type : "application/octet-stream");

@@ -15,6 +15,7 @@ typedef struct sg_fetch_limits {
     size_t max_size; /* bytes of body */
     const int *ports; /* allowed destination ports (explicit or the scheme's default) */
     int nports;
+    const char *ca_file; /* https: CA certificates to verify the server with; NULL/"": system */
 } sg_fetch_limits;
 
 enum sg_fetch_status {
@@ -25,8 +26,12 @@ enum sg_fetch_status {
 };
 
 /* GET url, or POST body with content_type when body is not NULL. On SG_FETCH_OK *out (free())
- * holds the body; otherwise err says why in a few words. */
+ * holds the body; otherwise err says why in a few words. Goes through the fetch helper when
+ * one was started in this process (fetch_helper.h), else fetches here. */
 int sg_http_fetch(const char *url, const char *content_type, const uint8_t *body, size_t blen,
                   const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);
+/* The fetch itself, in this process (what the helper runs). */
+int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_t *body, size_t blen,
+                         const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);
 
 #endif

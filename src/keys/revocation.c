@@ -16,6 +16,7 @@ void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev)
 {
     cs->rev = *rev;
     cs->rev_set = true;
+    memset(cs->fails, 0, sizeof cs->fails); /* a new policy (reload) starts without old failures */
 }
 
 const char *sg_rev_status_name(int s)
@@ -24,12 +25,42 @@ const char *sg_rev_status_name(int s)
     return s >= 0 && s <= SG_REV_REVOKED ? n[s] : "?";
 }
 
-void rev_limits(const sg_certstore *cs, long max_size, struct sg_fetch_limits *lim)
+void rev_note_failure(sg_certstore *cs, const char *url, const char *why)
 {
-    lim->timeout_ms = (long)cs->rev.timeout * 1000;
-    lim->max_size = (size_t)max_size;
-    lim->ports = cs->rev.ports;
-    lim->nports = cs->rev.nports;
+    if (cs->rev.retry_after <= 0 || strlen(url) >= sizeof cs->fails[0].url)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    size_t slot = 0;
+    for (size_t i = 0; i < sizeof cs->fails / sizeof cs->fails[0]; i++) {
+        if (strcmp(cs->fails[i].url, url) == 0) { /* same URL: refresh its entry */
+            slot = i;
+            break;
+        }
+        if (cs->fails[i].until < cs->fails[slot].until) /* else the entry that ends first */
+            slot = i;
+    }
+    snprintf(cs->fails[slot].url, sizeof cs->fails[slot].url, "%s", url);
+    snprintf(cs->fails[slot].why, sizeof cs->fails[slot].why, "%s", why);
+    cs->fails[slot].until = now + cs->rev.retry_after;
+}
+
+int rev_fetch(sg_certstore *cs, const char *url, const char *content_type, const uint8_t *body, size_t blen,
+              long max_size, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+{
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; cs->rev.retry_after > 0 && i < sizeof cs->fails / sizeof cs->fails[0]; i++)
+        if (cs->fails[i].until > now && strcmp(cs->fails[i].url, url) == 0) {
+            char t[32];
+            rev_fmt_time(cs->fails[i].until, t, sizeof t);
+            snprintf(err, errlen, "%s; not asked again before %s", cs->fails[i].why, t);
+            return REV_FETCH_SKIPPED;
+        }
+    sg_fetch_limits lim = {.timeout_ms = (long)cs->rev.timeout * 1000,
+                           .max_size = (size_t)max_size,
+                           .ports = cs->rev.ports,
+                           .nports = cs->rev.nports,
+                           .ca_file = cs->rev.tls_ca_file};
+    return sg_http_fetch(url, content_type, body, blen, &lim, out, outlen, err, errlen);
 }
 
 void rev_fmt_time(int64_t t, char *out, size_t n)

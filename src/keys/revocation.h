@@ -55,9 +55,14 @@ int rev_local_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, char
  * the anchor, into r->revocation and r->revocation_detail. */
 void rev_check_chain(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, sg_cert_result *r);
 
-/* The limits of cs->rev as fetch limits. */
-struct sg_fetch_limits;
-void rev_limits(const sg_certstore *cs, long max_size, struct sg_fetch_limits *lim);
+/* sg_http_fetch with cs->rev's limits, unless url failed within revocation.retry_after: then
+ * REV_FETCH_SKIPPED at once, err holding the remembered reason and until when. Callers note
+ * each failure (rev_note_failure) with the phrase they report. */
+#define REV_FETCH_SKIPPED (-10)
+int rev_fetch(sg_certstore *cs, const char *url, const char *content_type, const uint8_t *body, size_t blen,
+              long max_size, uint8_t **out, size_t *outlen, char *err, size_t errlen);
+/* Fetching from url failed, or its answer was refused (why): not again for retry_after. */
+void rev_note_failure(sg_certstore *cs, const char *url, const char *why);
 /* "2026-11-24 01:00Z" */
 void rev_fmt_time(int64_t t, char *out, size_t n);
 

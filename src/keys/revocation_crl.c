@@ -195,16 +195,18 @@ int rev_local_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, char
 static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, const char *ifpr,
                      const stored_crl *old, time_t now, X509_CRL **out, char *why, size_t wl)
 {
-    struct sg_fetch_limits lim;
-    rev_limits(cs, cs->rev.crl_max_size, &lim);
     uint8_t *body;
     size_t len;
     char err[256];
-    int rc = sg_http_fetch(url, NULL, NULL, 0, &lim, &body, &len, err, sizeof err);
+    int rc = rev_fetch(cs, url, NULL, NULL, 0, cs->rev.crl_max_size, &body, &len, err, sizeof err);
+    if (rc == REV_FETCH_SKIPPED)
+        return snprintf(why, wl, "%s", err), -1;
     if (rc != SG_FETCH_OK) {
         snprintf(why, wl, "CRL distribution point %s %s (%s)", url,
                  rc == SG_FETCH_TOO_LARGE ? "refused" : rc == SG_FETCH_REFUSED ? "not allowed" : "unreachable",
                  err);
+        if (rc != SG_FETCH_REFUSED) /* a refused URL costs nothing to refuse again */
+            rev_note_failure(cs, url, why);
         return -1;
     }
     X509_CRL *crl;
@@ -212,6 +214,7 @@ static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, c
     free(body);
     if (rc < 0) {
         snprintf(why, wl, "CRL from %s refused: %s", url, err);
+        rev_note_failure(cs, url, why);
         return -1;
     }
     int64_t number = crl_number(crl), next = 0, this_update = 0;
@@ -219,6 +222,7 @@ static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, c
         X509_CRL_free(crl);
         snprintf(why, wl, "CRL from %s refused: number %lld below the cached %lld (rollback)", url,
                  (long long)number, (long long)old->number);
+        rev_note_failure(cs, url, why);
         return -1;
     }
     cs_asn1_time(X509_CRL_get0_lastUpdate(crl), &this_update);

@@ -185,21 +185,25 @@ static int ask(sg_certstore *cs, const char *url, OCSP_CERTID *id, X509 *issuer,
     OCSP_REQUEST *req = make_request(id, &reqder, &reqlen);
     if (!req)
         return snprintf(why, wl, "cannot build the OCSP request"), -1;
-    struct sg_fetch_limits lim;
-    rev_limits(cs, cs->rev.ocsp_max_size, &lim);
     uint8_t *body = NULL;
     size_t len = 0;
     char err[256];
-    int rc = sg_http_fetch(url, "application/ocsp-request", reqder, (size_t)reqlen, &lim, &body, &len, err,
-                           sizeof err);
+    int rc = rev_fetch(cs, url, "application/ocsp-request", reqder, (size_t)reqlen, cs->rev.ocsp_max_size, &body,
+                       &len, err, sizeof err);
     OPENSSL_free(reqder);
-    if (rc != SG_FETCH_OK) {
+    if (rc == REV_FETCH_SKIPPED) {
+        snprintf(why, wl, "%s", err);
+        rc = -1;
+    } else if (rc != SG_FETCH_OK) {
         snprintf(why, wl, "OCSP responder %s %s (%s)", url,
                  rc == SG_FETCH_TOO_LARGE ? "refused" : rc == SG_FETCH_REFUSED ? "not allowed" : "unreachable",
                  err);
+        if (rc != SG_FETCH_REFUSED)
+            rev_note_failure(cs, url, why);
         rc = -1;
     } else if (sg_ocsp_accept(body, len, req, id, issuer, now, cs->rev.ocsp_max_age, a, err, sizeof err) < 0) {
         snprintf(why, wl, "OCSP response from %s refused: %s", url, err);
+        rev_note_failure(cs, url, why);
         rc = -1;
     } else if (cache(cs, fpr, a, url, now, body, len) < 0) {
         snprintf(why, wl, "store: %s", cs->err);

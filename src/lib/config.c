@@ -43,6 +43,9 @@ void sg_revocation_defaults(sg_revocation_cfg *r)
     r->crl_max_size = 8L << 20;
     r->ocsp_max_size = 64L << 10;
     r->ocsp_max_age = 7 * 86400;
+    r->retry_after = 300;
+    snprintf(r->helper_user, sizeof r->helper_user, "nobody");
+    snprintf(r->helper_group, sizeof r->helper_group, "nogroup");
     r->ports[0] = 80;
     r->ports[1] = 443;
     r->nports = 2;
@@ -271,6 +274,18 @@ static void load_relay(ctx *x, sg_config *c, config_setting_t *g)
     }
 }
 
+/* A string into a fixed buffer (settings copied by value into other modules). */
+static void rd_fixed(ctx *x, config_setting_t *s, char *dst, size_t n)
+{
+    char *v = NULL;
+    rd_str(x, s, &v);
+    if (v && strlen(v) >= n)
+        fail(x, s, "%s: longer than %zu bytes", config_setting_name(s), n - 1);
+    else if (v)
+        snprintf(dst, n, "%s", v);
+    free(v);
+}
+
 static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
 {
     static const char *const unreach[] = {"soft-fail", "hard-fail", NULL};
@@ -308,7 +323,14 @@ static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
             r->ocsp_max_size = (long)v;
         } else if (is(s, "ocsp_max_age"))
             rd_i(x, s, 60, 366 * 86400, &r->ocsp_max_age);
-        else if (is(s, "allowed_ports")) {
+        else if (is(s, "retry_after"))
+            rd_i(x, s, 0, 86400, &r->retry_after);
+        else if (is(s, "tls_ca_file"))
+            rd_fixed(x, s, r->tls_ca_file, sizeof r->tls_ca_file);
+        else if (is(s, "helper_user"))
+            rd_fixed(x, s, r->helper_user, sizeof r->helper_user);
+        else if (is(s, "helper_group"))
+            rd_fixed(x, s, r->helper_group, sizeof r->helper_group); else if (is(s, "allowed_ports")) {
             int t = config_setting_type(s), n = config_setting_length(s);
             if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > SG_REV_MAX_PORTS)
                 return fail(x, s, "revocation.allowed_ports: expected a list of at most %d ports",
@@ -511,6 +533,13 @@ static int config_load(sg_config *c, const char *path, char *err, size_t errlen)
     absolutize(&c->smtpd.tls_cert, c->base_dir);
     absolutize(&c->smtpd.tls_key, c->base_dir);
     absolutize(&c->sink.maildir, c->base_dir);
+    if (c->revocation.tls_ca_file[0] && c->revocation.tls_ca_file[0] != '/') {
+        char *p = strdup(c->revocation.tls_ca_file);
+        absolutize(&p, c->base_dir);
+        if (strlen(p) < sizeof c->revocation.tls_ca_file)
+            snprintf(c->revocation.tls_ca_file, sizeof c->revocation.tls_ca_file, "%s", p);
+        free(p);
+    }
     if (!c->relay.helo_name)
         set_str(&c->relay.helo_name, c->hostname);
     return validate(&x, c);

@@ -35,6 +35,9 @@ typedef struct sg_revocation_cfg {
     int ocsp_max_age;                 /* seconds an OCSP answer is used after its thisUpdate */
     int ports[SG_REV_MAX_PORTS];      /* the only ports fetches may connect to */
     int nports;
+    char tls_ca_file[512]; /* CA certificates for https fetches; "" = the system's trust store */
+    int retry_after;       /* seconds a URL that failed is not asked again (per process); 0: always */
+    char helper_user[64], helper_group[64]; /* the fetch helper's identity when started as root */
 } sg_revocation_cfg;
 /* The defaults of a sg_config (for users without a configuration, e.g. tests). */
 void sg_revocation_defaults(sg_revocation_cfg *r);

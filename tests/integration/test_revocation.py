@@ -4,12 +4,15 @@ http.server, and a real OCSP responder (`openssl ocsp -index ... -port ...`). On
 store plays the remote CA (A), another the gateway under test (B), which trusts A's CA and
 checks A's certificates with `sealgate cert check`. Covers: good, revoked by CRL, revoked by
 OCSP, responder down with hard and with soft fail, a stale cache refetched (CRL and OCSP),
-oversized responses refused (declared and streamed), a forged CRL and a CRL rollback refused.
+oversized responses refused (declared and streamed), a forged CRL and a CRL rollback refused,
+a CRL over https (server verified), ports not allowed, fetching off.
 Owner: src/keys."""
 import http.server
 import os
+import pwd
 import shutil
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,11 +25,27 @@ from sgtest import Tap, asan_binary, free_port, wait_for  # noqa: E402
 t = Tap()
 BIN = asan_binary()
 tmp = tempfile.mkdtemp(prefix="sg-revocation-")
+os.chmod(tmp, 0o755)  # the fetch helper (nobody when we are root) reads tls_ca_file here
 www = os.path.join(tmp, "www")
 os.makedirs(www)
-HTTP, OCSP, DEAD = free_port(), free_port(), free_port()
+HTTP, OCSP, DEAD, HTTPS = free_port(), free_port(), free_port(), free_port()
 sanitizer = []
 hits = {}
+peer_uids = set()
+
+
+def peer_uid(port):
+    """The uid owning the loopback TCP socket bound to port (the client's end), from /proc."""
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        return int(cols[7])
+        except OSError:
+            pass
+    return None
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -41,6 +60,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self):
         hits[self.path] = hits.get(self.path, 0) + 1
+        peer_uids.add(peer_uid(self.client_address[1]))
         if self.path == "/stream.crl":
             self.send_response(200)
             self.send_header("Content-Type", "application/pkix-crl")
@@ -69,6 +89,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 httpd = http.server.ThreadingHTTPServer(("127.0.0.1", HTTP), Handler)
 threading.Thread(target=httpd.serve_forever, daemon=True).start()
+# The same files over https, with a self-signed server certificate for 127.0.0.1.
+tls_cert, tls_key = os.path.join(tmp, "tls.pem"), os.path.join(tmp, "tls.key")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", tls_key, "-out", tls_cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+httpsd = http.server.ThreadingHTTPServer(("127.0.0.1", HTTPS), Handler)
+tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls_ctx.load_cert_chain(tls_cert, tls_key)
+httpsd.socket = tls_ctx.wrap_socket(httpsd.socket, server_side=True)
+threading.Thread(target=httpsd.serve_forever, daemon=True).start()
 
 
 def conf(name, extra=""):
@@ -85,7 +115,7 @@ C = conf("c")  # a forger: a CA with the same name as A's, but another key
 def policy(methods, unreachable="hard-fail", extra=""):
     m = ", ".join(f'"{x}"' for x in methods)
     return conf("b", f'revocation = {{ methods = [{m}]; unreachable = "{unreachable}"; timeout = 5;'
-                     f' allowed_ports = [{HTTP}, {OCSP}, {DEAD}]; {extra} }};\n')
+                     f' allowed_ports = [{HTTP}, {OCSP}, {DEAD}, {HTTPS}]; {extra} }};\n')
 
 
 B = policy(["crl"])
@@ -129,6 +159,7 @@ certs = {  # name: (CRL URL, OCSP URL)
     "gina": (url("stream.crl"), None),
     "hana": (None, url("ocsp-big")),
     "ivan": (url("forged.crl"), None),
+    "jack": (f"https://127.0.0.1:{HTTPS}/ca.crl", None),
 }
 fprs = {}
 for name, (crl, ocsp) in certs.items():
@@ -141,7 +172,7 @@ for name, (crl, ocsp) in certs.items():
     fprs[name] = r.stdout.strip()
     with open(os.path.join(tmp, name + ".pem"), "w") as f:
         f.write(sg(A, "cert", "export", fprs[name]).stdout)
-t.ok(all(len(f) == 64 for f in fprs.values()), "A: ca issue with --crl-url/--ocsp-url for 9 certificates")
+t.ok(all(len(f) == 64 for f in fprs.values()), "A: ca issue with --crl-url/--ocsp-url for 10 certificates")
 x = subprocess.run(["openssl", "x509", "-in", os.path.join(tmp, "alice.pem"), "-noout", "-ext",
                     "crlDistributionPoints,authorityInfoAccess"], capture_output=True, text=True)
 t.ok(url("ca.crl") in x.stdout and f"OCSP - URI:{url('', OCSP)}" in x.stdout,
@@ -282,6 +313,24 @@ try:
         rc, v, why, _ = check(name)
         t.ok(rc == 1 and v == "revocation unknown" and expect in why, what, why)
 
+    # ---- https distribution point: the server is verified ----
+    db.execute("DELETE FROM x509_crls")
+    db.commit()
+    rc, v, why, _ = check("jack")
+    t.ok(rc == 1 and v == "revocation unknown" and "certificate" in why.lower(),
+         "https with a server certificate the system does not trust: no answer", why)
+    B = policy(["crl"], "hard-fail", f'tls_ca_file = "{tls_cert}";')
+    rc, v, why, r = check("jack")
+    t.ok(rc == 0 and f"fetched from https://127.0.0.1:{HTTPS}/ca.crl" in why,
+         "https with revocation.tls_ca_file trusting the server: CRL fetched", why + r.stderr)
+
+    # ---- who fetched: the helper, dropped to nobody when the test runs as root ----
+    want = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    t.ok(peer_uids == {want}, f"every CRL fetch came from uid {want} (the fetch helper), never from the CLI itself",
+         str(peer_uids))
+    r = sg(B, "cert", "check", os.path.join(tmp, "alice.pem"))
+    t.ok("by helper process" in field(r.stdout, "fetches"), "cert check says the fetches run in the helper", r.stdout)
+
     # ---- ports and fetch off ----
     B = conf("b", f'revocation = {{ methods = ["ocsp"]; unreachable = "hard-fail"; allowed_ports = [{HTTP}]; }};\n')
     db.execute("DELETE FROM x509_ocsp")
@@ -299,6 +348,7 @@ finally:
     ocsp.wait(10)
     ocsp_log.close()
     httpd.shutdown()
+    httpsd.shutdown()
 
 t.ok(not sanitizer, "no sanitizer reports from the CLI", "\n".join(sanitizer[:5]))
 shutil.rmtree(tmp, ignore_errors=True)

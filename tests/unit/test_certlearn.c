@@ -88,6 +88,18 @@ int main(void)
     trailing[caplen] = 0;
     CHECK(sg_smime_caps_parse(trailing, (size_t)caplen + 1, &flags, &pref) < 0, "trailing byte: refused");
 
+    /* The recipe certstore.h gives the S/MIME engine: the attribute of a real CMS signature. */
+    BIO *msg = BIO_new_mem_buf("hello", 5);
+    CMS_ContentInfo *cms = CMS_sign(leaf, lk, NULL, msg, CMS_BINARY | CMS_DETACHED);
+    CMS_SignerInfo *si = cms ? sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0) : NULL;
+    ASN1_STRING *seq = si ? CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_SMIMECapabilities), -3, V_ASN1_SEQUENCE)
+                          : NULL;
+    CHECK(seq && sg_smime_caps_parse(ASN1_STRING_get0_data(seq), (size_t)ASN1_STRING_length(seq), &flags, &pref) == 0 &&
+              (flags & SG_CAP_AES256_CBC) && pref,
+          "SMIMECapabilities of an OpenSSL CMS signature, taken as certstore.h says: parsed (preferred 0x%x)", pref);
+    CMS_ContentInfo_free(cms);
+    BIO_free(msg);
+
     /* ---- learning ---- */
     sg_smime_caps sc;
     CHECK(sg_certstore_caps(cs, "dora@partner.example", &sc) == 1 && sc.flags == 0,

@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include <signal.h>
+
 #include "keys/certstore.h"
+#include "keys/fetch_helper.h"
 #include "keys/http_fetch.h"
 #include "keys/revocation.h"
 #include "testcerts.h"
@@ -246,6 +249,32 @@ int main(void)
     CHECK(sg_http_fetch("http://[::1", NULL, NULL, 0, &lim, &body, &blen, why, sizeof why) == SG_FETCH_REFUSED,
           "malformed URL refused");
 
+    /* ---- the fetch helper: used when started, never replaced by an in-process fetch ---- */
+    static const int nine[] = {9};
+    sg_fetch_limits l9 = {.timeout_ms = 2000, .max_size = 1024, .ports = nine, .nports = 1};
+    CHECK(sg_fetch_helper_start("nobody", "nogroup", why, sizeof why) == 0 && sg_fetch_helper_pid() > 0,
+          "fetch helper starts (%s)", why);
+    CHECK(sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "port 9"),
+          "through the helper: curl's own answer comes back (%s)", why);
+    kill(sg_fetch_helper_pid(), SIGKILL);
+    usleep(100000);
+    CHECK(sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "fetch helper"),
+          "helper killed: the fetch fails, no fallback to fetching here (%s)", why);
+    CHECK(sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "not running"),
+          "and stays failed (%s)", why);
+    sg_fetch_helper_stop();
+    CHECK(sg_fetch_helper_pid() == 0 &&
+              sg_http_fetch("http://127.0.0.1:9/x", NULL, NULL, 0, &l9, &body, &blen, why, sizeof why) ==
+                  SG_FETCH_UNREACHABLE &&
+              strstr(why, "port 9"),
+          "stopped on purpose: fetches happen here again (%s)", why);
+
     /* ---- the policy through sg_cert_validate_ex, answers from the cache only ---- */
     char *rp = pem_of(root, NULL), *ip = pem_of(inter, NULL);
     char rfpr[SG_CERT_FPR_LEN + 1], ifpr[SG_CERT_FPR_LEN + 1], lfpr[SG_CERT_FPR_LEN + 1];
@@ -283,6 +312,31 @@ int main(void)
     CHECK(exec_sql(st, sql) == 0 && sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_VALID &&
               r.soft_fail,
           "an expired cache entry is not used (%s)", r.reason);
+    /* A dead responder (port 9 on loopback: nothing listens) is asked once per retry_after. */
+    rev.fetch = true;
+    rev.ports[0] = 9;
+    rev.nports = 1;
+    rev.timeout = 5;
+    rev.methods[0] = SG_REV_METHOD_OCSP;
+    rev.nmethods = 1;
+    sg_certstore_set_revocation(cs, &rev);
+    time_t t0 = time(NULL);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    CHECK(r.soft_fail && strstr(r.reason, "unreachable") && !strstr(r.reason, "not asked again"),
+          "dead responder: unreachable, soft-fail (%s)", r.reason);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    CHECK(r.soft_fail && strstr(r.reason, "unreachable") && strstr(r.reason, "not asked again before") &&
+              time(NULL) - t0 < 5,
+          "asked again at once: the failure is remembered, no new attempt (%s)", r.reason);
+    rev.retry_after = 0;
+    sg_certstore_set_revocation(cs, &rev);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r);
+    CHECK(r.soft_fail && strstr(r.reason, "unreachable") && !strstr(r.reason, "not asked again"),
+          "retry_after = 0: every check tries again (%s)", r.reason);
+    sg_revocation_defaults(&rev);
+    rev.fetch = false;
+
     /* A CRL the store holds locally (as `ca crl` makes them) revoking the intermediate. */
     crl = mk_crl(root, rk, &inter, 1, now - 60, -60, 0, NULL);
     CHECK(sg_certstore_put_crl(cs, rfpr, crl, 1) == 0 &&
