@@ -21,9 +21,7 @@ const char sg_policy_default_text[] =
     "    if = { direction = \"outgoing\"; keyword = \"encrypt\"; };\n"
     "    then = ( \"strip_keyword\", \"encrypt\", \"sign\", \"deliver\" );\n"
     "    fallback = \"hold\"; mixed = \"restrictive\"; },\n"
-    "  { name = \"already-encrypted\";    # the client encrypted it: sent as it is\n"
-    "    if = { direction = \"outgoing\"; encrypted = true; };\n"
-    "    then = ( \"deliver\" ); },\n"
+
     "  { name = \"outgoing\";             # encrypt where a key is known, sign always\n"
     "    if = { direction = \"outgoing\"; };\n"
     "    then = ( \"encrypt\", \"sign\", \"deliver\" );\n"

@@ -271,10 +271,11 @@ class Gateway:
             return f.read().decode(errors="replace")
 
     def role_pids(self):
-        """{role: [pids]} of the processes under the master, told apart by their command
-        line (`sealgate ... ROLE`) or, failing that, by their log lines `ROLE[pid]`."""
+        """{role: [pids]} of the master's children, told apart by their command line
+        (`sealgate ... ROLE`) or, failing that, by their log lines `ROLE[pid]`. A role's own
+        children (cryptd's revocation fetch helper) are not roles."""
         table = proc_table()
-        kids = descendants(self.proc.pid, table)
+        kids = [p for p in descendants(self.proc.pid, table) if table[p][0] == self.proc.pid]
         roles = {r: [] for r in ROLES}
         unknown = []
         for pid in kids:
