@@ -44,16 +44,24 @@ static int find_cert(const char *addr, int purpose, bool need_key, char fpr[SG_C
     sg_cert_info *list = NULL;
     size_t n = 0;
     int found = 0;
+    char memo[400];
+    snprintf(memo, sizeof memo, "select|%d|%d|%s", purpose, need_key, addr);
     pthread_mutex_lock(E->lock);
+    if (sg_smime_memo_get(E->st, memo, fpr)) {
+        pthread_mutex_unlock(E->lock);
+        return 1;
+    }
     if (sg_certstore_list(E->cs, addr, &list, &n) < 0)
         found = -1;
     for (size_t i = 0; found == 0 && i < n; i++) {
         if (list[i].is_ca || (need_key && !list[i].has_key))
             continue;
-        X509 *x = sg_certstore_load_cert(E->cs, list[i].fpr);
+        X509 *x = sg_smime_cert_locked(E->cs, list[i].fpr);
         char why[160];
-        if (x && sg_cert_validate(E->cs, x, addr, purpose, time(NULL), why, sizeof why) == SG_CERT_VALID) {
+        if (x && sg_smime_validate_locked(E->cs, E->st, x, list[i].fpr, addr, purpose, why, sizeof why) ==
+                     SG_CERT_VALID) {
             memcpy(fpr, list[i].fpr, SG_CERT_FPR_LEN + 1);
+            sg_smime_memo_put(E->st, memo, fpr, x);
             found = 1;
         }
         X509_free(x);

@@ -9,16 +9,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/smime.h"
 #include "crypto/smime_int.h"
 
 #define MAX_CHAIN 8 /* issuers followed above a signer's certificate */
 
+/* Parsed certificates by fingerprint. Parsing is most of the cost of a lookup with OpenSSL 3
+ * (the public key goes through the provider decoders), and a fingerprint is the SHA-256 of the
+ * DER, so an entry can never go stale: a certificate deleted from the store is simply never
+ * asked for again (callers find fingerprints through the store). Public data only; bounded by
+ * CACHE_SLOTS, a colliding entry replaces the old one. */
+#define CACHE_SLOTS 512
+static struct {
+    char fpr[SG_CERT_FPR_LEN + 1];
+    X509 *x;
+} cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t slot_of(const char *fpr)
+{
+    size_t h = 5381;
+    for (const char *c = fpr; *c; c++)
+        h = h * 33 + (unsigned char)(*c | 0x20); /* hex in either case is the same certificate */
+    return h % CACHE_SLOTS;
+}
+
+X509 *sg_smime_cert_locked(sg_certstore *cs, const char *fpr)
+{
+    size_t s = slot_of(fpr);
+    X509 *x = NULL;
+    pthread_mutex_lock(&cache_lock);
+    if (cache[s].x && strcasecmp(cache[s].fpr, fpr) == 0 && X509_up_ref(cache[s].x))
+        x = cache[s].x;
+    pthread_mutex_unlock(&cache_lock);
+    if (x || strlen(fpr) != SG_CERT_FPR_LEN || !(x = sg_certstore_load_cert(cs, fpr)))
+        return x;
+    pthread_mutex_lock(&cache_lock);
+    if (X509_up_ref(x)) {
+        X509_free(cache[s].x);
+        cache[s].x = x;
+        memcpy(cache[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return x;
+}
+
 X509 *smime_load_cert(const sg_smime_keys *k, const char *fpr)
 {
     pthread_mutex_lock(k->lock);
-    X509 *x = sg_certstore_load_cert(k->cs, fpr);
+    X509 *x = sg_smime_cert_locked(k->cs, fpr);
     pthread_mutex_unlock(k->lock);
     return x;
 }
@@ -105,7 +146,7 @@ static STACK_OF(X509) * chain_of(const sg_smime_keys *k, X509 *leaf)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!list[i].is_ca)
             continue;
-        X509 *x = sg_certstore_load_cert(k->cs, list[i].fpr);
+        X509 *x = sg_smime_cert_locked(k->cs, list[i].fpr);
         if (x && !sk_X509_push(cas, x))
             X509_free(x);
     }

@@ -224,7 +224,7 @@ static int stored_certs(const sg_smime_keys *k, const char *addr, STACK_OF(X509)
     for (size_t i = 0; rc == 0 && i < n && i < SG_SMIME_MAX_CERTS; i++) {
         if (list[i].is_ca)
             continue;
-        X509 *x = sg_certstore_load_cert(k->cs, list[i].fpr);
+        X509 *x = sg_smime_cert_locked(k->cs, list[i].fpr);
         if (x && !sk_X509_push(into, x))
             X509_free(x);
     }

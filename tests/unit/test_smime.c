@@ -237,7 +237,7 @@ static int peel_msg(const sg_engine *e, const char *from, const char *rcpt, cons
     return e->peel(&pr, m, n, l);
 }
 
-static void test_engine(sg_store *st)
+static void test_engine(sg_store *st, const char *path, const char *kek, const char *ca)
 {
     sg_config cfg;
     char err[256] = "";
@@ -314,6 +314,20 @@ static void test_engine(sg_store *st)
               out.len == 0,
           "no certificate for a recipient: -1 with the address, nothing written (%s)", err);
 
+    /* The engine remembers selections; a change by another connection (the admin CLI) must
+     * be seen at once: untrust the CA elsewhere, then trust it again. */
+    sg_store *st2 = sg_store_open(path, err, sizeof err);
+    sg_certstore *cs2 = st2 ? sg_certstore_open(st2, kek, 0) : NULL;
+    CHECK(e->can_sign_as("alice@demo.test") == 1 && cs2 && sg_certstore_set_trust(cs2, ca, false) == 0 &&
+              e->can_sign_as("alice@demo.test") == 0 && e->can_encrypt_to("carol@demo.test") == 0,
+          "CA untrusted by another connection: remembered selections are forgotten at once");
+    CHECK(cs2 && sg_certstore_set_trust(cs2, ca, true) == 0 && e->can_sign_as("alice@demo.test") == 1,
+          "trusted again: usable again");
+    if (cs2)
+        sg_certstore_close(cs2);
+    if (st2)
+        sg_store_close(st2);
+
     /* revocation reaches the engine through the CRL */
     CHECK(sg_ca_revoke(cs, carol) == 0, "revoke carol");
     uint8_t *crl = NULL;
@@ -376,7 +390,7 @@ int main(void)
         EVP_PKEY_free(mk);
     }
     test_crypto();
-    test_engine(st);
+    test_engine(st, path, kek, ca);
     sg_certstore_close(cs);
     sg_store_close(st);
     return CHECK_DONE();
