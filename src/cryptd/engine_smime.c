@@ -365,7 +365,7 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_smime *s, sg_layer 
     sg_smime_keys k = keys();
     sg_smime_verified v;
     size_t max = req->max_plain ? req->max_plain : SG_SMIME_MAX_DER;
-    int rc = sg_smime_verify(&k, req->from, time(NULL), s->der, s->derlen,
+    int rc = sg_smime_verify(&k, req->from, req->at ? req->at : time(NULL), s->der, s->derlen,
                              s->kind == SG_MIME_SMIME_CLEAR ? (data.data ? data.data : "") : NULL, data.len,
                              max, &v);
     sg_buf_free(&data);
