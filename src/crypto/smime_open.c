@@ -337,7 +337,6 @@ int sg_smime_verify(const sg_smime_keys *k, const char *from, time_t at, const u
     ERR_clear_error();
     if (!CMS_verify(cms, certs, NULL, dc, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)) {
         set_reason(v->reason, sizeof v->reason, verify_failure());
-        rc = detached ? 0 : opaque_content(cms, max_plain, res);
         goto done;
     }
     if (out && smime_bio_take(out, &res->content, &res->contentlen) < 0) {
@@ -383,6 +382,11 @@ int sg_smime_verify(const sg_smime_keys *k, const char *from, time_t at, const u
         set_reason(v->reason, sizeof v->reason, from ? verdict_word(first_verdict) : "from-mismatch");
     }
 done:
+    /* Opaque content whose signature does not count is still what the reader gets, with an
+     * invalid verdict (CMS_verify's failure path extracts it too). */
+    if (rc == 0 && !detached && !res->content && v->sig != SG_SIG_VALID && cms &&
+        OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed)
+        rc = opaque_content(cms, max_plain, res);
     sk_X509_free(signers);
     BIO_free(dc);
     BIO_free(out);
