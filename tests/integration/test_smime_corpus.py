@@ -7,7 +7,11 @@ time, each file's layers compared with the result its name or its source documen
    .mismatch-econtent), Thunderbird's browser-test set, OpenSSL-made EnvelopedData for Fran
    (RSA-OAEP with label / SHA-256 / MGF, ECDH with AES-128 and AES-256);
  - autocrypt-protected-headers: the LAMPS samples, decrypted bytes compared with the .inner
-   files shipped next to them.
+   files shipped next to them; notmuch: the same samples and every other mail of its corpora
+   (PGP/MIME, plain, broken: none of this engine's);
+ - kde-mimetreeparser: real clients' S/MIME (Apple Mail, KMail, octet-stream .p7m, certs-only,
+   S/MIME below the top level);
+ - bouncycastle-bc-test-data: the RFC 4134 examples and ML-DSA SignedData.
 Sealgate's verdicts differ from a mail client's on purpose in two places, both stated in the
 expectations: SHA-1 signatures are `weak-digest`, and NSS's test certificates carry no
 emailProtection EKU, so their good signatures verify but the certificate is `key-invalid`
@@ -75,7 +79,12 @@ def walk(msg, frm, rcpt, at):
             cur = d["inner"]
         else:
             layers.append(("sig", d.get("sig"), d.get("sig_reason"), d.get("signer", "")))
-            cur = d["inner"] if d["inner"] is not None else smimetest.split_signed(cur)[0]
+            if d["inner"] is not None:
+                cur = d["inner"]
+            elif re.search(rb"^Content-Type:\s*multipart/signed", cur, re.M | re.I):
+                cur = smimetest.split_signed(cur)[0]
+            else:
+                break  # opaque SignedData without content (RFC 4134 4.3 is detached)
     return layers, cur
 
 
@@ -198,6 +207,78 @@ if os.path.isdir(LAMPS):
         t.ok(good and same and layers[0][0] != "none", f"LAMPS {name}: " +
              " / ".join(f"{k} {s}" for k, s in layers if k != "none") + "; decrypted bytes equal the .inner files",
              str(layers))
+
+# ---- notmuch: the same LAMPS samples, its own opaque-signed test mail, and everything else ----
+NOTMUCH = os.path.join(CORPUS, "notmuch", "test", "corpora")
+if os.path.isdir(NOTMUCH):
+    for root, _, names in sorted(os.walk(NOTMUCH)):
+        for n in sorted(names):
+            if n == "README":
+                continue
+            rel = os.path.relpath(os.path.join(root, n), NOTMUCH)
+            msg = read(os.path.join(root, n))
+            got, _ = walk(msg, from_of(msg), "bob@smime.example", LAMPS_AT)
+            kinds = [(k, st) for k, st, _, _ in got]
+            if rel.startswith("protected-headers/smime-"):
+                want = {"smime-onepart-signed.eml": [("sig", "valid")],
+                        "smime-multipart-signed.eml": [("sig", "valid")],
+                        "smime-enc+legacy-disp.eml": [("enc", "ok")]}.get(n, [("enc", "ok"), ("sig", "valid")])
+            elif rel.startswith("pkcs7/"):
+                want = [("sig", "valid")]  # the LAMPS one-part sample again
+            else:
+                want = []  # PGP/MIME, plain, broken: not the S/MIME engine's
+            t.ok(kinds == want,
+                 f"notmuch {rel}: " + (" / ".join(f"{k} {st} {r}".strip() for k, st, r, _ in got) or "none"), str(got))
+
+# ---- KDE mimetreeparser: real clients' S/MIME (Apple Mail, KMail, octet-stream .p7m) ----
+# Their key is RSA-1024, which the certificate store refuses (docs/x509.md): encrypted mail is
+# no-key, signatures name no stored certificate; SHA-1 (Apple Mail 2013) is weak-digest.
+KDE = os.path.join(CORPUS, "kde-mimetreeparser", "autotests", "testdata")
+KDE_WANT = {"smime-cert.mbox": [], "smime-encrypted-ambiguous-mime.mbox": [],
+            "smime-encrypted-not-so-ambiguous-mime.mbox": [],
+            "smime-encrypted-octet-stream.mbox": [("enc", "no-key", "no-key")],
+            "smime-encrypted.mbox": [("enc", "no-key", "no-key")],
+            "smime-opaque-enc+sign.mbox": [("enc", "no-key", "no-key")],
+            "smime-opaque-signed-encrypted-attachment.mbox": [("enc", "no-key", "no-key")],
+            "smime-signed-encrypted.mbox": [("enc", "no-key", "no-key")],
+            "smime-opaque-sign.mbox": [("sig", "invalid", "weak-digest")],
+            "smime-signed-apple.mbox": [("sig", "invalid", "weak-digest")],
+            "smime-signed-charset.mbox": [("sig", "invalid", "unknown-key")]}
+if os.path.isdir(KDE):
+    for n, want in sorted(KDE_WANT.items()):
+        msg = read(os.path.join(KDE, n))
+        msg = msg.split(b"\n", 1)[1] if msg.startswith(b"From ") else msg  # mbox separator line
+        got, _ = walk(msg, "test@example.com", "test@example.com", 1338508800)  # 2012, in validity
+        t.ok([(k, st, r) for k, st, r, _ in got] == want,
+             f"KDE {n}: " + (" / ".join(f"{k} {st} {r}".strip() for k, st, r, _ in got) or "none"), str(got))
+
+# ---- RFC 4134 examples and ML-DSA SignedData (bouncycastle-bc-test-data) ----
+# 1999 algorithms: SHA-1 signatures are weak-digest; Bob's RSA-1024 key cannot be stored, so the
+# EnvelopedData (3DES, RC2) is no-key; Data, DigestedData, EncryptedData and certs-only are not
+# S/MIME protection. OpenSSL 3.0 does not know ML-DSA: those signatures do not verify.
+BC = os.path.join(CORPUS, "bouncycastle-bc-test-data")
+if os.path.isdir(BC):
+    def rfc4134_want(n):
+        sec = n.rsplit(".", 1)[0]
+        if sec.startswith("4.") and sec != "4.11":
+            return [("sig", "invalid", "weak-digest")]
+        if sec.startswith("5."):
+            return [("enc", "no-key", "no-key")]
+        return []
+    files = sorted(os.listdir(os.path.join(BC, "rfc4134")))
+    for n in [f for f in files if f.endswith((".bin", ".eml"))]:
+        data = read(os.path.join(BC, "rfc4134", n))
+        msg = data if n.endswith(".eml") else smimetest.p7m(data, "signed-data")
+        got, _ = walk(msg, "AliceRSA@example.com", "BobRSA@example.com", 1000000000)
+        t.ok([(k, st, r) for k, st, r, _ in got] == rfc4134_want(n),
+             f"RFC 4134 {n}: " + (" / ".join(f"{k} {st} {r}".strip() for k, st, r, _ in got) or "none"), str(got))
+    for n in sorted(os.listdir(os.path.join(BC, "pkix", "cms", "mldsa"))):
+        pem = read(os.path.join(BC, "pkix", "cms", "mldsa", n))
+        b64 = pem.split(b"-----BEGIN CMS-----")[1].split(b"-----END CMS-----")[0]
+        got, _ = walk(smimetest.p7m(base64.b64decode(re.sub(rb"\s", b"", b64)), "signed-data"), "x@example.com",
+                      "x@example.com", None)
+        t.ok(len(got) == 1 and got[0][:2] == ("sig", "invalid"), f"ML-DSA {n}: " +
+             " / ".join(f"{k} {st} {r}".strip() for k, st, r, _ in got), str(got))
 
 t.ok(not smimetest.sanitizer, "no sanitizer reports", "\n".join(smimetest.sanitizer[:10]))
 t.done()
