@@ -340,12 +340,47 @@ static void test_engine(sg_store *st, const char *path, const char *kek, const c
     sg_config_free(&cfg);
 }
 
+/* The smime group of the configuration: values, defaults, refusals with file:line. */
+static void test_config(const char *dir)
+{
+    char path[256], err[256] = "";
+    snprintf(path, sizeof path, "%s/smime.conf", dir);
+    FILE *f = fopen(path, "w");
+    fputs("smime = { rsa_padding = \"oaep\"; rsa_signature = \"pss\"; signing = \"opaque\";\n"
+          "  digest = \"sha384\"; gcm_for = [\"example.org\", \"bob@example.net\"]; encrypt_to_sender = "
+          "true; };\n",
+          f);
+    fclose(f);
+    sg_config c;
+    CHECK(sg_config_load(&c, path, err, sizeof err) == 0 && c.smime.rsa_padding == SG_SMIME_RSA_OAEP &&
+              c.smime.rsa_signature == SG_SMIME_SIG_PSS && c.smime.signing == SG_SMIME_SIGN_OPAQUE &&
+              c.smime.digest == SG_SMIME_SHA384 && c.smime.gcm_for.n == 2 && c.smime.encrypt_to_sender,
+          "config: every smime key read (%s)", err);
+    sg_config_free(&c);
+    CHECK(sg_config_load(&c, NULL, err, sizeof err) == 0 && c.smime.rsa_padding == SG_SMIME_RSA_PKCS1 &&
+              c.smime.signing == SG_SMIME_SIGN_CLEAR && c.smime.digest == SG_SMIME_SHA256 &&
+              c.smime.gcm_for.n == 0 && !c.smime.encrypt_to_sender,
+          "config: defaults PKCS#1 v1.5, clear, SHA-256, no GCM list");
+    sg_config_free(&c);
+    f = fopen(path, "w");
+    fputs("smime = {\n  digest = \"sha1\";\n};\n", f);
+    fclose(f);
+    CHECK(sg_config_load(&c, path, err, sizeof err) < 0 && strstr(err, ":2:") && strstr(err, "sha1"),
+          "config: digest sha1 refused with its line (%s)", err);
+    f = fopen(path, "w");
+    fputs("smime = { rsa_pading = \"oaep\"; };\n", f);
+    fclose(f);
+    CHECK(sg_config_load(&c, path, err, sizeof err) < 0 && strstr(err, "smime.rsa_pading"),
+          "config: a misspelt smime key is an error (%s)", err);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-test-smime-XXXXXX", path[256], kek[256], err[256];
     if (!mkdtemp(dir))
         return 1;
     sg_mime_init();
+    test_config(dir);
     test_mime();
     snprintf(path, sizeof path, "%s/store.db", dir);
     snprintf(kek, sizeof kek, "%s/keys/kek", dir);
