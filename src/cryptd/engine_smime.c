@@ -32,7 +32,7 @@ static int smime_init(const sg_engine_env *env)
 
 static sg_smime_keys keys(void)
 {
-    return (sg_smime_keys){.cs = E->cs, .lock = E->lock};
+    return (sg_smime_keys){.cs = E->cs, .lock = E->lock, .st = E->st};
 }
 
 /* The newest certificate of addr that validates for purpose now (with a held key when

@@ -27,6 +27,7 @@
 typedef struct sg_smime_keys {
     sg_certstore *cs;
     pthread_mutex_t *lock;
+    sg_store *st; /* the store under cs, for remembering answers (smime_valid.c); may be NULL */
 } sg_smime_keys;
 
 /* The certificate fpr, parsed once and cached (public data; see smime.c); X509_free it. The

@@ -2,6 +2,7 @@
  * operations of src/crypto/smime.h and the engine of src/cryptd/engine_smime.c, with a
  * certificate store and local CA made in a temp directory. Owner: src/cryptd (S/MIME).
  * Interop with other implementations is tests/integration/test_smime_interop.py. */
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
@@ -283,6 +284,25 @@ static void test_engine(sg_store *st, const char *path, const char *kek, const c
           "peel for alice (not a recipient): no-key, nothing inside");
     sg_layer_free(&l3);
     sg_layer_free(&l1);
+
+    /* The chain goes into every signature, also when its links come from memory. */
+    for (int round = 0; round < 2; round++) {
+        sg_buf_reset(&out);
+        sg_protect_req rs = {.sender = "alice@demo.test", .sign = SG_SIGN_SENDER};
+        sg_mime_smime ms = {0};
+        int ncerts = -1;
+        if (e->protect(&rs, MSG, strlen(MSG), &out, err, sizeof err) == 0 &&
+            sg_mime_smime_detect(out.data, out.len, &ms) == 0 && ms.kind == SG_MIME_SMIME_CLEAR) {
+            const unsigned char *p = ms.der;
+            CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)ms.derlen);
+            STACK_OF(X509) *certs = cms ? CMS_get1_certs(cms) : NULL;
+            ncerts = certs ? sk_X509_num(certs) : 0;
+            sk_X509_pop_free(certs, X509_free);
+            CMS_ContentInfo_free(cms);
+        }
+        sg_mime_smime_free(&ms);
+        CHECK(ncerts == 2, "signature %d carries alice's certificate and the CA's (%d)", round + 1, ncerts);
+    }
 
     /* create_sender_key: dave@demo.test has nothing; the local CA issues on demand */
     sg_buf_reset(&out);
