@@ -100,7 +100,9 @@ typedef struct sg_smime_verified {
     size_t contentlen;
     unsigned char *chain; /* the signer's certificate, then the others carried, DER (malloc'd) */
     size_t chainlen;
-    bool signer_aead; /* the signer's SMIMECapabilities name AES-GCM (for learning) */
+    bool signer_aead;    /* the signer's SMIMECapabilities name AES-GCM (for learning) */
+    unsigned char *caps; /* the DER of that attribute's value, for the store to learn; malloc'd */
+    size_t capslen;
 } sg_smime_verified;
 
 /* Verifies SignedData der: over detached (exactly as given, binary) when not NULL, else over
