@@ -119,6 +119,12 @@ typedef struct sg_engine {
     /* Peels the top-level layer of msg (a whole message or an entity: header + body). 0 with
      * out filled (kind NONE when not this engine's format), -1 on a memory or store error. */
     int (*peel)(const sg_peel_req *req, const char *msg, size_t len, sg_layer *out);
+    /* The public key material of addr for the policy's attach_keys action ({send_keys}),
+     * appended to out ready to attach: OpenPGP an ASCII-armored transferable public key
+     * (application/pgp-keys), S/MIME the DER certificate (application/pkix-cert).
+     * 1 appended, 0 none held for addr, -1 error. NULL when the engine cannot (the action
+     * then attaches nothing of this method and logs it). */
+    int (*export_public)(const char *addr, sg_buf *out);
 } sg_engine;
 
 /* The engines built in, in no particular order; NULL-terminated. */

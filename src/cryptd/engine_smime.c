@@ -410,6 +410,28 @@ static int smime_peel(const sg_peel_req *req, const char *msg, size_t len, sg_la
     return rc;
 }
 
+/* The certificate a correspondent needs to encrypt to addr (else the one to verify addr's
+ * signatures), DER, for {send_keys_smime}. */
+static int smime_export_public(const char *addr, sg_buf *out)
+{
+    char fpr[SG_CERT_FPR_LEN + 1];
+    int r = find_cert(addr, SG_CERT_ENCRYPT, false, fpr);
+    if (r == 0)
+        r = find_cert(addr, SG_CERT_SIGN, false, fpr);
+    if (r != 1)
+        return r;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(E->lock);
+    r = sg_certstore_export(E->cs, fpr, true, &der, &len);
+    pthread_mutex_unlock(E->lock);
+    if (r != 0)
+        return -1;
+    r = sg_buf_append(out, der, len) < 0 ? -1 : 1;
+    free(der);
+    return r;
+}
+
 const sg_engine sg_engine_smime = {
     .name = "smime",
     .method = SG_METHOD_SMIME,
@@ -419,4 +441,5 @@ const sg_engine sg_engine_smime = {
     .protect = smime_protect,
     .detect = smime_detect,
     .peel = smime_peel,
+    .export_public = smime_export_public,
 };

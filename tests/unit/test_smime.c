@@ -335,6 +335,23 @@ static void test_engine(sg_store *st, const char *path, const char *kek, const c
               out.len == 0,
           "no certificate for a recipient: -1 with the address, nothing written (%s)", err);
 
+    sg_buf cert;
+    sg_buf_init(&cert, 1 << 20);
+    const unsigned char *cp = NULL;
+    X509 *cx = NULL;
+    int ex = e->export_public("carol@demo.test", &cert);
+    if (ex == 1) {
+        cp = (const unsigned char *)cert.data;
+        cx = d2i_X509(NULL, &cp, (long)cert.len);
+    }
+    char cfpr[SG_CERT_FPR_LEN + 1] = "";
+    if (cx)
+        sg_cert_fpr(cx, cfpr);
+    CHECK(ex == 1 && cx && strcmp(cfpr, carol) == 0 && e->export_public("nobody@example.org", &cert) == 0,
+          "export_public: carol's certificate as DER; nobody has none");
+    X509_free(cx);
+    sg_buf_free(&cert);
+
     /* The engine remembers selections; a change by another connection (the admin CLI) must
      * be seen at once: untrust the CA elsewhere, then trust it again. */
     sg_store *st2 = sg_store_open(path, err, sizeof err);
