@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "crypto/verdict.h"
 #include "keys/certstore.h"
@@ -70,6 +71,9 @@ typedef struct sg_peel_req {
     size_t nrcpt;
     size_t max_plain; /* plaintext larger than this is SG_DEC_TOO_LARGE, never truncated */
     const char *qid;
+    /* The time signatures and certificates are judged at (0: now), e.g. when the message
+     * arrived, for a message released from hold later, or a test corpus with expired keys. */
+    time_t at;
 } sg_peel_req;
 
 /* The result of peeling one layer. */

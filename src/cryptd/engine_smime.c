@@ -32,7 +32,7 @@ static int smime_init(const sg_engine_env *env)
 
 static sg_smime_keys keys(void)
 {
-    return (sg_smime_keys){.cs = E->cs, .lock = E->lock};
+    return (sg_smime_keys){.cs = E->cs, .lock = E->lock, .st = E->st};
 }
 
 /* The newest certificate of addr that validates for purpose now (with a held key when
@@ -44,16 +44,24 @@ static int find_cert(const char *addr, int purpose, bool need_key, char fpr[SG_C
     sg_cert_info *list = NULL;
     size_t n = 0;
     int found = 0;
+    char memo[400];
+    snprintf(memo, sizeof memo, "select|%d|%d|%s", purpose, need_key, addr);
     pthread_mutex_lock(E->lock);
+    if (sg_smime_memo_get(E->st, memo, fpr)) {
+        pthread_mutex_unlock(E->lock);
+        return 1;
+    }
     if (sg_certstore_list(E->cs, addr, &list, &n) < 0)
         found = -1;
     for (size_t i = 0; found == 0 && i < n; i++) {
         if (list[i].is_ca || (need_key && !list[i].has_key))
             continue;
-        X509 *x = sg_certstore_load_cert(E->cs, list[i].fpr);
+        X509 *x = sg_smime_cert_locked(E->cs, list[i].fpr);
         char why[160];
-        if (x && sg_cert_validate(E->cs, x, addr, purpose, time(NULL), why, sizeof why) == SG_CERT_VALID) {
+        if (x && sg_smime_validate_locked(E->cs, E->st, x, list[i].fpr, addr, purpose, why, sizeof why) ==
+                     SG_CERT_VALID) {
             memcpy(fpr, list[i].fpr, SG_CERT_FPR_LEN + 1);
+            sg_smime_memo_put(E->st, memo, fpr, x);
             found = 1;
         }
         X509_free(x);
@@ -369,7 +377,7 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_smime *s, sg_layer 
     sg_smime_keys k = keys();
     sg_smime_verified v;
     size_t max = req->max_plain ? req->max_plain : SG_SMIME_MAX_DER;
-    int rc = sg_smime_verify(&k, req->from, time(NULL), s->der, s->derlen,
+    int rc = sg_smime_verify(&k, req->from, req->at ? req->at : time(NULL), s->der, s->derlen,
                              s->kind == SG_MIME_SMIME_CLEAR ? (data.data ? data.data : "") : NULL, data.len,
                              max, &v);
     sg_buf_free(&data);
@@ -414,6 +422,28 @@ static int smime_peel(const sg_peel_req *req, const char *msg, size_t len, sg_la
     return rc;
 }
 
+/* The certificate a correspondent needs to encrypt to addr (else the one to verify addr's
+ * signatures), DER, for {send_keys_smime}. */
+static int smime_export_public(const char *addr, sg_buf *out)
+{
+    char fpr[SG_CERT_FPR_LEN + 1];
+    int r = find_cert(addr, SG_CERT_ENCRYPT, false, fpr);
+    if (r == 0)
+        r = find_cert(addr, SG_CERT_SIGN, false, fpr);
+    if (r != 1)
+        return r;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    pthread_mutex_lock(E->lock);
+    r = sg_certstore_export(E->cs, fpr, true, &der, &len);
+    pthread_mutex_unlock(E->lock);
+    if (r != 0)
+        return -1;
+    r = sg_buf_append(out, der, len) < 0 ? -1 : 1;
+    free(der);
+    return r;
+}
+
 const sg_engine sg_engine_smime = {
     .name = "smime",
     .method = SG_METHOD_SMIME,
@@ -424,4 +454,5 @@ const sg_engine sg_engine_smime = {
     .protect = smime_protect,
     .detect = smime_detect,
     .peel = smime_peel,
+    .export_public = smime_export_public,
 };

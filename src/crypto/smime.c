@@ -9,16 +9,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/smime.h"
 #include "crypto/smime_int.h"
 
 #define MAX_CHAIN 8 /* issuers followed above a signer's certificate */
 
+/* Parsed certificates by fingerprint. Parsing is most of the cost of a lookup with OpenSSL 3
+ * (the public key goes through the provider decoders), and a fingerprint is the SHA-256 of the
+ * DER, so an entry can never go stale: a certificate deleted from the store is simply never
+ * asked for again (callers find fingerprints through the store). Public data only; bounded by
+ * CACHE_SLOTS, a colliding entry replaces the old one. */
+#define CACHE_SLOTS 512
+static struct {
+    char fpr[SG_CERT_FPR_LEN + 1];
+    X509 *x;
+} cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t slot_of(const char *fpr)
+{
+    size_t h = 5381;
+    for (const char *c = fpr; *c; c++)
+        h = h * 33 + (unsigned char)(*c | 0x20); /* hex in either case is the same certificate */
+    return h % CACHE_SLOTS;
+}
+
+X509 *sg_smime_cert_locked(sg_certstore *cs, const char *fpr)
+{
+    size_t s = slot_of(fpr);
+    X509 *x = NULL;
+    pthread_mutex_lock(&cache_lock);
+    if (cache[s].x && strcasecmp(cache[s].fpr, fpr) == 0 && X509_up_ref(cache[s].x))
+        x = cache[s].x;
+    pthread_mutex_unlock(&cache_lock);
+    if (x || strlen(fpr) != SG_CERT_FPR_LEN || !(x = sg_certstore_load_cert(cs, fpr)))
+        return x;
+    pthread_mutex_lock(&cache_lock);
+    if (X509_up_ref(x)) {
+        X509_free(cache[s].x);
+        cache[s].x = x;
+        memcpy(cache[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return x;
+}
+
 X509 *smime_load_cert(const sg_smime_keys *k, const char *fpr)
 {
     pthread_mutex_lock(k->lock);
-    X509 *x = sg_certstore_load_cert(k->cs, fpr);
+    X509 *x = sg_smime_cert_locked(k->cs, fpr);
     pthread_mutex_unlock(k->lock);
     return x;
 }
@@ -91,51 +132,101 @@ int sg_smime_der_type(const unsigned char *der, size_t len)
     return t;
 }
 
-/* The issuers of leaf found among the store's CA certificates, nearest first (for inclusion
- * in SignedData so that peers can build the chain; no trust decision is made here). */
-static STACK_OF(X509) * chain_of(const sg_smime_keys *k, X509 *leaf)
+#define NO_ISSUER "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* The issuers of leaf (fingerprint fpr) among the store's CA certificates, nearest first, for
+ * inclusion in SignedData so that peers can build the chain; no trust decision is made here.
+ * Each link is remembered (smime_valid.c), so the store's certificates are scanned only after
+ * a change instead of for every message. Caller holds k->lock. */
+static int chain_walk_memo(const sg_smime_keys *k, X509 *leaf, const char *fpr, STACK_OF(X509) * chain)
 {
-    STACK_OF(X509) *cas = sk_X509_new_null(), *chain = sk_X509_new_null();
+    char cur[SG_CERT_FPR_LEN + 1], up_fpr[SG_CERT_FPR_LEN + 1], key[128];
+    X509 *curx = leaf;
+    snprintf(cur, sizeof cur, "%s", fpr);
+    for (int depth = 0; depth < MAX_CHAIN; depth++) {
+        if (X509_check_issued(curx, curx) == X509_V_OK)
+            return 0;
+        snprintf(key, sizeof key, "issuer|%s", cur);
+        if (!k->st || !sg_smime_memo_get(k->st, key, up_fpr))
+            return -1;
+        if (strcmp(up_fpr, NO_ISSUER) == 0)
+            return 0;
+        X509 *up = sg_smime_cert_locked(k->cs, up_fpr);
+        if (!up || X509_check_issued(up, curx) != X509_V_OK || !sk_X509_push(chain, up)) {
+            X509_free(up);
+            return -1;
+        }
+        curx = up;
+        memcpy(cur, up_fpr, sizeof cur);
+    }
+    return 0;
+}
+
+static int chain_walk_scan(const sg_smime_keys *k, X509 *leaf, const char *fpr, STACK_OF(X509) * chain)
+{
+    STACK_OF(X509) *cas = sk_X509_new_null();
     sg_cert_info *list = NULL;
     size_t n = 0;
-    if (!cas || !chain)
-        goto fail;
-    pthread_mutex_lock(k->lock);
-    int rc = sg_certstore_list(k->cs, NULL, &list, &n);
+    int rc = cas ? sg_certstore_list(k->cs, NULL, &list, &n) : -1;
+    char(*fprs)[SG_CERT_FPR_LEN + 1] = rc == 0 ? calloc(n ? n : 1, sizeof *fprs) : NULL;
+    if (rc == 0 && !fprs)
+        rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (!list[i].is_ca)
-            continue;
-        X509 *x = sg_certstore_load_cert(k->cs, list[i].fpr);
-        if (x && !sk_X509_push(cas, x))
+        X509 *x = list[i].is_ca ? sg_smime_cert_locked(k->cs, list[i].fpr) : NULL;
+        if (x && sk_X509_push(cas, x))
+            memcpy(fprs[sk_X509_num(cas) - 1], list[i].fpr, SG_CERT_FPR_LEN + 1);
+        else
             X509_free(x);
     }
-    pthread_mutex_unlock(k->lock);
-    sg_certstore_free_list(list, n);
-    if (rc != 0)
-        goto fail;
-    X509 *cur = leaf;
-    for (int depth = 0; depth < MAX_CHAIN; depth++) {
-        if (X509_check_issued(cur, cur) == X509_V_OK)
+    char cur[SG_CERT_FPR_LEN + 1], key[128];
+    snprintf(cur, sizeof cur, "%s", fpr);
+    X509 *curx = leaf;
+    for (int depth = 0; rc == 0 && depth < MAX_CHAIN; depth++) {
+        if (X509_check_issued(curx, curx) == X509_V_OK)
             break; /* self-signed: the root is included, the walk ends */
-        X509 *up = NULL;
-        for (int i = 0; i < sk_X509_num(cas) && !up; i++)
-            if (X509_check_issued(sk_X509_value(cas, i), cur) == X509_V_OK)
-                up = sk_X509_value(cas, i);
-        if (!up || !X509_up_ref(up))
+        int up = -1;
+        for (int i = 0; i < sk_X509_num(cas) && up < 0; i++)
+            if (X509_check_issued(sk_X509_value(cas, i), curx) == X509_V_OK)
+                up = i;
+        snprintf(key, sizeof key, "issuer|%s", cur);
+        if (k->st)
+            sg_smime_memo_put(k->st, key, up < 0 ? NO_ISSUER : fprs[up], curx);
+        if (up < 0)
             break;
-        if (!sk_X509_push(chain, up)) {
-            X509_free(up);
-            goto fail;
+        X509 *x = sk_X509_value(cas, up);
+        if (!X509_up_ref(x) || !sk_X509_push(chain, x)) {
+            X509_free(x);
+            rc = -1;
+            break;
         }
-        cur = up;
+        curx = x;
+        memcpy(cur, fprs[up], sizeof cur);
     }
+    sg_certstore_free_list(list, n);
     sk_X509_pop_free(cas, X509_free);
+    free(fprs);
+    return rc;
+}
+
+static STACK_OF(X509) * chain_of(const sg_smime_keys *k, X509 *leaf, const char *fpr)
+{
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    if (!chain)
+        return NULL;
+    pthread_mutex_lock(k->lock);
+    int rc = chain_walk_memo(k, leaf, fpr, chain);
+    if (rc < 0) {
+        while (sk_X509_num(chain) > 0)
+            X509_free(sk_X509_pop(chain));
+        rc = chain_walk_scan(k, leaf, fpr, chain);
+    }
+    pthread_mutex_unlock(k->lock);
     ERR_clear_error();
+    if (rc < 0) {
+        sk_X509_pop_free(chain, X509_free);
+        return NULL;
+    }
     return chain;
-fail:
-    sk_X509_pop_free(cas, X509_free);
-    sk_X509_pop_free(chain, X509_free);
-    return NULL;
 }
 
 /* What we can decrypt, strongest first (RFC 8551 2.7.1): peers learn from it that GCM works. */
@@ -195,7 +286,7 @@ int sg_smime_sign(const sg_smime_keys *k, const char *signer_fpr, const sg_smime
     }
     X509 *cert = smime_load_cert(k, signer_fpr);
     EVP_PKEY *key = cert ? smime_load_key(k, signer_fpr) : NULL;
-    STACK_OF(X509) *chain = key ? chain_of(k, cert) : NULL;
+    STACK_OF(X509) *chain = key ? chain_of(k, cert, signer_fpr) : NULL;
     CMS_ContentInfo *cms = NULL;
     int rc = -1;
     if (!cert || !key || !chain) {

@@ -27,7 +27,24 @@
 typedef struct sg_smime_keys {
     sg_certstore *cs;
     pthread_mutex_t *lock;
+    sg_store *st; /* the store under cs, for remembering answers (smime_valid.c); may be NULL */
 } sg_smime_keys;
+
+/* The certificate fpr, parsed once and cached (public data; see smime.c); X509_free it. The
+ * caller holds the store's lock (*k->lock). NULL when the store has no such certificate. */
+X509 *sg_smime_cert_locked(sg_certstore *cs, const char *fpr);
+
+/* sg_cert_validate(cs, x, addr, purpose, now) remembering "valid" for a short while as long as
+ * the store st is unchanged (smime_valid.c says exactly when it forgets). fpr is x's
+ * fingerprint; st may be NULL (no memory). The caller holds the store's lock. */
+int sg_smime_validate_locked(sg_certstore *cs, sg_store *st, X509 *x, const char *fpr, const char *addr,
+                             int purpose, char *why, size_t whylen);
+
+/* The same memory for any answer that is a fingerprint (e.g. "the certificate the engine
+ * selects for this address and purpose"), under the same rules; x is the certificate named,
+ * whose notAfter ends the entry. The caller holds the store's lock. */
+bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN + 1]);
+void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x);
 
 /* How a message is signed. */
 typedef struct sg_smime_sign_opts {
@@ -83,7 +100,9 @@ typedef struct sg_smime_verified {
     size_t contentlen;
     unsigned char *chain; /* the signer's certificate, then the others carried, DER (malloc'd) */
     size_t chainlen;
-    bool signer_aead; /* the signer's SMIMECapabilities name AES-GCM (for learning) */
+    bool signer_aead;    /* the signer's SMIMECapabilities name AES-GCM (for learning) */
+    unsigned char *caps; /* the DER of that attribute's value, for the store to learn; malloc'd */
+    size_t capslen;
 } sg_smime_verified;
 
 /* Verifies SignedData der: over detached (exactly as given, binary) when not NULL, else over

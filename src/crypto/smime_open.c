@@ -164,22 +164,28 @@ static bool strong_digest(CMS_SignerInfo *si)
     return nid == NID_sha224 || nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
 }
 
-/* The signer announced AES-GCM in its SMIMECapabilities attribute. */
-static bool announces_gcm(CMS_SignerInfo *si)
+/* The signer's SMIMECapabilities attribute: whether it names AES-GCM, and a copy of its DER
+ * (SEQUENCE OF SMIMECapability, at most MAX_CAPS bytes) for the certificate store to learn. */
+#define MAX_CAPS 4096
+static int signer_caps(CMS_SignerInfo *si, sg_smime_verified *res)
 {
     ASN1_STRING *s = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_SMIMECapabilities), -3, V_ASN1_SEQUENCE);
-    if (!s)
-        return false;
+    int n = s ? ASN1_STRING_length(s) : 0;
+    if (n <= 0 || n > MAX_CAPS)
+        return 0;
     const unsigned char *p = ASN1_STRING_get0_data(s);
-    X509_ALGORS *algs = d2i_X509_ALGORS(NULL, &p, ASN1_STRING_length(s));
-    bool gcm = false;
+    if (!(res->caps = malloc((size_t)n)))
+        return -1;
+    memcpy(res->caps, p, (size_t)n);
+    res->capslen = (size_t)n;
+    X509_ALGORS *algs = d2i_X509_ALGORS(NULL, &p, n);
     for (int i = 0; algs && i < sk_X509_ALGOR_num(algs) && i < 64; i++) {
         int nid = OBJ_obj2nid(sk_X509_ALGOR_value(algs, i)->algorithm);
-        gcm = gcm || nid == NID_aes_256_gcm || nid == NID_aes_128_gcm;
+        res->signer_aead = res->signer_aead || nid == NID_aes_256_gcm || nid == NID_aes_128_gcm;
     }
     sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
     ERR_clear_error();
-    return gcm;
+    return 0;
 }
 
 /* Why CMS_verify failed, from OpenSSL's error queue. */
@@ -224,7 +230,7 @@ static int stored_certs(const sg_smime_keys *k, const char *addr, STACK_OF(X509)
     for (size_t i = 0; rc == 0 && i < n && i < SG_SMIME_MAX_CERTS; i++) {
         if (list[i].is_ca)
             continue;
-        X509 *x = sg_certstore_load_cert(k->cs, list[i].fpr);
+        X509 *x = sg_smime_cert_locked(k->cs, list[i].fpr);
         if (x && !sk_X509_push(into, x))
             X509_free(x);
     }
@@ -337,7 +343,6 @@ int sg_smime_verify(const sg_smime_keys *k, const char *from, time_t at, const u
     ERR_clear_error();
     if (!CMS_verify(cms, certs, NULL, dc, out, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY)) {
         set_reason(v->reason, sizeof v->reason, verify_failure());
-        rc = detached ? 0 : opaque_content(cms, max_plain, res);
         goto done;
     }
     if (out && smime_bio_take(out, &res->content, &res->contentlen) < 0) {
@@ -374,7 +379,10 @@ int sg_smime_verify(const sg_smime_keys *k, const char *from, time_t at, const u
         rc = -1;
         goto done;
     }
-    res->signer_aead = announces_gcm(sk_CMS_SignerInfo_value(sis, pick));
+    if (signer_caps(sk_CMS_SignerInfo_value(sis, pick), res) < 0) {
+        rc = -1;
+        goto done;
+    }
     if (best >= 0) {
         v->sig = SG_SIG_VALID;
         v->from_match = true;
@@ -383,6 +391,11 @@ int sg_smime_verify(const sg_smime_keys *k, const char *from, time_t at, const u
         set_reason(v->reason, sizeof v->reason, from ? verdict_word(first_verdict) : "from-mismatch");
     }
 done:
+    /* Opaque content whose signature does not count is still what the reader gets, with an
+     * invalid verdict (CMS_verify's failure path extracts it too). */
+    if (rc == 0 && !detached && !res->content && v->sig != SG_SIG_VALID && cms &&
+        OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed)
+        rc = opaque_content(cms, max_plain, res);
     sk_X509_free(signers);
     BIO_free(dc);
     BIO_free(out);
@@ -397,5 +410,6 @@ void sg_smime_verified_free(sg_smime_verified *res)
 {
     free(res->content);
     free(res->chain);
+    free(res->caps);
     memset(res, 0, sizeof *res);
 }

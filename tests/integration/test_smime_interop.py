@@ -13,15 +13,18 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import smimetest  # noqa: E402
 from sgtest import Tap, asan_binary  # noqa: E402
+from smimetest import cms_der, p7m, split_signed  # noqa: E402
 
 t = Tap()
 BIN = asan_binary()
-ENGINE = os.path.join(os.path.dirname(BIN), "tests", "tools", "sg-engine")
+ENGINE = smimetest.engine_path(BIN)
 tmp = tempfile.mkdtemp(prefix="sg-smime-")
 base = os.path.join(tmp, "base")
 os.makedirs(base)
-sanitizer = []
+sanitizer = smimetest.sanitizer
 
 
 def p(name):
@@ -50,11 +53,8 @@ CONF = conf("default.conf")
 
 def run(cmd, input=None):
     # SAN: ext.cnf refers to it; openssl refuses the file while it is unset.
-    r = subprocess.run(cmd, input=input, capture_output=True, timeout=120, cwd=tmp,
-                       env=dict(os.environ, SAN=os.environ.get("SAN", "unused@example.org")))
-    sanitizer.extend(l for l in r.stderr.decode(errors="replace").splitlines()
-                     if "Sanitizer" in l or "runtime error:" in l)
-    return r
+    return smimetest.run(cmd, input=input, cwd=tmp,
+                         env=dict(os.environ, SAN=os.environ.get("SAN", "unused@example.org")))
 
 
 def ossl(*args, input=None):
@@ -75,20 +75,7 @@ def protect(msg, frm, to=(), sign="sender", cfg=CONF, opaque=False):
 
 
 def peel(msg, frm=None, rcpts=(), cfg=CONF):
-    """The engine's facts as a dict, plus 'inner' (bytes or None) and 'rc'."""
-    args = [ENGINE, "-c", cfg, "peel", "--inner", p("inner.out")]
-    if frm:
-        args += ["--from", frm]
-    for a in rcpts:
-        args += ["--rcpt", a]
-    if os.path.exists(p("inner.out")):
-        os.unlink(p("inner.out"))
-    r = run(args, input=msg)
-    d = dict(l.split("=", 1) for l in r.stdout.decode().splitlines() if "=" in l)
-    d["rc"] = r.returncode
-    d["inner"] = read("inner.out") if os.path.exists(p("inner.out")) else None
-    d["stderr"] = r.stderr.decode(errors="replace")
-    return d
+    return smimetest.peel(ENGINE, cfg, msg, frm, rcpts, scratch=tmp)
 
 
 def fpr_of(pem):
@@ -100,28 +87,6 @@ def with_header(frm, to, body, subject="interop"):
     """An RFC 5322 message: a small header, then body (a MIME entity with its own fields)."""
     return (f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
             f"Message-ID: <{abs(hash(body)) % 10**9}@test>\r\n").encode() + body
-
-
-def p7m(der, smime_type):
-    b64 = base64.encodebytes(der).replace(b"\n", b"\r\n")
-    return (f"MIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type={smime_type}; "
-            f"name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode() + b64
-
-
-def cms_der(msg):
-    """The DER of an application/pkcs7-mime message (its base64 body)."""
-    body = msg.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in msg else msg.split(b"\n\n", 1)[1]
-    return base64.b64decode(re.sub(rb"\s", b"", body))
-
-
-def split_signed(entity):
-    """(content, signature DER) of a multipart/signed entity, content exactly as signed."""
-    m = re.search(rb'boundary="?([^";\r\n]+)"?', entity)
-    b = b"--" + m.group(1)
-    parts = entity.split(b"\r\n" + b)
-    first = entity.split(b + b"\r\n", 1)[1].split(b"\r\n" + b, 1)[0]
-    sigpart = parts[2] if len(parts) > 2 else b""
-    return first, base64.b64decode(re.sub(rb"\s", b"", sigpart.split(b"\r\n\r\n", 1)[1].split(b"--")[0]))
 
 
 def printed(msg_or_der, der=False):

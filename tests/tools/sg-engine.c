@@ -5,7 +5,8 @@
  *
  *   sg-engine -c CONF [--engine smime|pgp] protect --from A [--to B]... [--sign none|sender|domain]
  *             [--opaque] [--create] <in >out
- *   sg-engine -c CONF [--engine ...] peel [--from A] [--rcpt B]... [--max N] [--inner FILE] <in
+ *   sg-engine -c CONF [--engine ...] peel [--from A] [--rcpt B]... [--max N] [--at UNIXTIME]
+ *             [--inner FILE] <in
  *   sg-engine -c CONF [--engine ...] detect <in
  *   sg-engine -c CONF [--engine ...] can-encrypt ADDR | can-sign ADDR
  * peel prints one key=value line per fact (kind, dec, reason, readable, sig, signer, from_match,
@@ -109,6 +110,8 @@ static int peel(const sg_engine *eng, int argc, char **argv)
             req.max_plain = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--inner") == 0 && i + 1 < argc)
             inner = argv[++i];
+        else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc)
+            req.at = (time_t)strtoll(argv[++i], NULL, 10);
         else
             return usage();
     }

@@ -2,6 +2,7 @@
  * operations of src/crypto/smime.h and the engine of src/cryptd/engine_smime.c, with a
  * certificate store and local CA made in a temp directory. Owner: src/cryptd (S/MIME).
  * Interop with other implementations is tests/integration/test_smime_interop.py. */
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
@@ -129,8 +130,9 @@ static void test_crypto(void)
     CHECK(sg_smime_verify(&k, "alice@demo.test", now, der, derlen, CONTENT, strlen(CONTENT), 1 << 20, &v) ==
                   0 &&
               v.v.sig == SG_SIG_VALID && v.v.from_match && strcmp(v.v.signer, alice) == 0 && v.signer_aead &&
-              v.chainlen > 0 && !v.content,
-          "verify: valid, From bound, signer fpr, GCM announced, chain returned (%s)", v.v.reason);
+              v.caps && v.capslen > 20 && v.chainlen > 0 && !v.content,
+          "verify: valid, From bound, signer fpr, GCM announced (caps DER kept), chain returned (%s)",
+          v.v.reason);
     sg_smime_verified_free(&v);
     CHECK(sg_smime_verify(&k, "ALICE@demo.test", now, der, derlen, CONTENT, strlen(CONTENT), 1 << 20, &v) ==
                   0 &&
@@ -237,7 +239,7 @@ static int peel_msg(const sg_engine *e, const char *from, const char *rcpt, cons
     return e->peel(&pr, m, n, l);
 }
 
-static void test_engine(sg_store *st)
+static void test_engine(sg_store *st, const char *path, const char *kek, const char *ca)
 {
     sg_config cfg;
     char err[256] = "";
@@ -284,6 +286,25 @@ static void test_engine(sg_store *st)
     sg_layer_free(&l3);
     sg_layer_free(&l1);
 
+    /* The chain goes into every signature, also when its links come from memory. */
+    for (int round = 0; round < 2; round++) {
+        sg_buf_reset(&out);
+        sg_protect_req rs = {.sender = "alice@demo.test", .sign = SG_SIGN_SENDER};
+        sg_mime_smime ms = {0};
+        int ncerts = -1;
+        if (e->protect(&rs, MSG, strlen(MSG), &out, err, sizeof err) == 0 &&
+            sg_mime_smime_detect(out.data, out.len, &ms) == 0 && ms.kind == SG_MIME_SMIME_CLEAR) {
+            const unsigned char *p = ms.der;
+            CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)ms.derlen);
+            STACK_OF(X509) *certs = cms ? CMS_get1_certs(cms) : NULL;
+            ncerts = certs ? sk_X509_num(certs) : 0;
+            sk_X509_pop_free(certs, X509_free);
+            CMS_ContentInfo_free(cms);
+        }
+        sg_mime_smime_free(&ms);
+        CHECK(ncerts == 2, "signature %d carries alice's certificate and the CA's (%d)", round + 1, ncerts);
+    }
+
     /* create_sender_key: dave@demo.test has nothing; the local CA issues on demand */
     sg_buf_reset(&out);
     sg_protect_req rq2 = {.sender = "dave@demo.test", .sign = SG_SIGN_SENDER, .create_sender_key = true};
@@ -314,6 +335,37 @@ static void test_engine(sg_store *st)
               out.len == 0,
           "no certificate for a recipient: -1 with the address, nothing written (%s)", err);
 
+    sg_buf cert;
+    sg_buf_init(&cert, 1 << 20);
+    const unsigned char *cp = NULL;
+    X509 *cx = NULL;
+    int ex = e->export_public("carol@demo.test", &cert);
+    if (ex == 1) {
+        cp = (const unsigned char *)cert.data;
+        cx = d2i_X509(NULL, &cp, (long)cert.len);
+    }
+    char cfpr[SG_CERT_FPR_LEN + 1] = "";
+    if (cx)
+        sg_cert_fpr(cx, cfpr);
+    CHECK(ex == 1 && cx && strcmp(cfpr, carol) == 0 && e->export_public("nobody@example.org", &cert) == 0,
+          "export_public: carol's certificate as DER; nobody has none");
+    X509_free(cx);
+    sg_buf_free(&cert);
+
+    /* The engine remembers selections; a change by another connection (the admin CLI) must
+     * be seen at once: untrust the CA elsewhere, then trust it again. */
+    sg_store *st2 = sg_store_open(path, err, sizeof err);
+    sg_certstore *cs2 = st2 ? sg_certstore_open(st2, kek, 0) : NULL;
+    CHECK(e->can_sign_as("alice@demo.test") == 1 && cs2 && sg_certstore_set_trust(cs2, ca, false) == 0 &&
+              e->can_sign_as("alice@demo.test") == 0 && e->can_encrypt_to("carol@demo.test") == 0,
+          "CA untrusted by another connection: remembered selections are forgotten at once");
+    CHECK(cs2 && sg_certstore_set_trust(cs2, ca, true) == 0 && e->can_sign_as("alice@demo.test") == 1,
+          "trusted again: usable again");
+    if (cs2)
+        sg_certstore_close(cs2);
+    if (st2)
+        sg_store_close(st2);
+
     /* revocation reaches the engine through the CRL */
     CHECK(sg_ca_revoke(cs, carol) == 0, "revoke carol");
     uint8_t *crl = NULL;
@@ -326,12 +378,47 @@ static void test_engine(sg_store *st)
     sg_config_free(&cfg);
 }
 
+/* The smime group of the configuration: values, defaults, refusals with file:line. */
+static void test_config(const char *dir)
+{
+    char path[256], err[256] = "";
+    snprintf(path, sizeof path, "%s/smime.conf", dir);
+    FILE *f = fopen(path, "w");
+    fputs("smime = { rsa_padding = \"oaep\"; rsa_signature = \"pss\"; signing = \"opaque\";\n"
+          "  digest = \"sha384\"; gcm_for = [\"example.org\", \"bob@example.net\"]; encrypt_to_sender = "
+          "true; };\n",
+          f);
+    fclose(f);
+    sg_config c;
+    CHECK(sg_config_load(&c, path, err, sizeof err) == 0 && c.smime.rsa_padding == SG_SMIME_RSA_OAEP &&
+              c.smime.rsa_signature == SG_SMIME_SIG_PSS && c.smime.signing == SG_SMIME_SIGN_OPAQUE &&
+              c.smime.digest == SG_SMIME_SHA384 && c.smime.gcm_for.n == 2 && c.smime.encrypt_to_sender,
+          "config: every smime key read (%s)", err);
+    sg_config_free(&c);
+    CHECK(sg_config_load(&c, NULL, err, sizeof err) == 0 && c.smime.rsa_padding == SG_SMIME_RSA_PKCS1 &&
+              c.smime.signing == SG_SMIME_SIGN_CLEAR && c.smime.digest == SG_SMIME_SHA256 &&
+              c.smime.gcm_for.n == 0 && !c.smime.encrypt_to_sender,
+          "config: defaults PKCS#1 v1.5, clear, SHA-256, no GCM list");
+    sg_config_free(&c);
+    f = fopen(path, "w");
+    fputs("smime = {\n  digest = \"sha1\";\n};\n", f);
+    fclose(f);
+    CHECK(sg_config_load(&c, path, err, sizeof err) < 0 && strstr(err, ":2:") && strstr(err, "sha1"),
+          "config: digest sha1 refused with its line (%s)", err);
+    f = fopen(path, "w");
+    fputs("smime = { rsa_pading = \"oaep\"; };\n", f);
+    fclose(f);
+    CHECK(sg_config_load(&c, path, err, sizeof err) < 0 && strstr(err, "smime.rsa_pading"),
+          "config: a misspelt smime key is an error (%s)", err);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-test-smime-XXXXXX", path[256], kek[256], err[256];
     if (!mkdtemp(dir))
         return 1;
     sg_mime_init();
+    test_config(dir);
     test_mime();
     snprintf(path, sizeof path, "%s/store.db", dir);
     snprintf(kek, sizeof kek, "%s/keys/kek", dir);
@@ -376,7 +463,7 @@ int main(void)
         EVP_PKEY_free(mk);
     }
     test_crypto();
-    test_engine(st);
+    test_engine(st, path, kek, ca);
     sg_certstore_close(cs);
     sg_store_close(st);
     return CHECK_DONE();
