@@ -203,7 +203,7 @@ static int peel_chain(const sg_unwrap_req *req, const char *from, const char *ms
                 map[nsub] = i;
                 sub[nsub++] = req->rcpts[i];
             }
-        sg_peel_req pr = {from, sub, nsub, max_plain(curlen), req->qid};
+        sg_peel_req pr = {.from = from, .rcpts = sub, .nrcpt = nsub, .max_plain = max_plain(curlen), .qid = req->qid};
         sg_layer *l = &c->l[c->n];
         if (peel_any(&pr, cur, curlen, l) < 0)
             goto out;
