@@ -17,6 +17,7 @@
 #include "crypto/smime.h"
 #include "cryptd/engine.h"
 #include "keys/ca.h"
+#include "lib/log.h"
 #include "mime/mime.h"
 #include "mime/smime.h"
 
@@ -133,6 +134,17 @@ static int signer_cert(const sg_protect_req *req, char fpr[SG_CERT_FPR_LEN + 1],
     return -1;
 }
 
+/* The newest validly signed mail from addr said its client reads AES-256-GCM (RFC 8551
+ * 2.5.2: SMIMECapabilities), as learned by peel_signed. */
+static bool learned_gcm(const char *addr)
+{
+    sg_smime_caps c;
+    pthread_mutex_lock(E->lock);
+    int r = sg_certstore_caps(E->cs, addr, &c);
+    pthread_mutex_unlock(E->lock);
+    return r == 0 && (c.flags & SG_CAP_AES256_GCM);
+}
+
 /* addr is listed in smime.gcm_for, by address or by its domain. */
 static bool reads_gcm(const char *addr)
 {
@@ -195,7 +207,7 @@ static char (*group_certs(const sg_protect_req *req, size_t *n, bool *gcm, char 
             free(f);
             return NULL;
         }
-        *gcm = *gcm && (own || reads_gcm(a));
+        *gcm = *gcm && (own || reads_gcm(a) || learned_gcm(a));
         bool dup = false;
         for (size_t j = 0; j < *n && !dup; j++)
             dup = strcmp(f[j], fpr) == 0;
@@ -383,6 +395,16 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_smime *s, sg_layer 
     sg_buf_free(&data);
     if (rc < 0)
         return -1;
+    /* A valid signature bound to From: keep the signer's certificate, the chain the message
+     * carried and its capabilities, so replies can be encrypted (and with GCM when it says
+     * so). Learned certificates stay untrusted until they validate (certstore.h). */
+    if (v.v.sig == SG_SIG_VALID && v.v.from_match && req->from && v.chain) {
+        pthread_mutex_lock(E->lock);
+        int l = sg_certstore_learn(E->cs, v.chain, v.chainlen, req->from, v.caps, v.capslen, time(NULL), NULL);
+        pthread_mutex_unlock(E->lock);
+        if (l != 0)
+            sg_warn(req->qid, "event=smime-learn-skipped from=<%s> result=%d", req->from, l);
+    }
     out->sig = v.v;
     out->signer_aead = v.signer_aead;
     out->signer_cert = v.chain;

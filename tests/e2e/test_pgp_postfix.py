@@ -20,9 +20,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Tap, Gateway, can_run, free_port, scenario, send, wait_for  # noqa: E402
-from postfix import Postfix  # noqa: E402
-from smtpserver import FakeNextHop  # noqa: E402
+from harness import Tap, can_run, send, wait_for  # noqa: E402
+from postfix import through_postfix  # noqa: E402
 
 GH = tempfile.mkdtemp(prefix="sg-pgp-e2e-gpg-")
 os.chmod(GH, 0o700)
@@ -114,16 +113,7 @@ def main():
     tap = Tap()
     if not can_run(tap, "OpenPGP through Postfix"):
         return tap.exit()
-    sg_port, hop_port = free_port(), free_port()
-    with scenario(tap, "OpenPGP through Postfix harness") as keep:
-        hop = keep(FakeNextHop(hop_port))
-        hop.start()
-        pf = keep(Postfix(filter_port=sg_port, users=["alice", "bob"], name="pf-pgp",
-                          external_hop=("127.0.0.1", hop_port)))
-        gw = keep(Gateway("pf-pgp", smtpd_port=sg_port, next_hop_port=pf.reinject_port,
-                          sink=False, relay_extra='tls = "none";'))
-        pf.start()
-        gw.start()
+    with through_postfix(tap, "OpenPGP through Postfix", "pf-pgp") as (pf, gw, hop):
         r = gw.cli("key", "generate", "alice@demo.test")
         alice = r.stdout.strip()
         tap.check(r.returncode == 0 and len(alice) == 40, "sealgate generates alice's key",

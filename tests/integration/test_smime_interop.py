@@ -95,21 +95,7 @@ def printed(msg_or_der, der=False):
 
 
 # ---- certificates ----
-EXT = """[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[rsa]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = emailProtection
-subjectAltName = email:${ENV::SAN}
-[ec]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyAgreement
-extendedKeyUsage = emailProtection
-subjectAltName = email:${ENV::SAN}
-"""
+EXT = smimetest.PEER_EXT
 write("ext.cnf", EXT)
 
 

@@ -6,6 +6,25 @@ import os
 import re
 import subprocess
 
+# openssl x509 -extfile sections for a peer CA and its RSA / EC end-entity certificates
+# (the address comes from $SAN), as the interop and end-to-end suites make them.
+PEER_EXT = """[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[rsa]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = email:${ENV::SAN}
+[ec]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyAgreement
+extendedKeyUsage = emailProtection
+subjectAltName = email:${ENV::SAN}
+"""
+
+
 sanitizer = []  # sanitizer report lines seen in any tool's stderr
 
 
