@@ -4,9 +4,9 @@
 # Owner: build. Keep this list in sync with README.md "Dependencies".
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
-libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev
+libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev
 postfix swaks procps
-librnp-dev gnupg sqop"
+librnp-dev gnupg sqop gpgsm"
 
 missing=""
 for p in $PKGS; do

@@ -1,5 +1,12 @@
-/* main.c - the sealgate binary: roles and CLI commands as subcommands.
- * Owner: src/master. Global options come before the subcommand. */
+/* main.c - the sealgate binaries: roles and CLI commands as subcommands.
+ * Owner: src/master. Global options come before the subcommand.
+ * Compiled twice. `sealgate` has everything: the CLI and cryptd, which need librnp, Botan,
+ * GMime and the rest of the crypto stack. `sealgate-net` (SG_NET_ONLY) has only the master
+ * and the network roles (smtpd, relay, sink): they never touch a key or parse MIME, and built
+ * apart they do not map those libraries at all (their relocations and static initialisers cost
+ * several MB of RSS per process). `sealgate start` hands over to sealgate-net beside it; the
+ * master then starts cryptd from `sealgate` and the other roles from `sealgate-net`
+ * (src/master/exe.c). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +14,7 @@
 
 #include "lib/config.h"
 #include "lib/log.h"
+#include "master/exe.h"
 #include "roles.h"
 
 static void usage(FILE *f)
@@ -73,6 +81,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     int sub_argc = argc - optind;
     char **sub_argv = argv + optind;
+    (void)sub_argc; /* only the CLI commands of the full binary take arguments */
+    (void)sub_argv;
     if (strcmp(cmd, "version") == 0) {
         printf("sealgate %s\n", SG_VERSION);
         return 0;
@@ -82,6 +92,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
+#ifndef SG_NET_ONLY
+    /* The master runs from the light binary (see the header); without one beside us (a copied
+     * binary), it runs here and starts every role from this binary. */
+    if (strcmp(cmd, "start") == 0)
+        sg_exec_sibling(SG_EXE_NET, argv);
+#endif
     cfgpath = sg_config_default_path(cfgpath);
     sg_config cfg;
     char err[512];
@@ -97,10 +113,11 @@ int main(int argc, char **argv)
         rc = sg_smtpd_main(&cfg, env_fd());
     else if (strcmp(cmd, "sink") == 0)
         rc = sg_sink_main(&cfg, env_fd());
-    else if (strcmp(cmd, "cryptd") == 0)
-        rc = sg_cryptd_main(&cfg);
     else if (strcmp(cmd, "relay") == 0)
         rc = sg_relay_main(&cfg);
+#ifndef SG_NET_ONLY
+    else if (strcmp(cmd, "cryptd") == 0)
+        rc = sg_cryptd_main(&cfg);
     else if (strcmp(cmd, "queue") == 0)
         rc = sg_cli_queue(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)
@@ -113,6 +130,7 @@ int main(int argc, char **argv)
         rc = sg_cli_policy(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "check-config") == 0)
         rc = sg_cli_check_config(&cfg, sub_argc, sub_argv);
+#endif
     else {
         fprintf(stderr, "sealgate: unknown command '%s'\n", cmd);
         usage(stderr);

@@ -17,6 +17,7 @@
 static const char usage_text[] =
     "usage: sealgate ca init [--subject \"CN=...\"] [--days N] [--rsa]\n"
     "       sealgate ca issue ADDRESS [--usage sign|encrypt|both] [--days N] [--rsa]\n"
+    "                [--crl-url URL] [--ocsp-url URL]\n"
     "       sealgate ca export\n"
     "       sealgate ca revoke FPR\n"
     "       sealgate ca crl [--out FILE] [--days N]\n";
@@ -46,7 +47,8 @@ static int fail(sg_certstore *cs)
 static const struct option opts[] = {
     {"subject", required_argument, NULL, 's'}, {"days", required_argument, NULL, 'd'},
     {"rsa", no_argument, NULL, 'r'},           {"usage", required_argument, NULL, 'u'},
-    {"out", required_argument, NULL, 'o'},     {NULL, 0, NULL, 0}};
+    {"out", required_argument, NULL, 'o'},     {"crl-url", required_argument, NULL, 'C'},
+    {"ocsp-url", required_argument, NULL, 'O'}, {NULL, 0, NULL, 0}};
 
 static int cmd_init(sg_certstore *cs, int argc, char **argv)
 {
@@ -77,9 +79,14 @@ static int cmd_issue(sg_certstore *cs, int argc, char **argv)
 {
     int days = 730, usage_bits = SG_CA_USAGE_SIGN | SG_CA_USAGE_ENCRYPT, c;
     bool rsa = false;
+    const char *crl_url = NULL, *ocsp_url = NULL;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "u:d:r", opts, NULL)) != -1) {
-        if (c == 'u' && !strcmp(optarg, "sign"))
+    while ((c = getopt_long(argc, argv, "u:d:rC:O:", opts, NULL)) != -1) {
+        if (c == 'C')
+            crl_url = optarg;
+        else if (c == 'O')
+            ocsp_url = optarg;
+        else if (c == 'u' && !strcmp(optarg, "sign"))
             usage_bits = SG_CA_USAGE_SIGN;
         else if (c == 'u' && !strcmp(optarg, "encrypt"))
             usage_bits = SG_CA_USAGE_ENCRYPT;
@@ -95,7 +102,7 @@ static int cmd_issue(sg_certstore *cs, int argc, char **argv)
     if (optind != argc - 1)
         return usage();
     char fpr[SG_CERT_FPR_LEN + 1];
-    if (sg_ca_issue(cs, argv[optind], usage_bits, days, rsa, fpr) != 0)
+    if (sg_ca_issue_urls(cs, argv[optind], usage_bits, days, rsa, crl_url, ocsp_url, fpr) != 0)
         return fail(cs);
     printf("%s\n", fpr);
     return 0;

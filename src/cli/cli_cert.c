@@ -1,4 +1,4 @@
-/* cli_cert.c - `sealgate cert import|list|show|export|delete|trust|untrust`. Owner: src/keys.
+/* cli_cert.c - `sealgate cert import|list|show|export|delete|trust|untrust|check`. Owner: src/keys.
  * SECURITY: the admin's tool; import of private keys (PEM keys, PKCS#12) and `export --key`
  * load the KEK, creating it when absent (run as root or as the KEK's owner; others fail on the
  * file mode). `export --key` prints an unencrypted private key: it is for moving a key to a
@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
+#include "keys/fetch_helper.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
@@ -29,7 +31,8 @@ static const char usage_text[] =
     "       sealgate cert show FPR\n"
     "       sealgate cert export FPR [--der | --key]\n"
     "       sealgate cert delete FPR\n"
-    "       sealgate cert trust FPR | untrust FPR\n";
+    "       sealgate cert trust FPR | untrust FPR\n"
+    "       sealgate cert check FPR|FILE [--address A] [--purpose sign|encrypt]\n";
 
 static int usage(void)
 {
@@ -62,6 +65,8 @@ int sg_cli_certstore_open(const sg_config *cfg, sg_store **st, sg_certstore **cs
         fprintf(stderr, "sealgate: out of memory\n");
         return 1;
     }
+    /* The admin's CLI validates like cryptd does: same revocation policy, same fetches. */
+    sg_certstore_set_revocation(*cs, &cfg->revocation);
     return 0;
 }
 
@@ -303,21 +308,105 @@ static int cmd_trust(sg_certstore *cs, int argc, char **argv, bool trusted)
     return 0;
 }
 
+/* The certificate named by a fingerprint in the store, else read from a file (PEM or DER). */
+static X509 *check_subject(sg_certstore *cs, const char *arg)
+{
+    sg_cert_info ci;
+    if (sg_certstore_get(cs, arg, &ci) == 0) {
+        X509 *x = sg_certstore_load_cert(cs, ci.fpr);
+        sg_cert_info_clear(&ci);
+        return x;
+    }
+    char *data;
+    size_t len;
+    if (sg_cli_read_input(arg, &data, &len) < 0) {
+        fprintf(stderr, "sealgate: %s: not a stored fingerprint, and %s\n", arg,
+                errno == EFBIG ? "file too large" : strerror(errno));
+        return NULL;
+    }
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    if (!x) {
+        const unsigned char *p = (const unsigned char *)data;
+        x = d2i_X509(NULL, &p, (long)len);
+    }
+    BIO_free(b);
+    free(data);
+    if (!x)
+        fprintf(stderr, "sealgate: %s: no certificate (PEM or DER)\n", arg);
+    return x;
+}
+
+static int cmd_check(sg_certstore *cs, const sg_config *cfg, int argc, char **argv)
+{
+    const char *address = NULL;
+    int purpose = SG_CERT_SIGN, c;
+    static const struct option opts[] = {{"address", required_argument, NULL, 'a'},
+                                         {"purpose", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "a:p:", opts, NULL)) != -1) {
+        if (c == 'a')
+            address = optarg;
+        else if (c == 'p' && strcmp(optarg, "sign") == 0)
+            purpose = SG_CERT_SIGN;
+        else if (c == 'p' && strcmp(optarg, "encrypt") == 0)
+            purpose = SG_CERT_ENCRYPT;
+        else
+            return usage();
+    }
+    if (optind != argc - 1)
+        return usage();
+    X509 *x = check_subject(cs, argv[optind]);
+    if (!x)
+        return 1;
+    char fpr[SG_CERT_FPR_LEN + 1] = "?";
+    sg_cert_fpr(x, fpr);
+    sg_cert_result r;
+    int v = sg_cert_validate_ex(cs, x, address, purpose, time(NULL), &r);
+    X509_free(x);
+    const sg_revocation_cfg *rc = &cfg->revocation;
+    printf("certificate  %s\npurpose      %s\naddress      %s\nverdict      %s\nreason       %s\n", fpr,
+           purpose == SG_CERT_SIGN ? "sign" : "encrypt", address ? address : "(not checked)", sg_cert_verdict_name(v),
+           r.reason);
+    printf("revocation   %s%s\ndetail       %s\npolicy       methods", sg_rev_status_name(r.revocation),
+           r.soft_fail ? " (accepted: soft-fail)" : "", r.revocation_detail);
+    for (int i = 0; i < rc->nmethods; i++)
+        printf("%s%s", i ? "," : " ", rc->methods[i] == SG_REV_METHOD_OCSP ? "ocsp" : "crl");
+    printf("%s, unreachable %s, fetch %s\n", rc->nmethods ? "" : " (none)",
+           rc->unreachable == SG_REV_HARD_FAIL ? "hard-fail" : "soft-fail", rc->fetch ? "on" : "off");
+    if (sg_fetch_helper_pid())
+        printf("fetches      by helper process %ld%s\n", (long)sg_fetch_helper_pid(),
+               geteuid() == 0 ? " (dropped to revocation.helper_user)" : "");
+    return v == SG_CERT_VALID ? 0 : 1;
+}
+
 int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
 {
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    static const char *const known[] = {"import", "list", "show", "export", "delete", "trust", "untrust"};
+    static const char *const known[] = {"import", "list",  "show",    "export",
+                                        "delete", "trust", "untrust", "check"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
     if (!ok)
         return usage();
+    /* `check` may fetch: the fetches run in a helper forked now, before the store and the KEK
+     * are opened, and dropped to revocation.helper_user when we are root. */
+    char herr[256];
+    if (strcmp(sub, "check") == 0 && cfg->revocation.fetch &&
+        sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, herr, sizeof herr) < 0) {
+        fprintf(stderr, "sealgate: cannot start the fetch helper: %s\n", herr);
+        return 1;
+    }
     sg_store *st;
     sg_certstore *cs;
-    if (sg_cli_certstore_open(cfg, &st, &cs) != 0)
+    if (sg_cli_certstore_open(cfg, &st, &cs) != 0) {
+        sg_fetch_helper_stop();
         return 1;
+    }
     int rc;
     argc--, argv++;
     if (strcmp(sub, "import") == 0)
@@ -330,8 +419,11 @@ int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
         rc = cmd_export(cs, argc, argv);
     else if (strcmp(sub, "delete") == 0)
         rc = cmd_delete(cs, argc, argv);
+    else if (strcmp(sub, "check") == 0)
+        rc = cmd_check(cs, cfg, argc, argv);
     else
         rc = cmd_trust(cs, argc, argv, strcmp(sub, "trust") == 0);
     sg_cli_certstore_close(st, cs);
+    sg_fetch_helper_stop();
     return rc;
 }

@@ -59,6 +59,16 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
            c->relay.max_connections, c->relay.retry_min, c->relay.retry_max, c->relay.queue_lifetime);
     printf("sink:              enabled=%s listen=%s maildir=%s\n", yesno(c->sink.enabled), c->sink.listen,
            c->sink.maildir);
+    static const char *const digests[] = {"sha256", "sha384", "sha512"};
+    printf("smime:             rsa_padding=%s rsa_signature=%s signing=%s digest=%s encrypt_to_sender=%s "
+           "gcm_for=",
+           c->smime.rsa_padding == SG_SMIME_RSA_OAEP ? "oaep" : "pkcs1",
+           c->smime.rsa_signature == SG_SMIME_SIG_PSS ? "pss" : "pkcs1",
+           c->smime.signing == SG_SMIME_SIGN_OPAQUE ? "opaque" : "clear", digests[c->smime.digest],
+           yesno(c->smime.encrypt_to_sender));
+    for (size_t i = 0; i < c->smime.gcm_for.n; i++)
+        printf("%s%s", i ? "," : "", c->smime.gcm_for.v[i]);
+    printf("\n");
     if (problems) {
         printf("configuration has %d problem%s\n", problems, problems == 1 ? "" : "s");
         return 1;

@@ -5,7 +5,10 @@
  * SECURITY: runs as users.cryptd. It has no listening socket and no network peer at all; its
  * only peers are the spool directories (group-shared with smtpd and relay). It is the only role
  * that will unwrap private keys (the key-encryption key file is readable by this user alone),
- * so it must never open a socket or execute anything.
+ * so it must never open a socket or execute anything. The one exception is its revocation
+ * fetch helper (keys/fetch_helper.h): a child forked before any key is loaded, running as
+ * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
+ * socketpair; cryptd only parses them.
  *
  * Crash safety: a message is claimed by renaming it into active/ (no fsync needed: a claim lost
  * in a crash only means the message is claimed again). Outputs are made durable (fdatasync, rename,
@@ -31,6 +34,7 @@
 #include "cryptd/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
+#include "keys/fetch_helper.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
@@ -268,6 +272,11 @@ int sg_cryptd_main(const sg_config *cfg)
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
+    /* CRL and OCSP fetches run in a child of their own, forked now: before the drop (it drops
+     * to revocation.helper_user) and before the KEK or any key is in memory (docs/x509.md). */
+    if (cfg->revocation.fetch &&
+        sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, err, sizeof err) < 0)
+        sg_fatal("cannot start the revocation fetch helper: %s", err);
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
     /* The keystore, with the KEK that only the cryptd user can read: the PGP/MIME transform
@@ -283,6 +292,7 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_certstore *cs = sg_certstore_open(st, kek, 0);
     if (!ks || !cs)
         sg_fatal("cannot open the key stores");
+    sg_certstore_set_revocation(cs, &cfg->revocation);
     /* The engines and the policy share the one store handle under this lock (engine.h). */
     static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
     static sg_engine_env env;
@@ -369,5 +379,6 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_certstore_close(cs);
     sg_keystore_close(ks);
     sg_store_close(st);
+    sg_fetch_helper_stop();
     return 0;
 }

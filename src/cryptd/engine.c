@@ -5,7 +5,9 @@
 #include <string.h>
 
 /* Each engine file defines its sg_engine and is listed here. */
-const sg_engine *const sg_engines[] = {NULL};
+extern const sg_engine sg_engine_pgp;   /* engine_pgp.c */
+extern const sg_engine sg_engine_smime; /* engine_smime.c */
+const sg_engine *const sg_engines[] = {&sg_engine_smime, &sg_engine_pgp, NULL};
 
 static const char *const method_names[SG_METHOD__COUNT] = {"none", "smime", "pgp"};
 

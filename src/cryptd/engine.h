@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "crypto/verdict.h"
 #include "keys/certstore.h"
@@ -70,6 +71,9 @@ typedef struct sg_peel_req {
     size_t nrcpt;
     size_t max_plain; /* plaintext larger than this is SG_DEC_TOO_LARGE, never truncated */
     const char *qid;
+    /* The time signatures and certificates are judged at (0: now), e.g. when the message
+     * arrived, for a message released from hold later, or a test corpus with expired keys. */
+    time_t at;
 } sg_peel_req;
 
 /* The result of peeling one layer. */
@@ -91,6 +95,9 @@ typedef struct sg_layer {
      * NULL). */
     unsigned char *signer_cert;
     size_t signer_certlen;
+    /* S/MIME: the signer's SMIMECapabilities name AES-GCM (learned with the certificate, so
+     * that replies can use AuthEnvelopedData). */
+    bool signer_aead;
 } sg_layer;
 void sg_layer_free(sg_layer *l);
 
@@ -102,6 +109,10 @@ typedef struct sg_engine {
     /* Key material. 1: usable, 0: none, -1: store error (the caller fails closed). */
     int (*can_encrypt_to)(const char *addr); /* a valid encryption key / certificate is known */
     int (*can_sign_as)(const char *addr);    /* a secret key / certificate of addr is held */
+    /* 1 when the engine can sign for a sender who has no key of their own (create_sender_key,
+     * or the domain identity): OpenPGP always (keys are generated); S/MIME only when a local CA
+     * exists to issue from, or the domain certificate is held. 0 no, -1 store error. */
+    int (*can_make_signer)(void);
     /* Signs and/or encrypts the whole message as ordered (protected headers inside the
      * encryption, outer Subject "..."). Appends the new message to out. 0, or -1 with err. */
     int (*protect)(const sg_protect_req *req, const char *msg, size_t len, sg_buf *out, char *err,

@@ -1,8 +1,9 @@
-/* transform_pgp.h - the PGP/MIME transform of cryptd (an sg_transform_fn, see pipeline.h).
- * Owner: src/cryptd (PGP/MIME). Outgoing mail from internal senders to external recipients
- * with a known key is signed and encrypted (RFC 3156); incoming PGP/MIME for internal
- * recipients whose secret key is held is decrypted and verified and stamped; anything else
- * passes unchanged. docs/openpgp.md describes the behaviour and the stamp fields. */
+/* transform_pgp.h - the OpenPGP transform of cryptd (an sg_transform_fn, see pipeline.h),
+ * until the policy transform replaces it. Owner: src/cryptd (OpenPGP). Outgoing mail from
+ * internal senders to external recipients with a known key is signed and encrypted by the
+ * OpenPGP engine (engine_pgp.c); all mail for internal recipients goes through the single
+ * decrypt/verify entry point (unwrap.c); anything else passes unchanged. docs/openpgp.md
+ * describes the behaviour and the stamp fields. */
 #ifndef SG_TRANSFORM_PGP_H
 #define SG_TRANSFORM_PGP_H
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cryptd/unwrap.h"
 #include "lib/log.h"
 #include "mime/mime.h"
 #include "policy/engkeys.h"
@@ -330,12 +331,12 @@ static int attach_keys(run *r, const sg_paction *a, cur *c, char *err, size_t er
     return rc;
 }
 
-static int protect_with(run *r, const sg_pdecision *d, int method, const size_t *group, size_t g, cur *c,
+static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c,
                         char *err, size_t errlen)
 {
-    const sg_engine *e = sg_engine_by_method(method);
+    const sg_engine *e = sg_engine_by_method(d->method);
     if (!e || !e->protect) {
-        snprintf(err, errlen, "no %s engine", sg_method_name(method));
+        snprintf(err, errlen, "no %s engine", sg_method_name(d->method));
         return -1;
     }
     const char **rcpts = calloc(r->in->nrcpt + 1, sizeof *rcpts);
@@ -363,21 +364,6 @@ static int protect_with(run *r, const sg_pdecision *d, int method, const size_t 
     return 0;
 }
 
-/* One engine call for the group. Encryption is bound to the recipients' method; a signature
- * alone may come from the next method of the preference when the first cannot make one. */
-static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c, char *err,
-                   size_t errlen)
-{
-    int rc = protect_with(r, d, d->method, group, g, c, err, errlen);
-    for (size_t i = 0; rc < 0 && !d->encrypt && i < 3 && d->sign_alt[i]; i++) {
-        sg_warn(r->in->id, "event=policy-sign-retry method=%s error=\"%s\" next=%s",
-                sg_method_name(i ? d->sign_alt[i - 1] : d->method), err, sg_method_name(d->sign_alt[i]));
-        err[0] = '\0';
-        rc = protect_with(r, d, d->sign_alt[i], group, g, c, err, errlen);
-    }
-    return rc;
-}
-
 /* Sealgate's stamp fields arriving from outside are never shown to internal recipients. */
 static int unstamp(cur *c)
 {
@@ -400,18 +386,114 @@ static int unstamp(cur *c)
     return 0;
 }
 
+static int run_chain_from(run *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start, cur *cp,
+                          bool done_protect, char *err, size_t errlen);
+
+/* Decrypts and verifies for the group through the single entry point (unwrap.c). Recipients
+ * whose held key opens the message get it decrypted and stamped; the others get it as it
+ * arrived, stamped, forged results removed. When the group has both, the readers go through
+ * the rest of the chain as a group of their own, and *grp (owned by the caller, freed there)
+ * becomes the others. -1 with err (the group is held: EFAIL, too large, store error). */
+static int decrypt(run *r, const sg_pdecision *d, const size_t *group, size_t g, size_t next, cur *c,
+                   bool done_protect, size_t **grp, char *err, size_t errlen)
+{
+    size_t n = 0, *idx = calloc(r->in->nrcpt, sizeof *idx);
+    const char **rcpts = calloc(r->in->nrcpt, sizeof *rcpts);
+    int rc = -1;
+    sg_unwrap_result u = {0};
+    if (!idx || !rcpts)
+        goto out;
+    for (size_t i = 0; i < r->in->nrcpt; i++)
+        if (group[i] == g) {
+            idx[n] = i;
+            rcpts[n++] = r->in->rcpt[i].addr;
+        }
+    sg_unwrap_req req = {.rcpts = rcpts,
+                         .nrcpt = n,
+                         .authserv_id = T.env->cfg->hostname,
+                         .max_layers = T.env->cfg->cryptd.max_layers,
+                         .qid = r->in->id};
+    if (sg_unwrap(&req, c->data, c->len, &u) < 0) {
+        snprintf(err, errlen, "decryption failed (store or memory error)");
+        goto out;
+    }
+    if (u.hold) {
+        snprintf(err, errlen, "%.190s", u.reason);
+        goto out;
+    }
+    rc = 0;
+    if (u.unchanged)
+        goto out;
+    size_t readers = 0;
+    for (size_t k = 0; k < n; k++)
+        readers += u.readable && u.readable[k];
+    sg_buf b;
+    if (readers > 0 && readers < n) {
+        /* Split: readers continue as their own group on the decrypted message. */
+        size_t *mine = malloc(r->in->nrcpt * sizeof *mine), *others = malloc(r->in->nrcpt * sizeof *others);
+        cur rc_cur = {.data = u.reader_msg, .len = u.reader_len};
+        sg_buf_init(&rc_cur.b, SG_MIME_MAX_OUT);
+        rc = mine && others ? 0 : -1;
+        for (size_t i = 0; rc == 0 && i < r->in->nrcpt; i++)
+            mine[i] = others[i] = (size_t)-1;
+        for (size_t k = 0; rc == 0 && k < n; k++)
+            (u.readable[k] ? mine : others)[idx[k]] = g;
+        if (rc == 0)
+            rc = run_chain_from(r, d, mine, g, next, &rc_cur, done_protect, err, errlen);
+        sg_buf_free(&rc_cur.b);
+        free(mine);
+        if (rc < 0) {
+            free(others);
+            goto out;
+        }
+        free(*grp);
+        *grp = others;
+    }
+    const char *msg = readers == n ? u.reader_msg : u.other_msg;
+    size_t mlen = readers == n ? u.reader_len : u.other_len;
+    sg_buf_init(&b, SG_MIME_MAX_OUT);
+    if (msg && sg_buf_append(&b, msg, mlen) < 0) {
+        sg_buf_free(&b);
+        rc = -1;
+        goto out;
+    }
+    if (msg)
+        cur_take(c, &b);
+out:
+    sg_unwrap_result_free(&u);
+    free(idx);
+    free(rcpts);
+    return rc;
+}
+
 /* Runs a delivering group's chain. -1 with err when an action failed: the caller holds the
  * group (fail closed). */
 static int run_chain(run *r, const sg_pdecision *d, const size_t *group, size_t g, char *err, size_t errlen)
 {
     cur c = {.data = r->data, .len = r->len};
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
-    bool done_protect = false;
     int rc = 0;
-    char admin[340];
     if (d->direction == SG_PDIR_INCOMING || d->direction == SG_PDIR_INTERNAL)
         rc = unstamp(&c);
-    for (size_t i = 0; i < d->nchain && rc == 0; i++) {
+    if (rc == 0)
+        rc = run_chain_from(r, d, group, g, 0, &c, false, err, errlen);
+    if (rc < 0 && !*err)
+        snprintf(err, errlen, "out of memory");
+    sg_buf_free(&c.b);
+    return rc;
+}
+
+/* The chain from action `start` on, with the message as it is in *cp. */
+static int run_chain_from(run *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start, cur *cp,
+                          bool done_protect, char *err, size_t errlen)
+{
+    cur c = *cp; /* *cp keeps ownership of its buffer; edits here make buffers of their own */
+    c.b = (sg_buf){0};
+    sg_buf_init(&c.b, SG_MIME_MAX_OUT);
+    size_t *split = NULL; /* the group's members after a decrypt split them */
+    int rc = 0;
+    char admin[340];
+    for (size_t i = start; i < d->nchain && rc == 0; i++) {
         const sg_paction *a = d->chain[i];
         sg_buf next;
         sg_buf_init(&next, SG_MIME_MAX_OUT);
@@ -441,14 +523,11 @@ static int run_chain(run *r, const sg_pdecision *d, const size_t *group, size_t 
         case SG_ACT_SIGN:
             /* Encryption and signature are one engine call, where the first of them stands. */
             if (!done_protect && (d->encrypt || d->sign))
-                rc = protect(r, d, group, g, &c, err, errlen);
+                rc = protect(r, d, split ? split : group, g, &c, err, errlen);
             done_protect = true;
             break;
         case SG_ACT_DECRYPT:
-            /* The single decrypt/verify entry point (unwrap.c) is not merged yet: holding is
-             * the only safe answer until it is. */
-            snprintf(err, errlen, "decryption is not available in this build");
-            rc = -1;
+            rc = decrypt(r, d, split ? split : group, g, i + 1, &c, done_protect, &split, err, errlen);
             break;
         case SG_ACT_NOTIFY_SENDER:
             rc = notice(r, SG_NOTICE_INFO, r->in->from, a->arg, NULL, 0);
@@ -457,8 +536,14 @@ static int run_chain(run *r, const sg_pdecision *d, const size_t *group, size_t 
             rc = notice(r, SG_NOTICE_ALERT, admin_address(r, admin, sizeof admin), a->arg, NULL, 0);
             break;
         case SG_ACT_DELIVER: {
+            /* Bytes that belong to a caller (a decrypted message, an unstamped copy) are
+             * copied: the output outlives them. */
+            if (!c.b.data && c.data != r->data && sg_buf_append(&c.b, c.data, c.len) < 0) {
+                rc = -1;
+                break;
+            }
             sg_output *o = c.b.data ? add_buf_output(r, &c.b) : add_output(r, c.data, c.len, NULL);
-            rc = o ? add_group_rcpts(r, o, group, g) : -1;
+            rc = o ? add_group_rcpts(r, o, split ? split : group, g) : -1;
             c.data = r->data; /* the bytes belong to the output now */
             c.len = r->len;
             break;
@@ -468,9 +553,8 @@ static int run_chain(run *r, const sg_pdecision *d, const size_t *group, size_t 
         }
         sg_buf_free(&next);
     }
-    if (rc < 0 && !*err)
-        snprintf(err, errlen, "out of memory");
     sg_buf_free(&c.b);
+    free(split);
     return rc;
 }
 
@@ -536,6 +620,18 @@ static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
         for (size_t i = 0; i < r->in->nrcpt; i++)
             if (group[i] == g && &dec[i] != d)
                 snprintf(dec[i].reason, sizeof dec[i].reason, "%s", err);
+        if (d->direction == SG_PDIR_INCOMING && d->outcome == SG_OUT_HOLD) {
+            /* Incoming mail held (e.g. EFAIL: no integrity protection): no notice to the
+             * outside sender, which may be forged (backscatter) and would learn what the
+             * gateway does with its crafted message; the administrator, who can release or
+             * delete it, is alerted instead. */
+            for (size_t i = 0; i < r->in->nrcpt; i++)
+                if (group[i] == g)
+                    dec[i].notify = false;
+            char admin[340];
+            if (notice(r, SG_NOTICE_ALERT, admin_address(r, admin, sizeof admin), err, NULL, 0) < 0)
+                return -1;
+        }
     } else if (side_effects(r, d) < 0) {
         return -1;
     }
@@ -570,6 +666,48 @@ static int whole_hold(sg_transform_result *res, const char *qid, const char *why
     res->hold = 1;
     snprintf(res->reason, sizeof res->reason, "%s", why);
     sg_warn(qid, "event=policy-hold reason=\"%s\"", why);
+    return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Groups whose chains ended in the same bytes with the same envelope (e.g. an incoming
+ * recipient whose message had nothing to decrypt, and a relayed one) are one transaction:
+ * fewer copies, fewer connections, and a message nothing changed is moved on by rename. */
+static int merge_same_outputs(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res)
+{
+    for (size_t a = 0; a < res->nout; a++) {
+        for (size_t b = a + 1; b < res->nout;) {
+            sg_output *x = &res->out[a], *y = &res->out[b];
+            bool same = !x->hold && !y->hold && x->len == y->len && same_str(x->env.from, y->env.from) &&
+                        same_str(x->env.envid, y->env.envid) && same_str(x->env.ret, y->env.ret) &&
+                        same_str(x->env.body, y->env.body) && x->env.smtputf8 == y->env.smtputf8 &&
+                        (x->data == y->data || memcmp(x->data, y->data, x->len) == 0);
+            if (!same) {
+                b++;
+                continue;
+            }
+            for (size_t i = 0; i < y->env.nrcpt; i++)
+                if (sg_env_add_rcpt(&x->env, y->env.rcpt[i].addr, y->env.rcpt[i].notify, y->env.rcpt[i].orcpt) < 0)
+                    return -1;
+            sg_env_free(&y->env);
+            free(y->owned);
+            memmove(y, y + 1, (res->nout - b - 1) * sizeof *y);
+            res->nout--;
+        }
+    }
+    /* One output of the input's bytes for every recipient, in the input's order: unchanged. */
+    if (res->nout == 1 && !res->out[0].hold && res->out[0].len == len && res->out[0].env.nrcpt == in->nrcpt &&
+        same_str(res->out[0].env.from, in->from) &&
+        (res->out[0].data == data || memcmp(res->out[0].data, data, len) == 0)) {
+        bool order = true;
+        for (size_t i = 0; i < in->nrcpt && order; i++)
+            order = strcmp(res->out[0].env.rcpt[i].addr, in->rcpt[i].addr) == 0;
+        res->unchanged = order;
+    }
     return 0;
 }
 
@@ -612,6 +750,8 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
         rc = notice(r, SG_NOTICE_RETURNED, in->from, NULL, r->returned, r->nreturned);
     if (rc == 0 && r->ndeleted)
         rc = notice(r, SG_NOTICE_DELETED, in->from, NULL, r->deleted, r->ndeleted);
+    if (rc == 0)
+        rc = merge_same_outputs(in, data, len, res);
 out:
     if (rc < 0)
         sg_transform_result_free(res);

@@ -21,7 +21,9 @@ int sg_rule_direction(const sg_config *cfg, const char *sender, const char *rcpt
     /* Mail the sender's client encrypted already is not encrypted a second time. */
     if (from_inside && !to_inside && kind != SG_MIME_PGP_ENCRYPTED)
         return SG_DIR_OUTGOING;
-    if (to_inside && kind != SG_MIME_OTHER)
+    /* Every message to an internal recipient goes through unwrap: layers may be nested or
+     * inline, and forged result fields must go even from plain mail. */
+    if (to_inside)
         return SG_DIR_INCOMING;
     return SG_DIR_PASS;
 }

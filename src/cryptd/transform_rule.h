@@ -10,7 +10,7 @@
 enum sg_direction {
     SG_DIR_PASS,     /* deliver unchanged */
     SG_DIR_OUTGOING, /* internal sender, external recipient: encrypt when a key is known */
-    SG_DIR_INCOMING, /* internal recipient of a PGP/MIME message: decrypt/verify */
+    SG_DIR_INCOMING, /* internal recipient: decrypt/verify/stamp what unwrap finds */
 };
 
 /* sender: envelope MAIL FROM ("" for the null sender); kind: what sg_mime_detect found at the

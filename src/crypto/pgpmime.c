@@ -460,3 +460,118 @@ int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, 
     rnp_ffi_destroy(ffi);
     return rc;
 }
+
+/* ---- added for the engine interface: detached signing (multipart/signed), cleartext signing
+ * (inline output) and verification of signed-only OpenPGP data (inline PGP) ---- */
+
+/* The bytes librnp wrote to o, as a malloc'd NUL-terminated copy. 0 or -1. */
+static int take_output(rnp_output_t o, char **out, size_t *outlen)
+{
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    if (rnp_output_memory_get_buf(o, &buf, &blen, false) != RNP_SUCCESS || !(*out = malloc(blen + 1)))
+        return -1;
+    memcpy(*out, buf, blen);
+    (*out)[blen] = '\0';
+    *outlen = blen;
+    return 0;
+}
+
+int sg_pgpmime_sign(const sg_pgpmime_keys *k, const char *signer_fpr, bool cleartext, const char *data,
+                    size_t len, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    rnp_ffi_t ffi = new_ffi();
+    rnp_input_t in = NULL;
+    rnp_output_t o = NULL;
+    rnp_op_sign_t op = NULL;
+    rnp_key_handle_t h = NULL;
+    int rc = -1;
+    *out = NULL;
+    if (!ffi) {
+        snprintf(err, errlen, "librnp context");
+        return -1;
+    }
+    if (rnp_input_from_memory(&in, (const uint8_t *)data, len, false) != RNP_SUCCESS ||
+        rnp_output_to_memory(&o, 0) != RNP_SUCCESS ||
+        (cleartext ? rnp_op_sign_cleartext_create(&op, ffi, in, o) : rnp_op_sign_detached_create(&op, ffi, in, o)) !=
+            RNP_SUCCESS) {
+        snprintf(err, errlen, "librnp setup");
+        goto done;
+    }
+    if (load_key(k, ffi, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
+        rnp_op_sign_add_signature(op, h, NULL) != RNP_SUCCESS) {
+        snprintf(err, errlen, "signing key %s unusable", signer_fpr);
+        goto done;
+    }
+    /* SHA-256 is what the multipart/signed header announces (micalg=pgp-sha256). */
+    if (rnp_op_sign_set_hash(op, "SHA256") != RNP_SUCCESS || rnp_op_sign_set_armor(op, true) != RNP_SUCCESS) {
+        snprintf(err, errlen, "librnp options");
+        goto done;
+    }
+    rnp_result_t r = rnp_op_sign_execute(op);
+    if (r != RNP_SUCCESS) {
+        snprintf(err, errlen, "signing failed: %s", rnp_result_to_string(r));
+        goto done;
+    }
+    if (take_output(o, out, outlen) < 0) {
+        snprintf(err, errlen, "output");
+        goto done;
+    }
+    rc = 0;
+done:
+    rnp_key_handle_destroy(h);
+    rnp_op_sign_destroy(op);
+    rnp_output_destroy(o);
+    rnp_input_destroy(in);
+    rnp_ffi_destroy(ffi);
+    return rc;
+}
+
+int sg_pgpmime_verify_inline(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+                             size_t max_plain, char **text, size_t *textlen, sg_pgp_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    *text = NULL;
+    *textlen = 0;
+    rnp_ffi_t ffi = new_ffi();
+    rnp_input_t in = NULL;
+    rnp_output_t o = NULL;
+    rnp_op_verify_t op = NULL;
+    char *mode = NULL;
+    int rc = -1;
+    if (!ffi)
+        return -1;
+    load_sender_keys(k, ffi, from_addr);
+    if (rnp_input_from_memory(&in, (const uint8_t *)data, len, false) != RNP_SUCCESS ||
+        rnp_output_to_memory(&o, max_plain) != RNP_SUCCESS || rnp_op_verify_create(&op, ffi, in, o) != RNP_SUCCESS)
+        goto done;
+    rnp_result_t r = rnp_op_verify_execute(op);
+    rnp_op_verify_get_protection_info(op, &mode, NULL, NULL);
+    size_t nsig = 0;
+    rnp_op_verify_get_signature_count(op, &nsig);
+    rc = 0;
+    if (!mode || strcmp(mode, "none") != 0 || nsig == 0) {
+        /* Encrypted data is for sg_pgpmime_decrypt; data without signatures proves nothing. */
+        v->sig = SG_SIG_INVALID;
+        snprintf(v->reason, sizeof v->reason, "%s", nsig == 0 ? "no-signature" : "encrypted");
+        goto done;
+    }
+    /* The signed text is released even when a signature is bad: it was never secret, and the
+     * verdict says what it is worth. A broken stream (r != success with no output) is not. */
+    if (take_output(o, text, textlen) < 0) {
+        rc = -1;
+        goto done;
+    }
+    evaluate(ffi, op, from_addr, v);
+    if (v->sig == SG_SIG_NONE || (r != RNP_SUCCESS && v->sig != SG_SIG_INVALID)) {
+        v->sig = SG_SIG_INVALID;
+        snprintf(v->reason, sizeof v->reason, "%s", r != RNP_SUCCESS ? "bad-signature" : "no-signature");
+    }
+done:
+    rnp_buffer_destroy(mode);
+    rnp_op_verify_destroy(op);
+    rnp_output_destroy(o);
+    rnp_input_destroy(in);
+    rnp_ffi_destroy(ffi);
+    return rc;
+}

@@ -56,4 +56,17 @@ void sg_pgp_decrypted_free(sg_pgp_decrypted *res);
 int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
                                const char *sig, size_t siglen, sg_pgp_verdict *v);
 
+/* Signs data with signer_fpr (its secret from the keystore), SHA-256, armored: a detached
+ * signature (multipart/signed, RFC 3156 section 5), or with cleartext a cleartext-signed
+ * message (inline PGP output). *out is malloc'd. 0, or -1 with a reason in err. */
+int sg_pgpmime_sign(const sg_pgpmime_keys *k, const char *signer_fpr, bool cleartext, const char *data,
+                    size_t len, char **out, size_t *outlen, char *err, size_t errlen);
+
+/* Verifies signed-only OpenPGP data (an inline cleartext-signed block, or an armored signed
+ * message without encryption) against the keys bound to from_addr, and returns the signed
+ * text (*text malloc'd; NULL when the data is not signed-only OpenPGP: then v says why).
+ * Output larger than max_plain is not returned. 0, -1 on ENOMEM. */
+int sg_pgpmime_verify_inline(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+                             size_t max_plain, char **text, size_t *textlen, sg_pgp_verdict *v);
+
 #endif

@@ -163,6 +163,35 @@ static int load_ca(sg_certstore *cs, X509 **ca, EVP_PKEY **key, char fpr[SG_CERT
     return 0;
 }
 
+static bool url_ok(const char *u)
+{
+    if (!u)
+        return true;
+    size_t n = strlen(u);
+    if (n > 512 || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
+        return false;
+    for (size_t i = 0; i < n; i++) /* the value goes through OpenSSL's config syntax: no separators */
+        if ((unsigned char)u[i] <= ' ' || u[i] == ',' || (unsigned char)u[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static int url_exts(X509 *x, X509 *ca, const char *crl_url, const char *ocsp_url)
+{
+    char v[600];
+    if (crl_url) {
+        snprintf(v, sizeof v, "URI:%s", crl_url);
+        if (add_ext(x, ca, NID_crl_distribution_points, v) < 0)
+            return -1;
+    }
+    if (ocsp_url) {
+        snprintf(v, sizeof v, "OCSP;URI:%s", ocsp_url);
+        if (add_ext(x, ca, NID_info_access, v) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int issue_exts(X509 *x, X509 *ca, const char *addr, int usage, bool rsa)
 {
     char ku[96] = "critical", san[340];
@@ -184,6 +213,14 @@ static int issue_exts(X509 *x, X509 *ca, const char *addr, int usage, bool rsa)
 int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool rsa,
                 char fpr[SG_CERT_FPR_LEN + 1])
 {
+    return sg_ca_issue_urls(cs, address, usage, days, rsa, NULL, NULL, fpr);
+}
+
+int sg_ca_issue_urls(sg_certstore *cs, const char *address, int usage, int days, bool rsa, const char *crl_url,
+                     const char *ocsp_url, char fpr[SG_CERT_FPR_LEN + 1])
+{
+    if (!url_ok(crl_url) || !url_ok(ocsp_url))
+        return cs_fail(cs, "revocation URLs must be http:// or https:// without spaces or commas");
     char addr[320], cafpr[SG_CERT_FPR_LEN + 1];
     if (cs_norm_addr(address, strlen(address), addr, sizeof addr) < 0 || strchr(addr, ',') ||
         strchr(addr, '/'))
@@ -205,7 +242,8 @@ int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool
         X509_NAME_add_entry_by_NID(nm, NID_pkcs9_emailAddress, MBSTRING_ASC, (unsigned char *)addr, -1, -1,
                                    0))
         x = skeleton(nm, ca, key, days, cap);
-    rc = x && issue_exts(x, ca, addr, usage, rsa) == 0 && X509_sign(x, cakey, EVP_sha256()) > 0
+    rc = x && issue_exts(x, ca, addr, usage, rsa) == 0 && url_exts(x, ca, crl_url, ocsp_url) == 0 &&
+                 X509_sign(x, cakey, EVP_sha256()) > 0
              ? 0
              : cs_fail(cs, "cannot create the certificate");
     if (rc == 0) {

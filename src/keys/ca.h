@@ -23,6 +23,10 @@ int sg_ca_init(sg_certstore *cs, const char *subject, int days, bool rsa, char f
  * at the CA's own end). 0, 1 when there is no local CA, -1 on error (e.g. bad address). */
 int sg_ca_issue(sg_certstore *cs, const char *address, int usage, int days, bool rsa,
                 char fpr[SG_CERT_FPR_LEN + 1]);
+/* sg_ca_issue with revocation pointers: crl_url (a CRL distribution point) and ocsp_url (AIA
+ * OCSP), each NULL for none; http:// or https:// only, at most 512 bytes. */
+int sg_ca_issue_urls(sg_certstore *cs, const char *address, int usage, int days, bool rsa, const char *crl_url,
+                     const char *ocsp_url, char fpr[SG_CERT_FPR_LEN + 1]);
 /* Marks fpr revoked now: 0, 1 absent, 2 not issued by the local CA, 3 revoked already, -1. */
 int sg_ca_revoke(sg_certstore *cs, const char *fpr);
 /* A new CRL (v2, CRL number, next update in days) of everything the CA revoked; stored in the

@@ -199,6 +199,21 @@ int cs_cert_addrs(X509 *x, char ***addrs, size_t *n)
     return rc;
 }
 
+/* Exact local part, case-insensitive domain (RFC 5321: the local part is the recipient's). */
+bool cs_cert_has_addr(X509 *x, const char *address)
+{
+    char want[320];
+    char **addrs;
+    size_t n;
+    if (cs_norm_addr(address, strlen(address), want, sizeof want) < 0 || cs_cert_addrs(x, &addrs, &n) < 0)
+        return false;
+    bool ok = false;
+    for (size_t i = 0; i < n && !ok; i++)
+        ok = strcmp(addrs[i], want) == 0;
+    cs_free_addrs(addrs, n);
+    return ok;
+}
+
 void cs_free_addrs(char **addrs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -236,15 +251,6 @@ static char *serial_str(X509 *x)
     return s;
 }
 
-static int asn1_time_unix(const ASN1_TIME *t, int64_t *out)
-{
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 /* Facts of x into ci (not fpr-dependent flags like trusted). 0, or -1 when x is malformed. */
 static int cert_facts(X509 *x, sg_cert_info *ci)
 {
@@ -256,8 +262,8 @@ static int cert_facts(X509 *x, sg_cert_info *ci)
     ci->issuer = name_str(X509_get_issuer_name(x));
     ci->serial = serial_str(x);
     if (!ci->subject || !ci->issuer || !ci->serial ||
-        asn1_time_unix(X509_get0_notBefore(x), &ci->not_before) < 0 ||
-        asn1_time_unix(X509_get0_notAfter(x), &ci->not_after) < 0 ||
+        cs_asn1_time(X509_get0_notBefore(x), &ci->not_before) < 0 ||
+        cs_asn1_time(X509_get0_notAfter(x), &ci->not_after) < 0 ||
         cs_cert_addrs(x, &ci->addrs, &ci->naddrs) < 0) {
         sg_cert_info_clear(ci);
         return -1;
@@ -346,8 +352,8 @@ static int insert_cert(sg_certstore *cs, X509 *x, const sg_cert_info *ci, unsign
     if (len <= 0)
         return cs_fail(cs, "cannot encode certificate");
     sqlite3_stmt *st = cs_prep(cs, "INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before,"
-                                   " not_after, key_usage, eku_email, is_ca, trusted, local_ca, imported)"
-                                   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,strftime('%s','now'))");
+                                   " not_after, key_usage, eku_email, is_ca, trusted, local_ca, learned,"
+                                   " imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,strftime('%s','now'))");
     if (!st) {
         OPENSSL_free(der);
         return -1;
@@ -362,8 +368,10 @@ static int insert_cert(sg_certstore *cs, X509 *x, const sg_cert_info *ci, unsign
     sqlite3_bind_int64(st, 8, ci->key_usage);
     sqlite3_bind_int(st, 9, ci->eku_email);
     sqlite3_bind_int(st, 10, ci->is_ca);
-    sqlite3_bind_int(st, 11, (flags & SG_CS_ADD_TRUSTED) && ci->is_ca);
+    /* A learned certificate is never an anchor, whatever the caller asked. */
+    sqlite3_bind_int(st, 11, (flags & SG_CS_ADD_TRUSTED) && !(flags & SG_CS_ADD_LEARNED) && ci->is_ca);
     sqlite3_bind_int(st, 12, (flags & SG_CS_ADD_LOCAL_CA) != 0);
+    sqlite3_bind_int(st, 13, (flags & SG_CS_ADD_LEARNED) != 0);
     int rc = cs_run(cs, st);
     OPENSSL_free(der);
     for (size_t i = 0; rc == 0 && i < ci->naddrs; i++) {
@@ -413,6 +421,14 @@ int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags, c
             sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
         if (rc == 0)
             rc = SG_CERT_IMPORTED;
+    } else if (rc == 0 && !(flags & SG_CS_ADD_LEARNED)) {
+        /* The admin importing a certificate first learned from mail makes it an ordinary one. */
+        sqlite3_stmt *st = cs_prep(cs, "UPDATE x509_certs SET learned = 0 WHERE fpr = ? AND learned = 1");
+        if (st)
+            sqlite3_bind_text(st, 1, ci.fpr, -1, SQLITE_STATIC);
+        rc = st ? cs_run(cs, st) : -1;
+        if (rc == 0)
+            rc = sqlite3_changes(cs->db) > 0 ? SG_CERT_IMPORTED : SG_CERT_UNCHANGED;
     } else if (rc == 0) {
         rc = SG_CERT_UNCHANGED;
     }

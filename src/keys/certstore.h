@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lib/config.h"
 #include "store/store.h"
 
 #define SG_CERT_FPR_LEN 64 /* SHA-256, upper-case hex */
@@ -65,6 +66,7 @@ int sg_certstore_import(sg_certstore *cs, const uint8_t *data, size_t len, const
  * Returns enum sg_cert_import_status, -1 on error; reason set when rejected. */
 #define SG_CS_ADD_TRUSTED 1u
 #define SG_CS_ADD_LOCAL_CA 2u
+#define SG_CS_ADD_LEARNED 4u /* from incoming mail (sg_certstore_learn); never with TRUSTED */
 int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags, char fpr[SG_CERT_FPR_LEN + 1],
                      const char **reason);
 
@@ -102,7 +104,8 @@ enum sg_cert_verdict {
     SG_CERT_ADDRESS_MISMATCH,
     SG_CERT_REVOKED,
     SG_CERT_INVALID, /* bad signature, malformed extension, ... */
-    SG_CERT_ERROR    /* store or memory error */
+    SG_CERT_ERROR,   /* store or memory error */
+    SG_CERT_REVOCATION_UNKNOWN /* no revocation answer and revocation.unreachable = hard-fail */
 };
 const char *sg_cert_verdict_name(int verdict); /* "valid", "expired", ... */
 /* Validates x for address (NULL: no address check) and purpose at time at: chain from the
@@ -112,10 +115,101 @@ const char *sg_cert_verdict_name(int verdict); /* "valid", "expired", ... */
 int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at, char *reason,
                      size_t reasonlen);
 
+/* ---- revocation (revocation*.c, docs/x509.md "Revocation") ----
+ * The revocation policy of this certstore: which methods in which order (OCSP, CRL), whether
+ * to fetch over the network, limits, and hard or soft fail when no answer can be had. Until
+ * this is called, a certstore fetches nothing and consults only CRLs in the store (soft-fail):
+ * a process must opt in to network access. cryptd and the CLI pass &cfg->revocation. The
+ * configuration is copied. Fetches go through the fetch helper when the process started one
+ * (keys/fetch_helper.h: sg_fetch_helper_start before loading the KEK; cryptd should), else
+ * they run in the calling process (docs/architecture.md, "Revocation fetches"). */
+void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev);
+
+/* What revocation checking found for a chain (the worst over its certificates). */
+enum sg_rev_status {
+    SG_REV_NOT_CHECKED, /* no certificate of the chain names an OCSP responder or CRL, or none asked */
+    SG_REV_GOOD,        /* every certificate that could be checked is good */
+    SG_REV_UNKNOWN,     /* some certificate could not be checked: unreachable, invalid, too large */
+    SG_REV_REVOKED
+};
+const char *sg_rev_status_name(int s); /* "not checked", "good", "unknown", "revoked" */
+
+typedef struct sg_cert_result {
+    int verdict;     /* enum sg_cert_verdict, as sg_cert_validate returns */
+    int revocation;  /* enum sg_rev_status; NOT_CHECKED when validation failed before it */
+    bool soft_fail;  /* revocation UNKNOWN, accepted because revocation.unreachable = soft-fail */
+    char reason[512]; /* e.g. "valid; revocation unknown: OCSP responder unreachable (...), soft-fail" */
+    char revocation_detail[384]; /* the revocation part alone, e.g. "good (OCSP, cached)" */
+} sg_cert_result;
+
+/* sg_cert_validate with the full result, including what revocation checking did. May fetch
+ * CRLs and OCSP answers (per sg_certstore_set_revocation) and cache them in the store: it
+ * can block for up to revocation.timeout seconds per fetch. Returns r->verdict. */
+int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at,
+                        sg_cert_result *r);
+
 /* ---- the CRLs known to the store ---- */
 /* Stores crl as the newest CRL of the issuer whose certificate is issuer_fpr. 0 or -1. */
 int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number);
 /* The stored CRL of issuer_fpr (X509_CRL_free), NULL when none; *number when not NULL. */
 X509_CRL *sg_certstore_get_crl(sg_certstore *cs, const char *issuer_fpr, int64_t *number);
+
+/* ---- learned certificates and S/MIME capabilities (certstore_learn.c) ----
+ * The S/MIME engine calls sg_certstore_learn after it verified a signature on incoming mail
+ * and bound it to the From address: the signer's certificate and the chain the message
+ * carried are stored with learned = 1 (never trusted: they count only when they validate with
+ * sg_cert_validate like any other certificate; self-signed certificates are not kept, trust
+ * anchors are the admin's decision), and the signature's SMIMECapabilities are recorded for
+ * that address so that replies can use what the correspondent's client supports.
+ * Limits: at most SG_LEARN_MAX_CERTS certificates and SG_LEARN_MAX_BYTES of chain input, at
+ * most SG_LEARN_MAX_CAPS bytes of capabilities; per address the newest SG_LEARN_PER_ADDR
+ * learned signer certificates are kept (older learned ones without a private key are removed),
+ * so mail from strangers cannot grow the store without bound. */
+#define SG_LEARN_MAX_CERTS 10
+#define SG_LEARN_MAX_BYTES (256u * 1024)
+#define SG_LEARN_MAX_CAPS 4096u
+#define SG_LEARN_PER_ADDR 4
+
+/* Capabilities we recognise (RFC 8551 2.5.2, RFC 5084, RFC 3560), as bits. */
+#define SG_CAP_AES256_GCM 0x01u /* id-aes256-GCM: AuthEnvelopedData with AES-256-GCM */
+#define SG_CAP_AES128_GCM 0x02u
+#define SG_CAP_AES256_CBC 0x04u
+#define SG_CAP_AES128_CBC 0x08u
+#define SG_CAP_RSAES_OAEP 0x10u /* id-RSAES-OAEP */
+#define SG_CAP_PREFER_BIN_OK 0x20u /* preferBinaryInside (RFC 8551 2.5.3) */
+
+typedef struct sg_smime_caps {
+    char fpr[SG_CERT_FPR_LEN + 1]; /* the certificate of the newest signature seen */
+    unsigned flags;                /* SG_CAP_* */
+    unsigned preferred;            /* the first content-encryption SG_CAP_* bit listed, 0 none */
+    int64_t first_seen, last_seen; /* Unix seconds */
+} sg_smime_caps;
+
+/* chain_der: one or more DER certificates concatenated, the signer's first (as the CMS
+ * SignedData carried them; order of the rest does not matter). address: the From address the
+ * signature was bound to; it must be one of the signer certificate's addresses. caps_der: the
+ * DER of the SMIMECapabilities attribute value (SEQUENCE OF SMIMECapability), or NULL/0 when
+ * the signature had none. seen: the time to record (time(NULL)). fpr (may be NULL) gets the
+ * signer's fingerprint. Returns 0 when stored or refreshed, 1 when refused (reason in
+ * sg_certstore_error: unparsable, over a limit, address not in the certificate, rejected by
+ * the acceptance policy), -1 on a store error. Certificates imported by the admin stay as
+ * they are (not marked learned); their capabilities are still recorded. caps_der from a CMS
+ * SignerInfo: ASN1_STRING *s = CMS_signed_get0_data_by_OBJ(si,
+ * OBJ_nid2obj(NID_SMIMECapabilities), -3, V_ASN1_SEQUENCE); its bytes (ASN1_STRING_get0_data,
+ * ASN1_STRING_length) are the whole SEQUENCE. Call it only for a signature that verified and
+ * whose signer matched From (the same rule as for showing it as valid). */
+int sg_certstore_learn(sg_certstore *cs, const unsigned char *chain_der, size_t len, const char *address,
+                       const unsigned char *caps_der, size_t caps_len, time_t seen,
+                       char fpr[SG_CERT_FPR_LEN + 1]);
+/* Convenience for callers holding parsed certificates: signer plus others (may be NULL). */
+int sg_certstore_learn_x509(sg_certstore *cs, X509 *signer, STACK_OF(X509) * others, const char *address,
+                            const unsigned char *caps_der, size_t caps_len, time_t seen,
+                            char fpr[SG_CERT_FPR_LEN + 1]);
+/* What the newest signed message from address said it supports: 0 found, 1 never seen (caps
+ * zeroed), -1 on error. The address is normalised like everywhere (exact local part). */
+int sg_certstore_caps(sg_certstore *cs, const char *address, sg_smime_caps *caps);
+/* Parses SMIMECapabilities DER into SG_CAP_* bits and the preferred content cipher. 0 or -1
+ * when malformed or over SG_LEARN_MAX_CAPS. Pure; exported for the fuzz target and tests. */
+int sg_smime_caps_parse(const unsigned char *der, size_t len, unsigned *flags, unsigned *preferred);
 
 #endif

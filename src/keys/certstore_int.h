@@ -14,6 +14,15 @@ struct sg_certstore {
     bool have_kek;
     sg_kek kek;
     char err[256];
+    bool rev_set; /* sg_certstore_set_revocation was called: rev holds the policy */
+    sg_revocation_cfg rev;
+    /* URLs that failed recently (revocation.c): not asked again before `until`, so a dead
+     * responder costs one timeout per retry_after, not one per message. */
+    struct cs_fetch_fail {
+        char url[256];
+        int64_t until;
+        char why[200];
+    } fails[32];
 };
 
 /* Sets the error message; returns -1. */
@@ -32,5 +41,13 @@ int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen);
 /* Addresses of x: SAN rfc822Names, else emailAddress in the subject. Free with cs_free_addrs. */
 int cs_cert_addrs(X509 *x, char ***addrs, size_t *n);
 void cs_free_addrs(char **addrs, size_t n);
+/* Stores crl as the newest of issuer_fpr; url NULL for a CRL made or imported locally (it is
+ * then authoritative whatever its nextUpdate), else where it was fetched from and when. */
+int cs_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number, const char *url,
+               int64_t fetched, int64_t next_update);
+/* Unix seconds of an ASN1 time: 0 or -1. */
+int cs_asn1_time(const ASN1_TIME *t, int64_t *out);
+/* Is address (normalised here) one of x's addresses? */
+bool cs_cert_has_addr(X509 *x, const char *address);
 
 #endif

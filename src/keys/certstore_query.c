@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keys/certstore.h"
 #include "keys/certstore_int.h"
@@ -282,7 +283,8 @@ int sg_certstore_delete(sg_certstore *cs, const char *fpr_in)
         return -1;
     static const char *const sql[] = {
         "DELETE FROM x509_addrs WHERE fpr = ?", "DELETE FROM x509_keys WHERE fpr = ?",
-        "DELETE FROM x509_crls WHERE issuer_fpr = ?", "DELETE FROM x509_certs WHERE fpr = ?"};
+        "DELETE FROM x509_crls WHERE issuer_fpr = ?", "DELETE FROM x509_learned WHERE fpr = ?",
+        "DELETE FROM x509_ocsp WHERE fpr = ?", "DELETE FROM x509_certs WHERE fpr = ?"};
     if (cs_exec(cs, "BEGIN IMMEDIATE") < 0)
         return -1;
     int rc = 0;
@@ -353,32 +355,52 @@ STACK_OF(X509) * cs_load_where(sg_certstore *cs, const char *where)
 
 /* ---- CRLs ---- */
 
-int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number)
+int cs_asn1_time(const ASN1_TIME *t, int64_t *out)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int cs_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number, const char *url,
+               int64_t fetched, int64_t next)
 {
     unsigned char *der = NULL;
     int len = i2d_X509_CRL(crl, &der);
-    struct tm tu, tn;
-    if (len <= 0 || !ASN1_TIME_to_tm(X509_CRL_get0_lastUpdate(crl), &tu)) {
+    int64_t this_update;
+    if (len <= 0 || cs_asn1_time(X509_CRL_get0_lastUpdate(crl), &this_update) < 0) {
         OPENSSL_free(der);
         return cs_fail(cs, "cannot encode the CRL");
     }
-    int64_t next = X509_CRL_get0_nextUpdate(crl) && ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &tn)
-                       ? (int64_t)timegm(&tn)
-                       : 0;
     sqlite3_stmt *st =
         cs_prep(cs, "INSERT OR REPLACE INTO x509_crls (issuer_fpr, der, this_update, next_update,"
-                    " number) VALUES (?,?,?,?,?)");
+                    " number, url, fetched) VALUES (?,?,?,?,?,?,?)");
     int rc = -1;
     if (st) {
         sqlite3_bind_text(st, 1, issuer_fpr, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, der, len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (int64_t)timegm(&tu));
+        sqlite3_bind_int64(st, 3, this_update);
         sqlite3_bind_int64(st, 4, next);
         sqlite3_bind_int64(st, 5, number);
+        if (url)
+            sqlite3_bind_text(st, 6, url, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 6);
+        sqlite3_bind_int64(st, 7, fetched);
         rc = cs_run(cs, st);
     }
     OPENSSL_free(der);
     return rc;
+}
+
+int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number)
+{
+    int64_t next = 0;
+    if (X509_CRL_get0_nextUpdate(crl))
+        cs_asn1_time(X509_CRL_get0_nextUpdate(crl), &next);
+    return cs_put_crl(cs, issuer_fpr, crl, number, NULL, 0, next);
 }
 
 X509_CRL *sg_certstore_get_crl(sg_certstore *cs, const char *issuer_fpr, int64_t *number)

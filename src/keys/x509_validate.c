@@ -3,15 +3,17 @@
  * The chain is built by OpenSSL from the store's certificates: trusted CA certificates are the
  * anchors (partial chains allowed, because the admin's trust flag is the anchor, not a
  * self-signature), every other CA certificate is an untrusted intermediate. On top of OpenSSL's
- * checks come ours: emailProtection is required explicitly, the rfc822Name must match, and a
- * CRL the store holds for an issuer in the chain is consulted. OCSP and fetching CRLs from
- * their distribution points come later. */
+ * checks come ours: emailProtection is required explicitly, the rfc822Name must match, and
+ * revocation is checked last (revocation.c: OCSP and CRLs, cached in the store, fetched per the
+ * certstore's revocation policy), so that nothing is fetched for a certificate that fails
+ * anyway and every URL fetched comes from a certificate that chains to a trust anchor. */
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "keys/certstore.h"
 #include "keys/certstore_int.h"
+#include "keys/revocation.h"
 
 const char *sg_cert_verdict_name(int v)
 {
@@ -24,8 +26,9 @@ const char *sg_cert_verdict_name(int v)
                                     "address mismatch",
                                     "revoked",
                                     "invalid",
-                                    "error"};
-    return v >= 0 && v <= SG_CERT_ERROR ? n[v] : "?";
+                                    "error",
+                                    "revocation unknown"};
+    return v >= 0 && v <= SG_CERT_REVOCATION_UNKNOWN ? n[v] : "?";
 }
 
 static int verdict(int v, char *reason, size_t rlen, const char *detail)
@@ -34,21 +37,6 @@ static int verdict(int v, char *reason, size_t rlen, const char *detail)
         snprintf(reason, rlen, "%s%s%s", sg_cert_verdict_name(v), detail && *detail ? ": " : "",
                  detail ? detail : "");
     return v;
-}
-
-/* Exact local part, case-insensitive domain (RFC 5321: the local part is the recipient's). */
-static bool address_matches(X509 *x, const char *address)
-{
-    char want[320];
-    char **addrs;
-    size_t n;
-    if (cs_norm_addr(address, strlen(address), want, sizeof want) < 0 || cs_cert_addrs(x, &addrs, &n) < 0)
-        return false;
-    bool ok = false;
-    for (size_t i = 0; i < n && !ok; i++)
-        ok = strcmp(addrs[i], want) == 0;
-    cs_free_addrs(addrs, n);
-    return ok;
 }
 
 static bool is_ec(X509 *x)
@@ -101,32 +89,52 @@ static int map_error(X509_STORE_CTX *ctx, X509 *leaf, char *reason, size_t rlen)
     }
 }
 
-/* Is any certificate of the verified chain listed in a CRL the store holds for its issuer?
- * The CRL counts only when its signature verifies with that issuer's key. */
-static int check_crls(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, char *reason, size_t rlen)
+/* The revocation answer applied to a chain that passed every other check. */
+static int apply_revocation(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, sg_cert_result *r)
 {
-    for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
-        X509 *x = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
-        char ifpr[SG_CERT_FPR_LEN + 1];
-        if (sg_cert_fpr(issuer, ifpr) < 0)
-            return verdict(SG_CERT_ERROR, reason, rlen, "fingerprint");
-        X509_CRL *crl = sg_certstore_get_crl(cs, ifpr, NULL);
-        if (!crl)
-            continue;
-        EVP_PKEY *ipk = X509_get0_pubkey(issuer);
-        X509_REVOKED *rev = NULL;
-        int listed = ipk && X509_CRL_verify(crl, ipk) == 1 && X509_CRL_get0_by_cert(crl, &rev, x) == 1;
-        bool effective = listed && rev && X509_cmp_time(X509_REVOKED_get0_revocationDate(rev), &at) <= 0;
-        X509_CRL_free(crl);
-        if (effective)
-            return verdict(SG_CERT_REVOKED, reason, rlen, i ? "an issuing CA certificate is revoked" : NULL);
+    char *reason = r->reason;
+    size_t rlen = sizeof r->reason;
+    rev_check_chain(cs, chain, at, r);
+    const char *d = r->revocation_detail;
+    switch (r->revocation) {
+    case SG_REV_REVOKED:
+        return verdict(SG_CERT_REVOKED, reason, rlen, d);
+    case SG_REV_UNKNOWN:
+        if (cs->rev.unreachable == SG_REV_HARD_FAIL) {
+            snprintf(reason, rlen, "revocation unknown: %s, hard-fail", d);
+            return SG_CERT_REVOCATION_UNKNOWN;
+        }
+        r->soft_fail = true;
+        snprintf(reason, rlen, "valid; revocation unknown: %s, soft-fail", d);
+        return SG_CERT_VALID;
+    case SG_REV_GOOD:
+        snprintf(reason, rlen, "valid; revocation %s", d);
+        return SG_CERT_VALID;
+    default:
+        if (cs->rev_set)
+            snprintf(reason, rlen, "valid; revocation not checked: %s", d);
+        else
+            verdict(SG_CERT_VALID, reason, rlen, NULL);
+        return SG_CERT_VALID;
     }
-    return SG_CERT_VALID;
 }
 
 int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at, char *reason,
                      size_t rlen)
 {
+    sg_cert_result r;
+    int v = sg_cert_validate_ex(cs, x, address, purpose, at, &r);
+    if (reason && rlen)
+        snprintf(reason, rlen, "%s", r.reason);
+    return v;
+}
+
+int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at,
+                        sg_cert_result *res)
+{
+    memset(res, 0, sizeof *res);
+    char *reason = res->reason;
+    size_t rlen = sizeof res->reason;
     STACK_OF(X509) *anchors = cs_load_where(cs, "trusted = 1 AND is_ca = 1");
     STACK_OF(X509) *inter = cs_load_where(cs, "trusted = 0 AND is_ca = 1");
     X509_STORE *xs = X509_STORE_new();
@@ -181,17 +189,16 @@ int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose
         v = verdict(SG_CERT_BAD_KEY_USAGE, reason, rlen, NULL);
         goto out;
     }
-    if (address && !address_matches(x, address)) {
+    if (address && !cs_cert_has_addr(x, address)) {
         v = verdict(SG_CERT_ADDRESS_MISMATCH, reason, rlen, address);
         goto out;
     }
-    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
-    if ((v = check_crls(cs, chain, at, reason, rlen)) == SG_CERT_VALID)
-        verdict(v, reason, rlen, NULL);
+    v = apply_revocation(cs, X509_STORE_CTX_get0_chain(ctx), at, res);
 out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(xs);
     sk_X509_pop_free(anchors, X509_free);
     sk_X509_pop_free(inter, X509_free);
+    res->verdict = v;
     return v;
 }

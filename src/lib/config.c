@@ -31,6 +31,26 @@ static void list_set(sg_strlist *l, const char *const *v, size_t n)
 
 void sg_config_free(sg_config *c);
 
+void sg_revocation_defaults(sg_revocation_cfg *r)
+{
+    memset(r, 0, sizeof *r);
+    r->methods[0] = SG_REV_METHOD_OCSP;
+    r->methods[1] = SG_REV_METHOD_CRL;
+    r->nmethods = 2;
+    r->unreachable = SG_REV_SOFT_FAIL;
+    r->fetch = true;
+    r->timeout = 10;
+    r->crl_max_size = 8L << 20;
+    r->ocsp_max_size = 64L << 10;
+    r->ocsp_max_age = 7 * 86400;
+    r->retry_after = 300;
+    snprintf(r->helper_user, sizeof r->helper_user, "nobody");
+    snprintf(r->helper_group, sizeof r->helper_group, "nogroup");
+    r->ports[0] = 80;
+    r->ports[1] = 443;
+    r->nports = 2;
+}
+
 static void defaults(sg_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -64,6 +84,8 @@ static void defaults(sg_config *c)
     static const char *const nets[] = {"127.0.0.0/8", "::1/128"};
     list_set(&c->smtpd.client_networks, nets, 2);
     c->cryptd.workers = 0;
+    c->cryptd.max_layers = 8;
+    c->cryptd.pgp_inline = false;
     set_str(&c->relay.next_hop, "127.0.0.1:10027");
     c->relay.tls = SG_TLS_MAY;
     c->relay.max_connections = 10;
@@ -75,6 +97,13 @@ static void defaults(sg_config *c)
     c->sink.enabled = true;
     set_str(&c->sink.listen, "127.0.0.1:10027");
     set_str(&c->sink.maildir, "sink");
+    sg_revocation_defaults(&c->revocation);
+    /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
+    c->smime.rsa_padding = SG_SMIME_RSA_PKCS1;
+    c->smime.rsa_signature = SG_SMIME_SIG_PKCS1;
+    c->smime.signing = SG_SMIME_SIGN_CLEAR;
+    c->smime.digest = SG_SMIME_SHA256;
+    list_set(&c->smime.gcm_for, NULL, 0);
 }
 
 /* ---- typed readers: each checks the type and reports file:line on mismatch ---- */
@@ -245,6 +274,100 @@ static void load_relay(ctx *x, sg_config *c, config_setting_t *g)
     }
 }
 
+/* A string into a fixed buffer (settings copied by value into other modules). */
+static void rd_fixed(ctx *x, config_setting_t *s, char *dst, size_t n)
+{
+    char *v = NULL;
+    rd_str(x, s, &v);
+    if (v && strlen(v) >= n)
+        fail(x, s, "%s: longer than %zu bytes", config_setting_name(s), n - 1);
+    else if (v)
+        snprintf(dst, n, "%s", v);
+    free(v);
+}
+
+static void load_revocation(ctx *x, sg_revocation_cfg *r, config_setting_t *g)
+{
+    static const char *const unreach[] = {"soft-fail", "hard-fail", NULL};
+    static const char *const methods[] = {"ocsp", "crl", NULL};
+    for (int i = 0; !x->failed && i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        long long v;
+        if (is(s, "methods")) {
+            int t = config_setting_type(s), n = config_setting_length(s);
+            if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > 2)
+                return fail(x, s, "revocation.methods: expected a list of \"ocsp\" and \"crl\"");
+            r->nmethods = 0;
+            for (int j = 0; j < n; j++) {
+                int m = -1;
+                rd_enum(x, config_setting_get_elem(s, j), methods, &m);
+                if (x->failed)
+                    return;
+                if (j == 1 && m == r->methods[0])
+                    return fail(x, s, "revocation.methods: each method once");
+                r->methods[r->nmethods++] = m;
+            }
+        } else if (is(s, "unreachable"))
+            rd_enum(x, s, unreach, &r->unreachable);
+        else if (is(s, "fetch"))
+            rd_bool(x, s, &r->fetch);
+        else if (is(s, "timeout"))
+            rd_i(x, s, 1, 300, &r->timeout);
+        else if (is(s, "crl_max_size")) {
+            v = r->crl_max_size;
+            rd_int(x, s, 1024, 1LL << 30, &v);
+            r->crl_max_size = (long)v;
+        } else if (is(s, "ocsp_max_size")) {
+            v = r->ocsp_max_size;
+            rd_int(x, s, 512, 1LL << 24, &v);
+            r->ocsp_max_size = (long)v;
+        } else if (is(s, "ocsp_max_age"))
+            rd_i(x, s, 60, 366 * 86400, &r->ocsp_max_age);
+        else if (is(s, "retry_after"))
+            rd_i(x, s, 0, 86400, &r->retry_after);
+        else if (is(s, "tls_ca_file"))
+            rd_fixed(x, s, r->tls_ca_file, sizeof r->tls_ca_file);
+        else if (is(s, "helper_user"))
+            rd_fixed(x, s, r->helper_user, sizeof r->helper_user);
+        else if (is(s, "helper_group"))
+            rd_fixed(x, s, r->helper_group, sizeof r->helper_group); else if (is(s, "allowed_ports")) {
+            int t = config_setting_type(s), n = config_setting_length(s);
+            if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n > SG_REV_MAX_PORTS)
+                return fail(x, s, "revocation.allowed_ports: expected a list of at most %d ports",
+                            SG_REV_MAX_PORTS);
+            r->nports = 0;
+            for (int j = 0; j < n && !x->failed; j++)
+                rd_i(x, config_setting_get_elem(s, j), 1, 65535, &r->ports[r->nports++]);
+        } else
+            fail(x, s, "revocation.%s: unknown setting", config_setting_name(s));
+    }
+}
+
+static void load_smime(ctx *x, sg_config *c, config_setting_t *g)
+{
+    static const char *const padding[] = {"pkcs1", "oaep", NULL};
+    static const char *const sig[] = {"pkcs1", "pss", NULL};
+    static const char *const signing[] = {"clear", "opaque", NULL};
+    static const char *const digest[] = {"sha256", "sha384", "sha512", NULL};
+    for (int i = 0; i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        if (is(s, "rsa_padding"))
+            rd_enum(x, s, padding, &c->smime.rsa_padding);
+        else if (is(s, "rsa_signature"))
+            rd_enum(x, s, sig, &c->smime.rsa_signature);
+        else if (is(s, "signing"))
+            rd_enum(x, s, signing, &c->smime.signing);
+        else if (is(s, "digest"))
+            rd_enum(x, s, digest, &c->smime.digest);
+        else if (is(s, "gcm_for"))
+            rd_list(x, s, &c->smime.gcm_for);
+        else if (is(s, "encrypt_to_sender"))
+            rd_bool(x, s, &c->smime.encrypt_to_sender);
+        else
+            fail(x, s, "smime.%s: unknown setting", config_setting_name(s));
+    }
+}
+
 static void load_file(ctx *x, sg_config *c, config_t *cf)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -290,6 +413,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 config_setting_t *u = config_setting_get_elem(s, j);
                 if (is(u, "workers"))
                     rd_i(x, u, 0, 256, &c->cryptd.workers);
+                else if (is(u, "max_layers"))
+                    rd_i(x, u, 1, 64, &c->cryptd.max_layers);
+                else if (is(u, "pgp_inline"))
+                    rd_bool(x, u, &c->cryptd.pgp_inline);
                 else
                     fail(x, u, "cryptd.%s: unknown setting", config_setting_name(u));
             }
@@ -310,6 +437,14 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 else
                     fail(x, u, "sink.%s: unknown setting", config_setting_name(u));
             }
+        } else if (is(s, "revocation")) {
+            rd_group(x, s, "revocation");
+            if (!x->failed)
+                load_revocation(x, &c->revocation, s);
+        } else if (is(s, "smime")) {
+            rd_group(x, s, "smime");
+            if (!x->failed)
+                load_smime(x, c, s);
         } else {
             fail(x, s, "%s: unknown setting", config_setting_name(s));
         }
@@ -398,6 +533,13 @@ static int config_load(sg_config *c, const char *path, char *err, size_t errlen)
     absolutize(&c->smtpd.tls_cert, c->base_dir);
     absolutize(&c->smtpd.tls_key, c->base_dir);
     absolutize(&c->sink.maildir, c->base_dir);
+    if (c->revocation.tls_ca_file[0] && c->revocation.tls_ca_file[0] != '/') {
+        char *p = strdup(c->revocation.tls_ca_file);
+        absolutize(&p, c->base_dir);
+        if (strlen(p) < sizeof c->revocation.tls_ca_file)
+            snprintf(c->revocation.tls_ca_file, sizeof c->revocation.tls_ca_file, "%s", p);
+        free(p);
+    }
     if (!c->relay.helo_name)
         set_str(&c->relay.helo_name, c->hostname);
     return validate(&x, c);
@@ -437,6 +579,7 @@ void sg_config_free(sg_config *c)
         free(*strs[i]);
     list_free(&c->internal_domains);
     list_free(&c->smtpd.client_networks);
+    list_free(&c->smime.gcm_for);
     free(c->smtpd.client_cidrs);
     memset(c, 0, sizeof *c);
 }

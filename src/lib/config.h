@@ -11,11 +11,36 @@
 
 enum sg_bare_newline { SG_BARE_REJECT, SG_BARE_NORMALIZE };
 enum sg_tls_mode { SG_TLS_NONE, SG_TLS_MAY, SG_TLS_MUST };
+enum sg_smime_rsa_padding { SG_SMIME_RSA_PKCS1, SG_SMIME_RSA_OAEP };
+enum sg_smime_rsa_signature { SG_SMIME_SIG_PKCS1, SG_SMIME_SIG_PSS };
+enum sg_smime_signing { SG_SMIME_SIGN_CLEAR, SG_SMIME_SIGN_OPAQUE };
+enum sg_smime_digest { SG_SMIME_SHA256, SG_SMIME_SHA384, SG_SMIME_SHA512 };
 
 typedef struct sg_strlist {
     char **v;
     size_t n;
 } sg_strlist;
+
+/* Certificate revocation checking (docs/configuration.md "revocation", docs/x509.md). */
+enum sg_rev_method { SG_REV_METHOD_OCSP, SG_REV_METHOD_CRL };
+enum sg_rev_unreachable { SG_REV_SOFT_FAIL, SG_REV_HARD_FAIL };
+#define SG_REV_MAX_PORTS 16
+typedef struct sg_revocation_cfg {
+    int methods[2]; /* enum sg_rev_method, tried in this order */
+    int nmethods;   /* 0: only CRLs already in the store count */
+    int unreachable; /* enum sg_rev_unreachable: when no method gives an answer */
+    bool fetch;      /* false: answers come from the store's cache only, no network */
+    int timeout;     /* seconds for one whole fetch (connect included) */
+    long crl_max_size, ocsp_max_size; /* bytes of a response body */
+    int ocsp_max_age;                 /* seconds an OCSP answer is used after its thisUpdate */
+    int ports[SG_REV_MAX_PORTS];      /* the only ports fetches may connect to */
+    int nports;
+    char tls_ca_file[512]; /* CA certificates for https fetches; "" = the system's trust store */
+    int retry_after;       /* seconds a URL that failed is not asked again (per process); 0: always */
+    char helper_user[64], helper_group[64]; /* the fetch helper's identity when started as root */
+} sg_revocation_cfg;
+/* The defaults of a sg_config (for users without a configuration, e.g. tests). */
+void sg_revocation_defaults(sg_revocation_cfg *r);
 
 typedef struct sg_config {
     char *path; /* the file loaded, NULL for embedded defaults */
@@ -48,7 +73,9 @@ typedef struct sg_config {
         sg_cidr *client_cidrs;
     } smtpd;
     struct {
-        int workers; /* 0: one per core */
+        int workers;     /* 0: one per core */
+        int max_layers;  /* encryption/signature layers peeled from one incoming message at most */
+        bool pgp_inline; /* OpenPGP output for a single text/plain part is inline, not PGP/MIME */
     } cryptd;
     struct {
         char *next_hop;
@@ -63,6 +90,15 @@ typedef struct sg_config {
         char *listen;
         char *maildir;
     } sink;
+    sg_revocation_cfg revocation;
+    struct {                    /* docs/smime.md */
+        int rsa_padding;        /* enum sg_smime_rsa_padding: key transport to RSA recipients */
+        int rsa_signature;      /* enum sg_smime_rsa_signature */
+        int signing;            /* enum sg_smime_signing: the default; policy may ask opaque */
+        int digest;             /* enum sg_smime_digest */
+        sg_strlist gcm_for;     /* addresses or domains known to read AES-GCM AuthEnvelopedData */
+        bool encrypt_to_sender; /* add the sender's own certificate to every envelope */
+    } smime;
 } sg_config;
 
 /* Loads embedded defaults, then the file at path (NULL: defaults only). On error returns -1 and

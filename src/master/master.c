@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lib/fsutil.h"
+#include "master/exe.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/privdrop.h"
@@ -56,6 +57,9 @@ typedef struct master {
 static pid_t spawn(master *m, int idx)
 {
     role *r = &m->r[idx];
+    char exe[PATH_MAX];
+    if (sg_role_exe(role_names[idx], exe, sizeof exe) < 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0) {
         sg_error(NULL, "event=fork-failed role=%s error=\"%s\"", role_names[idx], strerror(errno));
@@ -82,7 +86,7 @@ static pid_t spawn(master *m, int idx)
         }
         argv[a++] = (char *)role_names[idx];
         argv[a] = NULL;
-        execv("/proc/self/exe", argv);
+        execv(exe, argv);
         _exit(127);
     }
     r->pid = pid;

@@ -164,6 +164,26 @@ int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out)
     return rc;
 }
 
+int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen)
+{
+    sg_rawmsg m;
+    if (sg_rawmsg_parse(msg, len, &m) < 0)
+        return 0;
+    GMimeContentType *ct = content_type(&m);
+    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
+    sg_rawpart parts[3];
+    int found = boundary && is_type(ct, "multipart", "signed") &&
+                sg_rawmsg_split(m.body, m.bodylen, boundary, parts, 3) == 2;
+    if (found) {
+        *part = parts[0].data;
+        *plen = parts[0].len;
+    }
+    if (ct)
+        g_object_unref(ct);
+    sg_rawmsg_free(&m);
+    return found;
+}
+
 void sg_mime_pgp_free(sg_mime_pgp *p)
 {
     free(p->cipher);

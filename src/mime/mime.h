@@ -41,6 +41,10 @@ typedef struct sg_mime_pgp {
 int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out);
 void sg_mime_pgp_free(sg_mime_pgp *p);
 
+/* The content of a multipart/signed entity of any protocol (its first part exactly as
+ * received, pointing into msg): 1 found, 0 when msg is not a two-part multipart/signed. */
+int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen);
+
 /* Canonicalises the body entity of msg (its Content-* fields and body) for signing: CRLF line
  * ends, and every leaf whose content is 8-bit, binary, or has lines over 998 octets is
  * re-encoded as quoted-printable or base64, so the entity is 7-bit and survives any transport
@@ -69,6 +73,28 @@ int sg_mime_restamp(const char *msg, size_t len, const char *stamps, sg_buf *out
 /* The name is one of sealgate's stamp fields (X-Sealgate-*), which are never trusted from
  * outside. */
 bool sg_mime_is_stamp_field(const char *name, size_t namelen);
+
+/* Appends msg's header fields without Content-* and MIME-Version, raw (bare LF made CRLF),
+ * with Subject replaced by "..." when hide_subject: the outer header of a message whose body
+ * is replaced. 0 or -1. */
+int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf *out);
+
+/* The outgoing clear-signed message (RFC 3156 section 5): msg's header fields without Content-*
+ * and MIME-Version, then multipart/signed (micalg=pgp-sha256) whose first part is entity byte
+ * for byte (the canonical entity that was signed) and whose second part is the armored
+ * detached signature sig. 0 or -1. */
+int sg_mime_wrap_signed(const char *msg, size_t len, const char *entity, size_t elen, const char *sig,
+                        size_t siglen, sg_buf *out);
+
+/* The field is a result sealgate writes: an X-Sealgate-* field, or an Authentication-Results
+ * field whose authserv-id is authserv_id (case-insensitive; NULL: X-Sealgate-* only). Such
+ * fields arriving from outside are forged and removed. */
+bool sg_mime_is_own_result(const char *name, size_t namelen, const char *value, size_t valuelen,
+                           const char *authserv_id);
+/* msg without those fields (other bytes unchanged). 0 or -1. */
+int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, sg_buf *out);
+/* msg's header has such a field. */
+bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id);
 
 /* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
 int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);

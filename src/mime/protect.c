@@ -127,31 +127,42 @@ out:
     return rc;
 }
 
-int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out)
+int sg_mime_new_boundary(char *out, size_t n)
+{
+    unsigned char rnd[12];
+    if (n < 2 * sizeof rnd + 10 || RAND_bytes(rnd, sizeof rnd) != 1)
+        return -1;
+    int k = snprintf(out, n, "sealgate-");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        k += snprintf(out + k, n - (size_t)k, "%02x", rnd[i]);
+    return 0;
+}
+
+int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf *out)
 {
     sg_rawmsg m;
     if (sg_rawmsg_parse(msg, len, &m) < 0)
         return -1;
-    unsigned char rnd[12];
-    char boundary[64];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        sg_rawmsg_free(&m);
-        return -1;
-    }
-    int n = snprintf(boundary, sizeof boundary, "sealgate-");
-    for (size_t i = 0; i < sizeof rnd; i++)
-        n += snprintf(boundary + n, sizeof boundary - (size_t)n, "%02x", rnd[i]);
     int rc = 0;
     for (size_t i = 0; i < m.nh && rc == 0; i++) {
         const sg_rawhdr *h = &m.h[i];
         if (sg_rawhdr_is_content(h) || sg_rawhdr_is(h, "MIME-Version"))
             continue;
-        if (sg_rawhdr_is(h, "Subject"))
+        if (hide_subject && sg_rawhdr_is(h, "Subject"))
             rc = sg_buf_append(out, "Subject: ...\r\n", 14);
         else
             rc = raw(out, h);
     }
     sg_rawmsg_free(&m);
+    return rc;
+}
+
+int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out)
+{
+    char boundary[64];
+    if (sg_mime_new_boundary(boundary, sizeof boundary) < 0)
+        return -1;
+    int rc = sg_mime_outer_fields(msg, len, true, out);
     if (rc < 0 ||
         sg_buf_appendf(out,
                        "MIME-Version: 1.0\r\n"

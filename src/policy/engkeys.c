@@ -25,7 +25,17 @@ static bool have_engine(void *ctx, int method)
     return sg_engine_by_method(method) != NULL;
 }
 
+static int can_make_signer(void *ctx, int method)
+{
+    (void)ctx;
+    const sg_engine *e = sg_engine_by_method(method);
+    return e && e->can_make_signer ? e->can_make_signer() : 0;
+}
+
 void sg_policy_engine_keys(sg_pkeys *k)
 {
-    *k = (sg_pkeys){.can_encrypt_to = can_encrypt_to, .can_sign_as = can_sign_as, .have_engine = have_engine};
+    *k = (sg_pkeys){.can_encrypt_to = can_encrypt_to,
+                    .can_sign_as = can_sign_as,
+                    .have_engine = have_engine,
+                    .can_make_signer = can_make_signer};
 }

@@ -98,10 +98,10 @@ int sg_policy_rule_matches(const sg_policy *p, const sg_prule *r, const sg_pfact
     const sg_pcond *c = &r->c;
     const char *from = f->from, *env = f->env_from;
     *why = NULL;
-#define FAIL_IF(cond, name)                                                                                  \
-    if (cond) {                                                                                              \
-        *why = name;                                                                                         \
-        return 0;                                                                                            \
+#define FAIL_IF(cond, name) \
+    if (cond) {             \
+        *why = name;        \
+        return 0;           \
     }
     FAIL_IF(c->directions && !(c->directions & (1u << direction)), "direction");
     FAIL_IF(c->from.n && !addr_any(&c->from, env, from), "from");
@@ -114,8 +114,7 @@ int sg_policy_rule_matches(const sg_policy *p, const sg_prule *r, const sg_pfact
         for (size_t i = 0; i < c->nheaders && !any; i++)
             for (size_t h = 0; h < f->nheaders && !any; h++)
                 any = f->headers[h].name && strcasecmp(f->headers[h].name, c->headers[i].name) == 0 &&
-                      regexec(&c->headers[i].re, f->headers[h].value ? f->headers[h].value : "", 0, NULL,
-                              0) == 0;
+                      regexec(&c->headers[i].re, f->headers[h].value ? f->headers[h].value : "", 0, NULL, 0) == 0;
         FAIL_IF(!any, "header");
     }
     FAIL_IF(c->keywords && !has_keyword(p, f, c->keywords), "keyword");
@@ -173,37 +172,34 @@ static int pick_encrypt(const sg_pkeys *k, const int *methods, const char *rcpt,
 }
 
 /* The signing method when nothing is encrypted: the first of the preference the sender has a
- * key for, else the first built in (the engine signs with the domain key or makes a key). The
- * other built-in methods of the preference go to alt, for the transform to try in order when
- * an engine cannot sign (e.g. S/MIME without a local CA). 1, 0 no engine, -1 lookup error. */
-static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, int *out, int alt[4])
+ * key for, else the first whose engine can sign without one (creates a key, or signs with the
+ * domain identity; S/MIME can only with a local CA). */
+static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, int *out)
 {
-    int cand[4] = {0}, n = 0, held = 0;
+    int first = 0;
     for (size_t i = 0; i < 3 && methods[i]; i++) {
         if (!engine_ok(k, methods[i]))
             continue;
         int r = k->can_sign_as ? k->can_sign_as(k->ctx, sender, methods[i]) : 0;
         if (r < 0)
             return -1;
-        if (r == 1 && !held)
-            held = methods[i];
-        cand[n++] = methods[i];
+        if (r == 1) {
+            *out = methods[i];
+            return 1;
+        }
+        int m = k->can_make_signer ? k->can_make_signer(k->ctx, methods[i]) : 1;
+        if (m < 0)
+            return -1;
+        if (!first && m == 1)
+            first = methods[i];
     }
-    if (!n)
-        return 0;
-    *out = held ? held : cand[0];
-    size_t a = 0;
-    for (int i = 0; i < n; i++)
-        if (cand[i] != *out)
-            alt[a++] = cand[i];
-    alt[a] = 0;
-    return 1;
+    *out = first;
+    return first ? 1 : 0;
 }
 
 /* Builds dec's chain from the accumulated rule chains and resolves protection. Returns 0,
  * or 1 when protection is infeasible (dec->reason says why), -1 never (errors are reasons). */
-static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt,
-                   sg_pdecision *d)
+static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt, sg_pdecision *d)
 {
     sg_psettings rs, ss;
     const char *sender = sg_pfacts_sender(f);
@@ -243,21 +239,20 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
             d->encrypt = true;
             d->method = m;
         } else {
-            snprintf(d->reason, sizeof d->reason,
-                     r < 0 ? "key lookup for %s failed" : "no usable key or certificate for %s", rcpt);
+            snprintf(d->reason, sizeof d->reason, r < 0 ? "key lookup for %s failed" : "no usable key or certificate for %s",
+                     rcpt);
             infeasible = 1;
         }
     }
     if (sign) {
         d->sign = sign->sign ? sign->sign : ss.sign;
         if (!d->method) {
-            int m = 0,
-                r = pick_sign(k, enc && enc->methods[0] ? enc->methods : rs.methods, sender, &m, d->sign_alt);
+            int m = 0, r = pick_sign(k, enc && enc->methods[0] ? enc->methods : rs.methods, sender, &m);
             if (r == 1) {
                 d->method = m;
             } else if (!infeasible) {
-                snprintf(d->reason, sizeof d->reason,
-                         r < 0 ? "key lookup for %s failed" : "no engine can sign for %s", sender);
+                snprintf(d->reason, sizeof d->reason, r < 0 ? "key lookup for %s failed" : "no engine can sign for %s",
+                         sender);
                 infeasible = 1;
             }
         }
@@ -288,8 +283,7 @@ static void make_key(const sg_pdecision *d)
         snprintf(w->key + n, sizeof w->key - (size_t)n, "|%s", d->reason);
 }
 
-static int eval_one(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt,
-                    sg_pdecision *d)
+static int eval_one(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt, sg_pdecision *d)
 {
     memset(d, 0, sizeof *d);
     d->rcpt = rcpt;

@@ -39,6 +39,8 @@ typedef struct sg_pkeys {
     int (*can_encrypt_to)(void *ctx, const char *addr, int method);
     int (*can_sign_as)(void *ctx, const char *addr, int method);
     bool (*have_engine)(void *ctx, int method); /* the method is built in */
+    /* The method can sign for a sender without a key (engine.h can_make_signer); NULL: yes. */
+    int (*can_make_signer)(void *ctx, int method);
 } sg_pkeys;
 
 /* What happens to one recipient in the end. */
@@ -62,7 +64,6 @@ typedef struct sg_pdecision {
     size_t nchain;
     int outcome;      /* enum sg_poutcome */
     int method;       /* enum sg_method to protect with; 0 none */
-    int sign_alt[4];  /* sign only: methods to try after method fails (a CA-less S/MIME), 0-ended */
     bool encrypt;     /* encrypt to this recipient with method */
     int sign;         /* enum sg_psign, 0 none */
     bool create_key;  /* the engine may create the sender's key */

@@ -54,7 +54,22 @@ static const char *const migrations[] = {
     "CREATE TABLE x509_keys (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
     "CREATE TABLE x509_crls (issuer_fpr TEXT PRIMARY KEY, der BLOB NOT NULL,"
     " this_update INTEGER NOT NULL, next_update INTEGER NOT NULL, number INTEGER NOT NULL);",
-    /* policy (src/policy/pstore.c): every `policy load` (later every portal edit) adds a revision;
+    /* 4: X.509 learned certificates and revocation caches (src/keys/certstore_learn.c,
+     * revocation*.c). x509_learned: one row per (From address, signer certificate) seen on a
+     * validly signed incoming message, with that signature's SMIMECapabilities (DER as sent,
+     * cap_flags the SG_CAP_* bits we recognise) and when it was first and last seen.
+     * x509_ocsp: the last verified OCSP answer per certificate (status 0 good, 1 revoked),
+     * usable until `until` (nextUpdate, capped by the configured maximum age). x509_crls gains
+     * where a CRL was fetched from and when (0: made or imported locally). */
+    "CREATE TABLE x509_learned (addr TEXT NOT NULL, fpr TEXT NOT NULL, caps BLOB,"
+    " cap_flags INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " PRIMARY KEY (addr, fpr));"
+    "CREATE TABLE x509_ocsp (fpr TEXT PRIMARY KEY, status INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL, this_update INTEGER NOT NULL, until INTEGER NOT NULL,"
+    " fetched INTEGER NOT NULL, url TEXT NOT NULL, response BLOB NOT NULL);"
+    "ALTER TABLE x509_crls ADD COLUMN url TEXT;"
+    "ALTER TABLE x509_crls ADD COLUMN fetched INTEGER NOT NULL DEFAULT 0;",
+    /* 5: policy (src/policy/pstore.c): every `policy load` (later every portal edit) adds a revision;
      * text is the rules file as written, source where it came from, loaded Unix seconds. cryptd
      * runs the newest revision that parses. */
     "CREATE TABLE policy (rev INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,"

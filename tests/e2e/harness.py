@@ -5,6 +5,7 @@ config (`Gateway`), the role processes behind it, Maildir reading and a small SM
 Everything started here lives in its own process group and is killed in stop()/close(), so a
 failing test never leaves processes behind.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -51,6 +52,36 @@ class Tap:
 
     def exit(self):
         sys.exit(1 if self.failed else 0)
+
+
+def can_run(tap, what):
+    """The end-to-end tests need root (Postfix, role users) and a built binary: skip or fail
+    with the reason, and say whether to go on."""
+    if os.geteuid() != 0:
+        tap.skip(what, "not root")
+        return False
+    if not os.access(BINARY, os.X_OK):
+        tap.fail("sealgate binary", f"{BINARY} missing (build first)")
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def scenario(tap, name):
+    """with scenario(tap, "name") as keep: ... -- an exception in the body is one failure
+    named after the scenario; everything passed to keep() is cleaned up (cleanup() or stop()),
+    last kept first, whatever happened."""
+    kept = []
+    try:
+        yield lambda thing: kept.append(thing) or thing
+    except Exception as e:
+        tap.fail(name, repr(e))
+    finally:
+        for thing in reversed(kept):
+            if hasattr(thing, "cleanup"):
+                thing.cleanup()
+            else:
+                thing.stop()
 
 
 def log(msg):
@@ -222,6 +253,11 @@ class Gateway:
             raise RuntimeError(f"smtpd did not answer on port {self.smtpd_port} within "
                                f"{timeout}s: " + self.log_tail())
 
+    def cli(self, *args, input=None):
+        """`sealgate -c CONF ARGS...` (the admin's CLI), output as text."""
+        return subprocess.run([BINARY, "-c", self.conf, *args], capture_output=True, text=True,
+                              input=input, timeout=60)
+
     def log_tail(self, n=6):
         try:
             with open(self.logpath, "rb") as f:
@@ -235,10 +271,11 @@ class Gateway:
             return f.read().decode(errors="replace")
 
     def role_pids(self):
-        """{role: [pids]} of the processes under the master, told apart by their command
-        line (`sealgate ... ROLE`) or, failing that, by their log lines `ROLE[pid]`."""
+        """{role: [pids]} of the master's children, told apart by their command line
+        (`sealgate ... ROLE`) or, failing that, by their log lines `ROLE[pid]`. A role's own
+        children (cryptd's revocation fetch helper) are not roles."""
         table = proc_table()
-        kids = descendants(self.proc.pid, table)
+        kids = [p for p in descendants(self.proc.pid, table) if table[p][0] == self.proc.pid]
         roles = {r: [] for r in ROLES}
         unknown = []
         for pid in kids:

@@ -14,6 +14,7 @@ Usage:
     pf = Postfix(filter_port=10025, users=["alice", "bob"])
     pf.start(); ...; pf.stop(); pf.cleanup()
 """
+import contextlib
 import glob
 import os
 import pwd
@@ -23,7 +24,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import free_port, log, wait_for, smtp_ready, OUT
+from harness import Gateway, free_port, log, scenario, wait_for, smtp_ready, OUT
+from smtpserver import FakeNextHop
 
 VMAIL_UID = 65534  # nobody: virtual(8) delivers as this uid, never as root
 
@@ -267,3 +269,21 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         for sub in ("new", "cur"):
             files += glob.glob(os.path.join(self.vmail, user, sub, "*"))
         return sorted(files, key=lambda p: os.stat(p).st_mtime)
+
+
+@contextlib.contextmanager
+def through_postfix(tap, name, label, users=("alice", "bob")):
+    """with through_postfix(tap, "what", "pf-x") as (pf, gw, hop): the content-filter shape with
+    the internet played by a recording next hop (every other domain goes to hop), both started;
+    everything is cleaned up afterwards and an exception is one failure named after `name`."""
+    with scenario(tap, name + " harness") as keep:
+        sg_port, hop_port = free_port(), free_port()
+        hop = keep(FakeNextHop(hop_port))
+        hop.start()
+        pf = keep(Postfix(filter_port=sg_port, users=list(users), name=label,
+                          external_hop=("127.0.0.1", hop_port)))
+        gw = keep(Gateway(label, smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
+                          relay_extra='tls = "none";'))
+        pf.start()
+        gw.start()
+        yield pf, gw, hop

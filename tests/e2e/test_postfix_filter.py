@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Tap, Gateway, BINARY, free_port, log, send, wait_for  # noqa: E402
+from harness import Tap, Gateway, BINARY, can_run, free_port, log, send, wait_for  # noqa: E402
 from postfix import Postfix  # noqa: E402
 
 TRACE = re.compile(rb"^(Return-Path|X-Original-To|Delivered-To|Received):", re.I)
@@ -266,11 +266,7 @@ def too_big_on_reinjection(tap):
 
 def main():
     tap = Tap()
-    if os.geteuid() != 0:
-        tap.skip("postfix content filter end to end", "not root")
-        return tap.exit()
-    if not os.access(BINARY, os.X_OK):
-        tap.fail("sealgate binary", f"{BINARY} missing (build first)")
+    if not can_run(tap, "postfix content filter end to end"):
         return tap.exit()
     sg_port = free_port()
     pf = gw = None

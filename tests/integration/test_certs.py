@@ -5,6 +5,7 @@ local CA's certificates pass `openssl verify -purpose smimesign/smimeencrypt`, w
 `openssl cms` and validate in gpgsm; revocation reaches openssl through the CRL. Owner: src/keys."""
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -264,6 +265,18 @@ try:
     num = ossl("crl", "-in", "crl2.pem", "-noout", "-crlnumber").stdout.decode().strip()
     t.ok(r.returncode == 0 and num.lower() in ("crlnumber=0x02", "crlnumber=02", "crlnumber=2"),
          "a second CRL (--out FILE) has CRL number 2", r.stdout + r.stderr + num)
+
+    # ---- learned certificates: marked in the list; the admin importing one makes it ordinary ----
+    db = sqlite3.connect(os.path.join(gw.base, "store", "sealgate.db"))
+    db.execute("UPDATE x509_certs SET learned = 1 WHERE fpr = ?", (fpr_of(carol),))  # as sg_certstore_learn does
+    db.commit()
+    db.close()
+    line = [l for l in lines(sg("cert", "list")) if l.startswith(fpr_of(carol))]
+    t.ok(line and line[0].endswith("[learned]"), "cert list marks a learned certificate [learned]", str(line))
+    r = sg("cert", "import", carol)
+    line = [l for l in lines(sg("cert", "list")) if l.startswith(fpr_of(carol))]
+    t.ok(lines(r) and lines(r)[0].startswith("imported ") and line and "[learned]" not in line[0],
+         "the admin importing it: imported, no longer learned", r.stdout + str(line))
 
     # ---- delete ----
     r = sg("cert", "delete", fpr_of(carol))

@@ -46,6 +46,24 @@ try:
     t.ok(wait_for(lambda: where(stranded)[0] in ("outgoing", "deferred"), 10),
          "message stranded in active/ is recovered and processed", str(where(stranded)))
 
+    # Only cryptd carries the crypto stack; the master and network roles run from sealgate-net
+    # and must not even map librnp or GMime (memory per process, and less code facing the net).
+    def mapped(pid):
+        try:
+            with open(f"/proc/{pid}/maps") as f:
+                return f.read()
+        except OSError:
+            return ""
+    for role, pid in sorted(pids.items()) + [("master", gw.proc.pid)]:
+        exe = os.path.basename(os.readlink(f"/proc/{pid}/exe")) if os.path.exists(f"/proc/{pid}/exe") else "?"
+        maps = mapped(pid)
+        heavy = [lib for lib in ("librnp", "libgmime", "libbotan") if lib in maps]
+        if role == "cryptd":
+            t.ok(exe == "sealgate" and "librnp" in maps, "cryptd runs from the full sealgate binary", exe)
+        else:
+            t.ok(exe == "sealgate-net" and maps and not heavy, f"{role} runs from sealgate-net without the crypto stack",
+                 f"exe={exe} mapped={heavy}")
+
     if is_root():
         for role in ("cryptd", "smtpd", "relay"):
             want = uid_of("sealgate-" + role)

@@ -306,12 +306,12 @@ static void test_rule(void)
           "rule: mail the client encrypted passes");
     CHECK(sg_rule_direction(&cfg, "b@example.net", "a@demo.test", SG_MIME_PGP_ENCRYPTED) == SG_DIR_INCOMING,
           "rule: PGP/MIME to an internal recipient is incoming");
-    CHECK(sg_rule_direction(&cfg, "b@example.net", "a@demo.test", SG_MIME_OTHER) == SG_DIR_PASS,
-          "rule: plain mail to an internal recipient passes");
+    CHECK(sg_rule_direction(&cfg, "b@example.net", "a@demo.test", SG_MIME_OTHER) == SG_DIR_INCOMING,
+          "rule: plain mail to an internal recipient goes to unwrap (nested, inline, forged stamps)");
     CHECK(sg_rule_direction(&cfg, "", "b@example.net", SG_MIME_OTHER) == SG_DIR_PASS,
           "rule: the null sender is not internal");
-    CHECK(sg_rule_direction(&cfg, "a@demo.test", "c@demo.test", SG_MIME_OTHER) == SG_DIR_PASS,
-          "rule: internal to internal plain passes");
+    CHECK(sg_rule_direction(&cfg, "a@demo.test", "c@demo.test", SG_MIME_OTHER) == SG_DIR_INCOMING,
+          "rule: internal to internal mail goes to unwrap too");
     cfg.internal_domains = saved;
     sg_config_free(&cfg);
 }

@@ -1,0 +1,36 @@
+/* engine_pgp_int.h - shared by the files of the OpenPGP engine only (engine_pgp.c, the
+ * inline PGP code in engine_pgp_inline.c). Owner: src/cryptd (OpenPGP). */
+#ifndef SG_ENGINE_PGP_INT_H
+#define SG_ENGINE_PGP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "crypto/pgpmime.h"
+#include "cryptd/engine.h"
+#include "lib/buf.h"
+
+extern const sg_engine sg_engine_pgp;
+
+/* The engine's key access (set by its init). */
+const sg_pgpmime_keys *sg_engine_pgp_keys(void);
+
+/* Decrypts cipher for the readers of req: fills out (kind ENCRYPTED, dec, reason, readable,
+ * sig) and d (the plaintext when d->status is SG_DEC_OK; the caller frees d). 0 or -1. */
+int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t clen, sg_layer *out,
+                          sg_pgp_decrypted *d);
+
+/* Inline PGP output is possible: the message is one text/plain part. */
+bool sg_pgp_inline_eligible(const char *msg, size_t len);
+/* The message with its text replaced by an armored OpenPGP message (signed when signer is not
+ * NULL) or by cleartext-signed text; the header is kept (inline PGP cannot protect it). */
+int sg_pgp_inline_encrypt(const sg_pgpmime_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
+                          size_t n, const char *msg, size_t len, sg_buf *out, char *err, size_t errlen);
+int sg_pgp_inline_sign(const sg_pgpmime_keys *k, const char *signer, const char *msg, size_t len, sg_buf *out,
+                       char *err, size_t errlen);
+
+/* Incoming inline PGP in a text/plain entity (see engine_pgp_inline.c for the exact shapes). */
+int sg_pgp_inline_detect(const char *msg, size_t len);
+int sg_pgp_inline_peel(const sg_peel_req *req, const char *msg, size_t len, sg_layer *out);
+
+#endif

@@ -1,0 +1,222 @@
+/* sg-engine.c - test driver for the engines of src/cryptd/engine.h: runs one engine call on a
+ * message file with the store of a sealgate configuration, so that interop tests can hand
+ * what sealgate produces to openssl cms / gpgsm and the other way round without SMTP.
+ * Owner: tests (S/MIME). Not installed, not a sealgate subcommand.
+ *
+ *   sg-engine -c CONF [--engine smime|pgp] protect --from A [--to B]... [--sign none|sender|domain]
+ *             [--opaque] [--create] <in >out
+ *   sg-engine -c CONF [--engine ...] peel [--from A] [--rcpt B]... [--max N] [--at UNIXTIME]
+ *             [--inner FILE] <in
+ *   sg-engine -c CONF [--engine ...] detect <in
+ *   sg-engine -c CONF [--engine ...] can-encrypt ADDR | can-sign ADDR
+ * peel prints one key=value line per fact (kind, dec, reason, readable, sig, signer, from_match,
+ * sig_reason, signer_aead, chain_bytes); the inner entity goes to --inner. Exit status: 0 done,
+ * 1 the engine returned -1 (message on stderr), 2 usage or setup error. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/kek.h"
+#include "cryptd/engine.h"
+#include "lib/buf.h"
+#include "lib/config.h"
+#include "mime/mime.h"
+
+#define MAX_ADDRS 64
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: sg-engine -c CONF [--engine NAME] protect|peel|detect|can-encrypt|can-sign ...\n");
+    return 2;
+}
+
+static int read_all(FILE *f, sg_buf *b)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (sg_buf_append(b, chunk, n) < 0)
+            return -1;
+    return ferror(f) ? -1 : 0;
+}
+
+static const char *dec_name(int d)
+{
+    static const char *const n[] = {"ok", "no-key", "no-integrity", "failed", "too-large"};
+    return d >= 0 && d <= SG_DEC_TOO_LARGE ? n[d] : "?";
+}
+
+static const char *sig_name(int s)
+{
+    return s == SG_SIG_VALID ? "valid" : s == SG_SIG_INVALID ? "invalid" : "none";
+}
+
+static const char *kind_name(int k)
+{
+    return k == SG_LAYER_ENCRYPTED ? "encrypted" : k == SG_LAYER_SIGNED ? "signed" : "none";
+}
+
+static int protect(const sg_engine *eng, int argc, char **argv)
+{
+    sg_protect_req req = {.sign = SG_SIGN_SENDER, .qid = "sg-engine"};
+    const char *to[MAX_ADDRS];
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            req.sender = argv[++i];
+        else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc && req.nrcpt < MAX_ADDRS)
+            to[req.nrcpt++] = argv[++i];
+        else if (strcmp(argv[i], "--sign") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            req.sign = strcmp(m, "none") == 0     ? SG_SIGN_NONE
+                       : strcmp(m, "domain") == 0 ? SG_SIGN_DOMAIN
+                                                  : SG_SIGN_SENDER;
+        } else if (strcmp(argv[i], "--opaque") == 0)
+            req.opaque = true;
+        else if (strcmp(argv[i], "--create") == 0)
+            req.create_sender_key = true;
+        else
+            return usage();
+    }
+    req.rcpts = to;
+    sg_buf in, out;
+    sg_buf_init(&in, SG_MIME_MAX_OUT);
+    sg_buf_init(&out, SG_MIME_MAX_OUT);
+    char err[256] = "";
+    int rc = read_all(stdin, &in) < 0 ? 2 : 0;
+    if (rc == 0 && eng->protect(&req, in.data ? in.data : "", in.len, &out, err, sizeof err) < 0) {
+        fprintf(stderr, "protect: %s\n", err);
+        rc = 1;
+    }
+    if (rc == 0)
+        fwrite(out.data, 1, out.len, stdout);
+    sg_buf_free(&in);
+    sg_buf_free(&out);
+    return rc;
+}
+
+static int peel(const sg_engine *eng, int argc, char **argv)
+{
+    sg_peel_req req = {.max_plain = 64u << 20, .qid = "sg-engine"};
+    const char *rcpts[MAX_ADDRS], *inner = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            req.from = argv[++i];
+        else if (strcmp(argv[i], "--rcpt") == 0 && i + 1 < argc && req.nrcpt < MAX_ADDRS)
+            rcpts[req.nrcpt++] = argv[++i];
+        else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc)
+            req.max_plain = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--inner") == 0 && i + 1 < argc)
+            inner = argv[++i];
+        else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc)
+            req.at = (time_t)strtoll(argv[++i], NULL, 10);
+        else
+            return usage();
+    }
+    req.rcpts = rcpts;
+    sg_buf in;
+    sg_buf_init(&in, SG_MIME_MAX_OUT);
+    if (read_all(stdin, &in) < 0)
+        return 2;
+    sg_layer l;
+    if (eng->peel(&req, in.data ? in.data : "", in.len, &l) < 0) {
+        fprintf(stderr, "peel failed\n");
+        sg_buf_free(&in);
+        return 1;
+    }
+    printf("kind=%s\n", kind_name(l.kind));
+    if (l.kind == SG_LAYER_ENCRYPTED) {
+        printf("dec=%s\nreason=%s\nreadable=", dec_name(l.dec), l.reason);
+        for (size_t i = 0; i < req.nrcpt; i++)
+            printf("%s%d", i ? "," : "", l.readable && l.readable[i]);
+        printf("\n");
+    }
+    if (l.kind != SG_LAYER_NONE)
+        printf("sig=%s\nsigner=%s\nfrom_match=%s\nsig_reason=%s\nsigner_aead=%s\nchain_bytes=%zu\n",
+               sig_name(l.sig.sig), l.sig.signer, l.sig.from_match ? "yes" : "no", l.sig.reason,
+               l.signer_aead ? "yes" : "no", l.signer_certlen);
+    printf("inner_bytes=%zu\n", l.innerlen);
+    int rc = 0;
+    if (inner && l.inner) {
+        FILE *f = fopen(inner, "wb");
+        if (!f || fwrite(l.inner, 1, l.innerlen, f) != l.innerlen)
+            rc = 2;
+        if (f)
+            fclose(f);
+    }
+    sg_layer_free(&l);
+    sg_buf_free(&in);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = NULL, *engname = "smime";
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            conf = argv[++i];
+        else if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc)
+            engname = argv[++i];
+        else
+            return usage();
+    }
+    if (i >= argc)
+        return usage();
+    const char *cmd = argv[i++];
+    const sg_engine *eng = sg_engine_by_method(sg_method_from_name(engname));
+    sg_config cfg;
+    char err[512];
+    if (!eng) {
+        fprintf(stderr, "no engine %s\n", engname);
+        return 2;
+    }
+    if (sg_config_load(&cfg, sg_config_default_path(conf), err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    sg_mime_init();
+    char kek[PATH_MAX];
+    sg_kek_path(cfg.base_dir, kek, sizeof kek);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    sg_engine_env env = {.cfg = &cfg, .lock = &lock};
+    env.st = sg_store_open(cfg.store_path, err, sizeof err);
+    if (!env.st) {
+        fprintf(stderr, "store: %s\n", err);
+        return 2;
+    }
+    env.ks = sg_keystore_open(env.st, kek, 0);
+    env.cs = sg_certstore_open(env.st, kek, 0);
+    sg_keystore_domain_address(cfg.internal_domains.n ? cfg.internal_domains.v[0] : NULL, cfg.hostname,
+                               env.domain_addr, sizeof env.domain_addr);
+    int rc = 2;
+    if (eng->init(&env) < 0)
+        fprintf(stderr, "engine init failed\n");
+    else if (strcmp(cmd, "protect") == 0)
+        rc = protect(eng, argc - i, argv + i);
+    else if (strcmp(cmd, "peel") == 0)
+        rc = peel(eng, argc - i, argv + i);
+    else if (strcmp(cmd, "detect") == 0) {
+        sg_buf in;
+        sg_buf_init(&in, SG_MIME_MAX_OUT);
+        if (read_all(stdin, &in) == 0) {
+            printf("%s\n", kind_name(eng->detect(in.data ? in.data : "", in.len)));
+            rc = 0;
+        }
+        sg_buf_free(&in);
+    } else if ((strcmp(cmd, "can-encrypt") == 0 || strcmp(cmd, "can-sign") == 0) && i < argc) {
+        int r = cmd[4] == 'e' ? eng->can_encrypt_to(argv[i]) : eng->can_sign_as(argv[i]);
+        printf("%d\n", r);
+        rc = r < 0 ? 1 : 0;
+    } else
+        rc = usage();
+    if (env.cs)
+        sg_certstore_close(env.cs);
+    if (env.ks)
+        sg_keystore_close(env.ks);
+    sg_store_close(env.st);
+    sg_config_free(&cfg);
+    return rc;
+}
