@@ -30,7 +30,6 @@
 
 #include "crypto/kek.h"
 #include "cryptd/pipeline.h"
-#include "cryptd/transform_pgp.h"
 #include "cryptd/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
@@ -279,8 +278,8 @@ int sg_cryptd_main(const sg_config *cfg)
         sg_fatal("cannot start the revocation fetch helper: %s", err);
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
-    /* The keystore, with the KEK that only the cryptd user can read: the PGP/MIME transform
-     * signs, encrypts and decrypts with it. Without it cryptd cannot apply protection, so it
+    /* The key stores, with the KEK that only the cryptd user can read: the engines sign,
+     * encrypt and decrypt with them. Without it cryptd cannot apply protection, so it
      * stops rather than pass mail on unprotected. Opened after the drop: the store's directory
      * belongs to the cryptd user (src/master/prepare.c), so SQLite's WAL files are its own. */
     sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
@@ -299,12 +298,10 @@ int sg_cryptd_main(const sg_config *cfg)
     env = (sg_engine_env){.cfg = cfg, .st = st, .ks = ks, .cs = cs, .lock = &store_lock};
     sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
                                env.domain_addr, sizeof env.domain_addr);
-    /* TRANSITION: the policy transform needs the engines (engine_pgp.c, engine_smime.c); until
-     * they are built in, the PGP/MIME transform with its built-in rule stays in charge. */
-    bool policy = sg_engines[0] != NULL;
-    if (policy ? sg_transform_policy_init(&env) < 0 : sg_transform_pgp_init(cfg, ks) < 0)
-        sg_fatal("cannot start the %s transform", policy ? "policy" : "PGP/MIME");
-    c.transform = policy ? sg_transform_policy : sg_transform_pgp;
+    /* The policy decides per recipient; the engines protect and peel (docs/policy.md). */
+    if (sg_transform_policy_init(&env) < 0)
+        sg_fatal("cannot start the policy transform");
+    c.transform = sg_transform_policy;
     int recovered = sg_queue_recover_active(&c.q);
     if (recovered > 0)
         sg_info(NULL, "event=recovered count=%d from=active to=incoming", recovered);
@@ -344,7 +341,7 @@ int sg_cryptd_main(const sg_config *cfg)
             reload = true; /* SIGHUP: look for a new policy now */
         }
         /* A policy loaded into the store is in force within a second, busy or idle. */
-        if (policy && (reload || time(NULL) != checked)) {
+        if (reload || time(NULL) != checked) {
             checked = time(NULL);
             sg_transform_policy_reload();
         }
@@ -374,8 +371,7 @@ int sg_cryptd_main(const sg_config *cfg)
         pthread_join(tids[i], NULL);
     free(tids);
     sg_queue_close(&c.q);
-    if (policy)
-        sg_transform_policy_done();
+    sg_transform_policy_done();
     sg_certstore_close(cs);
     sg_keystore_close(ks);
     sg_store_close(st);

@@ -151,6 +151,7 @@ typedef struct run {
     size_t nheld, nreturned, ndeleted;
     char *archived[64]; /* archive addresses already given the unchanged original */
     size_t narchived;
+    unsigned undec_notify; /* the group's chain failed in decrypt, which tells these (SG_PNOTIFY_*) */
 } run;
 
 /* A new output with the input's envelope fields and no recipients; data is taken over when
@@ -331,8 +332,8 @@ static int attach_keys(run *r, const sg_paction *a, cur *c, char *err, size_t er
     return rc;
 }
 
-static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c,
-                        char *err, size_t errlen)
+static int protect(run *r, const sg_pdecision *d, const size_t *group, size_t g, cur *c, char *err,
+                   size_t errlen)
 {
     const sg_engine *e = sg_engine_by_method(d->method);
     if (!e || !e->protect) {
@@ -389,6 +390,24 @@ static int unstamp(cur *c)
 static int run_chain_from(run *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start, cur *cp,
                           bool done_protect, char *err, size_t errlen);
 
+/* A message that could not be decrypted, told as the rule's decrypt asks (SG_PNOTIFY_*): the
+ * sender one notice naming the recipients, each recipient one of its own. */
+static int tell_undecryptable(run *r, unsigned who, const size_t *group, size_t g, const char *reason,
+                              const char *what)
+{
+    sg_notice_item items[64] = {{0}};
+    size_t n = 0;
+    for (size_t i = 0; i < r->in->nrcpt && n < 64; i++)
+        if (group[i] == g)
+            items[n++] = (sg_notice_item){.rcpt = r->in->rcpt[i].addr, .reason = reason};
+    if ((who & SG_PNOTIFY_SENDER) && notice(r, SG_NOTICE_UNDECRYPTABLE, r->in->from, what, items, n) < 0)
+        return -1;
+    for (size_t k = 0; (who & SG_PNOTIFY_RECIPIENT) && k < n; k++)
+        if (notice(r, SG_NOTICE_UNDECRYPTABLE, items[k].rcpt, what, &items[k], 1) < 0)
+            return -1;
+    return 0;
+}
+
 /* Decrypts and verifies for the group through the single entry point (unwrap.c). Recipients
  * whose held key opens the message get it decrypted and stamped; the others get it as it
  * arrived, stamped, forged results removed. When the group has both, the readers go through
@@ -417,8 +436,10 @@ static int decrypt(run *r, const sg_pdecision *d, const size_t *group, size_t g,
         snprintf(err, errlen, "decryption failed (store or memory error)");
         goto out;
     }
+    const sg_paction *a = d->chain[next - 1]; /* this decrypt: whom to tell when it cannot */
     if (u.hold) {
         snprintf(err, errlen, "%.190s", u.reason);
+        r->undec_notify = a->notify;
         goto out;
     }
     rc = 0;
@@ -427,6 +448,25 @@ static int decrypt(run *r, const sg_pdecision *d, const size_t *group, size_t g,
     size_t readers = 0;
     for (size_t k = 0; k < n; k++)
         readers += u.readable && u.readable[k];
+    if (a->notify && readers < n && u.other.encrypted && u.other.dec == SG_UNWRAP_DEC_FAILED) {
+        /* Delivered still encrypted because decryption failed (not: encrypted to a key the
+         * gateway does not hold, which is the recipient's own business). */
+        size_t *others = malloc(r->in->nrcpt * sizeof *others);
+        if (!others) {
+            rc = -1;
+            goto out;
+        }
+        for (size_t i = 0; i < r->in->nrcpt; i++)
+            others[i] = (size_t)-1;
+        for (size_t k = 0; k < n; k++)
+            if (!(u.readable && u.readable[k]))
+                others[idx[k]] = g;
+        rc = tell_undecryptable(r, a->notify, others, g, u.other.dec_reason,
+                                "It was delivered as it arrived, still encrypted.");
+        free(others);
+        if (rc < 0)
+            goto out;
+    }
     sg_buf b;
     if (readers > 0 && readers < n) {
         /* Split: readers continue as their own group on the decrypted message. */
@@ -594,6 +634,16 @@ static void note(sg_notice_item *list, size_t *n, size_t max, const char *rcpt, 
 #define NOTE(r, kind, rcpt, why)                                                                             \
     note((r)->kind, &(r)->n##kind, sizeof(r)->kind / sizeof(r)->kind[0], rcpt, why)
 
+/* Drops the outputs from index from on: a failed chain leaves nothing half-done behind. */
+static void rollback(run *r, size_t from)
+{
+    for (size_t i = from; i < r->res->nout; i++) {
+        sg_env_free(&r->res->out[i].env);
+        free(r->res->out[i].owned);
+    }
+    r->res->nout = from;
+}
+
 static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
 {
     sg_pdecision *d = NULL;
@@ -608,10 +658,15 @@ static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
     sg_info(r->in->id, "event=policy group=%zu rcpts=%zu rule=\"%s\" decision=\"%s\"", g, n,
             d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", desc);
     if (d->outcome == SG_OUT_DELIVER) {
+        size_t mark = r->res->nout, marked = r->narchived;
+        r->undec_notify = 0;
         if (run_chain(r, d, group, g, err, sizeof err) == 0)
             return 0;
-        /* Fail closed: what this group's chain produced so far stays (archive copies), the
-         * message is kept for its recipients and the sender is told. */
+        /* Fail closed: nothing of this group's chain goes out (not half of a split group, not
+         * an archive copy of a message that was not sent), the message is kept for its
+         * recipients and the sender is told. */
+        rollback(r, mark);
+        r->narchived = marked;
         sg_warn(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, err);
         snprintf(d->reason, sizeof d->reason, "%s", err);
         d->outcome =
@@ -631,9 +686,20 @@ static int apply_group(run *r, sg_pdecision *dec, const size_t *group, size_t g)
             char admin[340];
             if (notice(r, SG_NOTICE_ALERT, admin_address(r, admin, sizeof admin), err, NULL, 0) < 0)
                 return -1;
+            /* ... and whom the rule's decrypt names, by its explicit choice. */
+            if (r->undec_notify && tell_undecryptable(r, r->undec_notify, group, g, err,
+                                                      "It was not delivered; it is kept in quarantine.") < 0)
+                return -1;
         }
     } else if (side_effects(r, d) < 0) {
         return -1;
+    }
+    if (d->outcome == SG_OUT_RETURN && !*r->in->from) {
+        /* Returned to nobody would be lost: a message from <> is held instead. */
+        d->outcome = SG_OUT_HOLD;
+        char why[sizeof d->reason];
+        snprintf(why, sizeof why, "not returned to the null sender: %.150s", d->reason);
+        memcpy(d->reason, why, sizeof why);
     }
     for (size_t i = 0; i < r->in->nrcpt; i++) {
         if (group[i] != g || !dec[i].notify)
@@ -691,7 +757,8 @@ static int merge_same_outputs(const sg_envelope *in, const char *data, size_t le
                 continue;
             }
             for (size_t i = 0; i < y->env.nrcpt; i++)
-                if (sg_env_add_rcpt(&x->env, y->env.rcpt[i].addr, y->env.rcpt[i].notify, y->env.rcpt[i].orcpt) < 0)
+                if (sg_env_add_rcpt(&x->env, y->env.rcpt[i].addr, y->env.rcpt[i].notify,
+                                    y->env.rcpt[i].orcpt) < 0)
                     return -1;
             sg_env_free(&y->env);
             free(y->owned);

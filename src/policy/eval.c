@@ -98,10 +98,10 @@ int sg_policy_rule_matches(const sg_policy *p, const sg_prule *r, const sg_pfact
     const sg_pcond *c = &r->c;
     const char *from = f->from, *env = f->env_from;
     *why = NULL;
-#define FAIL_IF(cond, name) \
-    if (cond) {             \
-        *why = name;        \
-        return 0;           \
+#define FAIL_IF(cond, name)                                                                                  \
+    if (cond) {                                                                                              \
+        *why = name;                                                                                         \
+        return 0;                                                                                            \
     }
     FAIL_IF(c->directions && !(c->directions & (1u << direction)), "direction");
     FAIL_IF(c->from.n && !addr_any(&c->from, env, from), "from");
@@ -114,7 +114,8 @@ int sg_policy_rule_matches(const sg_policy *p, const sg_prule *r, const sg_pfact
         for (size_t i = 0; i < c->nheaders && !any; i++)
             for (size_t h = 0; h < f->nheaders && !any; h++)
                 any = f->headers[h].name && strcasecmp(f->headers[h].name, c->headers[i].name) == 0 &&
-                      regexec(&c->headers[i].re, f->headers[h].value ? f->headers[h].value : "", 0, NULL, 0) == 0;
+                      regexec(&c->headers[i].re, f->headers[h].value ? f->headers[h].value : "", 0, NULL,
+                              0) == 0;
         FAIL_IF(!any, "header");
     }
     FAIL_IF(c->keywords && !has_keyword(p, f, c->keywords), "keyword");
@@ -199,7 +200,8 @@ static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, 
 
 /* Builds dec's chain from the accumulated rule chains and resolves protection. Returns 0,
  * or 1 when protection is infeasible (dec->reason says why), -1 never (errors are reasons). */
-static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt, sg_pdecision *d)
+static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt,
+                   sg_pdecision *d)
 {
     sg_psettings rs, ss;
     const char *sender = sg_pfacts_sender(f);
@@ -239,8 +241,8 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
             d->encrypt = true;
             d->method = m;
         } else {
-            snprintf(d->reason, sizeof d->reason, r < 0 ? "key lookup for %s failed" : "no usable key or certificate for %s",
-                     rcpt);
+            snprintf(d->reason, sizeof d->reason,
+                     r < 0 ? "key lookup for %s failed" : "no usable key or certificate for %s", rcpt);
             infeasible = 1;
         }
     }
@@ -251,8 +253,8 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
             if (r == 1) {
                 d->method = m;
             } else if (!infeasible) {
-                snprintf(d->reason, sizeof d->reason, r < 0 ? "key lookup for %s failed" : "no engine can sign for %s",
-                         sender);
+                snprintf(d->reason, sizeof d->reason,
+                         r < 0 ? "key lookup for %s failed" : "no engine can sign for %s", sender);
                 infeasible = 1;
             }
         }
@@ -283,7 +285,8 @@ static void make_key(const sg_pdecision *d)
         snprintf(w->key + n, sizeof w->key - (size_t)n, "|%s", d->reason);
 }
 
-static int eval_one(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt, sg_pdecision *d)
+static int eval_one(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt,
+                    sg_pdecision *d)
 {
     memset(d, 0, sizeof *d);
     d->rcpt = rcpt;

@@ -18,7 +18,8 @@ static int fake_enc(void *ctx, const char *addr, int method)
         return -1;
     if (strstr(addr, "-both"))
         return 1;
-    return (strstr(addr, "-pgp") && method == SG_METHOD_PGP) || (strstr(addr, "-smime") && method == SG_METHOD_SMIME);
+    return (strstr(addr, "-pgp") && method == SG_METHOD_PGP) ||
+           (strstr(addr, "-smime") && method == SG_METHOD_SMIME);
 }
 
 static int fake_sign(void *ctx, const char *addr, int method)
@@ -33,7 +34,8 @@ static bool have_engine(void *ctx, int method)
     return !only_pgp || method == SG_METHOD_PGP;
 }
 
-static const sg_pkeys keys = {.can_encrypt_to = fake_enc, .can_sign_as = fake_sign, .have_engine = have_engine};
+static const sg_pkeys keys = {
+    .can_encrypt_to = fake_enc, .can_sign_as = fake_sign, .have_engine = have_engine};
 
 /* A compact picture of one decision: outcome letter, method, e(ncrypt)/s(ign), rule name.
  * D=deliver H=hold R=return X=delete; method p/s/-; e.g. "D p es outgoing". */
@@ -41,7 +43,9 @@ static void picture(const sg_policy *p, const sg_pdecision *d, char *out, size_t
 {
     static const char oc[] = "DHRX";
     snprintf(out, n, "%c %c%s%s%s %s", oc[d->outcome],
-             d->method == SG_METHOD_PGP ? 'p' : d->method == SG_METHOD_SMIME ? 's' : '-',
+             d->method == SG_METHOD_PGP     ? 'p'
+             : d->method == SG_METHOD_SMIME ? 's'
+                                            : '-',
              d->encrypt || d->sign ? " " : "", d->encrypt ? "e" : "", d->sign ? "s" : "",
              d->rule >= 0 ? p->rules[d->rule].name : "(none)");
 }
@@ -65,14 +69,16 @@ static const char returning[] =
 static const char sender_based[] =
     "groups = ( { name = \"board\"; members = [\"ceo@demo.test\", \"cfo@demo.test\"]; } );\n"
     "rules = (\n"
-    "  { name = \"archive\"; if = { from_group = \"board\"; }; then = ( { archive = \"vault@demo.test\"; } );\n"
+    "  { name = \"archive\"; if = { from_group = \"board\"; }; then = ( { archive = \"vault@demo.test\"; } "
+    ");\n"
     "    continue = true; },\n"
     "  { name = \"board\"; if = { from_group = \"board\"; direction = \"outgoing\"; };\n"
     "    then = ( { encrypt = [\"pgp\"]; }, { sign = \"domain\"; } ); },\n"
     "  { name = \"rest\"; then = \"deliver\"; }\n"
     ");\n";
 static const char admin_hold[] =
-    "rules = ( { name = \"exe\"; if = { subject = \"invoice\"; }; then = ( \"alert_admin\", { hold = \"looks like "
+    "rules = ( { name = \"exe\"; if = { subject = \"invoice\"; }; then = ( \"alert_admin\", { hold = \"looks "
+    "like "
     "fraud\"; } ); },\n"
     "          { name = \"del\"; if = { subject = \"spam\"; }; then = ( { delete = \"not wanted\"; } ); },\n"
     "          { name = \"rest\"; then = \"deliver\"; } );\n";
@@ -179,7 +185,8 @@ static const ecase cases[] = {
 static void run_case(const ecase *c)
 {
     char err[512] = "";
-    sg_policy *p = sg_policy_parse(c->policy ? c->policy : sg_policy_default_text, "t", internal, 1, err, sizeof err);
+    sg_policy *p =
+        sg_policy_parse(c->policy ? c->policy : sg_policy_default_text, "t", internal, 1, err, sizeof err);
     CHECK(p != NULL, "%s: policy parses %s", c->what, err);
     if (!p)
         return;
@@ -194,8 +201,8 @@ static void run_case(const ecase *c)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char pic[128];
         picture(p, &dec[i], pic, sizeof pic);
-        CHECK(strcmp(pic, c->want[i]) == 0, "%s: %s -> \"%s\" (got \"%s\", %s)", c->what, c->rcpts[i], c->want[i], pic,
-              dec[i].reason);
+        CHECK(strcmp(pic, c->want[i]) == 0, "%s: %s -> \"%s\" (got \"%s\", %s)", c->what, c->rcpts[i],
+              c->want[i], pic, dec[i].reason);
     }
     if (rc == 0) {
         sg_policy_group(dec, n, group);
@@ -218,7 +225,8 @@ static void test_details(void)
     sg_policy_eval(p, &f, &keys, r, 2, d);
     CHECK(d[0].notify && strstr(d[0].reason, "no usable key or certificate for d@x.example"),
           "a held recipient is reported to the sender with the reason (%s)", d[0].reason);
-    CHECK(d[1].nchain == 4 && d[1].chain[0]->kind == SG_ACT_STRIP_KEYWORD && d[1].chain[3]->kind == SG_ACT_DELIVER,
+    CHECK(d[1].nchain == 4 && d[1].chain[0]->kind == SG_ACT_STRIP_KEYWORD &&
+              d[1].chain[3]->kind == SG_ACT_DELIVER,
           "the delivered group runs strip_keyword, encrypt, sign, deliver");
     CHECK(d[1].create_key, "an internal sender's key may be created on first need");
     f.subject = "offer";
@@ -228,7 +236,8 @@ static void test_details(void)
     f.env_from = "";
     f.from = "mailer-daemon@x.example";
     sg_policy_eval(p, &f, &keys, r, 1, d);
-    CHECK(d[0].direction == SG_PDIR_EXTERNAL && !d[0].create_key, "the null sender is external; no key is made");
+    CHECK(d[0].direction == SG_PDIR_EXTERNAL && !d[0].create_key,
+          "the null sender is external; no key is made");
     sg_policy_free(p);
 
     /* Only the PGP engine built in: S/MIME preference is skipped, never an error. */
@@ -238,7 +247,8 @@ static void test_details(void)
     f = (sg_pfacts){.env_from = "alice@demo.test", .subject = "x"};
     sg_policy_eval(p, &f, &keys, r2, 2, d);
     CHECK(d[0].method == SG_METHOD_PGP && d[0].encrypt, "without an S/MIME engine, PGP is used");
-    CHECK(d[1].method == SG_METHOD_PGP && !d[1].encrypt && d[1].sign, "an S/MIME-only recipient gets it PGP-signed");
+    CHECK(d[1].method == SG_METHOD_PGP && !d[1].encrypt && d[1].sign,
+          "an S/MIME-only recipient gets it PGP-signed");
     only_pgp = false;
     sg_policy_free(p);
 }

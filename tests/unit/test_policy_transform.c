@@ -138,6 +138,15 @@ static void test_chain(void)
     sg_transform_result_free(&r);
     sg_env_free(&e);
 
+    /* Returning to the null sender would lose the message: it is held instead. */
+    envelope(&e, "", (const char *const[]){"ret@x.example", NULL});
+    sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
+    CHECK(r.nout == 1 && r.out[0].hold && r.out[0].env.last_error &&
+              strstr(r.out[0].env.last_error, "not returned to the null sender: not to this partner"),
+          "return from <>: held with the reason, not dropped");
+    sg_transform_result_free(&r);
+    sg_env_free(&e);
+
     /* The null sender is never sent a notice; the admin still is. */
     envelope(&e, "", (const char *const[]){"del@x.example", NULL});
     sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
@@ -173,6 +182,25 @@ static void test_reload(void)
     sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
     CHECK(r.nout == 1 && r.unchanged && r.out[0].data == MSG,
           "deliver-only outgoing: unchanged, moved by rename");
+    sg_transform_result_free(&r);
+    sg_env_free(&e);
+
+    /* Two rules, one result: the input unchanged for both is one output. */
+    CHECK(load("rules = ( { name = \"a\"; if = { to = \"a@x.example\"; }; then = ( { add_header = \"X-A: "
+               "1\"; } ); },\n"
+               "          { name = \"b\"; if = { to = \"b@x.example\"; }; then = \"deliver\"; },\n"
+               "          { name = \"c\"; if = { to = \"c@x.example\"; }; then = ( { archive = "
+               "\"v@demo.test\"; } ); } "
+               ");\n") == 1,
+          "a three-rule policy is in force");
+    envelope(&e, "alice@demo.test", (const char *const[]){"c@x.example", "a@x.example", "b@x.example", NULL});
+    sg_transform_policy(&e, MSG, sizeof MSG - 1, &r);
+    const sg_output *c = find(&r, "c@x.example"), *a = find(&r, "a@x.example");
+    CHECK(r.nout == 3 && c && c == find(&r, "b@x.example") && c->env.nrcpt == 2 && c->len == sizeof MSG - 1 &&
+              memcmp(c->data, MSG, c->len) == 0 && !r.unchanged,
+          "b and c (different rules, both unchanged) share one output");
+    CHECK(a && a != c && has(a, "X-A: 1") && find(&r, "v@demo.test"),
+          "a's edited copy and the archive copy stay apart");
     sg_transform_result_free(&r);
     sg_env_free(&e);
 }
