@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,11 @@ int ks_fail(sg_keystore *ks, const char *fmt, ...)
 
 sg_keystore *sg_keystore_open(sg_store *st, const char *kek_path, unsigned flags)
 {
+    static atomic_uint_least64_t next_id = 1;
     sg_keystore *ks = calloc(1, sizeof *ks);
     if (!ks)
         return NULL;
+    ks->id = atomic_fetch_add(&next_id, 1);
     ks->db = sg_store_db(st);
     ks->flags = flags;
     if (kek_path && !(ks->kek_path = strdup(kek_path))) {
@@ -48,6 +51,7 @@ void sg_keystore_close(sg_keystore *ks)
     if (!ks)
         return;
     sg_kek_wipe(&ks->kek);
+    sqlite3_finalize(ks->gen_stmt);
     free(ks->kek_path);
     free(ks);
 }
@@ -294,6 +298,25 @@ out:
     free(wrapped);
     free(pub);
     return p;
+}
+
+uint64_t sg_keystore_id(const sg_keystore *ks)
+{
+    return ks->id;
+}
+
+int sg_keystore_generation(sg_keystore *ks, int64_t *gen)
+{
+    /* Prepared once and kept: cryptd asks before every message it signs or encrypts. */
+    if (!ks->gen_stmt && !(ks->gen_stmt = prep(ks, "SELECT gen FROM pgp_generation WHERE id = 1")))
+        return -1;
+    int rc = sqlite3_step(ks->gen_stmt);
+    if (rc == SQLITE_ROW)
+        *gen = sqlite3_column_int64(ks->gen_stmt, 0);
+    else
+        ks_fail(ks, "store: %s", rc == SQLITE_DONE ? "no keystore generation" : sqlite3_errmsg(ks->db));
+    sqlite3_reset(ks->gen_stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* ---- import ---- */

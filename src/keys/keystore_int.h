@@ -13,6 +13,8 @@ struct sg_keystore {
     unsigned flags;
     bool have_kek;
     sg_kek kek;
+    uint64_t id;            /* sg_keystore_id */
+    sqlite3_stmt *gen_stmt; /* sg_keystore_generation, prepared on first use */
     char err[256];
 };
 
