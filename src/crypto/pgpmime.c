@@ -1,8 +1,12 @@
 /* pgpmime.c - sign+encrypt and decrypt+verify with librnp for the PGP/MIME transform (see
  * pgpmime.h). Owner: src/crypto (PGP/MIME).
- * SECURITY: each call builds its own in-memory librnp context (never a home directory) and
- * destroys it before returning, so unwrapped secret keys live only for one message. Secret
- * key exports are wiped immediately after librnp has imported them. Decrypted output is
+ * SECURITY: all librnp contexts are in memory (never a home directory). Decryption and
+ * verification build their own context per call and destroy it before returning, so a secret
+ * unwrapped to decrypt lives for one message, and only candidates' secrets are reachable.
+ * Sign+encrypt uses the calling thread's cached context (pgpcache.h): the signer's unwrapped
+ * secret stays in that thread's memory until the keystore changes (generation), the key's
+ * validity ends, the thread ends or sg_pgpmime_cache_clear; librnp wipes it when the context is
+ * destroyed. Secret key exports are wiped immediately after librnp has imported them. Decrypted output is
  * released to the caller only when the message was integrity-protected (MDC or AEAD) and that
  * protection verified; on any failure the partial plaintext librnp wrote is wiped. */
 #include "crypto/pgpmime.h"
@@ -15,38 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crypto/pgpcache.h"
+
 static rnp_ffi_t new_ffi(void)
 {
     rnp_ffi_t ffi = NULL;
     return rnp_ffi_create(&ffi, "GPG", "GPG") == RNP_SUCCESS ? ffi : NULL;
-}
-
-static int import(rnp_ffi_t ffi, const uint8_t *b, size_t n)
-{
-    rnp_input_t in = NULL;
-    if (rnp_input_from_memory(&in, b, n, false) != RNP_SUCCESS)
-        return -1;
-    rnp_result_t r = rnp_import_keys(ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS, NULL);
-    rnp_input_destroy(in);
-    return r == RNP_SUCCESS ? 0 : -1;
-}
-
-/* Copies key fpr (public, or with its unwrapped secret) from the keystore into ffi. */
-static int load_key(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret)
-{
-    uint8_t *b = NULL;
-    size_t n = 0;
-    pthread_mutex_lock(k->lock);
-    int rc = sg_keystore_export(k->ks, fpr, secret, false, &b, &n);
-    pthread_mutex_unlock(k->lock);
-    if (rc != 0)
-        return -1;
-    rc = import(ffi, b, n);
-    if (secret)
-        sg_pgp_free_secret(b, n);
-    else
-        free(b);
-    return rc;
 }
 
 static rnp_key_handle_t find(rnp_ffi_t ffi, const char *type, const char *id)
@@ -78,14 +56,15 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen)
 {
-    rnp_ffi_t ffi = new_ffi();
+    /* The keys come from this thread's cache (pgpcache.h): loaded once, not per message. */
+    rnp_ffi_t ffi = sg_pgpcache_begin(k, nrcpt + (signer_fpr != NULL));
     rnp_input_t in = NULL;
     rnp_output_t o = NULL;
     rnp_op_encrypt_t op = NULL;
     int rc = -1;
     *out = NULL;
     if (!ffi) {
-        snprintf(err, errlen, "librnp context");
+        snprintf(err, errlen, "librnp context or keystore generation unavailable");
         return -1;
     }
     if (rnp_input_from_memory(&in, (const uint8_t *)data, len, false) != RNP_SUCCESS ||
@@ -95,7 +74,7 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
     }
     for (size_t i = 0; i < nrcpt; i++) {
         rnp_key_handle_t h = NULL;
-        if (load_key(k, ffi, rcpts[i], false) < 0 || !(h = find(ffi, "fingerprint", rcpts[i])) ||
+        if (sg_pgpcache_need(k, rcpts[i], false) < 0 || !(h = find(ffi, "fingerprint", rcpts[i])) ||
             rnp_op_encrypt_add_recipient(op, h) != RNP_SUCCESS) {
             rnp_key_handle_destroy(h);
             snprintf(err, errlen, "recipient key %s unusable", rcpts[i]);
@@ -105,7 +84,7 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
     }
     if (signer_fpr) {
         rnp_key_handle_t h = NULL;
-        if (load_key(k, ffi, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
+        if (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
             rnp_op_encrypt_add_signature(op, h, NULL) != RNP_SUCCESS) {
             rnp_key_handle_destroy(h);
             snprintf(err, errlen, "signing key %s unusable", signer_fpr);
@@ -140,7 +119,6 @@ done:
     rnp_op_encrypt_destroy(op);
     rnp_output_destroy(o);
     rnp_input_destroy(in);
-    rnp_ffi_destroy(ffi);
     return rc;
 }
 
@@ -264,7 +242,7 @@ static void load_sender_keys(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char
     if (rc < 0)
         return;
     for (size_t i = 0; i < n && i < 16; i++)
-        load_key(k, ffi, keys[i].fpr, false);
+        sg_pgpcache_load(k, ffi, keys[i].fpr, false);
     sg_keystore_free_list(keys, n);
 }
 
@@ -293,7 +271,7 @@ static void provide(rnp_ffi_t ffi, void *ctx, const char *type, const char *id, 
     for (size_t i = 0; i < p->ncand; i++) {
         if (strcasecmp(p->cands[i], fpr) == 0 && !p->loaded[i]) {
             p->loaded[i] = true;
-            load_key(p->k, ffi, fpr, true);
+            sg_pgpcache_load(p->k, ffi, fpr, true);
         }
     }
 }
@@ -346,7 +324,7 @@ int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
         goto done;
     /* Public halves first, so librnp can map PKESK key IDs (of subkeys) to our keys. */
     for (size_t i = 0; i < ncand; i++)
-        load_key(k, ffi, cands[i], false);
+        sg_pgpcache_load(k, ffi, cands[i], false);
     load_sender_keys(k, ffi, from_addr);
     rnp_ffi_set_key_provider(ffi, provide, &p);
     if (rnp_input_from_memory(&in, (const uint8_t *)cipher, clen, false) != RNP_SUCCESS ||
