@@ -20,6 +20,7 @@
 typedef struct entry {
     char fpr[SG_PGP_FPR_LEN + 1];
     bool secret;
+    sg_pgp_rsasigner *rsa; /* an RSA signer's key for OpenSSL (pgp_rsasign.h), else NULL */
 } entry;
 
 typedef struct cache {
@@ -36,7 +37,11 @@ static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
 static void drop(cache *c)
 {
-    rnp_ffi_destroy(c->ffi); /* librnp wipes secret key material as it frees it */
+    for (size_t i = 0; i < c->n; i++) {
+        sg_pgp_rsasigner_free(c->e[i].rsa); /* OpenSSL clears private BIGNUMs as it frees them */
+        c->e[i].rsa = NULL;
+    }
+    rnp_ffi_destroy(c->ffi);                /* librnp wipes secret key material as it frees it */
     c->ffi = NULL;
     c->n = 0;
 }
@@ -119,25 +124,51 @@ static int64_t first_end(rnp_key_handle_t h, int64_t now)
     return first;
 }
 
-int sg_pgpcache_load(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret)
+/* The key's export from the keystore (secret: unwrapped; release with sg_pgp_free_secret). */
+static int export_key(const sg_pgpmime_keys *k, const char *fpr, bool secret, uint8_t **b, size_t *n)
 {
-    uint8_t *b = NULL;
-    size_t n = 0;
     pthread_mutex_lock(k->lock);
-    int rc = sg_keystore_export(k->ks, fpr, secret, false, &b, &n);
+    int rc = sg_keystore_export(k->ks, fpr, secret, false, b, n);
     pthread_mutex_unlock(k->lock);
-    if (rc != 0)
-        return -1;
+    return rc == 0 ? 0 : -1;
+}
+
+static int import(rnp_ffi_t ffi, const uint8_t *b, size_t n)
+{
     rnp_input_t in = NULL;
     rnp_result_t r = RNP_ERROR_GENERIC;
     if (rnp_input_from_memory(&in, b, n, false) == RNP_SUCCESS)
         r = rnp_import_keys(ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS, NULL);
     rnp_input_destroy(in);
+    return r == RNP_SUCCESS ? 0 : -1;
+}
+
+static void release(uint8_t *b, size_t n, bool secret)
+{
     if (secret)
         sg_pgp_free_secret(b, n);
     else
         free(b);
-    return r == RNP_SUCCESS ? 0 : -1;
+}
+
+int sg_pgpcache_load(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    if (export_key(k, fpr, secret, &b, &n) < 0)
+        return -1;
+    int rc = import(ffi, b, n);
+    release(b, n, secret);
+    return rc;
+}
+
+sg_pgp_rsasigner *sg_pgpcache_rsa(const char *fpr)
+{
+    cache *c = mine(false);
+    for (size_t i = 0; c && i < c->n; i++)
+        if (strcasecmp(c->e[i].fpr, fpr) == 0)
+            return c->e[i].rsa;
+    return NULL;
 }
 
 int sg_pgpcache_need(const sg_pgpmime_keys *k, const char *fpr, bool secret)
@@ -153,18 +184,30 @@ int sg_pgpcache_need(const sg_pgpmime_keys *k, const char *fpr, bool secret)
         return 0;
     if (!e && c->n == SG_PGPCACHE_MAX)
         return -1; /* sg_pgpcache_begin made room for the keys the caller said it needs */
-    rnp_key_handle_t h = NULL;
-    if (sg_pgpcache_load(k, c->ffi, fpr, secret) < 0 ||
-        rnp_locate_key(c->ffi, "fingerprint", fpr, &h) != RNP_SUCCESS || !h)
+    uint8_t *b = NULL;
+    size_t n = 0;
+    if (export_key(k, fpr, secret, &b, &n) < 0)
         return -1;
+    int rc = import(c->ffi, b, n);
+    /* An RSA signer also gets its OpenSSL key, made once here rather than per message. */
+    sg_pgp_rsasigner *rsa = rc == 0 && secret ? sg_pgp_rsasigner_new(b, n, fpr) : NULL;
+    release(b, n, secret);
+    rnp_key_handle_t h = NULL;
+    if (rc < 0 || rnp_locate_key(c->ffi, "fingerprint", fpr, &h) != RNP_SUCCESS || !h) {
+        sg_pgp_rsasigner_free(rsa);
+        return -1;
+    }
     int64_t end = first_end(h, (int64_t)time(NULL));
     rnp_key_handle_destroy(h);
     if (end < c->until)
         c->until = end;
     if (!e) {
         e = &c->e[c->n++];
+        memset(e, 0, sizeof *e);
         snprintf(e->fpr, sizeof e->fpr, "%s", fpr);
     }
     e->secret = e->secret || secret;
+    if (rsa)
+        e->rsa = rsa;
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "crypto/pgp_rsasign.h"
 #include "crypto/pgpmime.h"
 
 #define SG_PGPCACHE_MAX 256 /* keys per thread; a full cache is dropped and filled again */
@@ -29,6 +30,9 @@ rnp_ffi_t sg_pgpcache_begin(const sg_pgpmime_keys *k, size_t nkeys);
  * sg_pgpcache_begin, loaded from the keystore unless it already was. 0 or -1. */
 int sg_pgpcache_need(const sg_pgpmime_keys *k, const char *fpr, bool secret);
 
+/* The OpenSSL signer of key fpr when it is an RSA key loaded with its secret, else NULL.
+ * Owned by the cache: valid as long as the context of sg_pgpcache_begin. */
+sg_pgp_rsasigner *sg_pgpcache_rsa(const char *fpr);
 /* Copies key fpr (public, or with its unwrapped secret) from the keystore into ffi, any
  * context; the exported secret bytes are wiped once librnp has them. 0 or -1. */
 int sg_pgpcache_load(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret);

@@ -52,23 +52,50 @@ static int primary_fpr(rnp_key_handle_t h, char out[SG_PGP_FPR_LEN + 1])
     return 0;
 }
 
+/* The signed message for signer h when OpenSSL signs it (an RSA primary that librnp would pick
+ * itself: valid and allowed to sign); *out NULL when librnp is to sign. 0 or -1. */
+static int rsa_signed(rnp_key_handle_t h, const char *fpr, const char *data, size_t len, uint8_t **out,
+                      size_t *outlen)
+{
+    sg_pgp_rsasigner *rs = sg_pgpcache_rsa(fpr);
+    bool valid = false, sign = false;
+    *out = NULL;
+    if (!rs || rnp_key_is_valid(h, &valid) != RNP_SUCCESS || !valid ||
+        rnp_key_allows_usage(h, "sign", &sign) != RNP_SUCCESS || !sign)
+        return 0;
+    return sg_pgp_rsasign_message(rs, data, len, out, outlen);
+}
+
 int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen)
 {
     /* The keys come from this thread's cache (pgpcache.h): loaded once, not per message. */
     rnp_ffi_t ffi = sg_pgpcache_begin(k, nrcpt + (signer_fpr != NULL));
+    rnp_key_handle_t signer = NULL;
     rnp_input_t in = NULL;
     rnp_output_t o = NULL;
     rnp_op_encrypt_t op = NULL;
+    uint8_t *presigned = NULL;
+    size_t plen = 0;
     int rc = -1;
     *out = NULL;
     if (!ffi) {
         snprintf(err, errlen, "librnp context or keystore generation unavailable");
         return -1;
     }
-    if (rnp_input_from_memory(&in, (const uint8_t *)data, len, false) != RNP_SUCCESS ||
-        rnp_output_to_memory(&o, 0) != RNP_SUCCESS || rnp_op_encrypt_create(&op, ffi, in, o) != RNP_SUCCESS) {
+    if (signer_fpr &&
+        (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(signer = find(ffi, "fingerprint", signer_fpr)) ||
+         rsa_signed(signer, signer_fpr, data, len, &presigned, &plen) < 0)) {
+        snprintf(err, errlen, "signing key %s unusable", signer_fpr);
+        goto done;
+    }
+    /* An RSA signature is already made (OpenSSL, pgp_rsasign.h): librnp encrypts the signed
+     * message as it is instead of wrapping it into literal data again. */
+    if (rnp_input_from_memory(&in, presigned ? presigned : (const uint8_t *)data, presigned ? plen : len,
+                              false) != RNP_SUCCESS ||
+        rnp_output_to_memory(&o, 0) != RNP_SUCCESS || rnp_op_encrypt_create(&op, ffi, in, o) != RNP_SUCCESS ||
+        (presigned && rnp_op_encrypt_set_flags(op, RNP_ENCRYPT_NOWRAP) != RNP_SUCCESS)) {
         snprintf(err, errlen, "librnp setup");
         goto done;
     }
@@ -82,15 +109,11 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
         }
         rnp_key_handle_destroy(h);
     }
-    if (signer_fpr) {
-        rnp_key_handle_t h = NULL;
-        if (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
-            rnp_op_encrypt_add_signature(op, h, NULL) != RNP_SUCCESS) {
-            rnp_key_handle_destroy(h);
+    if (signer && !presigned) {
+        if (rnp_op_encrypt_add_signature(op, signer, NULL) != RNP_SUCCESS) {
             snprintf(err, errlen, "signing key %s unusable", signer_fpr);
             goto done;
         }
-        rnp_key_handle_destroy(h);
         rnp_op_encrypt_set_hash(op, "SHA256");
     }
     if (rnp_op_encrypt_set_cipher(op, "AES256") != RNP_SUCCESS ||
@@ -119,6 +142,8 @@ done:
     rnp_op_encrypt_destroy(op);
     rnp_output_destroy(o);
     rnp_input_destroy(in);
+    rnp_key_handle_destroy(signer);
+    free(presigned);
     return rc;
 }
 

@@ -85,6 +85,19 @@ int main(void)
         pthread_join(t[i], NULL);
     CHECK(j[0].ok && j[1].ok, "two threads, each with its own cache, 20 round trips each");
 
+    /* RSA signers are signed with by OpenSSL (pgp_rsasign.c), librnp encrypts the signed
+     * message: librnp's decryption must find it signed, valid and bound to From. */
+    char rsa[SG_PGP_FPR_LEN + 1];
+    CHECK(sg_keystore_generate(ks, "Rita <rita@demo.test>", "rsa3072", 0, NULL, rsa) == 0,
+          "RSA-3072 key generated");
+    CHECK(round_trip(&k, rsa, bob, "rita@demo.test") == 1,
+          "RSA signer, Ed25519 recipient: round trip, signature valid");
+    CHECK(round_trip(&k, rsa, bob, "rita@demo.test") == 1, "again from the cache (OpenSSL key reused)");
+    CHECK(round_trip(&k, alice, rsa, "alice@demo.test") == 1, "Ed25519 signer, RSA recipient: round trip");
+    CHECK(round_trip(&k, rsa, rsa, "rita@demo.test") == 1, "RSA signer to itself: round trip");
+    CHECK(round_trip(&k, rsa, bob, "alice@demo.test") == -1,
+          "the RSA signature is judged against From like any other");
+
     CHECK(sg_keystore_revoke(cli, bob, "left") == 0, "bob's key revoked through the other connection");
     CHECK(sg_keystore_generation(ks, &g2) == 0 && g2 > g1, "the revocation is visible as a new generation");
     CHECK(round_trip(&k, alice, bob, "alice@demo.test") == 0,
