@@ -15,8 +15,6 @@
  * Prints one line per part: "PART ALGO: R msg/s (N messages, T threads, S s)".
  * PART lets a profiler (perf, callgrind) look at one path alone.
  * Keys are generated in a temporary directory that is removed at the end. */
-#include <ftw.h>
-#include <limits.h>
 #include <pthread.h>
 #include <rnp/rnp.h>
 #include <rnp/rnp_err.h>
@@ -26,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto/kek.h"
+#include "benchstore.h"
 #include "crypto/pgpcache.h"
 #include "crypto/pgpmime.h"
 #include "keys/keystore.h"
@@ -41,13 +39,6 @@ typedef struct job {
     size_t n; /* messages for this thread */
     int failed;
 } job;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* One sign+encrypt with librnp, the options of sg_pgpmime_encrypt. */
 static int seal(rnp_ffi_t ffi, rnp_key_handle_t signer, rnp_key_handle_t rcpt, const char *data, size_t len)
@@ -117,7 +108,7 @@ static int run(const char *part, void *(*fn)(void *), const job *tmpl, size_t n,
 {
     job jobs[64];
     pthread_t tid[64];
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < nthreads; i++) {
         jobs[i] = *tmpl;
         jobs[i].n = n / (size_t)nthreads + ((size_t)i < n % (size_t)nthreads);
@@ -128,7 +119,7 @@ static int run(const char *part, void *(*fn)(void *), const job *tmpl, size_t n,
         pthread_join(tid[i], NULL);
         failed |= jobs[i].failed;
     }
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     if (failed) {
         fprintf(stderr, "pgp_ceiling: %s %s failed\n", part, tmpl->algo);
         return -1;
@@ -158,14 +149,6 @@ static char *entity(size_t size, size_t *len)
     return b;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -181,20 +164,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "pgp_ceiling: THREADS 1..64, MESSAGES > 0\n");
         return 2;
     }
-    char dir[] = "/tmp/sg-pgpceil-XXXXXX", path[PATH_MAX], kek[PATH_MAX], err[256];
-    if (!mkdtemp(dir))
+    bench_store b;
+    if (bench_store_open(&b, "pgpceil") < 0) {
+        bench_store_close(&b);
         return 1;
-    snprintf(path, sizeof path, "%s/store.db", dir);
-    snprintf(kek, sizeof kek, "%s/keys/kek", dir);
-    sg_store *st = sg_store_open(path, err, sizeof err);
-    sg_keystore *ks = st ? sg_keystore_open(st, kek, SG_KS_CREATE_KEK) : NULL;
+    }
+    sg_keystore *ks = b.ks;
     char signer[SG_PGP_FPR_LEN + 1], rcpt[SG_PGP_FPR_LEN + 1];
     size_t len = 0;
     char *data = entity(size, &len);
     int rc = 1;
-    if (!ks || !data || sg_keystore_generate(ks, "Alice <alice@demo.test>", algo, 0, NULL, signer) < 0 ||
+    if (!data || sg_keystore_generate(ks, "Alice <alice@demo.test>", algo, 0, NULL, signer) < 0 ||
         sg_keystore_generate(ks, "Bob <bob@ext.test>", algo, 0, NULL, rcpt) < 0) {
-        fprintf(stderr, "pgp_ceiling: setup: %s\n", ks ? sg_keystore_error(ks) : err);
+        fprintf(stderr, "pgp_ceiling: setup: %s\n", sg_keystore_error(ks));
         goto out;
     }
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -207,10 +189,7 @@ int main(int argc, char **argv)
         rc = 1;
 out:
     free(data);
-    sg_keystore_close(ks);
-    if (st)
-        sg_store_close(st);
-    if (nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "pgp_ceiling: could not remove %s\n", dir);
+    sg_pgpmime_cache_clear();
+    bench_store_close(&b);
     return rc;
 }
