@@ -5,10 +5,12 @@
  * unwrapped to decrypt lives for one message, and only candidates' secrets are reachable.
  * Sign+encrypt uses the calling thread's cached context (pgpcache.h): the signer's unwrapped
  * secret stays in that thread's memory until the keystore changes (generation), the key's
- * validity ends, the thread ends or sg_pgpmime_cache_clear; librnp wipes it when the context is
- * destroyed. Secret key exports are wiped immediately after librnp has imported them. Decrypted output is
- * released to the caller only when the message was integrity-protected (MDC or AEAD) and that
- * protection verified; on any failure the partial plaintext librnp wrote is wiped. */
+ * validity ends, the thread ends or sg_pgpmime_cache_clear; librnp wipes it when the context
+ * is destroyed. An RSA signer signs through OpenSSL (pgp_rsasign.h) only when librnp would
+ * pick that same key (valid, allowed to sign). Secret key exports are wiped immediately after
+ * librnp has imported them. Decrypted output is released to the caller only when the message
+ * was integrity-protected (MDC or AEAD) and that protection verified; on any failure the
+ * partial plaintext librnp wrote is wiped. */
 #include "crypto/pgpmime.h"
 
 #include <ctype.h>
