@@ -1,10 +1,16 @@
 /* pgpmime.c - sign+encrypt and decrypt+verify with librnp for the PGP/MIME transform (see
  * pgpmime.h). Owner: src/crypto (PGP/MIME).
- * SECURITY: each call builds its own in-memory librnp context (never a home directory) and
- * destroys it before returning, so unwrapped secret keys live only for one message. Secret
- * key exports are wiped immediately after librnp has imported them. Decrypted output is
- * released to the caller only when the message was integrity-protected (MDC or AEAD) and that
- * protection verified; on any failure the partial plaintext librnp wrote is wiped. */
+ * SECURITY: all librnp contexts are in memory (never a home directory). Decryption and
+ * verification build their own context per call and destroy it before returning, so a secret
+ * unwrapped to decrypt lives for one message, and only candidates' secrets are reachable.
+ * Sign+encrypt uses the calling thread's cached context (pgpcache.h): the signer's unwrapped
+ * secret stays in that thread's memory until the keystore changes (generation), the key's
+ * validity ends, the thread ends or sg_pgpmime_cache_clear; librnp wipes it when the context
+ * is destroyed. An RSA signer signs through OpenSSL (pgp_rsasign.h) only when librnp would
+ * pick that same key (valid, allowed to sign). Secret key exports are wiped immediately after
+ * librnp has imported them. Decrypted output is released to the caller only when the message
+ * was integrity-protected (MDC or AEAD) and that protection verified; on any failure the
+ * partial plaintext librnp wrote is wiped. */
 #include "crypto/pgpmime.h"
 
 #include <ctype.h>
@@ -15,38 +21,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "crypto/pgpcache.h"
+
 static rnp_ffi_t new_ffi(void)
 {
     rnp_ffi_t ffi = NULL;
     return rnp_ffi_create(&ffi, "GPG", "GPG") == RNP_SUCCESS ? ffi : NULL;
-}
-
-static int import(rnp_ffi_t ffi, const uint8_t *b, size_t n)
-{
-    rnp_input_t in = NULL;
-    if (rnp_input_from_memory(&in, b, n, false) != RNP_SUCCESS)
-        return -1;
-    rnp_result_t r = rnp_import_keys(ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS, NULL);
-    rnp_input_destroy(in);
-    return r == RNP_SUCCESS ? 0 : -1;
-}
-
-/* Copies key fpr (public, or with its unwrapped secret) from the keystore into ffi. */
-static int load_key(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret)
-{
-    uint8_t *b = NULL;
-    size_t n = 0;
-    pthread_mutex_lock(k->lock);
-    int rc = sg_keystore_export(k->ks, fpr, secret, false, &b, &n);
-    pthread_mutex_unlock(k->lock);
-    if (rc != 0)
-        return -1;
-    rc = import(ffi, b, n);
-    if (secret)
-        sg_pgp_free_secret(b, n);
-    else
-        free(b);
-    return rc;
 }
 
 static rnp_key_handle_t find(rnp_ffi_t ffi, const char *type, const char *id)
@@ -74,28 +54,56 @@ static int primary_fpr(rnp_key_handle_t h, char out[SG_PGP_FPR_LEN + 1])
     return 0;
 }
 
+/* The signed message for signer h when OpenSSL signs it (an RSA primary that librnp would pick
+ * itself: valid and allowed to sign); *out NULL when librnp is to sign. 0 or -1. */
+static int rsa_signed(rnp_key_handle_t h, const char *fpr, const char *data, size_t len, uint8_t **out,
+                      size_t *outlen)
+{
+    sg_pgp_rsasigner *rs = sg_pgpcache_rsa(fpr);
+    bool valid = false, sign = false;
+    *out = NULL;
+    if (!rs || rnp_key_is_valid(h, &valid) != RNP_SUCCESS || !valid ||
+        rnp_key_allows_usage(h, "sign", &sign) != RNP_SUCCESS || !sign)
+        return 0;
+    return sg_pgp_rsasign_message(rs, data, len, out, outlen);
+}
+
 int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen)
 {
-    rnp_ffi_t ffi = new_ffi();
+    /* The keys come from this thread's cache (pgpcache.h): loaded once, not per message. */
+    rnp_ffi_t ffi = sg_pgpcache_begin(k, nrcpt + (signer_fpr != NULL));
+    rnp_key_handle_t signer = NULL;
     rnp_input_t in = NULL;
     rnp_output_t o = NULL;
     rnp_op_encrypt_t op = NULL;
+    uint8_t *presigned = NULL;
+    size_t plen = 0;
     int rc = -1;
     *out = NULL;
     if (!ffi) {
-        snprintf(err, errlen, "librnp context");
+        snprintf(err, errlen, "librnp context or keystore generation unavailable");
         return -1;
     }
-    if (rnp_input_from_memory(&in, (const uint8_t *)data, len, false) != RNP_SUCCESS ||
-        rnp_output_to_memory(&o, 0) != RNP_SUCCESS || rnp_op_encrypt_create(&op, ffi, in, o) != RNP_SUCCESS) {
+    if (signer_fpr &&
+        (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(signer = find(ffi, "fingerprint", signer_fpr)) ||
+         rsa_signed(signer, signer_fpr, data, len, &presigned, &plen) < 0)) {
+        snprintf(err, errlen, "signing key %s unusable", signer_fpr);
+        goto done;
+    }
+    /* An RSA signature is already made (OpenSSL, pgp_rsasign.h): librnp encrypts the signed
+     * message as it is instead of wrapping it into literal data again. */
+    if (rnp_input_from_memory(&in, presigned ? presigned : (const uint8_t *)data, presigned ? plen : len,
+                              false) != RNP_SUCCESS ||
+        rnp_output_to_memory(&o, 0) != RNP_SUCCESS || rnp_op_encrypt_create(&op, ffi, in, o) != RNP_SUCCESS ||
+        (presigned && rnp_op_encrypt_set_flags(op, RNP_ENCRYPT_NOWRAP) != RNP_SUCCESS)) {
         snprintf(err, errlen, "librnp setup");
         goto done;
     }
     for (size_t i = 0; i < nrcpt; i++) {
         rnp_key_handle_t h = NULL;
-        if (load_key(k, ffi, rcpts[i], false) < 0 || !(h = find(ffi, "fingerprint", rcpts[i])) ||
+        if (sg_pgpcache_need(k, rcpts[i], false) < 0 || !(h = find(ffi, "fingerprint", rcpts[i])) ||
             rnp_op_encrypt_add_recipient(op, h) != RNP_SUCCESS) {
             rnp_key_handle_destroy(h);
             snprintf(err, errlen, "recipient key %s unusable", rcpts[i]);
@@ -103,15 +111,11 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
         }
         rnp_key_handle_destroy(h);
     }
-    if (signer_fpr) {
-        rnp_key_handle_t h = NULL;
-        if (load_key(k, ffi, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
-            rnp_op_encrypt_add_signature(op, h, NULL) != RNP_SUCCESS) {
-            rnp_key_handle_destroy(h);
+    if (signer && !presigned) {
+        if (rnp_op_encrypt_add_signature(op, signer, NULL) != RNP_SUCCESS) {
             snprintf(err, errlen, "signing key %s unusable", signer_fpr);
             goto done;
         }
-        rnp_key_handle_destroy(h);
         rnp_op_encrypt_set_hash(op, "SHA256");
     }
     if (rnp_op_encrypt_set_cipher(op, "AES256") != RNP_SUCCESS ||
@@ -140,7 +144,8 @@ done:
     rnp_op_encrypt_destroy(op);
     rnp_output_destroy(o);
     rnp_input_destroy(in);
-    rnp_ffi_destroy(ffi);
+    rnp_key_handle_destroy(signer);
+    free(presigned);
     return rc;
 }
 
@@ -264,7 +269,7 @@ static void load_sender_keys(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char
     if (rc < 0)
         return;
     for (size_t i = 0; i < n && i < 16; i++)
-        load_key(k, ffi, keys[i].fpr, false);
+        sg_pgpcache_load(k, ffi, keys[i].fpr, false);
     sg_keystore_free_list(keys, n);
 }
 
@@ -293,7 +298,7 @@ static void provide(rnp_ffi_t ffi, void *ctx, const char *type, const char *id, 
     for (size_t i = 0; i < p->ncand; i++) {
         if (strcasecmp(p->cands[i], fpr) == 0 && !p->loaded[i]) {
             p->loaded[i] = true;
-            load_key(p->k, ffi, fpr, true);
+            sg_pgpcache_load(p->k, ffi, fpr, true);
         }
     }
 }
@@ -346,7 +351,7 @@ int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
         goto done;
     /* Public halves first, so librnp can map PKESK key IDs (of subkeys) to our keys. */
     for (size_t i = 0; i < ncand; i++)
-        load_key(k, ffi, cands[i], false);
+        sg_pgpcache_load(k, ffi, cands[i], false);
     load_sender_keys(k, ffi, from_addr);
     rnp_ffi_set_key_provider(ffi, provide, &p);
     if (rnp_input_from_memory(&in, (const uint8_t *)cipher, clen, false) != RNP_SUCCESS ||
@@ -480,7 +485,9 @@ static int take_output(rnp_output_t o, char **out, size_t *outlen)
 int sg_pgpmime_sign(const sg_pgpmime_keys *k, const char *signer_fpr, bool cleartext, const char *data,
                     size_t len, char **out, size_t *outlen, char *err, size_t errlen)
 {
-    rnp_ffi_t ffi = new_ffi();
+    /* Signing keys come from this thread's cache (pgpcache.h), as for sign+encrypt: with the
+     * default policy most outgoing mail is signed only. */
+    rnp_ffi_t ffi = sg_pgpcache_begin(k, 1);
     rnp_input_t in = NULL;
     rnp_output_t o = NULL;
     rnp_op_sign_t op = NULL;
@@ -498,7 +505,7 @@ int sg_pgpmime_sign(const sg_pgpmime_keys *k, const char *signer_fpr, bool clear
         snprintf(err, errlen, "librnp setup");
         goto done;
     }
-    if (load_key(k, ffi, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
+    if (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(h = find(ffi, "fingerprint", signer_fpr)) ||
         rnp_op_sign_add_signature(op, h, NULL) != RNP_SUCCESS) {
         snprintf(err, errlen, "signing key %s unusable", signer_fpr);
         goto done;
@@ -523,7 +530,6 @@ done:
     rnp_op_sign_destroy(op);
     rnp_output_destroy(o);
     rnp_input_destroy(in);
-    rnp_ffi_destroy(ffi);
     return rc;
 }
 

@@ -1,8 +1,11 @@
 /* pgpmime.h - the OpenPGP operations of the PGP/MIME transform: sign+encrypt one entity, and
  * decrypt+verify one message, with keys taken from the keystore. Owner: src/crypto (PGP/MIME).
- * SECURITY: for cryptd only. Secret keys are unwrapped from the keystore into a librnp context
- * that lives for one call; the exported secret bytes are wiped at once (sg_pgp_free_secret)
- * and the context is destroyed before returning. The keystore (one SQLite handle and a lazily
+ * SECURITY: for cryptd only. Decryption unwraps secret keys into a librnp context that lives
+ * for one call. Sign+encrypt keeps the keys it used (the signer's secret too) in a librnp
+ * context per thread, dropped when the keystore's generation changes (import, update,
+ * revocation, deletion by any process), a key's validity ends, the thread ends, or on
+ * sg_pgpmime_cache_clear (see pgpcache.h and docs/keys.md for the trade-off). Exported secret
+ * bytes are wiped at once (sg_pgp_free_secret). The keystore (one SQLite handle and a lazily
  * loaded KEK) is not thread-safe: every call on it is made with *lock held. */
 #ifndef SG_PGPMIME_H
 #define SG_PGPMIME_H
@@ -28,6 +31,11 @@ typedef struct sg_pgpmime_keys {
 int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen);
+
+/* Drops the calling thread's cached signing/encryption keys (wiping the secrets) now, e.g.
+ * before a thread that is not going to end soon stops signing; worker threads that end drop
+ * theirs by themselves. */
+void sg_pgpmime_cache_clear(void);
 
 /* Verdicts use the shared vocabulary of crypto/verdict.h. */
 typedef sg_sig_verdict sg_pgp_verdict;

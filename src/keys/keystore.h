@@ -84,6 +84,14 @@ int sg_keystore_find_encryption_key(sg_keystore *ks, const char *address, char f
 int sg_keystore_find_signing_key(sg_keystore *ks, const char *address, const char *domain_addr,
                                  char fpr[SG_PGP_FPR_LEN + 1]);
 
+/* The keystore's generation: a number that changes whenever any process adds, updates
+ * (e.g. revokes) or deletes a key, its user IDs or its secret (store triggers, migration 4).
+ * Caches of loaded keys compare it before use. 0 or -1. */
+int sg_keystore_generation(sg_keystore *ks, int64_t *gen);
+/* A number that tells this open keystore from every other one this process opened (a cache
+ * must not take keys loaded from a closed keystore for keys of a new one at the same address). */
+uint64_t sg_keystore_id(const sg_keystore *ks);
+
 /* A context holding public and secret material of fpr, for signing/decrypting in cryptd.
  * Needs the KEK. NULL on error or when no secret is held. Free with sg_pgp_free. */
 sg_pgp *sg_keystore_load_secret(sg_keystore *ks, const char *fpr);

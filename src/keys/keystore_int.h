@@ -13,6 +13,13 @@ struct sg_keystore {
     unsigned flags;
     bool have_kek;
     sg_kek kek;
+    uint64_t id; /* sg_keystore_id */
+    /* Statements asked for on every message (selection, generation), prepared once: keyed by
+     * the address of their SQL text, which is a string literal. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cached[4];
     char err[256];
 };
 

@@ -74,6 +74,21 @@ static const char *const migrations[] = {
      * runs the newest revision that parses. */
     "CREATE TABLE policy (rev INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,"
     " source TEXT NOT NULL, loaded INTEGER NOT NULL);",
+    /* 6: the OpenPGP keystore's generation (src/keys/keystore.c, sg_keystore_generation):
+     * bumped by triggers on every change of pgp_keys, pgp_uids or pgp_secrets, by whichever
+     * process makes it (cryptd, the CLI), so cryptd's cache of loaded keys notices revocations,
+     * updates and deletions without every writer having to remember to bump it. */
+    "CREATE TABLE pgp_generation (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
+    "INSERT INTO pgp_generation VALUES (1, 0);"
+    "CREATE TRIGGER pgp_keys_ins AFTER INSERT ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_keys_upd AFTER UPDATE ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_keys_del AFTER DELETE ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_uids_ins AFTER INSERT ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_uids_upd AFTER UPDATE ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_uids_del AFTER DELETE ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_secrets_ins AFTER INSERT ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_secrets_upd AFTER UPDATE ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_secrets_del AFTER DELETE ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;",
 };
 
 static int user_version(sqlite3 *db)
