@@ -131,6 +131,8 @@ def msg(subject, to="x@x.example", extra=b"", body=b"The secret plan.\r\n"):
 
 try:
     gw.start()
+    # cryptd has the store open and migrated once a policy is in force: the CLI comes after
+    wait_for(lambda: "event=policy-loaded" in gw.log_text(), 20)
     # ---- keys: alice (sealgate, OpenPGP), bob (gpg, OpenPGP), carol (S/MIME by the local CA) ----
     r = gw.cli("key", "generate", "alice@demo.test")
     alice_fpr = r.stdout.strip()
