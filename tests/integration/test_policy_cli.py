@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, listdir  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, is_root, listdir, uid_of  # noqa: E402
 
 t = Tap()
 gw = Gateway(sink=False, next_hop="127.0.0.1:1", binary=asan_binary())
@@ -61,6 +61,13 @@ try:
     r = pol("load", good)
     t.ok(r.returncode == 0 and "as revision 1 (2 rules)" in r.stdout, "load: a good policy becomes revision 1",
          r.stdout + r.stderr)
+    db = os.path.join(gw.base, "store", "sealgate.db")
+    if is_root() and uid_of("sealgate-cryptd") is not None:
+        st = os.stat(db)
+        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o077) == 0,
+             "load as root on a fresh install: the store is the cryptd user's, mode 0600", oct(st.st_mode))
+    else:
+        t.skip("store owner after load", "not root or no sealgate-cryptd user")
     r = pol("load", bad)
     t.ok(r.returncode == 1 and ":4: unknown condition 'subjekt'" in r.stderr and "the policy in force stays" in r.stderr,
          "load: a broken policy is refused with its line", r.stderr)
