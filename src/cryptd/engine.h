@@ -91,6 +91,11 @@ typedef struct sg_layer {
      * NULL). */
     unsigned char *signer_cert;
     size_t signer_certlen;
+    /* The layer covers only part of the entity (OpenPGP: armored blocks inside other text).
+     * inner, when set, holds the uncovered rest exactly as it arrived beside what was opened,
+     * never spliced into it; unwrap reports such a decryption as partial and never counts
+     * its signature as covering the whole message. Engines without such layers leave it false. */
+    bool partial;
 } sg_layer;
 void sg_layer_free(sg_layer *l);
 

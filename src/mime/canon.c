@@ -120,23 +120,28 @@ static int gmime_canonical(const char *ent, size_t len, sg_buf *out)
     return rc;
 }
 
-int sg_mime_canonical_entity(const char *msg, size_t len, sg_buf *out)
+int sg_mime_content_entity(const char *msg, size_t len, sg_buf *out)
 {
     sg_rawmsg m;
     if (sg_rawmsg_parse(msg, len, &m) < 0)
         return -1;
-    /* The body entity: the message's Content-* fields and its body. */
-    sg_buf ent;
-    sg_buf_init(&ent, SG_MIME_MAX_OUT);
     int rc = 0;
     for (size_t i = 0; i < m.nh && rc == 0; i++)
         if (sg_rawhdr_is_content(&m.h[i]))
-            rc = sg_buf_append(&ent, m.h[i].raw, m.h[i].rawlen);
+            rc = sg_buf_append(out, m.h[i].raw, m.h[i].rawlen);
     if (rc == 0)
-        rc = sg_buf_append(&ent, "\r\n", 2);
+        rc = sg_buf_append(out, "\r\n", 2);
     if (rc == 0)
-        rc = sg_buf_append(&ent, m.body, m.bodylen);
+        rc = sg_buf_append(out, m.body, m.bodylen);
     sg_rawmsg_free(&m);
+    return rc;
+}
+
+int sg_mime_canonical_entity(const char *msg, size_t len, sg_buf *out)
+{
+    sg_buf ent;
+    sg_buf_init(&ent, SG_MIME_MAX_OUT);
+    int rc = sg_mime_content_entity(msg, len, &ent);
     if (rc == 0) {
         if (needs_encoding((const unsigned char *)ent.data, ent.len))
             rc = gmime_canonical(ent.data, ent.len, out);

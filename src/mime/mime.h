@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "mime/rawmsg.h"
 
 /* Results never grow beyond this (a bound for every buffer, twice the largest message). */
 #define SG_MIME_MAX_OUT (512u << 20)
@@ -73,6 +74,22 @@ int sg_mime_restamp(const char *msg, size_t len, const char *stamps, sg_buf *out
 /* The name is one of sealgate's stamp fields (X-Sealgate-*), which are never trusted from
  * outside. */
 bool sg_mime_is_stamp_field(const char *name, size_t namelen);
+
+/* The parts of a multipart entity (any subtype but signed and encrypted, whose parts belong to
+ * their layer), pointing into ent, and its boundary: their number (at most max), 0 when ent is
+ * no such multipart, -1 when it is malformed. */
+int sg_mime_split_multipart(const char *ent, size_t len, sg_rawpart *parts, size_t max, char *boundary,
+                            size_t blen);
+/* The entity holds, at any depth, a part a client renders as markup (text/html, SVG, XHTML,
+ * XML, enriched text), or is too deep to tell. */
+bool sg_mime_has_markup(const char *ent, size_t len);
+
+/* A fresh random boundary "sealgate-<24 hex>" (out: at least 34 bytes). 0 or -1. */
+int sg_mime_new_boundary(char *out, size_t n);
+
+/* The body entity of msg: its Content-* fields as they arrived, the empty line, the body.
+ * Appends to out; 0 or -1. */
+int sg_mime_content_entity(const char *msg, size_t len, sg_buf *out);
 
 /* Appends msg's header fields without Content-* and MIME-Version, raw (bare LF made CRLF),
  * with Subject replaced by "..." when hide_subject: the outer header of a message whose body
