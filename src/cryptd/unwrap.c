@@ -179,8 +179,15 @@ static void bind_from(sg_unwrap_summary *s, const char *from, const char *shown)
 static int rebuild(const sg_unwrap_req *req, const char *strip, size_t slen, const char *ent, size_t elen,
                    const char *stamps, sg_buf *out)
 {
-    sg_buf e;
+    sg_buf e, t;
     sg_buf_init(&e, SG_MIME_MAX_OUT);
+    sg_buf_init(&t, SG_MIME_MAX_OUT);
+    /* Decrypted text may have lines SMTP cannot carry (over 998 octets): those leaves are
+     * re-encoded, everything else keeps its bytes. */
+    if (sg_mime_transportable_entity(ent, elen, &t) == 0) {
+        ent = t.data ? t.data : "";
+        elen = t.len;
+    }
     int rc;
     if (sg_mime_strip_results(ent, elen, req->authserv_id, &e) == 0)
         rc = sg_mime_unwrap(strip, slen, e.data ? e.data : "", e.len, stamps, out);
@@ -188,7 +195,10 @@ static int rebuild(const sg_unwrap_req *req, const char *strip, size_t slen, con
         rc = sg_mime_unwrap(strip, slen, ent, elen, stamps, out);
     if (e.data)
         memset(e.data, 0, e.len);
+    if (t.data)
+        memset(t.data, 0, t.len);
     sg_buf_free(&e);
+    sg_buf_free(&t);
     return rc;
 }
 

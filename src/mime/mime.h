@@ -52,6 +52,12 @@ int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_
  * unchanged. Leaves that are already 7-bit keep their bytes. Appends to out; 0 or -1. */
 int sg_mime_canonical_entity(const char *msg, size_t len, sg_buf *out);
 
+/* An entity (header and body) that SMTP can carry: when a line is longer than 998 octets, the
+ * leaves with such lines are re-encoded (quoted-printable or base64) and everything else is
+ * written as parsed; otherwise the bytes are appended unchanged (8-bit stays 8-bit). For
+ * decrypted entities, whose sender never had to make them transportable. 0 or -1. */
+int sg_mime_transportable_entity(const char *ent, size_t len, sg_buf *out);
+
 /* The inner entity to encrypt: the canonical entity with protected-headers="v1" on its
  * Content-Type and copies of the message's Subject, From, To, Cc, Date, Message-ID, Reply-To,
  * In-Reply-To, References fields. 0 or -1. */
