@@ -178,10 +178,20 @@ static int pgp_protect(const sg_protect_req *req, const char *msg, size_t len, s
     return protect_signed(signer, msg, len, out, err, errlen);
 }
 
+/* RFC 3156 structures, else the "mixed-up" form some servers make of multipart/encrypted. */
+static int detect_pgpmime(const char *msg, size_t len, sg_mime_pgp *pm)
+{
+    if (sg_mime_detect(msg, len, pm) < 0)
+        return -1;
+    if (pm->kind == SG_MIME_OTHER && sg_mime_detect_mixed_up(msg, len, pm) < 0)
+        return -1;
+    return 0;
+}
+
 static int pgp_detect(const char *msg, size_t len)
 {
     sg_mime_pgp pm;
-    if (sg_mime_detect(msg, len, &pm) < 0)
+    if (detect_pgpmime(msg, len, &pm) < 0)
         return SG_LAYER_NONE;
     int kind = pm.kind == SG_MIME_PGP_ENCRYPTED ? SG_LAYER_ENCRYPTED
                : pm.kind == SG_MIME_PGP_SIGNED  ? SG_LAYER_SIGNED
@@ -317,7 +327,7 @@ static int pgp_peel(const sg_peel_req *req, const char *msg, size_t len, sg_laye
 {
     memset(out, 0, sizeof *out);
     sg_mime_pgp pm;
-    if (sg_mime_detect(msg, len, &pm) < 0)
+    if (detect_pgpmime(msg, len, &pm) < 0)
         return -1;
     int rc;
     if (pm.kind == SG_MIME_PGP_ENCRYPTED)

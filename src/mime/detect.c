@@ -104,26 +104,71 @@ static int check_part(const sg_rawpart *part, const char *type, const char *sub)
     return ok;
 }
 
-static int detect_encrypted(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *out)
+/* The control part ("Version: 1") and the data part of RFC 3156 section 4. */
+static int encrypted_pair(const sg_rawpart *ctlpart, const sg_rawpart *data, sg_mime_pgp *out)
 {
-    sg_rawpart parts[3];
-    if (sg_rawmsg_split(m->body, m->bodylen, boundary, parts, 3) != 2)
-        return 0;
-    if (!check_part(&parts[0], "application", "pgp-encrypted") ||
-        !check_part(&parts[1], "application", "octet-stream"))
+    if (!check_part(ctlpart, "application", "pgp-encrypted") || !check_part(data, "application", "octet-stream"))
         return 0;
     char *ctl = NULL;
     size_t ctllen = 0;
-    if (decoded_body(&parts[0], &ctl, &ctllen) < 0)
+    if (decoded_body(ctlpart, &ctl, &ctllen) < 0)
         return -1;
     bool v1 = version_one(ctl, ctllen);
     free(ctl);
     if (!v1)
         return 0;
-    if (decoded_body(&parts[1], &out->cipher, &out->cipherlen) < 0)
+    if (decoded_body(data, &out->cipher, &out->cipherlen) < 0)
         return -1;
     out->kind = SG_MIME_PGP_ENCRYPTED;
     return 0;
+}
+
+static int detect_encrypted(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *out)
+{
+    sg_rawpart parts[3];
+    if (sg_rawmsg_split(m->body, m->bodylen, boundary, parts, 3) != 2)
+        return 0;
+    return encrypted_pair(&parts[0], &parts[1], out);
+}
+
+/* The first part of a "mixed-up" message holds no text of its own: empty, or ProtonMail's
+ * fixed placeholder. Anything else could be someone's words, which the decrypted entity would
+ * silently replace. */
+static bool placeholder(const sg_rawpart *part)
+{
+    char *t = NULL;
+    size_t n = 0;
+    if (!check_part(part, "text", "plain") || decoded_body(part, &t, &n) < 0)
+        return false;
+    size_t a = 0, b = n;
+    while (a < b && isspace((unsigned char)t[a]))
+        a++;
+    while (b > a && isspace((unsigned char)t[b - 1]))
+        b--;
+    bool ok = b == a || (b - a == 13 && memcmp(t + a, "Empty Message", 13) == 0);
+    free(t);
+    return ok;
+}
+
+int sg_mime_detect_mixed_up(const char *msg, size_t len, sg_mime_pgp *out)
+{
+    memset(out, 0, sizeof *out);
+    sg_rawmsg m;
+    if (sg_rawmsg_parse(msg, len, &m) < 0)
+        return 0;
+    GMimeContentType *ct = content_type(&m);
+    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
+    sg_rawpart parts[4];
+    int rc = 0;
+    if (boundary && is_type(ct, "multipart", "mixed") && sg_rawmsg_split(m.body, m.bodylen, boundary, parts, 4) == 3 &&
+        placeholder(&parts[0]))
+        rc = encrypted_pair(&parts[1], &parts[2], out);
+    if (ct)
+        g_object_unref(ct);
+    sg_rawmsg_free(&m);
+    if (rc < 0)
+        sg_mime_pgp_free(out);
+    return rc;
 }
 
 static int detect_signed(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *out)

@@ -42,6 +42,12 @@ typedef struct sg_mime_pgp {
 int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out);
 void sg_mime_pgp_free(sg_mime_pgp *p);
 
+/* "Mixed-up" PGP/MIME, as MS Exchange and ProtonMail deliver it: multipart/mixed with exactly a
+ * placeholder text/plain part (empty, or "Empty Message"), the application/pgp-encrypted control
+ * part and the application/octet-stream part. kind is SG_MIME_PGP_ENCRYPTED when it is that,
+ * with cipher set; the caller treats it like multipart/encrypted (the whole body). 0, -1. */
+int sg_mime_detect_mixed_up(const char *msg, size_t len, sg_mime_pgp *out);
+
 /* The content of a multipart/signed entity of any protocol (its first part exactly as
  * received, pointing into msg): 1 found, 0 when msg is not a two-part multipart/signed. */
 int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen);

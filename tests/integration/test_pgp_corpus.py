@@ -41,8 +41,8 @@ KEYS += sorted(glob.glob(RP + "/rfc9580/*/tsk.asc"))
 # "dec=<none|full|partial|failed>[/<reason>] sig=<none|valid|invalid>[/<reason>] [signer=<16 hex>]".
 TABLE = [
     # --- Thunderbird (comm-central) ---
-    # MS Exchange's broken PGP/MIME (multipart/mixed with the PGP/MIME parts): not repaired
-    ("thunderbird-comm-central", "alice-broken-exchange.eml", "alice@openpgp.example", "unchanged"),
+    # MS Exchange's "mixed-up" PGP/MIME (empty text part + the two PGP/MIME parts): repaired
+    ("thunderbird-comm-central", "alice-broken-exchange.eml", "alice@openpgp.example", "dec=full sig=none"),
     ("thunderbird-comm-central", "alice-signed.eml", "alice@openpgp.example", "dec=none sig=valid signer=F231550C4F47E38E"),
     ("thunderbird-comm-central", "alice-utf.eml", "alice@openpgp.example", "dec=none sig=valid signer=F231550C4F47E38E"),
     # inline PGP inside text/html: HTML is markup, never decrypted (EFAIL)
@@ -116,10 +116,10 @@ TABLE = [
     # signatures redacted in the corpus
     ("deltachat-core", "mailinglist_with_mimepart_footer_signed.eml", "intern@lists.abc.de", "dec=none sig=invalid/no-signature"),
     ("deltachat-core", "messed_up_message_id.eml", "bob@example.net", "dec=full sig=valid signer=64B08F61A9ED9443"),
-    # "mixed-up" PGP/MIME (the parts in a multipart/mixed, not multipart/encrypted): not repaired
-    ("deltachat-core", "mixed-up-long.eml", "bob@example.net", "unchanged"),
+    # "mixed-up" PGP/MIME (the parts in a multipart/mixed after a placeholder text): repaired
+    ("deltachat-core", "mixed-up-long.eml", "bob@example.net", "dec=full sig=invalid/unknown-key"),
     ("deltachat-core", "ndn_with_attachment.eml", "alice@example.org", "unchanged"),
-    ("deltachat-core", "protonmail-mixed-up.eml", "bob@example.org", "unchanged"),
+    ("deltachat-core", "protonmail-mixed-up.eml", "bob@example.org", "dec=none/no-key sig=none"),
     ("deltachat-core", "protonmail-repaired.eml", "bob@example.org", "dec=none/no-key sig=none"),
     ("deltachat-core", "rfc1847_encapsulation.eml", "bob@example.net", "dec=full sig=valid signer=64B08F61A9ED9443"),
     ("deltachat-core", "schleuder.eml", "alice@testrun.org", "dec=none sig=invalid/no-signature"),
@@ -144,7 +144,7 @@ TABLE = [
     ("kde-mimetreeparser", "openpgp-encoded.mbox", "alice@openpgp.example", "dec=none sig=invalid/unknown-key"),
     ("kde-mimetreeparser", "openpgp-encrypted+signed.mbox", "test@kolab.org", "dec=full sig=valid signer=8D9860C58F246DE6"),
     ("kde-mimetreeparser", "openpgp-encrypted-ambiguous-mime.mbox", "test@kolab.org", "unchanged"),
-    ("kde-mimetreeparser", "openpgp-encrypted-applemail.mbox", "bird@example.org", "unchanged"),
+    ("kde-mimetreeparser", "openpgp-encrypted-applemail.mbox", "bird@example.org", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-attachment-and-non-encrypted-attachment.mbox", "you@you.com", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-attachment.mbox", "you@you.com", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-enigmail1.6.mbox", "test@kolab.com", "dec=none/no-key sig=none"),

@@ -228,6 +228,28 @@ static void test_nested(const char *alice, const char *bob)
     if (rc == 0)
         sg_unwrap_result_free(&u);
 
+    /* "Mixed-up" PGP/MIME (MS Exchange, ProtonMail): repaired only behind a placeholder. */
+    const char *arm2 = ct ? strstr(ct, "-----BEGIN PGP MESSAGE-----") : NULL;
+    const char *arm2end = arm2 ? strstr(arm2, "-----END PGP MESSAGE-----") : NULL;
+    for (int words = 0; words < 2; words++) {
+        sg_buf_reset(&m);
+        sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+                           "Content-Type: multipart/mixed; boundary=\"X\"\r\n\r\n--X\r\nContent-Type: text/plain\r\n\r\n%s\r\n"
+                           "--X\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--X\r\n"
+                           "Content-Type: application/octet-stream\r\n\r\n%.*s-----END PGP MESSAGE-----\r\n\r\n--X--\r\n",
+                       words ? "Please read the attachment." : "",
+                       arm2end ? (int)(arm2end - arm2) : 0, arm2 ? arm2 : "");
+        rc = arm2end ? unwrap(m.data, m.len, 8, &u) : -1;
+        if (words)
+            CHECK(rc == 0 && u.unchanged && !u.readable[0], "mixed-up PGP/MIME with words in its text part: not repaired");
+        else
+            CHECK(rc == 0 && u.readable[0] && u.reader.dec == SG_UNWRAP_DEC_FULL &&
+                      strcmp(body(u.reader_msg), "list secret\r\n") == 0,
+                  "mixed-up PGP/MIME behind an empty text part: decrypted, the whole body replaced");
+        if (rc == 0)
+            sg_unwrap_result_free(&u);
+    }
+
     /* The same with an attacker's HTML part before it (rc-openpgp-mixed-subpart): closed. */
     sg_buf_reset(&m);
     sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
