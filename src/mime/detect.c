@@ -37,6 +37,30 @@ static GMimeContentType *content_type(const sg_rawmsg *m)
     return ct;
 }
 
+/* The top-level entity of a message: its raw header and body, its parsed Content-Type (NULL
+ * when absent) and boundary (NULL when none). */
+typedef struct top {
+    sg_rawmsg m;
+    GMimeContentType *ct;
+    const char *boundary;
+} top;
+
+static int top_open(const char *msg, size_t len, top *t)
+{
+    if (sg_rawmsg_parse(msg, len, &t->m) < 0)
+        return -1;
+    t->ct = content_type(&t->m);
+    t->boundary = t->ct ? g_mime_content_type_get_parameter(t->ct, "boundary") : NULL;
+    return 0;
+}
+
+static void top_close(top *t)
+{
+    if (t->ct)
+        g_object_unref(t->ct);
+    sg_rawmsg_free(&t->m);
+}
+
 static bool is_type(GMimeContentType *ct, const char *type, const char *sub)
 {
     return ct && g_mime_content_type_is_type(ct, type, sub);
@@ -153,19 +177,15 @@ static bool placeholder(const sg_rawpart *part)
 int sg_mime_detect_mixed_up(const char *msg, size_t len, sg_mime_pgp *out)
 {
     memset(out, 0, sizeof *out);
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
+    top t;
+    if (top_open(msg, len, &t) < 0)
         return 0;
-    GMimeContentType *ct = content_type(&m);
-    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
     sg_rawpart parts[4];
     int rc = 0;
-    if (boundary && is_type(ct, "multipart", "mixed") && sg_rawmsg_split(m.body, m.bodylen, boundary, parts, 4) == 3 &&
-        placeholder(&parts[0]))
+    if (t.boundary && is_type(t.ct, "multipart", "mixed") &&
+        sg_rawmsg_split(t.m.body, t.m.bodylen, t.boundary, parts, 4) == 3 && placeholder(&parts[0]))
         rc = encrypted_pair(&parts[1], &parts[2], out);
-    if (ct)
-        g_object_unref(ct);
-    sg_rawmsg_free(&m);
+    top_close(&t);
     if (rc < 0)
         sg_mime_pgp_free(out);
     return rc;
@@ -189,21 +209,17 @@ static int detect_signed(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *
 int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out)
 {
     memset(out, 0, sizeof *out);
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
+    top t;
+    if (top_open(msg, len, &t) < 0)
         return 0; /* not a usable message: OTHER */
-    GMimeContentType *ct = content_type(&m);
-    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
     int rc = 0;
-    if (boundary && is_type(ct, "multipart", "encrypted") &&
-        param_is(ct, "protocol", "application/pgp-encrypted"))
-        rc = detect_encrypted(&m, boundary, out);
-    else if (boundary && is_type(ct, "multipart", "signed") &&
-             param_is(ct, "protocol", "application/pgp-signature"))
-        rc = detect_signed(&m, boundary, out);
-    if (ct)
-        g_object_unref(ct);
-    sg_rawmsg_free(&m);
+    if (t.boundary && is_type(t.ct, "multipart", "encrypted") &&
+        param_is(t.ct, "protocol", "application/pgp-encrypted"))
+        rc = detect_encrypted(&t.m, t.boundary, out);
+    else if (t.boundary && is_type(t.ct, "multipart", "signed") &&
+             param_is(t.ct, "protocol", "application/pgp-signature"))
+        rc = detect_signed(&t.m, t.boundary, out);
+    top_close(&t);
     if (rc < 0)
         sg_mime_pgp_free(out);
     return rc;
@@ -211,21 +227,17 @@ int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out)
 
 int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen)
 {
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
+    top t;
+    if (top_open(msg, len, &t) < 0)
         return 0;
-    GMimeContentType *ct = content_type(&m);
-    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
     sg_rawpart parts[3];
-    int found = boundary && is_type(ct, "multipart", "signed") &&
-                sg_rawmsg_split(m.body, m.bodylen, boundary, parts, 3) == 2;
+    int found = t.boundary && is_type(t.ct, "multipart", "signed") &&
+                sg_rawmsg_split(t.m.body, t.m.bodylen, t.boundary, parts, 3) == 2;
     if (found) {
         *part = parts[0].data;
         *plen = parts[0].len;
     }
-    if (ct)
-        g_object_unref(ct);
-    sg_rawmsg_free(&m);
+    top_close(&t);
     return found;
 }
 
