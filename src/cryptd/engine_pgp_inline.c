@@ -89,7 +89,7 @@ int sg_pgp_text_entity(const char *data, size_t n, const char *charset, const ch
 static int inline_message(const char *msg, size_t len, const char *body, size_t blen, const char *charset,
                           sg_buf *out)
 {
-    if (sg_mime_outer_fields(msg, len, false, out) < 0 || sg_buf_append(out, "MIME-Version: 1.0\r\n", 19) < 0)
+    if (sg_mime_outer_fields(msg, len, NULL, out) < 0 || sg_buf_append(out, "MIME-Version: 1.0\r\n", 19) < 0)
         return -1;
     return sg_pgp_text_entity(body, blen, charset, NULL, NULL, out);
 }

@@ -68,10 +68,15 @@ int sg_mime_transportable_entity(const char *ent, size_t len, sg_buf *out);
  * Content-Type and copies of the message's Subject, From, To, Cc, Date, Message-ID, Reply-To,
  * In-Reply-To, References fields. 0 or -1. */
 int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out);
+/* The same with Subject and the fields named in names[n] (case-insensitive) copied. */
+int sg_mime_protected_entity_with(const char *msg, size_t len, const char *const *names, size_t n, sg_buf *out);
 
 /* The outgoing message: msg's header fields without Content-* and MIME-Version, Subject
  * replaced by "...", then a multipart/encrypted body (RFC 3156 section 4) holding armored. */
 int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out);
+/* The same with the outer Subject's value replaced by subject (one line). */
+int sg_mime_wrap_encrypted_with(const char *msg, size_t len, const char *armored, size_t alen, const char *subject,
+                                sg_buf *out);
 
 /* The incoming message after decryption: msg's header fields without Content-*, MIME-Version
  * and sealgate's stamp fields, then stamps (complete header lines, CRLF-terminated), then the
@@ -104,9 +109,9 @@ int sg_mime_new_boundary(char *out, size_t n);
 int sg_mime_content_entity(const char *msg, size_t len, sg_buf *out);
 
 /* Appends msg's header fields without Content-* and MIME-Version, raw (bare LF made CRLF),
- * with Subject replaced by "..." when hide_subject: the outer header of a message whose body
- * is replaced. 0 or -1. */
-int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf *out);
+ * with the Subject's value replaced by subject unless that is NULL: the outer header of a
+ * message whose body is replaced. subject must be one line. 0 or -1. */
+int sg_mime_outer_fields(const char *msg, size_t len, const char *subject, sg_buf *out);
 
 /* The outgoing clear-signed message (RFC 3156 section 5): msg's header fields without Content-*
  * and MIME-Version, then multipart/signed (micalg=pgp-sha256) whose first part is entity byte
