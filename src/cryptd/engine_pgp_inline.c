@@ -11,6 +11,9 @@
 
 int sg_pgp_plain_text(const char *msg, size_t len, char **text, size_t *tlen, char **charset)
 {
+    /* Most entities are not text/plain: the header says so before GMime parses a whole tree. */
+    if (!sg_mime_top_is(msg, len, "text", "plain"))
+        return 0;
     GMimeStream *in = g_mime_stream_mem_new_with_buffer(msg, len);
     GMimeParser *p = g_mime_parser_new_with_stream(in);
     GMimeObject *obj = g_mime_parser_construct_part(p, NULL);

@@ -225,6 +225,17 @@ int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out)
     return rc;
 }
 
+bool sg_mime_top_is(const char *msg, size_t len, const char *type, const char *sub)
+{
+    top t;
+    if (top_open(msg, len, &t) < 0)
+        return false;
+    /* no Content-Type: text/plain (RFC 2045 section 5.2) */
+    bool is = t.ct ? is_type(t.ct, type, sub) : strcmp(type, "text") == 0 && strcmp(sub, "plain") == 0;
+    top_close(&t);
+    return is;
+}
+
 int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen)
 {
     top t;

@@ -48,6 +48,10 @@ void sg_mime_pgp_free(sg_mime_pgp *p);
  * with cipher set; the caller treats it like multipart/encrypted (the whole body). 0, -1. */
 int sg_mime_detect_mixed_up(const char *msg, size_t len, sg_mime_pgp *out);
 
+/* The top-level Content-Type of msg is type/sub (no Content-Type counts as text/plain), read
+ * from the header alone: a cheap check before anything parses the whole body. */
+bool sg_mime_top_is(const char *msg, size_t len, const char *type, const char *sub);
+
 /* The content of a multipart/signed entity of any protocol (its first part exactly as
  * received, pointing into msg): 1 found, 0 when msg is not a two-part multipart/signed. */
 int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen);
