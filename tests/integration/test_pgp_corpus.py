@@ -139,6 +139,7 @@ TABLE = [
     ("kde-mimetreeparser", "inlinepgpencrypted-error.mbox", "test@kolab.org", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "inlinepgpencrypted.mbox", "test@kolab.org", "dec=full sig=none"),
     ("kde-mimetreeparser", "inlinepgpgencrypted-error.mbox", "test@kolab.org", "dec=none/no-key sig=none"),
+    # its outer multiparts are never closed (a truncated sample): not walked, left as it is
     ("kde-mimetreeparser", "multipart-mixed-alternative-inline-pgp.mbox", "alice@openpgp.example", "unchanged"),
     # an armored signed (not encrypted) message: opened, signer's key not in the corpus
     ("kde-mimetreeparser", "openpgp-encoded.mbox", "alice@openpgp.example", "dec=none sig=invalid/unknown-key"),
@@ -169,7 +170,9 @@ TABLE = [
     ("kde-mimetreeparser", "openpgp-signed-base64-mailman-footer.mbox", "kde-pim@kde.org", "dec=none sig=invalid/unknown-key"),
     ("kde-mimetreeparser", "openpgp-signed-encrypted-two-attachments.mbox", "test@kolab.org", "dec=full sig=invalid/unknown-key"),
     ("kde-mimetreeparser", "openpgp-signed-encrypted.mbox", "test@kolab.org", "dec=full sig=valid signer=8D9860C58F246DE6"),
+    # a third child injected into the multipart/signed: not RFC 3156, so no signature at all
     ("kde-mimetreeparser", "openpgp-signed-mailinglist+additional-children.mbox", "plasma-devel@kde.org", "unchanged"),
+    # a digest-style body with the signed message as plain text: nothing MIME to peel
     ("kde-mimetreeparser", "openpgp-signed-mailinglist+old.mbox", "plasma-devel@kde.org", "unchanged"),
     ("kde-mimetreeparser", "openpgp-signed-mailinglist.mbox", "plasma-devel@kde.org", "dec=none sig=invalid/unknown-key"),
     # multipart/signed without a protocol parameter: not RFC 3156, no layer
