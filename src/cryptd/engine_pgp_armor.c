@@ -55,16 +55,53 @@ static size_t next_line(const char *t, size_t n, size_t p)
     return lf ? (size_t)(lf - t) + 1 : n;
 }
 
+/* The line at p holds only whitespace, counting a no-break space (U+00A0 in UTF-8 or Latin-1)
+ * as whitespace: some clients put one on the empty line after the armor headers. */
+static bool blank_at(const char *t, size_t n, size_t p)
+{
+    const unsigned char *u = (const unsigned char *)t;
+    while (p < n && u[p] != '\n') {
+        if (u[p] == 0xc2 && p + 1 < n && u[p + 1] == 0xa0)
+            p += 2;
+        else if (u[p] == ' ' || u[p] == '\t' || u[p] == '\r' || u[p] == 0xa0)
+            p++;
+        else
+            return false;
+    }
+    return true;
+}
+
+/* An armored message (not cleartext: no signed text inside) with such blank lines made empty,
+ * for librnp. malloc'd, NUL-terminated. */
+static char *armor_copy(const char *t, size_t n, size_t *olen)
+{
+    char *o = malloc(n + 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t p = 0; p < n;) {
+        size_t e = next_line(t, n, p);
+        if (blank_at(t, n, p)) {
+            o[k++] = '\n';
+        } else {
+            memcpy(o + k, t + p, e - p);
+            k += e - p;
+        }
+        p = e;
+    }
+    o[k] = '\0';
+    *olen = k;
+    return o;
+}
+
 /* The packet tag of the first packet after the armor headers, -1 when it cannot be read. */
 static int first_packet_tag(const char *t, size_t n)
 {
     size_t p = next_line(t, n, 0);
     while (p < n) { /* armor headers up to the first empty line */
-        size_t q = p;
-        while (q < n && (t[q] == ' ' || t[q] == '\t' || t[q] == '\r'))
-            q++;
+        bool blank = blank_at(t, n, p);
         p = next_line(t, n, p);
-        if (q < n && t[q] == '\n')
+        if (blank)
             break;
     }
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -173,7 +210,12 @@ static int peel_whole(const sg_peel_req *req, const char *text, size_t tlen, con
     int rc = 0;
     if (kind == B_ENCRYPTED) {
         sg_pgp_decrypted d;
-        rc = sg_engine_pgp_decrypt(req, text, tlen, out, &d);
+        size_t alen = 0;
+        char *arm = armor_copy(text, tlen, &alen);
+        rc = arm ? sg_engine_pgp_decrypt(req, arm, alen, out, &d) : -1;
+        free(arm);
+        if (rc < 0)
+            memset(&d, 0, sizeof d);
         if (rc == 0 && d.status == SG_DEC_OK)
             rc = text_part(d.plain, d.plainlen, charset, NULL, NULL, &ent) < 0 || set_inner(out, &ent) < 0 ? -1 : 0;
         if (d.plain)
@@ -182,8 +224,13 @@ static int peel_whole(const sg_peel_req *req, const char *text, size_t tlen, con
     } else {
         out->kind = SG_LAYER_SIGNED;
         out->method = SG_METHOD_PGP;
-        rc = sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, text, tlen,
-                                      req->max_plain ? req->max_plain : SG_MIME_MAX_OUT, &opened, &olen, &out->sig);
+        size_t alen = tlen;
+        char *arm = kind == B_SIGNED_MSG ? armor_copy(text, tlen, &alen) : NULL; /* cleartext: as signed */
+        rc = kind == B_SIGNED_MSG && !arm ? -1
+                                          : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : text,
+                                                                     alen, req->max_plain ? req->max_plain : SG_MIME_MAX_OUT,
+                                                                     &opened, &olen, &out->sig);
+        free(arm);
         /* A signed message's text is readable only once opened; cleartext is delivered as is. */
         if (rc == 0 && kind == B_SIGNED_MSG && opened)
             rc = text_part(opened, olen, charset, NULL, NULL, &ent) < 0 || set_inner(out, &ent) < 0 ? -1 : 0;
@@ -249,8 +296,11 @@ static int partial_encrypted(const sg_peel_req *req, const char *bt, size_t blen
                              bool first, bool *readable, sg_layer *out, sg_buf *att, sg_sig_verdict *v)
 {
     sg_layer l = {0};
-    sg_pgp_decrypted d;
-    int rc = sg_engine_pgp_decrypt(req, bt, blen, &l, &d);
+    sg_pgp_decrypted d = {0};
+    size_t alen = 0;
+    char *arm = armor_copy(bt, blen, &alen);
+    int rc = arm ? sg_engine_pgp_decrypt(req, arm, alen, &l, &d) : -1;
+    free(arm);
     if (rc == 0 && (first || rank(d.status) > rank(out->dec))) {
         out->dec = d.status;
         snprintf(out->reason, sizeof out->reason, "%s", d.status == SG_DEC_OK ? "" : d.reason);
@@ -277,8 +327,13 @@ static int partial_signed(const sg_peel_req *req, const char *bt, size_t blen, c
 {
     char *opened = NULL, name[48], desc[96];
     size_t olen = 0;
-    int rc = sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, bt, blen,
-                                      req->max_plain ? req->max_plain : SG_MIME_MAX_OUT, &opened, &olen, v);
+    size_t alen = blen;
+    char *arm = kind == B_SIGNED_MSG ? armor_copy(bt, blen, &alen) : NULL; /* cleartext: as signed */
+    int rc = kind == B_SIGNED_MSG && !arm
+                 ? -1
+                 : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : bt, alen,
+                                            req->max_plain ? req->max_plain : SG_MIME_MAX_OUT, &opened, &olen, v);
+    free(arm);
     snprintf(name, sizeof name, "opened-%zu.txt", i + 1);
     snprintf(desc, sizeof desc, "OpenPGP block %zu of the text, opened by sealgate", i + 1);
     if (rc == 0 && kind == B_SIGNED_MSG && opened)

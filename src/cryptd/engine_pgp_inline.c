@@ -35,7 +35,8 @@ int sg_pgp_plain_text(const char *msg, size_t len, char **text, size_t *tlen, ch
                 if (!ba || !(*text = malloc(ba->len + 1))) {
                     rc = -1;
                 } else {
-                    memcpy(*text, ba->data, ba->len);
+                    if (ba->len) /* an empty GByteArray has no data pointer */
+                        memcpy(*text, ba->data, ba->len);
                     (*text)[ba->len] = '\0';
                     *tlen = ba->len;
                 }

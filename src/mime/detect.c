@@ -85,7 +85,8 @@ static int decoded_body(const sg_rawpart *part, char **out, size_t *outlen)
         if (w && g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
             GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
             if ((*out = malloc(ba->len + 1))) {
-                memcpy(*out, ba->data, ba->len);
+                if (ba->len) /* an empty GByteArray has no data pointer */
+                    memcpy(*out, ba->data, ba->len);
                 (*out)[ba->len] = '\0';
                 *outlen = ba->len;
                 rc = 0;

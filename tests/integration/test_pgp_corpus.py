@@ -47,8 +47,8 @@ TABLE = [
     ("thunderbird-comm-central", "alice-utf.eml", "alice@openpgp.example", "dec=none sig=valid signer=F231550C4F47E38E"),
     # inline PGP inside text/html: HTML is markup, never decrypted (EFAIL)
     ("thunderbird-comm-central", "bob-enc-html-nbsp.eml", "alice@openpgp.example", "unchanged"),
-    # armor whose lines carry non-breaking spaces (quoted-printable =C2=A0): not armor for us
-    ("thunderbird-comm-central", "bob-enc-inline-nbsp-qp.eml", "alice@openpgp.example", "unchanged"),
+    # the armor's empty line holds a no-break space (quoted-printable =C2=A0): still armor
+    ("thunderbird-comm-central", "bob-enc-inline-nbsp-qp.eml", "alice@openpgp.example", "dec=full sig=none"),
     ("thunderbird-comm-central", "bob-to-alice-signed-damaged-signature.eml", "alice@openpgp.example", "dec=none sig=invalid/bad-signature signer=FBFCC82A015E7330"),
     # signers' keys not in the corpus; structures without an RFC 3156 layer we recognise
     ("thunderbird-comm-central", "dual-signed-uncommon-content-type.eml", "alice@example.com", "unchanged"),
