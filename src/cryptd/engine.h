@@ -100,6 +100,11 @@ typedef struct sg_layer {
     /* S/MIME: the signer's SMIMECapabilities name AES-GCM (learned with the certificate, so
      * that replies can use AuthEnvelopedData). */
     bool signer_aead;
+    /* The layer covers only part of the entity (OpenPGP: armored blocks inside other text).
+     * inner, when set, holds the uncovered rest exactly as it arrived beside what was opened,
+     * never spliced into it; unwrap reports such a decryption as partial and never counts
+     * its signature as covering the whole message. Engines without such layers leave it false. */
+    bool partial;
 } sg_layer;
 void sg_layer_free(sg_layer *l);
 
