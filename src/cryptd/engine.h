@@ -7,7 +7,9 @@
  * engines' peel functions, so nesting of either format in the other is handled in one place.
  *
  * SECURITY: engines run inside cryptd only. They unwrap private keys through the keystore and
- * certificate store (KEK), keep plaintext keys only for the duration of one call and wipe them.
+ * certificate store (KEK). Decryption keys live for one call and are wiped. Signing keys may be
+ * kept unwrapped between messages (crypto/pgpcache.h, crypto/smime_signkey.c) only while the
+ * store is unchanged, bounded in number and time: a measured trade-off (docs/keys.md).
  * An engine never decides to send anything in the clear: on any failure it returns -1 with a
  * reason, and the caller applies the rule's fallback (hold by default).
  * Thread safety: every function may be called from several worker threads at once; the stores
@@ -98,6 +100,11 @@ typedef struct sg_layer {
     /* S/MIME: the signer's SMIMECapabilities name AES-GCM (learned with the certificate, so
      * that replies can use AuthEnvelopedData). */
     bool signer_aead;
+    /* The layer covers only part of the entity (OpenPGP: armored blocks inside other text).
+     * inner, when set, holds the uncovered rest exactly as it arrived beside what was opened,
+     * never spliced into it; unwrap reports such a decryption as partial and never counts
+     * its signature as covering the whole message. Engines without such layers leave it false. */
+    bool partial;
 } sg_layer;
 void sg_layer_free(sg_layer *l);
 

@@ -94,6 +94,35 @@ static int signer_for(const sg_protect_req *req, char fpr[SG_PGP_FPR_LEN + 1], c
     return rc == 0 ? 0 : -1;
 }
 
+static bool have(char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n, const char *fpr)
+{
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(fprs[j], fpr) == 0)
+            return true;
+    return false;
+}
+
+/* The configured archive keys (cryptd.pgp_archive_keys), each once: a missing one is an error,
+ * so a message is never sent without the copy the organisation asked for. */
+static int archive_keys(char (*fprs)[SG_PGP_FPR_LEN + 1], size_t *n, char *err, size_t errlen)
+{
+    const sg_strlist *a = &E->cfg->cryptd.pgp_archive_keys;
+    for (size_t i = 0; i < a->n; i++) {
+        sg_pgp_key k;
+        pthread_mutex_lock(E->lock);
+        int rc = sg_keystore_get(E->ks, a->v[i], &k);
+        pthread_mutex_unlock(E->lock);
+        if (rc != 0) {
+            snprintf(err, errlen, "archive key %s %s", a->v[i], rc < 0 ? "keystore error" : "not in the keystore");
+            return -1;
+        }
+        if (!have(fprs, *n, k.fpr))
+            memcpy(fprs[(*n)++], k.fpr, SG_PGP_FPR_LEN + 1);
+        sg_pgp_key_clear(&k);
+    }
+    return 0;
+}
+
 /* The recipients' encryption keys, each once (two addresses may share a key). */
 static int recipient_keys(const sg_protect_req *req, char (*fprs)[SG_PGP_FPR_LEN + 1], size_t *n, char *err,
                           size_t errlen)
@@ -107,18 +136,16 @@ static int recipient_keys(const sg_protect_req *req, char (*fprs)[SG_PGP_FPR_LEN
             snprintf(err, errlen, "%s for %s", rc < 0 ? "keystore error" : "no OpenPGP key", req->rcpts[i]);
             return -1;
         }
-        bool dup = false;
-        for (size_t j = 0; j < *n && !dup; j++)
-            dup = strcmp(fprs[j], fprs[*n]) == 0;
-        *n += !dup;
+        *n += !have(fprs, *n, fprs[*n]);
     }
-    return 0;
+    return archive_keys(fprs, n, err, errlen);
 }
 
 static int protect_encrypted(const sg_protect_req *req, const char *signer, const char *msg, size_t len,
                              sg_buf *out, char *err, size_t errlen)
 {
-    char(*fprs)[SG_PGP_FPR_LEN + 1] = calloc(req->nrcpt, sizeof *fprs);
+    const sg_config *cfg = E->cfg;
+    char(*fprs)[SG_PGP_FPR_LEN + 1] = calloc(req->nrcpt + cfg->cryptd.pgp_archive_keys.n + 1, sizeof *fprs);
     size_t n = 0;
     sg_buf inner;
     sg_buf_init(&inner, SG_MIME_MAX_OUT);
@@ -131,11 +158,12 @@ static int protect_encrypted(const sg_protect_req *req, const char *signer, cons
         /* err set */
     } else if (E->cfg->cryptd.pgp_inline && sg_pgp_inline_eligible(msg, len)) {
         rc = sg_pgp_inline_encrypt(&K, signer, fprs, n, msg, len, out, err, errlen);
-    } else if (sg_mime_protected_entity(msg, len, &inner) < 0) {
+    } else if (sg_mime_protected_entity_with(msg, len, (const char *const *)cfg->cryptd.protected_headers.v,
+                                             cfg->cryptd.protected_headers.n, &inner) < 0) {
         snprintf(err, errlen, "message cannot be parsed for encryption");
     } else if (sg_pgpmime_encrypt(&K, signer, fprs, n, inner.data, inner.len, &armored, &alen, err, errlen) ==
                0) {
-        rc = sg_mime_wrap_encrypted(msg, len, armored, alen, out);
+        rc = sg_mime_wrap_encrypted_with(msg, len, armored, alen, cfg->cryptd.outer_subject, out);
         if (rc < 0)
             snprintf(err, errlen, "cannot build the encrypted message");
     }
@@ -184,10 +212,20 @@ static int pgp_protect(const sg_protect_req *req, const char *msg, size_t len, s
     return protect_signed(signer, msg, len, out, err, errlen);
 }
 
+/* RFC 3156 structures, else the "mixed-up" form some servers make of multipart/encrypted. */
+static int detect_pgpmime(const char *msg, size_t len, sg_mime_pgp *pm)
+{
+    if (sg_mime_detect(msg, len, pm) < 0)
+        return -1;
+    if (pm->kind == SG_MIME_OTHER && sg_mime_detect_mixed_up(msg, len, pm) < 0)
+        return -1;
+    return 0;
+}
+
 static int pgp_detect(const char *msg, size_t len)
 {
     sg_mime_pgp pm;
-    if (sg_mime_detect(msg, len, &pm) < 0)
+    if (detect_pgpmime(msg, len, &pm) < 0)
         return SG_LAYER_NONE;
     int kind = pm.kind == SG_MIME_PGP_ENCRYPTED ? SG_LAYER_ENCRYPTED
                : pm.kind == SG_MIME_PGP_SIGNED  ? SG_LAYER_SIGNED
@@ -323,7 +361,7 @@ static int pgp_peel(const sg_peel_req *req, const char *msg, size_t len, sg_laye
 {
     memset(out, 0, sizeof *out);
     sg_mime_pgp pm;
-    if (sg_mime_detect(msg, len, &pm) < 0)
+    if (detect_pgpmime(msg, len, &pm) < 0)
         return -1;
     int rc;
     if (pm.kind == SG_MIME_PGP_ENCRYPTED)

@@ -29,7 +29,16 @@ int sg_pgp_inline_encrypt(const sg_pgpmime_keys *k, const char *signer, char (*f
 int sg_pgp_inline_sign(const sg_pgpmime_keys *k, const char *signer, const char *msg, size_t len, sg_buf *out,
                        char *err, size_t errlen);
 
-/* Incoming inline PGP in a text/plain entity (see engine_pgp_inline.c for the exact shapes). */
+/* The decoded text of a message or entity whose body is one text/plain part (not an
+ * attachment), and its charset (malloc'd, NULL when none is given); text and charset may be
+ * NULL to only ask. 1 when it is one, 0 when not, -1 on error. */
+int sg_pgp_plain_text(const char *msg, size_t len, char **text, size_t *tlen, char **charset);
+/* Appends a text/plain entity (header and body, CRLF) holding data, 7-bit encoded; with a
+ * filename it is an attachment. 0 or -1. */
+int sg_pgp_text_entity(const char *data, size_t n, const char *charset, const char *filename,
+                       const char *description, sg_buf *out);
+
+/* Incoming inline PGP in a text/plain entity (engine_pgp_armor.c states the exact shapes). */
 int sg_pgp_inline_detect(const char *msg, size_t len);
 int sg_pgp_inline_peel(const sg_peel_req *req, const char *msg, size_t len, sg_layer *out);
 

@@ -105,6 +105,9 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
         return -1;
     }
     cur_take(c, &out);
+    /* One line per protected group: what operators (and bench/pgp, bench/smime) count. */
+    sg_info(r->in->id, "event=protected method=%s encrypted_to=%zu signed=%s", sg_method_name(d->method), n,
+            d->sign ? "yes" : "no");
     return 0;
 }
 

@@ -33,8 +33,12 @@ int sg_transform_pgp_init(const sg_config *cfg, sg_keystore *ks)
     T.env.lock = &T.lock;
     sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
                                T.env.domain_addr, sizeof T.env.domain_addr);
-    const sg_engine *pgp = sg_engine_by_method(SG_METHOD_PGP);
-    return pgp && pgp->init(&T.env) == 0 ? 0 : -1;
+    /* unwrap peels through every registered engine, so each must be set up; there is no
+     * certificate store here (cs NULL): an S/MIME engine then peels nothing. */
+    for (size_t e = 0; sg_engines[e]; e++)
+        if (sg_engines[e]->init(&T.env) < 0)
+            return -1;
+    return sg_engine_by_method(SG_METHOD_PGP) ? 0 : -1;
 }
 
 /* ---- outputs: one per group of recipients with the same treatment ---- */

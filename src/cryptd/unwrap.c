@@ -13,10 +13,9 @@
 #include <string.h>
 
 #include "cryptd/engine.h"
+#include "cryptd/unwrap_int.h"
 #include "lib/log.h"
 #include "mime/mime.h"
-
-#define MAX_LAYERS 64
 
 const char *sg_unwrap_dec_name(int dec)
 {
@@ -88,11 +87,21 @@ int sg_unwrap_stamps(const sg_unwrap_summary *s, const char *authserv_id, const 
     return 0;
 }
 
-/* ---- the verdict over a chain of layers ---- */
+/* ---- the verdict ---- */
 
-/* Valid when any layer's signature is valid (it covers everything below it, which is all that
- * is delivered); else the first invalid one; else none. method: of that verdict, or of the
- * first encrypted layer when nothing is signed. */
+/* A good signature over less than the whole message is reported, but does not count. */
+static void not_whole(sg_sig_verdict *v)
+{
+    if (v->sig == SG_SIG_VALID) {
+        v->sig = SG_SIG_INVALID;
+        snprintf(v->reason, sizeof v->reason, "not-whole-message");
+    }
+}
+
+/* Over the first n layers of a chain: valid when any layer's signature is valid (it covers
+ * everything below it, which is all that is delivered) unless that layer was partial; else
+ * the first invalid one; else none. method: of that verdict, or of the first encrypted layer
+ * when nothing is signed. */
 static void summarize(const sg_layer *l, int n, sg_unwrap_summary *s)
 {
     const sg_layer *valid = NULL, *invalid = NULL, *enc = NULL;
@@ -101,19 +110,54 @@ static void summarize(const sg_layer *l, int n, sg_unwrap_summary *s)
             enc = &l[i];
         if (l[i].kind == SG_LAYER_SIGNED)
             s->signed_ = true;
-        if (l[i].sig.sig == SG_SIG_VALID && !valid)
+        if (l[i].sig.sig == SG_SIG_VALID && !l[i].partial && !valid)
             valid = &l[i];
-        else if (l[i].sig.sig == SG_SIG_INVALID && !invalid)
+        else if (l[i].sig.sig != SG_SIG_NONE && !invalid)
             invalid = &l[i];
     }
     const sg_layer *pick = valid ? valid : invalid ? invalid : enc;
     s->encrypted = enc != NULL;
     s->signed_ = s->signed_ || valid || invalid;
-    s->sig_whole = true;
+    s->sig_whole = valid != NULL;
     if (pick) {
         s->method = pick->method;
         if (pick != enc || enc->sig.sig != SG_SIG_NONE)
             s->sig = pick->sig;
+        if (pick->partial)
+            not_whole(&s->sig);
+    }
+}
+
+/* Adds what the walk through the parts found. opened: this group gets the opened parts. */
+static void add_parts(sg_unwrap_summary *s, const sg_parts *p, bool opened)
+{
+    if (p->nenc) {
+        if (!s->encrypted)
+            s->method = p->method;
+        if (opened && p->ndec) {
+            s->dec = SG_UNWRAP_DEC_PARTIAL;
+            snprintf(s->dec_reason, sizeof s->dec_reason, "embedded-part");
+        } else if (!s->encrypted || s->dec == SG_UNWRAP_DEC_NONE) {
+            s->dec = p->fail_dec == SG_DEC_FAILED && !p->ndec ? SG_UNWRAP_DEC_FAILED : SG_UNWRAP_DEC_NONE;
+            snprintf(s->dec_reason, sizeof s->dec_reason, "%s",
+                     p->ndec          ? "no-key"
+                     : p->nunsafe     ? "unsafe-mime-structure"
+                     : p->fail_reason[0] ? p->fail_reason
+                                      : "no-key");
+        } else if (s->dec == SG_UNWRAP_DEC_FULL) {
+            s->dec = SG_UNWRAP_DEC_PARTIAL; /* the whole body opened, a part inside it did not */
+            snprintf(s->dec_reason, sizeof s->dec_reason, "embedded-part");
+        }
+        s->encrypted = true;
+    }
+    if (p->sig.sig != SG_SIG_NONE && s->sig.sig != SG_SIG_VALID) {
+        s->signed_ = true;
+        if (s->sig.sig == SG_SIG_NONE || p->sig.sig == SG_SIG_VALID) {
+            s->sig = p->sig;
+            s->method = p->method;
+            not_whole(&s->sig);
+        }
+        s->sig_whole = false;
     }
 }
 
@@ -128,127 +172,6 @@ static void bind_from(sg_unwrap_summary *s, const char *from, const char *shown)
     }
 }
 
-/* ---- peeling ---- */
-
-static int peel_any(const sg_peel_req *pr, const char *cur, size_t curlen, sg_layer *l)
-{
-    memset(l, 0, sizeof *l);
-    for (size_t e = 0; sg_engines[e]; e++) {
-        if (sg_engines[e]->peel(pr, cur, curlen, l) < 0)
-            return -1;
-        if (l->kind != SG_LAYER_NONE)
-            return 0;
-        sg_layer_free(l);
-    }
-    return 0;
-}
-
-/* An encrypted layer left beyond the limit (a signature left there is simply not counted). */
-static bool encrypted_layer(const char *cur, size_t curlen)
-{
-    for (size_t e = 0; sg_engines[e]; e++)
-        if (sg_engines[e]->detect(cur, curlen) == SG_LAYER_ENCRYPTED)
-            return true;
-    return false;
-}
-
-/* Most plaintext one layer may produce: 64 times the entity, at least 8 MB, at most the
- * output bound (a decompression bomb is held, never truncated). */
-static size_t max_plain(size_t clen)
-{
-    size_t m = clen > SG_MIME_MAX_OUT / 64 ? SG_MIME_MAX_OUT : clen * 64;
-    return m < (8u << 20) ? (8u << 20) : m;
-}
-
-typedef struct chain {
-    sg_layer l[MAX_LAYERS];
-    int n;
-    const char *delivered; /* the entity that replaces the body (an inner of l[]), or NULL */
-    size_t dlen;
-    int ndec;       /* encrypted layers opened */
-    int first_enc;  /* index of the first encrypted layer, -1 */
-    int failed;     /* index of an encrypted layer that could not be opened, -1 */
-    bool too_deep;  /* an encrypted layer is left beyond the limit */
-    bool *can;      /* [nrcpt]: may read everything opened so far */
-} chain;
-
-static void chain_free(chain *c)
-{
-    for (int i = 0; i < c->n; i++)
-        sg_layer_free(&c->l[i]);
-    free(c->can);
-}
-
-/* Peels from the top; 0, 1 when the message must be held (reason set), -1 on error. */
-static int peel_chain(const sg_unwrap_req *req, const char *from, const char *msg, size_t len, chain *c,
-                      char *reason, size_t reasonlen)
-{
-    const char *cur = msg;
-    size_t curlen = len;
-    int limit = req->max_layers > 0 && req->max_layers < MAX_LAYERS ? req->max_layers : MAX_LAYERS;
-    const char **sub = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *sub);
-    size_t *map = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *map);
-    int rc = -1;
-    if (!sub || !map)
-        goto out;
-    for (;;) {
-        if (c->n == limit) {
-            c->too_deep = encrypted_layer(cur, curlen);
-            break;
-        }
-        /* Only those who could read every layer so far may read the next one. */
-        size_t nsub = 0;
-        for (size_t i = 0; i < req->nrcpt; i++)
-            if (c->can[i]) {
-                map[nsub] = i;
-                sub[nsub++] = req->rcpts[i];
-            }
-        sg_peel_req pr = {.from = from, .rcpts = sub, .nrcpt = nsub, .max_plain = max_plain(curlen), .qid = req->qid};
-        sg_layer *l = &c->l[c->n];
-        if (peel_any(&pr, cur, curlen, l) < 0)
-            goto out;
-        if (l->kind == SG_LAYER_NONE)
-            break;
-        c->n++;
-        if (l->kind == SG_LAYER_ENCRYPTED) {
-            if (c->first_enc < 0)
-                c->first_enc = c->n - 1;
-            if (l->dec == SG_DEC_NO_INTEGRITY || l->dec == SG_DEC_TOO_LARGE) {
-                snprintf(reason, reasonlen, "%s %s (%s)", sg_method_name(l->method),
-                         l->dec == SG_DEC_TOO_LARGE ? "plaintext over the size limit"
-                                                    : "message without valid integrity protection",
-                         l->reason);
-                rc = 1;
-                goto out;
-            }
-            if (l->dec != SG_DEC_OK || !l->inner) {
-                c->failed = c->n - 1;
-                break;
-            }
-            bool *next = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *next);
-            if (!next)
-                goto out;
-            for (size_t k = 0; k < nsub; k++)
-                next[map[k]] = l->readable && l->readable[k];
-            free(c->can);
-            c->can = next;
-            c->ndec++;
-            cur = c->delivered = l->inner;
-            curlen = c->dlen = l->innerlen;
-        } else if (l->inner) { /* opaque signed data: its content replaces the body */
-            cur = c->delivered = l->inner;
-            curlen = c->dlen = l->innerlen;
-        } else if (!sg_mime_signed_content(cur, curlen, &cur, &curlen)) {
-            break; /* a clear signature of another shape (inline): nothing inside to peel */
-        }
-    }
-    rc = 0;
-out:
-    free(sub);
-    free(map);
-    return rc;
-}
-
 /* ---- building the outputs ---- */
 
 /* msg with the entity in place of its body, stamped; the entity's own forged results are
@@ -256,8 +179,15 @@ out:
 static int rebuild(const sg_unwrap_req *req, const char *strip, size_t slen, const char *ent, size_t elen,
                    const char *stamps, sg_buf *out)
 {
-    sg_buf e;
+    sg_buf e, t;
     sg_buf_init(&e, SG_MIME_MAX_OUT);
+    sg_buf_init(&t, SG_MIME_MAX_OUT);
+    /* Decrypted text may have lines SMTP cannot carry (over 998 octets): those leaves are
+     * re-encoded, everything else keeps its bytes. */
+    if (sg_mime_transportable_entity(ent, elen, &t) == 0) {
+        ent = t.data ? t.data : "";
+        elen = t.len;
+    }
     int rc;
     if (sg_mime_strip_results(ent, elen, req->authserv_id, &e) == 0)
         rc = sg_mime_unwrap(strip, slen, e.data ? e.data : "", e.len, stamps, out);
@@ -265,7 +195,10 @@ static int rebuild(const sg_unwrap_req *req, const char *strip, size_t slen, con
         rc = sg_mime_unwrap(strip, slen, ent, elen, stamps, out);
     if (e.data)
         memset(e.data, 0, e.len);
+    if (t.data)
+        memset(t.data, 0, t.len);
     sg_buf_free(&e);
+    sg_buf_free(&t);
     return rc;
 }
 
@@ -277,10 +210,20 @@ static char *take(sg_buf *b, size_t *len)
     return d;
 }
 
+/* What unwrap found: the chain from the top and the walk below it. */
+typedef struct found {
+    sg_chain c;
+    sg_parts p;
+    bool walked;
+    const char *ent; /* what replaces the body for readers, or NULL */
+    size_t elen;
+} found;
+
 /* The reader's message and summary. */
 static int build_reader(const sg_unwrap_req *req, const char *from, const char *strip, size_t slen,
-                        const chain *c, sg_unwrap_result *res)
+                        const found *f, sg_unwrap_result *res)
 {
+    const sg_chain *c = &f->c;
     sg_unwrap_summary *s = &res->reader;
     summarize(c->l, c->n, s);
     if (c->ndec > 0) {
@@ -291,12 +234,17 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
         } else if (c->too_deep) {
             s->dec = SG_UNWRAP_DEC_PARTIAL;
             snprintf(s->dec_reason, sizeof s->dec_reason, "too-many-layers");
+        } else if (c->partial) {
+            s->dec = SG_UNWRAP_DEC_PARTIAL;
+            snprintf(s->dec_reason, sizeof s->dec_reason, "armored-blocks-in-text");
         }
     }
+    if (f->walked)
+        add_parts(s, &f->p, true);
     sg_buf b;
     sg_buf_init(&b, SG_MIME_MAX_OUT);
     /* First without stamps, to learn the From the reader is shown. */
-    if (rebuild(req, strip, slen, c->delivered, c->dlen, "", &b) < 0) {
+    if (rebuild(req, strip, slen, f->ent, f->elen, "", &b) < 0) {
         sg_buf_free(&b);
         return -1;
     }
@@ -308,7 +256,7 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
     if (b.data)
         memset(b.data, 0, b.len);
     sg_buf_reset(&b);
-    if (rc < 0 || rebuild(req, strip, slen, c->delivered, c->dlen, stamps, &b) < 0) {
+    if (rc < 0 || rebuild(req, strip, slen, f->ent, f->elen, stamps, &b) < 0) {
         sg_buf_free(&b);
         return -1;
     }
@@ -319,8 +267,9 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
 /* The others get the message as it arrived (minus forged results); their summary covers the
  * layers outside the first encryption they could not open. */
 static int build_other(const sg_unwrap_req *req, const char *from, const char *strip, size_t slen,
-                       const chain *c, sg_unwrap_result *res)
+                       const found *f, sg_unwrap_result *res)
 {
+    const sg_chain *c = &f->c;
     sg_unwrap_summary *s = &res->other;
     int outside = c->first_enc >= 0 ? c->first_enc : c->n;
     summarize(c->l, outside, s);
@@ -332,6 +281,8 @@ static int build_other(const sg_unwrap_req *req, const char *from, const char *s
         bool failed = e->dec == SG_DEC_FAILED && c->ndec == 0;
         s->dec = failed ? SG_UNWRAP_DEC_FAILED : SG_UNWRAP_DEC_NONE;
         snprintf(s->dec_reason, sizeof s->dec_reason, "%s", failed ? e->reason : "no-key");
+    } else if (f->walked) {
+        add_parts(s, &f->p, false); /* parts below the top: visible to everyone, opened for none */
     }
     bind_from(s, from, from);
     char stamps[2048];
@@ -347,16 +298,47 @@ static int build_other(const sg_unwrap_req *req, const char *from, const char *s
     return 0;
 }
 
+/* Peels from the top, then walks the parts of where peeling stopped. 0, 1 hold, -1. */
+static int find(const sg_unwrap_req *req, const char *from, const char *msg, size_t len, found *f,
+                sg_unwrap_result *res)
+{
+    int p = sg_chain_peel(req, from, msg, len, &f->c, res->reason, sizeof res->reason);
+    if (p != 0)
+        return p;
+    f->ent = f->c.delivered;
+    f->elen = f->c.dlen;
+    /* Below the top: parts of the innermost entity, unless an encrypted layer stayed closed
+     * (nothing inside it can be seen), the limit was reached, or the layer was partial. */
+    if (f->c.failed >= 0 || f->c.too_deep || f->c.partial) /* a partial layer's inner holds its */
+        return 0;                                            /* original text again: not re-peeled */
+    p = sg_parts_walk(req, from, f->c.cur, f->c.curlen, f->c.can, &f->p, res->reason, sizeof res->reason);
+    if (p != 0)
+        return p;
+    f->walked = true;
+    if (f->p.out) { /* opened parts in place: that entity replaces the body */
+        f->ent = f->p.out;
+        f->elen = f->p.outlen;
+        for (size_t i = 0; i < req->nrcpt; i++)
+            f->c.can[i] = f->c.can[i] && f->p.can[i];
+    }
+    return 0;
+}
+
+static bool found_anything(const found *f)
+{
+    return f->c.n > 0 || f->c.too_deep || (f->walked && (f->p.nenc || f->p.sig.sig != SG_SIG_NONE));
+}
+
 int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_result *res)
 {
     memset(res, 0, sizeof *res);
-    chain *c = calloc(1, sizeof *c);
+    found *f = calloc(1, sizeof *f);
     res->readable = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *res->readable);
     sg_buf strip;
     sg_buf_init(&strip, SG_MIME_MAX_OUT);
     char *from = NULL;
     int rc = -1;
-    if (!c || !res->readable || !(c->can = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *c->can)))
+    if (!f || !res->readable || sg_chain_init(&f->c, req->nrcpt, NULL) < 0)
         goto out;
     if (sg_mime_strip_results(msg, len, req->authserv_id, &strip) < 0) {
         /* Not a usable header: nothing in it can be ours, and nothing can be peeled. */
@@ -365,44 +347,43 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
         goto out;
     }
     from = req->from ? strdup(req->from) : sg_mime_from_address(strip.data, strip.len);
-    for (size_t i = 0; i < req->nrcpt; i++)
-        c->can[i] = true;
-    c->first_enc = c->failed = -1;
-    int p = peel_chain(req, from, strip.data, strip.len, c, res->reason, sizeof res->reason);
+    int p = find(req, from, strip.data, strip.len, f, res);
     if (p < 0)
         goto out;
-    res->layers = c->n;
+    res->layers = f->c.n;
     if (p == 1) {
         res->hold = true;
         sg_warn(req->qid, "event=unwrap-hold reason=\"%s\"", res->reason);
         rc = 0;
         goto out;
     }
-    if (c->n == 0 && !c->too_deep && strip.len == len) {
+    if (!found_anything(f) && strip.len == len) {
         res->unchanged = true;
         rc = 0;
         goto out;
     }
     size_t nread = 0;
-    if (c->delivered) {
+    if (f->ent) {
         for (size_t i = 0; i < req->nrcpt; i++)
-            nread += res->readable[i] = c->can[i];
-        if (nread && build_reader(req, from, strip.data, strip.len, c, res) < 0)
+            nread += res->readable[i] = f->c.can[i];
+        if (nread && build_reader(req, from, strip.data, strip.len, f, res) < 0)
             goto out;
     }
-    if (nread < req->nrcpt && build_other(req, from, strip.data, strip.len, c, res) < 0)
+    if (nread < req->nrcpt && build_other(req, from, strip.data, strip.len, f, res) < 0)
         goto out;
     const sg_unwrap_summary *s = nread ? &res->reader : &res->other;
-    sg_info(req->qid, "event=unwrapped layers=%d readers=%zu decryption=%s signature=%s", c->n, nread,
-            s->encrypted ? sg_unwrap_dec_name(s->dec) : "-",
+    sg_info(req->qid, "event=unwrapped layers=%d parts=%d readers=%zu decryption=%s signature=%s", f->c.n,
+            f->walked ? f->p.nenc : 0, nread, s->encrypted ? sg_unwrap_dec_name(s->dec) : "-",
             s->sig.sig == SG_SIG_VALID  ? "valid"
             : s->sig.sig == SG_SIG_NONE ? "none"
                                         : s->sig.reason);
     rc = 0;
 out:
-    if (c)
-        chain_free(c);
-    free(c);
+    if (f) {
+        sg_chain_free(&f->c);
+        sg_parts_free(&f->p);
+    }
+    free(f);
     free(from);
     sg_buf_free(&strip);
     if (rc < 0)

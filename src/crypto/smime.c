@@ -1,8 +1,9 @@
 /* smime.c - the producing half of S/MIME's CMS work (see smime.h): SignedData with the chain
  * and SMIMECapabilities, EnvelopedData / AuthEnvelopedData for every recipient of a group in
  * one envelope, and the small store helpers both halves share. Owner: src/crypto (S/MIME).
- * SECURITY: the signing key is unwrapped from the store for one call and freed (OpenSSL wipes
- * key material on free) before returning; nothing is written to disk. */
+ * SECURITY: the signing key comes from smime_signkey.c, which keeps a few unwrapped signing
+ * keys while the store is unchanged (the trade-off is stated there and in docs/keys.md);
+ * nothing is written to disk. */
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -285,7 +286,7 @@ int sg_smime_sign(const sg_smime_keys *k, const char *signer_fpr, const sg_smime
         return -1;
     }
     X509 *cert = smime_load_cert(k, signer_fpr);
-    EVP_PKEY *key = cert ? smime_load_key(k, signer_fpr) : NULL;
+    EVP_PKEY *key = cert ? smime_signing_key(k, signer_fpr) : NULL;
     STACK_OF(X509) *chain = key ? chain_of(k, cert, signer_fpr) : NULL;
     CMS_ContentInfo *cms = NULL;
     int rc = -1;

@@ -11,6 +11,13 @@
 X509 *smime_load_cert(const sg_smime_keys *k, const char *fpr);
 EVP_PKEY *smime_load_key(const sg_smime_keys *k, const char *fpr);
 
+/* The signing key of certificate fpr, from a small cache (smime_signkey.c). NULL when absent. */
+EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr);
+
+/* The store's generation as smime_valid.c sees it: SQLite's data_version (other connections'
+ * commits) and this connection's change count. 0 or -1. */
+int sg_smime_generation(sg_store *st, long long *dv, long long *changes);
+
 /* Writes "what: first OpenSSL error" into err and clears the error queue. Returns -1. */
 int smime_fail(char *err, size_t errlen, const char *what);
 

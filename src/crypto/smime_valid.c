@@ -29,7 +29,7 @@ static struct {
 } memo[SLOTS];
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int generation(sg_store *st, sqlite3_int64 *dv, sqlite3_int64 *changes)
+int sg_smime_generation(sg_store *st, sqlite3_int64 *dv, sqlite3_int64 *changes)
 {
     sqlite3 *db = st ? sg_store_db(st) : NULL;
     sqlite3_stmt *q = NULL;
@@ -62,7 +62,7 @@ static time_t not_after(X509 *x)
 bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN + 1])
 {
     sqlite3_int64 dv, ch;
-    if (strlen(key) >= KEY_MAX || generation(st, &dv, &ch) < 0)
+    if (strlen(key) >= KEY_MAX || sg_smime_generation(st, &dv, &ch) < 0)
         return false;
     time_t now = time(NULL);
     size_t s = slot_of(key);
@@ -78,7 +78,7 @@ bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN +
 void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x)
 {
     sqlite3_int64 dv, ch;
-    if (strlen(key) >= KEY_MAX || strlen(fpr) != SG_CERT_FPR_LEN || generation(st, &dv, &ch) < 0)
+    if (strlen(key) >= KEY_MAX || strlen(fpr) != SG_CERT_FPR_LEN || sg_smime_generation(st, &dv, &ch) < 0)
         return;
     time_t now = time(NULL), end = not_after(x);
     size_t s = slot_of(key);

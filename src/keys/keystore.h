@@ -85,7 +85,7 @@ int sg_keystore_find_signing_key(sg_keystore *ks, const char *address, const cha
                                  char fpr[SG_PGP_FPR_LEN + 1]);
 
 /* The keystore's generation: a number that changes whenever any process adds, updates
- * (e.g. revokes) or deletes a key, its user IDs or its secret (store triggers, migration 4).
+ * (e.g. revokes) or deletes a key, its user IDs or its secret (store triggers, migration 6).
  * Caches of loaded keys compare it before use. 0 or -1. */
 int sg_keystore_generation(sg_keystore *ks, int64_t *gen);
 /* A number that tells this open keystore from every other one this process opened (a cache

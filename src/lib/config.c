@@ -3,6 +3,7 @@
  * because a misspelt limit that silently falls back to a default is a security problem. */
 #include "lib/config.h"
 
+#include <ctype.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -86,6 +87,11 @@ static void defaults(sg_config *c)
     c->cryptd.workers = 0;
     c->cryptd.max_layers = 8;
     c->cryptd.pgp_inline = false;
+    list_set(&c->cryptd.pgp_archive_keys, NULL, 0);
+    static const char *const protected[] = {"From", "To", "Cc", "Date", "Message-ID", "Reply-To", "In-Reply-To",
+                                            "References"};
+    list_set(&c->cryptd.protected_headers, protected, sizeof protected / sizeof protected[0]);
+    set_str(&c->cryptd.outer_subject, "...");
     set_str(&c->relay.next_hop, "127.0.0.1:10027");
     c->relay.tls = SG_TLS_MAY;
     c->relay.max_connections = 10;
@@ -176,6 +182,45 @@ static void rd_list(ctx *x, config_setting_t *s, sg_strlist *dst)
     }
     list_set(dst, v, n);
     free(v);
+}
+
+/* A list of OpenPGP v4 fingerprints (40 hex digits), stored upper-case. */
+static void rd_fprs(ctx *x, config_setting_t *s, sg_strlist *dst)
+{
+    rd_list(x, s, dst);
+    for (size_t i = 0; !x->failed && i < dst->n; i++) {
+        char *f = dst->v[i];
+        bool ok = strlen(f) == 40;
+        for (char *p = f; ok && *p; p++) {
+            ok = isxdigit((unsigned char)*p);
+            *p = (char)toupper((unsigned char)*p);
+        }
+        if (!ok)
+            return fail(x, s, "%s: \"%s\" is not a 40-digit fingerprint", config_setting_name(s), f);
+    }
+}
+
+/* A list of header field names (RFC 5322 ftext), not Content-* (those describe the body). */
+static void rd_field_names(ctx *x, config_setting_t *s, sg_strlist *dst)
+{
+    rd_list(x, s, dst);
+    for (size_t i = 0; !x->failed && i < dst->n; i++) {
+        const char *f = dst->v[i];
+        bool ok = *f && strncasecmp(f, "Content-", 8) != 0;
+        for (const char *p = f; ok && *p; p++)
+            ok = *p > 32 && *p < 127 && *p != ':';
+        if (!ok)
+            return fail(x, s, "%s: \"%s\" is not a header field name (Content-* excluded)", config_setting_name(s),
+                        f);
+    }
+}
+
+/* A string that becomes a header line: no CR or LF. */
+static void rd_line(ctx *x, config_setting_t *s, char **dst)
+{
+    rd_str(x, s, dst);
+    if (!x->failed && *dst && strpbrk(*dst, "\r\n"))
+        fail(x, s, "%s: must be one line", config_setting_name(s));
 }
 
 static void rd_enum(ctx *x, config_setting_t *s, const char *const *names, int *dst)
@@ -417,6 +462,12 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                     rd_i(x, u, 1, 64, &c->cryptd.max_layers);
                 else if (is(u, "pgp_inline"))
                     rd_bool(x, u, &c->cryptd.pgp_inline);
+                else if (is(u, "pgp_archive_keys"))
+                    rd_fprs(x, u, &c->cryptd.pgp_archive_keys);
+                else if (is(u, "protected_headers"))
+                    rd_field_names(x, u, &c->cryptd.protected_headers);
+                else if (is(u, "outer_subject"))
+                    rd_line(x, u, &c->cryptd.outer_subject);
                 else
                     fail(x, u, "cryptd.%s: unknown setting", config_setting_name(u));
             }
@@ -574,12 +625,14 @@ void sg_config_free(sg_config *c)
                      &c->store_path,    &c->pid_file,       &c->users.smtpd,     &c->users.cryptd,
                      &c->users.relay,   &c->users.group,    &c->smtpd.listen,    &c->smtpd.tls_cert,
                      &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
-                     &c->sink.maildir};
+                     &c->sink.maildir,  &c->cryptd.outer_subject};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     list_free(&c->internal_domains);
     list_free(&c->smtpd.client_networks);
     list_free(&c->smime.gcm_for);
+    list_free(&c->cryptd.pgp_archive_keys);
+    list_free(&c->cryptd.protected_headers);
     free(c->smtpd.client_cidrs);
     memset(c, 0, sizeof *c);
 }

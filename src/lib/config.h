@@ -76,6 +76,9 @@ typedef struct sg_config {
         int workers;     /* 0: one per core */
         int max_layers;  /* encryption/signature layers peeled from one incoming message at most */
         bool pgp_inline; /* OpenPGP output for a single text/plain part is inline, not PGP/MIME */
+        sg_strlist pgp_archive_keys;  /* fingerprints every OpenPGP encryption is also made to */
+        sg_strlist protected_headers; /* copied into the encrypted entity besides Subject */
+        char *outer_subject;          /* the Subject outside an encrypted message */
     } cryptd;
     struct {
         char *next_hop;

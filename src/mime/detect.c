@@ -37,6 +37,30 @@ static GMimeContentType *content_type(const sg_rawmsg *m)
     return ct;
 }
 
+/* The top-level entity of a message: its raw header and body, its parsed Content-Type (NULL
+ * when absent) and boundary (NULL when none). */
+typedef struct top {
+    sg_rawmsg m;
+    GMimeContentType *ct;
+    const char *boundary;
+} top;
+
+static int top_open(const char *msg, size_t len, top *t)
+{
+    if (sg_rawmsg_parse(msg, len, &t->m) < 0)
+        return -1;
+    t->ct = content_type(&t->m);
+    t->boundary = t->ct ? g_mime_content_type_get_parameter(t->ct, "boundary") : NULL;
+    return 0;
+}
+
+static void top_close(top *t)
+{
+    if (t->ct)
+        g_object_unref(t->ct);
+    sg_rawmsg_free(&t->m);
+}
+
 static bool is_type(GMimeContentType *ct, const char *type, const char *sub)
 {
     return ct && g_mime_content_type_is_type(ct, type, sub);
@@ -61,7 +85,8 @@ static int decoded_body(const sg_rawpart *part, char **out, size_t *outlen)
         if (w && g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
             GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
             if ((*out = malloc(ba->len + 1))) {
-                memcpy(*out, ba->data, ba->len);
+                if (ba->len) /* an empty GByteArray has no data pointer */
+                    memcpy(*out, ba->data, ba->len);
                 (*out)[ba->len] = '\0';
                 *outlen = ba->len;
                 rc = 0;
@@ -104,26 +129,67 @@ static int check_part(const sg_rawpart *part, const char *type, const char *sub)
     return ok;
 }
 
-static int detect_encrypted(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *out)
+/* The control part ("Version: 1") and the data part of RFC 3156 section 4. */
+static int encrypted_pair(const sg_rawpart *ctlpart, const sg_rawpart *data, sg_mime_pgp *out)
 {
-    sg_rawpart parts[3];
-    if (sg_rawmsg_split(m->body, m->bodylen, boundary, parts, 3) != 2)
-        return 0;
-    if (!check_part(&parts[0], "application", "pgp-encrypted") ||
-        !check_part(&parts[1], "application", "octet-stream"))
+    if (!check_part(ctlpart, "application", "pgp-encrypted") || !check_part(data, "application", "octet-stream"))
         return 0;
     char *ctl = NULL;
     size_t ctllen = 0;
-    if (decoded_body(&parts[0], &ctl, &ctllen) < 0)
+    if (decoded_body(ctlpart, &ctl, &ctllen) < 0)
         return -1;
     bool v1 = version_one(ctl, ctllen);
     free(ctl);
     if (!v1)
         return 0;
-    if (decoded_body(&parts[1], &out->cipher, &out->cipherlen) < 0)
+    if (decoded_body(data, &out->cipher, &out->cipherlen) < 0)
         return -1;
     out->kind = SG_MIME_PGP_ENCRYPTED;
     return 0;
+}
+
+static int detect_encrypted(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *out)
+{
+    sg_rawpart parts[3];
+    if (sg_rawmsg_split(m->body, m->bodylen, boundary, parts, 3) != 2)
+        return 0;
+    return encrypted_pair(&parts[0], &parts[1], out);
+}
+
+/* The first part of a "mixed-up" message holds no text of its own: empty, or ProtonMail's
+ * fixed placeholder. Anything else could be someone's words, which the decrypted entity would
+ * silently replace. */
+static bool placeholder(const sg_rawpart *part)
+{
+    char *t = NULL;
+    size_t n = 0;
+    if (!check_part(part, "text", "plain") || decoded_body(part, &t, &n) < 0)
+        return false;
+    size_t a = 0, b = n;
+    while (a < b && isspace((unsigned char)t[a]))
+        a++;
+    while (b > a && isspace((unsigned char)t[b - 1]))
+        b--;
+    bool ok = b == a || (b - a == 13 && memcmp(t + a, "Empty Message", 13) == 0);
+    free(t);
+    return ok;
+}
+
+int sg_mime_detect_mixed_up(const char *msg, size_t len, sg_mime_pgp *out)
+{
+    memset(out, 0, sizeof *out);
+    top t;
+    if (top_open(msg, len, &t) < 0)
+        return 0;
+    sg_rawpart parts[4];
+    int rc = 0;
+    if (t.boundary && is_type(t.ct, "multipart", "mixed") &&
+        sg_rawmsg_split(t.m.body, t.m.bodylen, t.boundary, parts, 4) == 3 && placeholder(&parts[0]))
+        rc = encrypted_pair(&parts[1], &parts[2], out);
+    top_close(&t);
+    if (rc < 0)
+        sg_mime_pgp_free(out);
+    return rc;
 }
 
 static int detect_signed(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *out)
@@ -144,43 +210,46 @@ static int detect_signed(const sg_rawmsg *m, const char *boundary, sg_mime_pgp *
 int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out)
 {
     memset(out, 0, sizeof *out);
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
+    top t;
+    if (top_open(msg, len, &t) < 0)
         return 0; /* not a usable message: OTHER */
-    GMimeContentType *ct = content_type(&m);
-    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
     int rc = 0;
-    if (boundary && is_type(ct, "multipart", "encrypted") &&
-        param_is(ct, "protocol", "application/pgp-encrypted"))
-        rc = detect_encrypted(&m, boundary, out);
-    else if (boundary && is_type(ct, "multipart", "signed") &&
-             param_is(ct, "protocol", "application/pgp-signature"))
-        rc = detect_signed(&m, boundary, out);
-    if (ct)
-        g_object_unref(ct);
-    sg_rawmsg_free(&m);
+    if (t.boundary && is_type(t.ct, "multipart", "encrypted") &&
+        param_is(t.ct, "protocol", "application/pgp-encrypted"))
+        rc = detect_encrypted(&t.m, t.boundary, out);
+    else if (t.boundary && is_type(t.ct, "multipart", "signed") &&
+             param_is(t.ct, "protocol", "application/pgp-signature"))
+        rc = detect_signed(&t.m, t.boundary, out);
+    top_close(&t);
     if (rc < 0)
         sg_mime_pgp_free(out);
     return rc;
 }
 
+bool sg_mime_top_is(const char *msg, size_t len, const char *type, const char *sub)
+{
+    top t;
+    if (top_open(msg, len, &t) < 0)
+        return false;
+    /* no Content-Type: text/plain (RFC 2045 section 5.2) */
+    bool is = t.ct ? is_type(t.ct, type, sub) : strcmp(type, "text") == 0 && strcmp(sub, "plain") == 0;
+    top_close(&t);
+    return is;
+}
+
 int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen)
 {
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
+    top t;
+    if (top_open(msg, len, &t) < 0)
         return 0;
-    GMimeContentType *ct = content_type(&m);
-    const char *boundary = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
     sg_rawpart parts[3];
-    int found = boundary && is_type(ct, "multipart", "signed") &&
-                sg_rawmsg_split(m.body, m.bodylen, boundary, parts, 3) == 2;
+    int found = t.boundary && is_type(t.ct, "multipart", "signed") &&
+                sg_rawmsg_split(t.m.body, t.m.bodylen, t.boundary, parts, 3) == 2;
     if (found) {
         *part = parts[0].data;
         *plen = parts[0].len;
     }
-    if (ct)
-        g_object_unref(ct);
-    sg_rawmsg_free(&m);
+    top_close(&t);
     return found;
 }
 

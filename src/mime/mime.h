@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "mime/rawmsg.h"
 
 /* Results never grow beyond this (a bound for every buffer, twice the largest message). */
 #define SG_MIME_MAX_OUT (512u << 20)
@@ -41,6 +42,16 @@ typedef struct sg_mime_pgp {
 int sg_mime_detect(const char *msg, size_t len, sg_mime_pgp *out);
 void sg_mime_pgp_free(sg_mime_pgp *p);
 
+/* "Mixed-up" PGP/MIME, as MS Exchange and ProtonMail deliver it: multipart/mixed with exactly a
+ * placeholder text/plain part (empty, or "Empty Message"), the application/pgp-encrypted control
+ * part and the application/octet-stream part. kind is SG_MIME_PGP_ENCRYPTED when it is that,
+ * with cipher set; the caller treats it like multipart/encrypted (the whole body). 0, -1. */
+int sg_mime_detect_mixed_up(const char *msg, size_t len, sg_mime_pgp *out);
+
+/* The top-level Content-Type of msg is type/sub (no Content-Type counts as text/plain), read
+ * from the header alone: a cheap check before anything parses the whole body. */
+bool sg_mime_top_is(const char *msg, size_t len, const char *type, const char *sub);
+
 /* The content of a multipart/signed entity of any protocol (its first part exactly as
  * received, pointing into msg): 1 found, 0 when msg is not a two-part multipart/signed. */
 int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_t *plen);
@@ -51,14 +62,25 @@ int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_
  * unchanged. Leaves that are already 7-bit keep their bytes. Appends to out; 0 or -1. */
 int sg_mime_canonical_entity(const char *msg, size_t len, sg_buf *out);
 
+/* An entity (header and body) that SMTP can carry: when a line is longer than 998 octets, the
+ * leaves with such lines are re-encoded (quoted-printable or base64) and everything else is
+ * written as parsed; otherwise the bytes are appended unchanged (8-bit stays 8-bit). For
+ * decrypted entities, whose sender never had to make them transportable. 0 or -1. */
+int sg_mime_transportable_entity(const char *ent, size_t len, sg_buf *out);
+
 /* The inner entity to encrypt: the canonical entity with protected-headers="v1" on its
  * Content-Type and copies of the message's Subject, From, To, Cc, Date, Message-ID, Reply-To,
  * In-Reply-To, References fields. 0 or -1. */
 int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out);
+/* The same with Subject and the fields named in names[n] (case-insensitive) copied. */
+int sg_mime_protected_entity_with(const char *msg, size_t len, const char *const *names, size_t n, sg_buf *out);
 
 /* The outgoing message: msg's header fields without Content-* and MIME-Version, Subject
  * replaced by "...", then a multipart/encrypted body (RFC 3156 section 4) holding armored. */
 int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out);
+/* The same with the outer Subject's value replaced by subject (one line). */
+int sg_mime_wrap_encrypted_with(const char *msg, size_t len, const char *armored, size_t alen, const char *subject,
+                                sg_buf *out);
 
 /* The incoming message after decryption: msg's header fields without Content-*, MIME-Version
  * and sealgate's stamp fields, then stamps (complete header lines, CRLF-terminated), then the
@@ -74,10 +96,26 @@ int sg_mime_restamp(const char *msg, size_t len, const char *stamps, sg_buf *out
  * outside. */
 bool sg_mime_is_stamp_field(const char *name, size_t namelen);
 
+/* The parts of a multipart entity (any subtype but signed and encrypted, whose parts belong to
+ * their layer), pointing into ent, and its boundary: their number (at most max), 0 when ent is
+ * no such multipart, -1 when it is malformed. */
+int sg_mime_split_multipart(const char *ent, size_t len, sg_rawpart *parts, size_t max, char *boundary,
+                            size_t blen);
+/* The entity holds, at any depth, a part a client renders as markup (text/html, SVG, XHTML,
+ * XML, enriched text), or is too deep to tell. */
+bool sg_mime_has_markup(const char *ent, size_t len);
+
+/* A fresh random boundary "sealgate-<24 hex>" (out: at least 34 bytes). 0 or -1. */
+int sg_mime_new_boundary(char *out, size_t n);
+
+/* The body entity of msg: its Content-* fields as they arrived, the empty line, the body.
+ * Appends to out; 0 or -1. */
+int sg_mime_content_entity(const char *msg, size_t len, sg_buf *out);
+
 /* Appends msg's header fields without Content-* and MIME-Version, raw (bare LF made CRLF),
- * with Subject replaced by "..." when hide_subject: the outer header of a message whose body
- * is replaced. 0 or -1. */
-int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf *out);
+ * with the Subject's value replaced by subject unless that is NULL: the outer header of a
+ * message whose body is replaced. subject must be one line. 0 or -1. */
+int sg_mime_outer_fields(const char *msg, size_t len, const char *subject, sg_buf *out);
 
 /* The outgoing clear-signed message (RFC 3156 section 5): msg's header fields without Content-*
  * and MIME-Version, then multipart/signed (micalg=pgp-sha256) whose first part is entity byte

@@ -10,8 +10,6 @@
 /* Appends s with every bare LF turned into CRLF (existing CRLF kept). 0 or -1. */
 int sg_mime_append_crlf(sg_buf *out, const char *s, size_t n);
 
-/* A fresh random boundary "sealgate-<24 hex>" (out: at least 34 bytes). 0 or -1. */
-int sg_mime_new_boundary(char *out, size_t n);
 
 
 #endif

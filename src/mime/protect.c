@@ -14,15 +14,18 @@
 #include "mime/mime_int.h"
 #include "mime/rawmsg.h"
 
-/* The fields copied into the encrypted entity; the outer Subject becomes "..." because the
- * outer header travels in the clear. */
-static const char *const protected_fields[] = {"Subject",    "From",     "To",          "Cc",         "Date",
-                                               "Message-ID", "Reply-To", "In-Reply-To", "References", NULL};
+/* The fields copied into the encrypted entity by default (Subject always is); the outer
+ * Subject becomes "..." because the outer header travels in the clear. */
+static const char *const default_protected[] = {"From",       "To",       "Cc",          "Date",
+                                                "Message-ID", "Reply-To", "In-Reply-To", "References"};
+#define NDEFAULT_PROTECTED (sizeof default_protected / sizeof default_protected[0])
 
-static bool is_protected_field(const sg_rawhdr *h)
+static bool is_protected_field(const sg_rawhdr *h, const char *const *names, size_t n)
 {
-    for (int i = 0; protected_fields[i]; i++)
-        if (sg_rawhdr_is(h, protected_fields[i]))
+    if (sg_rawhdr_is(h, "Subject"))
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (sg_rawhdr_is(h, names[i]))
             return true;
     return false;
 }
@@ -94,6 +97,11 @@ static int protected_copy(sg_buf *out, const sg_rawhdr *h)
 
 int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out)
 {
+    return sg_mime_protected_entity_with(msg, len, default_protected, NDEFAULT_PROTECTED, out);
+}
+
+int sg_mime_protected_entity_with(const char *msg, size_t len, const char *const *names, size_t n, sg_buf *out)
+{
     sg_buf canon;
     sg_buf_init(&canon, SG_MIME_MAX_OUT);
     sg_rawmsg m = {0}, e = {0};
@@ -112,7 +120,7 @@ int sg_mime_protected_entity(const char *msg, size_t len, sg_buf *out)
         goto out;
     }
     for (size_t i = 0; i < m.nh; i++)
-        if (is_protected_field(&m.h[i]) && protected_copy(out, &m.h[i]) < 0)
+        if (is_protected_field(&m.h[i], names, n) && protected_copy(out, &m.h[i]) < 0)
             goto out;
     for (size_t i = 0; i < e.nh; i++)
         if (&e.h[i] != ct && raw(out, &e.h[i]) < 0)
@@ -138,7 +146,7 @@ int sg_mime_new_boundary(char *out, size_t n)
     return 0;
 }
 
-int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf *out)
+int sg_mime_outer_fields(const char *msg, size_t len, const char *subject, sg_buf *out)
 {
     sg_rawmsg m;
     if (sg_rawmsg_parse(msg, len, &m) < 0)
@@ -148,8 +156,8 @@ int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf 
         const sg_rawhdr *h = &m.h[i];
         if (sg_rawhdr_is_content(h) || sg_rawhdr_is(h, "MIME-Version"))
             continue;
-        if (hide_subject && sg_rawhdr_is(h, "Subject"))
-            rc = sg_buf_append(out, "Subject: ...\r\n", 14);
+        if (subject && sg_rawhdr_is(h, "Subject"))
+            rc = sg_buf_appendf(out, "Subject: %s\r\n", subject);
         else
             rc = raw(out, h);
     }
@@ -159,10 +167,16 @@ int sg_mime_outer_fields(const char *msg, size_t len, bool hide_subject, sg_buf 
 
 int sg_mime_wrap_encrypted(const char *msg, size_t len, const char *armored, size_t alen, sg_buf *out)
 {
+    return sg_mime_wrap_encrypted_with(msg, len, armored, alen, "...", out);
+}
+
+int sg_mime_wrap_encrypted_with(const char *msg, size_t len, const char *armored, size_t alen, const char *subject,
+                                sg_buf *out)
+{
     char boundary[64];
     if (sg_mime_new_boundary(boundary, sizeof boundary) < 0)
         return -1;
-    int rc = sg_mime_outer_fields(msg, len, true, out);
+    int rc = sg_mime_outer_fields(msg, len, subject, out);
     if (rc < 0 ||
         sg_buf_appendf(out,
                        "MIME-Version: 1.0\r\n"

@@ -26,7 +26,7 @@ int sg_mime_wrap_signed(const char *msg, size_t len, const char *entity, size_t 
         if (sg_mime_new_boundary(boundary, sizeof boundary) < 0)
             return -1;
     } while (occurs(entity, elen, boundary));
-    if (sg_mime_outer_fields(msg, len, false, out) < 0 ||
+    if (sg_mime_outer_fields(msg, len, NULL, out) < 0 ||
         sg_buf_appendf(out,
                        "MIME-Version: 1.0\r\n"
                        "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"

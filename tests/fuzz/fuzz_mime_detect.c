@@ -36,8 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         sg_mime_pgp_free(&p);
     }
+    if (sg_mime_detect_mixed_up(msg, size, &p) == 0)
+        sg_mime_pgp_free(&p);
     sg_buf_reset(&out);
     sg_mime_restamp(msg, size, "X-Sealgate-Signature: none\r\n", &out);
+    sg_buf_reset(&out);
+    sg_mime_strip_results(msg, size, "gw.demo.test", &out);
+    sg_buf_reset(&out);
+    sg_mime_transportable_entity(msg, size, &out);
     sg_buf_reset(&out);
     if (sg_mime_protected_entity(msg, size, &out) == 0) {
         /* What we sign has CRLF line ends whatever came in. (Raw 8-bit in Content-* fields is

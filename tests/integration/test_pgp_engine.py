@@ -4,7 +4,7 @@ engine will), checked by real peers, and unwrap on what real peers make, through
 driver build/tests/unit/pgp_tool (engine protect / unwrap with a gateway's store and KEK).
 Sign-only multipart/signed: gpg and sqop verify the first part exactly as sent, for 8-bit,
 UTF-8, quoted-printable, base64 attachments, long lines, CRLF and LF input. Inline output:
-gpg decrypts / verifies. Incoming inline PGP from gpg: decrypted or verified.
+gpg and sqop decrypt / verify. Incoming inline PGP from gpg and sqop: decrypted or verified.
 Owner: src/cryptd (OpenPGP)."""
 import base64
 import email
@@ -139,6 +139,18 @@ try:
     v = gpg("--status-fd", "1", "--verify", input=dec)
     t.ok(r.returncode == 0 and f"VALIDSIG {alice}".encode() in v.stdout and b"Sch\xc3\xb6ne" in dec,
          "inline cleartext-signed: gpg verifies the decoded body", v.stderr.decode())
+    # the same two through sqop
+    r = tool("protect", "alice@demo.test", "sender", "inline", "bob@example.net", input=text)
+    vpath = os.path.join(tmp, "v.txt")  # sqop refuses to overwrite its verifications file
+    sq = subprocess.run(["sqop", "decrypt", "--verify-with", alice_cert, "--verifications-out", vpath, bob_key],
+                        input=split(r.stdout)[1], capture_output=True, timeout=60)
+    ver = open(vpath).read() if os.path.exists(vpath) else ""
+    t.ok(sq.returncode == 0 and sq.stdout.replace(b"\r\n", b"\n") == "Schöne Grüße € ✓  \nFrom here on.\n".encode()
+         and alice in ver.upper(), "inline encrypted: sqop decrypts and verifies", sq.stderr.decode() + ver)
+    r = tool("protect", "alice@demo.test", "sender", "inline", input=text)
+    dec = email.message_from_bytes(r.stdout, policy=email.policy.compat32).get_payload(decode=True)
+    sq = subprocess.run(["sqop", "inline-verify", alice_cert], input=dec, capture_output=True, timeout=60)
+    t.ok(sq.returncode == 0 and "Schöne".encode() in sq.stdout, "inline cleartext-signed: sqop verifies", sq.stderr.decode())
     r = tool("protect", "alice@demo.test", "sender", "inline", "bob@example.net", input=shapes["base64 attachment"])
     t.ok(r.returncode == 0 and b"multipart/encrypted" in split(r.stdout)[0], "inline asked for a multipart: PGP/MIME")
 
@@ -153,6 +165,20 @@ try:
          "inline encrypted from gpg: decrypted in full, the text exactly", u.stderr.decode() + repr(plain[:200]))
     t.ok(b"sig=valid" in u.stderr and bob.encode() in u.stderr, "inline encrypted from gpg: bob's signature valid",
          u.stderr.decode())
+    sq = subprocess.run(["sqop", "encrypt", "--sign-with", bob_key, write("alice2.cert", alice_pub)], input=pgp_text,
+                        capture_output=True, timeout=60).stdout
+    m = (b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: sq\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+         + sq.replace(b"\n", b"\r\n"))
+    u = tool("unwrap", "alice@demo.test", input=m)
+    plain = email.message_from_bytes(u.stdout, policy=email.policy.compat32).get_payload(decode=True) or b""
+    t.ok(b"dec=full" in u.stderr and b"sig=valid" in u.stderr and plain.replace(b"\r\n", b"\n") == pgp_text,
+         "inline encrypted from sqop: decrypted in full, bob's signature valid", u.stderr.decode())
+    sq = subprocess.run(["sqop", "inline-sign", "--as=clearsigned", bob_key], input=b"sqop in the clear\n",
+                        capture_output=True, timeout=60).stdout
+    m = b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: sqcs\r\n\r\n" + sq.replace(b"\n", b"\r\n")
+    u = tool("unwrap", "alice@demo.test", input=m)
+    t.ok(b"sig=valid" in u.stderr and split(u.stdout)[1] == split(m)[1],
+         "inline clearsigned from sqop: valid, text delivered as it arrived", u.stderr.decode())
     cs = gpg("--clearsign", "-u", bob, input=b"signed in the clear\n").stdout
     m = b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: cs\r\n\r\n" + cs.replace(b"\n", b"\r\n")
     u = tool("unwrap", "alice@demo.test", input=m)

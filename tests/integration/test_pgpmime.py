@@ -204,17 +204,20 @@ try:
         if all(b < 128 for b in msg):
             t.ok(ibody == obody, f"{name}: 7-bit body kept byte for byte", repr(ibody[:200]))
 
-    # sqop (Sequoia) decrypts and verifies too
-    d = sent_out.get("UTF-8 8-bit text")
-    if isinstance(d, bytes):
+    # sqop (Sequoia) decrypts and verifies too, every shape
+    for name, d in sent_out.items():
+        if not isinstance(d, bytes):
+            continue
         vout = os.path.join(tmp, "verif")
+        if os.path.exists(vout):
+            os.remove(vout)
         r = subprocess.run(["sqop", "decrypt", "--verifications-out", vout, "--verify-with", alice_cert, bob_key],
                            input=armored_part(d), capture_output=True, timeout=60)
         ver = open(vout).read() if os.path.exists(vout) else ""
-        t.ok(r.returncode == 0 and b"Hallo Bob" in (parse(r.stdout).get_payload(decode=True) or b""),
-             "sqop decrypts with bob's key",
+        t.ok(r.returncode == 0 and leaves(parse(r.stdout)) == leaves(parse(shapes[name])),
+             f"{name}: sqop decrypts with bob's key to the content sent",
              f"rc={r.returncode} {r.stderr.decode()} {r.stdout[:300]!r}")
-        t.ok(alice in ver.upper(), "sqop verifies alice's signature", ver + r.stderr.decode())
+        t.ok(alice in ver.upper(), f"{name}: sqop verifies alice's signature", ver + r.stderr.decode())
 
     # LF-only input and lines over 998 octets (injected: SMTP would not carry them)
     lf = (b"From: alice@demo.test\nTo: bob@example.net\nSubject: lf\nMessage-ID: <s5@demo.test>\n\n"
@@ -357,6 +360,39 @@ try:
     d = got.get("alice@demo.test", b"")
     t.ok(b"X-Sealgate-Decryption: full" in d and re.search(rb"X-Sealgate-Signature: invalid; reason=unknown-key", d),
          "incoming: signature by a key not bound to From is not valid", split(d)[0].decode(errors="replace"))
+
+    # ---- round trips in: every outgoing shape's entity, encrypted and signed by gpg and by sqop,
+    # with CRLF and with LF line ends, arrives decrypted byte for byte (LF made CRLF, as SMTP
+    # carries it) with its Content-* fields, and bob's signature valid ----
+    def entity(msg):
+        hdr, body = split(msg)
+        fields = [f for f in re.split(rb"\r?\n(?![ \t])", hdr) if f.lower().startswith(b"content-")]
+        return b"".join(f + b"\r\n" for f in fields) + b"\r\n" + body, fields, body
+
+    def sqop_encrypt(plain):
+        r = subprocess.run(["sqop", "encrypt", "--sign-with", bob_key, alice_cert], input=plain,
+                           capture_output=True, timeout=60)
+        return r.stdout if r.returncode == 0 else b""
+
+    long_lines = (b"Content-Type: text/plain; charset=us-ascii\r\n\r\n" + b"v" * 5000 + b"\r\n" + b"w " * 3000 + b"\r\n")
+    cases = dict((k, entity(v)) for k, v in shapes.items())
+    cases["very long lines"] = entity(b"From: x\r\n" + long_lines)
+    for name, (ent, fields, body) in cases.items():
+        for eol in ("CRLF", "LF"):
+            plain = ent if eol == "CRLF" else ent.replace(b"\r\n", b"\n")
+            for tool, enc in (("gpg", gpg("--armor", "--sign", "--encrypt", "-u", bob, "-r", alice, input=plain).stdout),
+                              ("sqop", sqop_encrypt(plain))):
+                d = send(pgpmime(enc), ["alice@demo.test"], sender="bob@example.net").get("alice@demo.test", b"")
+                hdr, got = split(d) if isinstance(d, bytes) else (b"", b"")
+                # lines over 998 octets cannot cross SMTP: that leaf arrives re-encoded, same content
+                same = (got == crlf(body) and all(crlf(f) in hdr for f in fields)) if name != "very long lines" else (
+                    leaves(parse(d)) == leaves(parse(b"From: x\r\n" + long_lines))
+                    and max(len(l) for l in d.split(b"\r\n")) <= 998)
+                t.ok(bool(enc) and same
+                     and b"X-Sealgate-Decryption: full" in hdr
+                     and re.search(rb"X-Sealgate-Signature: valid; signer=" + bob.encode(), hdr) is not None,
+                     f"round trip in, {tool}, {name}, {eol}: decrypted byte for byte, signature valid",
+                     hdr.decode(errors="replace")[-300:] + repr(got[:120]))
 
     # encrypted to a key the gateway does not hold: unchanged, stamped no-key
     enc = gpg("--armor", "--encrypt", "-r", bob, input=inner_in).stdout

@@ -112,8 +112,11 @@ int main(int argc, char **argv)
     sg_engine_env env = {.cfg = &cfg, .st = st, .ks = ks, .lock = &lock};
     sg_keystore_domain_address(cfg.internal_domains.n ? cfg.internal_domains.v[0] : NULL, cfg.hostname,
                                env.domain_addr, sizeof env.domain_addr);
+    for (size_t i = 0; sg_engines[i]; i++) /* unwrap peels through all of them */
+        if (sg_engines[i]->init(&env) < 0)
+            return 1;
     const sg_engine *e = sg_engine_by_method(SG_METHOD_PGP);
-    if (!e || e->init(&env) < 0)
+    if (!e)
         return 1;
     size_t len = 0;
     char *msg = read_all(stdin, &len);

@@ -144,6 +144,82 @@ static void test_inline(const sg_engine *e, sg_config *cfg)
     sg_buf_free(&out);
 }
 
+/* Configuration: archive keys get every encryption; the protected fields and outer Subject. */
+static void test_config(const sg_engine *e, sg_keystore *ks, sg_config *cfg)
+{
+    const char msg[] = "From: alice@demo.test\r\nTo: bob@example.net\r\nCc: cc@example.net\r\nSubject: plans\r\n"
+                       "Content-Type: text/plain\r\n\r\nhello\r\n";
+    const char *bob[] = {"bob@example.net"}, *arch[] = {"archive@demo.test"};
+    char afpr[SG_PGP_FPR_LEN + 1];
+    sg_buf out;
+    sg_buf_init(&out, SG_MIME_MAX_OUT);
+    sg_layer l;
+    char *fv[1], *hv[] = {"From"};
+    sg_strlist saved_a = cfg->cryptd.pgp_archive_keys, saved_h = cfg->cryptd.protected_headers;
+    char *saved_s = cfg->cryptd.outer_subject;
+    int ok = sg_keystore_generate(ks, "archive@demo.test", "ed25519", 0, NULL, afpr) == 0;
+    fv[0] = afpr;
+    cfg->cryptd.pgp_archive_keys = (sg_strlist){fv, 1};
+    cfg->cryptd.protected_headers = (sg_strlist){hv, 1};
+    cfg->cryptd.outer_subject = "[encrypted]";
+    CHECK(ok && protect(e, "alice@demo.test", SG_SIGN_SENDER, false, bob, 1, msg, &out) == 0 &&
+              peel(e, "alice@demo.test", arch, 1, &out, &l) == 0 && l.dec == SG_DEC_OK && l.readable[0],
+          "archive key configured: the archive's held key decrypts what went to bob");
+    CHECK(out.data && strstr(out.data, "Subject: [encrypted]\r\n") && l.inner && strstr(l.inner, "\r\nSubject: plans\r\n") &&
+              strstr(l.inner, "\r\nFrom: alice@demo.test\r\n") && !strstr(l.inner, "Cc: cc@example.net"),
+          "configured outer Subject; Subject and the configured fields inside, no others");
+    sg_layer_free(&l);
+    char missing[] = "0000000000000000000000000000000000000000";
+    fv[0] = missing;
+    CHECK(protect(e, "alice@demo.test", SG_SIGN_SENDER, false, bob, 1, msg, &out) < 0,
+          "an archive key not in the keystore: protect fails (held), never sent without the copy");
+    cfg->cryptd.pgp_archive_keys = saved_a;
+    cfg->cryptd.protected_headers = saved_h;
+    cfg->cryptd.outer_subject = saved_s;
+    sg_buf_free(&out);
+}
+
+/* The engine's configuration keys load, and wrong values are refused with the line. */
+static int load(const char *text, sg_config *c, char *err, size_t errlen)
+{
+    char path[] = "/tmp/sg-test-pgpconf-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+        return -2;
+    close(fd);
+    int rc = sg_config_load(c, path, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_config_keys(void)
+{
+    sg_config c;
+    char err[256] = "";
+    int rc = load("cryptd = { max_layers = 3; pgp_inline = true; outer_subject = \"[secure]\";\n"
+                  "  pgp_archive_keys = [\"d1a66e1a23b182c9980f788cfbfcc82a015e7330\"];\n"
+                  "  protected_headers = [\"From\", \"X-Ticket\"]; };\n",
+                  &c, err, sizeof err);
+    CHECK(rc == 0 && c.cryptd.max_layers == 3 && c.cryptd.pgp_inline && strcmp(c.cryptd.outer_subject, "[secure]") == 0 &&
+              c.cryptd.pgp_archive_keys.n == 1 &&
+              strcmp(c.cryptd.pgp_archive_keys.v[0], "D1A66E1A23B182C9980F788CFBFCC82A015E7330") == 0 &&
+              c.cryptd.protected_headers.n == 2,
+          "config: cryptd OpenPGP keys load, fingerprints upper-cased (%s)", err);
+    if (rc == 0)
+        sg_config_free(&c);
+    static const char *const bad[][2] = {
+        {"cryptd = {\n pgp_archive_keys = [\"ABC\"]; };\n", "fingerprint"},
+        {"cryptd = {\n protected_headers = [\"Content-Type\"]; };\n", "header field name"},
+        {"cryptd = {\n outer_subject = \"a\\nb\"; };\n", "one line"},
+        {"cryptd = {\n max_layers = 0; };\n", "max_layers"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        rc = load(bad[i][0], &c, err, sizeof err);
+        CHECK(rc == -1 && strstr(err, ":2:") && strstr(err, bad[i][1]), "config: refused with line 2: %s", err);
+    }
+}
+
 int main(void)
 {
     static pgp_fixture f;
@@ -157,6 +233,8 @@ int main(void)
           "keys generated");
     test_protect_peel(f.e, f.ks, alice);
     test_inline(f.e, &f.cfg);
+    test_config(f.e, f.ks, &f.cfg);
+    test_config_keys();
     if (fixture_close(&f) < 0)
         return 1;
     return CHECK_DONE();

@@ -286,6 +286,35 @@ static void test_unwrap(void)
     free(a);
 }
 
+/* Decrypted entities with lines SMTP cannot carry: only those leaves are re-encoded. */
+static void test_transportable(void)
+{
+    char longline[1200];
+    memset(longline, 'q', sizeof longline - 1);
+    longline[sizeof longline - 1] = '\0';
+    sg_buf in;
+    sg_buf_init(&in, SG_MIME_MAX_OUT);
+    sg_buf_appendf(&in, "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n--B\r\nContent-Type: text/plain\r\n\r\n%s\r\n--B--\r\n",
+                   longline);
+    sg_buf_reset(&out);
+    int rc = sg_mime_transportable_entity(in.data, in.len, &out);
+    size_t maxline = 0, cur = 0;
+    for (size_t i = 0; rc == 0 && i < out.len; i++) {
+        cur = out.data[i] == '\n' ? 0 : cur + 1;
+        maxline = cur > maxline ? cur : maxline;
+    }
+    CHECK(rc == 0 && maxline <= 998 && memmem(out.data, out.len, "caf\xc3\xa9\r\n", 6) &&
+              memmem(out.data, out.len, "Content-Transfer-Encoding: quoted-printable", 43),
+          "transportable: the long-line leaf re-encoded, the 8-bit leaf kept as it was");
+    const char short_ent[] = "Content-Type: text/plain\r\n\r\ncaf\xc3\xa9 short\r\n";
+    sg_buf_reset(&out);
+    CHECK(sg_mime_transportable_entity(short_ent, sizeof short_ent - 1, &out) == 0 && out.len == sizeof short_ent - 1 &&
+              memcmp(out.data, short_ent, out.len) == 0,
+          "transportable: an entity SMTP can carry keeps every byte");
+    sg_buf_free(&in);
+}
+
 static void test_rule(void)
 {
     sg_config cfg;
@@ -326,6 +355,7 @@ int main(void)
     test_wrap_detect();
     test_unwrap();
     test_rule();
+    test_transportable();
     sg_buf_free(&out);
     return CHECK_DONE();
 }

