@@ -13,6 +13,7 @@ Needs root (Postfix). Owner: src/policy.
 """
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -122,6 +123,7 @@ def main():
     with through_postfix(tap, "policy through Postfix", "pf-policy") as (pf, gw, hop):
         default_policy(tap, pf, gw, hop)
         loaded_policy(tap, pf, gw, hop)
+    shutil.rmtree(TMP, ignore_errors=True)
     return tap.exit()
 
 

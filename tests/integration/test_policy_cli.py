@@ -3,6 +3,7 @@
 force, revisions in the store, and explain's per-recipient account (rules tried, actions,
 fallback, groups) without sending anything. Owner: src/policy."""
 import os
+import shutil
 import sys
 import tempfile
 
@@ -105,4 +106,5 @@ try:
     t.ok(not errors, "no sanitizer reports", "\n".join(errors))
 finally:
     gw.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
 sys.exit(t.done())

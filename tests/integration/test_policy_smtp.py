@@ -12,6 +12,7 @@ import email.policy
 import os
 import pathlib
 import re
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -316,4 +317,7 @@ rules = ( { name = "in"; if = { direction = "incoming"; }; then = ( { decrypt = 
     t.ok(not errors, "no sanitizer reports in the gateway log", "\n".join(errors[:20]))
 finally:
     gw.cleanup()
+    subprocess.run(["gpgconf", "--homedir", GH, "--kill", "all"], capture_output=True)  # its agent
+    if not os.environ.get("SEALGATE_KEEP"):
+        shutil.rmtree(tmp, ignore_errors=True)
 sys.exit(t.done())
