@@ -25,6 +25,7 @@ static int pgp_init(const sg_engine_env *env)
     E = env;
     K.ks = env->ks;
     K.lock = env->lock;
+    K.compress = env->cfg ? env->cfg->cryptd.pgp_compression : 0;
     return 0;
 }
 

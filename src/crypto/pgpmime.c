@@ -120,7 +120,10 @@ int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*
     }
     if (rnp_op_encrypt_set_cipher(op, "AES256") != RNP_SUCCESS ||
         rnp_op_encrypt_set_aead(op, "None") != RNP_SUCCESS ||
-        rnp_op_encrypt_set_compression(op, "Uncompressed", 0) != RNP_SUCCESS ||
+        /* Compression only when configured (docs/openpgp.md); a message an RSA key signed
+         * through OpenSSL is already packets and stays as it is. */
+        (k->compress > 0 && !presigned ? rnp_op_encrypt_set_compression(op, "ZLIB", k->compress)
+                                       : rnp_op_encrypt_set_compression(op, "Uncompressed", 0)) != RNP_SUCCESS ||
         rnp_op_encrypt_set_armor(op, true) != RNP_SUCCESS) {
         snprintf(err, errlen, "librnp options");
         goto done;
@@ -345,7 +348,7 @@ int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
     rnp_op_verify_t op = NULL;
     char *mode = NULL;
     bool *loaded = calloc(ncand ? ncand : 1, sizeof *loaded);
-    provider p = {k, cands, ncand, loaded};
+    provider p = {.k = k, .cands = cands, .ncand = ncand, .loaded = loaded};
     int rc = -1;
     if (!ffi || !loaded)
         goto done;

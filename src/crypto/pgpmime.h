@@ -21,6 +21,7 @@
 typedef struct sg_pgpmime_keys {
     sg_keystore *ks;
     pthread_mutex_t *lock;
+    int compress; /* ZLIB level 1..9 for sign+encrypt (cryptd.pgp_compression); 0: none */
 } sg_pgpmime_keys;
 
 /* One OpenPGP message, armored: signed with signer_fpr (its secret from the keystore; NULL:

@@ -462,6 +462,8 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                     rd_i(x, u, 1, 64, &c->cryptd.max_layers);
                 else if (is(u, "pgp_inline"))
                     rd_bool(x, u, &c->cryptd.pgp_inline);
+                else if (is(u, "pgp_compression"))
+                    rd_i(x, u, 0, 9, &c->cryptd.pgp_compression);
                 else if (is(u, "pgp_archive_keys"))
                     rd_fprs(x, u, &c->cryptd.pgp_archive_keys);
                 else if (is(u, "protected_headers"))

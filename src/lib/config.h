@@ -76,6 +76,7 @@ typedef struct sg_config {
         int workers;     /* 0: one per core */
         int max_layers;  /* encryption/signature layers peeled from one incoming message at most */
         bool pgp_inline; /* OpenPGP output for a single text/plain part is inline, not PGP/MIME */
+        int pgp_compression; /* ZLIB level 1..9 of OpenPGP sign+encrypt; 0 (default): none */
         sg_strlist pgp_archive_keys;  /* fingerprints every OpenPGP encryption is also made to */
         sg_strlist protected_headers; /* copied into the encrypted entity besides Subject */
         char *outer_subject;          /* the Subject outside an encrypted message */

@@ -134,11 +134,24 @@ sg_store *sg_store_open(const char *path, char *err, size_t errlen)
         sg_store_close(s);
         return NULL;
     }
-    for (; v < n; v++) {
+    while (v < n) {
         char *msg = NULL, pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
+        /* Two processes may open a new store at once (cryptd and the admin CLI): the version
+         * is read again under the write lock, so each migration runs exactly once. */
         if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            (v = user_version(s->db)) < 0) {
+            snprintf(err, errlen, "%s: cannot lock the store for migration: %s", path, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sg_store_close(s);
+            return NULL;
+        }
+        if (v >= n) {
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+            break;
+        }
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");

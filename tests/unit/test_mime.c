@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "cryptd/transform_rule.h"
 #include "mime/mime.h"
 #include "mime/rawmsg.h"
 
@@ -315,36 +314,6 @@ static void test_transportable(void)
     sg_buf_free(&in);
 }
 
-static void test_rule(void)
-{
-    sg_config cfg;
-    char err[256];
-    if (sg_config_load(&cfg, NULL, err, sizeof err) < 0) {
-        CHECK(0, "config defaults load: %s", err);
-        return;
-    }
-    char *doms[] = {"demo.test"};
-    sg_strlist saved = cfg.internal_domains;
-    cfg.internal_domains.v = doms;
-    cfg.internal_domains.n = 1;
-    CHECK(sg_rule_direction(&cfg, "a@demo.test", "b@example.net", SG_MIME_OTHER) == SG_DIR_OUTGOING,
-          "rule: internal to external is outgoing");
-    CHECK(sg_rule_direction(&cfg, "a@DEMO.test", "b@example.net", SG_MIME_PGP_SIGNED) == SG_DIR_OUTGOING,
-          "rule: client-signed mail is still outgoing (domain case ignored)");
-    CHECK(sg_rule_direction(&cfg, "a@demo.test", "b@example.net", SG_MIME_PGP_ENCRYPTED) == SG_DIR_PASS,
-          "rule: mail the client encrypted passes");
-    CHECK(sg_rule_direction(&cfg, "b@example.net", "a@demo.test", SG_MIME_PGP_ENCRYPTED) == SG_DIR_INCOMING,
-          "rule: PGP/MIME to an internal recipient is incoming");
-    CHECK(sg_rule_direction(&cfg, "b@example.net", "a@demo.test", SG_MIME_OTHER) == SG_DIR_INCOMING,
-          "rule: plain mail to an internal recipient goes to unwrap (nested, inline, forged stamps)");
-    CHECK(sg_rule_direction(&cfg, "", "b@example.net", SG_MIME_OTHER) == SG_DIR_PASS,
-          "rule: the null sender is not internal");
-    CHECK(sg_rule_direction(&cfg, "a@demo.test", "c@demo.test", SG_MIME_OTHER) == SG_DIR_INCOMING,
-          "rule: internal to internal mail goes to unwrap too");
-    cfg.internal_domains = saved;
-    sg_config_free(&cfg);
-}
-
 int main(void)
 {
     sg_mime_init();
@@ -354,7 +323,6 @@ int main(void)
     test_protected();
     test_wrap_detect();
     test_unwrap();
-    test_rule();
     test_transportable();
     sg_buf_free(&out);
     return CHECK_DONE();

@@ -62,7 +62,7 @@ int main(void)
     CHECK(ks && cli, "keystore opened twice");
     if (!ks || !cli)
         return CHECK_DONE();
-    sg_pgpmime_keys k = {ks, &lock};
+    sg_pgpmime_keys k = {.ks = ks, .lock = &lock};
     char alice[SG_PGP_FPR_LEN + 1], bob[SG_PGP_FPR_LEN + 1], carol[SG_PGP_FPR_LEN + 1];
     int64_t g0 = -1, g1 = -1, g2 = -1;
     CHECK(sg_keystore_generation(ks, &g0) == 0, "generation readable");
@@ -125,7 +125,7 @@ int main(void)
         snprintf(kek2, sizeof kek2, "%s/keys/kek", dir2);
         sg_store *st3 = sg_store_open(path2, err, sizeof err);
         sg_keystore *ks3 = st3 ? sg_keystore_open(st3, kek2, SG_KS_CREATE_KEK) : NULL;
-        sg_pgpmime_keys k3 = {ks3, &lock};
+        sg_pgpmime_keys k3 = {.ks = ks3, .lock = &lock};
         char to[1][SG_PGP_FPR_LEN + 1], *arm = NULL;
         size_t alen = 0;
         memcpy(to[0], carol, sizeof carol);
