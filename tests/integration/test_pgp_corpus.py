@@ -237,6 +237,68 @@ for prof in sorted(os.listdir(RP + "/rfc9580")) if os.path.isdir(RP + "/rfc9580"
             RPGP.append((f"rpgp rfc9580/{prof}/{msg}", wrap("user@example.org", "user@example.org", data),
                          "user@example.org", want))
 
+# rnp's edge cases (rnp-via-thunderbird). Its test keyring is RSA-1024 and DSA, which the
+# keystore refuses (weak algorithms), so its messages cannot be opened here. What they must show
+# is that the OpenPGP layer survives every malformed packet, armor and signature shape and never
+# releases plaintext or a valid signature without a usable key. The forged keys are judged at
+# import, from what each file's name says it is.
+RNP = C + "/rnp-via-thunderbird/third_party/rnp/src/tests/data"
+
+
+def rnp_key_want(name):
+    """What importing one of rnp's test_forged_keys must give, from its name."""
+    if name.startswith("dsa-eg"):
+        return "rejected"  # DSA/ElGamal: a weak algorithm for the keystore
+    if name.startswith(("eddsa-2012-md5", "eddsa-2024")):
+        return "rejected"  # self-signatures made with MD5 / SHA-1
+    if any(w in name for w in ("forged-key", "forged-material", "no-certification", "malf-bind", "future")):
+        return "rejected"  # no valid self-signature binds a user ID (or it is made in the future)
+    if "forged-subkey" in name or "no-binding" in name:
+        return "no-encryption"  # the key stays, its unbound subkey is never used
+    if "expired-subkey" in name:
+        return "subkey-expired"
+    if "expired-key" in name:
+        return "expired"
+    if name.startswith("ecc-25519"):
+        return "no-encryption"  # an Ed25519 signing key without an encryption subkey
+    return "usable"
+
+
+def rnp_key_got(gwx, path):
+    r = gwx.cli("key", "import", path)
+    if not r.stdout.startswith(("imported", "updated", "unchanged")):
+        return "rejected"
+    show = gwx.cli("key", "show", r.stdout.split()[1]).stdout
+    if "[expired]" in show:
+        return "expired"
+    if "encryption   none" in show:
+        return "no-encryption"
+    m = re.search(r"encryption   subkey valid until (\d{4})-", show)
+    if m and int(m.group(1)) < 2026:
+        return "subkey-expired"
+    return "usable"
+
+
+RNP_PLAIN = b"This is test message to be signed"
+
+
+def rnp_messages():
+    """(name, message as delivered by a peer): each rnp test message in PGP/MIME (binary and
+    armored OpenPGP alike) or, for cleartext signatures, as a text/plain body."""
+    d = RNP + "/test_messages"
+    out = []
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        data = open(os.path.join(d, name), "rb").read()
+        if name.endswith((".txt", ".pdf")) or b"BEGIN PGP PUBLIC KEY" in data[:200] or \
+                b"BEGIN PGP PRIVATE KEY" in data[:200] or name.startswith(("expired_signing", "key-", "pubkey", "seckey")):
+            continue  # plain text and keys, not messages
+        if b"BEGIN PGP SIGNED MESSAGE" in data[:100]:
+            out.append((name, inline("peer@example.org", "key0@rnp.test", data)))
+        else:
+            out.append((name, pgpmime("peer@example.org", "key0@rnp.test", data)))
+    return out
+
+
 gw = Gateway()
 gw.write_config('internal_domains = ["openpgp.example", "example.org", "example.net", "kolab.org", "example.com", '
                 '"pgp.icu", "kde.org", "you.com", "you.de", "kolab.com", "testrun.org", "lists.abc.de", '
@@ -275,6 +337,25 @@ try:
         got = summary(r.stderr.decode(errors="replace"))
         ok = got == want and (not want.startswith("dec=full") or b"hello world" in r.stdout)
         t.ok(ok, f"{name}: {want}", got)
+    # --- rnp: forged keys at import (a store of their own per key: the same primary appears in
+    # several files) ---
+    for name in sorted(os.listdir(RNP + "/test_forged_keys")) if os.path.isdir(RNP) else []:
+        gk = Gateway()
+        try:
+            got = rnp_key_got(gk, RNP + "/test_forged_keys/" + name)
+        finally:
+            gk.cleanup()
+        want = rnp_key_want(name)
+        t.ok(got == want, f"rnp test_forged_keys/{name}: {want}", got)
+    # --- rnp: every edge-case message survives unwrap, with no plaintext and no valid signature
+    # (no usable key for key0@rnp.test is held) ---
+    for name, data in rnp_messages():
+        r = subprocess.run([TOOL, gw.conf, "unwrap", "key0@rnp.test"], input=data, capture_output=True, timeout=60)
+        got = summary(r.stderr.decode(errors="replace"))
+        leaked = RNP_PLAIN in r.stdout and RNP_PLAIN not in data  # only what was readable already
+        ok = r.returncode == 0 and "sig=valid" not in got and not got.startswith("dec=full") and not leaked
+        t.ok(ok, f"rnp test_messages/{name}: survives, no plaintext, no valid signature", f"rc={r.returncode} {got}"
+             + (" PLAINTEXT RELEASED" if leaked else "") + r.stderr.decode(errors="replace")[-200:])
 finally:
     gw.cleanup()
 t.done()
