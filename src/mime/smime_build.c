@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "mime/mime.h"
-#include "mime/rawmsg.h"
 #include "mime/smime.h"
 
 #define B64_LINE 57 /* input bytes per base64 line: 76 characters (RFC 2045 6.8) */
@@ -86,21 +85,8 @@ int sg_mime_smime_signed_entity(const char *content, size_t clen, const unsigned
 int sg_mime_wrap_entity(const char *msg, size_t len, const char *entity, size_t elen, bool hide_subject,
                         sg_buf *out)
 {
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
+    if (sg_mime_outer_fields(msg, len, hide_subject ? "..." : NULL, out) < 0 ||
+        sg_buf_append(out, "MIME-Version: 1.0\r\n", 19) < 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < m.nh && rc == 0; i++) {
-        const sg_rawhdr *h = &m.h[i];
-        if (sg_rawhdr_is_content(h) || sg_rawhdr_is(h, "MIME-Version"))
-            continue;
-        if (hide_subject && sg_rawhdr_is(h, "Subject"))
-            rc = sg_buf_append(out, "Subject: ...\r\n", 14);
-        else
-            rc = sg_mime_to_crlf(h->raw, h->rawlen, out);
-    }
-    sg_rawmsg_free(&m);
-    if (rc == 0)
-        rc = sg_buf_append(out, "MIME-Version: 1.0\r\n", 19);
-    return rc == 0 ? sg_mime_to_crlf(entity, elen, out) : -1;
+    return sg_mime_to_crlf(entity, elen, out);
 }
