@@ -21,6 +21,7 @@
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "cli/cli_opts.h"
+#include "cli/cli_store.h"
 #include "roles.h"
 
 #define CERT_FILE_MAX (16u << 20)
@@ -42,21 +43,10 @@ static int usage(void)
 
 int sg_cli_certstore_open(const sg_config *cfg, sg_store **st, sg_certstore **cs)
 {
-    char err[512], kek[4096];
-    *st = NULL;
+    char kek[4096];
     *cs = NULL;
-    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
-        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+    if (!(*st = sg_cli_store_open(cfg)))
         return 1;
-    }
-    if (!(*st = sg_store_open(cfg->store_path, err, sizeof err))) {
-        fprintf(stderr, "sealgate: %s\n", err);
-        return 1;
-    }
-    /* Same owners and modes as `sealgate start` gives them (see cli_key.c). */
-    chmod(cfg->store_path, 0600);
-    if (geteuid() == 0)
-        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
     sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group);
     sg_kek_path(cfg->base_dir, kek, sizeof kek);
     if (!(*cs = sg_certstore_open(*st, kek, SG_CS_CREATE_KEK))) {

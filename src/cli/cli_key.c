@@ -18,6 +18,7 @@
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "cli/cli_opts.h"
+#include "cli/cli_store.h"
 #include "roles.h"
 
 #define KEY_FILE_MAX (16u << 20) /* a keyring export of a whole organisation still fits */
@@ -280,21 +281,10 @@ int sg_cli_key(const sg_config *cfg, int argc, char **argv)
         ok = ok || strcmp(sub, known[i]) == 0;
     if (!ok)
         return usage();
-    char err[512], kek[4096];
-    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
-        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+    char kek[4096];
+    sg_store *st = sg_cli_store_open(cfg);
+    if (!st)
         return 1;
-    }
-    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
-    if (!st) {
-        fprintf(stderr, "sealgate: %s\n", err);
-        return 1;
-    }
-    /* Same owners and modes as `sealgate start` gives them, so that a store or KEK the admin's
-     * CLI created first is still usable by cryptd (and by nobody else). */
-    chmod(cfg->store_path, 0600);
-    if (geteuid() == 0)
-        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
     /* Failure is not fatal here: commands that need the KEK report why they cannot load it. */
     sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group);
     sg_kek_path(cfg->base_dir, kek, sizeof kek);

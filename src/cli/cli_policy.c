@@ -23,6 +23,7 @@
 #include "policy/explain.h"
 #include "policy/facts.h"
 #include "policy/pstore.h"
+#include "cli/cli_store.h"
 #include "roles.h"
 
 #define MAX_RCPTS 1000
@@ -286,21 +287,9 @@ int sg_cli_policy(const sg_config *cfg, int argc, char **argv)
     /* A file given to check needs no store: an administrator can validate anywhere. */
     if (strcmp(sub, "check") == 0 && argc == 3)
         return cmd_check(cfg, NULL, argc - 1, argv + 1);
-    char err[512];
-    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
-        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+    sg_store *st = sg_cli_store_open(cfg);
+    if (!st)
         return 1;
-    }
-    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
-    if (!st) {
-        fprintf(stderr, "sealgate: %s\n", err);
-        return 1;
-    }
-    /* Same owner and mode as `sealgate start` gives the store, so that a store the admin's
-     * CLI created first (a policy loaded before the first start) is still cryptd's alone. */
-    chmod(cfg->store_path, 0600);
-    if (geteuid() == 0)
-        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
     int rc;
     if (strcmp(sub, "check") == 0)
         rc = cmd_check(cfg, st, argc - 1, argv + 1);

@@ -1,0 +1,29 @@
+/* cli_store.c - the admin CLI's way into the store (cli_store.h). Owner: src/cli. */
+#include "cli/cli_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/privdrop.h"
+
+sg_store *sg_cli_store_open(const sg_config *cfg)
+{
+    char err[512];
+    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
+        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+        return NULL;
+    }
+    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "sealgate: %s\n", err);
+        return NULL;
+    }
+    chmod(cfg->store_path, 0600);
+    if (geteuid() == 0)
+        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
+    return st;
+}
