@@ -101,8 +101,9 @@ int main(void)
 
     /* ---- legacy PKCS#12: RC2-40 certificate bag, 3DES or RC2-40 key bag ---- */
     OSSL_LIB_CTX *mine = OSSL_LIB_CTX_new();
-    CHECK(mine && OSSL_PROVIDER_load(mine, "default") && OSSL_PROVIDER_load(mine, "legacy"),
-          "a context with the legacy provider, to make the test input");
+    OSSL_PROVIDER *pdef = mine ? OSSL_PROVIDER_load(mine, "default") : NULL;
+    OSSL_PROVIDER *pleg = mine ? OSSL_PROVIDER_load(mine, "legacy") : NULL;
+    CHECK(pdef && pleg, "a context with the legacy provider, to make the test input");
     static const int keypbes[] = {NID_pbe_WithSHA1And3_Key_TripleDES_CBC, NID_pbe_WithSHA1And40BitRC2_CBC};
     for (size_t i = 0; i < 2; i++) {
         unsigned char *der = NULL;
@@ -127,6 +128,7 @@ int main(void)
     CHECK(!rc2 && !des && !md4 && !OSSL_PROVIDER_available(NULL, "legacy"),
           "after the import, RC2, DES and MD4 are still unavailable in the default context");
     EVP_CIPHER_free(rc2), EVP_CIPHER_free(des), EVP_MD_free(md4);
+    OSSL_PROVIDER_unload(pleg), OSSL_PROVIDER_unload(pdef);
     OSSL_LIB_CTX_free(mine);
 
     /* ---- a certificate and its key in two inputs ---- */
