@@ -281,7 +281,7 @@ int sg_certstore_import_set(sg_certstore *cs, const sg_cert_input *in, size_t n,
      * completely stores nothing, so no certificate is imported without the key given for it. */
     bool refused = false;
     for (size_t i = 0; i < n; i++) {
-        const char *name = in[i].name ? in[i].name : "input";
+        const char *name = in[i].name;
         int nkeys = sk_EVP_PKEY_num(p.keys);
         p.why = NULL;
         if (in[i].len > INT32_MAX)
