@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,13 @@
 #define CERT_FILE_MAX (16u << 20)
 
 static const char usage_text[] =
-    "usage: sealgate cert import FILE... [--password P]   (- reads standard input)\n"
+    "usage: sealgate cert import FILE... [--password P] [--trust]   (- reads standard input;\n"
+    "                                     a certificate and its key may be in two files)\n"
     "       sealgate cert list [--address ADDR]\n"
     "       sealgate cert show FPR\n"
     "       sealgate cert export FPR [--der | --key]\n"
     "       sealgate cert delete FPR\n"
-    "       sealgate cert trust FPR | untrust FPR\n"
+    "       sealgate cert trust FPR|FILE | untrust FPR|FILE\n"
     "       sealgate cert check FPR|FILE [--address A] [--purpose sign|encrypt]\n";
 
 static int usage(void)
@@ -105,49 +107,74 @@ static void date(int64_t t, char *out, size_t n)
     strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* What the import printed that makes its exit status non-zero. */
+typedef struct import_outcome {
+    int refused;   /* inputs refused as a whole (nothing of the call was stored) */
+    int untrusted; /* --trust asked for a certificate that cannot be an anchor */
+} import_outcome;
+
 static void print_import(void *ctx, const sg_cert_import_result *r)
 {
-    (void)ctx;
+    import_outcome *o = ctx;
     printf("%s %s %s", sg_cert_import_status_name(r->status), r->fpr ? r->fpr : "-",
            r->subject ? r->subject : "-");
     if (r->key)
         fputs(" key", stdout);
-    if (r->reason)
+    if (r->trust > 0)
+        fputs(" trusted", stdout);
+    if (r->reason && r->input)
+        printf(" (%s: %s)", r->input, r->reason);
+    else if (r->reason)
         printf(" (%s)", r->reason);
     putchar('\n');
+    o->refused += !r->fpr;
+    o->untrusted += r->trust < 0;
 }
 
 static int cmd_import(sg_certstore *cs, int argc, char **argv)
 {
     const char *password = NULL;
-    static const struct option opts[] = {{"password", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+    unsigned flags = 0;
+    static const struct option opts[] = {
+        {"password", required_argument, NULL, 'p'}, {"trust", no_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 0; /* re-initialise getopt after main's "+" scan */
-    while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
-        if (c != 'p')
+    while ((c = getopt_long(argc, argv, "p:t", opts, NULL)) != -1) {
+        if (c == 'p')
+            password = optarg;
+        else if (c == 't')
+            flags |= SG_CS_IMPORT_TRUST;
+        else
             return usage();
-        password = optarg;
     }
     if (optind >= argc)
         return usage();
-    int rc = 0;
-    for (int i = optind; i < argc; i++) {
+    /* All files first: they are imported together (a key may belong to a certificate in
+     * another file), so one that cannot be read stops the whole call. */
+    size_t n = (size_t)(argc - optind);
+    sg_cert_input *in = calloc(n, sizeof *in);
+    int rc = in ? 0 : 1;
+    for (size_t i = 0; in && i < n; i++) {
         char *data = NULL;
-        size_t len = 0;
-        if (sg_cli_read_input(argv[i], &data, &len) < 0) {
-            fprintf(stderr, "sealgate: %s: %s\n", argv[i],
+        const char *path = argv[optind + (int)i];
+        if (sg_cli_read_input(path, &data, &in[i].len) < 0) {
+            fprintf(stderr, "sealgate: %s: %s (nothing imported)\n", path,
                     errno == EFBIG ? "file too large" : strerror(errno));
             rc = 1;
-            continue;
+            break;
         }
-        int n = sg_certstore_import(cs, (const uint8_t *)data, len, password, print_import, NULL);
-        if (n < 0) {
-            fprintf(stderr, "sealgate: %s: %s\n", argv[i], sg_certstore_error(cs));
-            rc = 1;
-        }
-        free(data);
+        in[i].data = (const uint8_t *)data;
+        in[i].name = path;
     }
-    return rc;
+    import_outcome o = {0, 0};
+    if (rc == 0 && sg_certstore_import_set(cs, in, n, password, flags, print_import, &o) < 0) {
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+        rc = 1;
+    }
+    for (size_t i = 0; in && i < n; i++)
+        free((void *)in[i].data);
+    free(in);
+    return rc || o.refused || o.untrusted ? 1 : 0;
 }
 
 static void flags(const sg_cert_info *ci, time_t now)
@@ -286,15 +313,64 @@ static int cmd_delete(sg_certstore *cs, int argc, char **argv)
     return 0;
 }
 
+/* The certificate of a PEM or DER file; *count: how many certificates the file holds. */
+static X509 *cert_from_file(const char *path, int *count)
+{
+    char *data;
+    size_t len;
+    *count = 0;
+    if (sg_cli_read_input(path, &data, &len) < 0) {
+        fprintf(stderr, "sealgate: %s: neither a known fingerprint nor a readable file (%s)\n", path,
+                errno == EFBIG ? "file too large" : strerror(errno));
+        return NULL;
+    }
+    BIO *b = BIO_new_mem_buf(data, (int)len);
+    X509 *x = NULL, *more;
+    while (b && (more = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+        if (x)
+            X509_free(more);
+        else
+            x = more;
+        ++*count;
+    }
+    ERR_clear_error();
+    if (!x) {
+        const unsigned char *p = (const unsigned char *)data;
+        *count = (x = d2i_X509(NULL, &p, (long)len)) != NULL;
+    }
+    BIO_free(b);
+    free(data);
+    if (!x)
+        fprintf(stderr, "sealgate: %s: no certificate (PEM or DER)\n", path);
+    return x;
+}
+
+/* FPR, or a file with the one certificate (it must be in the store: `import --trust` does both). */
 static int cmd_trust(sg_certstore *cs, int argc, char **argv, bool trusted)
 {
     if (argc != 2)
         return usage();
-    if (sg_certstore_set_trust(cs, argv[1], trusted) != 0) {
-        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
-        return 1;
+    char fpr[SG_CERT_FPR_LEN + 1];
+    bool file = sg_cert_fpr_norm(argv[1], fpr) < 0;
+    if (file) {
+        int count;
+        X509 *x = cert_from_file(argv[1], &count);
+        int ok = x && count == 1 && sg_cert_fpr(x, fpr) == 0;
+        X509_free(x);
+        if (x && count != 1)
+            fprintf(stderr, "sealgate: %s holds %d certificates: name one by its fingerprint\n", argv[1], count);
+        if (!ok)
+            return 1;
     }
-    printf("%s %s\n", trusted ? "trusted" : "untrusted", argv[1]);
+    int rc = sg_certstore_set_trust(cs, fpr, trusted);
+    if (rc == 1 && file)
+        fprintf(stderr, "sealgate: %s: certificate %s is not in the store (import%s it: sealgate cert import%s %s)\n",
+                argv[1], fpr, trusted ? " and trust" : "", trusted ? " --trust" : "", argv[1]);
+    else if (rc != 0)
+        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
+    if (rc != 0)
+        return 1;
+    printf("%s %s\n", trusted ? "trusted" : "untrusted", fpr);
     return 0;
 }
 
@@ -307,24 +383,8 @@ static X509 *check_subject(sg_certstore *cs, const char *arg)
         sg_cert_info_clear(&ci);
         return x;
     }
-    char *data;
-    size_t len;
-    if (sg_cli_read_input(arg, &data, &len) < 0) {
-        fprintf(stderr, "sealgate: %s: not a stored fingerprint, and %s\n", arg,
-                errno == EFBIG ? "file too large" : strerror(errno));
-        return NULL;
-    }
-    BIO *b = BIO_new_mem_buf(data, (int)len);
-    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    if (!x) {
-        const unsigned char *p = (const unsigned char *)data;
-        x = d2i_X509(NULL, &p, (long)len);
-    }
-    BIO_free(b);
-    free(data);
-    if (!x)
-        fprintf(stderr, "sealgate: %s: no certificate (PEM or DER)\n", arg);
-    return x;
+    int count;
+    return cert_from_file(arg, &count);
 }
 
 static int cmd_check(sg_certstore *cs, const sg_config *cfg, int argc, char **argv)

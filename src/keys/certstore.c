@@ -107,7 +107,7 @@ int cs_exec(sg_certstore *cs, const char *sql)
     return 0;
 }
 
-int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1])
+int sg_cert_fpr_norm(const char *in, char out[SG_CERT_FPR_LEN + 1])
 {
     size_t i = 0, o = 0;
     for (; in[i] && o < SG_CERT_FPR_LEN; i++) {
@@ -118,7 +118,12 @@ int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1])
         out[o++] = (char)toupper((unsigned char)in[i]);
     }
     out[o] = '\0';
-    if (o != SG_CERT_FPR_LEN || in[i])
+    return o == SG_CERT_FPR_LEN && !in[i] ? 0 : -1;
+}
+
+int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1])
+{
+    if (sg_cert_fpr_norm(in, out) < 0)
         return cs_fail(cs, "not a certificate fingerprint (64 hex digits): %s", in);
     return 0;
 }

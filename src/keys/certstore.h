@@ -51,15 +51,34 @@ typedef struct sg_cert_import_result {
     int status;      /* enum sg_cert_import_status */
     const char *fpr; /* NULL when the input could not be parsed at all */
     const char *subject;
-    const char *reason; /* why rejected, or NULL */
+    const char *reason; /* why rejected (or, with a trust request, why not trusted), or NULL */
     bool key;           /* a private key for this certificate was taken */
+    int trust;          /* SG_CS_IMPORT_TRUST: 1 made a trust anchor, -1 refused (not a CA), else 0 */
+    const char *input;  /* fpr NULL: the name of the input that was refused (may be NULL) */
 } sg_cert_import_result;
 typedef void (*sg_cert_import_cb)(void *ctx, const sg_cert_import_result *r);
 
-/* Imports PEM (certificates, PKCS#7, private keys in PKCS#8 or traditional form), DER
- * (certificate, PKCS#7) or PKCS#12 (password, or "" / none when NULL). Private keys are matched
- * to certificates by public key; a key without its certificate is reported as rejected.
- * Reports every certificate through cb. Returns the number rejected, or -1 on a store error. */
+/* One input of an import: the bytes of a file and its name for messages (may be NULL). */
+typedef struct sg_cert_input {
+    const uint8_t *data;
+    size_t len;
+    const char *name;
+} sg_cert_input;
+#define SG_CS_IMPORT_TRUST 1u /* make every CA certificate of the input a trust anchor */
+
+/* Imports the inputs of one call together: PEM (certificates, PKCS#7, private keys in PKCS#8,
+ * encrypted PKCS#8 or traditional form, encrypted or not), DER (certificate, PKCS#7, PKCS#8,
+ * encrypted PKCS#8, traditional key) and PKCS#12 (legacy RC2/DES encryption included, decrypted
+ * in a library context of its own: the legacy provider never reaches mail crypto). password
+ * decrypts PKCS#12 and encrypted keys ("" / none are tried for PKCS#12 when NULL). Private keys
+ * are matched to the certificates of all inputs by public key. Fail closed: when an input
+ * cannot be read completely (unparsable, wrong password, an encrypted key without password) or
+ * a private key matches none of the certificates, nothing is stored: the input is reported
+ * with fpr NULL and every certificate as rejected. Reports every certificate through cb.
+ * Returns the number rejected, or -1 on a store error. */
+int sg_certstore_import_set(sg_certstore *cs, const sg_cert_input *in, size_t n, const char *password,
+                            unsigned flags, sg_cert_import_cb cb, void *ctx);
+/* sg_certstore_import_set with one unnamed input and no flags. */
 int sg_certstore_import(sg_certstore *cs, const uint8_t *data, size_t len, const char *password,
                         sg_cert_import_cb cb, void *ctx);
 /* Stores one certificate (and key when not NULL) as the CA does: flags below. Writes fpr.
@@ -91,6 +110,9 @@ X509 *sg_certstore_load_cert(sg_certstore *cs, const char *fpr);
 EVP_PKEY *sg_certstore_load_key(sg_certstore *cs, const char *fpr);
 /* Fingerprint of x (SHA-256 of its DER, upper-case hex). 0 or -1. */
 int sg_cert_fpr(X509 *x, char fpr[SG_CERT_FPR_LEN + 1]);
+/* User input (upper or lower case hex, openssl's AA:BB:... form) as a fingerprint: 0, or -1
+ * when it is not one. Pure. */
+int sg_cert_fpr_norm(const char *in, char out[SG_CERT_FPR_LEN + 1]);
 
 /* ---- validation (x509_validate.c) ---- */
 enum sg_cert_purpose { SG_CERT_SIGN, SG_CERT_ENCRYPT };

@@ -2,6 +2,7 @@
 #ifndef SG_CERTSTORE_INT_H
 #define SG_CERTSTORE_INT_H
 
+#include <openssl/pkcs12.h>
 #include <sqlite3.h>
 
 #include "crypto/kek.h"
@@ -49,5 +50,16 @@ int cs_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t 
 int cs_asn1_time(const ASN1_TIME *t, int64_t *out);
 /* Is address (normalised here) one of x's addresses? */
 bool cs_cert_has_addr(X509 *x, const char *address);
+
+/* ---- import (certstore_import.c, certstore_p12.c) ---- */
+DEFINE_STACK_OF(EVP_PKEY)
+/* The library context for decrypting PKCS#12 and encrypted PKCS#8 at import: the default and
+ * the legacy provider (RC2, DES), never used for mail crypto. NULL when it cannot be made.
+ * *legacy (may be NULL) tells whether the legacy provider loaded. */
+OSSL_LIB_CTX *cs_import_libctx(bool *legacy);
+/* The certificates and private keys of a PKCS#12 pushed onto certs and keys (objects of the
+ * default context). 0, or -1 with *why when it is PKCS#12 but unusable. */
+int cs_parse_p12(PKCS12 *p12, const char *password, STACK_OF(X509) * certs, STACK_OF(EVP_PKEY) * keys,
+                 const char **why);
 
 #endif

@@ -1,7 +1,10 @@
 /* fuzz_x509_import.c - libFuzzer target for the certificate import path: arbitrary bytes (PEM,
- * DER, PKCS#7, PKCS#12 with an empty password) go through sg_certstore_import into an
- * in-memory store; whatever was stored is listed, exported and validated. Certificates arrive
- * from mail, partners and admins, so this parser faces the internet. Owner: src/keys. */
+ * DER, PKCS#7, PKCS#12 with an empty password, legacy encryption included, private keys) go
+ * through sg_certstore_import into an in-memory store, then the same bytes split in two at the
+ * second PEM block (else in the middle) through sg_certstore_import_set with
+ * SG_CS_IMPORT_TRUST, as `cert import --trust CERT KEY` does; whatever was stored is listed,
+ * exported and validated. Certificates arrive from mail, partners and admins, so this parser
+ * faces the internet. Owner: src/keys. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,10 @@ static void check(void *ctx, const sg_cert_import_result *r)
         (void)strlen(r->subject);
     if (r->reason)
         (void)strlen(r->reason);
+    if (r->input)
+        (void)strlen(r->input);
+    if (r->trust < -1 || r->trust > 1 || (r->fpr == NULL && r->status != SG_CERT_REJECTED))
+        abort(); /* an input-level line is always a refusal */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
@@ -36,6 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         abort();
     sg_certstore *cs = sg_certstore_open(st, kek_path, 0);
     sg_certstore_import(cs, copy, len, NULL, check, NULL);
+    const uint8_t *second = len > 11 ? memmem(copy + 1, len - 1, "-----BEGIN ", 11) : NULL;
+    size_t cut = second ? (size_t)(second - copy) : len / 2;
+    uint8_t *a = malloc(cut ? cut : 1), *b = malloc(len - cut ? len - cut : 1); /* exact sizes for ASan */
+    if (!a || !b)
+        abort();
+    memcpy(a, copy, cut);
+    memcpy(b, copy + cut, len - cut);
+    sg_cert_input in[2] = {{a, cut, "a"}, {b, len - cut, "b"}};
+    sg_certstore_import_set(cs, in, 2, NULL, SG_CS_IMPORT_TRUST, check, NULL);
+    free(a);
+    free(b);
     sg_cert_info *list;
     size_t n;
     if (sg_certstore_list(cs, NULL, &list, &n) == 0) {

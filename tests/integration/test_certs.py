@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""`sealgate cert` and `sealgate ca` against real X.509 peers: certificates, PKCS#12 and
-PKCS#7 made by the openssl command import as expected (weak and garbage input rejected); the
+"""`sealgate cert` and `sealgate ca` against real X.509 peers: certificates, PKCS#12 (legacy
+RC2-40 too), keys in files of their own and PKCS#7 made by the openssl command import as
+expected (weak and garbage input rejected, a key that is not the certificate's refused); `cert
+trust FILE` and `cert import --trust`; the
 local CA's certificates pass `openssl verify -purpose smimesign/smimeencrypt`, work with
 `openssl cms` and validate in gpgsm; revocation reaches openssl through the CRL. Owner: src/keys."""
 import os
@@ -147,6 +149,51 @@ try:
          and any(l.startswith("unchanged " + fpr_of(inter)) for l in lines(r)),
          "PKCS#12 with password: the key is taken, the chain is known", r.stdout + r.stderr)
 
+    # Legacy PKCS#12 (RC2-40 certificates, 3DES key: `-legacy`, what older CAs and Windows
+    # exports write) and one with RC2-40 for the key too; Debian 12's default is AES (above).
+    dora = make("dora", "/CN=Dora", RSA2048, issuer="inter", san="dora@example.org")
+    r1 = ossl("pkcs12", "-export", "-legacy", "-in", dora, "-inkey", p("dora.key"), "-passout", "pass:old",
+              "-out", p("dora-legacy.p12"))
+    r2 = ossl("pkcs12", "-export", "-provider", "legacy", "-provider", "default", "-certpbe", "PBE-SHA1-RC2-40",
+              "-keypbe", "PBE-SHA1-RC2-40", "-in", dora, "-inkey", p("dora.key"), "-passout", "pass:old",
+              "-out", p("dora-rc2.p12"))
+    info = ossl("pkcs12", "-info", "-noout", "-legacy", "-in", p("dora-legacy.p12"), "-passin", "pass:old")
+    t.ok(r1.returncode == 0 and r2.returncode == 0 and b"RC2-CBC" in info.stdout + info.stderr,
+         "openssl made legacy PKCS#12 files (RC2-40)", (r1.stderr + r2.stderr + info.stderr).decode())
+    for f in ("dora-legacy.p12", "dora-rc2.p12"):
+        r = sg("cert", "import", "--password", "old", p(f))
+        t.ok(r.returncode == 0 and lines(r) and lines(r)[0] == f"imported {fpr_of(dora)} CN=Dora key",
+             f"legacy PKCS#12 {f}: imported with its key", r.stdout + r.stderr)
+        sg("cert", "delete", fpr_of(dora))
+    r = sg("cert", "import", "--password", "wrong", p("dora-legacy.p12"))
+    t.ok(r.returncode == 1 and "wrong password" in r.stdout and fpr_of(dora) not in sg("cert", "list").stdout,
+         "legacy PKCS#12 with a wrong password: refused, exit status 1", r.stdout + r.stderr)
+
+    # A certificate and its key in two files, in one call; the key may be PEM, DER, encrypted.
+    r = sg("cert", "import", dora, p("dora.key"))
+    t.ok(r.returncode == 0 and lines(r) == [f"imported {fpr_of(dora)} CN=Dora key"],
+         "cert import CERT KEY: the certificate with its key", r.stdout + r.stderr)
+    sg("cert", "delete", fpr_of(dora))
+    ossl("pkcs8", "-topk8", "-nocrypt", "-in", "dora.key", "-outform", "DER", "-out", "dora-key.der")
+    ossl("pkcs8", "-topk8", "-v2", "aes256", "-in", "dora.key", "-passout", "pass:kp", "-out", "dora-enc.key")
+    ossl("pkey", "-in", "dora.key", "-traditional", "-aes256", "-passout", "pass:kp", "-out", "dora-trad.key")
+    for key, pw in (("dora-key.der", []), ("dora-enc.key", ["--password", "kp"]), ("dora-trad.key", ["--password", "kp"])):
+        r = sg("cert", "import", *pw, p(key), dora)
+        t.ok(r.returncode == 0 and lines(r) == [f"imported {fpr_of(dora)} CN=Dora key"],
+             f"cert import KEY CERT with {key}: imported with the key", r.stdout + r.stderr)
+        sg("cert", "delete", fpr_of(dora))
+    r = sg("cert", "import", dora, p("dora-enc.key"))
+    t.ok(r.returncode == 1 and "--password" in r.stdout and fpr_of(dora) not in sg("cert", "list").stdout,
+         "an encrypted key without --password: refused, the certificate is not imported without it",
+         r.stdout + r.stderr)
+    r = sg("cert", "import", dora, p("carol.key"))
+    t.ok(r.returncode == 1 and "carol.key: private key matches none of the certificates given" in r.stdout
+         and f"rejected {fpr_of(dora)}" in r.stdout and fpr_of(dora) not in sg("cert", "list").stdout,
+         "CERT with a key that is not its own: refused with a clear message, nothing stored", r.stdout + r.stderr)
+    r = sg("cert", "import", dora, p("no-such.key"))
+    t.ok(r.returncode == 1 and "nothing imported" in r.stderr and fpr_of(dora) not in sg("cert", "list").stdout,
+         "an unreadable file: nothing of the call imported", r.stdout + r.stderr)
+
     # PKCS#7 bundles, PEM and DER, and a DER certificate from standard input.
     ossl("crl2pkcs7", "-nocrl", "-certfile", root, "-certfile", inter, "-out", p("chain.p7b"))
     ossl("crl2pkcs7", "-nocrl", "-certfile", carol, "-outform", "DER", "-out", p("carol.p7c"))
@@ -184,6 +231,32 @@ try:
     t.ok(r.returncode == 0 and "[trusted]" in sg("cert", "list").stdout, "trust of the root", r.stdout + r.stderr)
     r = sg("cert", "untrust", fpr_of(root))
     t.ok(r.returncode == 0 and "[trusted]" not in sg("cert", "list").stdout, "untrust of the root")
+
+    # cert trust FILE, and cert import --trust (import and trust in one step).
+    r = sg("cert", "trust", root)
+    t.ok(r.returncode == 0 and lines(r) == [f"trusted {fpr_of(root)}"] and "[trusted]" in sg("cert", "list").stdout,
+         "cert trust FILE: the root in the file becomes a trust anchor", r.stdout + r.stderr)
+    r = sg("cert", "untrust", root)
+    t.ok(r.returncode == 0 and "[trusted]" not in sg("cert", "list").stdout, "cert untrust FILE", r.stdout + r.stderr)
+    r = sg("cert", "trust", alice)
+    t.ok(r.returncode != 0 and "CA" in r.stderr, "cert trust FILE of an end-entity certificate: refused", r.stderr)
+    r = sg("cert", "trust", p("chain.p7b"))
+    t.ok(r.returncode != 0 and "[trusted]" not in sg("cert", "list").stdout, "cert trust of a file that is no single "
+         "certificate: refused", r.stdout + r.stderr)
+    other = make("other", "/CN=Other Root", RSA2048, ext="ca")
+    r = sg("cert", "trust", other)
+    t.ok(r.returncode != 0 and "not in the store" in r.stderr and "cert import --trust" in r.stderr,
+         "cert trust FILE of an unknown certificate: says how to import and trust it", r.stderr)
+    r = sg("cert", "import", "--trust", other)
+    out = [l for l in lines(sg("cert", "list")) if l.startswith(fpr_of(other))]
+    t.ok(r.returncode == 0 and lines(r) == [f"imported {fpr_of(other)} CN=Other Root trusted"]
+         and out and "[trusted]" in out[0], "cert import --trust: imported and a trust anchor", r.stdout + r.stderr)
+    r = sg("cert", "import", "--trust", dora)
+    out = [l for l in lines(sg("cert", "list")) if l.startswith(fpr_of(dora))]
+    t.ok(r.returncode == 1 and "not a CA certificate" in r.stdout and out and "[trusted]" not in out[0],
+         "cert import --trust of an end-entity certificate: imported, not trusted, exit status 1", r.stdout + r.stderr)
+    sg("cert", "delete", fpr_of(other))
+    sg("cert", "delete", fpr_of(dora))
 
     # ---- the local CA ----
     r = sg("ca", "init", "--subject", "CN=Demo Mail CA,O=demo")

@@ -72,17 +72,23 @@ static X509 *mk(const char *cn, const char *email, X509 *iss, EVP_PKEY *ikey, EV
     return x;
 }
 
+/* What was written to a memory BIO, as a string; frees the BIO. */
+static char *tc_bio_string(BIO *b)
+{
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *s = strndup(p, (size_t)n);
+    BIO_free(b);
+    return s;
+}
+
 static char *pem_of(X509 *x, EVP_PKEY *k)
 {
     BIO *b = BIO_new(BIO_s_mem());
     PEM_write_bio_X509(b, x);
     if (k)
         PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *s = strndup(p, (size_t)n);
-    BIO_free(b);
-    return s;
+    return tc_bio_string(b);
 }
 
 /* Removes a test's temporary directory and everything in it: 0, or -1. */
