@@ -261,7 +261,8 @@ static void take_dsns(cryptd *c)
     for (size_t i = 0; i < n; i++) {
         if (!sg_queue_name_valid(names[i]))
             continue;
-        if (renameat2(c->q.dirfd[SG_Q_DSN], names[i], c->q.dirfd[SG_Q_INCOMING], names[i], RENAME_NOREPLACE) == 0)
+        if (renameat2(c->q.dirfd[SG_Q_DSN], names[i], c->q.dirfd[SG_Q_INCOMING], names[i],
+                      RENAME_NOREPLACE) == 0)
             moved++;
         else if (errno != ENOENT)
             sg_error(names[i], "event=dsn-intake-failed error=\"%s\" action=left-in-dsn", strerror(errno));

@@ -54,7 +54,8 @@ int sg_priv_drop(const char *user, const char *group, char *err, size_t errlen)
     struct group *own = getgrnam(user); /* the role's own group, which state directories name */
     if (own && own->gr_gid != gid)
         groups[ngroups++] = own->gr_gid;
-    if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+    if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+        setresuid(uid, uid, uid) < 0) {
         snprintf(err, errlen, "dropping privileges to %s failed: %s", user, strerror(errno));
         return -1;
     }

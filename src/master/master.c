@@ -164,8 +164,8 @@ static void reap(master *m)
         int delay = r->quick_deaths == 0 ? 0 : r->quick_deaths > 4 ? 10 : 1 << (r->quick_deaths - 1);
         r->restart_at = now + delay;
         if (WIFSIGNALED(status))
-            sg_warn(NULL, "event=role-died role=%s pid=%ld signal=%d ran=%llds restart_in=%ds", role_names[idx],
-                    (long)pid, WTERMSIG(status), (long long)ran, delay);
+            sg_warn(NULL, "event=role-died role=%s pid=%ld signal=%d ran=%llds restart_in=%ds",
+                    role_names[idx], (long)pid, WTERMSIG(status), (long long)ran, delay);
         else
             sg_warn(NULL, "event=role-exited role=%s pid=%ld status=%d ran=%llds restart_in=%ds",
                     role_names[idx], (long)pid, WEXITSTATUS(status), (long long)ran, delay);

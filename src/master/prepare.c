@@ -1,8 +1,9 @@
 /* prepare.c - directories, modes, store and pid file for `sealgate start`. Owner: src/master.
  * Ownership model when started as root: each spool state has the owner it needs (the table
  * `layout` below, docs/architecture.md "Spool ownership"): a state shared by a producer and a
- * consumer belongs to one of them with the other's role group (the group named like the role
- * user, which sg_priv_drop adds), mode 0770; a role's own states are 0700; files are
+ * consumer belongs to the consumer with the producer's role group (the group named like the
+ * role user, which sg_priv_drop adds), mode 0730: the producer can put files in but not list
+ * or read what is there; a role's own states are 0700; files are
  * <writer>:<users.group> 0640, so what guards them is which directory a role can enter. The
  * sink's maildir is the sink user's. The store belongs to the cryptd user, mode 0600, because
  * it holds wrapped private keys, and so does <base_dir>/keys/kek (the key-encryption key,
@@ -37,23 +38,26 @@ typedef struct spool_dir {
 } spool_dir;
 
 static const spool_dir layout[] = {
-    {NULL, W_ROOT, W_ROOT, 0710},           /* traverse only */
-    {"tmp", W_ROOT, W_ROOT, 02710},         /* the CLI's (root's) tmp; setgid: its files are users.group's */
-    {"tmp/smtpd", W_SMTPD, W_ROOT, 0700},   /* each role's files being written: its own */
+    {NULL, W_ROOT, W_ROOT, 0710},         /* traverse only */
+    {"tmp", W_ROOT, W_ROOT, 02710},       /* the CLI's (root's) tmp; setgid: its files are users.group's */
+    {"tmp/smtpd", W_SMTPD, W_ROOT, 0700}, /* each role's files being written: its own */
     {"tmp/cryptd", W_CRYPTD, W_ROOT, 0700},
     {"tmp/relay", W_RELAY, W_ROOT, 0700},
-    {"incoming", W_CRYPTD, W_SMTPD, 0770},  /* smtpd writes, cryptd takes */
+    {"incoming", W_CRYPTD, W_SMTPD, 0730}, /* smtpd writes (cannot list), cryptd takes */
     {"active", W_CRYPTD, W_ROOT, 0700},
-    {"hold", W_CRYPTD, W_ROOT, 0700},       /* [encrypt] mail waits here in the clear */
-    {"outgoing", W_RELAY, W_CRYPTD, 0770},  /* cryptd writes, relay sends and removes */
+    {"hold", W_CRYPTD, W_ROOT, 0700},      /* [encrypt] mail waits here in the clear */
+    {"outgoing", W_RELAY, W_CRYPTD, 0730}, /* cryptd writes, relay sends and removes */
     {"deferred", W_RELAY, W_ROOT, 0700},
-    {"dsn", W_CRYPTD, W_RELAY, 0770},       /* relay's bounces, taken by cryptd through the policy */
-    {"corrupt", W_ROOT, W_ROOT, 01730},     /* cryptd and relay move files in; only root lists or reads */
+    {"dsn", W_CRYPTD, W_RELAY, 0730},   /* relay's bounces, taken by cryptd through the policy */
+    {"corrupt", W_ROOT, W_ROOT, 01730}, /* cryptd and relay move files in; only root lists or reads */
 };
 
 static const char *who(const sg_config *cfg, int w)
 {
-    return w == W_SMTPD ? cfg->users.smtpd : w == W_CRYPTD ? cfg->users.cryptd : w == W_RELAY ? cfg->users.relay : NULL;
+    return w == W_SMTPD    ? cfg->users.smtpd
+           : w == W_CRYPTD ? cfg->users.cryptd
+           : w == W_RELAY  ? cfg->users.relay
+                           : NULL;
 }
 
 static int own_dir(const sg_config *cfg, const char *path, const spool_dir *d, char *err, size_t errlen)
@@ -64,7 +68,8 @@ static int own_dir(const sg_config *cfg, const char *path, const spool_dir *d, c
     }
     if (geteuid() != 0)
         return 0;
-    const char *owner = who(cfg, d->owner), *group = d->group == W_ROOT ? cfg->users.group : who(cfg, d->group);
+    const char *owner = who(cfg, d->owner),
+               *group = d->group == W_ROOT ? cfg->users.group : who(cfg, d->group);
     struct passwd *pw = owner ? getpwnam(owner) : NULL;
     struct group *gr = getgrnam(group);
     if ((owner && !pw) || !gr) {
@@ -143,7 +148,8 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
     }
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s%s%s", cfg->spool_dir, layout[i].path ? "/" : "", layout[i].path ? layout[i].path : "");
+        snprintf(p, sizeof p, "%s%s%s", cfg->spool_dir, layout[i].path ? "/" : "",
+                 layout[i].path ? layout[i].path : "");
         if (own_dir(cfg, p, &layout[i], err, errlen) < 0)
             return -1;
     }
@@ -174,13 +180,13 @@ typedef struct reach {
     int mode;
 } reach;
 
-static const reach smtpd_needs[] = {{"tmp/smtpd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK}, {NULL, 0}};
+static const reach smtpd_needs[] = {{"tmp/smtpd", R_OK | W_OK | X_OK}, {"incoming", W_OK | X_OK}, {NULL, 0}};
 static const reach cryptd_needs[] = {{"tmp/cryptd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK},
                                      {"active", R_OK | W_OK | X_OK},     {"hold", R_OK | W_OK | X_OK},
-                                     {"outgoing", R_OK | W_OK | X_OK},   {"dsn", R_OK | W_OK | X_OK},
+                                     {"outgoing", W_OK | X_OK},          {"dsn", R_OK | W_OK | X_OK},
                                      {"corrupt", W_OK | X_OK},           {NULL, 0}};
 static const reach relay_needs[] = {{"tmp/relay", R_OK | W_OK | X_OK}, {"outgoing", R_OK | W_OK | X_OK},
-                                    {"deferred", R_OK | W_OK | X_OK},  {"dsn", R_OK | W_OK | X_OK},
+                                    {"deferred", R_OK | W_OK | X_OK},  {"dsn", W_OK | X_OK},
                                     {"corrupt", W_OK | X_OK},          {NULL, 0}};
 
 /* Started as root, each role drops to its own user: prove now, in a throw-away child, that such a
@@ -250,7 +256,8 @@ int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen)
     if (cfg->sink.enabled) {
         char nd[PATH_MAX + 8];
         snprintf(nd, sizeof nd, "%s/new", cfg->sink.maildir);
-        const reach sink_needs[] = {{cfg->sink.maildir, R_OK | W_OK | X_OK}, {nd, R_OK | W_OK | X_OK}, {NULL, 0}};
+        const reach sink_needs[] = {
+            {cfg->sink.maildir, R_OK | W_OK | X_OK}, {nd, R_OK | W_OK | X_OK}, {NULL, 0}};
         if (check_reach(cfg, cfg->users.sink, NULL, NULL, sink_needs, err, errlen) < 0)
             return -1;
     }

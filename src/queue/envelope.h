@@ -10,7 +10,7 @@
 
 #include "lib/buf.h"
 
-#define SG_ENV_VERSION 2     /* written; version 1 files (no "decrypted" line) are still read */
+#define SG_ENV_VERSION 2 /* written; version 1 files (no "decrypted" line) are still read */
 #define SG_ENV_VERSION_MIN 1
 #define SG_ENV_MAGIC "SEALGATE-QUEUE"
 #define SG_QID_MAX 48 /* queue file names: 16 hex digits, optionally ".N" */

@@ -15,8 +15,8 @@
 
 #include "lib/fsutil.h"
 
-static const char *const state_names[SG_Q_NSTATES] = {"tmp",  "incoming", "active",  "outgoing",
-                                                      "deferred", "hold", "corrupt", "dsn"};
+static const char *const state_names[SG_Q_NSTATES] = {"tmp",      "incoming", "active",  "outgoing",
+                                                      "deferred", "hold",     "corrupt", "dsn"};
 
 const char *sg_qstate_name(int s)
 {
@@ -238,7 +238,11 @@ int sg_qw_publish(sg_queue *q, sg_qwriter **ws, size_t n, int state)
         w->state = state;
         renamed++;
     }
-    if (renamed && fsync(q->dirfd[state]) < 0) {
+    /* A state this role may only write into (smtpd's incoming/, relay's dsn/, cryptd's
+     * outgoing/ under the master) has no handle to fsync: one syncfs of the spool filesystem,
+     * through our own tmp/, makes the renames durable instead (it commits the journal with
+     * every directory change in it, and reports writeback errors since Linux 5.8). */
+    if (renamed && (q->pathonly[state] ? syncfs(q->dirfd[SG_Q_TMP]) : fsync(q->dirfd[state])) < 0) {
         /* The renames may not survive a crash: nobody may be told the messages are safe. */
         for (size_t i = 0; i < n; i++)
             if (!ws[i]->error)

@@ -37,7 +37,7 @@ enum sg_qstate {
 
 typedef struct sg_queue {
     char root[PATH_MAX];
-    int dirfd[SG_Q_NSTATES]; /* -1: not reachable by this process */
+    int dirfd[SG_Q_NSTATES];     /* -1: not reachable by this process */
     bool pathonly[SG_Q_NSTATES]; /* an O_PATH handle: the state may be written into, not read or fsync'd */
     char role[16];
 } sg_queue;
@@ -71,7 +71,8 @@ int sg_qw_write(sg_qwriter *w, const void *data, size_t len);
  * touches only w. */
 int sg_qw_finish(sg_qwriter *w);
 /* Group commit: makes the finished writers' data durable (fdatasync for one, one syncfs for a
- * batch), renames them into state, then one fsync of the state directory. Returns 0 when every
+ * batch), renames them into state, then one fsync of the state directory (one syncfs when the
+ * state is write-only for this process). Returns 0 when every
  * writer is durable in state; failed writers have error set and are removed from tmp/. */
 int sg_qw_publish(sg_queue *q, sg_qwriter **w, size_t n, int state);
 void sg_qw_abort(sg_queue *q, sg_qwriter *w);

@@ -90,7 +90,7 @@ def spool_access(gw, pids):
     allowed, denied = "allowed", "denied"
     cases = [
         ("smtpd", "create", "incoming", allowed), ("smtpd", "create", "tmp/smtpd", allowed),
-        ("smtpd", "list", "hold", denied), ("smtpd", "read", "hold/planted", denied),
+        ("smtpd", "list", "incoming", denied), ("smtpd", "list", "hold", denied), ("smtpd", "read", "hold/planted", denied),
         ("smtpd", "create", "outgoing", denied), ("smtpd", "read", "outgoing/planted", denied),
         ("smtpd", "list", "active", denied), ("smtpd", "list", "deferred", denied),
         ("smtpd", "list", "dsn", denied), ("smtpd", "list", "corrupt", denied),
@@ -99,11 +99,13 @@ def spool_access(gw, pids):
         ("cryptd", "list", "hold", allowed), ("cryptd", "list", "active", allowed),
         ("cryptd", "list", "dsn", allowed), ("cryptd", "read", "dsn/planted", allowed),
         ("cryptd", "create", "outgoing", allowed), ("cryptd", "create", "tmp/cryptd", allowed),
+        ("cryptd", "list", "outgoing", denied),
         ("cryptd", "list", "deferred", denied), ("cryptd", "list", "corrupt", denied),
         ("cryptd", "list", "tmp/relay", denied),
         ("relay", "list", "outgoing", allowed), ("relay", "read", "outgoing/planted", allowed),
         ("relay", "list", "deferred", allowed), ("relay", "create", "deferred", allowed),
         ("relay", "create", "dsn", allowed), ("relay", "create", "tmp/relay", allowed),
+        ("relay", "list", "dsn", denied),
         ("relay", "list", "incoming", denied), ("relay", "read", "incoming/planted", denied),
         ("relay", "create", "incoming", denied),
         ("relay", "list", "hold", denied), ("relay", "read", "hold/planted", denied),

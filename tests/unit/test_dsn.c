@@ -116,7 +116,8 @@ int main(void)
               !strstr(d, "text/rfc822-headers"),
           "no_content beats RET=FULL: no part of the message returned");
     CHECK(d && strstr(d, "Status: 5.1.1\r\n") && strstr(d, "no part of it is returned") &&
-              strstr(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=--\r\n") && count(d, "\r\n--=_sealgate-dsn_") == 3 && all_crlf(d),
+              strstr(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=--\r\n") &&
+              count(d, "\r\n--=_sealgate-dsn_") == 3 && all_crlf(d),
           "no_content: notification and delivery report, closed multipart");
     free(d);
     no_content = false;
