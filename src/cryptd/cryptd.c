@@ -250,6 +250,29 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* A file in dsn/ is taken only as what relay may make: a DSN, from the null sender. Anything
+ * else (a compromised relay asking cryptd to sign as an internal sender) goes to corrupt/. */
+static bool is_dsn(cryptd *c, const char *name)
+{
+    sg_envelope e;
+    char *file = NULL, err[256] = "";
+    const char *data;
+    size_t len;
+    int rc = sg_queue_read(&c->q, SG_Q_DSN, name, &e, &file, &data, &len, err, sizeof err);
+    if (rc == -1)
+        return false; /* gone, or unreadable for now: looked at again at the next scan */
+    bool ok = rc == 0 && !*e.from;
+    if (rc == 0)
+        sg_env_free(&e);
+    free(file);
+    if (!ok) {
+        int m = sg_queue_move(&c->q, name, SG_Q_DSN, SG_Q_CORRUPT);
+        sg_error(name, "event=corrupt state=dsn reason=\"%s\" moved=%s",
+                 rc == -2 ? err : "not from the null sender", m == 0 ? "corrupt" : "no");
+    }
+    return ok;
+}
+
 /* Moves the relay's DSNs from dsn/ into incoming/, where the watch on incoming/ hands them to
  * the workers. RENAME_NOREPLACE: a name relay chose never replaces a message already there. */
 static void take_dsns(cryptd *c)
@@ -259,7 +282,7 @@ static void take_dsns(cryptd *c)
     if (sg_queue_list(&c->q, SG_Q_DSN, &names, &n) < 0)
         return;
     for (size_t i = 0; i < n; i++) {
-        if (!sg_queue_name_valid(names[i]))
+        if (!sg_queue_name_valid(names[i]) || !is_dsn(c, names[i]))
             continue;
         if (renameat2(c->q.dirfd[SG_Q_DSN], names[i], c->q.dirfd[SG_Q_INCOMING], names[i],
                       RENAME_NOREPLACE) == 0)

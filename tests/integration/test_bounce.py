@@ -17,7 +17,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from sgtest import Gateway, Tap, asan_binary, free_port, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, free_port, listdir, put_message, wait_for  # noqa: E402
 from smtpserver import FakeNextHop  # noqa: E402
 
 t = Tap()
@@ -98,6 +98,14 @@ try:
         t.ok(d is not None and re.search(rb"^X-Test-Policy: seen\r?$", d.split(b"\r\n\r\n")[0], re.M),
              f"{name}: the DSN went through cryptd's policy for outgoing mail", (d or b"")[:400].decode(errors="replace"))
     t.ok("event=dsn-queued" in gw.log_text() and "decrypted=yes" in gw.log_text(), "relay logs the decrypted mark")
+
+    # dsn/ carries bounces only: a file there that is not from the null sender (what a
+    # compromised relay would write to have cryptd sign as an internal user) is set aside.
+    forged = put_message(gw.spool, "dsn", b"From: alice@demo.test\r\nSubject: forged\r\n\r\nx\r\n",
+                         sender="alice@demo.test", rcpts=("victim@example.org",))
+    t.ok(wait_for(lambda: forged in listdir(gw.spool, "corrupt"), 15)
+         and not [m for m in hop.messages if "victim@example.org" in m.rcpts],
+         "dsn/: a file not from the null sender goes to corrupt/, never out", str(listdir(gw.spool, "dsn")))
     reports = gw.sanitizer_reports()
     t.ok(not reports, "no sanitizer report", "; ".join(reports[:3]))
 finally:
