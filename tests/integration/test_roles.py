@@ -142,7 +142,14 @@ def backoff(gw):
         wait_for(lambda: (gw.role_pids().get("relay") or old) != old, 20)
         return line[-1].rsplit("restart_in=", 1)[1] if line else "?"
 
+    # a dead role's half-written files in its own tmp/ROLE/ are removed by the master
+    pid = wait_for(lambda: gw.role_pids().get("relay"), 20)
+    left = os.path.join(gw.spool, "tmp", "relay", "relay.%d.0000000000000001" % pid) if is_root() else None
+    if left:
+        open(left, "w").write("half a message")
     quick = [kill_relay() for _ in range(3)]
+    if left:
+        t.ok(not os.path.exists(left), "the master removes a dead role's files from its tmp/relay/")
     t.ok(quick == ["1s", "2s", "4s"], "a role dying quickly is restarted after 1, 2, 4 s", str(quick))
     time.sleep(11)  # a healthy run: longer than the master's HEALTHY_RUN (10 s)
     after = [kill_relay(), kill_relay()]
