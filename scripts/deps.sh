@@ -22,12 +22,21 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# Role users for the privilege drop (only meaningful when sealgate is started as root).
+# Role users for the privilege drop (only meaningful when sealgate is started as root). Each
+# role user is in the shared group sealgate and has a group of its own name, which the spool
+# states it shares name (src/master/prepare.c: incoming/ is the cryptd user's with group
+# sealgate-smtpd, ...). The sink stands for a peer outside: its own user and group only.
 if [ "$(id -u)" = 0 ]; then
     getent group sealgate >/dev/null || groupadd --system sealgate
     for u in sealgate-smtpd sealgate-cryptd sealgate-relay; do
+        getent group "$u" >/dev/null || groupadd --system "$u"
         getent passwd "$u" >/dev/null ||
             useradd --system --gid sealgate --no-create-home --home-dir /nonexistent \
                 --shell /usr/sbin/nologin "$u"
+        id -nG "$u" | tr ' ' '\n' | grep -qx "$u" || usermod -a -G "$u" "$u"
     done
+    getent group sealgate-sink >/dev/null || groupadd --system sealgate-sink
+    getent passwd sealgate-sink >/dev/null ||
+        useradd --system --gid sealgate-sink --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin sealgate-sink
 fi

@@ -19,8 +19,8 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
     (void)argv;
     int problems = 0;
     if (geteuid() == 0) {
-        const char *users[] = {c->users.smtpd, c->users.cryptd, c->users.relay};
-        for (int i = 0; i < 3; i++)
+        const char *users[] = {c->users.smtpd, c->users.cryptd, c->users.relay, c->users.sink};
+        for (int i = 0; i < (c->sink.enabled ? 4 : 3); i++)
             if (!getpwnam(users[i])) {
                 fprintf(stderr, "problem: user %s does not exist (scripts/deps.sh creates it)\n", users[i]);
                 problems++;

@@ -11,8 +11,8 @@
 #include "queue/queue.h"
 #include "roles.h"
 
-static const int listed_states[] = {SG_Q_INCOMING, SG_Q_ACTIVE, SG_Q_OUTGOING,
-                                    SG_Q_DEFERRED, SG_Q_HOLD,   SG_Q_CORRUPT};
+static const int listed_states[] = {SG_Q_INCOMING, SG_Q_ACTIVE,  SG_Q_OUTGOING, SG_Q_DEFERRED,
+                                    SG_Q_HOLD,     SG_Q_CORRUPT, SG_Q_DSN};
 
 static void print_age(long long secs)
 {

@@ -2,13 +2,18 @@
  * pipeline, writes one output per recipient group into outgoing/, then removes the input.
  * Owner: src/cryptd.
  *
- * SECURITY: runs as users.cryptd. It has no listening socket and no network peer at all; its
- * only peers are the spool directories (group-shared with smtpd and relay). It is the only role
+ * SECURITY: runs as users.cryptd (no_new_privs). It has no listening socket and no network peer
+ * at all; its only peers are the spool directories: it alone reads incoming/, active/, hold/
+ * and dsn/, and it writes outgoing/ (docs/architecture.md, "Spool ownership"). It is the only role
  * that will unwrap private keys (the key-encryption key file is readable by this user alone),
  * so it must never open a socket or execute anything. The one exception is its revocation
  * fetch helper (keys/fetch_helper.h): a child forked before any key is loaded, running as
  * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
  * socketpair; cryptd only parses them.
+ *
+ * DSNs: relay writes its bounces into dsn/ (it may not write incoming/ or outgoing/ freely);
+ * cryptd moves each into incoming/ (never replacing a file there), so a bounce goes through the
+ * policy like any other message before it leaves.
  *
  * Crash safety: a message is claimed by renaming it into active/ (no fsync needed: a claim lost
  * in a crash only means the message is claimed again). Outputs are made durable (fdatasync, rename,
@@ -245,6 +250,53 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* A file in dsn/ is taken only as what relay may make: a DSN, from the null sender. Anything
+ * else (a compromised relay asking cryptd to sign as an internal sender) goes to corrupt/. */
+static bool is_dsn(cryptd *c, const char *name)
+{
+    sg_envelope e;
+    char *file = NULL, err[256] = "";
+    const char *data;
+    size_t len;
+    int rc = sg_queue_read(&c->q, SG_Q_DSN, name, &e, &file, &data, &len, err, sizeof err);
+    if (rc == -1)
+        return false; /* gone, or unreadable for now: looked at again at the next scan */
+    bool ok = rc == 0 && !*e.from;
+    if (rc == 0)
+        sg_env_free(&e);
+    free(file);
+    if (!ok) {
+        int m = sg_queue_move(&c->q, name, SG_Q_DSN, SG_Q_CORRUPT);
+        sg_error(name, "event=corrupt state=dsn reason=\"%s\" moved=%s",
+                 rc == -2 ? err : "not from the null sender", m == 0 ? "corrupt" : "no");
+    }
+    return ok;
+}
+
+/* Moves the relay's DSNs from dsn/ into incoming/, where the watch on incoming/ hands them to
+ * the workers. RENAME_NOREPLACE: a name relay chose never replaces a message already there. */
+static void take_dsns(cryptd *c)
+{
+    char **names;
+    size_t n, moved = 0;
+    if (sg_queue_list(&c->q, SG_Q_DSN, &names, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!sg_queue_name_valid(names[i]) || !is_dsn(c, names[i]))
+            continue;
+        if (renameat2(c->q.dirfd[SG_Q_DSN], names[i], c->q.dirfd[SG_Q_INCOMING], names[i],
+                      RENAME_NOREPLACE) == 0)
+            moved++;
+        else if (errno != ENOENT)
+            sg_error(names[i], "event=dsn-intake-failed error=\"%s\" action=left-in-dsn", strerror(errno));
+    }
+    if (moved) {
+        fsync(c->q.dirfd[SG_Q_INCOMING]);
+        fsync(c->q.dirfd[SG_Q_DSN]);
+    }
+    sg_queue_names_free(names, n);
+}
+
 static void scan_incoming(cryptd *c)
 {
     char **names;
@@ -306,11 +358,13 @@ int sg_cryptd_main(const sg_config *cfg)
     if (recovered > 0)
         sg_info(NULL, "event=recovered count=%d from=active to=incoming", recovered);
 
-    int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    char dir[PATH_MAX];
+    int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), dsn_wd = -1;
+    char dir[PATH_MAX], dsn_dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/incoming", cfg->spool_dir);
-    if (ino < 0 || inotify_add_watch(ino, dir, IN_MOVED_TO) < 0)
-        sg_fatal("inotify on %s: %s", dir, strerror(errno));
+    snprintf(dsn_dir, sizeof dsn_dir, "%s/dsn", cfg->spool_dir);
+    if (ino < 0 || inotify_add_watch(ino, dir, IN_MOVED_TO) < 0 ||
+        (dsn_wd = inotify_add_watch(ino, dsn_dir, IN_MOVED_TO)) < 0)
+        sg_fatal("inotify on %s: %s", dsn_wd < 0 && ino >= 0 ? dsn_dir : dir, strerror(errno));
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -326,6 +380,7 @@ int sg_cryptd_main(const sg_config *cfg)
         pthread_create(&tids[i], NULL, worker, &c);
     sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
 
+    take_dsns(&c);
     scan_incoming(&c);
     time_t checked = time(NULL);
     for (;;) {
@@ -348,20 +403,25 @@ int sg_cryptd_main(const sg_config *cfg)
         if (p[0].revents & POLLIN) {
             char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
             ssize_t len;
-            int overflow = 0;
+            int overflow = 0, dsns = 0;
             while ((len = read(ino, buf, sizeof buf)) > 0) {
                 for (char *ptr = buf; ptr < buf + len;) {
                     struct inotify_event *ev = (struct inotify_event *)ptr;
                     if (ev->mask & IN_Q_OVERFLOW)
                         overflow = 1;
+                    else if (ev->wd == dsn_wd)
+                        dsns = 1;
                     else if (ev->len && sg_queue_name_valid(ev->name))
                         sg_wq_push(&c.wq, ev->name);
                     ptr += sizeof *ev + ev->len;
                 }
             }
+            if (dsns || overflow)
+                take_dsns(&c);
             if (overflow)
                 scan_incoming(&c);
         } else if (r == 0 && sg_wq_idle(&c.wq)) {
+            take_dsns(&c);
             scan_incoming(&c); /* safety net for anything the watch missed */
         }
     }

@@ -199,7 +199,7 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     if (readers > 0 && readers < n) {
         /* Split: readers continue as their own group on the decrypted message. */
         size_t *mine = malloc(r->in->nrcpt * sizeof *mine), *others = malloc(r->in->nrcpt * sizeof *others);
-        sg_pcur rc_cur = {.data = u.reader_msg, .len = u.reader_len};
+        sg_pcur rc_cur = {.data = u.reader_msg, .len = u.reader_len, .decrypted = true};
         sg_buf_init(&rc_cur.b, SG_MIME_MAX_OUT);
         rc = mine && others ? 0 : -1;
         for (size_t i = 0; rc == 0 && i < r->in->nrcpt; i++)
@@ -227,6 +227,11 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     }
     if (msg)
         cur_take(c, &b);
+    /* What the readers get was opened with a held key: its outputs are marked decrypted, so a
+     * bounce about them returns only the header (relay/deliver.c). Any reader counts, whatever
+     * the summary says: marking too much costs a shorter bounce, too little a leak. */
+    if (msg && readers == n)
+        c->decrypted = true;
 out:
     sg_unwrap_result_free(&u);
     free(idx);
@@ -268,6 +273,8 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
         switch (a->kind) {
         case SG_ACT_ARCHIVE:
             rc = sg_prun_archive(r, a->arg, c.data, c.len);
+            if (rc == 0 && c.decrypted) /* a decrypted copy is never the deduplicated original */
+                r->res->out[r->res->nout - 1].env.decrypted = true;
             break;
         case SG_ACT_ADD_HEADER:
         case SG_ACT_REMOVE_HEADER:
@@ -312,6 +319,8 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             }
             sg_output *o = c.b.data ? sg_prun_buf_output(r, &c.b) : sg_prun_output(r, c.data, c.len, NULL);
             rc = o ? sg_prun_add_rcpts(r, o, split ? split : group, g) : -1;
+            if (o)
+                o->env.decrypted = c.decrypted;
             c.data = r->data; /* the bytes belong to the output now */
             c.len = r->len;
             break;

@@ -178,6 +178,7 @@ int sg_prun_merge_same(const sg_envelope *in, const char *data, size_t len, sg_t
             bool same = !x->hold && !y->hold && x->len == y->len && same_str(x->env.from, y->env.from) &&
                         same_str(x->env.envid, y->env.envid) && same_str(x->env.ret, y->env.ret) &&
                         same_str(x->env.body, y->env.body) && x->env.smtputf8 == y->env.smtputf8 &&
+                        x->env.decrypted == y->env.decrypted &&
                         (x->data == y->data || memcmp(x->data, y->data, x->len) == 0);
             if (!same) {
                 b++;
@@ -194,8 +195,8 @@ int sg_prun_merge_same(const sg_envelope *in, const char *data, size_t len, sg_t
         }
     }
     /* One output of the input's bytes for every recipient, in the input's order: unchanged. */
-    if (res->nout == 1 && !res->out[0].hold && res->out[0].len == len && res->out[0].env.nrcpt == in->nrcpt &&
-        same_str(res->out[0].env.from, in->from) &&
+    if (res->nout == 1 && !res->out[0].hold && !res->out[0].env.decrypted && res->out[0].len == len &&
+        res->out[0].env.nrcpt == in->nrcpt && same_str(res->out[0].env.from, in->from) &&
         (res->out[0].data == data || memcmp(res->out[0].data, data, len) == 0)) {
         bool order = true;
         for (size_t i = 0; i < in->nrcpt && order; i++)

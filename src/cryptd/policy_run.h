@@ -36,6 +36,7 @@ typedef struct sg_pcur {
     const char *data;
     size_t len;
     sg_buf b;
+    bool decrypted; /* the bytes came out of a decrypt: outputs made of them are marked */
 } sg_pcur;
 
 /* policy_out.c */

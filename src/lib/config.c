@@ -66,6 +66,7 @@ static void defaults(sg_config *c)
     set_str(&c->users.smtpd, "sealgate-smtpd");
     set_str(&c->users.cryptd, "sealgate-cryptd");
     set_str(&c->users.relay, "sealgate-relay");
+    set_str(&c->users.sink, "sealgate-sink");
     set_str(&c->users.group, "sealgate");
     set_str(&c->smtpd.listen, "127.0.0.1:10025");
     set_str(&c->smtpd.tls_cert, "tls/cert.pem");
@@ -443,6 +444,8 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                     rd_str(x, u, &c->users.cryptd);
                 else if (is(u, "relay"))
                     rd_str(x, u, &c->users.relay);
+                else if (is(u, "sink"))
+                    rd_str(x, u, &c->users.sink);
                 else if (is(u, "group"))
                     rd_str(x, u, &c->users.group);
                 else
@@ -625,7 +628,8 @@ void sg_config_free(sg_config *c)
 {
     char **strs[] = {&c->path,          &c->hostname,       &c->base_dir,        &c->spool_dir,
                      &c->store_path,    &c->pid_file,       &c->users.smtpd,     &c->users.cryptd,
-                     &c->users.relay,   &c->users.group,    &c->smtpd.listen,    &c->smtpd.tls_cert,
+                     &c->users.relay,   &c->users.sink,     &c->users.group,     &c->smtpd.listen,
+                     &c->smtpd.tls_cert,
                      &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
                      &c->sink.maildir,  &c->cryptd.outer_subject};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)

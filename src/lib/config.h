@@ -52,7 +52,7 @@ typedef struct sg_config {
     int log_level;
     sg_strlist internal_domains;
     struct {
-        char *smtpd, *cryptd, *relay, *group;
+        char *smtpd, *cryptd, *relay, *sink, *group; /* sink: its own user and group, not in group */
     } users;
     struct {
         char *listen;

@@ -1,4 +1,4 @@
-/* privdrop.c - setgroups/setgid/setuid with verification. Owner: src/lib. */
+/* privdrop.c - no_new_privs, then setgroups/setgid/setuid with verification. Owner: src/lib. */
 #include <stddef.h>
 
 #include "lib/privdrop.h"
@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static int lookup(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err, size_t errlen)
@@ -17,18 +18,27 @@ static int lookup(const char *user, const char *group, uid_t *uid, gid_t *gid, c
         snprintf(err, errlen, "user %s does not exist (create it, or run as non-root)", user);
         return -1;
     }
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    if (!group)
+        return 0;
     struct group *gr = getgrnam(group);
     if (!gr) {
         snprintf(err, errlen, "group %s does not exist", group);
         return -1;
     }
-    *uid = pw->pw_uid;
     *gid = gr->gr_gid;
     return 0;
 }
 
 int sg_priv_drop(const char *user, const char *group, char *err, size_t errlen)
 {
+    /* A role never needs to gain privileges by exec (it execs nothing): rule it out for good,
+     * as root or not (docs/architecture.md). */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+        return -1;
+    }
     if (geteuid() != 0)
         return 0;
     uid_t uid;
@@ -39,7 +49,13 @@ int sg_priv_drop(const char *user, const char *group, char *err, size_t errlen)
         snprintf(err, errlen, "refusing to run a role as root (user %s)", user);
         return -1;
     }
-    if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+    gid_t groups[2] = {gid, 0};
+    int ngroups = 1;
+    struct group *own = getgrnam(user); /* the role's own group, which state directories name */
+    if (own && own->gr_gid != gid)
+        groups[ngroups++] = own->gr_gid;
+    if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+        setresuid(uid, uid, uid) < 0) {
         snprintf(err, errlen, "dropping privileges to %s failed: %s", user, strerror(errno));
         return -1;
     }

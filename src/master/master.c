@@ -5,7 +5,8 @@
  * SECURITY: the master keeps root when started as root (it must bind ports and restart roles) but
  * talks to no network peer and reads no message or key. Each role is a fresh exec of this binary
  * (its own address space) that drops to its own user after opening what it needs. The spool is
- * group-shared (users.group, mode 2770); the store belongs to the cryptd user.
+ * owned per state (src/master/prepare.c); the store belongs to the cryptd user. The master itself
+ * does not set no_new_privs (it execs the roles); every role sets it (sg_priv_drop).
  *
  * Reload: the new configuration is validated first; a broken file is reported and the running
  * configuration stays. smtpd and sink are replaced new-first (they share the listening socket,
@@ -34,14 +35,26 @@
 #include "roles.h"
 
 enum { R_SMTPD, R_CRYPTD, R_RELAY, R_SINK, R_COUNT };
+/* A role that stayed up this long was healthy: its next death restarts it at once and the
+ * backoff starts again from 1 s. */
+#define HEALTHY_RUN 10
+
+/* Seconds on the monotonic clock: a step of the wall clock (NTP, an admin) must neither make
+ * a long healthy run look like a quick death nor delay a restart. */
+static time_t mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
 static const char *const role_names[R_COUNT] = {"smtpd", "cryptd", "relay", "sink"};
 
 typedef struct role {
     pid_t pid;
     int listen_fd; /* -1 for roles without a socket */
     char listen_addr[256];
-    time_t started;
-    int quick_deaths; /* consecutive deaths within 10 s of start: drives the backoff */
+    time_t started;   /* monotonic seconds (mono()), like restart_at */
+    int quick_deaths; /* consecutive deaths within HEALTHY_RUN s of start: drives the backoff */
     time_t restart_at;
     int enabled;
 } role;
@@ -90,7 +103,7 @@ static pid_t spawn(master *m, int idx)
         _exit(127);
     }
     r->pid = pid;
-    r->started = time(NULL);
+    r->started = mono();
     sg_info(NULL, "event=role-started role=%s pid=%ld", role_names[idx], (long)pid);
     return pid;
 }
@@ -146,22 +159,22 @@ static void reap(master *m)
         r->pid = 0;
         if (m->stopping)
             continue;
-        time_t now = time(NULL);
-        r->quick_deaths = now - r->started < 10 ? r->quick_deaths + 1 : 0;
+        time_t now = mono(), ran = now - r->started;
+        r->quick_deaths = ran < HEALTHY_RUN ? r->quick_deaths + 1 : 0; /* a healthy run resets */
         int delay = r->quick_deaths == 0 ? 0 : r->quick_deaths > 4 ? 10 : 1 << (r->quick_deaths - 1);
         r->restart_at = now + delay;
         if (WIFSIGNALED(status))
-            sg_warn(NULL, "event=role-died role=%s pid=%ld signal=%d restart_in=%ds", role_names[idx],
-                    (long)pid, WTERMSIG(status), delay);
+            sg_warn(NULL, "event=role-died role=%s pid=%ld signal=%d ran=%llds restart_in=%ds",
+                    role_names[idx], (long)pid, WTERMSIG(status), (long long)ran, delay);
         else
-            sg_warn(NULL, "event=role-exited role=%s pid=%ld status=%d restart_in=%ds", role_names[idx],
-                    (long)pid, WEXITSTATUS(status), delay);
+            sg_warn(NULL, "event=role-exited role=%s pid=%ld status=%d ran=%llds restart_in=%ds",
+                    role_names[idx], (long)pid, WEXITSTATUS(status), (long long)ran, delay);
     }
 }
 
 static void start_due(master *m)
 {
-    time_t now = time(NULL);
+    time_t now = mono();
     for (int i = 0; i < R_COUNT; i++)
         if (m->r[i].enabled && m->r[i].pid == 0 && now >= m->r[i].restart_at)
             spawn(m, i);

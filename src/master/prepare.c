@@ -1,12 +1,18 @@
 /* prepare.c - directories, modes, store and pid file for `sealgate start`. Owner: src/master.
- * Ownership model when started as root: the spool and the sink maildir are root:<group> 2770 so
- * every role (each in users.group) can rename between states; the store belongs to the cryptd
- * user, mode 0600, because it holds wrapped private keys, and so does <base_dir>/keys/kek (the
- * key-encryption key, directory 0700). As non-root everything is simply
- * owned by the caller. */
+ * Ownership model when started as root: each spool state has the owner it needs (the table
+ * `layout` below, docs/architecture.md "Spool ownership"): a state shared by a producer and a
+ * consumer belongs to the consumer with the producer's role group (the group named like the
+ * role user, which sg_priv_drop adds), mode 0730: the producer can put files in but not list
+ * or read what is there; a role's own states are 0700; files are
+ * <writer>:<users.group> 0640, so what guards them is which directory a role can enter. The
+ * sink's maildir is the sink user's. The store belongs to the cryptd user, mode 0600, because
+ * it holds wrapped private keys, and so does <base_dir>/keys/kek (the key-encryption key,
+ * directory 0700). As non-root everything is simply owned by the caller. */
 #include "master/prepare.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +27,70 @@
 #include "queue/queue.h"
 #include "store/store.h"
 
-static int shared_dir(const sg_config *cfg, const char *path, char *err, size_t errlen)
+enum { W_ROOT, W_SMTPD, W_CRYPTD, W_RELAY };
+
+/* One directory of the spool: owner, group (a role's own group, or users.group when
+ * W_ROOT), mode. NULL path: the spool itself. */
+typedef struct spool_dir {
+    const char *path;
+    int owner, group;
+    mode_t mode;
+} spool_dir;
+
+static const spool_dir layout[] = {
+    {NULL, W_ROOT, W_ROOT, 0710},         /* traverse only */
+    {"tmp", W_ROOT, W_ROOT, 02710},       /* the CLI's (root's) tmp; setgid: its files are users.group's */
+    {"tmp/smtpd", W_SMTPD, W_ROOT, 0700}, /* each role's files being written: its own */
+    {"tmp/cryptd", W_CRYPTD, W_ROOT, 0700},
+    {"tmp/relay", W_RELAY, W_ROOT, 0700},
+    {"incoming", W_CRYPTD, W_SMTPD, 0730}, /* smtpd writes (cannot list), cryptd takes */
+    {"active", W_CRYPTD, W_ROOT, 0700},
+    {"hold", W_CRYPTD, W_ROOT, 0700},      /* [encrypt] mail waits here in the clear */
+    {"outgoing", W_RELAY, W_CRYPTD, 0730}, /* cryptd writes, relay sends and removes */
+    {"deferred", W_RELAY, W_ROOT, 0700},
+    {"dsn", W_CRYPTD, W_RELAY, 0730},   /* relay's bounces, taken by cryptd through the policy */
+    {"corrupt", W_ROOT, W_ROOT, 01730}, /* cryptd and relay move files in; only root lists or reads */
+};
+
+static const char *who(const sg_config *cfg, int w)
 {
-    if (sg_mkdirs(path, 02770) < 0) {
+    return w == W_SMTPD    ? cfg->users.smtpd
+           : w == W_CRYPTD ? cfg->users.cryptd
+           : w == W_RELAY  ? cfg->users.relay
+                           : NULL;
+}
+
+static int own_dir(const sg_config *cfg, const char *path, const spool_dir *d, char *err, size_t errlen)
+{
+    if (sg_mkdirs(path, d->mode & 0777) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         return -1;
     }
-    if (geteuid() == 0 && (sg_priv_chown(path, "root", cfg->users.group) < 0 || chmod(path, 02770) < 0)) {
-        snprintf(err, errlen, "cannot set owner of %s to root:%s: %s", path, cfg->users.group,
-                 strerror(errno));
+    if (geteuid() != 0)
+        return 0;
+    const char *owner = who(cfg, d->owner),
+               *group = d->group == W_ROOT ? cfg->users.group : who(cfg, d->group);
+    struct passwd *pw = owner ? getpwnam(owner) : NULL;
+    struct group *gr = getgrnam(group);
+    if ((owner && !pw) || !gr) {
+        snprintf(err, errlen, "%s %s does not exist (scripts/deps.sh creates the role users and groups)",
+                 owner && !pw ? "user" : "group", owner && !pw ? owner : group);
+        return -1;
+    }
+    if (chown(path, pw ? pw->pw_uid : 0, gr->gr_gid) < 0 || chmod(path, d->mode) < 0) {
+        snprintf(err, errlen, "cannot give %s to %s:%s mode %04o: %s", path, owner ? owner : "root", group,
+                 (unsigned)d->mode, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The sink's maildir: the sink user's own (it stands for a peer outside the gateway). */
+static int sink_dir(const sg_config *cfg, const char *path, char *err, size_t errlen)
+{
+    if (sg_mkdirs(path, 0750) < 0 || sg_priv_chown(path, cfg->users.sink, NULL) < 0 ||
+        (geteuid() == 0 && chmod(path, 0750) < 0)) {
+        snprintf(err, errlen, "cannot give %s to %s: %s", path, cfg->users.sink, strerror(errno));
         return -1;
     }
     return 0;
@@ -85,12 +146,11 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create %s: %s", cfg->base_dir, strerror(errno));
         return -1;
     }
-    if (shared_dir(cfg, cfg->spool_dir, err, errlen) < 0)
-        return -1;
-    for (int s = 0; s < SG_Q_NSTATES; s++) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", cfg->spool_dir, sg_qstate_name(s));
-        if (shared_dir(cfg, p, err, errlen) < 0)
+    for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s%s%s", cfg->spool_dir, layout[i].path ? "/" : "",
+                 layout[i].path ? layout[i].path : "");
+        if (own_dir(cfg, p, &layout[i], err, errlen) < 0)
             return -1;
     }
     if (cfg->sink.enabled) {
@@ -98,7 +158,7 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
         for (int i = 0; i < 4; i++) {
             char p[PATH_MAX];
             snprintf(p, sizeof p, "%s%s", cfg->sink.maildir, sub[i]);
-            if (shared_dir(cfg, p, err, errlen) < 0)
+            if (sink_dir(cfg, p, err, errlen) < 0)
                 return -1;
         }
     }
@@ -113,23 +173,61 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* What each role must be able to do after its drop (the layout above, seen from the role):
+ * rwx on the states it uses, wx on corrupt/ where it only moves files in. */
+typedef struct reach {
+    const char *path;
+    int mode;
+} reach;
+
+static const reach smtpd_needs[] = {{"tmp/smtpd", R_OK | W_OK | X_OK}, {"incoming", W_OK | X_OK}, {NULL, 0}};
+static const reach cryptd_needs[] = {{"tmp/cryptd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK},
+                                     {"active", R_OK | W_OK | X_OK},     {"hold", R_OK | W_OK | X_OK},
+                                     {"outgoing", W_OK | X_OK},          {"dsn", R_OK | W_OK | X_OK},
+                                     {"corrupt", W_OK | X_OK},           {NULL, 0}};
+static const reach relay_needs[] = {{"tmp/relay", R_OK | W_OK | X_OK}, {"outgoing", R_OK | W_OK | X_OK},
+                                    {"deferred", R_OK | W_OK | X_OK},  {"dsn", W_OK | X_OK},
+                                    {"corrupt", W_OK | X_OK},          {NULL, 0}};
+
 /* Started as root, each role drops to its own user: prove now, in a throw-away child, that such a
- * user can reach the spool, instead of letting every role die on start in a restart loop. */
-static int check_reach(const sg_config *cfg, const char *user, char *err, size_t errlen)
+ * user can reach what it needs, instead of letting every role die on start in a restart loop.
+ * base NULL: the paths are absolute (the sink's maildir). */
+static int check_reach(const sg_config *cfg, const char *user, const char *group, const char *base,
+                       const reach *needs, char *err, size_t errlen)
 {
-    pid_t pid = fork();
-    if (pid < 0)
+    int pfd[2];
+    if (pipe(pfd) < 0)
         return 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return 0;
+    }
     if (pid == 0) {
         char e[256];
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/incoming", cfg->spool_dir);
-        if (sg_priv_drop(user, cfg->users.group, e, sizeof e) < 0)
+        close(pfd[0]);
+        if (sg_priv_drop(user, group, e, sizeof e) < 0)
             _exit(2);
-        _exit(access(p, R_OK | W_OK | X_OK) == 0 ? 0 : 3);
+        for (int i = 0; needs[i].path; i++) {
+            char p[PATH_MAX + 32];
+            snprintf(p, sizeof p, "%s%s%s", base ? base : "", base ? "/" : "", needs[i].path);
+            if (access(p, needs[i].mode) != 0) {
+                ssize_t w = write(pfd[1], p, strlen(p));
+                (void)w;
+                _exit(3);
+            }
+        }
+        _exit(0);
     }
+    close(pfd[1]);
+    char what[PATH_MAX + 32] = "";
+    ssize_t got = read(pfd[0], what, sizeof what - 1);
+    what[got > 0 ? got : 0] = '\0';
+    close(pfd[0]);
     int st;
     waitpid(pid, &st, 0);
+    (void)cfg;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
@@ -142,7 +240,7 @@ static int check_reach(const sg_config *cfg, const char *user, char *err, size_t
                  "user %s cannot reach %s: every directory above base_dir must be "
                  "searchable by the role users (chmod o+x), or set base_dir elsewhere, "
                  "e.g. /var/lib/sealgate",
-                 user, cfg->spool_dir);
+                 user, what[0] ? what : cfg->spool_dir);
     return -1;
 }
 
@@ -151,9 +249,18 @@ int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen)
     if (geteuid() != 0)
         return 0;
     const char *users[] = {cfg->users.smtpd, cfg->users.cryptd, cfg->users.relay};
+    const reach *needs[] = {smtpd_needs, cryptd_needs, relay_needs};
     for (int i = 0; i < 3; i++)
-        if (check_reach(cfg, users[i], err, errlen) < 0)
+        if (check_reach(cfg, users[i], cfg->users.group, cfg->spool_dir, needs[i], err, errlen) < 0)
             return -1;
+    if (cfg->sink.enabled) {
+        char nd[PATH_MAX + 8];
+        snprintf(nd, sizeof nd, "%s/new", cfg->sink.maildir);
+        const reach sink_needs[] = {
+            {cfg->sink.maildir, R_OK | W_OK | X_OK}, {nd, R_OK | W_OK | X_OK}, {NULL, 0}};
+        if (check_reach(cfg, cfg->users.sink, NULL, NULL, sink_needs, err, errlen) < 0)
+            return -1;
+    }
     return 0;
 }
 

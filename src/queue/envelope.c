@@ -71,6 +71,7 @@ int sg_env_copy_without_rcpts(sg_envelope *d, const sg_envelope *s)
     memcpy(d->id, s->id, sizeof d->id);
     d->created = s->created;
     d->smtputf8 = s->smtputf8;
+    d->decrypted = s->decrypted; /* a deferred copy of decrypted mail stays marked */
     d->attempts = s->attempts;
     d->next_attempt = s->next_attempt;
     if (sg_env_set(&d->client, s->client) < 0 || sg_env_set(&d->helo, s->helo) < 0 ||
@@ -112,6 +113,8 @@ int sg_env_serialize(const sg_envelope *e, sg_buf *b)
     rc |= sg_buf_appendf(b, "attempts %d\n", e->attempts);
     rc |= sg_buf_appendf(b, "next-attempt %lld\n", e->next_attempt);
     rc |= put(b, "last-error", e->last_error);
+    if (e->decrypted)
+        rc |= sg_buf_appendf(b, "decrypted 1\n");
     for (size_t i = 0; i < e->nrcpt; i++) {
         rc |= put(b, "rcpt", e->rcpt[i].addr);
         rc |= put(b, "notify", e->rcpt[i].notify);
@@ -155,7 +158,7 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
 {
     sg_env_init(e);
     const char *why = NULL;
-    int line = 0;
+    int line = 0, version = 0;
     if (len < SG_ENV_TRAILER_LEN)
         FAIL("file shorter than its trailer");
     const char *tr = buf + len - SG_ENV_TRAILER_LEN;
@@ -196,8 +199,9 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
             int ver;
             if (sscanf(lb, "%31s %d", magic, &ver) != 2 || strcmp(magic, SG_ENV_MAGIC) != 0)
                 FAIL("not a sealgate queue file");
-            if (ver != SG_ENV_VERSION)
+            if (ver < SG_ENV_VERSION_MIN || ver > SG_ENV_VERSION)
                 FAIL("unsupported queue file version");
+            version = ver;
             continue;
         }
         if (strcmp(lb, "data") == 0) {
@@ -215,6 +219,13 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
             if (strlen(raw) >= sizeof e->id || !*raw || strpbrk(raw, "/ "))
                 FAIL("malformed header line");
             strcpy(e->id, raw);
+            continue;
+        }
+        if (strcmp(key, "decrypted") == 0) {
+            /* Version 2 on; only "1" is written, anything else is a damaged file. */
+            if (version < 2 || strcmp(raw, "1") != 0)
+                FAIL("malformed header line");
+            e->decrypted = true;
             continue;
         }
         if (strcmp(key, "created") == 0 || strcmp(key, "next-attempt") == 0 || strcmp(key, "attempts") == 0 ||

@@ -10,7 +10,8 @@
 
 #include "lib/buf.h"
 
-#define SG_ENV_VERSION 1
+#define SG_ENV_VERSION 2 /* written; version 1 files (no "decrypted" line) are still read */
+#define SG_ENV_VERSION_MIN 1
 #define SG_ENV_MAGIC "SEALGATE-QUEUE"
 #define SG_QID_MAX 48 /* queue file names: 16 hex digits, optionally ".N" */
 
@@ -33,6 +34,8 @@ typedef struct sg_envelope {
     int attempts;           /* delivery attempts made so far */
     long long next_attempt; /* unix seconds; 0 = now */
     char *last_error;       /* last delivery error text, or NULL */
+    bool decrypted;         /* the data came out of decryption (cryptd): a DSN about it never
+                               carries more than the header (relay/deliver.c) */
     sg_rcpt *rcpt;
     size_t nrcpt, rcpt_cap;
 } sg_envelope;

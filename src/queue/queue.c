@@ -15,8 +15,8 @@
 
 #include "lib/fsutil.h"
 
-static const char *const state_names[SG_Q_NSTATES] = {"tmp",      "incoming", "active", "outgoing",
-                                                      "deferred", "hold",     "corrupt"};
+static const char *const state_names[SG_Q_NSTATES] = {"tmp",      "incoming", "active",  "outgoing",
+                                                      "deferred", "hold",     "corrupt", "dsn"};
 
 const char *sg_qstate_name(int s)
 {
@@ -29,6 +29,18 @@ int sg_qstate_parse(const char *name)
         if (strcmp(name, state_names[i]) == 0)
             return i;
     return -1;
+}
+
+/* A state's handle: readable when we may read it; else O_PATH, through which only what the
+ * directory's mode allows (e.g. renaming into corrupt/) works; -1 when even that is denied. */
+static int open_state(sg_queue *q, int i, const char *p)
+{
+    q->dirfd[i] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (q->dirfd[i] >= 0 || errno != EACCES)
+        return q->dirfd[i] >= 0 ? 0 : -1;
+    q->pathonly[i] = true;
+    q->dirfd[i] = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return 0;
 }
 
 int sg_queue_open(sg_queue *q, const char *root, const char *role, bool create)
@@ -45,8 +57,16 @@ int sg_queue_open(sg_queue *q, const char *root, const char *role, bool create)
         snprintf(p, sizeof p, "%s/%s", root, state_names[i]);
         if (create && mkdir(p, 02770) < 0 && errno != EEXIST)
             goto fail;
-        q->dirfd[i] = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (q->dirfd[i] < 0)
+        if (i == SG_Q_TMP) {
+            /* The role's private tmp/ROLE/ when the master made one: files being written
+             * (cryptd's are decrypted or not yet encrypted) are nobody else's business. */
+            char own[PATH_MAX + 20];
+            snprintf(own, sizeof own, "%s/%s", p, role);
+            q->dirfd[i] = open(own, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (q->dirfd[i] >= 0)
+                continue;
+        }
+        if (open_state(q, i, p) < 0)
             goto fail;
     }
     return 0;
@@ -218,7 +238,11 @@ int sg_qw_publish(sg_queue *q, sg_qwriter **ws, size_t n, int state)
         w->state = state;
         renamed++;
     }
-    if (renamed && fsync(q->dirfd[state]) < 0) {
+    /* A state this role may only write into (smtpd's incoming/, relay's dsn/, cryptd's
+     * outgoing/ under the master) has no handle to fsync: one syncfs of the spool filesystem,
+     * through our own tmp/, makes the renames durable instead (it commits the journal with
+     * every directory change in it, and reports writeback errors since Linux 5.8). */
+    if (renamed && (q->pathonly[state] ? syncfs(q->dirfd[SG_Q_TMP]) : fsync(q->dirfd[state])) < 0) {
         /* The renames may not survive a crash: nobody may be told the messages are safe. */
         for (size_t i = 0; i < n; i++)
             if (!ws[i]->error)
@@ -292,7 +316,7 @@ int sg_queue_move(sg_queue *q, const char *name, int from, int to)
 {
     if (renameat(q->dirfd[from], name, q->dirfd[to], name) < 0)
         return -1;
-    if (fsync(q->dirfd[to]) < 0 || fsync(q->dirfd[from]) < 0)
+    if ((!q->pathonly[to] && fsync(q->dirfd[to]) < 0) || fsync(q->dirfd[from]) < 0)
         return -1;
     return 0;
 }
@@ -376,21 +400,48 @@ int sg_queue_recover_active(sg_queue *q)
     return moved;
 }
 
-int sg_queue_clean_tmp(sg_queue *q, long pid)
+/* Removes the tmp files in dirfd (names ROLE.PID.ID) of pid, or all when pid <= 0; recurses
+ * once into the per-role directories. */
+static int clean_dir(int dirfd, long pid, bool top)
 {
-    char **names;
-    size_t n;
-    if (sg_queue_list(q, SG_Q_TMP, &names, &n) < 0)
-        return -1;
+    int fd = dup(dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    rewinddir(d);
     int removed = 0;
     char mark[32];
     snprintf(mark, sizeof mark, ".%ld.", pid);
-    for (size_t i = 0; i < n; i++) {
-        if (pid > 0 && !strstr(names[i], mark))
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
             continue;
-        if (unlinkat(q->dirfd[SG_Q_TMP], names[i], 0) == 0)
+        struct stat st;
+        if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            int sub = top ? openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+            if (sub >= 0) {
+                removed += clean_dir(sub, pid, false);
+                close(sub);
+            }
+            continue;
+        }
+        if (pid > 0 && !strstr(de->d_name, mark))
+            continue;
+        if (unlinkat(dirfd, de->d_name, 0) == 0)
             removed++;
     }
-    sg_queue_names_free(names, n);
+    closedir(d);
     return removed;
+}
+
+int sg_queue_clean_tmp(sg_queue *q, long pid)
+{
+    if (q->dirfd[SG_Q_TMP] < 0 || q->pathonly[SG_Q_TMP])
+        return -1;
+    return clean_dir(q->dirfd[SG_Q_TMP], pid, true);
 }

@@ -2,13 +2,18 @@
  * Owner: src/queue. Durability rule: a message is only acknowledged or removed from its previous
  * state after its new file is fsync'd, renamed into place and the directory fsync'd.
  *
- *   tmp/       files being written (named role.pid.id; removed by the master when pid dies)
+ *   tmp/       files being written (named role.pid.id; removed by the master when pid dies);
+ *              tmp/ROLE/ when it exists (the master makes one per role user, private to it)
  *   incoming/  accepted by smtpd, waiting for cryptd
  *   active/    claimed by a cryptd worker (put back into incoming/ by recovery at start)
  *   outgoing/  processed, waiting for relay
  *   deferred/  relay got a temporary failure; retried after next-attempt
  *   hold/      stopped by policy or error; only an administrator moves it on
- *   corrupt/   unreadable queue files, kept for inspection, never deleted automatically */
+ *   corrupt/   unreadable queue files, kept for inspection, never deleted automatically
+ *   dsn/       DSNs written by relay, waiting for cryptd (which moves them into incoming/)
+ * Started as root each state has the owner that needs it (src/master/prepare.c); a role opens
+ * the states it cannot read as O_PATH handles (or not at all), so using them fails with EACCES
+ * or EBADF, never silently. */
 #ifndef SG_QUEUE_H
 #define SG_QUEUE_H
 
@@ -26,12 +31,14 @@ enum sg_qstate {
     SG_Q_DEFERRED,
     SG_Q_HOLD,
     SG_Q_CORRUPT,
+    SG_Q_DSN,
     SG_Q_NSTATES
 };
 
 typedef struct sg_queue {
     char root[PATH_MAX];
-    int dirfd[SG_Q_NSTATES];
+    int dirfd[SG_Q_NSTATES];     /* -1: not reachable by this process */
+    bool pathonly[SG_Q_NSTATES]; /* an O_PATH handle: the state may be written into, not read or fsync'd */
     char role[16];
 } sg_queue;
 
@@ -64,7 +71,8 @@ int sg_qw_write(sg_qwriter *w, const void *data, size_t len);
  * touches only w. */
 int sg_qw_finish(sg_qwriter *w);
 /* Group commit: makes the finished writers' data durable (fdatasync for one, one syncfs for a
- * batch), renames them into state, then one fsync of the state directory. Returns 0 when every
+ * batch), renames them into state, then one fsync of the state directory (one syncfs when the
+ * state is write-only for this process). Returns 0 when every
  * writer is durable in state; failed writers have error set and are removed from tmp/. */
 int sg_qw_publish(sg_queue *q, sg_qwriter **w, size_t n, int state);
 void sg_qw_abort(sg_queue *q, sg_qwriter *w);
@@ -76,7 +84,9 @@ int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *
  * (ENOENT when gone), or -2 when the file is malformed (err says why). */
 int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file, const char **data,
                   size_t *datalen, char *err, size_t errlen);
-/* rename(from/name, to/name) and fsync of both directories. -1 with errno (ENOENT: lost a race). */
+/* rename(from/name, to/name) and fsync of both directories (a state this process may only write
+ * into, such as corrupt/, is not fsync'd: a move lost there is made again, nothing depends on
+ * it). -1 with errno (ENOENT: lost a race). */
 int sg_queue_move(sg_queue *q, const char *name, int from, int to);
 int sg_queue_remove(sg_queue *q, int state, const char *name);
 /* Sorted names in a state (oldest first). Caller frees with sg_queue_names_free. */
@@ -86,7 +96,8 @@ void sg_queue_names_free(char **names, size_t n);
 int sg_queue_find(sg_queue *q, const char *name);
 /* Crash recovery for cryptd: everything in active/ goes back to incoming/. Returns the count. */
 int sg_queue_recover_active(sg_queue *q);
-/* Removes tmp files; pid > 0 only those written by that process. Returns the count. */
+/* Removes tmp files, in tmp/ and in each role's tmp/ROLE/; pid > 0 only those written by that
+ * process. Returns the count. */
 int sg_queue_clean_tmp(sg_queue *q, long pid);
 /* Path of state/name, for logging and the CLI. */
 void sg_queue_path(const sg_queue *q, int state, const char *name, char *out, size_t len);

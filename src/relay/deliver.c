@@ -4,6 +4,12 @@
  * state: delivered recipients are done, temporary failures go to deferred/ with backoff,
  * permanent failures (and expired ones) get a DSN. Owner: src/relay.
  *
+ * SECURITY: a DSN never carries more than the sender sent. For a message cryptd decrypted
+ * (marked in its envelope, kept on the deferred copy, so expiry too) the DSN returns nothing
+ * of it, whatever RET says. Every DSN goes to dsn/, not outgoing/: cryptd takes it from there
+ * through the policy like any other mail (docs/queue-format.md), so a bounce to the outside is
+ * protected by the same rules as a reply would be.
+ *
  * Never lose mail: the DSN and the deferred copy are written durably (sg_queue_write: fsync,
  * rename, fsync dir) BEFORE the source file is removed. A crash in between re-sends the
  * message: recipients may get it twice, nobody loses it.
@@ -218,7 +224,8 @@ static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t
                      .remote_mta = r->cfg->relay.next_hop,
                      .now = now,
                      .token = id,
-                     .headers_only = len > DSN_FULL_MAX};
+                     .headers_only = len > DSN_FULL_MAX,
+                     .no_content = e->decrypted};
     /* When the content itself was the problem (too big: 5.3.x; needs an extension the hop
      * lacks: 5.6.x) a DSN carrying it would fail the same way and be dropped, since its sender
      * is empty: return only the header then. Also above DSN_FULL_MAX, like Postfix's
@@ -241,9 +248,10 @@ static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t
         (eightbit && sg_env_set(&d.body, "8BITMIME") < 0))
         goto out;
     d.smtputf8 = !is_ascii(e->from);
-    if (sg_queue_write(&r->q, SG_Q_OUTGOING, id, &d, b.data, b.len) < 0)
+    if (sg_queue_write(&r->q, SG_Q_DSN, id, &d, b.data, b.len) < 0)
         goto out;
-    sg_info(e->id, "event=dsn-queued id=%s for=<%s> recipients=%zu", id, e->from, nfail);
+    sg_info(e->id, "event=dsn-queued id=%s for=<%s> recipients=%zu decrypted=%s", id, e->from, nfail,
+            e->decrypted ? "yes-nothing-returned" : "no");
     rc = 0;
 out:
     if (rc < 0)

@@ -1,6 +1,7 @@
 /* dsn.c - builds the delivery status notification for recipients that failed permanently:
  * a multipart/report (RFC 6522) with a human-readable part, a message/delivery-status part
- * (RFC 3464) and the original message or its header. Owner: src/relay.
+ * (RFC 3464) and the original message or its header; for a message cryptd decrypted, nothing
+ * of it (the sender would get back plaintext the gateway opened with a held key). Owner: src/relay.
  * Everything a peer supplied (reply text, addresses) is cleaned before it goes into a header
  * line, so a hostile next hop cannot add fields or break the report's structure. */
 #include "relay/dsn.h"
@@ -128,8 +129,12 @@ int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const cha
                          "This is the mail gateway at %s.\r\n\r\n"
                          "Your message could not be delivered to the recipients below; this is\r\n"
                          "permanent and the gateway will not try again. The reason given for each\r\n"
-                         "is shown; the technical report and the %s are attached.\r\n\r\n",
-                         boundary, o->hostname, hdrs_only ? "header of your message" : "message");
+                         "is shown; %s.\r\n\r\n",
+                         boundary, o->hostname,
+                         o->no_content ? "the technical report is attached. Your message was decrypted by\r\n"
+                                         "this gateway, so no part of it is returned"
+                         : hdrs_only   ? "the technical report and the header of your message are attached"
+                                       : "the technical report and the message are attached");
     for (size_t i = 0; i < n; i++) {
         rc |= sg_buf_append(out, "<", 1);
         rc |= put_clean(out, r[i].rcpt->addr, 900, eightbit);
@@ -171,6 +176,11 @@ int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const cha
         }
         rc |= put_clean(out, r[i].diag, 900, eightbit);
         rc |= sg_buf_appendf(out, "\r\nLast-Attempt-Date: %s\r\n", date);
+    }
+
+    if (o->no_content) {
+        rc |= sg_buf_appendf(out, "\r\n--%s--\r\n", boundary);
+        return rc ? -1 : 0;
     }
 
     /* 3: what was returned */

@@ -24,6 +24,8 @@ typedef struct sg_dsn_opts {
     long long now;          /* unix seconds: Date, Last-Attempt-Date */
     const char *token;      /* unique text for Message-ID and the MIME boundary (the DSN's id) */
     bool headers_only;      /* return only the header whatever RET says (see deliver.c) */
+    bool no_content;        /* return nothing of the message (it was decrypted here: even its
+                               header may hold protected fields that came out of decryption) */
 } sg_dsn_opts;
 
 /* RFC 3461 section 4.1: may a failure DSN be sent for this recipient? NOTIFY absent: yes;
@@ -32,7 +34,8 @@ bool sg_dsn_wanted(const sg_rcpt *r);
 
 /* Appends the whole DSN message (headers and body, CRLF line ends) to out. data is the
  * original message; RET=HDRS, o->headers_only or a BINARYMIME original (which cannot be
- * nested in a text report) return only its header, anything else the whole message. *eightbit is set when the
+ * nested in a text report) return only its header, o->no_content nothing of it (the report
+ * then has two parts), anything else the whole message. *eightbit is set when the
  * report contains 8-bit bytes (the DSN must then be sent with BODY=8BITMIME).
  * Returns 0, or -1 when out's maximum is exceeded. */
 int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const char *data, size_t datalen,

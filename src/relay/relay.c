@@ -2,8 +2,11 @@
  * Owner: src/relay.
  *
  * SECURITY
- *   User:    cfg->users.relay (group cfg->users.group), dropped right after opening the spool.
- *   Reads:   the spool (outgoing/, deferred/); writes deferred/, outgoing/ (DSNs), corrupt/, tmp/.
+ *   User:    cfg->users.relay (group cfg->users.group, plus its own group, which dsn/ names),
+ *            dropped right after opening the spool; no_new_privs.
+ *   Reads:   outgoing/ and deferred/ only; writes deferred/, dsn/ (DSNs, which cryptd passes
+ *            through the policy), corrupt/ (write-only), tmp/relay/; removes what it sent from
+ *            outgoing/. Under the master it cannot open incoming/, active/ or hold/.
  *            Never opens the key store, the key-encryption key or any private key: the files
  *            are not readable by this user and this code has no path to them.
  *   Peers:   one outbound SMTP peer, relay.next_hop (normally our own MTA). Its replies are

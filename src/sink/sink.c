@@ -2,10 +2,10 @@
  * message durably into a maildir (tmp/ -> fsync -> new/ -> fsync of new/). Owner: src/sink.
  *
  * SECURITY
- *   user:    cfg->users.relay (group cfg->users.group) after sg_priv_drop when started as root:
- *            the sink stands in for the next hop that relay talks to and holds no keys, so it
- *            shares relay's (unprivileged, key-less) identity instead of needing a user of its
- *            own. Unchanged when not root.
+ *   user:    cfg->users.sink with its own group (not users.group) after sg_priv_drop when
+ *            started as root: the sink stands for the next hop, a peer outside the gateway, so
+ *            it can reach no spool state, and no role can write into what it "delivered"
+ *            (its maildir is the sink user's, 0750). no_new_privs either way.
  *   reads:   its configuration and the smtpd TLS certificate/key (for STARTTLS).
  *   writes:  cfg->sink.maildir only.
  *   peers:   SMTP clients on cfg->sink.listen (in the demo: sealgate's relay role).
@@ -128,7 +128,7 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
     for (int i = 0; i < 4; i++) {
         char d[4200];
         snprintf(d, sizeof d, "%s%s", m.root, subs[i]);
-        if (sg_mkdirs(d, 0750) < 0 || sg_smtp_group_access(d, cfg->users.group, true) < 0) {
+        if (sg_mkdirs(d, 0750) < 0 || sg_priv_chown(d, cfg->users.sink, NULL) < 0 || chmod(d, 0750) < 0) {
             sg_error(NULL, "event=start_failed reason=maildir dir=%s error=\"%s\"", d, strerror(errno));
             return 1;
         }
@@ -140,7 +140,7 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
                                      cfg->hostname, err, sizeof err);
     if (!tls)
         sg_warn(NULL, "event=tls_unavailable reason=\"%s\"", err);
-    if (sg_priv_drop(cfg->users.relay, cfg->users.group, err, sizeof err) < 0) {
+    if (sg_priv_drop(cfg->users.sink, NULL, err, sizeof err) < 0) {
         sg_error(NULL, "event=start_failed reason=privdrop error=\"%s\"", err);
         close(fd);
         SSL_CTX_free(tls);

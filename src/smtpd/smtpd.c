@@ -2,11 +2,13 @@
  * Owner: src/smtpd.
  *
  * SECURITY
- *   user:    cfg->users.smtpd (group cfg->users.group) after sg_priv_drop; unchanged when not
- *            started as root (tests, development).
+ *   user:    cfg->users.smtpd (group cfg->users.group, plus its own group, which incoming/
+ *            names) after sg_priv_drop; unchanged when not started as root (tests,
+ *            development). no_new_privs either way.
  *   reads:   its configuration, its TLS certificate and key (opened before the drop), nothing
  *            else; it never opens the store or any private key of users (cryptd's job).
- *   writes:  spool tmp/ and incoming/ only (through src/queue).
+ *   writes:  spool tmp/smtpd/ and incoming/ only (through src/queue); under the master it
+ *            cannot even look into another state (docs/architecture.md, "Spool ownership").
  *   peers:   untrusted SMTP clients on cfg->smtpd.listen; nothing else.
  *   secrets: the TLS server key in memory (inside OpenSSL). A compromise of this process yields
  *            the mail in transit and that key, never a user's private key.
@@ -85,13 +87,15 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
         SSL_CTX_free(tls);
         return 1;
     }
-    /* Started as root by hand (the master prepares this itself), smtpd must still be able to
-     * use the spool after the drop: traverse the root, write tmp/ and incoming/. */
-    char sp[3][4200];
+    /* Started as root by hand, smtpd must still be able to use the spool after the drop:
+     * traverse the root, write tmp/ and incoming/. A spool the master prepared (it has
+     * tmp/smtpd/) keeps the master's stricter owners. */
+    char sp[4][4200];
     snprintf(sp[0], sizeof sp[0], "%s", cfg->spool_dir);
     snprintf(sp[1], sizeof sp[1], "%s/tmp", cfg->spool_dir);
     snprintf(sp[2], sizeof sp[2], "%s/incoming", cfg->spool_dir);
-    for (int i = 0; i < 3; i++)
+    snprintf(sp[3], sizeof sp[3], "%s/tmp/smtpd", cfg->spool_dir);
+    for (int i = 0; i < 3 && access(sp[3], F_OK) != 0; i++)
         if (sg_smtp_group_access(sp[i], cfg->users.group, i > 0) < 0)
             sg_warn(NULL, "event=spool_permissions dir=%s error=\"%s\"", sp[i], strerror(errno));
     if (sg_priv_drop(cfg->users.smtpd, cfg->users.group, err, sizeof err) < 0) {

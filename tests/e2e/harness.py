@@ -304,7 +304,7 @@ class Gateway:
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
         return p.returncode, p.stdout.decode(errors="replace")
 
-    def spool_count(self, states=("incoming", "active", "outgoing", "deferred")):
+    def spool_count(self, states=("incoming", "active", "outgoing", "deferred", "dsn")):
         n = 0
         for s in states:
             d = os.path.join(self.base, "spool", s)

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
             const char *d2;
             size_t dl2;
             if (sg_qfile_parse(b.data, b.len, &e2, &d2, &dl2, err, sizeof err) != 0 || dl2 != dlen ||
-                memcmp(d2, data, dlen) != 0 || e2.nrcpt != e.nrcpt || strcmp(e2.from, e.from) != 0)
+                memcmp(d2, data, dlen) != 0 || e2.nrcpt != e.nrcpt || strcmp(e2.from, e.from) != 0 ||
+                e2.decrypted != e.decrypted)
                 abort(); /* what we write we must read back identically */
             sg_env_free(&e2);
         }

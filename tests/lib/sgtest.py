@@ -24,7 +24,7 @@ def asan_binary():
     if os.environ.get("SEALGATE_BINARY"):
         return os.environ["SEALGATE_BINARY"]
     return ASAN_BINARY if os.access(ASAN_BINARY, os.X_OK) else BINARY
-STATES = ["tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt"]
+STATES = ["tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt", "dsn"]
 
 
 class Tap:

@@ -9,7 +9,7 @@
 
 static const char MSG[] = "From: a@x.test\r\nSubject: hi\r\n\r\nbody line\r\n.dot line\r\n";
 
-static bool headers_only;
+static bool headers_only, no_content;
 
 static char *build(sg_envelope *e, const char *status, const char *diag, bool remote, bool *eb)
 {
@@ -18,7 +18,8 @@ static char *build(sg_envelope *e, const char *status, const char *diag, bool re
                      .remote_mta = "127.0.0.1:2525",
                      .now = 1700000000,
                      .token = "0123456789abcdef",
-                     .headers_only = headers_only};
+                     .headers_only = headers_only,
+                     .no_content = no_content};
     sg_buf b;
     sg_buf_init(&b, 1 << 20);
     if (sg_dsn_build(e, &r, 1, MSG, sizeof MSG - 1, &o, &b, eb) < 0) {
@@ -107,6 +108,19 @@ int main(void)
     CHECK(d && strstr(d, "text/rfc822-headers") && !strstr(d, "body line"), "headers_only beats RET=FULL");
     free(d);
     headers_only = false;
+
+    /* a decrypted original: nothing of it comes back, not even its header (protected fields) */
+    no_content = true;
+    d = build(&e, "5.1.1", "550 5.1.1 no such user", true, &eb);
+    CHECK(d && !strstr(d, "body line") && !strstr(d, "Subject: hi") && !strstr(d, "message/rfc822") &&
+              !strstr(d, "text/rfc822-headers"),
+          "no_content beats RET=FULL: no part of the message returned");
+    CHECK(d && strstr(d, "Status: 5.1.1\r\n") && strstr(d, "no part of it is returned") &&
+              strstr(d, "\r\n--=_sealgate-dsn_0123456789abcdef_=--\r\n") &&
+              count(d, "\r\n--=_sealgate-dsn_") == 3 && all_crlf(d),
+          "no_content: notification and delivery report, closed multipart");
+    free(d);
+    no_content = false;
 
     /* 8-bit original: the report says so */
     sg_env_set(&e.ret, NULL);

@@ -79,9 +79,31 @@ static void test_roundtrip(void)
           "null sender and empty data round trip");
     sg_env_free(&p);
     free(file);
+    /* The decrypted mark survives a round trip and is written as version 2. */
+    e.decrypted = true;
+    file = serialize_file(&e, "", 0, &flen);
+    CHECK(strncmp(file, "SEALGATE-QUEUE 2\n", 17) == 0 && strstr(file, "\ndecrypted 1\n"),
+          "decrypted output written as version 2 with its mark");
+    CHECK(sg_qfile_parse(file, flen, &p, &d, &dl, err, sizeof err) == 0 && p.decrypted,
+          "decrypted mark kept");
+    sg_env_free(&p);
+    free(file);
+    /* Version 1 files (written before the mark existed) are still read, unmarked. */
+    const char *v1 = "SEALGATE-QUEUE 1\nid 0123456789abcdef\nfrom \nrcpt a\ndata\nEND 0000000000000000\n";
+    CHECK(sg_qfile_parse(v1, strlen(v1), &p, &d, &dl, err, sizeof err) == 0 && !p.decrypted,
+          "version 1 file still read");
+    sg_env_free(&p);
+    const char *v1d =
+        "SEALGATE-QUEUE 1\nid 0123456789abcdef\nfrom \ndecrypted 1\nrcpt a\ndata\nEND 0000000000000000\n";
+    CHECK(sg_qfile_parse(v1d, strlen(v1d), &p, &d, &dl, err, sizeof err) < 0,
+          "decrypted line refused in version 1");
+    const char *v2bad =
+        "SEALGATE-QUEUE 2\nid 0123456789abcdef\nfrom \ndecrypted 0\nrcpt a\ndata\nEND 0000000000000000\n";
+    CHECK(sg_qfile_parse(v2bad, strlen(v2bad), &p, &d, &dl, err, sizeof err) < 0,
+          "decrypted value other than 1 refused");
     /* Version mismatch is refused. */
-    const char *v2 = "SEALGATE-QUEUE 2\nid 0123456789abcdef\nfrom \nrcpt a\ndata\nEND 0000000000000000\n";
-    CHECK(sg_qfile_parse(v2, strlen(v2), &p, &d, &dl, err, sizeof err) < 0 && strstr(err, "version"),
+    const char *v3 = "SEALGATE-QUEUE 3\nid 0123456789abcdef\nfrom \nrcpt a\ndata\nEND 0000000000000000\n";
+    CHECK(sg_qfile_parse(v3, strlen(v3), &p, &d, &dl, err, sizeof err) < 0 && strstr(err, "version"),
           "unknown format version refused");
     const char *noid = "SEALGATE-QUEUE 1\nfrom \nrcpt a\ndata\nEND 0000000000000000\n";
     CHECK(sg_qfile_parse(noid, strlen(noid), &p, &d, &dl, err, sizeof err) < 0, "missing id refused");
