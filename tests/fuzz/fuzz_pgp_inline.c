@@ -26,7 +26,7 @@ static void setup(void)
     static int done;
     char fpr[SG_PGP_FPR_LEN + 1];
     if (!done)
-        fuzz_engines_setup(&cfg, &env, &lock, "bob@demo.test", fpr);
+        fuzz_engines_setup(&cfg, &env, &lock, "bob@demo.test", fpr, false);
     done = 1;
 }
 

@@ -1,8 +1,9 @@
 /* fuzz_unwrap.c - libFuzzer target for the decryption-oracle rule of the decrypt/verify entry
  * point (issue 9, item 6): the fuzzer builds the wrapper, sealgate's ciphertext goes inside.
- * A marker text is encrypted once to bob's key (held in a real keystore); in the input every
- * "@E@" becomes that ciphertext as a PGP/MIME multipart/encrypted entity and every "@A@" the
- * same kind of ciphertext as an inline armored block. Whatever the wrapper (parts beside it,
+ * A marker text is encrypted once to bob's OpenPGP key and once to his S/MIME certificate (held
+ * in a real store); in the input every "@E@" becomes the PGP/MIME multipart/encrypted entity,
+ * every "@A@" an inline armored block, every "@S@" the application/pkcs7-mime entity
+ * (EnvelopedData). Whatever the wrapper (parts beside it,
  * alternatives, text around the block, nesting, signatures), when sg_unwrap decrypted anything
  * and the marker is in the body it delivers, that body must be the decrypted text and nothing
  * else: no plaintext byte ever sits beside a part the outer sender controls.
@@ -29,6 +30,27 @@ static const char *const rcpts[] = {"bob@demo.test", "carl@demo.test"};
 static sg_buf pgpmime; /* "@E@" */
 static char *armor;    /* "@A@" */
 static size_t armorlen;
+static sg_buf smime; /* "@S@" */
+
+/* The marker as bob's S/MIME message made by the engine; its entity after MIME-Version. */
+static void smime_entity(void)
+{
+    static const char msg[] = "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\n"
+                              "Content-Type: text/plain\r\n\r\n" MARKER;
+    const char *to[] = {"bob@demo.test"};
+    sg_protect_req req = {.sender = "alice@example.net", .sign = SG_SIGN_NONE, .rcpts = to, .nrcpt = 1};
+    sg_buf out;
+    char err[256];
+    sg_buf_init(&out, 1u << 20);
+    sg_buf_init(&smime, 1u << 20);
+    const sg_engine *e = sg_engine_by_method(SG_METHOD_SMIME);
+    if (!e || e->protect(&req, msg, sizeof msg - 1, &out, err, sizeof err) < 0 || sg_buf_append(&out, "", 1) < 0)
+        abort();
+    const char *mv = strstr(out.data, "\r\nMIME-Version: 1.0\r\n");
+    if (!mv || sg_buf_append(&smime, mv + 21, out.len - 1 - (size_t)(mv + 21 - out.data)) < 0)
+        abort();
+    sg_buf_free(&out);
+}
 
 /* Once per process: bob's key and the engines (fuzz_engines.h), and the two ciphertexts of
  * the marker. */
@@ -39,7 +61,8 @@ static void setup(void)
         return;
     done = 1;
     char err[256], fpr[1][SG_PGP_FPR_LEN + 1];
-    fuzz_engines_setup(&cfg, &env, &lock, "bob@demo.test", fpr[0]);
+    fuzz_engines_setup(&cfg, &env, &lock, "bob@demo.test", fpr[0], true);
+    smime_entity();
     /* The entity "Content-Type: text/plain" + MARKER for PGP/MIME, the bare MARKER inline:
      * both open to a body that is exactly MARKER. */
     static const char ent[] = "Content-Type: text/plain\r\n\r\n" MARKER;
@@ -64,13 +87,22 @@ static int build(const char *in, size_t n, sg_buf *out)
 {
     size_t subst = 0, i = 0, copied = 0;
     while (i + 3 <= n && subst < MAX_SUBST) {
-        bool e = memcmp(in + i, "@E@", 3) == 0, a = memcmp(in + i, "@A@", 3) == 0;
-        if (!e && !a) {
+        const char *with = NULL;
+        size_t wlen = 0;
+        if (memcmp(in + i, "@E@", 3) == 0) {
+            with = pgpmime.data;
+            wlen = pgpmime.len;
+        } else if (memcmp(in + i, "@A@", 3) == 0) {
+            with = armor;
+            wlen = armorlen;
+        } else if (memcmp(in + i, "@S@", 3) == 0) {
+            with = smime.data;
+            wlen = smime.len;
+        } else {
             i++;
             continue;
         }
-        if (sg_buf_append(out, in + copied, i - copied) < 0 ||
-            sg_buf_append(out, e ? pgpmime.data : armor, e ? pgpmime.len : armorlen) < 0)
+        if (sg_buf_append(out, in + copied, i - copied) < 0 || sg_buf_append(out, with, wlen) < 0)
             return -1;
         i += 3;
         copied = i;
