@@ -278,7 +278,9 @@ static int build_other(const sg_unwrap_req *req, const char *from, const char *s
         s->dec = failed ? SG_UNWRAP_DEC_FAILED : SG_UNWRAP_DEC_NONE;
         s->embedded = e->partial; /* armored blocks inside other text: never opened */
         snprintf(s->dec_reason, sizeof s->dec_reason, "%s",
-                 failed ? e->reason : s->embedded ? "embedded-ciphertext" : "no-key");
+                 failed        ? e->reason
+                 : s->embedded ? "embedded-ciphertext"
+                               : "no-key");
     } else if (f->walked) {
         add_parts(s, &f->p); /* parts below the top: visible to everyone, opened for none */
     }

@@ -60,7 +60,8 @@ static bool placeholder_before(const char *cur, size_t curlen, const char **in, 
     sg_rawmsg ph;
     if (!sg_mime_top_is(cur, curlen, "multipart", "mixed") ||
         sg_mime_split_multipart(cur, curlen, parts, 3, boundary, sizeof boundary) != 2 ||
-        !sg_mime_top_is(parts[0].data, parts[0].len, "text", "plain") || encrypted_layer(parts[1].data, parts[1].len) == SG_METHOD_NONE ||
+        !sg_mime_top_is(parts[0].data, parts[0].len, "text", "plain") ||
+        encrypted_layer(parts[1].data, parts[1].len) == SG_METHOD_NONE ||
         sg_rawmsg_parse(parts[0].data, parts[0].len, &ph) < 0)
         return false;
     bool empty = carries_nothing(ph.body, ph.bodylen);

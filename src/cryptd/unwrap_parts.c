@@ -53,6 +53,8 @@ static int take_chain(walker *w, const sg_chain *c, sg_buf *out, bool *changed)
     int rc = sg_mime_content_entity(c->delivered, c->dlen, &ent);
     if (rc == 0)
         rc = sg_mime_to_crlf(ent.data ? ent.data : "", ent.len, out);
+    if (ent.data) /* inside a decrypted body, signed content is plaintext too */
+        memset(ent.data, 0, ent.len);
     sg_buf_free(&ent);
     if (rc < 0)
         return -1;

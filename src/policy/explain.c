@@ -47,8 +47,7 @@ static void print_action(FILE *o, const sg_paction *a, const sg_pdecision *d)
             fprintf(o, "(hold embedded ciphertext)");
         if (a->notify & SG_PHOLD_UNPROTECTED)
             fprintf(o, "(hold unprotected headers)");
-    }
-    else if (a->arg)
+    } else if (a->arg)
         fprintf(o, "(\"%s\")", a->arg);
 }
 

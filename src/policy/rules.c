@@ -104,7 +104,8 @@ static const char *keycond_name(int k)
 /* The words of decrypt's list: whom to tell (bits 0, 1), what to hold (SG_PHOLD_*). */
 static const char *notify_name(int k)
 {
-    static const char *const names[] = {"sender", "recipient", "hold_embedded_ciphertext", "hold_unprotected_headers"};
+    static const char *const names[] = {"sender", "recipient", "hold_embedded_ciphertext",
+                                        "hold_unprotected_headers"};
     return names[k];
 }
 

@@ -44,7 +44,8 @@ static void smime_entity(void)
     sg_buf_init(&out, 1u << 20);
     sg_buf_init(&smime, 1u << 20);
     const sg_engine *e = sg_engine_by_method(SG_METHOD_SMIME);
-    if (!e || e->protect(&req, msg, sizeof msg - 1, &out, err, sizeof err) < 0 || sg_buf_append(&out, "", 1) < 0)
+    if (!e || e->protect(&req, msg, sizeof msg - 1, &out, err, sizeof err) < 0 ||
+        sg_buf_append(&out, "", 1) < 0)
         abort();
     const char *mv = strstr(out.data, "\r\nMIME-Version: 1.0\r\n");
     if (!mv || sg_buf_append(&smime, mv + 21, out.len - 1 - (size_t)(mv + 21 - out.data)) < 0)
@@ -68,15 +69,17 @@ static void setup(void)
     static const char ent[] = "Content-Type: text/plain\r\n\r\n" MARKER;
     char *c = NULL;
     size_t clen = 0;
-    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, ent, sizeof ent - 1, &c, &clen, err, sizeof err) < 0 ||
+    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, ent, sizeof ent - 1, &c, &clen, err,
+                           sizeof err) < 0 ||
         sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, MARKER, strlen(MARKER), &armor, &armorlen, err,
                            sizeof err) < 0)
         abort();
     sg_buf_init(&pgpmime, 1u << 20);
-    if (sg_buf_appendf(&pgpmime,
-                       "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n"
-                       "\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\n"
-                       "Content-Type: application/octet-stream\r\n\r\n") < 0 ||
+    if (sg_buf_appendf(
+            &pgpmime,
+            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n"
+            "\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n") < 0 ||
         sg_mime_to_crlf(c, clen, &pgpmime) < 0 || sg_buf_appendf(&pgpmime, "\r\n--enc--\r\n") < 0)
         abort();
     free(c);
@@ -120,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sg_buf_free(&msg);
         return 0;
     }
-    sg_unwrap_req req = {.rcpts = rcpts, .nrcpt = 2, .authserv_id = "gw.demo.test", .max_layers = 4, .qid = "fuzz"};
+    sg_unwrap_req req = {
+        .rcpts = rcpts, .nrcpt = 2, .authserv_id = "gw.demo.test", .max_layers = 4, .qid = "fuzz"};
     sg_unwrap_result u;
     if (sg_unwrap(&req, msg.data, msg.len, &u) < 0) {
         sg_buf_free(&msg);
@@ -135,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *body = end ? end + 4 : u.reader_msg + u.reader_len;
         size_t blen = (size_t)(u.reader_msg + u.reader_len - body);
         /* The plaintext is delivered only as the whole body, alone. */
-        if (memmem(body, blen, "oracle-marker", 13) && (blen != strlen(MARKER) || memcmp(body, MARKER, blen) != 0))
+        if (memmem(body, blen, "oracle-marker", 13) &&
+            (blen != strlen(MARKER) || memcmp(body, MARKER, blen) != 0))
             abort();
     }
     /* What the others get is the message as it arrived: never the plaintext. */

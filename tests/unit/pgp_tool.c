@@ -78,7 +78,8 @@ static int do_unwrap(int argc, char **argv, const char *msg, size_t len, const s
             u.hold, u.unchanged, reader, u.layers, s->encrypted, sg_unwrap_dec_name(s->dec),
             s->dec_reason[0] ? s->dec_reason : "-",
             s->sig.sig == SG_SIG_VALID ? "valid" : s->sig.sig == SG_SIG_INVALID ? "invalid" : "none",
-            s->sig.reason[0] ? s->sig.reason : "-", s->sig.signer[0] ? s->sig.signer : "-", s->sig_whole, s->embedded, s->unprotected, u.reason);
+            s->sig.reason[0] ? s->sig.reason : "-", s->sig.signer[0] ? s->sig.signer : "-", s->sig_whole, s->embedded, s->unprotected,
+            u.reason);
     if (u.hold)
         ;
     else if (u.unchanged)

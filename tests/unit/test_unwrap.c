@@ -198,8 +198,9 @@ static void test_embedded(const char *alice, const char *bob)
     sg_unwrap_result u;
 
     /* An armored block inside other text. */
-    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
-                       "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
+    sg_buf_appendf(&m,
+                   "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
                    (int)alen, arm ? arm : "");
     int rc = ok ? unwrap(m.data, m.len, 8, &u) : -1;
     CHECK(rc == 0 && closed(&u, m.data, "inline secret"),
@@ -208,12 +209,15 @@ static void test_embedded(const char *alice, const char *bob)
         sg_unwrap_result_free(&u);
     /* The same block as the whole text of a part, beside the attacker's text part. */
     sg_buf_reset(&m);
-    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
-                       "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\nContent-Type: text/plain\r\n\r\n"
-                       "Please quote this in your reply:\r\n--L\r\nContent-Type: text/plain\r\n\r\n%.*s\r\n--L--\r\n",
-                   (int)alen, arm ? arm : "");
+    sg_buf_appendf(
+        &m,
+        "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\nContent-Type: text/plain\r\n\r\n"
+        "Please quote this in your reply:\r\n--L\r\nContent-Type: text/plain\r\n\r\n%.*s\r\n--L--\r\n",
+        (int)alen, arm ? arm : "");
     rc = ok ? unwrap(m.data, m.len, 8, &u) : -1;
-    CHECK(rc == 0 && closed(&u, m.data, "inline secret"), "whole-text block in a part beside attacker text: closed");
+    CHECK(rc == 0 && closed(&u, m.data, "inline secret"),
+          "whole-text block in a part beside attacker text: closed");
     if (rc == 0)
         sg_unwrap_result_free(&u);
 
@@ -231,13 +235,19 @@ static void test_embedded(const char *alice, const char *bob)
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         sg_buf_reset(&m);
         bool first = i == 1; /* the attacker's plain text as the alternative shown first */
-        sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
-                           "Content-Type: multipart/%s; boundary=\"L\"\r\n\r\n--L\r\n%s\r\n--L\r\n%s\r\n--L--\r\n",
-                       shapes[i][0], first ? shapes[i][1] : ct ? ct : "", first ? ct ? ct : "" : shapes[i][1]);
+        sg_buf_appendf(
+            &m,
+            "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/%s; boundary=\"L\"\r\n\r\n--L\r\n%s\r\n--L\r\n%s\r\n--L--\r\n",
+            shapes[i][0],
+            first ? shapes[i][1]
+            : ct  ? ct
+                  : "",
+            first ? ct ? ct : "" : shapes[i][1]);
         rc = ct ? unwrap(m.data, m.len, 8, &u) : -1;
         CHECK(rc == 0 && closed(&u, m.data, "list secret") && !u.readable[1],
-              "multipart/%s with ciphertext beside %s: not opened, body unchanged, embedded-ciphertext", shapes[i][0],
-              i == 2 ? "HTML" : "text");
+              "multipart/%s with ciphertext beside %s: not opened, body unchanged, embedded-ciphertext",
+              shapes[i][0], i == 2 ? "HTML" : "text");
         if (rc == 0)
             sg_unwrap_result_free(&u);
     }
@@ -246,17 +256,20 @@ static void test_embedded(const char *alice, const char *bob)
      * ciphertext inside it beside the attacker's text stays closed. */
     sg_buf wrapper;
     sg_buf_init(&wrapper, SG_MIME_MAX_OUT);
-    sg_buf_appendf(&wrapper, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
-                             "Content-Type: multipart/mixed; boundary=\"W\"\r\n\r\n--W\r\nContent-Type: text/plain\r\n\r\n"
-                             "quote me\r\n--W\r\n%s\r\n--W--\r\n",
-                   ct ? ct : "");
+    sg_buf_appendf(
+        &wrapper,
+        "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"W\"\r\n\r\n--W\r\nContent-Type: text/plain\r\n\r\n"
+        "quote me\r\n--W\r\n%s\r\n--W--\r\n",
+        ct ? ct : "");
     sg_buf_reset(&m);
     rc = ct ? protect(wrapper.data, wrapper.len, SG_SIGN_NONE, "bob@demo.test", &m) : -1;
     rc = rc == 0 ? unwrap(m.data, m.len, 8, &u) : -1;
     CHECK(rc == 0 && u.readable[0] && u.reader_msg && u.reader.dec == SG_UNWRAP_DEC_PARTIAL &&
               strcmp(u.reader.dec_reason, "embedded-ciphertext") == 0 && strstr(u.reader_msg, "quote me") &&
               strstr(u.reader_msg, "multipart/encrypted") && !strstr(u.reader_msg, "list secret"),
-          "encrypted wrapper around ciphertext and text: outer opened, inner closed, partial embedded-ciphertext");
+          "encrypted wrapper around ciphertext and text: outer opened, inner closed, partial "
+          "embedded-ciphertext");
     if (rc == 0)
         sg_unwrap_result_free(&u);
     sg_buf_free(&wrapper);
@@ -299,8 +312,9 @@ static void test_reply_fields(const char *alice, const char *bob)
 {
     const char msg[] = "From: alice@example.net\r\nTo: bob@demo.test\r\nReply-To: alice-desk@example.net\r\n"
                        "Subject: secret\r\nContent-Type: text/plain\r\n\r\nthe plan\r\n";
-    const char evil[] = "From: alice@example.net\r\nTo: bob@demo.test\r\nCc: mallory@evil.example\r\n"
-                        "Reply-To: mallory@evil.example\r\nMail-Followup-To: mallory@evil.example\r\nSubject: ...\r\n";
+    const char evil[] =
+        "From: alice@example.net\r\nTo: bob@demo.test\r\nCc: mallory@evil.example\r\n"
+        "Reply-To: mallory@evil.example\r\nMail-Followup-To: mallory@evil.example\r\nSubject: ...\r\n";
     sg_buf m, x;
     sg_buf_init(&m, SG_MIME_MAX_OUT);
     sg_buf_init(&x, SG_MIME_MAX_OUT);
@@ -324,7 +338,8 @@ static void test_reply_fields(const char *alice, const char *bob)
     memcpy(to[0], bob, SG_PGP_FPR_LEN + 1);
     const char ent[] = "Content-Type: text/plain\r\n\r\nno protected headers\r\n";
     sg_buf_reset(&x);
-    rc = sg_pgpmime_encrypt(sg_engine_pgp_keys(), alice, to, 1, ent, sizeof ent - 1, &arm, &alen, err, sizeof err) == 0 &&
+    rc = sg_pgpmime_encrypt(sg_engine_pgp_keys(), alice, to, 1, ent, sizeof ent - 1, &arm, &alen, err,
+                            sizeof err) == 0 &&
                  sg_mime_wrap_encrypted(evil, sizeof evil - 1, arm, alen, &x) == 0
              ? unwrap(x.data, x.len, 8, &u)
              : -1;
