@@ -101,9 +101,9 @@ typedef struct sg_layer {
      * that replies can use AuthEnvelopedData). */
     bool signer_aead;
     /* The layer covers only part of the entity (OpenPGP: armored blocks inside other text).
-     * inner, when set, holds the uncovered rest exactly as it arrived beside what was opened,
-     * never spliced into it; unwrap reports such a decryption as partial and never counts
-     * its signature as covering the whole message. Engines without such layers leave it false. */
+     * Nothing of it is opened (inner NULL): an encrypted one is not decrypted (dec NO_KEY,
+     * reason embedded-ciphertext, nobody readable), and unwrap never counts its signature as
+     * covering the whole message. Engines without such layers leave it false. */
     bool partial;
 } sg_layer;
 void sg_layer_free(sg_layer *l);

@@ -6,12 +6,11 @@
  *   encrypted block's plaintext, or a signed message's text, replaces the whole entity as
  *   text/plain in the part's charset; a cleartext signature is verified and the text is
  *   delivered as it arrived.
- * - Blocks inside other text: a partial layer (sg_layer.partial). The text part is kept exactly
- *   as it arrived, armor included, and every block that opens (decrypted, or a signed message's
- *   text) is added after it as its own text/plain attachment "decrypted-N.txt" inside a new
- *   multipart/mixed. Decrypted text is never spliced into the attacker-made text around it, so
- *   nothing makes that text look encrypted or signed; unwrap reports decryption "partial" and
- *   no signature of such a block counts for the message.
+ * - Blocks inside other text: a partial layer (sg_layer.partial), and nothing is opened: the
+ *   text part is delivered exactly as it arrived. An encrypted block is not decrypted at all
+ *   (the layer is encrypted, no-key for everyone, reason embedded-ciphertext): whoever wrote
+ *   the text around it would get its plaintext back in the reply. Signed blocks are verified
+ *   and reported, but no such signature counts for the message.
  * SECURITY: the text is untrusted; scans are bounded by its length and by MAX_BLOCKS. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,15 +173,14 @@ int sg_pgp_inline_detect(const char *msg, size_t len)
     return kind;
 }
 
-/* text, CRLF, as a text/plain entity (an attachment when name is set). */
-static int text_part(const char *text, size_t tlen, const char *charset, const char *name, const char *desc,
-                     sg_buf *out)
+/* text, CRLF, as a text/plain entity. */
+static int text_part(const char *text, size_t tlen, const char *charset, sg_buf *out)
 {
     sg_buf crlf;
     sg_buf_init(&crlf, SG_MIME_MAX_OUT);
     int rc = sg_mime_to_crlf(text, tlen, &crlf);
     if (rc == 0)
-        rc = sg_pgp_text_entity(crlf.data ? crlf.data : "", crlf.len, charset, name, desc, out);
+        rc = sg_pgp_text_entity(crlf.data ? crlf.data : "", crlf.len, charset, NULL, NULL, out);
     if (crlf.data)
         memset(crlf.data, 0, crlf.len);
     sg_buf_free(&crlf);
@@ -217,7 +215,7 @@ static int peel_whole(const sg_peel_req *req, const char *text, size_t tlen, con
         if (rc < 0)
             memset(&d, 0, sizeof d);
         if (rc == 0 && d.status == SG_DEC_OK)
-            rc = text_part(d.plain, d.plainlen, charset, NULL, NULL, &ent) < 0 || set_inner(out, &ent) < 0 ? -1 : 0;
+            rc = text_part(d.plain, d.plainlen, charset, &ent) < 0 || set_inner(out, &ent) < 0 ? -1 : 0;
         if (d.plain)
             memset(d.plain, 0, d.plainlen);
         sg_pgp_decrypted_free(&d);
@@ -233,7 +231,7 @@ static int peel_whole(const sg_peel_req *req, const char *text, size_t tlen, con
         free(arm);
         /* A signed message's text is readable only once opened; cleartext is delivered as is. */
         if (rc == 0 && kind == B_SIGNED_MSG && opened)
-            rc = text_part(opened, olen, charset, NULL, NULL, &ent) < 0 || set_inner(out, &ent) < 0 ? -1 : 0;
+            rc = text_part(opened, olen, charset, &ent) < 0 || set_inner(out, &ent) < 0 ? -1 : 0;
     }
     free(opened);
     sg_buf_free(&ent);
@@ -247,154 +245,46 @@ static void keep_sig(sg_sig_verdict *keep, const sg_sig_verdict *v)
         *keep = *v;
 }
 
-/* The original entity exactly as it arrived, then each opened block as an attachment, in a
- * new multipart/mixed (the entity's Content-* fields move into its first part). */
-static int mixed_entity(const char *msg, size_t len, const sg_buf *att, size_t natt, sg_layer *out)
+/* One signed block inside other text: verified, never opened. */
+static int partial_signed(const sg_peel_req *req, const char *bt, size_t blen, int kind, sg_sig_verdict *v)
 {
-    sg_buf orig, b;
-    sg_buf_init(&orig, SG_MIME_MAX_OUT);
-    sg_buf_init(&b, SG_MIME_MAX_OUT);
-    char boundary[64], delim[80];
-    int rc = -1;
-    if (sg_mime_content_entity(msg, len, &b) < 0 || sg_mime_to_crlf(b.data ? b.data : "", b.len, &orig) < 0)
-        goto out;
-    for (bool clash = true; clash;) {
-        if (sg_mime_new_boundary(boundary, sizeof boundary) < 0)
-            goto out;
-        snprintf(delim, sizeof delim, "--%s", boundary);
-        clash = memmem(orig.data, orig.len, delim, strlen(delim)) != NULL;
-        for (size_t i = 0; i < natt && !clash; i++)
-            clash = memmem(att[i].data, att[i].len, delim, strlen(delim)) != NULL;
-    }
-    sg_buf_reset(&b);
-    if (sg_buf_appendf(&b, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n%s\r\n", boundary, delim) < 0 ||
-        sg_buf_append(&b, orig.data, orig.len) < 0)
-        goto out;
-    for (size_t i = 0; i < natt; i++)
-        if (sg_buf_appendf(&b, "\r\n%s\r\n", delim) < 0 || sg_buf_append(&b, att[i].data, att[i].len) < 0)
-            goto out;
-    if (sg_buf_appendf(&b, "\r\n%s--\r\n", delim) < 0 || set_inner(out, &b) < 0)
-        goto out;
-    rc = 0;
-out:
-    sg_buf_free(&orig);
-    if (b.data)
-        memset(b.data, 0, b.len);
-    sg_buf_free(&b);
-    return rc;
-}
-
-/* Which block outcome stands for the layer: an integrity failure (hold) over a decryption
- * over the first failure. */
-static int rank(int st)
-{
-    return st == SG_DEC_NO_INTEGRITY || st == SG_DEC_TOO_LARGE ? 3 : st == SG_DEC_OK ? 2 : 1;
-}
-
-/* One encrypted block: decrypted text as attachment att (left empty when it does not open). */
-static int partial_encrypted(const sg_peel_req *req, const char *bt, size_t blen, const char *charset, size_t i,
-                             bool first, bool *readable, sg_layer *out, sg_buf *att, sg_sig_verdict *v)
-{
-    sg_layer l = {0};
-    sg_pgp_decrypted d = {0};
-    size_t alen = 0;
-    char *arm = armor_copy(bt, blen, &alen);
-    int rc = arm ? sg_engine_pgp_decrypt(req, arm, alen, &l, &d) : -1;
-    free(arm);
-    if (rc == 0 && (first || rank(d.status) > rank(out->dec))) {
-        out->dec = d.status;
-        snprintf(out->reason, sizeof out->reason, "%s", d.status == SG_DEC_OK ? "" : d.reason);
-    }
-    if (rc == 0 && d.status == SG_DEC_OK) {
-        char name[48], desc[96];
-        snprintf(name, sizeof name, "decrypted-%zu.txt", i + 1);
-        snprintf(desc, sizeof desc, "OpenPGP block %zu of the text, decrypted by sealgate", i + 1);
-        for (size_t k = 0; k < req->nrcpt; k++)
-            readable[k] = readable[k] && l.readable && l.readable[k];
-        *v = d.v;
-        rc = text_part(d.plain, d.plainlen, charset, name, desc, att);
-    }
-    if (d.plain)
-        memset(d.plain, 0, d.plainlen);
-    sg_pgp_decrypted_free(&d);
-    sg_layer_free(&l);
-    return rc;
-}
-
-/* One signed block: verified; a signed message's text as attachment att. */
-static int partial_signed(const sg_peel_req *req, const char *bt, size_t blen, const char *charset, size_t i,
-                          int kind, sg_buf *att, sg_sig_verdict *v)
-{
-    char *opened = NULL, name[48], desc[96];
-    size_t olen = 0;
-    size_t alen = blen;
+    char *opened = NULL;
+    size_t olen = 0, alen = blen;
     char *arm = kind == B_SIGNED_MSG ? armor_copy(bt, blen, &alen) : NULL; /* cleartext: as signed */
     int rc = kind == B_SIGNED_MSG && !arm
                  ? -1
                  : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : bt, alen,
                                             req->max_plain ? req->max_plain : SG_MIME_MAX_OUT, &opened, &olen, v);
     free(arm);
-    snprintf(name, sizeof name, "opened-%zu.txt", i + 1);
-    snprintf(desc, sizeof desc, "OpenPGP block %zu of the text, opened by sealgate", i + 1);
-    if (rc == 0 && kind == B_SIGNED_MSG && opened)
-        rc = text_part(opened, olen, charset, name, desc, att);
     free(opened);
     return rc;
 }
 
-/* Blocks inside other text: a partial layer (see the header comment). */
-static int peel_partial(const sg_peel_req *req, const char *msg, size_t len, const char *text, const char *charset,
-                        const block *bl, size_t nb, sg_layer *out)
+/* Blocks inside other text: a partial layer that opens nothing (see the header comment). */
+static int peel_partial(const sg_peel_req *req, const char *text, const block *bl, size_t nb, sg_layer *out)
 {
-    sg_buf att[MAX_BLOCKS];
-    size_t natt = 0, nenc = 0;
-    bool *readable = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *readable);
-    int rc = -1;
-    for (size_t i = 0; i < nb; i++)
-        sg_buf_init(&att[i], SG_MIME_MAX_OUT);
-    if (!readable)
-        goto out;
-    for (size_t i = 0; i < req->nrcpt; i++)
-        readable[i] = true;
+    size_t nenc = 0;
     for (size_t i = 0; i < nb; i++) {
         sg_sig_verdict v = {0};
-        const char *bt = text + bl[i].start;
-        size_t blen = bl[i].end - bl[i].start;
-        if (bl[i].kind == B_ENCRYPTED) {
-            if (partial_encrypted(req, bt, blen, charset, i, nenc++ == 0, readable, out, &att[natt], &v) < 0)
-                goto out;
-        } else if (bl[i].kind != B_UNKNOWN &&
-                   partial_signed(req, bt, blen, charset, i, bl[i].kind, &att[natt], &v) < 0) {
-            goto out;
-        }
-        natt += att[natt].len > 0;
+        if (bl[i].kind == B_ENCRYPTED)
+            nenc++;
+        else if (bl[i].kind != B_UNKNOWN &&
+                 partial_signed(req, text + bl[i].start, bl[i].end - bl[i].start, bl[i].kind, &v) < 0)
+            return -1;
         keep_sig(&out->sig, &v);
     }
-    rc = 0;
-    if (!nenc && !natt && out->sig.sig == SG_SIG_NONE)
-        goto out; /* nothing OpenPGP could make sense of: no layer */
+    if (!nenc && out->sig.sig == SG_SIG_NONE)
+        return 0; /* nothing OpenPGP could make sense of: no layer */
     out->kind = nenc ? SG_LAYER_ENCRYPTED : SG_LAYER_SIGNED;
     out->method = SG_METHOD_PGP;
     out->partial = true;
     if (nenc) {
-        bool ok = out->dec == SG_DEC_OK;
-        out->readable = ok ? readable : calloc(req->nrcpt ? req->nrcpt : 1, sizeof *out->readable);
-        if (ok)
-            readable = NULL;
-        if (!out->readable)
-            rc = -1;
+        out->dec = SG_DEC_NO_KEY;
+        snprintf(out->reason, sizeof out->reason, "embedded-ciphertext");
+        if (!(out->readable = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *out->readable)))
+            return -1;
     }
-    /* Nothing opened stays as it arrived (inner NULL); an integrity failure releases nothing. */
-    if (rc == 0 && natt && (!nenc || out->dec == SG_DEC_OK))
-        rc = mixed_entity(msg, len, att, natt, out);
-out:
-    free(readable);
-    for (size_t i = 0; i < nb; i++) {
-        if (att[i].data)
-            memset(att[i].data, 0, att[i].len);
-        sg_buf_free(&att[i]);
-    }
-    return rc;
+    return 0;
 }
 
 int sg_pgp_inline_peel(const sg_peel_req *req, const char *msg, size_t len, sg_layer *out)
@@ -411,7 +301,7 @@ int sg_pgp_inline_peel(const sg_peel_req *req, const char *msg, size_t len, sg_l
     if (nb == 1 && whole(text, tlen, &b[0]) && b[0].kind != B_UNKNOWN)
         rc = peel_whole(req, text, tlen, charset, b[0].kind, out);
     else if (nb > 0)
-        rc = peel_partial(req, msg, len, text, charset, b, nb, out);
+        rc = peel_partial(req, text, b, nb, out);
     if (text)
         memset(text, 0, tlen);
     free(text);

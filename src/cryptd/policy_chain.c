@@ -165,9 +165,20 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
         goto out;
     }
     const sg_paction *a = d->chain[next - 1]; /* this decrypt: whom to tell when it cannot */
+    unsigned tell = a->notify & SG_PNOTIFY_WHO;
     if (u.hold) {
         snprintf(err, errlen, "%.190s", u.reason);
-        r->undec_notify = a->notify;
+        r->undec_notify = tell;
+        goto out;
+    }
+    /* What the rule holds for the administrator (who is alerted of every held incoming
+     * message), rather than deliver it stamped. */
+    if ((a->notify & SG_PHOLD_EMBEDDED) && (u.reader.embedded || u.other.embedded)) {
+        snprintf(err, errlen, "encrypted content among other parts, not opened (embedded-ciphertext)");
+        goto out;
+    }
+    if ((a->notify & SG_PHOLD_UNPROTECTED) && u.reader_msg && u.reader.unprotected) {
+        snprintf(err, errlen, "decrypted content without protected headers (unprotected-headers)");
         goto out;
     }
     rc = 0;
@@ -176,7 +187,7 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     size_t readers = 0;
     for (size_t k = 0; k < n; k++)
         readers += u.readable && u.readable[k];
-    if (a->notify && readers < n && u.other.encrypted && u.other.dec == SG_UNWRAP_DEC_FAILED) {
+    if (tell && readers < n && u.other.encrypted && u.other.dec == SG_UNWRAP_DEC_FAILED) {
         /* Delivered still encrypted because decryption failed (not: encrypted to a key the
          * gateway does not hold, which is the recipient's own business). */
         size_t *others = malloc(r->in->nrcpt * sizeof *others);
@@ -189,7 +200,7 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
         for (size_t k = 0; k < n; k++)
             if (!(u.readable && u.readable[k]))
                 others[idx[k]] = g;
-        rc = sg_prun_tell_undecryptable(r, a->notify, others, g, u.other.dec_reason,
+        rc = sg_prun_tell_undecryptable(r, tell, others, g, u.other.dec_reason,
                                         "It was delivered as it arrived, still encrypted.");
         free(others);
         if (rc < 0)

@@ -59,6 +59,8 @@ int sg_unwrap_stamps(const sg_unwrap_summary *s, const char *authserv_id, const 
         ADD("X-Sealgate-Decryption: %s", sg_unwrap_dec_name(s->dec));
         if (s->dec_reason[0])
             ADD("; reason=%s", s->dec_reason);
+        if (s->unprotected)
+            ADD("; unprotected-headers");
         ADD("\r\n");
     }
     const sg_sig_verdict *v = &s->sig;
@@ -128,27 +130,21 @@ static void summarize(const sg_layer *l, int n, sg_unwrap_summary *s)
     }
 }
 
-/* Adds what the walk through the parts found. opened: this group gets the opened parts. */
-static void add_parts(sg_unwrap_summary *s, const sg_parts *p, bool opened)
+/* Adds what the walk through the parts found: its encrypted parts stayed closed. */
+static void add_parts(sg_unwrap_summary *s, const sg_parts *p)
 {
     if (p->nenc) {
         if (!s->encrypted)
             s->method = p->method;
-        if (opened && p->ndec) {
-            s->dec = SG_UNWRAP_DEC_PARTIAL;
-            snprintf(s->dec_reason, sizeof s->dec_reason, "embedded-part");
-        } else if (!s->encrypted || s->dec == SG_UNWRAP_DEC_NONE) {
-            s->dec = p->fail_dec == SG_DEC_FAILED && !p->ndec ? SG_UNWRAP_DEC_FAILED : SG_UNWRAP_DEC_NONE;
-            snprintf(s->dec_reason, sizeof s->dec_reason, "%s",
-                     p->ndec          ? "no-key"
-                     : p->nunsafe     ? "unsafe-mime-structure"
-                     : p->fail_reason[0] ? p->fail_reason
-                                      : "no-key");
+        if (!s->encrypted || s->dec == SG_UNWRAP_DEC_NONE) {
+            s->dec = SG_UNWRAP_DEC_NONE;
+            snprintf(s->dec_reason, sizeof s->dec_reason, "embedded-ciphertext");
         } else if (s->dec == SG_UNWRAP_DEC_FULL) {
             s->dec = SG_UNWRAP_DEC_PARTIAL; /* the whole body opened, a part inside it did not */
-            snprintf(s->dec_reason, sizeof s->dec_reason, "embedded-part");
+            snprintf(s->dec_reason, sizeof s->dec_reason, "embedded-ciphertext");
         }
         s->encrypted = true;
+        s->embedded = true;
     }
     if (p->sig.sig != SG_SIG_NONE && s->sig.sig != SG_SIG_VALID) {
         s->signed_ = true;
@@ -234,13 +230,13 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
         } else if (c->too_deep) {
             s->dec = SG_UNWRAP_DEC_PARTIAL;
             snprintf(s->dec_reason, sizeof s->dec_reason, "too-many-layers");
-        } else if (c->partial) {
-            s->dec = SG_UNWRAP_DEC_PARTIAL;
-            snprintf(s->dec_reason, sizeof s->dec_reason, "armored-blocks-in-text");
         }
+        /* Without protected headers nothing says which reply fields the encrypting sender
+         * wrote: the outer ones came with the wrapper (docs/openpgp.md). */
+        s->unprotected = !sg_mime_has_protected_headers(f->ent, f->elen);
     }
     if (f->walked)
-        add_parts(s, &f->p, true);
+        add_parts(s, &f->p);
     sg_buf b;
     sg_buf_init(&b, SG_MIME_MAX_OUT);
     /* First without stamps, to learn the From the reader is shown. */
@@ -280,9 +276,13 @@ static int build_other(const sg_unwrap_req *req, const char *from, const char *s
             s->method = e->method;
         bool failed = e->dec == SG_DEC_FAILED && c->ndec == 0;
         s->dec = failed ? SG_UNWRAP_DEC_FAILED : SG_UNWRAP_DEC_NONE;
-        snprintf(s->dec_reason, sizeof s->dec_reason, "%s", failed ? e->reason : "no-key");
+        s->embedded = e->partial; /* armored blocks inside other text: never opened */
+        snprintf(s->dec_reason, sizeof s->dec_reason, "%s",
+                 failed        ? e->reason
+                 : s->embedded ? "embedded-ciphertext"
+                               : "no-key");
     } else if (f->walked) {
-        add_parts(s, &f->p, false); /* parts below the top: visible to everyone, opened for none */
+        add_parts(s, &f->p); /* parts below the top: visible to everyone, opened for none */
     }
     bind_from(s, from, from);
     char stamps[2048];
@@ -308,18 +308,17 @@ static int find(const sg_unwrap_req *req, const char *from, const char *msg, siz
     f->ent = f->c.delivered;
     f->elen = f->c.dlen;
     /* Below the top: parts of the innermost entity, unless an encrypted layer stayed closed
-     * (nothing inside it can be seen), the limit was reached, or the layer was partial. */
-    if (f->c.failed >= 0 || f->c.too_deep || f->c.partial) /* a partial layer's inner holds its */
-        return 0;                                            /* original text again: not re-peeled */
-    p = sg_parts_walk(req, from, f->c.cur, f->c.curlen, f->c.can, &f->p, res->reason, sizeof res->reason);
+     * (nothing inside it can be seen), the limit was reached, or the layer was partial (a text
+     * part: nothing below it). */
+    if (f->c.failed >= 0 || f->c.too_deep || f->c.partial)
+        return 0;
+    p = sg_parts_walk(req, from, f->c.cur, f->c.curlen, &f->p, res->reason, sizeof res->reason);
     if (p != 0)
         return p;
     f->walked = true;
-    if (f->p.out) { /* opened parts in place: that entity replaces the body */
+    if (f->p.out) { /* opened signed parts in place: that entity replaces the body */
         f->ent = f->p.out;
         f->elen = f->p.outlen;
-        for (size_t i = 0; i < req->nrcpt; i++)
-            f->c.can[i] = f->c.can[i] && f->p.can[i];
     }
     return 0;
 }

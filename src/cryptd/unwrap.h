@@ -6,8 +6,12 @@
  * "Stamp fields"). Forged copies of those fields are removed first.
  *
  * SECURITY (never traded away): when integrity protection is missing or broken, or the
- * plaintext is too large, the result is hold and no plaintext exists in it. Decrypted content
- * replaces a whole message or a whole part, never a piece of attacker-made text. A signature
+ * plaintext is too large, the result is hold and no plaintext exists in it. Only an encrypted
+ * entity that is the whole message (or wrapped only by signatures) is opened, and its content
+ * replaces the whole body: ciphertext among other parts, or an armored block inside other
+ * text, stays closed (embedded-ciphertext), so decrypted text never sits beside content the
+ * outer sender controls. The reply-steering fields of a decrypted message come from its
+ * protected headers only (none: stamped unprotected-headers). A signature
  * counts as valid only if it covers all content delivered and its signer matches the From the
  * reader is shown. The engines must have been initialised (engine.h) before the first call. */
 #ifndef SG_UNWRAP_H
@@ -43,6 +47,8 @@ typedef struct sg_unwrap_summary {
     int method;         /* enum sg_method of the layer the verdict below (or the decryption) is from */
     sg_sig_verdict sig; /* the message-level verdict: valid only when it covers everything */
     bool sig_whole;     /* the signature covers all content delivered */
+    bool embedded;      /* ciphertext among other parts (or text) was left closed: embedded-ciphertext */
+    bool unprotected;   /* decrypted content without protected headers: unprotected-headers */
 } sg_unwrap_summary;
 
 typedef struct sg_unwrap_result {

@@ -1,13 +1,15 @@
 /* unwrap_chain.c - peeling the layers of one entity from the top, through every engine
  * (see unwrap_int.h). Owner: src/cryptd (OpenPGP engineer); engine-agnostic.
  * SECURITY: an encrypted layer without valid integrity protection, or whose plaintext would be
- * too large, stops everything (hold); its engine returned no plaintext. */
+ * too large, stops everything (hold); its engine returned no plaintext. In an embedded entity
+ * (a part among others) an encrypted layer is not even tried: nothing of it may be opened. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cryptd/unwrap_int.h"
 #include "mime/mime.h"
+#include "mime/rawmsg.h"
 
 static int peel_any(const sg_peel_req *pr, const char *cur, size_t curlen, sg_layer *l)
 {
@@ -22,13 +24,53 @@ static int peel_any(const sg_peel_req *pr, const char *cur, size_t curlen, sg_la
     return 0;
 }
 
-/* An encrypted layer left beyond the limit (a signature left there is simply not counted). */
-static bool encrypted_layer(const char *cur, size_t curlen)
+/* An encrypted layer at the top of cur: left beyond the limit (a signature left there is
+ * simply not counted), or left closed in an embedded entity. */
+static int encrypted_layer(const char *cur, size_t curlen)
 {
     for (size_t e = 0; sg_engines[e]; e++)
         if (sg_engines[e]->detect(cur, curlen) == SG_LAYER_ENCRYPTED)
-            return true;
-    return false;
+            return sg_engines[e]->method;
+    return SG_METHOD_NONE;
+}
+
+/* The text of a placeholder part carries nothing: whitespace, and at most the "-- " line that
+ * starts an (empty) signature block. */
+static bool carries_nothing(const char *b, size_t n)
+{
+    bool dashes = false;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == '-' && i + 1 < n && b[i + 1] == '-' && !dashes && (i == 0 || b[i - 1] == '\n')) {
+            dashes = true;
+            i++;
+        } else if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The repaired "mixed-up" shape of a mangling server (Google Workspace): multipart/mixed of
+ * exactly a text/plain placeholder that carries nothing, then an encrypted entity. That entity
+ * is the message's whole content: *in points to it. Any other part makes it embedded. */
+static bool placeholder_before(const char *cur, size_t curlen, const char **in, size_t *inlen)
+{
+    sg_rawpart parts[3];
+    char boundary[200];
+    sg_rawmsg ph;
+    if (!sg_mime_top_is(cur, curlen, "multipart", "mixed") ||
+        sg_mime_split_multipart(cur, curlen, parts, 3, boundary, sizeof boundary) != 2 ||
+        !sg_mime_top_is(parts[0].data, parts[0].len, "text", "plain") ||
+        encrypted_layer(parts[1].data, parts[1].len) == SG_METHOD_NONE ||
+        sg_rawmsg_parse(parts[0].data, parts[0].len, &ph) < 0)
+        return false;
+    bool empty = carries_nothing(ph.body, ph.bodylen);
+    sg_rawmsg_free(&ph);
+    if (empty) {
+        *in = parts[1].data;
+        *inlen = parts[1].len;
+    }
+    return empty;
 }
 
 /* Most plaintext one layer may produce: 64 times the entity, at least 8 MB, at most the
@@ -72,9 +114,11 @@ int sg_chain_peel(const sg_unwrap_req *req, const char *from, const char *msg, s
         goto out;
     for (;;) {
         if (c->n == limit) {
-            c->too_deep = encrypted_layer(cur, curlen);
+            c->too_deep = encrypted_layer(cur, curlen) != SG_METHOD_NONE;
             break;
         }
+        if (c->embedded && (c->sealed = encrypted_layer(cur, curlen)) != SG_METHOD_NONE)
+            break;
         /* Only those who could read every layer so far may read the next one. */
         size_t nsub = 0;
         for (size_t i = 0; i < req->nrcpt; i++)
@@ -86,6 +130,8 @@ int sg_chain_peel(const sg_unwrap_req *req, const char *from, const char *msg, s
         sg_layer *l = &c->l[c->n];
         if (peel_any(&pr, cur, curlen, l) < 0)
             goto out;
+        if (l->kind == SG_LAYER_NONE && !c->embedded && placeholder_before(cur, curlen, &cur, &curlen))
+            continue; /* no layer: what opens there replaces the placeholder too */
         if (l->kind == SG_LAYER_NONE)
             break;
         c->n++;

@@ -25,6 +25,8 @@ typedef struct sg_chain {
     int failed;    /* index of an encrypted layer that could not be opened, -1 */
     bool too_deep; /* an encrypted layer is left beyond the limit */
     bool partial;  /* a layer covered only part of its entity (sg_layer.partial) */
+    bool embedded; /* in: the entity is a part among others: encrypted layers are not opened */
+    int sealed;    /* out: the method of the encrypted layer peeling stopped at because of embedded, 0 */
     bool *can;     /* [nrcpt]: may read everything opened so far */
 } sg_chain;
 
@@ -37,24 +39,20 @@ int sg_chain_peel(const sg_unwrap_req *req, const char *from, const char *msg, s
                   char *reason, size_t reasonlen);
 
 /* What the walk through a message's parts found (unwrap_parts.c): layers below the top, in
- * parts of a multipart. Their signatures never cover the whole message. */
+ * parts of a multipart. Their signatures never cover the whole message, and their encrypted
+ * layers are never opened (embedded ciphertext: unwrap.h). */
 typedef struct sg_parts {
-    int nenc;          /* encrypted parts found */
-    int ndec;          /* of those, opened and put in place of their part */
-    int nunsafe;       /* left closed: the message has markup around them (EFAIL) */
-    int fail_dec;      /* enum sg_dec_status of the first that did not open */
-    char fail_reason[96];
-    int method;        /* of the first layer found */
+    int nenc;           /* encrypted parts found (left closed) */
+    int method;         /* of the first layer found */
     sg_sig_verdict sig; /* the first valid part signature, else the first invalid one */
-    bool *can;         /* [nrcpt]: may read every part opened */
-    char *out;         /* the entity with opened parts in place (malloc'd), NULL when unchanged */
+    char *out;          /* the entity with opened signed parts in place (malloc'd), NULL when unchanged */
     size_t outlen;
 } sg_parts;
 
 /* Walks ent's multipart tree below the top (depth and part count bounded) and peels every
- * part that is a layer; can: the readers so far. 0, 1 hold (reason set), -1 error. */
-int sg_parts_walk(const sg_unwrap_req *req, const char *from, const char *ent, size_t len, const bool *can,
-                  sg_parts *p, char *reason, size_t reasonlen);
+ * part that is a layer, encrypted layers excepted. 0, 1 hold (reason set), -1 error. */
+int sg_parts_walk(const sg_unwrap_req *req, const char *from, const char *ent, size_t len, sg_parts *p,
+                  char *reason, size_t reasonlen);
 void sg_parts_free(sg_parts *p);
 
 #endif

@@ -1,15 +1,15 @@
 /* unwrap_parts.c - layers below the top of a message: the parts of its multiparts (e.g. a
- * mailing list's multipart/mixed around a multipart/encrypted and a footer, or a text part
- * with an armored block), peeled through the engines like the top (unwrap_int.h).
- * Owner: src/cryptd (OpenPGP engineer); engine-agnostic.
+ * mailing list's multipart/signed inside multipart/mixed beside a footer), peeled through the
+ * engines like the top (unwrap_int.h). Owner: src/cryptd (OpenPGP engineer); engine-agnostic.
  *
- * SECURITY (EFAIL): an opened part replaces exactly its own part, bytes around it unchanged,
- * and only when no part of the message is rendered as markup (text/html, SVG, ...): there an
- * attacker's part could wrap the plaintext and send it away (direct exfiltration), so such a
- * message keeps its ciphertext closed ("unsafe-mime-structure"). A decrypted part never
- * carries header fields into the message (only its Content-* fields are kept), and never
- * counts as a signature over the whole message. Missing integrity protection anywhere holds
- * the message, as at the top. */
+ * SECURITY (decryption oracle, EFAIL): a part among other parts is never decrypted, whatever
+ * the other parts are: whoever mails a ciphertext to its owner inside a wrapper of their own
+ * (their text beside it, their plain-text alternative, their HTML) would otherwise get the
+ * plaintext back in the reply or through the markup. Such parts are only counted (stamped
+ * embedded-ciphertext); their engines are not even asked to decrypt. Signed parts are
+ * verified, and opaque signed content replaces exactly its own part, bytes around it
+ * unchanged, with only its Content-* fields kept; their signatures never count for the whole
+ * message. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,6 @@ typedef struct walker {
     const sg_unwrap_req *req;
     const char *from;
     sg_parts *p;
-    bool markup;
     int visits;
     char *reason;
     size_t reasonlen;
@@ -36,42 +35,29 @@ static void keep_sig(sg_sig_verdict *keep, const sg_sig_verdict *v)
         *keep = *v;
 }
 
-/* Records what a part's chain found; its opened entity (Content-* fields and body only) goes
- * to out when it may replace the part. */
+/* Records what a part's chain found; opened signed content (Content-* fields and body only)
+ * goes to out when it may replace the part. */
 static int take_chain(walker *w, const sg_chain *c, sg_buf *out, bool *changed)
 {
     sg_parts *p = w->p;
     if (!p->nenc && p->sig.sig == SG_SIG_NONE)
-        p->method = c->l[0].method;
+        p->method = c->n ? c->l[0].method : c->sealed;
     for (int i = 0; i < c->n; i++)
         keep_sig(&p->sig, &c->l[i].sig);
-    bool enc = c->first_enc >= 0;
+    bool enc = c->first_enc >= 0 || c->sealed; /* never opened here (the header comment) */
     p->nenc += enc;
-    if (c->failed >= 0 && !p->fail_reason[0]) {
-        p->fail_dec = c->l[c->failed].dec;
-        snprintf(p->fail_reason, sizeof p->fail_reason, "%s", c->l[c->failed].reason);
-    }
-    if (!c->delivered || c->failed >= 0 || c->too_deep)
-        return 0; /* nothing opened, or something inside it stayed closed: the part stays as it is */
-    if (enc && w->markup) {
-        p->nunsafe++;
-        return 0;
-    }
+    if (enc || !c->delivered || c->too_deep)
+        return 0; /* closed, or nothing opened: the part stays as it is */
     sg_buf ent;
     sg_buf_init(&ent, SG_MIME_MAX_OUT);
     int rc = sg_mime_content_entity(c->delivered, c->dlen, &ent);
     if (rc == 0)
         rc = sg_mime_to_crlf(ent.data ? ent.data : "", ent.len, out);
-    if (ent.data)
+    if (ent.data) /* inside a decrypted body, signed content is plaintext too */
         memset(ent.data, 0, ent.len);
     sg_buf_free(&ent);
     if (rc < 0)
         return -1;
-    if (enc) {
-        p->ndec++;
-        for (size_t i = 0; i < w->req->nrcpt; i++)
-            p->can[i] = p->can[i] && c->can[i];
-    }
     *changed = true;
     return 0;
 }
@@ -80,12 +66,13 @@ static int take_chain(walker *w, const sg_chain *c, sg_buf *out, bool *changed)
 static int peel_part(walker *w, const char *ent, size_t len, sg_buf *out, bool *changed)
 {
     sg_chain *c = malloc(sizeof *c);
-    if (!c || sg_chain_init(c, w->req->nrcpt, w->p->can) < 0) {
+    if (!c || sg_chain_init(c, w->req->nrcpt, NULL) < 0) {
         free(c);
         return -1;
     }
+    c->embedded = true;
     int rc = sg_chain_peel(w->req, w->from, ent, len, c, w->reason, w->reasonlen);
-    if (rc == 0 && c->n > 0)
+    if (rc == 0 && (c->n > 0 || c->sealed))
         rc = take_chain(w, c, out, changed);
     sg_chain_free(c);
     free(c);
@@ -107,7 +94,8 @@ static int walk_multipart(walker *w, const char *ent, size_t len, const sg_rawpa
         sg_buf_init(&pb, SG_MIME_MAX_OUT);
         bool ch = false;
         rc = walk(w, parts[i].data, parts[i].len, depth + 1, &pb, &ch);
-        /* Opened text that contains this multipart's delimiter would end the part early. */
+        /* Opened content that contains this multipart's delimiter would end the part early:
+         * the part then stays as it arrived. */
         if (rc == 0 && ch && !memmem(pb.data, pb.len, delim, strlen(delim)) &&
             !(pb.len >= strlen(delim) - 1 && memcmp(pb.data, delim + 1, strlen(delim) - 1) == 0)) {
             size_t at = (size_t)(parts[i].data - ent);
@@ -115,9 +103,6 @@ static int walk_multipart(walker *w, const char *ent, size_t len, const sg_rawpa
                 rc = -1;
             copied = at + parts[i].len;
             *changed = true;
-        } else if (rc == 0 && ch) {
-            w->p->ndec -= w->p->ndec > 0; /* counted as opened, but it cannot be put in place */
-            w->p->nunsafe++;
         }
         if (pb.data)
             memset(pb.data, 0, pb.len);
@@ -147,15 +132,11 @@ static int walk(walker *w, const char *ent, size_t len, int depth, sg_buf *out, 
     return rc;
 }
 
-int sg_parts_walk(const sg_unwrap_req *req, const char *from, const char *ent, size_t len, const bool *can,
-                  sg_parts *p, char *reason, size_t reasonlen)
+int sg_parts_walk(const sg_unwrap_req *req, const char *from, const char *ent, size_t len, sg_parts *p,
+                  char *reason, size_t reasonlen)
 {
     memset(p, 0, sizeof *p);
-    if (!(p->can = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *p->can)))
-        return -1;
-    for (size_t i = 0; i < req->nrcpt; i++)
-        p->can[i] = can[i];
-    walker w = {req, from, p, sg_mime_has_markup(ent, len), 0, reason, reasonlen};
+    walker w = {req, from, p, 0, reason, reasonlen};
     sg_buf out;
     sg_buf_init(&out, SG_MIME_MAX_OUT);
     bool changed = false;
@@ -176,6 +157,5 @@ void sg_parts_free(sg_parts *p)
     if (p->out)
         memset(p->out, 0, p->outlen);
     free(p->out);
-    free(p->can);
     memset(p, 0, sizeof *p);
 }

@@ -85,9 +85,13 @@ int sg_mime_wrap_encrypted_with(const char *msg, size_t len, const char *armored
 /* The incoming message after decryption: msg's header fields without Content-*, MIME-Version
  * and sealgate's stamp fields, then stamps (complete header lines, CRLF-terminated), then the
  * decrypted entity. When the entity's Content-Type carries protected-headers="v1", its
- * non-Content fields replace the outer fields of the same names. 0 or -1. */
+ * non-Content fields replace the outer fields of the same names, and the outer fields that
+ * steer replies (Reply-To, Mail-Followup-To, From, To, Cc) are dropped unless the entity has
+ * them too. 0 or -1. */
 int sg_mime_unwrap(const char *msg, size_t len, const char *entity, size_t elen, const char *stamps,
                    sg_buf *out);
+/* The entity's Content-Type carries protected-headers="v1". */
+bool sg_mime_has_protected_headers(const char *entity, size_t elen);
 
 /* msg with sealgate's stamp fields removed and stamps added after the remaining fields. */
 int sg_mime_restamp(const char *msg, size_t len, const char *stamps, sg_buf *out);

@@ -206,6 +206,8 @@ int sg_mime_wrap_encrypted_with(const char *msg, size_t len, const char *armored
 /* The entity's Content-Type has protected-headers="v1". */
 static bool has_protected_headers(const sg_rawmsg *e)
 {
+    if (!e->nh)
+        return false;
     const sg_rawhdr *h = sg_rawmsg_find(e, "Content-Type");
     char *v = h ? sg_rawhdr_value(h) : NULL;
     if (!v)
@@ -228,6 +230,25 @@ static bool in_entity(const sg_rawmsg *e, const sg_rawhdr *h)
     return false;
 }
 
+bool sg_mime_has_protected_headers(const char *entity, size_t elen)
+{
+    sg_rawmsg e = {0};
+    bool yes = entity && sg_rawmsg_parse(entity, elen, &e) == 0 && has_protected_headers(&e);
+    sg_rawmsg_free(&e);
+    return yes;
+}
+
+/* Fields that decide where a reply goes: with protected headers they come from the entity
+ * only, so a wrapper around someone else's ciphertext cannot redirect the answer. */
+static bool steers_replies(const sg_rawhdr *h)
+{
+    static const char *const names[] = {"Reply-To", "Mail-Followup-To", "From", "To", "Cc"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (sg_rawhdr_is(h, names[i]))
+            return true;
+    return false;
+}
+
 int sg_mime_unwrap(const char *msg, size_t len, const char *entity, size_t elen, const char *stamps,
                    sg_buf *out)
 {
@@ -246,7 +267,7 @@ int sg_mime_unwrap(const char *msg, size_t len, const char *entity, size_t elen,
         goto out;
     for (size_t i = 0; i < m.nh; i++) {
         const sg_rawhdr *h = &m.h[i];
-        if (sg_rawhdr_is_content(h) || is_stamp(h) || (prot && in_entity(&e, h)))
+        if (sg_rawhdr_is_content(h) || is_stamp(h) || (prot && (in_entity(&e, h) || steers_replies(h))))
             continue;
         if (raw(out, h) < 0)
             goto out;

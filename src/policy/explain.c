@@ -38,11 +38,16 @@ static void print_action(FILE *o, const sg_paction *a, const sg_pdecision *d)
         fprintf(o, "(%s)", sg_method_name(d->method));
     else if (a->kind == SG_ACT_SIGN && d->sign)
         fprintf(o, "(%s, %s)", sg_method_name(d->method), d->sign == SG_PSIGN_DOMAIN ? "domain" : "sender");
-    else if (a->kind == SG_ACT_DECRYPT && a->notify)
-        fprintf(o, "(failure told to %s%s%s)", a->notify & SG_PNOTIFY_SENDER ? "sender" : "",
-                a->notify == (SG_PNOTIFY_SENDER | SG_PNOTIFY_RECIPIENT) ? " and " : "",
-                a->notify & SG_PNOTIFY_RECIPIENT ? "recipient" : "");
-    else if (a->arg)
+    else if (a->kind == SG_ACT_DECRYPT && a->notify) {
+        if (a->notify & SG_PNOTIFY_WHO)
+            fprintf(o, "(failure told to %s%s%s)", a->notify & SG_PNOTIFY_SENDER ? "sender" : "",
+                    (a->notify & SG_PNOTIFY_WHO) == SG_PNOTIFY_WHO ? " and " : "",
+                    a->notify & SG_PNOTIFY_RECIPIENT ? "recipient" : "");
+        if (a->notify & SG_PHOLD_EMBEDDED)
+            fprintf(o, "(hold embedded ciphertext)");
+        if (a->notify & SG_PHOLD_UNPROTECTED)
+            fprintf(o, "(hold unprotected headers)");
+    } else if (a->arg)
         fprintf(o, "(\"%s\")", a->arg);
 }
 

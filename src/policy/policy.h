@@ -123,12 +123,17 @@ typedef struct sg_paction {
     char *arg;
     int methods[4];  /* 0-terminated */
     int sign;        /* enum sg_psign or 0 */
-    unsigned notify; /* decrypt: SG_PNOTIFY_* told when the message cannot be decrypted */
+    unsigned notify; /* decrypt: SG_PNOTIFY_* told when it cannot be decrypted; SG_PHOLD_* held */
     int line;
 } sg_paction;
 
 #define SG_PNOTIFY_SENDER 1u
 #define SG_PNOTIFY_RECIPIENT 2u
+#define SG_PNOTIFY_WHO (SG_PNOTIFY_SENDER | SG_PNOTIFY_RECIPIENT)
+/* decrypt: hold (for the administrator) mail with ciphertext among other parts, or whose
+ * decrypted content has no protected headers (docs/policy.md). */
+#define SG_PHOLD_EMBEDDED 4u
+#define SG_PHOLD_UNPROTECTED 8u
 
 typedef struct sg_prule {
     char *name;

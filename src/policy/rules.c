@@ -101,9 +101,11 @@ static const char *keycond_name(int k)
     return names[k];
 }
 
+/* The words of decrypt's list: whom to tell (bits 0, 1), what to hold (SG_PHOLD_*). */
 static const char *notify_name(int k)
 {
-    static const char *const names[] = {"sender", "recipient"};
+    static const char *const names[] = {"sender", "recipient", "hold_embedded_ciphertext",
+                                        "hold_unprotected_headers"};
     return names[k];
 }
 
@@ -204,7 +206,7 @@ static int action_param(px *x, const config_setting_t *m, sg_paction *a)
     case SG_ACT_SIGN:
         return sg_px_choice(x, m, sign_names, 3, &a->sign);
     case SG_ACT_DECRYPT:
-        return names_mask(x, m, notify_name, 2, &a->notify);
+        return names_mask(x, m, notify_name, 4, &a->notify);
     case SG_ACT_ADD_HEADER:
     case SG_ACT_REMOVE_HEADER:
     case SG_ACT_ARCHIVE:

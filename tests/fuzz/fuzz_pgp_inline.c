@@ -12,7 +12,7 @@
 
 #include "cryptd/engine.h"
 #include "cryptd/unwrap.h"
-#include "fuzz_kek.h"
+#include "fuzz_engines.h"
 #include "mime/mime.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -20,28 +20,14 @@ static sg_config cfg;
 static sg_engine_env env;
 static const char *const rcpts[] = {"bob@demo.test", "carl@demo.test"};
 
-/* Once per process, after fuzz_kek.h made the KEK: a store beside it, bob's key, the engine.
- * The embedded defaults make demo.test the internal domain. */
+/* Once per process: bob's key and the engines (fuzz_engines.h). */
 static void setup(void)
 {
     static int done;
-    if (done)
-        return;
+    char fpr[SG_PGP_FPR_LEN + 1];
+    if (!done)
+        fuzz_engines_setup(&cfg, &env, &lock, "bob@demo.test", fpr, false);
     done = 1;
-    char path[160], err[256], fpr[SG_PGP_FPR_LEN + 1];
-    snprintf(path, sizeof path, "%.*s/store.db", (int)(strstr(kek_path, "/keys/kek") - kek_path), kek_path);
-    if (sg_config_load(&cfg, NULL, err, sizeof err) < 0)
-        abort();
-    sg_store *st = sg_store_open(path, err, sizeof err);
-    sg_keystore *ks = st ? sg_keystore_open(st, kek_path, 0) : NULL;
-    if (!ks || sg_keystore_generate(ks, "bob@demo.test", "ed25519", 0, NULL, fpr) < 0)
-        abort();
-    env = (sg_engine_env){.cfg = &cfg, .st = st, .ks = ks, .lock = &lock};
-    snprintf(env.domain_addr, sizeof env.domain_addr, "sealgate@demo.test");
-    sg_mime_init();
-    for (size_t e = 0; sg_engines[e]; e++)
-        if (sg_engines[e]->init(&env) < 0)
-            abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -73,19 +73,22 @@ TABLE = [
     ("thunderbird-comm-central", "outer-pgp-sig-inner-pgp-enc-sig.eml", "alice@openpgp.example", "dec=full sig=valid signer=3099FF1238852B9F"),
     # the outer signatures of these two were made over LF line ends, not RFC 3156's CRLF
     # form that SMTP delivers: bad (gpg agrees on the CRLF form)
-    ("thunderbird-comm-central", "outer-pgp-sig-inner-pgp-enc-with-mixed.eml", "alice@openpgp.example", "dec=partial/embedded-part sig=invalid/bad-signature signer=3099FF1238852B9F"),
+    # (and the encrypted part sits beside a text part in multipart/mixed: not opened, issue 9)
+    ("thunderbird-comm-central", "outer-pgp-sig-inner-pgp-enc-with-mixed.eml", "alice@openpgp.example", "dec=none/embedded-ciphertext sig=invalid/bad-signature signer=3099FF1238852B9F"),
     ("thunderbird-comm-central", "outer-pgp-sig-inner-pgp-enc.eml", "alice@openpgp.example", "dec=full sig=invalid/bad-signature signer=3099FF1238852B9F"),
     # outer-smime-*.eml: an S/MIME layer outside; their outcome belongs to the S/MIME engine
     ("thunderbird-comm-central", "partial-encrypt-for-alice-html.eml", "alice@openpgp.example", "unchanged"),
-    ("thunderbird-comm-central", "partial-encrypt-for-alice-plaintext.eml", "alice@openpgp.example", "dec=partial/armored-blocks-in-text sig=none"),
+    # armored blocks inside other text are never decrypted (issue 9: a decryption oracle)
+    ("thunderbird-comm-central", "partial-encrypt-for-alice-plaintext.eml", "alice@openpgp.example", "dec=none/embedded-ciphertext sig=none"),
     ("thunderbird-comm-central", "partial-encrypt-for-carol-html.eml", "carol@openpgp.example", "unchanged"),
-    ("thunderbird-comm-central", "partial-encrypt-for-carol-plaintext.eml", "carol@openpgp.example", "dec=none/no-key sig=none"),
+    ("thunderbird-comm-central", "partial-encrypt-for-carol-plaintext.eml", "carol@openpgp.example", "dec=none/embedded-ciphertext sig=none"),
     # EFAIL class (SOURCE.txt): mdc, aead, sigwrap-mdc allow; nomdc, mdc-tampered,
     # sigwrap-nomdc, mixed-subpart block
     ("thunderbird-comm-central", "rc-openpgp-aead.eml", "bob@openpgp.example", "dec=full sig=none"),
     ("thunderbird-comm-central", "rc-openpgp-mdc-tampered.eml", "bob@openpgp.example", "hold"),
     ("thunderbird-comm-central", "rc-openpgp-mdc.eml", "bob@openpgp.example", "dec=full sig=none"),
-    ("thunderbird-comm-central", "rc-openpgp-mixed-subpart.eml", "bob@openpgp.example", "dec=none/unsafe-mime-structure sig=none"),
+    # ciphertext beside other parts is never opened (issue 9), markup or not
+    ("thunderbird-comm-central", "rc-openpgp-mixed-subpart.eml", "bob@openpgp.example", "dec=none/embedded-ciphertext sig=none"),
     ("thunderbird-comm-central", "rc-openpgp-nomdc.eml", "bob@openpgp.example", "hold"),
     # signed by Bob's key, From Alice: the signature is not Alice's
     ("thunderbird-comm-central", "rc-openpgp-sigwrap-mdc.eml", "bob@openpgp.example", "dec=full sig=invalid/unknown-key"),
@@ -113,9 +116,12 @@ TABLE = [
     ("thunderbird-comm-central", "unsigned-encrypted-to-0xf231550c4f47e38e-from-0xfbfcc82a015e7330.eml", "alice@openpgp.example", "dec=full sig=none"),
     ("thunderbird-comm-central", "unsigned-unencrypted-key-0x1f10171bfb881b1c-attached.eml", "homer@raspberrypi.local", "unchanged"),
     # --- Delta Chat ---
-    ("deltachat-core", "encrypted_with_received_headers.eml", "alice@example.org", "dec=full sig=valid signer=DB18B18CBCF70487"),
-    # multipart/mixed around multipart/encrypted, no markup: opened in its place
-    ("deltachat-core", "google-workspace-mixed-up.eml", "bob@example.net", "dec=partial/embedded-part sig=invalid/not-whole-message signer=64B08F61A9ED9443"),
+    # its protected headers hold Subject but no From: the outer From is removed (issue 9: reply
+    # fields come from protected headers only), so the good signature is bound to no From shown
+    ("deltachat-core", "encrypted_with_received_headers.eml", "alice@example.org", "dec=full sig=invalid/from-mismatch signer=DB18B18CBCF70487"),
+    # Google Workspace's repair shape: a placeholder carrying nothing ("-- " and blank lines),
+    # then multipart/encrypted: read as the whole message, placeholder included (issue 9)
+    ("deltachat-core", "google-workspace-mixed-up.eml", "bob@example.net", "dec=full sig=valid signer=64B08F61A9ED9443"),
     ("deltachat-core", "k-9-autocrypt-setup-message.eml", "autocrypt@nine.testrun.org", "unchanged"),
     # signatures redacted in the corpus
     ("deltachat-core", "mailinglist_with_mimepart_footer_signed.eml", "intern@lists.abc.de", "dec=none sig=invalid/no-signature"),
@@ -139,7 +145,8 @@ TABLE = [
     ("kde-mimetreeparser", "crlf-encrypted-with-signature.mbox", "test@kolab.org", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "forward-openpgp-signed-encrypted-no-from.mbox", "test@kolab.org", "unchanged"),
     ("kde-mimetreeparser", "forward-openpgp-signed-encrypted.mbox", "test@kolab.org", "unchanged"),
-    ("kde-mimetreeparser", "inlinepgpencrypted-appendix.mbox", "test@kolab.org", "dec=partial/armored-blocks-in-text sig=none"),
+    # armored blocks inside other text, and ciphertext beside other parts: never opened (issue 9)
+    ("kde-mimetreeparser", "inlinepgpencrypted-appendix.mbox", "test@kolab.org", "dec=none/embedded-ciphertext sig=none"),
     ("kde-mimetreeparser", "inlinepgpencrypted-error.mbox", "test@kolab.org", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "inlinepgpencrypted.mbox", "test@kolab.org", "dec=full sig=none"),
     ("kde-mimetreeparser", "inlinepgpgencrypted-error.mbox", "test@kolab.org", "dec=none/no-key sig=none"),
@@ -150,19 +157,21 @@ TABLE = [
     ("kde-mimetreeparser", "openpgp-encrypted+signed.mbox", "test@kolab.org", "dec=full sig=valid signer=8D9860C58F246DE6"),
     ("kde-mimetreeparser", "openpgp-encrypted-ambiguous-mime.mbox", "test@kolab.org", "unchanged"),
     ("kde-mimetreeparser", "openpgp-encrypted-applemail.mbox", "bird@example.org", "dec=none/no-key sig=none"),
-    ("kde-mimetreeparser", "openpgp-encrypted-attachment-and-non-encrypted-attachment.mbox", "you@you.com", "dec=none/no-key sig=none"),
+    ("kde-mimetreeparser", "openpgp-encrypted-attachment-and-non-encrypted-attachment.mbox", "you@you.com", "dec=none/embedded-ciphertext sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-attachment.mbox", "you@you.com", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-enigmail1.6.mbox", "test@kolab.com", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-memoryhole.mbox", "test@kolab.org", "dec=full sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-memoryhole2.mbox", "john@example.com", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-noData.mbox", "test@kolab.org", "unchanged"),
-    ("kde-mimetreeparser", "openpgp-encrypted-non-encrypted-attachment.mbox", "you@you.com", "dec=none/no-key sig=none"),
-    ("kde-mimetreeparser", "openpgp-encrypted-partially-signed-attachments.mbox", "test@kolab.org", "dec=partial/embedded-part sig=invalid/unknown-key"),
+    ("kde-mimetreeparser", "openpgp-encrypted-non-encrypted-attachment.mbox", "you@you.com", "dec=none/embedded-ciphertext sig=none"),
+    # (its signed parts sit inside the encrypted part, which stays closed: no signature seen)
+    ("kde-mimetreeparser", "openpgp-encrypted-partially-signed-attachments.mbox", "test@kolab.org", "dec=none/embedded-ciphertext sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-signed-thunderbird.mbox", "test1@kolab.org", "dec=none/no-key sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted-two-attachments.mbox", "test@kolab.org", "dec=full sig=none"),
     ("kde-mimetreeparser", "openpgp-encrypted.mbox", "test@kolab.org", "dec=full sig=none"),
     ("kde-mimetreeparser", "openpgp-inline-charset-encrypted.mbox", "you@you.com", "dec=none/no-key sig=none"),
-    ("kde-mimetreeparser", "openpgp-inline-encrypted+nonenc.mbox", "test@kolab.org", "dec=partial/armored-blocks-in-text sig=invalid/not-whole-message signer=8D9860C58F246DE6"),
+    # (the signature is inside the encrypted block, which is not opened)
+    ("kde-mimetreeparser", "openpgp-inline-encrypted+nonenc.mbox", "test@kolab.org", "dec=none/embedded-ciphertext sig=none"),
     ("kde-mimetreeparser", "openpgp-inline-signed-broken.mbox", "you@you.de", "dec=none sig=invalid/bad-signature signer=8D9860C58F246DE6"),
     ("kde-mimetreeparser", "openpgp-inline-signed-broken2.mbox", "you@you.de", "dec=none sig=invalid/no-signature"),
     ("kde-mimetreeparser", "openpgp-inline-signed.mbox", "you@you.de", "dec=none sig=invalid/not-whole-message signer=8D9860C58F246DE6"),

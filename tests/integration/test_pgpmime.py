@@ -307,7 +307,10 @@ try:
                 b" boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n"
                 b"--b1\r\nContent-Type: application/octet-stream\r\n\r\n" + crlf(armored) + b"\r\n--b1--\r\n")
 
+    # protected headers as clients write them: the reply fields too (issue 9: an outer From
+    # they do not protect would be removed)
     inner_in = (b"Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n"
+                b"From: Bob <bob@example.net>\r\nTo: alice@demo.test\r\n"
                 b"Subject: the real subject\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
                 b"Hallo Alice =E2=82=AC\r\nexactly these bytes  \r\n")
     enc = gpg("--armor", "--sign", "--encrypt", "-u", bob, "-r", alice, input=inner_in).stdout

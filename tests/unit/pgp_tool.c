@@ -74,11 +74,12 @@ static int do_unwrap(int argc, char **argv, const char *msg, size_t len, const s
     bool reader = argc > 0 && u.readable[0];
     const sg_unwrap_summary *s = reader ? &u.reader : &u.other;
     fprintf(stderr, "hold=%d unchanged=%d readable=%d layers=%d encrypted=%d dec=%s dec_reason=%s sig=%s sig_reason=%s "
-                    "signer=%s whole=%d reason=\"%s\"\n",
+                    "signer=%s whole=%d embedded=%d unprotected=%d reason=\"%s\"\n",
             u.hold, u.unchanged, reader, u.layers, s->encrypted, sg_unwrap_dec_name(s->dec),
             s->dec_reason[0] ? s->dec_reason : "-",
             s->sig.sig == SG_SIG_VALID ? "valid" : s->sig.sig == SG_SIG_INVALID ? "invalid" : "none",
-            s->sig.reason[0] ? s->sig.reason : "-", s->sig.signer[0] ? s->sig.signer : "-", s->sig_whole, u.reason);
+            s->sig.reason[0] ? s->sig.reason : "-", s->sig.signer[0] ? s->sig.signer : "-", s->sig_whole, s->embedded, s->unprotected,
+            u.reason);
     if (u.hold)
         ;
     else if (u.unchanged)

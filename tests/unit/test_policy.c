@@ -93,7 +93,8 @@ static void test_errors(void)
         {"rules = (\n  { then = ( \"decrypt\", \"sign\" ); }\n);\n",
          "p.conf:2: one chain cannot both decrypt and protect"},
         {"rules = (\n  { then = ( { decrypt = [\"boss\"]; } ); }\n);\n",
-         "p.conf:2: 'decrypt' must be one of: sender, recipient (not 'boss')"},
+         "p.conf:2: 'decrypt' must be one of: sender, recipient, hold_embedded_ciphertext, "
+         "hold_unprotected_headers (not 'boss')"},
         {"rules = (\n  { if = { encrypted = \"yes\"; }; then = \"deliver\"; }\n);\n",
          "p.conf:2: 'encrypted' must be true or false"},
         {"rules = (\n  { if = { recipient_key = \"gpg\"; }; then = \"deliver\"; }\n);\n",

