@@ -11,7 +11,8 @@
  * kept unwrapped between messages (crypto/pgpcache.h, crypto/smime_signkey.c) only while the
  * store is unchanged, bounded in number and time: a measured trade-off (docs/keys.md).
  * An engine never decides to send anything in the clear: on any failure it returns -1 with a
- * reason, and the caller applies the rule's fallback (hold by default).
+ * reason, and the caller holds the group whatever the rule's fallback says. A key question
+ * answers 0 only for a real "not found"; an error (-1) defers the whole message.
  * Thread safety: every function may be called from several worker threads at once; the stores
  * share one SQLite handle, so every store call is made with env->lock held. */
 #ifndef SG_ENGINE_H
