@@ -126,7 +126,9 @@ typedef struct sg_engine {
     int (*protect)(const sg_protect_req *req, const char *msg, size_t len, sg_buf *out, char *err,
                    size_t errlen);
     /* The kind of the top-level layer, by structure alone (no keys, no crypto): for policy
-     * conditions "already encrypted" / "already signed". */
+     * conditions "already encrypted" / "already signed". ENCRYPTED only when the packets parse
+     * as encryption (OpenPGP ESKs then SEIPD/AEAD; CMS envelope with RecipientInfos), never
+     * for the MIME dress alone. */
     int (*detect)(const char *msg, size_t len);
     /* Peels the top-level layer of msg (a whole message or an entity: header + body). 0 with
      * out filled (kind NONE when not this engine's format), -1 on a memory or store error. */
