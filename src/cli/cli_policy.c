@@ -256,7 +256,7 @@ static int cmd_explain(const sg_config *cfg, sg_store *st, int argc, char **argv
     if (!dec)
         goto out;
     if (sg_policy_eval(p, &h.f, &k, a.to, a.nto, dec) < 0) {
-        fprintf(stderr, "sealgate: a key lookup failed; cryptd would hold this message\n");
+        fprintf(stderr, "sealgate: a key lookup failed; cryptd would keep this message and try again\n");
     } else {
         printf("policy      %s\n", rev > 0    ? "the store's revision"
                                    : rev == 0 ? "the default policy"

@@ -19,7 +19,11 @@
  * in a crash only means the message is claimed again). Outputs are made durable (fdatasync, rename,
  * one directory fsync per batch) before the input is unlinked, and output names derive from the
  * input id, so a crash at any instant leads at most to re-processing, whose outputs replace the
- * earlier ones. At start, everything left in active/ goes back to incoming/. */
+ * earlier ones. At start, everything left in active/ goes back to incoming/.
+ *
+ * Fail closed on store errors: a message whose key lookups failed is neither held nor passed
+ * on; it waits in active/ and is processed again later (retry.h), and nothing of it leaves
+ * until its lookups succeed. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -35,6 +39,7 @@
 
 #include "crypto/kek.h"
 #include "cryptd/pipeline.h"
+#include "cryptd/retry.h"
 #include "cryptd/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
@@ -99,14 +104,15 @@ static int claim(cryptd *c, item *it)
     return 0;
 }
 
-/* The name of a held output: a queue id of its own, so that when an administrator releases
- * it its outputs ("id.N") cannot replace this input's outputs still waiting in outgoing/ or
- * deferred/; derived from the input's name (FNV-1a), so re-processing after a crash replaces
- * the held copy instead of adding a second one. */
-static void held_name(const char *input, size_t g, char out[SG_QID_MAX])
+/* The name of a held output, or of an alert sent for a deferred input: a queue id of its own,
+ * so that when an administrator releases it its outputs ("id.N") cannot replace this input's
+ * outputs still waiting in outgoing/ or deferred/ (nor the input's later outputs an alert);
+ * derived from the input's name (FNV-1a), so re-processing after a crash replaces the copy
+ * instead of adding a second one. */
+static void own_name(const char *input, const char *kind, size_t g, char out[SG_QID_MAX])
 {
     char key[SG_QID_MAX + 32];
-    snprintf(key, sizeof key, "%s/held/%zu", input, g);
+    snprintf(key, sizeof key, "%s/%s/%zu", input, kind, g);
     unsigned long long h = 1469598103934665603ULL;
     for (const char *p = key; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
@@ -121,8 +127,8 @@ static int write_outputs(cryptd *c, item *it)
         return -1;
     for (size_t g = 0; g < it->res.nout; g++) {
         sg_output *o = &it->res.out[g];
-        if (o->hold)
-            held_name(it->name, g, o->env.id);
+        if (o->hold || it->res.defer)
+            own_name(it->name, o->hold ? "held" : "alert", g, o->env.id);
         else
             snprintf(o->env.id, sizeof o->env.id, "%.16s.%zu", it->name, g);
         sg_qwriter *w = malloc(sizeof *w);
@@ -140,6 +146,24 @@ static void hold(cryptd *c, item *it, const char *reason)
     sg_warn(it->name, "event=held reason=\"%s\"", reason);
     if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
         sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
+}
+
+/* A key lookup failed (the store): the input stays in active/ until its next attempt, or is
+ * held when too many wait already; the alert the transform made for the administrator goes
+ * out now. */
+static void defer(cryptd *c, item *it)
+{
+    int delay = sg_retry_later(it->name, time(NULL));
+    bool alert = it->res.nout > 0;
+    sg_error(it->name, "event=key-lookup-failed reason=\"%s\" action=%s retry_in=%d alert=%s", it->res.reason,
+             delay < 0 ? "hold" : "defer", delay, alert ? "sent" : "already-sent");
+    if (delay < 0)
+        hold(c, it, it->res.reason);
+    if (alert && (write_outputs(c, it) < 0 || sg_qw_publish(&c->q, it->w, it->nw, SG_Q_OUTGOING) < 0)) {
+        sg_error(it->name, "event=alert-failed error=\"%s\"", strerror(errno));
+        for (size_t k = 0; k < it->nw; k++)
+            sg_qw_abort(&c->q, it->w[k]);
+    }
 }
 
 /* An unchanged message needs no copy: it is already durable in active/, and one rename puts
@@ -164,7 +188,14 @@ static void process_batch(cryptd *c, item *items, size_t n)
     size_t nall = 0, nheld = 0, passed = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
-        if (c->transform(&it->env, it->data, it->len, &it->res) < 0 || it->res.hold) {
+        int rc = c->transform(&it->env, it->data, it->len, &it->res);
+        if (rc == 0 && it->res.defer) {
+            defer(c, it);
+            it->failed = 2; /* handled: waiting in active/ */
+            continue;
+        }
+        sg_retry_done(it->name);
+        if (rc < 0 || it->res.hold) {
             hold(c, it, it->res.hold ? it->res.reason : "transform failed");
             it->failed = 2; /* handled */
             continue;
@@ -399,6 +430,13 @@ int sg_cryptd_main(const sg_config *cfg)
         if (reload || time(NULL) != checked) {
             checked = time(NULL);
             sg_transform_policy_reload();
+            /* Deferred messages whose next attempt is due go back to incoming/ (the watch
+             * sees them); one that is gone (deleted by the administrator) is forgotten. */
+            char due[64][SG_QID_MAX];
+            size_t nd = sg_retry_due(time(NULL), due, 64);
+            for (size_t i = 0; i < nd; i++)
+                if (sg_queue_move(&c.q, due[i], SG_Q_ACTIVE, SG_Q_INCOMING) < 0)
+                    sg_retry_done(due[i]);
         }
         if (p[0].revents & POLLIN) {
             char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));

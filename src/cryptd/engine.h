@@ -11,7 +11,8 @@
  * kept unwrapped between messages (crypto/pgpcache.h, crypto/smime_signkey.c) only while the
  * store is unchanged, bounded in number and time: a measured trade-off (docs/keys.md).
  * An engine never decides to send anything in the clear: on any failure it returns -1 with a
- * reason, and the caller applies the rule's fallback (hold by default).
+ * reason, and the caller holds the group whatever the rule's fallback says. A key question
+ * answers 0 only for a real "not found"; an error (-1) defers the whole message.
  * Thread safety: every function may be called from several worker threads at once; the stores
  * share one SQLite handle, so every store call is made with env->lock held. */
 #ifndef SG_ENGINE_H
@@ -125,7 +126,9 @@ typedef struct sg_engine {
     int (*protect)(const sg_protect_req *req, const char *msg, size_t len, sg_buf *out, char *err,
                    size_t errlen);
     /* The kind of the top-level layer, by structure alone (no keys, no crypto): for policy
-     * conditions "already encrypted" / "already signed". */
+     * conditions "already encrypted" / "already signed". ENCRYPTED only when the packets parse
+     * as encryption (OpenPGP ESKs then SEIPD/AEAD; CMS envelope with RecipientInfos), never
+     * for the MIME dress alone. */
     int (*detect)(const char *msg, size_t len);
     /* Peels the top-level layer of msg (a whole message or an entity: header + body). 0 with
      * out filled (kind NONE when not this engine's format), -1 on a memory or store error. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/pgp_packet.h"
 #include "crypto/pgpmime.h"
 #include "cryptd/engine.h"
 #include "cryptd/engine_pgp_int.h"
@@ -223,14 +224,17 @@ static int detect_pgpmime(const char *msg, size_t len, sg_mime_pgp *pm)
     return 0;
 }
 
+/* "Already encrypted" only when the packets parse as encryption (crypto/pgp_packet.h): a
+ * multipart/encrypted dress around anything else is plain mail, and policy protects it. */
 static int pgp_detect(const char *msg, size_t len)
 {
     sg_mime_pgp pm;
     if (detect_pgpmime(msg, len, &pm) < 0)
         return SG_LAYER_NONE;
-    int kind = pm.kind == SG_MIME_PGP_ENCRYPTED ? SG_LAYER_ENCRYPTED
-               : pm.kind == SG_MIME_PGP_SIGNED  ? SG_LAYER_SIGNED
-                                                : sg_pgp_inline_detect(msg, len);
+    int kind = pm.kind == SG_MIME_PGP_ENCRYPTED
+                   ? (sg_pgp_text_is_encrypted(pm.cipher, pm.cipherlen) ? SG_LAYER_ENCRYPTED : SG_LAYER_NONE)
+               : pm.kind == SG_MIME_PGP_SIGNED ? SG_LAYER_SIGNED
+                                               : sg_pgp_inline_detect(msg, len);
     sg_mime_pgp_free(&pm);
     return kind;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/pgp_packet.h"
 #include "cryptd/engine_pgp_int.h"
 #include "mime/mime.h"
 
@@ -157,6 +158,15 @@ static bool whole(const char *t, size_t n, const block *b)
     return true;
 }
 
+static int encrypted_block(const char *t, size_t n)
+{
+    size_t alen = 0;
+    char *arm = armor_copy(t, n, &alen);
+    int enc = arm && sg_pgp_text_is_encrypted(arm, alen);
+    free(arm);
+    return enc ? SG_LAYER_ENCRYPTED : SG_LAYER_NONE;
+}
+
 int sg_pgp_inline_detect(const char *msg, size_t len)
 {
     char *text = NULL, *charset = NULL;
@@ -164,10 +174,13 @@ int sg_pgp_inline_detect(const char *msg, size_t len)
     int kind = SG_LAYER_NONE;
     block b[2];
     /* Only a whole-text block makes the message encrypted or signed as a whole (a pasted block
-     * inside other text must not stop the gateway from protecting the message). */
+     * inside other text must not stop the gateway from protecting the message), and a block
+     * is encrypted only when its packets parse as encryption, not for its first byte. */
     if (sg_pgp_plain_text(msg, len, &text, &tlen, &charset) == 1 && find_blocks(text, tlen, b, 2) == 1 &&
         whole(text, tlen, &b[0]))
-        kind = b[0].kind == B_ENCRYPTED ? SG_LAYER_ENCRYPTED : b[0].kind == B_UNKNOWN ? SG_LAYER_NONE : SG_LAYER_SIGNED;
+        kind = b[0].kind == B_ENCRYPTED ? encrypted_block(text + b[0].start, b[0].end - b[0].start)
+               : b[0].kind == B_UNKNOWN ? SG_LAYER_NONE
+                                        : SG_LAYER_SIGNED;
     free(text);
     free(charset);
     return kind;

@@ -59,11 +59,16 @@ static int find_cert(const char *addr, int purpose, bool need_key, char fpr[SG_C
             continue;
         X509 *x = sg_smime_cert_locked(E->cs, list[i].fpr);
         char why[160];
-        if (x && sg_smime_validate_locked(E->cs, E->st, x, list[i].fpr, addr, purpose, why, sizeof why) ==
-                     SG_CERT_VALID) {
+        /* A listed certificate that cannot be read, or a validation that failed on the store,
+         * is an error, not "no certificate" (a fallback must not send it unprotected). */
+        int v = x ? sg_smime_validate_locked(E->cs, E->st, x, list[i].fpr, addr, purpose, why, sizeof why)
+                  : SG_CERT_ERROR;
+        if (v == SG_CERT_VALID) {
             memcpy(fpr, list[i].fpr, SG_CERT_FPR_LEN + 1);
             sg_smime_memo_put(E->st, memo, fpr, x);
             found = 1;
+        } else if (v == SG_CERT_ERROR) {
+            found = -1;
         }
         X509_free(x);
     }

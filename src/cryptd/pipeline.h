@@ -22,12 +22,15 @@ typedef struct sg_transform_result {
     sg_output *out;
     size_t nout;
     int hold;         /* nonzero: keep the input in hold/ instead of producing output */
+    int defer;        /* nonzero: a temporary error (a key lookup failed on the store): keep the
+                         input and try again later; out holds only notices (the admin alert) */
     int unchanged;    /* the one output is the input exactly (bytes and recipients): cryptd
                          then moves the file on by rename instead of copying it */
     char reason[256]; /* why it was held, for the log and the sender notice */
 } sg_transform_result;
 
-/* Returns 0 on success (result filled), -1 on an error that should hold the message. */
+/* Returns 0 on success (result filled: outputs, hold or defer), -1 on an error that should
+ * hold the message. */
 typedef int (*sg_transform_fn)(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res);
 
 int sg_transform_identity(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res);

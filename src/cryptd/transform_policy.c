@@ -2,11 +2,14 @@
  * reload, then per message the decisions, the groups, holds and notices; a group's chain runs
  * in policy_chain.c, outputs are made in policy_out.c. Owner: src/policy.
  * SECURITY: runs in cryptd. It decides and orders; the engines sign, encrypt and decrypt.
- * Rules kept here: a group whose chain demanded protection is never emitted unprotected when
- * the engine fails (the group is held, the sender told); a held group keeps the original bytes
- * in hold/ (nothing is lost in any branch); sealgate's stamp fields arriving from outside are
- * removed before internal recipients see the message; notices go out with MAIL FROM <> so they
- * can never cause a loop of bounces, and are never sent for a message from the null sender. */
+ * Rules kept here: a key lookup error is never "no key": no fallback applies, the whole
+ * message is deferred (cryptd keeps it and tries again) and the administrator alerted; a group
+ * whose chain demanded protection is never emitted unprotected when the engine fails (the
+ * group is held whatever the fallback says, the sender told, the administrator alerted); a
+ * held group keeps the original bytes in hold/ (nothing is lost in any branch); sealgate's
+ * stamp fields arriving from outside are removed before internal recipients see the message;
+ * notices go out with MAIL FROM <> so they can never cause a loop of bounces, and are never
+ * sent for a message from the null sender. */
 #include "cryptd/transform_policy.h"
 
 #include <pthread.h>
@@ -169,25 +172,25 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
          * recipients and the sender is told. */
         sg_prun_rollback(r, mark);
         r->narchived = marked;
-        sg_warn(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, err);
+        /* An engine error is held whatever the rule's fallback says (never returned, never
+         * plain), and the administrator, who can release or delete it, is alerted. */
+        sg_error(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, err);
         snprintf(d->reason, sizeof d->reason, "%s", err);
-        d->outcome =
-            d->rule >= 0 && r->p->rules[d->rule].fallback == SG_FB_RETURN ? SG_OUT_RETURN : SG_OUT_HOLD;
+        d->outcome = SG_OUT_HOLD;
         d->notify = true;
         for (size_t i = 0; i < r->in->nrcpt; i++)
             if (group[i] == g && &dec[i] != d)
                 snprintf(dec[i].reason, sizeof dec[i].reason, "%s", err);
-        if (d->direction == SG_PDIR_INCOMING && d->outcome == SG_OUT_HOLD) {
+        char admin[340];
+        if (sg_prun_notice(r, SG_NOTICE_ALERT, sg_prun_admin(r, admin, sizeof admin), err, NULL, 0) < 0)
+            return -1;
+        if (d->direction == SG_PDIR_INCOMING) {
             /* Incoming mail held (e.g. EFAIL: no integrity protection): no notice to the
              * outside sender, which may be forged (backscatter) and would learn what the
-             * gateway does with its crafted message; the administrator, who can release or
-             * delete it, is alerted instead. */
+             * gateway does with its crafted message. */
             for (size_t i = 0; i < r->in->nrcpt; i++)
                 if (group[i] == g)
                     dec[i].notify = false;
-            char admin[340];
-            if (sg_prun_notice(r, SG_NOTICE_ALERT, sg_prun_admin(r, admin, sizeof admin), err, NULL, 0) < 0)
-                return -1;
             /* ... and whom the rule's decrypt names, by its explicit choice. */
             if (r->undec_notify &&
                 sg_prun_tell_undecryptable(r, r->undec_notify, group, g, err,
@@ -229,13 +232,26 @@ static bool identity(const sg_pdecision *dec, size_t ng)
     return dec[0].direction == SG_PDIR_OUTGOING || dec[0].direction == SG_PDIR_EXTERNAL;
 }
 
-static int whole_hold(sg_transform_result *res, const char *qid, const char *why)
+/* A key lookup failed (engine.h: -1, a store error): nothing is decided for anyone, whatever
+ * the fallbacks say. cryptd keeps the message and tries again (res->defer, it logs the error);
+ * the administrator gets an alert, at most one per ALERT_EVERY seconds while errors go on. */
+#define ALERT_EVERY 600
+
+static int defer_all(sg_prun *r)
 {
-    sg_transform_result_free(res);
-    res->hold = 1;
-    snprintf(res->reason, sizeof res->reason, "%s", why);
-    sg_warn(qid, "event=policy-hold reason=\"%s\"", why);
-    return 0;
+    static const char why[] = "a key lookup failed (store error): the message is kept and tried again";
+    sg_transform_result_free(r->res);
+    r->res->defer = 1;
+    snprintf(r->res->reason, sizeof r->res->reason, "%s", why);
+    time_t now = time(NULL);
+    pthread_mutex_lock(&T.mu);
+    static time_t alerted;
+    bool alert = !alerted || now - alerted >= ALERT_EVERY;
+    if (alert)
+        alerted = now;
+    pthread_mutex_unlock(&T.mu);
+    char admin[340];
+    return alert ? sg_prun_notice(r, SG_NOTICE_ALERT, sg_prun_admin(r, admin, sizeof admin), why, NULL, 0) : 0;
 }
 
 int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res)
@@ -256,8 +272,9 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
         rcpts[i] = in->rcpt[i].addr;
     sg_pkeys k;
     sg_policy_engine_keys(&k);
+    *r = (sg_prun){.env = T.env, .in = in, .data = data, .len = len, .p = pp->p, .f = &fh.f, .res = res};
     if (sg_policy_eval(pp->p, &fh.f, &k, rcpts, in->nrcpt, dec) < 0) {
-        rc = whole_hold(res, in->id, "policy: a key lookup failed");
+        rc = defer_all(r);
         goto out;
     }
     size_t ng = sg_policy_group(dec, in->nrcpt, group);
@@ -267,7 +284,6 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
         rc = sg_transform_identity(in, data, len, res);
         goto out;
     }
-    *r = (sg_prun){.env = T.env, .in = in, .data = data, .len = len, .p = pp->p, .f = &fh.f, .res = res};
     rc = 0;
     for (size_t g = 0; g < ng && rc == 0; g++)
         rc = apply_group(r, dec, group, g);

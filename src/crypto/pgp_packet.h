@@ -1,5 +1,6 @@
 /* pgp_packet.h - the few OpenPGP packet encodings (RFC 4880 4.2, 3.2) that sealgate writes or
- * reads itself, for the signatures it makes with OpenSSL (pgp_certify.c, pgp_rsasign.c).
+ * reads itself, for the signatures it makes with OpenSSL (pgp_certify.c, pgp_rsasign.c), and
+ * the packet structure that makes a message count as encrypted (pgp_encrypted.c).
  * Owner: src/crypto. Everything else about OpenPGP is librnp's job. */
 #ifndef SG_PGP_PACKET_H
 #define SG_PGP_PACKET_H
@@ -10,6 +11,13 @@
 /* The tag and body of the first packet of a binary stream (old or new format, no partial
  * lengths); 0 or -1. */
 int sg_pgp_first_packet(const uint8_t *p, size_t len, int *tag, const uint8_t **body, size_t *blen);
+/* pgp_encrypted.c: 1 when the binary message parses as OpenPGP encryption (one or more PKESK
+ * or SKESK packets, then one SEIPD or AEAD packet that ends it, sane versions and lengths),
+ * else 0. No keys are used. */
+int sg_pgp_is_encrypted(const uint8_t *p, size_t len);
+/* The same for an ASCII-armored PGP MESSAGE (dearmored first; an END line is required) or for
+ * binary OpenPGP given as it is; leading whitespace is skipped. */
+int sg_pgp_text_is_encrypted(const char *t, size_t n);
 /* Writes v (big-endian, n bytes, leading zeros dropped) as an MPI; returns the bytes written
  * (at most n + 2). */
 size_t sg_pgp_put_mpi(uint8_t *out, const uint8_t *v, size_t n);

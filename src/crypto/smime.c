@@ -108,6 +108,14 @@ int smime_bio_take(BIO *b, char **out, size_t *outlen)
     return 0;
 }
 
+static bool enveloped_sane(CMS_ContentInfo *cms)
+{
+    STACK_OF(CMS_RecipientInfo) *ri = CMS_get0_RecipientInfos(cms);
+    ASN1_OCTET_STRING **content = CMS_get0_content(cms);
+    ERR_clear_error();
+    return ri && sk_CMS_RecipientInfo_num(ri) > 0 && content && *content && ASN1_STRING_length(*content) > 0;
+}
+
 int sg_smime_der_type(const unsigned char *der, size_t len)
 {
     CMS_ContentInfo *cms = smime_parse(der, len);
@@ -116,10 +124,12 @@ int sg_smime_der_type(const unsigned char *der, size_t len)
     int t = SG_SMIME_T_OTHER;
     switch (OBJ_obj2nid(CMS_get0_type(cms))) {
     case NID_pkcs7_enveloped:
-        t = SG_SMIME_T_ENVELOPED;
-        break;
     case NID_id_smime_ct_authEnvelopedData:
-        t = SG_SMIME_T_AUTH_ENVELOPED;
+        /* Encrypted only with someone to decrypt it and content to decrypt: an envelope
+         * without RecipientInfos or ciphertext is no protection. */
+        if (enveloped_sane(cms))
+            t = OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_enveloped ? SG_SMIME_T_ENVELOPED
+                                                                        : SG_SMIME_T_AUTH_ENVELOPED;
         break;
     case NID_pkcs7_signed: {
         STACK_OF(CMS_SignerInfo) *si = CMS_get0_SignerInfos(cms);

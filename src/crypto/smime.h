@@ -71,8 +71,8 @@ int sg_smime_encrypt(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1],
 /* The content type of a DER ContentInfo, by structure only (no keys). */
 enum sg_smime_type {
     SG_SMIME_T_OTHER = 0,      /* not CMS, or a type S/MIME does not use */
-    SG_SMIME_T_ENVELOPED,      /* EnvelopedData */
-    SG_SMIME_T_AUTH_ENVELOPED, /* AuthEnvelopedData (RFC 5083) */
+    SG_SMIME_T_ENVELOPED,      /* EnvelopedData with RecipientInfos and encrypted content */
+    SG_SMIME_T_AUTH_ENVELOPED, /* AuthEnvelopedData (RFC 5083), the same */
     SG_SMIME_T_SIGNED,         /* SignedData with at least one signer */
     SG_SMIME_T_CERTS_ONLY,     /* SignedData without signers (a certificate bundle) */
 };

@@ -1,11 +1,12 @@
 /* eval.c - evaluates the policy for each recipient and groups equal decisions (eval.h).
  * Owner: src/policy. Pure code: facts and key answers come from the caller.
  *
- * Fail closed: a protecting action that cannot be done (no key, no engine, a lookup error)
- * never silently becomes plain delivery. The rule's fallback decides: hold (the default),
- * return, or plain only where the rule (or the settings) say "plain"; the "liberal" mixed mode
- * also lets such a recipient have it unprotected, but only when another recipient of the same
- * message and rule does receive it protected. */
+ * Fail closed: a protecting action that cannot be done (no key, no engine) never silently
+ * becomes plain delivery. The rule's fallback decides: hold (the default), return, or plain
+ * only where the rule (or the settings) say "plain"; the "liberal" mixed mode also lets such a
+ * recipient have it unprotected, but only when another recipient of the same message and rule
+ * does receive it protected. A key lookup error is not "no key": no fallback applies, the
+ * whole evaluation fails (-1) and the caller keeps the message to try again. */
 #include "policy/eval.h"
 
 #include <stdio.h>
@@ -199,7 +200,8 @@ static int pick_sign(const sg_pkeys *k, const int *methods, const char *sender, 
 }
 
 /* Builds dec's chain from the accumulated rule chains and resolves protection. Returns 0,
- * or 1 when protection is infeasible (dec->reason says why), -1 never (errors are reasons). */
+ * 1 when protection is infeasible (dec->reason says why: the fallback decides), or -1 on a key
+ * lookup error (which no fallback may turn into delivery). */
 static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *rcpt,
                    sg_pdecision *d)
 {
@@ -237,12 +239,13 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
         snprintf(d->reason, sizeof d->reason, "already encrypted: not encrypted again");
     } else if (enc) {
         int m = 0, r = pick_encrypt(k, enc->methods[0] ? enc->methods : rs.methods, rcpt, &m);
+        if (r < 0)
+            return -1;
         if (r == 1) {
             d->encrypt = true;
             d->method = m;
         } else {
-            snprintf(d->reason, sizeof d->reason,
-                     r < 0 ? "key lookup for %s failed" : "no usable key or certificate for %s", rcpt);
+            snprintf(d->reason, sizeof d->reason, "no usable key or certificate for %s", rcpt);
             infeasible = 1;
         }
     }
@@ -250,11 +253,12 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
         d->sign = sign->sign ? sign->sign : ss.sign;
         if (!d->method) {
             int m = 0, r = pick_sign(k, enc && enc->methods[0] ? enc->methods : rs.methods, sender, &m);
+            if (r < 0)
+                return -1;
             if (r == 1) {
                 d->method = m;
             } else if (!infeasible) {
-                snprintf(d->reason, sizeof d->reason,
-                         r < 0 ? "key lookup for %s failed" : "no engine can sign for %s", sender);
+                snprintf(d->reason, sizeof d->reason, "no engine can sign for %s", sender);
                 infeasible = 1;
             }
         }
@@ -318,11 +322,10 @@ int sg_policy_eval(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
     if (!bad)
         return -1;
     for (size_t i = 0; i < nrcpt; i++) {
-        if (eval_one(p, f, k, rcpts[i], &dec[i]) < 0) {
+        if (eval_one(p, f, k, rcpts[i], &dec[i]) < 0 || (bad[i] = resolve(p, f, k, rcpts[i], &dec[i])) < 0) {
             free(bad);
             return -1;
         }
-        bad[i] = resolve(p, f, k, rcpts[i], &dec[i]);
     }
     const char *sender = sg_pfacts_sender(f);
     for (size_t i = 0; i < nrcpt; i++) {

@@ -33,7 +33,8 @@ typedef struct sg_pfacts {
     int enc_method;            /* enum sg_method of the encryption found, 0 none */
 } sg_pfacts;
 
-/* Key questions, each 1 yes, 0 no, -1 lookup error (the evaluation then fails closed). */
+/* Key questions, each 1 yes, 0 no (only a real "not found"), -1 lookup or store error (the
+ * evaluation then fails as a whole: an error is never "no key"). */
 typedef struct sg_pkeys {
     void *ctx;
     int (*can_encrypt_to)(void *ctx, const char *addr, int method);
@@ -74,7 +75,8 @@ typedef struct sg_pdecision {
 } sg_pdecision;
 
 /* Evaluates the policy for every recipient; dec[i] for rcpts[i]. 0, or -1 on a key lookup
- * error that could not be attributed (the caller holds the message). */
+ * error for any recipient: no fallback applies, the caller keeps the whole message and tries
+ * again later (cryptd defers it). */
 int sg_policy_eval(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, const char *const *rcpts,
                    size_t nrcpt, sg_pdecision *dec);
 

@@ -78,7 +78,8 @@ static const char *intro_of(int kind)
     case SG_NOTICE_DELETED:
         return "Your message was not delivered to the recipients below and was not kept.\r\n";
     case SG_NOTICE_ALERT:
-        return "A policy rule asked for this alert about the message below.\r\n";
+        return "A policy rule, or an error the administrator must know of, caused this alert\r\n"
+               "about the message below.\r\n";
     case SG_NOTICE_UNDECRYPTABLE:
         return "An encrypted message for the recipients below could not be decrypted by the\r\n"
                "gateway. It was delivered as it arrived, still encrypted.\r\n";

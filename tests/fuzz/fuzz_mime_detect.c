@@ -2,12 +2,16 @@
  * bytes as a message go through detection (sg_mime_detect), and then through every rewrite
  * cryptd does on untrusted mail: unwrap with the extracted piece as the "decrypted" entity,
  * restamp, canonicalisation with protected headers (the GMime re-encoding path), and the outer
- * wrap. Incoming mail is attacker-controlled, so all of this faces the internet.
+ * wrap; and "already encrypted" as the policy asks it: every engine's detect, and the OpenPGP
+ * packet check (crypto/pgp_packet.h) on the bytes as binary, as armor, and on the extracted
+ * PGP/MIME data part. Incoming mail is attacker-controlled, so all of this faces the internet.
  * Owner: src/mime. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/pgp_packet.h"
+#include "cryptd/engine.h"
 #include "mime/mime.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -24,9 +28,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sg_mime_pgp p;
     sg_buf out;
     sg_buf_init(&out, SG_MIME_MAX_OUT);
+    (void)sg_pgp_is_encrypted(data, size);
+    (void)sg_pgp_text_is_encrypted(msg, size);
+    for (size_t i = 0; sg_engines[i]; i++)
+        (void)sg_engines[i]->detect(msg, size);
     if (sg_mime_detect(msg, size, &p) == 0) {
-        if (p.kind == SG_MIME_PGP_ENCRYPTED)
+        if (p.kind == SG_MIME_PGP_ENCRYPTED) {
+            (void)sg_pgp_text_is_encrypted(p.cipher, p.cipherlen);
             sg_mime_unwrap(msg, size, p.cipher, p.cipherlen, "X-Sealgate-Decryption: full\r\n", &out);
+        }
         if (p.kind == SG_MIME_PGP_SIGNED) {
             /* The signed part is itself an entity: walk it like a decrypted one. */
             sg_mime_pgp inner;

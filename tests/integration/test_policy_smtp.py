@@ -20,23 +20,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, listdir, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
 
 t = Tap()
 gw = Gateway(binary=asan_binary())
 gw.write_config('internal_domains = ["demo.test"];\n')
 tmp = tempfile.mkdtemp(prefix="sg-polsmtp-")
 GH = os.path.join(tmp, "gnupg")
-os.makedirs(GH, mode=0o700)
+gpg = gpg_runner(GH)
 NEW = os.path.join(gw.sink_dir, "new")
-
-
-GPG = ["gpg", "--homedir", GH, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "",
-       "--trust-model", "always"]
-
-
-def gpg(*args, input=None):
-    return subprocess.run(GPG + list(args), input=input, capture_output=True, timeout=120)
 
 
 def gpg_key(uid, addr):

@@ -87,6 +87,18 @@ def wait_port(port, timeout=10.0):
     return wait_for(up, timeout)
 
 
+def gpg_runner(home):
+    """A gpg of its own in home (made 0700), without passphrases, trusting every key: the
+    correspondents' side of the crypto suites. Returns gpg(*args, input=None) -> CompletedProcess."""
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    base = ["gpg", "--homedir", home, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "",
+            "--trust-model", "always"]
+
+    def gpg(*args, input=None):
+        return subprocess.run(base + list(args), input=input, capture_output=True, timeout=120)
+    return gpg
+
+
 # ---- queue files (format: docs/queue-format.md) ----
 
 def xtext(s):

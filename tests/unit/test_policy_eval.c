@@ -124,14 +124,6 @@ static const ecase cases[] = {
      {"a-pgp@x.example", "d@x.example"},
      {"D s s outgoing", "D s s outgoing"},
      "00"},
-    {"default: a key lookup error is not a key: the rule's fallback decides",
-     NULL,
-     "alice@demo.test",
-     "[encrypt] x",
-     false,
-     {"lookup-error@x.example"},
-     {"H - encrypt-keyword"},
-     "0"},
     {"liberal: the keyless get it unprotected when another recipient gets it encrypted",
      liberal,
      "alice@demo.test",
@@ -253,8 +245,33 @@ static void test_details(void)
     sg_policy_free(p);
 }
 
+/* A key lookup error is not "no key": no fallback (not even "plain") applies; the whole
+ * evaluation fails and cryptd keeps the message. */
+static void test_lookup_error(void)
+{
+    char err[512];
+    sg_policy *p = sg_policy_parse(sg_policy_default_text, "t", internal, 1, err, sizeof err);
+    static const struct {
+        const char *what, *from, *subject, *rcpt;
+    } t[] = {
+        {"[encrypt] (fallback hold)", "alice@demo.test", "[encrypt] x", "lookup-error@x.example"},
+        {"opportunistic (fallback plain)", "alice@demo.test", "x", "lookup-error@x.example"},
+        {"the recipient with a key beside one whose lookup failed", "alice@demo.test", "x", "a-pgp@x.example"},
+        {"the sender's signing key", "lookup-error@demo.test", "x", "d@x.example"},
+    };
+    for (size_t i = 0; p && i < sizeof t / sizeof t[0]; i++) {
+        const char *r[] = {t[i].rcpt, "lookup-error@y.example"};
+        sg_pfacts f = {.env_from = t[i].from, .from = t[i].from, .subject = t[i].subject};
+        sg_pdecision d[2];
+        CHECK(sg_policy_eval(p, &f, &keys, r, i == 2 ? 2 : 1, d) == -1, "lookup error, %s: no decision",
+              t[i].what);
+    }
+    sg_policy_free(p);
+}
+
 int main(void)
 {
+    test_lookup_error();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
     test_details();

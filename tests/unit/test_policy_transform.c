@@ -1,8 +1,9 @@
 /* test_policy_transform.c - cryptd's policy transform on whole messages, with a real store:
  * partial holds with the original bytes, notices to the sender (MAIL FROM <>), archive copies,
  * header and subject edits, return and delete, stamps from outside removed, reload refusing a
- * broken revision. No recipient has a key here, so the results do not depend on which engines
+ * broken revision, a store error deferring the message. No recipient has a key here, so the results do not depend on which engines
  * are built in. Owner: src/policy. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 #include "keys/certstore.h"
 #include "keys/keystore.h"
 #include "lib/config.h"
+#include "policy/policy.h"
 #include "policy/pstore.h"
+#include "store/store.h"
 
 static sg_store *st;
 
@@ -205,6 +208,29 @@ static void test_reload(void)
     sg_env_free(&e);
 }
 
+/* Last, as it breaks the store: a key lookup error defers the whole message (no fallback, not
+ * even the default's "plain"), with one admin alert, not one per message. */
+static void test_store_error(void)
+{
+    CHECK(load(sg_policy_default_text) == 1, "the default policy again");
+    sqlite3_exec(sg_store_db(st), "DROP TABLE x509_addrs; DROP TABLE pgp_uids;", NULL, NULL, NULL);
+    static const char *const rc_[] = {"bob@x.example", NULL};
+    static const char plain[] = "From: Alice <alice@demo.test>\r\nSubject: hi\r\n\r\nHello.\r\n";
+    sg_envelope e;
+    envelope(&e, "alice@demo.test", rc_);
+    sg_transform_result r;
+    int rc = sg_transform_policy(&e, plain, sizeof plain - 1, &r);
+    const sg_output *a = find(&r, "postmaster@demo.test");
+    CHECK(rc == 0 && r.defer && !r.hold && !find(&r, "bob@x.example"), "store error: deferred, nothing for bob");
+    CHECK(r.nout == 1 && a && has(a, "Subject: Policy alert") && has(a, "key lookup failed"),
+          "store error: the administrator is alerted");
+    sg_transform_result_free(&r);
+    rc = sg_transform_policy(&e, plain, sizeof plain - 1, &r);
+    CHECK(rc == 0 && r.defer && r.nout == 0, "the next store error: deferred, no second alert");
+    sg_transform_result_free(&r);
+    sg_env_free(&e);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-ptr-XXXXXX", path[300], err[256];
@@ -223,6 +249,7 @@ int main(void)
     test_default_hold();
     test_chain();
     test_reload();
+    test_store_error();
     sg_transform_policy_done();
     sg_certstore_close(cs);
     sg_keystore_close(ks);
