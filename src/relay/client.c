@@ -343,8 +343,13 @@ int sg_client_session_start(sg_client *c, sg_reply *why)
         } else {
             int t = starttls(c, why);
             if (t < 0) {
+                char q[sizeof why->text];
+                snprintf(q, sizeof q, "%s", why->text);
+                for (char *p = q; *p; p++) /* peer text may hold quotes: keep key="value" whole */
+                    if (*p == '"')
+                        *p = '\'';
                 sg_warn(NULL, "event=tls-failed relay=%s tls=%s reason=\"%s\"", c->o->next_hop,
-                        sg_tls_result_name(c->tls.result), why->text);
+                        sg_tls_result_name(c->tls.result), q);
                 goto fail;
             }
             if (t == 1) { /* RFC 3207: forget everything learnt before TLS, ask again */
