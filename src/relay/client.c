@@ -280,7 +280,11 @@ static int starttls(sg_client *c, sg_reply *why)
          * does a failed handshake turn into plain text: it could be an attacker's doing, and an
          * error is never "not encrypted". The mail is deferred and TLS tried again. */
         char e[160];
-        ERR_error_string_n(ERR_get_error(), e, sizeof e);
+        unsigned long ec = ERR_get_error();
+        if (ec)
+            ERR_error_string_n(ec, e, sizeof e);
+        else /* no TLS error queued: the hop closed the connection or stopped answering */
+            snprintf(e, sizeof e, "connection closed or timed out");
         ERR_clear_error();
         local_reply(why, 451, "4.7.5", "TLS handshake with %s failed", c->o->next_hop);
         snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %s (%s)", e, lvl);
