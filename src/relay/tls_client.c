@@ -140,10 +140,10 @@ int sg_tls_client_check(SSL *ssl, const sg_tls_policy *p, sg_tls_info *info)
         info->result = SG_TLSR_UNTRUSTED;
         int e = chain_err != X509_V_OK ? chain_err : (int)vr;
         snprintf(info->why, sizeof info->why, "certificate not trusted: %s", X509_verify_cert_error_string(e));
-    } else if (name_err != X509_V_OK) {
+    } else if (name_err != X509_V_OK || is_name_err(vr)) {
         info->result = SG_TLSR_TRUSTED;
         snprintf(info->why, sizeof info->why, "certificate does not name the next hop: %s",
-                 X509_verify_cert_error_string(name_err));
+                 X509_verify_cert_error_string(name_err != X509_V_OK ? name_err : (int)vr));
     } else {
         info->result = SG_TLSR_VERIFIED;
     }
