@@ -51,12 +51,19 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
            c->smtpd.max_command_length, c->smtpd.max_sessions, c->smtpd.max_sessions_per_ip,
            c->smtpd.idle_timeout, c->smtpd.session_timeout, c->smtpd.max_errors,
            c->smtpd.bare_newline == SG_BARE_REJECT ? "reject" : "normalize");
+    static const char *const tls_levels[] = {"none", "may", "encrypt", "verify", "fingerprint"};
     printf("relay.next_hop:    %s (tls=%s, max_connections=%d, retry %d..%ds, lifetime %ds)\n",
-           c->relay.next_hop,
-           c->relay.tls == SG_TLS_NONE  ? "none"
-           : c->relay.tls == SG_TLS_MAY ? "may"
-                                        : "must",
-           c->relay.max_connections, c->relay.retry_min, c->relay.retry_max, c->relay.queue_lifetime);
+           c->relay.next_hop, tls_levels[c->relay.tls], c->relay.max_connections, c->relay.retry_min,
+           c->relay.retry_max, c->relay.queue_lifetime);
+    if (c->relay.tls != SG_TLS_NONE) {
+        printf("relay TLS:         tls_ca_file=%s tls_match=", c->relay.tls_ca_file ? c->relay.tls_ca_file : "(system)");
+        for (size_t i = 0; i < c->relay.tls_match.n; i++)
+            printf("%s%s", i ? "," : "", c->relay.tls_match.v[i]);
+        printf("%s tls_fingerprints=", c->relay.tls_match.n ? "" : "(next_hop's host)");
+        for (size_t i = 0; i < c->relay.tls_fingerprints.n; i++)
+            printf("%s%s", i ? "," : "", c->relay.tls_fingerprints.v[i]);
+        printf("%s\n", c->relay.tls_fingerprints.n ? "" : "-");
+    }
     printf("sink:              enabled=%s listen=%s maildir=%s\n", yesno(c->sink.enabled), c->sink.listen,
            c->sink.maildir);
     static const char *const digests[] = {"sha256", "sha384", "sha512"};

@@ -10,7 +10,10 @@
 #include "lib/netaddr.h"
 
 enum sg_bare_newline { SG_BARE_REJECT, SG_BARE_NORMALIZE };
-enum sg_tls_mode { SG_TLS_NONE, SG_TLS_MAY, SG_TLS_MUST };
+/* relay.tls (docs/configuration.md "Relay TLS"): each level includes what the one before it
+ * promises. encrypt and above never send in the clear; verify ("secure", and "must" since
+ * issue 9) and fingerprint authenticate the next hop. */
+enum sg_tls_mode { SG_TLS_NONE, SG_TLS_MAY, SG_TLS_ENCRYPT, SG_TLS_VERIFY, SG_TLS_FINGERPRINT };
 enum sg_smime_rsa_padding { SG_SMIME_RSA_PKCS1, SG_SMIME_RSA_OAEP };
 enum sg_smime_rsa_signature { SG_SMIME_SIG_PKCS1, SG_SMIME_SIG_PSS };
 enum sg_smime_signing { SG_SMIME_SIGN_CLEAR, SG_SMIME_SIGN_OPAQUE };
@@ -83,7 +86,10 @@ typedef struct sg_config {
     } cryptd;
     struct {
         char *next_hop;
-        int tls; /* enum sg_tls_mode */
+        int tls;                     /* enum sg_tls_mode */
+        char *tls_ca_file;           /* CAs for verify (absolute); NULL: the system's trust store */
+        sg_strlist tls_match;        /* names the certificate must carry; empty: next_hop's host */
+        sg_strlist tls_fingerprints; /* SHA-256 of certificate or public key, 64 lower-case hex */
         int max_connections;
         int connect_timeout, command_timeout;
         int retry_min, retry_max, queue_lifetime;

@@ -97,6 +97,12 @@ static int split_endpoint(const char *s, char *host, size_t hlen, char *port, si
     return 0;
 }
 
+int sg_endpoint_host(const char *s, char *host, size_t len)
+{
+    char port[16];
+    return split_endpoint(s, host, len, port, sizeof port);
+}
+
 int sg_endpoint_parse(const char *s, struct sockaddr_storage *out, socklen_t *outlen)
 {
     char host[256], port[16];

@@ -6,7 +6,6 @@
  * than that is cut, never allowed to grow memory. */
 #include "relay/client.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/err.h>
@@ -23,7 +22,6 @@
 
 #define OUT_MAX (4u << 20)          /* pipelined commands plus one data chunk */
 #define BDAT_CHUNK (1u << 20)       /* bytes per BDAT command */
-#define PLAIN_AFTER_TLS_FAILURE 600 /* seconds without STARTTLS (tls=may) after a failed handshake */
 
 void sg_client_init(sg_client *c, const sg_client_opts *o)
 {
@@ -31,20 +29,6 @@ void sg_client_init(sg_client *c, const sg_client_opts *o)
     c->fd = -1;
     c->o = o;
     sg_buf_init(&c->out, OUT_MAX);
-}
-
-SSL_CTX *sg_client_tls_ctx(void)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx)
-        return NULL;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    /* Certificate verification is not done yet: the next hop is normally our own MTA on a
-     * trusted network, and STARTTLS here protects against passive listening only. Verifying
-     * against a configured CA (and DANE) is future work; tls=must therefore means "encrypted",
-     * not "authenticated". */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    return ctx;
 }
 
 static void local_reply(sg_reply *r, int code, const char *status, const char *fmt, const char *arg)
@@ -258,16 +242,27 @@ static int ehlo(sg_client *c, sg_reply *r)
     return 0;
 }
 
+static const char *level_name(int mode)
+{
+    static const char *const names[] = {"none", "may", "encrypt", "verify", "fingerprint"};
+    return mode >= 0 && mode <= SG_TLS_FINGERPRINT ? names[mode] : "?";
+}
+
+/* Returns 1 with TLS up and its level met, 0 when tls=may carries on in the clear because the
+ * hop refused STARTTLS, -1 with *why filled (the session is unusable). */
 static int starttls(sg_client *c, sg_reply *why)
 {
     sg_reply r;
+    char lvl[40];
+    snprintf(lvl, sizeof lvl, "tls=%s", level_name(c->o->tls_mode));
     if (command(c, &r, "STARTTLS\r\n", NULL) < 0) {
         local_reply(why, 451, "4.4.2", "connection lost with %s during STARTTLS", c->o->next_hop);
         return -1;
     }
     if (r.code != 220) {
-        if (c->o->tls_mode == SG_TLS_MUST) {
-            local_reply(why, 451, "4.7.5", "STARTTLS refused by %s (tls=must)", c->o->next_hop);
+        if (c->o->tls_mode >= SG_TLS_ENCRYPT) {
+            local_reply(why, 451, "4.7.5", "STARTTLS refused by %s", c->o->next_hop);
+            snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), " (%s)", lvl);
             snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %.900s", r.text);
             return -1;
         }
@@ -275,32 +270,39 @@ static int starttls(sg_client *c, sg_reply *why)
     }
     if (c->rlen > c->rpos) { /* bytes sent before the handshake could be an injection */
         local_reply(why, 451, "4.7.0", "%s sent data after 220 to STARTTLS", c->o->next_hop);
-        return -2; /* a failed handshake, as far as falling back is concerned */
+        return -1;
     }
+    sg_tls_policy pol = {.level = c->o->tls_mode, .match = c->o->tls_match, .fingerprints = c->o->tls_fingerprints};
     c->ssl = SSL_new(c->o->tls_ctx);
-    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
-        goto fail;
-    char host[256];
-    snprintf(host, sizeof host, "%s", c->o->next_hop);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = '\0';
-    unsigned char tmp[16];
-    if (host[0] != '[' && inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
-        SSL_set_tlsext_host_name(c->ssl, host);
-    if (SSL_connect(c->ssl) != 1)
-        goto fail;
+    if (!c->ssl || !SSL_set_fd(c->ssl, c->fd) || sg_tls_client_prepare(c->ssl, c->o->next_hop, &pol) < 0 ||
+        SSL_connect(c->ssl) != 1) {
+        /* Once STARTTLS was accepted this session cannot continue in the clear; and at no level
+         * does a failed handshake turn into plain text: it could be an attacker's doing, and an
+         * error is never "not encrypted". The mail is deferred and TLS tried again. */
+        char e[160];
+        unsigned long ec = ERR_get_error();
+        if (ec)
+            ERR_error_string_n(ec, e, sizeof e);
+        else /* no TLS error queued: the hop closed the connection or stopped answering */
+            snprintf(e, sizeof e, "connection closed or timed out");
+        ERR_clear_error();
+        local_reply(why, 451, "4.7.5", "TLS handshake with %s failed", c->o->next_hop);
+        snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %s (%s)", e, lvl);
+        return -1;
+    }
+    if (sg_tls_client_check(c->ssl, &pol, &c->tls) < 0) {
+        local_reply(why, 451, "4.7.5", "TLS with %s not verified", c->o->next_hop);
+        snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), ": %s (%s)", c->tls.why,
+                 lvl);
+        return -1;
+    }
     return 1;
-fail:
-    ERR_clear_error();
-    /* Once STARTTLS was accepted this session cannot continue in the clear. */
-    local_reply(why, 451, "4.7.5", "TLS handshake with %s failed", c->o->next_hop);
-    return -2;
 }
 
 int sg_client_connect(sg_client *c, sg_reply *why)
 {
     sg_client_close(c);
+    memset(&c->tls, 0, sizeof c->tls); /* tls=none until a handshake proves more */
     c->fd = sg_connect_tcp(c->o->next_hop, c->o->connect_timeout);
     if (c->fd < 0) {
         char msg[300];
@@ -335,24 +337,25 @@ int sg_client_session_start(sg_client *c, sg_reply *why)
     }
     if (c->o->tls_mode != SG_TLS_NONE) {
         if (!(c->ext & SG_EXT_STARTTLS)) {
-            if (c->o->tls_mode == SG_TLS_MUST) {
-                local_reply(why, 451, "4.7.4", "%s does not offer STARTTLS (tls=must)", c->o->next_hop);
+            if (c->o->tls_mode >= SG_TLS_ENCRYPT) {
+                local_reply(why, 451, "4.7.4", "%s does not offer STARTTLS", c->o->next_hop);
+                snprintf(why->text + strlen(why->text), sizeof why->text - strlen(why->text), " (tls=%s)",
+                         level_name(c->o->tls_mode));
                 command(c, &r, "QUIT\r\n", NULL);
                 goto fail;
             }
         } else {
-            int t = time(NULL) < c->plain_until ? 0 : starttls(c, why);
-            if (t == -2 && c->o->tls_mode == SG_TLS_MAY) {
-                /* Opportunistic TLS must not make a broken TLS stack at the hop stop mail:
-                 * like Postfix, try again at once in the clear, and skip STARTTLS for a while. */
-                c->plain_until = time(NULL) + PLAIN_AFTER_TLS_FAILURE;
-                sg_warn(NULL, "event=tls-failed relay=%s fallback=plaintext for=%ds", c->o->next_hop,
-                        PLAIN_AFTER_TLS_FAILURE);
-                sg_client_close(c);
-                return sg_client_connect(c, why);
-            }
-            if (t < 0)
+            int t = starttls(c, why);
+            if (t < 0) {
+                char q[sizeof why->text];
+                snprintf(q, sizeof q, "%s", why->text);
+                for (char *p = q; *p; p++) /* peer text may hold quotes: keep key="value" whole */
+                    if (*p == '"')
+                        *p = '\'';
+                sg_warn(NULL, "event=tls-failed relay=%s tls=%s reason=\"%s\"", c->o->next_hop,
+                        sg_tls_result_name(c->tls.result), q);
                 goto fail;
+            }
             if (t == 1) { /* RFC 3207: forget everything learnt before TLS, ask again */
                 if (ehlo(c, &r) < 0) {
                     local_reply(why, 451, "4.4.2", "connection lost with %s after EHLO", c->o->next_hop);

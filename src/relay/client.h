@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "lib/buf.h"
+#include "relay/tls_client.h"
 
 enum {
     SG_EXT_PIPELINING = 1 << 0,
@@ -36,8 +37,9 @@ typedef struct sg_client_opts {
     const char *next_hop; /* host:port */
     const char *helo;
     int tls_mode; /* enum sg_tls_mode */
+    const sg_strlist *tls_match, *tls_fingerprints; /* relay.tls_match, relay.tls_fingerprints */
     int connect_timeout, command_timeout;
-    SSL_CTX *tls_ctx; /* shared by all workers; NULL when tls_mode is none */
+    SSL_CTX *tls_ctx; /* shared by all workers (sg_tls_client_ctx); NULL when tls_mode is none */
 } sg_client_opts;
 
 typedef struct sg_client {
@@ -47,7 +49,7 @@ typedef struct sg_client {
     unsigned ext;
     unsigned long long size_max; /* SIZE advertised by the hop, 0 = no limit given */
     int transactions;            /* on this connection */
-    time_t plain_until;          /* tls=may after a failed handshake: no STARTTLS until then */
+    sg_tls_info tls;             /* what this connection's TLS proved; kept after a failed setup */
     time_t last_used;
     char rbuf[4096];
     size_t rpos, rlen;
@@ -55,10 +57,11 @@ typedef struct sg_client {
 } sg_client;
 
 void sg_client_init(sg_client *c, const sg_client_opts *o);
-/* A shared client SSL_CTX. Certificates are not verified yet (see client.c). NULL on failure. */
-SSL_CTX *sg_client_tls_ctx(void);
 
-/* Connects and runs greeting, EHLO (HELO fallback) and STARTTLS. Returns 0, or -1 with the
+/* Connects and runs greeting, EHLO (HELO fallback) and STARTTLS as tls_mode says: may uses
+ * STARTTLS when offered (a refusal carries on in the clear, a failed handshake does not);
+ * encrypt and above require it; verify and fingerprint also require the check of
+ * tls_client.h. Returns 0, or -1 with the
  * reason in *why (always a 4xx: any failure to set up a session with the configured next hop
  * is temporary, because it is our own MTA and a fault there must not bounce mail). */
 int sg_client_connect(sg_client *c, sg_reply *why);

@@ -36,7 +36,7 @@ enum { R_DELIVERED, R_TEMP, R_PERM };
 typedef struct outcome {
     int kind;
     bool remote; /* the reply came from the next hop */
-    bool tls;    /* the transaction ran over TLS */
+    sg_tls_info tls; /* what the session's TLS proved (tls=none: plain text or no session) */
     sg_reply reply;
 } outcome;
 
@@ -163,9 +163,11 @@ static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t
     size_t n = e->nrcpt;
     if (sg_client_ready(c, &why) < 0) {
         for (size_t i = 0; i < n; i++)
-            out[i] = (outcome){.kind = R_TEMP, .remote = false, .reply = why};
+            out[i] = (outcome){.kind = R_TEMP, .remote = false, .reply = why, .tls = c->tls};
         return;
     }
+    for (size_t i = 0; i < n; i++)
+        out[i].tls = c->tls;
     const char *status = NULL, *refusal = negotiate(c, e, data, len, &status);
     if (refusal) {
         for (size_t i = 0; i < n; i++)
@@ -187,9 +189,10 @@ static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t
         for (size_t i = 0; i < n; i++)
             set_local(&out[i], R_TEMP, 451, "4.3.0", "local error: out of memory or envelope too large");
     } else {
-        bool bdat = e->body && strcasecmp(e->body, "BINARYMIME") == 0, tls = c->ssl != NULL;
+        bool bdat = e->body && strcasecmp(e->body, "BINARYMIME") == 0;
+        sg_tls_info tls = c->tls;
         sg_debug(e->id, "event=attempt from=<%s> size=%zu rcpts=%zu tls=%s", e->from, len, n,
-                 tls ? "yes" : "no");
+                 sg_tls_result_name(tls.result));
         sg_client_transaction(c, mail.data, ra, n, data, len, bdat, rr);
         for (size_t i = 0; i < n; i++) {
             int cls = rr[i].code / 100;
@@ -292,18 +295,20 @@ static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out,
     return rc;
 }
 
+/* One line per recipient; each says what the session's TLS proved (tls_client.h). */
 static void log_outcomes(sg_relay *r, const sg_envelope *e, const outcome *out, long long next)
 {
     for (size_t i = 0; i < e->nrcpt; i++) {
-        char q[1100];
+        char q[1100], t[300];
         quoted(out[i].reply.text, q, sizeof q);
+        sg_tls_info_log(&out[i].tls, t, sizeof t);
         const char *ev = out[i].kind == R_DELIVERED ? "sent" : out[i].kind == R_TEMP ? "deferred" : "bounced";
         if (out[i].kind == R_TEMP)
-            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s attempts=%d next=%lld reply=\"%s\"", ev,
-                    e->rcpt[i].addr, r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1, next, q);
+            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s attempts=%d next=%lld reply=\"%s\"%s", ev,
+                    e->rcpt[i].addr, r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1, next, q, t);
         else
-            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\" tls=%s", ev, e->rcpt[i].addr,
-                    r->cfg->relay.next_hop, status_of(&out[i]), q, out[i].tls ? "yes" : "no");
+            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\"%s", ev, e->rcpt[i].addr,
+                    r->cfg->relay.next_hop, status_of(&out[i]), q, t);
     }
 }
 

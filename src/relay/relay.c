@@ -12,9 +12,10 @@
  *   Peers:   one outbound SMTP peer, relay.next_hop (normally our own MTA). Its replies are
  *            untrusted text: capped in length, control characters removed before they reach
  *            logs, queue files or DSNs. No listening socket.
- *   Secrets: none. STARTTLS is client-side only, without a certificate; the peer's certificate
- *            is not verified yet (client.c), so tls=must protects against passive eavesdropping,
- *            not an active attacker.
+ *   Secrets: none. STARTTLS is client-side only, without a certificate. relay.tls says what
+ *            the next hop must prove (tls_client.c): verify and fingerprint authenticate it and
+ *            resist an active attacker; may and encrypt only passive listening. The trust
+ *            anchors (relay.tls_ca_file) are read before the privilege drop.
  *
  * Structure: this file sets up and tears down; scheduler.c finds work (main thread),
  * worker.c runs max_connections delivery threads, deliver.c decides each message's fate,
@@ -40,7 +41,7 @@
 
 int sg_relay_main(const sg_config *cfg)
 {
-    static const char *const tls_names[] = {"none", "may", "must"};
+    static const char *const tls_names[] = {"none", "may", "encrypt", "verify", "fingerprint"};
     sg_relay r;
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
@@ -52,6 +53,11 @@ int sg_relay_main(const sg_config *cfg)
     if (sg_queue_open(&r.q, cfg->spool_dir, "relay", true) < 0) {
         sg_error(NULL, "event=start-failed spool=%s error=\"%s\"", cfg->spool_dir, strerror(errno));
         return 1;
+    }
+    /* Before the drop, so the CA file may be readable by root only. */
+    if (cfg->relay.tls != SG_TLS_NONE && !(tls = sg_tls_client_ctx(cfg->relay.tls_ca_file, err, sizeof err))) {
+        sg_error(NULL, "event=start-failed error=\"%s\"", err);
+        goto out;
     }
     if (sg_priv_drop(cfg->users.relay, cfg->users.group, err, sizeof err) < 0) {
         sg_error(NULL, "event=start-failed error=\"%s\"", err);
@@ -68,13 +74,11 @@ int sg_relay_main(const sg_config *cfg)
         sg_error(NULL, "event=start-failed error=\"signalfd: %s\"", strerror(errno));
         goto out;
     }
-    if (cfg->relay.tls != SG_TLS_NONE && !(tls = sg_client_tls_ctx())) {
-        sg_error(NULL, "event=start-failed error=\"cannot create the TLS context\"");
-        goto out;
-    }
     r.copts = (sg_client_opts){.next_hop = cfg->relay.next_hop,
                                .helo = cfg->relay.helo_name,
                                .tls_mode = cfg->relay.tls,
+                               .tls_match = &cfg->relay.tls_match,
+                               .tls_fingerprints = &cfg->relay.tls_fingerprints,
                                .connect_timeout = cfg->relay.connect_timeout,
                                .command_timeout = cfg->relay.command_timeout,
                                .tls_ctx = tls};
@@ -87,8 +91,9 @@ int sg_relay_main(const sg_config *cfg)
         sg_relay_workers_stop(&r, 0);
         goto out;
     }
-    sg_info(NULL, "event=started next_hop=%s workers=%d tls=%s helo=%s", cfg->relay.next_hop, r.nworkers,
-            tls_names[cfg->relay.tls], cfg->relay.helo_name);
+    sg_info(NULL, "event=started next_hop=%s workers=%d tls=%s tls_ca=%s helo=%s", cfg->relay.next_hop,
+            r.nworkers, tls_names[cfg->relay.tls], cfg->relay.tls_ca_file ? cfg->relay.tls_ca_file : "system",
+            cfg->relay.helo_name);
     sg_relay_schedule(&r, sigfd);
     sg_relay_workers_stop(&r, STOP_GRACE_S);
     sg_info(NULL, "event=stopped");

@@ -182,15 +182,17 @@ def sealgate_down(tap, pf, gw):
 
 def tls_both_ways(tap):
     """A second Postfix instance that requires TLS towards sealgate
-    (smtp_tls_security_level=encrypt) and offers it on re-injection, with sealgate's relay set
-    to tls = "must": a message crosses both hops encrypted and arrives byte-identical."""
-    name = "STARTTLS both ways: Postfix -> sealgate (encrypt) and sealgate -> Postfix (must)"
+    (smtp_tls_security_level=encrypt) and offers it on re-injection (smtpd_tls_cert_file), with
+    sealgate's relay set to tls = "verify" against that certificate and its name: a message
+    crosses both hops encrypted and arrives byte-identical, and sealgate logs tls=verified."""
+    name = "STARTTLS both ways: Postfix -> sealgate (encrypt) and sealgate -> Postfix (verify)"
     sg_port = free_port()
     pf = gw = None
     try:
         pf = Postfix(filter_port=sg_port, users=["tls"], name="pf-tls", tls=True)
         gw = Gateway("pf-tls", smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
-                     relay_extra='tls = "must";')
+                     relay_extra=f'tls = "verify"; tls_ca_file = "{pf.config_dir}/cert.pem"; '
+                                 'tls_match = ["mx.demo.test"];')
         pf.start()
         gw.start()
         data = hdrs("tls", "over TLS") + b"\r\nEncrypted on the wire both ways.\r\n.dot\r\n"
@@ -206,9 +208,11 @@ def tls_both_ways(tap):
         to_sg = re.search(rf"TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:"
                           rf"{sg_port}", ml)
         from_sg = re.search(r"smtpd\[\d+\]: Anonymous TLS connection established from", ml)
-        tap.check(not diff and to_sg and from_sg, name,
+        verified = wait_for(lambda: re.search(r"event=sent rcpt=<tls@demo\.test> .* tls=verified tls_proto=TLSv1",
+                                              gw.log_text()), 5)
+        tap.check(not diff and to_sg and from_sg and verified, name,
                   diff or f"TLS to sealgate logged: {bool(to_sg)}, TLS from sealgate's relay "
-                  f"logged: {bool(from_sg)}")
+                  f"logged: {bool(from_sg)}, sealgate logged tls=verified: {bool(verified)}")
     except Exception as e:
         tap.fail(name, repr(e))
     finally:

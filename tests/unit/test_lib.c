@@ -8,6 +8,7 @@
 #include "check.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/fpr.h"
 #include "lib/netaddr.h"
 #include "lib/xtext.h"
 
@@ -80,6 +81,25 @@ static const char *write_conf(const char *text)
     return path;
 }
 
+static void test_fpr(void)
+{
+    char out[SG_FPR_SHA256_HEX];
+    const char *hex = "68830d99b966b9624509f3fdf258797f82b05fa0847d7e60616fd255d64be81b";
+    CHECK(sg_fpr_sha256_parse("68:83:0D:99:B9:66:B9:62:45:09:F3:FD:F2:58:79:7F:82:B0:5F:A0:84:7D:7E:60:61:6F:D2:"
+                              "55:D6:4B:E8:1B",
+                              out) == 0 &&
+              strcmp(out, hex) == 0,
+          "fingerprint with colons, upper case: normalised to 64 lower-case digits");
+    CHECK(sg_fpr_sha256_parse(hex, out) == 0 && strcmp(out, hex) == 0, "plain fingerprint");
+    CHECK(sg_fpr_sha256_parse("68830d99", out) < 0 && sg_fpr_sha256_parse("", out) < 0, "short refused");
+    char bad[96];
+    snprintf(bad, sizeof bad, "%s", hex);
+    bad[10] = 'g';
+    CHECK(sg_fpr_sha256_parse(bad, out) < 0, "non-hex refused");
+    snprintf(bad, sizeof bad, "68:83:0D:99:B9:66:B9:62:45:09:F3:FD:F2:58:79:7F:82:B0:5F:A0:84:7D:7E:60:61:6F:D2:55:D6:4B;E8:1B");
+    CHECK(sg_fpr_sha256_parse(bad, out) < 0, "wrong separator refused");
+}
+
 static void test_config(void)
 {
     sg_config c;
@@ -96,7 +116,7 @@ static void test_config(void)
                                "relay = { tls = \"must\"; };\n");
     CHECK(sg_config_load(&c, p, err, sizeof err) == 0, "file overrides load (%s)", err);
     CHECK(c.smtpd.max_recipients == 5 && c.smtpd.bare_newline == SG_BARE_NORMALIZE &&
-              c.relay.tls == SG_TLS_MUST,
+              c.relay.tls == SG_TLS_VERIFY,
           "overrides applied");
     CHECK(strcmp(c.spool_dir, "/var/tmp/sgx/spool") == 0, "relative spool under base_dir");
     struct sockaddr_in a = {.sin_family = AF_INET};
@@ -137,6 +157,7 @@ int main(void)
     test_xtext();
     test_buf();
     test_cidr();
+    test_fpr();
     test_config();
     return CHECK_DONE();
 }
