@@ -340,12 +340,8 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     int rc = -1;
     if (!f || !res->readable || sg_chain_init(&f->c, req->nrcpt, NULL) < 0)
         goto out;
-    if (sg_mime_strip_results(msg, len, req->authserv_id, &strip) < 0) {
-        /* Not a usable header: nothing in it can be ours, and nothing can be peeled. */
-        res->unchanged = true;
-        rc = 0;
-        goto out;
-    }
+    if (sg_mime_strip_results(msg, len, req->authserv_id, &strip) < 0)
+        goto out; /* out of memory: the caller holds */
     from = req->from ? strdup(req->from) : sg_mime_from_address(strip.data, strip.len);
     int p = find(req, from, strip.data, strip.len, f, res);
     if (p < 0)
@@ -357,8 +353,13 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
         rc = 0;
         goto out;
     }
-    if (!found_anything(f) && strip.len == len) {
-        res->unchanged = true;
+    if (!found_anything(f)) {
+        /* Nothing to stamp: the message minus forged results, even when its header is one
+         * nothing else here can parse. */
+        if (strip.len == len)
+            res->unchanged = true;
+        else
+            res->other_msg = take(&strip, &res->other_len);
         rc = 0;
         goto out;
     }

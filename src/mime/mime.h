@@ -129,9 +129,12 @@ int sg_mime_wrap_signed(const char *msg, size_t len, const char *entity, size_t 
  * fields arriving from outside are forged and removed. */
 bool sg_mime_is_own_result(const char *name, size_t namelen, const char *value, size_t valuelen,
                            const char *authserv_id);
-/* msg without those fields (other bytes unchanged). 0 or -1. */
+/* msg without those fields (other bytes unchanged). A plain line scan up to the first empty
+ * line, so it works on headers nothing can parse (no colon, too many fields, NUL bytes, a
+ * continuation first): a field's name is what precedes its colon, whitespace and NULs
+ * ignored. 0, or -1 on ENOMEM only. */
 int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, sg_buf *out);
-/* msg's header has such a field. */
+/* msg's header has such a field (the same scan; true when out of memory). */
 bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id);
 
 /* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
