@@ -143,4 +143,18 @@ int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);
 /* The From field's address (the first mailbox), domain lower-cased; malloc'd, NULL when none. */
 char *sg_mime_from_address(const char *msg, size_t len);
 
+/* The author a reader's client shows, for binding a signature to it (author.c). */
+typedef struct sg_mime_author {
+    char *addr; /* the first mailbox of the first From field, domain lower-cased (malloc'd), or
+                 * NULL when there is none */
+    /* NULL when the header names exactly one author: one From field with one mailbox, no
+     * display name or comment naming another address, no Sender but the same address. Else
+     * why not, as a stamp reason: "ambiguous-from" (several From fields, mailboxes or a
+     * group, or a header that cannot be parsed), "from-name-address", "sender-mismatch". */
+    const char *problem;
+} sg_mime_author;
+/* 0 with a filled, -1 on ENOMEM. */
+int sg_mime_author_of(const char *msg, size_t len, sg_mime_author *a);
+void sg_mime_author_free(sg_mime_author *a);
+
 #endif
