@@ -1,8 +1,8 @@
 /* test_unwrap.c - the single decrypt/verify entry point (src/cryptd/unwrap.c) over the
  * registered engines with a real keystore: plain mail untouched, forged result fields removed
  * (only our authserv-id, also under a header nothing parses), encrypted mail for readers and
- * the others, the stamps' exact form,
- * a signature wrapper around an encrypted body, sign-then-encrypt, the layer limit.
+ * the others, the stamps' exact form, a signature wrapper around an encrypted body,
+ * sign-then-encrypt, the layer limit.
  * Owner: src/cryptd (OpenPGP). */
 #include <pthread.h>
 #include <stdio.h>
