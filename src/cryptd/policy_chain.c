@@ -11,7 +11,6 @@
 #include "cryptd/unwrap.h"
 #include "lib/log.h"
 #include "mime/mime.h"
-#include "mime/rawmsg.h"
 #include "policy/msgedit.h"
 #include "policy/sendkeys.h"
 
@@ -111,23 +110,19 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     return 0;
 }
 
-/* Sealgate's stamp fields arriving from outside are never shown to internal recipients. */
-static int unstamp(sg_pcur *c)
+/* Results in our name arriving from outside (X-Sealgate-*, our Authentication-Results) are
+ * never shown to internal recipients, whatever the header looks like (a line scan). */
+static int unstamp(const sg_prun *r, sg_pcur *c)
 {
-    sg_rawmsg m;
-    bool stamped = false;
-    if (sg_rawmsg_parse(c->data, c->len, &m) == 0) {
-        for (size_t i = 0; i < m.nh && !stamped; i++)
-            stamped = sg_mime_is_stamp_field(m.h[i].name, m.h[i].namelen);
-        sg_rawmsg_free(&m);
-    }
-    if (!stamped)
-        return 0;
     sg_buf out;
     sg_buf_init(&out, SG_MIME_MAX_OUT);
-    if (sg_mime_restamp(c->data, c->len, "", &out) < 0) {
+    if (sg_mime_strip_results(c->data, c->len, r->env->cfg->hostname, &out) < 0) {
         sg_buf_free(&out);
         return -1;
+    }
+    if (out.len == c->len) { /* nothing removed: keep the input's bytes */
+        sg_buf_free(&out);
+        return 0;
     }
     cur_take(c, &out);
     return 0;
@@ -258,7 +253,7 @@ int sg_prun_chain(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
     int rc = 0;
     if (d->direction == SG_PDIR_INCOMING || d->direction == SG_PDIR_INTERNAL)
-        rc = unstamp(&c);
+        rc = unstamp(r, &c);
     if (rc == 0)
         rc = run_chain_from(r, d, group, g, 0, &c, false, err, errlen);
     if (rc < 0 && !*err)

@@ -32,7 +32,9 @@ static const char *ar_result(const sg_sig_verdict *v)
         return "pass";
     if (v->sig == SG_SIG_NONE)
         return "none";
-    if (strcmp(v->reason, "from-mismatch") == 0 || strcmp(v->reason, "not-whole-message") == 0)
+    if (strcmp(v->reason, "from-mismatch") == 0 || strcmp(v->reason, "not-whole-message") == 0 ||
+        strcmp(v->reason, "ambiguous-from") == 0 || strcmp(v->reason, "from-name-address") == 0 ||
+        strcmp(v->reason, "sender-mismatch") == 0)
         return "policy"; /* a good signature that our rules do not accept here */
     if (strcmp(v->reason, "unknown-key") == 0)
         return "neutral"; /* cannot be checked: no key bound to From */
@@ -158,14 +160,24 @@ static void add_parts(sg_unwrap_summary *s, const sg_parts *p)
 }
 
 /* A signature counts only for the From the reader is shown (protected headers inside the
- * decrypted entity may put another one in front). */
-static void bind_from(sg_unwrap_summary *s, const char *from, const char *shown)
+ * decrypted entity may put another one in front), and only when that header names exactly
+ * one author (sg_mime_author_of: the same rule for every engine). */
+static void bind_from(sg_unwrap_summary *s, const char *from, const sg_mime_author *shown)
 {
-    if (s->sig.sig == SG_SIG_VALID && (!shown || !from || strcmp(shown, from) != 0)) {
+    const char *why = shown->problem;
+    if (!why && (!shown->addr || !from || strcmp(shown->addr, from) != 0))
+        why = "from-mismatch";
+    if (s->sig.sig == SG_SIG_VALID && why) {
         s->sig.sig = SG_SIG_INVALID;
         s->sig.from_match = false;
-        snprintf(s->sig.reason, sizeof s->sig.reason, "from-mismatch");
+        snprintf(s->sig.reason, sizeof s->sig.reason, "%s", why);
     }
+}
+
+/* The From for Authentication-Results' header.from: only one the reader is unambiguously shown. */
+static const char *shown_from(const sg_mime_author *a)
+{
+    return a->problem ? NULL : a->addr;
 }
 
 /* ---- building the outputs ---- */
@@ -244,11 +256,15 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
         sg_buf_free(&b);
         return -1;
     }
-    char *shown = sg_mime_from_address(b.data, b.len);
-    bind_from(s, from, shown);
+    sg_mime_author shown;
+    if (sg_mime_author_of(b.data, b.len, &shown) < 0) {
+        sg_buf_free(&b);
+        return -1;
+    }
+    bind_from(s, from, &shown);
     char stamps[2048];
-    int rc = sg_unwrap_stamps(s, req->authserv_id, shown, stamps, sizeof stamps);
-    free(shown);
+    int rc = sg_unwrap_stamps(s, req->authserv_id, shown_from(&shown), stamps, sizeof stamps);
+    sg_mime_author_free(&shown);
     if (b.data)
         memset(b.data, 0, b.len);
     sg_buf_reset(&b);
@@ -284,9 +300,14 @@ static int build_other(const sg_unwrap_req *req, const char *from, const char *s
     } else if (f->walked) {
         add_parts(s, &f->p); /* parts below the top: visible to everyone, opened for none */
     }
-    bind_from(s, from, from);
+    sg_mime_author shown;
+    if (sg_mime_author_of(strip, slen, &shown) < 0)
+        return -1;
+    bind_from(s, from, &shown);
     char stamps[2048];
-    if (sg_unwrap_stamps(s, req->authserv_id, from, stamps, sizeof stamps) < 0)
+    int rc = sg_unwrap_stamps(s, req->authserv_id, shown_from(&shown), stamps, sizeof stamps);
+    sg_mime_author_free(&shown);
+    if (rc < 0)
         return -1;
     sg_buf b;
     sg_buf_init(&b, SG_MIME_MAX_OUT);
@@ -339,12 +360,8 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     int rc = -1;
     if (!f || !res->readable || sg_chain_init(&f->c, req->nrcpt, NULL) < 0)
         goto out;
-    if (sg_mime_strip_results(msg, len, req->authserv_id, &strip) < 0) {
-        /* Not a usable header: nothing in it can be ours, and nothing can be peeled. */
-        res->unchanged = true;
-        rc = 0;
-        goto out;
-    }
+    if (sg_mime_strip_results(msg, len, req->authserv_id, &strip) < 0)
+        goto out; /* out of memory: the caller holds */
     from = req->from ? strdup(req->from) : sg_mime_from_address(strip.data, strip.len);
     int p = find(req, from, strip.data, strip.len, f, res);
     if (p < 0)
@@ -356,8 +373,13 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
         rc = 0;
         goto out;
     }
-    if (!found_anything(f) && strip.len == len) {
-        res->unchanged = true;
+    if (!found_anything(f)) {
+        /* Nothing to stamp: the message minus forged results, even when its header is one
+         * nothing else here can parse. */
+        if (strip.len == len)
+            res->unchanged = true;
+        else
+            res->other_msg = take(&strip, &res->other_len);
         rc = 0;
         goto out;
     }

@@ -13,7 +13,9 @@
  * outer sender controls. The reply-steering fields of a decrypted message come from its
  * protected headers only (none: stamped unprotected-headers). A signature
  * counts as valid only if it covers all content delivered and its signer matches the From the
- * reader is shown. The engines must have been initialised (engine.h) before the first call. */
+ * reader is shown, and that header names exactly one author (sg_mime_author_of, for every
+ * engine). Forged results are removed by a line scan, also from headers nothing parses. The
+ * engines must have been initialised (engine.h) before the first call. */
 #ifndef SG_UNWRAP_H
 #define SG_UNWRAP_H
 

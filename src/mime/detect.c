@@ -259,31 +259,3 @@ void sg_mime_pgp_free(sg_mime_pgp *p)
     free(p->sig);
     memset(p, 0, sizeof *p);
 }
-
-char *sg_mime_from_address(const char *msg, size_t len)
-{
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
-        return NULL;
-    const sg_rawhdr *h = sg_rawmsg_find(&m, "From");
-    char *v = h ? sg_rawhdr_value(h) : NULL;
-    sg_rawmsg_free(&m);
-    if (!v)
-        return NULL;
-    char *addr = NULL;
-    InternetAddressList *l = internet_address_list_parse(NULL, v);
-    free(v);
-    if (l && internet_address_list_length(l) > 0) {
-        InternetAddress *a = internet_address_list_get_address(l, 0);
-        if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
-            const char *s = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
-            const char *at = s ? strrchr(s, '@') : NULL;
-            if (at && at != s && at[1] && (addr = strdup(s)))
-                for (char *d = addr + (at - s) + 1; *d; d++)
-                    *d = (char)tolower((unsigned char)*d);
-        }
-    }
-    if (l)
-        g_object_unref(l);
-    return addr;
-}

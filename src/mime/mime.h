@@ -133,9 +133,12 @@ int sg_mime_wrap_signed(const char *msg, size_t len, const char *entity, size_t 
  * fields arriving from outside are forged and removed. */
 bool sg_mime_is_own_result(const char *name, size_t namelen, const char *value, size_t valuelen,
                            const char *authserv_id);
-/* msg without those fields (other bytes unchanged). 0 or -1. */
+/* msg without those fields (other bytes unchanged). A plain line scan up to the first empty
+ * line, so it works on headers nothing can parse (no colon, too many fields, NUL bytes, a
+ * continuation first): a field's name is what precedes its colon, whitespace and NULs
+ * ignored. 0, or -1 on ENOMEM only. */
 int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, sg_buf *out);
-/* msg's header has such a field. */
+/* msg's header has such a field (the same scan; true when out of memory). */
 bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id);
 
 /* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
@@ -143,5 +146,19 @@ int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);
 
 /* The From field's address (the first mailbox), domain lower-cased; malloc'd, NULL when none. */
 char *sg_mime_from_address(const char *msg, size_t len);
+
+/* The author a reader's client shows, for binding a signature to it (author.c). */
+typedef struct sg_mime_author {
+    char *addr; /* the first mailbox of the first From field, domain lower-cased (malloc'd), or
+                 * NULL when there is none */
+    /* NULL when the header names exactly one author: one From field with one mailbox, no
+     * display name or comment naming another address, no Sender but the same address. Else
+     * why not, as a stamp reason: "ambiguous-from" (several From fields, mailboxes or a
+     * group, or a header that cannot be parsed), "from-name-address", "sender-mismatch". */
+    const char *problem;
+} sg_mime_author;
+/* 0 with a filled, -1 on ENOMEM. */
+int sg_mime_author_of(const char *msg, size_t len, sg_mime_author *a);
+void sg_mime_author_free(sg_mime_author *a);
 
 #endif

@@ -10,6 +10,11 @@
 /* Appends s with every bare LF turned into CRLF (existing CRLF kept). 0 or -1. */
 int sg_mime_append_crlf(sg_buf *out, const char *s, size_t n);
 
+/* The entity's Content-Type carries protected-headers="v1" (its fields stand for the outer
+ * ones). */
+struct sg_rawmsg;
+bool sg_mime_entity_protected(const struct sg_rawmsg *e);
+
 
 
 #endif

@@ -221,6 +221,11 @@ static bool has_protected_headers(const sg_rawmsg *e)
     return yes;
 }
 
+bool sg_mime_entity_protected(const sg_rawmsg *e)
+{
+    return has_protected_headers(e);
+}
+
 /* name appears among e's fields. */
 static bool in_entity(const sg_rawmsg *e, const sg_rawhdr *h)
 {

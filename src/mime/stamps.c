@@ -1,6 +1,9 @@
 /* stamps.c - the result fields sealgate adds to incoming mail, and the removal of their
  * forged copies: X-Sealgate-* always, Authentication-Results only when its authserv-id is
- * ours (RFC 8601 section 5: other servers' results are theirs to keep). Owner: src/mime. */
+ * ours (RFC 8601 section 5: other servers' results are theirs to keep). Owner: src/mime.
+ * SECURITY: removal is a plain line scan of the raw header, not a parse: a header that no
+ * parser accepts (a line without a colon, too many fields, NUL bytes, a continuation line
+ * first) must not keep a forged result that some reader's client would still show. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,31 +57,103 @@ bool sg_mime_is_own_result(const char *name, size_t namelen, const char *value, 
            authserv_is(value, valuelen, authserv_id);
 }
 
+/* ---- the line scan ---- */
+
+/* End of the line at p: after its LF, or len. */
+static size_t line_end(const char *d, size_t p, size_t len)
+{
+    const char *lf = memchr(d + p, '\n', len - p);
+    return lf ? (size_t)(lf - d) + 1 : len;
+}
+
+/* The empty line that ends the header (CRLF or LF alone). */
+static bool empty_line(const char *d, size_t p, size_t len)
+{
+    return d[p] == '\n' || (d[p] == '\r' && p + 1 < len && d[p + 1] == '\n');
+}
+
+static bool bare_cr(const char *f, size_t i, size_t n)
+{
+    return f[i] == '\r' && (i + 1 >= n || f[i + 1] != '\n');
+}
+
+/* The text at s[0, n) starts one of our results: its name is what precedes the colon (or all
+ * of it when there is none), NUL bytes and line ends dropped and outer whitespace trimmed,
+ * because readers differ in what they make of those. 1 yes, 0 no, -1 ENOMEM. */
+static int own_text(const char *s, size_t n, const char *authserv_id)
+{
+    char *c = malloc(n + 1);
+    if (!c)
+        return -1;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\0' && s[i] != '\r' && s[i] != '\n')
+            c[len++] = s[i];
+    size_t b = 0;
+    while (b < len && (c[b] == ' ' || c[b] == '\t'))
+        b++;
+    const char *colon = memchr(c + b, ':', len - b);
+    size_t e = colon ? (size_t)(colon - c) : len;
+    size_t v = colon ? e + 1 : len;
+    while (e > b && (c[e - 1] == ' ' || c[e - 1] == '\t'))
+        e--;
+    int own = sg_mime_is_own_result(c + b, e - b, c + v, len - v, authserv_id);
+    free(c);
+    return own;
+}
+
+/* How much of the text after a bare CR is judged: a name and an authserv-id fit easily, and
+ * the bound keeps a field full of bare CRs linear. */
+#define AFTER_CR_MAX 1024
+
+/* The field f[0, n) (its first line and continuation lines) is one of our results, or hides
+ * one behind a bare CR (a reader that ends lines there sees a field of its own; a CR followed
+ * by whitespace starts a continuation for it). Whole fields are judged so that a removal
+ * never joins a CR to an LF. 1 yes, 0 no, -1 ENOMEM. */
+static int own_field(const char *f, size_t n, const char *authserv_id)
+{
+    int own = own_text(f, n, authserv_id);
+    for (size_t i = 0; own == 0 && i < n; i++)
+        if (bare_cr(f, i, n) && i + 1 < n && f[i + 1] != ' ' && f[i + 1] != '\t')
+            own = own_text(f + i + 1, n - i - 1 < AFTER_CR_MAX ? n - i - 1 : AFTER_CR_MAX, authserv_id);
+    return own;
+}
+
+/* Walks the header of msg field by field up to the first empty line, appending to out (when
+ * not NULL) every field that is not ours and everything after the header. *found: some field
+ * was ours. 0 or -1. */
+static int scan(const char *d, size_t len, const char *authserv_id, sg_buf *out, bool *found)
+{
+    size_t p = 0;
+    bool field = false; /* a line that starts a field was seen */
+    *found = false;
+    while (p < len && !empty_line(d, p, len)) {
+        size_t e = line_end(d, p, len);
+        /* Continuation lines belong to the field before them; before the first field they
+         * belong to nothing, and a reader may take each for a field of its own. */
+        field = field || (d[p] != ' ' && d[p] != '\t');
+        while (field && e < len && (d[e] == ' ' || d[e] == '\t'))
+            e = line_end(d, e, len);
+        int own = own_field(d + p, e - p, authserv_id);
+        if (own < 0)
+            return -1;
+        *found = *found || own;
+        if (!own && out && sg_buf_append(out, d + p, e - p) < 0)
+            return -1;
+        p = e;
+    }
+    return out ? sg_buf_append(out, d + p, len - p) : 0;
+}
+
 int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, sg_buf *out)
 {
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < m.nh && rc == 0; i++)
-        if (!sg_mime_is_own_result(m.h[i].name, m.h[i].namelen, m.h[i].value, m.h[i].valuelen, authserv_id))
-            rc = sg_buf_append(out, m.h[i].raw, m.h[i].rawlen);
-    /* Everything from the end of the last field on (the empty line, the body) as it was. */
-    size_t last = m.nh ? (size_t)(m.h[m.nh - 1].raw + m.h[m.nh - 1].rawlen - msg) : 0;
-    if (rc == 0)
-        rc = sg_buf_append(out, msg + last, len - last);
-    sg_rawmsg_free(&m);
-    return rc;
+    bool found;
+    return scan(msg, len, authserv_id, out, &found);
 }
 
 bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id)
 {
-    sg_rawmsg m;
-    if (sg_rawmsg_parse(msg, len, &m) < 0)
-        return false;
     bool found = false;
-    for (size_t i = 0; i < m.nh && !found; i++)
-        found = sg_mime_is_own_result(m.h[i].name, m.h[i].namelen, m.h[i].value, m.h[i].valuelen, authserv_id);
-    sg_rawmsg_free(&m);
-    return found;
+    /* Out of memory: say yes, so that a caller that relies on it strips or holds. */
+    return scan(msg, len, authserv_id, NULL, &found) < 0 || found;
 }

@@ -1,9 +1,9 @@
 /* fuzz_mime_detect.c - libFuzzer target for the MIME walking of the PGP/MIME transform: any
  * bytes as a message go through detection (sg_mime_detect), and then through every rewrite
  * cryptd does on untrusted mail: unwrap with the extracted piece as the "decrypted" entity,
- * restamp, canonicalisation with protected headers (the GMime re-encoding path), and the outer
- * wrap; and "already encrypted" as the policy asks it: every engine's detect, and the OpenPGP
- * packet check (crypto/pgp_packet.h) on the bytes as binary, as armor, and on the extracted
+ * restamp, canonicalisation with protected headers (the GMime re-encoding path), the outer
+ * wrap, the author a signature is bound to (sg_mime_author_of); and "already encrypted" as
+ * the policy asks it: every engine's detect, and the OpenPGP packet check (crypto/pgp_packet.h) on the bytes as binary, as armor, and on the extracted
  * PGP/MIME data part. Incoming mail is attacker-controlled, so all of this faces the internet.
  * Owner: src/mime. */
 #include <stdint.h>
@@ -64,7 +64,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sg_buf_reset(&out);
     sg_mime_wrap_encrypted(msg, size, "ARMOR\n", 6, &out);
-    free(sg_mime_from_address(msg, size));
+    char *from = sg_mime_from_address(msg, size);
+    sg_mime_author a;
+    if (sg_mime_author_of(msg, size, &a) == 0) {
+        /* One reading of the header: the author bound to is the From address everyone else
+         * uses (policy facts, engines), and it is an address. */
+        if ((a.addr == NULL) != (from == NULL) || (a.addr && strcmp(a.addr, from) != 0) ||
+            (a.addr && !strchr(a.addr, '@')))
+            abort();
+        sg_mime_author_free(&a);
+    }
+    free(from);
     sg_buf_free(&out);
     return 0;
 }

@@ -6,7 +6,9 @@ Owner: tests.
 """
 import os
 import pwd
+import re
 import shutil
+import smtplib
 import signal
 import socket
 import subprocess
@@ -258,6 +260,28 @@ class Gateway:
             except (OSError, IndexError, ValueError):
                 pass
         return pids
+
+    def sink_files(self):
+        """Names of the messages the demo sink stored (new/ of its maildir)."""
+        try:
+            return set(os.listdir(os.path.join(self.sink_dir, "new")))
+        except FileNotFoundError:
+            return set()
+
+    def send_one(self, sender, rcpt, msg, timeout=30):
+        """Sends msg over SMTP to one recipient; the message the sink then stores, without the
+        Return-Path and Delivered-To lines the sink puts on top, or None when none arrives."""
+        before = self.sink_files()
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as s:
+            s.sendmail(sender, [rcpt], msg)
+        new = wait_for(lambda: self.sink_files() - before, timeout)
+        if not new:
+            return None
+        time.sleep(0.1)  # the sink writes before it renames into new/; give a slow write time
+        with open(os.path.join(self.sink_dir, "new", sorted(new)[0]), "rb") as f:
+            d = f.read()
+        m = re.match(rb"Return-Path: [^\r\n]*\r\nDelivered-To: [^\r\n]*\r\n", d)
+        return d[m.end():] if m else d
 
     def log_text(self):
         with open(self.log, errors="replace") as f:

@@ -1,8 +1,9 @@
 /* test_unwrap.c - the single decrypt/verify entry point (src/cryptd/unwrap.c) over the
  * registered engines with a real keystore: plain mail untouched, forged result fields removed
- * (only our authserv-id), encrypted mail for readers and the others, the stamps' exact form,
- * a signature wrapper around an encrypted body, sign-then-encrypt, the layer limit; ciphertext
- * beside other parts or text never opened, reply fields only from protected headers.
+ * (only our authserv-id, also under a header nothing parses), encrypted mail for readers and
+ * the others, the stamps' exact form, a signature wrapper around an encrypted body,
+ * sign-then-encrypt, the layer limit; ciphertext beside other parts or text never opened,
+ * reply fields only from protected headers.
  * Owner: src/cryptd (OpenPGP). */
 #include <pthread.h>
 #include <stdio.h>
@@ -197,10 +198,22 @@ static void test_embedded(const char *alice, const char *bob)
     sg_buf_init(&b, SG_MIME_MAX_OUT);
     sg_unwrap_result u;
 
+    /* The same block under a header nothing can parse: forged results go, nothing is peeled
+     * (no rebuilt message could carry that header), nothing is held. */
+    sg_buf_appendf(&m, "From: alice@example.net\r\nno colon\r\nX-Sealgate-Signature: valid\r\n\r\n%.*s",
+                   (int)alen, arm ? arm : "");
+    int rc0 = ok ? unwrap(m.data, m.len, 8, &u) : -1;
+    CHECK(rc0 == 0 && !u.hold && !u.reader_msg && u.other_msg && !u.readable[0] &&
+              !memmem(u.other_msg, u.other_len, "X-Sealgate", 10) &&
+              memmem(u.other_msg, u.other_len, "no colon\r\n\r\n-----BEGIN PGP MESSAGE", 34),
+          "unparsable header: forged stamp removed, the armored block delivered as it came");
+    if (rc0 == 0)
+        sg_unwrap_result_free(&u);
+    sg_buf_reset(&m);
+
     /* An armored block inside other text. */
-    sg_buf_appendf(&m,
-                   "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
-                   "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
+    sg_buf_appendf(&m, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: partly\r\n"
+                       "Content-Type: text/plain; charset=utf-8\r\n\r\nLook at this:\r\n\r\n%.*s\r\nregards\r\n",
                    (int)alen, arm ? arm : "");
     int rc = ok ? unwrap(m.data, m.len, 8, &u) : -1;
     CHECK(rc == 0 && closed(&u, m.data, "inline secret"),
