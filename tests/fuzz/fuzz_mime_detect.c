@@ -3,8 +3,8 @@
  * cryptd does on untrusted mail: unwrap with the extracted piece as the "decrypted" entity,
  * restamp, canonicalisation with protected headers (the GMime re-encoding path), the outer
  * wrap, the author a signature is bound to (sg_mime_author_of); and "already encrypted" as
- * the policy asks it: every engine's detect, and the OpenPGP packet check (crypto/pgp_packet.h) on the bytes as binary, as armor, and on the extracted
- * PGP/MIME data part. Incoming mail is attacker-controlled, so all of this faces the internet.
+ * the policy asks it: every engine's detect, and the OpenPGP packet check (crypto/pgp_packet.h)
+ * on the bytes as binary, as armor, and on the extracted PGP/MIME data part. Incoming mail is attacker-controlled, so all of this faces the internet.
  * Owner: src/mime. */
 #include <stdint.h>
 #include <stdlib.h>
