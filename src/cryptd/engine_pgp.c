@@ -84,7 +84,7 @@ static int signer_for(const sg_protect_req *req, char fpr[SG_PGP_FPR_LEN + 1], c
         if (rc == 1 && req->create_sender_key && is_internal(req->sender)) {
             rc = sg_keystore_generate(E->ks, req->sender, "ed25519", 0, E->domain_addr, fpr) == 0 ? 0 : -1;
             if (rc == 0)
-                sg_info(req->qid, "event=pgp-key-generated address=%s fpr=%s", req->sender, fpr);
+                sg_info(req->qid, "event=pgp-key-generated address=%s fpr=%s", SG_LOG_TOK(req->sender), fpr);
         }
     }
     if (rc == 1)

@@ -158,7 +158,7 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
     char desc[400], err[sizeof d->reason] = "";
     sg_policy_describe(d, desc, sizeof desc);
     sg_info(r->in->id, "event=policy group=%zu rcpts=%zu rule=\"%s\" decision=\"%s\"", g, n,
-            d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", desc);
+            d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", SG_LOG_STR(desc));
     if (d->outcome == SG_OUT_DELIVER) {
         size_t mark = r->res->nout, marked = r->narchived;
         r->undec_notify = 0;
@@ -169,7 +169,7 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
          * recipients and the sender is told. */
         sg_prun_rollback(r, mark);
         r->narchived = marked;
-        sg_warn(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, err);
+        sg_warn(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, SG_LOG_STR(err));
         snprintf(d->reason, sizeof d->reason, "%s", err);
         d->outcome =
             d->rule >= 0 && r->p->rules[d->rule].fallback == SG_FB_RETURN ? SG_OUT_RETURN : SG_OUT_HOLD;
@@ -234,7 +234,7 @@ static int whole_hold(sg_transform_result *res, const char *qid, const char *why
     sg_transform_result_free(res);
     res->hold = 1;
     snprintf(res->reason, sizeof res->reason, "%s", why);
-    sg_warn(qid, "event=policy-hold reason=\"%s\"", why);
+    sg_warn(qid, "event=policy-hold reason=\"%s\"", SG_LOG_STR(why));
     return 0;
 }
 

@@ -353,7 +353,7 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     res->layers = f->c.n;
     if (p == 1) {
         res->hold = true;
-        sg_warn(req->qid, "event=unwrap-hold reason=\"%s\"", res->reason);
+        sg_warn(req->qid, "event=unwrap-hold reason=\"%s\"", SG_LOG_STR(res->reason));
         rc = 0;
         goto out;
     }

@@ -100,9 +100,9 @@ static void commit_done(void *arg, bool ok, const char *name)
     s->commit_pending = false;
     if (ok)
         sg_info(t->env.id, "event=%s from=<%s> nrcpt=%zu size=%llu client=%s name=%s", s->srv->be->event,
-                t->env.from, t->env.nrcpt, t->size, s->ip, name);
+                SG_LOG_TOK(t->env.from), t->env.nrcpt, t->size, s->ip, name);
     else
-        sg_error(t->env.id, "event=commit_failed from=<%s> client=%s", t->env.from, s->ip);
+        sg_error(t->env.id, "event=commit_failed from=<%s> client=%s", SG_LOG_TOK(t->env.from), s->ip);
     if (s->dead) {
         sg_session_free(s);
         return;
@@ -292,7 +292,7 @@ static void cmd_mail(sg_session *s, const char *arg)
             sg_session_reset_txn(s);
             sg_reply(s, "451 4.3.0 Error: out of memory");
         } else {
-            sg_debug(e->id, "event=mail from=<%s> client=%s", e->from, s->ip);
+            sg_debug(e->id, "event=mail from=<%s> client=%s", SG_LOG_TOK(e->from), s->ip);
             sg_reply(s, "250 2.1.0 Ok");
         }
     }
@@ -329,7 +329,7 @@ static void cmd_rcpt(sg_session *s, const char *arg)
     } else if (s->srv->be->relay_control && !s->relay_ok && domain &&
                !sg_config_is_internal_domain(cfg, domain)) {
         /* A recipient without a domain can only be <postmaster>, which is always ours. */
-        sg_info(e->id, "event=reject reason=relay rcpt=<%s> client=%s", a.addr, s->ip);
+        sg_info(e->id, "event=reject reason=relay rcpt=<%s> client=%s", SG_LOG_TOK(a.addr), s->ip);
         sg_reply(s, "554 5.7.1 <%s>: Relay access denied", a.addr);
     } else if (sg_env_add_rcpt(e, a.addr, a.notify, a.orcpt) < 0) {
         sg_reply(s, "451 4.3.0 Error: out of memory");

@@ -40,6 +40,9 @@ ignored. Escapes (\\r \\n \\t \\xNN \\\\) are Python string escapes where noted.
                          (v may be empty: "from=" is the null sender)
   ENVELOPE-NO key        ... and has no line with this key
   MAILDIR n              the sink's maildir new/ holds n files
+  LOG k=v [k=v...]       some line of the server's log so far has all these fields; first every
+                         line must be one parseable event (see log_events)
+  LOG-NO k=v             ... no line has this field
   MAILDIR-FILE text      the one file in new/ has exactly these bytes (escapes)
 """
 import argparse
@@ -158,6 +161,31 @@ def libconfig_text(base, port, sets):
     return emit(tree, "")
 
 
+LOG_HEAD = re.compile(r"\S+ [a-z-]+\[\d+\] (debug|info|warn|error|fatal|panic): (?:[0-9A-Za-z._-]+: )?")
+LOG_FIELD = re.compile(r'([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
+
+
+def log_events(path):
+    """[{key: value}] of every log line, each one event as docs/architecture.md (Logging) states:
+    head, then space-separated key=value fields, value bare or "quoted", exactly one event."""
+    out = []
+    for no, line in enumerate(open(path, encoding="utf-8", errors="replace").read().splitlines(), 1):
+        m = LOG_HEAD.match(line)
+        if not m:
+            raise Fail(f"log line {no} has no head: {line!r}")
+        fields, pos, rest = [], 0, line[m.end():]
+        while pos < len(rest):
+            f = LOG_FIELD.match(rest, pos)
+            if not f:
+                raise Fail(f"log line {no} does not parse at {rest[pos:]!r}: {line!r}")
+            fields.append((f.group(1), f.group(2)))
+            pos = f.end()
+        if [k for k, _ in fields].count("event") != 1:
+            raise Fail(f"log line {no} is not exactly one event: {line!r}")
+        out.append(fields)
+    return out
+
+
 def one_message(base, state="incoming"):
     d = os.path.join(base, "spool", state)
     names = sorted(os.listdir(d))
@@ -272,6 +300,14 @@ def run_conv(path, binary):
                     env, _ = one_message(base)
                     if any(k == rest.strip() for k, _ in env):
                         raise Fail(f"envelope has {rest.strip()}: {env}")
+                elif word in ("LOG", "LOG-NO"):
+                    events = log_events(logf)
+                    want = [tuple(kv.split("=", 1)) for kv in rest.split()]
+                    hit = [ev for ev in events if all(w in ev for w in want)]
+                    if word == "LOG" and not hit:
+                        raise Fail(f"no log line has {rest}: {events}")
+                    if word == "LOG-NO" and hit:
+                        raise Fail(f"a log line has {rest}: {hit[0]}")
                 elif word == "MAILDIR":
                     have = len(os.listdir(os.path.join(base, "sink", "new")))
                     if have != int(rest):
