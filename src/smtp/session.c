@@ -331,6 +331,10 @@ static void cmd_rcpt(sg_session *s, const char *arg)
         /* A recipient without a domain can only be <postmaster>, which is always ours. */
         sg_info(e->id, "event=reject reason=relay rcpt=<%s> client=%s", SG_LOG_TOK(a.addr), s->ip);
         sg_reply(s, "554 5.7.1 <%s>: Relay access denied", a.addr);
+    } else if (s->srv->be->relay_control && !s->relay_ok && domain && sg_smtp_addr_routed(a.addr)) {
+        /* Sender-specified routing to an internal domain (allow_untrusted_routing = no). */
+        sg_info(e->id, "event=reject reason=routing rcpt=<%s> client=%s", SG_LOG_TOK(a.addr), s->ip);
+        sg_reply(s, "554 5.7.1 <%s>: Relay access denied", a.addr);
     } else if (sg_env_add_rcpt(e, a.addr, a.notify, a.orcpt) < 0) {
         sg_reply(s, "451 4.3.0 Error: out of memory");
     } else {
