@@ -19,6 +19,7 @@ ignored. Escapes (\\r \\n \\t \\xNN \\\\) are Python string escapes where noted.
   CONNECT [n]            open connection n (default 1) and make it current; the first C/S line
                          opens connection 1 implicitly
   USE n                  make connection n current
+  CONNECT-MANY n         open connections 1..n, each greeted with 220; the last is current
   C: text                send text + CRLF (UTF-8)
   C-RAW: text            send text with escapes, nothing appended
   C-PY: expr             send the bytes of a Python expression, e.g. b"x" * 2000 + b"\\r\\n"
@@ -236,6 +237,12 @@ def run_conv(path, binary):
                     proc = subprocess.Popen([binary, "-c", conf, role], env=env,
                                             pass_fds=[lsock.fileno()], stdout=open(logf, "ab"),
                                             stderr=subprocess.STDOUT)
+                if word == "CONNECT-MANY":
+                    for i in range(1, int(rest) + 1):
+                        cur = conns[str(i)] = Conn(port)
+                        if not cur.line().startswith("220 "):
+                            raise Fail(f"connection {i} was not greeted with 220")
+                    continue
                 if word in ("CONNECT", "USE"):
                     n = rest.strip() or "1"
                     if word == "CONNECT" or n not in conns:

@@ -120,6 +120,21 @@ static void test_config(void)
           err);
     sg_config_free(&c);
     unlink(p);
+    CHECK(sg_config_load(&c, NULL, err, sizeof err) == 0 && c.smtpd.max_sessions_per_ip == 50 &&
+              c.cryptd.pgp_max_plaintext == 32u << 20 && c.cryptd.pgp_max_ratio == 64,
+          "limits default to what an operator would choose: 50 per address, 32 MiB of OpenPGP plaintext");
+    sg_config_free(&c);
+    p = write_conf("cryptd = { pgp_max_plaintext = 4194304; pgp_max_ratio = 16; };\n");
+    CHECK(sg_config_load(&c, p, err, sizeof err) == 0 && c.cryptd.pgp_max_plaintext == 4u << 20 &&
+              c.cryptd.pgp_max_ratio == 16,
+          "cryptd.pgp_max_plaintext and pgp_max_ratio are read");
+    sg_config_free(&c);
+    unlink(p);
+    p = write_conf("cryptd = { pgp_max_plaintext = 1000; };\n");
+    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "out of range"),
+          "a plaintext cap under 1 MiB is refused: %s", err);
+    sg_config_free(&c);
+    unlink(p);
     p = write_conf("smtpd = { listen = \"nowhere\"; };\n");
     CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "host:port"), "bad endpoint refused: %s",
           err);
