@@ -60,6 +60,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from sgtest import log_events  # noqa: E402
 TIMEOUT = 5.0
 
 
@@ -160,31 +162,6 @@ def libconfig_text(base, port, sets):
                 out.append(f"{ind}{k} = {v};\n")
         return "".join(out)
     return emit(tree, "")
-
-
-LOG_HEAD = re.compile(r"\S+ [a-z-]+\[\d+\] (debug|info|warn|error|fatal|panic): (?:[0-9A-Za-z._-]+: )?")
-LOG_FIELD = re.compile(r'([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
-
-
-def log_events(path):
-    """[{key: value}] of every log line, each one event as docs/architecture.md (Logging) states:
-    head, then space-separated key=value fields, value bare or "quoted", exactly one event."""
-    out = []
-    for no, line in enumerate(open(path, encoding="utf-8", errors="replace").read().splitlines(), 1):
-        m = LOG_HEAD.match(line)
-        if not m:
-            raise Fail(f"log line {no} has no head: {line!r}")
-        fields, pos, rest = [], 0, line[m.end():]
-        while pos < len(rest):
-            f = LOG_FIELD.match(rest, pos)
-            if not f:
-                raise Fail(f"log line {no} does not parse at {rest[pos:]!r}: {line!r}")
-            fields.append((f.group(1), f.group(2)))
-            pos = f.end()
-        if [k for k, _ in fields].count("event") != 1:
-            raise Fail(f"log line {no} is not exactly one event: {line!r}")
-        out.append(fields)
-    return out
 
 
 def one_message(base, state="incoming"):
@@ -308,7 +285,7 @@ def run_conv(path, binary):
                     if any(k == rest.strip() for k, _ in env):
                         raise Fail(f"envelope has {rest.strip()}: {env}")
                 elif word in ("LOG", "LOG-NO"):
-                    events = log_events(logf)
+                    events = log_events(open(logf, encoding="utf-8", errors="replace").read())
                     want = [tuple(kv.split("=", 1)) for kv in rest.split()]
                     hit = [ev for ev in events if all(w in ev for w in want)]
                     if word == "LOG" and not hit:
