@@ -2,9 +2,11 @@
  * content, STARTTLS. Owner: src/smtp.
  * Commands are taken from the input buffer one at a time and answered in order (PIPELINING);
  * replies collect in the output buffer, which libevent writes once the input is drained.
- * Security rules kept here: bare CR/LF is refused (SMTP smuggling), bytes pipelined after
- * STARTTLS are discarded (CVE-2011-0411 class), and a message is acknowledged only after the
- * backend reports it durable. */
+ * Security rules kept here: bare CR/LF is refused (SMTP smuggling) in commands, DATA and BDAT
+ * text alike (only BINARYMIME content is binary), recipients with sender-specified routing
+ * (user%host@ours) are refused from untrusted clients, peer values are logged escaped
+ * (sg_log_escape), bytes pipelined after STARTTLS are discarded (CVE-2011-0411 class), and a
+ * message is acknowledged only after the backend reports it durable. */
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <stdarg.h>

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/xtext.h"
 
@@ -78,6 +79,19 @@ static const char *write_conf(const char *text)
         return NULL;
     close(fd);
     return path;
+}
+
+static void test_log_escape(void)
+{
+    CHECK(strcmp(SG_LOG_TOK("a@b.example"), "a@b.example") == 0, "a plain address is logged as it is");
+    CHECK(strcmp(SG_LOG_TOK("\"x> ev=1\\\t\xc3\xa9"), "\\x22x>\\x20ev\\x3d1\\x5c\\x09\\xc3\\xa9") == 0,
+          "quote, space, '=', backslash, control and non-ASCII bytes are escaped: %s", SG_LOG_TOK("\"x> ev=1\\\t\xc3\xa9"));
+    CHECK(strcmp(SG_LOG_STR("no key for \"a b\""), "no key for \\x22a b\\x22") == 0,
+          "inside quotes spaces stay, quotes are escaped");
+    char small[16];
+    sg_log_escape(small, sizeof small, "\"\"\"\"\"", 0);
+    CHECK(strcmp(small, "\\x22\\x22\\x22...") == 0, "a long value is cut before an escape, marked ...: %s", small);
+    CHECK(strcmp(SG_LOG_TOK(NULL), "") == 0, "NULL is empty");
 }
 
 static void test_config(void)
@@ -153,5 +167,6 @@ int main(void)
     test_buf();
     test_cidr();
     test_config();
+    test_log_escape();
     return CHECK_DONE();
 }
