@@ -143,7 +143,7 @@ static int write_outputs(cryptd *c, item *it)
 
 static void hold(cryptd *c, item *it, const char *reason)
 {
-    sg_warn(it->name, "event=held reason=\"%s\"", reason);
+    sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
     if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
         sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
 }
@@ -178,7 +178,7 @@ static int pass_on(cryptd *c, item *it)
         return -1;
     }
     sg_info(it->name, "event=processed groups=1 size=%zu from=<%s> nrcpt=%zu unchanged=yes", it->len,
-            it->env.from, it->env.nrcpt);
+            SG_LOG_TOK(it->env.from), it->env.nrcpt);
     return 0;
 }
 
@@ -242,7 +242,7 @@ static void process_batch(cryptd *c, item *items, size_t n)
         /* The outputs are durable; losing this unlink in a crash only means re-processing. */
         unlinkat(c->q.dirfd[SG_Q_ACTIVE], it->name, 0);
         sg_info(it->name, "event=processed groups=%zu size=%zu from=<%s> nrcpt=%zu", it->res.nout, it->len,
-                it->env.from, it->env.nrcpt);
+                SG_LOG_TOK(it->env.from), it->env.nrcpt);
     }
 }
 

@@ -85,7 +85,7 @@ static int signer_for(const sg_protect_req *req, char fpr[SG_PGP_FPR_LEN + 1], c
         if (rc == 1 && req->create_sender_key && is_internal(req->sender)) {
             rc = sg_keystore_generate(E->ks, req->sender, "ed25519", 0, E->domain_addr, fpr) == 0 ? 0 : -1;
             if (rc == 0)
-                sg_info(req->qid, "event=pgp-key-generated address=%s fpr=%s", req->sender, fpr);
+                sg_info(req->qid, "event=pgp-key-generated address=%s fpr=%s", SG_LOG_TOK(req->sender), fpr);
         }
     }
     if (rc == 1)
@@ -279,12 +279,16 @@ static int candidates(const sg_peel_req *req, char (**cands)[SG_PGP_FPR_LEN + 1]
     return 0;
 }
 
-/* The default bound when the caller gives none: compression expands text, but not without
- * limit (DESIGN.md: limits on decompression ratio and message size). */
-static size_t default_max_plain(size_t clen)
+size_t sg_engine_pgp_max_plain(const sg_peel_req *req, size_t clen)
 {
-    size_t m = clen > SG_MIME_MAX_OUT / 64 ? SG_MIME_MAX_OUT : clen * 64;
-    return m < (8u << 20) ? (8u << 20) : m;
+    const sg_config *cfg = E ? E->cfg : NULL;
+    size_t cap = cfg ? cfg->cryptd.pgp_max_plaintext : SG_PGP_MAX_PLAINTEXT_DEFAULT;
+    size_t ratio = cfg ? (size_t)cfg->cryptd.pgp_max_ratio : SG_PGP_MAX_RATIO_DEFAULT;
+    size_t floor = 8u << 20;
+    size_t m = clen > cap / ratio ? cap : clen * ratio;
+    if (m < floor)
+        m = floor < cap ? floor : cap;
+    return req->max_plain && req->max_plain < m ? req->max_plain : m;
 }
 
 int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t clen, sg_layer *out,
@@ -302,8 +306,8 @@ int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t cle
     if (ncand == 0) {
         d->status = SG_DEC_NO_KEY;
         snprintf(d->reason, sizeof d->reason, "no-key");
-    } else if (sg_pgpmime_decrypt(&K, cands, ncand, req->from, cipher, clen,
-                                  req->max_plain ? req->max_plain : default_max_plain(clen), d) < 0) {
+    } else if (sg_pgpmime_decrypt(&K, cands, ncand, req->from, cipher, clen, sg_engine_pgp_max_plain(req, clen),
+                                  d) < 0) {
         goto done;
     }
     for (size_t h = 0; h < d->nhits; h++)

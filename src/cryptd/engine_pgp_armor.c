@@ -239,7 +239,7 @@ static int peel_whole(const sg_peel_req *req, const char *text, size_t tlen, con
         char *arm = kind == B_SIGNED_MSG ? armor_copy(text, tlen, &alen) : NULL; /* cleartext: as signed */
         rc = kind == B_SIGNED_MSG && !arm ? -1
                                           : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : text,
-                                                                     alen, req->max_plain ? req->max_plain : SG_MIME_MAX_OUT,
+                                                                     alen, sg_engine_pgp_max_plain(req, alen),
                                                                      &opened, &olen, &out->sig);
         free(arm);
         /* A signed message's text is readable only once opened; cleartext is delivered as is. */
@@ -267,7 +267,7 @@ static int partial_signed(const sg_peel_req *req, const char *bt, size_t blen, i
     int rc = kind == B_SIGNED_MSG && !arm
                  ? -1
                  : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : bt, alen,
-                                            req->max_plain ? req->max_plain : SG_MIME_MAX_OUT, &opened, &olen, v);
+                                            sg_engine_pgp_max_plain(req, alen), &opened, &olen, v);
     free(arm);
     free(opened);
     return rc;

@@ -15,6 +15,12 @@ extern const sg_engine sg_engine_pgp;
 /* The engine's key access (set by its init). */
 const sg_pgpmime_keys *sg_engine_pgp_keys(void);
 
+/* The most plaintext one OpenPGP layer of clen bytes may give (compression expands, but not
+ * without limit): cryptd.pgp_max_ratio times clen, at least 8 MiB, never more than
+ * cryptd.pgp_max_plaintext, and never more than req->max_plain when that is set. More is
+ * SG_DEC_TOO_LARGE: the message is held, nothing is truncated. */
+size_t sg_engine_pgp_max_plain(const sg_peel_req *req, size_t clen);
+
 /* Decrypts cipher for the readers of req: fills out (kind ENCRYPTED, dec, reason, readable,
  * sig) and d (the plaintext when d->status is SG_DEC_OK; the caller frees d). 0 or -1. */
 int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t clen, sg_layer *out,

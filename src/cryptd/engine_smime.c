@@ -408,7 +408,7 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_smime *s, sg_layer 
         int l = sg_certstore_learn(E->cs, v.chain, v.chainlen, req->from, v.caps, v.capslen, time(NULL), NULL);
         pthread_mutex_unlock(E->lock);
         if (l != 0)
-            sg_warn(req->qid, "event=smime-learn-skipped from=<%s> result=%d", req->from, l);
+            sg_warn(req->qid, "event=smime-learn-skipped from=<%s> result=%d", SG_LOG_TOK(req->from), l);
     }
     out->sig = v.v;
     out->signer_aead = v.signer_aead;

@@ -67,7 +67,7 @@ static int attach_keys(sg_prun *r, const sg_paction *a, sg_pcur *c, char *err, s
             cur_take(c, &out);
         }
     } else if (rc == 0) {
-        sg_warn(r->in->id, "event=policy-attach-keys-none sender=<%s>", sender);
+        sg_warn(r->in->id, "event=policy-attach-keys-none sender=<%s>", SG_LOG_TOK(sender));
     }
     for (size_t i = 0; i < n; i++)
         sg_buf_free(&keys[i]);

@@ -161,7 +161,7 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
     char desc[400], err[sizeof d->reason] = "";
     sg_policy_describe(d, desc, sizeof desc);
     sg_info(r->in->id, "event=policy group=%zu rcpts=%zu rule=\"%s\" decision=\"%s\"", g, n,
-            d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", desc);
+            d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", SG_LOG_STR(desc));
     if (d->outcome == SG_OUT_DELIVER) {
         size_t mark = r->res->nout, marked = r->narchived;
         r->undec_notify = 0;
@@ -174,7 +174,8 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
         r->narchived = marked;
         /* An engine error is held whatever the rule's fallback says (never returned, never
          * plain), and the administrator, who can release or delete it, is alerted. */
-        sg_error(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g, err);
+        sg_error(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g,
+                 SG_LOG_STR(err));
         snprintf(d->reason, sizeof d->reason, "%s", err);
         d->outcome = SG_OUT_HOLD;
         d->notify = true;

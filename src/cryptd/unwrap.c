@@ -369,7 +369,7 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     res->layers = f->c.n;
     if (p == 1) {
         res->hold = true;
-        sg_warn(req->qid, "event=unwrap-hold reason=\"%s\"", res->reason);
+        sg_warn(req->qid, "event=unwrap-hold reason=\"%s\"", SG_LOG_STR(res->reason));
         rc = 0;
         goto out;
     }
@@ -395,9 +395,9 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     const sg_unwrap_summary *s = nread ? &res->reader : &res->other;
     sg_info(req->qid, "event=unwrapped layers=%d parts=%d readers=%zu decryption=%s signature=%s", f->c.n,
             f->walked ? f->p.nenc : 0, nread, s->encrypted ? sg_unwrap_dec_name(s->dec) : "-",
-            s->sig.sig == SG_SIG_VALID  ? "valid"
-            : s->sig.sig == SG_SIG_NONE ? "none"
-                                        : s->sig.reason);
+            SG_LOG_TOK(s->sig.sig == SG_SIG_VALID  ? "valid"
+                       : s->sig.sig == SG_SIG_NONE ? "none"
+                                                   : s->sig.reason)); /* a reason may quote the signer */
     rc = 0;
 out:
     if (f) {

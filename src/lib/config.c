@@ -79,7 +79,7 @@ static void defaults(sg_config *c)
     c->smtpd.max_line_length = 998;
     c->smtpd.max_command_length = 2048;
     c->smtpd.max_sessions = 4000;
-    c->smtpd.max_sessions_per_ip = 2000;
+    c->smtpd.max_sessions_per_ip = 50; /* Postfix's default; 2,000 let one client take half */
     c->smtpd.idle_timeout = 300;
     c->smtpd.session_timeout = 3600;
     c->smtpd.max_errors = 10;
@@ -90,6 +90,8 @@ static void defaults(sg_config *c)
     c->cryptd.workers = 0;
     c->cryptd.max_layers = 8;
     c->cryptd.pgp_inline = false;
+    c->cryptd.pgp_max_plaintext = SG_PGP_MAX_PLAINTEXT_DEFAULT;
+    c->cryptd.pgp_max_ratio = SG_PGP_MAX_RATIO_DEFAULT;
     list_set(&c->cryptd.pgp_archive_keys, NULL, 0);
     static const char *const protected[] = {"From", "To", "Cc", "Date", "Message-ID", "Reply-To", "In-Reply-To",
                                             "References"};
@@ -504,6 +506,12 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                     rd_bool(x, u, &c->cryptd.pgp_inline);
                 else if (is(u, "pgp_compression"))
                     rd_i(x, u, 0, 9, &c->cryptd.pgp_compression);
+                else if (is(u, "pgp_max_plaintext")) {
+                    long long v = (long long)c->cryptd.pgp_max_plaintext; /* 1 MiB .. one layer's output bound */
+                    rd_int(x, u, 1 << 20, 512ll << 20, &v);
+                    c->cryptd.pgp_max_plaintext = (size_t)v;
+                } else if (is(u, "pgp_max_ratio"))
+                    rd_i(x, u, 1, 64, &c->cryptd.pgp_max_ratio);
                 else if (is(u, "pgp_archive_keys"))
                     rd_fprs(x, u, &c->cryptd.pgp_archive_keys);
                 else if (is(u, "protected_headers"))

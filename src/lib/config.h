@@ -9,6 +9,11 @@
 
 #include "lib/netaddr.h"
 
+/* Defaults of cryptd.pgp_max_plaintext and pgp_max_ratio (docs/configuration.md), also for
+ * engine users without a configuration. */
+#define SG_PGP_MAX_PLAINTEXT_DEFAULT (32u << 20)
+#define SG_PGP_MAX_RATIO_DEFAULT 64
+
 enum sg_bare_newline { SG_BARE_REJECT, SG_BARE_NORMALIZE };
 /* relay.tls (docs/configuration.md "Relay TLS"): each level includes what the one before it
  * promises. encrypt and above never send in the clear; verify ("secure", and "must" since
@@ -80,6 +85,8 @@ typedef struct sg_config {
         int max_layers;  /* encryption/signature layers peeled from one incoming message at most */
         bool pgp_inline; /* OpenPGP output for a single text/plain part is inline, not PGP/MIME */
         int pgp_compression; /* ZLIB level 1..9 of OpenPGP sign+encrypt; 0 (default): none */
+        size_t pgp_max_plaintext; /* bytes one incoming OpenPGP layer may decrypt to, at most */
+        int pgp_max_ratio;        /* ... and at most this many times its ciphertext (8 MiB always) */
         sg_strlist pgp_archive_keys;  /* fingerprints every OpenPGP encryption is also made to */
         sg_strlist protected_headers; /* copied into the encrypted entity besides Subject */
         char *outer_subject;          /* the Subject outside an encrypted message */

@@ -1,7 +1,10 @@
 /* log.c - line-oriented logging to stderr (the master or the service manager collects it).
- * Owner: src/lib. One write(2) per line so lines from concurrent processes do not interleave. */
+ * Owner: src/lib. One write(2) per line so lines from concurrent processes do not interleave.
+ * SECURITY: a log line is one event a reader can parse; every value that came from the network
+ * goes through sg_log_escape (log.h), so no peer can add fields, events or lines. */
 #include "lib/log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +30,43 @@ int sg_log_level_parse(const char *name)
     return -1;
 }
 
+const char *sg_log_escape(char *buf, size_t cap, const char *v, int quoted)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (cap < 8) {
+        if (cap)
+            buf[0] = '\0';
+        return buf;
+    }
+    for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p; p++) {
+        bool esc = *p < 0x21 || *p >= 0x7f || *p == '"' || *p == '\\' || (!quoted && *p == '=');
+        if (esc && quoted && *p == ' ')
+            esc = false;
+        size_t need = esc ? 4 : 1;
+        if (o + need + 4 > cap) { /* room for "..." and the NUL */
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (esc) {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        } else {
+            buf[o++] = (char)*p;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 void sg_vlog(int level, const char *qid, const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
-    char line[2048];
+    char line[4096]; /* PIPE_BUF: still one atomic write */
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
@@ -46,9 +81,10 @@ void sg_vlog(int level, const char *qid, const char *fmt, va_list ap)
         n += vsnprintf(line + n, sizeof line - n, fmt, ap);
     if (n >= (int)sizeof line - 1)
         n = sizeof line - 2;
-    /* Never let a peer's bytes forge extra log lines. */
+    /* Never let a peer's bytes forge extra log lines, even an unescaped value (sg_log_escape
+     * is the rule; this is the backstop). */
     for (int i = 0; i < n; i++)
-        if (line[i] == '\n' || line[i] == '\r')
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
             line[i] = ' ';
     line[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, n);

@@ -62,15 +62,6 @@ static bool is_ascii(const char *s)
     return !has_8bit(s, strlen(s));
 }
 
-/* A reply for a log line's reply="..." value. */
-static void quoted(const char *in, char *out, size_t len)
-{
-    snprintf(out, len, "%s", in);
-    for (char *p = out; *p; p++)
-        if (*p == '"')
-            *p = '\'';
-}
-
 /* Local refusal before anything is sent, from what the hop advertised; NULL when it can go. */
 static const char *negotiate(const sg_client *c, const sg_envelope *e, const char *data, size_t len,
                              const char **status)
@@ -191,7 +182,7 @@ static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t
     } else {
         bool bdat = e->body && strcasecmp(e->body, "BINARYMIME") == 0;
         sg_tls_info tls = c->tls;
-        sg_debug(e->id, "event=attempt from=<%s> size=%zu rcpts=%zu tls=%s", e->from, len, n,
+        sg_debug(e->id, "event=attempt from=<%s> size=%zu rcpts=%zu tls=%s", SG_LOG_TOK(e->from), len, n,
                  sg_tls_result_name(tls.result));
         sg_client_transaction(c, mail.data, ra, n, data, len, bdat, rr);
         for (size_t i = 0; i < n; i++) {
@@ -253,12 +244,13 @@ static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t
     d.smtputf8 = !is_ascii(e->from);
     if (sg_queue_write(&r->q, SG_Q_DSN, id, &d, b.data, b.len) < 0)
         goto out;
-    sg_info(e->id, "event=dsn-queued id=%s for=<%s> recipients=%zu decrypted=%s", id, e->from, nfail,
+    sg_info(e->id, "event=dsn-queued id=%s for=<%s> recipients=%zu decrypted=%s", id,
+            SG_LOG_TOK(e->from), nfail,
             e->decrypted ? "yes-nothing-returned" : "no");
     rc = 0;
 out:
     if (rc < 0)
-        sg_error(e->id, "event=dsn-failed for=<%s> error=\"%s\"", e->from, strerror(errno ? errno : EIO));
+        sg_error(e->id, "event=dsn-failed for=<%s> error=\"%s\"", SG_LOG_TOK(e->from), strerror(errno ? errno : EIO));
     sg_env_free(&d);
     sg_buf_free(&b);
     return rc;
@@ -299,15 +291,15 @@ static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out,
 static void log_outcomes(sg_relay *r, const sg_envelope *e, const outcome *out, long long next)
 {
     for (size_t i = 0; i < e->nrcpt; i++) {
-        char q[1100], t[300];
-        quoted(out[i].reply.text, q, sizeof q);
+        const char *q = SG_LOG_STR(out[i].reply.text); /* the next hop's words */
+        char t[300];
         sg_tls_info_log(&out[i].tls, t, sizeof t);
         const char *ev = out[i].kind == R_DELIVERED ? "sent" : out[i].kind == R_TEMP ? "deferred" : "bounced";
         if (out[i].kind == R_TEMP)
             sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s attempts=%d next=%lld reply=\"%s\"%s", ev,
-                    e->rcpt[i].addr, r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1, next, q, t);
+                    SG_LOG_TOK(e->rcpt[i].addr), r->cfg->relay.next_hop, status_of(&out[i]), e->attempts + 1, next, q, t);
         else
-            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\"%s", ev, e->rcpt[i].addr,
+            sg_info(e->id, "event=%s rcpt=<%s> relay=%s dsn=%s reply=\"%s\"%s", ev, SG_LOG_TOK(e->rcpt[i].addr),
                     r->cfg->relay.next_hop, status_of(&out[i]), q, t);
     }
 }
@@ -334,10 +326,10 @@ static int settle(sg_relay *r, const char *name, const struct stat *src, const s
         if (out[i].kind != R_PERM)
             continue;
         if (!*e->from) {
-            sg_info(e->id, "event=no-dsn rcpt=<%s> reason=null-sender", e->rcpt[i].addr);
+            sg_info(e->id, "event=no-dsn rcpt=<%s> reason=null-sender", SG_LOG_TOK(e->rcpt[i].addr));
         } else if (!sg_dsn_wanted(&e->rcpt[i])) {
-            sg_info(e->id, "event=no-dsn rcpt=<%s> reason=notify notify=%s", e->rcpt[i].addr,
-                    e->rcpt[i].notify);
+            sg_info(e->id, "event=no-dsn rcpt=<%s> reason=notify notify=%s", SG_LOG_TOK(e->rcpt[i].addr),
+                    SG_LOG_TOK(e->rcpt[i].notify));
         } else {
             fail[nfail++] = (sg_dsn_rcpt){.rcpt = &e->rcpt[i],
                                           .status = status_of(&out[i]),

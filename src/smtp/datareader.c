@@ -23,6 +23,12 @@ void sg_dr_init(sg_datareader *r, bool normalize, size_t max_line)
     r->max_line = max_line;
 }
 
+void sg_dr_init_chunked(sg_datareader *r, bool normalize, size_t max_line)
+{
+    sg_dr_init(r, normalize, max_line);
+    r->chunked = true;
+}
+
 static void put(sg_datareader *r, char *out, size_t *o, const char *s, size_t n)
 {
     memcpy(out + *o, s, n);
@@ -50,7 +56,7 @@ static bool step(sg_datareader *r, char c, char *out, size_t *o)
 {
     switch (r->state) {
     case ST_BOL:
-        if (c == '.') {
+        if (c == '.' && !r->chunked) {
             line_byte(r);
             r->state = ST_DOT;
             return true;
@@ -133,4 +139,17 @@ size_t sg_dr_feed(sg_datareader *r, const char *in, size_t len, char *out, size_
         }
     }
     return i;
+}
+
+void sg_dr_finish(sg_datareader *r, char *out, size_t *outlen)
+{
+    if (r->status != SG_DR_MORE)
+        return;
+    if (r->state == ST_CR && !r->normalize) {
+        r->status = SG_DR_BARE_CR;
+        return;
+    }
+    if (r->state == ST_CR)
+        eol(r, out, outlen, false);
+    r->status = SG_DR_END;
 }

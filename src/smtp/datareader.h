@@ -5,7 +5,12 @@
  * CRLF (the DATA command's own CRLF counts). In reject mode the first bare CR or bare LF stops
  * the reader with an error; in normalize mode every bare CR, bare LF is stored as CRLF but never
  * counts towards the end-of-data sequence, so "\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r" are all
- * content. Output is the unstuffed content with CRLF line ends. No I/O, no allocation. */
+ * content. Output is the unstuffed content with CRLF line ends. No I/O, no allocation.
+ *
+ * BDAT text (any BODY but BINARYMIME) goes through the same machine in chunk mode: no dots and
+ * no end of data (the chunk sizes delimit the message), but bare CR and bare LF are refused or
+ * normalised exactly as in DATA, and lines are measured the same way; a line end split across
+ * two chunks is one line end. sg_dr_finish ends the last chunk (a final lone CR is bare). */
 #ifndef SG_SMTP_DATAREADER_H
 #define SG_SMTP_DATAREADER_H
 
@@ -25,6 +30,7 @@ enum sg_dr_status {
 typedef struct sg_datareader {
     int state;
     bool normalize;
+    bool chunked;    /* BDAT text: no dot-stuffing, no end-of-data sequence */
     bool prev_crlf;  /* the last line ended with a real CRLF */
     int status;      /* enum sg_dr_status */
     size_t max_line; /* raw line length limit, without the line end */
@@ -37,5 +43,10 @@ void sg_dr_init(sg_datareader *r, bool normalize, size_t max_line);
 /* Consumes input up to the end of data, an error, or until out has fewer than SG_DR_OUT_SLACK
  * bytes free. Appends content to out (*outlen grows). Returns the input bytes consumed. */
 size_t sg_dr_feed(sg_datareader *r, const char *in, size_t len, char *out, size_t outcap, size_t *outlen);
+/* Chunk mode (BDAT text); feed each chunk with sg_dr_feed, then sg_dr_finish after the last:
+ * status becomes SG_DR_END, or SG_DR_BARE_CR for a final lone CR in reject mode. Appends at
+ * most 2 bytes (out needs SG_DR_OUT_SLACK free). */
+void sg_dr_init_chunked(sg_datareader *r, bool normalize, size_t max_line);
+void sg_dr_finish(sg_datareader *r, char *out, size_t *outlen);
 
 #endif

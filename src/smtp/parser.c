@@ -405,3 +405,16 @@ const char *sg_smtp_addr_domain(const char *addr)
     }
     return at && at[1] ? at + 1 : NULL;
 }
+
+bool sg_smtp_addr_routed(const char *addr)
+{
+    const char *domain = sg_smtp_addr_domain(addr);
+    const char *end = domain ? domain - 1 : addr + strlen(addr);
+    for (const char *p = addr; p < end; p++) {
+        if (*p == '\\' && p + 1 < end)
+            p++; /* a quoted pair is the character itself: "a\@b" holds '@' */
+        if (*p == '@' || *p == '%' || *p == '!')
+            return true;
+    }
+    return false;
+}

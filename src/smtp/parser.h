@@ -62,5 +62,10 @@ int sg_smtp_parse_bdat(const char *arg, unsigned long long *size, bool *last, ch
 
 /* The domain of an address (after the last '@' outside a quoted local part), or NULL. */
 const char *sg_smtp_addr_domain(const char *addr);
+/* The local part of addr, quoting removed, holds a routing operator ('@', '%' or '!'):
+ * user%other@ours, other!user@ours, "user@other"@ours. Postfix's resolver flags these as routed
+ * and, with allow_untrusted_routing = no, relays them only for trusted clients; a later MTA may
+ * turn them into remote addresses. */
+bool sg_smtp_addr_routed(const char *addr);
 
 #endif

@@ -2,9 +2,11 @@
  * content, STARTTLS. Owner: src/smtp.
  * Commands are taken from the input buffer one at a time and answered in order (PIPELINING);
  * replies collect in the output buffer, which libevent writes once the input is drained.
- * Security rules kept here: bare CR/LF is refused (SMTP smuggling), bytes pipelined after
- * STARTTLS are discarded (CVE-2011-0411 class), and a message is acknowledged only after the
- * backend reports it durable. */
+ * Security rules kept here: bare CR/LF is refused (SMTP smuggling) in commands, DATA and BDAT
+ * text alike (only BINARYMIME content is binary), recipients with sender-specified routing
+ * (user%host@ours) are refused from untrusted clients, peer values are logged escaped
+ * (sg_log_escape), bytes pipelined after STARTTLS are discarded (CVE-2011-0411 class), and a
+ * message is acknowledged only after the backend reports it durable. */
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <stdarg.h>
@@ -100,9 +102,9 @@ static void commit_done(void *arg, bool ok, const char *name)
     s->commit_pending = false;
     if (ok)
         sg_info(t->env.id, "event=%s from=<%s> nrcpt=%zu size=%llu client=%s name=%s", s->srv->be->event,
-                t->env.from, t->env.nrcpt, t->size, s->ip, name);
+                SG_LOG_TOK(t->env.from), t->env.nrcpt, t->size, s->ip, name);
     else
-        sg_error(t->env.id, "event=commit_failed from=<%s> client=%s", t->env.from, s->ip);
+        sg_error(t->env.id, "event=commit_failed from=<%s> client=%s", SG_LOG_TOK(t->env.from), s->ip);
     if (s->dead) {
         sg_session_free(s);
         return;
@@ -151,6 +153,15 @@ static void smuggling(sg_session *s, const char *what)
     sg_reply_close(s, "521 5.5.2 %s Error: bare %s received", s->srv->cfg->hostname, what);
 }
 
+/* A reader that stopped on a bare CR or LF: refuse and close. True when it did. */
+static bool bare_newline(sg_session *s)
+{
+    int st = s->txn->dr->status;
+    if (st == SG_DR_BARE_LF || st == SG_DR_BARE_CR)
+        smuggling(s, st == SG_DR_BARE_LF ? "<LF>" : "<CR>");
+    return st == SG_DR_BARE_LF || st == SG_DR_BARE_CR;
+}
+
 /* Returns true when progress was made and the loop should continue. */
 static bool read_data(sg_session *s, struct evbuffer *in)
 {
@@ -164,20 +175,29 @@ static bool read_data(sg_session *s, struct evbuffer *in)
     evbuffer_drain(in, used);
     s->last = sg_now_ms();
     deliver(s, out, olen);
-    switch (dr->status) {
-    case SG_DR_END:
+    if (!bare_newline(s) && dr->status == SG_DR_END)
         finish_message(s);
-        break;
-    case SG_DR_BARE_LF:
-        smuggling(s, "<LF>");
-        break;
-    case SG_DR_BARE_CR:
-        smuggling(s, "<CR>");
-        break;
-    default:
-        break;
-    }
     return used > 0;
+}
+
+/* BDAT text through the DATA reader in chunk mode (bare CR/LF as in DATA); last: the message
+ * ends here. False when the session was closed for a bare line end. */
+static bool bdat_text(sg_session *s, const char *in, size_t n, bool last)
+{
+    sg_datareader *dr = s->txn->dr;
+    char out[CHUNK];
+    size_t used = 0, olen;
+    while (used < n && dr->status == SG_DR_MORE) {
+        olen = 0;
+        used += sg_dr_feed(dr, in + used, n - used, out, sizeof out, &olen);
+        deliver(s, out, olen);
+    }
+    if (last && dr->status == SG_DR_MORE) {
+        olen = 0;
+        sg_dr_finish(dr, out, &olen);
+        deliver(s, out, olen);
+    }
+    return !bare_newline(s);
 }
 
 static void chunk_done(sg_session *s)
@@ -191,6 +211,8 @@ static void chunk_done(sg_session *s)
         return;
     }
     sg_txn *t = s->txn;
+    if (s->bdat_last && t->dr && !bdat_text(s, NULL, 0, true))
+        return;
     if (s->bdat_last || t->too_big || t->write_failed) {
         finish_message(s);
         return;
@@ -214,8 +236,10 @@ static bool read_bdat(sg_session *s, struct evbuffer *in)
     evbuffer_remove(in, buf, take);
     s->bdat_left -= take;
     s->last = sg_now_ms();
-    if (!s->bdat_reply)
-        deliver(s, buf, take);
+    if (!s->bdat_reply && s->txn->dr && !bdat_text(s, buf, take, false))
+        return true; /* closed: the loop stops */
+    if (!s->bdat_reply && !s->txn->dr)
+        deliver(s, buf, take); /* BINARYMIME: bare CR and LF are content */
     if (s->bdat_left == 0)
         chunk_done(s);
     return true;
@@ -292,7 +316,7 @@ static void cmd_mail(sg_session *s, const char *arg)
             sg_session_reset_txn(s);
             sg_reply(s, "451 4.3.0 Error: out of memory");
         } else {
-            sg_debug(e->id, "event=mail from=<%s> client=%s", e->from, s->ip);
+            sg_debug(e->id, "event=mail from=<%s> client=%s", SG_LOG_TOK(e->from), s->ip);
             sg_reply(s, "250 2.1.0 Ok");
         }
     }
@@ -329,7 +353,11 @@ static void cmd_rcpt(sg_session *s, const char *arg)
     } else if (s->srv->be->relay_control && !s->relay_ok && domain &&
                !sg_config_is_internal_domain(cfg, domain)) {
         /* A recipient without a domain can only be <postmaster>, which is always ours. */
-        sg_info(e->id, "event=reject reason=relay rcpt=<%s> client=%s", a.addr, s->ip);
+        sg_info(e->id, "event=reject reason=relay rcpt=<%s> client=%s", SG_LOG_TOK(a.addr), s->ip);
+        sg_reply(s, "554 5.7.1 <%s>: Relay access denied", a.addr);
+    } else if (s->srv->be->relay_control && !s->relay_ok && domain && sg_smtp_addr_routed(a.addr)) {
+        /* Sender-specified routing to an internal domain (allow_untrusted_routing = no). */
+        sg_info(e->id, "event=reject reason=routing rcpt=<%s> client=%s", SG_LOG_TOK(a.addr), s->ip);
         sg_reply(s, "554 5.7.1 <%s>: Relay access denied", a.addr);
     } else if (sg_env_add_rcpt(e, a.addr, a.notify, a.orcpt) < 0) {
         sg_reply(s, "451 4.3.0 Error: out of memory");
@@ -409,7 +437,19 @@ static void cmd_bdat(sg_session *s, const char *arg)
             sg_reply_close(s, "421 4.3.0 %s Error: out of memory", s->srv->cfg->hostname);
         return;
     }
-    s->txn->bdat_used = true;
+    sg_txn *t = s->txn;
+    t->bdat_used = true;
+    if (!t->dr && !(t->env.body && strcmp(t->env.body, "BINARYMIME") == 0)) {
+        /* Text: line ends are checked as in DATA (a smuggling defence does not depend on the verb). */
+        const sg_config *cfg = s->srv->cfg;
+        if (!(t->dr = malloc(sizeof *t->dr))) {
+            s->bdat_reply = strdup("451 4.3.0 Error: out of memory");
+            if (!s->bdat_reply)
+                sg_reply_close(s, "421 4.3.0 %s Error: out of memory", cfg->hostname);
+            return;
+        }
+        sg_dr_init_chunked(t->dr, cfg->smtpd.bare_newline == SG_BARE_NORMALIZE, (size_t)cfg->smtpd.max_line_length);
+    }
 }
 
 /* STARTTLS: after the 220 is written, drop whatever the client pipelined and switch. */

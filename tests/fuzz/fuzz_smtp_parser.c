@@ -1,11 +1,13 @@
 /* fuzz_smtp_parser.c - libFuzzer target for the SMTP command line and parameter parser.
  * Owner: src/smtp. Every command line a client can send goes through these functions. The
  * checks beyond "no crash": accepted addresses contain no control bytes or spaces outside
- * quotes, and error replies are well-formed SMTP reply lines. */
+ * quotes, and error replies are well-formed SMTP reply lines; an address is routed exactly when
+ * its local part holds '@', '%' or '!'; its log form (sg_log_escape) is one field. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "smtp/parser.h"
 
 static void check_reply(const char *r)
@@ -18,6 +20,15 @@ static void check_addr(const char *a)
 {
     for (const unsigned char *p = (const unsigned char *)a; *p; p++)
         if (*p < 32 || *p == 127)
+            abort();
+    const char *dom = sg_smtp_addr_domain(a);
+    size_t local = dom ? (size_t)(dom - 1 - a) : strlen(a);
+    bool ops = strcspn(a, "@%!") < local;
+    if (sg_smtp_addr_routed(a) != ops)
+        abort();
+    const char *e = SG_LOG_TOK(a);
+    for (const char *p = e; *p; p++)
+        if (*p <= ' ' || *p >= 127 || *p == '=' || *p == '"' || (*p == '\\' && p[1] != 'x'))
             abort();
 }
 

@@ -197,6 +197,34 @@ def listdir(spool, state):
         return []
 
 
+# ---- the log ----
+
+LOG_HEAD = re.compile(r"\S+ [a-z-]+\[\d+\] (debug|info|warn|error|fatal|panic): (?:[0-9A-Za-z._-]+: )?")
+LOG_FIELD = re.compile(r'([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
+
+
+def log_events(text):
+    """[[(key, value)]] of every log line, each one event as docs/architecture.md (Logging)
+    states: head, then space-separated key=value fields, value bare or "quoted", exactly one
+    event. ValueError names the first line that is not."""
+    out = []
+    for no, line in enumerate(text.splitlines(), 1):
+        m = LOG_HEAD.match(line)
+        if not m:
+            raise ValueError(f"log line {no} has no head: {line!r}")
+        fields, pos, rest = [], 0, line[m.end():]
+        while pos < len(rest):
+            f = LOG_FIELD.match(rest, pos)
+            if not f:
+                raise ValueError(f"log line {no} does not parse at {rest[pos:]!r}: {line!r}")
+            fields.append((f.group(1), f.group(2)))
+            pos = f.end()
+        if [k for k, _ in fields].count("event") != 1:
+            raise ValueError(f"log line {no} is not exactly one event: {line!r}")
+        out.append(fields)
+    return out
+
+
 # ---- a running gateway ----
 
 class Gateway:

@@ -19,6 +19,7 @@ ignored. Escapes (\\r \\n \\t \\xNN \\\\) are Python string escapes where noted.
   CONNECT [n]            open connection n (default 1) and make it current; the first C/S line
                          opens connection 1 implicitly
   USE n                  make connection n current
+  CONNECT-MANY n         open connections 1..n, each greeted with 220; the last is current
   C: text                send text + CRLF (UTF-8)
   C-RAW: text            send text with escapes, nothing appended
   C-PY: expr             send the bytes of a Python expression, e.g. b"x" * 2000 + b"\\r\\n"
@@ -40,6 +41,9 @@ ignored. Escapes (\\r \\n \\t \\xNN \\\\) are Python string escapes where noted.
                          (v may be empty: "from=" is the null sender)
   ENVELOPE-NO key        ... and has no line with this key
   MAILDIR n              the sink's maildir new/ holds n files
+  LOG k=v [k=v...]       some line of the server's log so far has all these fields; first every
+                         line must be one parseable event (see log_events)
+  LOG-NO k=v             ... no line has this field
   MAILDIR-FILE text      the one file in new/ has exactly these bytes (escapes)
 """
 import argparse
@@ -56,6 +60,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from sgtest import log_events  # noqa: E402
 TIMEOUT = 5.0
 
 
@@ -208,6 +214,12 @@ def run_conv(path, binary):
                     proc = subprocess.Popen([binary, "-c", conf, role], env=env,
                                             pass_fds=[lsock.fileno()], stdout=open(logf, "ab"),
                                             stderr=subprocess.STDOUT)
+                if word == "CONNECT-MANY":
+                    for i in range(1, int(rest) + 1):
+                        cur = conns[str(i)] = Conn(port)
+                        if not cur.line().startswith("220 "):
+                            raise Fail(f"connection {i} was not greeted with 220")
+                    continue
                 if word in ("CONNECT", "USE"):
                     n = rest.strip() or "1"
                     if word == "CONNECT" or n not in conns:
@@ -272,6 +284,14 @@ def run_conv(path, binary):
                     env, _ = one_message(base)
                     if any(k == rest.strip() for k, _ in env):
                         raise Fail(f"envelope has {rest.strip()}: {env}")
+                elif word in ("LOG", "LOG-NO"):
+                    events = log_events(open(logf, encoding="utf-8", errors="replace").read())
+                    want = [tuple(kv.split("=", 1)) for kv in rest.split()]
+                    hit = [ev for ev in events if all(w in ev for w in want)]
+                    if word == "LOG" and not hit:
+                        raise Fail(f"no log line has {rest}: {events}")
+                    if word == "LOG-NO" and hit:
+                        raise Fail(f"a log line has {rest}: {hit[0]}")
                 elif word == "MAILDIR":
                     have = len(os.listdir(os.path.join(base, "sink", "new")))
                     if have != int(rest):

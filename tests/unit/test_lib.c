@@ -9,6 +9,7 @@
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/fpr.h"
+#include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/xtext.h"
 
@@ -100,6 +101,19 @@ static void test_fpr(void)
     CHECK(sg_fpr_sha256_parse(bad, out) < 0, "wrong separator refused");
 }
 
+static void test_log_escape(void)
+{
+    CHECK(strcmp(SG_LOG_TOK("a@b.example"), "a@b.example") == 0, "a plain address is logged as it is");
+    CHECK(strcmp(SG_LOG_TOK("\"x> ev=1\\\t\xc3\xa9"), "\\x22x>\\x20ev\\x3d1\\x5c\\x09\\xc3\\xa9") == 0,
+          "quote, space, '=', backslash, control and non-ASCII bytes are escaped: %s", SG_LOG_TOK("\"x> ev=1\\\t\xc3\xa9"));
+    CHECK(strcmp(SG_LOG_STR("no key for \"a b\""), "no key for \\x22a b\\x22") == 0,
+          "inside quotes spaces stay, quotes are escaped");
+    char small[16];
+    sg_log_escape(small, sizeof small, "\"\"\"\"\"", 0);
+    CHECK(strcmp(small, "\\x22\\x22\\x22...") == 0, "a long value is cut before an escape, marked ...: %s", small);
+    CHECK(strcmp(SG_LOG_TOK(NULL), "") == 0, "NULL is empty");
+}
+
 static void test_config(void)
 {
     sg_config c;
@@ -140,6 +154,21 @@ static void test_config(void)
           err);
     sg_config_free(&c);
     unlink(p);
+    CHECK(sg_config_load(&c, NULL, err, sizeof err) == 0 && c.smtpd.max_sessions_per_ip == 50 &&
+              c.cryptd.pgp_max_plaintext == 32u << 20 && c.cryptd.pgp_max_ratio == 64,
+          "limits default to what an operator would choose: 50 per address, 32 MiB of OpenPGP plaintext");
+    sg_config_free(&c);
+    p = write_conf("cryptd = { pgp_max_plaintext = 4194304; pgp_max_ratio = 16; };\n");
+    CHECK(sg_config_load(&c, p, err, sizeof err) == 0 && c.cryptd.pgp_max_plaintext == 4u << 20 &&
+              c.cryptd.pgp_max_ratio == 16,
+          "cryptd.pgp_max_plaintext and pgp_max_ratio are read");
+    sg_config_free(&c);
+    unlink(p);
+    p = write_conf("cryptd = { pgp_max_plaintext = 1000; };\n");
+    CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "out of range"),
+          "a plaintext cap under 1 MiB is refused: %s", err);
+    sg_config_free(&c);
+    unlink(p);
     p = write_conf("smtpd = { listen = \"nowhere\"; };\n");
     CHECK(sg_config_load(&c, p, err, sizeof err) < 0 && strstr(err, "host:port"), "bad endpoint refused: %s",
           err);
@@ -159,5 +188,6 @@ int main(void)
     test_cidr();
     test_fpr();
     test_config();
+    test_log_escape();
     return CHECK_DONE();
 }

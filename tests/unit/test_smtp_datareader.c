@@ -1,6 +1,6 @@
 /* test_smtp_datareader.c - unit tests of the DATA state machine (src/smtp/datareader.c):
  * unstuffing, the end-of-data rule, bare CR/LF in both modes, line length, and that feeding
- * byte by byte gives the same result as feeding at once. Owner: src/smtp. */
+ * byte by byte gives the same result as feeding at once; chunk mode (BDAT text). Owner: src/smtp. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,8 +51,38 @@ static void expect(const char *name, const char *in, size_t len, bool normalize,
           "%s (byte by byte gives the same)", name);
 }
 
+/* Chunk mode (BDAT text): in is split into chunks at the given offsets, then finished. */
+static result chunks(const char *in, size_t len, bool normalize, size_t cut)
+{
+    result r = {0};
+    sg_datareader dr;
+    sg_dr_init_chunked(&dr, normalize, 998);
+    r.consumed = sg_dr_feed(&dr, in, cut, r.out, sizeof r.out, &r.outlen);
+    if (dr.status == SG_DR_MORE)
+        r.consumed += sg_dr_feed(&dr, in + cut, len - cut, r.out, sizeof r.out, &r.outlen);
+    sg_dr_finish(&dr, r.out, &r.outlen);
+    r.status = dr.status;
+    return r;
+}
+
+static void test_chunked(void)
+{
+    result r = chunks(S(".a\r\n.\r\nb\r\n"), false, 4);
+    CHECK(r.status == SG_DR_END && r.outlen == 10 && memcmp(r.out, ".a\r\n.\r\nb\r\n", 10) == 0,
+          "chunk mode: dots are content, '.' CRLF does not end it");
+    r = chunks(S("a\r\nb"), false, 2);
+    CHECK(r.status == SG_DR_END && r.outlen == 4, "chunk mode: a CRLF split across chunks is one line end");
+    CHECK(chunks(S("a\nb\r\n"), false, 3).status == SG_DR_BARE_LF, "chunk mode: bare LF refused");
+    CHECK(chunks(S("a\rb\r\n"), false, 2).status == SG_DR_BARE_CR, "chunk mode: bare CR refused");
+    CHECK(chunks(S("a\r\nb\r"), false, 6).status == SG_DR_BARE_CR, "chunk mode: a CR ending the message is bare");
+    r = chunks(S("a\nb\rc\r"), true, 3);
+    CHECK(r.status == SG_DR_END && r.outlen == 9 && memcmp(r.out, "a\r\nb\r\nc\r\n", 9) == 0,
+          "chunk mode, normalize: bare LF and CR, the last one too, become CRLF");
+}
+
 int main(void)
 {
+    test_chunked();
     expect("simple message", S("a\r\nb\r\n.\r\n"), false, SG_DR_END, S("a\r\nb\r\n"));
     expect("empty message", S(".\r\n"), false, SG_DR_END, S(""));
     expect("dot unstuffing", S("..a\r\n...\r\n.\r\n"), false, SG_DR_END, S(".a\r\n..\r\n"));

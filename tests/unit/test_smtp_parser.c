@@ -98,6 +98,12 @@ static void test_rcpt(void)
     CHECK(strcmp(sg_smtp_addr_domain("a@b.example"), "b.example") == 0, "domain");
     CHECK(strcmp(sg_smtp_addr_domain("\"x@evil\"@good"), "good") == 0, "domain after quoted @");
     CHECK(sg_smtp_addr_domain("postmaster") == NULL, "no domain");
+    CHECK(sg_smtp_addr_routed("u%other.net@demo.test") && sg_smtp_addr_routed("other.net!u@demo.test") &&
+              sg_smtp_addr_routed("\"u@other.net\"@demo.test") && sg_smtp_addr_routed("\"u\\@other.net\"@demo.test"),
+          "routing operators in the local part, quoted or not");
+    CHECK(!sg_smtp_addr_routed("u@demo.test") && !sg_smtp_addr_routed("\"first last\"@demo.test") &&
+              !sg_smtp_addr_routed("postmaster") && !sg_smtp_addr_routed("u+tag@[192.0.2.1]"),
+          "plain local parts are not routed");
 }
 
 static void test_bdat(void)
