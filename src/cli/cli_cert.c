@@ -243,6 +243,10 @@ static int cmd_list(sg_certstore *cs, int argc, char **argv)
     const char *address;
     if (sg_cli_address_option(argc, argv, &address) < 0)
         return usage();
+    if (address && !sg_cert_addr_ok(address)) {
+        fprintf(stderr, "sealgate: not an e-mail address: %s\n", address);
+        return 1;
+    }
     sg_cert_info *list;
     size_t n;
     if (sg_certstore_list(cs, address, &list, &n) < 0) {

@@ -157,6 +157,12 @@ int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen)
     return 0;
 }
 
+bool sg_cert_addr_ok(const char *addr)
+{
+    char buf[320];
+    return addr && cs_norm_addr(addr, strlen(addr), buf, sizeof buf) == 0;
+}
+
 static int add_addr(char ***addrs, size_t *n, const unsigned char *s, int len)
 {
     char buf[320];

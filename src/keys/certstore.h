@@ -89,7 +89,9 @@ int sg_certstore_import(sg_certstore *cs, const uint8_t *data, size_t len, const
 int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags, char fpr[SG_CERT_FPR_LEN + 1],
                      const char **reason);
 
-/* Certificates for address (exact local part, case-insensitive domain), or all, newest first. */
+/* Certificates for address (exact local part, case-insensitive domain), or all, newest first.
+ * An address no certificate can carry (see sg_cert_addr_ok) gives an empty list; -1 is a store
+ * error only. */
 int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out, size_t *n);
 void sg_certstore_free_list(sg_cert_info *list, size_t n);
 /* One certificate by fingerprint (case-insensitive hex): 0, 1 when absent, -1 on error. */
@@ -113,6 +115,8 @@ int sg_cert_fpr(X509 *x, char fpr[SG_CERT_FPR_LEN + 1]);
 /* User input (upper or lower case hex, openssl's AA:BB:... form) as a fingerprint: 0, or -1
  * when it is not one. Pure. */
 int sg_cert_fpr_norm(const char *in, char out[SG_CERT_FPR_LEN + 1]);
+/* Is addr an address a certificate can be stored under (one @, no space, control or <>)? */
+bool sg_cert_addr_ok(const char *addr);
 
 /* ---- validation (x509_validate.c) ---- */
 enum sg_cert_purpose { SG_CERT_SIGN, SG_CERT_ENCRYPT };

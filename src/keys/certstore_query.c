@@ -76,8 +76,10 @@ int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out,
     char norm[320];
     *out = NULL;
     *n = 0;
+    /* No stored certificate can carry an address that does not normalise (add_addr skips such
+     * names), so that is "none", never an error: a lookup error must mean the store failed. */
     if (address && cs_norm_addr(address, strlen(address), norm, sizeof norm) < 0)
-        return cs_fail(cs, "not an e-mail address: %s", address);
+        return 0;
     sqlite3_stmt *st =
         cs_prep(cs, address ? "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr IN"
                               " (SELECT fpr FROM x509_addrs WHERE addr = ?) ORDER BY c.not_before DESC, c.fpr"

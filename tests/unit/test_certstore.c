@@ -110,6 +110,12 @@ int main(void)
     sg_certstore_free_list(list, n);
     CHECK(sg_certstore_list(cs, "Alice@example.org", &list, &n) == 0 && n == 0, "local part is exact");
     sg_certstore_free_list(list, n);
+    /* An address no certificate can carry is "none", not a store error (an error must defer
+     * mail, and an attacker chooses recipient addresses). */
+    CHECK(sg_certstore_list(cs, "\"a\\\" b=c\"@example.org", &list, &n) == 0 && n == 0 &&
+              !sg_cert_addr_ok("\"a b\"@example.org") && sg_cert_addr_ok("alice@example.org"),
+          "an address with a space lists nothing, without an error");
+    sg_certstore_free_list(list, n);
 
     /* The private key must never be on disk in the clear: scan the db and its WAL. */
     unsigned char *p8 = NULL;
