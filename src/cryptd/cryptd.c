@@ -58,6 +58,7 @@ typedef struct cryptd {
     sg_workqueue wq;
     sg_transform_fn transform;
     atomic_int stopping;
+    long long give_up_after; /* relay.queue_lifetime: how long a message may wait for the store */
 } cryptd;
 
 typedef struct item {
@@ -153,12 +154,18 @@ static void hold(cryptd *c, item *it, const char *reason)
  * out now. */
 static void defer(cryptd *c, item *it)
 {
-    int delay = sg_retry_later(it->name, time(NULL));
+    time_t now = time(NULL);
+    /* Past the queue lifetime the message stops waiting: it is held for the administrator (who
+     * was alerted), as the relay would give up on a next hop; never bounced, never sent. */
+    bool expired = it->env.created > 0 && (long long)now - it->env.created > c->give_up_after;
+    int delay = expired ? -1 : sg_retry_later(it->name, now);
     bool alert = it->res.nout > 0;
-    sg_error(it->name, "event=key-lookup-failed reason=\"%s\" action=%s retry_in=%d alert=%s", it->res.reason,
-             delay < 0 ? "hold" : "defer", delay, alert ? "sent" : "already-sent");
-    if (delay < 0)
-        hold(c, it, it->res.reason);
+    sg_error(it->name, "event=key-lookup-failed reason=\"%s\" action=%s retry_in=%d alert=%s%s", it->res.reason,
+             delay < 0 ? "hold" : "defer", delay, alert ? "sent" : "already-sent", expired ? " expired=yes" : "");
+    if (delay < 0) {
+        sg_retry_done(it->name);
+        hold(c, it, expired ? "key lookups failed on the store for longer than the queue lifetime" : it->res.reason);
+    }
     if (alert && (write_outputs(c, it) < 0 || sg_qw_publish(&c->q, it->w, it->nw, SG_Q_OUTGOING) < 0)) {
         sg_error(it->name, "event=alert-failed error=\"%s\"", strerror(errno));
         for (size_t k = 0; k < it->nw; k++)
@@ -351,6 +358,7 @@ static int workers_from_config(const sg_config *cfg)
 int sg_cryptd_main(const sg_config *cfg)
 {
     static cryptd c;
+    c.give_up_after = cfg->relay.queue_lifetime;
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];

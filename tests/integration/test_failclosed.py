@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, put_message, wait_for  # noqa: E402
 
 t = Tap()
 gw = Gateway(binary=asan_binary())
@@ -118,6 +118,25 @@ def store_error_case():
     t.ok(got and len(got) == 1 and encrypted_out(got[0]) and plain not in got[0],
          "store healthy again: the kept message goes out to bob encrypted", repr(got[0][:400]) if got else "none")
     t.ok(not listdir(gw.spool, "active") and not listdir(gw.spool, "incoming"), "nothing is left waiting")
+
+
+def store_error_expiry_case():
+    """Item 1, the end of waiting: a message older than relay.queue_lifetime (default 5 days)
+    whose lookups fail is held for the administrator, not kept waiting for ever nor sent."""
+    plain = b"Old mail for bob: the store is still locked.\r\n"
+    before = set(sink())
+    with StoreLock(os.path.join(gw.base, "store", "sealgate.db")):
+        qid = put_message(gw.spool, "incoming", msg("old and the store locked", "bob@x.example", body=plain),
+                          sender="alice@demo.test", rcpts=("bob@x.example",), created=time.time() - 6 * 86400)
+        held = wait_for(lambda: listdir(gw.spool, "hold"), 60, 0.2)
+        line = next((l for l in gw.log_text().splitlines() if "event=key-lookup-failed" in l and qid in l), "")
+        t.ok(held and "action=hold" in line and "expired=yes" in line,
+             "past the queue lifetime a failed lookup holds the message (logged expired=yes)", line)
+        t.ok(not listdir(gw.spool, "active") and not listdir(gw.spool, "incoming"),
+             "it no longer waits in active/")
+    time.sleep(1)
+    leaked = [d for f, d in sink().items() if f not in before and to(d, "bob@x.example")]
+    t.ok(not leaked, "nothing of it reached bob", repr(leaked[0][:300]) if leaked else "")
 
 
 def der(tag, content):
@@ -227,6 +246,7 @@ try:
     t.ok(r.returncode == 0, "bob's gpg key imported", r.stdout + r.stderr)
 
     store_error_case()
+    store_error_expiry_case()
     detection_cases()
 
     errors = gw.sanitizer_reports()
