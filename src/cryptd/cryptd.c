@@ -43,7 +43,7 @@
 #include "cryptd/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
-#include "keys/fetch_helper.h"
+#include "net/fetch_helper.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"

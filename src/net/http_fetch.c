@@ -5,9 +5,9 @@
  * the first check did not see; CURLOPT_MAXFILESIZE_LARGE refuses a declared oversized body
  * before it is read and the write callback refuses an undeclared one while it is read;
  * NOSIGNAL because cryptd has worker threads. */
-#include "keys/http_fetch.h"
+#include "net/http_fetch.h"
 
-#include "keys/fetch_helper.h"
+#include "net/fetch_helper.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -8,7 +8,7 @@
  * Why a fork and not an exec: the role's binary and configuration are the parent's; a fork
  * taken before secrets are loaded carries nothing worth stealing, and needs no new role in
  * the master. */
-#include "keys/fetch_helper.h"
+#include "net/fetch_helper.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "keys/http_fetch.h"
+#include "net/http_fetch.h"
 
 /* Forks the helper (user/group for the drop when root). 0, or -1 with err. Call once, while
  * still root when the helper is to drop (before the caller's own drop), before any thread is
