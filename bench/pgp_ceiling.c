@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "benchstore.h"
-#include "crypto/pgpcache.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgpcache.h"
+#include "engine/pgp/pgp_ops.h"
 #include "keys/keystore.h"
 #include "store/store.h"
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "keys/certstore.h"
 #include "keys/keystore.h"
 #include "lib/fsutil.h"

@@ -38,9 +38,9 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
-#include "cryptd/pipeline.h"
+#include "policy/transform.h"
 #include "cryptd/retry.h"
-#include "cryptd/transform_policy.h"
+#include "policy/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
 #include "net/fetch_helper.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "smtp/session.h"
+#include "smtp/session_int.h"
 
 /* How long a closing session may take to get its last reply out (stalled TLS handshake, a peer
  * that does not read). */

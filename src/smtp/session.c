@@ -17,7 +17,7 @@
 #include "lib/log.h"
 #include "queue/queue.h"
 #include "smtp/parser.h"
-#include "smtp/session.h"
+#include "smtp/session_int.h"
 
 #define CHUNK 16384
 /* Replies waiting for a client that does not read: above this, commands are left in the input

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgp_ops.h"
 #include "mime/mime.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgp_ops.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static const char text[] = "Content-Type: text/plain\r\n\r\ncached keys, same message\r\n";

@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "check.h"
-#include "crypto/smime.h"
-#include "cryptd/engine.h"
+#include "engine/smime/cms.h"
+#include "engine/engine.h"
 #include "keys/ca.h"
 #include "keys/certstore.h"
 #include "mime/mime.h"

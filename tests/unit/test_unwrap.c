@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cryptd/engine.h"
-#include "cryptd/engine_pgp_int.h"
-#include "cryptd/unwrap.h"
+#include "engine/engine.h"
+#include "engine/pgp/engine_pgp_int.h"
+#include "engine/unwrap.h"
 #include "mime/mime.h"
 #include "pgp_fixture.h"
 

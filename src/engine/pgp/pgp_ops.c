@@ -11,7 +11,7 @@
  * librnp has imported them. Decrypted output is released to the caller only when the message
  * was integrity-protected (MDC or AEAD) and that protection verified; on any failure the
  * partial plaintext librnp wrote is wiped. */
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgp_ops.h"
 
 #include <ctype.h>
 #include <rnp/rnp.h>
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/pgpcache.h"
+#include "engine/pgp/pgpcache.h"
 
 static rnp_ffi_t new_ffi(void)
 {

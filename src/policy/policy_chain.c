@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/policy_run.h"
-#include "cryptd/unwrap.h"
+#include "policy/policy_run.h"
+#include "engine/unwrap.h"
 #include "lib/log.h"
 #include "mime/mime.h"
 #include "policy/msgedit.h"

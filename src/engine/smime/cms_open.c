@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/smime.h"
-#include "crypto/smime_int.h"
+#include "engine/smime/cms.h"
+#include "engine/smime/cms_int.h"
 
 #define MAX_REKS 1000 /* RecipientEncryptedKeys looked at in one KeyAgreeRecipientInfo */
 

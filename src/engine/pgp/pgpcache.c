@@ -6,7 +6,7 @@
  * SECURITY: see pgpcache.h for when a context is dropped. Secret exports are wiped at once
  * after librnp imported them. Each context belongs to one thread (thread-specific data), so no
  * librnp object is ever shared between threads. */
-#include "crypto/pgpcache.h"
+#include "engine/pgp/pgpcache.h"
 
 #include <pthread.h>
 #include <rnp/rnp_err.h>

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "crypto/pgp_packet.h"
-#include "crypto/pgpmime.h"
-#include "cryptd/engine.h"
-#include "cryptd/engine_pgp_int.h"
+#include "engine/pgp/pgp_ops.h"
+#include "engine/engine.h"
+#include "engine/pgp/engine_pgp_int.h"
 #include "lib/log.h"
 #include "mime/mime.h"
 

@@ -14,8 +14,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "crypto/smime.h"
-#include "cryptd/engine.h"
+#include "engine/smime/cms.h"
+#include "engine/engine.h"
 #include "keys/ca.h"
 #include "lib/log.h"
 #include "mime/mime.h"

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cryptd/engine.h"
-#include "cryptd/pipeline.h"
+#include "engine/engine.h"
+#include "policy/transform.h"
 #include "lib/buf.h"
 #include "policy/eval.h"
 #include "policy/notice.h"

@@ -1,5 +1,5 @@
 /* engine.c - the engine registry and the small shared helpers of engine.h. Owner: src/cryptd. */
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 
 #include <stdlib.h>
 #include <string.h>

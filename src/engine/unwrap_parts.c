@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/unwrap_int.h"
+#include "engine/unwrap_int.h"
 #include "mime/mime.h"
 
 #define MAX_DEPTH 32

@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "crypto/smime_int.h"
+#include "engine/smime/cms_int.h"
 
 #define SLOTS 16
 #define TTL 300

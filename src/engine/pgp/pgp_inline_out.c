@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/engine_pgp_int.h"
+#include "engine/pgp/engine_pgp_int.h"
 #include "mime/mime.h"
 
 int sg_pgp_plain_text(const char *msg, size_t len, char **text, size_t *tlen, char **charset)

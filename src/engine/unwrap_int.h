@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cryptd/engine.h"
-#include "cryptd/unwrap.h"
+#include "engine/engine.h"
+#include "engine/unwrap.h"
 
 #define SG_CHAIN_MAX 64 /* layers of one entity at most, whatever the configuration says */
 

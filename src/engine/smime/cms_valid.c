@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/smime.h"
+#include "engine/smime/cms.h"
 
 #define TTL 60
 #define SLOTS 512

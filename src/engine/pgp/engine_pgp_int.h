@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "crypto/pgpmime.h"
-#include "cryptd/engine.h"
+#include "engine/pgp/pgp_ops.h"
+#include "engine/engine.h"
 #include "lib/buf.h"
 
 extern const sg_engine sg_engine_pgp;

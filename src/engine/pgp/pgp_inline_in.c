@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "crypto/pgp_packet.h"
-#include "cryptd/engine_pgp_int.h"
+#include "engine/pgp/engine_pgp_int.h"
 #include "mime/mime.h"
 
 #define MAX_BLOCKS 16

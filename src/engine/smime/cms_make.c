@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/smime.h"
-#include "crypto/smime_int.h"
+#include "engine/smime/cms.h"
+#include "engine/smime/cms_int.h"
 
 #define MAX_CHAIN 8 /* issuers followed above a signer's certificate */
 

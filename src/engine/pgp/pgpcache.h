@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "crypto/pgp_rsasign.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgp_ops.h"
 
 #define SG_PGPCACHE_MAX 256 /* keys per thread; a full cache is dropped and filled again */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cryptd/policy_run.h"
+#include "policy/policy_run.h"
 #include "mime/mime.h"
 
 /* A new output with the input's envelope fields and no recipients; data is taken over when

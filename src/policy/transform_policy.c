@@ -10,7 +10,7 @@
  * stamp fields arriving from outside are removed before internal recipients see the message;
  * notices go out with MAIL FROM <> so they can never cause a loop of bounces, and are never
  * sent for a message from the null sender. */
-#include "cryptd/transform_policy.h"
+#include "policy/transform_policy.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cryptd/policy_run.h"
+#include "policy/policy_run.h"
 #include "lib/log.h"
 #include "mime/mime.h"
 #include "policy/engkeys.h"

@@ -6,14 +6,14 @@
  * signature met on the way covers all that is finally delivered. A clear-signed layer is
  * descended into (its first part) to find layers inside, but what is delivered stays the
  * signed entity, signature and all, unless a layer inside it is opened. */
-#include "cryptd/unwrap.h"
+#include "engine/unwrap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/engine.h"
-#include "cryptd/unwrap_int.h"
+#include "engine/engine.h"
+#include "engine/unwrap_int.h"
 #include "lib/log.h"
 #include "mime/mime.h"
 

@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "cryptd/engine.h"
-#include "cryptd/pipeline.h"
+#include "engine/engine.h"
+#include "policy/transform.h"
 
 /* Remembers env (it must outlive the transform), initialises the engines and loads the policy
  * in force from the store. Call once, before worker threads start. 0 or -1. */

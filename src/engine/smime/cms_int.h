@@ -5,7 +5,7 @@
 #include <openssl/cms.h>
 #include <openssl/x509.h>
 
-#include "crypto/smime.h"
+#include "engine/smime/cms.h"
 
 /* A certificate / key from the store, taken with *lock held. NULL when absent. */
 X509 *smime_load_cert(const sg_smime_keys *k, const char *fpr);

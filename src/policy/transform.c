@@ -1,5 +1,5 @@
 /* pipeline.c - the identity transform and result cleanup. Owner: src/cryptd. */
-#include "cryptd/pipeline.h"
+#include "policy/transform.h"
 
 #include <stdlib.h>
 #include <string.h>
