@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/smime/cms.h"
+#include "crypto/cms_limits.h"
 #include "mime/rawmsg.h"
 #include "mime/smime.h"
 

@@ -15,14 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "crypto/cms_limits.h"
 #include "crypto/verdict.h"
 #include "keys/certstore.h"
-
-/* Limits on untrusted input (the design's "never traded away" list). */
-#define SG_SMIME_MAX_DER (256u << 20) /* a CMS structure larger than this is refused */
-#define SG_SMIME_MAX_RECIPIENTS 1000  /* RecipientInfos looked at, recipients encrypted to */
-#define SG_SMIME_MAX_SIGNERS 16       /* SignerInfos in one SignedData */
-#define SG_SMIME_MAX_CERTS 64         /* certificates carried in one SignedData */
 
 typedef struct sg_smime_keys {
     sg_certstore *cs;
