@@ -9,6 +9,7 @@
  * taken before secrets are loaded carries nothing worth stealing, and needs no new role in
  * the master. */
 #include "net/fetch_helper.h"
+#include "net/fetch_int.h"
 
 #include <errno.h>
 #include <poll.h>

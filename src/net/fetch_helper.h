@@ -26,9 +26,4 @@ void sg_fetch_helper_stop(void);
 /* The helper's pid, or 0 when none was started. */
 pid_t sg_fetch_helper_pid(void);
 
-/* For http_fetch.c: whether a helper was started, and one request through it. */
-int sg_fetch_helper_active(void);
-int sg_fetch_helper_request(const char *url, const char *content_type, const uint8_t *body, size_t blen,
-                            const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);
-
 #endif

@@ -8,6 +8,7 @@
 #include "net/http_fetch.h"
 
 #include "net/fetch_helper.h"
+#include "net/fetch_int.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -30,8 +30,5 @@ enum sg_fetch_status {
  * one was started in this process (fetch_helper.h), else fetches here. */
 int sg_http_fetch(const char *url, const char *content_type, const uint8_t *body, size_t blen,
                   const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);
-/* The fetch itself, in this process (what the helper runs). */
-int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_t *body, size_t blen,
-                         const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);
 
 #endif
