@@ -1,15 +1,16 @@
-/* engine.h - what cryptd's policy asks of a message-protection engine. Owner: src/cryptd.
+/* engine.h - what cryptd's policy asks of a message-protection engine. Owner: src/engine.
  *
  * The policy transform (transform_policy.c, src/policy/) decides per recipient what happens;
  * an engine only does what it is told to one whole message and reports facts. One engine per
- * file: engine_pgp.c (OpenPGP, librnp), engine_smime.c (S/MIME, OpenSSL CMS); the PDF engine
- * joins later. The single decrypt/verify entry point (unwrap.c) peels layers through the
- * engines' peel functions, so nesting of either format in the other is handled in one place.
+ * folder: engine/pgp/ (OpenPGP, librnp), engine/smime/ (S/MIME, OpenSSL CMS); the PDF engine
+ * joins later as engine/pdf/ and one line in engine.c's registry. The single decrypt/verify
+ * entry point (unwrap.c) peels layers through the engines' peel functions, so nesting of
+ * either format in the other is handled in one place.
  *
  * SECURITY: engines run inside cryptd only. They unwrap private keys through the keystore and
  * certificate store (KEK). Decryption keys live for one call and are wiped. Signing keys may be
- * kept unwrapped between messages (crypto/pgpcache.h, crypto/smime_signkey.c) only while the
- * store is unchanged, bounded in number and time: a measured trade-off (docs/keys.md).
+ * kept unwrapped between messages (engine/pgp/pgpcache.h, engine/smime/cms_signkey.c) only
+ * while the store is unchanged, bounded in number and time: a measured trade-off (docs/keys.md).
  * An engine never decides to send anything in the clear: on any failure it returns -1 with a
  * reason, and the caller holds the group whatever the rule's fallback says. A key question
  * answers 0 only for a real "not found"; an error (-1) defers the whole message.

@@ -1,4 +1,4 @@
-/* unwrap.c - the single decrypt/verify entry point (see unwrap.h). Owner: src/cryptd (OpenPGP
+/* unwrap.c - the single decrypt/verify entry point (see unwrap.h). Owner: src/engine (OpenPGP
  * engineer); engine-agnostic: it knows layers, never a format.
  * The message is peeled from the top: while some engine recognises the current entity as a
  * layer, the layer is peeled and the entity inside becomes the current one. A decrypted or

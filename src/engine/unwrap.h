@@ -1,5 +1,5 @@
 /* unwrap.h - THE decrypt/verify entry point for incoming mail, engine-agnostic. Owner:
- * src/cryptd (OpenPGP engineer). It peels the layers of a message through every engine's peel
+ * src/engine (OpenPGP engineer). It peels the layers of a message through every engine's peel
  * (sg_engines[], engine.h) up to a depth limit, and yields the message-level summary, the
  * rewritten message for the recipients who can read it, the message for the others, and the
  * stamps (X-Sealgate-Decryption, X-Sealgate-Signature, Authentication-Results; docs/openpgp.md

@@ -1,5 +1,5 @@
 /* unwrap_chain.c - peeling the layers of one entity from the top, through every engine
- * (see unwrap_int.h). Owner: src/cryptd (OpenPGP engineer); engine-agnostic.
+ * (see unwrap_int.h). Owner: src/engine (OpenPGP engineer); engine-agnostic.
  * SECURITY: an encrypted layer without valid integrity protection, or whose plaintext would be
  * too large, stops everything (hold); its engine returned no plaintext. In an embedded entity
  * (a part among others) an encrypted layer is not even tried: nothing of it may be opened. */

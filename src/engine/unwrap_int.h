@@ -1,5 +1,5 @@
 /* unwrap_int.h - shared by the files of the decrypt/verify entry point only (unwrap.c,
- * unwrap_chain.c, unwrap_parts.c). Owner: src/cryptd (OpenPGP engineer). */
+ * unwrap_chain.c, unwrap_parts.c). Owner: src/engine (OpenPGP engineer). */
 #ifndef SG_UNWRAP_INT_H
 #define SG_UNWRAP_INT_H
 

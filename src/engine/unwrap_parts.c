@@ -1,6 +1,6 @@
 /* unwrap_parts.c - layers below the top of a message: the parts of its multiparts (e.g. a
  * mailing list's multipart/signed inside multipart/mixed beside a footer), peeled through the
- * engines like the top (unwrap_int.h). Owner: src/cryptd (OpenPGP engineer); engine-agnostic.
+ * engines like the top (unwrap_int.h). Owner: src/engine (OpenPGP engineer); engine-agnostic.
  *
  * SECURITY (decryption oracle, EFAIL): a part among other parts is never decrypted, whatever
  * the other parts are: whoever mails a ciphertext to its owner inside a wrapper of their own

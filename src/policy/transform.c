@@ -1,4 +1,4 @@
-/* pipeline.c - the identity transform and result cleanup. Owner: src/cryptd. */
+/* transform.c - the identity transform and result cleanup. Owner: src/policy. */
 #include "policy/transform.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* pipeline.h - the transform interface between cryptd and what policy and crypto will do.
- * Owner: src/cryptd. A transform turns one accepted message into one output per recipient
+/* transform.h - the transform interface between cryptd and the policy. Owner: src/policy (which
+ * implements it; cryptd, the role above, calls it). A transform turns one accepted message into one output per recipient
  * group (each its own SMTP transaction later), or asks for the message to be held.
  * The foundation ships the identity transform: one group with every recipient, bytes unchanged. */
 #ifndef SG_PIPELINE_H

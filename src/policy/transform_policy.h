@@ -1,4 +1,4 @@
-/* transform_policy.h - the policy transform of cryptd (an sg_transform_fn, see pipeline.h).
+/* transform_policy.h - the policy transform of cryptd (an sg_transform_fn, see transform.h).
  * Owner: src/policy. Evaluates the policy in force per recipient, groups equal decisions and
  * runs each group's action chain through the engines (engine.h); one output per group, plus
  * notices (MAIL FROM <>) and partial holds. docs/policy.md describes the behaviour. */

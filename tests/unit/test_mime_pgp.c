@@ -1,4 +1,4 @@
-/* test_mime_pgp.c - src/crypto/pgpmime.c with a real keystore: sign+encrypt then decrypt+verify
+/* test_mime_pgp.c - src/engine/pgp/pgp_ops.c with a real keystore: sign+encrypt then decrypt+verify
  * round trip (bytes exact), recipients matched to held keys, no key, tampered ciphertext held
  * back, signatures judged against From. Owner: src/crypto (PGP/MIME). */
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* test_pgpcache.c - the per-thread key cache of sign+encrypt (src/crypto/pgpcache.c): cached
+/* test_pgpcache.c - the per-thread key cache of sign+encrypt (src/engine/pgp/pgpcache.c): cached
  * keys give the same messages, and a change made through another store connection (as the
  * admin CLI makes it: revoke, delete) is seen at the next message, never hidden by the cache.
  * Owner: src/crypto (PGP/MIME). */

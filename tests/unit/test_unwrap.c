@@ -1,4 +1,4 @@
-/* test_unwrap.c - the single decrypt/verify entry point (src/cryptd/unwrap.c) over the
+/* test_unwrap.c - the single decrypt/verify entry point (src/engine/unwrap.c) over the
  * registered engines with a real keystore: plain mail untouched, forged result fields removed
  * (only our authserv-id, also under a header nothing parses), encrypted mail for readers and
  * the others, the stamps' exact form, a signature wrapper around an encrypted body,

@@ -1,7 +1,7 @@
 /* engine_pgp.c - the OpenPGP engine (engine.h) over librnp: PGP/MIME sign+encrypt and
  * multipart/signed out (RFC 3156), inline PGP out when configured; detection and peeling of
- * one PGP/MIME or inline PGP layer in. Owner: src/cryptd (OpenPGP).
- * SECURITY: runs in cryptd. Secret keys are touched only through src/crypto/pgpmime.c, which
+ * one PGP/MIME or inline PGP layer in. Owner: src/engine (OpenPGP).
+ * SECURITY: runs in cryptd. Secret keys are touched only through src/engine/pgp/pgp_ops.c, which
  * unwraps them into a context that lives for one call and wipes them. Rules kept here: a
  * failure to protect is returned as -1 (the caller holds), never turned into plain output;
  * decrypted text is returned only when its integrity protection verified (EFAIL), otherwise

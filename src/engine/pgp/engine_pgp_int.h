@@ -1,5 +1,5 @@
 /* engine_pgp_int.h - shared by the files of the OpenPGP engine only (engine_pgp.c, the
- * inline PGP code in engine_pgp_inline.c). Owner: src/cryptd (OpenPGP). */
+ * inline PGP code in pgp_inline_out.c). Owner: src/engine (OpenPGP). */
 #ifndef SG_ENGINE_PGP_INT_H
 #define SG_ENGINE_PGP_INT_H
 
@@ -44,7 +44,7 @@ int sg_pgp_plain_text(const char *msg, size_t len, char **text, size_t *tlen, ch
 int sg_pgp_text_entity(const char *data, size_t n, const char *charset, const char *filename,
                        const char *description, sg_buf *out);
 
-/* Incoming inline PGP in a text/plain entity (engine_pgp_armor.c states the exact shapes). */
+/* Incoming inline PGP in a text/plain entity (pgp_inline_in.c states the exact shapes). */
 int sg_pgp_inline_detect(const char *msg, size_t len);
 int sg_pgp_inline_peel(const sg_peel_req *req, const char *msg, size_t len, sg_layer *out);
 

@@ -1,5 +1,5 @@
-/* engine_pgp_armor.c - incoming inline PGP for the OpenPGP engine: armored blocks inside a
- * text/plain entity. Owner: src/cryptd (OpenPGP).
+/* pgp_inline_in.c - incoming inline PGP for the OpenPGP engine: armored blocks inside a
+ * text/plain entity. Owner: src/engine (OpenPGP).
  *
  * The shapes (docs/openpgp.md, "Inline PGP in"):
  * - The whole text (whitespace around it aside) is one block: a layer like PGP/MIME. An

@@ -1,6 +1,6 @@
-/* engine_pgp_inline.c - inline PGP output for the OpenPGP engine (an armored message or
+/* pgp_inline_out.c - inline PGP output for the OpenPGP engine (an armored message or
  * cleartext-signed text as the body of a single text/plain message, when configured), and the
- * text/plain helpers that inline input (engine_pgp_armor.c) shares. Owner: src/cryptd (OpenPGP). */
+ * text/plain helpers that inline input (pgp_inline_in.c) shares. Owner: src/engine (OpenPGP). */
 #include <gmime/gmime.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* pgpmime.c - sign+encrypt and decrypt+verify with librnp for the PGP/MIME transform (see
- * pgpmime.h). Owner: src/crypto (PGP/MIME).
+/* pgp_ops.c - sign+encrypt and decrypt+verify with librnp for the PGP/MIME transform (see
+ * pgp_ops.h). Owner: src/engine (PGP/MIME).
  * SECURITY: all librnp contexts are in memory (never a home directory). Decryption and
  * verification build their own context per call and destroy it before returning, so a secret
  * unwrapped to decrypt lives for one message, and only candidates' secrets are reachable.

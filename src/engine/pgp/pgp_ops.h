@@ -1,5 +1,6 @@
-/* pgpmime.h - the OpenPGP operations of the PGP/MIME transform: sign+encrypt one entity, and
- * decrypt+verify one message, with keys taken from the keystore. Owner: src/crypto (PGP/MIME).
+/* pgp_ops.h - the OpenPGP operations of the PGP/MIME transform: sign+encrypt one entity, and
+ * decrypt+verify one message, with keys taken from the keystore. Owner: src/engine (PGP/MIME).
+ * In the engine, not in crypto/, because it reads the keystore: crypto/ knows no store.
  * SECURITY: for cryptd only. Decryption unwraps secret keys into a librnp context that lives
  * for one call. Sign+encrypt keeps the keys it used (the signer's secret too) in a librnp
  * context per thread, dropped when the keystore's generation changes (import, update,

@@ -1,5 +1,5 @@
 /* pgpcache.c - per-thread librnp contexts with the keys loaded for signing and encrypting
- * (see pgpcache.h). Owner: src/crypto (PGP/MIME).
+ * (see pgpcache.h). Owner: src/engine (PGP/MIME).
  * Why: importing a key into librnp verifies every self-signature and binding (87% of the
  * instructions of a sign+encrypt with a fresh context per message, Ed25519, callgrind), and the
  * secret additionally needs an unwrap and a second parse; a loaded key is reused as is.

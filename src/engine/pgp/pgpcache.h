@@ -1,6 +1,6 @@
 /* pgpcache.h - one librnp context per thread holding the keys that thread has signed and
  * encrypted with, so a message costs one OpenPGP operation instead of a key import (with its
- * self-signature checks) and a secret unwrap. Internal to pgpmime.c. Owner: src/crypto
+ * self-signature checks) and a secret unwrap. Internal to pgp_ops.c. Owner: src/engine
  * (PGP/MIME).
  * SECURITY: for cryptd only. A thread's context may hold unwrapped secret keys (signers) for as
  * long as it is valid: it is dropped (rnp_ffi_destroy, which wipes librnp's secret key fields)

@@ -1,7 +1,8 @@
-/* smime.h - the CMS operations of S/MIME (RFC 8551, RFC 5652, RFC 5083) on memory buffers:
+/* cms.h - the CMS operations of S/MIME (RFC 8551, RFC 5652, RFC 5083) on memory buffers:
  * sign, encrypt, decrypt, verify, with certificates and keys from the certificate store.
- * Owner: src/crypto (S/MIME). The MIME around them is src/mime/smime.h; the engine that uses
- * both is src/cryptd/engine_smime.c.
+ * Owner: src/engine (S/MIME). The MIME around them is src/mime/smime.h; the engine that uses
+ * both is src/engine/smime/engine_smime.c. In the engine, not in crypto/, because every call
+ * reads the certificate store: crypto/ knows no store (its input limits are crypto/cms_limits.h).
  * SECURITY: for cryptd only (and the test driver). A private key is unwrapped from the
  * certificate store for one call and freed before it returns (OpenSSL clears key material on
  * free; the PKCS#8 bytes are wiped by the store). Decrypted output is released only when the
@@ -22,7 +23,7 @@
 typedef struct sg_smime_keys {
     sg_certstore *cs;
     pthread_mutex_t *lock;
-    sg_store *st; /* the store under cs, for remembering answers (smime_valid.c); may be NULL */
+    sg_store *st; /* the store under cs, for remembering answers (cms_valid.c); may be NULL */
 } sg_smime_keys;
 
 /* The certificate fpr, parsed once and cached (public data; see smime.c); X509_free it. The
@@ -30,7 +31,7 @@ typedef struct sg_smime_keys {
 X509 *sg_smime_cert_locked(sg_certstore *cs, const char *fpr);
 
 /* sg_cert_validate(cs, x, addr, purpose, now) remembering "valid" for a short while as long as
- * the store st is unchanged (smime_valid.c says exactly when it forgets). fpr is x's
+ * the store st is unchanged (cms_valid.c says exactly when it forgets). fpr is x's
  * fingerprint; st may be NULL (no memory). The caller holds the store's lock. */
 int sg_smime_validate_locked(sg_certstore *cs, sg_store *st, X509 *x, const char *fpr, const char *addr,
                              int purpose, char *why, size_t whylen);

@@ -1,4 +1,4 @@
-/* smime_int.h - helpers shared by src/crypto/smime*.c only. Owner: src/crypto (S/MIME). */
+/* cms_int.h - helpers shared by src/engine/smime/cms*.c only. Owner: src/engine (S/MIME). */
 #ifndef SG_SMIME_INT_H
 #define SG_SMIME_INT_H
 
@@ -11,10 +11,10 @@
 X509 *smime_load_cert(const sg_smime_keys *k, const char *fpr);
 EVP_PKEY *smime_load_key(const sg_smime_keys *k, const char *fpr);
 
-/* The signing key of certificate fpr, from a small cache (smime_signkey.c). NULL when absent. */
+/* The signing key of certificate fpr, from a small cache (cms_signkey.c). NULL when absent. */
 EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr);
 
-/* The store's generation as smime_valid.c sees it: SQLite's data_version (other connections'
+/* The store's generation as cms_valid.c sees it: SQLite's data_version (other connections'
  * commits) and this connection's change count. 0 or -1. */
 int sg_smime_generation(sg_store *st, long long *dv, long long *changes);
 

@@ -1,7 +1,7 @@
-/* smime.c - the producing half of S/MIME's CMS work (see smime.h): SignedData with the chain
+/* cms_make.c - the producing half of S/MIME's CMS work (see cms.h): SignedData with the chain
  * and SMIMECapabilities, EnvelopedData / AuthEnvelopedData for every recipient of a group in
- * one envelope, and the small store helpers both halves share. Owner: src/crypto (S/MIME).
- * SECURITY: the signing key comes from smime_signkey.c, which keeps a few unwrapped signing
+ * one envelope, and the small store helpers both halves share. Owner: src/engine (S/MIME).
+ * SECURITY: the signing key comes from cms_signkey.c, which keeps a few unwrapped signing
  * keys while the store is unchanged (the trade-off is stated there and in docs/keys.md);
  * nothing is written to disk. */
 #include <openssl/err.h>
@@ -147,7 +147,7 @@ int sg_smime_der_type(const unsigned char *der, size_t len)
 
 /* The issuers of leaf (fingerprint fpr) among the store's CA certificates, nearest first, for
  * inclusion in SignedData so that peers can build the chain; no trust decision is made here.
- * Each link is remembered (smime_valid.c), so the store's certificates are scanned only after
+ * Each link is remembered (cms_valid.c), so the store's certificates are scanned only after
  * a change instead of for every message. Caller holds k->lock. */
 static int chain_walk_memo(const sg_smime_keys *k, X509 *leaf, const char *fpr, STACK_OF(X509) * chain)
 {

@@ -1,7 +1,7 @@
-/* smime_open.c - the receiving half of S/MIME's CMS work (see smime.h): decrypting
+/* cms_open.c - the receiving half of S/MIME's CMS work (see cms.h): decrypting
  * EnvelopedData / AuthEnvelopedData with exactly the held keys asked for, and verifying
  * SignedData with the signer's certificate validated by the certificate store.
- * Owner: src/crypto (S/MIME). Input is untrusted; this is the crypto end of fuzz_smime.
+ * Owner: src/engine (S/MIME). Input is untrusted; this is the crypto end of fuzz_smime.
  * SECURITY: only the key of a certificate the message names in a RecipientInfo is unwrapped.
  * Plaintext is collected in a secure-memory BIO (wiped on free) and copied out only after the
  * content decryption finished, which for AES-GCM includes the tag. */

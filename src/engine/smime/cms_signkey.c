@@ -1,4 +1,4 @@
-/* smime_signkey.c - signing keys kept parsed between messages. Owner: src/crypto (S/MIME).
+/* cms_signkey.c - signing keys kept parsed between messages. Owner: src/engine (S/MIME).
  * Unwrapping a signing key with the KEK and parsing it (for RSA also setting up blinding) cost
  * about as much as the signature itself, every message, under the store lock the workers share
  * (bench/smime). The same trade-off as OpenPGP's per-thread key cache (docs/keys.md):

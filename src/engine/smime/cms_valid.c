@@ -1,5 +1,5 @@
-/* smime_valid.c - sg_cert_validate with a short memory of "valid" verdicts, for the engine's
- * per-message certificate selection, and the selection itself (see smime.h). Owner: src/crypto (S/MIME).
+/* cms_valid.c - sg_cert_validate with a short memory of "valid" verdicts, for the engine's
+ * per-message certificate selection, and the selection itself (see cms.h). Owner: src/engine (S/MIME).
  * Validation loads every CA certificate and CRL from the store and builds the chain, which
  * costs more than the signature itself; a gateway asks the same question (this sender's
  * certificate for signing, this recipient's for encryption) for every message.

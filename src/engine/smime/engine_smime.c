@@ -1,6 +1,6 @@
-/* engine_smime.c - the S/MIME engine of engine.h: OpenSSL CMS (src/crypto/smime.h) around
+/* engine_smime.c - the S/MIME engine of engine.h: OpenSSL CMS (src/engine/smime/cms.h) around
  * the MIME of src/mime/smime.h, with certificates and keys from the certificate store.
- * Owner: src/cryptd (S/MIME).
+ * Owner: src/engine (S/MIME).
  * Outgoing: protected-headers entity -> signed (multipart/signed, or opaque SignedData) ->
  * one envelope for the whole group -> the original header with Subject "...". Incoming: one
  * layer per call (unwrap.c loops): EnvelopedData/AuthEnvelopedData decrypted with the held keys
