@@ -1,5 +1,5 @@
 /* fetch_helper.c - the revocation fetch helper process and the parent's side of its protocol
- * (see fetch_helper.h). Owner: src/keys.
+ * (see fetch_helper.h). Owner: src/net.
  * Protocol over a stream socketpair, one request at a time, native byte order (both ends are
  * the same binary): a request header (limits, lengths) then URL, content type, CA file and
  * body; a response header (status, lengths) then the error text and the body. Every length is

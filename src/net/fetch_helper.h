@@ -1,5 +1,5 @@
 /* fetch_helper.h - a small child process that makes the revocation fetches for its parent, as
- * an unprivileged user with no files, no store and no KEK. Owner: src/keys.
+ * an unprivileged user with no files, no store and no KEK. Owner: src/net.
  * SECURITY: libcurl's HTTP and TLS code then runs outside the process that holds unwrapped
  * keys; the parent only parses the bytes it gets back (and caps them itself). Start it before
  * opening the KEK or the store: the child is a fork and keeps a copy of the parent's memory at

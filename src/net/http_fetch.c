@@ -1,4 +1,4 @@
-/* http_fetch.c - one bounded HTTP(S) request with libcurl (see http_fetch.h). Owner: src/keys.
+/* http_fetch.c - one bounded HTTP(S) request with libcurl (see http_fetch.h). Owner: src/net.
  * Why these options: CURLOPT_PROTOCOLS_STR keeps a URL from a certificate from reaching
  * file://, ldap://, gopher:// and the like; the port check keeps it from probing internal
  * services on other ports (SSRF); no FOLLOWLOCATION because a redirect could lead anywhere

@@ -1,4 +1,4 @@
-/* http_fetch.h - one bounded HTTP(S) request for revocation data (CRLs, OCSP). Owner: src/keys.
+/* http_fetch.h - one bounded HTTP(S) request for revocation data (CRLs, OCSP). Owner: src/net.
  * SECURITY: used from cryptd (see docs/architecture.md, "Revocation fetches") and the admin CLI.
  * Only http and https, only to allowed ports, no redirects, no content decoding (no
  * decompression bombs); the body is capped in size and the whole request in time. libcurl's
