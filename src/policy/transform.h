@@ -2,8 +2,8 @@
  * implements it; cryptd, the role above, calls it). A transform turns one accepted message into one output per recipient
  * group (each its own SMTP transaction later), or asks for the message to be held.
  * The foundation ships the identity transform: one group with every recipient, bytes unchanged. */
-#ifndef SG_PIPELINE_H
-#define SG_PIPELINE_H
+#ifndef SG_TRANSFORM_H
+#define SG_TRANSFORM_H
 
 #include <stddef.h>
 
