@@ -1,7 +1,8 @@
 # sealgate - the two commands of the README, and the targets behind them.
 #   make run    install what is missing, build, start the gateway in the foreground (./run)
 #   make test   install what is missing, build (normal, ASan+UBSan, fuzz), run every suite
-.PHONY: all deps build build-asan build-fuzz run test fuzz bench clean
+#   make layers the include-direction and call-cycle check (docs/architecture.md, Layers)
+.PHONY: all deps build build-asan build-fuzz run test layers fuzz bench clean
 
 all: build
 
@@ -28,6 +29,10 @@ run: build
 
 test: build build-asan build-fuzz
 	python3 tests/run-all
+
+# the layer check alone (make test runs it as the suite "layers", with its self-test)
+layers: build
+	python3 scripts/check-layers --objects build/libsealgate.a.p
 
 fuzz: build-fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run-short.sh

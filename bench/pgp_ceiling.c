@@ -5,7 +5,7 @@
  *   ALGO ed25519|rsa3072; THREADS default 2; SIZE default 10240; PART both|raw|keystore
  *
  * Two measurements of the same work (one SIZE-byte MIME entity signed by the sender's key and
- * encrypted to one recipient, with pgpmime.c's options: AES-256, SEIPD with MDC, SHA-256, no
+ * encrypted to one recipient, with pgp_ops.c's options: AES-256, SEIPD with MDC, SHA-256, no
  * compression, ASCII armor), MESSAGES in all, spread over THREADS threads:
  *   raw       the ceiling: librnp alone, each thread with one context holding both keys,
  *             loaded from the keystore before the clock starts; per message only the librnp
@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "benchstore.h"
-#include "crypto/pgpcache.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgpcache.h"
+#include "engine/pgp/pgp_ops.h"
 #include "keys/keystore.h"
 #include "store/store.h"
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
-#include "keys/fetch_helper.h"
+#include "net/fetch_helper.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"

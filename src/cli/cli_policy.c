@@ -1,6 +1,6 @@
 /* cli_policy.c - `sealgate policy check|load|show|explain`. Owner: src/policy.
  * check and explain change nothing; load adds a revision to the store, which cryptd picks up
- * within a second (src/cryptd/transform_policy.c), no restart. explain sends nothing: it opens
+ * within a second (src/policy/transform_policy.c), no restart. explain sends nothing: it opens
  * the store, the keystore and the certificate store without the KEK (public lookups only), so
  * it answers "is there a key?" exactly like cryptd would, and can never touch a secret. */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "keys/certstore.h"
 #include "keys/keystore.h"
 #include "lib/fsutil.h"

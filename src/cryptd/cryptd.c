@@ -7,7 +7,7 @@
  * and dsn/, and it writes outgoing/ (docs/architecture.md, "Spool ownership"). It is the only role
  * that will unwrap private keys (the key-encryption key file is readable by this user alone),
  * so it must never open a socket or execute anything. The one exception is its revocation
- * fetch helper (keys/fetch_helper.h): a child forked before any key is loaded, running as
+ * fetch helper (net/fetch_helper.h): a child forked before any key is loaded, running as
  * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
  * socketpair; cryptd only parses them.
  *
@@ -38,12 +38,12 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
-#include "cryptd/pipeline.h"
+#include "policy/transform.h"
 #include "cryptd/retry.h"
-#include "cryptd/transform_policy.h"
+#include "policy/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
-#include "keys/fetch_helper.h"
+#include "net/fetch_helper.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"

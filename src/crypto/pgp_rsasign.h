@@ -1,5 +1,5 @@
 /* pgp_rsasign.h - OpenPGP signed messages made with an RSA key through OpenSSL, for sign+encrypt
- * (pgpmime.c), which then has librnp encrypt them as they are. Owner: src/crypto (PGP/MIME).
+ * (pgp_ops.c), which then has librnp encrypt them as they are. Owner: src/crypto (PGP/MIME).
  * Why not librnp: librnp 0.16 with Botan 2 rebuilds the Botan RSA key from p, q, e for every
  * signature (two modular inversions, ~4.9 ms at 3072 bits here) and a new blinder (another
  * inversion, ~3 ms), then signs (~2.9 ms): ~11 ms per message; OpenSSL signs with CRT

@@ -1,6 +1,6 @@
 /* verdict.h - the outcome words shared by every engine (OpenPGP, S/MIME): how a decryption
  * ended and what a signature proved. Owner: src/crypto. One vocabulary, so that the single
- * decrypt/verify entry point (src/cryptd/unwrap.c) and the stamps do not care which engine
+ * decrypt/verify entry point (src/engine/unwrap.c) and the stamps do not care which engine
  * produced a layer. */
 #ifndef SG_VERDICT_H
 #define SG_VERDICT_H

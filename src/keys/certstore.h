@@ -147,7 +147,7 @@ int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose
  * this is called, a certstore fetches nothing and consults only CRLs in the store (soft-fail):
  * a process must opt in to network access. cryptd and the CLI pass &cfg->revocation. The
  * configuration is copied. Fetches go through the fetch helper when the process started one
- * (keys/fetch_helper.h: sg_fetch_helper_start before loading the KEK; cryptd should), else
+ * (net/fetch_helper.h: sg_fetch_helper_start before loading the KEK; cryptd should), else
  * they run in the calling process (docs/architecture.md, "Revocation fetches"). */
 void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev);
 

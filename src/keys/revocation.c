@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "keys/certstore_int.h"
-#include "keys/http_fetch.h"
+#include "net/http_fetch.h"
 
 void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev)
 {

@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "keys/certstore_int.h"
-#include "keys/http_fetch.h"
+#include "net/http_fetch.h"
 #include "keys/revocation.h"
 
 /* Critical CRL extensions we understand; any other critical one makes the CRL unusable

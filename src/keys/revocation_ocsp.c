@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "keys/certstore_int.h"
-#include "keys/http_fetch.h"
+#include "net/http_fetch.h"
 #include "keys/revocation.h"
 
 static int gtime(const ASN1_GENERALIZEDTIME *t, int64_t *out)

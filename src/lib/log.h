@@ -1,6 +1,7 @@
 /* log.h - one line per event: time, role[pid], level, queue id first, then key=value.
  * Owner: src/lib. Levels follow Postfix: panic = our bug, fatal = cannot continue,
- * warn = keep going. sg_fatal/sg_panic are for role mains only, never inside libraries. */
+ * warn = keep going. sg_fatal (log, then exit) is for role mains only, never inside libraries.
+ * There is no sg_panic function: the panic level exists for the log format only. */
 #ifndef SG_LOG_H
 #define SG_LOG_H
 

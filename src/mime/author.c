@@ -1,5 +1,5 @@
 /* author.c - the author a reader's client shows, judged for binding a signature to it.
- * Owner: src/mime. Used by the single decrypt/verify entry point (src/cryptd/unwrap.c) for
+ * Owner: src/mime. Used by the single decrypt/verify entry point (src/engine/unwrap.c) for
  * the verdicts of every engine, OpenPGP and S/MIME alike, on the outer header and on the
  * header the reader gets after protected headers replaced it.
  * SECURITY: a signature by one person must never be shown as valid under another's name, so

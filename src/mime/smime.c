@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "crypto/smime.h"
+#include "crypto/cms_limits.h"
 #include "mime/rawmsg.h"
 #include "mime/smime.h"
 

@@ -3,7 +3,7 @@
  * clients), and building them. Owner: src/mime (S/MIME files, smime*.c).
  * Like mime.h, everything works on whole messages or entities in memory; parts that are not
  * transformed keep their bytes; results are appended to an sg_buf. The CMS inside is
- * src/crypto/smime.h's business: nothing here needs keys. */
+ * src/engine/smime/cms.h's business: nothing here needs keys. */
 #ifndef SG_MIME_SMIME_H
 #define SG_MIME_SMIME_H
 

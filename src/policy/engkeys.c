@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 
 static int can_encrypt_to(void *ctx, const char *addr, int method)
 {

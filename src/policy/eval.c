@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 
 const char *sg_pfacts_sender(const sg_pfacts *f)
 {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 
 static const char *const outcome_names[] = {"deliver", "hold", "return", "delete"};
 

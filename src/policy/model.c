@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 
 static const char *const dir_names[SG_PDIR__COUNT] = {"outgoing", "incoming", "internal", "external"};
 static const char *const act_names[SG_ACT__COUNT] = {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/date.h"
 #include "mime/rawmsg.h"
-#include "relay/dsn.h"
 
 /* Appends s as one line of printable ASCII (others become '?'), at most max bytes. */
 static int put_line(sg_buf *b, const char *s, size_t max)
@@ -98,7 +98,7 @@ int sg_notice_build(const sg_notice *n, const char *orig, size_t origlen, sg_buf
     for (size_t i = 0; i < olen; i++)
         if ((unsigned char)orig[i] >= 0x80)
             *eightbit = true;
-    sg_dsn_date(n->now, date, sizeof date);
+    sg_rfc5322_date(n->now, date, sizeof date);
     snprintf(boundary, sizeof boundary, "=_sealgate-notice_%s_=", n->token);
     rc |= sg_buf_appendf(out, "From: Mail Gateway <postmaster@%s>\r\nTo: <", n->hostname);
     rc |= put_line(out, n->to, 900);

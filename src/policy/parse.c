@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "policy/parse_int.h"
 
 struct px {

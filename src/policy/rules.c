@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "policy/parse_int.h"
 
 #define FAILF(x, s, ...)                                                                                     \

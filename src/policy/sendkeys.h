@@ -5,7 +5,7 @@
 #ifndef SG_POLICY_SENDKEYS_H
 #define SG_POLICY_SENDKEYS_H
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "lib/buf.h"
 
 /* Appends addr's public key of method to out: OpenPGP armored (application/pgp-keys), S/MIME

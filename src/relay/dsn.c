@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "lib/date.h"
 #include "lib/xtext.h"
 
 bool sg_dsn_wanted(const sg_rcpt *r)
@@ -28,19 +29,6 @@ bool sg_dsn_wanted(const sg_rcpt *r)
             p++;
     }
     return false; /* NEVER, or a list without FAILURE */
-}
-
-void sg_dsn_date(long long t, char *out, size_t len)
-{
-    static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    /* Spelled out instead of strftime("%a") so the locale can never change a header. */
-    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Appends s with control characters made spaces and the length capped, so it fits on one
@@ -107,8 +95,8 @@ int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const cha
     size_t orig_len = hdrs_only ? header_len(data, datalen) : datalen;
     int rc = 0;
     *eightbit = false;
-    sg_dsn_date(o->now, date, sizeof date);
-    sg_dsn_date(e->created, arrival, sizeof arrival);
+    sg_rfc5322_date(o->now, date, sizeof date);
+    sg_rfc5322_date(e->created, arrival, sizeof arrival);
     snprintf(boundary, sizeof boundary, "=_sealgate-dsn_%s_=", o->token);
 
     rc |= sg_buf_appendf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\nTo: <", o->hostname);

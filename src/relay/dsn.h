@@ -41,7 +41,4 @@ bool sg_dsn_wanted(const sg_rcpt *r);
 int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const char *data, size_t datalen,
                  const sg_dsn_opts *o, sg_buf *out, bool *eightbit);
 
-/* RFC 5322 date of t in UTC, e.g. "Mon, 23 Nov 2026 21:36:24 +0000". */
-void sg_dsn_date(long long t, char *out, size_t len);
-
 #endif

@@ -66,7 +66,7 @@ static void *m_open(void *ctx, const sg_envelope *e)
     for (size_t i = 0; ok && i < e->nrcpt; i++)
         ok = put(t->fd, "Delivered-To: ", e->rcpt[i].addr, "\r\n") == 0;
     if (!ok) {
-        sg_error(e->id, "event=maildir_open_failed path=%s error=\"%s\"", p, strerror(errno));
+        sg_error(e->id, "event=maildir-open-failed path=%s error=\"%s\"", p, strerror(errno));
         if (t->fd >= 0) {
             close(t->fd);
             unlink(p);
@@ -108,7 +108,7 @@ static void m_commit(void *ctx, void *txn, sg_smtp_done_fn done, void *arg)
     t->fd = -1;
     ok = ok && rename(from, to) == 0 && sg_fsync_dir(dir) == 0;
     if (!ok) {
-        sg_error(NULL, "event=maildir_commit_failed name=%s error=\"%s\"", t->name, strerror(errno));
+        sg_error(NULL, "event=maildir-commit-failed name=%s error=\"%s\"", t->name, strerror(errno));
         unlink(from);
     }
     done(arg, ok, t->name);
@@ -129,7 +129,7 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
         char d[4200];
         snprintf(d, sizeof d, "%s%s", m.root, subs[i]);
         if (sg_mkdirs(d, 0750) < 0 || sg_priv_chown(d, cfg->users.sink, NULL) < 0 || chmod(d, 0750) < 0) {
-            sg_error(NULL, "event=start_failed reason=maildir dir=%s error=\"%s\"", d, strerror(errno));
+            sg_error(NULL, "event=start-failed reason=maildir dir=%s error=\"%s\"", d, strerror(errno));
             return 1;
         }
     }
@@ -139,9 +139,9 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
     SSL_CTX *tls = sg_tls_server_ctx(cfg->smtpd.tls_cert, cfg->smtpd.tls_key, cfg->smtpd.tls_autogenerate,
                                      cfg->hostname, err, sizeof err);
     if (!tls)
-        sg_warn(NULL, "event=tls_unavailable reason=\"%s\"", err);
+        sg_warn(NULL, "event=tls-unavailable reason=\"%s\"", err);
     if (sg_priv_drop(cfg->users.sink, NULL, err, sizeof err) < 0) {
-        sg_error(NULL, "event=start_failed reason=privdrop error=\"%s\"", err);
+        sg_error(NULL, "event=start-failed reason=privdrop error=\"%s\"", err);
         close(fd);
         SSL_CTX_free(tls);
         return 1;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "smtp/session.h"
+#include "smtp/session_int.h"
 
 /* How long a closing session may take to get its last reply out (stalled TLS handshake, a peer
  * that does not read). */
@@ -182,7 +182,7 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
     sg_smtp_server *srv = arg;
     int err = EVUTIL_SOCKET_ERROR();
-    sg_warn(NULL, "event=accept_failed error=\"%s\" action=pause", evutil_socket_error_to_string(err));
+    sg_warn(NULL, "event=accept-failed error=\"%s\" action=pause", evutil_socket_error_to_string(err));
     evconnlistener_disable(l);
     struct timeval one = {1, 0};
     event_add(srv->resume, &one);
@@ -270,7 +270,7 @@ int sg_smtp_serve(struct event_base *base, const sg_config *cfg, int listen_fd, 
     signal(SIGPIPE, SIG_IGN);
     sg_smtp_server *srv = sg_smtp_server_new(base, cfg, listen_fd, tls, be);
     if (!srv) {
-        sg_error(NULL, "event=start_failed reason=server");
+        sg_error(NULL, "event=start-failed reason=server");
         return -1;
     }
     static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
@@ -294,7 +294,7 @@ int sg_smtp_listen(const char *endpoint, int listen_fd)
         return listen_fd;
     int fd = sg_listen_tcp(endpoint, 1024);
     if (fd < 0)
-        sg_error(NULL, "event=listen_failed listen=%s error=\"%s\"", endpoint, strerror(errno));
+        sg_error(NULL, "event=listen-failed listen=%s error=\"%s\"", endpoint, strerror(errno));
     else
         sg_info(NULL, "event=listening listen=%s", endpoint);
     return fd;

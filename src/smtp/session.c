@@ -17,7 +17,7 @@
 #include "lib/log.h"
 #include "queue/queue.h"
 #include "smtp/parser.h"
-#include "smtp/session.h"
+#include "smtp/session_int.h"
 
 #define CHUNK 16384
 /* Replies waiting for a client that does not read: above this, commands are left in the input
@@ -42,7 +42,7 @@ static void vreply(sg_session *s, bool count, const char *fmt, va_list ap)
     memcpy(line + n, "\r\n", 2);
     evbuffer_add(bufferevent_get_output(s->bev), line, (size_t)n + 2);
     if (count && (line[0] == '4' || line[0] == '5') && ++s->errors >= s->srv->cfg->smtpd.max_errors) {
-        sg_info(qid(s), "event=too_many_errors client=%s", s->ip);
+        sg_info(qid(s), "event=too-many-errors client=%s", s->ip);
         sg_session_reset_txn(s);
         sg_reply_close(s, "421 4.7.0 %s Error: too many errors", s->srv->cfg->hostname);
     }
@@ -104,7 +104,7 @@ static void commit_done(void *arg, bool ok, const char *name)
         sg_info(t->env.id, "event=%s from=<%s> nrcpt=%zu size=%llu client=%s name=%s", s->srv->be->event,
                 SG_LOG_TOK(t->env.from), t->env.nrcpt, t->size, s->ip, name);
     else
-        sg_error(t->env.id, "event=commit_failed from=<%s> client=%s", SG_LOG_TOK(t->env.from), s->ip);
+        sg_error(t->env.id, "event=commit-failed from=<%s> client=%s", SG_LOG_TOK(t->env.from), s->ip);
     if (s->dead) {
         sg_session_free(s);
         return;
@@ -377,7 +377,7 @@ static const char *txn_ready(sg_session *s)
     if (!s->txn->handle) {
         s->txn->handle = s->srv->be->open(s->srv->be->ctx, &s->txn->env);
         if (!s->txn->handle) {
-            sg_error(s->txn->env.id, "event=open_failed client=%s", s->ip);
+            sg_error(s->txn->env.id, "event=open-failed client=%s", s->ip);
             return "451 4.3.0 Error: queue write failed";
         }
     }
@@ -473,7 +473,7 @@ static void start_tls(sg_session *s)
     struct evbuffer *in = bufferevent_get_input(s->bev);
     size_t junk = evbuffer_get_length(in);
     if (junk)
-        sg_info(NULL, "event=starttls_discard bytes=%zu client=%s", junk, s->ip);
+        sg_info(NULL, "event=starttls-discard bytes=%zu client=%s", junk, s->ip);
     evbuffer_drain(in, junk);
     SSL *ssl = SSL_new(s->srv->tls);
     if (!ssl) {
@@ -685,7 +685,7 @@ void sg_session_eventcb(struct bufferevent *bev, short what, void *arg)
         if (what & BEV_EVENT_ERROR && s->tls) {
             unsigned long e = bufferevent_get_openssl_error(bev);
             if (e)
-                sg_info(NULL, "event=tls_error client=%s error=%lu", s->ip, e);
+                sg_info(NULL, "event=tls-error client=%s error=%lu", s->ip, e);
         }
         sg_session_free(s); /* an unacknowledged transaction is discarded */
     }

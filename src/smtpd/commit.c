@@ -55,7 +55,7 @@ static void *thread_main(void *arg)
     item **batch = calloc((size_t)c->batch, sizeof *batch);
     sg_qwriter **ws = calloc((size_t)c->batch, sizeof *ws);
     if (!batch || !ws) {
-        sg_error(NULL, "event=commit_thread_oom");
+        sg_error(NULL, "event=commit-thread-oom");
         free(batch);
         free(ws);
         return NULL;

@@ -43,7 +43,7 @@ static void *q_open(void *ctx, const sg_envelope *e)
     if (!w)
         return NULL;
     if (sg_qw_open(&b->q, w, e) < 0) {
-        sg_error(e->id, "event=queue_open_failed error=\"%s\"", strerror(w->error));
+        sg_error(e->id, "event=queue-open-failed error=\"%s\"", strerror(w->error));
         sg_qw_abort(&b->q, w);
         free(w);
         return NULL;
@@ -78,10 +78,10 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
     SSL_CTX *tls = sg_tls_server_ctx(cfg->smtpd.tls_cert, cfg->smtpd.tls_key, cfg->smtpd.tls_autogenerate,
                                      cfg->hostname, err, sizeof err);
     if (!tls)
-        sg_warn(NULL, "event=tls_unavailable reason=\"%s\"", err); /* serve without STARTTLS */
+        sg_warn(NULL, "event=tls-unavailable reason=\"%s\"", err); /* serve without STARTTLS */
     qbackend b = {0};
     if (sg_queue_open(&b.q, cfg->spool_dir, "smtpd", true) < 0) {
-        sg_error(NULL, "event=start_failed reason=spool dir=%s error=\"%s\"", cfg->spool_dir,
+        sg_error(NULL, "event=start-failed reason=spool dir=%s error=\"%s\"", cfg->spool_dir,
                  strerror(errno));
         close(fd);
         SSL_CTX_free(tls);
@@ -97,9 +97,9 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
     snprintf(sp[3], sizeof sp[3], "%s/tmp/smtpd", cfg->spool_dir);
     for (int i = 0; i < 3 && access(sp[3], F_OK) != 0; i++)
         if (sg_smtp_group_access(sp[i], cfg->users.group, i > 0) < 0)
-            sg_warn(NULL, "event=spool_permissions dir=%s error=\"%s\"", sp[i], strerror(errno));
+            sg_warn(NULL, "event=spool-permissions dir=%s error=\"%s\"", sp[i], strerror(errno));
     if (sg_priv_drop(cfg->users.smtpd, cfg->users.group, err, sizeof err) < 0) {
-        sg_error(NULL, "event=start_failed reason=privdrop error=\"%s\"", err);
+        sg_error(NULL, "event=start-failed reason=privdrop error=\"%s\"", err);
         close(fd);
         SSL_CTX_free(tls);
         sg_queue_close(&b.q);
@@ -123,7 +123,7 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
         };
         rc = sg_smtp_serve(base, cfg, fd, tls, &be) == 0 ? 0 : 1;
     } else {
-        sg_error(NULL, "event=start_failed reason=event_loop");
+        sg_error(NULL, "event=start-failed reason=event_loop");
         close(fd);
     }
     sg_committer_stop(b.committer);

@@ -1,7 +1,10 @@
-/* store.h - the database behind keys, policy and history: one interface, SQLite by default
- * (PostgreSQL for clusters comes later behind the same calls). Owner: src/store.
- * The foundation only creates the database and runs the schema migrations; later features add
- * their tables as new migrations in store.c, never by editing an applied one. */
+/* store.h - the database behind keys, policy and history. Owner: src/store.
+ * What is true today: this opens the SQLite database and runs the migrations, and then hands
+ * out the SQLite handle itself (sg_store_db): the keystore, the certificate store, the policy
+ * revisions and the S/MIME validation memory speak SQL of their own through it. So a second
+ * backend (PostgreSQL) cannot sit behind these calls yet; it needs the typed store interface
+ * that issue 10 plans, with the SQL moved in here.
+ * Later features add their tables as new migrations in store.c, never by editing an applied one. */
 #ifndef SG_STORE_H
 #define SG_STORE_H
 

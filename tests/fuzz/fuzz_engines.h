@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "fuzz_kek.h"
 #include "keys/ca.h"
 #include "mime/mime.h"

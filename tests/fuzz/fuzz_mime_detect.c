@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "crypto/pgp_packet.h"
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "mime/mime.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/engine.h"
-#include "cryptd/unwrap.h"
+#include "engine/engine.h"
+#include "engine/unwrap.h"
 #include "fuzz_engines.h"
 #include "mime/mime.h"
 

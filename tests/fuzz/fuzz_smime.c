@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/smime.h"
-#include "cryptd/engine.h"
+#include "engine/smime/cms.h"
+#include "engine/engine.h"
 #include "fuzz_kek.h"
 #include "keys/ca.h"
 #include "mime/mime.h"

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cryptd/engine.h"
-#include "cryptd/engine_pgp_int.h"
-#include "cryptd/unwrap.h"
+#include "engine/engine.h"
+#include "engine/pgp/engine_pgp_int.h"
+#include "engine/unwrap.h"
 #include "fuzz_engines.h"
 #include "mime/mime.h"
 

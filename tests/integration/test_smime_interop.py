@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""S/MIME interop of the engine (src/cryptd/engine_smime.c) through tests/tools/sg-engine:
+"""S/MIME interop of the engine (src/engine/smime/engine_smime.c) through tests/tools/sg-engine:
 what sealgate produces decrypts and verifies with `openssl cms` and `gpgsm`; what they produce
 decrypts and verifies in sealgate; for RSA (OAEP and PKCS#1 v1.5) and EC certificates, CBC and
 GCM; plus the refusals (tampered GCM, wrong From, tampered content, SHA-1, no key).

@@ -201,12 +201,13 @@ def listdir(spool, state):
 
 LOG_HEAD = re.compile(r"\S+ [a-z-]+\[\d+\] (debug|info|warn|error|fatal|panic): (?:[0-9A-Za-z._-]+: )?")
 LOG_FIELD = re.compile(r'([a-z][a-z0-9_-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)(?: |$)')
+EVENT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*$")  # one spelling: start-failed, never start_failed
 
 
 def log_events(text):
     """[[(key, value)]] of every log line, each one event as docs/architecture.md (Logging)
     states: head, then space-separated key=value fields, value bare or "quoted", exactly one
-    event. ValueError names the first line that is not."""
+    event, whose name is kebab-case. ValueError names the first line that is not."""
     out = []
     for no, line in enumerate(text.splitlines(), 1):
         m = LOG_HEAD.match(line)
@@ -221,6 +222,8 @@ def log_events(text):
             pos = f.end()
         if [k for k, _ in fields].count("event") != 1:
             raise ValueError(f"log line {no} is not exactly one event: {line!r}")
+        if not EVENT_NAME.match(dict(fields)["event"]):
+            raise ValueError(f"log line {no}: event name not in kebab-case: {line!r}")
         out.append(fields)
     return out
 

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "crypto/kek.h"
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "mime/mime.h"

@@ -1,4 +1,4 @@
-/* sg-engine.c - test driver for the engines of src/cryptd/engine.h: runs one engine call on a
+/* sg-engine.c - test driver for the engines of src/engine/engine.h: runs one engine call on a
  * message file with the store of a sealgate configuration, so that interop tests can hand
  * what sealgate produces to openssl cms / gpgsm and the other way round without SMTP.
  * Owner: tests (S/MIME). Not installed, not a sealgate subcommand.
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "crypto/kek.h"
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "mime/mime.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 
 typedef struct pgp_fixture {
     char dir[64];

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "crypto/kek.h"
-#include "cryptd/engine.h"
-#include "cryptd/unwrap.h"
+#include "engine/engine.h"
+#include "engine/unwrap.h"
 #include "mime/mime.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "mime/mime.h"
 #include "pgp_fixture.h"
 

@@ -1,4 +1,4 @@
-/* test_mime_pgp.c - src/crypto/pgpmime.c with a real keystore: sign+encrypt then decrypt+verify
+/* test_mime_pgp.c - src/engine/pgp/pgp_ops.c with a real keystore: sign+encrypt then decrypt+verify
  * round trip (bytes exact), recipients matched to held keys, no key, tampered ciphertext held
  * back, signatures judged against From. Owner: src/crypto (PGP/MIME). */
 #include <pthread.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgp_ops.h"
 #include "mime/mime.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

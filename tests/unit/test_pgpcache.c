@@ -1,4 +1,4 @@
-/* test_pgpcache.c - the per-thread key cache of sign+encrypt (src/crypto/pgpcache.c): cached
+/* test_pgpcache.c - the per-thread key cache of sign+encrypt (src/engine/pgp/pgpcache.c): cached
  * keys give the same messages, and a change made through another store connection (as the
  * admin CLI makes it: revoke, delete) is seen at the next message, never hidden by the cache.
  * Owner: src/crypto (PGP/MIME). */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "crypto/pgpmime.h"
+#include "engine/pgp/pgp_ops.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static const char text[] = "Content-Type: text/plain\r\n\r\ncached keys, same message\r\n";

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "cryptd/engine.h"
+#include "engine/engine.h"
 #include "policy/eval.h"
 #include "policy/policy.h"
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cryptd/transform_policy.h"
+#include "policy/transform_policy.h"
 #include "keys/certstore.h"
 #include "keys/keystore.h"
 #include "lib/config.h"

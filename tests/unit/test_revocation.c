@@ -10,8 +10,8 @@
 #include <signal.h>
 
 #include "keys/certstore.h"
-#include "keys/fetch_helper.h"
-#include "keys/http_fetch.h"
+#include "net/fetch_helper.h"
+#include "net/http_fetch.h"
 #include "keys/revocation.h"
 #include "testcerts.h"
 

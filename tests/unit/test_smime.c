@@ -1,5 +1,5 @@
 /* test_smime.c - S/MIME in process: the MIME of S/MIME (detect, build, wrap), the CMS
- * operations of src/crypto/smime.h and the engine of src/cryptd/engine_smime.c, with a
+ * operations of src/engine/smime/cms.h and the engine of src/engine/smime/engine_smime.c, with a
  * certificate store and local CA made in a temp directory. Owner: src/cryptd (S/MIME).
  * Interop with other implementations is tests/integration/test_smime_interop.py. */
 #include <openssl/cms.h>
@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "check.h"
-#include "crypto/smime.h"
-#include "cryptd/engine.h"
+#include "engine/smime/cms.h"
+#include "engine/engine.h"
 #include "keys/ca.h"
 #include "keys/certstore.h"
 #include "mime/mime.h"

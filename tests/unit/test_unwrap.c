@@ -1,4 +1,4 @@
-/* test_unwrap.c - the single decrypt/verify entry point (src/cryptd/unwrap.c) over the
+/* test_unwrap.c - the single decrypt/verify entry point (src/engine/unwrap.c) over the
  * registered engines with a real keystore: plain mail untouched, forged result fields removed
  * (only our authserv-id, also under a header nothing parses), encrypted mail for readers and
  * the others, the stamps' exact form, a signature wrapper around an encrypted body,
@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cryptd/engine.h"
-#include "cryptd/engine_pgp_int.h"
-#include "cryptd/unwrap.h"
+#include "engine/engine.h"
+#include "engine/pgp/engine_pgp_int.h"
+#include "engine/unwrap.h"
 #include "mime/mime.h"
 #include "pgp_fixture.h"
 

@@ -1,0 +1,30 @@
+/* cms_int.h - helpers shared by src/engine/smime/cms*.c only. Owner: src/engine (S/MIME). */
+#ifndef SG_SMIME_INT_H
+#define SG_SMIME_INT_H
+
+#include <openssl/cms.h>
+#include <openssl/x509.h>
+
+#include "engine/smime/cms.h"
+
+/* A certificate / key from the store, taken with *lock held. NULL when absent. */
+X509 *smime_load_cert(const sg_smime_keys *k, const char *fpr);
+EVP_PKEY *smime_load_key(const sg_smime_keys *k, const char *fpr);
+
+/* The signing key of certificate fpr, from a small cache (cms_signkey.c). NULL when absent. */
+EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr);
+
+/* The store's generation as cms_valid.c sees it: SQLite's data_version (other connections'
+ * commits) and this connection's change count. 0 or -1. */
+int sg_smime_generation(sg_store *st, long long *dv, long long *changes);
+
+/* Writes "what: first OpenSSL error" into err and clears the error queue. Returns -1. */
+int smime_fail(char *err, size_t errlen, const char *what);
+
+/* Parses a DER ContentInfo (len capped by SG_SMIME_MAX_DER); NULL when it is not one. */
+CMS_ContentInfo *smime_parse(const unsigned char *der, size_t len);
+
+/* The contents of a memory BIO as a malloc'd, NUL-terminated copy. 0 or -1. */
+int smime_bio_take(BIO *b, char **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,108 @@
+/* cms_valid.c - sg_cert_validate with a short memory of "valid" verdicts, for the engine's
+ * per-message certificate selection, and the selection itself (see cms.h). Owner: src/engine (S/MIME).
+ * Validation loads every CA certificate and CRL from the store and builds the chain, which
+ * costs more than the signature itself; a gateway asks the same question (this sender's
+ * certificate for signing, this recipient's for encryption) for every message.
+ * SECURITY: only "valid" is remembered, and only while nothing in the store changed: the
+ * generation is SQLite's data_version (commits by other connections: the admin CLI trusting,
+ * revoking, importing a CRL) together with this connection's total change count (certificates
+ * cryptd itself issues or learns). Any change forgets everything. A verdict also ends after
+ * TTL seconds and at the certificate's notAfter, so expiry is never missed by more than TTL
+ * for a CA certificate and not at all for the leaf. */
+#include <openssl/x509.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/smime/cms.h"
+
+#define TTL 60
+#define SLOTS 512
+#define KEY_MAX 400
+
+static struct {
+    char key[KEY_MAX];
+    char fpr[SG_CERT_FPR_LEN + 1];
+    sqlite3_int64 data_version, changes;
+    time_t until;
+} memo[SLOTS];
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int sg_smime_generation(sg_store *st, sqlite3_int64 *dv, sqlite3_int64 *changes)
+{
+    sqlite3 *db = st ? sg_store_db(st) : NULL;
+    sqlite3_stmt *q = NULL;
+    int ok = db && sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
+             sqlite3_step(q) == SQLITE_ROW;
+    if (ok) {
+        *dv = sqlite3_column_int64(q, 0);
+        *changes = sqlite3_total_changes64(db);
+    }
+    sqlite3_finalize(q);
+    return ok ? 0 : -1;
+}
+
+static size_t slot_of(const char *key)
+{
+    size_t h = 5381;
+    for (const char *c = key; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    return h % SLOTS;
+}
+
+static time_t not_after(X509 *x)
+{
+    struct tm tm;
+    if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+        return 0;
+    return timegm(&tm);
+}
+
+bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN + 1])
+{
+    sqlite3_int64 dv, ch;
+    if (strlen(key) >= KEY_MAX || sg_smime_generation(st, &dv, &ch) < 0)
+        return false;
+    time_t now = time(NULL);
+    size_t s = slot_of(key);
+    pthread_mutex_lock(&memo_lock);
+    bool hit = memo[s].data_version == dv && memo[s].changes == ch && now < memo[s].until &&
+               strcmp(memo[s].key, key) == 0;
+    if (hit)
+        memcpy(fpr, memo[s].fpr, SG_CERT_FPR_LEN + 1);
+    pthread_mutex_unlock(&memo_lock);
+    return hit;
+}
+
+void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x)
+{
+    sqlite3_int64 dv, ch;
+    if (strlen(key) >= KEY_MAX || strlen(fpr) != SG_CERT_FPR_LEN || sg_smime_generation(st, &dv, &ch) < 0)
+        return;
+    time_t now = time(NULL), end = not_after(x);
+    size_t s = slot_of(key);
+    pthread_mutex_lock(&memo_lock);
+    snprintf(memo[s].key, sizeof memo[s].key, "%s", key);
+    memcpy(memo[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
+    memo[s].data_version = dv;
+    memo[s].changes = ch;
+    memo[s].until = end && end < now + TTL ? end : now + TTL;
+    pthread_mutex_unlock(&memo_lock);
+}
+
+int sg_smime_validate_locked(sg_certstore *cs, sg_store *st, X509 *x, const char *fpr, const char *addr,
+                             int purpose, char *why, size_t whylen)
+{
+    char key[KEY_MAX], got[SG_CERT_FPR_LEN + 1];
+    snprintf(key, sizeof key, "valid|%d|%s|%s", purpose, fpr, addr ? addr : "");
+    if (addr && sg_smime_memo_get(st, key, got) && strcmp(got, fpr) == 0) {
+        if (why && whylen)
+            why[0] = '\0';
+        return SG_CERT_VALID;
+    }
+    int v = sg_cert_validate(cs, x, addr, purpose, time(NULL), why, whylen);
+    if (v == SG_CERT_VALID && addr)
+        sg_smime_memo_put(st, key, fpr, x);
+    return v;
+}

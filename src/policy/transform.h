@@ -1,0 +1,39 @@
+/* transform.h - the transform interface between cryptd and the policy. Owner: src/policy (which
+ * implements it; cryptd, the role above, calls it). A transform turns one accepted message into one output per recipient
+ * group (each its own SMTP transaction later), or asks for the message to be held.
+ * The foundation ships the identity transform: one group with every recipient, bytes unchanged. */
+#ifndef SG_TRANSFORM_H
+#define SG_TRANSFORM_H
+
+#include <stddef.h>
+
+#include "queue/envelope.h"
+
+typedef struct sg_output {
+    sg_envelope env;  /* recipients of this group; other fields copied from the input */
+    const char *data; /* the message to send: points into the input or into owned */
+    size_t len;
+    char *owned; /* freed with the result, may be NULL */
+    int hold;    /* nonzero: this output is kept in hold/ (a partial hold: these recipients were
+                    stopped by policy; env.last_error says why), not sent */
+} sg_output;
+
+typedef struct sg_transform_result {
+    sg_output *out;
+    size_t nout;
+    int hold;         /* nonzero: keep the input in hold/ instead of producing output */
+    int defer;        /* nonzero: a temporary error (a key lookup failed on the store): keep the
+                         input and try again later; out holds only notices (the admin alert) */
+    int unchanged;    /* the one output is the input exactly (bytes and recipients): cryptd
+                         then moves the file on by rename instead of copying it */
+    char reason[256]; /* why it was held, for the log and the sender notice */
+} sg_transform_result;
+
+/* Returns 0 on success (result filled: outputs, hold or defer), -1 on an error that should
+ * hold the message. */
+typedef int (*sg_transform_fn)(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res);
+
+int sg_transform_identity(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res);
+void sg_transform_result_free(sg_transform_result *res);
+
+#endif
