@@ -24,7 +24,7 @@ class Tap:
             print(f"ok {self.n} - {name}", flush=True)
         else:
             self.failed += 1
-            why = " ".join(str(detail).split())[:REASON_MAX]
+            why = " ".join(str(detail).split())[:REASON_MAX] if detail else ""
             print(f"not ok {self.n} - {name}" + (f": {why}" if why else ""), flush=True)
         return bool(cond)
 
