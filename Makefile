@@ -1,8 +1,8 @@
 # sealgate - the two commands of the README, and the targets behind them.
 #   make run    install what is missing, build, start the gateway in the foreground (./run)
-#   make test   install what is missing, build (normal, ASan+UBSan, fuzz), run every suite
+#   make test   install what is missing, build (normal, ASan+UBSan, ThreadSanitizer, fuzz), run every suite
 #   make layers the include-direction and call-cycle check (docs/architecture.md, Layers)
-.PHONY: all deps build build-asan build-fuzz run test layers fuzz bench clean
+.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fuzz bench clean
 
 all: build
 
@@ -14,6 +14,10 @@ build/build.ninja:
 build-asan/build.ninja:
 	meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
 	    -Dbuildtype=debug >/dev/null
+# ThreadSanitizer: only the unit tests of threaded code (tests/unit/tsan-tests) are built there.
+build-tsan/build.ninja:
+	meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug >/dev/null
+TSAN_TESTS = $(addprefix tests/unit/,$(shell grep -v '^\#' tests/unit/tsan-tests))
 build-fuzz/build.ninja:
 	CC=clang meson setup build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized >/dev/null
 
@@ -21,13 +25,15 @@ build: deps build/build.ninja
 	ninja -C build
 build-asan: deps build-asan/build.ninja
 	ninja -C build-asan
+build-tsan: deps build-tsan/build.ninja
+	ninja -C build-tsan $(TSAN_TESTS)
 build-fuzz: deps build-fuzz/build.ninja
 	ninja -C build-fuzz
 
 run: build
 	@sh scripts/run-demo.sh
 
-test: build build-asan build-fuzz
+test: build build-asan build-tsan build-fuzz
 	python3 tests/run-all
 
 # the layer check alone (make test runs it as the suite "layers", with its self-test)
@@ -41,4 +47,4 @@ bench: build
 	bench/relay
 
 clean:
-	rm -rf build build-asan build-fuzz tests/out
+	rm -rf build build-asan build-tsan build-fuzz tests/out

@@ -1,6 +1,6 @@
 """harness.py - shared pieces of the end-to-end tests (Python 3 stdlib only). Owner: tests/e2e.
 
-TAP output, free loopback ports, bounded waits, a sealgate gateway started from a temporary
+TAP output (tests/lib/tap.py), free loopback ports, bounded waits, a sealgate gateway started from a temporary
 config (`Gateway`), the role processes behind it, Maildir reading and a small SMTP client.
 Everything started here lives in its own process group and is killed in stop()/close(), so a
 failing test never leaves processes behind.
@@ -18,40 +18,13 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# TAP and the fake next hop are the suites' shared ones (tests/lib/tap.py, fakesmtp.py).
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from tap import Tap  # noqa: E402,F401  (the e2e tests take it from here)
+
 BINARY = os.environ.get("SEALGATE_BINARY", os.path.join(ROOT, "build", "sealgate"))
 OUT = os.path.join(ROOT, "tests", "out")
 ROLES = ("smtpd", "cryptd", "relay", "sink")
-
-
-class Tap:
-    """One TAP line per check; exit status 1 when any check failed."""
-
-    def __init__(self):
-        self.failed = 0
-        self.count = 0
-
-    def ok(self, name):
-        self.count += 1
-        print(f"ok - {name}", flush=True)
-
-    def fail(self, name, reason):
-        self.count += 1
-        self.failed += 1
-        reason = " ".join(str(reason).split())[:400]
-        print(f"not ok - {name}: {reason}", flush=True)
-
-    def check(self, cond, name, reason=""):
-        if cond:
-            self.ok(name)
-        else:
-            self.fail(name, reason or "condition false")
-        return bool(cond)
-
-    def skip(self, name, why):
-        print(f"ok - {name} # SKIP {why}", flush=True)
-
-    def exit(self):
-        sys.exit(1 if self.failed else 0)
 
 
 def can_run(tap, what):

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from harness import Gateway, free_port, log, scenario, wait_for, smtp_ready, OUT
-from smtpserver import FakeNextHop
+from fakesmtp import FakeSmtp
 
 VMAIL_UID = 65534  # nobody: virtual(8) delivers as this uid, never as root
 
@@ -278,7 +278,7 @@ def through_postfix(tap, name, label, users=("alice", "bob")):
     everything is cleaned up afterwards and an exception is one failure named after `name`."""
     with scenario(tap, name + " harness") as keep:
         sg_port, hop_port = free_port(), free_port()
-        hop = keep(FakeNextHop(hop_port))
+        hop = keep(FakeSmtp(hop_port))
         hop.start()
         pf = keep(Postfix(filter_port=sg_port, users=list(users), name=label,
                           external_hop=("127.0.0.1", hop_port)))

@@ -10,7 +10,7 @@
 (c) 451 for one recipient: the other is delivered once, this one after retries, no DSN;
     a next hop that hangs up before answering the data gets the message again.
 (d) the envelope parameters (BODY, SMTPUTF8, ENVID, RET, NOTIFY, ORCPT) reach the next hop.
-The next hop is a scripted Python SMTP server (smtpserver.py). Works as root or not.
+The next hop is the scripted fake SMTP server of tests/lib/fakesmtp.py. Works as root or not.
 Owner: tests/e2e.
 """
 import email
@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Tap, Gateway, BINARY, free_port, log, send, wait_for, port_open  # noqa: E402
-from smtpserver import FakeNextHop  # noqa: E402
+from fakesmtp import FakeSmtp  # noqa: E402
 
 
 def message(mid, to, subject):
@@ -44,7 +44,7 @@ def files_in(gw, state):
 def test_down(tap):
     hop_port = free_port()
     gw = Gateway("nexthop-down", next_hop_port=hop_port, sink=False)
-    hop = FakeNextHop(hop_port)
+    hop = FakeSmtp(hop_port)
     try:
         gw.start()
         if port_open(hop_port):
@@ -122,7 +122,7 @@ def parse_dsn(raw):
 
 def test_reject(tap):
     hop_port = free_port()
-    hop = FakeNextHop(hop_port, rejects={
+    hop = FakeSmtp(hop_port, rejects={
         "nobody@demo.test": "550 5.1.1 <nobody@demo.test>: Recipient address rejected: "
                             "User unknown"})
     hop.start()
@@ -166,7 +166,7 @@ def test_tempfail(tap):
     """451 for one of two recipients: the other is delivered at once and only once, the
     deferred one later by a retry, and no DSN is sent."""
     hop_port = free_port()
-    hop = FakeNextHop(hop_port, tempfail={"bob@demo.test": 2})
+    hop = FakeSmtp(hop_port, tempfail={"bob@demo.test": 2})
     hop.start()
     gw = Gateway("nexthop-451", next_hop_port=hop_port, sink=False)
     name = "451 for one recipient: the other delivered once, this one after two retries, no DSN"
@@ -195,7 +195,7 @@ def test_hangup(tap):
     """The next hop hangs up after the data, before its reply: the outcome is unknown, so the
     relay must try again (a duplicate is acceptable, a loss is not)."""
     hop_port = free_port()
-    hop = FakeNextHop(hop_port, drop_after_data=1)
+    hop = FakeSmtp(hop_port, drop_after_data=1)
     hop.start()
     gw = Gateway("nexthop-hangup", next_hop_port=hop_port, sink=False)
     name = "next hop hangs up before replying to the data: the message is sent again"
@@ -217,7 +217,7 @@ def test_envelope(tap):
     """The envelope is kept exactly (DESIGN.md): BODY, SMTPUTF8, ENVID, RET on MAIL FROM and
     NOTIFY, ORCPT on each RCPT reach the next hop as the client gave them."""
     hop_port = free_port()
-    hop = FakeNextHop(hop_port)
+    hop = FakeSmtp(hop_port)
     hop.start()
     gw = Gateway("nexthop-envelope", next_hop_port=hop_port, sink=False)
     name = "envelope kept: BODY, SMTPUTF8, ENVID, RET, NOTIFY, ORCPT reach the next hop"

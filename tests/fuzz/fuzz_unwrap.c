@@ -3,7 +3,10 @@
  * A marker text is encrypted once to bob's OpenPGP key and once to his S/MIME certificate (held
  * in a real store); in the input every "@E@" becomes the PGP/MIME multipart/encrypted entity,
  * every "@A@" an inline armored block, every "@S@" the application/pkcs7-mime entity
- * (EnvelopedData). Whatever the wrapper (parts beside it,
+ * (EnvelopedData); the two formats nested in each other, made at setup as well: every "@P@" is
+ * a PGP/MIME entity whose plaintext is that S/MIME entity, every "@Q@" an S/MIME entity whose
+ * plaintext is the PGP/MIME one (both engines and their stores loaded; setup checks that both
+ * open to the marker, so the nesting is really peeled). Whatever the wrapper (parts beside it,
  * alternatives, text around the block, nesting, signatures), when sg_unwrap decrypted anything
  * and the marker is in the body it delivers, that body must be the decrypted text and nothing
  * else: no plaintext byte ever sits beside a part the outer sender controls.
@@ -30,59 +33,96 @@ static const char *const rcpts[] = {"bob@demo.test", "carl@demo.test"};
 static sg_buf pgpmime; /* "@E@" */
 static char *armor;    /* "@A@" */
 static size_t armorlen;
-static sg_buf smime; /* "@S@" */
+static sg_buf smime;        /* "@S@" */
+static sg_buf smime_in_pgp; /* "@P@" */
+static sg_buf pgp_in_smime; /* "@Q@" */
+static char fpr[1][SG_PGP_FPR_LEN + 1];
 
-/* The marker as bob's S/MIME message made by the engine; its entity after MIME-Version. */
-static void smime_entity(void)
+/* The entity ent (headers, empty line, body) encrypted by the S/MIME engine to bob, as an
+ * application/pkcs7-mime entity (what follows MIME-Version in the engine's message). */
+static void smime_wrap(const char *ent, size_t entlen, sg_buf *to_buf)
 {
-    static const char msg[] = "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\n"
-                              "Content-Type: text/plain\r\n\r\n" MARKER;
     const char *to[] = {"bob@demo.test"};
     sg_protect_req req = {.sender = "alice@example.net", .sign = SG_SIGN_NONE, .rcpts = to, .nrcpt = 1};
-    sg_buf out;
+    sg_buf msg, out;
     char err[256];
-    sg_buf_init(&out, 1u << 20);
-    sg_buf_init(&smime, 1u << 20);
+    sg_buf_init(&msg, 4u << 20);
+    sg_buf_init(&out, 4u << 20);
+    sg_buf_init(to_buf, 4u << 20);
     const sg_engine *e = sg_engine_by_method(SG_METHOD_SMIME);
-    if (!e || e->protect(&req, msg, sizeof msg - 1, &out, err, sizeof err) < 0 ||
+    if (!e || sg_buf_appendf(&msg, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: s\r\n") < 0 ||
+        sg_buf_append(&msg, ent, entlen) < 0 || e->protect(&req, msg.data, msg.len, &out, err, sizeof err) < 0 ||
         sg_buf_append(&out, "", 1) < 0)
         abort();
     const char *mv = strstr(out.data, "\r\nMIME-Version: 1.0\r\n");
-    if (!mv || sg_buf_append(&smime, mv + 21, out.len - 1 - (size_t)(mv + 21 - out.data)) < 0)
+    if (!mv || sg_buf_append(to_buf, mv + 21, out.len - 1 - (size_t)(mv + 21 - out.data)) < 0)
         abort();
+    sg_buf_free(&msg);
     sg_buf_free(&out);
 }
 
-/* Once per process: bob's key and the engines (fuzz_engines.h), and the two ciphertexts of
- * the marker. */
+/* The entity ent encrypted to bob's OpenPGP key, as a PGP/MIME multipart/encrypted entity. */
+static void pgp_wrap(const char *ent, size_t entlen, sg_buf *to_buf)
+{
+    char err[256], *c = NULL;
+    size_t clen = 0;
+    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, ent, entlen, &c, &clen, err, sizeof err) < 0)
+        abort();
+    sg_buf_init(to_buf, 4u << 20);
+    if (sg_buf_appendf(
+            to_buf,
+            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n"
+            "\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n") < 0 ||
+        sg_mime_to_crlf(c, clen, to_buf) < 0 || sg_buf_appendf(to_buf, "\r\n--enc--\r\n") < 0)
+        abort();
+    free(c);
+}
+
+/* A nesting made at setup must open, layer by layer, to exactly the marker: else the fuzzer
+ * would only ever see an undecryptable blob and the nesting would go untested. */
+static void check_opens(const sg_buf *entity)
+{
+    const char *to[] = {"bob@demo.test"};
+    sg_buf msg;
+    sg_buf_init(&msg, 4u << 20);
+    if (sg_buf_appendf(&msg, "From: alice@example.net\r\nTo: bob@demo.test\r\nSubject: n\r\nMIME-Version: 1.0\r\n") < 0 ||
+        sg_buf_append(&msg, entity->data, entity->len) < 0)
+        abort();
+    sg_unwrap_req req = {.rcpts = to, .nrcpt = 1, .authserv_id = "gw.demo.test", .max_layers = 4, .qid = "fuzz"};
+    sg_unwrap_result u;
+    if (sg_unwrap(&req, msg.data, msg.len, &u) < 0 || u.hold || !u.readable[0] || u.layers < 2 ||
+        u.reader.dec != SG_UNWRAP_DEC_FULL || !u.reader_msg ||
+        !memmem(u.reader_msg, u.reader_len, "\r\n\r\n" MARKER, strlen(MARKER) + 4)) {
+        fprintf(stderr, "fuzz_unwrap setup: a nesting does not open to the marker (layers=%d)\n", u.layers);
+        abort();
+    }
+    sg_unwrap_result_free(&u);
+    sg_buf_free(&msg);
+}
+
+/* Once per process: bob's key and the engines (fuzz_engines.h), the ciphertexts of the
+ * marker and the two nestings. */
 static void setup(void)
 {
     static int done;
     if (done)
         return;
     done = 1;
-    char err[256], fpr[1][SG_PGP_FPR_LEN + 1];
+    char err[256];
     fuzz_engines_setup(&cfg, &env, &lock, "bob@demo.test", fpr[0], true);
-    smime_entity();
-    /* The entity "Content-Type: text/plain" + MARKER for PGP/MIME, the bare MARKER inline:
-     * both open to a body that is exactly MARKER. */
+    /* The entity "Content-Type: text/plain" + MARKER for PGP/MIME and S/MIME, the bare MARKER
+     * inline: all open to a body that is exactly MARKER. */
     static const char ent[] = "Content-Type: text/plain\r\n\r\n" MARKER;
-    char *c = NULL;
-    size_t clen = 0;
-    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, ent, sizeof ent - 1, &c, &clen, err,
-                           sizeof err) < 0 ||
-        sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, MARKER, strlen(MARKER), &armor, &armorlen, err,
+    smime_wrap(ent, sizeof ent - 1, &smime);
+    pgp_wrap(ent, sizeof ent - 1, &pgpmime);
+    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, MARKER, strlen(MARKER), &armor, &armorlen, err,
                            sizeof err) < 0)
         abort();
-    sg_buf_init(&pgpmime, 1u << 20);
-    if (sg_buf_appendf(
-            &pgpmime,
-            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"enc\"\r\n"
-            "\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--enc\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n") < 0 ||
-        sg_mime_to_crlf(c, clen, &pgpmime) < 0 || sg_buf_appendf(&pgpmime, "\r\n--enc--\r\n") < 0)
-        abort();
-    free(c);
+    pgp_wrap(smime.data, smime.len, &smime_in_pgp);
+    smime_wrap(pgpmime.data, pgpmime.len, &pgp_in_smime);
+    check_opens(&smime_in_pgp);
+    check_opens(&pgp_in_smime);
 }
 
 /* The input with the placeholders replaced (at most MAX_SUBST of them). */
@@ -101,6 +141,12 @@ static int build(const char *in, size_t n, sg_buf *out)
         } else if (memcmp(in + i, "@S@", 3) == 0) {
             with = smime.data;
             wlen = smime.len;
+        } else if (memcmp(in + i, "@P@", 3) == 0) {
+            with = smime_in_pgp.data;
+            wlen = smime_in_pgp.len;
+        } else if (memcmp(in + i, "@Q@", 3) == 0) {
+            with = pgp_in_smime.data;
+            wlen = pgp_in_smime.len;
         } else {
             i++;
             continue;

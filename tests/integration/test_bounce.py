@@ -16,13 +16,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from sgtest import Gateway, Tap, asan_binary, free_port, listdir, put_message, wait_for  # noqa: E402
-from smtpserver import FakeNextHop  # noqa: E402
+from fakesmtp import FakeSmtp  # noqa: E402
 
 t = Tap()
 hop_port = free_port()
-hop = FakeNextHop(hop_port, rejects={"bob@demo.test": "550 5.1.1 <bob@demo.test>: no such user"},
+hop = FakeSmtp(hop_port, rejects={"bob@demo.test": "550 5.1.1 <bob@demo.test>: no such user"},
                   tempfail={"eve@demo.test": 10 ** 6})
 gw = Gateway(sink=False, next_hop=f"127.0.0.1:{hop_port}", binary=asan_binary())
 gw.write_config('internal_domains = ["demo.test"];\n', sink=False)

@@ -11,14 +11,13 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from sgtest import Gateway, Tap, asan_binary, free_port, log_events, wait_for  # noqa: E402
-from smtpserver import FakeNextHop  # noqa: E402
+from fakesmtp import FakeSmtp  # noqa: E402
 
 t = Tap()
 RCPT = '"a\\" b=c event=sent"@example.net'
 REPLY = "550 5.1.1 no such user event=sent rcpt=<ceo@demo.test> \\"
-hop = FakeNextHop(free_port(), rejects={RCPT: REPLY})
+hop = FakeSmtp(free_port(), rejects={RCPT: REPLY})
 hop.start()
 gw = Gateway(binary=asan_binary(), sink=False, next_hop=f"127.0.0.1:{hop.port}")
 try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The OpenPGP engine's outputs that the built-in transform does not make yet (the policy
 engine will), checked by real peers, and unwrap on what real peers make, through the test
-driver build/tests/unit/pgp_tool (engine protect / unwrap with a gateway's store and KEK).
+driver build/tests/tools/sg-engine (engine protect / unwrap with a gateway's store and KEK).
 Sign-only multipart/signed: gpg and sqop verify the first part exactly as sent, for 8-bit,
 UTF-8, quoted-printable, base64 attachments, long lines, CRLF and LF input. Inline output:
 gpg and sqop decrypt / verify. Incoming inline PGP from gpg and sqop: decrypted or verified.
@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from sgtest import ROOT, Gateway, Tap  # noqa: E402
 
 t = Tap()
-TOOL = os.path.join(ROOT, "build", "tests", "unit", "pgp_tool")
+TOOL = os.path.join(ROOT, "build", "tests", "tools", "sg-engine")  # the engine driver
 gw = Gateway()
 gw.write_config('internal_domains = ["demo.test"];\n')
 tmp = tempfile.mkdtemp(prefix="sg-pgp-engine-")
@@ -36,7 +36,7 @@ def gpg(*args, input=None):
 
 
 def tool(*args, input=b""):
-    return subprocess.run([TOOL, gw.conf, *args], input=input, capture_output=True, timeout=120)
+    return subprocess.run([TOOL, "-c", gw.conf, "--engine", "pgp", *args], input=input, capture_output=True, timeout=120)
 
 
 def write(name, data):
@@ -103,7 +103,7 @@ try:
                                         b"Content-Transfer-Encoding: 8bit\r\n\r\n\x01\x02\xff\xfe data\r\n--Q--\r\n"),
     }
     for name, msg in shapes.items():
-        r = tool("protect", "alice@demo.test", "sender", input=msg)
+        r = tool("protect", "--from", "alice@demo.test", "--sign", "sender", input=msg)
         out = r.stdout
         if not t.ok(r.returncode == 0 and b"multipart/signed" in split(out)[0], f"sign-only {name}: multipart/signed",
                     r.stderr.decode()):
@@ -122,36 +122,36 @@ try:
         want = [(ct, p.replace(b"\r\n", b"\n") if ct.startswith("text/") else p) for ct, p in leaves(msg)]
         got = [(ct, p.replace(b"\r\n", b"\n") if ct.startswith("text/") else p) for ct, p in leaves(first)]
         t.ok(got == want, f"sign-only {name}: decoded content equals what was sent", repr(got)[:300])
-        u = tool("unwrap", "alice@demo.test", input=out)
+        u = tool("unwrap", "--rcpt", "alice@demo.test", input=out)
         t.ok(b"sig=valid" in u.stderr and b"whole=1" in u.stderr, f"sign-only {name}: unwrap verifies it too",
              u.stderr.decode())
 
     # ---- inline output, only when configured and the message is one text/plain part ----
     text = shapes["UTF-8 8-bit"]
-    r = tool("protect", "alice@demo.test", "sender", "inline", "bob@example.net", input=text)
+    r = tool("protect", "--from", "alice@demo.test", "--sign", "sender", "--inline", "--to", "bob@example.net", input=text)
     body = split(r.stdout)[1]
     d = gpg("--status-fd", "2", "--decrypt", input=body)
     t.ok(r.returncode == 0 and b"multipart" not in r.stdout and f"VALIDSIG {alice}" in d.stderr.decode()
          and d.stdout.replace(b"\r\n", b"\n") == "Schöne Grüße € ✓  \nFrom here on.\n".encode(),
          "inline encrypted: gpg decrypts the body to the text, alice's signature valid", d.stderr.decode()[-400:])
-    r = tool("protect", "alice@demo.test", "sender", "inline", input=text)
+    r = tool("protect", "--from", "alice@demo.test", "--sign", "sender", "--inline", input=text)
     dec = email.message_from_bytes(r.stdout, policy=email.policy.compat32).get_payload(decode=True)
     v = gpg("--status-fd", "1", "--verify", input=dec)
     t.ok(r.returncode == 0 and f"VALIDSIG {alice}".encode() in v.stdout and b"Sch\xc3\xb6ne" in dec,
          "inline cleartext-signed: gpg verifies the decoded body", v.stderr.decode())
     # the same two through sqop
-    r = tool("protect", "alice@demo.test", "sender", "inline", "bob@example.net", input=text)
+    r = tool("protect", "--from", "alice@demo.test", "--sign", "sender", "--inline", "--to", "bob@example.net", input=text)
     vpath = os.path.join(tmp, "v.txt")  # sqop refuses to overwrite its verifications file
     sq = subprocess.run(["sqop", "decrypt", "--verify-with", alice_cert, "--verifications-out", vpath, bob_key],
                         input=split(r.stdout)[1], capture_output=True, timeout=60)
     ver = open(vpath).read() if os.path.exists(vpath) else ""
     t.ok(sq.returncode == 0 and sq.stdout.replace(b"\r\n", b"\n") == "Schöne Grüße € ✓  \nFrom here on.\n".encode()
          and alice in ver.upper(), "inline encrypted: sqop decrypts and verifies", sq.stderr.decode() + ver)
-    r = tool("protect", "alice@demo.test", "sender", "inline", input=text)
+    r = tool("protect", "--from", "alice@demo.test", "--sign", "sender", "--inline", input=text)
     dec = email.message_from_bytes(r.stdout, policy=email.policy.compat32).get_payload(decode=True)
     sq = subprocess.run(["sqop", "inline-verify", alice_cert], input=dec, capture_output=True, timeout=60)
     t.ok(sq.returncode == 0 and "Schöne".encode() in sq.stdout, "inline cleartext-signed: sqop verifies", sq.stderr.decode())
-    r = tool("protect", "alice@demo.test", "sender", "inline", "bob@example.net", input=shapes["base64 attachment"])
+    r = tool("protect", "--from", "alice@demo.test", "--sign", "sender", "--inline", "--to", "bob@example.net", input=shapes["base64 attachment"])
     t.ok(r.returncode == 0 and b"multipart/encrypted" in split(r.stdout)[0], "inline asked for a multipart: PGP/MIME")
 
     # ---- incoming inline PGP made by gpg ----
@@ -159,7 +159,7 @@ try:
     enc = gpg("--armor", "--sign", "-u", bob, "--encrypt", "-r", alice, input=pgp_text).stdout
     m = (b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: inline\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
          + enc.replace(b"\n", b"\r\n"))
-    u = tool("unwrap", "alice@demo.test", input=m)
+    u = tool("unwrap", "--rcpt", "alice@demo.test", input=m)
     plain = email.message_from_bytes(u.stdout, policy=email.policy.compat32).get_payload(decode=True) or b""
     t.ok(b"dec=full" in u.stderr and plain.replace(b"\r\n", b"\n") == pgp_text and b"BEGIN PGP" not in u.stdout,
          "inline encrypted from gpg: decrypted in full, the text exactly", u.stderr.decode() + repr(plain[:200]))
@@ -169,19 +169,19 @@ try:
                         capture_output=True, timeout=60).stdout
     m = (b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: sq\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
          + sq.replace(b"\n", b"\r\n"))
-    u = tool("unwrap", "alice@demo.test", input=m)
+    u = tool("unwrap", "--rcpt", "alice@demo.test", input=m)
     plain = email.message_from_bytes(u.stdout, policy=email.policy.compat32).get_payload(decode=True) or b""
     t.ok(b"dec=full" in u.stderr and b"sig=valid" in u.stderr and plain.replace(b"\r\n", b"\n") == pgp_text,
          "inline encrypted from sqop: decrypted in full, bob's signature valid", u.stderr.decode())
     sq = subprocess.run(["sqop", "inline-sign", "--as=clearsigned", bob_key], input=b"sqop in the clear\n",
                         capture_output=True, timeout=60).stdout
     m = b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: sqcs\r\n\r\n" + sq.replace(b"\n", b"\r\n")
-    u = tool("unwrap", "alice@demo.test", input=m)
+    u = tool("unwrap", "--rcpt", "alice@demo.test", input=m)
     t.ok(b"sig=valid" in u.stderr and split(u.stdout)[1] == split(m)[1],
          "inline clearsigned from sqop: valid, text delivered as it arrived", u.stderr.decode())
     cs = gpg("--clearsign", "-u", bob, input=b"signed in the clear\n").stdout
     m = b"From: bob@example.net\r\nTo: alice@demo.test\r\nSubject: cs\r\n\r\n" + cs.replace(b"\n", b"\r\n")
-    u = tool("unwrap", "alice@demo.test", input=m)
+    u = tool("unwrap", "--rcpt", "alice@demo.test", input=m)
     t.ok(b"sig=valid" in u.stderr and split(u.stdout)[1] == split(m)[1],
          "inline clearsigned from gpg: valid, text delivered as it arrived", u.stderr.decode())
 finally:

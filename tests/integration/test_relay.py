@@ -41,189 +41,17 @@ def free_port():
 
 # ---------------------------------------------------------------- fake next hop
 
-class Hop:
-    """SMTP server on 127.0.0.1. ext: EHLO keywords. Replies are scripted through
-    rcpt_reply (address -> reply line), mail_reply and data_reply. Each finished transaction is
-    appended to txs as a dict: conn, tls, mail (args), rcpts (args), accepted, raw (bytes as
-    received after DATA, terminator included, or the BDAT payload), data (unstuffed),
-    pipelined (commands arrived before the MAIL reply was sent), bdat."""
+# The fake next hop, TAP and the spool format live in tests/lib (fakesmtp.py, tap.py,
+# sgtest.py); the adapters below keep this file's call shapes.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sgtest  # noqa: E402
+from fakesmtp import FakeSmtp  # noqa: E402
+from tap import Tap  # noqa: E402
 
-    def __init__(self, ext, port=0, tls_ctx=None):
-        self.ext = list(ext)
-        self.tls_ctx = tls_ctx
-        self.rcpt_reply = {}
-        self.mail_reply = None
-        self.data_reply = "250 2.0.0 Ok: queued"
-        self.data_delay = 0  # seconds before the reply to the end of data
-        self.ehlo_reply = None  # e.g. "502 5.5.2 no EHLO here": an old server
-        self.bad_tls = False  # answer STARTTLS with 220, then garbage instead of a handshake
-        self.txs = []
-        self.commands = []  # (conn, line)
-        self.nconn = 0
-        self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.closing = False
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def close(self):
-        self.closing = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-
-    def _accept(self):
-        while not self.closing:
-            try:
-                s, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.nconn += 1
-                cid = self.nconn
-            threading.Thread(target=self._session, args=(s, cid), daemon=True).start()
-
-    def find(self, pred):
-        with self.lock:
-            return [t for t in self.txs if pred(t)]
-
-    def _session(self, s, cid):
-        st = {"s": s, "buf": b""}
-        try:
-            self._run(st, cid)
-        except (OSError, ssl.SSLError, ValueError):
-            pass
-        finally:
-            try:
-                st["s"].close()
-            except OSError:
-                pass
-
-    @staticmethod
-    def _recv(st):
-        d = st["s"].recv(65536)
-        if not d:
-            raise ValueError("eof")
-        st["buf"] += d
-
-    def _line(self, st):
-        while b"\n" not in st["buf"]:
-            self._recv(st)
-        line, st["buf"] = st["buf"].split(b"\n", 1)
-        return line.rstrip(b"\r").decode("utf-8", "replace")
-
-    def _exact(self, st, n):
-        while len(st["buf"]) < n:
-            self._recv(st)
-        d, st["buf"] = st["buf"][:n], st["buf"][n:]
-        return d
-
-    def _poll_more(self, st):
-        """Reads what has already arrived, without blocking."""
-        s = st["s"]
-        s.setblocking(False)
-        try:
-            st["buf"] += s.recv(65536)
-        except (BlockingIOError, ssl.SSLWantReadError, OSError):
-            pass
-        finally:
-            s.setblocking(True)
-
-    def _run(self, st, cid):
-        def send(text):
-            st["s"].sendall(text.encode() + b"\r\n")
-
-        send("220 hop.test ESMTP fake")
-        tls = False
-        tx = None
-        while True:
-            line = self._line(st)
-            with self.lock:
-                self.commands.append((cid, line))
-            verb = line.split(" ", 1)[0].upper()
-            if verb == "EHLO" and self.ehlo_reply:
-                send(self.ehlo_reply)
-            elif verb == "EHLO":
-                ext = self.ext + (["STARTTLS"] if self.tls_ctx and not tls else [])
-                lines = ["hop.test"] + ext
-                for i, l in enumerate(lines):
-                    send(("250 " if i == len(lines) - 1 else "250-") + l)
-            elif verb == "HELO":
-                send("250 hop.test")
-            elif verb == "STARTTLS" and self.bad_tls:
-                send("220 2.0.0 go ahead")
-                st["s"].sendall(b"this is not TLS\r\n" * 20)
-                return
-            elif verb == "STARTTLS" and self.tls_ctx and not tls:
-                send("220 2.0.0 go ahead")
-                st["s"] = self.tls_ctx.wrap_socket(st["s"], server_side=True)
-                st["buf"] = b""
-                tls = True
-            elif verb == "MAIL":
-                tx = {"conn": cid, "tls": tls, "mail": line[10:], "rcpts": [], "accepted": [],
-                      "bdat": False, "raw": b""}
-                time.sleep(0.05)
-                self._poll_more(st)
-                tx["pipelined"] = len(st["buf"]) > 0
-                send(self.mail_reply or "250 2.1.0 Ok")
-            elif verb == "RCPT":
-                arg = line[8:]
-                addr = arg[arg.find("<") + 1:arg.find(">")]
-                tx["rcpts"].append(arg)
-                r = self.rcpt_reply.get(addr, "250 2.1.5 Ok")
-                if r.startswith("2"):
-                    tx["accepted"].append(addr)
-                send(r)
-            elif verb == "DATA":
-                if not tx or not tx["accepted"]:
-                    send("554 5.5.1 Error: no valid recipients")
-                    continue
-                send("354 End data with <CR><LF>.<CR><LF>")
-                raw = b""
-                while True:
-                    while b"\n" not in st["buf"]:
-                        self._recv(st)
-                    l, st["buf"] = st["buf"].split(b"\n", 1)
-                    raw += l + b"\n"
-                    if l == b".\r":
-                        break
-                tx["raw"] = raw
-                body = raw[:-3]
-                tx["data"] = b"".join(x[1:] if x.startswith(b".") else x
-                                      for x in body.splitlines(keepends=True))
-                with self.lock:
-                    self.txs.append(tx)
-                time.sleep(self.data_delay)
-                send(self.data_reply)
-                tx = None
-            elif verb == "BDAT":
-                parts = line.split()
-                chunk = self._exact(st, int(parts[1]))
-                tx["bdat"] = True
-                tx["raw"] += chunk
-                if len(parts) > 2 and parts[2].upper() == "LAST":
-                    tx["data"] = tx["raw"]
-                    with self.lock:
-                        self.txs.append(tx)
-                    send(self.data_reply)
-                    tx = None
-                else:
-                    send("250 2.0.0 chunk ok")
-            elif verb == "RSET":
-                tx = None
-                send("250 2.0.0 Ok")
-            elif verb == "NOOP":
-                send("250 2.0.0 Ok")
-            elif verb == "QUIT":
-                send("221 2.0.0 Bye")
-                return
-            else:
-                send("502 5.5.2 Error: command not recognized")
+def Hop(ext, port=0, tls_ctx=None):
+    """A listening fake next hop offering the EHLO keywords ext (STARTTLS too with tls_ctx)."""
+    return FakeSmtp(port=port, ext=ext, tls_ctx=tls_ctx).start()
 
 
 def make_tls_ctx(workdir):
@@ -237,11 +65,6 @@ def make_tls_ctx(workdir):
 
 
 # ---------------------------------------------------------------- queue files
-
-# The spool format lives in one place (tests/lib/sgtest.py); these adapters keep this
-# file's call shapes.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import sgtest  # noqa: E402
 
 new_id = sgtest.new_id
 
@@ -355,21 +178,6 @@ class Relay:
 
 # ---------------------------------------------------------------- checks
 
-class Tap:
-    def __init__(self):
-        self.n = self.failed = 0
-
-    def check(self, cond, name, why=""):
-        self.n += 1
-        if cond:
-            print(f"ok {self.n} - {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.n} - {name}" + (f": {' '.join(str(why).split())[:300]}" if why else ""),
-                  flush=True)
-        return bool(cond)
-
-
 T = Tap()
 CRLF = b"\r\n"
 FULL_EXT = ["PIPELINING", "SIZE 100000", "8BITMIME", "SMTPUTF8", "DSN", "CHUNKING", "BINARYMIME",
@@ -382,11 +190,11 @@ def missing(txt, pieces):
 
 
 def to_addr(t):
-    return [r[r.find("<") + 1:r.find(">")] for r in t["rcpts"]]
+    return [r[r.find("<") + 1:r.find(">")] for r in t.rcpt_args]
 
 
 def dsn_for(hop, sender):
-    return hop.find(lambda t: t["mail"].startswith("<>") and to_addr(t) == [sender])
+    return hop.find(lambda t: t.mail.startswith("<>") and to_addr(t) == [sender])
 
 
 def gone(relay, qid):
@@ -407,17 +215,17 @@ def scenario_main(workdir):
         ok = wait_for(lambda: len(hop.txs) >= 2, 10)
         T.check(ok, "two messages delivered", relay.log()[-500:])
         t1 = hop.find(lambda t: to_addr(t) == ["bob@y.test"])
-        T.check(t1 and t1[0]["raw"] == b"Subject: dots\r\n\r\n..leading dot\r\nmid . dot\r\n...two\r\n"
+        T.check(t1 and t1[0].raw == b"Subject: dots\r\n\r\n..leading dot\r\nmid . dot\r\n...two\r\n"
                 b"..\r\nlast line\r\n.\r\n", "exact DATA bytes: dot-stuffed, CRLF added, terminator",
-                t1 and t1[0]["raw"])
-        T.check(t1 and t1[0]["data"] == data1 + CRLF, "data unstuffed equals the spool's data")
+                t1 and t1[0].raw)
+        T.check(t1 and t1[0].data == data1 + CRLF, "data unstuffed equals the spool's data")
         t2 = hop.find(lambda t: to_addr(t) == ["carol@y.test"])
-        T.check(t1 and t2 and t1[0]["conn"] == t2[0]["conn"], "connection reused for two messages",
-                f"conns {[t['conn'] for t in hop.txs]}")
-        cmds = [c for cid, c in hop.commands if t1 and cid == t1[0]["conn"]]
+        T.check(t1 and t2 and t1[0].conn == t2[0].conn, "connection reused for two messages",
+                f"conns {[t.conn for t in hop.txs]}")
+        cmds = [c for cid, c in hop.commands if t1 and cid == t1[0].conn]
         T.check([c.split()[0] for c in cmds].count("EHLO") == 1 and "RSET" in cmds,
                 "one EHLO, RSET between transactions", cmds)
-        T.check(t1 and t1[0]["pipelined"], "PIPELINING used when offered")
+        T.check(t1 and t1[0].pipelined, "PIPELINING used when offered")
         T.check(wait_for(lambda: not relay.files("outgoing"), 5), "outgoing/ empty after delivery",
                 relay.files("outgoing"))
         T.check(f"{id1}: event=sent rcpt=<bob@y.test> relay=127.0.0.1:{hop.port} dsn=2.0.0 "
@@ -430,12 +238,12 @@ def scenario_main(workdir):
                              data3, envid="ENV+2B42", ret="HDRS", body="8BITMIME", smtputf8=True))
         wait_for(lambda: hop.find(lambda t: to_addr(t) == ["dora@y.test"]), 5)
         t3 = hop.find(lambda t: to_addr(t) == ["dora@y.test"])
-        mail = t3[0]["mail"] if t3 else ""
+        mail = t3[0].mail if t3 else ""
         T.check(mail == f"<jürgen@x.test> SIZE={len(data3)} BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=ENV+2B42",
                 "MAIL FROM with SIZE, BODY, SMTPUTF8, RET, ENVID", mail)
-        T.check(t3 and t3[0]["rcpts"] == ["<dora@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;dora+2Bx@y.test"],
-                "RCPT TO with NOTIFY and ORCPT", t3 and t3[0]["rcpts"])
-        T.check(t3 and t3[0]["data"] == data3, "8-bit data passed unchanged")
+        T.check(t3 and t3[0].rcpt_args == ["<dora@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;dora+2Bx@y.test"],
+                "RCPT TO with NOTIFY and ORCPT", t3 and t3[0].rcpt_args)
+        T.check(t3 and t3[0].data == data3, "8-bit data passed unchanged")
 
         # 3 BINARYMIME goes by BDAT
         id4 = new_id()
@@ -443,7 +251,7 @@ def scenario_main(workdir):
         relay.put(id4, qfile(id4, "alice@x.test", ["erin@y.test"], data4, body="BINARYMIME"))
         wait_for(lambda: hop.find(lambda t: to_addr(t) == ["erin@y.test"]), 5)
         t4 = hop.find(lambda t: to_addr(t) == ["erin@y.test"])
-        T.check(t4 and t4[0]["bdat"] and t4[0]["data"] == data4 and "BODY=BINARYMIME" in t4[0]["mail"],
+        T.check(t4 and t4[0].bdat and t4[0].data == data4 and "BODY=BINARYMIME" in t4[0].mail,
                 "BINARYMIME sent with BDAT, bytes unchanged", t4 and t4[0])
 
         # 4 mixed results: 250 / 450 / 550
@@ -459,10 +267,10 @@ def scenario_main(workdir):
         T.check(d5.get("rcpt") == ["temp@y.test"] and d5.get("attempts") == 1 and
                 "450 4.2.0 mailbox busy" in d5.get("last-error", "") and d5.get("next-attempt", 0) > time.time() - 1,
                 "deferred copy: only the 450 recipient, attempts=1, last-error, next-attempt", d5)
-        T.check(hop.find(lambda t: t["accepted"] == ["ok@y.test"]), "250 recipient delivered")
+        T.check(hop.find(lambda t: t.rcpts == ["ok@y.test"]), "250 recipient delivered")
         wait_for(lambda: dsn_for(hop, "mixer@x.test"), 5)
         dsn = dsn_for(hop, "mixer@x.test")
-        txt = dsn[0]["data"].decode(errors="replace") if dsn else ""
+        txt = dsn[0].data.decode(errors="replace") if dsn else ""
         T.check(dsn, "DSN for the 550 recipient delivered to the sender", relay.log()[-800:])
         want = ["Final-Recipient: rfc822; perm@y.test\r\n", "Status: 5.1.1\r\n",
                 "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n", "report-type=delivery-status",
@@ -500,7 +308,7 @@ def scenario_main(workdir):
                              created=time.time() - 60))
         wait_for(lambda: dsn_for(hop, "old@x.test"), 6)
         dsn = dsn_for(hop, "old@x.test")
-        txt = dsn[0]["data"].decode(errors="replace") if dsn else ""
+        txt = dsn[0].data.decode(errors="replace") if dsn else ""
         T.check(dsn and "Status: 5.4.7" in txt and "451 4.3.0 try later" in txt and
                 id8 not in relay.files("deferred"), "queue lifetime expired: DSN instead of deferral", txt[:200])
 
@@ -509,7 +317,7 @@ def scenario_main(workdir):
         relay.put(id9, qfile(id9, "big@x.test", ["z@y.test"], b"Subject: big\r\n\r\n" + b"x" * 100100 + CRLF))
         wait_for(lambda: dsn_for(hop, "big@x.test"), 6)
         dsn = dsn_for(hop, "big@x.test")
-        T.check(dsn and "Status: 5.3.4" in dsn[0]["data"].decode(errors="replace") and
+        T.check(dsn and "Status: 5.3.4" in dsn[0].data.decode(errors="replace") and
                 not hop.find(lambda t: to_addr(t) == ["z@y.test"]), "larger than SIZE: not sent, DSN 5.3.4")
 
         # 8 unreadable queue file goes to corrupt/
@@ -554,16 +362,16 @@ def scenario_plain(workdir):
         relay.start()
         wait_for(lambda: hop.find(lambda t: to_addr(t) == ["p@y.test"]), 8)
         t = hop.find(lambda t: to_addr(t) == ["p@y.test"])
-        T.check(t and t[0]["mail"] == "<a@x.test> SIZE=21" and t[0]["rcpts"] == ["<p@y.test>"],
+        T.check(t and t[0].mail == "<a@x.test> SIZE=21" and t[0].rcpt_args == ["<p@y.test>"],
                 "no DSN/BODY parameters when the hop lacks DSN and 8BITMIME (7-bit data)",
-                t and (t[0]["mail"], t[0]["rcpts"]))
-        T.check(t and not t[0]["pipelined"], "no PIPELINING when not offered")
+                t and (t[0].mail, t[0].rcpt_args))
+        T.check(t and not t[0].pipelined, "no PIPELINING when not offered")
         wait_for(lambda: dsn_for(hop, "utf@x.test") and dsn_for(hop, "eight@x.test"), 8)
         d = dsn_for(hop, "utf@x.test")
-        T.check(d and "Status: 5.6.7" in d[0]["data"].decode(errors="replace") and
+        T.check(d and "Status: 5.6.7" in d[0].data.decode(errors="replace") and
                 not hop.find(lambda t: to_addr(t) == ["q@y.test"]), "SMTPUTF8 needed, not offered: DSN 5.6.7")
         d = dsn_for(hop, "eight@x.test")
-        T.check(d and "Status: 5.6.3" in d[0]["data"].decode(errors="replace") and
+        T.check(d and "Status: 5.6.3" in d[0].data.decode(errors="replace") and
                 not hop.find(lambda t: to_addr(t) == ["r@y.test"]), "8-bit data, no 8BITMIME: DSN 5.6.3")
         # deferred/ not writable: the source must stay (never lose), then recover
         ddir = os.path.join(relay.spool, "deferred")
@@ -594,9 +402,9 @@ def scenario_helo(workdir):
         relay.start()
         wait_for(lambda: hop.txs, 5)
         cmds = [c.split()[0].upper() for _, c in hop.commands]
-        T.check(hop.txs and cmds[:2] == ["EHLO", "HELO"] and hop.txs[0]["mail"] == "<a@x.test>" and
-                hop.txs[0]["rcpts"] == ["<h@y.test>"], "EHLO refused: HELO, and no extensions used",
-                (cmds, hop.txs and hop.txs[0]["mail"]))
+        T.check(hop.txs and cmds[:2] == ["EHLO", "HELO"] and hop.txs[0].mail == "<a@x.test>" and
+                hop.txs[0].rcpt_args == ["<h@y.test>"], "EHLO refused: HELO, and no extensions used",
+                (cmds, hop.txs and hop.txs[0].mail))
     finally:
         relay.stop()
         hop.close()
@@ -635,7 +443,7 @@ def scenario_tls(workdir):
         relay.start()
         wait_for(lambda: hop.txs, 8)
         cmds = [c.split()[0].upper() for _, c in hop.commands]
-        T.check(hop.txs and hop.txs[0]["tls"] and hop.txs[0]["data"] == b"Subject: tls\r\n\r\nsecret\r\n",
+        T.check(hop.txs and hop.txs[0].tls and hop.txs[0].data == b"Subject: tls\r\n\r\nsecret\r\n",
                 "tls=may: STARTTLS offered and used", relay.log()[-400:])
         T.check(cmds[:3] == ["EHLO", "STARTTLS", "EHLO"], "EHLO again after STARTTLS", cmds)
     finally:
@@ -704,7 +512,7 @@ def scenario_down(workdir):
         time.sleep(1.5)
         hop = Hop(["PIPELINING"], port=port)
         T.check(wait_for(lambda: hop.txs, 8), "delivered after the hop came back", relay.log()[-300:])
-        T.check(hop.txs and hop.txs[0]["data"] == data and
+        T.check(hop.txs and hop.txs[0].data == data and
                 wait_for(lambda: not relay.files("deferred") and not relay.files("outgoing"), 3),
                 "exact data, queue empty")
         T.check(re.search(rf"{qid}: event=deferred rcpt=<w@y.test> .* attempts=\d+ next=\d+", relay.log()),
@@ -727,8 +535,8 @@ def check_sanitizer_reports():
 
 def main():
     if not os.access(BINARY, os.X_OK):
-        print(f"not ok 1 - {BINARY} not built")
-        return 1
+        T.fail(f"{BINARY} built", "missing (build first)")
+        T.done()
     workdir = tempfile.mkdtemp(prefix="sg-relay-test-")
     t0 = time.time()
     for sc in (scenario_main, scenario_plain, scenario_tls, scenario_down, scenario_helo, scenario_stop):
@@ -739,8 +547,7 @@ def main():
             T.check(False, f"{sc.__name__} ran to the end", repr(e))
     check_sanitizer_reports()
     log(f"done in {time.time() - t0:.1f}s")
-    print(f"1..{T.n}")
-    return 1 if T.failed else 0
+    T.done()
 
 
 if __name__ == "__main__":

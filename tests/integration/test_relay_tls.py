@@ -83,7 +83,7 @@ def expect_sent(name, ctx, tls, extra, fp, why, result="verified"):
     hop, relay, qid = one(name, ctx, tls, extra)
     try:
         ok = wait_for(lambda: hop.txs, 8)
-        T.check(ok and hop.txs[0]["tls"] and hop.txs[0]["data"] == f"Subject: {name}\r\n\r\nsecret\r\n".encode(),
+        T.check(ok and hop.txs[0].tls and hop.txs[0].data == f"Subject: {name}\r\n\r\nsecret\r\n".encode(),
                 f"{why}: delivered over TLS", relay.log()[-400:])
         line = wait_for(lambda: re.search(rf"{qid}: event=sent rcpt=<{name}@y.test> .*", relay.log()), 3)
         want = rf"tls={result} tls_proto=TLSv1\.[23] tls_cipher=[A-Z0-9_-]+ peer_fp={fp or '[0-9a-f]{64}'}$"
@@ -137,8 +137,8 @@ def scenario_config(workdir):
 
 def main():
     if not os.access(BINARY, os.X_OK):
-        print(f"not ok 1 - {BINARY} not built")
-        return 1
+        T.fail(f"{BINARY} built", "missing (build first)")
+        T.done()
     workdir = tempfile.mkdtemp(prefix="sg-relay-tls-")
     os.chmod(workdir, 0o755)
     t0 = time.time()
@@ -188,8 +188,7 @@ def main():
             T.check(False, f"step {i} ran to the end", repr(e))
     check_sanitizer_reports()
     print(f"# done in {time.time() - t0:.1f}s", file=sys.stderr)
-    print(f"1..{T.n}")
-    return 1 if T.failed else 0
+    T.done()
 
 
 if __name__ == "__main__":

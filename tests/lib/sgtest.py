@@ -1,6 +1,6 @@
 """sgtest - shared helpers for sealgate's Python test suites (stdlib only).
 
-TAP output, free loopback ports, temp configurations, queue files in the spool format of
+TAP output (tap.py), free loopback ports, temp configurations, queue files in the spool format of
 docs/queue-format.md, and a running gateway (`sealgate start`) with bounded waits.
 Owner: tests.
 """
@@ -12,9 +12,10 @@ import smtplib
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
+
+from tap import Tap  # noqa: F401  (the one TAP writer; suites import it from here or from tap)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("SEALGATE_BINARY", os.path.join(ROOT, "build", "sealgate"))
@@ -27,29 +28,6 @@ def asan_binary():
         return os.environ["SEALGATE_BINARY"]
     return ASAN_BINARY if os.access(ASAN_BINARY, os.X_OK) else BINARY
 STATES = ["tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt", "dsn"]
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, detail=""):
-        self.n += 1
-        if cond:
-            print(f"ok {self.n} - {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.n} - {name}" + (f": {detail}" if detail else ""), flush=True)
-        return cond
-
-    def skip(self, name, why):
-        self.n += 1
-        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
-
-    def done(self):
-        print(f"1..{self.n}", flush=True)
-        sys.exit(1 if self.failed else 0)
 
 
 def free_port():

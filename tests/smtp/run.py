@@ -62,6 +62,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from sgtest import log_events  # noqa: E402
+from tap import Tap  # noqa: E402
 TIMEOUT = 5.0
 
 
@@ -343,18 +344,13 @@ def main():
     a = ap.parse_args()
     files = a.files or sorted(glob.glob(os.path.join(HERE, "*.conv")))
     binary = os.path.abspath(a.binary)
-    print(f"1..{len(files)}")
-    failed = 0
-    for i, f in enumerate(files, 1):
+    t = Tap()
+    for f in files:
         t0 = time.time()
         err = run_conv(f, binary)
         name = os.path.basename(f)[:-5]
-        if err:
-            failed += 1
-            print(f"not ok {i} - {name}: {err}", flush=True)
-        else:
-            print(f"ok {i} - {name} ({time.time() - t0:.1f}s)", flush=True)
-    return 1 if failed else 0
+        t.ok(not err, name if err else f"{name} ({time.time() - t0:.1f}s)", err)
+    t.done()
 
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
-/* sg-engine.c - test driver for the engines of src/engine/engine.h: runs one engine call on a
- * message file with the store of a sealgate configuration, so that interop tests can hand
- * what sealgate produces to openssl cms / gpgsm and the other way round without SMTP.
- * Owner: tests (S/MIME). Not installed, not a sealgate subcommand.
+/* sg-engine.c - the one engine driver of the test suites: runs one engine call, or the
+ * decrypt/verify entry point over every engine (unwrap), on a message with the store and KEK
+ * of a sealgate configuration, without SMTP in between, so that interop and corpus tests can
+ * hand what sealgate produces to openssl cms / gpgsm / gpg / sqop and the other way round.
+ * Owner: tests. Not installed, not a sealgate subcommand.
  *
  *   sg-engine -c CONF [--engine smime|pgp] protect --from A [--to B]... [--sign none|sender|domain]
- *             [--opaque] [--create] <in >out
+ *             [--opaque] [--create] [--inline] <in >out
  *   sg-engine -c CONF [--engine ...] peel [--from A] [--rcpt B]... [--max N] [--at UNIXTIME]
  *             [--inner FILE] <in
  *   sg-engine -c CONF [--engine ...] detect <in
  *   sg-engine -c CONF [--engine ...] can-encrypt ADDR | can-sign ADDR
+ *   sg-engine -c CONF unwrap [--rcpt B]... <in >out
  * peel prints one key=value line per fact (kind, dec, reason, readable, sig, signer, from_match,
- * sig_reason, signer_aead, chain_bytes); the inner entity goes to --inner. Exit status: 0 done,
- * 1 the engine returned -1 (message on stderr), 2 usage or setup error. */
+ * sig_reason, signer_aead, chain_bytes); the inner entity goes to --inner. --inline makes the
+ * OpenPGP engine write inline PGP (cryptd.pgp_inline). unwrap (all engines loaded, as in cryptd)
+ * writes one summary line of key=value to stderr and to stdout the message the first recipient
+ * gets (the input itself when nothing changes, nothing when held). Exit status: 0 done, 1 the
+ * engine or sg_unwrap returned -1 (message on stderr), 2 usage or setup error. */
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +25,7 @@
 
 #include "crypto/kek.h"
 #include "engine/engine.h"
+#include "engine/unwrap.h"
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "mime/mime.h"
@@ -29,7 +35,7 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: sg-engine -c CONF [--engine NAME] protect|peel|detect|can-encrypt|can-sign ...\n");
+            "usage: sg-engine -c CONF [--engine NAME] protect|peel|detect|can-encrypt|can-sign|unwrap ...\n");
     return 2;
 }
 
@@ -59,7 +65,7 @@ static const char *kind_name(int k)
     return k == SG_LAYER_ENCRYPTED ? "encrypted" : k == SG_LAYER_SIGNED ? "signed" : "none";
 }
 
-static int protect(const sg_engine *eng, int argc, char **argv)
+static int protect(const sg_engine *eng, sg_config *cfg, int argc, char **argv)
 {
     sg_protect_req req = {.sign = SG_SIGN_SENDER, .qid = "sg-engine"};
     const char *to[MAX_ADDRS];
@@ -77,6 +83,8 @@ static int protect(const sg_engine *eng, int argc, char **argv)
             req.opaque = true;
         else if (strcmp(argv[i], "--create") == 0)
             req.create_sender_key = true;
+        else if (strcmp(argv[i], "--inline") == 0)
+            cfg->cryptd.pgp_inline = true; /* the engine reads it at each call */
         else
             return usage();
     }
@@ -151,6 +159,51 @@ static int peel(const sg_engine *eng, int argc, char **argv)
     return rc;
 }
 
+/* sg_unwrap as cryptd runs it for incoming mail; the summary is of the first recipient's copy
+ * when that one could read it, else of what the others get. */
+static int unwrap(const sg_config *cfg, int argc, char **argv)
+{
+    const char *rcpts[MAX_ADDRS];
+    size_t n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--rcpt") == 0 && i + 1 < argc && n < MAX_ADDRS)
+            rcpts[n++] = argv[++i];
+        else
+            return usage();
+    }
+    sg_buf in;
+    sg_buf_init(&in, SG_MIME_MAX_OUT);
+    if (read_all(stdin, &in) < 0)
+        return 2;
+    const char *msg = in.data ? in.data : "";
+    sg_unwrap_req req = {.rcpts = rcpts, .nrcpt = n, .authserv_id = cfg->hostname,
+                         .max_layers = cfg->cryptd.max_layers, .qid = "sg-engine"};
+    sg_unwrap_result u;
+    if (sg_unwrap(&req, msg, in.len, &u) < 0) {
+        fprintf(stderr, "unwrap: error\n");
+        sg_buf_free(&in);
+        return 1;
+    }
+    bool reader = n > 0 && u.readable[0];
+    const sg_unwrap_summary *s = reader ? &u.reader : &u.other;
+    fprintf(stderr, "hold=%d unchanged=%d readable=%d layers=%d encrypted=%d dec=%s dec_reason=%s sig=%s sig_reason=%s "
+                    "signer=%s whole=%d embedded=%d unprotected=%d reason=\"%s\"\n",
+            u.hold, u.unchanged, reader, u.layers, s->encrypted, sg_unwrap_dec_name(s->dec),
+            s->dec_reason[0] ? s->dec_reason : "-", sig_name(s->sig.sig), s->sig.reason[0] ? s->sig.reason : "-",
+            s->sig.signer[0] ? s->sig.signer : "-", s->sig_whole, s->embedded, s->unprotected, u.reason);
+    if (u.hold)
+        ;
+    else if (u.unchanged)
+        fwrite(msg, 1, in.len, stdout);
+    else if (reader)
+        fwrite(u.reader_msg, 1, u.reader_len, stdout);
+    else
+        fwrite(u.other_msg, 1, u.other_len, stdout);
+    sg_unwrap_result_free(&u);
+    sg_buf_free(&in);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *conf = NULL, *engname = "smime";
@@ -192,10 +245,16 @@ int main(int argc, char **argv)
     sg_keystore_domain_address(cfg.internal_domains.n ? cfg.internal_domains.v[0] : NULL, cfg.hostname,
                                env.domain_addr, sizeof env.domain_addr);
     int rc = 2;
-    if (eng->init(&env) < 0)
+    bool all = strcmp(cmd, "unwrap") == 0, ready = true; /* unwrap peels through every engine */
+    for (size_t e = 0; ready && sg_engines[e]; e++)
+        if (all || sg_engines[e] == eng)
+            ready = sg_engines[e]->init(&env) == 0;
+    if (!ready)
         fprintf(stderr, "engine init failed\n");
+    else if (all)
+        rc = unwrap(&cfg, argc - i, argv + i);
     else if (strcmp(cmd, "protect") == 0)
-        rc = protect(eng, argc - i, argv + i);
+        rc = protect(eng, &cfg, argc - i, argv + i);
     else if (strcmp(cmd, "peel") == 0)
         rc = peel(eng, argc - i, argv + i);
     else if (strcmp(cmd, "detect") == 0) {
