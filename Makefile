@@ -1,7 +1,8 @@
 # sealgate - the two commands of the README, and the targets behind them.
 #   make run    install what is missing, build, start the gateway in the foreground (./run)
 #   make test   install what is missing, build (normal, ASan+UBSan, fuzz), run every suite
-.PHONY: all deps build build-asan build-fuzz run test fuzz bench clean
+#   make fresh-check   `make test` of HEAD in a clean Debian 12 root (scripts/fresh-check, root)
+.PHONY: all deps build build-asan build-fuzz run test fresh-check fuzz bench clean
 
 all: build
 
@@ -28,6 +29,10 @@ run: build
 
 test: build build-asan build-fuzz
 	python3 tests/run-all
+
+# Not part of `make test`: it bootstraps a root and runs all of `make test` inside it.
+fresh-check:
+	scripts/fresh-check $(FRESH_CHECK_ARGS)
 
 fuzz: build-fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run-short.sh
