@@ -76,6 +76,12 @@ t.ok(r.returncode == 2 and "unknown argument" in r.stderr and "usage:" in r.stde
      "an unknown argument is refused with the usage", r.stderr)
 r = run("--dry-run", "--rev")
 t.ok(r.returncode == 2 and "needs a commit" in r.stderr, "--rev without its value is refused", r.stderr)
+env = dict(os.environ, FRESH_APT_ETC=apt, FRESH_CACHE=cache, FRESH_BOOTSTRAP="debootstrap")
+r = subprocess.run([SCRIPT, "--dry-run", "--refresh-base"], capture_output=True, text=True, env=env, timeout=60)
+t.ok("with debootstrap" in plan(r.stdout, "base"), "FRESH_BOOTSTRAP picks the bootstrapper", r.stdout)
+env["FRESH_BOOTSTRAP"] = "cdebootstrap"
+r = subprocess.run([SCRIPT, "--dry-run"], capture_output=True, text=True, env=env, timeout=60)
+t.ok(r.returncode == 2 and "FRESH_BOOTSTRAP" in r.stderr, "an unknown bootstrapper is refused", r.stderr)
 os.remove(os.path.join(apt, "sources.list.d", "main.sources"))
 os.remove(os.path.join(apt, "sources.list.d", "extra.list"))
 r = run("--dry-run")
