@@ -2,7 +2,8 @@
 #   make run    install what is missing, build, start the gateway in the foreground (./run)
 #   make test   install what is missing, build (normal, ASan+UBSan, ThreadSanitizer, fuzz), run every suite
 #   make layers the include-direction and call-cycle check (docs/architecture.md, Layers)
-.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fuzz bench clean
+#   make fresh-check   `make test` of HEAD in a clean Debian 12 root (scripts/fresh-check, root)
+.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fresh-check fuzz bench clean
 
 all: build
 
@@ -39,6 +40,10 @@ test: build build-asan build-tsan build-fuzz
 # the layer check alone (make test runs it as the suite "layers", with its self-test)
 layers: build
 	python3 scripts/check-layers --objects build/libsealgate.a.p
+
+# Not part of `make test`: it bootstraps a root and runs all of `make test` inside it.
+fresh-check:
+	scripts/fresh-check $(FRESH_CHECK_ARGS)
 
 fuzz: build-fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run-short.sh

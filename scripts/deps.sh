@@ -2,10 +2,13 @@
 # Installs the Debian packages sealgate needs to build, run and test, when any is missing,
 # and creates the role users when run as root. Idempotent; fast when nothing is missing.
 # Owner: build. Keep this list in sync with README.md "Dependencies".
+# Packages are installed without their Recommends, so anything a test needs is listed here even
+# when a listed package recommends it (swaks' STARTTLS needs libnet-ssleay-perl).
+# tests/integration/test_deps.py checks this list; `make fresh-check` proves it on a bare root.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
 libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev
-postfix swaks procps
+postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm"
 
 missing=""
