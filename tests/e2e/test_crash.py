@@ -181,11 +181,21 @@ def main():
                          f"roles not found under the master: {missing} ({pids})"):
             return tap.exit()
         if os.geteuid() == 0:
+            # A role drops privileges a moment after it is forked (smtpd may already answer
+            # while cryptd is still starting), so wait, with a limit, until each has dropped.
             uids = {}
-            for r, ps in pids.items():
-                for p in ps:
-                    with open(f"/proc/{p}/status") as f:
-                        uids[r] = next(int(ln.split()[2]) for ln in f if ln.startswith("Uid:"))
+
+            def dropped():
+                uids.clear()
+                for r, ps in gw.role_pids().items():
+                    for p in ps:
+                        try:
+                            with open(f"/proc/{p}/status") as f:
+                                uids[r] = next(int(ln.split()[2]) for ln in f if ln.startswith("Uid:"))
+                        except (OSError, StopIteration):
+                            return False
+                return bool(uids) and all(u != 0 for u in uids.values())
+            wait_for(dropped, 10, 0.1)
             tap.check(all(u != 0 for u in uids.values()),
                       "started as root, every role runs under its own non-root user",
                       f"effective uids {uids}")
