@@ -9,7 +9,8 @@
  * so it must never open a socket or execute anything. The one exception is its revocation
  * fetch helper (net/fetch_helper.h): a child forked before any key is loaded, running as
  * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
- * socketpair; cryptd only parses them.
+ * socketpair; cryptd only parses them. If the helper dies cryptd exits (a new helper cannot
+ * be forked once keys are loaded) and the master restarts it.
  *
  * DSNs: relay writes its bounces into dsn/ (it may not write incoming/ or outgoing/ freely);
  * cryptd moves each into incoming/ (never replacing a file there), so a bounce goes through the
@@ -387,6 +388,8 @@ int sg_cryptd_main(const sg_config *cfg)
     static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
     static sg_engine_env env;
     env = (sg_engine_env){.cfg = cfg, .st = st, .ks = ks, .cs = cs, .lock = &store_lock};
+    /* Validation releases it while a CRL or OCSP fetch runs (no lock across network I/O). */
+    sg_certstore_set_lock(cs, &store_lock);
     sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
                                env.domain_addr, sizeof env.domain_addr);
     /* The policy decides per recipient; the engines protect and peel (docs/policy.md). */
@@ -422,6 +425,7 @@ int sg_cryptd_main(const sg_config *cfg)
     take_dsns(&c);
     scan_incoming(&c);
     time_t checked = time(NULL);
+    int rc = 0;
     for (;;) {
         struct pollfd p[2] = {{.fd = ino, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         int r = poll(p, 2, 1000);
@@ -437,6 +441,13 @@ int sg_cryptd_main(const sg_config *cfg)
         /* A policy loaded into the store is in force within a second, busy or idle. */
         if (reload || time(NULL) != checked) {
             checked = time(NULL);
+            /* A dead helper cannot be forked again now that keys are in memory: exit, and the
+             * master restarts cryptd with a new one. Meanwhile fetches fail (docs/x509.md). */
+            if (sg_fetch_helper_lost()) {
+                sg_error(NULL, "event=fetch-helper-died action=exit");
+                rc = 1;
+                break;
+            }
             sg_transform_policy_reload();
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
@@ -482,5 +493,5 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_keystore_close(ks);
     sg_store_close(st);
     sg_fetch_helper_stop();
-    return 0;
+    return rc;
 }

@@ -10,6 +10,7 @@
 #define SG_CERTSTORE_H
 
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,6 +151,12 @@ int sg_cert_validate(sg_certstore *cs, X509 *x, const char *address, int purpose
  * (net/fetch_helper.h: sg_fetch_helper_start before loading the KEK; cryptd should), else
  * they run in the calling process (docs/architecture.md, "Revocation fetches"). */
 void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev);
+/* The mutex that guards cs's store handle where threads share it (cryptd's store lock):
+ * callers hold it around every call on cs, as before. Validation releases it while a CRL or
+ * OCSP fetch runs (no lock is held across network I/O) and takes it again to verify and cache
+ * the answer, so what a caller read from the store before sg_cert_validate may have changed
+ * when it returns. NULL (the default): nothing is released (single-threaded users). */
+void sg_certstore_set_lock(sg_certstore *cs, pthread_mutex_t *lock);
 
 /* What revocation checking found for a chain (the worst over its certificates). */
 enum sg_rev_status {
@@ -170,7 +177,8 @@ typedef struct sg_cert_result {
 
 /* sg_cert_validate with the full result, including what revocation checking did. May fetch
  * CRLs and OCSP answers (per sg_certstore_set_revocation) and cache them in the store: it
- * can block for up to revocation.timeout seconds per fetch. Returns r->verdict. */
+ * can block for up to revocation.timeout seconds per fetch, with the certstore's lock
+ * released meanwhile (sg_certstore_set_lock). Returns r->verdict. */
 int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purpose, time_t at,
                         sg_cert_result *r);
 

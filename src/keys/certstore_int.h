@@ -17,6 +17,7 @@ struct sg_certstore {
     char err[256];
     bool rev_set; /* sg_certstore_set_revocation was called: rev holds the policy */
     sg_revocation_cfg rev;
+    pthread_mutex_t *lock; /* sg_certstore_set_lock: released across fetches; NULL: none */
     /* URLs that failed recently (revocation.c): not asked again before `until`, so a dead
      * responder costs one timeout per retry_after, not one per message. */
     struct cs_fetch_fail {

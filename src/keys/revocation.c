@@ -1,6 +1,10 @@
 /* revocation.c - the revocation policy over a verified chain: which methods in which order,
  * the worst answer over the chain, and the words that tell the caller what happened (see
  * revocation.h, docs/x509.md "Revocation"). Owner: src/keys.
+ * Why the lock is released around a fetch: a CRL server may take revocation.timeout seconds
+ * to answer, and the store lock is shared by every worker of cryptd; a slow server must delay
+ * only the message that needs it. What was read before the fetch (the cached CRL's number) is
+ * read again after it (revocation_crl.c).
  * Why the anchor is not checked: it is trusted because the admin said so, not because of
  * anything a CRL or responder could say. Why a CRL made by the local CA always counts: it is
  * the gateway's own authority's list, current by construction. */
@@ -17,6 +21,11 @@ void sg_certstore_set_revocation(sg_certstore *cs, const sg_revocation_cfg *rev)
     cs->rev = *rev;
     cs->rev_set = true;
     memset(cs->fails, 0, sizeof cs->fails); /* a new policy (reload) starts without old failures */
+}
+
+void sg_certstore_set_lock(sg_certstore *cs, pthread_mutex_t *lock)
+{
+    cs->lock = lock;
 }
 
 const char *sg_rev_status_name(int s)
@@ -55,12 +64,22 @@ int rev_fetch(sg_certstore *cs, const char *url, const char *content_type, const
             snprintf(err, errlen, "%s; not asked again before %s", cs->fails[i].why, t);
             return REV_FETCH_SKIPPED;
         }
+    /* Copies: nothing of cs is touched while the lock is released. */
+    int ports[SG_REV_MAX_PORTS];
+    char ca[sizeof cs->rev.tls_ca_file];
+    memcpy(ports, cs->rev.ports, sizeof ports);
+    memcpy(ca, cs->rev.tls_ca_file, sizeof ca);
     sg_fetch_limits lim = {.timeout_ms = (long)cs->rev.timeout * 1000,
                            .max_size = (size_t)max_size,
-                           .ports = cs->rev.ports,
+                           .ports = ports,
                            .nports = cs->rev.nports,
-                           .ca_file = cs->rev.tls_ca_file};
-    return sg_http_fetch(url, content_type, body, blen, &lim, out, outlen, err, errlen);
+                           .ca_file = ca};
+    if (cs->lock)
+        pthread_mutex_unlock(cs->lock);
+    int rc = sg_http_fetch(url, content_type, body, blen, &lim, out, outlen, err, errlen);
+    if (cs->lock)
+        pthread_mutex_lock(cs->lock);
+    return rc;
 }
 
 void rev_fmt_time(int64_t t, char *out, size_t n)

@@ -57,7 +57,9 @@ void rev_check_chain(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, sg_cer
 
 /* sg_http_fetch with cs->rev's limits, unless url failed within revocation.retry_after: then
  * REV_FETCH_SKIPPED at once, err holding the remembered reason and until when. Callers note
- * each failure (rev_note_failure) with the phrase they report. */
+ * each failure (rev_note_failure) with the phrase they report. cs->lock (when set) is released
+ * during the fetch and held again on return: callers keep no statement open across it and
+ * read again what another thread may have changed meanwhile. */
 #define REV_FETCH_SKIPPED (-10)
 int rev_fetch(sg_certstore *cs, const char *url, const char *content_type, const uint8_t *body, size_t blen,
               long max_size, uint8_t **out, size_t *outlen, char *err, size_t errlen);

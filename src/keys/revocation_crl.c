@@ -191,9 +191,11 @@ int rev_local_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, char
     return rc;
 }
 
-/* Fetches, accepts and caches the CRL at url. 0 with *out, or -1 with why and *unreachable. */
-static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, const char *ifpr,
-                     const stored_crl *old, time_t now, X509_CRL **out, char *why, size_t wl)
+/* Fetches, accepts and caches the CRL at url. 0 with *out, or -1 with why and *unreachable.
+ * The store lock is released during the fetch (rev_fetch), so the cached CRL is read again
+ * after it: another worker may have stored a newer one meanwhile. */
+static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, const char *ifpr, time_t now,
+                     X509_CRL **out, char *why, size_t wl)
 {
     uint8_t *body;
     size_t len;
@@ -218,10 +220,17 @@ static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, c
         return -1;
     }
     int64_t number = crl_number(crl), next = 0, this_update = 0;
-    if (old->crl && number >= 0 && number < old->number) {
+    stored_crl old;
+    if (load_stored(cs, ifpr, issuer, &old) < 0) {
+        X509_CRL_free(crl);
+        return snprintf(why, wl, "store: %s", cs->err), -1;
+    }
+    bool rollback = old.crl && number >= 0 && number < old.number;
+    X509_CRL_free(old.crl);
+    if (rollback) {
         X509_CRL_free(crl);
         snprintf(why, wl, "CRL from %s refused: number %lld below the cached %lld (rollback)", url,
-                 (long long)number, (long long)old->number);
+                 (long long)number, (long long)old.number);
         rev_note_failure(cs, url, why);
         return -1;
     }
@@ -265,7 +274,7 @@ int rev_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t now
     char why[512] = "";
     for (int i = 0; i < n; i++) {
         X509_CRL *crl;
-        if (fetch_one(cs, urls[i], x, issuer, ifpr, &s, now, &crl, why, sizeof why) == 0) {
+        if (fetch_one(cs, urls[i], x, issuer, ifpr, now, &crl, why, sizeof why) == 0) {
             char how[1100];
             int64_t next = 0;
             bool stale = X509_CRL_get0_nextUpdate(crl) && cs_asn1_time(X509_CRL_get0_nextUpdate(crl), &next) == 0 &&

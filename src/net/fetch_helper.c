@@ -1,10 +1,12 @@
 /* fetch_helper.c - the revocation fetch helper process and the parent's side of its protocol
  * (see fetch_helper.h). Owner: src/net.
- * Protocol over a stream socketpair, one request at a time, native byte order (both ends are
- * the same binary): a request header (limits, lengths) then URL, content type, CA file and
- * body; a response header (status, lengths) then the error text and the body. Every length is
- * checked against a maximum on the side that reads it: the parent does not trust the helper
- * (it is the part that talks to the network) and caps the body at what it asked for.
+ * Protocol over a stream socketpair (fetch_helper.h): requests and answers carry an id, the
+ * helper runs up to SG_FETCH_HELPER_POOL of them at once in threads and answers in any order,
+ * and in the parent one reader thread hands each answer to the request it names, so a slow
+ * server delays only the requests that wait for it. Every length is checked against a maximum
+ * on the side that reads it: the parent does not trust the helper (it is the part that talks
+ * to the network) and caps the body at what that request asked for; an answer that fits no
+ * request makes the helper lost (every request fails, it is never asked again).
  * Why a fork and not an exec: the role's binary and configuration are the parent's; a fork
  * taken before secrets are loaded carries nothing worth stealing, and needs no new role in
  * the master. */
@@ -12,6 +14,8 @@
 #include "net/fetch_int.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <time.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,31 +30,34 @@
 
 #include "lib/privdrop.h"
 
-#define MAGIC 0x53474631u /* "SGF1" */
 #define MAX_URL 2048u
 #define MAX_CTYPE 128u
 #define MAX_CA 512u
 #define MAX_REQ_BODY (64u * 1024)
-#define MAX_ERR 512u
+#define MAX_ERR SG_FETCH_MAX_ERR
 #define MAX_RESP (1ull << 30)
 
-struct req_hdr {
-    uint32_t magic, timeout_ms, nports, url_len, ctype_len, ca_len, body_len;
-    int32_t ports[16];
-    uint64_t max_size;
-};
-
-struct resp_hdr {
-    uint32_t magic;
-    int32_t rc;
-    uint32_t err_len;
-    uint64_t body_len;
-};
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* The parent's state. lock guards everything below; wlock keeps one request's bytes together
+ * on the socket (never held while waiting for an answer). */
+typedef struct waiter {
+    uint64_t id;
+    size_t max;     /* the body cap this request asked for */
+    bool done;
+    int rc;
+    char err[MAX_ERR];
+    uint8_t *body;
+    size_t len;
+    struct waiter *next;
+} waiter;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, wlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t answered = PTHREAD_COND_INITIALIZER;
 static int helper_fd = -1;
 static pid_t helper_pid;
 static int helper_dead;
+static bool reader_on;
+static pthread_t reader;
+static uint64_t next_id;
+static waiter *waiting;
 
 /* Whole reads and writes; timeout_ms < 0: wait forever. 0 or -1. */
 static int io_all(int fd, void *buf, size_t len, bool wr, int timeout_ms)
@@ -78,40 +85,104 @@ static int io_all(int fd, void *buf, size_t len, bool wr, int timeout_ms)
 
 /* ---- the helper ---- */
 
-static int serve_one(int fd)
-{
-    struct req_hdr h;
-    if (io_all(fd, &h, sizeof h, false, -1) < 0)
-        return -1; /* the parent closed: done */
-    if (h.magic != MAGIC || h.url_len == 0 || h.url_len > MAX_URL || h.ctype_len > MAX_CTYPE ||
-        h.ca_len > MAX_CA || h.body_len > MAX_REQ_BODY || h.nports > 16 || h.max_size > MAX_RESP)
-        return -1;
+typedef struct job {
+    sg_fetch_req_hdr h;
     char url[MAX_URL + 1], ctype[MAX_CTYPE + 1], ca[MAX_CA + 1];
-    static uint8_t body[MAX_REQ_BODY];
-    if (io_all(fd, url, h.url_len, false, -1) < 0 || io_all(fd, ctype, h.ctype_len, false, -1) < 0 ||
-        io_all(fd, ca, h.ca_len, false, -1) < 0 || io_all(fd, body, h.body_len, false, -1) < 0)
-        return -1;
-    url[h.url_len] = ctype[h.ctype_len] = ca[h.ca_len] = '\0';
+    uint8_t body[MAX_REQ_BODY];
+} job;
+
+/* The hand-over from the reading thread to the pool: one job at a time, so at most POOL
+ * requests run and one waits; the rest stay unread in the socket (the parent's writes then
+ * block, bounded by its timeout). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *next;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL};
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER; /* one answer at a time */
+
+/* One request from the parent; NULL when it closed or sent something out of limits. */
+static job *read_job(int fd)
+{
+    job *j = malloc(sizeof *j);
+    if (!j)
+        return NULL;
+    sg_fetch_req_hdr *h = &j->h;
+    if (io_all(fd, h, sizeof *h, false, -1) < 0 || h->magic != SG_FETCH_MAGIC || h->url_len == 0 ||
+        h->url_len > MAX_URL || h->ctype_len > MAX_CTYPE || h->ca_len > MAX_CA || h->body_len > MAX_REQ_BODY ||
+        h->nports > 16 || h->max_size > MAX_RESP || io_all(fd, j->url, h->url_len, false, -1) < 0 ||
+        io_all(fd, j->ctype, h->ctype_len, false, -1) < 0 || io_all(fd, j->ca, h->ca_len, false, -1) < 0 ||
+        io_all(fd, j->body, h->body_len, false, -1) < 0) {
+        free(j);
+        return NULL;
+    }
+    j->url[h->url_len] = j->ctype[h->ctype_len] = j->ca[h->ca_len] = '\0';
+    return j;
+}
+
+static void run_job(int fd, job *j)
+{
     int ports[16];
-    for (uint32_t i = 0; i < h.nports; i++)
-        ports[i] = h.ports[i];
-    sg_fetch_limits lim = {.timeout_ms = h.timeout_ms,
-                           .max_size = (size_t)h.max_size,
+    for (uint32_t i = 0; i < j->h.nports; i++)
+        ports[i] = j->h.ports[i];
+    sg_fetch_limits lim = {.timeout_ms = j->h.timeout_ms,
+                           .max_size = (size_t)j->h.max_size,
                            .ports = ports,
-                           .nports = (int)h.nports,
-                           .ca_file = ca};
+                           .nports = (int)j->h.nports,
+                           .ca_file = j->ca};
     uint8_t *out = NULL;
     size_t outlen = 0;
     char err[MAX_ERR] = "";
-    int rc = sg_http_fetch_direct(url, h.ctype_len ? ctype : NULL, h.body_len ? body : NULL, h.body_len, &lim, &out,
-                                  &outlen, err, sizeof err);
-    struct resp_hdr r = {.magic = MAGIC, .rc = rc, .err_len = (uint32_t)strlen(err), .body_len = outlen};
+    int rc = sg_http_fetch_direct(j->url, j->h.ctype_len ? j->ctype : NULL, j->h.body_len ? j->body : NULL,
+                                  j->h.body_len, &lim, &out, &outlen, err, sizeof err);
+    sg_fetch_resp_hdr r = {
+        .magic = SG_FETCH_MAGIC, .rc = rc, .err_len = (uint32_t)strlen(err), .id = j->h.id, .body_len = outlen};
+    pthread_mutex_lock(&out_mu);
     int w = io_all(fd, &r, sizeof r, true, -1) == 0 && io_all(fd, err, r.err_len, true, -1) == 0 &&
                     io_all(fd, out, outlen, true, -1) == 0
                 ? 0
                 : -1;
+    pthread_mutex_unlock(&out_mu);
     free(out);
-    return w;
+    if (w < 0)
+        _exit(0); /* the parent is gone */
+}
+
+static void *pool_worker(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    for (;;) {
+        pthread_mutex_lock(&pool.mu);
+        while (!pool.next)
+            pthread_cond_wait(&pool.cv, &pool.mu);
+        job *j = pool.next;
+        pool.next = NULL;
+        pthread_cond_broadcast(&pool.cv);
+        pthread_mutex_unlock(&pool.mu);
+        run_job(fd, j);
+        free(j);
+    }
+    return NULL;
+}
+
+/* Reads requests and hands them to the pool until the parent closes its end. */
+static void serve(int fd)
+{
+    for (int i = 0; i < SG_FETCH_HELPER_POOL; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, pool_worker, (void *)(intptr_t)fd) != 0)
+            _exit(1);
+        pthread_detach(t);
+    }
+    job *j;
+    while ((j = read_job(fd))) {
+        pthread_mutex_lock(&pool.mu);
+        while (pool.next)
+            pthread_cond_wait(&pool.cv, &pool.mu);
+        pool.next = j;
+        pthread_cond_broadcast(&pool.cv);
+        pthread_mutex_unlock(&pool.mu);
+    }
 }
 
 static void helper_main(int fd, const char *user, const char *group)
@@ -128,9 +199,8 @@ static void helper_main(int fd, const char *user, const char *group)
     }
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0); /* never outlive the parent */
-    while (serve_one(3) == 0)
-        ;
-    _exit(0);
+    serve(3);
+    _exit(0); /* ends the requests still running: their answers have no one to go to */
 }
 
 int sg_fetch_helper_start(const char *user, const char *group, char *err, size_t errlen)
@@ -167,8 +237,46 @@ int sg_fetch_helper_start(const char *user, const char *group, char *err, size_t
     return 0;
 }
 
+int sg_fetch_helper_attach(int fd)
+{
+    pthread_mutex_lock(&lock);
+    int rc = helper_fd >= 0 ? -1 : 0;
+    if (rc == 0) {
+        helper_fd = fd;
+        helper_pid = 0;
+        helper_dead = 0;
+        next_id = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+/* The helper is no longer usable: every waiting request fails, none is sent again. The socket
+ * is shut down, not closed (the reader may still be in recv on it); stop closes it. */
+static void lost_locked(void)
+{
+    if (helper_fd >= 0 && !helper_dead)
+        shutdown(helper_fd, SHUT_RDWR);
+    helper_dead = 1;
+    for (waiter *w = waiting; w; w = w->next)
+        if (!w->done) {
+            w->done = true;
+            w->rc = SG_FETCH_UNREACHABLE;
+            snprintf(w->err, sizeof w->err, "fetch helper failed (stopped)");
+        }
+    pthread_cond_broadcast(&answered);
+}
+
 void sg_fetch_helper_stop(void)
 {
+    pthread_mutex_lock(&lock);
+    if (helper_fd >= 0)
+        shutdown(helper_fd, SHUT_RDWR); /* the reader's recv returns, the helper sees EOF */
+    bool join = reader_on;
+    reader_on = false;
+    pthread_mutex_unlock(&lock);
+    if (join)
+        pthread_join(reader, NULL);
     pthread_mutex_lock(&lock);
     if (helper_fd >= 0)
         close(helper_fd);
@@ -182,7 +290,7 @@ void sg_fetch_helper_stop(void)
 
 pid_t sg_fetch_helper_pid(void)
 {
-    return helper_pid;
+    return helper_pid > 0 ? helper_pid : 0;
 }
 
 int sg_fetch_helper_active(void)
@@ -193,7 +301,95 @@ int sg_fetch_helper_active(void)
     return a;
 }
 
+int sg_fetch_helper_lost(void)
+{
+    pthread_mutex_lock(&lock);
+    if (helper_pid > 0 && waitpid(helper_pid, NULL, WNOHANG) == helper_pid) {
+        helper_pid = -1; /* reaped: stop must not wait for it */
+        lost_locked();
+    }
+    int lost = helper_dead;
+    pthread_mutex_unlock(&lock);
+    return lost;
+}
+
 /* ---- the parent's side ---- */
+
+static waiter *find_locked(uint64_t id)
+{
+    for (waiter *w = waiting; w; w = w->next)
+        if (w->id == id && !w->done)
+            return w;
+    return NULL;
+}
+
+/* Reads the helper's answers and hands each to the request it names. Anything that does not
+ * fit (an id nobody waits for, lengths over the request's own caps, a short read) means the
+ * helper is broken or gone: every request fails, the helper is not used again. */
+static void *reader_main(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    for (;;) {
+        sg_fetch_resp_hdr r;
+        if (io_all(fd, &r, sizeof r, false, -1) < 0)
+            break;
+        pthread_mutex_lock(&lock);
+        waiter *w = find_locked(r.id);
+        size_t max = w ? w->max : 0;
+        pthread_mutex_unlock(&lock);
+        if (!w || r.magic != SG_FETCH_MAGIC || r.err_len >= MAX_ERR || r.body_len > max)
+            break;
+        char e[MAX_ERR];
+        uint8_t *buf = malloc(r.body_len ? r.body_len : 1);
+        if (!buf || io_all(fd, e, r.err_len, false, -1) < 0 || io_all(fd, buf, r.body_len, false, -1) < 0) {
+            free(buf);
+            break;
+        }
+        e[r.err_len] = '\0';
+        pthread_mutex_lock(&lock);
+        if ((w = find_locked(r.id))) {
+            w->done = true;
+            w->rc = r.rc;
+            snprintf(w->err, sizeof w->err, "%s", e);
+            w->body = buf;
+            w->len = r.body_len;
+            pthread_cond_broadcast(&answered);
+        } else {
+            free(buf);
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_mutex_lock(&lock);
+    lost_locked();
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+/* Started by the first request (after the caller's privilege drop and no_new_privs, which a
+ * thread inherits), with every signal blocked: signals are the role's main thread's. */
+static int reader_start_locked(void)
+{
+    if (reader_on)
+        return 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&reader, NULL, reader_main, (void *)(intptr_t)helper_fd);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -1;
+    reader_on = true;
+    return 0;
+}
+
+static void unlink_locked(waiter *me)
+{
+    for (waiter **p = &waiting; *p; p = &(*p)->next)
+        if (*p == me) {
+            *p = me->next;
+            break;
+        }
+}
 
 int sg_fetch_helper_request(const char *url, const char *content_type, const uint8_t *body, size_t blen,
                             const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen)
@@ -206,57 +402,63 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
         snprintf(err, errlen, "request over the fetch helper's limits");
         return SG_FETCH_REFUSED;
     }
-    struct req_hdr h = {.magic = MAGIC,
-                        .timeout_ms = (uint32_t)lim->timeout_ms,
-                        .nports = (uint32_t)lim->nports,
-                        .url_len = (uint32_t)ul,
-                        .ctype_len = (uint32_t)cl,
-                        .ca_len = (uint32_t)al,
-                        .body_len = (uint32_t)blen,
-                        .max_size = lim->max_size};
+    sg_fetch_req_hdr h = {.magic = SG_FETCH_MAGIC,
+                          .timeout_ms = (uint32_t)lim->timeout_ms,
+                          .nports = (uint32_t)lim->nports,
+                          .url_len = (uint32_t)ul,
+                          .ctype_len = (uint32_t)cl,
+                          .ca_len = (uint32_t)al,
+                          .body_len = (uint32_t)blen,
+                          .max_size = lim->max_size};
     for (int i = 0; i < lim->nports; i++)
         h.ports[i] = lim->ports[i];
-    /* The helper's own timeout ends the transfer; ours only guards against a stuck helper. */
-    int wait = (int)lim->timeout_ms + 5000;
+    waiter me = {.max = lim->max_size};
+    /* The helper's own timeout ends the transfer; ours only guards against a stuck helper,
+     * and counts from now: a request may first wait for a free place in the pool. */
+    long guard = lim->timeout_ms * (1 + (long)SG_FETCH_HELPER_POOL) + 5000;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += guard / 1000;
+    until.tv_nsec += (guard % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&lock);
-    int fd = helper_fd, rc = SG_FETCH_UNREACHABLE;
-    struct resp_hdr r;
-    uint8_t *buf = NULL;
-    if (fd < 0) {
+    int fd = helper_fd;
+    if (fd < 0 || helper_dead || reader_start_locked() < 0) {
+        pthread_mutex_unlock(&lock);
         snprintf(err, errlen, "fetch helper not running");
-    } else if (io_all(fd, &h, sizeof h, true, wait) < 0 || io_all(fd, (void *)url, ul, true, wait) < 0 ||
-               io_all(fd, (void *)content_type, cl, true, wait) < 0 ||
-               io_all(fd, (void *)lim->ca_file, al, true, wait) < 0 || io_all(fd, (void *)body, blen, true, wait) < 0 ||
-               io_all(fd, &r, sizeof r, false, wait) < 0 || r.magic != MAGIC || r.err_len >= MAX_ERR ||
-               r.body_len > lim->max_size) {
-        snprintf(err, errlen, "fetch helper failed (stopped)");
-        close(helper_fd); /* out of step or gone: never reused, never replaced by an in-process fetch */
-        helper_fd = -1;
-        helper_dead = 1;
-    } else {
-        char e[MAX_ERR];
-        buf = malloc(r.body_len ? r.body_len : 1);
-        if (!buf || io_all(fd, e, r.err_len, false, wait) < 0 || io_all(fd, buf, r.body_len, false, wait) < 0) {
-            snprintf(err, errlen, "fetch helper failed (stopped)");
-            close(helper_fd);
-            helper_fd = -1;
-            helper_dead = 1;
-            free(buf);
-            buf = NULL;
-        } else {
-            e[r.err_len] = '\0';
-            snprintf(err, errlen, "%s", e);
-            rc = r.rc;
-        }
+        return SG_FETCH_UNREACHABLE;
     }
+    me.id = ++next_id;
+    h.id = me.id;
+    me.next = waiting;
+    waiting = &me;
     pthread_mutex_unlock(&lock);
-    if (rc == SG_FETCH_OK && buf) {
-        *out = buf;
-        *outlen = r.body_len;
-    } else {
-        free(buf);
-        if (rc == SG_FETCH_OK)
-            rc = SG_FETCH_UNREACHABLE;
+
+    pthread_mutex_lock(&wlock);
+    int wait_ms = (int)(guard > INT32_MAX ? INT32_MAX : guard);
+    int sent = io_all(fd, &h, sizeof h, true, wait_ms) == 0 && io_all(fd, (void *)url, ul, true, wait_ms) == 0 &&
+               io_all(fd, (void *)content_type, cl, true, wait_ms) == 0 &&
+               io_all(fd, (void *)lim->ca_file, al, true, wait_ms) == 0 &&
+               io_all(fd, (void *)body, blen, true, wait_ms) == 0;
+    pthread_mutex_unlock(&wlock);
+
+    pthread_mutex_lock(&lock);
+    if (!sent)
+        lost_locked(); /* out of step or gone: never reused, never replaced by an in-process fetch */
+    while (!me.done)
+        if (pthread_cond_clockwait(&answered, &lock, CLOCK_MONOTONIC, &until) == ETIMEDOUT && !me.done)
+            lost_locked(); /* no answer within every timeout: a stuck helper */
+    unlink_locked(&me);
+    pthread_mutex_unlock(&lock);
+    snprintf(err, errlen, "%s", me.err);
+    if (me.rc == SG_FETCH_OK && me.body) {
+        *out = me.body;
+        *outlen = me.len;
+        return SG_FETCH_OK;
     }
-    return rc;
+    free(me.body);
+    return me.rc == SG_FETCH_OK ? SG_FETCH_UNREACHABLE : me.rc;
 }

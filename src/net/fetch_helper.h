@@ -26,4 +26,31 @@ void sg_fetch_helper_stop(void);
 /* The helper's pid, or 0 when none was started. */
 pid_t sg_fetch_helper_pid(void);
 
+/* A helper was started and is no longer usable: it died (reaped here), broke the protocol or
+ * stopped answering. Fetches then fail; the helper cannot be forked again once secrets are
+ * loaded, so cryptd exits and the master restarts it (docs/architecture.md). */
+int sg_fetch_helper_lost(void);
+
+/* ---- the protocol (native byte order: both ends are the same binary) ----
+ * Parent -> helper: a request header, then URL, content type, CA file and body. Helper ->
+ * parent: a response header naming the request's id, then the error text and the body. The
+ * helper answers up to SG_FETCH_HELPER_POOL requests at once, in any order. */
+#define SG_FETCH_MAGIC 0x53474632u /* "SGF2" */
+#define SG_FETCH_HELPER_POOL 4     /* requests the helper runs at once */
+#define SG_FETCH_MAX_ERR 512u
+typedef struct sg_fetch_req_hdr {
+    uint32_t magic, timeout_ms, nports, url_len, ctype_len, ca_len, body_len;
+    int32_t ports[16];
+    uint64_t id, max_size;
+} sg_fetch_req_hdr;
+typedef struct sg_fetch_resp_hdr {
+    uint32_t magic;
+    int32_t rc;
+    uint32_t err_len;
+    uint64_t id, body_len;
+} sg_fetch_resp_hdr;
+/* For the tests and the fuzz target: use fd (a socketpair end) as the helper's socket, with no
+ * process behind it. Undone by sg_fetch_helper_stop. 0, or -1 when a helper is set already. */
+int sg_fetch_helper_attach(int fd);
+
 #endif

@@ -14,7 +14,8 @@
 int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_t *body, size_t blen,
                          const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);
 
-/* Whether a helper was started, and one request through it. */
+/* Whether a helper was started, and one request through it. Thread-safe: requests from
+ * several threads are in flight at once, each answered by its id. */
 int sg_fetch_helper_active(void);
 int sg_fetch_helper_request(const char *url, const char *content_type, const uint8_t *body, size_t blen,
                             const sg_fetch_limits *lim, uint8_t **out, size_t *outlen, char *err, size_t errlen);

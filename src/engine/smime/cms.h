@@ -32,7 +32,8 @@ X509 *sg_smime_cert_locked(sg_certstore *cs, const char *fpr);
 
 /* sg_cert_validate(cs, x, addr, purpose, now) remembering "valid" for a short while as long as
  * the store st is unchanged (cms_valid.c says exactly when it forgets). fpr is x's
- * fingerprint; st may be NULL (no memory). The caller holds the store's lock. */
+ * fingerprint; st may be NULL (no memory). The caller holds the store's lock, which is
+ * released while revocation data is fetched (certstore.h, sg_certstore_set_lock). */
 int sg_smime_validate_locked(sg_certstore *cs, sg_store *st, X509 *x, const char *fpr, const char *addr,
                              int purpose, char *why, size_t whylen);
 
@@ -41,6 +42,13 @@ int sg_smime_validate_locked(sg_certstore *cs, sg_store *st, X509 *x, const char
  * whose notAfter ends the entry. The caller holds the store's lock. */
 bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN + 1]);
 void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x);
+/* The store's generation now (0, or -1), and sg_smime_memo_put only when it is still that
+ * generation: for answers worked out across a validation, which may release the lock. */
+typedef struct sg_smime_gen {
+    long long dv, changes;
+} sg_smime_gen;
+int sg_smime_memo_mark(sg_store *st, sg_smime_gen *g);
+void sg_smime_memo_put_since(sg_store *st, const sg_smime_gen *g, const char *key, const char *fpr, X509 *x);
 
 /* How a message is signed. */
 typedef struct sg_smime_sign_opts {

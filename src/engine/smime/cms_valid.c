@@ -8,7 +8,9 @@
  * revoking, importing a CRL) together with this connection's total change count (certificates
  * cryptd itself issues or learns). Any change forgets everything. A verdict also ends after
  * TTL seconds and at the certificate's notAfter, so expiry is never missed by more than TTL
- * for a CA certificate and not at all for the leaf. */
+ * for a CA certificate and not at all for the leaf. Validation releases the store lock while
+ * it fetches revocation data (certstore.h), so a verdict is remembered only when the store is
+ * at the generation it had before the validation began (sg_smime_memo_put_since). */
 #include <openssl/x509.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -75,6 +77,18 @@ bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN +
     return hit;
 }
 
+int sg_smime_memo_mark(sg_store *st, sg_smime_gen *g)
+{
+    return sg_smime_generation(st, &g->dv, &g->changes);
+}
+
+void sg_smime_memo_put_since(sg_store *st, const sg_smime_gen *g, const char *key, const char *fpr, X509 *x)
+{
+    sg_smime_gen now;
+    if (sg_smime_memo_mark(st, &now) == 0 && now.dv == g->dv && now.changes == g->changes)
+        sg_smime_memo_put(st, key, fpr, x);
+}
+
 void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x)
 {
     sqlite3_int64 dv, ch;
@@ -101,8 +115,10 @@ int sg_smime_validate_locked(sg_certstore *cs, sg_store *st, X509 *x, const char
             why[0] = '\0';
         return SG_CERT_VALID;
     }
+    sg_smime_gen g;
+    bool marked = st && sg_smime_memo_mark(st, &g) == 0;
     int v = sg_cert_validate(cs, x, addr, purpose, time(NULL), why, whylen);
-    if (v == SG_CERT_VALID && addr)
-        sg_smime_memo_put(st, key, fpr, x);
+    if (v == SG_CERT_VALID && addr && marked)
+        sg_smime_memo_put_since(st, &g, key, fpr, x);
     return v;
 }

@@ -52,6 +52,10 @@ static int find_cert(const char *addr, int purpose, bool need_key, char fpr[SG_C
         pthread_mutex_unlock(E->lock);
         return 1;
     }
+    /* Validation may release the lock while it fetches revocation data: the selection is
+     * remembered only if nothing in the store changed since this point. */
+    sg_smime_gen gen;
+    bool marked = sg_smime_memo_mark(E->st, &gen) == 0;
     if (sg_certstore_list(E->cs, addr, &list, &n) < 0)
         found = -1;
     for (size_t i = 0; found == 0 && i < n; i++) {
@@ -65,7 +69,8 @@ static int find_cert(const char *addr, int purpose, bool need_key, char fpr[SG_C
                   : SG_CERT_ERROR;
         if (v == SG_CERT_VALID) {
             memcpy(fpr, list[i].fpr, SG_CERT_FPR_LEN + 1);
-            sg_smime_memo_put(E->st, memo, fpr, x);
+            if (marked)
+                sg_smime_memo_put_since(E->st, &gen, memo, fpr, x);
             found = 1;
         } else if (v == SG_CERT_ERROR) {
             found = -1;
