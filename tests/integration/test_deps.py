@@ -30,8 +30,9 @@ NEEDS = [
     ("cmd", "swaks", "test_demo"), ("perl", "Net::SSLeay", "swaks --tls (test_demo)"),
     ("cmd", "postfix", "e2e"), ("cmd", "postconf", "e2e"),
     ("cmd", "smtp-source", "e2e, bench"), ("cmd", "smtp-sink", "bench"),
-    ("cmd", "runuser", "privilege-drop tests"), ("cmd", "rm", "test_certs"),
-    ("cmd", "git", "test_fresh_check, scripts/fresh-check"), ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
+    ("cmd", "runuser", "privilege-drop tests"), ("cmd", "setpriv", "test_roles (spool access as each role)"),
+    ("cmd", "rm", "test_certs"), ("cmd", "git", "test_fresh_check, scripts/fresh-check"),
+    ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
 ]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
