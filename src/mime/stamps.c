@@ -77,16 +77,15 @@ static bool bare_cr(const char *f, size_t i, size_t n)
     return f[i] == '\r' && (i + 1 >= n || f[i + 1] != '\n');
 }
 
-/* The text at s[0, n) starts one of our results: its name is what precedes the colon (or all
- * of it when there is none), NUL bytes and line ends dropped and outer whitespace trimmed,
- * because readers differ in what they make of those. 1 yes, 0 no, -1 ENOMEM. */
-static int own_text(const char *s, size_t n, const char *authserv_id)
+/* judge's one reading of s[0, n): NUL bytes and line ends dropped, or (cut) the text ends at
+ * its first NUL byte, as C-string readers such as GMime see it. 1 ours, 0 not, -1 ENOMEM. */
+static int judge(const char *s, size_t n, const char *authserv_id, bool cut)
 {
     char *c = malloc(n + 1);
     if (!c)
         return -1;
     size_t len = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !(cut && s[i] == '\0'); i++)
         if (s[i] != '\0' && s[i] != '\r' && s[i] != '\n')
             c[len++] = s[i];
     size_t b = 0;
@@ -99,6 +98,18 @@ static int own_text(const char *s, size_t n, const char *authserv_id)
         e--;
     int own = sg_mime_is_own_result(c + b, e - b, c + v, len - v, authserv_id);
     free(c);
+    return own;
+}
+
+/* The text at s[0, n) starts one of our results: its name is what precedes the colon (or all
+ * of it when there is none), outer whitespace trimmed, read both with NUL bytes dropped and cut
+ * at the first NUL, because readers differ in what they make of those (fuzz_stamps found a
+ * value that only the cut reading shows as ours). 1 yes, 0 no, -1 ENOMEM. */
+static int own_text(const char *s, size_t n, const char *authserv_id)
+{
+    int own = judge(s, n, authserv_id, false);
+    if (own == 0 && memchr(s, '\0', n))
+        own = judge(s, n, authserv_id, true);
     return own;
 }
 
