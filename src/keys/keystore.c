@@ -37,6 +37,7 @@ sg_keystore *sg_keystore_open(sg_store *st, const char *kek_path, unsigned flags
     if (!ks)
         return NULL;
     ks->id = atomic_fetch_add(&next_id, 1);
+    ks->st = st;
     ks->db = sg_store_db(st);
     ks->flags = flags;
     if (kek_path && !(ks->kek_path = strdup(kek_path))) {
@@ -343,16 +344,9 @@ static void done_cached(sg_keystore *ks, sqlite3_stmt *st)
 
 int sg_keystore_generation(sg_keystore *ks, int64_t *gen)
 {
-    sqlite3_stmt *st = cached(ks, "SELECT gen FROM pgp_generation WHERE id = 1");
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *gen = sqlite3_column_int64(st, 0);
-    else
-        ks_fail(ks, "store: %s", rc == SQLITE_DONE ? "no keystore generation" : sqlite3_errmsg(ks->db));
-    done_cached(ks, st);
-    return rc == SQLITE_ROW ? 0 : -1;
+    if (sg_store_generation(ks->st, SG_GEN_PGP, gen) < 0)
+        return ks_fail(ks, "%s", sg_store_error(ks->st));
+    return 0;
 }
 
 /* ---- import ---- */

@@ -8,6 +8,7 @@
 #include "keys/keystore.h"
 
 struct sg_keystore {
+    sg_store *st;
     sqlite3 *db;
     char *kek_path;
     unsigned flags;

@@ -1,183 +1,71 @@
-/* store.c - SQLite store and schema migrations. Owner: src/store. */
-#include <stddef.h>
-
-#include "store/store.h"
-
-#include "lib/fsutil.h"
-
-#include <errno.h>
-#include <limits.h>
-#include <sqlite3.h>
-#include <string.h>
+/* store.c - the backend-neutral half of the store: picks the backend for a `store` setting and
+ * dispatches the calls every backend has. Owner: src/store. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-struct sg_store {
-    sqlite3 *db;
-};
+#include "store/store_backend.h"
 
-/* Append only: migration N takes the schema from version N to N+1. */
-static const char *const migrations[] = {
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "INSERT INTO meta VALUES ('created', strftime('%s','now'));",
-    /* 2: OpenPGP keystore (src/keys/keystore.c). pgp_uids.addr keeps the local part exact and
-     * the domain lower-cased; pgp_secrets.wrapped is the binary secret key wrapped by the KEK
-     * (AES-256-GCM, AAD = fpr); times are Unix seconds, expires 0 = never, enc_until is the
-     * validity end of the best encryption subkey (0 none, 9223372036854775807 never). */
-    "CREATE TABLE pgp_keys (fpr TEXT PRIMARY KEY, keyid TEXT NOT NULL, alg TEXT NOT NULL,"
-    " bits INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
-    " valid_until INTEGER NOT NULL, revoked INTEGER NOT NULL, revoke_reason TEXT,"
-    " can_sign INTEGER NOT NULL, can_encrypt INTEGER NOT NULL, can_certify INTEGER NOT NULL,"
-    " enc_subkey INTEGER NOT NULL, enc_until INTEGER NOT NULL, imported INTEGER NOT NULL,"
-    " updated INTEGER NOT NULL, pubkey BLOB NOT NULL);"
-    "CREATE TABLE pgp_uids (fpr TEXT NOT NULL, uid TEXT NOT NULL, addr TEXT,"
-    " valid INTEGER NOT NULL, PRIMARY KEY (fpr, uid));"
-    "CREATE INDEX pgp_uids_addr ON pgp_uids (addr);"
-    "CREATE TABLE pgp_secrets (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);",
-    /* 3: X.509 certificate store and local CA (src/keys/certstore.c, ca.c). fpr is the SHA-256
-     * of the DER in upper-case hex; key_usage is the keyUsage bit mask (-1 without the
-     * extension); eku_email 1 when the EKU allows emailProtection; trusted marks trust anchors
-     * (CA certificates only), learned certificates came from incoming mail, local_ca marks the
-     * gateway's own CA. x509_addrs.addr keeps the local part exact and the domain lower-cased.
-     * x509_keys.wrapped is the PKCS#8 DER wrapped by the KEK (AAD = fpr). x509_crls holds the
-     * newest CRL per issuer; revoked/revoked_at record `ca revoke`. */
-    "CREATE TABLE x509_certs (fpr TEXT PRIMARY KEY, der BLOB NOT NULL, subject TEXT NOT NULL,"
-    " issuer TEXT NOT NULL, serial TEXT NOT NULL, not_before INTEGER NOT NULL,"
-    " not_after INTEGER NOT NULL, key_usage INTEGER NOT NULL, eku_email INTEGER NOT NULL,"
-    " is_ca INTEGER NOT NULL, trusted INTEGER NOT NULL DEFAULT 0, learned INTEGER NOT NULL DEFAULT 0,"
-    " local_ca INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
-    " revoked_at INTEGER NOT NULL DEFAULT 0, imported INTEGER NOT NULL);"
-    "CREATE TABLE x509_addrs (fpr TEXT NOT NULL, addr TEXT NOT NULL, domain TEXT NOT NULL,"
-    " PRIMARY KEY (fpr, addr));"
-    "CREATE INDEX x509_addrs_addr ON x509_addrs (addr);"
-    "CREATE INDEX x509_addrs_domain ON x509_addrs (domain);"
-    "CREATE TABLE x509_keys (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
-    "CREATE TABLE x509_crls (issuer_fpr TEXT PRIMARY KEY, der BLOB NOT NULL,"
-    " this_update INTEGER NOT NULL, next_update INTEGER NOT NULL, number INTEGER NOT NULL);",
-    /* 4: X.509 learned certificates and revocation caches (src/keys/certstore_learn.c,
-     * revocation*.c). x509_learned: one row per (From address, signer certificate) seen on a
-     * validly signed incoming message, with that signature's SMIMECapabilities (DER as sent,
-     * cap_flags the SG_CAP_* bits we recognise) and when it was first and last seen.
-     * x509_ocsp: the last verified OCSP answer per certificate (status 0 good, 1 revoked),
-     * usable until `until` (nextUpdate, capped by the configured maximum age). x509_crls gains
-     * where a CRL was fetched from and when (0: made or imported locally). */
-    "CREATE TABLE x509_learned (addr TEXT NOT NULL, fpr TEXT NOT NULL, caps BLOB,"
-    " cap_flags INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
-    " PRIMARY KEY (addr, fpr));"
-    "CREATE TABLE x509_ocsp (fpr TEXT PRIMARY KEY, status INTEGER NOT NULL,"
-    " revoked_at INTEGER NOT NULL, this_update INTEGER NOT NULL, until INTEGER NOT NULL,"
-    " fetched INTEGER NOT NULL, url TEXT NOT NULL, response BLOB NOT NULL);"
-    "ALTER TABLE x509_crls ADD COLUMN url TEXT;"
-    "ALTER TABLE x509_crls ADD COLUMN fetched INTEGER NOT NULL DEFAULT 0;",
-    /* 5: policy (src/policy/pstore.c): every `policy load` (later every portal edit) adds a revision;
-     * text is the rules file as written, source where it came from, loaded Unix seconds. cryptd
-     * runs the newest revision that parses. */
-    "CREATE TABLE policy (rev INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,"
-    " source TEXT NOT NULL, loaded INTEGER NOT NULL);",
-    /* 6: the OpenPGP keystore's generation (src/keys/keystore.c, sg_keystore_generation):
-     * bumped by triggers on every change of pgp_keys, pgp_uids or pgp_secrets, by whichever
-     * process makes it (cryptd, the CLI), so cryptd's cache of loaded keys notices revocations,
-     * updates and deletions without every writer having to remember to bump it. */
-    "CREATE TABLE pgp_generation (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
-    "INSERT INTO pgp_generation VALUES (1, 0);"
-    "CREATE TRIGGER pgp_keys_ins AFTER INSERT ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_keys_upd AFTER UPDATE ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_keys_del AFTER DELETE ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_uids_ins AFTER INSERT ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_uids_upd AFTER UPDATE ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_uids_del AFTER DELETE ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_secrets_ins AFTER INSERT ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_secrets_upd AFTER UPDATE ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
-    "CREATE TRIGGER pgp_secrets_del AFTER DELETE ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;",
-};
-
-static int user_version(sqlite3 *db)
+sg_store *sg_store_open(const char *spec, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-sg_store *sg_store_open(const char *path, char *err, size_t errlen)
-{
+    /* A libpq URI (postgresql://, postgres://) will select the PostgreSQL backend here. */
+    const sg_store_backend *be = &sg_store_sqlite;
     sg_store *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    /* The store has a directory of its own (see src/master/prepare.c); the admin CLI may be
-     * the first to open it, before any start created that directory. */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        if (sg_mkdirs(dir, 0700) < 0) {
-            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-            sg_store_close(s);
-            return NULL;
-        }
-    }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
-        sg_store_close(s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    sqlite3_busy_timeout(s->db, 5000);
-    sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-    int v = user_version(s->db);
-    int n = (int)(sizeof migrations / sizeof migrations[0]);
-    if (v > n) {
-        snprintf(err, errlen, "%s: schema version %d is newer than this sealgate (%d)", path, v, n);
-        sg_store_close(s);
+    s->be = be;
+    if (!(s->impl = be->open(spec, err, errlen))) {
+        free(s);
         return NULL;
-    }
-    while (v < n) {
-        char *msg = NULL, pragma[64];
-        /* Two processes may open a new store at once (cryptd and the admin CLI): the version
-         * is read again under the write lock, so each migration runs exactly once. */
-        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-            (v = user_version(s->db)) < 0) {
-            snprintf(err, errlen, "%s: cannot lock the store for migration: %s", path, msg ? msg : "?");
-            sqlite3_free(msg);
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            sg_store_close(s);
-            return NULL;
-        }
-        if (v >= n) {
-            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-            break;
-        }
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
-        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");
-            sqlite3_free(msg);
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            sg_store_close(s);
-            return NULL;
-        }
     }
     return s;
-}
-
-int sg_store_schema_version(sg_store *s)
-{
-    return user_version(s->db);
-}
-
-struct sqlite3 *sg_store_db(sg_store *s)
-{
-    return s->db;
 }
 
 void sg_store_close(sg_store *s)
 {
     if (!s)
         return;
-    sqlite3_close(s->db);
+    s->be->close(s->impl);
     free(s);
+}
+
+int sg_store_schema_version(sg_store *s)
+{
+    return s->be->schema_version(s->impl);
+}
+
+const char *sg_store_error(const sg_store *s)
+{
+    return s->err[0] ? s->err : "unknown store error";
+}
+
+int sg_store_fail(sg_store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int sg_store_begin(sg_store *s)
+{
+    return s->be->begin(s);
+}
+
+int sg_store_commit(sg_store *s)
+{
+    return s->be->commit(s);
+}
+
+void sg_store_rollback(sg_store *s)
+{
+    s->be->rollback(s);
+}
+
+int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen)
+{
+    return s->be->generation(s, which, gen);
 }

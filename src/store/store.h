@@ -1,22 +1,49 @@
-/* store.h - the database behind keys, policy and history. Owner: src/store.
- * What is true today: this opens the SQLite database and runs the migrations, and then hands
- * out the SQLite handle itself (sg_store_db): the keystore, the certificate store, the policy
- * revisions and the S/MIME validation memory speak SQL of their own through it. So a second
- * backend (PostgreSQL) cannot sit behind these calls yet; it needs the typed store interface
- * that issue 10 plans, with the SQL moved in here.
- * Later features add their tables as new migrations in store.c, never by editing an applied one. */
+/* store.h - the database behind keys, certificates, policy and history. Owner: src/store.
+ * The store is the only code that speaks SQL. Callers see typed calls, one header per kind
+ * of data (store/pgp_rows.h, store/x509_rows.h, store/revocation_rows.h, store/policy_rows.h),
+ * and never a database handle. Behind those calls sits a backend (store_backend.h): today
+ * SQLite (src/store/sqlite/); a PostgreSQL backend is added there, chosen by the `store`
+ * setting, without touching a caller.
+ * Threads: one sg_store serves one thread at a time; callers that share it hold their lock
+ * around every call (cryptd's engines do). Every call that fails leaves its reason in
+ * sg_store_error(); an error is never reported as "not found".
+ * Later features add their tables as new migrations of every backend, never by editing an
+ * applied one. */
 #ifndef SG_STORE_H
 #define SG_STORE_H
 
-typedef struct sg_store sg_store;
-struct sqlite3;
+#include <stddef.h>
+#include <stdint.h>
 
-/* Opens (creating when missing) and migrates to the newest schema. NULL with err on failure. */
-sg_store *sg_store_open(const char *path, char *err, size_t errlen);
-int sg_store_schema_version(sg_store *s);
+typedef struct sg_store sg_store;
+
+/* Opens (creating when missing) and migrates to the newest schema. spec is the `store`
+ * setting: a file path selects SQLite. NULL with err on failure. */
+sg_store *sg_store_open(const char *spec, char *err, size_t errlen);
 void sg_store_close(sg_store *s);
-/* The SQLite handle, for modules that keep their own SQL next to their logic (src/keys).
- * Owned by the store: do not close it. */
+int sg_store_schema_version(sg_store *s);
+/* Why the last call on s failed. */
+const char *sg_store_error(const sg_store *s);
+
+/* A transaction around several calls (not nested): 0, or -1 with sg_store_error. */
+int sg_store_begin(sg_store *s);
+int sg_store_commit(sg_store *s);
+void sg_store_rollback(sg_store *s);
+
+/* The one way to learn that the store changed: each kind of data has a generation, a number
+ * that changes whenever any process (cryptd, the CLI, later another node) changes that data.
+ * A cache built from the store remembers the generation it was built at and is dropped when
+ * the number differs. 0 with *gen, or -1 with sg_store_error (then a caller drops its cache). */
+typedef enum {
+    SG_GEN_PGP,    /* OpenPGP keys, user IDs, secret keys */
+    SG_GEN_X509,   /* certificates, their keys, trust, CRLs, OCSP answers, learned capabilities */
+    SG_GEN_POLICY, /* policy revisions */
+} sg_store_gen;
+int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen);
+
+/* TRANSITIONAL (issue 10): the SQLite handle, for the modules whose SQL has not yet moved
+ * into the store. Removed with its last caller. */
+struct sqlite3;
 struct sqlite3 *sg_store_db(sg_store *s);
 
 #endif

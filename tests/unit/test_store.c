@@ -3,13 +3,71 @@
  * once. Owner: src/store. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "check.h"
 #include "store/store.h"
 
 #define OPENERS 6
+
+/* A write by another connection (as by the CLI or another process) to the tables of one kind
+ * changes that kind's generation and no other's. */
+static void generations(const char *dir)
+{
+    char path[256], err[512] = "";
+    snprintf(path, sizeof path, "%s/gen/sealgate.db", dir);
+    sg_store *st = sg_store_open(path, err, sizeof err);
+    sqlite3 *other = NULL;
+    int opened = st && sqlite3_open(path, &other) == SQLITE_OK;
+    CHECK(opened, "generations: store opened (%s)", err);
+    if (!opened)
+        return;
+    static const struct {
+        const char *sql;
+        int kind; /* -1: no kind changes */
+    } writes[] = {
+        {"INSERT INTO pgp_keys VALUES ('F','K','ed25519',255,0,0,0,0,NULL,1,1,1,1,0,0,0,x'00')", SG_GEN_PGP},
+        {"INSERT INTO pgp_uids VALUES ('F','a <a@b>','a@b',1)", SG_GEN_PGP},
+        {"DELETE FROM pgp_keys", SG_GEN_PGP},
+        {"INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before, not_after, key_usage,"
+         " eku_email, is_ca, imported) VALUES ('C', x'00', 's', 'i', '1', 0, 0, -1, 1, 0, 0)", SG_GEN_X509},
+        {"UPDATE x509_certs SET trusted = 1", SG_GEN_X509},
+        {"INSERT INTO x509_ocsp VALUES ('C', 1, 0, 0, 0, 0, 'u', x'00')", SG_GEN_X509},
+        {"INSERT INTO x509_learned VALUES ('a@b', 'C', NULL, 0, 1, 1)", SG_GEN_X509},
+        {"UPDATE x509_learned SET last_seen = 2", -1},
+        {"UPDATE x509_learned SET cap_flags = 3", SG_GEN_X509},
+        {"INSERT INTO policy (text, source, loaded) VALUES ('x', 'test', 0)", SG_GEN_POLICY},
+        {"INSERT INTO meta VALUES ('k', 'v')", -1},
+    };
+    static const char *const names[] = {"pgp", "x509", "policy"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        int64_t before[3], after[3];
+        int ok = 1;
+        for (int k = 0; k < 3; k++)
+            ok &= sg_store_generation(st, (sg_store_gen)k, &before[k]) == 0;
+        ok &= sqlite3_exec(other, writes[i].sql, NULL, NULL, NULL) == SQLITE_OK;
+        for (int k = 0; k < 3; k++)
+            ok &= sg_store_generation(st, (sg_store_gen)k, &after[k]) == 0;
+        char what[64] = "";
+        for (int k = 0; k < 3; k++)
+            if (before[k] != after[k])
+                snprintf(what + strlen(what), sizeof what - strlen(what), "%s ", names[k]);
+        int expect_ok = 1;
+        for (int k = 0; k < 3; k++)
+            expect_ok &= (before[k] != after[k]) == (k == writes[i].kind);
+        CHECK(ok && expect_ok, "generations: \"%.50s\" by another connection changes %s (changed: %s)",
+              writes[i].sql, writes[i].kind < 0 ? "nothing" : names[writes[i].kind], what[0] ? what : "none");
+    }
+    int64_t g;
+    CHECK(sg_store_generation(st, (sg_store_gen)7, &g) == -1 && strstr(sg_store_error(st), "generation"),
+          "generations: an unknown kind is an error, not a number (%s)", sg_store_error(st));
+    sqlite3_close(other);
+    sg_store_close(st);
+}
 
 int main(void)
 {
@@ -61,6 +119,7 @@ int main(void)
               "round %d: %d processes open a new store at once, all succeed (%d did), schema version %d", round,
               OPENERS, ok, v);
     }
+    generations(dir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -1,0 +1,41 @@
+/* sqlite_int.h - shared by the files of the SQLite backend only. Owner: src/store. */
+#ifndef SG_STORE_SQLITE_INT_H
+#define SG_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store_backend.h"
+
+#define SQ_CACHED_MAX 48
+
+typedef struct sq_store {
+    sqlite3 *db;
+    /* Statements prepared once and kept, keyed by the address of their SQL text (always a
+     * string literal): the calls asked on every message must not parse SQL each time. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cached[SQ_CACHED_MAX];
+} sq_store;
+
+static inline sq_store *sq_of(sg_store *s)
+{
+    return s->impl;
+}
+
+/* A prepared statement for sql (a string literal), reset and unbound: from the cache, or
+ * prepared now. NULL with sg_store_error. Give it back with sq_done. */
+sqlite3_stmt *sq_stmt(sg_store *s, const char *sql);
+/* Done with a statement from sq_stmt. */
+void sq_done(sg_store *s, sqlite3_stmt *st);
+/* Records SQLite's message for the failed step of what (e.g. "reading a key"); returns -1. */
+int sq_fail(sg_store *s, const char *what);
+/* Runs SQL without results (DDL, BEGIN...). 0, or -1 with sg_store_error. */
+int sq_exec(sg_store *s, const char *sql);
+
+extern const struct sg_store_pgp_ops sg_sqlite_pgp_ops;
+extern const struct sg_store_x509_ops sg_sqlite_x509_ops;
+extern const struct sg_store_revocation_ops sg_sqlite_revocation_ops;
+extern const struct sg_store_policy_ops sg_sqlite_policy_ops;
+
+#endif

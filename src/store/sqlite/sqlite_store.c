@@ -1,0 +1,327 @@
+/* sqlite_store.c - the SQLite backend: opening, the schema migrations, transactions,
+ * generations and the statement cache the typed calls (sqlite_*.c) share. Owner: src/store. */
+#include <stddef.h>
+
+#include "store/sqlite/sqlite_int.h"
+
+#include "lib/fsutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Append only: migration N takes the schema from version N to N+1. */
+static const char *const migrations[] = {
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta VALUES ('created', strftime('%s','now'));",
+    /* 2: OpenPGP keystore (src/keys/keystore.c). pgp_uids.addr keeps the local part exact and
+     * the domain lower-cased; pgp_secrets.wrapped is the binary secret key wrapped by the KEK
+     * (AES-256-GCM, AAD = fpr); times are Unix seconds, expires 0 = never, enc_until is the
+     * validity end of the best encryption subkey (0 none, 9223372036854775807 never). */
+    "CREATE TABLE pgp_keys (fpr TEXT PRIMARY KEY, keyid TEXT NOT NULL, alg TEXT NOT NULL,"
+    " bits INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    " valid_until INTEGER NOT NULL, revoked INTEGER NOT NULL, revoke_reason TEXT,"
+    " can_sign INTEGER NOT NULL, can_encrypt INTEGER NOT NULL, can_certify INTEGER NOT NULL,"
+    " enc_subkey INTEGER NOT NULL, enc_until INTEGER NOT NULL, imported INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL, pubkey BLOB NOT NULL);"
+    "CREATE TABLE pgp_uids (fpr TEXT NOT NULL, uid TEXT NOT NULL, addr TEXT,"
+    " valid INTEGER NOT NULL, PRIMARY KEY (fpr, uid));"
+    "CREATE INDEX pgp_uids_addr ON pgp_uids (addr);"
+    "CREATE TABLE pgp_secrets (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);",
+    /* 3: X.509 certificate store and local CA (src/keys/certstore.c, ca.c). fpr is the SHA-256
+     * of the DER in upper-case hex; key_usage is the keyUsage bit mask (-1 without the
+     * extension); eku_email 1 when the EKU allows emailProtection; trusted marks trust anchors
+     * (CA certificates only), learned certificates came from incoming mail, local_ca marks the
+     * gateway's own CA. x509_addrs.addr keeps the local part exact and the domain lower-cased.
+     * x509_keys.wrapped is the PKCS#8 DER wrapped by the KEK (AAD = fpr). x509_crls holds the
+     * newest CRL per issuer; revoked/revoked_at record `ca revoke`. */
+    "CREATE TABLE x509_certs (fpr TEXT PRIMARY KEY, der BLOB NOT NULL, subject TEXT NOT NULL,"
+    " issuer TEXT NOT NULL, serial TEXT NOT NULL, not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL, key_usage INTEGER NOT NULL, eku_email INTEGER NOT NULL,"
+    " is_ca INTEGER NOT NULL, trusted INTEGER NOT NULL DEFAULT 0, learned INTEGER NOT NULL DEFAULT 0,"
+    " local_ca INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0, imported INTEGER NOT NULL);"
+    "CREATE TABLE x509_addrs (fpr TEXT NOT NULL, addr TEXT NOT NULL, domain TEXT NOT NULL,"
+    " PRIMARY KEY (fpr, addr));"
+    "CREATE INDEX x509_addrs_addr ON x509_addrs (addr);"
+    "CREATE INDEX x509_addrs_domain ON x509_addrs (domain);"
+    "CREATE TABLE x509_keys (fpr TEXT PRIMARY KEY, wrapped BLOB NOT NULL);"
+    "CREATE TABLE x509_crls (issuer_fpr TEXT PRIMARY KEY, der BLOB NOT NULL,"
+    " this_update INTEGER NOT NULL, next_update INTEGER NOT NULL, number INTEGER NOT NULL);",
+    /* 4: X.509 learned certificates and revocation caches (src/keys/certstore_learn.c,
+     * revocation*.c). x509_learned: one row per (From address, signer certificate) seen on a
+     * validly signed incoming message, with that signature's SMIMECapabilities (DER as sent,
+     * cap_flags the SG_CAP_* bits we recognise) and when it was first and last seen.
+     * x509_ocsp: the last verified OCSP answer per certificate (status 0 good, 1 revoked),
+     * usable until `until` (nextUpdate, capped by the configured maximum age). x509_crls gains
+     * where a CRL was fetched from and when (0: made or imported locally). */
+    "CREATE TABLE x509_learned (addr TEXT NOT NULL, fpr TEXT NOT NULL, caps BLOB,"
+    " cap_flags INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " PRIMARY KEY (addr, fpr));"
+    "CREATE TABLE x509_ocsp (fpr TEXT PRIMARY KEY, status INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL, this_update INTEGER NOT NULL, until INTEGER NOT NULL,"
+    " fetched INTEGER NOT NULL, url TEXT NOT NULL, response BLOB NOT NULL);"
+    "ALTER TABLE x509_crls ADD COLUMN url TEXT;"
+    "ALTER TABLE x509_crls ADD COLUMN fetched INTEGER NOT NULL DEFAULT 0;",
+    /* 5: policy (src/policy/pstore.c): every `policy load` (later every portal edit) adds a revision;
+     * text is the rules file as written, source where it came from, loaded Unix seconds. cryptd
+     * runs the newest revision that parses. */
+    "CREATE TABLE policy (rev INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL,"
+    " source TEXT NOT NULL, loaded INTEGER NOT NULL);",
+    /* 6: the OpenPGP keystore's generation (src/keys/keystore.c, sg_keystore_generation):
+     * bumped by triggers on every change of pgp_keys, pgp_uids or pgp_secrets, by whichever
+     * process makes it (cryptd, the CLI), so cryptd's cache of loaded keys notices revocations,
+     * updates and deletions without every writer having to remember to bump it. */
+    "CREATE TABLE pgp_generation (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
+    "INSERT INTO pgp_generation VALUES (1, 0);"
+    "CREATE TRIGGER pgp_keys_ins AFTER INSERT ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_keys_upd AFTER UPDATE ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_keys_del AFTER DELETE ON pgp_keys BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_uids_ins AFTER INSERT ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_uids_upd AFTER UPDATE ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_uids_del AFTER DELETE ON pgp_uids BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_secrets_ins AFTER INSERT ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_secrets_upd AFTER UPDATE ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;"
+    "CREATE TRIGGER pgp_secrets_del AFTER DELETE ON pgp_secrets BEGIN UPDATE pgp_generation SET gen = gen + 1; END;",
+    /* 7: one generation per kind of data (sg_store_generation), bumped by triggers on every
+     * change by any process, for the engines' caches and the policy alike. It replaces the
+     * keystore's own pgp_generation (6), whose count it continues. x509_learned bumps only when
+     * what selection reads changes (a new pair, new capabilities), not on every last_seen. */
+    "CREATE TABLE store_generation (kind TEXT PRIMARY KEY, gen INTEGER NOT NULL);"
+    "INSERT INTO store_generation SELECT 'pgp', gen FROM pgp_generation;"
+    "INSERT INTO store_generation VALUES ('x509', 0), ('policy', 0);"
+    "DROP TRIGGER pgp_keys_ins; DROP TRIGGER pgp_keys_upd; DROP TRIGGER pgp_keys_del;"
+    "DROP TRIGGER pgp_uids_ins; DROP TRIGGER pgp_uids_upd; DROP TRIGGER pgp_uids_del;"
+    "DROP TRIGGER pgp_secrets_ins; DROP TRIGGER pgp_secrets_upd; DROP TRIGGER pgp_secrets_del;"
+    "DROP TABLE pgp_generation;"
+    "CREATE TRIGGER pgp_keys_ins_gen AFTER INSERT ON pgp_keys BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_keys_upd_gen AFTER UPDATE ON pgp_keys BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_keys_del_gen AFTER DELETE ON pgp_keys BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_uids_ins_gen AFTER INSERT ON pgp_uids BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_uids_upd_gen AFTER UPDATE ON pgp_uids BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_uids_del_gen AFTER DELETE ON pgp_uids BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_secrets_ins_gen AFTER INSERT ON pgp_secrets BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_secrets_upd_gen AFTER UPDATE ON pgp_secrets BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER pgp_secrets_del_gen AFTER DELETE ON pgp_secrets BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'pgp'; END;"
+    "CREATE TRIGGER x509_certs_ins_gen AFTER INSERT ON x509_certs BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_certs_upd_gen AFTER UPDATE ON x509_certs BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_certs_del_gen AFTER DELETE ON x509_certs BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_addrs_ins_gen AFTER INSERT ON x509_addrs BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_addrs_upd_gen AFTER UPDATE ON x509_addrs BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_addrs_del_gen AFTER DELETE ON x509_addrs BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_keys_ins_gen AFTER INSERT ON x509_keys BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_keys_upd_gen AFTER UPDATE ON x509_keys BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_keys_del_gen AFTER DELETE ON x509_keys BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_crls_ins_gen AFTER INSERT ON x509_crls BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_crls_upd_gen AFTER UPDATE ON x509_crls BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_crls_del_gen AFTER DELETE ON x509_crls BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_ocsp_ins_gen AFTER INSERT ON x509_ocsp BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_ocsp_upd_gen AFTER UPDATE ON x509_ocsp BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_ocsp_del_gen AFTER DELETE ON x509_ocsp BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER policy_ins_gen AFTER INSERT ON policy BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'policy'; END;"
+    "CREATE TRIGGER policy_upd_gen AFTER UPDATE ON policy BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'policy'; END;"
+    "CREATE TRIGGER policy_del_gen AFTER DELETE ON policy BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'policy'; END;"
+    "CREATE TRIGGER x509_learned_ins_gen AFTER INSERT ON x509_learned BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_learned_del_gen AFTER DELETE ON x509_learned BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
+    "CREATE TRIGGER x509_learned_upd_gen AFTER UPDATE OF caps, cap_flags ON x509_learned BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;",
+};
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void sq_close(void *impl);
+
+static void *sq_open(const char *path, char *err, size_t errlen)
+{
+    sq_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    /* The store has a directory of its own (see src/master/prepare.c); the admin CLI may be
+     * the first to open it, before any start created that directory. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (sg_mkdirs(dir, 0700) < 0) {
+            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+            sq_close(s);
+            return NULL;
+        }
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+        sq_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    int v = user_version(s->db);
+    int n = (int)(sizeof migrations / sizeof migrations[0]);
+    if (v > n) {
+        snprintf(err, errlen, "%s: schema version %d is newer than this sealgate (%d)", path, v, n);
+        sq_close(s);
+        return NULL;
+    }
+    while (v < n) {
+        char *msg = NULL, pragma[64];
+        /* Two processes may open a new store at once (cryptd and the admin CLI): the version
+         * is read again under the write lock, so each migration runs exactly once. */
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            (v = user_version(s->db)) < 0) {
+            snprintf(err, errlen, "%s: cannot lock the store for migration: %s", path, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sq_close(s);
+            return NULL;
+        }
+        if (v >= n) {
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+            break;
+        }
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sq_close(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static int sq_schema_version(void *impl)
+{
+    return user_version(((sq_store *)impl)->db);
+}
+
+static void sq_close(void *impl)
+{
+    sq_store *s = impl;
+    if (!s)
+        return;
+    for (size_t i = 0; i < SQ_CACHED_MAX && s->cached[i].sql; i++)
+        sqlite3_finalize(s->cached[i].st);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+int sq_fail(sg_store *s, const char *what)
+{
+    return sg_store_fail(s, "store: %s: %s", what, sqlite3_errmsg(sq_of(s)->db));
+}
+
+sqlite3_stmt *sq_stmt(sg_store *s, const char *sql)
+{
+    sq_store *q = sq_of(s);
+    size_t i = 0;
+    for (; i < SQ_CACHED_MAX && q->cached[i].sql; i++)
+        if (q->cached[i].sql == sql)
+            return q->cached[i].st;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sq_fail(s, "preparing a query");
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (i < SQ_CACHED_MAX) { /* else used once and finalized by sq_done */
+        q->cached[i].sql = sql;
+        q->cached[i].st = st;
+    }
+    return st;
+}
+
+void sq_done(sg_store *s, sqlite3_stmt *st)
+{
+    sq_store *q = sq_of(s);
+    if (!st)
+        return;
+    for (size_t i = 0; i < SQ_CACHED_MAX && q->cached[i].sql; i++)
+        if (q->cached[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+int sq_exec(sg_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(sq_of(s)->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    sg_store_fail(s, "store: %s", msg ? msg : sqlite3_errmsg(sq_of(s)->db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+/* IMMEDIATE: the write lock is taken at BEGIN, so a transaction never fails half-way on a
+ * concurrent writer (busy_timeout waits for it instead). */
+static int sq_begin(sg_store *s)
+{
+    return sq_exec(s, "BEGIN IMMEDIATE");
+}
+
+static int sq_commit(sg_store *s)
+{
+    return sq_exec(s, "COMMIT");
+}
+
+static void sq_rollback(sg_store *s)
+{
+    sqlite3_exec(sq_of(s)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int sq_generation(sg_store *s, sg_store_gen which, int64_t *gen)
+{
+    static const char *const kind[] = {[SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
+    if ((unsigned)which >= sizeof kind / sizeof kind[0])
+        return sg_store_fail(s, "store: no such generation %d", (int)which);
+    sqlite3_stmt *st = sq_stmt(s, "SELECT gen FROM store_generation WHERE kind = ?");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, kind[which], -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *gen = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        sg_store_fail(s, "store: no %s generation", kind[which]);
+    else
+        sq_fail(s, "reading a generation");
+    sq_done(s, st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+const sg_store_backend sg_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .generation = sq_generation,
+    .pgp = &sg_sqlite_pgp_ops,
+    .x509 = &sg_sqlite_x509_ops,
+    .revocation = &sg_sqlite_revocation_ops,
+    .policy = &sg_sqlite_policy_ops,
+};
+
+struct sqlite3 *sg_store_db(sg_store *s)
+{
+    return s->be == &sg_store_sqlite ? sq_of(s)->db : NULL;
+}

@@ -1,0 +1,43 @@
+/* store_backend.h - what a store backend provides. Owner: src/store. Only src/store includes
+ * this. A backend fills one sg_store_backend: the calls every backend has (open, close,
+ * transactions, generations) and one table of typed calls per kind of data, declared in that
+ * kind's header (struct sg_store_pgp_ops in pgp_rows.h, and so on). The public calls in
+ * store.c and the *_rows.c files only dispatch through these tables. */
+#ifndef SG_STORE_BACKEND_H
+#define SG_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct sg_store_pgp_ops;
+struct sg_store_x509_ops;
+struct sg_store_revocation_ops;
+struct sg_store_policy_ops;
+
+typedef struct sg_store_backend {
+    const char *name;
+    /* Opens spec and migrates; NULL with err. The result is the backend's own state. */
+    void *(*open)(const char *spec, char *err, size_t errlen);
+    void (*close)(void *impl);
+    int (*schema_version)(void *impl);
+    int (*begin)(sg_store *s);
+    int (*commit)(sg_store *s);
+    void (*rollback)(sg_store *s);
+    int (*generation)(sg_store *s, sg_store_gen which, int64_t *gen);
+    const struct sg_store_pgp_ops *pgp;
+    const struct sg_store_x509_ops *x509;
+    const struct sg_store_revocation_ops *revocation;
+    const struct sg_store_policy_ops *policy;
+} sg_store_backend;
+
+struct sg_store {
+    const sg_store_backend *be;
+    void *impl;
+    char err[512];
+};
+
+/* Records why a call failed; returns -1. */
+int sg_store_fail(sg_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+extern const sg_store_backend sg_store_sqlite;
+
+#endif
