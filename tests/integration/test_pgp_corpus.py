@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Third-party OpenPGP mail (/work/shared/corpus, see its README.txt) through the single
+"""Third-party OpenPGP mail (../shared/corpus, see its README.txt) through the single
 decrypt/verify entry point, as a table of expected outcomes: Thunderbird's OpenPGP test mail
 (including the EFAIL-class rc-openpgp-* cases: allow = decrypted, block = held or left closed),
 Delta Chat's real-client mail, KDE mimetreeparser's mail, and rPGP's RFC 9580 and interop
@@ -16,10 +16,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import ROOT, Gateway, Tap  # noqa: E402
+from sgtest import CORPUS, ROOT, Gateway, Tap  # noqa: E402
 
 t = Tap()
-C = "/work/shared/corpus"
+C = CORPUS
 TB = C + "/thunderbird-comm-central/mail/test/browser/openpgp/data"
 DC = C + "/deltachat-core/test-data"
 KDE = C + "/kde-mimetreeparser/autotests"

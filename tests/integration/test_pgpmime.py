@@ -19,14 +19,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, listdir, new_id, qfile, wait_for  # noqa: E402
+from sgtest import CORPUS, Gateway, Tap, asan_binary, listdir, new_id, qfile, wait_for  # noqa: E402
 
 t = Tap()
 gw = Gateway(binary=asan_binary())
 gw.write_config('internal_domains = ["demo.test", "openpgp.example"];\n')
-# Third-party messages (see /work/shared/corpus/README.txt): Thunderbird's EFAIL-class test mail
+# Third-party messages (see ../shared/corpus/README.txt): Thunderbird's EFAIL-class test mail
 # to bob@openpgp.example, with the keys of draft-bre-openpgp-samples.
-TB = "/work/shared/corpus/thunderbird-comm-central/mail/test/browser/openpgp/data"
+TB = CORPUS + "/thunderbird-comm-central/mail/test/browser/openpgp/data"
 tmp = tempfile.mkdtemp(prefix="sg-pgpmime-")
 GH = os.path.join(tmp, "gnupg")
 os.makedirs(GH, mode=0o700)

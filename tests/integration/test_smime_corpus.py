@@ -26,10 +26,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import smimetest  # noqa: E402
-from sgtest import ROOT, Tap, asan_binary  # noqa: E402
+from sgtest import CORPUS, Tap, asan_binary  # noqa: E402
 
 t = Tap()
-CORPUS = os.environ.get("SEALGATE_CORPUS", os.path.join(os.path.dirname(ROOT), "shared", "corpus"))
 TB = os.path.join(CORPUS, "thunderbird-comm-central")
 NSS = os.path.join(TB, "mailnews", "test", "data", "smime")
 BIN = asan_binary()

@@ -18,6 +18,9 @@ import time
 from tap import Tap  # noqa: F401  (the one TAP writer; suites import it from here or from tap)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Third-party test material (../shared/corpus beside the checkout, as CI and make fresh-check lay
+# it out; see its README.txt). Tests that need it skip, saying so, when it is absent.
+CORPUS = os.environ.get("SEALGATE_CORPUS", os.path.join(os.path.dirname(ROOT), "shared", "corpus"))
 BINARY = os.environ.get("SEALGATE_BINARY", os.path.join(ROOT, "build", "sealgate"))
 ASAN_BINARY = os.path.join(ROOT, "build-asan", "sealgate")
 
