@@ -5,7 +5,7 @@
 
 #include "store/store.h"
 
-/* What a backend provides for revocation data (store_backend.h). */
+/* What a backend provides for revocation data (store_int.h). */
 struct sg_store_revocation_ops {
     int unused;
 };

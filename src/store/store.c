@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "store/store_backend.h"
+#include "store/store_int.h"
 
 sg_store *sg_store_open(const char *spec, char *err, size_t errlen)
 {

@@ -1,7 +1,7 @@
 /* store.h - the database behind keys, certificates, policy and history. Owner: src/store.
  * The store is the only code that speaks SQL. Callers see typed calls, one header per kind
  * of data (store/pgp_rows.h, store/x509_rows.h, store/revocation_rows.h, store/policy_rows.h),
- * and never a database handle. Behind those calls sits a backend (store_backend.h): today
+ * and never a database handle. Behind those calls sits a backend (store_int.h): today
  * SQLite (src/store/sqlite/); a PostgreSQL backend is added there, chosen by the `store`
  * setting, without touching a caller.
  * Threads: one sg_store serves one thread at a time; callers that share it hold their lock

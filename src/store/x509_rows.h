@@ -5,7 +5,7 @@
 
 #include "store/store.h"
 
-/* What a backend provides for x509 data (store_backend.h). */
+/* What a backend provides for x509 data (store_int.h). */
 struct sg_store_x509_ops {
     int unused;
 };

@@ -4,9 +4,9 @@
 
 #include <sqlite3.h>
 
-#include "store/store_backend.h"
+#include "store/store_int.h"
 
-#define SQ_CACHED_MAX 48
+#define SQ_CACHED_MAX 96
 
 typedef struct sq_store {
     sqlite3 *db;

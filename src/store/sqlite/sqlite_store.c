@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "store/sqlite/sqlite_int.h"
+#include "store/store_int.h"
 
 #include "lib/fsutil.h"
 

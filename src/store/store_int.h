@@ -1,10 +1,10 @@
-/* store_backend.h - what a store backend provides. Owner: src/store. Only src/store includes
- * this. A backend fills one sg_store_backend: the calls every backend has (open, close,
+/* store_int.h - what a store backend provides. Owner: src/store; only src/store includes it.
+ * A backend fills one sg_store_backend: the calls every backend has (open, close,
  * transactions, generations) and one table of typed calls per kind of data, declared in that
  * kind's header (struct sg_store_pgp_ops in pgp_rows.h, and so on). The public calls in
  * store.c and the *_rows.c files only dispatch through these tables. */
-#ifndef SG_STORE_BACKEND_H
-#define SG_STORE_BACKEND_H
+#ifndef SG_STORE_INT_H
+#define SG_STORE_INT_H
 
 #include "store/store.h"
 
