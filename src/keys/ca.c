@@ -24,20 +24,10 @@
 
 int sg_ca_fpr(sg_certstore *cs, char fpr[SG_CERT_FPR_LEN + 1])
 {
-    sqlite3_stmt *st =
-        cs_prep(cs, "SELECT fpr FROM x509_certs WHERE local_ca = 1 ORDER BY not_before DESC LIMIT 1");
-    if (!st)
-        return -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(fpr, SG_CERT_FPR_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_DONE ? (cs_fail(cs, "no local CA (run 'sealgate ca init')"), 1)
-                               : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    }
-    sqlite3_finalize(st);
-    return rc;
+    int rc = sg_store_x509_local_ca(cs->st, fpr);
+    if (rc == 1)
+        cs_fail(cs, "no local CA (run 'sealgate ca init')");
+    return rc < 0 ? cs_store_fail(cs) : rc;
 }
 
 static EVP_PKEY *new_key(bool rsa)
@@ -277,50 +267,44 @@ int sg_ca_revoke(sg_certstore *cs, const char *fpr_in)
     } else if ((rc = sg_certstore_get(cs, fpr, &ci)) == 0) {
         bool already = ci.revoked;
         sg_cert_info_clear(&ci);
-        sqlite3_stmt *st =
-            already ? NULL
-                    : cs_prep(cs, "UPDATE x509_certs SET revoked = 1, revoked_at = strftime('%s','now')"
-                                  " WHERE fpr = ?");
         if (already)
             rc = (cs_fail(cs, "revoked already"), 3);
-        else if (!st)
-            rc = -1;
-        else {
-            sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-            rc = cs_run(cs, st);
-        }
+        else if ((rc = sg_store_x509_revoke(cs->st, fpr)) == 1)
+            cs_fail(cs, "no such certificate");
+        else if (rc < 0)
+            cs_store_fail(cs);
     }
     X509_free(ca);
     X509_free(x);
     return rc;
 }
 
+/* One revoked certificate into the CRL ctx: 0, or 1 when it cannot be added. */
+static int add_one_revoked(void *ctx, const char *serial_hex, int64_t revoked_at)
+{
+    X509_CRL *crl = ctx;
+    BIGNUM *bn = NULL;
+    X509_REVOKED *r = X509_REVOKED_new();
+    ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)revoked_at);
+    ASN1_INTEGER *serial = NULL;
+    int rc = r && t && BN_hex2bn(&bn, serial_hex) && (serial = BN_to_ASN1_INTEGER(bn, NULL)) &&
+                     X509_REVOKED_set_serialNumber(r, serial) && X509_REVOKED_set_revocationDate(r, t) &&
+                     X509_CRL_add0_revoked(crl, r)
+                 ? 0
+                 : 1;
+    if (rc)
+        X509_REVOKED_free(r);
+    ASN1_INTEGER_free(serial);
+    ASN1_TIME_free(t);
+    BN_free(bn);
+    return rc;
+}
+
 /* Adds every certificate the CA revoked, from the store's records. */
 static int add_revoked(sg_certstore *cs, X509_CRL *crl)
 {
-    sqlite3_stmt *st =
-        cs_prep(cs, "SELECT serial, revoked_at FROM x509_certs WHERE revoked = 1 AND local_ca = 0");
-    if (!st)
-        return -1;
-    int rc = 0;
-    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        BIGNUM *bn = NULL;
-        X509_REVOKED *r = X509_REVOKED_new();
-        ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)sqlite3_column_int64(st, 1));
-        ASN1_INTEGER *serial = NULL;
-        rc = r && t && BN_hex2bn(&bn, (const char *)sqlite3_column_text(st, 0)) &&
-                     (serial = BN_to_ASN1_INTEGER(bn, NULL)) && X509_REVOKED_set_serialNumber(r, serial) &&
-                     X509_REVOKED_set_revocationDate(r, t) && X509_CRL_add0_revoked(crl, r)
-                 ? 0
-                 : cs_fail(cs, "cannot build the CRL");
-        if (rc < 0)
-            X509_REVOKED_free(r);
-        ASN1_INTEGER_free(serial);
-        ASN1_TIME_free(t);
-        BN_free(bn);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    int rc = sg_store_x509_each_revoked(cs->st, add_one_revoked, crl);
+    return rc < 0 ? cs_store_fail(cs) : rc ? cs_fail(cs, "cannot build the CRL") : 0;
 }
 
 static int crl_exts(X509_CRL *crl, X509 *ca, int64_t number)

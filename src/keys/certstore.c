@@ -2,8 +2,8 @@
  * policy and storing a certificate with its wrapped key (see certstore.h). Owner: src/keys.
  * SECURITY: private keys pass through here in memory only: PKCS#8 DER is produced, wrapped by
  * the KEK with the certificate's fingerprint as AAD, and wiped; only the wrapped bytes reach
- * SQLite.
- * Why the table keeps derived facts (addresses, usages, validity): selecting a recipient
+ * the store (store/x509_rows.h).
+ * Why the row keeps derived facts (addresses, usages, validity): selecting a recipient
  * certificate is a query, not a parse of every certificate per message. */
 #include "keys/certstore.h"
 
@@ -33,6 +33,7 @@ sg_certstore *sg_certstore_open(sg_store *st, const char *kek_path, unsigned fla
     sg_certstore *cs = calloc(1, sizeof *cs);
     if (!cs)
         return NULL;
+    cs->st = st;
     cs->db = sg_store_db(st);
     cs->flags = flags;
     if (kek_path && !(cs->kek_path = strdup(kek_path))) {
@@ -78,6 +79,11 @@ int cs_need_kek(sg_certstore *cs)
     return 0;
 }
 
+int cs_store_fail(sg_certstore *cs)
+{
+    return cs_fail(cs, "%s", sg_store_error(cs->st));
+}
+
 sqlite3_stmt *cs_prep(sg_certstore *cs, const char *sql)
 {
     sqlite3_stmt *st = NULL;
@@ -94,17 +100,6 @@ int cs_run(sg_certstore *cs, sqlite3_stmt *st)
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
     sqlite3_finalize(st);
     return rc;
-}
-
-int cs_exec(sg_certstore *cs, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(cs->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        cs_fail(cs, "store: %s", msg ? msg : "?");
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
 }
 
 int sg_cert_fpr_norm(const char *in, char out[SG_CERT_FPR_LEN + 1])
@@ -330,29 +325,8 @@ static int store_key(sg_certstore *cs, const char *fpr, EVP_PKEY *key)
     OPENSSL_clear_free(der, (size_t)len);
     if (rc < 0)
         return cs_fail(cs, "cannot wrap the private key");
-    sqlite3_stmt *st = cs_prep(cs, "INSERT OR REPLACE INTO x509_keys (fpr, wrapped) VALUES (?, ?)");
-    if (st) {
-        sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, wrapped, (int)wlen, SQLITE_STATIC);
-    }
-    rc = st ? cs_run(cs, st) : -1;
+    rc = sg_store_x509_put_key(cs->st, fpr, wrapped, wlen) < 0 ? cs_store_fail(cs) : 0;
     free(wrapped);
-    return rc;
-}
-
-static int row_state(sg_certstore *cs, const char *fpr, bool *have_cert, bool *have_key)
-{
-    sqlite3_stmt *st = cs_prep(cs, "SELECT (SELECT count(*) FROM x509_certs WHERE fpr = ?1),"
-                                   " (SELECT count(*) FROM x509_keys WHERE fpr = ?1)");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    if (rc == 0) {
-        *have_cert = sqlite3_column_int(st, 0) > 0;
-        *have_key = sqlite3_column_int(st, 1) > 0;
-    }
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -362,37 +336,25 @@ static int insert_cert(sg_certstore *cs, X509 *x, const sg_cert_info *ci, unsign
     int len = i2d_X509(x, &der);
     if (len <= 0)
         return cs_fail(cs, "cannot encode certificate");
-    sqlite3_stmt *st = cs_prep(cs, "INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before,"
-                                   " not_after, key_usage, eku_email, is_ca, trusted, local_ca, learned,"
-                                   " imported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,strftime('%s','now'))");
-    if (!st) {
-        OPENSSL_free(der);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, ci->fpr, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, der, len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ci->subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, ci->issuer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, ci->serial, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, ci->not_before);
-    sqlite3_bind_int64(st, 7, ci->not_after);
-    sqlite3_bind_int64(st, 8, ci->key_usage);
-    sqlite3_bind_int(st, 9, ci->eku_email);
-    sqlite3_bind_int(st, 10, ci->is_ca);
-    /* A learned certificate is never an anchor, whatever the caller asked. */
-    sqlite3_bind_int(st, 11, (flags & SG_CS_ADD_TRUSTED) && !(flags & SG_CS_ADD_LEARNED) && ci->is_ca);
-    sqlite3_bind_int(st, 12, (flags & SG_CS_ADD_LOCAL_CA) != 0);
-    sqlite3_bind_int(st, 13, (flags & SG_CS_ADD_LEARNED) != 0);
-    int rc = cs_run(cs, st);
+    sg_x509_row row = {
+        .subject = ci->subject,
+        .issuer = ci->issuer,
+        .serial = ci->serial,
+        .not_before = ci->not_before,
+        .not_after = ci->not_after,
+        .key_usage = ci->key_usage,
+        .eku_email = ci->eku_email,
+        .is_ca = ci->is_ca,
+        /* A learned certificate is never an anchor, whatever the caller asked. */
+        .trusted = (flags & SG_CS_ADD_TRUSTED) && !(flags & SG_CS_ADD_LEARNED) && ci->is_ca,
+        .local_ca = (flags & SG_CS_ADD_LOCAL_CA) != 0,
+        .learned = (flags & SG_CS_ADD_LEARNED) != 0,
+        .addrs = ci->addrs,
+        .naddrs = ci->naddrs,
+    };
+    memcpy(row.fpr, ci->fpr, sizeof row.fpr);
+    int rc = sg_store_x509_insert(cs->st, &row, der, (size_t)len) < 0 ? cs_store_fail(cs) : 0;
     OPENSSL_free(der);
-    for (size_t i = 0; rc == 0 && i < ci->naddrs; i++) {
-        if (!(st = cs_prep(cs, "INSERT OR IGNORE INTO x509_addrs (fpr, addr, domain) VALUES (?,?,?)")))
-            return -1;
-        sqlite3_bind_text(st, 1, ci->fpr, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, ci->addrs[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, strchr(ci->addrs[i], '@') + 1, -1, SQLITE_STATIC);
-        rc = cs_run(cs, st);
-    }
     return rc;
 }
 
@@ -417,29 +379,25 @@ int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags, c
         return SG_CERT_REJECTED;
     }
     bool have_cert = false, have_key = false;
-    int rc = row_state(cs, ci.fpr, &have_cert, &have_key);
+    int rc = sg_store_x509_state(cs->st, ci.fpr, &have_cert, &have_key) < 0 ? cs_store_fail(cs) : 0;
     if (rc == 0 && key && !have_key)
         rc = cs_need_kek(cs);
     if (rc == 0 && (!have_cert || (key && !have_key))) {
-        rc = cs_exec(cs, "BEGIN IMMEDIATE");
+        rc = sg_store_begin(cs->st) < 0 ? cs_store_fail(cs) : 0;
         if (rc == 0 && !have_cert)
             rc = insert_cert(cs, x, &ci, flags);
         if (rc == 0 && key && !have_key)
             rc = store_key(cs, ci.fpr, key);
         if (rc == 0)
-            rc = cs_exec(cs, "COMMIT");
-        else
-            sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
+            rc = sg_store_commit(cs->st) < 0 ? cs_store_fail(cs) : 0;
+        if (rc < 0)
+            sg_store_rollback(cs->st); /* none open when BEGIN failed: a no-op then */
         if (rc == 0)
             rc = SG_CERT_IMPORTED;
     } else if (rc == 0 && !(flags & SG_CS_ADD_LEARNED)) {
         /* The admin importing a certificate first learned from mail makes it an ordinary one. */
-        sqlite3_stmt *st = cs_prep(cs, "UPDATE x509_certs SET learned = 0 WHERE fpr = ? AND learned = 1");
-        if (st)
-            sqlite3_bind_text(st, 1, ci.fpr, -1, SQLITE_STATIC);
-        rc = st ? cs_run(cs, st) : -1;
-        if (rc == 0)
-            rc = sqlite3_changes(cs->db) > 0 ? SG_CERT_IMPORTED : SG_CERT_UNCHANGED;
+        rc = sg_store_x509_unlearn(cs->st, ci.fpr);
+        rc = rc < 0 ? cs_store_fail(cs) : rc == 0 ? SG_CERT_IMPORTED : SG_CERT_UNCHANGED;
     } else if (rc == 0) {
         rc = SG_CERT_UNCHANGED;
     }

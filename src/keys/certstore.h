@@ -1,4 +1,5 @@
-/* certstore.h - the X.509 certificate store over the SQLite store (S/MIME). Owner: src/keys.
+/* certstore.h - the X.509 certificate store over the store's x509 calls (S/MIME; store/
+ * x509_rows.h). Owner: src/keys.
  * Certificates, their addresses and derived facts live in x509_certs/x509_addrs; private keys
  * in x509_keys as PKCS#8 DER wrapped by the KEK (src/crypto/kek.h, AAD = the certificate's
  * SHA-256 fingerprint), exactly like the OpenPGP keystore does for its secrets.
@@ -102,7 +103,8 @@ int sg_certstore_export(sg_certstore *cs, const char *fpr, bool der, uint8_t **o
 /* The private key as unencrypted PKCS#8 PEM (admin only, needs the KEK). 0, 1 absent/no key,
  * -1 on error. Free with sg_kek_free_plain(out, len). */
 int sg_certstore_export_key(sg_certstore *cs, const char *fpr, uint8_t **out, size_t *len);
-/* Certificate, addresses, key and CRL: 0, 1 when absent, -1 on error. */
+/* Certificate, addresses, key, learned pairs, the CRL it issued and its OCSP answer, in one
+ * transaction: 0, 1 when absent, -1 on error. */
 int sg_certstore_delete(sg_certstore *cs, const char *fpr);
 /* Trust anchor on/off: 0, 1 when absent, 2 when not a CA certificate, -1 on error. */
 int sg_certstore_set_trust(sg_certstore *cs, const char *fpr, bool trusted);

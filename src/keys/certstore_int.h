@@ -7,8 +7,14 @@
 
 #include "crypto/kek.h"
 #include "keys/certstore.h"
+#include "store/x509_rows.h"
+
+_Static_assert(SG_CERT_FPR_LEN == SG_X509_FPR_LEN, "the store's fingerprints are the certstore's");
 
 struct sg_certstore {
+    sg_store *st; /* certificates, addresses, keys, learned pairs: store/x509_rows.h */
+    /* TRANSITIONAL (issue 10): the SQLite handle of the CRL and OCSP code (cs_put_crl,
+     * sg_certstore_get_crl, revocation*.c) until its SQL moves into the store too. */
     sqlite3 *db;
     char *kek_path;
     unsigned flags;
@@ -29,15 +35,18 @@ struct sg_certstore {
 
 /* Sets the error message; returns -1. */
 int cs_fail(sg_certstore *cs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes the store's reason for the call that just failed as the error; returns -1. */
+int cs_store_fail(sg_certstore *cs);
 int cs_need_kek(sg_certstore *cs);
+/* TRANSITIONAL, with db above: for the CRL and OCSP code only. */
 sqlite3_stmt *cs_prep(sg_certstore *cs, const char *sql);
 /* Steps a statement that returns no row and finalizes it. 0 or -1. */
 int cs_run(sg_certstore *cs, sqlite3_stmt *st);
-int cs_exec(sg_certstore *cs, const char *sql);
 /* Normalised fingerprint (upper-case hex) of user input; -1 when it is not 64 hex digits. */
 int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1]);
-/* Every certificate with a condition ("is_ca = 1", "trusted = 1"; SQL text, never user input). */
-STACK_OF(X509) * cs_load_where(sg_certstore *cs, const char *where);
+/* The CA certificates that are trust anchors (trusted) or not (the intermediates); NULL with
+ * the error on a store error. Rows that do not parse are left out. */
+STACK_OF(X509) * cs_load_cas(sg_certstore *cs, bool trusted);
 /* "local@domain" with the domain lower-cased into out; -1 when addr is not an address. */
 int cs_norm_addr(const char *addr, size_t len, char *out, size_t outlen);
 /* Addresses of x: SAN rfc822Names, else emailAddress in the subject. Free with cs_free_addrs. */

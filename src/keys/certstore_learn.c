@@ -68,55 +68,22 @@ static int record(sg_certstore *cs, const char *addr, const char *fpr, const uns
                   size_t caps_len, unsigned flags, time_t seen)
 {
     /* A later message replaces the capabilities; an older one (out of order) does not. */
-    sqlite3_stmt *st = cs_prep(
-        cs, "INSERT INTO x509_learned (addr, fpr, caps, cap_flags, first_seen, last_seen)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (addr, fpr) DO UPDATE SET"
-            " caps = CASE WHEN excluded.last_seen >= last_seen THEN excluded.caps ELSE caps END,"
-            " cap_flags = CASE WHEN excluded.last_seen >= last_seen THEN excluded.cap_flags ELSE cap_flags END,"
-            " first_seen = min(first_seen, excluded.first_seen),"
-            " last_seen = max(last_seen, excluded.last_seen)");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, fpr, -1, SQLITE_STATIC);
-    if (caps)
-        sqlite3_bind_blob(st, 3, caps, (int)caps_len, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 3);
-    sqlite3_bind_int64(st, 4, flags);
-    sqlite3_bind_int64(st, 5, (int64_t)seen);
-    return cs_run(cs, st);
+    int rc = sg_store_x509_learn_put(cs->st, addr, fpr, caps, caps_len, flags, (int64_t)seen);
+    return rc < 0 ? cs_store_fail(cs) : 0;
 }
 
 /* Keeps the newest SG_LEARN_PER_ADDR learned signer certificates of addr; older learned ones
  * lose their row here and, when no other address refers to them, the certificate itself. */
 static int evict(sg_certstore *cs, const char *addr)
 {
-    sqlite3_stmt *st = cs_prep(cs, "SELECT l.fpr FROM x509_learned l JOIN x509_certs c ON c.fpr = l.fpr"
-                                   " WHERE l.addr = ? AND c.learned = 1"
-                                   " AND NOT EXISTS (SELECT 1 FROM x509_keys k WHERE k.fpr = l.fpr)"
-                                   " ORDER BY l.last_seen DESC, l.fpr LIMIT -1 OFFSET ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, SG_LEARN_PER_ADDR);
     char old[16][SG_CERT_FPR_LEN + 1];
-    int n = 0;
-    while (n < 16 && sqlite3_step(st) == SQLITE_ROW)
-        snprintf(old[n++], sizeof old[0], "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    int n = sg_store_x509_learn_stale(cs->st, addr, SG_LEARN_PER_ADDR, old, sizeof old / sizeof old[0]);
+    if (n < 0)
+        return cs_store_fail(cs);
     for (int i = 0; i < n; i++) {
-        if (!(st = cs_prep(cs, "DELETE FROM x509_learned WHERE addr = ? AND fpr = ?")))
-            return -1;
-        sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, old[i], -1, SQLITE_STATIC);
-        if (cs_run(cs, st) < 0)
-            return -1;
-        if (!(st = cs_prep(cs, "SELECT count(*) FROM x509_learned WHERE fpr = ?")))
-            return -1;
-        sqlite3_bind_text(st, 1, old[i], -1, SQLITE_STATIC);
-        int refs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 1;
-        sqlite3_finalize(st);
+        int refs = sg_store_x509_learn_forget(cs->st, addr, old[i]);
+        if (refs < 0)
+            return cs_store_fail(cs);
         if (refs == 0 && sg_certstore_delete(cs, old[i]) < 0)
             return -1;
     }
@@ -209,25 +176,16 @@ int sg_certstore_caps(sg_certstore *cs, const char *address, sg_smime_caps *caps
     memset(caps, 0, sizeof *caps);
     if (!address || cs_norm_addr(address, strlen(address), addr, sizeof addr) < 0)
         return cs_fail(cs, "not an e-mail address: %s", address ? address : "(none)");
-    sqlite3_stmt *st = cs_prep(cs, "SELECT fpr, caps, first_seen, last_seen FROM x509_learned"
-                                   " WHERE addr = ? ORDER BY last_seen DESC, fpr LIMIT 1");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(caps->fpr, sizeof caps->fpr, "%s", (const char *)sqlite3_column_text(st, 0));
-        const unsigned char *der = sqlite3_column_blob(st, 1);
-        int n = sqlite3_column_bytes(st, 1);
-        /* Parsed again rather than trusting stored bits: the preference order lives in the DER. */
-        if (der && n > 0)
-            sg_smime_caps_parse(der, (size_t)n, &caps->flags, &caps->preferred);
-        caps->first_seen = sqlite3_column_int64(st, 2);
-        caps->last_seen = sqlite3_column_int64(st, 3);
-        rc = 0;
-    } else {
-        rc = rc == SQLITE_DONE ? 1 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    }
-    sqlite3_finalize(st);
-    return rc;
+    sg_x509_learned l;
+    int rc = sg_store_x509_caps(cs->st, addr, &l);
+    if (rc != 0)
+        return rc < 0 ? cs_store_fail(cs) : 1;
+    memcpy(caps->fpr, l.fpr, sizeof caps->fpr);
+    /* Parsed again rather than trusting stored bits: the preference order lives in the DER. */
+    if (l.caps)
+        sg_smime_caps_parse(l.caps, l.caps_len, &caps->flags, &caps->preferred);
+    caps->first_seen = l.first_seen;
+    caps->last_seen = l.last_seen;
+    free(l.caps);
+    return 0;
 }

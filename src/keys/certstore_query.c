@@ -1,9 +1,10 @@
-/* certstore_query.c - reading, exporting, deleting and trusting stored certificates, and the
- * stored CRLs (see certstore.h). Owner: src/keys.
+/* certstore_query.c - reading, exporting, deleting and trusting stored certificates (through
+ * store/x509_rows.h), and the stored CRLs (see certstore.h). Owner: src/keys.
  * SECURITY: sg_certstore_load_key and sg_certstore_export_key unwrap a private key with the
  * KEK; the plaintext PKCS#8 is wiped right after it is parsed or handed to the caller. */
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,63 +13,28 @@
 #include "keys/certstore.h"
 #include "keys/certstore_int.h"
 
-#define CERT_COLS                                                                                            \
-    "c.fpr, c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.key_usage, c.eku_email, c.is_ca,"    \
-    " c.trusted, c.learned, c.local_ca, c.revoked, c.revoked_at,"                                            \
-    " EXISTS (SELECT 1 FROM x509_keys k WHERE k.fpr = c.fpr)"
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return strdup(s ? (const char *)s : "");
-}
-
-static int addrs_of(sg_certstore *cs, sg_cert_info *ci)
-{
-    sqlite3_stmt *st = cs_prep(cs, "SELECT addr FROM x509_addrs WHERE fpr = ? ORDER BY addr");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, ci->fpr, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char **v = realloc(ci->addrs, (ci->naddrs + 1) * sizeof *v);
-        if (!v || !(v[ci->naddrs] = col_dup(st, 0))) {
-            if (v)
-                ci->addrs = v;
-            sqlite3_finalize(st);
-            return cs_fail(cs, "out of memory");
-        }
-        ci->addrs = v;
-        ci->naddrs++;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-}
-
-static int row_info(sg_certstore *cs, sqlite3_stmt *st, sg_cert_info *ci)
+/* Moves what the store read into ci (the row is left empty). */
+static void info_from_row(sg_cert_info *ci, sg_x509_row *r)
 {
     memset(ci, 0, sizeof *ci);
-    const unsigned char *f = sqlite3_column_text(st, 0);
-    snprintf(ci->fpr, sizeof ci->fpr, "%s", f ? (const char *)f : "");
-    ci->subject = col_dup(st, 1);
-    ci->issuer = col_dup(st, 2);
-    ci->serial = col_dup(st, 3);
-    ci->not_before = sqlite3_column_int64(st, 4);
-    ci->not_after = sqlite3_column_int64(st, 5);
-    ci->key_usage = sqlite3_column_int64(st, 6);
-    ci->eku_email = sqlite3_column_int(st, 7);
-    ci->is_ca = sqlite3_column_int(st, 8);
-    ci->trusted = sqlite3_column_int(st, 9);
-    ci->learned = sqlite3_column_int(st, 10);
-    ci->local_ca = sqlite3_column_int(st, 11);
-    ci->revoked = sqlite3_column_int(st, 12);
-    ci->revoked_at = sqlite3_column_int64(st, 13);
-    ci->has_key = sqlite3_column_int(st, 14);
-    if (!ci->subject || !ci->issuer || !ci->serial) {
-        sg_cert_info_clear(ci);
-        return cs_fail(cs, "out of memory");
-    }
-    return addrs_of(cs, ci);
+    memcpy(ci->fpr, r->fpr, sizeof ci->fpr);
+    ci->subject = r->subject;
+    ci->issuer = r->issuer;
+    ci->serial = r->serial;
+    ci->not_before = r->not_before;
+    ci->not_after = r->not_after;
+    ci->key_usage = r->key_usage;
+    ci->eku_email = r->eku_email;
+    ci->is_ca = r->is_ca;
+    ci->trusted = r->trusted;
+    ci->learned = r->learned;
+    ci->local_ca = r->local_ca;
+    ci->revoked = r->revoked;
+    ci->revoked_at = r->revoked_at;
+    ci->has_key = r->has_key;
+    ci->addrs = r->addrs;
+    ci->naddrs = r->naddrs;
+    memset(r, 0, sizeof *r);
 }
 
 int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out, size_t *n)
@@ -80,35 +46,17 @@ int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out,
      * names), so that is "none", never an error: a lookup error must mean the store failed. */
     if (address && cs_norm_addr(address, strlen(address), norm, sizeof norm) < 0)
         return 0;
-    sqlite3_stmt *st =
-        cs_prep(cs, address ? "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr IN"
-                              " (SELECT fpr FROM x509_addrs WHERE addr = ?) ORDER BY c.not_before DESC, c.fpr"
-                            : "SELECT " CERT_COLS " FROM x509_certs c ORDER BY c.not_before DESC, c.fpr");
-    if (!st)
-        return -1;
-    if (address)
-        sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sg_cert_info *v = realloc(*out, (*n + 1) * sizeof *v);
-        if (!v) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        *out = v;
-        if (row_info(cs, st, &v[*n]) < 0) {
-            rc = SQLITE_ERROR;
-            break;
-        }
-        (*n)++;
+    sg_x509_row *rows;
+    size_t nrows;
+    if (sg_store_x509_list(cs->st, address ? norm : NULL, &rows, &nrows) < 0)
+        return cs_store_fail(cs);
+    if (nrows && !(*out = calloc(nrows, sizeof **out))) {
+        sg_store_x509_rows_free(rows, nrows);
+        return cs_fail(cs, "out of memory");
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        sg_certstore_free_list(*out, *n);
-        *out = NULL;
-        *n = 0;
-        return cs->err[0] ? -1 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    }
+    for (; *n < nrows; (*n)++)
+        info_from_row(&(*out)[*n], &rows[*n]);
+    free(rows);
     return 0;
 }
 
@@ -125,47 +73,14 @@ int sg_certstore_get(sg_certstore *cs, const char *fpr_in, sg_cert_info *ci)
     memset(ci, 0, sizeof *ci);
     if (cs_norm_fpr(cs, fpr_in, fpr) < 0)
         return -1;
-    sqlite3_stmt *st = cs_prep(cs, "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr = ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = row_info(cs, st, ci);
-    else if (rc == SQLITE_DONE)
-        rc = 1;
-    else
-        rc = cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    sqlite3_finalize(st);
-    if (rc == 1)
+    sg_x509_row row;
+    int rc = sg_store_x509_get(cs->st, fpr, &row);
+    if (rc == 0)
+        info_from_row(ci, &row);
+    else if (rc == 1)
         cs_fail(cs, "no such certificate");
-    return rc;
-}
-
-/* The blob of one row: 0, 1 when absent, -1 on error. */
-static int get_blob(sg_certstore *cs, const char *sql, const char *fpr, uint8_t **out, size_t *len)
-{
-    *out = NULL;
-    *len = 0;
-    sqlite3_stmt *st = cs_prep(cs, sql);
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(st, 0);
-        const void *b = sqlite3_column_blob(st, 0);
-        if (n > 0 && b && (*out = malloc((size_t)n))) {
-            memcpy(*out, b, (size_t)n);
-            *len = (size_t)n;
-            rc = 0;
-        } else {
-            rc = cs_fail(cs, "store: empty or unreadable row for %s", fpr);
-        }
-    } else {
-        rc = rc == SQLITE_DONE ? 1 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    }
-    sqlite3_finalize(st);
+    else
+        cs_store_fail(cs);
     return rc;
 }
 
@@ -176,10 +91,12 @@ X509 *sg_certstore_load_cert(sg_certstore *cs, const char *fpr_in)
     size_t len;
     if (cs_norm_fpr(cs, fpr_in, fpr) < 0)
         return NULL;
-    int rc = get_blob(cs, "SELECT der FROM x509_certs WHERE fpr = ?", fpr, &der, &len);
+    int rc = sg_store_x509_der(cs->st, fpr, &der, &len);
     if (rc != 0) {
         if (rc == 1)
             cs_fail(cs, "no such certificate");
+        else
+            cs_store_fail(cs);
         return NULL;
     }
     const unsigned char *p = der;
@@ -195,9 +112,11 @@ static int unwrap_key(sg_certstore *cs, const char *fpr, uint8_t **der, size_t *
 {
     uint8_t *wrapped;
     size_t wlen;
-    int rc = get_blob(cs, "SELECT wrapped FROM x509_keys WHERE fpr = ?", fpr, &wrapped, &wlen);
+    int rc = sg_store_x509_key(cs->st, fpr, &wrapped, &wlen);
     if (rc == 1)
         cs_fail(cs, "no private key held for %s", fpr);
+    else if (rc < 0)
+        cs_store_fail(cs);
     if (rc != 0)
         return rc;
     if (cs_need_kek(cs) < 0) {
@@ -283,26 +202,15 @@ int sg_certstore_delete(sg_certstore *cs, const char *fpr_in)
     char fpr[SG_CERT_FPR_LEN + 1];
     if (cs_norm_fpr(cs, fpr_in, fpr) < 0)
         return -1;
-    static const char *const sql[] = {
-        "DELETE FROM x509_addrs WHERE fpr = ?", "DELETE FROM x509_keys WHERE fpr = ?",
-        "DELETE FROM x509_crls WHERE issuer_fpr = ?", "DELETE FROM x509_learned WHERE fpr = ?",
-        "DELETE FROM x509_ocsp WHERE fpr = ?", "DELETE FROM x509_certs WHERE fpr = ?"};
-    if (cs_exec(cs, "BEGIN IMMEDIATE") < 0)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof sql / sizeof sql[0]; i++) {
-        sqlite3_stmt *st = cs_prep(cs, sql[i]);
-        if (!st) {
-            rc = -1;
-            break;
-        }
-        sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-        rc = cs_run(cs, st);
-    }
-    int changed = sqlite3_changes(cs->db);
-    if (rc == 0 && cs_exec(cs, "COMMIT") == 0)
-        return changed > 0 ? 0 : (cs_fail(cs, "no such certificate"), 1);
-    sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
+    /* One transaction: the certificate goes with its addresses, key, learned pairs, the CRL
+     * it issued and its OCSP answer, or nothing goes. */
+    if (sg_store_begin(cs->st) < 0)
+        return cs_store_fail(cs);
+    int rc = sg_store_x509_delete(cs->st, fpr);
+    if (rc >= 0 && sg_store_commit(cs->st) == 0)
+        return rc == 0 ? 0 : (cs_fail(cs, "no such certificate"), 1);
+    cs_store_fail(cs);
+    sg_store_rollback(cs->st);
     return -1;
 }
 
@@ -320,35 +228,31 @@ int sg_certstore_set_trust(sg_certstore *cs, const char *fpr_in, bool trusted)
         cs_fail(cs, "not a CA certificate: only CA certificates can be trust anchors");
         return 2;
     }
-    sqlite3_stmt *st = cs_prep(cs, "UPDATE x509_certs SET trusted = ? WHERE fpr = ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_int(st, 1, trusted);
-    sqlite3_bind_text(st, 2, fpr, -1, SQLITE_STATIC);
-    return cs_run(cs, st);
+    rc = sg_store_x509_set_trust(cs->st, fpr, trusted);
+    if (rc == 1)
+        cs_fail(cs, "no such certificate");
+    return rc < 0 ? cs_store_fail(cs) : rc;
 }
 
-STACK_OF(X509) * cs_load_where(sg_certstore *cs, const char *where)
+/* Parses one stored CA certificate onto the stack ctx; one that does not parse is left out. */
+static int push_der(void *ctx, const uint8_t *der, size_t len)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT der FROM x509_certs WHERE %s", where);
-    sqlite3_stmt *st = cs_prep(cs, sql);
+    const unsigned char *p = der;
+    X509 *x = der && len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+    if (x && !sk_X509_push(ctx, x))
+        X509_free(x);
+    return 0;
+}
+
+STACK_OF(X509) * cs_load_cas(sg_certstore *cs, bool trusted)
+{
     STACK_OF(X509) *sk = sk_X509_new_null();
-    if (!st || !sk) {
-        sqlite3_finalize(st);
-        sk_X509_free(sk);
+    if (!sk) {
+        cs_fail(cs, "out of memory");
         return NULL;
     }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_blob(st, 0);
-        X509 *x = p ? d2i_X509(NULL, &p, sqlite3_column_bytes(st, 0)) : NULL;
-        if (x && !sk_X509_push(sk, x))
-            X509_free(x);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
+    if (sg_store_x509_each_ca(cs->st, trusted, push_der, sk) < 0) {
+        cs_store_fail(cs);
         sk_X509_pop_free(sk, X509_free);
         return NULL;
     }

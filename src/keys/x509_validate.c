@@ -135,12 +135,12 @@ int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purp
     memset(res, 0, sizeof *res);
     char *reason = res->reason;
     size_t rlen = sizeof res->reason;
-    STACK_OF(X509) *anchors = cs_load_where(cs, "trusted = 1 AND is_ca = 1");
-    STACK_OF(X509) *inter = cs_load_where(cs, "trusted = 0 AND is_ca = 1");
+    cs->err[0] = '\0'; /* so a failure below reports its own error, not an older one */
+    STACK_OF(X509) *anchors = cs_load_cas(cs, true);
+    STACK_OF(X509) *inter = anchors ? cs_load_cas(cs, false) : NULL;
     X509_STORE *xs = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     int v = SG_CERT_ERROR;
-    cs->err[0] = '\0'; /* so a failure below reports its own error, not an older one */
     if (!anchors || !inter || !xs || !ctx) {
         verdict(v, reason, rlen, cs->err[0] ? cs->err : "out of memory");
         goto out;
