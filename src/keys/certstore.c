@@ -34,6 +34,7 @@ sg_certstore *sg_certstore_open(sg_store *st, const char *kek_path, unsigned fla
     if (!cs)
         return NULL;
     cs->db = sg_store_db(st);
+    cs->store = st;
     cs->flags = flags;
     if (kek_path && !(cs->kek_path = strdup(kek_path))) {
         free(cs);

@@ -185,7 +185,8 @@ int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purp
 /* ---- the CRLs known to the store ---- */
 /* Stores crl as the newest CRL of the issuer whose certificate is issuer_fpr. 0 or -1. */
 int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number);
-/* The stored CRL of issuer_fpr (X509_CRL_free), NULL when none; *number when not NULL. */
+/* The stored CRL of issuer_fpr (X509_CRL_free), NULL when none (*number untouched) or on a
+ * store error (*number -1, sg_certstore_error); *number when not NULL. */
 X509_CRL *sg_certstore_get_crl(sg_certstore *cs, const char *issuer_fpr, int64_t *number);
 
 /* ---- learned certificates and S/MIME capabilities (certstore_learn.c) ----

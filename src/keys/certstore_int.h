@@ -7,9 +7,11 @@
 
 #include "crypto/kek.h"
 #include "keys/certstore.h"
+#include "store/revocation_rows.h"
 
 struct sg_certstore {
     sqlite3 *db;
+    sg_store *store; /* the store under db: the typed calls (store/revocation_rows.h) */
     char *kek_path;
     unsigned flags;
     bool have_kek;

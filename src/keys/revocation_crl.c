@@ -141,22 +141,23 @@ typedef struct stored_crl {
     bool local; /* no URL: made by `ca crl` */
 } stored_crl;
 
-/* The store's CRL of issuer, verified again with the issuer's key. 0 (s->crl NULL when none). */
+/* The store's CRL of issuer, verified again with the issuer's key. 0 (s->crl NULL when none),
+ * or -1 on a store error (cs->err): never taken for "no CRL". */
 static int load_stored(sg_certstore *cs, const char *ifpr, X509 *issuer, stored_crl *s)
 {
     memset(s, 0, sizeof *s);
-    sqlite3_stmt *st = cs_prep(cs, "SELECT der, next_update, number, url IS NULL FROM x509_crls WHERE issuer_fpr = ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, ifpr, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_blob(st, 0);
-        s->crl = p ? d2i_X509_CRL(NULL, &p, sqlite3_column_bytes(st, 0)) : NULL;
-        s->next_update = sqlite3_column_int64(st, 1);
-        s->number = sqlite3_column_int64(st, 2);
-        s->local = sqlite3_column_int(st, 3);
+    sg_store_crl row;
+    int rc = sg_store_revocation_get_crl(cs->store, ifpr, &row);
+    if (rc < 0)
+        return cs_fail(cs, "%s", sg_store_error(cs->store));
+    if (rc == 0) {
+        const unsigned char *p = row.der;
+        s->crl = row.der_len ? d2i_X509_CRL(NULL, &p, (long)row.der_len) : NULL;
+        s->next_update = row.next_update;
+        s->number = row.number;
+        s->local = row.url == NULL;
     }
-    sqlite3_finalize(st);
+    sg_store_crl_free(&row);
     EVP_PKEY *ipk = X509_get0_pubkey(issuer);
     if (s->crl && (!ipk || X509_CRL_verify(s->crl, ipk) != 1)) {
         X509_CRL_free(s->crl); /* a row that does not verify is ignored, as if absent */
