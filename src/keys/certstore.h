@@ -171,6 +171,7 @@ typedef struct sg_cert_result {
     int verdict;     /* enum sg_cert_verdict, as sg_cert_validate returns */
     int revocation;  /* enum sg_rev_status; NOT_CHECKED when validation failed before it */
     bool soft_fail;  /* revocation UNKNOWN, accepted because revocation.unreachable = soft-fail */
+    bool store_error; /* the store's revocation cache could not be read: verdict SG_CERT_ERROR */
     char reason[512]; /* e.g. "valid; revocation unknown: OCSP responder unreachable (...), soft-fail" */
     char revocation_detail[384]; /* the revocation part alone, e.g. "good (OCSP, cached)" */
 } sg_cert_result;

@@ -169,7 +169,7 @@ static OCSP_REQUEST *make_request(OCSP_CERTID *id, unsigned char **der, int *len
     return req;
 }
 
-/* One responder: 0 with a, or -1 with why. */
+/* One responder: 0 with a, -1 with why, or -2 with why when the answer cannot be stored. */
 static int ask(sg_certstore *cs, const char *url, OCSP_CERTID *id, X509 *issuer, const char *fpr, time_t now,
                sg_ocsp_answer *a, char *why, size_t wl)
 {
@@ -199,8 +199,8 @@ static int ask(sg_certstore *cs, const char *url, OCSP_CERTID *id, X509 *issuer,
         rev_note_failure(cs, url, why);
         rc = -1;
     } else if (cache(cs, fpr, a, url, now, body, len) < 0) {
-        snprintf(why, wl, "store: %s", cs->err);
-        rc = -1;
+        snprintf(why, wl, "%s", cs->err);
+        rc = -2;
     }
     free(body);
     OCSP_REQUEST_free(req);
@@ -215,7 +215,7 @@ int rev_ocsp_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t no
         return snprintf(d, dl, "fingerprint"), REV_UNKNOWN;
     int c = cached(cs, fpr, now, &a);
     if (c < 0)
-        return snprintf(d, dl, "store: %s", cs->err), REV_UNKNOWN;
+        return snprintf(d, dl, "%s", cs->err), REV_ERROR;
     if (c == 1)
         return answer(&a, at, "cached", d, dl);
     STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(x);
@@ -232,14 +232,19 @@ int rev_ocsp_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t no
     char why[512] = "cannot build the OCSP CertID";
     for (int i = 0; id && i < n && i < SG_REV_MAX_URLS; i++) {
         const char *url = sk_OPENSSL_STRING_value(urls, i);
-        if (ask(cs, url, id, issuer, fpr, now, &a, why, sizeof why) == 0) {
+        int got = ask(cs, url, id, issuer, fpr, now, &a, why, sizeof why);
+        if (got == -2) {
+            rc = REV_ERROR;
+            break;
+        }
+        if (got == 0) {
             char how[1100];
             snprintf(how, sizeof how, "from %s", url);
             rc = answer(&a, at, how, d, dl);
             break;
         }
     }
-    if (rc == REV_UNKNOWN)
+    if (rc == REV_UNKNOWN || rc == REV_ERROR)
         snprintf(d, dl, "%s", why);
     OCSP_CERTID_free(id);
     X509_email_free(urls);
