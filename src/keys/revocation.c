@@ -133,7 +133,7 @@ void rev_check_chain(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, sg_cer
     for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
         char d[sizeof r->revocation_detail - 32] = ""; /* room for the "issuing CA" prefix */
         int a = check_one(cs, sk_X509_value(chain, i), sk_X509_value(chain, i + 1), at, now, d, sizeof d);
-        int s = a == REV_REVOKED                   ? SG_REV_REVOKED
+        int s = a == REV_REVOKED                     ? SG_REV_REVOKED
                 : a == REV_UNKNOWN || a == REV_ERROR ? SG_REV_UNKNOWN
                 : a == REV_GOOD                      ? SG_REV_GOOD
                                                      : SG_REV_NOT_CHECKED;

@@ -147,8 +147,9 @@ static int cache(sg_certstore *cs, const char *fpr, const sg_ocsp_answer *a, con
                          .url = url,
                          .response = der,
                          .response_len = len};
-    return sg_store_revocation_put_ocsp(cs->store, fpr, &row) < 0 ? cs_fail(cs, "%s", sg_store_error(cs->store))
-                                                                   : 0;
+    return sg_store_revocation_put_ocsp(cs->store, fpr, &row) < 0
+               ? cs_fail(cs, "%s", sg_store_error(cs->store))
+               : 0;
 }
 
 /* The request for id with a fresh nonce, DER-encoded (OPENSSL_free). */

@@ -18,8 +18,8 @@ typedef struct sg_store_crl {
     const uint8_t *der; /* the CRL as DER */
     size_t der_len;
     int64_t this_update, next_update, number; /* number 0 when the CRL has none */
-    const char *url;                           /* where it was fetched from; NULL: made or imported locally */
-    int64_t fetched;                           /* when it was fetched; 0 locally */
+    const char *url;                          /* where it was fetched from; NULL: made or imported locally */
+    int64_t fetched;                          /* when it was fetched; 0 locally */
     void *own;
 } sg_store_crl;
 

@@ -113,7 +113,8 @@ static int ocsp_accept(X509 *cert, X509 *issuer, const unsigned char *der, int l
 static int exec_sql(const char *path, const char *sql)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    int rc =
+        sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     sqlite3_close(db);
     return rc;
 }
@@ -307,13 +308,15 @@ int main(void)
     snprintf(sql, sizeof sql,
              "INSERT INTO x509_ocsp VALUES ('%s', 1, %lld, %lld, %lld, %lld, 'http://x/', x'00')", lfpr,
              (long long)now - 100, (long long)now - 200, (long long)now + 600, (long long)now);
-    CHECK(exec_sql(path, sql) == 0 && sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_REVOKED &&
+    CHECK(exec_sql(path, sql) == 0 &&
+              sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_REVOKED &&
               r.revocation == SG_REV_REVOKED && strstr(r.reason, "OCSP, cached"),
           "a cached OCSP revocation counts (%s)", r.reason);
     CHECK(sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now - 200, &r) == SG_CERT_VALID,
           "... but not for a time before the revocation (%s)", r.reason);
     snprintf(sql, sizeof sql, "UPDATE x509_ocsp SET until = %lld", (long long)now - 1);
-    CHECK(exec_sql(path, sql) == 0 && sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_VALID &&
+    CHECK(exec_sql(path, sql) == 0 &&
+              sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_VALID &&
               r.soft_fail,
           "an expired cache entry is not used (%s)", r.reason);
     /* A dead responder (port 9 on loopback: nothing listens) is asked once per retry_after. */
@@ -366,7 +369,8 @@ int main(void)
     sg_certstore_set_revocation(cs, &rev);
     CHECK(exec_sql(path, "DROP TABLE x509_ocsp") == 0 &&
               sg_cert_validate_ex(cs, other, "otto@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_ERROR &&
-              r.store_error && !r.soft_fail && strstr(r.reason, "error: store: ") && strstr(r.reason, "x509_ocsp"),
+              r.store_error && !r.soft_fail && strstr(r.reason, "error: store: ") &&
+              strstr(r.reason, "x509_ocsp"),
           "OCSP cache unreadable: an error, not a soft-fail \"valid\" (%s)", r.reason);
     int64_t num = 0;
     CHECK(exec_sql(path, "DROP TABLE x509_crls") == 0 &&

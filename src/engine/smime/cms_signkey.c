@@ -46,8 +46,8 @@ EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr)
     pthread_mutex_unlock(k->lock);
     if (gen == 0) {
         pthread_mutex_lock(&lock);
-        if (slot[s].key && slot[s].gen == g && now < slot[s].until &&
-            strcasecmp(slot[s].fpr, fpr) == 0 && EVP_PKEY_up_ref(slot[s].key))
+        if (slot[s].key && slot[s].gen == g && now < slot[s].until && strcasecmp(slot[s].fpr, fpr) == 0 &&
+            EVP_PKEY_up_ref(slot[s].key))
             key = slot[s].key;
         pthread_mutex_unlock(&lock);
     }

@@ -9,9 +9,10 @@
  * CLI trusting, revoking, importing a CRL, and cryptd itself issuing or learning certificates.
  * Any change forgets everything; a generation that cannot be read remembers and finds nothing.
  * A verdict also ends after TTL seconds and at the certificate's notAfter, so expiry is never
- * missed by more than TTL for a CA certificate and not at all for the leaf. Validation releases the store lock while
- * it fetches revocation data (certstore.h), so a verdict is remembered only when the store is
- * at the generation it had before the validation began (sg_smime_memo_put_since). */
+ * missed by more than TTL for a CA certificate and not at all for the leaf. Validation releases
+ * the store lock while it fetches revocation data (certstore.h), so a verdict is remembered only
+ * when the store is at the generation it had before the validation began
+ * (sg_smime_memo_put_since). */
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,8 +61,7 @@ bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN +
     time_t now = time(NULL);
     size_t s = slot_of(key);
     pthread_mutex_lock(&memo_lock);
-    bool hit = memo[s].gen == gen && now < memo[s].until &&
-               strcmp(memo[s].key, key) == 0;
+    bool hit = memo[s].gen == gen && now < memo[s].until && strcmp(memo[s].key, key) == 0;
     if (hit)
         memcpy(fpr, memo[s].fpr, SG_CERT_FPR_LEN + 1);
     pthread_mutex_unlock(&memo_lock);

@@ -19,8 +19,9 @@ static int run(sg_store *s, sqlite3_stmt *st, const char *what)
 
 static int put_crl(sg_store *s, const char *issuer_fpr, const sg_store_crl *row)
 {
-    sqlite3_stmt *st = sq_stmt(s, "INSERT OR REPLACE INTO x509_crls (issuer_fpr, der, this_update, next_update,"
-                                  " number, url, fetched) VALUES (?,?,?,?,?,?,?)");
+    sqlite3_stmt *st =
+        sq_stmt(s, "INSERT OR REPLACE INTO x509_crls (issuer_fpr, der, this_update, next_update,"
+                   " number, url, fetched) VALUES (?,?,?,?,?,?,?)");
     if (!st)
         return -1;
     if (row->der_len > INT32_MAX) {
