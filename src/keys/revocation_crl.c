@@ -184,7 +184,7 @@ int rev_local_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, char
     char ifpr[SG_CERT_FPR_LEN + 1];
     stored_crl s;
     if (sg_cert_fpr(issuer, ifpr) < 0)
-        return snprintf(d, dl, "fingerprint"), REV_UNKNOWN;
+        return snprintf(d, dl, "cannot take the issuer's fingerprint"), REV_UNKNOWN;
     if (load_stored(cs, ifpr, issuer, &s) < 0)
         return snprintf(d, dl, "%s", cs->err), REV_ERROR;
     int rc = REV_NA;
@@ -255,7 +255,7 @@ int rev_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t now
     char ifpr[SG_CERT_FPR_LEN + 1], urls[SG_REV_MAX_URLS][1024];
     stored_crl s;
     if (sg_cert_fpr(issuer, ifpr) < 0)
-        return snprintf(d, dl, "fingerprint"), REV_UNKNOWN;
+        return snprintf(d, dl, "cannot take the issuer's fingerprint"), REV_UNKNOWN;
     if (load_stored(cs, ifpr, issuer, &s) < 0)
         return snprintf(d, dl, "%s", cs->err), REV_ERROR;
     int rc;
