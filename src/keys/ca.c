@@ -333,6 +333,11 @@ int sg_ca_crl(sg_certstore *cs, int days, uint8_t **pem, size_t *len)
     int64_t number = 0;
     X509_CRL *old = sg_certstore_get_crl(cs, cafpr, &number);
     X509_CRL_free(old);
+    if (number < 0) { /* a store error: numbering again from 1 would look like a rollback */
+        EVP_PKEY_free(cakey);
+        X509_free(ca);
+        return -1;
+    }
     number++; /* monotonically increasing, RFC 5280 5.2.3 */
     X509_CRL *crl = X509_CRL_new();
     time_t now = time(NULL);

@@ -34,7 +34,6 @@ sg_certstore *sg_certstore_open(sg_store *st, const char *kek_path, unsigned fla
     if (!cs)
         return NULL;
     cs->st = st;
-    cs->db = sg_store_db(st);
     cs->flags = flags;
     if (kek_path && !(cs->kek_path = strdup(kek_path))) {
         free(cs);
@@ -82,24 +81,6 @@ int cs_need_kek(sg_certstore *cs)
 int cs_store_fail(sg_certstore *cs)
 {
     return cs_fail(cs, "%s", sg_store_error(cs->st));
-}
-
-sqlite3_stmt *cs_prep(sg_certstore *cs, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(cs->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
-int cs_run(sg_certstore *cs, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : cs_fail(cs, "store: %s", sqlite3_errmsg(cs->db));
-    sqlite3_finalize(st);
-    return rc;
 }
 
 int sg_cert_fpr_norm(const char *in, char out[SG_CERT_FPR_LEN + 1])

@@ -173,6 +173,7 @@ typedef struct sg_cert_result {
     int verdict;     /* enum sg_cert_verdict, as sg_cert_validate returns */
     int revocation;  /* enum sg_rev_status; NOT_CHECKED when validation failed before it */
     bool soft_fail;  /* revocation UNKNOWN, accepted because revocation.unreachable = soft-fail */
+    bool store_error; /* the store's revocation cache could not be read: verdict SG_CERT_ERROR */
     char reason[512]; /* e.g. "valid; revocation unknown: OCSP responder unreachable (...), soft-fail" */
     char revocation_detail[384]; /* the revocation part alone, e.g. "good (OCSP, cached)" */
 } sg_cert_result;
@@ -187,7 +188,8 @@ int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purp
 /* ---- the CRLs known to the store ---- */
 /* Stores crl as the newest CRL of the issuer whose certificate is issuer_fpr. 0 or -1. */
 int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t number);
-/* The stored CRL of issuer_fpr (X509_CRL_free), NULL when none; *number when not NULL. */
+/* The stored CRL of issuer_fpr (X509_CRL_free), NULL when none (*number untouched) or on a
+ * store error (*number -1, sg_certstore_error); *number when not NULL. */
 X509_CRL *sg_certstore_get_crl(sg_certstore *cs, const char *issuer_fpr, int64_t *number);
 
 /* ---- learned certificates and S/MIME capabilities (certstore_learn.c) ----

@@ -3,19 +3,16 @@
 #define SG_CERTSTORE_INT_H
 
 #include <openssl/pkcs12.h>
-#include <sqlite3.h>
 
 #include "crypto/kek.h"
 #include "keys/certstore.h"
+#include "store/revocation_rows.h"
 #include "store/x509_rows.h"
 
 _Static_assert(SG_CERT_FPR_LEN == SG_X509_FPR_LEN, "the store's fingerprints are the certstore's");
 
 struct sg_certstore {
     sg_store *st; /* certificates, addresses, keys, learned pairs: store/x509_rows.h */
-    /* TRANSITIONAL (issue 10): the SQLite handle of the CRL and OCSP code (cs_put_crl,
-     * sg_certstore_get_crl, revocation*.c) until its SQL moves into the store too. */
-    sqlite3 *db;
     char *kek_path;
     unsigned flags;
     bool have_kek;
@@ -38,10 +35,6 @@ int cs_fail(sg_certstore *cs, const char *fmt, ...) __attribute__((format(printf
 /* Takes the store's reason for the call that just failed as the error; returns -1. */
 int cs_store_fail(sg_certstore *cs);
 int cs_need_kek(sg_certstore *cs);
-/* TRANSITIONAL, with db above: for the CRL and OCSP code only. */
-sqlite3_stmt *cs_prep(sg_certstore *cs, const char *sql);
-/* Steps a statement that returns no row and finalizes it. 0 or -1. */
-int cs_run(sg_certstore *cs, sqlite3_stmt *st);
 /* Normalised fingerprint (upper-case hex) of user input; -1 when it is not 64 hex digits. */
 int cs_norm_fpr(sg_certstore *cs, const char *in, char out[SG_CERT_FPR_LEN + 1]);
 /* The CA certificates that are trust anchors (trusted) or not (the intermediates); NULL with

@@ -275,28 +275,16 @@ int cs_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl, int64_t 
 {
     unsigned char *der = NULL;
     int len = i2d_X509_CRL(crl, &der);
-    int64_t this_update;
-    if (len <= 0 || cs_asn1_time(X509_CRL_get0_lastUpdate(crl), &this_update) < 0) {
+    sg_store_crl row = {.number = number, .next_update = next, .url = url, .fetched = fetched};
+    if (len <= 0 || cs_asn1_time(X509_CRL_get0_lastUpdate(crl), &row.this_update) < 0) {
         OPENSSL_free(der);
         return cs_fail(cs, "cannot encode the CRL");
     }
-    sqlite3_stmt *st =
-        cs_prep(cs, "INSERT OR REPLACE INTO x509_crls (issuer_fpr, der, this_update, next_update,"
-                    " number, url, fetched) VALUES (?,?,?,?,?,?,?)");
-    int rc = -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, issuer_fpr, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, der, len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, this_update);
-        sqlite3_bind_int64(st, 4, next);
-        sqlite3_bind_int64(st, 5, number);
-        if (url)
-            sqlite3_bind_text(st, 6, url, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 6);
-        sqlite3_bind_int64(st, 7, fetched);
-        rc = cs_run(cs, st);
-    }
+    row.der = der;
+    row.der_len = (size_t)len;
+    int rc = sg_store_revocation_put_crl(cs->st, issuer_fpr, &row) < 0
+                 ? cs_fail(cs, "%s", sg_store_error(cs->st))
+                 : 0;
     OPENSSL_free(der);
     return rc;
 }
@@ -311,18 +299,22 @@ int sg_certstore_put_crl(sg_certstore *cs, const char *issuer_fpr, X509_CRL *crl
 
 X509_CRL *sg_certstore_get_crl(sg_certstore *cs, const char *issuer_fpr, int64_t *number)
 {
-    sqlite3_stmt *st = cs_prep(cs, "SELECT der, number FROM x509_crls WHERE issuer_fpr = ?");
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, issuer_fpr, -1, SQLITE_STATIC);
-    X509_CRL *crl = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_blob(st, 0);
-        if (p)
-            crl = d2i_X509_CRL(NULL, &p, sqlite3_column_bytes(st, 0));
+    sg_store_crl row;
+    int rc = sg_store_revocation_get_crl(cs->st, issuer_fpr, &row);
+    if (rc < 0) {
+        cs_fail(cs, "%s", sg_store_error(cs->st));
         if (number)
-            *number = sqlite3_column_int64(st, 1);
+            *number = -1;
+        return NULL;
     }
-    sqlite3_finalize(st);
+    X509_CRL *crl = NULL;
+    if (rc == 0) {
+        const unsigned char *p = row.der;
+        if (row.der_len)
+            crl = d2i_X509_CRL(NULL, &p, (long)row.der_len);
+        if (number)
+            *number = row.number;
+    }
+    sg_store_crl_free(&row);
     return crl;
 }

@@ -5,6 +5,8 @@
  * to answer, and the store lock is shared by every worker of cryptd; a slow server must delay
  * only the message that needs it. What was read before the fetch (the cached CRL's number) is
  * read again after it (revocation_crl.c).
+ * Why a store error ends the check: the cache could not be read, so nothing is known, and
+ * that must fail the validation rather than pass as "unknown" under soft-fail.
  * Why the anchor is not checked: it is trusted because the admin said so, not because of
  * anything a CRL or responder could say. Why a CRL made by the local CA always counts: it is
  * the gateway's own authority's list, current by construction. */
@@ -97,14 +99,16 @@ static int check_one(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t 
     int rc = rev_local_crl_check(cs, x, issuer, at, d, dl);
     if (rc != REV_NA)
         return rc;
-    if (!cs->rev_set) /* not opted in: the store's CRLs only, as a fixed policy without network */
-        return rev_crl_check(cs, x, issuer, at, now, d, dl) == REV_REVOKED ? REV_REVOKED : REV_NA;
+    if (!cs->rev_set) { /* not opted in: the store's CRLs only, as a fixed policy without network */
+        rc = rev_crl_check(cs, x, issuer, at, now, d, dl);
+        return rc == REV_REVOKED || rc == REV_ERROR ? rc : REV_NA;
+    }
     char tried[768] = "";
     for (int i = 0; i < cs->rev.nmethods; i++) {
         char one[512] = "";
         rc = cs->rev.methods[i] == SG_REV_METHOD_OCSP ? rev_ocsp_check(cs, x, issuer, at, now, one, sizeof one)
                                                        : rev_crl_check(cs, x, issuer, at, now, one, sizeof one);
-        if (rc == REV_GOOD || rc == REV_REVOKED) {
+        if (rc == REV_GOOD || rc == REV_REVOKED || rc == REV_ERROR) {
             snprintf(d, dl, "%s", one);
             return rc;
         }
@@ -129,15 +133,17 @@ void rev_check_chain(sg_certstore *cs, STACK_OF(X509) * chain, time_t at, sg_cer
     for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
         char d[sizeof r->revocation_detail - 32] = ""; /* room for the "issuing CA" prefix */
         int a = check_one(cs, sk_X509_value(chain, i), sk_X509_value(chain, i + 1), at, now, d, sizeof d);
-        int s = a == REV_REVOKED ? SG_REV_REVOKED
-                : a == REV_UNKNOWN ? SG_REV_UNKNOWN
-                : a == REV_GOOD    ? SG_REV_GOOD
-                                   : SG_REV_NOT_CHECKED;
-        if (s > worst) {
+        int s = a == REV_REVOKED                     ? SG_REV_REVOKED
+                : a == REV_UNKNOWN || a == REV_ERROR ? SG_REV_UNKNOWN
+                : a == REV_GOOD                      ? SG_REV_GOOD
+                                                     : SG_REV_NOT_CHECKED;
+        if (s > worst || a == REV_ERROR) {
             worst = s;
             snprintf(wdetail, sizeof wdetail, "%s%s", i ? "issuing CA certificate: " : "", d);
         }
-        if (s == SG_REV_REVOKED)
+        if (a == REV_ERROR)
+            r->store_error = true;
+        if (s == SG_REV_REVOKED || a == REV_ERROR)
             break;
     }
     r->revocation = worst;

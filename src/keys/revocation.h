@@ -17,8 +17,10 @@
 #define SG_OCSP_NO_NEXT_CACHE 3600 /* seconds an OCSP answer without nextUpdate is cached */
 #define SG_CRL_NO_NEXT_CACHE 86400 /* seconds a fetched CRL without nextUpdate counts as fresh */
 
-/* One method's answer for one certificate. NA: the method does not apply (no URL, no CRL). */
-enum rev_answer { REV_NA, REV_GOOD, REV_REVOKED, REV_UNKNOWN };
+/* One method's answer for one certificate. NA: the method does not apply (no URL, no CRL).
+ * ERROR: the store's cache could not be read; it ends the check of the chain and the
+ * validation fails (sg_cert_result.store_error), never "unknown" that soft-fail would accept. */
+enum rev_answer { REV_NA, REV_GOOD, REV_REVOKED, REV_UNKNOWN, REV_ERROR };
 
 /* ---- pure parsing and verification: no store, no network (fuzzed) ---- */
 /* Parses body (DER, or PEM "X509 CRL") and accepts it as a complete, direct CRL of issuer

@@ -141,22 +141,23 @@ typedef struct stored_crl {
     bool local; /* no URL: made by `ca crl` */
 } stored_crl;
 
-/* The store's CRL of issuer, verified again with the issuer's key. 0 (s->crl NULL when none). */
+/* The store's CRL of issuer, verified again with the issuer's key. 0 (s->crl NULL when none),
+ * or -1 on a store error (cs->err): never taken for "no CRL". */
 static int load_stored(sg_certstore *cs, const char *ifpr, X509 *issuer, stored_crl *s)
 {
     memset(s, 0, sizeof *s);
-    sqlite3_stmt *st = cs_prep(cs, "SELECT der, next_update, number, url IS NULL FROM x509_crls WHERE issuer_fpr = ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, ifpr, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *p = sqlite3_column_blob(st, 0);
-        s->crl = p ? d2i_X509_CRL(NULL, &p, sqlite3_column_bytes(st, 0)) : NULL;
-        s->next_update = sqlite3_column_int64(st, 1);
-        s->number = sqlite3_column_int64(st, 2);
-        s->local = sqlite3_column_int(st, 3);
+    sg_store_crl row;
+    int rc = sg_store_revocation_get_crl(cs->st, ifpr, &row);
+    if (rc < 0)
+        return cs_fail(cs, "%s", sg_store_error(cs->st));
+    if (rc == 0) {
+        const unsigned char *p = row.der;
+        s->crl = row.der_len ? d2i_X509_CRL(NULL, &p, (long)row.der_len) : NULL;
+        s->next_update = row.next_update;
+        s->number = row.number;
+        s->local = row.url == NULL;
     }
-    sqlite3_finalize(st);
+    sg_store_crl_free(&row);
     EVP_PKEY *ipk = X509_get0_pubkey(issuer);
     if (s->crl && (!ipk || X509_CRL_verify(s->crl, ipk) != 1)) {
         X509_CRL_free(s->crl); /* a row that does not verify is ignored, as if absent */
@@ -182,8 +183,10 @@ int rev_local_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, char
 {
     char ifpr[SG_CERT_FPR_LEN + 1];
     stored_crl s;
-    if (sg_cert_fpr(issuer, ifpr) < 0 || load_stored(cs, ifpr, issuer, &s) < 0)
-        return snprintf(d, dl, "store error"), REV_UNKNOWN;
+    if (sg_cert_fpr(issuer, ifpr) < 0)
+        return snprintf(d, dl, "cannot take the issuer's fingerprint"), REV_UNKNOWN;
+    if (load_stored(cs, ifpr, issuer, &s) < 0)
+        return snprintf(d, dl, "%s", cs->err), REV_ERROR;
     int rc = REV_NA;
     if (s.crl && s.local)
         rc = decide(s.crl, x, at, "made by the local CA", d, dl);
@@ -191,7 +194,8 @@ int rev_local_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, char
     return rc;
 }
 
-/* Fetches, accepts and caches the CRL at url. 0 with *out, or -1 with why and *unreachable.
+/* Fetches, accepts and caches the CRL at url. 0 with *out, -1 with why, or -2 with why when
+ * the store failed (reading the cached CRL again, or storing this one).
  * The store lock is released during the fetch (rev_fetch), so the cached CRL is read again
  * after it: another worker may have stored a newer one meanwhile. */
 static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, const char *ifpr, time_t now,
@@ -223,7 +227,7 @@ static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, c
     stored_crl old;
     if (load_stored(cs, ifpr, issuer, &old) < 0) {
         X509_CRL_free(crl);
-        return snprintf(why, wl, "store: %s", cs->err), -1;
+        return snprintf(why, wl, "%s", cs->err), -2;
     }
     bool rollback = old.crl && number >= 0 && number < old.number;
     X509_CRL_free(old.crl);
@@ -239,8 +243,8 @@ static int fetch_one(sg_certstore *cs, const char *url, X509 *x, X509 *issuer, c
         next = this_update + SG_CRL_NO_NEXT_CACHE;
     if (cs_put_crl(cs, ifpr, crl, number < 0 ? 0 : number, url, (int64_t)now, next) < 0) {
         X509_CRL_free(crl);
-        snprintf(why, wl, "store: %s", cs->err);
-        return -1;
+        snprintf(why, wl, "%s", cs->err);
+        return -2;
     }
     *out = crl;
     return 0;
@@ -250,8 +254,10 @@ int rev_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t now
 {
     char ifpr[SG_CERT_FPR_LEN + 1], urls[SG_REV_MAX_URLS][1024];
     stored_crl s;
-    if (sg_cert_fpr(issuer, ifpr) < 0 || load_stored(cs, ifpr, issuer, &s) < 0)
-        return snprintf(d, dl, "store error"), REV_UNKNOWN;
+    if (sg_cert_fpr(issuer, ifpr) < 0)
+        return snprintf(d, dl, "cannot take the issuer's fingerprint"), REV_UNKNOWN;
+    if (load_stored(cs, ifpr, issuer, &s) < 0)
+        return snprintf(d, dl, "%s", cs->err), REV_ERROR;
     int rc;
     int n = cdp_urls(x, urls);
     if (s.crl && (s.local || s.next_update > (int64_t)now)) {
@@ -274,7 +280,12 @@ int rev_crl_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t now
     char why[512] = "";
     for (int i = 0; i < n; i++) {
         X509_CRL *crl;
-        if (fetch_one(cs, urls[i], x, issuer, ifpr, now, &crl, why, sizeof why) == 0) {
+        int f = fetch_one(cs, urls[i], x, issuer, ifpr, now, &crl, why, sizeof why);
+        if (f == -2) {
+            rc = (snprintf(d, dl, "%s", why), REV_ERROR);
+            goto out;
+        }
+        if (f == 0) {
             char how[1100];
             int64_t next = 0;
             bool stale = X509_CRL_get0_nextUpdate(crl) && cs_asn1_time(X509_CRL_get0_nextUpdate(crl), &next) == 0 &&

@@ -1,6 +1,6 @@
 /* revocation_ocsp.c - revocation by OCSP (RFC 6960): the responder URL from the certificate's
- * AIA, request over HTTP POST, response verification, and the store's x509_ocsp as cache
- * (see revocation.h). Owner: src/keys.
+ * AIA, request over HTTP POST, response verification, and the store's OCSP answers as cache
+ * (store/revocation_rows.h; see revocation.h). Owner: src/keys.
  * Why SHA-1 in the CertID: RFC 5019 responders (the common lightweight profile) must support
  * it and need not support others; it identifies, it does not protect. The nonce guards a
  * fresh request against a replayed answer; many responders ignore nonces (pre-signed
@@ -119,43 +119,37 @@ static int answer(const sg_ocsp_answer *a, time_t at, const char *how, char *d, 
     return REV_GOOD;
 }
 
-/* A cached answer usable at now: 1 (a filled), 0 none, -1 error. */
+/* A cached answer usable at now: 1 (a filled), 0 none, -1 error (cs->err): an error is never
+ * taken for "no cached answer". */
 static int cached(sg_certstore *cs, const char *fpr, time_t now, sg_ocsp_answer *a)
 {
-    sqlite3_stmt *st =
-        cs_prep(cs, "SELECT status, revoked_at, this_update, until FROM x509_ocsp WHERE fpr = ? AND until > ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (int64_t)now);
-    int rc = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        a->status = sqlite3_column_int(st, 0) ? REV_REVOKED : REV_GOOD;
-        a->revoked_at = sqlite3_column_int64(st, 1);
-        a->this_update = sqlite3_column_int64(st, 2);
-        a->until = sqlite3_column_int64(st, 3);
-        rc = 1;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    sg_store_ocsp row;
+    int rc = sg_store_revocation_get_ocsp(cs->st, fpr, (int64_t)now, &row);
+    if (rc < 0)
+        return cs_fail(cs, "%s", sg_store_error(cs->st));
+    if (rc == 1)
+        return 0;
+    a->status = row.status == SG_STORE_OCSP_REVOKED ? REV_REVOKED : REV_GOOD;
+    a->revoked_at = row.revoked_at;
+    a->this_update = row.this_update;
+    a->until = row.until;
+    return 1;
 }
 
 static int cache(sg_certstore *cs, const char *fpr, const sg_ocsp_answer *a, const char *url, time_t now,
                  const uint8_t *der, size_t len)
 {
-    sqlite3_stmt *st = cs_prep(cs, "INSERT OR REPLACE INTO x509_ocsp (fpr, status, revoked_at, this_update,"
-                                   " until, fetched, url, response) VALUES (?,?,?,?,?,?,?,?)");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, a->status == REV_REVOKED);
-    sqlite3_bind_int64(st, 3, a->revoked_at);
-    sqlite3_bind_int64(st, 4, a->this_update);
-    sqlite3_bind_int64(st, 5, a->until);
-    sqlite3_bind_int64(st, 6, (int64_t)now);
-    sqlite3_bind_text(st, 7, url, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 8, der, (int)len, SQLITE_STATIC);
-    return cs_run(cs, st);
+    sg_store_ocsp row = {.status = a->status == REV_REVOKED ? SG_STORE_OCSP_REVOKED : SG_STORE_OCSP_GOOD,
+                         .revoked_at = a->revoked_at,
+                         .this_update = a->this_update,
+                         .until = a->until,
+                         .fetched = (int64_t)now,
+                         .url = url,
+                         .response = der,
+                         .response_len = len};
+    return sg_store_revocation_put_ocsp(cs->st, fpr, &row) < 0
+               ? cs_fail(cs, "%s", sg_store_error(cs->st))
+               : 0;
 }
 
 /* The request for id with a fresh nonce, DER-encoded (OPENSSL_free). */
@@ -176,7 +170,7 @@ static OCSP_REQUEST *make_request(OCSP_CERTID *id, unsigned char **der, int *len
     return req;
 }
 
-/* One responder: 0 with a, or -1 with why. */
+/* One responder: 0 with a, -1 with why, or -2 with why when the answer cannot be stored. */
 static int ask(sg_certstore *cs, const char *url, OCSP_CERTID *id, X509 *issuer, const char *fpr, time_t now,
                sg_ocsp_answer *a, char *why, size_t wl)
 {
@@ -206,8 +200,8 @@ static int ask(sg_certstore *cs, const char *url, OCSP_CERTID *id, X509 *issuer,
         rev_note_failure(cs, url, why);
         rc = -1;
     } else if (cache(cs, fpr, a, url, now, body, len) < 0) {
-        snprintf(why, wl, "store: %s", cs->err);
-        rc = -1;
+        snprintf(why, wl, "%s", cs->err);
+        rc = -2;
     }
     free(body);
     OCSP_REQUEST_free(req);
@@ -222,7 +216,7 @@ int rev_ocsp_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t no
         return snprintf(d, dl, "fingerprint"), REV_UNKNOWN;
     int c = cached(cs, fpr, now, &a);
     if (c < 0)
-        return snprintf(d, dl, "store: %s", cs->err), REV_UNKNOWN;
+        return snprintf(d, dl, "%s", cs->err), REV_ERROR;
     if (c == 1)
         return answer(&a, at, "cached", d, dl);
     STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(x);
@@ -239,14 +233,19 @@ int rev_ocsp_check(sg_certstore *cs, X509 *x, X509 *issuer, time_t at, time_t no
     char why[512] = "cannot build the OCSP CertID";
     for (int i = 0; id && i < n && i < SG_REV_MAX_URLS; i++) {
         const char *url = sk_OPENSSL_STRING_value(urls, i);
-        if (ask(cs, url, id, issuer, fpr, now, &a, why, sizeof why) == 0) {
+        int got = ask(cs, url, id, issuer, fpr, now, &a, why, sizeof why);
+        if (got == -2) {
+            rc = REV_ERROR;
+            break;
+        }
+        if (got == 0) {
             char how[1100];
             snprintf(how, sizeof how, "from %s", url);
             rc = answer(&a, at, how, d, dl);
             break;
         }
     }
-    if (rc == REV_UNKNOWN)
+    if (rc == REV_UNKNOWN || rc == REV_ERROR)
         snprintf(d, dl, "%s", why);
     OCSP_CERTID_free(id);
     X509_email_free(urls);

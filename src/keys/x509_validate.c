@@ -96,6 +96,8 @@ static int apply_revocation(sg_certstore *cs, STACK_OF(X509) * chain, time_t at,
     size_t rlen = sizeof r->reason;
     rev_check_chain(cs, chain, at, r);
     const char *d = r->revocation_detail;
+    if (r->store_error) /* fail closed: not even soft-fail accepts what could not be read */
+        return verdict(SG_CERT_ERROR, reason, rlen, d);
     switch (r->revocation) {
     case SG_REV_REVOKED:
         return verdict(SG_CERT_REVOKED, reason, rlen, d);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The layer check (scripts/check-layers) on the real tree, and on fake trees that prove it can
 fail: a clean fake tree passes, an upward include fails, two objects that call each other fail,
-and the same two objects pass once both include one internal header (one module).
+and the same two objects pass once both include one internal header (one module); sqlite3.h
+outside store/ fails, inside store/ passes, and a TRANSITIONAL file is reported but passes.
 TAP on stdout. The real tree's cycle check reads build/'s objects (make build first).
 Owner: build.
 """
@@ -32,9 +33,10 @@ CLEAN = {
 }
 
 
-def run_check(files, objects):
+def run_check(files, objects, extra=()):
     """Writes files under a temp src/, compiles each .c into objects named as meson names them
-    (src_<folder>_<name>.c.o) when objects is set, and runs the checker: (exit code, output)."""
+    (src_<folder>_<name>.c.o) when objects is set, and runs the checker with extra arguments:
+    (exit code, output)."""
     tmp = tempfile.mkdtemp(prefix="sg-layers-")
     try:
         src = os.path.join(tmp, "src")
@@ -45,7 +47,7 @@ def run_check(files, objects):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
                 f.write(text)
-        args = [sys.executable, CHECK, "--src", src]
+        args = [sys.executable, CHECK, "--src", src, *extra]
         if objects:
             for rel in files:
                 if rel.endswith(".c"):
@@ -95,6 +97,22 @@ def main():
     nolayer["misc/odd.c"] = "int odd(void) { return 0; }\n"
     rc, out = run_check(nolayer, objects=False)
     T.ok(rc == 1 and "folder 'misc' has no layer" in out, "a folder without a layer fails", out.strip())
+
+    sql = dict(CLEAN)
+    sql["keys/one.c"] = "#include <sqlite3.h>\n" + CLEAN["keys/one.c"]
+    rc, out = run_check(sql, objects=False)
+    T.ok(rc == 1 and "src/keys/one.c:1: includes sqlite3.h" in out,
+         "sqlite3.h outside store/ fails, naming file and line", out.strip())
+    rc, out = run_check(sql, objects=False, extra=("--transitional", "keys/one.c"))
+    T.ok(rc == 0 and "0 violation(s)" in out and "note: src/keys/one.c:1: includes sqlite3.h (TRANSITIONAL" in out,
+         "... reported but passing while the file is TRANSITIONAL", out.strip())
+    rc, out = run_check(CLEAN, objects=False, extra=("--transitional", "keys/two.c"))
+    T.ok(rc == 0 and "note: src/keys/two.c: listed TRANSITIONAL but includes no sqlite3.h" in out,
+         "a TRANSITIONAL entry that no longer includes sqlite3.h is pointed out", out.strip())
+    instore = dict(CLEAN)
+    instore["store/db.c"] = '#include <sqlite3.h>\n#include "lib/base.h"\nint db(void) { return base(); }\n'
+    rc, out = run_check(instore, objects=False)
+    T.ok(rc == 0 and "0 violation(s)" in out, "sqlite3.h inside store/ passes", out.strip())
 
     T.done()
 

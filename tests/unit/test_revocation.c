@@ -109,9 +109,14 @@ static int ocsp_accept(X509 *cert, X509 *issuer, const unsigned char *der, int l
     return rc;
 }
 
-static int exec_sql(sg_store *st, const char *sql)
+/* SQL through a second connection to the store's file, as another process would write. */
+static int exec_sql(const char *path, const char *sql)
 {
-    return sqlite3_exec(sg_store_db(st), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    sqlite3 *db = NULL;
+    int rc =
+        sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    sqlite3_close(db);
+    return rc;
 }
 
 int main(void)
@@ -303,13 +308,15 @@ int main(void)
     snprintf(sql, sizeof sql,
              "INSERT INTO x509_ocsp VALUES ('%s', 1, %lld, %lld, %lld, %lld, 'http://x/', x'00')", lfpr,
              (long long)now - 100, (long long)now - 200, (long long)now + 600, (long long)now);
-    CHECK(exec_sql(st, sql) == 0 && sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_REVOKED &&
+    CHECK(exec_sql(path, sql) == 0 &&
+              sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_REVOKED &&
               r.revocation == SG_REV_REVOKED && strstr(r.reason, "OCSP, cached"),
           "a cached OCSP revocation counts (%s)", r.reason);
     CHECK(sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now - 200, &r) == SG_CERT_VALID,
           "... but not for a time before the revocation (%s)", r.reason);
     snprintf(sql, sizeof sql, "UPDATE x509_ocsp SET until = %lld", (long long)now - 1);
-    CHECK(exec_sql(st, sql) == 0 && sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_VALID &&
+    CHECK(exec_sql(path, sql) == 0 &&
+              sg_cert_validate_ex(cs, leaf, "rita@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_VALID &&
               r.soft_fail,
           "an expired cache entry is not used (%s)", r.reason);
     /* A dead responder (port 9 on loopback: nothing listens) is asked once per retry_after. */
@@ -351,6 +358,28 @@ int main(void)
     CHECK(strcmp(sg_cert_verdict_name(SG_CERT_REVOCATION_UNKNOWN), "revocation unknown") == 0 &&
               strcmp(sg_rev_status_name(SG_REV_UNKNOWN), "unknown") == 0,
           "names of the new verdict and statuses");
+
+    /* Fail closed: a revocation cache that cannot be read is an error, which not even
+     * soft-fail accepts (the tables dropped behind the store's cached statements). */
+    sg_revocation_defaults(&rev);
+    rev.fetch = false;
+    rev.unreachable = SG_REV_SOFT_FAIL;
+    rev.methods[0] = SG_REV_METHOD_OCSP;
+    rev.nmethods = 1;
+    sg_certstore_set_revocation(cs, &rev);
+    CHECK(exec_sql(path, "DROP TABLE x509_ocsp") == 0 &&
+              sg_cert_validate_ex(cs, other, "otto@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_ERROR &&
+              r.store_error && !r.soft_fail && strstr(r.reason, "error: store: ") &&
+              strstr(r.reason, "x509_ocsp"),
+          "OCSP cache unreadable: an error, not a soft-fail \"valid\" (%s)", r.reason);
+    int64_t num = 0;
+    CHECK(exec_sql(path, "DROP TABLE x509_crls") == 0 &&
+              sg_cert_validate_ex(cs, other, "otto@rev.test", SG_CERT_SIGN, now, &r) == SG_CERT_ERROR &&
+              r.store_error && strstr(r.reason, "error: store: ") && strstr(r.reason, "x509_crls"),
+          "CRL cache unreadable: an error, not \"no CRL\" (%s)", r.reason);
+    CHECK(sg_certstore_get_crl(cs, rfpr, &num) == NULL && num == -1 &&
+              strstr(sg_certstore_error(cs), "x509_crls"),
+          "sg_certstore_get_crl: a store error says so, number -1 (%s)", sg_certstore_error(cs));
 
     free(rp), free(ip);
     X509_free(root), X509_free(inter), X509_free(leaf), X509_free(other), X509_free(responder), X509_free(noeku);

@@ -412,6 +412,62 @@ static void test_config(const char *dir)
           "config: a misspelt smime key is an error (%s)", err);
 }
 
+/* The memory of "valid" (cms_valid.c) is bound to the store's x509 generation: a CRL imported
+ * or a certificate revoked through a second store handle (as the admin CLI does), and a CRL
+ * stored through cryptd's own handle, make it forget at once. */
+static void test_memo_generation(sg_store *st, const char *path, const char *kek, const char *ca)
+{
+    char err[256] = "", why[256] = "", got[SG_CERT_FPR_LEN + 1] = "";
+    pthread_mutex_lock(&lock);
+    X509 *x = sg_smime_cert_locked(cs, alice);
+    CHECK(x && sg_smime_validate_locked(cs, st, x, alice, "alice@demo.test", SG_CERT_SIGN, why, sizeof why) ==
+                   SG_CERT_VALID,
+          "memo: alice valid (%s)", why);
+    sg_smime_memo_put(st, "test|alice", alice, x);
+    CHECK(sg_smime_memo_get(st, "test|alice", got) && strcmp(got, alice) == 0 &&
+              !sg_smime_memo_get(NULL, "test|alice", got),
+          "memo: remembered while the store is unchanged; nothing without a store");
+    /* cryptd's own write: the CA's CRL stored again through the same handle */
+    int64_t number = 0;
+    X509_CRL *crl = sg_certstore_get_crl(cs, ca, &number);
+    CHECK(crl && sg_certstore_put_crl(cs, ca, crl, number) == 0 && !sg_smime_memo_get(st, "test|alice", got),
+          "memo: forgotten after a CRL stored through our own handle");
+    X509_CRL_free(crl);
+    sg_smime_memo_put(st, "test|alice", alice, x);
+    pthread_mutex_unlock(&lock);
+
+    sg_store *st2 = sg_store_open(path, err, sizeof err);
+    sg_certstore *cs2 = st2 ? sg_certstore_open(st2, kek, 0) : NULL;
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    CHECK(cs2 && sg_ca_crl(cs2, 30, &pem, &len) == 0, "memo: a CRL made through a second handle (%s)",
+          cs2 ? sg_certstore_error(cs2) : err);
+    free(pem);
+    pthread_mutex_lock(&lock);
+    CHECK(!sg_smime_memo_get(st, "test|alice", got), "memo: forgotten at once after the other handle's CRL");
+    char key[400];
+    snprintf(key, sizeof key, "valid|%d|%s|alice@demo.test", SG_CERT_SIGN, alice);
+    CHECK(sg_smime_validate_locked(cs, st, x, alice, "alice@demo.test", SG_CERT_SIGN, why, sizeof why) ==
+                  SG_CERT_VALID &&
+              sg_smime_memo_get(st, key, got) && strcmp(got, alice) == 0,
+          "memo: validated again, still valid, and that verdict remembered (%s)", why);
+    pthread_mutex_unlock(&lock);
+
+    CHECK(cs2 && sg_ca_revoke(cs2, alice) == 0 && sg_ca_crl(cs2, 30, &pem, &len) == 0,
+          "memo: alice revoked and a CRL issued through the second handle");
+    free(pem);
+    pthread_mutex_lock(&lock);
+    int v = sg_smime_validate_locked(cs, st, x, alice, "alice@demo.test", SG_CERT_SIGN, why, sizeof why);
+    CHECK(v == SG_CERT_REVOKED, "memo: the revocation is seen at once, not the remembered verdict (%s: %s)",
+          sg_cert_verdict_name(v), why);
+    pthread_mutex_unlock(&lock);
+    if (cs2)
+        sg_certstore_close(cs2);
+    if (st2)
+        sg_store_close(st2);
+    X509_free(x);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-test-smime-XXXXXX", path[256], kek[256], err[256];
@@ -464,6 +520,7 @@ int main(void)
     }
     test_crypto();
     test_engine(st, path, kek, ca);
+    test_memo_generation(st, path, kek, ca);
     sg_certstore_close(cs);
     sg_store_close(st);
     return CHECK_DONE();

@@ -45,7 +45,7 @@ void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x);
 /* The store's generation now (0, or -1), and sg_smime_memo_put only when it is still that
  * generation: for answers worked out across a validation, which may release the lock. */
 typedef struct sg_smime_gen {
-    long long dv, changes;
+    int64_t gen; /* the store's x509 generation */
 } sg_smime_gen;
 int sg_smime_memo_mark(sg_store *st, sg_smime_gen *g);
 void sg_smime_memo_put_since(sg_store *st, const sg_smime_gen *g, const char *key, const char *fpr, X509 *x);

@@ -14,9 +14,10 @@ EVP_PKEY *smime_load_key(const sg_smime_keys *k, const char *fpr);
 /* The signing key of certificate fpr, from a small cache (cms_signkey.c). NULL when absent. */
 EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr);
 
-/* The store's generation as cms_valid.c sees it: SQLite's data_version (other connections'
- * commits) and this connection's change count. 0 or -1. */
-int sg_smime_generation(sg_store *st, long long *dv, long long *changes);
+/* The store's x509 generation (sg_store_generation, SG_GEN_X509), which every change of
+ * certificates, trust, CRLs or OCSP answers by any process changes. 0, or -1 (also for st
+ * NULL): then nothing is remembered or found. */
+int sg_smime_generation(sg_store *st, int64_t *gen);
 
 /* Writes "what: first OpenSSL error" into err and clears the error queue. Returns -1. */
 int smime_fail(char *err, size_t errlen, const char *what);

@@ -4,10 +4,10 @@
  * (bench/smime). The same trade-off as OpenPGP's per-thread key cache (docs/keys.md):
  * SECURITY: cryptd keeps at most SLOTS unwrapped *signing* keys in memory (never a decryption
  * key: those are unwrapped per message, for the certificates a message names). An entry is used
- * only while the store is unchanged since it was loaded (data_version + this connection's
- * changes: any import, trust change, revocation, CRL or deletion by the CLI or by cryptd drops
- * it) and for at most TTL seconds; a replaced or dropped key is freed, which makes OpenSSL wipe
- * it. Signing with one EVP_PKEY from several threads is safe in OpenSSL 3 (read-only use). */
+ * only while the store is unchanged since it was loaded (the store's x509 generation: any
+ * import, trust change, revocation, CRL or deletion by the CLI or by cryptd drops it) and for
+ * at most TTL seconds; a replaced or dropped key is freed, which makes OpenSSL wipe it.
+ * Signing with one EVP_PKEY from several threads is safe in OpenSSL 3 (read-only use). */
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
@@ -22,7 +22,7 @@
 static struct {
     char fpr[SG_CERT_FPR_LEN + 1];
     EVP_PKEY *key;
-    long long dv, changes;
+    int64_t gen;
     time_t until;
 } slot[SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,17 +37,17 @@ static size_t slot_of(const char *fpr)
 
 EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr)
 {
-    long long dv, ch;
+    int64_t g;
     size_t s = slot_of(fpr);
     time_t now = time(NULL);
     EVP_PKEY *key = NULL;
     pthread_mutex_lock(k->lock);
-    int gen = k->st ? sg_smime_generation(k->st, &dv, &ch) : -1;
+    int gen = sg_smime_generation(k->st, &g);
     pthread_mutex_unlock(k->lock);
     if (gen == 0) {
         pthread_mutex_lock(&lock);
-        if (slot[s].key && slot[s].dv == dv && slot[s].changes == ch && now < slot[s].until &&
-            strcasecmp(slot[s].fpr, fpr) == 0 && EVP_PKEY_up_ref(slot[s].key))
+        if (slot[s].key && slot[s].gen == g && now < slot[s].until && strcasecmp(slot[s].fpr, fpr) == 0 &&
+            EVP_PKEY_up_ref(slot[s].key))
             key = slot[s].key;
         pthread_mutex_unlock(&lock);
     }
@@ -58,8 +58,7 @@ EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr)
         EVP_PKEY_free(slot[s].key);
         slot[s].key = key;
         memcpy(slot[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
-        slot[s].dv = dv;
-        slot[s].changes = ch;
+        slot[s].gen = g;
         slot[s].until = now + TTL;
     }
     pthread_mutex_unlock(&lock);

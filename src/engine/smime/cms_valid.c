@@ -4,20 +4,21 @@
  * costs more than the signature itself; a gateway asks the same question (this sender's
  * certificate for signing, this recipient's for encryption) for every message.
  * SECURITY: only "valid" is remembered, and only while nothing in the store changed: the
- * generation is SQLite's data_version (commits by other connections: the admin CLI trusting,
- * revoking, importing a CRL) together with this connection's total change count (certificates
- * cryptd itself issues or learns). Any change forgets everything. A verdict also ends after
- * TTL seconds and at the certificate's notAfter, so expiry is never missed by more than TTL
- * for a CA certificate and not at all for the leaf. Validation releases the store lock while
- * it fetches revocation data (certstore.h), so a verdict is remembered only when the store is
- * at the generation it had before the validation began (sg_smime_memo_put_since). */
+ * generation is the store's x509 generation (sg_store_generation, SG_GEN_X509), which triggers
+ * bump on every change of certificates, trust, CRLs and OCSP answers by any process: the admin
+ * CLI trusting, revoking, importing a CRL, and cryptd itself issuing or learning certificates.
+ * Any change forgets everything; a generation that cannot be read remembers and finds nothing.
+ * A verdict also ends after TTL seconds and at the certificate's notAfter, so expiry is never
+ * missed by more than TTL for a CA certificate and not at all for the leaf. Validation releases
+ * the store lock while it fetches revocation data (certstore.h), so a verdict is remembered only
+ * when the store is at the generation it had before the validation began
+ * (sg_smime_memo_put_since). */
 #include <openssl/x509.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "engine/smime/cms.h"
+#include "engine/smime/cms_int.h"
 
 #define TTL 60
 #define SLOTS 512
@@ -26,23 +27,14 @@
 static struct {
     char key[KEY_MAX];
     char fpr[SG_CERT_FPR_LEN + 1];
-    sqlite3_int64 data_version, changes;
+    int64_t gen;
     time_t until;
 } memo[SLOTS];
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int sg_smime_generation(sg_store *st, sqlite3_int64 *dv, sqlite3_int64 *changes)
+int sg_smime_generation(sg_store *st, int64_t *gen)
 {
-    sqlite3 *db = st ? sg_store_db(st) : NULL;
-    sqlite3_stmt *q = NULL;
-    int ok = db && sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
-             sqlite3_step(q) == SQLITE_ROW;
-    if (ok) {
-        *dv = sqlite3_column_int64(q, 0);
-        *changes = sqlite3_total_changes64(db);
-    }
-    sqlite3_finalize(q);
-    return ok ? 0 : -1;
+    return st ? sg_store_generation(st, SG_GEN_X509, gen) : -1;
 }
 
 static size_t slot_of(const char *key)
@@ -63,14 +55,13 @@ static time_t not_after(X509 *x)
 
 bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN + 1])
 {
-    sqlite3_int64 dv, ch;
-    if (strlen(key) >= KEY_MAX || sg_smime_generation(st, &dv, &ch) < 0)
+    int64_t gen;
+    if (strlen(key) >= KEY_MAX || sg_smime_generation(st, &gen) < 0)
         return false;
     time_t now = time(NULL);
     size_t s = slot_of(key);
     pthread_mutex_lock(&memo_lock);
-    bool hit = memo[s].data_version == dv && memo[s].changes == ch && now < memo[s].until &&
-               strcmp(memo[s].key, key) == 0;
+    bool hit = memo[s].gen == gen && now < memo[s].until && strcmp(memo[s].key, key) == 0;
     if (hit)
         memcpy(fpr, memo[s].fpr, SG_CERT_FPR_LEN + 1);
     pthread_mutex_unlock(&memo_lock);
@@ -79,28 +70,27 @@ bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN +
 
 int sg_smime_memo_mark(sg_store *st, sg_smime_gen *g)
 {
-    return sg_smime_generation(st, &g->dv, &g->changes);
+    return sg_smime_generation(st, &g->gen);
 }
 
 void sg_smime_memo_put_since(sg_store *st, const sg_smime_gen *g, const char *key, const char *fpr, X509 *x)
 {
     sg_smime_gen now;
-    if (sg_smime_memo_mark(st, &now) == 0 && now.dv == g->dv && now.changes == g->changes)
+    if (sg_smime_memo_mark(st, &now) == 0 && now.gen == g->gen)
         sg_smime_memo_put(st, key, fpr, x);
 }
 
 void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x)
 {
-    sqlite3_int64 dv, ch;
-    if (strlen(key) >= KEY_MAX || strlen(fpr) != SG_CERT_FPR_LEN || sg_smime_generation(st, &dv, &ch) < 0)
+    int64_t gen;
+    if (strlen(key) >= KEY_MAX || strlen(fpr) != SG_CERT_FPR_LEN || sg_smime_generation(st, &gen) < 0)
         return;
     time_t now = time(NULL), end = not_after(x);
     size_t s = slot_of(key);
     pthread_mutex_lock(&memo_lock);
     snprintf(memo[s].key, sizeof memo[s].key, "%s", key);
     memcpy(memo[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
-    memo[s].data_version = dv;
-    memo[s].changes = ch;
+    memo[s].gen = gen;
     memo[s].until = end && end < now + TTL ? end : now + TTL;
     pthread_mutex_unlock(&memo_lock);
 }
