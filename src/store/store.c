@@ -1,6 +1,7 @@
 /* store.c - the backend-neutral half of the store: picks the backend for a `store` setting and
  * dispatches the calls every backend has. Owner: src/store. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,7 +16,9 @@ sg_store *sg_store_open(const char *spec, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    static atomic_uint_least64_t next_id = 1;
     s->be = be;
+    s->id = atomic_fetch_add(&next_id, 1);
     if (!(s->impl = be->open(spec, err, errlen))) {
         free(s);
         return NULL;
@@ -34,6 +37,11 @@ void sg_store_close(sg_store *s)
 int sg_store_schema_version(sg_store *s)
 {
     return s->be->schema_version(s->impl);
+}
+
+uint64_t sg_store_id(const sg_store *s)
+{
+    return s->id;
 }
 
 const char *sg_store_error(const sg_store *s)

@@ -40,6 +40,9 @@ typedef enum {
     SG_GEN_POLICY, /* policy revisions */
 } sg_store_gen;
 int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen);
+/* A number no other store opened by this process has (not even one opened after s closed),
+ * for caches shared across stores: a generation means something only together with it. */
+uint64_t sg_store_id(const sg_store *s);
 
 /* TRANSITIONAL (issue 10): the SQLite handle, for the modules whose SQL has not yet moved
  * into the store. Removed with its last caller. */

@@ -32,6 +32,7 @@ typedef struct sg_store_backend {
 struct sg_store {
     const sg_store_backend *be;
     void *impl;
+    uint64_t id; /* sg_store_id */
     char err[512];
 };
 

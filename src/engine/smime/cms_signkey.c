@@ -22,6 +22,7 @@
 static struct {
     char fpr[SG_CERT_FPR_LEN + 1];
     EVP_PKEY *key;
+    uint64_t store; /* sg_store_id */
     int64_t gen;
     time_t until;
 } slot[SLOTS];
@@ -46,7 +47,7 @@ EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr)
     pthread_mutex_unlock(k->lock);
     if (gen == 0) {
         pthread_mutex_lock(&lock);
-        if (slot[s].key && slot[s].gen == g && now < slot[s].until && strcasecmp(slot[s].fpr, fpr) == 0 &&
+        if (slot[s].key && slot[s].store == sg_store_id(k->st) && slot[s].gen == g && now < slot[s].until && strcasecmp(slot[s].fpr, fpr) == 0 &&
             EVP_PKEY_up_ref(slot[s].key))
             key = slot[s].key;
         pthread_mutex_unlock(&lock);
@@ -58,6 +59,7 @@ EVP_PKEY *smime_signing_key(const sg_smime_keys *k, const char *fpr)
         EVP_PKEY_free(slot[s].key);
         slot[s].key = key;
         memcpy(slot[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
+        slot[s].store = sg_store_id(k->st);
         slot[s].gen = g;
         slot[s].until = now + TTL;
     }

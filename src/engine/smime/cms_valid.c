@@ -27,6 +27,7 @@
 static struct {
     char key[KEY_MAX];
     char fpr[SG_CERT_FPR_LEN + 1];
+    uint64_t store; /* sg_store_id: generations of different stores are unrelated */
     int64_t gen;
     time_t until;
 } memo[SLOTS];
@@ -61,7 +62,7 @@ bool sg_smime_memo_get(sg_store *st, const char *key, char fpr[SG_CERT_FPR_LEN +
     time_t now = time(NULL);
     size_t s = slot_of(key);
     pthread_mutex_lock(&memo_lock);
-    bool hit = memo[s].gen == gen && now < memo[s].until && strcmp(memo[s].key, key) == 0;
+    bool hit = memo[s].store == sg_store_id(st) && memo[s].gen == gen && now < memo[s].until && strcmp(memo[s].key, key) == 0;
     if (hit)
         memcpy(fpr, memo[s].fpr, SG_CERT_FPR_LEN + 1);
     pthread_mutex_unlock(&memo_lock);
@@ -90,6 +91,7 @@ void sg_smime_memo_put(sg_store *st, const char *key, const char *fpr, X509 *x)
     pthread_mutex_lock(&memo_lock);
     snprintf(memo[s].key, sizeof memo[s].key, "%s", key);
     memcpy(memo[s].fpr, fpr, SG_CERT_FPR_LEN + 1);
+    memo[s].store = sg_store_id(st);
     memo[s].gen = gen;
     memo[s].until = end && end < now + TTL ? end : now + TTL;
     pthread_mutex_unlock(&memo_lock);
