@@ -231,6 +231,23 @@ static void test_store_error(void)
     sg_env_free(&e);
 }
 
+/* After the store broke: the reload asks the store's policy generation whether anything
+ * changed, whoever changed it, and an unreadable generation is an error, not "unchanged". */
+static void test_reload_generation(const char *path)
+{
+    sqlite3 *other = NULL;
+    int ok = sqlite3_open(path, &other) == SQLITE_OK &&
+             sqlite3_exec(other,
+                          "INSERT INTO policy (text, source, loaded) VALUES"
+                          " ('rules = ( { then = \"deliver\"; } );', 'another process', 0)",
+                          NULL, NULL, NULL) == SQLITE_OK;
+    CHECK(ok && sg_transform_policy_reload() == 1, "a revision added by another process is put in force");
+    CHECK(sg_transform_policy_reload() == 0, "nothing changed since: nothing to do");
+    ok = sqlite3_exec(other, "DROP TABLE store_generation;", NULL, NULL, NULL) == SQLITE_OK;
+    CHECK(ok && sg_transform_policy_reload() == -1, "an unreadable policy generation is an error, not 'unchanged'");
+    sqlite3_close(other);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-ptr-XXXXXX", path[300], err[256];
@@ -250,6 +267,7 @@ int main(void)
     test_chain();
     test_reload();
     test_store_error();
+    test_reload_generation(path);
     sg_transform_policy_done();
     sg_certstore_close(cs);
     sg_keystore_close(ks);
