@@ -334,15 +334,16 @@ out:
     return rc;
 }
 
-/* Standalone signatures (a revocation certificate): applied to stored keys, each key whose
- * canonical export changed is saved and reported as updated; signatures the keys already have
- * are reported once as unchanged. Returns the number of reports, 0 when nothing applied. All public keys are
- * loaded; this is an admin action, and a store of some thousand keys loads in well under a second. */
 static void load_public(void *p, const uint8_t *pub, size_t len)
 {
     sg_pgp_load(p, pub, len);
 }
 
+/* Standalone signatures (a revocation certificate): applied to stored keys, each key whose
+ * canonical export changed is saved and reported as updated; signatures the keys already have
+ * are reported once as unchanged. Returns the number of reports, 0 when nothing applied, -1 on a
+ * store error. All public keys are loaded; this is an admin action, and a store of some
+ * thousand keys loads in well under a second. */
 static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx)
 {
     sg_pgp *p = sg_pgp_new();
@@ -364,10 +365,12 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
     for (size_t i = 0; i < n; i++) {
         uint8_t *old = NULL, *now = NULL;
         size_t oldlen = 0, nowlen = 0;
-        if (get_public(ks, fprs[i], &old, &oldlen) == 0 && sg_pgp_export(p, fprs[i], 0, &now, &nowlen) == 0 &&
+        /* A store error stops the import: a revocation that was not saved is never silent. */
+        int have = get_public(ks, fprs[i], &old, &oldlen), saved = 0;
+        if (have == 0 && sg_pgp_export(p, fprs[i], 0, &now, &nowlen) == 0 &&
             (nowlen != oldlen || memcmp(now, old, nowlen) != 0)) {
             sg_pgp_key k;
-            if (ks_save(ks, p, fprs[i], false) == 0 && sg_pgp_inspect(p, fprs[i], &k) == 0) {
+            if ((saved = ks_save(ks, p, fprs[i], false)) == 0 && sg_pgp_inspect(p, fprs[i], &k) == 0) {
                 report(cb, ctx, SG_IMPORT_UPDATED, fprs[i], &k, k.revoked ? "revoked" : NULL);
                 sg_pgp_key_clear(&k);
                 updated++;
@@ -375,6 +378,8 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
         }
         free(old);
         free(now);
+        if (have < 0 || saved < 0)
+            goto out;
     }
     if (updated == 0 && known > 0) {
         /* The same revocation certificate imported twice is not an error. */
