@@ -10,7 +10,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +19,9 @@
 
 #include "crypto/kek.h"
 #include "keys/keystore_int.h"
+#include "store/pgp_rows.h"
+
+_Static_assert(SG_STORE_PGP_FPR_LEN == SG_PGP_FPR_LEN, "the store keeps v4 fingerprints as the keystore does");
 
 int ks_fail(sg_keystore *ks, const char *fmt, ...)
 {
@@ -38,7 +40,6 @@ sg_keystore *sg_keystore_open(sg_store *st, const char *kek_path, unsigned flags
         return NULL;
     ks->id = atomic_fetch_add(&next_id, 1);
     ks->st = st;
-    ks->db = sg_store_db(st);
     ks->flags = flags;
     if (kek_path && !(ks->kek_path = strdup(kek_path))) {
         free(ks);
@@ -52,8 +53,6 @@ void sg_keystore_close(sg_keystore *ks)
     if (!ks)
         return;
     sg_kek_wipe(&ks->kek);
-    for (size_t i = 0; i < sizeof ks->cached / sizeof ks->cached[0]; i++)
-        sqlite3_finalize(ks->cached[i].st);
     free(ks->kek_path);
     free(ks);
 }
@@ -95,115 +94,47 @@ void ks_upper_fpr(const char *in, char out[SG_PGP_FPR_LEN + 1])
 
 /* ---- rows ---- */
 
-static int get_blob(sg_keystore *ks, const char *sql, const char *fpr, uint8_t **out, size_t *len)
+/* A store call failed: its reason becomes the keystore's error. Returns -1. */
+static int ks_store_fail(sg_keystore *ks)
 {
-    sqlite3_stmt *st;
-    *out = NULL;
-    *len = 0;
-    if (sqlite3_prepare_v2(ks->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return ks_fail(ks, "store: %s", sqlite3_errmsg(ks->db));
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(st, 0);
-        const void *b = sqlite3_column_blob(st, 0);
-        if (n > 0 && b && (*out = malloc((size_t)n))) {
-            memcpy(*out, b, (size_t)n);
-            *len = (size_t)n;
-            rc = 0;
-        } else {
-            rc = ks_fail(ks, "store: empty or unreadable key material for %s", fpr);
-        }
-    } else if (rc == SQLITE_DONE) {
-        rc = 1;
-    } else {
-        rc = ks_fail(ks, "store: %s", sqlite3_errmsg(ks->db));
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return ks_fail(ks, "%s", sg_store_error(ks->st));
 }
 
+/* 0, 1 when the store has no such key, -1 (with the store's reason). */
 static int get_public(sg_keystore *ks, const char *fpr, uint8_t **out, size_t *len)
 {
-    return get_blob(ks, "SELECT pubkey FROM pgp_keys WHERE fpr = ?", fpr, out, len);
+    int rc = sg_store_pgp_get_public(ks->st, fpr, out, len);
+    return rc < 0 ? ks_store_fail(ks) : rc;
 }
 
-static int exec(sg_keystore *ks, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(ks->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ks_fail(ks, "store: %s", msg ? msg : "?");
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int run(sg_keystore *ks, sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ks_fail(ks, "store: %s", sqlite3_errmsg(ks->db));
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static sqlite3_stmt *prep(sg_keystore *ks, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(ks->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        ks_fail(ks, "store: %s", sqlite3_errmsg(ks->db));
-        return NULL;
-    }
-    return st;
-}
-
-/* Writes the key row and its user IDs (inside the caller's transaction). */
+/* Writes the key row and its user IDs (inside the caller's transaction). The row borrows k's
+ * strings. */
 static int put_key(sg_keystore *ks, const sg_pgp_key *k, const uint8_t *pub, size_t publen)
 {
-    sqlite3_stmt *st =
-        prep(ks, "INSERT INTO pgp_keys (fpr, keyid, alg, bits, created, expires, valid_until, revoked,"
-                 " revoke_reason, can_sign, can_encrypt, can_certify, enc_subkey, enc_until, imported,"
-                 " updated, pubkey) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?15,?16)"
-                 " ON CONFLICT (fpr) DO UPDATE SET keyid=?2, alg=?3, bits=?4, created=?5, expires=?6,"
-                 " valid_until=?7, revoked=?8, revoke_reason=?9, can_sign=?10, can_encrypt=?11,"
-                 " can_certify=?12, enc_subkey=?13, enc_until=?14, updated=?15, pubkey=?16");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, k->fpr, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, k->keyid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, k->alg, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, (int)k->bits);
-    sqlite3_bind_int64(st, 5, k->created);
-    sqlite3_bind_int64(st, 6, k->expires);
-    sqlite3_bind_int64(st, 7, k->valid_until);
-    sqlite3_bind_int(st, 8, k->revoked);
-    if (k->revoke_reason)
-        sqlite3_bind_text(st, 9, k->revoke_reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 10, k->can_sign);
-    sqlite3_bind_int(st, 11, k->can_encrypt);
-    sqlite3_bind_int(st, 12, k->can_certify);
-    sqlite3_bind_int(st, 13, k->enc_subkey);
-    sqlite3_bind_int64(st, 14, k->enc_until);
-    sqlite3_bind_int64(st, 15, (sqlite3_int64)time(NULL));
-    sqlite3_bind_blob(st, 16, pub, (int)publen, SQLITE_STATIC);
-    if (run(ks, st) < 0)
-        return -1;
-    if (!(st = prep(ks, "DELETE FROM pgp_uids WHERE fpr = ?")))
-        return -1;
-    sqlite3_bind_text(st, 1, k->fpr, -1, SQLITE_STATIC);
-    if (run(ks, st) < 0)
-        return -1;
-    for (size_t i = 0; i < k->nuids; i++) {
-        if (!(st = prep(ks, "INSERT OR IGNORE INTO pgp_uids (fpr, uid, addr, valid) VALUES (?,?,?,?)")))
-            return -1;
-        sqlite3_bind_text(st, 1, k->fpr, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, k->uids[i].uid, -1, SQLITE_STATIC);
-        if (k->uids[i].addr)
-            sqlite3_bind_text(st, 3, k->uids[i].addr, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, k->uids[i].valid);
-        if (run(ks, st) < 0)
-            return -1;
-    }
-    return 0;
+    sg_store_pgp_key r = {
+        .bits = k->bits,
+        .created = k->created,
+        .expires = k->expires,
+        .valid_until = k->valid_until,
+        .revoked = k->revoked,
+        .revoke_reason = k->revoke_reason,
+        .can_sign = k->can_sign,
+        .can_encrypt = k->can_encrypt,
+        .can_certify = k->can_certify,
+        .enc_subkey = k->enc_subkey,
+        .enc_until = k->enc_until,
+        .nuids = k->nuids,
+    };
+    snprintf(r.fpr, sizeof r.fpr, "%s", k->fpr);
+    snprintf(r.keyid, sizeof r.keyid, "%s", k->keyid);
+    snprintf(r.alg, sizeof r.alg, "%s", k->alg);
+    if (k->nuids && !(r.uids = calloc(k->nuids, sizeof *r.uids)))
+        return ks_fail(ks, "out of memory");
+    for (size_t i = 0; i < k->nuids; i++)
+        r.uids[i] = (sg_store_pgp_uid){k->uids[i].uid, k->uids[i].addr, k->uids[i].valid};
+    int rc = sg_store_pgp_put_key(ks->st, &r, pub, publen, (int64_t)time(NULL));
+    free(r.uids);
+    return rc < 0 ? ks_store_fail(ks) : 0;
 }
 
 /* Wraps the secret export of fpr in p and stores it (inside the caller's transaction). */
@@ -219,27 +150,15 @@ static int put_secret(sg_keystore *ks, sg_pgp *p, const char *fpr)
     sg_pgp_free_secret(sec, seclen);
     if (rc < 0)
         return ks_fail(ks, "cannot wrap the secret key of %s", fpr);
-    sqlite3_stmt *st = prep(ks, "INSERT OR REPLACE INTO pgp_secrets (fpr, wrapped) VALUES (?, ?)");
-    if (!st) {
-        free(wrapped);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, wrapped, (int)wlen, SQLITE_STATIC);
-    rc = run(ks, st);
+    rc = sg_store_pgp_put_secret(ks->st, fpr, wrapped, wlen) < 0 ? ks_store_fail(ks) : 0;
     free(wrapped);
     return rc;
 }
 
-bool ks_has_secret(sg_keystore *ks, const char *fpr)
+int ks_has_secret(sg_keystore *ks, const char *fpr)
 {
-    sqlite3_stmt *st = prep(ks, "SELECT 1 FROM pgp_secrets WHERE fpr = ?");
-    if (!st)
-        return false;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    bool r = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return r;
+    int rc = sg_store_pgp_has_secret(ks->st, fpr);
+    return rc < 0 ? ks_store_fail(ks) : rc;
 }
 
 /* Exports the public key fpr of p (canonical form: what librnp writes), inspects it, and
@@ -255,15 +174,15 @@ int ks_save(sg_keystore *ks, sg_pgp *p, const char *fpr, bool with_secret)
         free(pub);
         return ks_fail(ks, "cannot inspect %s", fpr);
     }
-    int rc = exec(ks, "BEGIN IMMEDIATE");
+    int rc = sg_store_begin(ks->st) < 0 ? ks_store_fail(ks) : 0;
     if (rc == 0)
         rc = put_key(ks, &k, pub, publen);
     if (rc == 0 && with_secret)
         rc = put_secret(ks, p, fpr);
     if (rc == 0)
-        rc = exec(ks, "COMMIT");
+        rc = sg_store_commit(ks->st) < 0 ? ks_store_fail(ks) : 0;
     else
-        sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
+        sg_store_rollback(ks->st);
     sg_pgp_key_clear(&k);
     free(pub);
     return rc;
@@ -278,10 +197,12 @@ sg_pgp *sg_keystore_load_secret(sg_keystore *ks, const char *fpr_in)
     sg_pgp *p = NULL;
     if (ks_need_kek(ks) < 0 || get_public(ks, fpr, &pub, &publen) != 0)
         goto out;
-    int rc = get_blob(ks, "SELECT wrapped FROM pgp_secrets WHERE fpr = ?", fpr, &wrapped, &wlen);
+    int rc = sg_store_pgp_get_wrapped(ks->st, fpr, &wrapped, &wlen);
     if (rc != 0) {
         if (rc == 1)
             ks_fail(ks, "no secret key held for %s", fpr);
+        else
+            ks_store_fail(ks);
         goto out;
     }
     if (sg_kek_unwrap(&ks->kek, fpr, wrapped, wlen, &sec, &seclen) < 0) {
@@ -305,41 +226,6 @@ out:
 uint64_t sg_keystore_id(const sg_keystore *ks)
 {
     return ks->id;
-}
-
-/* A statement of the per-message path, prepared on its first use and kept; the caller resets
- * it (sqlite3_reset) when done. sql must be a string literal. */
-static sqlite3_stmt *cached(sg_keystore *ks, const char *sql)
-{
-    size_t n = sizeof ks->cached / sizeof ks->cached[0], i = 0;
-    for (; i < n && ks->cached[i].sql; i++)
-        if (ks->cached[i].sql == sql)
-            return ks->cached[i].st;
-    if (i == n)
-        return prep(ks, sql); /* not expected: the caller's reset then leaves it to finalize */
-    if (!(ks->cached[i].st = prep(ks, sql)))
-        return NULL;
-    ks->cached[i].sql = sql;
-    return ks->cached[i].st;
-}
-
-static bool is_cached(const sg_keystore *ks, const sqlite3_stmt *st)
-{
-    for (size_t i = 0; i < sizeof ks->cached / sizeof ks->cached[0]; i++)
-        if (ks->cached[i].st == st)
-            return true;
-    return false;
-}
-
-/* Done with a statement from cached(): kept for the next use, or finalized if it was not kept. */
-static void done_cached(sg_keystore *ks, sqlite3_stmt *st)
-{
-    if (is_cached(ks, st)) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    } else {
-        sqlite3_finalize(st);
-    }
 }
 
 int sg_keystore_generation(sg_keystore *ks, int64_t *gen)
@@ -412,8 +298,12 @@ static int import_one(sg_keystore *ks, sg_pgp *in, const char *fpr, sg_import_cb
     bool take_secret = false;
     if (ink.secret && ink.secret_locked)
         note = "secret key is passphrase-protected: public part only";
-    else if (ink.secret && !ks_has_secret(ks, fpr))
-        take_secret = true;
+    else if (ink.secret) {
+        int held = ks_has_secret(ks, fpr);
+        if (held < 0)
+            goto out;
+        take_secret = held == 1;
+    }
     if (take_secret) {
         /* The secret comes from the input context; the merged public view is saved alongside. */
         uint8_t *sec = NULL;
@@ -444,21 +334,30 @@ out:
     return rc;
 }
 
+static void load_public(void *p, const uint8_t *pub, size_t len)
+{
+    sg_pgp_load(p, pub, len);
+}
+
 /* Standalone signatures (a revocation certificate): applied to stored keys, each key whose
  * canonical export changed is saved and reported as updated; signatures the keys already have
- * are reported once as unchanged. Returns the number of reports, 0 when nothing applied. All public keys are
- * loaded; this is an admin action, and a store of some thousand keys loads in well under a second. */
+ * are reported once as unchanged. Returns the number of reports, 0 when nothing applied, -1 on a
+ * store error. All public keys are loaded; this is an admin action, and a store of some
+ * thousand keys loads in well under a second. */
 static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx)
 {
-    sqlite3_stmt *st = prep(ks, "SELECT pubkey FROM pgp_keys");
     sg_pgp *p = sg_pgp_new();
     char(*fprs)[SG_PGP_FPR_LEN + 1] = NULL;
     size_t n = 0;
     int rc = -1, updated = 0, known = 0;
-    if (!st || !p)
+    if (!p) {
+        ks_fail(ks, "out of memory");
         goto out;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        sg_pgp_load(p, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    }
+    if (sg_store_pgp_each_public(ks->st, load_public, p) < 0) {
+        ks_store_fail(ks);
+        goto out;
+    }
     if (sg_pgp_load_signatures(p, data, len, &known) <= 0 || sg_pgp_primaries(p, &fprs, &n) < 0) {
         rc = 0;
         goto out;
@@ -466,10 +365,12 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
     for (size_t i = 0; i < n; i++) {
         uint8_t *old = NULL, *now = NULL;
         size_t oldlen = 0, nowlen = 0;
-        if (get_public(ks, fprs[i], &old, &oldlen) == 0 && sg_pgp_export(p, fprs[i], 0, &now, &nowlen) == 0 &&
+        /* A store error stops the import: a revocation that was not saved is never silent. */
+        int have = get_public(ks, fprs[i], &old, &oldlen), saved = 0;
+        if (have == 0 && sg_pgp_export(p, fprs[i], 0, &now, &nowlen) == 0 &&
             (nowlen != oldlen || memcmp(now, old, nowlen) != 0)) {
             sg_pgp_key k;
-            if (ks_save(ks, p, fprs[i], false) == 0 && sg_pgp_inspect(p, fprs[i], &k) == 0) {
+            if ((saved = ks_save(ks, p, fprs[i], false)) == 0 && sg_pgp_inspect(p, fprs[i], &k) == 0) {
                 report(cb, ctx, SG_IMPORT_UPDATED, fprs[i], &k, k.revoked ? "revoked" : NULL);
                 sg_pgp_key_clear(&k);
                 updated++;
@@ -477,6 +378,8 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
         }
         free(old);
         free(now);
+        if (have < 0 || saved < 0)
+            goto out;
     }
     if (updated == 0 && known > 0) {
         /* The same revocation certificate imported twice is not an error. */
@@ -485,7 +388,6 @@ static int import_signatures(sg_keystore *ks, const uint8_t *data, size_t len, s
     }
     rc = updated;
 out:
-    sqlite3_finalize(st);
     sg_pgp_free(p);
     free(fprs);
     return rc;
@@ -530,56 +432,34 @@ int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_impo
 
 /* ---- reading ---- */
 
-#define KEY_COLS                                                                                             \
-    "k.fpr, k.keyid, k.alg, k.bits, k.created, k.expires, k.valid_until, k.revoked,"                         \
-    " k.revoke_reason, k.can_sign, k.can_encrypt, k.can_certify, k.enc_subkey, k.enc_until,"                 \
-    " EXISTS (SELECT 1 FROM pgp_secrets s WHERE s.fpr = k.fpr)"
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static int row_to_key(sg_keystore *ks, sqlite3_stmt *st, sg_pgp_key *k)
+/* Moves a row read from the store into k (the strings change owner); r is left cleared. */
+static int row_to_key(sg_keystore *ks, sg_store_pgp_key *r, sg_pgp_key *k)
 {
     memset(k, 0, sizeof *k);
-    snprintf(k->fpr, sizeof k->fpr, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(k->keyid, sizeof k->keyid, "%s", (const char *)sqlite3_column_text(st, 1));
-    snprintf(k->alg, sizeof k->alg, "%s", (const char *)sqlite3_column_text(st, 2));
-    k->bits = (unsigned)sqlite3_column_int(st, 3);
-    k->created = sqlite3_column_int64(st, 4);
-    k->expires = sqlite3_column_int64(st, 5);
-    k->valid_until = sqlite3_column_int64(st, 6);
-    k->revoked = sqlite3_column_int(st, 7);
-    k->revoke_reason = col_dup(st, 8);
-    k->can_sign = sqlite3_column_int(st, 9);
-    k->can_encrypt = sqlite3_column_int(st, 10);
-    k->can_certify = sqlite3_column_int(st, 11);
-    k->enc_subkey = sqlite3_column_int(st, 12);
-    k->enc_until = sqlite3_column_int64(st, 13);
-    k->secret = sqlite3_column_int(st, 14);
-    sqlite3_stmt *u = prep(ks, "SELECT uid, addr, valid FROM pgp_uids WHERE fpr = ? ORDER BY rowid");
-    if (!u)
-        return -1;
-    sqlite3_bind_text(u, 1, k->fpr, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    while (sqlite3_step(u) == SQLITE_ROW) {
-        if (k->nuids == cap) {
-            cap = cap ? cap * 2 : 4;
-            void *nv = realloc(k->uids, cap * sizeof *k->uids);
-            if (!nv) {
-                sqlite3_finalize(u);
-                return ks_fail(ks, "out of memory");
-            }
-            k->uids = nv;
-        }
-        sg_pgp_uid *o = &k->uids[k->nuids++];
-        o->uid = col_dup(u, 0);
-        o->addr = col_dup(u, 1);
-        o->valid = sqlite3_column_int(u, 2);
+    if (r->nuids && !(k->uids = calloc(r->nuids, sizeof *k->uids))) {
+        sg_store_pgp_key_clear(r);
+        return ks_fail(ks, "out of memory");
     }
-    sqlite3_finalize(u);
+    snprintf(k->fpr, sizeof k->fpr, "%s", r->fpr);
+    snprintf(k->keyid, sizeof k->keyid, "%s", r->keyid);
+    snprintf(k->alg, sizeof k->alg, "%s", r->alg);
+    k->bits = r->bits;
+    k->created = r->created;
+    k->expires = r->expires;
+    k->valid_until = r->valid_until;
+    k->revoked = r->revoked;
+    k->revoke_reason = r->revoke_reason;
+    k->can_sign = r->can_sign;
+    k->can_encrypt = r->can_encrypt;
+    k->can_certify = r->can_certify;
+    k->enc_subkey = r->enc_subkey;
+    k->enc_until = r->enc_until;
+    k->secret = r->secret;
+    for (size_t i = 0; i < r->nuids; i++)
+        k->uids[i] = (sg_pgp_uid){r->uids[i].uid, r->uids[i].addr, r->uids[i].valid};
+    k->nuids = r->nuids;
+    free(r->uids);
+    memset(r, 0, sizeof *r);
     return 0;
 }
 
@@ -606,34 +486,16 @@ int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, si
     char *addr = NULL;
     if (address && !(addr = norm_addr(address)))
         return 0; /* not an address: nothing can match */
-    sqlite3_stmt *st = prep(ks, address ? "SELECT " KEY_COLS " FROM pgp_keys k WHERE k.fpr IN"
-                                          " (SELECT fpr FROM pgp_uids WHERE addr = ?)"
-                                          " ORDER BY k.created DESC, k.fpr"
-                                        : "SELECT " KEY_COLS " FROM pgp_keys k"
-                                          " ORDER BY k.created DESC, k.fpr");
-    if (!st) {
-        free(addr);
-        return -1;
-    }
-    if (addr)
-        sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc = 0;
-    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            void *nv = realloc(*keys, cap * sizeof **keys);
-            if (!nv) {
-                rc = ks_fail(ks, "out of memory");
-                break;
-            }
-            *keys = nv;
-        }
-        rc = row_to_key(ks, st, &(*keys)[*n]);
-        (*n)++;
-    }
-    sqlite3_finalize(st);
+    sg_store_pgp_key *rows = NULL;
+    size_t nrows = 0;
+    int rc = sg_store_pgp_list(ks->st, addr, &rows, &nrows) < 0 ? ks_store_fail(ks) : 0;
     free(addr);
+    if (rc == 0 && nrows && !(*keys = calloc(nrows, sizeof **keys)))
+        rc = ks_fail(ks, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nrows; i++)
+        if ((rc = row_to_key(ks, &rows[i], &(*keys)[i])) == 0)
+            (*n)++;
+    sg_store_pgp_free_list(rows, nrows);
     if (rc < 0) {
         sg_keystore_free_list(*keys, *n);
         *keys = NULL;
@@ -647,15 +509,11 @@ int sg_keystore_get(sg_keystore *ks, const char *fpr_in, sg_pgp_key *k)
     char fpr[SG_PGP_FPR_LEN + 1];
     ks_upper_fpr(fpr_in, fpr);
     memset(k, 0, sizeof *k);
-    sqlite3_stmt *st = prep(ks, "SELECT " KEY_COLS " FROM pgp_keys k WHERE k.fpr = ?");
-    if (!st)
-        return -1;
-    sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_ROW ? row_to_key(ks, st, k) : 1;
-    sqlite3_finalize(st);
+    sg_store_pgp_key r;
+    int rc = sg_store_pgp_get(ks->st, fpr, &r);
     if (rc < 0)
-        sg_pgp_key_clear(k);
-    return rc;
+        return ks_store_fail(ks);
+    return rc == 0 ? row_to_key(ks, &r, k) : 1;
 }
 
 int sg_keystore_export(sg_keystore *ks, const char *fpr_in, bool secret, bool armored, uint8_t **out,
@@ -672,10 +530,12 @@ int sg_keystore_export(sg_keystore *ks, const char *fpr_in, bool secret, bool ar
         return rc;
     sg_pgp *p = NULL;
     if (secret) {
-        if (!ks_has_secret(ks, fpr)) {
+        int held = ks_has_secret(ks, fpr);
+        if (held != 0) {
             free(pub);
-            ks_fail(ks, "no secret key held for %s", fpr);
-            return 1;
+            if (held == 1)
+                ks_fail(ks, "no secret key held for %s", fpr);
+            return held;
         }
         p = sg_keystore_load_secret(ks, fpr);
     } else if ((p = sg_pgp_new()) && sg_pgp_load(p, pub, publen) < 0) {
@@ -695,81 +555,42 @@ int sg_keystore_delete(sg_keystore *ks, const char *fpr_in)
 {
     char fpr[SG_PGP_FPR_LEN + 1];
     ks_upper_fpr(fpr_in, fpr);
-    static const char *const sql[] = {"DELETE FROM pgp_secrets WHERE fpr = ?",
-                                      "DELETE FROM pgp_uids WHERE fpr = ?",
-                                      "DELETE FROM pgp_keys WHERE fpr = ?"};
-    if (exec(ks, "BEGIN IMMEDIATE") < 0)
+    if (sg_store_begin(ks->st) < 0)
+        return ks_store_fail(ks);
+    int rc = sg_store_pgp_delete(ks->st, fpr);
+    if (rc < 0) {
+        ks_store_fail(ks);
+        sg_store_rollback(ks->st);
         return -1;
-    int changed = 0;
-    for (int i = 0; i < 3; i++) {
-        sqlite3_stmt *st = prep(ks, sql[i]);
-        if (!st) {
-            sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
-        if (run(ks, st) < 0) {
-            sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        changed = sqlite3_changes(ks->db);
     }
-    if (exec(ks, "COMMIT") < 0)
-        return -1;
-    return changed ? 0 : 1;
+    if (sg_store_commit(ks->st) < 0)
+        return ks_store_fail(ks);
+    return rc;
 }
 
 /* ---- selection ---- */
 
-static int select_one(sg_keystore *ks, const char *sql, const char *address, char fpr[SG_PGP_FPR_LEN + 1])
+/* The store's selection for the stored form of address at the current time. */
+static int select_one(sg_keystore *ks,
+                      int (*find)(sg_store *, const char *, int64_t, char[SG_STORE_PGP_FPR_LEN + 1]),
+                      const char *address, char fpr[SG_PGP_FPR_LEN + 1])
 {
     char *addr = norm_addr(address);
     if (!addr)
         return 1;
-    sqlite3_stmt *st = cached(ks, sql);
-    if (!st) {
-        free(addr);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-    int rc = 1;
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        snprintf(fpr, SG_PGP_FPR_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = 0;
-    } else if (s != SQLITE_DONE) {
-        rc = ks_fail(ks, "store: %s", sqlite3_errmsg(ks->db));
-    }
-    done_cached(ks, st);
+    int rc = find(ks->st, addr, (int64_t)time(NULL), fpr);
     free(addr);
-    return rc;
+    return rc < 0 ? ks_store_fail(ks) : rc;
 }
-
-/* valid_until already accounts for the primary's expiry and revocation (librnp computes it);
- * the revoked flag is checked too so a revocation can never be missed by a rounding of times.
- * The keys are found through the address index (IN): a correlated EXISTS made SQLite scan every
- * stored key per lookup, 1.7 ms per message with 1,000 keys (bench/pgp_select). */
-#define VALID_FOR_ADDR                                                                                       \
-    " k.revoked = 0 AND k.valid_until > ?2 AND k.fpr IN (SELECT u.fpr FROM pgp_uids u"                       \
-    " WHERE u.addr = ?1 AND u.valid = 1)"
 
 int sg_keystore_find_encryption_key(sg_keystore *ks, const char *address, char fpr[SG_PGP_FPR_LEN + 1])
 {
-    return select_one(
-        ks,
-        "SELECT k.fpr FROM pgp_keys k WHERE k.enc_subkey = 1 AND k.enc_until > ?2 AND" VALID_FOR_ADDR
-        " ORDER BY k.created DESC, k.fpr LIMIT 1",
-        address, fpr);
+    return select_one(ks, sg_store_pgp_find_encryption, address, fpr);
 }
 
 int ks_find_own_signing_key(sg_keystore *ks, const char *address, char fpr[SG_PGP_FPR_LEN + 1])
 {
-    return select_one(ks,
-                      "SELECT k.fpr FROM pgp_keys k WHERE k.can_sign = 1 AND"
-                      " EXISTS (SELECT 1 FROM pgp_secrets s WHERE s.fpr = k.fpr) AND" VALID_FOR_ADDR
-                      " ORDER BY k.created DESC, k.fpr LIMIT 1",
-                      address, fpr);
+    return select_one(ks, sg_store_pgp_find_own_signing, address, fpr);
 }
 
 int sg_keystore_find_signing_key(sg_keystore *ks, const char *address, const char *domain_addr,

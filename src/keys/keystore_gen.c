@@ -87,9 +87,11 @@ int sg_keystore_revoke(sg_keystore *ks, const char *fpr_in, const char *reason)
     sg_pgp_key_clear(&k);
     if (found != 0)
         return found < 0 ? -1 : (ks_fail(ks, "no such key %s", fpr), 1);
-    if (!ks_has_secret(ks, fpr)) {
-        ks_fail(ks, "no secret key held for %s: import a revocation certificate instead", fpr);
-        return 1;
+    int held = ks_has_secret(ks, fpr);
+    if (held != 0) {
+        if (held == 1)
+            ks_fail(ks, "no secret key held for %s: import a revocation certificate instead", fpr);
+        return held;
     }
     sg_pgp *p = sg_keystore_load_secret(ks, fpr);
     if (!p)

@@ -3,71 +3,39 @@
  * written (comments and all), so `policy show` gives back what the administrator loaded. */
 #include "policy/pstore.h"
 
-#include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "store/policy_rows.h"
+
 int sg_pstore_save(sg_store *st, const char *text, const char *source, long long *rev, char *err,
                    size_t errlen)
 {
-    sqlite3 *db = sg_store_db(st);
-    sqlite3_stmt *s = NULL;
-    int rc =
-        sqlite3_prepare_v2(db, "INSERT INTO policy (text, source, loaded) VALUES (?, ?, ?)", -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, source ? source : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
-        rc = sqlite3_step(s);
-    }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "store: %s", sqlite3_errmsg(db));
+    int64_t r;
+    if (sg_store_policy_add(st, text, source, (int64_t)time(NULL), &r) < 0) {
+        snprintf(err, errlen, "%s", sg_store_error(st));
         return -1;
     }
-    *rev = (long long)sqlite3_last_insert_rowid(db);
+    *rev = (long long)r;
     return 0;
 }
 
 long long sg_pstore_newest(sg_store *st)
 {
-    sqlite3_stmt *s = NULL;
-    long long rev = -1;
-    if (sqlite3_prepare_v2(sg_store_db(st), "SELECT coalesce(max(rev), 0) FROM policy", -1, &s, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        rev = (long long)sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return rev;
+    int64_t rev;
+    return sg_store_policy_newest(st, &rev) < 0 ? -1 : (long long)rev;
 }
 
 int sg_pstore_get(sg_store *st, long long rev, char **text, char **source, long long *loaded)
 {
-    sqlite3_stmt *s = NULL;
-    *text = NULL;
-    if (source)
-        *source = NULL;
-    if (sqlite3_prepare_v2(sg_store_db(st), "SELECT text, source, loaded FROM policy WHERE rev = ?", -1, &s,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(s);
-        return -1;
-    }
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)rev);
-    int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
-    if (ret == 0) {
-        *text = strdup((const char *)sqlite3_column_text(s, 0));
-        if (source)
-            *source = strdup((const char *)sqlite3_column_text(s, 1));
-        if (loaded)
-            *loaded = (long long)sqlite3_column_int64(s, 2);
-        if (!*text || (source && !*source))
-            ret = -1;
-    }
-    sqlite3_finalize(s);
-    return ret;
+    int64_t when;
+    int rc = sg_store_policy_get(st, (int64_t)rev, text, source, &when);
+    if (rc == 0 && loaded)
+        *loaded = (long long)when;
+    return rc;
 }
 
 sg_policy *sg_pstore_active(sg_store *st, const char *const *internal, size_t ninternal, long long *rev,

@@ -37,7 +37,7 @@ static struct {
     const sg_engine_env *env;
     pthread_mutex_t mu; /* guards cur and seen */
     pol *cur;
-    long long seen; /* the newest revision looked at, good or not */
+    int64_t seen; /* the policy generation of the last look at the revisions, good or not */
 } T = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static pol *acquire(void)
@@ -67,15 +67,18 @@ static const char *const *internal(void)
 
 int sg_transform_policy_reload(void)
 {
+    /* The store's generation says whether any revision was added since the last look (by
+     * any process); only then are the revisions read. */
+    int64_t gen;
     pthread_mutex_lock(T.env->lock);
-    long long newest = sg_pstore_newest(T.env->st);
+    int g = sg_store_generation(T.env->st, SG_GEN_POLICY, &gen);
     pthread_mutex_unlock(T.env->lock);
-    if (newest < 0) {
+    if (g < 0) {
         sg_error(NULL, "event=policy-reload-failed error=\"cannot read the store\" action=keeping-policy");
         return -1;
     }
     pthread_mutex_lock(&T.mu);
-    bool same = T.cur && newest == T.seen;
+    bool same = T.cur && gen == T.seen;
     pthread_mutex_unlock(&T.mu);
     if (same)
         return 0;
@@ -86,7 +89,7 @@ int sg_transform_policy_reload(void)
                                     broken, sizeof broken);
     pthread_mutex_unlock(T.env->lock);
     pthread_mutex_lock(&T.mu);
-    T.seen = newest;
+    T.seen = gen;
     pthread_mutex_unlock(&T.mu);
     if (broken_rev)
         sg_error(NULL, "event=policy-refused rev=%lld error=\"%s\" action=keeping-policy", broken_rev,

@@ -44,9 +44,4 @@ int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen);
  * for caches shared across stores: a generation means something only together with it. */
 uint64_t sg_store_id(const sg_store *s);
 
-/* TRANSITIONAL (issue 10): the SQLite handle, for the modules whose SQL has not yet moved
- * into the store. Removed with its last caller. */
-struct sqlite3;
-struct sqlite3 *sg_store_db(sg_store *s);
-
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_side.h"
 #include "keys/certstore.h"
 #include "testcerts.h"
 
@@ -39,11 +40,11 @@ static size_t chain_der(X509 **v, int n, unsigned char *buf, size_t cap)
     return len;
 }
 
-static int count(sg_store *st, const char *sql)
+static int count(const char *sql)
 {
     sqlite3_stmt *s;
     int n = -1;
-    if (sqlite3_prepare_v2(sg_store_db(st), sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(side_db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
         n = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     return n;
@@ -56,6 +57,7 @@ int main(void)
         return 1;
     snprintf(path, sizeof path, "%s/store.db", dir);
     sg_store *st = sg_store_open(path, err, sizeof err);
+    side_open(path);
     CHECK(st != NULL, "store opens and migrates (%s)", st ? "" : err);
     sg_certstore *cs = sg_certstore_open(st, NULL, 0); /* learning needs no KEK */
     time_t now = time(NULL);
@@ -108,7 +110,7 @@ int main(void)
     CHECK(sg_certstore_learn(cs, chain, clen, "dora@PARTNER.example", caps, (size_t)caplen, now, fpr) == 0 &&
               strlen(fpr) == SG_CERT_FPR_LEN,
           "learn: signer + chain stored (%s)", sg_certstore_error(cs));
-    CHECK(count(st, "SELECT count(*) FROM x509_certs WHERE learned = 1 AND trusted = 0") == 2,
+    CHECK(count("SELECT count(*) FROM x509_certs WHERE learned = 1 AND trusted = 0") == 2,
           "signer and intermediate stored as learned, untrusted; the self-signed root not kept");
     sg_cert_info ci;
     CHECK(sg_certstore_get(cs, fpr, &ci) == 0 && ci.learned && !ci.trusted, "cert info says learned");
@@ -175,7 +177,7 @@ int main(void)
           "more than %d certificates: refused", SG_LEARN_MAX_CERTS);
 
     /* ---- flood: only the newest few learned signer certificates per address stay ---- */
-    int before = count(st, "SELECT count(*) FROM x509_certs");
+    int before = count("SELECT count(*) FROM x509_certs");
     for (int i = 0; i < SG_LEARN_PER_ADDR + 3; i++) {
         EVP_PKEY *k = EVP_EC_gen("P-256");
         X509 *x = mk("Flood", "flood@partner.example", inter, ik, k, -DAY, DAY, "emailProtection", EVP_sha256());
@@ -185,12 +187,12 @@ int main(void)
         X509_free(x);
         EVP_PKEY_free(k);
     }
-    CHECK(count(st, "SELECT count(*) FROM x509_learned WHERE addr = 'flood@partner.example'") ==
+    CHECK(count("SELECT count(*) FROM x509_learned WHERE addr = 'flood@partner.example'") ==
                   SG_LEARN_PER_ADDR &&
-              count(st, "SELECT count(*) FROM x509_certs") == before + SG_LEARN_PER_ADDR,
+              count("SELECT count(*) FROM x509_certs") == before + SG_LEARN_PER_ADDR,
           "flood of %d certificates: the newest %d kept, the rest removed", SG_LEARN_PER_ADDR + 3,
           SG_LEARN_PER_ADDR);
-    CHECK(count(st, "SELECT min(last_seen) FROM x509_learned WHERE addr = 'flood@partner.example'") ==
+    CHECK(count("SELECT min(last_seen) FROM x509_learned WHERE addr = 'flood@partner.example'") ==
               (int)now + 3,
           "the evicted ones are the oldest");
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_side.h"
 #include "testcerts.h"
 #include "crypto/kek.h"
 #include "keys/ca.h"
@@ -70,6 +71,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/store.db", dir);
     snprintf(kek, sizeof kek, "%s/keys/kek", dir);
     sg_store *st = sg_store_open(path, err, sizeof err);
+    side_open(path);
     CHECK(st != NULL, "store opens and migrates (%s)", st ? "" : err);
     sg_certstore *cs = sg_certstore_open(st, kek, SG_CS_CREATE_KEK);
     time_t now = time(NULL);
@@ -225,7 +227,7 @@ int main(void)
     X509_CRL_free(c2);
 
     /* A wrapped key copied onto another certificate's row must not unwrap (AAD = fpr). */
-    sqlite3 *db = sg_store_db(st);
+    sqlite3 *db = side_db;
     char sql[400];
     snprintf(sql, sizeof sql,
              "UPDATE x509_keys SET wrapped = (SELECT wrapped FROM x509_keys WHERE fpr = '%s')"

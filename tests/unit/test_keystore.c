@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_side.h"
 #include "crypto/openpgp.h"
 #include "keys/keystore.h"
 #include "lib/fsutil.h"
@@ -174,9 +175,9 @@ static void test_addresses(void)
 }
 
 /* Moving a wrapped secret onto another key's row must not yield a usable secret (AAD = fpr). */
-static void test_swapped_secret(sg_store *st, sg_keystore *ks, const char *a, const char *b)
+static void test_swapped_secret(sg_keystore *ks, const char *a, const char *b)
 {
-    sqlite3 *db = sg_store_db(st);
+    sqlite3 *db = side_db;
     sqlite3_stmt *q;
     int ok = sqlite3_prepare_v2(db,
                                 "UPDATE pgp_secrets SET wrapped = (SELECT wrapped FROM pgp_secrets"
@@ -207,6 +208,7 @@ int main(void)
     snprintf(store_path, sizeof store_path, "%s/store.db", dir);
     snprintf(kek, sizeof kek, "%s/keys/kek", dir);
     sg_store *st = sg_store_open(store_path, err, sizeof err);
+    side_open(store_path);
     CHECK(st != NULL, "store opens and migrates (%s)", st ? "" : err);
     if (!st)
         return CHECK_DONE();
@@ -311,7 +313,7 @@ int main(void)
 
     /* secret at rest */
     test_secret_at_rest(ks, store_path, fbob2);
-    test_swapped_secret(st, ks, fbob2, fbob1);
+    test_swapped_secret(ks, fbob2, fbob1);
 
     /* export and re-import through the public export: unchanged */
     uint8_t *out = NULL;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store_side.h"
 #include "policy/transform_policy.h"
 #include "keys/certstore.h"
 #include "keys/keystore.h"
@@ -213,7 +214,7 @@ static void test_reload(void)
 static void test_store_error(void)
 {
     CHECK(load(sg_policy_default_text) == 1, "the default policy again");
-    sqlite3_exec(sg_store_db(st), "DROP TABLE x509_addrs; DROP TABLE pgp_uids;", NULL, NULL, NULL);
+    sqlite3_exec(side_db, "DROP TABLE x509_addrs; DROP TABLE pgp_uids;", NULL, NULL, NULL);
     static const char *const rc_[] = {"bob@x.example", NULL};
     static const char plain[] = "From: Alice <alice@demo.test>\r\nSubject: hi\r\n\r\nHello.\r\n";
     sg_envelope e;
@@ -231,6 +232,23 @@ static void test_store_error(void)
     sg_env_free(&e);
 }
 
+/* After the store broke: the reload asks the store's policy generation whether anything
+ * changed, whoever changed it, and an unreadable generation is an error, not "unchanged". */
+static void test_reload_generation(const char *path)
+{
+    sqlite3 *other = NULL;
+    int ok = sqlite3_open(path, &other) == SQLITE_OK &&
+             sqlite3_exec(other,
+                          "INSERT INTO policy (text, source, loaded) VALUES"
+                          " ('rules = ( { then = \"deliver\"; } );', 'another process', 0)",
+                          NULL, NULL, NULL) == SQLITE_OK;
+    CHECK(ok && sg_transform_policy_reload() == 1, "a revision added by another process is put in force");
+    CHECK(sg_transform_policy_reload() == 0, "nothing changed since: nothing to do");
+    ok = sqlite3_exec(other, "DROP TABLE store_generation;", NULL, NULL, NULL) == SQLITE_OK;
+    CHECK(ok && sg_transform_policy_reload() == -1, "an unreadable policy generation is an error, not 'unchanged'");
+    sqlite3_close(other);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-ptr-XXXXXX", path[300], err[256];
@@ -240,6 +258,7 @@ int main(void)
     sg_config cfg;
     if (sg_config_load(&cfg, NULL, err, sizeof err) < 0 || !(st = sg_store_open(path, err, sizeof err)))
         return 1;
+    side_open(path);
     sg_keystore *ks = sg_keystore_open(st, NULL, 0);
     sg_certstore *cs = sg_certstore_open(st, NULL, 0);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -250,6 +269,7 @@ int main(void)
     test_chain();
     test_reload();
     test_store_error();
+    test_reload_generation(path);
     sg_transform_policy_done();
     sg_certstore_close(cs);
     sg_keystore_close(ks);

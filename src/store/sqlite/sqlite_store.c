@@ -321,8 +321,3 @@ const sg_store_backend sg_store_sqlite = {
     .revocation = &sg_sqlite_revocation_ops,
     .policy = &sg_sqlite_policy_ops,
 };
-
-struct sqlite3 *sg_store_db(sg_store *s)
-{
-    return s->be == &sg_store_sqlite ? sq_of(s)->db : NULL;
-}
