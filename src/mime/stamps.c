@@ -77,17 +77,24 @@ static bool bare_cr(const char *f, size_t i, size_t n)
     return f[i] == '\r' && (i + 1 >= n || f[i + 1] != '\n');
 }
 
-/* judge's one reading of s[0, n): NUL bytes and line ends dropped, or (cut) the text ends at
- * its first NUL byte, as C-string readers such as GMime see it. 1 ours, 0 not, -1 ENOMEM. */
-static int judge(const char *s, size_t n, const char *authserv_id, bool cut)
+/* judge's one reading of s[0, n): NUL bytes dropped, or (cut) the text ends at its first NUL
+ * byte, as C-string readers such as GMime see it; CR and LF dropped (unfolding), or (spaced)
+ * read as whitespace, as a parser that keeps a bare CR in the value sees it. 1 ours, 0 not,
+ * -1 ENOMEM. */
+static int judge(const char *s, size_t n, const char *authserv_id, bool cut, bool spaced)
 {
     char *c = malloc(n + 1);
     if (!c)
         return -1;
     size_t len = 0;
-    for (size_t i = 0; i < n && !(cut && s[i] == '\0'); i++)
-        if (s[i] != '\0' && s[i] != '\r' && s[i] != '\n')
+    for (size_t i = 0; i < n && !(cut && s[i] == '\0'); i++) {
+        if (s[i] == '\r' || s[i] == '\n') {
+            if (spaced)
+                c[len++] = ' ';
+        } else if (s[i] != '\0') {
             c[len++] = s[i];
+        }
+    }
     size_t b = 0;
     while (b < len && (c[b] == ' ' || c[b] == '\t'))
         b++;
@@ -102,14 +109,18 @@ static int judge(const char *s, size_t n, const char *authserv_id, bool cut)
 }
 
 /* The text at s[0, n) starts one of our results: its name is what precedes the colon (or all
- * of it when there is none), outer whitespace trimmed, read both with NUL bytes dropped and cut
- * at the first NUL, because readers differ in what they make of those (fuzz_stamps found a
- * value that only the cut reading shows as ours). 1 yes, 0 no, -1 ENOMEM. */
+ * of it when there is none), outer whitespace trimmed. Readers differ in what they make of NUL
+ * bytes and of CRs inside a field, so every reading is judged and any one that shows ours
+ * counts (fuzz_stamps found a value that only the cut reading shows as ours, and one in which
+ * "id\r\rmore" is our id to a parser that keeps the CRs as whitespace). 1 yes, 0 no, -1 ENOMEM. */
 static int own_text(const char *s, size_t n, const char *authserv_id)
 {
-    int own = judge(s, n, authserv_id, false);
-    if (own == 0 && memchr(s, '\0', n))
-        own = judge(s, n, authserv_id, true);
+    bool nul = memchr(s, '\0', n) != NULL;
+    bool ends = memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL;
+    int own = 0;
+    for (int cut = 0; own == 0 && cut <= (int)nul; cut++)
+        for (int spaced = 0; own == 0 && spaced <= (int)ends; spaced++)
+            own = judge(s, n, authserv_id, cut, spaced);
     return own;
 }
 

@@ -53,6 +53,10 @@ static void test_shapes(void)
     CHECK(STRIPS(crlf, "\nX-Sealgate-B: body\n"), "a removal never joins a bare CR to the empty line's LF");
     static const char noname[] = "X-Sealgate-Signature valid\r\n: empty name\r\n\r\n";
     CHECK(STRIPS(noname, ": empty name\r\n\r\n"), "a stamp name without a colon is still a stamp");
+    static const char crid[] = "From: a\r\nAuthentication-Results: gw.demo.test\r\rmore; x-pgp=pass\r\n"
+                               "Authentication-Results: gw.demo.testmore; x-pgp=pass\r\n\r\nb";
+    CHECK(STRIPS(crid, "From: a\r\nAuthentication-Results: gw.demo.testmore; x-pgp=pass\r\n\r\nb"),
+          "bare CRs after our authserv-id do not hide it (a parser that keeps them reads whitespace)");
     static const char nobody[] = "From: a\r\nX-Sealgate-Signature: valid";
     CHECK(STRIPS(nobody, "From: a\r\n"), "a header without an end");
 }
