@@ -6,7 +6,7 @@
  * context per thread, dropped when the keystore's generation changes (import, update,
  * revocation, deletion by any process), a key's validity ends, the thread ends, or on
  * sg_pgpmime_cache_clear (see pgpcache.h and docs/keys.md for the trade-off). Exported secret
- * bytes are wiped at once (sg_pgp_free_secret). The keystore (one SQLite handle and a lazily
+ * bytes are wiped at once (sg_pgp_free_secret). The keystore (one store handle and a lazily
  * loaded KEK) is not thread-safe: every call on it is made with *lock held. */
 #ifndef SG_PGPMIME_H
 #define SG_PGPMIME_H
