@@ -15,7 +15,8 @@
  * reason, and the caller holds the group whatever the rule's fallback says. A key question
  * answers 0 only for a real "not found"; an error (-1) defers the whole message.
  * Thread safety: every function may be called from several worker threads at once; the stores
- * share one store handle (one thread at a time, store.h), so every store call is made with env->lock held. */
+ * share one store handle, which serves one thread at a time (store.h), so every store call is
+ * made with env->lock held. */
 #ifndef SG_ENGINE_H
 #define SG_ENGINE_H
 
