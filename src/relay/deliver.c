@@ -14,6 +14,11 @@
  * rename, fsync dir) BEFORE the source file is removed. A crash in between re-sends the
  * message: recipients may get it twice, nobody loses it.
  *
+ * The message is never held whole: sending, the deferred copy and a DSN's returned part read
+ * it from the spool file in bounded pieces (relay/msgdata.c, queue/qmsg.h), so a worker's
+ * memory does not grow with the message; a file that cannot be read is a temporary failure
+ * and stays where it is.
+ *
  * No downgrade yet: an 8-bit message for a hop without 8BITMIME fails (5.6.3) instead of being
  * converted to quoted-printable, and so does BINARYMIME without BINARYMIME+CHUNKING. */
 #include <errno.h>
