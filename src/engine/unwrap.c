@@ -360,10 +360,15 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     int rc = -1;
     if (!f || !res->readable || sg_chain_init(&f->c, req->nrcpt, NULL) < 0)
         goto out;
-    if (sg_mime_strip_results(msg, len, req->authserv_id, &strip) < 0)
-        goto out; /* out of memory: the caller holds */
-    from = req->from ? strdup(req->from) : sg_mime_from_address(strip.data, strip.len);
-    int p = find(req, from, strip.data, strip.len, f, res);
+    /* The message minus forged results: the input itself when it has none, so that a large
+     * message is not copied (issue 11); a copy without them otherwise. */
+    bool stripped;
+    if (sg_mime_strip_results_if_any(msg, len, req->authserv_id, &strip, &stripped) < 0)
+        goto out; /* out of memory or too large: the caller holds */
+    const char *sm = stripped ? (strip.data ? strip.data : "") : msg;
+    size_t sl = stripped ? strip.len : len;
+    from = req->from ? strdup(req->from) : sg_mime_from_address(sm, sl);
+    int p = find(req, from, sm, sl, f, res);
     if (p < 0)
         goto out;
     res->layers = f->c.n;
@@ -376,7 +381,7 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     if (!found_anything(f)) {
         /* Nothing to stamp: the message minus forged results, even when its header is one
          * nothing else here can parse. */
-        if (strip.len == len)
+        if (sl == len)
             res->unchanged = true;
         else
             res->other_msg = take(&strip, &res->other_len);
@@ -387,10 +392,10 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     if (f->ent) {
         for (size_t i = 0; i < req->nrcpt; i++)
             nread += res->readable[i] = f->c.can[i];
-        if (nread && build_reader(req, from, strip.data, strip.len, f, res) < 0)
+        if (nread && build_reader(req, from, sm, sl, f, res) < 0)
             goto out;
     }
-    if (nread < req->nrcpt && build_other(req, from, strip.data, strip.len, f, res) < 0)
+    if (nread < req->nrcpt && build_other(req, from, sm, sl, f, res) < 0)
         goto out;
     const sg_unwrap_summary *s = nread ? &res->reader : &res->other;
     sg_info(req->qid, "event=unwrapped layers=%d parts=%d readers=%zu decryption=%s signature=%s", f->c.n,

@@ -140,6 +140,11 @@ bool sg_mime_is_own_result(const char *name, size_t namelen, const char *value, 
 int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, sg_buf *out);
 /* msg's header has such a field (the same scan; true when out of memory). */
 bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id);
+/* sg_mime_strip_results that copies only when there is a field to remove: *stripped false
+ * leaves out empty, msg being its own result (a large message is not copied for nothing,
+ * issue 11). A msg longer than out's maximum fails (-1) either way, as the copy would. */
+int sg_mime_strip_results_if_any(const char *msg, size_t len, const char *authserv_id, sg_buf *out,
+                                 bool *stripped);
 
 /* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
 int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);

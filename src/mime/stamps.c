@@ -173,6 +173,19 @@ int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, 
     return scan(msg, len, authserv_id, out, &found);
 }
 
+int sg_mime_strip_results_if_any(const char *msg, size_t len, const char *authserv_id, sg_buf *out,
+                                 bool *stripped)
+{
+    *stripped = false;
+    bool found;
+    if (scan(msg, len, authserv_id, NULL, &found) < 0)
+        found = true; /* out of memory: take the copying way, which reports it */
+    if (!found)
+        return len > out->max ? -1 : 0; /* the copy would not have fitted */
+    *stripped = true;
+    return scan(msg, len, authserv_id, out, &found);
+}
+
 bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id)
 {
     bool found = false;

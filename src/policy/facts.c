@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,14 @@ static void each_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 /* The decoded Subject and the attachments, through GMime. */
 static int parse_mime(sg_pfacts_holder *h, const char *msg, size_t len)
 {
-    GMimeStream *s = g_mime_stream_mem_new_with_buffer(msg, len);
+    if (len > G_MAXUINT)
+        return -1; /* GByteArray's length is a guint; smtpd's size limit is far below */
+    /* The stream reads the caller's bytes in place instead of copying them (with_buffer
+     * would copy the whole message, issue 11): the array wraps msg, the stream does not own
+     * it, and only the wrapper is freed at the end. The parser only reads from it. */
+    GByteArray *ba = g_byte_array_new_take((guint8 *)(uintptr_t)msg, len);
+    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(ba);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
     GMimeParser *p = g_mime_parser_new_with_stream(s);
     GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
     int rc = 0;
@@ -78,6 +86,7 @@ static int parse_mime(sg_pfacts_holder *h, const char *msg, size_t len)
     }
     g_object_unref(p);
     g_object_unref(s);
+    g_byte_array_free(ba, FALSE); /* the wrapper only: msg stays the caller's */
     return rc;
 }
 

@@ -116,11 +116,12 @@ static int unstamp(const sg_prun *r, sg_pcur *c)
 {
     sg_buf out;
     sg_buf_init(&out, SG_MIME_MAX_OUT);
-    if (sg_mime_strip_results(c->data, c->len, r->env->cfg->hostname, &out) < 0) {
+    bool stripped;
+    if (sg_mime_strip_results_if_any(c->data, c->len, r->env->cfg->hostname, &out, &stripped) < 0) {
         sg_buf_free(&out);
         return -1;
     }
-    if (out.len == c->len) { /* nothing removed: keep the input's bytes */
+    if (!stripped || out.len == c->len) { /* nothing removed: keep the input's bytes */
         sg_buf_free(&out);
         return 0;
     }

@@ -153,15 +153,12 @@ static int parse_ll(const char *v, long long *out)
         goto fail;                                                                                           \
     } while (0)
 
-int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen, char *err,
-                   size_t errlen)
+int sg_qfile_trailer(const char *tr, size_t filelen, size_t *datalen, char *err, size_t errlen)
 {
-    sg_env_init(e);
     const char *why = NULL;
-    int line = 0, version = 0;
-    if (len < SG_ENV_TRAILER_LEN)
+    int line = 0;
+    if (filelen < SG_ENV_TRAILER_LEN)
         FAIL("file shorter than its trailer");
-    const char *tr = buf + len - SG_ENV_TRAILER_LEN;
     if (memcmp(tr, "END ", 4) != 0 || tr[SG_ENV_TRAILER_LEN - 1] != '\n')
         FAIL("no end marker: torn or truncated file");
     size_t dlen = 0;
@@ -172,11 +169,35 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
             FAIL("malformed end marker");
         dlen = dlen << 4 | (size_t)v;
     }
-    size_t body_end = len - SG_ENV_TRAILER_LEN;
-    if (dlen > body_end)
+    if (dlen > filelen - SG_ENV_TRAILER_LEN)
         FAIL("end marker length exceeds the file");
-    size_t hdr_len = body_end - dlen; /* header runs up to and including "data\n" */
+    *datalen = dlen;
+    return 0;
+fail:
+    return bad(err, errlen, why, line);
+}
 
+int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen, char *err,
+                   size_t errlen)
+{
+    size_t dlen;
+    sg_env_init(e);
+    if (sg_qfile_trailer(buf + (len < SG_ENV_TRAILER_LEN ? 0 : len - SG_ENV_TRAILER_LEN), len, &dlen, err,
+                         errlen) < 0)
+        return -1;
+    size_t hdr_len = len - SG_ENV_TRAILER_LEN - dlen; /* header runs up to and including "data\n" */
+    if (sg_qfile_header(buf, hdr_len, e, err, errlen) < 0)
+        return -1;
+    *data = buf + hdr_len;
+    *datalen = dlen;
+    return 0;
+}
+
+int sg_qfile_header(const char *buf, size_t hdr_len, sg_envelope *e, char *err, size_t errlen)
+{
+    sg_env_init(e);
+    const char *why = NULL;
+    int line = 0, version = 0;
     const char *p = buf, *hend = buf + hdr_len;
     int saw_data = 0;
     sg_rcpt *last = NULL;
@@ -283,8 +304,6 @@ int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **dat
         FAIL("no data line");
     if (!e->id[0] || !e->from || e->nrcpt == 0)
         FAIL("envelope lacks id, from or recipients");
-    *data = buf + hdr_len;
-    *datalen = dlen;
     return 0;
 fail:
     /* The one exit for every error, so no path can leak what was parsed so far. */

@@ -57,5 +57,11 @@ void sg_env_trailer(size_t datalen, char out[SG_ENV_TRAILER_LEN + 1]);
  * reason in err (torn file, bad version, malformed line). On success *data points into buf. */
 int sg_qfile_parse(const char *buf, size_t len, sg_envelope *e, const char **data, size_t *datalen, char *err,
                    size_t errlen);
+/* The two halves of sg_qfile_parse, for a reader that does not hold the data (queue/qmsg.c):
+ * tr is the file's last SG_ENV_TRAILER_LEN bytes, filelen its size; *datalen the data length
+ * the trailer records. Then the header: the file's first filelen - SG_ENV_TRAILER_LEN -
+ * datalen bytes. Both return 0, or -1 with the same reasons as sg_qfile_parse. */
+int sg_qfile_trailer(const char *tr, size_t filelen, size_t *datalen, char *err, size_t errlen);
+int sg_qfile_header(const char *buf, size_t hdr_len, sg_envelope *e, char *err, size_t errlen);
 
 #endif

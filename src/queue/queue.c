@@ -265,8 +265,8 @@ void sg_qw_abort(sg_queue *q, sg_qwriter *w)
 
 /* ---- whole-message operations ---- */
 
-int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *e, const char *data,
-                   size_t datalen)
+int sg_queue_write_with(sg_queue *q, int state, const char *name, const sg_envelope *e,
+                        int (*fill)(sg_qwriter *w, void *ctx), void *ctx)
 {
     sg_envelope copy = *e; /* the file's id line names the file */
     snprintf(copy.id, sizeof copy.id, "%s", name);
@@ -274,7 +274,7 @@ int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *
     if (!w)
         return -1;
     int rc = -1;
-    if (sg_qw_open(q, w, &copy) == 0 && sg_qw_write(w, data, datalen) == 0 && sg_qw_finish(w) == 0)
+    if (sg_qw_open(q, w, &copy) == 0 && fill(w, ctx) == 0 && sg_qw_finish(w) == 0)
         rc = sg_qw_publish(q, &w, 1, state);
     else
         sg_qw_abort(q, w);
@@ -283,6 +283,24 @@ int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *
     if (rc < 0)
         errno = saved ? saved : EIO;
     return rc;
+}
+
+typedef struct mem_data {
+    const char *data;
+    size_t len;
+} mem_data;
+
+static int fill_mem(sg_qwriter *w, void *ctx)
+{
+    const mem_data *m = ctx;
+    return sg_qw_write(w, m->data, m->len);
+}
+
+int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *e, const char *data,
+                   size_t datalen)
+{
+    mem_data m = {data, datalen};
+    return sg_queue_write_with(q, state, name, e, fill_mem, &m);
 }
 
 int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file, const char **data,

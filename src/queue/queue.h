@@ -80,6 +80,10 @@ void sg_qw_abort(sg_queue *q, sg_qwriter *w);
 /* Writes a whole message into state/name atomically and durably (replaces an existing one). */
 int sg_queue_write(sg_queue *q, int state, const char *name, const sg_envelope *e, const char *data,
                    size_t datalen);
+/* The same with the data written by fill (sg_qw_write calls; 0 or -1), for data that is not
+ * in memory (queue/qmsg.h). Durability as sg_queue_write: one fsync'd file, renamed, dir fsync'd. */
+int sg_queue_write_with(sg_queue *q, int state, const char *name, const sg_envelope *e,
+                        int (*fill)(sg_qwriter *w, void *ctx), void *ctx);
 /* Reads state/name. *file is the malloc'd file, *data points into it. Returns 0, -1 with errno
  * (ENOENT when gone), or -2 when the file is malformed (err says why). */
 int sg_queue_read(sg_queue *q, int state, const char *name, sg_envelope *e, char **file, const char **data,

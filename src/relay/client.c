@@ -19,9 +19,11 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
+#include "relay/dotstuff.h"
 
 #define OUT_MAX (4u << 20)          /* pipelined commands plus one data chunk */
 #define BDAT_CHUNK (1u << 20)       /* bytes per BDAT command */
+#define DATA_CHUNK (64u << 10)      /* bytes read and stuffed at a time */
 
 void sg_client_init(sg_client *c, const sg_client_opts *o)
 {
@@ -393,53 +395,60 @@ int sg_client_ready(sg_client *c, sg_reply *why)
 
 /* ---- one transaction ---- */
 
-/* Dot-stuffed data and the terminator into c->out, flushed as it fills. A dot is doubled after
- * every LF and every bare CR, not only after CRLF, so that no bare-LF or bare-CR sequence can
- * look like an end of data to a lenient receiver (SMTP smuggling). Such line ends are invalid
- * in mail anyway; the price is one extra dot for a strict receiver in an invalid message. */
-static int send_data(sg_client *c, const char *d, size_t len)
+/* The data, dot-stuffed (relay/dotstuff.h), and the terminator: read DATA_CHUNK bytes at a
+ * time from d and written as c->out fills, so memory stays bounded whatever the message size.
+ * -2 when d could not be read: the terminator is then never sent, so the hop cannot take a
+ * cut message. */
+static int send_data(sg_client *c, const sg_client_data *d)
 {
+    char *chunk = malloc(DATA_CHUNK);
+    sg_dotstuff st;
+    int rc = chunk ? 0 : -1, err = 0;
+    sg_dotstuff_init(&st);
     sg_buf_reset(&c->out);
-    bool bol = true;
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (bol && d[i] == '.') {
-            if (sg_buf_append(&c->out, d + start, i - start) < 0 || sg_buf_append(&c->out, ".", 1) < 0)
-                return -1;
-            start = i;
-        }
-        bol = d[i] == '\n' || (d[i] == '\r' && (i + 1 == len || d[i + 1] != '\n'));
-        if (i - start >= 65536) {
-            if (sg_buf_append(&c->out, d + start, i - start) < 0 || flush_out(c) < 0)
-                return -1;
-            start = i;
-        }
+    for (size_t off = 0; rc == 0 && off < d->len; off += DATA_CHUNK) {
+        size_t n = d->len - off < DATA_CHUNK ? d->len - off : DATA_CHUNK;
+        if (d->read(d->ctx, off, chunk, n) < 0)
+            rc = -2, err = errno;
+        else if (sg_dotstuff_feed(&st, chunk, n, &c->out) < 0 || flush_out(c) < 0)
+            rc = -1;
     }
-    if (sg_buf_append(&c->out, d + start, len - start) < 0)
-        return -1;
-    const char *tail = len == 0 || (len >= 2 && d[len - 2] == '\r' && d[len - 1] == '\n') ? ""
-                       : d[len - 1] == '\r'                                               ? "\n"
-                                                                                          : "\r\n";
-    if (sg_buf_appendf(&c->out, "%s.\r\n", tail) < 0)
-        return -1;
-    return flush_out(c);
+    free(chunk);
+    if (rc == 0 && (sg_dotstuff_end(&st, &c->out) < 0 || flush_out(c) < 0))
+        rc = -1;
+    if (rc == -2)
+        errno = err;
+    return rc;
 }
 
-static int send_bdat(sg_client *c, const char *d, size_t len, sg_reply *r)
+static int send_bdat(sg_client *c, const sg_client_data *d, sg_reply *r)
 {
+    char *chunk = malloc(d->len < BDAT_CHUNK ? d->len + 1 : BDAT_CHUNK);
+    if (!chunk)
+        return -1;
     size_t off = 0;
+    int rc = 0, err = 0;
     do {
-        size_t n = len - off > BDAT_CHUNK ? BDAT_CHUNK : len - off;
-        bool last = off + n == len;
+        size_t n = d->len - off > BDAT_CHUNK ? BDAT_CHUNK : d->len - off;
+        bool last = off + n == d->len;
         sg_buf_reset(&c->out);
+        if (n && d->read(d->ctx, off, chunk, n) < 0) {
+            rc = -2, err = errno;
+            break;
+        }
         if (sg_buf_appendf(&c->out, "BDAT %zu%s\r\n", n, last ? " LAST" : "") < 0 ||
-            sg_buf_append(&c->out, d + off, n) < 0 || flush_out(c) < 0 || read_reply(c, r, false) < 0)
-            return -1;
+            sg_buf_append(&c->out, chunk, n) < 0 || flush_out(c) < 0 || read_reply(c, r, false) < 0) {
+            rc = -1;
+            break;
+        }
         off += n;
         if (r->code / 100 != 2)
-            return 0;
-    } while (off < len);
-    return 0;
+            break;
+    } while (off < d->len);
+    free(chunk);
+    if (rc == -2)
+        errno = err;
+    return rc;
 }
 
 /* Gives every recipient still waiting for its outcome (accepted at RCPT) the reply r. */
@@ -450,14 +459,28 @@ static void settle(sg_reply *rr, size_t n, const bool *accepted, const sg_reply 
             rr[i] = *r;
 }
 
+static int read_mem(void *ctx, size_t off, char *buf, size_t n)
+{
+    memcpy(buf, (const char *)ctx + off, n);
+    return 0;
+}
+
 int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n, const char *data,
                           size_t len, bool bdat, sg_reply *rr)
+{
+    sg_client_data d = {.read = read_mem, .ctx = (void *)data, .len = len};
+    return sg_client_transaction_from(c, mail, rcpt, n, &d, bdat, rr);
+}
+
+int sg_client_transaction_from(sg_client *c, const char *mail, const char *const *rcpt, size_t n,
+                               const sg_client_data *data, bool bdat, sg_reply *rr)
 {
     bool pipe = (c->ext & SG_EXT_PIPELINING) != 0;
     bool *acc = calloc(n ? n : 1, sizeof *acc);
     sg_reply r, lost;
     const char *stage = "MAIL FROM";
     size_t naccepted = 0;
+    int sent = 0; /* -2: the data could not be read (not the connection's fault) */
     if (!acc)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -508,7 +531,7 @@ int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcp
     if (bdat) {
         if (naccepted > 0) {
             stage = "BDAT";
-            if (send_bdat(c, data, len, &r) < 0)
+            if ((sent = send_bdat(c, data, &r)) < 0)
                 goto broken;
             settle(rr, n, acc, &r);
         }
@@ -524,7 +547,7 @@ int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcp
             /* With nobody accepted (possible only when pipelining) send an empty message's
              * terminator: the hop then refuses it, having no recipients. */
             stage = "end of data";
-            if ((naccepted ? send_data(c, data, len) : io_write(c, ".\r\n", 3)) < 0 ||
+            if ((sent = naccepted ? send_data(c, data) : io_write(c, ".\r\n", 3)) < 0 ||
                 read_reply(c, &r, false) < 0)
                 goto broken;
         }
@@ -542,7 +565,10 @@ int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcp
     }
     return 0;
 broken:
-    local_reply(&lost, 451, "4.4.2", "connection with %s lost or timed out", c->o->next_hop);
+    if (sent == -2) /* the session is mid-data: it is closed below, the hop drops what it got */
+        local_reply(&lost, 451, "4.3.0", "local error reading the queued message (%s)", strerror(errno));
+    else
+        local_reply(&lost, 451, "4.4.2", "connection with %s lost or timed out", c->o->next_hop);
     snprintf(lost.text + strlen(lost.text), sizeof lost.text - strlen(lost.text), " after %s", stage);
     settle(rr, n, acc, &lost);
     free(acc);

@@ -79,6 +79,19 @@ int sg_client_ready(sg_client *c, sg_reply *why);
 int sg_client_transaction(sg_client *c, const char *mail, const char *const *rcpt, size_t n, const char *data,
                           size_t len, bool bdat, sg_reply *rr);
 
+/* Where a transaction's data comes from when it is not in memory: read(ctx, off, buf, n)
+ * fills buf with the n bytes at offset off (off + n <= len) and returns 0, or -1 with errno.
+ * A failed read ends the transaction before the end of data (the connection is closed, so
+ * the hop keeps nothing) with a local 451 4.3.0 for every recipient still waiting. */
+typedef struct sg_client_data {
+    int (*read)(void *ctx, size_t off, char *buf, size_t n);
+    void *ctx;
+    size_t len;
+} sg_client_data;
+/* sg_client_transaction with the data read piece by piece (a bounded buffer, whatever len). */
+int sg_client_transaction_from(sg_client *c, const char *mail, const char *const *rcpt, size_t n,
+                               const sg_client_data *data, bool bdat, sg_reply *rr);
+
 /* QUIT (best effort) and close. */
 void sg_client_quit(sg_client *c);
 /* Close without a word (after a failure, or when abandoning on SIGTERM). */

@@ -14,6 +14,11 @@
  * rename, fsync dir) BEFORE the source file is removed. A crash in between re-sends the
  * message: recipients may get it twice, nobody loses it.
  *
+ * The message is never held whole: sending, the deferred copy and a DSN's returned part read
+ * it from the spool file in bounded pieces (relay/msgdata.c, queue/qmsg.h), so a worker's
+ * memory does not grow with the message; a file that cannot be read is a temporary failure
+ * and stays where it is.
+ *
  * No downgrade yet: an 8-bit message for a hop without 8BITMIME fails (5.6.3) instead of being
  * converted to quoted-printable, and so does BINARYMIME without BINARYMIME+CHUNKING. */
 #include <errno.h>
@@ -49,23 +54,19 @@ static void set_local(outcome *o, int kind, int code, const char *status, const 
     snprintf(o->reply.text, sizeof o->reply.text, "%d %.15s %.900s", code, status, text);
 }
 
-static bool has_8bit(const char *d, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)d[i] >= 0x80)
-            return true;
-    return false;
-}
-
 static bool is_ascii(const char *s)
 {
-    return !has_8bit(s, strlen(s));
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
 }
 
 /* Local refusal before anything is sent, from what the hop advertised; NULL when it can go. */
-static const char *negotiate(const sg_client *c, const sg_envelope *e, const char *data, size_t len,
-                             const char **status)
+static const char *negotiate(const sg_client *c, const sg_envelope *e, const sg_qmsg *m, const char **status)
 {
+    size_t len = m->data_len;
+    int eight;
     if (e->smtputf8 && !(c->ext & SG_EXT_SMTPUTF8)) {
         *status = "5.6.7";
         return "the message needs SMTPUTF8 and the next hop does not offer it";
@@ -78,9 +79,10 @@ static const char *negotiate(const sg_client *c, const sg_envelope *e, const cha
     /* Only a message declared 8BITMIME is refused: undeclared 8-bit data was sent to us that
      * way and is passed on as it came, as MTAs traditionally do. */
     if (e->body && strcasecmp(e->body, "8BITMIME") == 0 && !(c->ext & SG_EXT_8BITMIME) &&
-        has_8bit(data, len)) {
-        *status = "5.6.3";
-        return "the message has 8-bit data and the next hop does not offer 8BITMIME";
+        (eight = sg_relay_has_8bit(m)) != 0) {
+        *status = eight < 0 ? "4.3.0" : "5.6.3"; /* a read error is ours and temporary */
+        return eight < 0 ? "local error reading the queued message"
+                         : "the message has 8-bit data and the next hop does not offer 8BITMIME";
     }
     if ((c->ext & SG_EXT_SIZE) && c->size_max > 0 && len > c->size_max) {
         *status = "5.3.4";
@@ -148,8 +150,9 @@ static int rcpt_args(const sg_client *c, const sg_rcpt *r, sg_buf *b)
 }
 
 /* Runs the transaction and fills out[] with one outcome per recipient. */
-static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t len, outcome *out)
+static void attempt(sg_client *c, const sg_envelope *e, const sg_qmsg *m, outcome *out)
 {
+    size_t len = m->data_len;
     sg_reply why;
     size_t n = e->nrcpt;
     if (sg_client_ready(c, &why) < 0) {
@@ -159,10 +162,11 @@ static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t
     }
     for (size_t i = 0; i < n; i++)
         out[i].tls = c->tls;
-    const char *status = NULL, *refusal = negotiate(c, e, data, len, &status);
+    const char *status = NULL, *refusal = negotiate(c, e, m, &status);
     if (refusal) {
+        bool temp = status[0] == '4';
         for (size_t i = 0; i < n; i++)
-            set_local(&out[i], R_PERM, 554, status, refusal);
+            set_local(&out[i], temp ? R_TEMP : R_PERM, temp ? 451 : 554, status, refusal);
         return;
     }
     sg_buf mail;
@@ -184,7 +188,8 @@ static void attempt(sg_client *c, const sg_envelope *e, const char *data, size_t
         sg_tls_info tls = c->tls;
         sg_debug(e->id, "event=attempt from=<%s> size=%zu rcpts=%zu tls=%s", SG_LOG_TOK(e->from), len, n,
                  sg_tls_result_name(tls.result));
-        sg_client_transaction(c, mail.data, ra, n, data, len, bdat, rr);
+        sg_client_data d = {.read = sg_relay_read_data, .ctx = (void *)m, .len = len};
+        sg_client_transaction_from(c, mail.data, ra, n, &d, bdat, rr);
         for (size_t i = 0; i < n; i++) {
             int cls = rr[i].code / 100;
             out[i].kind = cls == 2 ? R_DELIVERED : cls == 5 ? R_PERM : R_TEMP;
@@ -209,9 +214,10 @@ static const char *status_of(const outcome *o)
 }
 
 /* Queues a DSN for the recipients in fail[] (already filtered by NOTIFY) to e's sender. */
-static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t len, const sg_dsn_rcpt *fail,
-                     size_t nfail, long long now)
+static int queue_dsn(sg_relay *r, const sg_envelope *e, const sg_qmsg *m, const sg_dsn_rcpt *fail, size_t nfail,
+                     long long now)
 {
+    size_t len = m->data_len;
     char id[SG_QID_MAX];
     sg_queue_new_id(id);
     sg_dsn_opts o = {.hostname = r->cfg->hostname,
@@ -227,13 +233,16 @@ static int queue_dsn(sg_relay *r, const sg_envelope *e, const char *data, size_t
     for (size_t i = 0; i < nfail; i++)
         if (strncmp(fail[i].status, "5.3.", 4) == 0 || strncmp(fail[i].status, "5.6.", 4) == 0)
             o.headers_only = true;
-    sg_buf b;
+    sg_buf b, orig;
     sg_buf_init(&b, len + (1u << 20));
+    sg_buf_init(&orig, len + 1);
     bool eightbit = false;
     sg_envelope d;
     sg_env_init(&d);
     int rc = -1;
-    if (sg_dsn_build(e, fail, nfail, data, len, &o, &b, &eightbit) < 0)
+    /* Only what the DSN returns is read: the whole message when it is small, else its header. */
+    if (sg_relay_read_dsn_part(m, o.headers_only, &orig) < 0 ||
+        sg_dsn_build(e, fail, nfail, orig.data ? orig.data : "", orig.len, &o, &b, &eightbit) < 0)
         goto out;
     snprintf(d.id, sizeof d.id, "%s", id);
     d.created = now;
@@ -252,13 +261,14 @@ out:
     if (rc < 0)
         sg_error(e->id, "event=dsn-failed for=<%s> error=\"%s\"", SG_LOG_TOK(e->from), strerror(errno ? errno : EIO));
     sg_env_free(&d);
+    sg_buf_free(&orig);
     sg_buf_free(&b);
     return rc;
 }
 
 /* The temporary recipients again, into deferred/ under the same name, with backoff. */
-static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out, const char *data, size_t len,
-                          long long now, long long *next)
+static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out, const sg_qmsg *m, long long now,
+                          long long *next)
 {
     sg_envelope d;
     if (sg_env_copy_without_rcpts(&d, e) < 0)
@@ -278,7 +288,7 @@ static int queue_deferred(sg_relay *r, const sg_envelope *e, const outcome *out,
             last = out[i].reply.text;
         }
     if (rc == 0 && sg_env_set(&d.last_error, last) == 0)
-        rc = sg_queue_write(&r->q, SG_Q_DEFERRED, e->id, &d, data, len);
+        rc = sg_qmsg_copy(&r->q, SG_Q_DEFERRED, e->id, &d, m);
     else
         rc = -1;
     if (rc < 0)
@@ -305,8 +315,8 @@ static void log_outcomes(sg_relay *r, const sg_envelope *e, const outcome *out, 
 }
 
 /* Applies the outcomes. Order: DSN, deferred copy, then removal of the source. */
-static int settle(sg_relay *r, const char *name, const struct stat *src, const sg_envelope *e,
-                  const char *data, size_t len, outcome *out)
+static int settle(sg_relay *r, const char *name, const struct stat *src, const sg_envelope *e, const sg_qmsg *m,
+                  outcome *out)
 {
     long long now = (long long)time(NULL), next = 0;
     size_t ntemp = 0, nfail = 0;
@@ -339,10 +349,10 @@ static int settle(sg_relay *r, const char *name, const struct stat *src, const s
     }
     int rc = 0;
     if (nfail)
-        rc = queue_dsn(r, e, data, len, fail, nfail, now);
+        rc = queue_dsn(r, e, m, fail, nfail, now);
     free(fail);
     if (rc == 0 && ntemp)
-        rc = queue_deferred(r, e, out, data, len, now, &next);
+        rc = queue_deferred(r, e, out, m, now, &next);
     if (rc < 0)
         return -1; /* the source stays: it is tried again, nothing is lost */
     log_outcomes(r, e, out, next);
@@ -363,43 +373,43 @@ static int settle(sg_relay *r, const char *name, const struct stat *src, const s
 int sg_relay_deliver(sg_relay *r, sg_client *c, const char *name)
 {
     sg_envelope e;
-    char *file = NULL, err[256];
-    const char *data;
-    size_t len;
+    sg_qmsg m;
+    char err[256];
     struct stat st;
     if (fstatat(r->q.dirfd[SG_Q_OUTGOING], name, &st, 0) < 0)
         return errno == ENOENT ? 0 : -1; /* gone: someone else (queue delete) took it */
-    int rc = sg_queue_read(&r->q, SG_Q_OUTGOING, name, &e, &file, &data, &len, err, sizeof err);
+    /* The data stays in the file: it is sent, copied or quoted piece by piece (relay/msgdata.c). */
+    int rc = sg_qmsg_open(&r->q, SG_Q_OUTGOING, name, &e, &m, err, sizeof err);
     if (rc == -2 && time(NULL) - st.st_mtime < 10) {
         /* Maybe a writer that writes in place and has not finished: look again later. */
         sg_debug(name, "event=unreadable-yet reason=\"%s\"", err);
         return -1;
     }
     if (rc == -2) {
-        int m = sg_queue_move(&r->q, name, SG_Q_OUTGOING, SG_Q_CORRUPT);
-        sg_error(name, "event=corrupt state=outgoing reason=\"%s\" moved=%s", err, m == 0 ? "corrupt" : "no");
-        return m == 0 ? 0 : -1;
+        int mv = sg_queue_move(&r->q, name, SG_Q_OUTGOING, SG_Q_CORRUPT);
+        sg_error(name, "event=corrupt state=outgoing reason=\"%s\" moved=%s", err, mv == 0 ? "corrupt" : "no");
+        return mv == 0 ? 0 : -1;
     }
     if (rc < 0)
         return errno == ENOENT ? 0 : -1;
     if (!envelope_safe(&e)) {
         /* Our roles never write this; a queue file that would inject SMTP commands is treated
          * as corrupt: kept for inspection, not sent, not bounced. */
-        int m = sg_queue_move(&r->q, name, SG_Q_OUTGOING, SG_Q_CORRUPT);
+        int mv = sg_queue_move(&r->q, name, SG_Q_OUTGOING, SG_Q_CORRUPT);
         sg_error(name,
                  "event=corrupt state=outgoing reason=\"envelope value with control characters\" moved=%s",
-                 m == 0 ? "corrupt" : "no");
-        free(file);
+                 mv == 0 ? "corrupt" : "no");
+        sg_qmsg_close(&m);
         sg_env_free(&e);
-        return m == 0 ? 0 : -1;
+        return mv == 0 ? 0 : -1;
     }
     outcome *out = calloc(e.nrcpt, sizeof *out);
     if (!out) {
-        free(file);
+        sg_qmsg_close(&m);
         sg_env_free(&e);
         return -1;
     }
-    attempt(c, &e, data, len, out);
+    attempt(c, &e, &m, out);
     bool any_temp = false;
     for (size_t i = 0; i < e.nrcpt; i++)
         any_temp |= out[i].kind == R_TEMP;
@@ -409,10 +419,10 @@ int sg_relay_deliver(sg_relay *r, sg_client *c, const char *name)
         sg_info(e.id, "event=abandoned reason=shutdown");
         rc = -1;
     } else {
-        rc = settle(r, name, &st, &e, data, len, out);
+        rc = settle(r, name, &st, &e, &m, out);
     }
     free(out);
-    free(file);
+    sg_qmsg_close(&m);
     sg_env_free(&e);
     return rc;
 }

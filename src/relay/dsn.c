@@ -64,8 +64,7 @@ static int put_orcpt(sg_buf *b, const char *orcpt, bool *eightbit)
     return rc;
 }
 
-/* Length of the original's header section, including the empty line that ends it. */
-static size_t header_len(const char *d, size_t len)
+size_t sg_dsn_header_len(const char *d, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         if (d[i] != '\n')
@@ -92,7 +91,7 @@ int sg_dsn_build(const sg_envelope *e, const sg_dsn_rcpt *r, size_t n, const cha
     char date[64], arrival[64], boundary[128];
     bool hdrs_only = o->headers_only || (e->ret && strcasecmp(e->ret, "HDRS") == 0) ||
                      (e->body && strcasecmp(e->body, "BINARYMIME") == 0);
-    size_t orig_len = hdrs_only ? header_len(data, datalen) : datalen;
+    size_t orig_len = hdrs_only ? sg_dsn_header_len(data, datalen) : datalen;
     int rc = 0;
     *eightbit = false;
     sg_rfc5322_date(o->now, date, sizeof date);

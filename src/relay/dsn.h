@@ -32,6 +32,10 @@ typedef struct sg_dsn_opts {
  * NEVER: no; a list: only when it contains FAILURE. (The empty sender is the caller's check.) */
 bool sg_dsn_wanted(const sg_rcpt *r);
 
+/* Length of the original's header section, including the empty line that ends it; len when
+ * none ends within d. */
+size_t sg_dsn_header_len(const char *d, size_t len);
+
 /* Appends the whole DSN message (headers and body, CRLF line ends) to out. data is the
  * original message; RET=HDRS, o->headers_only or a BINARYMIME original (which cannot be
  * nested in a text report) return only its header, o->no_content nothing of it (the report

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "lib/config.h"
+#include "queue/qmsg.h"
 #include "queue/queue.h"
 #include "relay/client.h"
 
@@ -55,6 +56,15 @@ int sg_relay_schedule(sg_relay *r, int sigfd);
  * relay.retry_min seconds, instead of at every rescan (which would re-send it to its delivered
  * recipients every 2 s). */
 void sg_relay_job_done(sg_relay *r, const char *name, bool left_in_place);
+
+/* msgdata.c: a queued message's data read from its file in bounded pieces (queue/qmsg.h).
+ * sg_relay_read_data is an sg_client_data reader (ctx: the sg_qmsg). sg_relay_has_8bit: 1, 0,
+ * or -1 when the file cannot be read. sg_relay_read_dsn_part appends to out what a DSN about
+ * the message may return: all of it, or with headers_only its header section (as
+ * sg_dsn_header_len finds it); 0 or -1. */
+int sg_relay_read_data(void *ctx, size_t off, char *buf, size_t n);
+int sg_relay_has_8bit(const sg_qmsg *m);
+int sg_relay_read_dsn_part(const sg_qmsg *m, bool headers_only, sg_buf *out);
 
 /* worker.c */
 int sg_relay_workers_start(sg_relay *r);

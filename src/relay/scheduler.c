@@ -202,10 +202,10 @@ static bool scan_deferred(sg_relay *r, due_cache *cache)
             key.next = hit->next;
         } else {
             sg_envelope e;
-            char *file, err[256];
-            const char *data;
-            size_t len;
-            int rc = sg_queue_read(&r->q, SG_Q_DEFERRED, names[i], &e, &file, &data, &len, err, sizeof err);
+            sg_qmsg m;
+            char err[256];
+            /* The envelope alone: the data of a large deferred message is not read. */
+            int rc = sg_qmsg_open(&r->q, SG_Q_DEFERRED, names[i], &e, &m, err, sizeof err);
             if (rc == -2) {
                 int m = sg_queue_move(&r->q, names[i], SG_Q_DEFERRED, SG_Q_CORRUPT);
                 sg_error(names[i], "event=corrupt state=deferred reason=\"%s\" moved=%s", err,
@@ -215,7 +215,7 @@ static bool scan_deferred(sg_relay *r, due_cache *cache)
             if (rc < 0)
                 continue; /* gone meanwhile */
             key.next = e.next_attempt;
-            free(file);
+            sg_qmsg_close(&m);
             sg_env_free(&e);
         }
         struct stat st;

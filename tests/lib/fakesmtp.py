@@ -160,6 +160,25 @@ class FakeSmtp:
         line, st["buf"] = st["buf"].split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8", "replace")
 
+    def _until_end_of_data(self, st):
+        """Everything up to and including the first line that is ".\r" (split at LF), searched
+        from where the last look stopped: linear in the size, so large messages do not stall."""
+        buf, pos = bytearray(st["buf"]), 0
+        while True:
+            if buf.startswith(b".\r\n"):
+                end = 3
+                break
+            i = buf.find(b"\n.\r\n", pos)
+            if i >= 0:
+                end = i + 4
+                break
+            pos = max(0, len(buf) - 3)
+            st["buf"] = b""
+            self._recv(st)
+            buf += st["buf"]
+        st["buf"] = bytes(buf[end:])
+        return bytes(buf[:end])
+
     def _exact(self, st, n):
         while len(st["buf"]) < n:
             self._recv(st)
@@ -244,14 +263,7 @@ class FakeSmtp:
                     send("554 5.5.1 Error: no valid recipients")
                     continue
                 send("354 End data with <CR><LF>.<CR><LF>")
-                raw = b""
-                while True:
-                    while b"\n" not in st["buf"]:
-                        self._recv(st)
-                    l, st["buf"] = st["buf"].split(b"\n", 1)
-                    raw += l + b"\n"
-                    if l == b".\r":
-                        break
+                raw = self._until_end_of_data(st)
                 tx.raw, tx.data = raw, unstuff(raw[:-3])
                 self._finish(tx, send)
                 tx = None
