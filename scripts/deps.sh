@@ -7,7 +7,7 @@
 # tests/integration/test_deps.py checks this list; `make fresh-check` proves it on a bare root.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
-libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev
+libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev libsystemd-dev
 postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm"
 
