@@ -5,8 +5,11 @@ defaults name (users.*), with the same memberships; the unit starts the installe
 conffile the package installs, is Type=notify with NotifyAccess=main, reloads with SIGHUP, keeps
 the capabilities the master needs to drop to the role users, and its state and runtime
 directories are the conffile's base_dir and pid_file's directory; the conffile loads and listens
-on loopback; `systemd-analyze verify` passes when systemd is installed. Owner: build."""
+on loopback; `sealgate prepare` (what postinst runs) makes the KEK, store, TLS pair and spool
+and keeps them when run again; `systemd-analyze verify` passes when systemd is installed.
+Owner: build."""
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -80,6 +83,7 @@ t.ok(values("ProtectSystem") == ["strict"] and not values("ReadWritePaths"),
 
 # The conffile loads (its base_dir moved into a temp directory, the rest as shipped).
 tmp = tempfile.mkdtemp(prefix="sg-pkg-")
+os.chmod(tmp, 0o755)  # as root the role users must reach the spool below it
 try:
     cpath = os.path.join(tmp, "sealgate.conf")
     with open(cpath, "w") as f:
@@ -89,6 +93,23 @@ try:
     listen = re.search(r"^smtpd\.listen:\s+(\S+)", r.stdout, re.M)
     t.ok(r.returncode == 0 and listen and listen.group(1).startswith("127.0.0.1:"),
          "the conffile loads and smtpd listens on loopback", r.stdout[-800:] + r.stderr)
+
+    # What postinst runs on every install and upgrade: `sealgate prepare`, twice here.
+    r1 = subprocess.run([BINARY, "-c", cpath, "prepare"], capture_output=True, text=True, timeout=60)
+    kek = os.path.join(tmp, "base", "keys", "kek")
+    made = {n: os.path.exists(os.path.join(tmp, "base", n))
+            for n in ("keys/kek", "store/sealgate.db", "tls/cert.pem", "tls/key.pem", "spool/incoming")}
+    t.ok(r1.returncode == 0 and all(made.values()), "sealgate prepare makes the KEK, the store, the TLS pair, the spool",
+         f"{r1.stderr} {made}")
+    first = open(kek, "rb").read() if os.path.exists(kek) else b""
+    cert = open(os.path.join(tmp, "base", "tls", "cert.pem"), "rb").read() if made["tls/cert.pem"] else b""
+    t.ok(len(first) == 32 and os.stat(kek).st_mode & 0o077 == 0, "the KEK: 32 bytes, no access for group or others")
+    if os.geteuid() == 0:
+        t.ok(pwd.getpwuid(os.stat(kek).st_uid).pw_name == "sealgate-cryptd", "as root the KEK is the cryptd user's")
+    r2 = subprocess.run([BINARY, "-c", cpath, "prepare"], capture_output=True, text=True, timeout=60)
+    t.ok(r2.returncode == 0 and open(kek, "rb").read() == first
+         and open(os.path.join(tmp, "base", "tls", "cert.pem"), "rb").read() == cert,
+         "a second prepare (an upgrade) keeps the KEK and the certificate", r2.stderr)
 
     analyze = shutil.which("systemd-analyze")
     if not analyze:
