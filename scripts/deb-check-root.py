@@ -3,7 +3,8 @@
 systemd as PID 1): installs the package with dpkg -i, checks what postinst made, starts the
 unit's ExecStart as systemd would (its UMask, RuntimeDirectory, NOTIFY_SOCKET and WATCHDOG_USEC;
 READY=1 must arrive), sends a message through it to a fake next hop, reloads, stops; upgrades to
-the rebuilt package (KEK bytes and store kept, the store migrated by postinst), removes (data
+the rebuilt package (KEK bytes, store, TLS pair and a deferred message kept, the store migrated
+by postinst; the message is delivered after it), removes (data
 kept), purges (data gone). Prints TAP; exits 1 when a check failed. Owner: build.
 Usage: deb-check-root.py OLD.deb NEW.deb"""
 import hashlib
@@ -46,6 +47,7 @@ class NextHop:
 
     def __init__(self):
         self.got = []
+        self.refuse = False  # answer 421: the relay defers, the message waits in the spool
         self.srv = socket.create_server(NEXT_HOP, reuse_port=False)
         threading.Thread(target=self.loop, daemon=True).start()
 
@@ -63,6 +65,10 @@ class NextHop:
         def reply(s):
             f.write(s.encode() + b"\r\n")
             f.flush()
+        if self.refuse:
+            reply("421 4.3.2 nexthop.test down for the test")
+            c.close()
+            return
         reply("220 nexthop.test ESMTP")
         data = None
         for line in f:
@@ -128,29 +134,38 @@ def wait_msg(s, key, timeout):
     return False, seen
 
 
+def submit(subject):
+    msg = f"From: alice@localdomain\r\nTo: bob@example.net\r\nSubject: {subject}\r\n\r\nhello\r\n"
+    with smtplib.SMTP("127.0.0.1", 10025, timeout=30) as c:
+        c.sendmail("alice@localdomain", ["bob@example.net"], msg)
+
+
+def arrived(hop, subject, since=0, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if any(f"Subject: {subject}".encode() in m for m in hop.got[since:]):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def send_through(hop, subject):
     before = len(hop.got)
-    msg = f"From: alice@localdomain\r\nTo: bob@example.net\r\nSubject: {subject}\r\n\r\nhello\r\n"
     try:
-        with smtplib.SMTP("127.0.0.1", 10025, timeout=30) as c:
-            c.sendmail("alice@localdomain", ["bob@example.net"], msg)
+        submit(subject)
     except (OSError, smtplib.SMTPException) as e:
         return f"smtp: {e}"
-    end = time.time() + 60
-    while time.time() < end:
-        for m in hop.got[before:]:
-            if f"Subject: {subject}".encode() in m:
-                return None
-        time.sleep(0.2)
-    return "not at the next hop within 60 s"
+    return None if arrived(hop, subject, before) else "not at the next hop within 60 s"
 
 
-def run_service(hop, label):
+def run_service(hop, label, while_up=None):
     p, s = start_service()
     ready, seen = wait_msg(s, "READY=1", 90)
     ok(ready, f"{label}: READY=1 arrives on NOTIFY_SOCKET", f"got {seen}; log:\n" + log_tail())
     err = send_through(hop, f"through {label}")
     ok(err is None, f"{label}: a message sent to 127.0.0.1:10025 arrives at the next hop", f"{err}\n{log_tail()}")
+    if while_up:
+        while_up()
     reload = unit_values("ExecReload")[0].replace("$MAINPID", str(p.pid)).split()
     r = run(*reload)
     again, seen = wait_msg(s, "READY=1", 60)
@@ -215,10 +230,31 @@ score = float(m.group(1)) if m else 99
 ok(score <= 2.4, f"systemd-analyze security: exposure {score} <= 2.4", sec.stdout[-1500:] + sec.stderr)
 
 hop = NextHop()
-run_service(hop, "0.1.0")
 r = run("sealgate", "-c", CONF, "key", "generate", "alice@localdomain")
 ok(r.returncode == 0, "a key generated into the store (so the upgrade has data to keep)", r.stderr)
+
+# A message waits in the spool across the upgrade: the next hop refuses, so the relay defers it.
+DEFERRED = BASE + "/spool/deferred"
+
+
+def defer_one():
+    hop.refuse = True
+    try:
+        submit("waits across the upgrade")
+    except (OSError, smtplib.SMTPException) as e:
+        ok(False, "a message accepted while the next hop is down", str(e))
+        return
+    end = time.time() + 60
+    while time.time() < end and not os.listdir(DEFERRED):
+        time.sleep(0.2)
+    ok(bool(os.listdir(DEFERRED)), "with the next hop down the message waits in deferred/", log_tail())
+
+
+run_service(hop, "0.1.0", defer_one)
+hop.refuse = False
+waiting = sorted(os.listdir(DEFERRED))
 kek_before, (ver_before, dump_before) = sha(KEK), store_dump()
+tls_before = sha(BASE + "/tls/cert.pem") + sha(BASE + "/tls/key.pem")
 
 # ---- upgrade ----
 r = run("dpkg", "-i", NEW)
@@ -235,7 +271,18 @@ fresh = run("sh", "-c", "mkdir -p /tmp/fresh && printf 'base_dir=\"/tmp/fresh\";
             "print(sqlite3.connect(\"/tmp/fresh/store/sealgate.db\").execute(\"PRAGMA user_version\").fetchone()[0])'")
 ok(fresh.returncode == 0 and fresh.stdout.strip() == str(ver_after),
    "the kept store has the schema version the new version makes", f"{fresh.stdout} {fresh.stderr}")
-run_service(hop, newver)
+ok(sorted(os.listdir(DEFERRED)) == waiting and waiting, "the upgrade kept the spool (the deferred message)")
+ok(sha(BASE + "/tls/cert.pem") + sha(BASE + "/tls/key.pem") == tls_before, "the upgrade kept the TLS certificate and key")
+
+
+def retry_waiting():
+    r = run("sealgate", "-c", CONF, "queue", "retry", "all")
+    ok(r.returncode == 0 and arrived(hop, "waits across the upgrade"),
+       "after the upgrade `sealgate queue retry all` delivers the message that waited",
+       f"{r.stdout} {r.stderr}\n{log_tail()}")
+
+
+run_service(hop, newver, retry_waiting)
 
 # ---- remove, purge ----
 r = run("dpkg", "-r", "sealgate")
