@@ -2,7 +2,7 @@
 """The master's side of systemd's notify protocol, with a datagram socket standing in for
 systemd ($NOTIFY_SOCKET): READY=1 only after every role said it is up, WATCHDOG=1 at half the
 WatchdogSec interval, RELOADING=1 then READY=1 on SIGHUP, nothing for a refused reload,
-STOPPING=1 on SIGTERM, and no role inherits the socket (only the master may speak to systemd;
+STOPPING=1 on SIGTERM, no READY=1 while a role keeps failing to start, and no role inherits the socket (only the master may speak to systemd;
 the unit says NotifyAccess=main). Owner: tests (src/master/notify.c)."""
 import os
 import re
@@ -105,6 +105,26 @@ try:
     t.ok(any(m.get("STOPPING") == "1" for m in stop), "SIGTERM: STOPPING=1", str(stop))
     t.ok(gw.proc.wait(20) == 0, "the master exits 0")
     t.ok(not gw.sanitizer_reports(), "no sanitizer reports", "\n".join(gw.sanitizer_reports()[:5]))
+
+    # A role that cannot start (the relay's CA file is missing) keeps the service from READY=1,
+    # however long the others are up; a reload that fixes it makes it ready.
+    bad = Gateway(binary=asan_binary())
+    fine = open(bad.conf).read()
+    with open(bad.conf, "w") as f:
+        f.write(fine.replace("relay = {", 'relay = { tls = "verify"; tls_ca_file = "/nonexistent/ca.pem";', 1))
+    try:
+        bad.start(wait=False)
+        early = [m for m in messages(6) if "WATCHDOG" not in m]
+        dead = "event=start-failed" in bad.log_text() and "event=role-exited role=relay" in bad.log_text()
+        t.ok(dead and not any("READY" in m for m in early), "no READY=1 while the relay keeps failing to start",
+             f"relay died: {dead}; got {early}")
+        with open(bad.conf, "w") as f:
+            f.write(fine)
+        bad.proc.send_signal(signal.SIGHUP)
+        fixed = [m for m in until("READY", 30) if "WATCHDOG" not in m]
+        t.ok(any(m.get("READY") == "1" for m in fixed), "READY=1 once a reload lets the relay start", str(fixed))
+    finally:
+        bad.cleanup()
 finally:
     for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC"):
         os.environ.pop(k, None)
