@@ -3,7 +3,9 @@
 #   make test   install what is missing, build (normal, ASan+UBSan, ThreadSanitizer, fuzz), run every suite
 #   make layers the include-direction and call-cycle check (docs/architecture.md, Layers)
 #   make fresh-check   `make test` of HEAD in a clean Debian 12 root (scripts/fresh-check, root)
-.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fresh-check fuzz bench clean
+#   make deb    the Debian package into build-deb/ (scripts/deb-build), lintian-clean
+#   make deb-check     build, install, run, upgrade, remove, purge it in a clean Debian 12 root
+.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fresh-check deb deb-check fuzz bench clean
 
 all: build
 
@@ -45,6 +47,12 @@ layers: build
 fresh-check:
 	scripts/fresh-check $(FRESH_CHECK_ARGS)
 
+# Not part of `make test` either (docs/operations.md, docs/testing.md).
+deb:
+	scripts/deb-build
+deb-check:
+	scripts/deb-check $(DEB_CHECK_ARGS)
+
 fuzz: build-fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run-short.sh
 
@@ -52,4 +60,4 @@ bench: build
 	bench/relay
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz tests/out
+	rm -rf build build-asan build-tsan build-fuzz build-deb tests/out

@@ -1,15 +1,24 @@
 #!/bin/sh
 # Installs the Debian packages sealgate needs to build, run and test, when any is missing,
 # and creates the role users when run as root. Idempotent; fast when nothing is missing.
+# With --deb also what the Debian package build needs (DEB_PKGS).
 # Owner: build. Keep this list in sync with README.md "Dependencies".
 # Packages are installed without their Recommends, so anything a test needs is listed here even
 # when a listed package recommends it (swaks' STARTTLS needs libnet-ssleay-perl).
 # tests/integration/test_deps.py checks this list; `make fresh-check` proves it on a bare root.
 set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
-libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev
+libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev libsystemd-dev
 postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm"
+# Only for the Debian package (`make deb`, `make deb-check`: scripts/deps.sh --deb), not for
+# `make test`: the package build and its checks (lintian, systemd-analyze).
+DEB_PKGS="debhelper dpkg-dev fakeroot lintian systemd"
+case "${1:-}" in
+    --deb) PKGS="$PKGS $DEB_PKGS" ;;
+    "") ;;
+    *) echo "usage: scripts/deps.sh [--deb]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do

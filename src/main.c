@@ -23,6 +23,7 @@ static void usage(FILE *f)
                "\n"
                "Roles (normally started by 'start'):\n"
                "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
+               "  prepare               set up what start needs (spool, store migrated, KEK, TLS pair), exit\n"
                "  smtpd | cryptd | relay | sink\n"
                "\n"
                "Commands:\n"
@@ -111,6 +112,8 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(cmd, "start") == 0)
         rc = sg_master_main(&cfg, cfgpath);
+    else if (strcmp(cmd, "prepare") == 0)
+        rc = sg_prepare_main(&cfg);
     else if (strcmp(cmd, "smtpd") == 0)
         rc = sg_smtpd_main(&cfg, env_fd());
     else if (strcmp(cmd, "sink") == 0)

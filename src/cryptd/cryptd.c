@@ -48,6 +48,7 @@
 #include "keys/keystore.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
+#include "lib/ready.h"
 #include "queue/queue.h"
 #include "roles.h"
 
@@ -421,6 +422,7 @@ int sg_cryptd_main(const sg_config *cfg)
     for (int i = 0; i < nworkers; i++)
         pthread_create(&tids[i], NULL, worker, &c);
     sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
+    sg_ready_tell();
 
     take_dsns(&c);
     scan_incoming(&c);

@@ -10,7 +10,11 @@
  *
  * Reload: the new configuration is validated first; a broken file is reported and the running
  * configuration stays. smtpd and sink are replaced new-first (they share the listening socket,
- * so no connection is refused); cryptd and relay old-first (one instance owns their states). */
+ * so no connection is refused); cryptd and relay old-first (one instance owns their states).
+ *
+ * Readiness: each role gets the write end of a pipe ($SEALGATE_READY_FD, lib/ready.h) and writes
+ * one byte once it is up; when every enabled role did, the master logs event=ready and tells
+ * systemd READY=1 (src/master/notify.c), after start and again after a reload. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,9 +31,11 @@
 
 #include "lib/fsutil.h"
 #include "master/exe.h"
+#include "master/notify.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/privdrop.h"
+#include "lib/ready.h"
 #include "master/prepare.h"
 #include "queue/queue.h"
 #include "roles.h"
@@ -57,6 +63,8 @@ typedef struct role {
     int quick_deaths; /* consecutive deaths within HEALTHY_RUN s of start: drives the backoff */
     time_t restart_at;
     int enabled;
+    int ready_fd; /* read end of the role's readiness pipe until its byte (or EOF) came; -1 */
+    bool ready;   /* the running instance said it is up */
 } role;
 
 typedef struct master {
@@ -65,6 +73,7 @@ typedef struct master {
     role r[R_COUNT];
     sg_queue q;
     int stopping;
+    bool ready_sent; /* READY=1 told for the current start or reload */
 } master;
 
 static pid_t spawn(master *m, int idx)
@@ -73,23 +82,39 @@ static pid_t spawn(master *m, int idx)
     char exe[PATH_MAX];
     if (sg_role_exe(role_names[idx], exe, sizeof exe) < 0)
         return -1;
+    int rp[2];
+    if (pipe2(rp, O_CLOEXEC) < 0) {
+        sg_error(NULL, "event=fork-failed role=%s error=\"%s\"", role_names[idx], strerror(errno));
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         sg_error(NULL, "event=fork-failed role=%s error=\"%s\"", role_names[idx], strerror(errno));
+        close(rp[0]);
+        close(rp[1]);
         return -1;
     }
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (r->listen_fd >= 0) {
+        sg_notify_forget();
+        /* Copies above 10 first, so neither dup2 below overwrites the other's source. */
+        int lfd = r->listen_fd >= 0 ? fcntl(r->listen_fd, F_DUPFD_CLOEXEC, 10) : -1,
+            wfd = fcntl(rp[1], F_DUPFD_CLOEXEC, 10);
+        if (wfd < 0 || (r->listen_fd >= 0 && lfd < 0))
+            _exit(127);
+        if (lfd >= 0) {
             /* The socket is the child's fd 3, named in the environment. */
-            if (dup2(r->listen_fd, 3) < 0)
+            if (dup2(lfd, 3) < 0)
                 _exit(127);
             setenv("SEALGATE_LISTEN_FD", "3", 1);
         } else {
             unsetenv("SEALGATE_LISTEN_FD");
         }
+        if (dup2(wfd, 4) < 0) /* the readiness pipe is fd 4 (lib/ready.h) */
+            _exit(127);
+        setenv(SG_READY_ENV, "4", 1);
         char *argv[6];
         int a = 0;
         argv[a++] = "sealgate";
@@ -102,6 +127,11 @@ static pid_t spawn(master *m, int idx)
         execv(exe, argv);
         _exit(127);
     }
+    close(rp[1]);
+    if (r->ready_fd >= 0)
+        close(r->ready_fd);
+    r->ready_fd = rp[0];
+    r->ready = false;
     r->pid = pid;
     r->started = mono();
     sg_info(NULL, "event=role-started role=%s pid=%ld", role_names[idx], (long)pid);
@@ -135,6 +165,37 @@ static int setup_roles(master *m)
     if (m->cfg.sink.enabled && bind_role(m, R_SINK, m->cfg.sink.listen) < 0)
         return -1;
     return 0;
+}
+
+/* A byte on a role's pipe: it is up. EOF without one: it exited first (reap restarts it). */
+static void read_ready(master *m, int idx)
+{
+    role *r = &m->r[idx];
+    char b;
+    ssize_t n = read(r->ready_fd, &b, 1);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    r->ready = n == 1;
+    close(r->ready_fd);
+    r->ready_fd = -1;
+}
+
+/* READY=1 once per start or reload, when every enabled role of this generation is up. */
+static void check_ready(master *m)
+{
+    if (m->ready_sent || m->stopping)
+        return;
+    int n = 0;
+    for (int i = 0; i < R_COUNT; i++) {
+        if (m->r[i].enabled && !(m->r[i].pid > 0 && m->r[i].ready))
+            return;
+        n += m->r[i].enabled;
+    }
+    m->ready_sent = true;
+    char status[64];
+    snprintf(status, sizeof status, "%d roles running", n);
+    sg_notify_ready(status);
+    sg_info(NULL, "event=ready roles=%d", n);
 }
 
 static int find_role(master *m, pid_t pid)
@@ -210,6 +271,8 @@ static void reload(master *m)
         sg_config_free(&fresh);
         return;
     }
+    sg_notify_reloading();
+    m->ready_sent = false; /* told again once the new instances are up */
     sg_config_free(&m->cfg);
     m->cfg = fresh;
     if (setup_roles(m) < 0) {
@@ -242,6 +305,7 @@ static void reload(master *m)
 static void stop_all(master *m)
 {
     m->stopping = 1;
+    sg_notify_stopping();
     for (int i = 0; i < R_COUNT; i++)
         if (m->r[i].pid > 0)
             kill(m->r[i].pid, SIGTERM);
@@ -258,7 +322,9 @@ int sg_master_main(const sg_config *cfg_in, const char *config_path)
     static master m;
     memset(&m, 0, sizeof m);
     for (int i = 0; i < R_COUNT; i++)
-        m.r[i].listen_fd = -1;
+        m.r[i].listen_fd = m.r[i].ready_fd = -1;
+    unsetenv(SG_READY_ENV); /* ours is for the roles alone; the checks below fork and drop */
+    sg_notify_init();
     if (config_path && !realpath(config_path, m.config_path))
         sg_fatal("%s: %s", config_path, strerror(errno));
     char err[512];
@@ -294,9 +360,18 @@ int sg_master_main(const sg_config *cfg_in, const char *config_path)
             m.config_path[0] ? m.config_path : "(defaults)", m.cfg.base_dir);
     start_due(&m);
     while (!m.stopping) {
-        struct pollfd p = {.fd = sfd, .events = POLLIN};
-        int r = poll(&p, 1, 500);
-        if (r > 0) {
+        struct pollfd p[1 + R_COUNT] = {{.fd = sfd, .events = POLLIN}};
+        int np = 1, who[R_COUNT];
+        for (int i = 0; i < R_COUNT; i++)
+            if (m.r[i].ready_fd >= 0) {
+                who[np - 1] = i;
+                p[np++] = (struct pollfd){.fd = m.r[i].ready_fd, .events = POLLIN};
+            }
+        int r = poll(p, (nfds_t)np, 500);
+        for (int k = 1; r > 0 && k < np; k++)
+            if (p[k].revents)
+                read_ready(&m, who[k - 1]);
+        if (r > 0 && p[0].revents) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == sizeof si) {
                 if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -312,6 +387,8 @@ int sg_master_main(const sg_config *cfg_in, const char *config_path)
         reap(&m);
         if (!m.stopping)
             start_due(&m);
+        check_ready(&m);
+        sg_notify_watchdog();
     }
     stop_all(&m);
     unlink(m.cfg.pid_file);

@@ -77,7 +77,12 @@ static int own_dir(const sg_config *cfg, const char *path, const spool_dir *d, c
                  owner && !pw ? "user" : "group", owner && !pw ? owner : group);
         return -1;
     }
-    if (chown(path, pw ? pw->pw_uid : 0, gr->gr_gid) < 0 || chmod(path, d->mode) < 0) {
+    /* chmod only when the mode differs: under systemd's RestrictSUIDSGID= a chmod that names the
+     * setgid bit of tmp/ fails even when the bit is there already (the package's postinst,
+     * outside the sandbox, lays the spool out first; debian/sealgate.service). */
+    struct stat st;
+    if (chown(path, pw ? pw->pw_uid : 0, gr->gr_gid) < 0 || stat(path, &st) < 0 ||
+        ((st.st_mode & 07777) != d->mode && chmod(path, d->mode) < 0)) {
         snprintf(err, errlen, "cannot give %s to %s:%s mode %04o: %s", path, owner ? owner : "root", group,
                  (unsigned)d->mode, strerror(errno));
         return -1;

@@ -160,7 +160,9 @@ int sg_qw_open(sg_queue *q, sg_qwriter *w, const sg_envelope *e)
     snprintf(w->name, sizeof w->name, "%s", e->id);
     snprintf(w->tmpname, sizeof w->tmpname, "%s.%ld.%s", q->role, (long)getpid(), e->id);
     w->fd = openat(q->dirfd[SG_Q_TMP], w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (w->fd < 0)
+    /* 0640 is how the next role reads the file (by group): set it whatever the umask (the
+     * systemd unit runs the gateway with UMask=0077). */
+    if (w->fd < 0 || fchmod(w->fd, 0640) < 0)
         return qw_fail(w);
     sg_buf hdr;
     sg_buf_init(&hdr, 1u << 24);

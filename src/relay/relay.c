@@ -34,6 +34,7 @@
 
 #include "lib/log.h"
 #include "lib/privdrop.h"
+#include "lib/ready.h"
 #include "relay/relay_int.h"
 #include "roles.h"
 
@@ -94,6 +95,7 @@ int sg_relay_main(const sg_config *cfg)
     sg_info(NULL, "event=started next_hop=%s workers=%d tls=%s tls_ca=%s helo=%s", cfg->relay.next_hop,
             r.nworkers, tls_names[cfg->relay.tls], cfg->relay.tls_ca_file ? cfg->relay.tls_ca_file : "system",
             cfg->relay.helo_name);
+    sg_ready_tell();
     sg_relay_schedule(&r, sigfd);
     sg_relay_workers_stop(&r, STOP_GRACE_S);
     sg_info(NULL, "event=stopped");

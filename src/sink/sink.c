@@ -26,6 +26,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/privdrop.h"
+#include "lib/ready.h"
 #include "roles.h"
 #include "smtp/server.h"
 #include "smtp/tls.h"
@@ -159,6 +160,7 @@ int sg_sink_main(const sg_config *cfg, int listen_fd)
             .commit = m_commit,
             .abort = m_abort,
         };
+        sg_ready_tell();
         rc = sg_smtp_serve(base, cfg, fd, tls, &be) == 0 ? 0 : 1;
         event_base_free(base);
     } else {

@@ -25,6 +25,7 @@
 
 #include "lib/log.h"
 #include "lib/privdrop.h"
+#include "lib/ready.h"
 #include "queue/queue.h"
 #include "roles.h"
 #include "smtp/server.h"
@@ -121,6 +122,7 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
             .commit = q_commit,
             .abort = q_abort,
         };
+        sg_ready_tell(); /* the socket listens already (the master bound it): connections wait */
         rc = sg_smtp_serve(base, cfg, fd, tls, &be) == 0 ? 0 : 1;
     } else {
         sg_error(NULL, "event=start-failed reason=event_loop");

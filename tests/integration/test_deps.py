@@ -34,6 +34,8 @@ NEEDS = [
     ("cmd", "rm", "test_certs"), ("cmd", "git", "test_fresh_check, scripts/fresh-check"),
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
 ]
+# Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
+# package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 t = Tap()

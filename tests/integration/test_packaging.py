@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The Debian packaging agrees with the code, fast (the package build itself is `make deb-check`):
+the sysusers.d users and groups are the ones scripts/deps.sh makes and the configuration's
+defaults name (users.*), with the same memberships; the unit starts the installed binary on the
+conffile the package installs, is Type=notify with NotifyAccess=main, reloads with SIGHUP, keeps
+the capabilities the master needs to drop to the role users, and its state and runtime
+directories are the conffile's base_dir and pid_file's directory; the conffile loads and listens
+on loopback; `sealgate prepare` (what postinst runs) makes the KEK, store, TLS pair and spool
+and keeps them when run again; `systemd-analyze verify` passes when systemd is installed.
+Owner: build."""
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sgtest import BINARY, ROOT, Tap  # noqa: E402
+
+t = Tap()
+D = os.path.join(ROOT, "debian")
+
+
+def read(*p):
+    with open(os.path.join(ROOT, *p)) as f:
+        return f.read()
+
+
+# ---- users ----
+sysusers = [l.split() for l in read("debian", "sealgate.sysusers").splitlines() if l.strip() and not l.startswith("#")]
+s_groups = {l[1] for l in sysusers if l[0] == "g"}
+s_users = {l[1]: l[2].split(":")[1] for l in sysusers if l[0] == "u"}  # user -> primary group
+s_members = {(l[1], l[2]) for l in sysusers if l[0] == "m"}
+
+deps = read("scripts", "deps.sh")
+roles = re.search(r"for u in ([^;]+); do", deps).group(1).split()
+d_users = {u: "sealgate" for u in roles}
+d_users.update({u: u for u in re.findall(r"useradd --system --gid (\S+) ", deps) if u != "sealgate"})
+d_groups = {"sealgate", *roles, *[g for g in re.findall(r"groupadd --system (\S+)", deps) if not g.startswith('"')]}
+t.ok(s_users == d_users, "sysusers.d makes the users of scripts/deps.sh with the same primary groups",
+     f"{s_users} != {d_users}")
+t.ok(s_groups == d_groups, "sysusers.d makes the groups of scripts/deps.sh", f"{s_groups} != {d_groups}")
+t.ok(s_members == {(u, u) for u in roles}, "each role user is a member of its own group (the spool names them)",
+     str(s_members))
+
+config_c = read("src", "lib", "config.c")
+defaults = dict(re.findall(r'set_str\(&c->users\.(\w+), "([^"]+)"\)', config_c))
+t.ok(set(defaults.values()) == set(s_users) | {"sealgate"} and defaults.get("group") == "sealgate",
+     "the configuration's default users.* are the sysusers.d users and group", str(defaults))
+
+# ---- unit ----
+unit = read("debian", "sealgate.service")
+
+
+def values(key):
+    return re.findall(rf"^{key}=(.*)$", unit, re.M)
+
+
+conf_dest = read("debian", "sealgate.install").split()
+conf_path = "/" + conf_dest[1].strip("/") + "/" + os.path.basename(conf_dest[0])
+t.ok(values("Type") == ["notify"] and values("NotifyAccess") == ["main"],
+     "Type=notify and only the master may notify", str(values("Type") + values("NotifyAccess")))
+t.ok(values("ExecStart") == [f"/usr/bin/sealgate -c {conf_path} start"],
+     "ExecStart is the installed binary (meson's bindir) on the installed conffile", str(values("ExecStart")))
+t.ok(values("ExecReload") == ["/bin/kill -HUP $MAINPID"], "ExecReload is SIGHUP (the master's reload)")
+caps = set(" ".join(values("CapabilityBoundingSet")).split())
+t.ok({"CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL"} <= caps,
+     "the bounding set keeps what the master needs to drop to, own for and signal the role users", str(caps))
+t.ok(values("UMask") == ["0077"] and "fchmod(w->fd, 0640)" in read("src", "queue", "queue.c"),
+     "UMask=0077, and queue files set their 0640 themselves (roles share them by group)")
+t.ok(values("WatchdogSec") and int(values("WatchdogSec")[0].rstrip("s")) > 30,
+     "WatchdogSec is above the 30 s a reload may wait for a role", str(values("WatchdogSec")))
+
+conf = read("debian", "sealgate.conf")
+base = re.search(r'^base_dir = "([^"]+)";', conf, re.M).group(1)
+pid = re.search(r'^pid_file = "([^"]+)";', conf, re.M).group(1)
+t.ok(base == "/var/lib/" + values("StateDirectory")[0], "StateDirectory is the conffile's base_dir", base)
+t.ok(os.path.dirname(pid) == "/run/" + values("RuntimeDirectory")[0], "RuntimeDirectory holds the pid file", pid)
+t.ok(values("ProtectSystem") == ["strict"] and not values("ReadWritePaths"),
+     "ProtectSystem=strict with only the state and runtime directories writable")
+
+# The conffile loads (its base_dir moved into a temp directory, the rest as shipped).
+tmp = tempfile.mkdtemp(prefix="sg-pkg-")
+os.chmod(tmp, 0o755)  # as root the role users must reach the spool below it
+try:
+    cpath = os.path.join(tmp, "sealgate.conf")
+    with open(cpath, "w") as f:
+        f.write(conf.replace(f'base_dir = "{base}";', f'base_dir = "{tmp}/base";')
+                .replace(f'pid_file = "{pid}";', 'pid_file = "sealgate.pid";'))
+    r = subprocess.run([BINARY, "-c", cpath, "check-config"], capture_output=True, text=True, timeout=30)
+    listen = re.search(r"^smtpd\.listen:\s+(\S+)", r.stdout, re.M)
+    t.ok(r.returncode == 0 and listen and listen.group(1).startswith("127.0.0.1:"),
+         "the conffile loads and smtpd listens on loopback", r.stdout[-800:] + r.stderr)
+
+    # What postinst runs on every install and upgrade: `sealgate prepare`, twice here.
+    r1 = subprocess.run([BINARY, "-c", cpath, "prepare"], capture_output=True, text=True, timeout=60)
+    kek = os.path.join(tmp, "base", "keys", "kek")
+    made = {n: os.path.exists(os.path.join(tmp, "base", n))
+            for n in ("keys/kek", "store/sealgate.db", "tls/cert.pem", "tls/key.pem", "spool/incoming")}
+    t.ok(r1.returncode == 0 and all(made.values()), "sealgate prepare makes the KEK, the store, the TLS pair, the spool",
+         f"{r1.stderr} {made}")
+    first = open(kek, "rb").read() if os.path.exists(kek) else b""
+    cert = open(os.path.join(tmp, "base", "tls", "cert.pem"), "rb").read() if made["tls/cert.pem"] else b""
+    t.ok(len(first) == 32 and os.stat(kek).st_mode & 0o077 == 0, "the KEK: 32 bytes, no access for group or others")
+    if os.geteuid() == 0:
+        t.ok(pwd.getpwuid(os.stat(kek).st_uid).pw_name == "sealgate-cryptd", "as root the KEK is the cryptd user's")
+    r2 = subprocess.run([BINARY, "-c", cpath, "prepare"], capture_output=True, text=True, timeout=60)
+    t.ok(r2.returncode == 0 and open(kek, "rb").read() == first
+         and open(os.path.join(tmp, "base", "tls", "cert.pem"), "rb").read() == cert,
+         "a second prepare (an upgrade) keeps the KEK and the certificate", r2.stderr)
+
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        t.skip("systemd-analyze verify of the unit", "systemd is not installed (make deb-check runs it)")
+    else:
+        upath = os.path.join(tmp, "sealgate.service")  # the unit, run from the build tree
+        with open(upath, "w") as f:
+            f.write(unit.replace("ExecStart=/usr/bin/sealgate", f"ExecStart={BINARY}"))
+        v = subprocess.run([analyze, "verify", upath], capture_output=True, text=True, timeout=60)
+        t.ok(v.returncode == 0 and not v.stderr.strip(), "systemd-analyze verify of the unit", v.stderr)
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+t.done()
