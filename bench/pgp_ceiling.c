@@ -10,7 +10,7 @@
  *   raw       the ceiling: librnp alone, each thread with one context holding both keys,
  *             loaded from the keystore before the clock starts; per message only the librnp
  *             operation.
- *   keystore  sg_pgpmime_encrypt, as cryptd calls it: keys from a real keystore (SQLite store,
+ *   keystore  sg_pgp_ops_encrypt, as cryptd calls it: keys from a real keystore (SQLite store,
  *             KEK-wrapped secret) behind one shared mutex, like cryptd's worker threads.
  * Prints one line per part: "PART ALGO: R msg/s (N messages, T threads, S s)".
  * PART lets a profiler (perf, callgrind) look at one path alone.
@@ -33,14 +33,14 @@
 typedef struct job {
     const char *algo;
     const char *signer, *rcpt; /* fingerprints */
-    const sg_pgpmime_keys *keys;
+    const sg_pgp_ops_keys *keys;
     const char *data;
     size_t len;
     size_t n; /* messages for this thread */
     int failed;
 } job;
 
-/* One sign+encrypt with librnp, the options of sg_pgpmime_encrypt. */
+/* One sign+encrypt with librnp, the options of sg_pgp_ops_encrypt. */
 static int seal(rnp_ffi_t ffi, rnp_key_handle_t signer, rnp_key_handle_t rcpt, const char *data, size_t len)
 {
     rnp_input_t in = NULL;
@@ -93,7 +93,7 @@ static void *keystore_thread(void *arg)
     for (size_t i = 0; i < j->n && !j->failed; i++) {
         char *out = NULL, err[200];
         size_t outlen = 0;
-        if (sg_pgpmime_encrypt(j->keys, j->signer, rcpts, 1, j->data, j->len, &out, &outlen, err,
+        if (sg_pgp_ops_encrypt(j->keys, j->signer, rcpts, 1, j->data, j->len, &out, &outlen, err,
                                sizeof err) < 0) {
             fprintf(stderr, "pgp_ceiling: %s\n", err);
             j->failed = 1;
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
         goto out;
     }
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    sg_pgpmime_keys keys = {.ks = ks, .lock = &lock};
+    sg_pgp_ops_keys keys = {.ks = ks, .lock = &lock};
     job j = {.algo = algo, .signer = signer, .rcpt = rcpt, .keys = &keys, .data = data, .len = len};
     rc = 0;
     if (strcmp(part, "keystore") != 0 && run("raw", raw_thread, &j, n, nthreads) < 0)
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         rc = 1;
 out:
     free(data);
-    sg_pgpmime_cache_clear();
+    sg_pgp_ops_cache_clear();
     bench_store_close(&b);
     return rc;
 }

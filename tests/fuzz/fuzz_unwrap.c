@@ -66,7 +66,7 @@ static void pgp_wrap(const char *ent, size_t entlen, sg_buf *to_buf)
 {
     char err[256], *c = NULL;
     size_t clen = 0;
-    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, ent, entlen, &c, &clen, err, sizeof err) < 0)
+    if (sg_pgp_ops_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, ent, entlen, &c, &clen, err, sizeof err) < 0)
         abort();
     sg_buf_init(to_buf, 4u << 20);
     if (sg_buf_appendf(
@@ -116,7 +116,7 @@ static void setup(void)
     static const char ent[] = "Content-Type: text/plain\r\n\r\n" MARKER;
     smime_wrap(ent, sizeof ent - 1, &smime);
     pgp_wrap(ent, sizeof ent - 1, &pgpmime);
-    if (sg_pgpmime_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, MARKER, strlen(MARKER), &armor, &armorlen, err,
+    if (sg_pgp_ops_encrypt(sg_engine_pgp_keys(), NULL, fpr, 1, MARKER, strlen(MARKER), &armor, &armorlen, err,
                            sizeof err) < 0)
         abort();
     pgp_wrap(smime.data, smime.len, &smime_in_pgp);

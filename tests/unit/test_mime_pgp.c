@@ -25,7 +25,7 @@ int main(void)
     CHECK(ks != NULL, "keystore opened");
     if (!ks)
         return CHECK_DONE();
-    sg_pgpmime_keys k = {.ks = ks, .lock = &lock};
+    sg_pgp_ops_keys k = {.ks = ks, .lock = &lock};
     char alice[SG_PGP_FPR_LEN + 1], bob[SG_PGP_FPR_LEN + 1], carol[SG_PGP_FPR_LEN + 1];
     CHECK(sg_keystore_generate(ks, "alice@demo.test", "ed25519", 0, NULL, alice) == 0 &&
               sg_keystore_generate(ks, "Bob <bob@example.net>", "ed25519", 0, NULL, bob) == 0 &&
@@ -38,7 +38,7 @@ int main(void)
     memcpy(rcpts[1], carol, sizeof carol);
     char *arm = NULL;
     size_t alen = 0;
-    CHECK(sg_pgpmime_encrypt(&k, alice, rcpts, 2, text, sizeof text - 1, &arm, &alen, err, sizeof err) == 0 &&
+    CHECK(sg_pgp_ops_encrypt(&k, alice, rcpts, 2, text, sizeof text - 1, &arm, &alen, err, sizeof err) == 0 &&
               strncmp(arm, "-----BEGIN PGP MESSAGE-----", 27) == 0,
           "sign+encrypt to two recipients, armored");
 
@@ -52,20 +52,20 @@ int main(void)
     memcpy(zbig, "Content-Type: text/plain\r\n\r\n", 28);
     char *plainarm = NULL, *ziparm = NULL;
     size_t plainlen = 0, ziplen = 0;
-    sg_pgpmime_keys kz = k;
+    sg_pgp_ops_keys kz = k;
     kz.compress = 6;
-    CHECK(sg_pgpmime_encrypt(&k, alice, rcpts, 1, zbig, sizeof zbig, &plainarm, &plainlen, err, sizeof err) == 0 &&
-              sg_pgpmime_encrypt(&kz, alice, rcpts, 1, zbig, sizeof zbig, &ziparm, &ziplen, err, sizeof err) == 0,
+    CHECK(sg_pgp_ops_encrypt(&k, alice, rcpts, 1, zbig, sizeof zbig, &plainarm, &plainlen, err, sizeof err) == 0 &&
+              sg_pgp_ops_encrypt(&kz, alice, rcpts, 1, zbig, sizeof zbig, &ziparm, &ziplen, err, sizeof err) == 0,
           "sign+encrypt with and without compression");
     CHECK(plainlen > sizeof zbig && ziplen < sizeof zbig / 10,
           "not compressed by default (%zu bytes), ZLIB when configured (%zu bytes)", plainlen, ziplen);
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", ziparm, ziplen, 0, &d) == 0 && d.status == SG_DEC_OK &&
+    CHECK(sg_pgp_ops_decrypt(&k, cands, 1, "alice@demo.test", ziparm, ziplen, 0, &d) == 0 && d.status == SG_DEC_OK &&
               d.plainlen == sizeof zbig && memcmp(d.plain, zbig, sizeof zbig) == 0 && d.v.sig == SG_SIG_VALID,
           "the compressed message decrypts to the same bytes, signature valid");
     sg_pgp_decrypted_free(&d);
     free(plainarm);
     free(ziparm);
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 0, &d) == 0 && d.status == SG_DEC_OK,
+    CHECK(sg_pgp_ops_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 0, &d) == 0 && d.status == SG_DEC_OK,
           "bob decrypts");
     CHECK(d.plainlen == sizeof text - 1 && memcmp(d.plain, text, d.plainlen) == 0, "plaintext byte for byte");
     CHECK(d.nhits == 1 && strcmp(d.hits[0], bob) == 0, "the message is reported as encrypted to bob's key");
@@ -73,17 +73,17 @@ int main(void)
           "alice's signature valid, bound to From");
     sg_pgp_decrypted_free(&d);
 
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "mallory@demo.test", arm, alen, 0, &d) == 0 &&
+    CHECK(sg_pgp_ops_decrypt(&k, cands, 1, "mallory@demo.test", arm, alen, 0, &d) == 0 &&
               d.status == SG_DEC_OK && d.v.sig == SG_SIG_INVALID && !d.v.from_match,
           "a From other than the signer's address: signature not counted (%s)", d.v.reason);
     sg_pgp_decrypted_free(&d);
 
-    CHECK(sg_pgpmime_decrypt(&k, cands, 0, "alice@demo.test", arm, alen, 0, &d) == 0 &&
+    CHECK(sg_pgp_ops_decrypt(&k, cands, 0, "alice@demo.test", arm, alen, 0, &d) == 0 &&
               d.status == SG_DEC_NO_KEY && d.plain == NULL,
           "no candidate key: no-key, no plaintext");
     sg_pgp_decrypted_free(&d);
     memcpy(cands[0], alice, sizeof alice);
-    CHECK(sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 0, &d) == 0 &&
+    CHECK(sg_pgp_ops_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 0, &d) == 0 &&
               d.status == SG_DEC_NO_KEY && d.nhits == 0,
           "a held key the message is not encrypted to: no-key");
     sg_pgp_decrypted_free(&d);
@@ -96,7 +96,7 @@ int main(void)
         mid++;
     *mid = *mid == 'A' ? 'B' : 'A';
     memcpy(cands[0], bob, sizeof bob);
-    int rc = sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", bad, alen, 0, &d);
+    int rc = sg_pgp_ops_decrypt(&k, cands, 1, "alice@demo.test", bad, alen, 0, &d);
     CHECK(rc == 0 && d.status != SG_DEC_OK && d.plain == NULL,
           "tampered ciphertext: no plaintext (status %d, %s)", d.status, d.reason);
     sg_pgp_decrypted_free(&d);
@@ -106,8 +106,8 @@ int main(void)
     memset(big, 'z', 200000);
     free(arm);
     arm = NULL;
-    CHECK(sg_pgpmime_encrypt(&k, alice, rcpts, 1, big, 200000, &arm, &alen, err, sizeof err) == 0 &&
-              sg_pgpmime_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 100000, &d) == 0 &&
+    CHECK(sg_pgp_ops_encrypt(&k, alice, rcpts, 1, big, 200000, &arm, &alen, err, sizeof err) == 0 &&
+              sg_pgp_ops_decrypt(&k, cands, 1, "alice@demo.test", arm, alen, 100000, &d) == 0 &&
               d.status == SG_DEC_TOO_LARGE && d.plain == NULL,
           "plaintext over the limit: too-large, no plaintext (%s)", d.reason);
     sg_pgp_decrypted_free(&d);
@@ -115,7 +115,7 @@ int main(void)
 
 
     sg_pgp_verdict v;
-    CHECK(sg_pgpmime_verify_detached(&k, "alice@demo.test", "x", 1, "not a signature", 15, &v) == 0 &&
+    CHECK(sg_pgp_ops_verify_detached(&k, "alice@demo.test", "x", 1, "not a signature", 15, &v) == 0 &&
               v.sig == SG_SIG_INVALID,
           "garbage detached signature: invalid");
     free(arm);

@@ -15,16 +15,16 @@ static const char text[] = "Content-Type: text/plain\r\n\r\ncached keys, same me
 
 /* Sign+encrypt with signer to rcpt, then decrypt as rcpt: 1 when the round trip is exact and
  * the signature valid, 0 when encryption failed, -1 when the output was wrong. */
-static int round_trip(const sg_pgpmime_keys *k, const char *signer, const char *rcpt, const char *from)
+static int round_trip(const sg_pgp_ops_keys *k, const char *signer, const char *rcpt, const char *from)
 {
     char to[1][SG_PGP_FPR_LEN + 1], err[256];
     memcpy(to[0], rcpt, SG_PGP_FPR_LEN + 1);
     char *arm = NULL;
     size_t alen = 0;
-    if (sg_pgpmime_encrypt(k, signer, to, 1, text, sizeof text - 1, &arm, &alen, err, sizeof err) < 0)
+    if (sg_pgp_ops_encrypt(k, signer, to, 1, text, sizeof text - 1, &arm, &alen, err, sizeof err) < 0)
         return 0;
     sg_pgp_decrypted d;
-    int ok = sg_pgpmime_decrypt(k, to, 1, from, arm, alen, 0, &d) == 0 && d.status == SG_DEC_OK &&
+    int ok = sg_pgp_ops_decrypt(k, to, 1, from, arm, alen, 0, &d) == 0 && d.status == SG_DEC_OK &&
              d.plainlen == sizeof text - 1 && memcmp(d.plain, text, d.plainlen) == 0 &&
              d.v.sig == SG_SIG_VALID && strcmp(d.v.signer, signer) == 0;
     sg_pgp_decrypted_free(&d);
@@ -33,7 +33,7 @@ static int round_trip(const sg_pgpmime_keys *k, const char *signer, const char *
 }
 
 typedef struct job {
-    const sg_pgpmime_keys *k;
+    const sg_pgp_ops_keys *k;
     const char *signer, *rcpt;
     int ok;
 } job;
@@ -62,7 +62,7 @@ int main(void)
     CHECK(ks && cli, "keystore opened twice");
     if (!ks || !cli)
         return CHECK_DONE();
-    sg_pgpmime_keys k = {.ks = ks, .lock = &lock};
+    sg_pgp_ops_keys k = {.ks = ks, .lock = &lock};
     char alice[SG_PGP_FPR_LEN + 1], bob[SG_PGP_FPR_LEN + 1], carol[SG_PGP_FPR_LEN + 1];
     int64_t g0 = -1, g1 = -1, g2 = -1;
     CHECK(sg_keystore_generation(ks, &g0) == 0, "generation readable");
@@ -108,14 +108,14 @@ int main(void)
     CHECK(round_trip(&k, alice, carol, "alice@demo.test") == 0,
           "next message: the deleted signing key is gone from the cache too");
 
-    sg_pgpmime_cache_clear();
+    sg_pgp_ops_cache_clear();
     char dom[SG_PGP_FPR_LEN + 1];
     CHECK(sg_keystore_generate(ks, "sealgate@demo.test", "ed25519", 0, NULL, dom) == 0 &&
               round_trip(&k, dom, carol, "sealgate@demo.test") == 1,
-          "after sg_pgpmime_cache_clear the cache fills again");
+          "after sg_pgp_ops_cache_clear the cache fills again");
 
     /* A new keystore on a new store is never served keys cached from the old one. */
-    sg_pgpmime_cache_clear();
+    sg_pgp_ops_cache_clear();
     CHECK(round_trip(&k, dom, carol, "sealgate@demo.test") == 1, "cache filled for the first keystore");
     sg_keystore_close(cli);
     sg_store_close(st2);
@@ -125,15 +125,15 @@ int main(void)
         snprintf(kek2, sizeof kek2, "%s/keys/kek", dir2);
         sg_store *st3 = sg_store_open(path2, err, sizeof err);
         sg_keystore *ks3 = st3 ? sg_keystore_open(st3, kek2, SG_KS_CREATE_KEK) : NULL;
-        sg_pgpmime_keys k3 = {.ks = ks3, .lock = &lock};
+        sg_pgp_ops_keys k3 = {.ks = ks3, .lock = &lock};
         char to[1][SG_PGP_FPR_LEN + 1], *arm = NULL;
         size_t alen = 0;
         memcpy(to[0], carol, sizeof carol);
-        CHECK(ks3 && sg_pgpmime_encrypt(&k3, dom, to, 1, text, sizeof text - 1, &arm, &alen, err,
+        CHECK(ks3 && sg_pgp_ops_encrypt(&k3, dom, to, 1, text, sizeof text - 1, &arm, &alen, err,
                                         sizeof err) < 0,
               "another keystore without those keys: encryption refused, nothing served from the cache");
         free(arm);
-        sg_pgpmime_cache_clear();
+        sg_pgp_ops_cache_clear();
         sg_keystore_close(ks3);
         if (st3)
             sg_store_close(st3);
@@ -141,7 +141,7 @@ int main(void)
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir2);
         CHECK(system(cmd) == 0, "second temporary store removed");
     }
-    sg_pgpmime_cache_clear();
+    sg_pgp_ops_cache_clear();
     sg_keystore_close(ks);
     sg_store_close(st);
     char cmd[600];

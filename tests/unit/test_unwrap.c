@@ -138,7 +138,7 @@ static void test_encrypted(const char *alice, sg_buf *m)
     char err[200];
     sg_buf_reset(m);
     rc = rc && ct &&
-         sg_pgpmime_sign(sg_engine_pgp_keys(), alice, false, ct, (size_t)(s.data + s.len - ct), &sig, &siglen, err,
+         sg_pgp_ops_sign(sg_engine_pgp_keys(), alice, false, ct, (size_t)(s.data + s.len - ct), &sig, &siglen, err,
                          sizeof err) == 0 &&
          sg_mime_wrap_signed(msg, sizeof msg - 1, ct, (size_t)(s.data + s.len - ct), sig, siglen, m) == 0;
     CHECK(rc && unwrap(m->data, m->len, 8, &u) == 0 && u.layers == 2 && u.reader.dec == SG_UNWRAP_DEC_FULL &&
@@ -191,7 +191,7 @@ static void test_embedded(const char *alice, const char *bob)
     size_t alen = 0;
     memcpy(to[0], bob, SG_PGP_FPR_LEN + 1);
     const char secret[] = "the inline secret\r\n";
-    int ok = sg_pgpmime_encrypt(sg_engine_pgp_keys(), alice, to, 1, secret, sizeof secret - 1, &arm, &alen, err,
+    int ok = sg_pgp_ops_encrypt(sg_engine_pgp_keys(), alice, to, 1, secret, sizeof secret - 1, &arm, &alen, err,
                                 sizeof err) == 0;
     sg_buf m, b;
     sg_buf_init(&m, SG_MIME_MAX_OUT);
@@ -351,7 +351,7 @@ static void test_reply_fields(const char *alice, const char *bob)
     memcpy(to[0], bob, SG_PGP_FPR_LEN + 1);
     const char ent[] = "Content-Type: text/plain\r\n\r\nno protected headers\r\n";
     sg_buf_reset(&x);
-    rc = sg_pgpmime_encrypt(sg_engine_pgp_keys(), alice, to, 1, ent, sizeof ent - 1, &arm, &alen, err,
+    rc = sg_pgp_ops_encrypt(sg_engine_pgp_keys(), alice, to, 1, ent, sizeof ent - 1, &arm, &alen, err,
                             sizeof err) == 0 &&
                  sg_mime_wrap_encrypted(evil, sizeof evil - 1, arm, alen, &x) == 0
              ? unwrap(x.data, x.len, 8, &u)

@@ -18,7 +18,7 @@
 #include "mime/mime.h"
 
 static const sg_engine_env *E;
-static sg_pgpmime_keys K;
+static sg_pgp_ops_keys K;
 
 static int pgp_init(const sg_engine_env *env)
 {
@@ -30,7 +30,7 @@ static int pgp_init(const sg_engine_env *env)
     return 0;
 }
 
-const sg_pgpmime_keys *sg_engine_pgp_keys(void)
+const sg_pgp_ops_keys *sg_engine_pgp_keys(void)
 {
     return &K;
 }
@@ -163,7 +163,7 @@ static int protect_encrypted(const sg_protect_req *req, const char *signer, cons
     } else if (sg_mime_protected_entity_with(msg, len, (const char *const *)cfg->cryptd.protected_headers.v,
                                              cfg->cryptd.protected_headers.n, &inner) < 0) {
         snprintf(err, errlen, "message cannot be parsed for encryption");
-    } else if (sg_pgpmime_encrypt(&K, signer, fprs, n, inner.data, inner.len, &armored, &alen, err, errlen) ==
+    } else if (sg_pgp_ops_encrypt(&K, signer, fprs, n, inner.data, inner.len, &armored, &alen, err, errlen) ==
                0) {
         rc = sg_mime_wrap_encrypted_with(msg, len, armored, alen, cfg->cryptd.outer_subject, out);
         if (rc < 0)
@@ -187,7 +187,7 @@ static int protect_signed(const char *signer, const char *msg, size_t len, sg_bu
     int rc = -1;
     if (sg_mime_canonical_entity(msg, len, &ent) < 0) {
         snprintf(err, errlen, "message cannot be parsed for signing");
-    } else if (sg_pgpmime_sign(&K, signer, false, ent.data ? ent.data : "", ent.len, &sig, &siglen, err,
+    } else if (sg_pgp_ops_sign(&K, signer, false, ent.data ? ent.data : "", ent.len, &sig, &siglen, err,
                                errlen) == 0) {
         rc = sg_mime_wrap_signed(msg, len, ent.data ? ent.data : "", ent.len, sig, siglen, out);
         if (rc < 0)
@@ -306,7 +306,7 @@ int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t cle
     if (ncand == 0) {
         d->status = SG_DEC_NO_KEY;
         snprintf(d->reason, sizeof d->reason, "no-key");
-    } else if (sg_pgpmime_decrypt(&K, cands, ncand, req->from, cipher, clen, sg_engine_pgp_max_plain(req, clen),
+    } else if (sg_pgp_ops_decrypt(&K, cands, ncand, req->from, cipher, clen, sg_engine_pgp_max_plain(req, clen),
                                   d) < 0) {
         goto done;
     }
@@ -354,7 +354,7 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_pgp *pm, sg_layer *
     sg_buf_init(&c, SG_MIME_MAX_OUT);
     int rc = sg_mime_to_crlf(pm->signed_data, pm->signed_len, &c);
     if (rc == 0 &&
-        sg_pgpmime_verify_detached(&K, req->from, c.data ? c.data : "", c.len, pm->sig, pm->siglen, &out->sig) < 0) {
+        sg_pgp_ops_verify_detached(&K, req->from, c.data ? c.data : "", c.len, pm->sig, pm->siglen, &out->sig) < 0) {
         /* librnp could not even start: the layer is there, its signature proves nothing */
         memset(&out->sig, 0, sizeof out->sig);
         out->sig.sig = SG_SIG_INVALID;

@@ -13,7 +13,7 @@
 extern const sg_engine sg_engine_pgp;
 
 /* The engine's key access (set by its init). */
-const sg_pgpmime_keys *sg_engine_pgp_keys(void);
+const sg_pgp_ops_keys *sg_engine_pgp_keys(void);
 
 /* The most plaintext one OpenPGP layer of clen bytes may give (compression expands, but not
  * without limit): cryptd.pgp_max_ratio times clen, at least 8 MiB, never more than
@@ -30,9 +30,9 @@ int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t cle
 bool sg_pgp_inline_eligible(const char *msg, size_t len);
 /* The message with its text replaced by an armored OpenPGP message (signed when signer is not
  * NULL) or by cleartext-signed text; the header is kept (inline PGP cannot protect it). */
-int sg_pgp_inline_encrypt(const sg_pgpmime_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
+int sg_pgp_inline_encrypt(const sg_pgp_ops_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
                           size_t n, const char *msg, size_t len, sg_buf *out, char *err, size_t errlen);
-int sg_pgp_inline_sign(const sg_pgpmime_keys *k, const char *signer, const char *msg, size_t len, sg_buf *out,
+int sg_pgp_inline_sign(const sg_pgp_ops_keys *k, const char *signer, const char *msg, size_t len, sg_buf *out,
                        char *err, size_t errlen);
 
 /* The decoded text of a message or entity whose body is one text/plain part (not an

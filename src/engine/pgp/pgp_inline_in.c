@@ -238,7 +238,7 @@ static int peel_whole(const sg_peel_req *req, const char *text, size_t tlen, con
         size_t alen = tlen;
         char *arm = kind == B_SIGNED_MSG ? armor_copy(text, tlen, &alen) : NULL; /* cleartext: as signed */
         rc = kind == B_SIGNED_MSG && !arm ? -1
-                                          : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : text,
+                                          : sg_pgp_ops_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : text,
                                                                      alen, sg_engine_pgp_max_plain(req, alen),
                                                                      &opened, &olen, &out->sig);
         free(arm);
@@ -266,7 +266,7 @@ static int partial_signed(const sg_peel_req *req, const char *bt, size_t blen, i
     char *arm = kind == B_SIGNED_MSG ? armor_copy(bt, blen, &alen) : NULL; /* cleartext: as signed */
     int rc = kind == B_SIGNED_MSG && !arm
                  ? -1
-                 : sg_pgpmime_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : bt, alen,
+                 : sg_pgp_ops_verify_inline(sg_engine_pgp_keys(), req->from, arm ? arm : bt, alen,
                                             sg_engine_pgp_max_plain(req, alen), &opened, &olen, v);
     free(arm);
     free(opened);

@@ -98,25 +98,25 @@ static int inline_message(const char *msg, size_t len, const char *body, size_t 
     return sg_pgp_text_entity(body, blen, charset, NULL, NULL, out);
 }
 
-typedef int (*inline_op)(const sg_pgpmime_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
+typedef int (*inline_op)(const sg_pgp_ops_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
                          size_t n, const char *text, size_t tlen, char **res, size_t *rlen, char *err,
                          size_t errlen);
 
-static int op_encrypt(const sg_pgpmime_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n,
+static int op_encrypt(const sg_pgp_ops_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n,
                       const char *text, size_t tlen, char **res, size_t *rlen, char *err, size_t errlen)
 {
-    return sg_pgpmime_encrypt(k, signer, fprs, n, text, tlen, res, rlen, err, errlen);
+    return sg_pgp_ops_encrypt(k, signer, fprs, n, text, tlen, res, rlen, err, errlen);
 }
 
-static int op_sign(const sg_pgpmime_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n,
+static int op_sign(const sg_pgp_ops_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n,
                    const char *text, size_t tlen, char **res, size_t *rlen, char *err, size_t errlen)
 {
     (void)fprs;
     (void)n;
-    return sg_pgpmime_sign(k, signer, true, text, tlen, res, rlen, err, errlen);
+    return sg_pgp_ops_sign(k, signer, true, text, tlen, res, rlen, err, errlen);
 }
 
-static int inline_apply(inline_op op, const sg_pgpmime_keys *k, const char *signer,
+static int inline_apply(inline_op op, const sg_pgp_ops_keys *k, const char *signer,
                         char (*fprs)[SG_PGP_FPR_LEN + 1], size_t n, const char *msg, size_t len, sg_buf *out,
                         char *err, size_t errlen)
 {
@@ -139,13 +139,13 @@ static int inline_apply(inline_op op, const sg_pgpmime_keys *k, const char *sign
     return rc;
 }
 
-int sg_pgp_inline_encrypt(const sg_pgpmime_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
+int sg_pgp_inline_encrypt(const sg_pgp_ops_keys *k, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
                           size_t n, const char *msg, size_t len, sg_buf *out, char *err, size_t errlen)
 {
     return inline_apply(op_encrypt, k, signer, fprs, n, msg, len, out, err, errlen);
 }
 
-int sg_pgp_inline_sign(const sg_pgpmime_keys *k, const char *signer, const char *msg, size_t len, sg_buf *out,
+int sg_pgp_inline_sign(const sg_pgp_ops_keys *k, const char *signer, const char *msg, size_t len, sg_buf *out,
                        char *err, size_t errlen)
 {
     return inline_apply(op_sign, k, signer, NULL, 0, msg, len, out, err, errlen);

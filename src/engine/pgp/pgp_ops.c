@@ -5,7 +5,7 @@
  * unwrapped to decrypt lives for one message, and only candidates' secrets are reachable.
  * Sign+encrypt uses the calling thread's cached context (pgpcache.h): the signer's unwrapped
  * secret stays in that thread's memory until the keystore changes (generation), the key's
- * validity ends, the thread ends or sg_pgpmime_cache_clear; librnp wipes it when the context
+ * validity ends, the thread ends or sg_pgp_ops_cache_clear; librnp wipes it when the context
  * is destroyed. An RSA signer signs through OpenSSL (pgp_rsasign.h) only when librnp would
  * pick that same key (valid, allowed to sign). Secret key exports are wiped immediately after
  * librnp has imported them. Decrypted output is released to the caller only when the message
@@ -68,7 +68,7 @@ static int rsa_signed(rnp_key_handle_t h, const char *fpr, const char *data, siz
     return sg_pgp_rsasign_message(rs, data, len, out, outlen);
 }
 
-int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen)
 {
@@ -260,7 +260,7 @@ static void evaluate(rnp_ffi_t ffi, rnp_op_verify_t op, const char *from, sg_pgp
 }
 
 /* Public keys of every stored key bound to from, so signatures can be checked. */
-static void load_sender_keys(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *from)
+static void load_sender_keys(const sg_pgp_ops_keys *k, rnp_ffi_t ffi, const char *from)
 {
     if (!from)
         return;
@@ -279,7 +279,7 @@ static void load_sender_keys(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char
 /* ---- decryption ---- */
 
 typedef struct provider {
-    const sg_pgpmime_keys *k;
+    const sg_pgp_ops_keys *k;
     char (*cands)[SG_PGP_FPR_LEN + 1];
     size_t ncand;
     bool *loaded;
@@ -336,7 +336,7 @@ static int collect_hits(rnp_ffi_t ffi, rnp_op_verify_t op, provider *p, sg_pgp_d
     return 0;
 }
 
-int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+int sg_pgp_ops_decrypt(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
                        const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
                        sg_pgp_decrypted *res)
 {
@@ -440,7 +440,7 @@ void sg_pgp_decrypted_free(sg_pgp_decrypted *res)
     res->nhits = 0;
 }
 
-int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+int sg_pgp_ops_verify_detached(const sg_pgp_ops_keys *k, const char *from_addr, const char *data, size_t len,
                                const char *sig, size_t siglen, sg_pgp_verdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -485,7 +485,7 @@ static int take_output(rnp_output_t o, char **out, size_t *outlen)
     return 0;
 }
 
-int sg_pgpmime_sign(const sg_pgpmime_keys *k, const char *signer_fpr, bool cleartext, const char *data,
+int sg_pgp_ops_sign(const sg_pgp_ops_keys *k, const char *signer_fpr, bool cleartext, const char *data,
                     size_t len, char **out, size_t *outlen, char *err, size_t errlen)
 {
     /* Signing keys come from this thread's cache (pgpcache.h), as for sign+encrypt: with the
@@ -536,7 +536,7 @@ done:
     return rc;
 }
 
-int sg_pgpmime_verify_inline(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+int sg_pgp_ops_verify_inline(const sg_pgp_ops_keys *k, const char *from_addr, const char *data, size_t len,
                              size_t max_plain, char **text, size_t *textlen, sg_pgp_verdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -560,7 +560,7 @@ int sg_pgpmime_verify_inline(const sg_pgpmime_keys *k, const char *from_addr, co
     rnp_op_verify_get_signature_count(op, &nsig);
     rc = 0;
     if (!mode || strcmp(mode, "none") != 0 || nsig == 0) {
-        /* Encrypted data is for sg_pgpmime_decrypt; data without signatures proves nothing. */
+        /* Encrypted data is for sg_pgp_ops_decrypt; data without signatures proves nothing. */
         v->sig = SG_SIG_INVALID;
         snprintf(v->reason, sizeof v->reason, "%s", nsig == 0 ? "no-signature" : "encrypted");
         goto done;

@@ -5,11 +5,11 @@
  * for one call. Sign+encrypt keeps the keys it used (the signer's secret too) in a librnp
  * context per thread, dropped when the keystore's generation changes (import, update,
  * revocation, deletion by any process), a key's validity ends, the thread ends, or on
- * sg_pgpmime_cache_clear (see pgpcache.h and docs/keys.md for the trade-off). Exported secret
+ * sg_pgp_ops_cache_clear (see pgpcache.h and docs/keys.md for the trade-off). Exported secret
  * bytes are wiped at once (sg_pgp_free_secret). The keystore (one store handle and a lazily
  * loaded KEK) is not thread-safe: every call on it is made with *lock held. */
-#ifndef SG_PGPMIME_H
-#define SG_PGPMIME_H
+#ifndef SG_ENGINE_PGP_OPS_H
+#define SG_ENGINE_PGP_OPS_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,25 +19,25 @@
 #include "crypto/verdict.h"
 #include "keys/keystore.h"
 
-typedef struct sg_pgpmime_keys {
+typedef struct sg_pgp_ops_keys {
     sg_keystore *ks;
     pthread_mutex_t *lock;
     int compress; /* ZLIB level 1..9 for sign+encrypt (cryptd.pgp_compression); 0: none */
-} sg_pgpmime_keys;
+} sg_pgp_ops_keys;
 
 /* One OpenPGP message, armored: signed with signer_fpr (its secret from the keystore; NULL:
  * not signed) and encrypted to every key in rcpts. AES-256, SEIPD with MDC (no AEAD, which
  * older peers cannot read), no compression (no decompression-ratio risk at the peer, and
  * compression of attacker-influenced plaintext leaks length information).
  * *out is malloc'd. Returns 0, or -1 with a reason in err. */
-int sg_pgpmime_encrypt(const sg_pgpmime_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen);
 
 /* Drops the calling thread's cached signing/encryption keys (wiping the secrets) now, e.g.
  * before a thread that is not going to end soon stops signing; worker threads that end drop
  * theirs by themselves. */
-void sg_pgpmime_cache_clear(void);
+void sg_pgp_ops_cache_clear(void);
 
 /* Verdicts use the shared vocabulary of crypto/verdict.h. */
 typedef sg_sig_verdict sg_pgp_verdict;
@@ -57,26 +57,26 @@ typedef struct sg_pgp_decrypted {
  * keys whose secret the keystore holds; each is unwrapped only when librnp asks for it), then
  * checks the signatures against the keys bound to from_addr. Plaintext larger than max_plain
  * (a compressed bomb) gives SG_DEC_TOO_LARGE. */
-int sg_pgpmime_decrypt(const sg_pgpmime_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+int sg_pgp_ops_decrypt(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
                        const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
                        sg_pgp_decrypted *res);
 void sg_pgp_decrypted_free(sg_pgp_decrypted *res);
 
 /* Verifies a detached signature over data exactly as given (multipart/signed). */
-int sg_pgpmime_verify_detached(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+int sg_pgp_ops_verify_detached(const sg_pgp_ops_keys *k, const char *from_addr, const char *data, size_t len,
                                const char *sig, size_t siglen, sg_pgp_verdict *v);
 
 /* Signs data with signer_fpr (its secret from the keystore), SHA-256, armored: a detached
  * signature (multipart/signed, RFC 3156 section 5), or with cleartext a cleartext-signed
  * message (inline PGP output). *out is malloc'd. 0, or -1 with a reason in err. */
-int sg_pgpmime_sign(const sg_pgpmime_keys *k, const char *signer_fpr, bool cleartext, const char *data,
+int sg_pgp_ops_sign(const sg_pgp_ops_keys *k, const char *signer_fpr, bool cleartext, const char *data,
                     size_t len, char **out, size_t *outlen, char *err, size_t errlen);
 
 /* Verifies signed-only OpenPGP data (an inline cleartext-signed block, or an armored signed
  * message without encryption) against the keys bound to from_addr, and returns the signed
  * text (*text malloc'd; NULL when the data is not signed-only OpenPGP: then v says why).
  * Output larger than max_plain is not returned. 0, -1 on ENOMEM. */
-int sg_pgpmime_verify_inline(const sg_pgpmime_keys *k, const char *from_addr, const char *data, size_t len,
+int sg_pgp_ops_verify_inline(const sg_pgp_ops_keys *k, const char *from_addr, const char *data, size_t len,
                              size_t max_plain, char **text, size_t *textlen, sg_pgp_verdict *v);
 
 #endif

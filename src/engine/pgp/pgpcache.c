@@ -68,14 +68,14 @@ static cache *mine(bool create)
     return c;
 }
 
-void sg_pgpmime_cache_clear(void)
+void sg_pgp_ops_cache_clear(void)
 {
     cache *c = mine(false);
     if (c)
         drop(c);
 }
 
-rnp_ffi_t sg_pgpcache_begin(const sg_pgpmime_keys *k, size_t nkeys)
+rnp_ffi_t sg_pgpcache_begin(const sg_pgp_ops_keys *k, size_t nkeys)
 {
     cache *c = mine(true);
     int64_t gen = 0;
@@ -125,7 +125,7 @@ static int64_t first_end(rnp_key_handle_t h, int64_t now)
 }
 
 /* The key's export from the keystore (secret: unwrapped; release with sg_pgp_free_secret). */
-static int export_key(const sg_pgpmime_keys *k, const char *fpr, bool secret, uint8_t **b, size_t *n)
+static int export_key(const sg_pgp_ops_keys *k, const char *fpr, bool secret, uint8_t **b, size_t *n)
 {
     pthread_mutex_lock(k->lock);
     int rc = sg_keystore_export(k->ks, fpr, secret, false, b, n);
@@ -151,7 +151,7 @@ static void release(uint8_t *b, size_t n, bool secret)
         free(b);
 }
 
-int sg_pgpcache_load(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret)
+int sg_pgpcache_load(const sg_pgp_ops_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret)
 {
     uint8_t *b = NULL;
     size_t n = 0;
@@ -171,7 +171,7 @@ sg_pgp_rsasigner *sg_pgpcache_rsa(const char *fpr)
     return NULL;
 }
 
-int sg_pgpcache_need(const sg_pgpmime_keys *k, const char *fpr, bool secret)
+int sg_pgpcache_need(const sg_pgp_ops_keys *k, const char *fpr, bool secret)
 {
     cache *c = mine(false);
     if (!c || !c->ffi)

@@ -7,7 +7,7 @@
  * when the keystore's generation changes (any import, update, revocation or deletion, by any
  * process: store triggers), when another keystore is used, when a loaded (sub)key reaches the
  * end of its validity, when it would exceed SG_PGPCACHE_MAX keys, when the thread ends, and on
- * sg_pgpmime_cache_clear. Decryption never uses it: there each message keeps its own context,
+ * sg_pgp_ops_cache_clear. Decryption never uses it: there each message keeps its own context,
  * so only the candidates' secrets can be reached. */
 #ifndef SG_PGPCACHE_H
 #define SG_PGPCACHE_H
@@ -24,17 +24,17 @@
 /* The calling thread's context, checked against the keystore's generation first (the cache is
  * dropped when anything changed), with room for nkeys more keys. NULL on a store error: the
  * caller fails (cryptd holds the message) rather than use keys it cannot check. Valid until the
- * next sg_pgpcache_begin or sg_pgpmime_cache_clear on this thread. */
-rnp_ffi_t sg_pgpcache_begin(const sg_pgpmime_keys *k, size_t nkeys);
+ * next sg_pgpcache_begin or sg_pgp_ops_cache_clear on this thread. */
+rnp_ffi_t sg_pgpcache_begin(const sg_pgp_ops_keys *k, size_t nkeys);
 /* Key fpr (its public part, or with secret its unwrapped secret too) is in the context after
  * sg_pgpcache_begin, loaded from the keystore unless it already was. 0 or -1. */
-int sg_pgpcache_need(const sg_pgpmime_keys *k, const char *fpr, bool secret);
+int sg_pgpcache_need(const sg_pgp_ops_keys *k, const char *fpr, bool secret);
 
 /* The OpenSSL signer of key fpr when it is an RSA key loaded with its secret, else NULL.
  * Owned by the cache: valid as long as the context of sg_pgpcache_begin. */
 sg_pgp_rsasigner *sg_pgpcache_rsa(const char *fpr);
 /* Copies key fpr (public, or with its unwrapped secret) from the keystore into ffi, any
  * context; the exported secret bytes are wiped once librnp has them. 0 or -1. */
-int sg_pgpcache_load(const sg_pgpmime_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret);
+int sg_pgpcache_load(const sg_pgp_ops_keys *k, rnp_ffi_t ffi, const char *fpr, bool secret);
 
 #endif
