@@ -3,6 +3,8 @@
 #define SG_STORE_SQLITE_INT_H
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store/store_int.h"
 
@@ -30,6 +32,12 @@ sqlite3_stmt *sq_stmt(sg_store *s, const char *sql);
 void sq_done(sg_store *s, sqlite3_stmt *st);
 /* Records SQLite's message for the failed step of what (e.g. "reading a key"); returns -1. */
 int sq_fail(sg_store *s, const char *what);
+/* A malloc'd copy of column i's bytes of the row st is on: 0, or -1 with sg_store_error when
+ * the row has none (an empty blob is never valid key or certificate data) or memory ran out;
+ * fpr names the row in the error. */
+int sq_col_bytes(sg_store *s, sqlite3_stmt *st, int i, const char *fpr, uint8_t **out, size_t *len);
+/* Column i's text into out (cut to outlen, "" for NULL). */
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t outlen);
 /* Runs SQL without results (DDL, BEGIN...). 0, or -1 with sg_store_error. */
 int sq_exec(sg_store *s, const char *sql);
 

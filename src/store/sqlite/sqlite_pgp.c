@@ -36,12 +36,6 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t ? strdup((const char *)t) : NULL;
 }
 
-static void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, outlen, "%s", t ? (const char *)t : "");
-}
-
 static int put_key(sg_store *s, const sg_store_pgp_key *k, const uint8_t *pub, size_t publen, int64_t now)
 {
     sqlite3_stmt *st =
@@ -126,15 +120,7 @@ static int get_blob(sg_store *s, sqlite3_stmt *st, const char *fpr, uint8_t **ou
     sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        int n = sqlite3_column_bytes(st, 0);
-        const void *b = sqlite3_column_blob(st, 0);
-        if (n > 0 && b && (*out = malloc((size_t)n))) {
-            memcpy(*out, b, (size_t)n);
-            *len = (size_t)n;
-            rc = 0;
-        } else {
-            rc = sg_store_fail(s, "store: empty or unreadable key material for %s", fpr);
-        }
+        rc = sq_col_bytes(s, st, 0, fpr, out, len);
     } else if (rc == SQLITE_DONE) {
         rc = 1;
     } else {
@@ -189,9 +175,9 @@ static int each_public(sg_store *s, void (*cb)(void *ctx, const uint8_t *pub, si
 static int read_key(sg_store *s, sqlite3_stmt *st, sg_store_pgp_key *k)
 {
     memset(k, 0, sizeof *k);
-    col_copy(st, 0, k->fpr, sizeof k->fpr);
-    col_copy(st, 1, k->keyid, sizeof k->keyid);
-    col_copy(st, 2, k->alg, sizeof k->alg);
+    sq_col_text(st, 0, k->fpr, sizeof k->fpr);
+    sq_col_text(st, 1, k->keyid, sizeof k->keyid);
+    sq_col_text(st, 2, k->alg, sizeof k->alg);
     k->bits = (unsigned)sqlite3_column_int(st, 3);
     k->created = sqlite3_column_int64(st, 4);
     k->expires = sqlite3_column_int64(st, 5);
@@ -293,7 +279,7 @@ static int select_one(sg_store *s, const char *sql, const char *addr, int64_t no
     sqlite3_bind_int64(st, 2, now);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        col_copy(st, 0, fpr, SG_STORE_PGP_FPR_LEN + 1);
+        sq_col_text(st, 0, fpr, SG_STORE_PGP_FPR_LEN + 1);
     rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : sq_fail(s, "selecting a key");
     sq_done(s, st);
     return rc;

@@ -260,6 +260,23 @@ void sq_done(sg_store *s, sqlite3_stmt *st)
     sqlite3_finalize(st);
 }
 
+int sq_col_bytes(sg_store *s, sqlite3_stmt *st, int i, const char *fpr, uint8_t **out, size_t *len)
+{
+    const void *b = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    if (n <= 0 || !b || !(*out = malloc((size_t)n)))
+        return sg_store_fail(s, "store: empty or unreadable data for %s", fpr);
+    memcpy(*out, b, (size_t)n);
+    *len = (size_t)n;
+    return 0;
+}
+
+void sq_col_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
 int sq_exec(sg_store *s, const char *sql)
 {
     char *msg = NULL;

@@ -35,24 +35,6 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return strdup(t ? (const char *)t : "");
 }
 
-static void col_fpr(sqlite3_stmt *st, int i, char out[SG_X509_FPR_LEN + 1])
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(out, SG_X509_FPR_LEN + 1, "%s", t ? (const char *)t : "");
-}
-
-/* A copy of column i's bytes: 0, or -1 when the row has none (empty) or memory ran out. */
-static int col_bytes(sg_store *s, sqlite3_stmt *st, int i, const char *fpr, uint8_t **out, size_t *len)
-{
-    const void *b = sqlite3_column_blob(st, i);
-    int n = sqlite3_column_bytes(st, i);
-    if (n <= 0 || !b || !(*out = malloc((size_t)n)))
-        return sg_store_fail(s, "store: empty or unreadable row for %s", fpr);
-    memcpy(*out, b, (size_t)n);
-    *len = (size_t)n;
-    return 0;
-}
-
 /* "No row changed" as 1, for the updates of one row by fpr. */
 static int changed(sg_store *s)
 {
@@ -144,7 +126,7 @@ static int read_addrs(sg_store *s, sg_x509_row *r)
 static int read_row(sg_store *s, sqlite3_stmt *st, sg_x509_row *r)
 {
     memset(r, 0, sizeof *r);
-    col_fpr(st, 0, r->fpr);
+    sq_col_text(st, 0, r->fpr, SG_X509_FPR_LEN + 1);
     r->subject = col_dup(st, 1);
     r->issuer = col_dup(st, 2);
     r->serial = col_dup(st, 3);
@@ -224,7 +206,7 @@ static int one_blob(sg_store *s, const char *sql, const char *fpr, const char *w
         return -1;
     sqlite3_bind_text(st, 1, fpr, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW ? col_bytes(s, st, 0, fpr, out, len) : rc == SQLITE_DONE ? 1 : sq_fail(s, what);
+    rc = rc == SQLITE_ROW ? sq_col_bytes(s, st, 0, fpr, out, len) : rc == SQLITE_DONE ? 1 : sq_fail(s, what);
     sq_done(s, st);
     return rc;
 }
@@ -317,7 +299,7 @@ static int sq_x509_local_ca(sg_store *s, char fpr[SG_X509_FPR_LEN + 1])
         return -1;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        col_fpr(st, 0, fpr);
+        sq_col_text(st, 0, fpr, SG_X509_FPR_LEN + 1);
     rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : sq_fail(s, "reading the local CA");
     sq_done(s, st);
     return rc;
@@ -389,7 +371,7 @@ static int sq_x509_learn_stale(sg_store *s, const char *addr, int keep, char (*f
     size_t n = 0;
     int step = SQLITE_DONE;
     while (n < max && (step = sqlite3_step(st)) == SQLITE_ROW)
-        col_fpr(st, 0, fprs[n++]);
+        sq_col_text(st, 0, fprs[n++], SG_X509_FPR_LEN + 1);
     int rc = step == SQLITE_ROW || step == SQLITE_DONE ? (int)n : sq_fail(s, "reading learned certificates");
     sq_done(s, st);
     return rc;
@@ -421,11 +403,11 @@ static int sq_x509_caps(sg_store *s, const char *addr, sg_x509_learned *l)
     sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        col_fpr(st, 0, l->fpr);
+        sq_col_text(st, 0, l->fpr, SG_X509_FPR_LEN + 1);
         l->first_seen = sqlite3_column_int64(st, 2);
         l->last_seen = sqlite3_column_int64(st, 3);
         /* No capabilities (NULL or empty) is a fact of the row, not an error. */
-        rc = sqlite3_column_bytes(st, 1) > 0 ? col_bytes(s, st, 1, l->fpr, &l->caps, &l->caps_len) : 0;
+        rc = sqlite3_column_bytes(st, 1) > 0 ? sq_col_bytes(s, st, 1, l->fpr, &l->caps, &l->caps_len) : 0;
     } else {
         rc = rc == SQLITE_DONE ? 1 : sq_fail(s, "reading capabilities");
     }
