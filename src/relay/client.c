@@ -19,7 +19,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
-#include "relay/dotstuff.h"
+#include "smtp/dotstuff.h"
 
 #define OUT_MAX (4u << 20)          /* pipelined commands plus one data chunk */
 #define BDAT_CHUNK (1u << 20)       /* bytes per BDAT command */

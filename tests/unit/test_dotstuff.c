@@ -1,4 +1,4 @@
-/* test_dotstuff.c - the relay's streaming dot-stuffing (src/relay/dotstuff.c) and the client's
+/* test_dotstuff.c - the streaming dot-stuffing (src/smtp/dotstuff.c) and the client's
  * transaction from a piecewise reader (sg_client_transaction_from): whatever the pieces, the
  * bytes on the wire equal those of the whole-message algorithm the relay used before (kept
  * here as the reference), for every split of short inputs and for messages whose size crosses
@@ -14,7 +14,7 @@
 #include "check.h"
 #include "lib/config.h"
 #include "relay/client.h"
-#include "relay/dotstuff.h"
+#include "smtp/dotstuff.h"
 
 #define CHUNK (64u << 10) /* client.c's DATA_CHUNK */
 

@@ -1,5 +1,5 @@
 /* dotstuff.h - SMTP DATA transparency (RFC 5321 4.5.2) as a streaming step: the message goes in
- * in pieces of any size and comes out exactly as if stuffed whole. Owner: src/relay.
+ * in pieces of any size and comes out exactly as if stuffed whole. Owner: src/smtp (the SMTP protocol shared by server and client; the relay uses it).
  * A dot is doubled at the start of every line, and a line starts after every LF and every CR
  * (not only after CRLF), so that no bare-LF or bare-CR sequence can look like an end of data to
  * a lenient receiver (SMTP smuggling). Such line ends are invalid in mail anyway; the price is

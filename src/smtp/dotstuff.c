@@ -1,7 +1,7 @@
-/* dotstuff.c - dot-stuffing piece by piece (dotstuff.h). Owner: src/relay.
+/* dotstuff.c - dot-stuffing piece by piece (dotstuff.h). Owner: src/smtp (used by the relay).
  * Whether a dot starts a line depends only on the byte before it (LF, or CR: a CR followed by
  * this dot is a bare CR), so two bytes of state carry the step across any piece boundary. */
-#include "relay/dotstuff.h"
+#include "smtp/dotstuff.h"
 
 void sg_dotstuff_init(sg_dotstuff *s)
 {
