@@ -180,3 +180,59 @@ int sg_kek_unwrap(const sg_kek *kek, const char *aad, const uint8_t *in, size_t 
     *outlen = len;
     return 0;
 }
+
+int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const char *group)
+{
+    char tmp[PATH_MAX + 32], dir[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (slash && sg_mkdirs(dir, 0700) < 0)
+        return -1;
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = sg_write_all(fd, kek->key, SG_KEK_LEN);
+    if (rc == 0)
+        rc = fsync(fd);
+    if (close(fd) < 0)
+        rc = -1;
+    /* Owned before it gets its name: cryptd never sees a KEK file it cannot read. */
+    if (rc == 0 && geteuid() == 0)
+        rc = sg_priv_chown(tmp, owner, group);
+    if (rc == 0)
+        rc = rename(tmp, path);
+    int saved = errno;
+    if (rc < 0)
+        unlink(tmp);
+    else if (slash)
+        sg_fsync_dir(dir);
+    errno = saved;
+    return rc < 0 ? -1 : 0;
+}
+
+int sg_kek_reload(const char *path, sg_kek *kek)
+{
+    sg_kek k;
+    char next[PATH_MAX + 8];
+    snprintf(next, sizeof next, "%s.new", path);
+    if (sg_kek_load(path, &k) < 0)
+        return -1;
+    if (CRYPTO_memcmp(k.key, kek->key, SG_KEK_LEN) == 0) {
+        /* The file is the key we have: only a rotation between commit and rename has another. */
+        if (sg_kek_load(next, &k) < 0) {
+            sg_kek_wipe(&k);
+            return errno == ENOENT ? 0 : -1;
+        }
+        if (CRYPTO_memcmp(k.key, kek->key, SG_KEK_LEN) == 0) {
+            sg_kek_wipe(&k);
+            return 0;
+        }
+    }
+    memcpy(kek->key, k.key, SG_KEK_LEN);
+    sg_kek_wipe(&k);
+    return 1;
+}

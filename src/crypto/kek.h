@@ -28,6 +28,14 @@ int sg_kek_create(const char *path);
 int sg_kek_ensure(const char *base_dir, const char *owner, const char *group);
 /* Loads the KEK; -1 with errno (EINVAL: wrong size, EPERM: readable by group/others). */
 int sg_kek_load(const char *path, sg_kek *kek);
+/* Writes kek to path atomically and durably (temp file beside it, fsync, rename, fsync of the
+ * directory), 0600, and when running as root owned by owner:group. 0 or -1 with errno. */
+int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const char *group);
+/* After an unwrap failed: a KEK rotation (keys/kekrotate.h) may have replaced the file, or be
+ * between its commit and its rename (the new KEK still in path".new"). Loads path, and when that
+ * is the key in *kek already, path".new": 1 when *kek changed (retry the unwrap), 0 when there is
+ * no other key to try, -1 with errno. */
+int sg_kek_reload(const char *path, sg_kek *kek);
 /* Wipes the key from memory. */
 void sg_kek_wipe(sg_kek *kek);
 
