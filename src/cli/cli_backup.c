@@ -152,6 +152,12 @@ static int do_restore(const sg_config *cfg, const char *file, const char *kekfil
     if (!kekfile)
         kekfile = defkek;
     sg_kek_path(cfg->base_dir, kek_path, sizeof kek_path);
+    /* base_dir as every command makes it (0755: the role users traverse it); made later as the
+     * parent of store/ or keys/, it would get their 0700. */
+    if (sg_mkdirs(cfg->base_dir, 0755) < 0) {
+        fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
+        return 1;
+    }
     int pid = running(cfg);
     if (pid) {
         fprintf(stderr, "sealgate: sealgate is running (pid %d, %s): stop it before a restore\n", pid,
