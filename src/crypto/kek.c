@@ -214,25 +214,25 @@ int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const c
     return rc < 0 ? -1 : 0;
 }
 
-int sg_kek_reload(const char *path, sg_kek *kek)
+int sg_kek_unwrap_fresh(sg_kek *kek, const char *path, const char *aad, const uint8_t *in, size_t inlen,
+                        uint8_t **out, size_t *outlen)
 {
-    sg_kek k;
+    if (sg_kek_unwrap(kek, aad, in, inlen, out, outlen) == 0)
+        return 0;
     char next[PATH_MAX + 8];
     snprintf(next, sizeof next, "%s.new", path);
-    if (sg_kek_load(path, &k) < 0)
-        return -1;
-    if (CRYPTO_memcmp(k.key, kek->key, SG_KEK_LEN) == 0) {
-        /* The file is the key we have: only a rotation between commit and rename has another. */
-        if (sg_kek_load(next, &k) < 0) {
-            sg_kek_wipe(&k);
-            return errno == ENOENT ? 0 : -1;
-        }
-        if (CRYPTO_memcmp(k.key, kek->key, SG_KEK_LEN) == 0) {
+    const char *const files[] = {path, next};
+    for (int i = 0; i < 2; i++) {
+        sg_kek k;
+        if (sg_kek_load(files[i], &k) < 0)
+            continue;
+        int same = CRYPTO_memcmp(k.key, kek->key, SG_KEK_LEN) == 0;
+        if (!same && sg_kek_unwrap(&k, aad, in, inlen, out, outlen) == 0) {
+            memcpy(kek->key, k.key, SG_KEK_LEN);
             sg_kek_wipe(&k);
             return 0;
         }
+        sg_kek_wipe(&k);
     }
-    memcpy(kek->key, k.key, SG_KEK_LEN);
-    sg_kek_wipe(&k);
-    return 1;
+    return -1;
 }

@@ -207,10 +207,8 @@ sg_pgp *sg_keystore_load_secret(sg_keystore *ks, const char *fpr_in)
             ks_store_fail(ks);
         goto out;
     }
-    /* Re-read and tried once after a failure: a `sealgate kek rotate` may have replaced the KEK
-     * while this process kept the old one (sg_kek_reload). */
-    if (sg_kek_unwrap(&ks->kek, fpr, wrapped, wlen, &sec, &seclen) < 0 &&
-        (sg_kek_reload(ks->kek_path, &ks->kek) != 1 || sg_kek_unwrap(&ks->kek, fpr, wrapped, wlen, &sec, &seclen) < 0)) {
+    /* _fresh: `sealgate kek rotate` may have replaced the KEK while this process kept an older one. */
+    if (sg_kek_unwrap_fresh(&ks->kek, ks->kek_path, fpr, wrapped, wlen, &sec, &seclen) < 0) {
         ks_fail(ks, "secret key of %s does not unwrap (wrong KEK or tampered row)", fpr);
         goto out;
     }
