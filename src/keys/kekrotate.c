@@ -79,52 +79,6 @@ static void paths(const char *base_dir, char cur[CUR_LEN], char next[NEXT_LEN])
     snprintf(next, NEXT_LEN, "%s.new", cur);
 }
 
-int sg_kek_recover(const char *base_dir, sg_store *st, const char *owner, const char *group, char *err,
-                   size_t errlen)
-{
-    char cur[CUR_LEN], next[NEXT_LEN];
-    paths(base_dir, cur, next);
-    if (access(next, F_OK) < 0)
-        return 0;
-    sg_kek old, neu;
-    int have_old = sg_kek_load(cur, &old) == 0, have_new = sg_kek_load(next, &neu) == 0, rc = -1;
-    size_t total = 0, bad_old = 1, bad_new = 1;
-    if (have_new && sg_kek_check(st, &neu, &total, &bad_new, NULL, err, errlen) < 0)
-        goto out;
-    if (have_old && sg_kek_check(st, &old, &total, &bad_old, NULL, err, errlen) < 0)
-        goto out;
-    /* Every secret under the new KEK (and some store has any): the transaction committed, only
-     * the rename is missing. Otherwise the old KEK must open everything, and kek.new goes. */
-    if (have_new && bad_new == 0 && (total > 0 || !have_old)) {
-        if (rename(next, cur) < 0) {
-            snprintf(err, errlen, "cannot rename %s to %s: %s", next, cur, strerror(errno));
-            goto out;
-        }
-        rc = 1;
-    } else if (have_old && bad_old == 0) {
-        if (unlink(next) < 0) {
-            snprintf(err, errlen, "cannot remove %s: %s", next, strerror(errno));
-            goto out;
-        }
-        rc = 2;
-    } else {
-        snprintf(err, errlen,
-                 "neither %s nor %s unwraps every secret of the store: nothing changed; restore the KEK "
-                 "from its export (sealgate kek import)",
-                 cur, next);
-        goto out;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/keys", base_dir);
-    sg_fsync_dir(dir);
-    (void)owner;
-    (void)group;
-out:
-    sg_kek_wipe(&old);
-    sg_kek_wipe(&neu);
-    return rc;
-}
-
 typedef struct rewrap_ctx {
     const sg_kek *old, *neu;
     sg_kek_step_fn step;
@@ -174,6 +128,64 @@ static int rewrap_all(sg_store *st, rewrap_ctx *c, char *err, size_t errlen)
                  rc == 1 ? "does not unwrap under the current KEK" : "cannot be wrapped");
     sg_store_rollback(st);
     return -1;
+}
+
+int sg_kek_recover(const char *base_dir, sg_store *st, const char *owner, const char *group, char *err,
+                   size_t errlen)
+{
+    char cur[CUR_LEN], next[NEXT_LEN];
+    paths(base_dir, cur, next);
+    if (access(next, F_OK) < 0)
+        return 0;
+    sg_kek old, neu;
+    int have_old = sg_kek_load(cur, &old) == 0, have_new = sg_kek_load(next, &neu) == 0, rc = -1;
+    size_t total = 0, bad_old = 1, bad_new = 1;
+    if (have_new && sg_kek_check(st, &neu, &total, &bad_new, NULL, err, errlen) < 0)
+        goto out;
+    if (have_old && sg_kek_check(st, &old, &total, &bad_old, NULL, err, errlen) < 0)
+        goto out;
+    /* Every secret under the new KEK (and some store has any): the transaction committed, only
+     * the rename is missing. Otherwise the old KEK must open everything, and kek.new goes. */
+    if (have_new && bad_new == 0 && (total > 0 || !have_old)) {
+        if (rename(next, cur) < 0) {
+            snprintf(err, errlen, "cannot rename %s to %s: %s", next, cur, strerror(errno));
+            goto out;
+        }
+        rc = 1;
+    } else if (have_old && bad_old == 0) {
+        if (unlink(next) < 0) {
+            snprintf(err, errlen, "cannot remove %s: %s", next, strerror(errno));
+            goto out;
+        }
+        rc = 2;
+    } else if (have_old && have_new) {
+        /* Some under each: the rotation committed, then another process stored a secret under
+         * the old KEK before the rename, and the kill came before the sweep. Finish the sweep
+         * (it fails, touching nothing, if a secret opens under neither), then the rename. */
+        rewrap_ctx sweep = {&old, &neu, NULL, 0, true, ""};
+        if (rewrap_all(st, &sweep, err, errlen) < 0)
+            goto out;
+        if (rename(next, cur) < 0) {
+            snprintf(err, errlen, "cannot rename %s to %s: %s", next, cur, strerror(errno));
+            goto out;
+        }
+        rc = 1;
+    } else {
+        snprintf(err, errlen,
+                 "neither %s nor %s unwraps every secret of the store: nothing changed; restore the KEK "
+                 "from its export (sealgate kek import)",
+                 cur, next);
+        goto out;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/keys", base_dir);
+    sg_fsync_dir(dir);
+    (void)owner;
+    (void)group;
+out:
+    sg_kek_wipe(&old);
+    sg_kek_wipe(&neu);
+    return rc;
 }
 
 int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const char *group, sg_kek_step_fn step,

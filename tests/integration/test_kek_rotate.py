@@ -126,6 +126,24 @@ try:
         t.ok(r.returncode == 0 and opens(kek_bytes(KEK), rows) == 0 and not os.path.exists(NEW),
              f"step {step}: a retried rotation completes; the KEK opens every secret, no kek.new", out(r))
 
+    # killed after its commit, then another process stores a secret before anyone finishes the
+    # rotation: it reads keys/kek (the old KEK) and wraps under it, so neither file opens all
+    p = subprocess.Popen([BINARY, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=dict(os.environ, SEALGATE_TEST_KEK_PAUSE="4"))
+    p.stderr.readline()
+    wait_for(lambda: stopped(p.pid), 10)
+    p.kill()
+    p.wait(10)
+    g = gw.cli("key", "generate", "erin@demo.test")
+    rows = secrets(DB)
+    t.ok(g.returncode == 0 and opens(kek_bytes(KEK), rows) > 0 and opens(kek_bytes(NEW), rows) > 0,
+         "a key generated after a kill at step 4 is wrapped under the old KEK: neither file opens all", out(g))
+    r = gw.cli("kek", "rotate")
+    rows = secrets(DB)
+    e = gw.cli("key", "export", g.stdout.strip(), "--secret")
+    t.ok(r.returncode == 0 and opens(kek_bytes(KEK), rows) == 0 and not os.path.exists(NEW) and e.returncode == 0,
+         "the next rotation first re-wraps that secret too, then rotates: every secret opens", out(r) + out(e))
+
     # an interrupted rotation finished by the next start (src/master/prepare.c)
     p = subprocess.Popen([BINARY, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          env=dict(os.environ, SEALGATE_TEST_KEK_PAUSE="4"))
