@@ -60,20 +60,30 @@ static int from_tty(const char *prompt, char out[SG_PASS_MAX + 1], size_t *len)
 int sg_cli_passphrase(const char *file, bool confirm, char out[SG_PASS_MAX + 1], size_t *len)
 {
     if (file) {
-        char *buf = NULL;
-        size_t n = 0;
-        if (sg_read_file(file, 64 * 1024, &buf, &n) < 0) {
+        /* read() until the first line ends or EOF: a pipe (/dev/fd/N) has no size to ask for. */
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
             fprintf(stderr, "sealgate: cannot read the passphrase file %s: %s\n", file, strerror(errno));
             return -1;
         }
-        *len = first_line(buf, n);
-        if (*len > SG_PASS_MAX) {
-            OPENSSL_clear_free(buf, n);
+        size_t got = 0;
+        ssize_t n = 0;
+        while (got <= SG_PASS_MAX && !memchr(out, '\n', got) &&
+               ((n = read(fd, out + got, SG_PASS_MAX + 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+            got += n > 0 ? (size_t)n : 0;
+        int saved = errno;
+        close(fd);
+        if (n < 0) {
+            OPENSSL_cleanse(out, SG_PASS_MAX + 1);
+            fprintf(stderr, "sealgate: cannot read the passphrase file %s: %s\n", file, strerror(saved));
+            return -1;
+        }
+        if (got > SG_PASS_MAX && !memchr(out, '\n', SG_PASS_MAX + 1)) {
+            OPENSSL_cleanse(out, SG_PASS_MAX + 1);
             fprintf(stderr, "sealgate: the passphrase is longer than %d bytes\n", SG_PASS_MAX);
             return -1;
         }
-        memcpy(out, buf, *len + 1);
-        OPENSSL_clear_free(buf, n);
+        *len = first_line(out, got > SG_PASS_MAX ? SG_PASS_MAX : got);
     } else {
         if (from_tty("Passphrase: ", out, len) < 0)
             return -1;

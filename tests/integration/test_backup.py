@@ -9,11 +9,12 @@ another installation, a restore over a store that holds data (then --force). Mod
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, is_root, uid_of  # noqa: E402
+from sgtest import BINARY, Gateway, Tap, is_root, uid_of  # noqa: E402
 from sgkek import Flow, cms_mail, decrypted, gpg_runner, kek_bytes, opens, pgp_mail, secrets  # noqa: E402
 
 t = Tap()
@@ -82,6 +83,18 @@ try:
         head = f.read(28)
     t.ok(head[:8] == b"SGBACKUP" and head[12:18] == b"sqlite", "the backup starts with its header (magic, store kind)")
     t.ok(not [n for n in os.listdir(tmp) if ".tmp." in n or ".snap." in n], "no temp file is left beside the backup")
+    r = gw.cli("restore", BK, "--passphrase-file", PASS, "--force")
+    t.ok(r.returncode != 0 and "is running" in r.stderr, "restore under the running gateway is refused, even forced",
+         out(r))
+    # the passphrase through a descriptor (/dev/fd/N), as a script would hand it over
+    rfd, wfd = os.pipe()
+    os.write(wfd, b"a long enough passphrase\n")
+    os.close(wfd)
+    r = subprocess.run([BINARY, "-c", gw.conf, "kek", "export", os.path.join(tmp, "fd.kek"), "--passphrase-file",
+                        f"/dev/fd/{rfd}"], pass_fds=(rfd,), capture_output=True, text=True, timeout=60)
+    os.close(rfd)
+    t.ok(r.returncode == 0 and os.path.getsize(os.path.join(tmp, "fd.kek")) == 132,
+         "kek export takes the passphrase from a descriptor (/dev/fd/N)", out(r))
     gw.stop()
 
     # ---- refusals, each with its own message ----
@@ -131,8 +144,9 @@ try:
          "with --force the store is replaced by the backup's", out(r) + listed)
 
     # ---- the restore itself, into a fresh base directory ----
-    r = gw2.cli("restore", BK, "--passphrase-file", PASS)
-    t.ok(r.returncode == 0 and "restored" in r.stdout, "restore into a fresh base directory", out(r))
+    r = gw2.cli("restore", BK, os.path.join(tmp, "fd.kek"), "--passphrase-file", PASS)
+    t.ok(r.returncode == 0 and "restored" in r.stdout,
+         "restore into a fresh base directory (with the KEK exported through the descriptor)", out(r))
     kp = gw2.base + "/keys/kek"
     st = os.stat(kp)
     want_uid = uid_of("sealgate-cryptd") if is_root() else os.geteuid()
