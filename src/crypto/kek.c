@@ -201,7 +201,7 @@ int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const c
     if (close(fd) < 0)
         rc = -1;
     /* Owned before it gets its name: cryptd never sees a KEK file it cannot read. */
-    if (rc == 0 && geteuid() == 0)
+    if (rc == 0 && geteuid() == 0 && owner)
         rc = sg_priv_chown(tmp, owner, group);
     if (rc == 0)
         rc = rename(tmp, path);

@@ -29,7 +29,8 @@ int sg_kek_ensure(const char *base_dir, const char *owner, const char *group);
 /* Loads the KEK; -1 with errno (EINVAL: wrong size, EPERM: readable by group/others). */
 int sg_kek_load(const char *path, sg_kek *kek);
 /* Writes kek to path atomically and durably (temp file beside it, fsync, rename, fsync of the
- * directory), 0600, and when running as root owned by owner:group. 0 or -1 with errno. */
+ * directory), 0600, and when running as root owned by owner:group (kept the caller's when owner
+ * is NULL). 0 or -1 with errno. */
 int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const char *group);
 /* sg_kek_unwrap with *kek, and when that fails, again after re-reading the KEK file at path: a
  * `sealgate kek rotate` (keys/kekrotate.h) may have replaced it while this process kept an older

@@ -132,7 +132,7 @@ static void test_fresh(const char *dir)
     uint8_t *w = NULL, *pt = NULL;
     size_t wlen = 0, ptlen = 0;
     CHECK(sg_kek_wrap(&now, aad, (const uint8_t *)"secret", 6, &w, &wlen) == 0, "wrapped under the newest KEK");
-    CHECK(sg_kek_write(path, &file, NULL, NULL) == 0, "sg_kek_write writes the KEK file");
+    CHECK(sg_kek_write(path, &file, "nobody", "nogroup") == 0, "sg_kek_write writes the KEK file");
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == SG_KEK_LEN, "0600, 32 bytes");
     mine = stale;
