@@ -14,13 +14,13 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import BINARY, Gateway, Tap, is_root, uid_of  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, is_root, uid_of  # noqa: E402
 from sgkek import Flow, cms_mail, decrypted, gpg_runner, kek_bytes, opens, pgp_mail, secrets  # noqa: E402
 
 t = Tap()
 CONF = 'internal_domains = ["demo.test"];\n'
 tmp = tempfile.mkdtemp(prefix="sg-backup-")
-gw, gw2, gw3 = Gateway(), Gateway(), Gateway()
+gw, gw2, gw3 = Gateway(binary=asan_binary()), Gateway(binary=asan_binary()), Gateway(binary=asan_binary())
 for g in (gw, gw2, gw3):
     g.write_config(CONF)
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
@@ -90,7 +90,7 @@ try:
     rfd, wfd = os.pipe()
     os.write(wfd, b"a long enough passphrase\n")
     os.close(wfd)
-    r = subprocess.run([BINARY, "-c", gw.conf, "kek", "export", os.path.join(tmp, "fd.kek"), "--passphrase-file",
+    r = subprocess.run([gw.binary, "-c", gw.conf, "kek", "export", os.path.join(tmp, "fd.kek"), "--passphrase-file",
                         f"/dev/fd/{rfd}"], pass_fds=(rfd,), capture_output=True, text=True, timeout=60)
     os.close(rfd)
     t.ok(r.returncode == 0 and os.path.getsize(os.path.join(tmp, "fd.kek")) == 132,

@@ -16,12 +16,12 @@ import shutil
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import BINARY, Gateway, Tap, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, wait_for  # noqa: E402
 from sgkek import Flow, cms_mail, decrypted, gpg_runner, kek_bytes, opens, pgp_mail, secrets  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-kekrot-")
-gw = Gateway()
+gw = Gateway(binary=asan_binary())
 gw.write_config('internal_domains = ["demo.test"];\n')
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 DB = gw.base + "/store/sealgate.db"
@@ -105,7 +105,7 @@ try:
     expect = {1: "kek", 2: "kek", 3: "kek", 4: "kek.new", 5: "kek"}
     for step in range(1, 6):
         before = kek_bytes(KEK)
-        p = subprocess.Popen([BINARY, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL,
+        p = subprocess.Popen([gw.binary, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, env=dict(os.environ, SEALGATE_TEST_KEK_PAUSE=str(step)))
         line = p.stderr.readline().decode()
         paused = f"paused at step {step}" in line and wait_for(lambda: stopped(p.pid), 10)
@@ -128,7 +128,7 @@ try:
 
     # killed after its commit, then another process stores a secret before anyone finishes the
     # rotation: it reads keys/kek (the old KEK) and wraps under it, so neither file opens all
-    p = subprocess.Popen([BINARY, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    p = subprocess.Popen([gw.binary, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          env=dict(os.environ, SEALGATE_TEST_KEK_PAUSE="4"))
     p.stderr.readline()
     wait_for(lambda: stopped(p.pid), 10)
@@ -145,7 +145,7 @@ try:
          "the next rotation first re-wraps that secret too, then rotates: every secret opens", out(r) + out(e))
 
     # an interrupted rotation finished by the next start (src/master/prepare.c)
-    p = subprocess.Popen([BINARY, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    p = subprocess.Popen([gw.binary, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          env=dict(os.environ, SEALGATE_TEST_KEK_PAUSE="4"))
     p.stderr.readline()
     wait_for(lambda: stopped(p.pid), 10)
