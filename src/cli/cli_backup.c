@@ -184,19 +184,26 @@ static int do_restore(const sg_config *cfg, const char *file, const char *kekfil
         sg_store_backup_discard(staged, cfg->store_path);
         goto out;
     }
-    /* The KEK first: a kill between the two leaves the new KEK beside an empty (or forced-away)
-     * store, and running the restore again completes it. */
-    char next[4096 + 8];
+    /* The same order as a rotation (keys/kekrotate.h): the KEK durably to keys/kek.new, the store
+     * renamed into place, kek.new renamed over keys/kek. A kill in between leaves kek.new, and
+     * the next start (or kek command) keeps whichever KEK opens the store that is in place. */
+    char next[4096 + 8], kdir[4096 + 8];
     snprintf(next, sizeof next, "%s.new", kek_path);
-    if ((lock = sg_kek_lock(cfg->base_dir)) < 0 || (unlink(next) < 0 && errno != ENOENT) ||
-        sg_kek_write(kek_path, &kek, cfg->users.cryptd, cfg->users.group) < 0 ||
-        sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
-        fprintf(stderr, "sealgate: cannot install the KEK %s: %s\n", kek_path, strerror(errno));
+    snprintf(kdir, sizeof kdir, "%s/keys", cfg->base_dir);
+    if ((lock = sg_kek_lock(cfg->base_dir)) < 0 || sg_kek_write(next, &kek, cfg->users.cryptd, cfg->users.group) < 0) {
+        fprintf(stderr, "sealgate: cannot write the KEK %s: %s\n", next, strerror(errno));
         sg_store_backup_discard(staged, cfg->store_path);
         goto out;
     }
     if (sg_store_backup_install(staged, cfg->store_path, err, sizeof err) < 0) {
         fprintf(stderr, "sealgate: %s\n", err);
+        unlink(next);
+        goto out;
+    }
+    if (rename(next, kek_path) < 0 || sg_fsync_dir(kdir) < 0 ||
+        sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
+        fprintf(stderr, "sealgate: the store is restored, but the KEK could not be put in place (%s): %s is "
+                        "kept and the next start puts it there\n", strerror(errno), next);
         goto out;
     }
     /* Opened once more the way every CLI command does: owner and mode as `start` wants them. */

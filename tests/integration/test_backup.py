@@ -150,7 +150,7 @@ try:
     kp = gw2.base + "/keys/kek"
     st = os.stat(kp)
     want_uid = uid_of("sealgate-cryptd") if is_root() else os.geteuid()
-    t.ok(stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == want_uid,
+    t.ok(stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == want_uid and not os.path.exists(kp + ".new"),
          f"the restored KEK is 0600 and belongs to {'the cryptd user' if is_root() else 'the caller'}",
          f"mode {oct(st.st_mode)} uid {st.st_uid}")
     rows = secrets(gw2.base + "/store/sealgate.db")
