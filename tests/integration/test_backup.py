@@ -4,9 +4,13 @@ through a running gateway (a loop of SMTP sends during the backup), restored int
 directory; a gateway started there decrypts mail that gpg encrypted to the old installation's
 OpenPGP key and that openssl cms encrypted to its certificate. Refused with their own message: a
 wrong passphrase, a truncated backup, a damaged backup, a truncated KEK file, a KEK file of
-another installation, a restore over a store that holds data (then --force). Modes: both files
-0600, the restored KEK 0600 (the cryptd user's when run as root). Owner: src/cli (issue 17)."""
+another installation, a restore over a store that holds data (then --force), a restore under the
+running gateway. Modes: both files 0600, the restored KEK 0600 (the cryptd user's when run as
+root). The passphrase through a descriptor (/dev/fd/N) and on a terminal (a pty: asked twice,
+echo off). kek import: refused when the KEK does not open the store's secrets, else installed.
+Owner: src/cli (issue 17)."""
 import os
+import pty
 import shutil
 import stat
 import subprocess
@@ -20,8 +24,8 @@ from sgkek import Flow, cms_mail, decrypted, gpg_runner, kek_bytes, opens, pgp_m
 t = Tap()
 CONF = 'internal_domains = ["demo.test"];\n'
 tmp = tempfile.mkdtemp(prefix="sg-backup-")
-gw, gw2, gw3 = Gateway(binary=asan_binary()), Gateway(binary=asan_binary()), Gateway(binary=asan_binary())
-for g in (gw, gw2, gw3):
+gw, gw2, gw3, gw4 = (Gateway(binary=asan_binary()) for _ in range(4))
+for g in (gw, gw2, gw3, gw4):
     g.write_config(CONF)
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 PASS = os.path.join(tmp, "pass")
@@ -159,6 +163,47 @@ try:
     r = gw2.cli("restore", BK, "--passphrase-file", PASS)
     t.ok(r.returncode != 0 and "already holds" in r.stderr, "a second restore over it is refused", out(r))
 
+    # kek import: the KEK of another installation is refused by a store it does not open; the
+    # right one is accepted, and a fresh node gets exactly the old installation's KEK
+    r = gw2.cli("kek", "import", os.path.join(tmp, "other.kek"), "--passphrase-file", PASS)
+    t.ok(r.returncode != 0 and "refusing to import" in r.stderr and kek_bytes(kp) == kek_bytes(gw.base + "/keys/kek"),
+         "kek import of a KEK that does not open the store's secrets is refused, the KEK unchanged", out(r))
+    r = gw4.cli("kek", "import", os.path.join(tmp, "fd.kek"), "--passphrase-file", PASS)
+    st4 = os.stat(gw4.base + "/keys/kek") if os.path.exists(gw4.base + "/keys/kek") else None
+    t.ok(r.returncode == 0 and kek_bytes(gw4.base + "/keys/kek") == kek_bytes(gw.base + "/keys/kek") and st4 and
+         stat.S_IMODE(st4.st_mode) == 0o600 and st4.st_uid == want_uid,
+         "kek import on a fresh node installs the exported KEK (same 32 bytes, 0600, its owner)", out(r))
+
+    # the passphrase on a terminal (no --passphrase-file): asked twice for an export, without echo
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(gw.binary, [gw.binary, "-c", gw2.conf, "kek", "export", os.path.join(tmp, "tty.kek")])
+    seen = b""
+    for answer in (b"typed on the terminal\n", b"typed on the terminal\n"):
+        while not seen.rstrip().endswith((b"Passphrase:", b"Again:")):
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            seen += chunk
+        os.write(fd, answer)
+        seen += b"|"
+    try:
+        while True:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            seen += chunk
+    except OSError:  # EIO: the child closed the terminal
+        pass
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    with open(os.path.join(tmp, "ttypass"), "w") as f:
+        f.write("typed on the terminal\n")
+    r = gw4.cli("kek", "import", os.path.join(tmp, "tty.kek"), "--passphrase-file", os.path.join(tmp, "ttypass"))
+    t.ok(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and b"Again:" in seen and b"typed on" not in seen and
+         r.returncode == 0, "kek export asks the passphrase twice on the terminal, echo off; the file opens with it",
+         repr(seen[-300:]) + out(r))
+
     gw2.start()
     got = gw2.send_one("bob@example.net", "alice@demo.test", pgp_mail(gpg, alice, "pgp-after-restore"))
     t.ok(decrypted(got, "pgp-after-restore"),
@@ -173,7 +218,7 @@ except Exception as e:  # a crash of the suite is a failure, never a pass
     import traceback
     t.fail("test_backup ran to its end", traceback.format_exc().replace("\n", " | "))
 finally:
-    for g in (gw, gw2, gw3):
+    for g in (gw, gw2, gw3, gw4):
         g.cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()
