@@ -179,7 +179,8 @@ static int do_restore(const sg_config *cfg, const char *file, const char *kekfil
     }
     int rc = 1, lock = -1;
     size_t total = 0;
-    int opens = sg_cli_kek_opens(staged, &kek, "nothing restored: is it the KEK exported with this backup?", &total);
+    int opens =
+        sg_cli_kek_opens(staged, &kek, "nothing restored: is it the KEK exported with this backup?", &total);
     if (opens != 0) {
         sg_store_backup_discard(staged, cfg->store_path);
         goto out;
@@ -190,7 +191,8 @@ static int do_restore(const sg_config *cfg, const char *file, const char *kekfil
     char next[4096 + 8], kdir[4096 + 8];
     snprintf(next, sizeof next, "%s.new", kek_path);
     snprintf(kdir, sizeof kdir, "%s/keys", cfg->base_dir);
-    if ((lock = sg_kek_lock(cfg->base_dir)) < 0 || sg_kek_write(next, &kek, cfg->users.cryptd, cfg->users.group) < 0) {
+    if ((lock = sg_kek_lock(cfg->base_dir)) < 0 ||
+        sg_kek_write(next, &kek, cfg->users.cryptd, cfg->users.group) < 0) {
         fprintf(stderr, "sealgate: cannot write the KEK %s: %s\n", next, strerror(errno));
         sg_store_backup_discard(staged, cfg->store_path);
         goto out;
@@ -202,8 +204,10 @@ static int do_restore(const sg_config *cfg, const char *file, const char *kekfil
     }
     if (rename(next, kek_path) < 0 || sg_fsync_dir(kdir) < 0 ||
         sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
-        fprintf(stderr, "sealgate: the store is restored, but the KEK could not be put in place (%s): %s is "
-                        "kept and the next start puts it there\n", strerror(errno), next);
+        fprintf(stderr,
+                "sealgate: the store is restored, but the KEK could not be put in place (%s): %s is "
+                "kept and the next start puts it there\n",
+                strerror(errno), next);
         goto out;
     }
     /* Opened once more the way every CLI command does: owner and mode as `start` wants them. */
@@ -230,5 +234,6 @@ int sg_cli_backup(const sg_config *cfg, int argc, char **argv)
     if (parse(argc, argv, &kek_out, &passfile, &force, pos, &npos) < 0 || npos < 1 ||
         (backup && (npos != 1 || force)) || (!backup && kek_out))
         return usage(argv[0]);
-    return backup ? do_backup(cfg, pos[0], kek_out, passfile) : do_restore(cfg, pos[0], pos[1], passfile, force);
+    return backup ? do_backup(cfg, pos[0], kek_out, passfile)
+                  : do_restore(cfg, pos[0], pos[1], passfile, force);
 }

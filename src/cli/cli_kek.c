@@ -70,8 +70,9 @@ static int kek_import(const sg_config *cfg, sg_store *st, const char *file, cons
         return 1;
     int lock = sg_cli_kek_lock(cfg, st), rc = 1;
     size_t total = 0;
-    if (lock < 0 || sg_cli_kek_opens(st, &kek, "refusing to import (the store's secrets would become unreadable)",
-                                     &total) != 0)
+    if (lock < 0 ||
+        sg_cli_kek_opens(st, &kek, "refusing to import (the store's secrets would become unreadable)",
+                         &total) != 0)
         goto out;
     if (sg_kek_write(path, &kek, cfg->users.cryptd, cfg->users.group) < 0 ||
         sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
@@ -115,7 +116,8 @@ int sg_cli_kek(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1], *passfile = NULL;
-    static const struct option opts[] = {{"passphrase-file", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"passphrase-file", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
     optind = 0;
     int c;
     while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {

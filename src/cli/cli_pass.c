@@ -182,7 +182,7 @@ int sg_cli_kek_opens(sg_store *st, const sg_kek *kek, const char *refusal, size_
     }
     if (!bad)
         return 0;
-    fprintf(stderr, "sealgate: %s: the KEK does not unwrap %zu of the %zu secrets (first: %s)\n", refusal, bad,
-            *total, bad_fpr);
+    fprintf(stderr, "sealgate: %s: the KEK does not unwrap %zu of the %zu secrets (first: %s)\n", refusal,
+            bad, *total, bad_fpr);
     return 1;
 }

@@ -119,7 +119,8 @@ sg_kekfile_status sg_kekfile_parse(const uint8_t *in, size_t len, sg_kekfile_par
     /* The magic is checked first so that "not a KEK file" is said of any file that is not one,
      * whatever its length; then the length, so a truncated file is named as such. */
     if (len < 8 || memcmp(in, SG_KEKFILE_MAGIC, 8) != 0)
-        return len < 8 && memcmp(in, SG_KEKFILE_MAGIC, len) == 0 ? SG_KEKFILE_TRUNCATED : SG_KEKFILE_NOT_KEKFILE;
+        return len < 8 && memcmp(in, SG_KEKFILE_MAGIC, len) == 0 ? SG_KEKFILE_TRUNCATED
+                                                                 : SG_KEKFILE_NOT_KEKFILE;
     if (len != SG_KEKFILE_LEN)
         return SG_KEKFILE_TRUNCATED;
     uint8_t d[32];
@@ -135,7 +136,8 @@ sg_kekfile_status sg_kekfile_parse(const uint8_t *in, size_t len, sg_kekfile_par
     return params_ok(params) ? SG_KEKFILE_OK : SG_KEKFILE_PARAMS;
 }
 
-sg_kekfile_status sg_kekfile_open(const uint8_t *in, size_t len, const char *pass, size_t passlen, sg_kek *kek)
+sg_kekfile_status sg_kekfile_open(const uint8_t *in, size_t len, const char *pass, size_t passlen,
+                                  sg_kek *kek)
 {
     sg_kekfile_params p;
     sg_kekfile_status st = sg_kekfile_parse(in, len, &p);

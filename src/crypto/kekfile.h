@@ -34,13 +34,13 @@ extern const sg_kekfile_params sg_kekfile_default;
 
 typedef enum {
     SG_KEKFILE_OK = 0,
-    SG_KEKFILE_TRUNCATED,  /* shorter than the format (or longer: trailing bytes) */
+    SG_KEKFILE_TRUNCATED,   /* shorter than the format (or longer: trailing bytes) */
     SG_KEKFILE_NOT_KEKFILE, /* wrong magic */
-    SG_KEKFILE_VERSION,    /* a version or KDF this sealgate does not know */
-    SG_KEKFILE_PARAMS,     /* argon2 cost outside the accepted bounds */
-    SG_KEKFILE_CORRUPT,    /* the SHA-256 does not match: damaged in storage or transit */
-    SG_KEKFILE_PASSPHRASE, /* intact, but the tag fails: wrong passphrase */
-    SG_KEKFILE_ERROR,      /* out of memory, KDF or cipher failure */
+    SG_KEKFILE_VERSION,     /* a version or KDF this sealgate does not know */
+    SG_KEKFILE_PARAMS,      /* argon2 cost outside the accepted bounds */
+    SG_KEKFILE_CORRUPT,     /* the SHA-256 does not match: damaged in storage or transit */
+    SG_KEKFILE_PASSPHRASE,  /* intact, but the tag fails: wrong passphrase */
+    SG_KEKFILE_ERROR,       /* out of memory, KDF or cipher failure */
 } sg_kekfile_status;
 
 /* A sentence for each status (for the operator). */
@@ -52,6 +52,7 @@ int sg_kekfile_seal(const sg_kek *kek, const char *pass, size_t passlen, const s
 /* Checks the framing only (length, magic, version, bounds, digest), no KDF: fills *params. */
 sg_kekfile_status sg_kekfile_parse(const uint8_t *in, size_t len, sg_kekfile_params *params);
 /* Parses, derives the key and decrypts into *kek (wiped on any failure). */
-sg_kekfile_status sg_kekfile_open(const uint8_t *in, size_t len, const char *pass, size_t passlen, sg_kek *kek);
+sg_kekfile_status sg_kekfile_open(const uint8_t *in, size_t len, const char *pass, size_t passlen,
+                                  sg_kek *kek);
 
 #endif

@@ -188,8 +188,8 @@ out:
     return rc;
 }
 
-int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const char *group, sg_kek_step_fn step,
-                  size_t *n, char *err, size_t errlen)
+int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const char *group,
+                  sg_kek_step_fn step, size_t *n, char *err, size_t errlen)
 {
     char cur[CUR_LEN], next[NEXT_LEN];
     paths(base_dir, cur, next);
@@ -219,8 +219,9 @@ int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const c
         step(4);
     if (rename(next, cur) < 0) {
         /* The store is under the new KEK, which is in kek.new: recovery finishes this. */
-        snprintf(err, errlen, "re-wrapped, but cannot rename %s to %s: %s (the next start or rotation finishes it)",
-                 next, cur, strerror(errno));
+        snprintf(err, errlen,
+                 "re-wrapped, but cannot rename %s to %s: %s (the next start or rotation finishes it)", next,
+                 cur, strerror(errno));
         goto out;
     }
     char dir[PATH_MAX];

@@ -38,7 +38,7 @@ int sg_kek_recover(const char *base_dir, sg_store *st, const char *owner, const 
 typedef void (*sg_kek_step_fn)(int step);
 
 /* Rotates the KEK of base_dir (see the header). *n = secrets re-wrapped. 0, or -1 with err. */
-int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const char *group, sg_kek_step_fn step,
-                  size_t *n, char *err, size_t errlen);
+int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const char *group,
+                  sg_kek_step_fn step, size_t *n, char *err, size_t errlen);
 
 #endif

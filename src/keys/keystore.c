@@ -148,7 +148,9 @@ static int put_secret(sg_keystore *ks, sg_pgp *p, const char *fpr)
         return ks_fail(ks, "cannot export the secret key of %s", fpr);
     /* Read again right before wrapping: a long-lived process must not wrap under a KEK that
      * `sealgate kek rotate` has replaced since it loaded it. */
-    int rc = sg_kek_load(ks->kek_path, &ks->kek) < 0 ? -1 : sg_kek_wrap(&ks->kek, fpr, sec, seclen, &wrapped, &wlen);
+    int rc = sg_kek_load(ks->kek_path, &ks->kek) < 0
+                 ? -1
+                 : sg_kek_wrap(&ks->kek, fpr, sec, seclen, &wrapped, &wlen);
     sg_pgp_free_secret(sec, seclen);
     if (rc < 0)
         return ks_fail(ks, "cannot wrap the secret key of %s", fpr);

@@ -57,7 +57,8 @@ static int copy_hash(int in, int out, uint8_t digest[32], uint64_t max, uint64_t
     uint8_t buf[65536];
     uint64_t total = 0;
     ssize_t n = 0;
-    while (total < max && (n = read(in, buf, max - total < sizeof buf ? (size_t)(max - total) : sizeof buf)) > 0) {
+    while (total < max &&
+           (n = read(in, buf, max - total < sizeof buf ? (size_t)(max - total) : sizeof buf)) > 0) {
         if (EVP_DigestUpdate(md, buf, (size_t)n) != 1 || sg_write_all(out, buf, (size_t)n) < 0) {
             n = -1;
             break;
@@ -92,9 +93,10 @@ int sg_store_backup(sg_store *s, const char *path)
     struct stat st;
     uint8_t h[SG_BACKUP_HEADER_LEN] = {0};
     uint64_t len = 0;
-    if (in < 0 || fstat(in, &st) < 0 || (out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-        lseek(out, SG_BACKUP_HEADER_LEN, SEEK_SET) < 0 || copy_hash(in, out, h + 40, (uint64_t)st.st_size, &len) < 0 ||
-        len != (uint64_t)st.st_size) {
+    if (in < 0 || fstat(in, &st) < 0 ||
+        (out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+        lseek(out, SG_BACKUP_HEADER_LEN, SEEK_SET) < 0 ||
+        copy_hash(in, out, h + 40, (uint64_t)st.st_size, &len) < 0 || len != (uint64_t)st.st_size) {
         sg_store_fail(s, "cannot write the backup %s: %s", tmp, strerror(errno));
         goto out;
     }
@@ -127,8 +129,8 @@ out:
 }
 
 /* Reads and checks the header; positions fd at the snapshot. 0 with *len, or -1 with err. */
-static int check_header(int fd, const char *path, const sg_store_backend *be, uint64_t *len, uint8_t digest[32],
-                        char *err, size_t errlen)
+static int check_header(int fd, const char *path, const sg_store_backend *be, uint64_t *len,
+                        uint8_t digest[32], char *err, size_t errlen)
 {
     uint8_t h[SG_BACKUP_HEADER_LEN];
     struct stat st;
@@ -163,9 +165,9 @@ static int check_header(int fd, const char *path, const sg_store_backend *be, ui
     *len = get_be(h + 32, 8);
     uint64_t have = (uint64_t)st.st_size - SG_BACKUP_HEADER_LEN;
     if (have != *len) {
-        snprintf(err, errlen, "%s is %s: the header announces %llu bytes of snapshot, the file has %llu", path,
-                 have < *len ? "truncated" : "longer than its header says (trailing bytes)", (unsigned long long)*len,
-                 (unsigned long long)have);
+        snprintf(err, errlen, "%s is %s: the header announces %llu bytes of snapshot, the file has %llu",
+                 path, have < *len ? "truncated" : "longer than its header says (trailing bytes)",
+                 (unsigned long long)*len, (unsigned long long)have);
         return -1;
     }
     memcpy(digest, h + 40, 32);

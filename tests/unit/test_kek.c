@@ -131,16 +131,18 @@ static void test_fresh(const char *dir)
     memset(now.key, 3, SG_KEK_LEN);
     uint8_t *w = NULL, *pt = NULL;
     size_t wlen = 0, ptlen = 0;
-    CHECK(sg_kek_wrap(&now, aad, (const uint8_t *)"secret", 6, &w, &wlen) == 0, "wrapped under the newest KEK");
+    CHECK(sg_kek_wrap(&now, aad, (const uint8_t *)"secret", 6, &w, &wlen) == 0,
+          "wrapped under the newest KEK");
     CHECK(sg_kek_write(path, &file, "nobody", "nogroup") == 0, "sg_kek_write writes the KEK file");
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == SG_KEK_LEN, "0600, 32 bytes");
     mine = stale;
-    CHECK(sg_kek_unwrap_fresh(&mine, path, aad, w, wlen, &pt, &ptlen) < 0 && memcmp(&mine, &stale, sizeof mine) == 0,
+    CHECK(sg_kek_unwrap_fresh(&mine, path, aad, w, wlen, &pt, &ptlen) < 0 &&
+              memcmp(&mine, &stale, sizeof mine) == 0,
           "neither the key held nor the file opens it, no kek.new: fails, the key held is kept");
     CHECK(sg_kek_write(next, &now, NULL, NULL) == 0, "kek.new written");
-    CHECK(sg_kek_unwrap_fresh(&mine, path, aad, w, wlen, &pt, &ptlen) == 0 && ptlen == 6 && memcmp(pt, "secret", 6) == 0 &&
-              memcmp(&mine, &now, sizeof mine) == 0,
+    CHECK(sg_kek_unwrap_fresh(&mine, path, aad, w, wlen, &pt, &ptlen) == 0 && ptlen == 6 &&
+              memcmp(pt, "secret", 6) == 0 && memcmp(&mine, &now, sizeof mine) == 0,
           "a key two rotations old: the file is tried, then kek.new, which opens it and is kept");
     sg_kek_free_plain(pt, ptlen);
     free(w);

@@ -82,7 +82,8 @@ int main(void)
     memcpy(g, f, SG_KEKFILE_LEN);
     g[8] = 2;
     redigest(g);
-    CHECK(sg_kekfile_parse(g, SG_KEKFILE_LEN, &p) == SG_KEKFILE_VERSION, "an unknown version is refused as such");
+    CHECK(sg_kekfile_parse(g, SG_KEKFILE_LEN, &p) == SG_KEKFILE_VERSION,
+          "an unknown version is refused as such");
     memcpy(g, f, SG_KEKFILE_LEN);
     g[16] = 0x7f; /* m_cost far above 1 GiB */
     redigest(g);

@@ -20,7 +20,8 @@ static char dir[] = "/tmp/sg-test-backup-XXXXXX";
 static int get_policy(sg_store *st, char **text)
 {
     int64_t rev = 0;
-    return sg_store_policy_newest(st, &rev) == 0 && rev > 0 ? sg_store_policy_get(st, rev, text, NULL, NULL) : -1;
+    return sg_store_policy_newest(st, &rev) == 0 && rev > 0 ? sg_store_policy_get(st, rev, text, NULL, NULL)
+                                                            : -1;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -132,12 +133,14 @@ int main(void)
     CHECK(staged != NULL, "the backup stages (%s)", err);
     if (staged) {
         char *text = NULL;
-        CHECK(get_policy(staged, &text) == 0 && text && strcmp(text, "rule text") == 0 && wrapped_is(staged, "p-1"),
+        CHECK(get_policy(staged, &text) == 0 && text && strcmp(text, "rule text") == 0 &&
+                  wrapped_is(staged, "p-1"),
               "the staged copy has the rows");
         free(text);
         CHECK(sg_store_backup_install(staged, b, err, sizeof err) == 0, "installed (%s)", err);
         sg_store *st2 = sg_store_open(b, err, sizeof err);
-        CHECK(st2 && wrapped_is(st2, "p-1") && sg_store_has_data(st2) == 1, "the installed store has the rows");
+        CHECK(st2 && wrapped_is(st2, "p-1") && sg_store_has_data(st2) == 1,
+              "the installed store has the rows");
         sg_store_close(st2);
     }
 
@@ -147,8 +150,9 @@ int main(void)
           "the file has the header (%zu bytes)", len);
     if (whole) {
         int ok = 1;
-        size_t cuts[] = {0, 4, 8, 30, SG_BACKUP_HEADER_LEN - 1, SG_BACKUP_HEADER_LEN, SG_BACKUP_HEADER_LEN + 1,
-                         len / 2, len - 1};
+        size_t cuts[] = {
+            0,       4,      8, 30, SG_BACKUP_HEADER_LEN - 1, SG_BACKUP_HEADER_LEN, SG_BACKUP_HEADER_LEN + 1,
+            len / 2, len - 1};
         for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
             spit(bad, whole, cuts[i]);
             const char *want = cuts[i] < 8 ? "not a sealgate backup" : "truncated";

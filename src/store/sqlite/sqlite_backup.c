@@ -63,8 +63,9 @@ static int sq_install(const char *staged, const char *spec, char *err, size_t er
 
 static int sq_has_data(sg_store *s)
 {
-    sqlite3_stmt *st = sq_stmt(s, "SELECT EXISTS (SELECT 1 FROM pgp_keys) OR EXISTS (SELECT 1 FROM x509_certs)"
-                                  " OR EXISTS (SELECT 1 FROM policy)");
+    sqlite3_stmt *st =
+        sq_stmt(s, "SELECT EXISTS (SELECT 1 FROM pgp_keys) OR EXISTS (SELECT 1 FROM x509_certs)"
+                   " OR EXISTS (SELECT 1 FROM policy)");
     if (!st)
         return -1;
     int rc = sqlite3_step(st), v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : -1;
@@ -131,7 +132,8 @@ static int put(sg_store *s, const secret_row *r, const uint8_t *b, size_t len)
     sqlite3_bind_text(st, 2, r->fpr, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sq_done(s, st);
-    return rc == SQLITE_DONE && sqlite3_changes(sq_of(s)->db) == 1 ? 0 : sq_fail(s, "replacing a wrapped secret");
+    return rc == SQLITE_DONE && sqlite3_changes(sq_of(s)->db) == 1 ? 0
+                                                                   : sq_fail(s, "replacing a wrapped secret");
 }
 
 static int sq_secrets_each(sg_store *s, sg_store_secret_fn fn, void *ctx)
