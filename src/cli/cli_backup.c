@@ -5,7 +5,7 @@
  * files in full, proves the KEK unwraps every secret of the backup, then writes the KEK (the
  * cryptd user's, 0600, as `sealgate prepare` does) and puts the store in place.
  * SECURITY: run as root (or as the KEK's owner). Both files are written 0600; the passphrase
- * never comes from argv; the KEK lock (keys/kek.lock) is held while the snapshot is taken and
+ * never comes from argv; the KEK lock (flock on keys/) is held while the snapshot is taken and
  * the KEK read, so no rotation can slip between them and pair a snapshot with the wrong KEK. */
 #include <errno.h>
 #include <getopt.h>

@@ -26,7 +26,7 @@ int sg_cli_kekfile_write(const char *path, const sg_kek *kek, const char *passfi
  * 0, or -1 after saying why (truncated, corrupt, wrong passphrase...). */
 int sg_cli_kekfile_read(const char *path, const char *passfile, sg_kek *kek);
 
-/* Takes the KEK lock of cfg (keys/kek.lock) and finishes an interrupted rotation: the lock's
+/* Takes the KEK lock of cfg (flock on keys/) and finishes an interrupted rotation: the lock's
  * fd (close to release), or -1 after saying why. */
 int sg_cli_kek_lock(const sg_config *cfg, sg_store *st);
 /* 0 when kek unwraps every secret of st (*total of them); else 1 after saying, after refusal

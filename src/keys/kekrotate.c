@@ -19,12 +19,13 @@
 
 int sg_kek_lock(const char *base_dir)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 16];
+    /* The keys directory itself is locked, not a lock file: root and the KEK's owner (who may
+     * both run the CLI) can open it, whoever made it first. */
+    char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/keys", base_dir);
-    snprintf(path, sizeof path, "%s/kek.lock", dir);
     if (sg_mkdirs(dir, 0700) < 0)
         return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     if (flock(fd, LOCK_EX) < 0) {

@@ -18,7 +18,7 @@
 #include "store/store.h"
 
 /* Takes the lock that serialises rotation, recovery, import and backup of the KEK of base_dir
- * (keys/kek.lock, flock): an fd to close to release it, or -1 with errno. Every call below that
+ * (flock on the keys/ directory): an fd to close to release it, or -1 with errno. Every call below that
  * changes a KEK file expects its caller to hold it. */
 int sg_kek_lock(const char *base_dir);
 

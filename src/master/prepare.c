@@ -174,7 +174,7 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
      * store's secrets are wrapped under before cryptd loads one (src/keys/kekrotate.h). */
     int lock = sg_kek_lock(cfg->base_dir);
     if (lock < 0) {
-        snprintf(err, errlen, "cannot lock %s/keys/kek.lock: %s", cfg->base_dir, strerror(errno));
+        snprintf(err, errlen, "cannot lock %s/keys: %s", cfg->base_dir, strerror(errno));
         return -1;
     }
     sg_store *st = sg_store_open(cfg->store_path, err, errlen);

@@ -126,6 +126,25 @@ try:
         t.ok(r.returncode == 0 and opens(kek_bytes(KEK), rows) == 0 and not os.path.exists(NEW),
              f"step {step}: a retried rotation completes; the KEK opens every secret, no kek.new", out(r))
 
+    # the lock: a second rotation waits while a first (stopped after writing kek.new) holds it,
+    # instead of taking that kek.new for the rest of a killed one and removing it
+    env = dict(os.environ, SEALGATE_TEST_KEK_PAUSE="2")
+    p1 = subprocess.Popen([gw.binary, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, env=env)
+    p1.stderr.readline()
+    wait_for(lambda: stopped(p1.pid), 10)
+    p2 = subprocess.Popen([gw.binary, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, env=dict(os.environ, SEALGATE_TEST_KEK_PAUSE="1"))
+    waited = not wait_for(lambda: stopped(p2.pid), 2) and p2.poll() is None and os.path.exists(NEW)
+    p1.kill()
+    p1.wait(10)
+    reached = wait_for(lambda: stopped(p2.pid), 10)
+    p2.kill()
+    p2.wait(10)
+    r = gw.cli("kek", "rotate")
+    t.ok(waited and reached and r.returncode == 0 and opens(kek_bytes(KEK), secrets(DB)) == 0,
+         "a second rotation waits for the lock of a first; after the first is killed it goes on", out(r))
+
     # killed after its commit, then another process stores a secret before anyone finishes the
     # rotation: it reads keys/kek (the old KEK) and wraps under it, so neither file opens all
     p = subprocess.Popen([gw.binary, "-c", gw.conf, "kek", "rotate"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
