@@ -6,7 +6,10 @@ rotation. The kill: SEALGATE_TEST_KEK_PAUSE=N makes the CLI stop itself (SIGSTOP
 (1 recovered, 2 kek.new written, 3 inside the transaction after the first re-wrap, 4 committed,
 5 renamed; src/keys/kekrotate.h), the suite SIGKILLs it there, then shows with Python's own
 AES-GCM that keys/kek or keys/kek.new opens every secret, that the running gateway still
-decrypts, and that a retried rotation completes. Owner: src/keys (issue 17)."""
+decrypts, and that a retried rotation completes. Also: a second rotation waits for the lock of a
+first; a key generated after a kill at step 4 (wrapped under the old KEK, so neither file opens
+all) is re-wrapped by the next rotation; `start` finishes a rotation killed after its commit.
+Owner: src/keys (issue 17)."""
 import os
 import signal
 import subprocess
