@@ -164,7 +164,7 @@ int sg_cli_kek_lock(const sg_config *cfg, sg_store *st)
         fprintf(stderr, "sealgate: cannot lock %s/keys: %s\n", cfg->base_dir, strerror(errno));
         return -1;
     }
-    if (sg_kek_recover(cfg->base_dir, st, cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0) {
+    if (sg_kek_recover(cfg->base_dir, st, err, sizeof err) < 0) {
         fprintf(stderr, "sealgate: %s\n", err);
         close(lock);
         return -1;

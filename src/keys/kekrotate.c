@@ -131,8 +131,7 @@ static int rewrap_all(sg_store *st, rewrap_ctx *c, char *err, size_t errlen)
     return -1;
 }
 
-int sg_kek_recover(const char *base_dir, sg_store *st, const char *owner, const char *group, char *err,
-                   size_t errlen)
+int sg_kek_recover(const char *base_dir, sg_store *st, char *err, size_t errlen)
 {
     char cur[CUR_LEN], next[NEXT_LEN];
     paths(base_dir, cur, next);
@@ -181,8 +180,6 @@ int sg_kek_recover(const char *base_dir, sg_store *st, const char *owner, const 
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/keys", base_dir);
     sg_fsync_dir(dir);
-    (void)owner;
-    (void)group;
 out:
     sg_kek_wipe(&old);
     sg_kek_wipe(&neu);
@@ -194,7 +191,7 @@ int sg_kek_rotate(const char *base_dir, sg_store *st, const char *owner, const c
 {
     char cur[CUR_LEN], next[NEXT_LEN];
     paths(base_dir, cur, next);
-    if (sg_kek_recover(base_dir, st, owner, group, err, errlen) < 0)
+    if (sg_kek_recover(base_dir, st, err, errlen) < 0)
         return -1;
     if (step)
         step(1);

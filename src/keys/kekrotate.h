@@ -27,11 +27,11 @@ int sg_kek_lock(const char *base_dir);
 int sg_kek_check(sg_store *st, const sg_kek *kek, size_t *total, size_t *bad, char *bad_fpr, char *err,
                  size_t errlen);
 
-/* When <base_dir>/keys/kek.new exists: keeps whichever KEK unwraps the store's secrets (renames
- * kek.new into place, or removes it). 0 nothing to do, 1 finished, 2 undone, -1 with err
- * (neither KEK unwraps every secret: nothing is touched). */
-int sg_kek_recover(const char *base_dir, sg_store *st, const char *owner, const char *group, char *err,
-                   size_t errlen);
+/* When <base_dir>/keys/kek.new exists: keeps whichever KEK unwraps the store's secrets, renaming
+ * kek.new (with the owner and mode its writer gave it) into place or removing it; when some
+ * secrets open only under each, re-wraps those under kek.new first. 0 nothing to do, 1
+ * finished, 2 undone, -1 with err (a secret neither KEK unwraps: nothing is touched). */
+int sg_kek_recover(const char *base_dir, sg_store *st, char *err, size_t errlen);
 
 /* Called between the steps of a rotation (1: recovered, 2: kek.new written, 3: inside the
  * transaction after the first secret, 4: committed, 5: renamed); for the kill tests. */

@@ -178,7 +178,7 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
         return -1;
     }
     sg_store *st = sg_store_open(cfg->store_path, err, errlen);
-    int rec = st ? sg_kek_recover(cfg->base_dir, st, cfg->users.cryptd, cfg->users.group, err, errlen) : -1;
+    int rec = st ? sg_kek_recover(cfg->base_dir, st, err, errlen) : -1;
     sg_store_close(st);
     close(lock);
     if (rec < 0)
