@@ -47,6 +47,10 @@ static void usage(FILE *f)
                "  ca export | revoke FPR | crl [--out FILE] [--days N]\n"
                "  policy check [FILE] | load FILE | show   the rules (docs/policy.md)\n"
                "  policy explain --from A --to B [--to C...] [--subject S] [MESSAGE.eml]\n"
+               "  backup FILE [--kek-out KEKFILE] [--passphrase-file F]   store snapshot + KEK under a\n"
+               "                        passphrase (FILE.kek), while the gateway runs (docs/operations.md)\n"
+               "  restore FILE [KEKFILE] [--passphrase-file F] [--force]   into a fresh installation\n"
+               "  kek export FILE | import FILE [--passphrase-file F] | rotate   the key-encryption key\n"
                "  check-config          validate the configuration and print the effective values\n"
                "  version               print the version\n"
                "\n"
@@ -135,6 +139,10 @@ int main(int argc, char **argv)
         rc = sg_cli_policy(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "check-config") == 0)
         rc = sg_cli_check_config(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
+        rc = sg_cli_backup(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "kek") == 0)
+        rc = sg_cli_kek(&cfg, sub_argc, sub_argv);
 #endif
     else {
         fprintf(stderr, "sealgate: unknown command '%s'\n", cmd);

@@ -23,5 +23,7 @@ int sg_cli_key(const sg_config *cfg, int argc, char **argv);
 int sg_cli_cert(const sg_config *cfg, int argc, char **argv);
 int sg_cli_ca(const sg_config *cfg, int argc, char **argv);
 int sg_cli_policy(const sg_config *cfg, int argc, char **argv);
+int sg_cli_backup(const sg_config *cfg, int argc, char **argv); /* backup and restore */
+int sg_cli_kek(const sg_config *cfg, int argc, char **argv);
 
 #endif

@@ -180,3 +180,59 @@ int sg_kek_unwrap(const sg_kek *kek, const char *aad, const uint8_t *in, size_t 
     *outlen = len;
     return 0;
 }
+
+int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const char *group)
+{
+    char tmp[PATH_MAX + 32], dir[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (slash && sg_mkdirs(dir, 0700) < 0)
+        return -1;
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = sg_write_all(fd, kek->key, SG_KEK_LEN);
+    if (rc == 0)
+        rc = fsync(fd);
+    if (close(fd) < 0)
+        rc = -1;
+    /* Owned before it gets its name: cryptd never sees a KEK file it cannot read. */
+    if (rc == 0 && geteuid() == 0 && owner)
+        rc = sg_priv_chown(tmp, owner, group);
+    if (rc == 0)
+        rc = rename(tmp, path);
+    int saved = errno;
+    if (rc < 0)
+        unlink(tmp);
+    else if (slash)
+        sg_fsync_dir(dir);
+    errno = saved;
+    return rc < 0 ? -1 : 0;
+}
+
+int sg_kek_unwrap_fresh(sg_kek *kek, const char *path, const char *aad, const uint8_t *in, size_t inlen,
+                        uint8_t **out, size_t *outlen)
+{
+    if (sg_kek_unwrap(kek, aad, in, inlen, out, outlen) == 0)
+        return 0;
+    char next[PATH_MAX + 8];
+    snprintf(next, sizeof next, "%s.new", path);
+    const char *const files[] = {path, next};
+    for (int i = 0; i < 2; i++) {
+        sg_kek k;
+        if (sg_kek_load(files[i], &k) < 0)
+            continue;
+        int same = CRYPTO_memcmp(k.key, kek->key, SG_KEK_LEN) == 0;
+        if (!same && sg_kek_unwrap(&k, aad, in, inlen, out, outlen) == 0) {
+            memcpy(kek->key, k.key, SG_KEK_LEN);
+            sg_kek_wipe(&k);
+            return 0;
+        }
+        sg_kek_wipe(&k);
+    }
+    return -1;
+}

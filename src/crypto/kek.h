@@ -28,6 +28,16 @@ int sg_kek_create(const char *path);
 int sg_kek_ensure(const char *base_dir, const char *owner, const char *group);
 /* Loads the KEK; -1 with errno (EINVAL: wrong size, EPERM: readable by group/others). */
 int sg_kek_load(const char *path, sg_kek *kek);
+/* Writes kek to path atomically and durably (temp file beside it, fsync, rename, fsync of the
+ * directory), 0600, and when running as root owned by owner:group (kept the caller's when owner
+ * is NULL). 0 or -1 with errno. */
+int sg_kek_write(const char *path, const sg_kek *kek, const char *owner, const char *group);
+/* sg_kek_unwrap with *kek, and when that fails, again after re-reading the KEK file at path: a
+ * `sealgate kek rotate` (keys/kekrotate.h) may have replaced it while this process kept an older
+ * key, or be between its commit and its rename (the new key still in path".new"). So the file
+ * is tried, then path".new"; *kek keeps whichever key opened it. Same result as sg_kek_unwrap. */
+int sg_kek_unwrap_fresh(sg_kek *kek, const char *path, const char *aad, const uint8_t *in, size_t inlen,
+                        uint8_t **out, size_t *outlen);
 /* Wipes the key from memory. */
 void sg_kek_wipe(sg_kek *kek);
 

@@ -302,7 +302,11 @@ static int store_key(sg_certstore *cs, const char *fpr, EVP_PKEY *key)
         return cs_fail(cs, "cannot encode the private key");
     uint8_t *wrapped = NULL;
     size_t wlen = 0;
-    int rc = sg_kek_wrap(&cs->kek, fpr, der, (size_t)len, &wrapped, &wlen);
+    /* Read again right before wrapping (inside the caller's transaction): a long-lived process
+     * must not wrap under a KEK that `sealgate kek rotate` has replaced since it loaded it. */
+    int rc = sg_kek_load(cs->kek_path, &cs->kek) < 0
+                 ? -1
+                 : sg_kek_wrap(&cs->kek, fpr, der, (size_t)len, &wrapped, &wlen);
     OPENSSL_clear_free(der, (size_t)len);
     if (rc < 0)
         return cs_fail(cs, "cannot wrap the private key");

@@ -123,7 +123,8 @@ static int unwrap_key(sg_certstore *cs, const char *fpr, uint8_t **der, size_t *
         free(wrapped);
         return -1;
     }
-    rc = sg_kek_unwrap(&cs->kek, fpr, wrapped, wlen, der, len) < 0
+    /* _fresh: `sealgate kek rotate` may have replaced the KEK under a running cryptd. */
+    rc = sg_kek_unwrap_fresh(&cs->kek, cs->kek_path, fpr, wrapped, wlen, der, len) < 0
              ? cs_fail(cs, "the private key of %s does not unwrap (wrong KEK or tampered row)", fpr)
              : 0;
     free(wrapped);

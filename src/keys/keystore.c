@@ -146,7 +146,11 @@ static int put_secret(sg_keystore *ks, sg_pgp *p, const char *fpr)
         return -1;
     if (sg_pgp_export(p, fpr, SG_PGP_EXPORT_SECRET, &sec, &seclen) < 0)
         return ks_fail(ks, "cannot export the secret key of %s", fpr);
-    int rc = sg_kek_wrap(&ks->kek, fpr, sec, seclen, &wrapped, &wlen);
+    /* Read again right before wrapping: a long-lived process must not wrap under a KEK that
+     * `sealgate kek rotate` has replaced since it loaded it. */
+    int rc = sg_kek_load(ks->kek_path, &ks->kek) < 0
+                 ? -1
+                 : sg_kek_wrap(&ks->kek, fpr, sec, seclen, &wrapped, &wlen);
     sg_pgp_free_secret(sec, seclen);
     if (rc < 0)
         return ks_fail(ks, "cannot wrap the secret key of %s", fpr);
@@ -205,7 +209,8 @@ sg_pgp *sg_keystore_load_secret(sg_keystore *ks, const char *fpr_in)
             ks_store_fail(ks);
         goto out;
     }
-    if (sg_kek_unwrap(&ks->kek, fpr, wrapped, wlen, &sec, &seclen) < 0) {
+    /* _fresh: `sealgate kek rotate` may have replaced the KEK while this process kept an older one. */
+    if (sg_kek_unwrap_fresh(&ks->kek, ks->kek_path, fpr, wrapped, wlen, &sec, &seclen) < 0) {
         ks_fail(ks, "secret key of %s does not unwrap (wrong KEK or tampered row)", fpr);
         goto out;
     }

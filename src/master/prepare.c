@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
+#include "keys/kekrotate.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "queue/queue.h"
@@ -168,6 +169,19 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
         }
     }
     if (prepare_store(cfg, err, errlen) < 0)
+        return -1;
+    /* A `sealgate kek rotate` killed between its steps left keys/kek.new: keep the KEK that the
+     * store's secrets are wrapped under before cryptd loads one (src/keys/kekrotate.h). */
+    int lock = sg_kek_lock(cfg->base_dir);
+    if (lock < 0) {
+        snprintf(err, errlen, "cannot lock %s/keys: %s", cfg->base_dir, strerror(errno));
+        return -1;
+    }
+    sg_store *st = sg_store_open(cfg->store_path, err, errlen);
+    int rec = st ? sg_kek_recover(cfg->base_dir, st, err, errlen) : -1;
+    sg_store_close(st);
+    close(lock);
+    if (rec < 0)
         return -1;
     /* The KEK that wraps private keys: readable by the cryptd user only (DESIGN.md). */
     if (sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {

@@ -118,6 +118,36 @@ static void test_wrap(void)
     CHECK(memcmp(k.key, zero, SG_KEK_LEN) == 0, "wipe clears the key");
 }
 
+/* A process that loaded a KEK two rotations ago: the file has the key after it, kek.new the one
+ * the rows are under now (a rotation killed between commit and rename). */
+static void test_fresh(const char *dir)
+{
+    char path[512], next[520];
+    snprintf(path, sizeof path, "%s/fresh/kek", dir);
+    snprintf(next, sizeof next, "%s.new", path);
+    sg_kek stale, file, now, mine;
+    memset(stale.key, 1, SG_KEK_LEN);
+    memset(file.key, 2, SG_KEK_LEN);
+    memset(now.key, 3, SG_KEK_LEN);
+    uint8_t *w = NULL, *pt = NULL;
+    size_t wlen = 0, ptlen = 0;
+    CHECK(sg_kek_wrap(&now, aad, (const uint8_t *)"secret", 6, &w, &wlen) == 0,
+          "wrapped under the newest KEK");
+    CHECK(sg_kek_write(path, &file, "nobody", "nogroup") == 0, "sg_kek_write writes the KEK file");
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == SG_KEK_LEN, "0600, 32 bytes");
+    mine = stale;
+    CHECK(sg_kek_unwrap_fresh(&mine, path, aad, w, wlen, &pt, &ptlen) < 0 &&
+              memcmp(&mine, &stale, sizeof mine) == 0,
+          "neither the key held nor the file opens it, no kek.new: fails, the key held is kept");
+    CHECK(sg_kek_write(next, &now, NULL, NULL) == 0, "kek.new written");
+    CHECK(sg_kek_unwrap_fresh(&mine, path, aad, w, wlen, &pt, &ptlen) == 0 && ptlen == 6 &&
+              memcmp(pt, "secret", 6) == 0 && memcmp(&mine, &now, sizeof mine) == 0,
+          "a key two rotations old: the file is tried, then kek.new, which opens it and is kept");
+    sg_kek_free_plain(pt, ptlen);
+    free(w);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-test-kek-XXXXXX";
@@ -125,6 +155,7 @@ int main(void)
         return 1;
     test_file(dir);
     test_wrap();
+    test_fresh(dir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

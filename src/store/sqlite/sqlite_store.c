@@ -337,4 +337,5 @@ const sg_store_backend sg_store_sqlite = {
     .x509 = &sg_sqlite_x509_ops,
     .revocation = &sg_sqlite_revocation_ops,
     .policy = &sg_sqlite_policy_ops,
+    .backup = &sg_sqlite_backup_ops,
 };
