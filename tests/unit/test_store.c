@@ -7,10 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "check.h"
 #include "store/store.h"
+#include "store_side.h"
 
 #define OPENERS 6
 
@@ -19,10 +18,10 @@
 static void generations(const char *dir)
 {
     char path[256], err[512] = "";
-    snprintf(path, sizeof path, "%s/gen/sealgate.db", dir);
+    if (side_store(dir, "gen/sealgate", path, sizeof path) < 0)
+        return;
     sg_store *st = sg_store_open(path, err, sizeof err);
-    sqlite3 *other = NULL;
-    int opened = st && sqlite3_open(path, &other) == SQLITE_OK;
+    int opened = st && side_open(path) == 0;
     CHECK(opened, "generations: store opened (%s)", err);
     if (!opened)
         return;
@@ -49,7 +48,7 @@ static void generations(const char *dir)
         int ok = 1;
         for (int k = 0; k < 3; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &before[k]) == 0;
-        ok &= sqlite3_exec(other, writes[i].sql, NULL, NULL, NULL) == SQLITE_OK;
+        ok &= side_exec(writes[i].sql) == 0;
         for (int k = 0; k < 3; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &after[k]) == 0;
         char what[64] = "";
@@ -65,7 +64,7 @@ static void generations(const char *dir)
     int64_t g;
     CHECK(sg_store_generation(st, (sg_store_gen)7, &g) == -1 && strstr(sg_store_error(st), "generation"),
           "generations: an unknown kind is an error, not a number (%s)", sg_store_error(st));
-    sqlite3_close(other);
+    side_close();
     sg_store_close(st);
 }
 
@@ -75,8 +74,10 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     for (int round = 0; round < 5; round++) {
-        char path[256];
-        snprintf(path, sizeof path, "%s/r%d/sealgate.db", dir, round);
+        char path[256], name[16];
+        snprintf(name, sizeof name, "r%d/sealgate", round);
+        if (side_store(dir, name, path, sizeof path) < 0)
+            return 1;
         int pipefd[2];
         if (pipe(pipefd) < 0)
             return 1;
