@@ -11,7 +11,9 @@ trusted (for test set-up); `Pg.add_user` makes a role that must give its passwor
 
 As a module:  with Pg() as pg: pg.uri("db")  (pg.createdb, pg.psql, pg.stop_server/start_server)
 As a command: sgpg.py run -- CMD...  runs CMD with SEALGATE_TEST_STORE=postgresql://postgres@
-127.0.0.1:PORT (no database: each store test makes its own, tests/unit/store_side.h).
+127.0.0.1:PORT (no database: each store test makes its own, tests/unit/store_side.h);
+sgpg.py units BUILD TEST...  runs the unit tests BUILD/tests/unit/TEST so against one server
+(the `store-pg` suite of tests/run-all), failing when any exits non-zero.
 """
 import os
 import pwd
@@ -123,9 +125,25 @@ class Pg:
         self.close()
 
 
+def units(build, names):
+    rc = 0
+    with Pg() as pg:
+        env = dict(os.environ, SEALGATE_TEST_STORE=pg.base())
+        for n in names:
+            print(f"# {n} against PostgreSQL", flush=True)
+            exe = os.path.join(build, "tests", "unit", n)
+            r = subprocess.run([exe], env=env)
+            if r.returncode != 0:
+                print(f"not ok - {n} exited with {r.returncode}", flush=True)
+                rc = 1
+    return rc
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "units":
+        return units(sys.argv[2], sys.argv[3:])
     if len(sys.argv) < 3 or sys.argv[1] != "run" or "--" not in sys.argv:
-        print("usage: sgpg.py run -- CMD...", file=sys.stderr)
+        print("usage: sgpg.py run -- CMD... | sgpg.py units BUILD TEST...", file=sys.stderr)
         return 2
     cmd = sys.argv[sys.argv.index("--") + 1:]
     with Pg() as pg:

@@ -56,6 +56,10 @@ static void conn_msg(PGconn *c, char *out, size_t outlen)
     size_t n = strlen(out);
     while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
         out[--n] = '\0';
+    /* One line for the log: libpq's hints come on lines of their own. */
+    for (char *c = out; *c; c++)
+        if (*c == '\n' || *c == '\t')
+            *c = ' ';
 }
 
 static void drain(pg_store *p)
