@@ -11,8 +11,9 @@
 
 const char *const sg_pg_migrations[] = {
     "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);"
-    "INSERT INTO meta VALUES ('created', extract(epoch from now())::bigint::text);",
-    /* 2 */
+    "INSERT INTO meta VALUES ('created', floor(extract(epoch from now()))::bigint::text);",
+    /* 2 (times: Unix seconds, truncated as SQLite's strftime('%s') does: a revocation rounded up
+     * into the next second would be "after" a check made in this one) */
     "CREATE TABLE pgp_keys (fpr text PRIMARY KEY, keyid text NOT NULL, alg text NOT NULL,"
     " bits bigint NOT NULL, created bigint NOT NULL, expires bigint NOT NULL,"
     " valid_until bigint NOT NULL, revoked bigint NOT NULL, revoke_reason text,"

@@ -53,7 +53,7 @@ static int x_insert(sg_store *s, const sg_x509_row *r, const uint8_t *der, size_
     if (pg_cmd(s,
                "INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before, not_after, key_usage,"
                " eku_email, is_ca, trusted, local_ca, learned, imported) VALUES"
-               " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13, extract(epoch from now())::bigint)",
+               " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13, floor(extract(epoch from now()))::bigint)",
                &a, "storing a certificate") < 0)
         return -1;
     for (size_t i = 0; i < r->naddrs; i++) {
@@ -272,12 +272,15 @@ static int x_local_ca(sg_store *s, char fpr[SG_X509_FPR_LEN + 1])
     return rc;
 }
 
+/* Times are truncated to the second (floor), as SQLite's strftime('%s'): a cast would round a
+ * revocation up into the next second, "after" a validation made in this one, which then
+ * calls the certificate good (test_cluster caught it). */
 static int x_revoke(sg_store *s, const char *fpr)
 {
     pg_args a;
     one_text(&a, fpr);
     return update_one(s,
-                      "UPDATE x509_certs SET revoked = 1, revoked_at = extract(epoch from now())::bigint"
+                      "UPDATE x509_certs SET revoked = 1, revoked_at = floor(extract(epoch from now()))::bigint"
                       " WHERE fpr = $1",
                       &a, "revoking a certificate");
 }
