@@ -168,6 +168,25 @@ static void password_file(const char *dir)
     sg_store_close(st);
 }
 
+/* PostgreSQL only: a multi-host URI goes to libpq as it is; with the first host down the
+ * store opens on the second, the read-write one (fail-over after a promotion). */
+static void multi_host(const char *dir)
+{
+    char path[256], uri[600], err[512] = "";
+    const char *at = side_store(dir, "multi", path, sizeof path) == 0 ? strchr(path, '@') : NULL;
+    if (!at) {
+        CHECK(0, "multi-host: set-up");
+        return;
+    }
+    /* postgresql://postgres@127.0.0.1:PORT/db -> postgresql://postgres@127.0.0.1:1,127.0.0.1:PORT/db */
+    snprintf(uri, sizeof uri, "postgresql://postgres@127.0.0.1:1,%s?target_session_attrs=read-write", at + 1);
+    sg_store *st = sg_store_open(uri, err, sizeof err);
+    int64_t g = -1;
+    CHECK(st && sg_store_generation(st, SG_GEN_PGP, &g) == 0 && g == 0,
+          "multi-host: the first host down, the store opens on the second (%s)", err);
+    sg_store_close(st);
+}
+
 /* PostgreSQL only: its migrations end at the same version with the same tables and columns as
  * SQLite's (less the version table and pgp_uids' rowid, which SQLite has implicitly). */
 static void same_schema(const char *dir)
@@ -263,6 +282,7 @@ int main(void)
     notifications(dir);
     if (side_is_pg()) {
         password_file(dir);
+        multi_host(dir);
         same_schema(dir);
     }
     char cmd[600];
