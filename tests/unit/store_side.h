@@ -84,7 +84,8 @@ static inline const char *side_sql(const char *sql)
     size_t o = 0;
     int quoted = 0; /* inside a string literal */
     for (const char *p = sql; *p && o + 16 < sizeof buf;) {
-        if (!quoted && (*p == 'x' || *p == 'X') && p[1] == '\'' && (p == sql || !isalnum((unsigned char)p[-1]))) {
+        if (!quoted && (*p == 'x' || *p == 'X') && p[1] == '\'' &&
+            (p == sql || !isalnum((unsigned char)p[-1]))) {
             const char *end = strchr(p + 2, '\'');
             if (end) {
                 o += (size_t)snprintf(buf + o, sizeof buf - o, "'\\x%.*s'::bytea", (int)(end - p - 2), p + 2);
@@ -159,7 +160,8 @@ static inline int side_text(const char *sql, char *out, size_t outlen)
         return rc;
     }
     sqlite3_stmt *q = NULL;
-    if (side_db && sqlite3_prepare_v2(side_db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+    if (side_db && sqlite3_prepare_v2(side_db, sql, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
         const unsigned char *t = sqlite3_column_text(q, 0);
         snprintf(out, outlen, "%s", t ? (const char *)t : "");
         rc = 0;

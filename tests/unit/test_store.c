@@ -36,7 +36,8 @@ static void generations(const char *dir)
         {"INSERT INTO pgp_uids VALUES ('F','a <a@b>','a@b',1)", SG_GEN_PGP},
         {"DELETE FROM pgp_keys", SG_GEN_PGP},
         {"INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before, not_after, key_usage,"
-         " eku_email, is_ca, imported) VALUES ('C', x'00', 's', 'i', '1', 0, 0, -1, 1, 0, 0)", SG_GEN_X509},
+         " eku_email, is_ca, imported) VALUES ('C', x'00', 's', 'i', '1', 0, 0, -1, 1, 0, 0)",
+         SG_GEN_X509},
         {"UPDATE x509_certs SET trusted = 1", SG_GEN_X509},
         {"INSERT INTO x509_ocsp VALUES ('C', 1, 0, 0, 0, 0, 'u', x'00')", SG_GEN_X509},
         {"INSERT INTO x509_learned VALUES ('a@b', 'C', NULL, 0, 1, 1)", SG_GEN_X509},
@@ -75,8 +76,8 @@ static void generations(const char *dir)
 static void redaction(void)
 {
     char out[512], err[512] = "";
-    sg_store_describe("postgresql://sg:s3cr3tpw@db1:5432,db2:5432/sealgate?target_session_attrs=read-write", out,
-                      sizeof out);
+    sg_store_describe("postgresql://sg:s3cr3tpw@db1:5432,db2:5432/sealgate?target_session_attrs=read-write",
+                      out, sizeof out);
     CHECK(!strstr(out, "s3cr3tpw") && strstr(out, "sg:***@db1:5432,db2:5432/sealgate?target_session_attrs"),
           "describe: the URI's password is cut (%s)", out);
     sg_store_describe("postgres://db1/sealgate?user=sg&password=s3cr3tpw&sslmode=require", out, sizeof out);
@@ -85,7 +86,8 @@ static void redaction(void)
     sg_store_describe("/var/lib/sealgate/store/sealgate.db", out, sizeof out);
     CHECK(strcmp(out, "/var/lib/sealgate/store/sealgate.db") == 0, "describe: a path stays as it is");
     /* Nothing listens on port 1: the error names the store, not its password. */
-    sg_store *st = sg_store_open("postgresql://sg:s3cr3tpw@127.0.0.1:1/sealgate?connect_timeout=2", err, sizeof err);
+    sg_store *st =
+        sg_store_open("postgresql://sg:s3cr3tpw@127.0.0.1:1/sealgate?connect_timeout=2", err, sizeof err);
     CHECK(!st && err[0] && !strstr(err, "s3cr3tpw") && strstr(err, "sg:***@127.0.0.1:1"),
           "open: a connection error shows no password (%s)", err);
     sg_store_close(st);
@@ -143,7 +145,8 @@ static void password_file(const char *dir)
     const char *db = strrchr(path, '/') + 1;
     char sql[512];
     snprintf(sql, sizeof sql,
-             "DROP ROLE IF EXISTS sgpw; CREATE ROLE sgpw LOGIN PASSWORD 'right-pw-1'; ALTER DATABASE \"%s\" OWNER TO "
+             "DROP ROLE IF EXISTS sgpw; CREATE ROLE sgpw LOGIN PASSWORD 'right-pw-1'; ALTER DATABASE \"%s\" "
+             "OWNER TO "
              "sgpw",
              db);
     int ok = side_exec(sql) == 0;
@@ -163,8 +166,8 @@ static void password_file(const char *dir)
     if (f)
         fclose(f);
     st = sg_store_open_auth(uri, pwf, err, sizeof err);
-    CHECK(ok && st && sg_store_schema_version(st) > 0, "password: the right one from the file opens the store (%s)",
-          err);
+    CHECK(ok && st && sg_store_schema_version(st) > 0,
+          "password: the right one from the file opens the store (%s)", err);
     sg_store_close(st);
 }
 
@@ -195,27 +198,30 @@ static void same_schema(const char *dir)
     snprintf(sqpath, sizeof sqpath, "%s/schema.db", dir);
     if (side_store(dir, "schema", pgpath, sizeof pgpath) < 0)
         return;
-    sg_store *a = sg_store_open(sqpath, err, sizeof err), *b = a ? sg_store_open(pgpath, err, sizeof err) : NULL;
+    sg_store *a = sg_store_open(sqpath, err, sizeof err),
+             *b = a ? sg_store_open(pgpath, err, sizeof err) : NULL;
     int va = a ? sg_store_schema_version(a) : -1, vb = b ? sg_store_schema_version(b) : -2;
     CHECK(a && b && va == vb && va > 0, "schema: both backends at version %d / %d (%s)", va, vb, err);
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
     if (sqlite3_open(sqpath, &db) == SQLITE_OK &&
-        sqlite3_prepare_v2(db,
-                           "SELECT group_concat(t || '.' || c, ' ') FROM (SELECT m.name AS t, p.name AS c FROM"
-                           " sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name"
-                           " NOT LIKE 'sqlite_%' ORDER BY 1, 2)",
-                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(
+            db,
+            "SELECT group_concat(t || '.' || c, ' ') FROM (SELECT m.name AS t, p.name AS c FROM"
+            " sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name"
+            " NOT LIKE 'sqlite_%' ORDER BY 1, 2)",
+            -1, &q, NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
         snprintf(sqcols, sizeof sqcols, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     sqlite3_close(db);
     if (side_open(pgpath) == 0)
-        side_text("SELECT string_agg(t || '.' || c, ' ' ORDER BY t COLLATE \"C\", c COLLATE \"C\") FROM (SELECT"
-                  " table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE"
-                  " table_schema = 'public' AND table_name <> 'sg_schema_version'"
-                  " AND NOT (table_name = 'pgp_uids' AND column_name = 'rowid')) x",
-                  pgcols, sizeof pgcols);
+        side_text(
+            "SELECT string_agg(t || '.' || c, ' ' ORDER BY t COLLATE \"C\", c COLLATE \"C\") FROM (SELECT"
+            " table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE"
+            " table_schema = 'public' AND table_name <> 'sg_schema_version'"
+            " AND NOT (table_name = 'pgp_uids' AND column_name = 'rowid')) x",
+            pgcols, sizeof pgcols);
     side_close();
     int same = sqcols[0] && strcmp(sqcols, pgcols) == 0;
     if (!same)
@@ -275,8 +281,8 @@ int main(void)
         if (st)
             sg_store_close(st);
         CHECK(ok == OPENERS && v > 0 && v == again,
-              "round %d: %d processes open a new store at once, all succeed (%d did), schema version %d", round,
-              OPENERS, ok, v);
+              "round %d: %d processes open a new store at once, all succeed (%d did), schema version %d",
+              round, OPENERS, ok, v);
     }
     generations(dir);
     notifications(dir);

@@ -133,10 +133,12 @@ int main(void)
     CHECK(wrapped_is(st, "p-1"), "rolled back: the old bytes are there again");
 
     if (side_is_pg()) {
-        CHECK(sg_store_backup(st, bk) == -1 && strstr(sg_store_error(st), "use pg_dump") && access(bk, F_OK) < 0,
+        CHECK(sg_store_backup(st, bk) == -1 && strstr(sg_store_error(st), "use pg_dump") &&
+                  access(bk, F_OK) < 0,
               "PostgreSQL: backup refused, pointing to pg_dump, no file left (%s)", sg_store_error(st));
         sg_store *staged = sg_store_backup_stage(bk, a, err, sizeof err);
-        CHECK(!staged && strstr(err, "pg_restore"), "PostgreSQL: restore refused, pointing to pg_restore (%s)", err);
+        CHECK(!staged && strstr(err, "pg_restore"),
+              "PostgreSQL: restore refused, pointing to pg_restore (%s)", err);
         sg_store_close(st);
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

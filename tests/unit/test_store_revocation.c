@@ -62,13 +62,15 @@ static void crls(sg_store *st)
 /* The url and response bytes as stored, read through another connection. */
 static int stored_response(const char *path, char *url, size_t ulen, char *hex, size_t hlen)
 {
-    int rc = side_open(path) == 0 &&
-                     side_text("SELECT url FROM x509_ocsp WHERE fpr = '" LEAF "'", url, ulen) == 0 &&
-                     side_text(side_is_pg() ? "SELECT upper(encode(response, 'hex')) FROM x509_ocsp WHERE fpr = '" LEAF "'"
-                                            : "SELECT hex(response) FROM x509_ocsp WHERE fpr = '" LEAF "'",
-                               hex, hlen) == 0
-                 ? 0
-                 : -1;
+    int rc =
+        side_open(path) == 0 &&
+                side_text("SELECT url FROM x509_ocsp WHERE fpr = '" LEAF "'", url, ulen) == 0 &&
+                side_text(side_is_pg()
+                              ? "SELECT upper(encode(response, 'hex')) FROM x509_ocsp WHERE fpr = '" LEAF "'"
+                              : "SELECT hex(response) FROM x509_ocsp WHERE fpr = '" LEAF "'",
+                          hex, hlen) == 0
+            ? 0
+            : -1;
     side_close();
     return rc;
 }
@@ -153,7 +155,8 @@ static void locked_store(const char *dir)
     /* Another connection holds the write lock: with the busy (lock) timeout spent, a write is an
      * error. */
     int locked = side_open(path) == 0 &&
-                 side_exec(side_is_pg() ? "BEGIN; LOCK TABLE x509_ocsp IN ACCESS EXCLUSIVE MODE" : "BEGIN EXCLUSIVE") == 0;
+                 side_exec(side_is_pg() ? "BEGIN; LOCK TABLE x509_ocsp IN ACCESS EXCLUSIVE MODE"
+                                        : "BEGIN EXCLUSIVE") == 0;
     sg_store_ocsp oin = {.url = "u", .response = (const uint8_t *)"x", .response_len = 1};
     CHECK(locked && sg_store_revocation_put_ocsp(st, LEAF, &oin) == -1 &&
               strstr(sg_store_error(st), SIDE_LOCKED),

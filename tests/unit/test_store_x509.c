@@ -230,8 +230,7 @@ static void delete_all(sg_store *st)
              "INSERT INTO x509_keys VALUES ('%s', x'01');"
              "INSERT INTO x509_learned VALUES ('g@x.example', '%s', NULL, 0, 1, 1);",
              c, c, c, c);
-    CHECK(side_exec(sql) == 0,
-          "delete: C has a CRL, an OCSP answer, a key, a pair");
+    CHECK(side_exec(sql) == 0, "delete: C has a CRL, an OCSP answer, a key, a pair");
     int rc = sg_store_begin(st) == 0 ? sg_store_x509_delete(st, c) : -1;
     CHECK(rc == 0 && sg_store_commit(st) == 0, "delete: 0 for a certificate that was there");
     snprintf(

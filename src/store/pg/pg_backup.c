@@ -31,7 +31,8 @@ static int pg_install(const char *staged, const char *spec, char *err, size_t er
 {
     (void)staged;
     (void)spec;
-    snprintf(err, errlen, "restore into a PostgreSQL store is unavailable here: use pg_restore (docs/cluster.md)");
+    snprintf(err, errlen,
+             "restore into a PostgreSQL store is unavailable here: use pg_restore (docs/cluster.md)");
     return -1;
 }
 
@@ -49,8 +50,10 @@ static int pg_has_data(sg_store *s)
 }
 
 static const char *const secret_tables[][2] = {
-    {"SELECT fpr, wrapped FROM pgp_secrets ORDER BY fpr", "UPDATE pgp_secrets SET wrapped = $1 WHERE fpr = $2"},
-    {"SELECT fpr, wrapped FROM x509_keys ORDER BY fpr", "UPDATE x509_keys SET wrapped = $1 WHERE fpr = $2"},
+    {"SELECT fpr, wrapped FROM pgp_secrets ORDER BY fpr COLLATE \"C\"",
+     "UPDATE pgp_secrets SET wrapped = $1 WHERE fpr = $2"},
+    {"SELECT fpr, wrapped FROM x509_keys ORDER BY fpr COLLATE \"C\"",
+     "UPDATE x509_keys SET wrapped = $1 WHERE fpr = $2"},
 };
 
 static int pg_secrets_each(sg_store *s, sg_store_secret_fn fn, void *ctx)
@@ -76,7 +79,9 @@ static int pg_secrets_each(sg_store *s, sg_store_secret_fn fn, void *ctx)
                 pa_bytes(&a, out, outlen);
                 pa_text(&a, fpr);
                 int64_t n = pg_cmd(s, secret_tables[t][1], &a, "replacing a wrapped secret");
-                rc = n == 1 ? 0 : n < 0 ? -1 : sg_store_fail(s, "store: replacing a wrapped secret: %s is gone", fpr);
+                rc = n == 1  ? 0
+                     : n < 0 ? -1
+                             : sg_store_fail(s, "store: replacing a wrapped secret: %s is gone", fpr);
             }
             free(out);
         }

@@ -3,6 +3,8 @@
  * its SQL text, always a string literal) and run with parameters: numbers and text in text
  * format, bytes in binary; results come back in binary format (bigint as 8 bytes big-endian,
  * text as its bytes, bytea raw), read with the pg_col_* helpers.
+ * Text is ordered COLLATE "C" (by bytes, as SQLite's BINARY) whatever the database's locale, so
+ * lists come back in the same order on both backends.
  * SECURITY: the connection string may carry a password; only its redacted form (pg_store.uri)
  * ever reaches an error message or the log. */
 #ifndef SG_STORE_PG_INT_H
@@ -20,8 +22,8 @@
 
 typedef struct pg_store {
     PGconn *conn;
-    char uri[512]; /* the connection string without its password, for messages */
-    bool in_tx;    /* inside sg_store_begin/commit: no reconnection behind the caller's back */
+    char uri[512];     /* the connection string without its password, for messages */
+    bool in_tx;        /* inside sg_store_begin/commit: no reconnection behind the caller's back */
     unsigned notified; /* kinds (1 << sg_store_gen) announced by NOTIFY since the last poll */
     struct {
         const char *sql;

@@ -46,7 +46,8 @@ static int put_key(sg_store *s, const sg_store_pgp_key *k, const uint8_t *pub, s
         pa_text(&u, k->uids[i].uid);
         pa_text(&u, k->uids[i].addr);
         pa_i64(&u, k->uids[i].valid);
-        if (pg_cmd(s, "INSERT INTO pgp_uids (fpr, uid, addr, valid) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+        if (pg_cmd(s,
+                   "INSERT INTO pgp_uids (fpr, uid, addr, valid) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
                    &u, "writing a user ID") < 0)
             return -1;
     }
@@ -68,7 +69,8 @@ static int put_secret(sg_store *s, const char *fpr, const uint8_t *wrapped, size
 
 static int delete_key(sg_store *s, const char *fpr)
 {
-    static const char *const sql[] = {"DELETE FROM pgp_secrets WHERE fpr = $1", "DELETE FROM pgp_uids WHERE fpr = $1",
+    static const char *const sql[] = {"DELETE FROM pgp_secrets WHERE fpr = $1",
+                                      "DELETE FROM pgp_uids WHERE fpr = $1",
                                       "DELETE FROM pgp_keys WHERE fpr = $1"};
     int64_t n = 0;
     for (int i = 0; i < 3; i++) {
@@ -108,7 +110,8 @@ static int has_secret(sg_store *s, const char *fpr)
 {
     pg_args a = {0};
     pa_text(&a, fpr);
-    PGresult *r = pg_run(s, "SELECT 1 FROM pgp_secrets WHERE fpr = $1", &a, "reading a secret key's presence");
+    PGresult *r =
+        pg_run(s, "SELECT 1 FROM pgp_secrets WHERE fpr = $1", &a, "reading a secret key's presence");
     if (!r)
         return -1;
     int rc = PQntuples(r) ? 0 : 1;
@@ -194,12 +197,13 @@ static int list(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *
     pg_args a = {0};
     if (addr)
         pa_text(&a, addr);
-    PGresult *r = pg_run(s,
-                         addr ? "SELECT " KEY_COLS " FROM pgp_keys k WHERE k.fpr IN"
-                                " (SELECT fpr FROM pgp_uids WHERE addr = $1)"
-                                " ORDER BY k.created DESC, k.fpr"
-                              : "SELECT " KEY_COLS " FROM pgp_keys k ORDER BY k.created DESC, k.fpr",
-                         &a, "listing keys");
+    PGresult *r =
+        pg_run(s,
+               addr ? "SELECT " KEY_COLS " FROM pgp_keys k WHERE k.fpr IN"
+                      " (SELECT fpr FROM pgp_uids WHERE addr = $1)"
+                      " ORDER BY k.created DESC, k.fpr COLLATE \"C\""
+                    : "SELECT " KEY_COLS " FROM pgp_keys k ORDER BY k.created DESC, k.fpr COLLATE \"C\"",
+               &a, "listing keys");
     if (!r)
         return -1;
     int rows = PQntuples(r), rc = 0;
@@ -217,7 +221,8 @@ static int list(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *
     return rc;
 }
 
-static int select_one(sg_store *s, const char *sql, const char *addr, int64_t now, char fpr[SG_STORE_PGP_FPR_LEN + 1])
+static int select_one(sg_store *s, const char *sql, const char *addr, int64_t now,
+                      char fpr[SG_STORE_PGP_FPR_LEN + 1])
 {
     pg_args a = {0};
     pa_text(&a, addr);
@@ -239,10 +244,11 @@ static int select_one(sg_store *s, const char *sql, const char *addr, int64_t no
 
 static int find_encryption(sg_store *s, const char *addr, int64_t now, char fpr[SG_STORE_PGP_FPR_LEN + 1])
 {
-    return select_one(s,
-                      "SELECT k.fpr FROM pgp_keys k WHERE k.enc_subkey = 1 AND k.enc_until > $2 AND" VALID_FOR_ADDR
-                      " ORDER BY k.created DESC, k.fpr LIMIT 1",
-                      addr, now, fpr);
+    return select_one(
+        s,
+        "SELECT k.fpr FROM pgp_keys k WHERE k.enc_subkey = 1 AND k.enc_until > $2 AND" VALID_FOR_ADDR
+        " ORDER BY k.created DESC, k.fpr COLLATE \"C\" LIMIT 1",
+        addr, now, fpr);
 }
 
 static int find_own_signing(sg_store *s, const char *addr, int64_t now, char fpr[SG_STORE_PGP_FPR_LEN + 1])
@@ -250,7 +256,7 @@ static int find_own_signing(sg_store *s, const char *addr, int64_t now, char fpr
     return select_one(s,
                       "SELECT k.fpr FROM pgp_keys k WHERE k.can_sign = 1 AND"
                       " EXISTS (SELECT 1 FROM pgp_secrets s WHERE s.fpr = k.fpr) AND" VALID_FOR_ADDR
-                      " ORDER BY k.created DESC, k.fpr LIMIT 1",
+                      " ORDER BY k.created DESC, k.fpr COLLATE \"C\" LIMIT 1",
                       addr, now, fpr);
 }
 

@@ -23,7 +23,8 @@ static int add(sg_store *s, const char *text, const char *source, int64_t loaded
 
 static int newest(sg_store *s, int64_t *rev)
 {
-    PGresult *r = pg_run(s, "SELECT coalesce(max(rev), 0) FROM policy", NULL, "reading the newest policy revision");
+    PGresult *r =
+        pg_run(s, "SELECT coalesce(max(rev), 0) FROM policy", NULL, "reading the newest policy revision");
     if (!r)
         return -1;
     *rev = pg_col_i64(r, 0, 0);
@@ -38,7 +39,8 @@ static int get(sg_store *s, int64_t rev, char **text, char **source, int64_t *lo
         *source = NULL;
     pg_args a = {0};
     pa_i64(&a, rev);
-    PGresult *r = pg_run(s, "SELECT text, source, loaded FROM policy WHERE rev = $1", &a, "reading a policy revision");
+    PGresult *r =
+        pg_run(s, "SELECT text, source, loaded FROM policy WHERE rev = $1", &a, "reading a policy revision");
     if (!r)
         return -1;
     if (PQntuples(r) == 0) {

@@ -81,13 +81,14 @@ static int put_ocsp(sg_store *s, const char *fpr, const sg_store_ocsp *row)
     pa_i64(&a, row->fetched);
     pa_text(&a, row->url ? row->url : "");
     pa_bytes(&a, row->response ? (const void *)row->response : "", row->response_len);
-    return pg_cmd(s,
-                  "INSERT INTO x509_ocsp (fpr, status, revoked_at, this_update, until, fetched, url, response)"
-                  " VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (fpr) DO UPDATE SET status = excluded.status,"
-                  " revoked_at = excluded.revoked_at, this_update = excluded.this_update,"
-                  " until = excluded.until, fetched = excluded.fetched, url = excluded.url,"
-                  " response = excluded.response",
-                  &a, "storing an OCSP answer") < 0
+    return pg_cmd(
+               s,
+               "INSERT INTO x509_ocsp (fpr, status, revoked_at, this_update, until, fetched, url, response)"
+               " VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (fpr) DO UPDATE SET status = excluded.status,"
+               " revoked_at = excluded.revoked_at, this_update = excluded.this_update,"
+               " until = excluded.until, fetched = excluded.fetched, url = excluded.url,"
+               " response = excluded.response",
+               &a, "storing an OCSP answer") < 0
                ? -1
                : 0;
 }

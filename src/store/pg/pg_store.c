@@ -64,7 +64,8 @@ static void conn_msg(PGconn *c, char *out, size_t outlen)
 
 static void drain(pg_store *p)
 {
-    static const char *const kind[] = {[SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
+    static const char *const kind[] = {
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
     PGnotify *n;
     while ((n = PQnotifies(p->conn))) {
         for (unsigned k = 0; k < sizeof kind / sizeof kind[0]; k++)
@@ -106,11 +107,12 @@ static int migrate(PGconn *c, const char *uri, char *err, size_t errlen)
 {
     char msg[1024] = "";
     for (;;) {
-        if (raw_exec(c,
-                     "BEGIN; SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ");"
-                     "CREATE TABLE IF NOT EXISTS sg_schema_version (version bigint NOT NULL);"
-                     "INSERT INTO sg_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM sg_schema_version);",
-                     msg, sizeof msg) < 0) {
+        if (raw_exec(
+                c,
+                "BEGIN; SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ");"
+                "CREATE TABLE IF NOT EXISTS sg_schema_version (version bigint NOT NULL);"
+                "INSERT INTO sg_schema_version SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM sg_schema_version);",
+                msg, sizeof msg) < 0) {
             snprintf(err, errlen, "%s: cannot lock the store for migration: %s", uri, msg);
             raw_exec(c, "ROLLBACK", msg, sizeof msg);
             return -1;
@@ -126,7 +128,9 @@ static int migrate(PGconn *c, const char *uri, char *err, size_t errlen)
             return -1;
         }
         if (v == sg_pg_migration_count)
-            return raw_exec(c, "COMMIT", msg, sizeof msg) < 0 ? (snprintf(err, errlen, "%s: %s", uri, msg), -1) : 0;
+            return raw_exec(c, "COMMIT", msg, sizeof msg) < 0
+                       ? (snprintf(err, errlen, "%s: %s", uri, msg), -1)
+                       : 0;
         char bump[96];
         snprintf(bump, sizeof bump, "UPDATE sg_schema_version SET version = %d", v + 1);
         if (raw_exec(c, sg_pg_migrations[v], msg, sizeof msg) < 0 || raw_exec(c, bump, msg, sizeof msg) < 0 ||
@@ -299,8 +303,8 @@ PGresult *pg_run(sg_store *s, const char *sql, const pg_args *a, const char *wha
         PQclear(r);
         p->prepared[p->nprepared++].sql = sql;
     }
-    PGresult *r = PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-                                 a ? a->fmt : NULL, 1);
+    PGresult *r =
+        PQexecPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL, a ? a->fmt : NULL, 1);
     drain(p);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -358,7 +362,8 @@ char *pg_col_dup(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
 }
 
-int pg_col_bytes(sg_store *s, const PGresult *r, int row, int col, const char *fpr, uint8_t **out, size_t *len)
+int pg_col_bytes(sg_store *s, const PGresult *r, int row, int col, const char *fpr, uint8_t **out,
+                 size_t *len)
 {
     int n = PQgetisnull(r, row, col) ? 0 : PQgetlength(r, row, col);
     if (n <= 0 || !(*out = malloc((size_t)n)))
@@ -393,7 +398,8 @@ static void pg_rollback(sg_store *s)
 
 static int pg_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
-    static const char *const kind[] = {[SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
+    static const char *const kind[] = {
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
     pg_args a = {0};

@@ -64,8 +64,8 @@ static int x_insert(sg_store *s, const sg_x509_row *r, const uint8_t *der, size_
         pa_text(&b, r->fpr);
         pa_text(&b, r->addrs[i]);
         pa_text(&b, at + 1);
-        if (pg_cmd(s, "INSERT INTO x509_addrs (fpr, addr, domain) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING", &b,
-                   "storing a certificate's address") < 0)
+        if (pg_cmd(s, "INSERT INTO x509_addrs (fpr, addr, domain) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING",
+                   &b, "storing a certificate's address") < 0)
             return -1;
     }
     return 0;
@@ -75,7 +75,7 @@ static int read_addrs(sg_store *s, sg_x509_row *row)
 {
     pg_args a;
     one_text(&a, row->fpr);
-    PGresult *r = pg_run(s, "SELECT addr FROM x509_addrs WHERE fpr = $1 ORDER BY addr", &a,
+    PGresult *r = pg_run(s, "SELECT addr FROM x509_addrs WHERE fpr = $1 ORDER BY addr COLLATE \"C\"", &a,
                          "reading a certificate's addresses");
     if (!r)
         return -1;
@@ -115,7 +115,8 @@ static int read_row(sg_store *s, const PGresult *res, int i, sg_x509_row *r)
     r->revoked = pg_col_i64(res, i, 12);
     r->revoked_at = pg_col_i64(res, i, 13);
     r->has_key = pg_col_i64(res, i, 14);
-    int rc = r->subject && r->issuer && r->serial ? read_addrs(s, r) : sg_store_fail(s, "store: out of memory");
+    int rc =
+        r->subject && r->issuer && r->serial ? read_addrs(s, r) : sg_store_fail(s, "store: out of memory");
     if (rc < 0)
         sg_store_x509_row_clear(r);
     return rc;
@@ -128,11 +129,12 @@ static int x_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n)
     pg_args a = {0};
     if (addr)
         pa_text(&a, addr);
-    PGresult *r = pg_run(s,
-                         addr ? "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr IN"
-                                " (SELECT fpr FROM x509_addrs WHERE addr = $1) ORDER BY c.not_before DESC, c.fpr"
-                              : "SELECT " CERT_COLS " FROM x509_certs c ORDER BY c.not_before DESC, c.fpr",
-                         &a, "listing certificates");
+    PGresult *r = pg_run(
+        s,
+        addr ? "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr IN"
+               " (SELECT fpr FROM x509_addrs WHERE addr = $1) ORDER BY c.not_before DESC, c.fpr COLLATE \"C\""
+             : "SELECT " CERT_COLS " FROM x509_certs c ORDER BY c.not_before DESC, c.fpr COLLATE \"C\"",
+        &a, "listing certificates");
     if (!r)
         return -1;
     int nr = PQntuples(r), rc = 0;
@@ -155,7 +157,8 @@ static int x_get(sg_store *s, const char *fpr, sg_x509_row *row)
     memset(row, 0, sizeof *row);
     pg_args a;
     one_text(&a, fpr);
-    PGresult *r = pg_run(s, "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr = $1", &a, "reading a certificate");
+    PGresult *r =
+        pg_run(s, "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr = $1", &a, "reading a certificate");
     if (!r)
         return -1;
     int rc = PQntuples(r) ? read_row(s, r, 0, row) : 1;
@@ -163,7 +166,8 @@ static int x_get(sg_store *s, const char *fpr, sg_x509_row *row)
     return rc;
 }
 
-static int one_blob(sg_store *s, const char *sql, const char *fpr, const char *what, uint8_t **out, size_t *len)
+static int one_blob(sg_store *s, const char *sql, const char *fpr, const char *what, uint8_t **out,
+                    size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -184,7 +188,8 @@ static int x_der(sg_store *s, const char *fpr, uint8_t **der, size_t *len)
 
 static int x_key(sg_store *s, const char *fpr, uint8_t **wrapped, size_t *len)
 {
-    return one_blob(s, "SELECT wrapped FROM x509_keys WHERE fpr = $1", fpr, "reading a private key", wrapped, len);
+    return one_blob(s, "SELECT wrapped FROM x509_keys WHERE fpr = $1", fpr, "reading a private key", wrapped,
+                    len);
 }
 
 static int x_each_ca(sg_store *s, bool trusted, sg_x509_der_cb cb, void *ctx)
@@ -261,8 +266,8 @@ static int x_put_key(sg_store *s, const char *fpr, const uint8_t *wrapped, size_
 
 static int x_local_ca(sg_store *s, char fpr[SG_X509_FPR_LEN + 1])
 {
-    PGresult *r = pg_run(s, "SELECT fpr FROM x509_certs WHERE local_ca = 1 ORDER BY not_before DESC LIMIT 1", NULL,
-                         "reading the local CA");
+    PGresult *r = pg_run(s, "SELECT fpr FROM x509_certs WHERE local_ca = 1 ORDER BY not_before DESC LIMIT 1",
+                         NULL, "reading the local CA");
     if (!r)
         return -1;
     int rc = PQntuples(r) ? 0 : 1;
@@ -279,16 +284,17 @@ static int x_revoke(sg_store *s, const char *fpr)
 {
     pg_args a;
     one_text(&a, fpr);
-    return update_one(s,
-                      "UPDATE x509_certs SET revoked = 1, revoked_at = floor(extract(epoch from now()))::bigint"
-                      " WHERE fpr = $1",
-                      &a, "revoking a certificate");
+    return update_one(
+        s,
+        "UPDATE x509_certs SET revoked = 1, revoked_at = floor(extract(epoch from now()))::bigint"
+        " WHERE fpr = $1",
+        &a, "revoking a certificate");
 }
 
 static int x_each_revoked(sg_store *s, sg_x509_revoked_cb cb, void *ctx)
 {
-    PGresult *r = pg_run(s, "SELECT serial, revoked_at FROM x509_certs WHERE revoked = 1 AND local_ca = 0", NULL,
-                         "reading revoked certificates");
+    PGresult *r = pg_run(s, "SELECT serial, revoked_at FROM x509_certs WHERE revoked = 1 AND local_ca = 0",
+                         NULL, "reading revoked certificates");
     if (!r)
         return -1;
     int rc = 0;
@@ -323,16 +329,17 @@ static int x_learn_put(sg_store *s, const char *addr, const char *fpr, const uin
                : 0;
 }
 
-static int x_learn_stale(sg_store *s, const char *addr, int keep, char (*fprs)[SG_X509_FPR_LEN + 1], size_t max)
+static int x_learn_stale(sg_store *s, const char *addr, int keep, char (*fprs)[SG_X509_FPR_LEN + 1],
+                         size_t max)
 {
     pg_args a = {0};
     pa_text(&a, addr);
     pa_i64(&a, keep < 0 ? 0 : keep);
     PGresult *r = pg_run(s,
-                         "SELECT l.fpr FROM x509_learned l JOIN x509_certs c ON c.fpr = l.fpr"
+                         "SELECT l.fpr FROM x509_learned l JOIN x509_certs c ON c.fpr = l.fpr COLLATE \"C\""
                          " WHERE l.addr = $1 AND c.learned = 1"
                          " AND NOT EXISTS (SELECT 1 FROM x509_keys k WHERE k.fpr = l.fpr)"
-                         " ORDER BY l.last_seen DESC, l.fpr OFFSET $2",
+                         " ORDER BY l.last_seen DESC, l.fpr COLLATE \"C\" OFFSET $2",
                          &a, "reading learned certificates");
     if (!r)
         return -1;
@@ -367,7 +374,7 @@ static int x_caps(sg_store *s, const char *addr, sg_x509_learned *l)
     one_text(&a, addr);
     PGresult *r = pg_run(s,
                          "SELECT fpr, caps, first_seen, last_seen FROM x509_learned"
-                         " WHERE addr = $1 ORDER BY last_seen DESC, fpr LIMIT 1",
+                         " WHERE addr = $1 ORDER BY last_seen DESC, fpr COLLATE \"C\" LIMIT 1",
                          &a, "reading capabilities");
     if (!r)
         return -1;
