@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgpg import Pg  # noqa: E402
-from sgtest import Gateway, Tap, gpg_runner, listdir, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-cluster-")
@@ -86,7 +86,7 @@ try:
         except KeyError:
             os.chmod(pwfile, 0o644)
     conf = f'internal_domains = ["demo.test"];\nstore = "{uri}";\nstore_password_file = "{pwfile}";\n'
-    A, B = Gateway(), Gateway()
+    A, B = Gateway(binary=asan_binary()), Gateway(binary=asan_binary())
     A.write_config(conf)
     B.write_config(conf)
 
@@ -175,6 +175,9 @@ try:
 
     for gw, name in ((A, "A"), (B, "B")):
         t.ok(PASSWORD not in gw.log_text(), f"node {name}'s log never shows the password")
+    for gw, name in ((A, "A"), (B, "B")):
+        gw.stop()
+        t.ok(not gw.sanitizer_reports(), f"node {name}: no sanitizer report", "\n".join(gw.sanitizer_reports()[:20]))
 except Exception as e:  # a failure is a test failure, with the logs to see why
     import traceback
     t.ok(False, f"exception: {e!r}", traceback.format_exc() + "".join(g.log_text()[-3000:] for g in (A, B) if g))
