@@ -225,13 +225,17 @@ static int print_table(bool markdown)
     for (size_t i = 0; a && i < sg_ops_count; i++) {
         const sg_op *op = &sg_ops[i];
         char roles[160];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s}", "name", op->name, "roles",
-                                           sg_roles_format(op->roles, roles, sizeof roles), "read_only",
-                                           op->read_only, "method", op->method, "path", op->path, "summary",
-                                           op->summary, "where",
-                                           op->where == SG_RUN_ANY      ? "any"
-                                           : op->where == SG_RUN_CRYPTD ? "cryptd"
-                                                                        : "local"));
+        json_t *words = json_array();
+        for (int k = 0; words && k < 4 && op->cli[k]; k++)
+            json_array_append_new(words, json_string(op->cli[k]));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:b}", "name", op->name, "roles",
+                         sg_roles_format(op->roles, roles, sizeof roles), "read_only", op->read_only, "method",
+                         op->method, "path", op->path, "summary", op->summary, "where",
+                         op->where == SG_RUN_ANY      ? "any"
+                         : op->where == SG_RUN_CRYPTD ? "cryptd"
+                                                      : "local",
+                         "cli", words, "cli_served", verb_of(op) != NULL));
     }
     json_dumpf(a, stdout, JSON_INDENT(2));
     putchar('\n');
