@@ -521,6 +521,7 @@ static void own_objects(void)
     json_decref(a);
     a = json_pack("{s:s}", "name", "administrator");
     CHECK(sg_admin_call(&ctx, "admin.delete", a, &res, &err) == 0, "... the first can go");
+    json_decref(res);
     json_decref(a);
 
     /* One's own password: the current one is asked, sessions end. */
