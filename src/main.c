@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 #ifndef SG_NET_ONLY
     else if (strcmp(cmd, "cryptd") == 0)
         rc = sg_cryptd_main(&cfg);
-    else if (sg_cli_serves(cmd)) /* admin, token, session, audit, status, queue: src/admin's table */
+    else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */
         rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)
         rc = sg_cli_key(&cfg, sub_argc, sub_argv);

@@ -29,8 +29,10 @@ typedef struct sg_cli_verb {
 extern const sg_cli_verb sg_cli_verbs[];
 extern const size_t sg_cli_verbs_count;
 
-/* Whether cmd (the first word) is served through the table. */
-bool sg_cli_serves(const char *cmd);
+/* Whether the command argv[0..] is served through the table: one of sg_cli_verbs, or an unknown
+ * verb of an area the table serves whole (answered with that area's usage). Verbs the CLI
+ * still serves with its own code (`key import`, `policy check` ...) are not. */
+bool sg_cli_serves(int argc, char **argv);
 /* Runs `sealgate WORDS [ARGS] [--json]` (argv[0] is the first word), plus `sealgate admin ops
  * [--markdown|--json]` (the table itself). Returns the exit status: 0, 2 for usage and
  * invalid arguments, 1 otherwise. */
@@ -51,5 +53,8 @@ int sg_cli_print_sessions(const sg_op *op, const json_t *result);
 int sg_cli_print_events(const sg_op *op, const json_t *result);
 int sg_cli_print_done(const sg_op *op, const json_t *result);
 int sg_cli_print_status(const sg_op *op, const json_t *result);
+int sg_cli_print_keys(const sg_op *op, const json_t *result);
+int sg_cli_print_key(const sg_op *op, const json_t *result);
+int sg_cli_print_deleted(const sg_op *op, const json_t *result);
 
 #endif
