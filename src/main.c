@@ -154,6 +154,10 @@ int main(int argc, char **argv)
         usage(stderr);
         rc = 2;
     }
+#ifndef SG_NET_ONLY
+    /* The CLI's own code (not yet the table's) writes no audit event: its changes get one here. */
+    sg_cli_audit_own(&cfg, sub_argc, sub_argv, rc);
+#endif
     sg_config_free(&cfg);
     return rc;
 }

@@ -40,6 +40,10 @@ int sg_cli_run(const sg_config *cfg, int argc, char **argv);
 /* The context of the local caller (the Unix user as Administrator, client "local"). */
 void sg_cli_op_ctx(const sg_config *cfg, sg_store *st, sg_op_ctx *ctx);
 
+/* cli_audit.c: the audit event of a command that still runs the CLI's own code (argv[0] is
+ * the area), after it ran with exit status rc; nothing for read-only ones. */
+void sg_cli_audit_own(const sg_config *cfg, int argc, char **argv, int rc);
+
 /* cli_print.c: the printers of sg_cli_verbs. */
 int sg_cli_print_json(const sg_op *op, const json_t *result);
 int sg_cli_print_queue_list(const sg_op *op, const json_t *result);

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""`sealgate admin|token|session|audit|status|queue` through the operation table (src/admin): the
+"""`sealgate admin|token|session|audit|status|queue|key` through the operation table (src/admin): the
 first administrator with a generated one-time password or one read from stdin, roles, the last
 Administrator kept, passwords refused when short, API tokens created, listed and revoked, queue
 moves, status of a running gateway, exactly one audit event per CLI call with its actor, target
-and result, every verb the CLI serves through the table answering --help, and docs/admin.md's
+and result (the commands that still run the CLI's own code included, when they change something
+or export a secret), every verb the CLI serves through the table answering --help, and docs/admin.md's
 operation table equal to `sealgate admin ops --markdown`. Owner: src/admin."""
 import json
 import os
@@ -94,6 +95,19 @@ try:
     r = cli("queue", "show", "../../etc/passwd", op="queue.show", result="invalid_argument")
     t.ok(r.returncode == 2 and "not a queue id" in r.stderr, "a path is not a queue id (exit 2)", r.stderr)
 
+    # Commands that still run the CLI's own code record their changes and secret exports too.
+    r = cli("key", "generate", "zed@demo.test", op="key.generate")
+    fpr = r.stdout.strip()
+    r2 = cli("key", "export", fpr, "--secret", op="key.export-secret")
+    r3 = cli("key", "export", fpr)  # a public export by the CLI's own code: read-only, no event
+    pol = os.path.join(gw.dir, "p.conf")
+    open(pol, "w").write('rules = ( { name = "all"; then = "deliver"; } );\n')
+    r4 = cli("policy", "load", pol, op="policy.load")
+    r5 = cli("key", "show", fpr, op="key.show")
+    t.ok(r.returncode == 0 and r2.returncode == 0 and r3.returncode == 0 and r4.returncode == 0
+         and "<zed@demo.test>" in r5.stdout, "key generate, export --secret, policy load, key show",
+         r.stderr + r2.stderr + r4.stderr + r5.stderr)
+
     gw.start()
     r = cli("status", op="status")
     t.ok(r.returncode == 0 and "running (master pid" in r.stdout and re.search(r"role cryptd\s+pid \d+", r.stdout)
@@ -111,11 +125,14 @@ try:
     t.ok(events and all(e["actor"] == me and e["client"] == "local" and e["roles"] == ["administrator"] for e in events),
          f"audit: the actor is the Unix user ({me}), client local")
     t.ok(any(e["operation"] == "queue.release" and e["target"] == held for e in events)
+         and any(e["operation"] == "key.generate" and e["target"] == "zed@demo.test" for e in events)
+         and any(e["operation"] == "policy.load" and e["target"] == pol for e in events)
          and any(e["operation"] == "admin.add" and e["target"] == "bob" and "system-operator" in e["detail"]
                  for e in events),
          "audit: targets and details recorded")
-    t.ok(not any("long enough" in json.dumps(e) or "sgt_" in json.dumps(e) for e in events),
-         "audit: no password or token secret in any event")
+    t.ok(not any("long enough" in json.dumps(e) or "sgt_" in json.dumps(e) or "PRIVATE KEY" in json.dumps(e)
+                 for e in events),
+         "audit: no password, token secret or key in any event")
     r = cli("audit", "list", "--operation", "token.revoke", "--json", op="audit.list")
     t.ok(r.returncode == 0 and [e["result"] for e in json.loads(r.stdout)["items"]] == ["not_found", "ok"],
          "audit list filters by operation", r.stdout + r.stderr)
