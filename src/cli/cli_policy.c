@@ -180,7 +180,7 @@ static int explain_options(int argc, char **argv, explain_args *a)
                                          {"policy", required_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
     int c;
-    optind = 0; /* fully re-initialise getopt after main's scan (see cli_opts.c) */
+    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
     while ((c = getopt_long(argc, argv, "f:t:s:p:", opts, NULL)) != -1) {
         if (c == 'f')
             a->from = optarg;
