@@ -35,6 +35,8 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"cert.list", {NULL}, sg_cli_print_certs},
     {"cert.show", {"fpr"}, sg_cli_print_cert},
     {"cert.delete", {"fpr"}, sg_cli_print_deleted},
+    {"ca.export", {NULL}, sg_cli_print_pem},
+    {"policy.show", {NULL}, sg_cli_print_policy},
     {"queue.list", {"state"}, sg_cli_print_queue_list},
     {"queue.show", {"id"}, sg_cli_print_queue_show},
     {"queue.hold", {"id"}, sg_cli_print_queue_moved},

@@ -434,3 +434,30 @@ int sg_cli_print_cert(const sg_op *op, const json_t *c)
     }
     return 0;
 }
+
+int sg_cli_print_pem(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    fputs(str(r, "pem"), stdout);
+    return 0;
+}
+
+int sg_cli_print_policy(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    if (json_object_get(r, "broken_rev"))
+        fprintf(stderr, "sealgate: revision %lld is not in force: %s\n", num(r, "broken_rev"),
+                str(r, "broken_error"));
+    if (num(r, "rev") == 0) {
+        fputs("# revision 0: the embedded default policy (nothing loaded)\n", stdout);
+    } else {
+        char when[32];
+        time_t t = (time_t)num(r, "loaded");
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+        printf("# revision %lld, loaded %s from %s\n", num(r, "rev"), when, str(r, "source"));
+    }
+    fputs(str(r, "text"), stdout);
+    return 0;
+}

@@ -35,8 +35,7 @@ static const char *const cli_not_converted[] = {
     "key.export",                       /* `key export --secret` is the CLI's alone (the KEK) */
     "cert.export",                      /* `cert export --key` is the CLI's alone (the KEK) */
     "cert.trust",       "cert.untrust", /* they also take a certificate file */
-    "ca.export",        "policy.show",  "policy.check", "policy.load",
-    "policy.explain",   "check-config", "version",      NULL};
+    "policy.check",     "policy.load",  "policy.explain", "check-config", "version", NULL};
 
 static sg_store *st;
 static char store_path[300], spool[300];
