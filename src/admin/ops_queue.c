@@ -95,9 +95,10 @@ static json_t *list_item(const char *name, int state, const sg_envelope *e, size
     return it;
 }
 
-static const char *sort_key;
-static int cmp_items(const void *a, const void *b)
+/* qsort_r's comparison by the sort argument (ctx): the web role sorts on several threads. */
+static int cmp_items(const void *a, const void *b, void *ctx)
 {
+    const char *sort_key = ctx;
     json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
     bool desc = sort_key[0] == '-';
     const char *k = desc ? sort_key + 1 : sort_key;
@@ -176,8 +177,7 @@ int sg_op_queue_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     sg_queue_close(&q);
     const char *sort = sg_op_arg_str(args, "sort");
     if (rc == 0 && sort && n > 1) {
-        sort_key = sort;
-        qsort(all, n, sizeof *all, cmp_items);
+        qsort_r(all, n, sizeof *all, cmp_items, (void *)sort);
     }
     size_t limit, offset;
     sg_op_page(args, &limit, &offset);
