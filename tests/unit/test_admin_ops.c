@@ -274,6 +274,16 @@ static void table(void)
     for (size_t k = 0; k < sg_cli_verbs_count; k++) {
         const sg_op *op = sg_op_find(sg_cli_verbs[k].op);
         size_t used = 0;
+        for (int j = 0; op && j < 3 && sg_cli_verbs[k].positional[j]; j++) {
+            const sg_op_arg *g = op->args;
+            while (g->name && strcmp(g->name, sg_cli_verbs[k].positional[j]) != 0)
+                g++;
+            if (!g->name) {
+                stray++;
+                printf("# CLI verb %s: positional word %s is no argument of the operation\n", op->name,
+                       sg_cli_verbs[k].positional[j]);
+            }
+        }
         if (!op || sg_op_find_cli(op->cli, 4, &used) != op ||
             !sg_cli_serves(2, (char *[]){(char *)op->cli[0], (char *)(op->cli[1] ? op->cli[1] : "")})) {
             stray++;
@@ -283,7 +293,8 @@ static void table(void)
     CHECK(missing == 0, "CLI: every table verb has a CLI handler or is listed as not converted (%d wrong)",
           missing);
     CHECK(stray == 0,
-          "CLI: every verb the CLI serves through the table is in the table and reachable by its words");
+          "CLI: every verb the CLI serves through the table is in the table, reachable by its words, "
+          "its positional words arguments of the operation");
 }
 
 /* The queue operations on real spool files: filters, sort, pages, show without the body,
