@@ -631,6 +631,32 @@ static void own_objects(void)
     json_decref(res);
     json_decref(a);
 
+    /* Lists sort and page. */
+    ctx_for(&ctx, "administrator", SG_ROLE_ADMIN);
+    json_t *asc = NULL, *desc = NULL, *page = NULL;
+    json_t *q1 = json_pack("{s:s}", "sort", "name"), *q2 = json_pack("{s:s}", "sort", "-name"),
+           *q3 = json_pack("{s:s, s:i, s:i}", "sort", "name", "limit", 2, "offset", 1);
+    int sorted = sg_admin_call(&ctx, "admin.list", q1, &asc, &err) == 0 &&
+                 sg_admin_call(&ctx, "admin.list", q2, &desc, &err) == 0 &&
+                 sg_admin_call(&ctx, "admin.list", q3, &page, &err) == 0;
+    json_t *ia = json_object_get(asc, "items"), *idesc = json_object_get(desc, "items"),
+           *ip = json_object_get(page, "items");
+    size_t na = json_array_size(ia);
+    for (size_t i = 0; sorted && i + 1 < na; i++)
+        sorted = strcmp(json_string_value(json_object_get(json_array_get(ia, i), "name")),
+                        json_string_value(json_object_get(json_array_get(ia, i + 1), "name"))) < 0 &&
+                 json_equal(json_array_get(ia, i), json_array_get(idesc, na - 1 - i));
+    CHECK(sorted && na > 3 && json_array_size(ip) == 2 &&
+              json_equal(json_array_get(ip, 0), json_array_get(ia, 1)) &&
+              json_integer_value(json_object_get(page, "total")) == (json_int_t)na,
+          "admin.list: sort=name ascending, -name the reverse, a page of the sorted list with the total");
+    json_decref(asc);
+    json_decref(desc);
+    json_decref(page);
+    json_decref(q1);
+    json_decref(q2);
+    json_decref(q3);
+
     /* The last Administrator stays. */
     sg_store_account *list;
     size_t n;
