@@ -113,7 +113,7 @@ static int claim_mapped(cryptd *c, item *it, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     /* The size the descriptor sees now, not the stat above: the trailer was checked against it. */
-    if (fstat(it->qm.fd, &st) < 0 || sg_mapview_open(&it->map, it->qm.fd, (size_t)st.st_size) < 0) {
+    if (fstat(it->qm.fd, &st) < 0 || sg_mapview_open(&it->map, it->qm.fd, (size_t)st.st_size, 0) < 0) {
         int saved = errno;
         sg_env_free(&it->env);
         sg_qmsg_close(&it->qm);
@@ -252,9 +252,6 @@ static void process_batch(cryptd *c, item *items, size_t n)
     size_t nall = 0, nheld = 0, passed = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
-        /* The mapped input is this thread's current view while the transform reads it, so
-         * readers that walk it can give its pages back (lib/mapview.h). */
-        sg_mapview_use(&it->map);
         int rc = c->transform(&it->env, it->data, it->len, &it->res);
         if (rc == 0 && it->res.defer) {
             defer(c, it);
@@ -285,7 +282,6 @@ static void process_batch(cryptd *c, item *items, size_t n)
                 all[nall++] = it->w[k];
         }
     }
-    sg_mapview_use(NULL);
     /* Partial holds (recipients policy stopped) are durable in hold/ before the input goes. */
     if (nheld)
         sg_qw_publish(&c->q, held, nheld, SG_Q_HOLD);

@@ -3,14 +3,16 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static _Thread_local const sg_mapview *current;
+static _Thread_local sg_mapview *open_views;
 
-int sg_mapview_open(sg_mapview *v, int fd, size_t len)
+int sg_mapview_open(sg_mapview *v, int fd, size_t len, int own_fd)
 {
-    *v = (sg_mapview){.fd = fd};
+    *v = (sg_mapview){.fd = -1};
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (len > SIZE_MAX - 2 * page) {
         errno = EFBIG;
@@ -31,37 +33,64 @@ int sg_mapview_open(sg_mapview *v, int fd, size_t len)
     /* Read from start to end: read ahead further, and drop pages behind sooner. */
     if (filepart)
         madvise(res, filepart, MADV_SEQUENTIAL);
-    v->base = res;
-    v->len = len;
-    v->maplen = filepart + page;
+    *v = (sg_mapview){.base = res, .len = len, .maplen = filepart + page, .fd = fd, .own_fd = own_fd};
+    v->next = open_views;
+    open_views = v;
     return 0;
 }
 
 void sg_mapview_close(sg_mapview *v)
 {
-    if (current == v)
-        current = NULL;
-    if (v->base)
-        munmap((void *)(uintptr_t)v->base, v->maplen);
+    if (!v->base)
+        return;
+    for (sg_mapview **p = &open_views; *p; p = &(*p)->next)
+        if (*p == v) {
+            *p = v->next;
+            break;
+        }
+    munmap((void *)(uintptr_t)v->base, v->maplen);
+    if (v->own_fd && v->fd >= 0)
+        close(v->fd);
     v->base = NULL;
+    v->fd = -1;
 }
 
-void sg_mapview_use(const sg_mapview *v)
+sg_mapview *sg_mapview_new(int fd)
 {
-    current = v && v->base ? v : NULL;
+    struct stat st;
+    sg_mapview *v = malloc(sizeof *v);
+    if (!v || fstat(fd, &st) < 0 || sg_mapview_open(v, fd, (size_t)st.st_size, 1) < 0) {
+        int saved = errno;
+        free(v);
+        close(fd);
+        errno = saved;
+        return NULL;
+    }
+    return v;
 }
 
-static int inside(const void *p, size_t n)
+void sg_mapview_free(sg_mapview *v)
+{
+    if (!v)
+        return;
+    sg_mapview_close(v);
+    free(v);
+}
+
+/* The open view of this thread that holds [p, p + n), or NULL. */
+static const sg_mapview *holding(const void *p, size_t n)
 {
     const char *c = p;
-    return current && c >= current->base && n <= current->len &&
-           (size_t)(c - current->base) <= current->len - n;
+    for (const sg_mapview *v = open_views; v; v = v->next)
+        if (c >= v->base && n <= v->len && (size_t)(c - v->base) <= v->len - n)
+            return v;
+    return NULL;
 }
 
 void sg_mapview_release(const void *from, const void *to)
 {
     const char *a = from, *b = to;
-    if (b <= a || !inside(a, (size_t)(b - a)))
+    if (b <= a || !holding(a, (size_t)(b - a)))
         return;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = ((uintptr_t)a + page - 1) & ~(page - 1), hi = (uintptr_t)b & ~(page - 1);
@@ -74,8 +103,9 @@ void sg_mapview_release(const void *from, const void *to)
 
 int sg_mapview_fd(const void *p, size_t n, off_t *off)
 {
-    if (!inside(p, n))
+    const sg_mapview *v = holding(p, n);
+    if (!v)
         return -1;
-    *off = (off_t)((const char *)p - current->base);
-    return current->fd;
+    *off = (off_t)((const char *)p - v->base);
+    return v->fd;
 }

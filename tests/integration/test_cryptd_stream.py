@@ -7,9 +7,12 @@ hop of tests/lib/fakesmtp.py.
       grows by at most CRYPTD_GROWTH_MAX for it. Before, cryptd read the whole file into the
       heap (growth >= SIZE); now it maps the file (lib/mapview.h), parses the facts through
       read() on it and gives mapped pages back behind its scans.
-  (b) OpenPGP sign+encrypt out of a SIZE message read through the mapping: gpg decrypts what
-      the hop received with the recipient's key, and the attachment decodes to exactly the
-      random bytes sent (memory is not bounded there yet: the engines still build in memory).
+  (b) OpenPGP sign+encrypt out of a SIZE message, streamed: the inner entity is read in pieces
+      from the mapping, librnp encrypts and armors it through callbacks into a file in the
+      spool's tmp/cryptd/ (the log says streamed=yes); gpg decrypts what the hop received with
+      the recipient's key, the signature is good, the attachment decodes to exactly the random
+      bytes sent, and cryptd's VmHWM stays within CRYPTD_PGP_GROWTH_MAX of its start (before,
+      the message was copied about five times: +150 MiB for 32 MiB).
   (c) the spool file of a large message cut short (its end marker gone) and (d) one with bytes
       missing from the middle (end marker kept, claiming more than the file holds), each put
       into incoming/: moved to corrupt/, nothing of either delivered, nothing cut sent.
@@ -36,6 +39,7 @@ from tap import Tap  # noqa: E402
 
 SIZE = 32 << 20
 CRYPTD_GROWTH_MAX_KB = 8 << 10  # 8 MiB for a 32 MiB message (it was the message and more)
+CRYPTD_PGP_GROWTH_MAX_KB = 24 << 10  # 24 MiB for OpenPGP sign+encrypt of 32 MiB (it was ~150)
 
 
 def big_message(mid, sender, rcpt, size, subject="a big one"):
@@ -158,6 +162,14 @@ def main():
                f"(b) gpg decrypts it, alice's signature is good, and the attachment is the {len(raw)} "
                "bytes sent (SHA-256)",
                f"plaintext {len(plain)} bytes, attachment {len(att) if att is not None else 'missing'}")
+        tap.ok("event=protected method=pgp encrypted_to=1 signed=yes streamed=yes" in gw.log_text(),
+               "(b) the encrypted message was written as a stream (streamed=yes)", gw.log_tail(3))
+        after_b, pids3 = hwm(gw, "cryptd")
+        log(f"cryptd VmHWM {after_b} kB after (b) (pids {pids3})")
+        tap.ok(pids3 == pids and after_b - before <= CRYPTD_PGP_GROWTH_MAX_KB,
+               f"(b) cryptd's peak memory stayed within {CRYPTD_PGP_GROWTH_MAX_KB >> 10} MiB of its "
+               f"start through OpenPGP sign+encrypt of {SIZE >> 20} MiB ({(after_b - before) / 1024:.1f} MiB)",
+               f"before {before} kB, after {after_b} kB, cryptd pids {pids} then {pids3}")
 
         # (c), (d): damaged spool files of a large message never leave cut. A valid file to
         # damage: a message held whole ([encrypt] to a recipient without a key: hold/).

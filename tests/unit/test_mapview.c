@@ -1,8 +1,8 @@
 /* test_mapview.c - a file seen through lib/mapview.h (issue 11: cryptd maps a large message
  * instead of reading it into the heap): the bytes are the file's and a NUL follows them even
- * when the file ends on a page boundary; giving pages back inside the thread's current view
- * keeps the bytes (they are read again from the file), and does nothing to a heap buffer or
- * when no view is current; the descriptor is found only for ranges inside the view; the
+ * when the file ends on a page boundary; giving pages back inside one of the thread's open
+ * views keeps the bytes (they are read again from the file), and does nothing to a heap buffer
+ * or to a view already closed; the descriptor is found only for ranges inside a view; the
  * boundary scan over a mapped body gives pages back and finds the same parts; the policy facts
  * of a mapped message (parsed through read() on the file) equal those of the same bytes in
  * the heap. Owner: src/lib (the readers: src/mime, src/policy). */
@@ -64,17 +64,13 @@ static void page_multiple(void)
         d[i] = (char)('a' + i % 26);
     int fd = temp_file(d, len);
     sg_mapview v;
-    CHECK(fd >= 0 && sg_mapview_open(&v, fd, len) == 0, "a file of %zu bytes (4 pages) maps", len);
+    CHECK(fd >= 0 && sg_mapview_open(&v, fd, len, 0) == 0, "a file of %zu bytes (4 pages) maps", len);
     CHECK(memcmp(v.base, d, len) == 0, "the mapped bytes are the file's");
     CHECK(v.base[len] == '\0', "a NUL follows the bytes though the file ends on a page boundary");
 
-    /* Not current: release does nothing (and must not fault or discard anything). */
-    sg_mapview_release(v.base, v.base + len);
     off_t off = 0;
-    CHECK(sg_mapview_fd(v.base, len, &off) == -1, "no descriptor while the view is not current");
-    sg_mapview_use(&v);
     CHECK(sg_mapview_fd(v.base + page, page, &off) == fd && off == (off_t)page,
-          "inside the current view: its descriptor and the file offset");
+          "inside an open view: its descriptor and the file offset");
     CHECK(sg_mapview_fd(v.base + page, len, &off) == -1, "a range running past the view: none");
     CHECK(sg_mapview_fd(d, 16, &off) == -1, "a heap buffer: none");
 
@@ -91,9 +87,14 @@ static void page_multiple(void)
     sg_mapview_release(heap, heap + len);
     CHECK(memcmp(heap, d, len) == 0, "release on a heap buffer does nothing to it");
     free(heap);
-    sg_mapview_use(NULL);
+    const char *old = v.base;
     sg_mapview_close(&v);
-    CHECK(v.base == NULL, "closed");
+    CHECK(v.base == NULL && sg_mapview_fd(old, 16, &off) == -1, "closed: its range is no view's any more");
+    sg_mapview *w = sg_mapview_new(dup(fd));
+    CHECK(w && w->len == len && w->own_fd && memcmp(w->base, d, len) == 0,
+          "a view of a whole file of its own (sg_mapview_new)");
+    CHECK(sg_mapview_fd(w->base, len, &off) == w->fd && w->fd != fd, "its own descriptor");
+    sg_mapview_free(w);
     close(fd);
     free(d);
 }
@@ -118,8 +119,7 @@ static void large_message(void)
     memcpy(m + hl + body, TAIL, tl);
     int fd = temp_file(m, len);
     sg_mapview v;
-    CHECK(fd >= 0 && sg_mapview_open(&v, fd, len) == 0, "a %zu-byte message maps", len);
-    sg_mapview_use(&v);
+    CHECK(fd >= 0 && sg_mapview_open(&v, fd, len, 0) == 0, "a %zu-byte message maps", len);
 
     sg_rawmsg rm;
     sg_rawpart a[4], b[4];
@@ -142,7 +142,6 @@ static void large_message(void)
     sg_pfacts_holder fm, fh;
     int rm_ = sg_pfacts_from_message(&fm, "alice@demo.test", v.base, len);
     long after_facts = rss_kb_of(v.base);
-    sg_mapview_use(NULL);
     int rh_ = sg_pfacts_from_message(&fh, "alice@demo.test", m, len);
     CHECK(rm_ == 0 && rh_ == 0, "the facts are read from the mapping and from the heap");
     CHECK(fm.f.subject && fh.f.subject && strcmp(fm.f.subject, fh.f.subject) == 0 &&
