@@ -41,7 +41,11 @@ int sg_entity_stream_open(sg_entity_stream *s, const char *msg, size_t len, cons
         return 1;
     /* The header block: the whole-message function run on the header alone (an empty body)
      * gives exactly the fields and the empty line it puts before the body. */
-    return sg_mime_protected_entity_with(msg, hlen, names, n, &s->head) < 0 ? -1 : 0;
+    int rc = names ? sg_mime_protected_entity_with(msg, hlen, names, n, &s->head)
+                   : sg_mime_protected_entity(msg, hlen, &s->head);
+    if (rc < 0)
+        sg_buf_free(&s->head);
+    return rc < 0 ? -1 : 0;
 }
 
 size_t sg_entity_stream_read(sg_entity_stream *s, char *buf, size_t cap)

@@ -23,7 +23,8 @@ typedef struct sg_entity_stream {
 } sg_entity_stream;
 
 /* Prepares the inner entity of msg (protected-headers="v1", the fields in names[n] copied, CRLF
- * line ends) as sg_mime_protected_entity_with would make it. 0 ready, 1 when the entity needs
+ * line ends) as sg_mime_protected_entity_with would make it (names NULL: the default fields,
+ * as sg_mime_protected_entity). 0 ready, 1 when the entity needs
  * re-encoding (8-bit, NUL, or a line over 998 octets: use the whole-message function), -1 on
  * a malformed header or ENOMEM. Reading checks the whole body once, giving pages back. */
 int sg_entity_stream_open(sg_entity_stream *s, const char *msg, size_t len, const char *const *names,

@@ -13,6 +13,11 @@ hop of tests/lib/fakesmtp.py.
       the recipient's key, the signature is good, the attachment decodes to exactly the random
       bytes sent, and cryptd's VmHWM stays within CRYPTD_PGP_GROWTH_MAX of its start (before,
       the message was copied about five times: +150 MiB for 32 MiB).
+  (e) S/MIME sign+encrypt out of a SIZE message, streamed: the entity is read twice in pieces
+      (the detached signature, then into the envelope), the envelope written as BER in base64
+      lines into the file (streamed=yes); `openssl cms -decrypt` with the recipient's key and
+      `openssl cms -verify` against the test CA open it, the attachment is the bytes sent, and
+      cryptd's VmHWM stays within CRYPTD_PGP_GROWTH_MAX of its start (before: ~6 copies).
   (c) the spool file of a large message cut short (its end marker gone) and (d) one with bytes
       missing from the middle (end marker kept, claiming more than the file holds), each put
       into incoming/: moved to corrupt/, nothing of either delivered, nothing cut sent.
@@ -102,6 +107,93 @@ def gpg_decrypt(gw, tmp, addr, signer, data):
     return r.stdout
 
 
+EXT = """[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = email:${ENV::SAN}
+"""
+
+
+def certificates(tmp):
+    """A CA, alice@demo.test's certificate with its key and carol@ext.test's, by openssl; the
+    files to import and the CA's SHA-256 fingerprint."""
+    p = lambda n: os.path.join(tmp, n)  # noqa: E731
+    with open(p("ext.cnf"), "w") as f:
+        f.write(EXT)
+    env = dict(os.environ, SAN="ca@test.test")
+
+    def ossl(*args, san="ca@test.test"):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, env=dict(env, SAN=san), timeout=60)
+    ossl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p("ca.key"))
+    ossl("req", "-new", "-x509", "-key", p("ca.key"), "-subj", "/CN=Stream CA", "-days", "30",
+         "-config", p("ext.cnf"), "-extensions", "ca", "-out", p("ca.pem"))
+    for who in ("alice@demo.test", "carol@ext.test"):
+        ossl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", p(who + ".key"))
+        ossl("req", "-new", "-key", p(who + ".key"), "-subj", f"/CN={who}", "-out", p(who + ".csr"))
+        ossl("x509", "-req", "-in", p(who + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+             "-CAcreateserial", "-days", "30", "-sha256", "-extfile", p("ext.cnf"), "-extensions", "leaf",
+             "-out", p(who + ".pem"), san=who)
+    with open(p("alice.both"), "wb") as f:
+        for ext in (".pem", ".key"):
+            with open(p("alice@demo.test" + ext), "rb") as g:
+                f.write(g.read())
+    fp = subprocess.run(["openssl", "x509", "-in", p("ca.pem"), "-noout", "-fingerprint", "-sha256"],
+                        capture_output=True, text=True, check=True).stdout
+    return [p("ca.pem"), p("alice.both"), p("carol@ext.test.pem")], fp.split("=")[1].strip()
+
+
+def smime_open(tmp, data):
+    """The content of the S/MIME message data: decrypted with carol's key, then verified against
+    the test CA (openssl cms); b"" when either fails."""
+    p = lambda n: os.path.join(tmp, n)  # noqa: E731
+    with open(p("in.eml"), "wb") as f:
+        f.write(data)
+    for cmd in (["-decrypt", "-recip", p("carol@ext.test.pem"), "-inkey", p("carol@ext.test.key"),
+                 "-in", p("in.eml"), "-out", p("signed.eml")],
+                ["-verify", "-CAfile", p("ca.pem"), "-purpose", "any", "-in", p("signed.eml"),
+                 "-out", p("content.eml")]):
+        r = subprocess.run(["openssl", "cms", *cmd], capture_output=True, timeout=300)
+        if r.returncode != 0:
+            log(f"openssl cms {cmd[0]}: {r.stderr.decode(errors='replace')[-600:]}")
+            return b""
+    with open(p("content.eml"), "rb") as f:
+        return f.read()
+
+
+def protected_out(tap, gw, hop, case, method, rcpt, marker, opener, opened, before, pids):
+    """Case (b) or (e): a SIZE message from alice to rcpt leaves protected with method as a
+    stream, opener(bytes at the hop) gives back content whose attachment is the bytes sent,
+    and cryptd's VmHWM stays within CRYPTD_PGP_GROWTH_MAX of before."""
+    msg, raw = big_message(method, "alice@demo.test", rcpt, SIZE)
+    send(gw.smtpd_port, "alice@demo.test", [rcpt], msg, timeout=300)
+    got = wait_for(lambda: [t for t in hop.messages if rcpt in t.rcpts], 300, 0.2)
+    data = got[0].data if got else b""
+    tap.ok(marker in data[:8192] and b"data.bin" not in data,
+           f"({case}) the large message left protected ({method})", f"got {len(data)} bytes; {gw.log_tail(3)}")
+    plain = opener(data) if data else b""
+    att = attachment(plain.replace(b"\r\n", b"\n")) if plain else None
+    tap.ok(att is not None and hashlib.sha256(att).digest() == hashlib.sha256(raw).digest(),
+           f"({case}) {opened}, and the attachment is the {len(raw)} bytes sent (SHA-256)",
+           f"content {len(plain)} bytes, attachment {len(att) if att is not None else 'missing'}")
+    tap.ok(f"event=protected method={method} encrypted_to=1 signed=yes streamed=yes" in gw.log_text(),
+           f"({case}) the protected message was written as a stream (streamed=yes)", gw.log_tail(3))
+    bounded(tap, gw, f"({case}) {method} sign+encrypt", CRYPTD_PGP_GROWTH_MAX_KB, before, pids)
+
+
+def bounded(tap, gw, what, cap_kb, before, pids):
+    """cryptd (the same process) has a VmHWM at most cap_kb above before."""
+    after, pids2 = hwm(gw, "cryptd")
+    log(f"cryptd VmHWM {before} kB before, {after} kB after {what} (pids {pids} / {pids2})")
+    tap.ok(pids2 == pids and after - before <= cap_kb,
+           f"{what}: cryptd's peak memory stayed within {cap_kb >> 10} MiB of its start for "
+           f"{SIZE >> 20} MiB ({(after - before) / 1024:.1f} MiB)",
+           f"before {before} kB, after {after} kB, cryptd pids {pids} then {pids2}")
+
+
 def plant(gw, src_path, name, cut):
     """Writes a damaged copy of the queue file src_path into incoming/ as name (a temp file
     renamed in, as smtpd does): cut(bytes) -> bytes."""
@@ -127,6 +219,10 @@ def main():
         for addr in ("alice@demo.test", "bob@ext.test"):
             r = gw.cli("key", "generate", addr, "--algo", "ed25519")
             tap.ok(r.returncode == 0, f"key for {addr} generated", r.stdout + r.stderr)
+        files, ca_fpr = certificates(tmp)
+        r, r2 = gw.cli("cert", "import", *files), gw.cli("cert", "trust", ca_fpr)
+        tap.ok(r.returncode == 0 and r2.returncode == 0, "S/MIME certificates imported, the CA trusted",
+               r.stdout + r.stderr + r2.stdout + r2.stderr)
         gw.start()
         wait_for(lambda: hwm(gw, "cryptd")[1], 10, 0.2)
         before, pids = hwm(gw, "cryptd")
@@ -142,34 +238,15 @@ def main():
                f"got {len(got[0].data) if got else 'nothing'}; log: {gw.log_tail(3)}")
         tap.ok("unchanged=yes" in gw.log_text(), "(a) cryptd passed it on by rename (unchanged)",
                gw.log_tail(3))
-        after, pids2 = hwm(gw, "cryptd")
-        log(f"cryptd VmHWM {before} kB before (a), {after} kB after (pids {pids} / {pids2})")
-        tap.ok(pids2 == pids and after - before <= CRYPTD_GROWTH_MAX_KB,
-               f"(a) cryptd's peak memory grew by at most {CRYPTD_GROWTH_MAX_KB >> 10} MiB for a "
-               f"{SIZE >> 20} MiB message ({(after - before) / 1024:.1f} MiB)",
-               f"before {before} kB, after {after} kB, cryptd pids {pids} then {pids2}")
+        bounded(tap, gw, "(a) pass-through", CRYPTD_GROWTH_MAX_KB, before, pids)
 
-        # (b) OpenPGP sign+encrypt out of the mapped input
-        msg, raw = big_message("pgp", "alice@demo.test", "bob@ext.test", SIZE)
-        send(gw.smtpd_port, "alice@demo.test", ["bob@ext.test"], msg, timeout=300)
-        got = wait_for(lambda: [t for t in hop.messages if "bob@ext.test" in t.rcpts], 300, 0.2)
-        data = got[0].data if got else b""
-        tap.ok(b"multipart/encrypted" in data[:8192] and b"data.bin" not in data,
-               "(b) the large message left OpenPGP-encrypted", f"got {len(data)} bytes; {gw.log_tail(3)}")
-        plain = gpg_decrypt(gw, tmp, "bob@ext.test", "alice@demo.test", data) if data else b""
-        att = attachment(plain.replace(b"\r\n", b"\n")) if plain else None
-        tap.ok(att is not None and hashlib.sha256(att).digest() == hashlib.sha256(raw).digest(),
-               f"(b) gpg decrypts it, alice's signature is good, and the attachment is the {len(raw)} "
-               "bytes sent (SHA-256)",
-               f"plaintext {len(plain)} bytes, attachment {len(att) if att is not None else 'missing'}")
-        tap.ok("event=protected method=pgp encrypted_to=1 signed=yes streamed=yes" in gw.log_text(),
-               "(b) the encrypted message was written as a stream (streamed=yes)", gw.log_tail(3))
-        after_b, pids3 = hwm(gw, "cryptd")
-        log(f"cryptd VmHWM {after_b} kB after (b) (pids {pids3})")
-        tap.ok(pids3 == pids and after_b - before <= CRYPTD_PGP_GROWTH_MAX_KB,
-               f"(b) cryptd's peak memory stayed within {CRYPTD_PGP_GROWTH_MAX_KB >> 10} MiB of its "
-               f"start through OpenPGP sign+encrypt of {SIZE >> 20} MiB ({(after_b - before) / 1024:.1f} MiB)",
-               f"before {before} kB, after {after_b} kB, cryptd pids {pids} then {pids3}")
+        # (b) OpenPGP and (e) S/MIME sign+encrypt out, streamed
+        protected_out(tap, gw, hop, "b", "pgp", "bob@ext.test", b"multipart/encrypted",
+                      lambda d: gpg_decrypt(gw, tmp, "bob@ext.test", "alice@demo.test", d),
+                      "gpg decrypts it, alice's signature is good", before, pids)
+        protected_out(tap, gw, hop, "e", "smime", "carol@ext.test", b"application/pkcs7-mime",
+                      lambda d: smime_open(tmp, d), "openssl decrypts it, the signature verifies",
+                      before, pids)
 
         # (c), (d): damaged spool files of a large message never leave cut. A valid file to
         # damage: a message held whole ([encrypt] to a recipient without a key: hold/).

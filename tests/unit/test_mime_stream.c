@@ -7,7 +7,11 @@
  * adds); an entity that needs re-encoding (8-bit, NUL, a long line, in the body or a
  * content field) is refused with 1, never streamed differently; the line-end filter over two
  * pieces split at every position, and over 1-byte pieces, equals sg_mime_append_crlf; the head
- * and tail around the armored data equal sg_mime_wrap_encrypted_with. Owner: src/mime. */
+ * and tail around the armored data equal sg_mime_wrap_encrypted_with; for S/MIME, base64 lines
+ * of bytes given in pieces (every split in two, 1-byte pieces, pieces across the 57-byte line
+ * groups) equal the p7m entity's whole-buffer lines, and the signed entity's head, content and
+ * tail equal sg_mime_smime_signed_entity; the streamed entity with the default fields equals
+ * sg_mime_protected_entity. Owner: src/mime. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +19,7 @@
 #include "mime/mime.h"
 #include "mime/mime_int.h"
 #include "mime/mime_stream.h"
+#include "mime/smime.h"
 
 static const char *const NAMES[] = {"From", "To", "Cc", "Date", "Message-ID"};
 #define NNAMES (sizeof NAMES / sizeof NAMES[0])
@@ -174,9 +179,88 @@ static void wrapper(void)
     }
 }
 
+/* The base64 body of a p7m entity made whole, against the same bytes in pieces. */
+static int b64_same(const unsigned char *d, size_t n, size_t cut, size_t piece)
+{
+    sg_buf whole, parts;
+    sg_buf_init(&whole, SG_MIME_MAX_OUT);
+    sg_buf_init(&parts, SG_MIME_MAX_OUT);
+    sg_mime_smime_p7m_entity("enveloped-data", d, n, &whole);
+    sg_mime_smime_p7m_head("enveloped-data", &parts);
+    sg_b64 b = {0};
+    if (piece) {
+        for (size_t i = 0; i < n; i += piece)
+            sg_b64_piece(&b, d + i, n - i < piece ? n - i : piece, &parts);
+    } else {
+        sg_b64_piece(&b, d, cut, &parts);
+        sg_b64_piece(&b, d + cut, n - cut, &parts);
+    }
+    sg_b64_end(&b, &parts);
+    int ok = whole.len == parts.len && memcmp(whole.data, parts.data, whole.len) == 0;
+    sg_buf_free(&whole);
+    sg_buf_free(&parts);
+    return ok;
+}
+
+static void smime(void)
+{
+    unsigned char d[400];
+    for (size_t i = 0; i < sizeof d; i++)
+        d[i] = (unsigned char)(i * 151 + 7);
+    int all = 1;
+    for (size_t n = 0; n <= 3 * 57 + 2; n++)
+        for (size_t cut = 0; cut <= n; cut++)
+            all &= b64_same(d, n, cut, 0);
+    for (size_t piece = 1; piece <= 120; piece++)
+        all &= b64_same(d, sizeof d, 0, piece);
+    CHECK(all,
+          "base64 lines of bytes in pieces (every split of 0..173 bytes, pieces of 1..120) equal the whole");
+
+    const char content[] = "Content-Type: text/plain\r\n\r\nsigned\r\n";
+    const unsigned char sig[] = {0x30, 0x82, 0x01, 0x02, 0xaa};
+    sg_buf whole, parts;
+    sg_buf_init(&whole, SG_MIME_MAX_OUT);
+    sg_buf_init(&parts, SG_MIME_MAX_OUT);
+    int ok =
+        sg_mime_smime_signed_entity(content, sizeof content - 1, sig, sizeof sig, "sha-256", &whole) == 0;
+    sg_buf_append(&whole, "", 1);
+    const char *bp = ok ? strstr(whole.data, "boundary=\"") : NULL;
+    char boundary[64] = "";
+    if (bp)
+        sscanf(bp + 10, "%63[^\"]", boundary);
+    ok = ok && *boundary && sg_mime_smime_signed_head("sha-256", boundary, &parts) == 0 &&
+         sg_buf_append(&parts, content, sizeof content - 1) == 0 &&
+         sg_mime_smime_signed_tail(boundary, sig, sizeof sig, &parts) == 0 && parts.len == whole.len - 1 &&
+         memcmp(parts.data, whole.data, parts.len) == 0;
+    CHECK(ok, "signed entity: head, content and tail equal sg_mime_smime_signed_entity");
+    sg_buf_free(&whole);
+    sg_buf_free(&parts);
+
+    /* The default protected fields (S/MIME's inner entity). */
+    const char *msg = SMALL[0];
+    size_t len = strlen(msg);
+    sg_buf want, got;
+    sg_buf_init(&want, SG_MIME_MAX_OUT);
+    sg_buf_init(&got, SG_MIME_MAX_OUT);
+    sg_entity_stream s;
+    ok = sg_mime_protected_entity(msg, len, &want) == 0 && sg_entity_stream_open(&s, msg, len, NULL, 0) == 0;
+    if (ok) {
+        char buf[7];
+        size_t n;
+        while ((n = sg_entity_stream_read(&s, buf, sizeof buf)) > 0)
+            sg_buf_append(&got, buf, n);
+        sg_entity_stream_close(&s);
+    }
+    CHECK(ok && got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
+          "the streamed entity with the default fields equals sg_mime_protected_entity");
+    sg_buf_free(&want);
+    sg_buf_free(&got);
+}
+
 int main(void)
 {
     sg_mime_init();
+    smime();
     entities();
     refused();
     crlf();
