@@ -90,6 +90,7 @@ int sg_ctl_call_fd(int fd, const sg_ctl_request *req, sg_ctl_answer *ans, int ti
     }
     snprintf(ans->ecode, sizeof ans->ecode, "%s", a.ecode);
     snprintf(ans->emsg, sizeof ans->emsg, "%s", a.emsg);
+    snprintf(ans->efield, sizeof ans->efield, "%s", a.efield);
     sg_ctl_msg_free(&a);
     return SG_CTL_FAILED;
 }

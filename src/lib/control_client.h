@@ -43,6 +43,7 @@ typedef struct sg_ctl_answer {
     char *result; /* SG_CTL_OK: JSON text (free) */
     char ecode[SG_CTL_NAME_MAX + 1]; /* SG_CTL_FAILED: stable code; SG_CTL_BROKEN: "transport" */
     char emsg[SG_CTL_ERRMSG_MAX + 1];
+    char efield[SG_CTL_NAME_MAX + 1]; /* SG_CTL_FAILED: the argument at fault, or "" */
 } sg_ctl_answer;
 
 /* Connects to the socket: an fd, or -1 with *not_running set when nothing listens there. */

@@ -95,6 +95,7 @@ static const field_rule rules[] = {
     {SG_CTLF_RESULT, SG_CTL_RESULT, true, false, SG_CTL_MAX_PAYLOAD, 1},
     {SG_CTLF_ECODE, SG_CTL_ERROR, true, true, SG_CTL_NAME_MAX, 1},
     {SG_CTLF_EMSG, SG_CTL_ERROR, true, false, SG_CTL_ERRMSG_MAX, 1},
+    {SG_CTLF_EFIELD, SG_CTL_ERROR, false, true, SG_CTL_NAME_MAX, 1},
 };
 #define NRULES (sizeof rules / sizeof rules[0])
 
@@ -128,6 +129,7 @@ static char *name_slot(sg_ctl_msg *m, uint16_t type)
     case SG_CTLF_ROLE: return m->roles[m->nroles++];
     case SG_CTLF_CLIENT: return m->client;
     case SG_CTLF_ECODE: return m->ecode;
+    case SG_CTLF_EFIELD: return m->efield;
     default: return NULL;
     }
 }
@@ -251,6 +253,8 @@ int sg_ctl_encode(const sg_ctl_msg *m, uint8_t **out, size_t *outlen, char *err,
     } else {
         rc |= put_field(buf, &off, cap, SG_CTLF_ECODE, m->ecode, err, errlen);
         rc |= rc ? 0 : put_field(buf, &off, cap, SG_CTLF_EMSG, emsg, err, errlen);
+        if (!rc && *m->efield)
+            rc |= put_field(buf, &off, cap, SG_CTLF_EFIELD, m->efield, err, errlen);
     }
     if (rc) {
         free(buf);

@@ -45,6 +45,7 @@ typedef enum sg_ctl_field {
     SG_CTLF_RESULT = 6, /* text: the result as JSON */
     SG_CTLF_ECODE = 7,  /* text, name: stable error code */
     SG_CTLF_EMSG = 8,   /* text: what went wrong, for a person */
+    SG_CTLF_EFIELD = 9, /* text, name: the argument at fault (optional in an error) */
 } sg_ctl_field;
 
 typedef struct sg_ctl_hdr {
@@ -68,6 +69,7 @@ typedef struct sg_ctl_msg {
     char *result; /* RESULT */
     char ecode[SG_CTL_NAME_MAX + 1];
     char *emsg; /* ERROR */
+    char efield[SG_CTL_NAME_MAX + 1]; /* ERROR, "" when none */
 } sg_ctl_msg;
 
 void sg_ctl_msg_free(sg_ctl_msg *m);

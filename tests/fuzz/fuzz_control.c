@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
     if (sg_ctl_hdr_parse(f, &h2, NULL, 0) < 0 || sg_ctl_decode(&h2, f + SG_CTL_HDR_LEN, &again, NULL, 0) < 0)
         abort();
     int ok = again.type == m.type && again.id == m.id && !strcmp(again.op, m.op) && !strcmp(again.actor, m.actor) &&
-             again.nroles == m.nroles && !strcmp(again.client, m.client) && !strcmp(again.ecode, m.ecode);
+             again.nroles == m.nroles && !strcmp(again.client, m.client) && !strcmp(again.ecode, m.ecode) &&
+             !strcmp(again.efield, m.efield);
     for (size_t i = 0; ok && i < m.nroles; i++)
         ok = !strcmp(again.roles[i], m.roles[i]);
     /* Optional texts the encoder fills in ("{}", "null", "") may be absent on the first decode

@@ -132,7 +132,8 @@ int main(void)
 
     /* Fields: unknown, out of place, repeated, missing, with forbidden bytes. */
     struct { uint8_t type; const char *payload; size_t plen; const char *what; } fb[] = {
-        {SG_CTL_REQUEST, "\0\x09\0\0\0\0", 6, "an unknown field type"},
+        {SG_CTL_REQUEST, "\0\x0a\0\0\0\0", 6, "an unknown field type"},
+        {SG_CTL_REQUEST, "\0\x09\0\0\0\x01x", 7, "an error's field in a request"},
         {SG_CTL_RESULT, "\0\x01\0\0\0\x01x\0\x06\0\0\0\x02{}", 15, "an op in a result"},
         {SG_CTL_RESULT, "\0\x06\0\0\0\x02{}\0\x06\0\0\0\x02{}", 16, "a result given twice"},
         {SG_CTL_RESULT, "", 0, "a result without its field"},
@@ -151,9 +152,15 @@ int main(void)
     }
     h = (sg_ctl_hdr){.type = SG_CTL_ERROR, .len = 14};
     CHECK(sg_ctl_decode(&h, (const uint8_t *)"\0\x07\0\0\0\x01x\0\x08\0\0\0\x01y", &d, err, sizeof err) == 0 &&
-              !strcmp(d.ecode, "x") && !strcmp(d.emsg, "y"),
+              !strcmp(d.ecode, "x") && !strcmp(d.emsg, "y") && !*d.efield,
           "a well-formed error decodes");
     sg_ctl_msg_free(&d);
+    sg_ctl_msg e = {.type = SG_CTL_ERROR, .id = 9, .ecode = "invalid_argument", .efield = "address", .emsg = "bad"};
+    CHECK(sg_ctl_encode(&e, &f, &len, err, sizeof err) == 0 && decode_frame(f, len, &d, err, sizeof err) == 0 &&
+              !strcmp(d.efield, "address") && !strcmp(d.emsg, "bad"),
+          "an error naming the argument at fault round-trips");
+    sg_ctl_msg_free(&d);
+    free(f);
     free(f);
 
     /* Roles: 16 pass, a 17th is refused on both sides. */
