@@ -58,7 +58,7 @@ static void *slow_writer(void *arg)
 
 int main(void)
 {
-    char err[256];
+    char err[256] = "";
     uint8_t *f;
     size_t len;
     sg_ctl_msg m = sample_request(), d;
@@ -155,12 +155,12 @@ int main(void)
               !strcmp(d.ecode, "x") && !strcmp(d.emsg, "y") && !*d.efield,
           "a well-formed error decodes");
     sg_ctl_msg_free(&d);
+    free(f);
     sg_ctl_msg e = {.type = SG_CTL_ERROR, .id = 9, .ecode = "invalid_argument", .efield = "address", .emsg = "bad"};
     CHECK(sg_ctl_encode(&e, &f, &len, err, sizeof err) == 0 && decode_frame(f, len, &d, err, sizeof err) == 0 &&
               !strcmp(d.efield, "address") && !strcmp(d.emsg, "bad"),
           "an error naming the argument at fault round-trips");
     sg_ctl_msg_free(&d);
-    free(f);
     free(f);
 
     /* Roles: 16 pass, a 17th is refused on both sides. */
