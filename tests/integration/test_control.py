@@ -6,13 +6,18 @@ frame closes that connection only and mail still flows, that an oversized length
 from the header alone, and the operations that need private keys run in cryptd for a caller
 that cannot read the KEK. The frames are built here by a Python encoder of its own, not by the
 C code under test. Owner: src/cryptd."""
+import base64
 import grp
 import json
 import os
 import pwd
+import re
 import socket
+import sqlite3
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -171,10 +176,129 @@ def oversized(gw, sock):
     t.ok("over the maximum" in gw.log_text(), "the refusal says why", gw.log_text()[-300:])
 
 
+def web_child(fn):
+    """fn() as the web role's user: uid sealgate-web, its primary group and the socket's group."""
+    pw = pwd.getpwnam(WEB_USER)
+    return in_child(fn, pw.pw_uid, pw.pw_gid, [grp.getgrnam(WEB_USER).gr_gid])
+
+
+def audit_rows(gw):
+    db = sqlite3.connect(f"file:{os.path.join(gw.base, 'store', 'sealgate.db')}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute("SELECT actor, op, target, result, client FROM audit_events ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def answer(got):
+    """(ok, value): the result JSON, or the error code."""
+    if not isinstance(got, list):
+        return False, got
+    if got[0] == 2:
+        return True, json.loads(got[2]["6"][0])
+    return False, got[2].get("7", ["?"])[0]
+
+
+def secret_ops(gw, sock):
+    kek = os.path.join(gw.base, "keys", "kek")
+    got = web_child(lambda: open(kek, "rb").read(1) and "read")
+    t.ok(isinstance(got, dict) and "PermissionError" in got.get("exception", ""),
+         "the web role's user cannot read keys/kek", str(got))
+    before = len(audit_rows(gw))
+    sent = 0
+
+    def web(op, args, roles=("user-operator",), actor="web-alice"):
+        nonlocal sent
+        sent += 1
+        return answer(web_child(lambda: ask(sock, request(op, args, actor=actor, roles=roles,
+                                                            client="198.51.100.7"), 120)))
+
+    ok, v = web("key.generate", {"address": "carol@example.net"})
+    fpr = v.get("fpr", "") if ok else ""
+    t.ok(ok and re.fullmatch(r"[0-9A-F]{40}", fpr.upper() or "-"),
+         "key.generate over the socket, from a user that cannot read the KEK, answers a fingerprint", str(v))
+    out = gw.send_one("alice@demo.test", "carol@example.net",
+                      b"From: alice@demo.test\r\nTo: carol@example.net\r\nSubject: for carol\r\n\r\n"
+                      b"the plaintext only carol may read\r\n")
+    t.ok(out is not None and b"multipart/encrypted" in out and b"the plaintext only carol" not in out,
+         "mail to that address then leaves encrypted (sent through SMTP)", (out or b"none")[:300])
+    r = gw.cli("key", "list", "--address", "carol@example.net")
+    t.ok(fpr and fpr.upper() in r.stdout.upper() and "[S]" in r.stdout, "the key is in the store with its secret",
+         r.stdout + r.stderr)
+
+    ok, v = web("key.generate", {"address": "dan@example.net"}, roles=("auditor",))
+    t.ok(not ok and v == "forbidden", "an auditor's key.generate over the socket is forbidden", str(v))
+    ok, v = web("key.export-secret", {"fpr": fpr}, roles=("administrator",))
+    t.ok(not ok and v == "forbidden", "secret-key export is refused over the socket, even for an administrator",
+         str(v))
+    ok, v = web("no.such-op", {})
+    t.ok(not ok and v == "not_found", "an unknown operation is not_found", str(v))
+    sent += 1
+    got = web_child(lambda: ask(sock, frame(1, 5, field(1, "key.generate") + field(2, "web-alice")
+                                            + field(5, "[1,2"))))
+    t.ok(answer(got) == (False, "invalid_argument"), "arguments that are not a JSON object: invalid_argument",
+         str(got))
+    ok, v = web("key.generate", {"address": "dan@example.net"}, roles=("no-such-role",))
+    t.ok(not ok and v == "invalid_argument", "an unknown role is refused", str(v))
+
+    # the local CA and a PKCS#12 import, for a CA operator and a user operator of the web role
+    r = gw.cli("ca", "init", "--subject", "CN=Control Test CA")
+    t.ok(r.returncode == 0, "ca init (CLI)", r.stderr)
+    ok, v = web("ca.issue", {"address": "erin@demo.test", "days": 30}, roles=("ca-operator",))
+    t.ok(ok and len(v.get("fpr", "")) == 64, "ca.issue over the socket issues a certificate and key", str(v))
+    r = gw.cli("cert", "list", "--address", "erin@demo.test")
+    t.ok("[K]" in r.stdout, "the issued certificate has its (wrapped) private key in the store", r.stdout + r.stderr)
+    ok, v = web("ca.crl", {"days": 7}, roles=("ca-operator",))
+    t.ok(ok and "-----BEGIN X509 CRL-----" in v.get("crl", ""), "ca.crl over the socket answers a signed CRL",
+         str(v)[:200])
+    tmp = tempfile.mkdtemp(prefix="sg-ctl-")
+    try:
+        key, crt, p12 = (os.path.join(tmp, n) for n in ("k.pem", "c.pem", "f.p12"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=frank",
+                        "-addext", "subjectAltName=email:frank@example.net",
+                        "-addext", "keyUsage=digitalSignature,keyEncipherment,keyAgreement",
+                        "-addext", "extendedKeyUsage=emailProtection"], check=True, capture_output=True)
+        subprocess.run(["openssl", "pkcs12", "-export", "-inkey", key, "-in", crt, "-out", p12,
+                        "-passout", "pass:s3cret"], check=True, capture_output=True)
+        data = base64.b64encode(open(p12, "rb").read()).decode()
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+    ok, v = web("cert.import", {"data": data, "password": "s3cret", "name": "frank.p12"})
+    items = v.get("items", []) if ok else []
+    t.ok(ok and len(items) == 1 and items[0]["status"] == "imported" and items[0]["key"],
+         "cert.import of a PKCS#12 over the socket stores the certificate and its key", str(v))
+    ok, v = web("cert.import", {"data": data, "password": "wrong", "name": "frank.p12"})
+    t.ok(ok and v.get("rejected", 0) >= 1 and not any(i.get("status") == "imported" for i in v.get("items", [])),
+         "a wrong PKCS#12 password imports nothing", str(v))
+
+    # the CLI as root while the gateway runs: the secret commands go to cryptd
+    r = gw.cli("key", "generate", "gina@example.net")
+    t.ok(r.returncode == 0 and re.fullmatch(r"[0-9A-F]{40}\n", r.stdout.upper()), "CLI key generate", r.stderr)
+    r2 = gw.cli("ca", "crl", "--days", "3")
+    t.ok(r2.returncode == 0 and os.path.exists(r2.stdout.strip()), "CLI ca crl writes the CRL cryptd signed",
+         r2.stderr)
+    cli_sent = 2
+    t.ok(wait_for(lambda: "event=control-request uid=0 op=key.generate" in gw.log_text()
+                  and "event=control-request uid=0 op=ca.crl" in gw.log_text(), 5),
+         "both ran in cryptd (its log names the root peer)", gw.log_text()[-500:])
+
+    rows = audit_rows(gw)[before:]
+    t.ok(len(rows) == sent + cli_sent, f"every request wrote one audit event ({sent + cli_sent} requests)",
+         str(rows))
+    first = rows[0] if rows else None
+    t.ok(first == ("web-alice", "key.generate", "carol@example.net", "ok", "198.51.100.7"),
+         "the event names the account, operation, target, result and client the web role stated", str(first))
+    t.ok(any(r[0] == "root" and r[1] == "key.generate" and r[3] == "ok" and r[4] == "local" for r in rows),
+         "the CLI's call is audited as root, local", str(rows[-2:]))
+    t.ok(any(r[1] == "key.export-secret" and r[3] == "forbidden" for r in rows),
+         "the refused secret export is audited too", str(rows))
+
+
 gw = Gateway(extra='internal_domains = ["demo.test"];\n')
 try:
     if not is_root():
-        for name in ("ownership", "refused uid", "malformed frames", "oversized"):
+        for name in ("ownership", "refused uid", "malformed frames", "oversized", "secret operations"):
             t.skip(f"control socket: {name}", "needs root (roles drop to their users)")
     else:
         gw.start()
@@ -185,6 +309,7 @@ try:
         refused_uid(gw, sock)
         malformed(gw, sock)
         oversized(gw, sock)
+        secret_ops(gw, sock)
 finally:
     gw.cleanup()
 t.done()
