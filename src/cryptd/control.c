@@ -42,7 +42,18 @@ static struct {
     int nconn, njobs;
     sem_t ops;
     bool started;
-} S = {.lfd = -1, .stop_pipe = {-1, -1}, .mu = PTHREAD_MUTEX_INITIALIZER};
+    int op_limit_ms, idle_ms;
+} S = {.lfd = -1,
+       .stop_pipe = {-1, -1},
+       .mu = PTHREAD_MUTEX_INITIALIZER,
+       .op_limit_ms = SG_CTL_OP_LIMIT_MS,
+       .idle_ms = SG_CTL_IDLE_MS};
+
+void sg_control_set_limits(int op_limit_ms, int idle_ms)
+{
+    S.op_limit_ms = op_limit_ms;
+    S.idle_ms = idle_ms;
+}
 
 void sg_ctl_reply_error(sg_ctl_msg *reply, const sg_ctl_msg *req, const char *code, const char *fmt, ...)
 {
@@ -155,8 +166,8 @@ static void deadline_in(struct timespec *ts, clockid_t clk, long ms)
 static bool run_job(const sg_ctl_peer *peer, sg_ctl_msg *req, sg_ctl_msg *reply)
 {
     struct timespec rt, mono;
-    deadline_in(&rt, CLOCK_REALTIME, SG_CTL_OP_LIMIT_MS); /* sem_timedwait wants CLOCK_REALTIME */
-    deadline_in(&mono, CLOCK_MONOTONIC, SG_CTL_OP_LIMIT_MS);
+    deadline_in(&rt, CLOCK_REALTIME, S.op_limit_ms); /* sem_timedwait wants CLOCK_REALTIME */
+    deadline_in(&mono, CLOCK_MONOTONIC, S.op_limit_ms);
     int s;
     while ((s = sem_timedwait(&S.ops, &rt)) < 0 && errno == EINTR)
         ;
@@ -209,7 +220,7 @@ static bool run_job(const sg_ctl_peer *peer, sg_ctl_msg *req, sg_ctl_msg *reply)
         j->abandoned = true; /* job_main frees it */
         sg_ctl_reply_error(reply, &j->req, "timeout",
                            "%s did not finish within %d s; it may still complete (see the audit events)",
-                           j->req.op, SG_CTL_OP_LIMIT_MS / 1000);
+                           j->req.op, S.op_limit_ms / 1000);
     }
     pthread_mutex_unlock(&S.mu);
     if (done)
@@ -229,7 +240,7 @@ static void *conn_main(void *arg)
     char err[256];
     for (;;) {
         sg_ctl_msg req, reply;
-        int r = sg_ctl_read(c.fd, &req, SG_CTL_IDLE_MS, err, sizeof err);
+        int r = sg_ctl_read(c.fd, &req, S.idle_ms, err, sizeof err);
         if (r == 1)
             break;
         if (r < 0 || req.type != SG_CTL_REQUEST) {
@@ -246,13 +257,15 @@ static void *conn_main(void *arg)
         if (w < 0 || !in_time)
             break;
     }
-    close(c.fd);
+    /* Out of the list before the close: sg_control_stop must never shut down a number that
+     * was closed here and reused by another descriptor meanwhile. */
     pthread_mutex_lock(&S.mu);
     for (int i = 0; i < S.nconn; i++)
         if (S.conns[i] == c.fd) {
             S.conns[i] = S.conns[--S.nconn];
             break;
         }
+    close(c.fd);
     pthread_cond_broadcast(&S.changed);
     pthread_mutex_unlock(&S.mu);
     return NULL;
@@ -310,8 +323,8 @@ static void accept_one(void)
         for (int i = 0; i < S.nconn; i++)
             if (S.conns[i] == fd)
                 S.conns[i] = S.conns[--S.nconn];
-        pthread_mutex_unlock(&S.mu);
         close(fd);
+        pthread_mutex_unlock(&S.mu);
     }
     pthread_attr_destroy(&at);
 }
@@ -358,7 +371,7 @@ void sg_control_stop(void)
     pthread_join(S.accept_tid, NULL);
     close(S.lfd);
     struct timespec dl;
-    deadline_in(&dl, CLOCK_MONOTONIC, SG_CTL_OP_LIMIT_MS);
+    deadline_in(&dl, CLOCK_MONOTONIC, S.op_limit_ms);
     pthread_mutex_lock(&S.mu);
     /* Idle connections end now (their read sees the end of the stream); running operations are
      * waited for, so none is cut off while it writes the store. */

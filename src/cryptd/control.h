@@ -41,6 +41,8 @@ typedef void (*sg_ctl_dispatch_fn)(void *ctx, const sg_ctl_peer *peer, const sg_
 int sg_control_listen(const sg_config *cfg, char *err, size_t errlen);
 /* Starts the thread that accepts on lfd: 0, or -1. */
 int sg_control_start(int lfd, sg_ctl_dispatch_fn fn, void *ctx);
+/* Changes the time limits (tests: a request's limit and the idle wait, in ms). */
+void sg_control_set_limits(int op_limit_ms, int idle_ms);
 /* Stops accepting and waits (up to the op limit) for running requests to finish. */
 void sg_control_stop(void);
 
