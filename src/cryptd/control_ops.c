@@ -34,7 +34,11 @@ void sg_ctl_ops_dispatch(void *vctx, const sg_ctl_peer *peer, const sg_ctl_msg *
     char err[512];
     sg_store *st = sg_store_open(env->cfg->store_path, err, sizeof err);
     if (!st) {
-        sg_error(NULL, "event=control-store-failed op=%s error=\"%s\"", req->op, SG_LOG_STR(err));
+        sg_error(NULL, "event=control-store-failed op=%s error=\"%s\"", SG_LOG_STR(req->op), SG_LOG_STR(err));
+        /* The front end takes "unavailable" as audited here: without a store the event goes to
+         * the log in full (sg_audit_event_write), so it is not lost. */
+        sg_audit_event(NULL, req->actor, peer->local_admin ? SG_ROLE_ADMIN : 0, req->op, "", "unavailable",
+                       *req->client ? req->client : "-", "cryptd cannot open the store");
         sg_ctl_reply_error(reply, req, "unavailable", "cryptd cannot open the store");
         return;
     }
@@ -99,7 +103,7 @@ void sg_ctl_ops_dispatch(void *vctx, const sg_ctl_peer *peer, const sg_ctl_msg *
     } else {
         reply_op_error(reply, req, &e);
     }
-    sg_info(NULL, "event=control-request uid=%u op=%s actor=%s result=%s", (unsigned)peer->uid, req->op,
+    sg_info(NULL, "event=control-request uid=%u op=%s actor=%s result=%s", (unsigned)peer->uid, SG_LOG_STR(req->op),
             SG_LOG_STR(req->actor), reply->type == SG_CTL_RESULT ? "ok" : reply->ecode);
     json_decref(result);
     json_decref(args);

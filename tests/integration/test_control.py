@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, is_root, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, is_root, wait_for  # noqa: E402
 
 t = Tap()
 WEB_USER = "sealgate-web"
@@ -295,7 +295,7 @@ def secret_ops(gw, sock):
          "the refused secret export is audited too", str(rows))
 
 
-gw = Gateway(extra='internal_domains = ["demo.test"];\n')
+gw = Gateway(extra='internal_domains = ["demo.test"];\n', binary=asan_binary())
 try:
     if not is_root():
         for name in ("ownership", "refused uid", "malformed frames", "oversized", "secret operations"):
@@ -310,6 +310,8 @@ try:
         malformed(gw, sock)
         oversized(gw, sock)
         secret_ops(gw, sock)
+        gw.stop()
+        t.ok(not gw.sanitizer_reports(), "no sanitizer report in the gateway's log", str(gw.sanitizer_reports()[:3]))
 finally:
     gw.cleanup()
 t.done()
