@@ -46,21 +46,33 @@ int sg_op_key_generate(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     return sg_op_answer(json_pack("{s:s}", "fpr", fpr), result, err);
 }
 
-static sg_certstore *open_cs(sg_op_ctx *ctx, sg_op_error *err)
+/* The certificate store, with a local CA when need_ca: NULL with err filled otherwise. */
+static sg_certstore *open_cs(sg_op_ctx *ctx, bool need_ca, sg_op_error *err)
 {
     char kek[4096];
     kek_path(ctx, kek, sizeof kek);
     sg_certstore *cs = sg_certstore_open(ctx->store, kek, ctx->in_cryptd ? 0 : SG_CS_CREATE_KEK);
-    if (!cs)
+    if (!cs) {
         sg_op_fail(err, SG_OP_INTERNAL, NULL, "cannot open the certificate store");
-    else
-        sg_certstore_set_revocation(cs, &ctx->cfg->revocation);
+        return NULL;
+    }
+    sg_certstore_set_revocation(cs, &ctx->cfg->revocation);
+    char fpr[SG_CERT_FPR_LEN + 1];
+    int r = need_ca ? sg_ca_fpr(cs, fpr) : 0;
+    if (r != 0) {
+        if (r > 0)
+            sg_op_fail(err, SG_OP_NOT_FOUND, NULL, "there is no local CA (sealgate ca init)");
+        else
+            sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_certstore_error(cs));
+        sg_certstore_close(cs);
+        return NULL;
+    }
     return cs;
 }
 
 int sg_op_ca_issue(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
-    sg_certstore *cs = open_cs(ctx, err);
+    sg_certstore *cs = open_cs(ctx, true, err);
     if (!cs)
         return -1;
     const char *u = sg_op_arg_str(args, "usage");
@@ -82,7 +94,7 @@ int sg_op_ca_issue(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
 
 int sg_op_ca_crl(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
-    sg_certstore *cs = open_cs(ctx, err);
+    sg_certstore *cs = open_cs(ctx, true, err);
     if (!cs)
         return -1;
     uint8_t *pem;
@@ -115,7 +127,7 @@ int sg_op_cert_import(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op
     int b = sg_op_arg_bytes(args, "data", &data, &len);
     if (b != 0)
         return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "data", "data must be base64");
-    sg_certstore *cs = open_cs(ctx, err);
+    sg_certstore *cs = open_cs(ctx, false, err);
     json_t *items = json_array();
     if (!cs || !items) {
         free(data);

@@ -4,20 +4,17 @@
  * sg_admin_call like every front end's; cryptd writes its audit event. */
 #include "cli/cli_control.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "admin/control_forward.h"
 #include "admin/ops.h"
-#include "admin/roles.h"
+#include "cli/cli_ops.h"
 
 int sg_cli_remote(const sg_config *cfg, const char *op, json_t *args, json_t **result)
 {
-    struct passwd *pw = getpwuid(getuid());
-    char actor[64];
-    snprintf(actor, sizeof actor, "%s", pw ? pw->pw_name : "local");
-    sg_op_ctx ctx = {.cfg = cfg, .actor = actor, .roles = SG_ROLE_ADMIN, .client = "local", .via = SG_VIA_CLI};
+    sg_op_ctx ctx;
+    sg_cli_op_ctx(cfg, NULL, &ctx); /* no store: cryptd writes the event, or the log does (audit.h) */
     char err[256];
     int r = sg_ctl_forward_setup(&ctx, err, sizeof err);
     if (r <= 0) {
