@@ -133,6 +133,17 @@ static void print_import(void *ctx, const sg_cert_import_result *r)
     o->untrusted += r->trust < 0;
 }
 
+/* The largest file cert.import takes over the socket (the table's limit of its data); a larger
+ * one is imported here, as before the control socket. */
+static size_t remote_import_max(void)
+{
+    const sg_op *op = sg_op_find("cert.import");
+    for (const sg_op_arg *a = op ? op->args : NULL; a && a->name; a++)
+        if (!strcmp(a->name, "data"))
+            return a->max_len;
+    return 0;
+}
+
 static int cmd_import(const sg_config *cfg, sg_certstore *cs, int argc, char **argv)
 {
     const char *password = NULL;
@@ -170,8 +181,9 @@ static int cmd_import(const sg_config *cfg, sg_certstore *cs, int argc, char **a
     }
     import_outcome o = {0, 0};
     /* The gateway runs: cryptd imports (and wraps any private key). One file per call: the
-     * inputs of one call are imported together, so several files stay one local call. */
-    if (rc == 0 && n == 1) {
+     * inputs of one call are imported together, so several files stay one local call; so does
+     * a file over what one control frame carries. */
+    if (rc == 0 && n == 1 && in[0].len <= remote_import_max()) {
         json_t *args = json_pack("{s:s, s:b}", "name", in[0].name, "trust", (flags & SG_CS_IMPORT_TRUST) != 0);
         if (args && password)
             json_object_set_new(args, "password", json_string(password));
