@@ -231,6 +231,9 @@ def secret_ops(gw, sock):
     ok, v = web("key.export-secret", {"fpr": fpr}, roles=("administrator",))
     t.ok(not ok and v == "forbidden", "secret-key export is refused over the socket, even for an administrator",
          str(v))
+    ok, v = web("status", {}, roles=("administrator",))
+    t.ok(not ok and v == "unavailable", "an operation any front end runs itself (status) is not taken by cryptd",
+         str(v))
     ok, v = web("no.such-op", {})
     t.ok(not ok and v == "not_found", "an unknown operation is not_found", str(v))
     sent += 1
