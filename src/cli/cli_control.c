@@ -11,10 +11,17 @@
 #include "admin/ops.h"
 #include "cli/cli_ops.h"
 
+static bool remote_audited;
+
+bool sg_cli_remote_audited(void)
+{
+    return remote_audited;
+}
+
 int sg_cli_remote(const sg_config *cfg, const char *op, json_t *args, json_t **result)
 {
     sg_op_ctx ctx;
-    sg_cli_op_ctx(cfg, NULL, &ctx); /* no store: cryptd writes the event, or the log does (audit.h) */
+    sg_cli_op_ctx(cfg, NULL, &ctx);
     char err[256];
     int r = sg_ctl_forward_setup(&ctx, err, sizeof err);
     if (r <= 0) {
@@ -25,7 +32,13 @@ int sg_cli_remote(const sg_config *cfg, const char *op, json_t *args, json_t **r
         return 1;
     }
     sg_op_error e;
+    /* The store for the event this side writes when the socket fails (cryptd writes it
+     * otherwise); without one it goes to the log (audit.h). */
+    ctx.store = sg_store_open(cfg->store_path, err, sizeof err);
     r = sg_admin_call(&ctx, op, args, result, &e);
+    remote_audited = true;
+    if (ctx.store)
+        sg_store_close(ctx.store);
     json_decref(args);
     if (r < 0) {
         fprintf(stderr, "sealgate: %s%s%s (%s, in the running gateway)\n", *e.field ? e.field : "",

@@ -278,6 +278,11 @@ static void refuse(int fd, const char *code, const char *msg)
     char err[64];
     sg_ctl_write(fd, &e, 1000, err, sizeof err);
     sg_ctl_msg_free(&e);
+    /* What the peer sent already is read away without waiting: closing with it unread would
+     * reset the connection, and the peer could lose the answer. */
+    char junk[4096];
+    while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+        ;
     close(fd);
 }
 
