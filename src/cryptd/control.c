@@ -165,11 +165,10 @@ static void deadline_in(struct timespec *ts, clockid_t clk, long ms)
  * the op may still finish, the connection is closed. */
 static bool run_job(const sg_ctl_peer *peer, sg_ctl_msg *req, sg_ctl_msg *reply)
 {
-    struct timespec rt, mono;
-    deadline_in(&rt, CLOCK_REALTIME, S.op_limit_ms); /* sem_timedwait wants CLOCK_REALTIME */
-    deadline_in(&mono, CLOCK_MONOTONIC, S.op_limit_ms);
+    struct timespec mono;
+    deadline_in(&mono, CLOCK_MONOTONIC, S.op_limit_ms); /* a step of the wall clock changes nothing */
     int s;
-    while ((s = sem_timedwait(&S.ops, &rt)) < 0 && errno == EINTR)
+    while ((s = sem_clockwait(&S.ops, CLOCK_MONOTONIC, &mono)) < 0 && errno == EINTR)
         ;
     if (s < 0) {
         sg_ctl_reply_error(reply, req, "busy", "%d operations are running; try again later", SG_CTL_MAX_OPS);

@@ -5,6 +5,7 @@
 #include "lib/control_client.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +69,23 @@ int sg_ctl_call_fd(int fd, const sg_ctl_request *req, sg_ctl_answer *ans, int ti
             return broken(ans, "a role name is too long");
     m.nroles = req->nroles;
     m.args = (char *)(req->args ? req->args : "{}");
-    if (sg_ctl_write(fd, &m, timeout_ms, err, sizeof err) < 0)
-        return broken(ans, err);
+    /* A write that fails may be cryptd refusing the connection (id 0, below) and closing before
+     * it read the request: the refusal can still be read, and says more than EPIPE. */
+    bool wrote = sg_ctl_write(fd, &m, timeout_ms, err, sizeof err) == 0;
     sg_ctl_msg a;
-    int r = sg_ctl_read(fd, &a, timeout_ms, err, sizeof err);
+    char rerr[256];
+    int r = sg_ctl_read(fd, &a, wrote ? timeout_ms : 1000, rerr, sizeof rerr);
+    if (!wrote && (r != 0 || a.type != SG_CTL_ERROR || a.id != 0)) {
+        if (r == 0)
+            sg_ctl_msg_free(&a);
+        return broken(ans, err);
+    }
+    if (wrote && r < 0)
+        snprintf(err, sizeof err, "%s", rerr);
     if (r != 0)
         return broken(ans, r == 1 ? "cryptd closed the connection without an answer" : err);
-    if (a.id != m.id) {
+    /* Id 0 is cryptd's answer about the connection (refused peer, busy) before any request. */
+    if (a.id != m.id && !(a.type == SG_CTL_ERROR && a.id == 0)) {
         sg_ctl_msg_free(&a);
         return broken(ans, "answer to another request");
     }

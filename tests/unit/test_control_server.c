@@ -114,6 +114,18 @@ int main(void)
     CHECK(call(-1, "sleep", "0", &a) == SG_CTL_OK, "another request runs meanwhile (a slot was free)");
     sg_ctl_answer_free(&a);
 
+    /* Too many connections: the next is answered "busy" (id 0, before any request), which the
+     * client reports as that error, not as a broken stream. */
+    int idle[SG_CTL_MAX_CONN];
+    for (int i = 0; i < SG_CTL_MAX_CONN; i++)
+        idle[i] = sg_ctl_connect(sock, &nr, err, sizeof err);
+    int rb = call(-1, "echo", "6", &a);
+    CHECK(rb == SG_CTL_FAILED && !strcmp(a.ecode, "busy"), "connection %d is answered busy (%d %s)",
+          SG_CTL_MAX_CONN + 1, rb, a.ecode);
+    sg_ctl_answer_free(&a);
+    for (int i = 0; i < SG_CTL_MAX_CONN; i++)
+        close(idle[i]);
+
     /* Stop waits for the operation still running. */
     sg_control_stop();
     CHECK(atomic_load(&finished) == before + 2 && atomic_load(&running) == 0,
