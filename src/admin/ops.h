@@ -159,8 +159,9 @@ struct sg_op_ctx {
     sg_op_forward_fn forward; /* set: SG_RUN_CRYPTD operations go there unless in_cryptd.
                                  NULL: they run in this process (the CLI when nothing runs) */
     void *forward_ctx;
-    /* Set by the control socket's server for a call a front end forwarded: that front end
-     * writes the call's audit event, so this side does not write a second one. */
+    /* Set by the forward function (admin/control_forward.h) when cryptd answered: cryptd wrote
+     * the call's audit event (it records every request it receives, so a front end that was
+     * taken over cannot skip one), so this side does not write a second one. */
     bool audited_elsewhere;
     void *frontend; /* the front end's own data, for its forward function */
     /* Per call (reset by sg_admin_call), for the audit event. */

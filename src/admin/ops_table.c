@@ -13,6 +13,7 @@
 
 #include "admin/ops.h"
 #include "admin/ops_handlers.h"
+#include "admin/ops_secret.h"
 #include "admin/roles.h"
 
 #define SG_ROLES_OPERATORS                                                                                   \
@@ -126,6 +127,28 @@ static const sg_op_arg policy_explain_args[] = {
 #define RO true
 #define RW false
 
+/* The secret operations' arguments (ops_secret.c). */
+static const char *const key_algos[] = {"ed25519", "rsa3072", "rsa4096", NULL};
+static const char *const ca_usages[] = {"sign", "encrypt", "both", NULL};
+static const sg_op_arg key_generate_args[] = {
+    BSTR("address", true, ADDR_MAX, "the address (or \"Name <address>\") of the user ID"),
+    {"algo", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_BODY, key_algos, "ed25519 (default), rsa3072 or rsa4096"},
+    {"expires", SG_ARG_INT, false, 0, 0, 36500, SG_FROM_BODY, NULL, "days until it expires (0: never)"}, END};
+static const sg_op_arg cert_import_args[] = {
+    {"data", SG_ARG_BYTES, true, SG_OP_IMPORT_MAX, 0, 0, SG_FROM_BODY, NULL, "the file's bytes (base64)"},
+    BSTR("name", false, 255, "the file's name, for messages"),
+    BSTR("password", false, 1024, "the PKCS#12 or key password"),
+    {"trust", SG_ARG_BOOL, false, 0, 0, 0, SG_FROM_BODY, NULL, "make its CA certificates trust anchors"}, END};
+static const sg_op_arg ca_issue_args[] = {
+    BSTR("address", true, ADDR_MAX, "the address the certificate is for"),
+    {"usage", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_BODY, ca_usages, "sign, encrypt or both (default)"},
+    {"days", SG_ARG_INT, false, 0, 1, 36500, SG_FROM_BODY, NULL, "validity in days (default 730)"},
+    {"rsa", SG_ARG_BOOL, false, 0, 0, 0, SG_FROM_BODY, NULL, "an RSA key instead of the default kind"},
+    BSTR("crl_url", false, 1024, "CRL distribution point to name in the certificate"),
+    BSTR("ocsp_url", false, 1024, "OCSP responder to name in the certificate"), END};
+static const sg_op_arg ca_crl_args[] = {
+    {"days", SG_ARG_INT, false, 0, 1, 36500, SG_FROM_BODY, NULL, "until the next update (default 30)"}, END};
+
 const sg_op sg_ops[] = {
     /* accounts, tokens, sessions, audit (ops_admin.c, ops_access.c, ops_audit.c) */
     {"admin.add", 0, RW, "POST", "/api/v1/admins", {"admin", "add"}, admin_add_args,
@@ -227,6 +250,24 @@ const sg_op sg_ops[] = {
     {"policy.explain", SG_ROLE_POLICY, RO, "POST", "/api/v1/policy/explain", {"policy", "explain"},
      policy_explain_args, "What the policy would do with a message, per recipient", "policy.explain",
      SG_RUN_ANY, NULL, sg_op_policy_explain},
+
+    /* Operations that wrap or unwrap private keys: they run in cryptd, over the control socket
+     * when the gateway runs (ops_secret.c; issue 18's control socket, owner src/cryptd). */
+    {"key.generate", SG_ROLE_USER, RW, "POST", "/api/v1/keys/generate", {"key", "generate"}, key_generate_args,
+     "Generate an OpenPGP key for an address (certified by the domain key)", "key.generate", SG_RUN_CRYPTD,
+     "address", sg_op_key_generate},
+    {"cert.import", SG_ROLE_USER, RW, "POST", "/api/v1/certs/import", {"cert", "import"}, cert_import_args,
+     "Import certificates and their private keys (PEM, DER, PKCS#7, PKCS#12)", "cert.import", SG_RUN_CRYPTD,
+     "name", sg_op_cert_import},
+    {"ca.issue", SG_ROLE_CA, RW, "POST", "/api/v1/ca/issue", {"ca", "issue"}, ca_issue_args,
+     "Issue a key pair and certificate for an address from the local CA", "ca.issue", SG_RUN_CRYPTD, "address",
+     sg_op_ca_issue},
+    {"ca.crl", SG_ROLE_CA, RW, "POST", "/api/v1/ca/crl", {"ca", "crl"}, ca_crl_args,
+     "Sign a new CRL of the local CA (answered as PEM)", "ca.crl", SG_RUN_CRYPTD, NULL, sg_op_ca_crl},
+    /* Local only: refused over the socket and the web (sg_admin_call), run by the CLI as root. */
+    {"key.export-secret", 0, RW, "POST", "/api/v1/keys/{fpr}/export-secret", {"key", "export-secret"},
+     key_fpr_args, "Export an OpenPGP secret key unprotected (CLI on the gateway only)", "key.export-secret",
+     SG_RUN_LOCAL, "fpr", sg_op_key_export_secret},
 };
 const size_t sg_ops_count = sizeof sg_ops / sizeof sg_ops[0];
 // clang-format on

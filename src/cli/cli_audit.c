@@ -11,6 +11,7 @@
 
 #include "admin/audit.h"
 #include "admin/roles.h"
+#include "cli/cli_control.h"
 #include "cli/cli_ops.h"
 #include "cli/cli_store.h"
 
@@ -51,7 +52,7 @@ static const char *audited(int argc, char **argv)
 void sg_cli_audit_own(const sg_config *cfg, int argc, char **argv, int rc)
 {
     const char *op = audited(argc, argv);
-    if (!op)
+    if (!op || sg_cli_remote_audited()) /* went to the running gateway: audited there (cli_control.h) */
         return;
     sg_store *st = sg_cli_store_open(cfg);
     sg_op_ctx ctx;

@@ -17,6 +17,7 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
+#include "cli/cli_control.h"
 #include "cli/cli_store.h"
 #include "roles.h"
 
@@ -148,6 +149,12 @@ static int cmd_generate(const sg_config *cfg, sg_keystore *ks, int argc, char **
     }
     if (optind != argc - 1 || (strcmp(algo, "ed25519") && strcmp(algo, "rsa3072") && strcmp(algo, "rsa4096")))
         return usage();
+    /* The gateway runs: cryptd generates it (issue 18, docs/control.md). */
+    int r = sg_cli_remote_fpr(cfg, "key.generate",
+                              json_pack("{s:s, s:s, s:I}", "address", argv[optind], "algo", algo, "expires",
+                                        (json_int_t)days));
+    if (r != SG_CLI_LOCAL)
+        return r;
     char domain[320], fpr[SG_PGP_FPR_LEN + 1];
     sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
                                domain, sizeof domain);

@@ -2,12 +2,17 @@
  * pipeline, writes one output per recipient group into outgoing/, then removes the input.
  * Owner: src/cryptd.
  *
- * SECURITY: runs as users.cryptd (no_new_privs). It has no listening socket and no network peer
- * at all; its only peers are the spool directories: it alone reads incoming/, active/, hold/
- * and dsn/, and it writes outgoing/ (docs/architecture.md, "Spool ownership"). It is the only role
- * that will unwrap private keys (the key-encryption key file is readable by this user alone),
- * so it must never open a socket or execute anything. The one exception is its revocation
- * fetch helper (net/fetch_helper.h): a child forked before any key is loaded, running as
+ * SECURITY: runs as users.cryptd (no_new_privs). It has no network socket and no network peer
+ * at all; its peers are the spool directories (it alone reads incoming/, active/, hold/ and
+ * dsn/, and it writes outgoing/: docs/architecture.md, "Spool ownership") and one local Unix
+ * socket, <base_dir>/run/control.sock (cryptd/control.h, docs/control.md): reachable by root and
+ * the web role's group only, each peer checked by SO_PEERCRED (root, this user, the web user),
+ * typed bounded frames, through which the CLI and the web role have operations that need a
+ * private key run here. It is the only role that will unwrap private keys (the key-encryption
+ * key file is readable by this user alone); no private key or KEK byte ever leaves through the
+ * socket (secret-key export is refused there). It must never open any other socket or execute
+ * anything. The one exception is its revocation fetch helper (net/fetch_helper.h): a child
+ * forked before any key is loaded (and before the control socket exists), running as
  * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
  * socketpair; cryptd only parses them. If the helper dies cryptd exits (a new helper cannot
  * be forked once keys are loaded) and the master restarts it.
@@ -40,6 +45,8 @@
 #include <unistd.h>
 
 #include "crypto/kek.h"
+#include "cryptd/control.h"
+#include "cryptd/control_ops.h"
 #include "policy/transform.h"
 #include "cryptd/retry.h"
 #include "policy/transform_policy.h"
@@ -425,6 +432,11 @@ int sg_cryptd_main(const sg_config *cfg)
     if (cfg->revocation.fetch &&
         sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, err, sizeof err) < 0)
         sg_fatal("cannot start the revocation fetch helper: %s", err);
+    /* The control socket, made while still root so that the web role's group can own it, and
+     * after the helper was forked so that the helper never holds it (control.h). */
+    int ctl_fd = sg_control_listen(cfg, err, sizeof err);
+    if (ctl_fd < 0)
+        sg_fatal("%s", err);
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
     /* The key stores, with the KEK that only the cryptd user can read: the engines sign,
@@ -477,6 +489,10 @@ int sg_cryptd_main(const sg_config *cfg)
     pthread_t *tids = calloc((size_t)nworkers, sizeof *tids);
     for (int i = 0; i < nworkers; i++)
         pthread_create(&tids[i], NULL, worker, &c);
+    static sg_ctl_ops_env ctl_env;
+    ctl_env = (sg_ctl_ops_env){.cfg = cfg};
+    if (sg_control_start(ctl_fd, sg_ctl_ops_dispatch, &ctl_env) < 0)
+        sg_fatal("cannot start the control socket's thread");
     sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
     sg_ready_tell();
 
@@ -541,6 +557,7 @@ int sg_cryptd_main(const sg_config *cfg)
         }
     }
     sg_info(NULL, "event=stopping");
+    sg_control_stop();
     sg_wq_stop(&c.wq);
     for (int i = 0; i < nworkers; i++)
         pthread_join(tids[i], NULL);
