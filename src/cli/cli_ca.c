@@ -1,4 +1,5 @@
-/* cli_ca.c - `sealgate ca init|issue|export|revoke|crl`: the local S/MIME CA. Owner: src/keys.
+/* cli_ca.c - `sealgate ca init|issue|revoke|crl`: the local S/MIME CA (`ca export` goes through
+ * the operation table: src/cli/cli_ops.c). Owner: src/keys.
  * SECURITY: init, issue and crl unwrap or create private keys with the KEK (admin only). The
  * CRL is public; it is written to <base_dir>/ca/crl.pem by default for the web role to
  * publish later. */
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli_cert.h"
+#include "cli/cli_control.h"
 #include "keys/ca.h"
 #include "lib/fsutil.h"
 #include "roles.h"
@@ -75,7 +77,7 @@ static int cmd_init(sg_certstore *cs, int argc, char **argv)
     return 0;
 }
 
-static int cmd_issue(sg_certstore *cs, int argc, char **argv)
+static int cmd_issue(const sg_config *cfg, sg_certstore *cs, int argc, char **argv)
 {
     int days = 730, usage_bits = SG_CA_USAGE_SIGN | SG_CA_USAGE_ENCRYPT, c;
     bool rsa = false;
@@ -101,25 +103,18 @@ static int cmd_issue(sg_certstore *cs, int argc, char **argv)
     }
     if (optind != argc - 1)
         return usage();
+    /* The gateway runs: cryptd issues it (issue 18, docs/control.md). */
+    const char *u = usage_bits == SG_CA_USAGE_SIGN ? "sign" : usage_bits == SG_CA_USAGE_ENCRYPT ? "encrypt" : "both";
+    int r = sg_cli_remote_fpr(cfg, "ca.issue",
+                              json_pack("{s:s, s:s, s:i, s:b, s:s?, s:s?}", "address", argv[optind], "usage", u,
+                                        "days", days, "rsa", rsa, "crl_url", crl_url, "ocsp_url", ocsp_url));
+    if (r != SG_CLI_LOCAL)
+        return r;
     char fpr[SG_CERT_FPR_LEN + 1];
     if (sg_ca_issue_urls(cs, argv[optind], usage_bits, days, rsa, crl_url, ocsp_url, fpr) != 0)
         return fail(cs);
     printf("%s\n", fpr);
     return 0;
-}
-
-static int cmd_export(sg_certstore *cs, int argc)
-{
-    char fpr[SG_CERT_FPR_LEN + 1];
-    uint8_t *out;
-    size_t len;
-    if (argc != 1)
-        return usage();
-    if (sg_ca_fpr(cs, fpr) != 0 || sg_certstore_export(cs, fpr, false, &out, &len) != 0)
-        return fail(cs);
-    int rc = sg_write_all(STDOUT_FILENO, out, len) < 0 ? 1 : 0;
-    free(out);
-    return rc;
 }
 
 static int cmd_revoke(sg_certstore *cs, int argc, char **argv)
@@ -159,8 +154,25 @@ static int cmd_crl(const sg_config *cfg, sg_certstore *cs, int argc, char **argv
     }
     uint8_t *pem;
     size_t len;
-    if (sg_ca_crl(cs, days, &pem, &len) != 0)
+    /* The gateway runs: cryptd signs it and answers the (public) PEM, written here. */
+    json_t *res = NULL;
+    int r = sg_cli_remote(cfg, "ca.crl", json_pack("{s:i}", "days", days), &res);
+    if (r == 1)
+        return 1;
+    if (r == 0) {
+        const char *text = json_string_value(json_object_get(res, "crl"));
+        len = json_string_length(json_object_get(res, "crl"));
+        pem = text ? malloc(len) : NULL;
+        if (pem)
+            memcpy(pem, text, len);
+        json_decref(res);
+        if (!pem) {
+            fprintf(stderr, "sealgate: cryptd answered no CRL\n");
+            return 1;
+        }
+    } else if (sg_ca_crl(cs, days, &pem, &len) != 0) {
         return fail(cs);
+    }
     int rc = 0;
     if (sg_write_file_atomic(out, pem, len, 0644) < 0) {
         fprintf(stderr, "sealgate: %s: %s\n", out, strerror(errno));
@@ -177,7 +189,8 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    static const char *const known[] = {"init", "issue", "export", "revoke", "crl"};
+    /* export goes through the operation table (src/cli/cli_ops.c). */
+    static const char *const known[] = {"init", "issue", "revoke", "crl"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -192,9 +205,7 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv)
     if (strcmp(sub, "init") == 0)
         rc = cmd_init(cs, argc, argv);
     else if (strcmp(sub, "issue") == 0)
-        rc = cmd_issue(cs, argc, argv);
-    else if (strcmp(sub, "export") == 0)
-        rc = cmd_export(cs, argc);
+        rc = cmd_issue(cfg, cs, argc, argv);
     else if (strcmp(sub, "revoke") == 0)
         rc = cmd_revoke(cs, argc, argv);
     else

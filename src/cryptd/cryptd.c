@@ -2,12 +2,17 @@
  * pipeline, writes one output per recipient group into outgoing/, then removes the input.
  * Owner: src/cryptd.
  *
- * SECURITY: runs as users.cryptd (no_new_privs). It has no listening socket and no network peer
- * at all; its only peers are the spool directories: it alone reads incoming/, active/, hold/
- * and dsn/, and it writes outgoing/ (docs/architecture.md, "Spool ownership"). It is the only role
- * that will unwrap private keys (the key-encryption key file is readable by this user alone),
- * so it must never open a socket or execute anything. The one exception is its revocation
- * fetch helper (net/fetch_helper.h): a child forked before any key is loaded, running as
+ * SECURITY: runs as users.cryptd (no_new_privs). It has no network socket and no network peer
+ * at all; its peers are the spool directories (it alone reads incoming/, active/, hold/ and
+ * dsn/, and it writes outgoing/: docs/architecture.md, "Spool ownership") and one local Unix
+ * socket, <base_dir>/run/control.sock (cryptd/control.h, docs/control.md): reachable by root and
+ * the web role's group only, each peer checked by SO_PEERCRED (root, this user, the web user),
+ * typed bounded frames, through which the CLI and the web role have operations that need a
+ * private key run here. It is the only role that will unwrap private keys (the key-encryption
+ * key file is readable by this user alone); no private key or KEK byte ever leaves through the
+ * socket (secret-key export is refused there). It must never open any other socket or execute
+ * anything. The one exception is its revocation fetch helper (net/fetch_helper.h): a child
+ * forked before any key is loaded (and before the control socket exists), running as
  * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
  * socketpair; cryptd only parses them. If the helper dies cryptd exits (a new helper cannot
  * be forked once keys are loaded) and the master restarts it.
@@ -35,10 +40,13 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crypto/kek.h"
+#include "cryptd/control.h"
+#include "cryptd/control_ops.h"
 #include "policy/transform.h"
 #include "cryptd/retry.h"
 #include "policy/transform_policy.h"
@@ -47,13 +55,22 @@
 #include "net/fetch_helper.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
+#include "lib/mapview.h"
 #include "lib/privdrop.h"
 #include "lib/ready.h"
+#include "queue/qmsg.h"
 #include "queue/queue.h"
 #include "roles.h"
 
 #define BATCH_MAX 32
 #define BATCH_BYTES (16u << 20)
+/* A message of at least this size is mapped from its spool file instead of read into the
+ * heap (issue 11: bounded memory for large messages); smaller ones keep the one read() into a
+ * buffer, which costs less per message than a mapping. */
+#define MAP_MIN ((size_t)1 << 20)
+/* Outputs that point into a mapped input are written in pieces of this size, each piece's
+ * pages given back once written. */
+#define WRITE_PIECE ((size_t)1 << 20)
 
 typedef struct cryptd {
     sg_queue q;
@@ -69,6 +86,8 @@ typedef struct item {
     sg_envelope env;
     const char *data;
     size_t len;
+    sg_qmsg qm;     /* a large message: its open file, and */
+    sg_mapview map; /* its mapping (data points into it) */
     sg_transform_result res;
     sg_qwriter **w;
     size_t nw;
@@ -83,6 +102,34 @@ static void item_free(item *it)
     sg_transform_result_free(&it->res);
     sg_env_free(&it->env);
     free(it->file);
+    sg_mapview_close(&it->map);
+    sg_qmsg_close(&it->qm);
+}
+
+/* Opens a large message by mapping its file: the envelope is parsed as sg_queue_read does
+ * (same errors), the data is seen through the mapping. 1 when mapped, 0 when the message is
+ * small (read it whole), -1 / -2 as sg_queue_read. */
+static int claim_mapped(cryptd *c, item *it, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstatat(c->q.dirfd[SG_Q_ACTIVE], it->name, &st, 0) < 0)
+        return -1;
+    if ((size_t)st.st_size < MAP_MIN)
+        return 0;
+    int rc = sg_qmsg_open(&c->q, SG_Q_ACTIVE, it->name, &it->env, &it->qm, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* The size the descriptor sees now, not the stat above: the trailer was checked against it. */
+    if (fstat(it->qm.fd, &st) < 0 || sg_mapview_open(&it->map, it->qm.fd, (size_t)st.st_size, 0) < 0) {
+        int saved = errno;
+        sg_env_free(&it->env);
+        sg_qmsg_close(&it->qm);
+        errno = saved;
+        return -1;
+    }
+    it->data = it->map.base + it->qm.data_off;
+    it->len = it->qm.data_len;
+    return 1;
 }
 
 /* Claims and reads one message; 0 when it is ready to transform, -1 when it needs no more work
@@ -92,7 +139,9 @@ static int claim(cryptd *c, item *it)
     if (renameat(c->q.dirfd[SG_Q_INCOMING], it->name, c->q.dirfd[SG_Q_ACTIVE], it->name) < 0)
         return -1; /* someone else has it, or it was deleted by the administrator */
     char err[256];
-    int rc = sg_queue_read(&c->q, SG_Q_ACTIVE, it->name, &it->env, &it->file, &it->data, &it->len, err,
+    int rc = claim_mapped(c, it, err, sizeof err);
+    if (rc == 0)
+        rc = sg_queue_read(&c->q, SG_Q_ACTIVE, it->name, &it->env, &it->file, &it->data, &it->len, err,
                            sizeof err);
     if (rc == -2) {
         sg_error(it->name, "event=corrupt reason=\"%s\" action=moved-to-corrupt", err);
@@ -122,6 +171,19 @@ static void own_name(const char *input, const char *kind, size_t g, char out[SG_
     snprintf(out, SG_QID_MAX, "%016llx", h);
 }
 
+/* Writes one output's bytes; those that lie in the mapped input (a held copy, an unchanged
+ * part) go in pieces whose pages are given back behind the write (lib/mapview.h). */
+static int write_data(sg_qwriter *w, const char *data, size_t len)
+{
+    for (size_t off = 0; off < len; off += WRITE_PIECE) {
+        size_t n = len - off < WRITE_PIECE ? len - off : WRITE_PIECE;
+        if (sg_qw_write(w, data + off, n) < 0)
+            return -1;
+        sg_mapview_release(data + off, data + off + n);
+    }
+    return 0;
+}
+
 /* Opens and fills one writer per output group; the batch publishes them together. */
 static int write_outputs(cryptd *c, item *it)
 {
@@ -138,7 +200,7 @@ static int write_outputs(cryptd *c, item *it)
         if (!w)
             return -1;
         it->w[it->nw++] = w;
-        if (sg_qw_open(&c->q, w, &o->env) < 0 || sg_qw_write(w, o->data, o->len) < 0 || sg_qw_finish(w) < 0)
+        if (sg_qw_open(&c->q, w, &o->env) < 0 || write_data(w, o->data, o->len) < 0 || sg_qw_finish(w) < 0)
             return -1;
     }
     return 0;
@@ -269,6 +331,7 @@ static void *worker(void *arg)
             item *it = &items[n];
             memset(it, 0, sizeof *it);
             memcpy(it->name, names[i], SG_QID_MAX);
+            it->qm.fd = -1;
             if (claim(c, it) < 0) {
                 item_free(it);
                 continue;
@@ -369,6 +432,11 @@ int sg_cryptd_main(const sg_config *cfg)
     if (cfg->revocation.fetch &&
         sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, err, sizeof err) < 0)
         sg_fatal("cannot start the revocation fetch helper: %s", err);
+    /* The control socket, made while still root so that the web role's group can own it, and
+     * after the helper was forked so that the helper never holds it (control.h). */
+    int ctl_fd = sg_control_listen(cfg, err, sizeof err);
+    if (ctl_fd < 0)
+        sg_fatal("%s", err);
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
     /* The key stores, with the KEK that only the cryptd user can read: the engines sign,
@@ -421,6 +489,10 @@ int sg_cryptd_main(const sg_config *cfg)
     pthread_t *tids = calloc((size_t)nworkers, sizeof *tids);
     for (int i = 0; i < nworkers; i++)
         pthread_create(&tids[i], NULL, worker, &c);
+    static sg_ctl_ops_env ctl_env;
+    ctl_env = (sg_ctl_ops_env){.cfg = cfg};
+    if (sg_control_start(ctl_fd, sg_ctl_ops_dispatch, &ctl_env) < 0)
+        sg_fatal("cannot start the control socket's thread");
     sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
     sg_ready_tell();
 
@@ -485,6 +557,7 @@ int sg_cryptd_main(const sg_config *cfg)
         }
     }
     sg_info(NULL, "event=stopping");
+    sg_control_stop();
     sg_wq_stop(&c.wq);
     for (int i = 0; i < nworkers; i++)
         pthread_join(tids[i], NULL);

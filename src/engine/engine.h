@@ -127,6 +127,12 @@ typedef struct sg_engine {
      * encryption, outer Subject "..."). Appends the new message to out. 0, or -1 with err. */
     int (*protect)(const sg_protect_req *req, const char *msg, size_t len, sg_buf *out, char *err,
                    size_t errlen);
+    /* protect for a large message (issue 11): the new message is written to fd (a fresh
+     * temporary file) in pieces instead of being built in memory, with the same bytes
+     * protect would make. 0 written, 1 when this message is not made that way (the caller then
+     * uses protect), -1 with err. NULL when the engine has no such path. */
+    int (*protect_to_fd)(const sg_protect_req *req, const char *msg, size_t len, int fd, char *err,
+                         size_t errlen);
     /* The kind of the top-level layer, by structure alone (no keys, no crypto): for policy
      * conditions "already encrypted" / "already signed". ENCRYPTED only when the packets parse
      * as encryption (OpenPGP ESKs then SEIPD/AEAD; CMS envelope with RecipientInfos), never

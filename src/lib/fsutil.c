@@ -125,3 +125,8 @@ int sg_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
     snprintf(dir, sizeof dir, "%s", path);
     return sg_fsync_dir(dirname(dir));
 }
+
+int sg_tmpfile(const char *dir)
+{
+    return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}

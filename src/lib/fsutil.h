@@ -13,6 +13,9 @@ int sg_mkdirs(const char *path, mode_t mode);
 int sg_read_fd(int fd, size_t max, char **out, size_t *len);
 /* Reads at most max bytes; -1 with errno=EFBIG when the file is larger. *out is malloc'd. */
 int sg_read_file(const char *path, size_t max, char **out, size_t *len);
+/* An unnamed temporary file in dir (O_TMPFILE, 0600, read-write): gone when closed, never seen
+ * by another process. The descriptor, or -1 with errno. */
+int sg_tmpfile(const char *dir);
 /* Writes data to path atomically: temp file beside it, fsync, rename, fsync directory. */
 int sg_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 

@@ -27,20 +27,25 @@ int sg_mime_append_crlf(sg_buf *out, const char *s, size_t n)
     return sg_buf_append(out, s + start, n - start);
 }
 
+bool sg_mime_needs_encoding(const unsigned char *s, size_t n, bool long_only, size_t *line)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!long_only && (s[i] >= 0x80 || s[i] == 0))
+            return true;
+        if (s[i] == '\n')
+            *line = 0;
+        else if (s[i] != '\r' && ++*line > MAX_LINE)
+            return true;
+    }
+    return false;
+}
+
 /* True when bytes contain a line longer than MAX_LINE, or (unless long_only) 8-bit octets or
  * NUL. long_only: what SMTP cannot carry at all; otherwise what is not 7-bit. */
 static bool needs_encoding(const unsigned char *s, size_t n, bool long_only)
 {
     size_t line = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!long_only && (s[i] >= 0x80 || s[i] == 0))
-            return true;
-        if (s[i] == '\n')
-            line = 0;
-        else if (s[i] != '\r' && ++line > MAX_LINE)
-            return true;
-    }
-    return false;
+    return sg_mime_needs_encoding(s, n, long_only, &line);
 }
 
 /* The encoded content of a leaf as it is stored, not decoded. */

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mime/mime.h"
+#include "mime/mime_stream.h"
 #include "mime/mime_int.h"
 #include "mime/rawmsg.h"
 
@@ -174,31 +175,41 @@ int sg_mime_wrap_encrypted_with(const char *msg, size_t len, const char *armored
                                 sg_buf *out)
 {
     char boundary[64];
-    if (sg_mime_new_boundary(boundary, sizeof boundary) < 0)
+    if (sg_mime_new_boundary(boundary, sizeof boundary) < 0 ||
+        sg_mime_encrypted_head(msg, len, subject, boundary, out) < 0 || sg_mime_append_crlf(out, armored, alen) < 0)
         return -1;
-    int rc = sg_mime_outer_fields(msg, len, subject, out);
-    if (rc < 0 ||
-        sg_buf_appendf(out,
-                       "MIME-Version: 1.0\r\n"
-                       "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n"
-                       " boundary=\"%s\"\r\n"
-                       "\r\n"
-                       "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n"
-                       "--%s\r\n"
-                       "Content-Type: application/pgp-encrypted\r\n"
-                       "Content-Description: PGP/MIME version identification\r\n"
-                       "\r\n"
-                       "Version: 1\r\n"
-                       "\r\n"
-                       "--%s\r\n"
-                       "Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
-                       "Content-Description: OpenPGP encrypted message\r\n"
-                       "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n"
-                       "\r\n",
-                       boundary, boundary, boundary) < 0 ||
-        sg_mime_append_crlf(out, armored, alen) < 0)
+    return sg_mime_encrypted_tail(alen ? armored[alen - 1] : 0, boundary, out);
+}
+
+int sg_mime_encrypted_head(const char *msg, size_t len, const char *subject, const char *boundary, sg_buf *out)
+{
+    if (sg_mime_outer_fields(msg, len, subject, out) < 0)
         return -1;
-    if (alen && armored[alen - 1] != '\n' && sg_buf_append(out, "\r\n", 2) < 0)
+    return sg_buf_appendf(out,
+                          "MIME-Version: 1.0\r\n"
+                          "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n"
+                          " boundary=\"%s\"\r\n"
+                          "\r\n"
+                          "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n"
+                          "--%s\r\n"
+                          "Content-Type: application/pgp-encrypted\r\n"
+                          "Content-Description: PGP/MIME version identification\r\n"
+                          "\r\n"
+                          "Version: 1\r\n"
+                          "\r\n"
+                          "--%s\r\n"
+                          "Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+                          "Content-Description: OpenPGP encrypted message\r\n"
+                          "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n"
+                          "\r\n",
+                          boundary, boundary, boundary) < 0
+               ? -1
+               : 0;
+}
+
+int sg_mime_encrypted_tail(char last, const char *boundary, sg_buf *out)
+{
+    if (last && last != '\n' && sg_buf_append(out, "\r\n", 2) < 0)
         return -1;
     return sg_buf_appendf(out, "--%s--\r\n", boundary) < 0 ? -1 : 0;
 }

@@ -8,6 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/mapview.h"
+
+/* A scan over a body mapped from the spool gives back the pages behind it at this step, so a
+ * large message costs the scan a window, not its size (lib/mapview.h; no effect on a buffer). */
+#define RELEASE_EVERY ((size_t)1 << 20)
+
 /* End of the line that starts at p: the index just after its LF, or end. */
 static size_t line_end(const char *d, size_t p, size_t len)
 {
@@ -144,7 +150,12 @@ int sg_rawmsg_split(const char *d, size_t len, const char *boundary, sg_rawpart 
         return -1; /* RFC 2046: 1 to 70 characters */
     int n = 0;
     const char *start = NULL; /* the current part's first byte */
+    size_t given = 0;         /* what was handed back to a mapped file's pages (issue 11) */
     for (size_t p = 0; p < len;) {
+        if (p - given >= RELEASE_EVERY) {
+            sg_mapview_release(d + given, d + p);
+            given = p;
+        }
         size_t e = line_end(d, p, len);
         int k = delimiter(d, p, e, boundary, blen);
         if (k) {

@@ -38,6 +38,23 @@ void sg_mime_smime_free(sg_mime_smime *s);
  * "authEnveloped-data", "signed-data"), name smime.p7m, base64. */
 int sg_mime_smime_p7m_entity(const char *smime_type, const unsigned char *der, size_t len, sg_buf *out);
 
+/* The pieces of those two entities, for a large message made as a stream (issue 11): the
+ * p7m entity's header fields and empty line (its body is the DER in base64 lines: sg_b64_*);
+ * a fresh boundary, then the signed entity before its content (head) and after it (tail).
+ * Each 0 or -1. */
+int sg_mime_smime_p7m_head(const char *smime_type, sg_buf *out);
+int sg_mime_smime_boundary(char b[64]);
+int sg_mime_smime_signed_head(const char *micalg, const char *boundary, sg_buf *out);
+int sg_mime_smime_signed_tail(const char *boundary, const unsigned char *sig, size_t siglen, sg_buf *out);
+/* Base64 in 76-character CRLF lines, as the p7m entity has them, of bytes given in pieces:
+ * sg_b64_piece for each piece, sg_b64_end once (start from {0}). */
+typedef struct sg_b64 {
+    unsigned char rest[57];
+    size_t n;
+} sg_b64;
+int sg_b64_piece(sg_b64 *b, const unsigned char *d, size_t n, sg_buf *out);
+int sg_b64_end(sg_b64 *b, sg_buf *out);
+
 /* A clear-signed entity (RFC 8551 3.5.3): multipart/signed with content (a canonical entity,
  * taken byte for byte) and the detached signature as application/pkcs7-signature (smime.p7s);
  * micalg like "sha-256". */

@@ -25,20 +25,51 @@ static int base64_lines(const unsigned char *d, size_t n, sg_buf *out)
 
 int sg_mime_smime_p7m_entity(const char *smime_type, const unsigned char *der, size_t len, sg_buf *out)
 {
-    if (sg_buf_appendf(out,
+    if (sg_mime_smime_p7m_head(smime_type, out) < 0)
+        return -1;
+    return base64_lines(der, len, out);
+}
+
+int sg_mime_smime_p7m_head(const char *smime_type, sg_buf *out)
+{
+    return sg_buf_appendf(out,
                        "Content-Type: application/pkcs7-mime; smime-type=%s;\r\n"
                        " name=\"smime.p7m\"\r\n"
                        "Content-Transfer-Encoding: base64\r\n"
                        "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n"
                        "\r\n",
-                       smime_type) < 0)
-        return -1;
-    return base64_lines(der, len, out);
+                       smime_type) < 0
+               ? -1
+               : 0;
+}
+
+int sg_b64_piece(sg_b64 *b, const unsigned char *d, size_t n, sg_buf *out)
+{
+    while (n) {
+        size_t k = B64_LINE - b->n < n ? B64_LINE - b->n : n;
+        memcpy(b->rest + b->n, d, k);
+        b->n += k;
+        d += k;
+        n -= k;
+        if (b->n == B64_LINE) {
+            if (base64_lines(b->rest, B64_LINE, out) < 0)
+                return -1;
+            b->n = 0;
+        }
+    }
+    return 0;
+}
+
+int sg_b64_end(sg_b64 *b, sg_buf *out)
+{
+    int rc = base64_lines(b->rest, b->n, out);
+    b->n = 0;
+    return rc;
 }
 
 /* "sealgate-smime-" and 24 random hex digits: cannot occur in base64 or in the canonical
  * content by chance (RFC 2046 5.1.1 asks only that it does not). */
-static int new_boundary(char b[64])
+int sg_mime_smime_boundary(char b[64])
 {
     unsigned char r[12];
     if (RAND_bytes(r, sizeof r) != 1)
@@ -57,17 +88,28 @@ int sg_mime_smime_signed_entity(const char *content, size_t clen, const unsigned
                                 const char *micalg, sg_buf *out)
 {
     char b[64];
-    if (new_boundary(b) < 0 ||
-        sg_buf_appendf(out,
+    if (sg_mime_smime_boundary(b) < 0 || sg_mime_smime_signed_head(micalg, b, out) < 0 ||
+        sg_buf_append(out, content, clen) < 0)
+        return -1;
+    return sg_mime_smime_signed_tail(b, sig, siglen, out);
+}
+
+int sg_mime_smime_signed_head(const char *micalg, const char *b, sg_buf *out)
+{
+    return sg_buf_appendf(out,
                        "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n"
                        " micalg=%s; boundary=\"%s\"\r\n"
                        "\r\n"
                        "This is a cryptographically signed message in MIME format.\r\n"
                        "\r\n"
                        "--%s\r\n",
-                       micalg, b, b) < 0 ||
-        sg_buf_append(out, content, clen) < 0)
-        return -1;
+                          micalg, b, b) < 0
+               ? -1
+               : 0;
+}
+
+int sg_mime_smime_signed_tail(const char *b, const unsigned char *sig, size_t siglen, sg_buf *out)
+{
     /* The CRLF before the delimiter belongs to the delimiter, not to the signed content. */
     if (sg_buf_appendf(out,
                        "\r\n--%s\r\n"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "lib/mapview.h"
 #include "mime/mime.h"
 
 typedef struct walk {
@@ -68,9 +69,21 @@ static int parse_mime(sg_pfacts_holder *h, const char *msg, size_t len)
     /* The stream reads the caller's bytes in place instead of copying them (with_buffer
      * would copy the whole message, issue 11): the array wraps msg, the stream does not own
      * it, and only the wrapper is freed at the end. The parser only reads from it. */
-    GByteArray *ba = g_byte_array_new_take((guint8 *)(uintptr_t)msg, len);
-    GMimeStream *s = g_mime_stream_mem_new_with_byte_array(ba);
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+    /* A message mapped from the spool file (lib/mapview.h) is parsed through read() on the
+     * file instead: the parser walks every byte to find the boundaries, and pages read that
+     * way stay in the page cache, not in this process's resident set (issue 11). */
+    off_t off;
+    int fd = sg_mapview_fd(msg, len, &off);
+    GByteArray *ba = NULL;
+    GMimeStream *s;
+    if (fd >= 0) {
+        s = g_mime_stream_fs_new_with_bounds(fd, off, off + (gint64)len);
+        g_mime_stream_fs_set_owner(GMIME_STREAM_FS(s), FALSE); /* the caller's descriptor */
+    } else {
+        ba = g_byte_array_new_take((guint8 *)(uintptr_t)msg, len);
+        s = g_mime_stream_mem_new_with_byte_array(ba);
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+    }
     GMimeParser *p = g_mime_parser_new_with_stream(s);
     GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
     int rc = 0;
@@ -86,7 +99,8 @@ static int parse_mime(sg_pfacts_holder *h, const char *msg, size_t len)
     }
     g_object_unref(p);
     g_object_unref(s);
-    g_byte_array_free(ba, FALSE); /* the wrapper only: msg stays the caller's */
+    if (ba)
+        g_byte_array_free(ba, FALSE); /* the wrapper only: msg stays the caller's */
     return rc;
 }
 

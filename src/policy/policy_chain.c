@@ -3,12 +3,16 @@
  * into those who can read it and the others), notices, delivery. Owner: src/policy.
  * SECURITY: runs in cryptd. An action that fails makes the chain fail and the caller holds the
  * group: what a rule demanded protected never leaves unprotected. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/policy_run.h"
 #include "engine/unwrap.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "mime/mime.h"
 #include "policy/msgedit.h"
@@ -17,6 +21,8 @@
 /* Replaces cur's bytes by next (taken over). */
 static void cur_take(sg_pcur *c, sg_buf *next)
 {
+    sg_mapview_free(c->map);
+    c->map = NULL;
     sg_buf_free(&c->b);
     c->b = *next;
     memset(next, 0, sizeof *next);
@@ -74,6 +80,38 @@ static int attach_keys(sg_prun *r, const sg_paction *a, sg_pcur *c, char *err, s
     return rc;
 }
 
+/* A message at least this large is protected into a file when the engine can (issue 11). */
+#define STREAM_MIN ((size_t)1 << 20)
+
+/* The engine writes the protected message into an unnamed file in cryptd's spool tmp/, which
+ * then stands for the current bytes (mapped). 0 done, 1 not this way (the engine's answer, or
+ * no such file can be made here: the caller protects in memory), -1 with err. */
+static int protect_to_file(sg_prun *r, const sg_engine *e, const sg_protect_req *req, sg_pcur *c, char *err,
+                           size_t errlen)
+{
+    char dir[PATH_MAX];
+    int w = snprintf(dir, sizeof dir, "%s/tmp/cryptd", r->env->cfg->spool_dir ? r->env->cfg->spool_dir : "");
+    int fd = w > 0 && (size_t)w < sizeof dir ? sg_tmpfile(dir) : -1;
+    if (fd < 0)
+        return 1;
+    int rc = e->protect_to_fd(req, c->data, c->len, fd, err, errlen);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    sg_mapview *m = sg_mapview_new(fd);
+    if (!m) {
+        snprintf(err, errlen, "cannot read the protected message back: %s", strerror(errno));
+        return -1;
+    }
+    sg_buf_free(&c->b);
+    sg_mapview_free(c->map);
+    c->map = m;
+    c->data = m->base;
+    c->len = m->len;
+    return 0;
+}
+
 static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t g, sg_pcur *c, char *err,
                    size_t errlen)
 {
@@ -95,18 +133,23 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
                           .rcpts = rcpts,
                           .nrcpt = n,
                           .qid = r->in->id};
-    sg_buf out;
-    sg_buf_init(&out, SG_MIME_MAX_OUT);
-    int rc = e->protect(&req, c->data, c->len, &out, err, errlen);
-    free(rcpts);
-    if (rc < 0) {
-        sg_buf_free(&out);
-        return -1;
+    int streamed = e->protect_to_fd && c->len >= STREAM_MIN ? protect_to_file(r, e, &req, c, err, errlen) : 1;
+    if (streamed == 1) {
+        sg_buf out;
+        sg_buf_init(&out, SG_MIME_MAX_OUT);
+        if (e->protect(&req, c->data, c->len, &out, err, errlen) < 0) {
+            sg_buf_free(&out);
+            streamed = -1;
+        } else {
+            cur_take(c, &out);
+        }
     }
-    cur_take(c, &out);
+    free(rcpts);
+    if (streamed < 0)
+        return -1;
     /* One line per protected group: what operators (and bench/pgp, bench/smime) count. */
-    sg_info(r->in->id, "event=protected method=%s encrypted_to=%zu signed=%s", sg_method_name(d->method), n,
-            d->sign ? "yes" : "no");
+    sg_info(r->in->id, "event=protected method=%s encrypted_to=%zu signed=%s streamed=%s",
+            sg_method_name(d->method), n, d->sign ? "yes" : "no", streamed == 0 ? "yes" : "no");
     return 0;
 }
 
@@ -269,6 +312,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
 {
     sg_pcur c = *cp; /* *cp keeps ownership of its buffer; edits here make buffers of their own */
     c.b = (sg_buf){0};
+    c.map = NULL;
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
     size_t *split = NULL; /* the group's members after a decrypt split them */
     int rc = 0;
@@ -320,11 +364,13 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
         case SG_ACT_DELIVER: {
             /* Bytes that belong to a caller (a decrypted message, an unstamped copy) are
              * copied: the output outlives them. */
-            if (!c.b.data && c.data != r->data && sg_buf_append(&c.b, c.data, c.len) < 0) {
+            if (!c.b.data && !c.map && c.data != r->data && sg_buf_append(&c.b, c.data, c.len) < 0) {
                 rc = -1;
                 break;
             }
-            sg_output *o = c.b.data ? sg_prun_buf_output(r, &c.b) : sg_prun_output(r, c.data, c.len, NULL);
+            sg_output *o = c.map      ? sg_prun_map_output(r, &c.map)
+                           : c.b.data ? sg_prun_buf_output(r, &c.b)
+                                      : sg_prun_output(r, c.data, c.len, NULL);
             rc = o ? sg_prun_add_rcpts(r, o, split ? split : group, g) : -1;
             if (o)
                 o->env.decrypted = c.decrypted;
@@ -338,6 +384,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
         sg_buf_free(&next);
     }
     sg_buf_free(&c.b);
+    sg_mapview_free(c.map);
     free(split);
     return rc;
 }

@@ -35,6 +35,19 @@ sg_output *sg_prun_output(sg_prun *r, const char *data, size_t len, char *owned)
     return o;
 }
 
+/* A file's bytes (*m) become an output's own; *m is taken (freed on failure). */
+sg_output *sg_prun_map_output(sg_prun *r, sg_mapview **m)
+{
+    sg_mapview *v = *m;
+    *m = NULL;
+    sg_output *o = sg_prun_output(r, v->base, v->len, NULL);
+    if (o)
+        o->map = v;
+    else
+        sg_mapview_free(v);
+    return o;
+}
+
 /* Bytes in b become an output's own; b is emptied. */
 sg_output *sg_prun_buf_output(sg_prun *r, sg_buf *b)
 {
@@ -138,7 +151,7 @@ void sg_prun_rollback(sg_prun *r, size_t from)
 {
     for (size_t i = from; i < r->res->nout; i++) {
         sg_env_free(&r->res->out[i].env);
-        free(r->res->out[i].owned);
+        sg_output_release(&r->res->out[i]);
     }
     r->res->nout = from;
 }
@@ -189,7 +202,7 @@ int sg_prun_merge_same(const sg_envelope *in, const char *data, size_t len, sg_t
                                     y->env.rcpt[i].orcpt) < 0)
                     return -1;
             sg_env_free(&y->env);
-            free(y->owned);
+            sg_output_release(y);
             memmove(y, y + 1, (res->nout - b - 1) * sizeof *y);
             res->nout--;
         }

@@ -36,13 +36,15 @@ typedef struct sg_pcur {
     const char *data;
     size_t len;
     sg_buf b;
-    bool decrypted; /* the bytes came out of a decrypt: outputs made of them are marked */
+    sg_mapview *map; /* or the bytes are this file's (a protected message written to a file) */
+    bool decrypted;  /* the bytes came out of a decrypt: outputs made of them are marked */
 } sg_pcur;
 
 /* policy_out.c */
 /* A new output with the input's envelope fields and no recipients (owned is taken over). */
 sg_output *sg_prun_output(sg_prun *r, const char *data, size_t len, char *owned);
 sg_output *sg_prun_buf_output(sg_prun *r, sg_buf *b);
+sg_output *sg_prun_map_output(sg_prun *r, sg_mapview **m);
 /* A notice from <> to `to` (never to the null sender: then nothing). 0 or -1. */
 int sg_prun_notice(sg_prun *r, int kind, const char *to, const char *text, const sg_notice_item *items,
                    size_t n);

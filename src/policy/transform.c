@@ -26,11 +26,19 @@ fail:
     return -1;
 }
 
+void sg_output_release(sg_output *o)
+{
+    free(o->owned);
+    sg_mapview_free(o->map);
+    o->owned = NULL;
+    o->map = NULL;
+}
+
 void sg_transform_result_free(sg_transform_result *res)
 {
     for (size_t i = 0; i < res->nout; i++) {
         sg_env_free(&res->out[i].env);
-        free(res->out[i].owned);
+        sg_output_release(&res->out[i]);
     }
     free(res->out);
     res->out = NULL;

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "lib/mapview.h"
 #include "queue/envelope.h"
 
 typedef struct sg_output {
@@ -14,6 +15,8 @@ typedef struct sg_output {
     const char *data; /* the message to send: points into the input or into owned */
     size_t len;
     char *owned; /* freed with the result, may be NULL */
+    sg_mapview *map; /* a file the output was written to (a large protected message, issue 11):
+                        data points into it; freed with the result, may be NULL */
     int hold;    /* nonzero: this output is kept in hold/ (a partial hold: these recipients were
                     stopped by policy; env.last_error says why), not sent */
 } sg_output;
@@ -35,5 +38,7 @@ typedef int (*sg_transform_fn)(const sg_envelope *in, const char *data, size_t l
 
 int sg_transform_identity(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res);
 void sg_transform_result_free(sg_transform_result *res);
+/* Frees what one output owns (its bytes, its mapped file), not its envelope. */
+void sg_output_release(sg_output *o);
 
 #endif

@@ -5,6 +5,9 @@
  * wrap, the author a signature is bound to (sg_mime_author_of); and "already encrypted" as
  * the policy asks it: every engine's detect, and the OpenPGP packet check (crypto/pgp_packet.h)
  * on the bytes as binary, as armor, and on the extracted PGP/MIME data part. Incoming mail is attacker-controlled, so all of this faces the internet.
+ * The streamed inner entity of a large outgoing message (mime_stream.h), read in pieces of a
+ * size taken from the input, must equal the whole-message one whenever it is offered, and the
+ * line-end filter split in two must equal the whole (a difference aborts).
  * Owner: src/mime. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +16,8 @@
 #include "crypto/pgp_packet.h"
 #include "engine/engine.h"
 #include "mime/mime.h"
+#include "mime/mime_int.h"
+#include "mime/mime_stream.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -20,6 +25,38 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     sg_mime_init();
     return 0;
+}
+
+static const char *const NAMES[] = {"From", "To", "Date"};
+
+/* The streamed entity equals the whole-message one; the line-end filter in two pieces too. */
+static void streamed_equal(const char *msg, size_t size)
+{
+    sg_buf want, got;
+    sg_buf_init(&want, SG_MIME_MAX_OUT);
+    sg_buf_init(&got, SG_MIME_MAX_OUT);
+    sg_entity_stream s;
+    if (sg_entity_stream_open(&s, msg, size, NAMES, 3) == 0) {
+        size_t cap = 1 + (size ? (unsigned char)msg[size - 1] % 17 : 0);
+        char buf[17];
+        size_t n;
+        while ((n = sg_entity_stream_read(&s, buf, cap)) > 0)
+            sg_buf_append(&got, buf, n);
+        sg_entity_stream_close(&s);
+        if (sg_mime_protected_entity_with(msg, size, NAMES, 3, &want) < 0 || want.len != got.len ||
+            (got.len && memcmp(want.data, got.data, got.len) != 0))
+            abort();
+    }
+    sg_buf_reset(&want);
+    sg_buf_reset(&got);
+    char prev = 0;
+    sg_mime_append_crlf(&want, msg, size);
+    sg_crlf_piece(&prev, msg, size / 2, &got);
+    sg_crlf_piece(&prev, msg + size / 2, size - size / 2, &got);
+    if (want.len != got.len || (got.len && memcmp(want.data, got.data, got.len) != 0))
+        abort();
+    sg_buf_free(&want);
+    sg_buf_free(&got);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -76,5 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(from);
     sg_buf_free(&out);
+    streamed_equal(msg, size);
     return 0;
 }

@@ -100,28 +100,29 @@ static inline const char *side_sql(const char *sql)
     return buf;
 }
 
-/* Opens the side connection to spec (after sg_store_open created the store); 0 or -1. */
+/* Opens the side connection to spec (after sg_store_open created the store): 1, or 0 on failure
+ * (truthy as the sqlite3 handle it returned before PostgreSQL). */
 static inline int side_open(const char *spec)
 {
     if (side_is_pg()) {
         side_pg = PQconnectdb(spec);
         if (PQstatus(side_pg) == CONNECTION_OK) {
             PQclear(PQexec(side_pg, "SET client_min_messages = warning"));
-            return 0;
+            return 1;
         }
         fprintf(stderr, "side connection: %s\n", PQerrorMessage(side_pg));
         PQfinish(side_pg);
         side_pg = NULL;
-        return -1;
+        return 0;
     }
     if (sqlite3_open_v2(spec, &side_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         fprintf(stderr, "side connection to %s: %s\n", spec, sqlite3_errmsg(side_db));
         sqlite3_close(side_db);
         side_db = NULL;
-        return -1;
+        return 0;
     }
     sqlite3_busy_timeout(side_db, 5000);
-    return 0;
+    return 1;
 }
 
 static inline void side_close(void)
@@ -184,7 +185,7 @@ static inline int side_once(const char *spec, const char *sql)
     PGconn *keep_pg = side_pg;
     side_db = NULL;
     side_pg = NULL;
-    int rc = side_open(spec) == 0 ? side_exec(sql) : -1;
+    int rc = side_open(spec) ? side_exec(sql) : -1;
     side_close();
     side_db = keep_db;
     side_pg = keep_pg;

@@ -24,7 +24,7 @@ static void generations(const char *dir)
     if (side_store(dir, "gen/sealgate", path, sizeof path) < 0)
         return;
     sg_store *st = sg_store_open(path, err, sizeof err);
-    int opened = st && side_open(path) == 0;
+    int opened = st && side_open(path);
     CHECK(opened, "generations: store opened (%s)", err);
     if (!opened)
         return;
@@ -45,22 +45,33 @@ static void generations(const char *dir)
         {"UPDATE x509_learned SET cap_flags = 3", SG_GEN_X509},
         {"INSERT INTO policy (text, source, loaded) VALUES ('x', 'test', 0)", SG_GEN_POLICY},
         {"INSERT INTO meta VALUES ('k', 'v')", -1},
+        {"INSERT INTO admin_accounts VALUES ('a', 'h', 1, 0, 0, 0, 0)", SG_GEN_ADMIN},
+        {"UPDATE admin_accounts SET failed = 1, locked_until = 9, last_login = 3", -1},
+        {"UPDATE admin_accounts SET roles = 3", SG_GEN_ADMIN},
+        {"UPDATE admin_accounts SET hash = 'h2'", SG_GEN_ADMIN},
+        {"INSERT INTO admin_tokens VALUES ('t', 'h', 1, 'a', 'l', 0, 0)", SG_GEN_ADMIN},
+        {"UPDATE admin_tokens SET revoked = 5", SG_GEN_ADMIN},
+        {"INSERT INTO admin_sessions VALUES ('s', 'a', 0, 0, 'c', 'local')", -1},
+        {"UPDATE admin_sessions SET last_seen = 7", -1},
+        {"INSERT INTO audit_events (time, actor, roles, op, target, result, client, detail)"
+         " VALUES (1, 'a', 1, 'x', '', 'ok', 'local', '')", -1},
+        {"DELETE FROM admin_accounts", SG_GEN_ADMIN},
     };
-    static const char *const names[] = {"pgp", "x509", "policy"};
+    static const char *const names[] = {"pgp", "x509", "policy", "admin"};
     for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
-        int64_t before[3], after[3];
+        int64_t before[4], after[4];
         int ok = 1;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &before[k]) == 0;
         ok &= side_exec(writes[i].sql) == 0;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &after[k]) == 0;
         char what[64] = "";
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             if (before[k] != after[k])
                 snprintf(what + strlen(what), sizeof what - strlen(what), "%s ", names[k]);
         int expect_ok = 1;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             expect_ok &= (before[k] != after[k]) == (k == writes[i].kind);
         CHECK(ok && expect_ok, "generations: \"%.50s\" by another connection changes %s (changed: %s)",
               writes[i].sql, writes[i].kind < 0 ? "nothing" : names[writes[i].kind], what[0] ? what : "none");
@@ -102,7 +113,7 @@ static void notifications(const char *dir)
         return;
     sg_store *st = sg_store_open(path, err, sizeof err);
     unsigned kinds = 99;
-    int ok = st && side_open(path) == 0 && sg_store_poll_changes(st, &kinds) == 0;
+    int ok = st && side_open(path) && sg_store_poll_changes(st, &kinds) == 0;
     CHECK(ok && kinds == 0, "notify: nothing announced after opening (%u)", kinds);
     if (!ok) {
         side_close();
@@ -138,7 +149,7 @@ static void password_file(const char *dir)
     char path[256], uri[512], pwf[300], err[512] = "";
     const char *base = getenv("SEALGATE_TEST_STORE");
     const char *at = strchr(base, '@');
-    if (!at || side_store(dir, "pw", path, sizeof path) < 0 || side_open(path) < 0) {
+    if (!at || side_store(dir, "pw", path, sizeof path) < 0 || !side_open(path)) {
         CHECK(0, "password: set-up (%s)", base);
         return;
     }
@@ -215,7 +226,7 @@ static void same_schema(const char *dir)
         snprintf(sqcols, sizeof sqcols, "%s", (const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     sqlite3_close(db);
-    if (side_open(pgpath) == 0)
+    if (side_open(pgpath))
         side_text(
             "SELECT string_agg(t || '.' || c, ' ' ORDER BY t COLLATE \"C\", c COLLATE \"C\") FROM (SELECT"
             " table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE"

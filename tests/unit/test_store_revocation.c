@@ -63,7 +63,7 @@ static void crls(sg_store *st)
 static int stored_response(const char *path, char *url, size_t ulen, char *hex, size_t hlen)
 {
     int rc =
-        side_open(path) == 0 &&
+        side_open(path) &&
                 side_text("SELECT url FROM x509_ocsp WHERE fpr = '" LEAF "'", url, ulen) == 0 &&
                 side_text(side_is_pg()
                               ? "SELECT upper(encode(response, 'hex')) FROM x509_ocsp WHERE fpr = '" LEAF "'"
@@ -154,7 +154,7 @@ static void locked_store(const char *dir)
         return;
     /* Another connection holds the write lock: with the busy (lock) timeout spent, a write is an
      * error. */
-    int locked = side_open(path) == 0 &&
+    int locked = side_open(path) &&
                  side_exec(side_is_pg() ? "BEGIN; LOCK TABLE x509_ocsp IN ACCESS EXCLUSIVE MODE"
                                         : "BEGIN EXCLUSIVE") == 0;
     sg_store_ocsp oin = {.url = "u", .response = (const uint8_t *)"x", .response_len = 1};

@@ -14,8 +14,10 @@
 #include "engine/pgp/pgp_ops.h"
 #include "engine/engine.h"
 #include "engine/pgp/engine_pgp_int.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "mime/mime.h"
+#include "mime/mime_stream.h"
 
 static const sg_engine_env *E;
 static sg_pgp_ops_keys K;
@@ -171,6 +173,93 @@ static int protect_encrypted(const sg_protect_req *req, const char *signer, cons
     }
     free(armored);
     sg_buf_free(&inner);
+    free(fprs);
+    return rc;
+}
+
+/* ---- sign+encrypt as a stream (issue 11) ---- */
+
+#define WRITE_AT (256u << 10) /* the output is written to the file in pieces of about this */
+
+typedef struct fdout {
+    sg_entity_stream in;
+    int fd;
+    sg_buf buf;  /* armored text with CRLF line ends, waiting to be written */
+    char prev;   /* the armored text's last byte so far (sg_crlf_piece) */
+    bool failed; /* a write failed: librnp is told, and nothing of the output counts */
+} fdout;
+
+static int flush(fdout *f)
+{
+    if (f->buf.len && sg_write_all(f->fd, f->buf.data, f->buf.len) < 0)
+        return -1;
+    f->buf.len = 0;
+    return 0;
+}
+
+static bool stream_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+    fdout *f = ctx;
+    *got = sg_entity_stream_read(&f->in, buf, len);
+    return true;
+}
+
+static bool stream_write(void *ctx, const void *buf, size_t len)
+{
+    fdout *f = ctx;
+    if (f->failed || sg_crlf_piece(&f->prev, buf, len, &f->buf) < 0 || (f->buf.len >= WRITE_AT && flush(f) < 0))
+        f->failed = true;
+    return !f->failed;
+}
+
+/* pgp_protect's encrypted PGP/MIME message written to fd, the inner entity read from msg and
+ * the armored data written in pieces: the same bytes as protect_encrypted's (mime_stream.h).
+ * 0, 1 when this message is not streamed (inline PGP, an entity that needs re-encoding, an
+ * RSA signer: the caller uses pgp_protect), -1 with err. */
+static int pgp_protect_to_fd(const sg_protect_req *req, const char *msg, size_t len, int fd, char *err,
+                             size_t errlen)
+{
+    const sg_config *cfg = E->cfg;
+    if (req->nrcpt == 0 || (cfg->cryptd.pgp_inline && sg_pgp_inline_eligible(msg, len)))
+        return 1; /* sign-only and inline PGP are made in memory */
+    char signer[SG_PGP_FPR_LEN + 1], boundary[64];
+    int s = signer_for(req, signer, err, errlen);
+    if (s < 0)
+        return -1;
+    char(*fprs)[SG_PGP_FPR_LEN + 1] = calloc(req->nrcpt + cfg->cryptd.pgp_archive_keys.n + 1, sizeof *fprs);
+    fdout f = {.fd = fd};
+    sg_buf_init(&f.buf, SG_MIME_MAX_OUT);
+    size_t n = 0;
+    int rc = -1, o = 1;
+    if (!fprs) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (recipient_keys(req, fprs, &n, err, errlen) < 0)
+        goto out;
+    o = sg_entity_stream_open(&f.in, msg, len, (const char *const *)cfg->cryptd.protected_headers.v,
+                              cfg->cryptd.protected_headers.n);
+    if (o != 0) {
+        rc = o;
+        if (o < 0)
+            snprintf(err, errlen, "message cannot be parsed for encryption");
+        goto out;
+    }
+    if (sg_mime_new_boundary(boundary, sizeof boundary) < 0 ||
+        sg_mime_encrypted_head(msg, len, cfg->cryptd.outer_subject, boundary, &f.buf) < 0 || flush(&f) < 0) {
+        snprintf(err, errlen, "cannot build the encrypted message");
+        goto out;
+    }
+    sg_pgp_stream_io io = {.read = stream_read, .write = stream_write, .ctx = &f};
+    rc = sg_pgp_ops_encrypt_stream(&K, s == 0 ? signer : NULL, fprs, n, &io, err, errlen);
+    if (rc == 0 && (f.failed || sg_mime_encrypted_tail(f.prev, boundary, &f.buf) < 0 || flush(&f) < 0)) {
+        snprintf(err, errlen, "cannot write the encrypted message");
+        rc = -1;
+    }
+out:
+    if (o == 0)
+        sg_entity_stream_close(&f.in);
+    sg_buf_free(&f.buf);
     free(fprs);
     return rc;
 }
@@ -394,5 +483,6 @@ const sg_engine sg_engine_pgp = {
     .can_make_signer = pgp_can_make_signer,
     .protect = pgp_protect,
     .detect = pgp_detect,
+    .protect_to_fd = pgp_protect_to_fd,
     .peel = pgp_peel,
 };

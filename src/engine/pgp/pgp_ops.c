@@ -68,35 +68,15 @@ static int rsa_signed(rnp_key_handle_t h, const char *fpr, const char *data, siz
     return sg_pgp_rsasign_message(rs, data, len, out, outlen);
 }
 
-int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
-                       size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
-                       size_t errlen)
+/* Encrypts in to o as sg_pgp_ops_encrypt describes, with signer (NULL: not signed) unless
+ * presigned (in already holds the signed message). 0, or -1 with err. */
+static int encrypt_io(const sg_pgp_ops_keys *k, rnp_ffi_t ffi, rnp_key_handle_t signer, const char *signer_fpr,
+                      char (*rcpts)[SG_PGP_FPR_LEN + 1], size_t nrcpt, bool presigned, rnp_input_t in,
+                      rnp_output_t o, char *err, size_t errlen)
 {
-    /* The keys come from this thread's cache (pgpcache.h): loaded once, not per message. */
-    rnp_ffi_t ffi = sg_pgpcache_begin(k, nrcpt + (signer_fpr != NULL));
-    rnp_key_handle_t signer = NULL;
-    rnp_input_t in = NULL;
-    rnp_output_t o = NULL;
     rnp_op_encrypt_t op = NULL;
-    uint8_t *presigned = NULL;
-    size_t plen = 0;
     int rc = -1;
-    *out = NULL;
-    if (!ffi) {
-        snprintf(err, errlen, "librnp context or keystore generation unavailable");
-        return -1;
-    }
-    if (signer_fpr &&
-        (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(signer = find(ffi, "fingerprint", signer_fpr)) ||
-         rsa_signed(signer, signer_fpr, data, len, &presigned, &plen) < 0)) {
-        snprintf(err, errlen, "signing key %s unusable", signer_fpr);
-        goto done;
-    }
-    /* An RSA signature is already made (OpenSSL, pgp_rsasign.h): librnp encrypts the signed
-     * message as it is instead of wrapping it into literal data again. */
-    if (rnp_input_from_memory(&in, presigned ? presigned : (const uint8_t *)data, presigned ? plen : len,
-                              false) != RNP_SUCCESS ||
-        rnp_output_to_memory(&o, 0) != RNP_SUCCESS || rnp_op_encrypt_create(&op, ffi, in, o) != RNP_SUCCESS ||
+    if (rnp_op_encrypt_create(&op, ffi, in, o) != RNP_SUCCESS ||
         (presigned && rnp_op_encrypt_set_flags(op, RNP_ENCRYPT_NOWRAP) != RNP_SUCCESS)) {
         snprintf(err, errlen, "librnp setup");
         goto done;
@@ -133,6 +113,45 @@ int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*
         snprintf(err, errlen, "encryption failed: %s", rnp_result_to_string(r));
         goto done;
     }
+    rc = 0;
+done:
+    rnp_op_encrypt_destroy(op);
+    return rc;
+}
+
+int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+                       size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
+                       size_t errlen)
+{
+    /* The keys come from this thread's cache (pgpcache.h): loaded once, not per message. */
+    rnp_ffi_t ffi = sg_pgpcache_begin(k, nrcpt + (signer_fpr != NULL));
+    rnp_key_handle_t signer = NULL;
+    rnp_input_t in = NULL;
+    rnp_output_t o = NULL;
+    uint8_t *presigned = NULL;
+    size_t plen = 0;
+    int rc = -1;
+    *out = NULL;
+    if (!ffi) {
+        snprintf(err, errlen, "librnp context or keystore generation unavailable");
+        return -1;
+    }
+    if (signer_fpr &&
+        (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(signer = find(ffi, "fingerprint", signer_fpr)) ||
+         rsa_signed(signer, signer_fpr, data, len, &presigned, &plen) < 0)) {
+        snprintf(err, errlen, "signing key %s unusable", signer_fpr);
+        goto done;
+    }
+    /* An RSA signature is already made (OpenSSL, pgp_rsasign.h): librnp encrypts the signed
+     * message as it is instead of wrapping it into literal data again. */
+    if (rnp_input_from_memory(&in, presigned ? presigned : (const uint8_t *)data, presigned ? plen : len,
+                              false) != RNP_SUCCESS ||
+        rnp_output_to_memory(&o, 0) != RNP_SUCCESS) {
+        snprintf(err, errlen, "librnp setup");
+        goto done;
+    }
+    if (encrypt_io(k, ffi, signer, signer_fpr, rcpts, nrcpt, presigned != NULL, in, o, err, errlen) < 0)
+        goto done;
     uint8_t *buf = NULL;
     size_t blen = 0;
     if (rnp_output_memory_get_buf(o, &buf, &blen, false) != RNP_SUCCESS || !(*out = malloc(blen + 1))) {
@@ -144,11 +163,50 @@ int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*
     *outlen = blen;
     rc = 0;
 done:
-    rnp_op_encrypt_destroy(op);
     rnp_output_destroy(o);
     rnp_input_destroy(in);
     rnp_key_handle_destroy(signer);
     free(presigned);
+    return rc;
+}
+
+int sg_pgp_ops_encrypt_stream(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+                              size_t nrcpt, const sg_pgp_stream_io *io, char *err, size_t errlen)
+{
+    rnp_ffi_t ffi = sg_pgpcache_begin(k, nrcpt + (signer_fpr != NULL));
+    rnp_key_handle_t signer = NULL;
+    rnp_input_t in = NULL;
+    rnp_output_t o = NULL;
+    int rc = -1;
+    if (!ffi) {
+        snprintf(err, errlen, "librnp context or keystore generation unavailable");
+        return -1;
+    }
+    if (signer_fpr &&
+        (sg_pgpcache_need(k, signer_fpr, true) < 0 || !(signer = find(ffi, "fingerprint", signer_fpr)))) {
+        snprintf(err, errlen, "signing key %s unusable", signer_fpr);
+        goto done;
+    }
+    /* An RSA signer signs through OpenSSL over the whole message (rsa_signed): not a stream. */
+    if (signer && sg_pgpcache_rsa(signer_fpr)) {
+        rc = 1;
+        goto done;
+    }
+    if (rnp_input_from_callback(&in, io->read, NULL, io->ctx) != RNP_SUCCESS ||
+        rnp_output_to_callback(&o, io->write, NULL, io->ctx) != RNP_SUCCESS) {
+        snprintf(err, errlen, "librnp setup");
+        goto done;
+    }
+    rc = encrypt_io(k, ffi, signer, signer_fpr, rcpts, nrcpt, false, in, o, err, errlen);
+    /* The armor's last line is written when the output is finished. */
+    if (rnp_output_finish(o) != RNP_SUCCESS && rc == 0) {
+        snprintf(err, errlen, "output");
+        rc = -1;
+    }
+done:
+    rnp_output_destroy(o);
+    rnp_input_destroy(in);
+    rnp_key_handle_destroy(signer);
     return rc;
 }
 

@@ -34,6 +34,19 @@ int sg_pgp_ops_encrypt(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*
                        size_t nrcpt, const char *data, size_t len, char **out, size_t *outlen, char *err,
                        size_t errlen);
 
+/* The same as a stream (issue 11): the plaintext is read through read (librnp's input
+ * reader: false on an error, *got 0 at the end) and the armored message written through
+ * write (false on an error), both called with ctx, in bounded pieces. Returns 0, 1 when the
+ * signer is an RSA key that OpenSSL signs over the whole message (use sg_pgp_ops_encrypt),
+ * or -1 with a reason in err (also when read or write failed: nothing written counts). */
+typedef struct sg_pgp_stream_io {
+    bool (*read)(void *ctx, void *buf, size_t len, size_t *got);
+    bool (*write)(void *ctx, const void *buf, size_t len);
+    void *ctx;
+} sg_pgp_stream_io;
+int sg_pgp_ops_encrypt_stream(const sg_pgp_ops_keys *k, const char *signer_fpr, char (*rcpts)[SG_PGP_FPR_LEN + 1],
+                              size_t nrcpt, const sg_pgp_stream_io *io, char *err, size_t errlen);
+
 /* Drops the calling thread's cached signing/encryption keys (wiping the secrets) now, e.g.
  * before a thread that is not going to end soon stops signing; worker threads that end drop
  * theirs by themselves. */

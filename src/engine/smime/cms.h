@@ -72,6 +72,22 @@ int sg_smime_encrypt(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1],
                      bool oaep, const char *data, size_t len, unsigned char **der, size_t *derlen, char *err,
                      size_t errlen);
 
+/* The same as streams for a large message (issue 11, cms_stream.c): the data is read in
+ * pieces through read (the number of bytes, 0 at the end) and the envelope's BER written
+ * through write (0, or -1 on an error), both with ctx. sg_smime_sign_stream makes a detached
+ * signature only (o->detached), *der malloc'd; sg_smime_encrypt_stream writes the whole
+ * ContentInfo. 0, or -1 with a reason in err. */
+typedef struct sg_smime_stream_io {
+    size_t (*read)(void *ctx, char *buf, size_t cap);
+    int (*write)(void *ctx, const void *buf, size_t n);
+    void *ctx;
+} sg_smime_stream_io;
+int sg_smime_sign_stream(const sg_smime_keys *k, const char *signer_fpr, const sg_smime_sign_opts *o,
+                         const sg_smime_stream_io *io, unsigned char **der, size_t *derlen, char *err,
+                         size_t errlen);
+int sg_smime_encrypt_stream(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1], size_t nrcpt, bool gcm,
+                            bool oaep, const sg_smime_stream_io *io, char *err, size_t errlen);
+
 /* The content type of a DER ContentInfo, by structure only (no keys). */
 enum sg_smime_type {
     SG_SMIME_T_OTHER = 0,      /* not CMS, or a type S/MIME does not use */

@@ -25,6 +25,14 @@ int smime_fail(char *err, size_t errlen, const char *what);
 /* Parses a DER ContentInfo (len capped by SG_SMIME_MAX_DER); NULL when it is not one. */
 CMS_ContentInfo *smime_parse(const unsigned char *der, size_t len);
 
+/* The prepared (CMS_PARTIAL) structures of sg_smime_sign and sg_smime_encrypt before any data
+ * is fed (flags as CMS_sign / CMS_encrypt take them), shared with the streamed variants
+ * (cms_stream.c). NULL with err. */
+CMS_ContentInfo *smime_sign_setup(const sg_smime_keys *k, const char *signer_fpr, const sg_smime_sign_opts *o,
+                                  unsigned flags, char *err, size_t errlen);
+CMS_ContentInfo *smime_encrypt_setup(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1], size_t nrcpt,
+                                     bool gcm, bool oaep, unsigned flags, char *err, size_t errlen);
+
 /* The contents of a memory BIO as a malloc'd, NUL-terminated copy. 0 or -1. */
 int smime_bio_take(BIO *b, char **out, size_t *outlen);
 

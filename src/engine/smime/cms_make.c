@@ -287,13 +287,13 @@ static const EVP_MD *digest_of(const char *name)
     return NULL;
 }
 
-int sg_smime_sign(const sg_smime_keys *k, const char *signer_fpr, const sg_smime_sign_opts *o,
-                  const char *data, size_t len, unsigned char **der, size_t *derlen, char *err, size_t errlen)
+CMS_ContentInfo *smime_sign_setup(const sg_smime_keys *k, const char *signer_fpr, const sg_smime_sign_opts *o,
+                                  unsigned flags, char *err, size_t errlen)
 {
     const EVP_MD *md = digest_of(o->digest);
     if (!md) {
         snprintf(err, errlen, "unknown digest %s", o->digest);
-        return -1;
+        return NULL;
     }
     X509 *cert = smime_load_cert(k, signer_fpr);
     EVP_PKEY *key = cert ? smime_signing_key(k, signer_fpr) : NULL;
@@ -307,10 +307,6 @@ int sg_smime_sign(const sg_smime_keys *k, const char *signer_fpr, const sg_smime
                         : "store error");
         goto out;
     }
-    /* Partial: the signer is added with its key context open, so PSS can be chosen, and the
-     * content is digested in CMS_final. CMS_BINARY: the caller's bytes are canonical already;
-     * OpenSSL's own text mode would change them. */
-    unsigned flags = CMS_PARTIAL | CMS_BINARY | (o->detached ? CMS_DETACHED : 0);
     cms = CMS_sign(NULL, NULL, chain, NULL, flags);
     if (!cms) {
         rc = smime_fail(err, errlen, "CMS_sign");
@@ -330,12 +326,28 @@ int sg_smime_sign(const sg_smime_keys *k, const char *signer_fpr, const sg_smime
             goto out;
         }
     }
-    rc = finish(cms, data, len, flags, der, derlen, err, errlen, "signing");
+    rc = 0;
 out:
-    CMS_ContentInfo_free(cms);
+    if (rc < 0) {
+        CMS_ContentInfo_free(cms);
+        cms = NULL;
+    }
     sk_X509_pop_free(chain, X509_free);
     EVP_PKEY_free(key);
     X509_free(cert);
+    return cms;
+}
+
+int sg_smime_sign(const sg_smime_keys *k, const char *signer_fpr, const sg_smime_sign_opts *o,
+                  const char *data, size_t len, unsigned char **der, size_t *derlen, char *err, size_t errlen)
+{
+    /* Partial: the signer is added with its key context open, so PSS can be chosen, and the
+     * content is digested in CMS_final. CMS_BINARY: the caller's bytes are canonical already;
+     * OpenSSL's own text mode would change them. */
+    unsigned flags = CMS_PARTIAL | CMS_BINARY | (o->detached ? CMS_DETACHED : 0);
+    CMS_ContentInfo *cms = smime_sign_setup(k, signer_fpr, o, flags, err, errlen);
+    int rc = cms ? finish(cms, data, len, flags, der, derlen, err, errlen, "signing") : -1;
+    CMS_ContentInfo_free(cms);
     return rc;
 }
 
@@ -355,19 +367,15 @@ static int recipient_params(CMS_RecipientInfo *ri, X509 *x, bool oaep)
     return 1;
 }
 
-int sg_smime_encrypt(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1], size_t nrcpt, bool gcm,
-                     bool oaep, const char *data, size_t len, unsigned char **der, size_t *derlen, char *err,
-                     size_t errlen)
+CMS_ContentInfo *smime_encrypt_setup(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1], size_t nrcpt,
+                                     bool gcm, bool oaep, unsigned flags, char *err, size_t errlen)
 {
-    if (nrcpt == 0 || nrcpt > SG_SMIME_MAX_RECIPIENTS || len > SG_SMIME_MAX_DER) {
-        snprintf(err, errlen, "%zu recipients or %zu bytes are out of range", nrcpt, len);
-        return -1;
-    }
-    unsigned flags = CMS_PARTIAL | CMS_BINARY;
     CMS_ContentInfo *cms = CMS_encrypt(NULL, NULL, gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc(), flags);
     int rc = -1;
-    if (!cms)
-        return smime_fail(err, errlen, "CMS_encrypt");
+    if (!cms) {
+        smime_fail(err, errlen, "CMS_encrypt");
+        return NULL;
+    }
     for (size_t i = 0; i < nrcpt; i++) {
         X509 *x = smime_load_cert(k, rcpts[i]);
         if (!x) {
@@ -382,8 +390,26 @@ int sg_smime_encrypt(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1],
             goto out;
         }
     }
-    rc = finish(cms, data, len, flags, der, derlen, err, errlen, "encrypting");
+    rc = 0;
 out:
+    if (rc < 0) {
+        CMS_ContentInfo_free(cms);
+        cms = NULL;
+    }
+    return cms;
+}
+
+int sg_smime_encrypt(const sg_smime_keys *k, char (*rcpts)[SG_CERT_FPR_LEN + 1], size_t nrcpt, bool gcm,
+                     bool oaep, const char *data, size_t len, unsigned char **der, size_t *derlen, char *err,
+                     size_t errlen)
+{
+    if (nrcpt == 0 || nrcpt > SG_SMIME_MAX_RECIPIENTS || len > SG_SMIME_MAX_DER) {
+        snprintf(err, errlen, "%zu recipients or %zu bytes are out of range", nrcpt, len);
+        return -1;
+    }
+    unsigned flags = CMS_PARTIAL | CMS_BINARY;
+    CMS_ContentInfo *cms = smime_encrypt_setup(k, rcpts, nrcpt, gcm, oaep, flags, err, errlen);
+    int rc = cms ? finish(cms, data, len, flags, der, derlen, err, errlen, "encrypting") : -1;
     CMS_ContentInfo_free(cms);
     return rc;
 }

@@ -17,8 +17,10 @@
 #include "engine/smime/cms.h"
 #include "engine/engine.h"
 #include "keys/ca.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "mime/mime.h"
+#include "mime/mime_stream.h"
 #include "mime/smime.h"
 
 #define ISSUE_DAYS 730 /* certificates the local CA issues on demand (docs/x509.md) */
@@ -288,6 +290,137 @@ out:
     return rc;
 }
 
+/* ---- sign+encrypt as a stream (issue 11) ---- */
+
+#define WRITE_AT (256u << 10) /* the output is written to the file in pieces of about this */
+
+/* What is encrypted, read in order: pre (the signed entity's head), the inner entity, post (its
+ * tail with the signature); the envelope's BER goes out as base64 lines through buf to fd. */
+typedef struct sstream {
+    sg_entity_stream ent;
+    sg_buf pre, post;
+    size_t prepos, postpos;
+    sg_b64 b64;
+    sg_buf buf;
+    int fd;
+} sstream;
+
+static size_t take(const sg_buf *b, size_t *pos, char *out, size_t cap)
+{
+    size_t n = b->len - *pos < cap ? b->len - *pos : cap;
+    if (n)
+        memcpy(out, b->data + *pos, n);
+    *pos += n;
+    return n;
+}
+
+static size_t entity_read(void *ctx, char *out, size_t cap)
+{
+    return sg_entity_stream_read(&((sstream *)ctx)->ent, out, cap);
+}
+
+static size_t content_read(void *ctx, char *out, size_t cap)
+{
+    sstream *st = ctx;
+    size_t n = take(&st->pre, &st->prepos, out, cap);
+    if (n == 0)
+        n = sg_entity_stream_read(&st->ent, out, cap);
+    return n ? n : take(&st->post, &st->postpos, out, cap);
+}
+
+static int flush_to(sstream *st)
+{
+    if (st->buf.len && sg_write_all(st->fd, st->buf.data, st->buf.len) < 0)
+        return -1;
+    st->buf.len = 0;
+    return 0;
+}
+
+static int ber_write(void *ctx, const void *p, size_t n)
+{
+    sstream *st = ctx;
+    if (sg_b64_piece(&st->b64, p, n, &st->buf) < 0)
+        return -1;
+    return st->buf.len >= WRITE_AT ? flush_to(st) : 0;
+}
+
+/* smime_protect's message written to fd with the inner entity read in pieces twice (once for
+ * the signature, once into the envelope) and the envelope written in pieces. Encrypted mail
+ * with a clear signature or none; 1 for anything else (sign-only, opaque signing, an entity
+ * that needs re-encoding: the caller uses smime_protect), 0 written, -1 with err. */
+static int smime_protect_to_fd(const sg_protect_req *req, const char *msg, size_t len, int fd, char *err,
+                               size_t errlen)
+{
+    bool sign = req->sign != SG_SIGN_NONE;
+    if (!E || !E->cs || req->nrcpt == 0 ||
+        (sign && (req->opaque || E->cfg->smime.signing == SG_SMIME_SIGN_OPAQUE)))
+        return 1;
+    sstream st = {.fd = fd};
+    sg_buf_init(&st.pre, SG_MIME_MAX_OUT);
+    sg_buf_init(&st.post, SG_MIME_MAX_OUT);
+    sg_buf_init(&st.buf, SG_MIME_MAX_OUT);
+    int o = sg_entity_stream_open(&st.ent, msg, len, NULL, 0);
+    if (o != 0) {
+        if (o < 0)
+            snprintf(err, errlen, "the message is not MIME that can be protected");
+        sg_buf_free(&st.pre);
+        sg_buf_free(&st.post);
+        sg_buf_free(&st.buf);
+        return o;
+    }
+    char signer[SG_CERT_FPR_LEN + 1], b[64];
+    size_t nf = 0;
+    bool gcm = false;
+    char(*fprs)[SG_CERT_FPR_LEN + 1] = NULL;
+    sg_smime_keys k = keys();
+    int rc = -1;
+    if ((sign && signer_cert(req, signer, err, errlen) < 0) || !(fprs = group_certs(req, &nf, &gcm, err, errlen)))
+        goto out;
+    if (sign) {
+        int d = E->cfg->smime.digest;
+        sg_smime_sign_opts so = {
+            .digest = digests[d], .pss = E->cfg->smime.rsa_signature == SG_SMIME_SIG_PSS, .detached = true};
+        sg_smime_stream_io rd = {.read = entity_read, .ctx = &st};
+        unsigned char *sig = NULL;
+        size_t siglen = 0;
+        if (sg_smime_sign_stream(&k, signer, &so, &rd, &sig, &siglen, err, errlen) < 0)
+            goto out;
+        /* The second pass over the same entity goes into the envelope, between its head and
+         * its tail with the signature. */
+        sg_entity_stream_close(&st.ent);
+        o = sg_entity_stream_open(&st.ent, msg, len, NULL, 0);
+        int r = o != 0 || sg_mime_smime_boundary(b) < 0 || sg_mime_smime_signed_head(micalgs[d], b, &st.pre) < 0 ||
+                sg_mime_smime_signed_tail(b, sig, siglen, &st.post) < 0;
+        free(sig);
+        if (r) {
+            snprintf(err, errlen, "building the signed entity failed");
+            goto out;
+        }
+    }
+    if (sg_mime_outer_fields(msg, len, "...", &st.buf) < 0 || sg_buf_append(&st.buf, "MIME-Version: 1.0\r\n", 19) < 0 ||
+        sg_mime_smime_p7m_head(gcm ? "authEnveloped-data" : "enveloped-data", &st.buf) < 0 || flush_to(&st) < 0) {
+        snprintf(err, errlen, "building the message failed");
+        goto out;
+    }
+    sg_smime_stream_io io = {.read = content_read, .write = ber_write, .ctx = &st};
+    if (sg_smime_encrypt_stream(&k, fprs, nf, gcm, E->cfg->smime.rsa_padding == SG_SMIME_RSA_OAEP, &io, err,
+                                errlen) < 0)
+        goto out;
+    if (sg_b64_end(&st.b64, &st.buf) < 0 || flush_to(&st) < 0) {
+        snprintf(err, errlen, "cannot write the message");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (o == 0)
+        sg_entity_stream_close(&st.ent);
+    free(fprs);
+    sg_buf_free(&st.pre);
+    sg_buf_free(&st.post);
+    sg_buf_free(&st.buf);
+    return rc;
+}
+
 /* The kind of layer a detected S/MIME structure is, from its CMS content type. */
 static int layer_kind(const sg_mime_smime *s)
 {
@@ -484,6 +617,7 @@ const sg_engine sg_engine_smime = {
     .can_sign_as = smime_can_sign_as,
     .can_make_signer = smime_can_make_signer,
     .protect = smime_protect,
+    .protect_to_fd = smime_protect_to_fd,
     .detect = smime_detect,
     .peel = smime_peel,
     .export_public = smime_export_public,

@@ -65,7 +65,7 @@ static void conn_msg(PGconn *c, char *out, size_t outlen)
 static void drain(pg_store *p)
 {
     static const char *const kind[] = {
-        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
     PGnotify *n;
     while ((n = PQnotifies(p->conn))) {
         for (unsigned k = 0; k < sizeof kind / sizeof kind[0]; k++)
@@ -399,7 +399,7 @@ static void pg_rollback(sg_store *s)
 static int pg_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
     static const char *const kind[] = {
-        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
     pg_args a = {0};
@@ -452,4 +452,5 @@ const sg_store_backend sg_store_pg = {
     .revocation = &sg_pg_revocation_ops,
     .policy = &sg_pg_policy_ops,
     .backup = &sg_pg_backup_ops,
+    .admin = &sg_pg_admin_ops,
 };
