@@ -95,6 +95,14 @@ try:
     r = A.cli("check-config")
     t.ok(r.returncode == 0 and f"sgnode@127.0.0.1:{pg.port}/cluster" in r.stdout and PASSWORD not in r.stdout,
          "check-config names the PostgreSQL store, without the password", r.stdout + r.stderr)
+    # a password written into the URI is never shown either (check-config, a CLI command's error)
+    C = Gateway()
+    C.write_config(f'store = "postgresql://sgnode:{PASSWORD}@127.0.0.1:{pg.port}/nosuchdb";\n')
+    r1, r2 = C.cli("check-config"), C.cli("key", "list")
+    out = r1.stdout + r1.stderr + r2.stdout + r2.stderr
+    t.ok(f"sgnode:***@127.0.0.1:{pg.port}/nosuchdb" in out and r2.returncode != 0 and PASSWORD not in out,
+         "a password in the URI: check-config and the failing command show it as ***", out)
+    C.cleanup()
     r = A.cli("key", "generate", "alice@demo.test")
     alice = r.stdout.strip()
     t.ok(r.returncode == 0 and len(alice) == 40, "node A generates alice's key into the shared store", r.stderr)
