@@ -6,7 +6,8 @@ travels out of band (`kek export` on A, `kek import` on B). What one node change
 applies, checked at the sink with real peers: a gpg key imported on A makes B encrypt to that
 recipient (gpg decrypts it) and B signs with the key A generated (shared KEK, gpg verifies); a
 policy loaded on B applies on A; a certificate revoked by the CA on A is refused on B (no
-longer encrypted to). Then the database stops: both nodes keep accepting mail, cryptd holds it
+longer encrypted to); an administrator account added on A is listed on B and B's deletion of it
+holds on A, both events in the one audit log. Then the database stops: both nodes keep accepting mail, cryptd holds it
 back and says why in the log (fail closed), and it flows once the database is back. No log line
 shows the password. Owner: src/store (PostgreSQL backend)."""
 import grp
@@ -168,6 +169,18 @@ try:
     new = delivered_to(A, "bob@x.example", A.sink_files() - before)
     t.ok(got and len(new) == 3 and all(is_pgp(x) for x in new),
          "database back: the three messages are delivered, encrypted", f"{len(new)} delivered")
+    # ---- administration is shared: an account added on A is listed on B, removed on B gone on A ----
+    r1 = A.cli("admin", "add", "olga", "--role", "policy-operator")
+    r2 = B.cli("admin", "list")
+    r3 = B.cli("admin", "delete", "olga")
+    r4 = A.cli("admin", "list")
+    t.ok(r1.returncode == 0 and "olga" in r2.stdout and "policy" in r2.stdout and r3.returncode == 0
+         and "olga" not in r4.stdout, "an account added on A is listed on B; deleted on B it is gone on A",
+         r1.stderr + r2.stdout + r2.stderr + r3.stderr + r4.stdout + r4.stderr)
+    r = B.cli("audit", "list")
+    t.ok(r.returncode == 0 and "admin.add" in r.stdout and "admin.delete" in r.stdout,
+         "one audit log: B lists the event of A's addition and its own deletion", r.stdout[-1500:] + r.stderr)
+
     # ---- a policy loaded on B applies on A ----
     na = A.log_text().count("event=policy-loaded")
     pol = write("pol.conf", 'rules = ( { name = "carl"; if = { to = "carl@x.example"; }; then = ( { hold = "carl is away" } ); },\n'
