@@ -43,6 +43,7 @@ typedef struct pg_args {
     int len[PG_ARGS_MAX];
     int fmt[PG_ARGS_MAX];
     char num[PG_ARGS_MAX][24];
+    bool bad; /* a value could not be added (too long, too many): pg_run refuses the query */
 } pg_args;
 
 /* Appends a text parameter (NULL: SQL NULL), a number, bytes (NULL: SQL NULL). */

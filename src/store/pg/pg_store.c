@@ -6,6 +6,7 @@
  * and handed to libpq only; every message names the store by its URI with any password cut
  * out (pg_redact), so neither the log nor an error shows it. The connection is one per
  * sg_store and, like SQLite's, serves one thread at a time. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +259,10 @@ static int fail_result(sg_store *s, PGresult *r, const char *what)
 
 void pa_text(pg_args *a, const char *t)
 {
+    if (a->n >= PG_ARGS_MAX) { /* a programming error: pg_run refuses the query */
+        a->bad = true;
+        return;
+    }
     a->v[a->n] = t;
     a->len[a->n] = 0;
     a->fmt[a->n++] = 0;
@@ -265,12 +270,20 @@ void pa_text(pg_args *a, const char *t)
 
 void pa_i64(pg_args *a, int64_t v)
 {
+    if (a->n >= PG_ARGS_MAX) {
+        a->bad = true;
+        return;
+    }
     snprintf(a->num[a->n], sizeof a->num[a->n], "%lld", (long long)v);
     pa_text(a, a->num[a->n]);
 }
 
 void pa_bytes(pg_args *a, const void *b, size_t len)
 {
+    if (a->n >= PG_ARGS_MAX || len > INT_MAX) { /* libpq takes an int length: refused, not cut */
+        a->bad = true;
+        return;
+    }
     a->v[a->n] = b ? (b && len ? b : "") : NULL;
     a->len[a->n] = (int)len;
     a->fmt[a->n++] = 1;
@@ -279,8 +292,8 @@ void pa_bytes(pg_args *a, const void *b, size_t len)
 PGresult *pg_run(sg_store *s, const char *sql, const pg_args *a, const char *what)
 {
     pg_store *p = pg_of(s);
-    if (a && a->n > PG_ARGS_MAX) {
-        sg_store_fail(s, "store: %s: too many parameters", what);
+    if (a && a->bad) {
+        sg_store_fail(s, "store: %s: a value too large, or too many values", what);
         return NULL;
     }
     if (ensure_conn(s) < 0)
