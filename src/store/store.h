@@ -2,9 +2,9 @@
  * The store is the only code that speaks SQL. Callers see typed calls, one header per kind
  * of data (store/pgp_rows.h, store/x509_rows.h, store/revocation_rows.h, store/policy_rows.h,
  * store/admin_rows.h),
- * and never a database handle. Behind those calls sits a backend (store_int.h): today
- * SQLite (src/store/sqlite/); a PostgreSQL backend is added there, chosen by the `store`
- * setting, without touching a caller.
+ * and never a database handle. Behind those calls sits a backend (store_int.h): SQLite
+ * (src/store/sqlite/) or PostgreSQL (src/store/pg/, shared by the nodes of a cluster), chosen
+ * by the `store` setting, without touching a caller.
  * Threads: one sg_store serves one thread at a time; callers that share it hold their lock
  * around every call (cryptd's engines do). Every call that fails leaves its reason in
  * sg_store_error(); an error is never reported as "not found".
