@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store/policy_rows.h"
 #include "store/store.h"
 #include "store_side.h"
 
@@ -202,6 +203,40 @@ static void multi_host(const char *dir)
     sg_store_close(st);
 }
 
+/* PostgreSQL only: a connection the server ends (a restart, a fail-over) is made again by the
+ * next call outside a transaction; the call that met the loss fails (fail closed), inside a
+ * transaction so does the commit; after a reconnection every kind counts as changed. */
+static void reconnection(const char *dir)
+{
+    char path[256], err[512] = "";
+    if (side_store(dir, "reconnect", path, sizeof path) < 0)
+        return;
+    sg_store *st = sg_store_open(path, err, sizeof err);
+    int64_t g = 0, rev = 0;
+    unsigned kinds = 0;
+    static const char *const kill =
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'sealgate'"
+        " AND pid <> pg_backend_pid()"; /* waits until it is gone (PostgreSQL 14+) */
+    int ok = st && sg_store_generation(st, SG_GEN_POLICY, &g) == 0 &&
+             sg_store_poll_changes(st, &kinds) == 0 && side_once(path, kill) == 0;
+    int first = ok ? sg_store_generation(st, SG_GEN_POLICY, &g) : 0;
+    int again = ok ? sg_store_generation(st, SG_GEN_POLICY, &g) : -1;
+    CHECK(ok && first == -1 && again == 0,
+          "reconnect: the call that meets the loss fails (%d, %s), the next works", first,
+          st ? sg_store_error(st) : err);
+    CHECK(ok && sg_store_poll_changes(st, &kinds) == 0 && kinds == ~0u,
+          "reconnect: every kind counts as changed (announcements in the gap were lost) (%#x)", kinds);
+    ok = ok && sg_store_begin(st) == 0 && sg_store_policy_add(st, "rules = ();\n", "t", 1, &rev) == 0 &&
+         side_once(path, kill) == 0;
+    int commit = ok ? sg_store_commit(st) : 0;
+    sg_store_rollback(st);
+    int64_t newest = -1;
+    CHECK(ok && commit == -1 && sg_store_policy_newest(st, &newest) == 0 && newest == 0,
+          "reconnect: a transaction cut by the loss fails at commit, nothing of it stays (%s)",
+          sg_store_error(st));
+    sg_store_close(st);
+}
+
 /* PostgreSQL only: its migrations end at the same version with the same tables and columns as
  * SQLite's (less the version table and pgp_uids' rowid, which SQLite has implicitly). */
 static void same_schema(const char *dir)
@@ -307,6 +342,7 @@ int main(void)
     if (side_is_pg()) {
         password_file(dir);
         multi_host(dir);
+        reconnection(dir);
         same_schema(dir);
     }
     char cmd[600];
