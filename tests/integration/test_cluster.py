@@ -7,7 +7,8 @@ applies, checked at the sink with real peers: a gpg key imported on A makes B en
 recipient (gpg decrypts it) and B signs with the key A generated (shared KEK, gpg verifies); a
 policy loaded on B applies on A; a certificate revoked by the CA on A is refused on B (no
 longer encrypted to); an administrator account added on A is listed on B and B's deletion of it
-holds on A, both events in the one audit log. Then the database stops: both nodes keep accepting mail, cryptd holds it
+holds on A, both events in the one audit log; `kek rotate` on A re-wraps the shared secrets, B
+refuses the old KEK and signs again with the new one. Then the database stops: both nodes keep accepting mail, cryptd holds it
 back and says why in the log (fail closed), and it flows once the database is back. No log line
 shows the password. Owner: src/store (PostgreSQL backend)."""
 import grp
@@ -169,6 +170,21 @@ try:
     new = delivered_to(A, "bob@x.example", A.sink_files() - before)
     t.ok(got and len(new) == 3 and all(is_pgp(x) for x in new),
          "database back: the three messages are delivered, encrypted", f"{len(new)} delivered")
+    # ---- KEK rotation on A re-wraps the shared secrets; B takes the new KEK and signs again ----
+    r1 = A.cli("kek", "rotate")
+    r2 = A.cli("kek", "export", kekfile + ".2", "--passphrase-file", pf)
+    r3 = B.cli("kek", "import", kekfile, "--passphrase-file", pf)  # the old one no longer opens them
+    r4 = B.cli("kek", "import", kekfile + ".2", "--passphrase-file", pf)
+    t.ok(r1.returncode == 0 and r2.returncode == 0 and r3.returncode != 0 and r4.returncode == 0,
+         "kek rotate on A re-wraps the shared store: B refuses the old KEK and takes the new one",
+         r1.stdout + r1.stderr + r3.stderr + r4.stdout + r4.stderr)
+    t.ok("does not open" in r3.stderr or "would become unreadable" in r3.stderr or "not open" in r3.stderr,
+         "... refused because it does not open the secrets in the shared store", r3.stderr)
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("after rotation", "bob@x.example"))
+    dec = gpg("--status-fd", "2", "--decrypt", input=armored(d))
+    t.ok(dec.returncode == 0 and b"GOODSIG" in dec.stderr, "after the rotation node B signs with alice's key again",
+         dec.stderr.decode(errors="replace")[-600:])
+
     # ---- administration is shared: an account added on A is listed on B, removed on B gone on A ----
     r1 = A.cli("admin", "add", "olga", "--role", "policy-operator")
     r2 = B.cli("admin", "list")
