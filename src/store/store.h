@@ -57,7 +57,8 @@ int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen);
  * whose gap announced nothing). Cheap enough to call per message; a caller that sees a bit
  * reads sg_store_generation. SQLite announces nothing (*kinds 0): its generation read is
  * itself local and cheap. It only hastens: the generation check stays the safety net.
- * 0, or -1 with sg_store_error (the database is gone). */
+ * 0, or -1 with sg_store_error (the connection is gone: a poll never connects, as that could
+ * block; the next query connects again and the poll after it reports every kind). */
 int sg_store_poll_changes(sg_store *s, unsigned *kinds);
 /* A descriptor that becomes readable when an announcement arrives (for poll()), or -1. */
 int sg_store_notify_fd(sg_store *s);

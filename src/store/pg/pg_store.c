@@ -431,9 +431,14 @@ static int pg_poll_changes(sg_store *s, unsigned *kinds)
 {
     pg_store *p = pg_of(s);
     *kinds = 0;
-    if (ensure_conn(s) < 0)
-        return -1;
-    if (!PQconsumeInput(p->conn)) {
+    /* Never a connection attempt here (it could block for connect_timeout): a lost connection
+     * is an error until the next query makes it again, which then reports every kind. */
+    if (p->notified) { /* set by a reconnection or a query's results since the last poll */
+        *kinds = p->notified;
+        p->notified = 0;
+        return 0;
+    }
+    if (PQstatus(p->conn) != CONNECTION_OK || !PQconsumeInput(p->conn)) {
         char msg[512];
         conn_msg(p->conn, msg, sizeof msg);
         return sg_store_fail(s, "store: %s: %s", p->uri, msg);
