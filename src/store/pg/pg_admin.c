@@ -4,7 +4,9 @@
  * The same queries as sqlite_admin.c in PostgreSQL's dialect, each prepared once per
  * connection. Rows are fixed-size structs; a stored text longer than its field is an error,
  * never silently cut (a cut name could match another account). An insert of an existing key
- * is 1 (ON CONFLICT DO NOTHING changes no row), not an error. */
+ * is 1 (ON CONFLICT DO NOTHING changes no row), not an error.
+ * SECURITY: as in SQLite, only what admin_rows.h allows is stored (argon2id hashes, SHA-256 of
+ * token secrets and session ids); every value is a bound parameter, never SQL text. */
 #include <stdlib.h>
 #include <string.h>
 
