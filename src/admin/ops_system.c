@@ -17,6 +17,7 @@
 #include "admin/status.h"
 #include "lib/fsutil.h"
 #include "queue/queue.h"
+#include "store/store.h"
 
 int sg_op_version(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
@@ -158,9 +159,11 @@ int sg_op_check_config(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     for (size_t i = 0; domains && i < c->internal_domains.n; i++)
         json_array_append_new(domains, json_string(c->internal_domains.v[i]));
     int n = problems ? sg_admin_config_problems(c, problems) : 0;
+    char store[1024];
+    sg_store_describe(c->store_path, store, sizeof store); /* a PostgreSQL URI without its password */
     return sg_op_answer(json_pack("{s:b, s:o, s:s?, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b}", "ok", n == 0,
                                   "problems", problems, "config", c->path, "hostname", c->hostname,
-                                  "base_dir", c->base_dir, "spool_dir", c->spool_dir, "store", c->store_path,
+                                  "base_dir", c->base_dir, "spool_dir", c->spool_dir, "store", store,
                                   "internal_domains", domains, "smtpd_listen", c->smtpd.listen,
                                   "relay_next_hop", c->relay.next_hop, "sink_enabled", c->sink.enabled),
                         result, err);

@@ -122,7 +122,7 @@ static int target_ok(const sg_config *cfg, bool force)
     if (access(cfg->store_path, F_OK) < 0)
         return 0;
     char err[512];
-    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
     if (!st) {
         if (force)
             return 0;

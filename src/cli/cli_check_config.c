@@ -6,6 +6,7 @@
 
 #include "admin/status.h"
 #include "roles.h"
+#include "store/store.h"
 
 static const char *yesno(bool b)
 {
@@ -23,8 +24,10 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
         fprintf(stderr, "problem: %s\n", json_string_value(json_array_get(list, i)));
     json_decref(list);
     printf("config:            %s\n", c->path ? c->path : "(embedded defaults)");
+    char store[1024];
+    sg_store_describe(c->store_path, store, sizeof store); /* never the password */
     printf("hostname:          %s\nbase_dir:          %s\nspool_dir:         %s\nstore:             %s\n",
-           c->hostname, c->base_dir, c->spool_dir, c->store_path);
+           c->hostname, c->base_dir, c->spool_dir, store);
     printf("internal_domains: ");
     for (size_t i = 0; i < c->internal_domains.n; i++)
         printf(" %s", c->internal_domains.v[i]);

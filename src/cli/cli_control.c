@@ -34,7 +34,7 @@ int sg_cli_remote(const sg_config *cfg, const char *op, json_t *args, json_t **r
     sg_op_error e;
     /* The store for the event this side writes when the socket fails (cryptd writes it
      * otherwise); without one it goes to the log (audit.h). */
-    ctx.store = sg_store_open(cfg->store_path, err, sizeof err);
+    ctx.store = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
     r = sg_admin_call(&ctx, op, args, result, &e);
     remote_audited = true;
     if (ctx.store)

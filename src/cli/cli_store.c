@@ -17,11 +17,13 @@ sg_store *sg_cli_store_open(const sg_config *cfg)
         fprintf(stderr, "sealgate: cannot create %s: %s\n", cfg->base_dir, strerror(errno));
         return NULL;
     }
-    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
     if (!st) {
         fprintf(stderr, "sealgate: %s\n", err);
         return NULL;
     }
+    if (sg_store_is_remote(cfg->store_path))
+        return st;
     chmod(cfg->store_path, 0600);
     if (geteuid() == 0)
         sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);

@@ -34,7 +34,7 @@ void sg_ctl_ops_dispatch(void *vctx, const sg_ctl_peer *peer, const sg_ctl_msg *
 {
     const sg_ctl_ops_env *env = vctx;
     char err[512];
-    sg_store *st = sg_store_open(env->cfg->store_path, err, sizeof err);
+    sg_store *st = sg_store_open_auth(env->cfg->store_path, env->cfg->store_password_file, err, sizeof err);
     if (!st) {
         sg_error(NULL, "event=control-store-failed op=%s error=\"%s\"", SG_LOG_STR(req->op), SG_LOG_STR(err));
         /* The front end takes "unavailable" as audited here: without a store the event goes to

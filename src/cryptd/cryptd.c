@@ -443,7 +443,7 @@ int sg_cryptd_main(const sg_config *cfg)
      * encrypt and decrypt with them. Without it cryptd cannot apply protection, so it
      * stops rather than pass mail on unprotected. Opened after the drop: the store's directory
      * belongs to the cryptd user (src/master/prepare.c), so SQLite's WAL files are its own. */
-    sg_store *st = sg_store_open(cfg->store_path, err, sizeof err);
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
     if (!st)
         sg_fatal("cannot open the store: %s", err);
     char kek[PATH_MAX];

@@ -467,6 +467,8 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
             rd_str(x, s, &c->spool_dir);
         else if (is(s, "store"))
             rd_str(x, s, &c->store_path);
+        else if (is(s, "store_password_file"))
+            rd_str(x, s, &c->store_password_file);
         else if (is(s, "pid_file"))
             rd_str(x, s, &c->pid_file);
         else if (is(s, "log_level"))
@@ -649,7 +651,11 @@ static int config_load(sg_config *c, const char *path, char *err, size_t errlen)
     if (realpath(c->base_dir, real))
         set_str(&c->base_dir, real);
     absolutize(&c->spool_dir, c->base_dir);
-    absolutize(&c->store_path, c->base_dir);
+    /* A libpq URI is no path. */
+    if (strncmp(c->store_path, "postgresql://", 13) != 0 && strncmp(c->store_path, "postgres://", 11) != 0)
+        absolutize(&c->store_path, c->base_dir);
+    if (c->store_password_file)
+        absolutize(&c->store_password_file, c->base_dir);
     absolutize(&c->pid_file, c->base_dir);
     absolutize(&c->smtpd.tls_cert, c->base_dir);
     absolutize(&c->smtpd.tls_key, c->base_dir);
@@ -698,7 +704,8 @@ void sg_config_free(sg_config *c)
                      &c->users.relay,   &c->users.sink,     &c->users.group,     &c->smtpd.listen,
                      &c->smtpd.tls_cert,
                      &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
-                     &c->sink.maildir,  &c->cryptd.outer_subject, &c->relay.tls_ca_file};
+                     &c->sink.maildir,  &c->cryptd.outer_subject, &c->relay.tls_ca_file,
+                     &c->store_password_file};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     list_free(&c->internal_domains);

@@ -55,7 +55,8 @@ typedef struct sg_config {
     char *hostname;
     char *base_dir;
     char *spool_dir;
-    char *store_path;
+    char *store_path;          /* a SQLite file, or a libpq URI (postgresql://...): docs/cluster.md */
+    char *store_password_file; /* PostgreSQL: the password, first line; NULL: none or libpq's env */
     char *pid_file;
     int log_level;
     sg_strlist internal_domains;

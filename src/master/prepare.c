@@ -108,6 +108,12 @@ static int sink_dir(const sg_config *cfg, const char *path, char *err, size_t er
  * there get the cryptd user back on every start. */
 static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
 {
+    if (sg_store_is_remote(cfg->store_path)) {
+        /* PostgreSQL: no file to own; opening migrates (once per cluster, under a lock). */
+        sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, errlen);
+        sg_store_close(st);
+        return st ? 0 : -1;
+    }
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", cfg->store_path);
     char *slash = strrchr(dir, '/');
@@ -117,7 +123,7 @@ static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
-    sg_store *st = sg_store_open(cfg->store_path, err, errlen);
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, errlen);
     if (!st)
         return -1;
     sg_store_close(st);
@@ -177,7 +183,7 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot lock %s/keys: %s", cfg->base_dir, strerror(errno));
         return -1;
     }
-    sg_store *st = sg_store_open(cfg->store_path, err, errlen);
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, errlen);
     int rec = st ? sg_kek_recover(cfg->base_dir, st, err, errlen) : -1;
     sg_store_close(st);
     close(lock);

@@ -176,7 +176,12 @@ static int check_header(int fd, const char *path, const sg_store_backend *be, ui
 
 sg_store *sg_store_backup_stage(const char *path, const char *spec, char *err, size_t errlen)
 {
-    const sg_store_backend *be = &sg_store_sqlite; /* as sg_store_open picks it */
+    const sg_store_backend *be = sg_store_backend_for(spec); /* as sg_store_open picks it */
+    if (be != &sg_store_sqlite) {
+        snprintf(err, errlen, "restore into a %s store is unavailable here: use pg_restore (docs/cluster.md)",
+                 be->name);
+        return NULL;
+    }
     char staged[PATH_MAX + 16], dir[PATH_MAX];
     be->backup->staging_path(spec, staged, sizeof staged);
     dir_of(spec, dir, sizeof dir);

@@ -5,9 +5,10 @@
  *   72 the snapshot (integers big-endian). A file shorter than the header says, or whose
  * snapshot has another digest, is refused before anything is installed.
  * SQLite's snapshot is a database file made by `VACUUM INTO` inside one read transaction: it
- * is consistent while the gateway keeps writing (WAL readers do not block writers). A
- * PostgreSQL backend will make the same call with pg_dump (one REPEATABLE READ snapshot) and
- * install it with pg_restore; the header's store kind keeps one from being fed to the other.
+ * is consistent while the gateway keeps writing (WAL readers do not block writers). The
+ * PostgreSQL backend answers the snapshot and the install with "use pg_dump / pg_restore": a
+ * shared database is backed up with its own tools (docs/cluster.md); the header's store kind
+ * keeps a backup of one kind from being fed to another.
  * SECURITY: a snapshot holds private keys wrapped by the KEK, never the KEK: backup files are
  * written 0600 and the KEK travels in a separate, passphrase-wrapped file (crypto/kekfile.h). */
 #ifndef SG_STORE_BACKUP_H

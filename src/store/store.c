@@ -4,13 +4,36 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store_int.h"
 
+int sg_store_is_remote(const char *spec)
+{
+    return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0;
+}
+
+const sg_store_backend *sg_store_backend_for(const char *spec)
+{
+    return sg_store_is_remote(spec) ? &sg_store_pg : &sg_store_sqlite;
+}
+
+void sg_store_describe(const char *spec, char *out, size_t outlen)
+{
+    if (sg_store_is_remote(spec))
+        sg_pg_redact(spec, out, outlen);
+    else
+        snprintf(out, outlen, "%s", spec);
+}
+
 sg_store *sg_store_open(const char *spec, char *err, size_t errlen)
 {
-    /* A libpq URI (postgresql://, postgres://) will select the PostgreSQL backend here. */
-    const sg_store_backend *be = &sg_store_sqlite;
+    return sg_store_open_auth(spec, NULL, err, errlen);
+}
+
+sg_store *sg_store_open_auth(const char *spec, const char *password_file, char *err, size_t errlen)
+{
+    const sg_store_backend *be = sg_store_backend_for(spec);
     sg_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -19,7 +42,7 @@ sg_store *sg_store_open(const char *spec, char *err, size_t errlen)
     static atomic_uint_least64_t next_id = 1;
     s->be = be;
     s->id = atomic_fetch_add(&next_id, 1);
-    if (!(s->impl = be->open(spec, err, errlen))) {
+    if (!(s->impl = be->open(spec, password_file, err, errlen))) {
         free(s);
         return NULL;
     }
@@ -76,4 +99,15 @@ void sg_store_rollback(sg_store *s)
 int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
     return s->be->generation(s, which, gen);
+}
+
+int sg_store_poll_changes(sg_store *s, unsigned *kinds)
+{
+    *kinds = 0;
+    return s->be->poll_changes ? s->be->poll_changes(s, kinds) : 0;
+}
+
+int sg_store_notify_fd(sg_store *s)
+{
+    return s->be->notify_fd ? s->be->notify_fd(s) : -1;
 }

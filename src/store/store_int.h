@@ -17,14 +17,18 @@ struct sg_store_admin_ops;
 
 typedef struct sg_store_backend {
     const char *name;
-    /* Opens spec and migrates; NULL with err. The result is the backend's own state. */
-    void *(*open)(const char *spec, char *err, size_t errlen);
+    /* Opens spec and migrates; NULL with err. The result is the backend's own state.
+     * password_file (NULL: none) is for backends that log in (PostgreSQL). */
+    void *(*open)(const char *spec, const char *password_file, char *err, size_t errlen);
     void (*close)(void *impl);
     int (*schema_version)(void *impl);
     int (*begin)(sg_store *s);
     int (*commit)(sg_store *s);
     void (*rollback)(sg_store *s);
     int (*generation)(sg_store *s, sg_store_gen which, int64_t *gen);
+    /* sg_store_poll_changes and sg_store_notify_fd; NULL: the backend announces nothing. */
+    int (*poll_changes)(sg_store *s, unsigned *kinds);
+    int (*notify_fd)(sg_store *s);
     const struct sg_store_pgp_ops *pgp;
     const struct sg_store_x509_ops *x509;
     const struct sg_store_revocation_ops *revocation;
@@ -44,5 +48,12 @@ struct sg_store {
 int sg_store_fail(sg_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 extern const sg_store_backend sg_store_sqlite;
+extern const sg_store_backend sg_store_pg;
+
+/* The backend a `store` setting selects: a libpq URI (postgresql://, postgres://) PostgreSQL,
+ * anything else (a path) SQLite. */
+const sg_store_backend *sg_store_backend_for(const char *spec);
+/* uri with any password replaced by "***", for messages (store/pg/pg_store.c). */
+void sg_pg_redact(const char *uri, char *out, size_t outlen);
 
 #endif

@@ -33,6 +33,7 @@ NEEDS = [
     ("cmd", "runuser", "privilege-drop tests"), ("cmd", "setpriv", "test_roles (spool access as each role)"),
     ("cmd", "rm", "test_certs"), ("cmd", "git", "test_fresh_check, scripts/fresh-check"),
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
+    ("cmd", "psql", "tests/lib/sgpg.py (store-pg, test_cluster; the server is postgresql-15's)"),
     ("py", "cryptography", "test_backup, test_kek_rotate (AES-GCM check of the KEK, tests/lib/sgkek.py)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the

@@ -2,7 +2,7 @@
 """The layer check (scripts/check-layers) on the real tree, and on fake trees that prove it can
 fail: a clean fake tree passes, an upward include fails, two objects that call each other fail,
 and the same two objects pass once both include one internal header (one module); sqlite3.h
-outside store/ fails, inside store/ passes, and a TRANSITIONAL file is reported but passes.
+or libpq-fe.h outside store/ fails, inside store/ passes, and a TRANSITIONAL file is reported but passes.
 TAP on stdout. The real tree's cycle check reads build/'s objects (make build first).
 Owner: build.
 """
@@ -113,6 +113,14 @@ def main():
     instore["store/db.c"] = '#include <sqlite3.h>\n#include "lib/base.h"\nint db(void) { return base(); }\n'
     rc, out = run_check(instore, objects=False)
     T.ok(rc == 0 and "0 violation(s)" in out, "sqlite3.h inside store/ passes", out.strip())
+    pq = dict(CLEAN)
+    pq["keys/one.c"] = "#include <stdio.h>\n#include <libpq-fe.h>\n" + CLEAN["keys/one.c"]
+    rc, out = run_check(pq, objects=False, extra=("--transitional", "keys/one.c"))
+    T.ok(rc == 1 and "src/keys/one.c:2: includes libpq-fe.h" in out,
+         "libpq-fe.h outside store/ fails, TRANSITIONAL or not (PostgreSQL is SQL too)", out.strip())
+    instore["store/pg.c"] = '#include <libpq-fe.h>\n#include "lib/base.h"\nint pg(void) { return base(); }\n'
+    rc, out = run_check(instore, objects=False)
+    T.ok(rc == 0 and "0 violation(s)" in out, "libpq-fe.h inside store/ passes", out.strip())
 
     T.done()
 

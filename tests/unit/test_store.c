@@ -1,16 +1,19 @@
 /* test_store.c - the store's schema migrations when several processes open a new store at the
- * same moment (cryptd and the admin CLI do): every opener succeeds and each migration runs
- * once. Owner: src/store. */
+ * same moment (cryptd and the admin CLI do; with PostgreSQL, several nodes): every opener
+ * succeeds and each migration runs once; generations; and, run against PostgreSQL
+ * (SEALGATE_TEST_STORE, the store-pg suite), the same schema as SQLite's, change notifications,
+ * the password file and a password never shown in a message. Owner: src/store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "check.h"
+#include "store/policy_rows.h"
 #include "store/store.h"
+#include "store_side.h"
 
 #define OPENERS 6
 
@@ -19,10 +22,10 @@
 static void generations(const char *dir)
 {
     char path[256], err[512] = "";
-    snprintf(path, sizeof path, "%s/gen/sealgate.db", dir);
+    if (side_store(dir, "gen/sealgate", path, sizeof path) < 0)
+        return;
     sg_store *st = sg_store_open(path, err, sizeof err);
-    sqlite3 *other = NULL;
-    int opened = st && sqlite3_open(path, &other) == SQLITE_OK;
+    int opened = st && side_open(path);
     CHECK(opened, "generations: store opened (%s)", err);
     if (!opened)
         return;
@@ -34,7 +37,8 @@ static void generations(const char *dir)
         {"INSERT INTO pgp_uids VALUES ('F','a <a@b>','a@b',1)", SG_GEN_PGP},
         {"DELETE FROM pgp_keys", SG_GEN_PGP},
         {"INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before, not_after, key_usage,"
-         " eku_email, is_ca, imported) VALUES ('C', x'00', 's', 'i', '1', 0, 0, -1, 1, 0, 0)", SG_GEN_X509},
+         " eku_email, is_ca, imported) VALUES ('C', x'00', 's', 'i', '1', 0, 0, -1, 1, 0, 0)",
+         SG_GEN_X509},
         {"UPDATE x509_certs SET trusted = 1", SG_GEN_X509},
         {"INSERT INTO x509_ocsp VALUES ('C', 1, 0, 0, 0, 0, 'u', x'00')", SG_GEN_X509},
         {"INSERT INTO x509_learned VALUES ('a@b', 'C', NULL, 0, 1, 1)", SG_GEN_X509},
@@ -51,7 +55,8 @@ static void generations(const char *dir)
         {"INSERT INTO admin_sessions VALUES ('s', 'a', 0, 0, 'c', 'local')", -1},
         {"UPDATE admin_sessions SET last_seen = 7", -1},
         {"INSERT INTO audit_events (time, actor, roles, op, target, result, client, detail)"
-         " VALUES (1, 'a', 1, 'x', '', 'ok', 'local', '')", -1},
+         " VALUES (1, 'a', 1, 'x', '', 'ok', 'local', '')",
+         -1},
         {"DELETE FROM admin_accounts", SG_GEN_ADMIN},
     };
     static const char *const names[] = {"pgp", "x509", "policy", "admin"};
@@ -60,7 +65,7 @@ static void generations(const char *dir)
         int ok = 1;
         for (int k = 0; k < 4; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &before[k]) == 0;
-        ok &= sqlite3_exec(other, writes[i].sql, NULL, NULL, NULL) == SQLITE_OK;
+        ok &= side_exec(writes[i].sql) == 0;
         for (int k = 0; k < 4; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &after[k]) == 0;
         char what[64] = "";
@@ -76,18 +81,220 @@ static void generations(const char *dir)
     int64_t g;
     CHECK(sg_store_generation(st, (sg_store_gen)7, &g) == -1 && strstr(sg_store_error(st), "generation"),
           "generations: an unknown kind is an error, not a number (%s)", sg_store_error(st));
-    sqlite3_close(other);
+    side_close();
     sg_store_close(st);
+}
+
+/* Messages name a PostgreSQL store without its password, wherever it was written. */
+static void redaction(void)
+{
+    char out[512], err[512] = "";
+    sg_store_describe("postgresql://sg:s3cr3tpw@db1:5432,db2:5432/sealgate?target_session_attrs=read-write",
+                      out, sizeof out);
+    CHECK(!strstr(out, "s3cr3tpw") && strstr(out, "sg:***@db1:5432,db2:5432/sealgate?target_session_attrs"),
+          "describe: the URI's password is cut (%s)", out);
+    sg_store_describe("postgres://db1/sealgate?user=sg&password=s3cr3tpw&sslmode=require", out, sizeof out);
+    CHECK(!strstr(out, "s3cr3tpw") && strstr(out, "password=***&sslmode=require"),
+          "describe: a password parameter is cut (%s)", out);
+    sg_store_describe("/var/lib/sealgate/store/sealgate.db", out, sizeof out);
+    CHECK(strcmp(out, "/var/lib/sealgate/store/sealgate.db") == 0, "describe: a path stays as it is");
+    /* Nothing listens on port 1: the error names the store, not its password. */
+    sg_store *st =
+        sg_store_open("postgresql://sg:s3cr3tpw@127.0.0.1:1/sealgate?connect_timeout=2", err, sizeof err);
+    CHECK(!st && err[0] && !strstr(err, "s3cr3tpw") && strstr(err, "sg:***@127.0.0.1:1"),
+          "open: a connection error shows no password (%s)", err);
+    sg_store_close(st);
+}
+
+/* SQLite announces nothing; PostgreSQL announces a change by another connection (as by another
+ * node) without a query, per kind. */
+static void notifications(const char *dir)
+{
+    char path[256], err[512] = "";
+    if (side_store(dir, "notify/sealgate", path, sizeof path) < 0)
+        return;
+    sg_store *st = sg_store_open(path, err, sizeof err);
+    unsigned kinds = 99;
+    int ok = st && side_open(path) && sg_store_poll_changes(st, &kinds) == 0;
+    CHECK(ok && kinds == 0, "notify: nothing announced after opening (%u)", kinds);
+    if (!ok) {
+        side_close();
+        sg_store_close(st);
+        return;
+    }
+    side_exec("INSERT INTO policy (text, source, loaded) VALUES ('x', 'another node', 0)");
+    int fd = sg_store_notify_fd(st);
+    if (!side_is_pg()) {
+        CHECK(fd == -1 && sg_store_poll_changes(st, &kinds) == 0 && kinds == 0,
+              "notify: SQLite announces nothing, its generation read is the way");
+    } else {
+        unsigned got = 0;
+        for (int i = 0; i < 50 && !(got & (1u << SG_GEN_POLICY)); i++) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            poll(&p, 1, 100);
+            if (sg_store_poll_changes(st, &kinds) < 0)
+                break;
+            got |= kinds;
+        }
+        CHECK(fd >= 0 && got == 1u << SG_GEN_POLICY,
+              "notify: a policy added by another connection is announced, as policy only (%#x)", got);
+        CHECK(sg_store_poll_changes(st, &kinds) == 0 && kinds == 0, "notify: announced once");
+    }
+    side_close();
+    sg_store_close(st);
+}
+
+/* PostgreSQL only: a role that must give its password logs in with the password file; a wrong
+ * one fails without showing it. */
+static void password_file(const char *dir)
+{
+    char path[256], uri[512], pwf[300], err[512] = "";
+    const char *base = getenv("SEALGATE_TEST_STORE");
+    const char *at = strchr(base, '@');
+    if (!at || side_store(dir, "pw", path, sizeof path) < 0 || !side_open(path)) {
+        CHECK(0, "password: set-up (%s)", base);
+        return;
+    }
+    const char *db = strrchr(path, '/') + 1;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DROP ROLE IF EXISTS sgpw; CREATE ROLE sgpw LOGIN PASSWORD 'right-pw-1'; ALTER DATABASE \"%s\" "
+             "OWNER TO "
+             "sgpw",
+             db);
+    int ok = side_exec(sql) == 0;
+    side_close();
+    snprintf(uri, sizeof uri, "postgresql://sgpw%s/%s", at, db);
+    snprintf(pwf, sizeof pwf, "%s/pw", dir);
+    FILE *f = fopen(pwf, "w");
+    ok = ok && f && fputs("wrong-pw-2\n", f) >= 0;
+    if (f)
+        fclose(f);
+    sg_store *st = sg_store_open_auth(uri, pwf, err, sizeof err);
+    CHECK(ok && !st && strstr(err, "password") && !strstr(err, "wrong-pw-2"),
+          "password: a wrong password fails, unshown (%s)", err);
+    sg_store_close(st);
+    f = fopen(pwf, "w");
+    ok = ok && f && fputs("right-pw-1\n", f) >= 0;
+    if (f)
+        fclose(f);
+    st = sg_store_open_auth(uri, pwf, err, sizeof err);
+    CHECK(ok && st && sg_store_schema_version(st) > 0,
+          "password: the right one from the file opens the store (%s)", err);
+    sg_store_close(st);
+}
+
+/* PostgreSQL only: a multi-host URI goes to libpq as it is; with the first host down the
+ * store opens on the second, the read-write one (fail-over after a promotion). */
+static void multi_host(const char *dir)
+{
+    char path[256], uri[600], err[512] = "";
+    const char *at = side_store(dir, "multi", path, sizeof path) == 0 ? strchr(path, '@') : NULL;
+    if (!at) {
+        CHECK(0, "multi-host: set-up");
+        return;
+    }
+    /* postgresql://postgres@127.0.0.1:PORT/db -> postgresql://postgres@127.0.0.1:1,127.0.0.1:PORT/db */
+    snprintf(uri, sizeof uri, "postgresql://postgres@127.0.0.1:1,%s?target_session_attrs=read-write", at + 1);
+    sg_store *st = sg_store_open(uri, err, sizeof err);
+    int64_t g = -1;
+    CHECK(st && sg_store_generation(st, SG_GEN_PGP, &g) == 0 && g == 0,
+          "multi-host: the first host down, the store opens on the second (%s)", err);
+    sg_store_close(st);
+}
+
+/* PostgreSQL only: a connection the server ends (a restart, a fail-over) is made again by the
+ * next call outside a transaction; the call that met the loss fails (fail closed), inside a
+ * transaction so does the commit; after a reconnection every kind counts as changed. */
+static void reconnection(const char *dir)
+{
+    char path[256], err[512] = "";
+    if (side_store(dir, "reconnect", path, sizeof path) < 0)
+        return;
+    sg_store *st = sg_store_open(path, err, sizeof err);
+    int64_t g = 0, rev = 0;
+    unsigned kinds = 0;
+    static const char *const kill =
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'sealgate'"
+        " AND pid <> pg_backend_pid()"; /* waits until it is gone (PostgreSQL 14+) */
+    int ok = st && sg_store_generation(st, SG_GEN_POLICY, &g) == 0 &&
+             sg_store_poll_changes(st, &kinds) == 0 && side_once(path, kill) == 0;
+    int first = ok ? sg_store_generation(st, SG_GEN_POLICY, &g) : 0;
+    int again = ok ? sg_store_generation(st, SG_GEN_POLICY, &g) : -1;
+    CHECK(ok && first == -1 && again == 0,
+          "reconnect: the call that meets the loss fails (%d, %s), the next works", first,
+          st ? sg_store_error(st) : err);
+    CHECK(ok && sg_store_poll_changes(st, &kinds) == 0 && kinds == ~0u,
+          "reconnect: every kind counts as changed (announcements in the gap were lost) (%#x)", kinds);
+    ok = ok && sg_store_begin(st) == 0 && sg_store_policy_add(st, "rules = ();\n", "t", 1, &rev) == 0 &&
+         side_once(path, kill) == 0;
+    int commit = ok ? sg_store_commit(st) : 0;
+    sg_store_rollback(st);
+    int64_t newest = -1;
+    CHECK(ok && commit == -1 && sg_store_policy_newest(st, &newest) == 0 && newest == 0,
+          "reconnect: a transaction cut by the loss fails at commit, nothing of it stays (%s)",
+          sg_store_error(st));
+    sg_store_close(st);
+}
+
+/* PostgreSQL only: its migrations end at the same version with the same tables and columns as
+ * SQLite's (less the version table and pgp_uids' rowid, which SQLite has implicitly). */
+static void same_schema(const char *dir)
+{
+    char pgpath[256], sqpath[300], err[512] = "", sqcols[8192] = "", pgcols[8192] = "";
+    snprintf(sqpath, sizeof sqpath, "%s/schema.db", dir);
+    if (side_store(dir, "schema", pgpath, sizeof pgpath) < 0)
+        return;
+    sg_store *a = sg_store_open(sqpath, err, sizeof err),
+             *b = a ? sg_store_open(pgpath, err, sizeof err) : NULL;
+    int va = a ? sg_store_schema_version(a) : -1, vb = b ? sg_store_schema_version(b) : -2;
+    CHECK(a && b && va == vb && va > 0, "schema: both backends at version %d / %d (%s)", va, vb, err);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open(sqpath, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(
+            db,
+            "SELECT group_concat(t || '.' || c, ' ') FROM (SELECT m.name AS t, p.name AS c FROM"
+            " sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name"
+            " NOT LIKE 'sqlite_%' ORDER BY 1, 2)",
+            -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+        snprintf(sqcols, sizeof sqcols, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    if (side_open(pgpath))
+        side_text(
+            "SELECT string_agg(t || '.' || c, ' ' ORDER BY t COLLATE \"C\", c COLLATE \"C\") FROM (SELECT"
+            " table_name::text AS t, column_name::text AS c FROM information_schema.columns WHERE"
+            " table_schema = 'public' AND table_name <> 'sg_schema_version'"
+            " AND NOT (table_name = 'pgp_uids' AND column_name = 'rowid')) x",
+            pgcols, sizeof pgcols);
+    side_close();
+    int same = sqcols[0] && strcmp(sqcols, pgcols) == 0;
+    if (!same)
+        fprintf(stderr, "sqlite: %s\npg:     %s\n", sqcols, pgcols);
+    CHECK(same, "schema: the same tables and columns (%zu characters of table.column)", strlen(sqcols));
+    sg_store_close(a);
+    sg_store_close(b);
+    /* A database migrated by a newer sealgate is refused, not used with a schema it does not know. */
+    int ok = side_once(pgpath, "UPDATE sg_schema_version SET version = 999") == 0;
+    sg_store *c = sg_store_open(pgpath, err, sizeof err);
+    CHECK(ok && !c && strstr(err, "schema version 999 is newer"), "schema: a newer schema is refused (%s)",
+          err);
+    sg_store_close(c);
 }
 
 int main(void)
 {
+    redaction();
     char dir[] = "/tmp/sg-test-store-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
     for (int round = 0; round < 5; round++) {
-        char path[256];
-        snprintf(path, sizeof path, "%s/r%d/sealgate.db", dir, round);
+        char path[256], name[16];
+        snprintf(name, sizeof name, "r%d/sealgate", round);
+        if (side_store(dir, name, path, sizeof path) < 0)
+            return 1;
         int pipefd[2];
         if (pipe(pipefd) < 0)
             return 1;
@@ -127,10 +334,17 @@ int main(void)
         if (st)
             sg_store_close(st);
         CHECK(ok == OPENERS && v > 0 && v == again,
-              "round %d: %d processes open a new store at once, all succeed (%d did), schema version %d", round,
-              OPENERS, ok, v);
+              "round %d: %d processes open a new store at once, all succeed (%d did), schema version %d",
+              round, OPENERS, ok, v);
     }
     generations(dir);
+    notifications(dir);
+    if (side_is_pg()) {
+        password_file(dir);
+        multi_host(dir);
+        reconnection(dir);
+        same_schema(dir);
+    }
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

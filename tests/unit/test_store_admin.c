@@ -185,11 +185,8 @@ static void audit(sg_store *st)
 
 static void broken(sg_store *st, const char *path)
 {
-    int ok = side_open(path) && sqlite3_exec(side_db,
-                                             "DROP TABLE admin_accounts; DROP TABLE admin_tokens;"
-                                             " DROP TABLE admin_sessions; DROP TABLE audit_events;",
-                                             NULL, NULL, NULL) == SQLITE_OK;
-    side_close();
+    int ok = side_once(path, "DROP TABLE admin_accounts; DROP TABLE admin_tokens;"
+                             " DROP TABLE admin_sessions; DROP TABLE audit_events;") == 0;
     CHECK(ok, "another connection drops the admin tables");
     sg_store_account a = account("carol", 1), *al = NULL;
     sg_store_token t, *tl = NULL;
@@ -198,7 +195,7 @@ static void broken(sg_store *st, const char *path)
     size_t n = 7;
     int64_t id, count;
     sg_store_audit_filter f = {0};
-    CHECK(sg_store_admin_account_get(st, "bob", &a) == -1 && strstr(sg_store_error(st), "no such table"),
+    CHECK(sg_store_admin_account_get(st, "bob", &a) == -1 && strstr(sg_store_error(st), SIDE_NO_TABLE),
           "account get: an error, not 'no such account' (%s)", sg_store_error(st));
     CHECK(sg_store_admin_account_add(st, &a) == -1, "account add: an error, not 'exists'");
     CHECK(sg_store_admin_account_list(st, &al, &n) == -1 && !al && n == 0,
@@ -225,7 +222,8 @@ int main(void)
     char dir[] = "/tmp/sg-test-store-admin-XXXXXX", path[300], err[512] = "";
     if (!mkdtemp(dir))
         return 1;
-    snprintf(path, sizeof path, "%s/sealgate.db", dir);
+    if (side_store(dir, "admin", path, sizeof path) < 0)
+        return 1;
     sg_store *st = sg_store_open(path, err, sizeof err);
     CHECK(st != NULL, "store opened (%s)", err);
     if (!st)

@@ -3,7 +3,9 @@
  * (cut inside the header, cut inside the snapshot, a trailing byte, a flipped snapshot byte,
  * another store kind, another format version); has_data; secrets_each visits every wrapped
  * secret of both kinds, replaces what the callback returns, and inside a rolled-back
- * transaction changes nothing. Owner: src/store. */
+ * transaction changes nothing. Against PostgreSQL (SEALGATE_TEST_STORE, the store-pg suite)
+ * has_data and secrets_each the same, and backup and restore refused with the pointer to
+ * pg_dump / pg_restore, leaving no file. Owner: src/store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "store/pgp_rows.h"
 #include "store/policy_rows.h"
 #include "store/x509_rows.h"
+#include "store_side.h"
 
 static char dir[] = "/tmp/sg-test-backup-XXXXXX";
 
@@ -103,7 +106,8 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     char a[256], b[256], bk[256], bad[256], err[512] = "";
-    snprintf(a, sizeof a, "%s/a/sealgate.db", dir);
+    if (side_store(dir, "a/sealgate", a, sizeof a) < 0)
+        return 1;
     snprintf(b, sizeof b, "%s/b/sealgate.db", dir);
     snprintf(bk, sizeof bk, "%s/backup", dir);
     snprintf(bad, sizeof bad, "%s/bad", dir);
@@ -128,6 +132,20 @@ int main(void)
     sg_store_rollback(st);
     CHECK(wrapped_is(st, "p-1"), "rolled back: the old bytes are there again");
 
+    if (side_is_pg()) {
+        CHECK(sg_store_backup(st, bk) == -1 && strstr(sg_store_error(st), "use pg_dump") &&
+                  access(bk, F_OK) < 0,
+              "PostgreSQL: backup refused, pointing to pg_dump, no file left (%s)", sg_store_error(st));
+        sg_store *staged = sg_store_backup_stage(bk, a, err, sizeof err);
+        CHECK(!staged && strstr(err, "pg_restore"),
+              "PostgreSQL: restore refused, pointing to pg_restore (%s)", err);
+        sg_store_close(st);
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s\n", dir);
+        return CHECK_DONE();
+    }
     CHECK(sg_store_backup(st, bk) == 0, "backup written (%s)", sg_store_error(st));
     sg_store *staged = sg_store_backup_stage(bk, b, err, sizeof err);
     CHECK(staged != NULL, "the backup stages (%s)", err);

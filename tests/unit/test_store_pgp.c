@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "check.h"
 #include "keys/keystore.h"
 #include "store/pgp_rows.h"
+#include "store_side.h"
 
 #define FA "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define FB "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
@@ -150,17 +150,14 @@ static void lists_and_selection(sg_store *st)
 /* Another connection breaks the tables: every call reports an error, with SQLite's reason. */
 static void broken(sg_store *st, const char *path)
 {
-    sqlite3 *other = NULL;
-    int ok = sqlite3_open(path, &other) == SQLITE_OK &&
-             sqlite3_exec(other, "DROP TABLE pgp_uids; DROP TABLE pgp_secrets;", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_close(other);
+    int ok = side_once(path, "DROP TABLE pgp_uids; DROP TABLE pgp_secrets;") == 0;
     CHECK(ok, "another connection drops pgp_uids and pgp_secrets");
     sg_store_pgp_key k, *keys = NULL;
     size_t n = 9;
     uint8_t *b = NULL;
     size_t len = 0;
     char fpr[SG_STORE_PGP_FPR_LEN + 1];
-    CHECK(sg_store_pgp_get(st, FB, &k) == -1 && k.nuids == 0 && strstr(sg_store_error(st), "no such table"),
+    CHECK(sg_store_pgp_get(st, FB, &k) == -1 && k.nuids == 0 && strstr(sg_store_error(st), SIDE_NO_TABLE),
           "get: an error, not a key without user IDs (%s)", sg_store_error(st));
     CHECK(sg_store_pgp_list(st, NULL, &keys, &n) == -1 && !keys && n == 0, "list: an error, not an empty list");
     CHECK(sg_store_pgp_has_secret(st, FB) == -1, "has_secret: an error, not 'no secret'");
@@ -177,7 +174,8 @@ static void broken(sg_store *st, const char *path)
 static void keystore_errors(const char *dir)
 {
     char path[300], kek[300], err[512] = "", fpr[SG_PGP_FPR_LEN + 1] = "";
-    snprintf(path, sizeof path, "%s/ks.db", dir);
+    if (side_store(dir, "ks", path, sizeof path) < 0)
+        return;
     snprintf(kek, sizeof kek, "%s/kek", dir);
     sg_store *st = sg_store_open(path, err, sizeof err);
     sg_keystore *ks = st ? sg_keystore_open(st, kek, SG_KS_CREATE_KEK) : NULL;
@@ -185,10 +183,7 @@ static void keystore_errors(const char *dir)
     CHECK(rc == 0, "keystore: a key is generated (%s)", ks ? sg_keystore_error(ks) : err);
     if (rc != 0)
         goto out;
-    sqlite3 *other = NULL;
-    int ok = sqlite3_open(path, &other) == SQLITE_OK &&
-             sqlite3_exec(other, "DROP TABLE pgp_secrets;", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_close(other);
+    int ok = side_once(path, "DROP TABLE pgp_secrets;") == 0;
     CHECK(ok, "keystore: another connection drops pgp_secrets");
     uint8_t *out = NULL;
     size_t len = 0;
@@ -196,11 +191,11 @@ static void keystore_errors(const char *dir)
     CHECK(sg_keystore_export(ks, fpr, true, true, &out, &len) == -1 && !strstr(sg_keystore_error(ks), "no secret"),
           "keystore: export --secret reports the store error (%s)", sg_keystore_error(ks));
     free(out);
-    CHECK(sg_keystore_revoke(ks, fpr, "test") == -1 && strstr(sg_keystore_error(ks), "no such table"),
+    CHECK(sg_keystore_revoke(ks, fpr, "test") == -1 && strstr(sg_keystore_error(ks), SIDE_NO_TABLE),
           "keystore: revoke reports the store error (%s)", sg_keystore_error(ks));
     CHECK(sg_keystore_find_signing_key(ks, "c@x.example", NULL, got) == -1,
           "keystore: signing-key selection reports the store error, not 'no key'");
-    CHECK(sg_keystore_load_secret(ks, fpr) == NULL && strstr(sg_keystore_error(ks), "no such table"),
+    CHECK(sg_keystore_load_secret(ks, fpr) == NULL && strstr(sg_keystore_error(ks), SIDE_NO_TABLE),
           "keystore: load_secret reports the store error (%s)", sg_keystore_error(ks));
 out:
     sg_keystore_close(ks);
@@ -212,7 +207,8 @@ int main(void)
     char dir[] = "/tmp/sg-test-store-pgp-XXXXXX", path[300], err[512] = "";
     if (!mkdtemp(dir))
         return 1;
-    snprintf(path, sizeof path, "%s/sealgate.db", dir);
+    if (side_store(dir, "pgp", path, sizeof path) < 0)
+        return 1;
     sg_store *st = sg_store_open(path, err, sizeof err);
     CHECK(st != NULL, "store opened (%s)", err);
     if (st) {

@@ -5,17 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "check.h"
 #include "store/policy_rows.h"
+#include "store_side.h"
 
 int main(void)
 {
     char dir[] = "/tmp/sg-test-store-policy-XXXXXX", path[300], err[512] = "";
     if (!mkdtemp(dir))
         return 1;
-    snprintf(path, sizeof path, "%s/sealgate.db", dir);
+    if (side_store(dir, "policy", path, sizeof path) < 0)
+        return 1;
     sg_store *st = sg_store_open(path, err, sizeof err);
     CHECK(st != NULL, "store opened (%s)", err);
     if (!st)
@@ -44,12 +44,9 @@ int main(void)
     free(text);
     free(source);
 
-    sqlite3 *other = NULL;
-    int ok = sqlite3_open(path, &other) == SQLITE_OK &&
-             sqlite3_exec(other, "DROP TABLE policy;", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_close(other);
+    int ok = side_once(path, "DROP TABLE policy;") == 0;
     CHECK(ok, "another connection drops the policy table");
-    CHECK(sg_store_policy_newest(st, &rev) == -1 && strstr(sg_store_error(st), "no such table"),
+    CHECK(sg_store_policy_newest(st, &rev) == -1 && strstr(sg_store_error(st), SIDE_NO_TABLE),
           "newest: an error, not 'no revision' (%s)", sg_store_error(st));
     CHECK(sg_store_policy_get(st, r1, &text, &source, NULL) == -1 && !text && !source,
           "get: an error, not 'no such revision'");

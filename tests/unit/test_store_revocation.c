@@ -2,24 +2,20 @@
  * trips of CRL and OCSP rows, "none" distinct from an error, replacement, forgetting, the x509
  * generation they bump, and errors reported as errors (a table dropped by another connection,
  * a store another connection keeps locked). Owner: src/store. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "store/revocation_rows.h"
+#include "store_side.h"
 
 #define ISSUER "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define LEAF "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
 static int other_sql(const char *path, const char *sql)
 {
-    sqlite3 *db = NULL;
-    int rc =
-        sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-    sqlite3_close(db);
-    return rc;
+    return side_once(path, sql);
 }
 
 static int64_t x509_gen(sg_store *st)
@@ -66,19 +62,16 @@ static void crls(sg_store *st)
 /* The url and response bytes as stored, read through another connection. */
 static int stored_response(const char *path, char *url, size_t ulen, char *hex, size_t hlen)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    int rc = -1;
-    if (sqlite3_open(path, &db) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT url, hex(response) FROM x509_ocsp WHERE fpr = '" LEAF "'", -1, &q,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW) {
-        snprintf(url, ulen, "%s", (const char *)sqlite3_column_text(q, 0));
-        snprintf(hex, hlen, "%s", (const char *)sqlite3_column_text(q, 1));
-        rc = 0;
-    }
-    sqlite3_finalize(q);
-    sqlite3_close(db);
+    int rc =
+        side_open(path) &&
+                side_text("SELECT url FROM x509_ocsp WHERE fpr = '" LEAF "'", url, ulen) == 0 &&
+                side_text(side_is_pg()
+                              ? "SELECT upper(encode(response, 'hex')) FROM x509_ocsp WHERE fpr = '" LEAF "'"
+                              : "SELECT hex(response) FROM x509_ocsp WHERE fpr = '" LEAF "'",
+                          hex, hlen) == 0
+            ? 0
+            : -1;
+    side_close();
     return rc;
 }
 
@@ -152,22 +145,24 @@ static void errors(sg_store *st, const char *path)
 static void locked_store(const char *dir)
 {
     char path[256], err[512] = "";
-    snprintf(path, sizeof path, "%s/locked/sealgate.db", dir);
+    if (side_store(dir, "locked/sealgate", path, sizeof path) < 0)
+        return;
     sg_store *st = sg_store_open(path, err, sizeof err);
     sg_store_crl in = {.der = (const uint8_t *)"x", .der_len = 1}, c;
     CHECK(st && sg_store_revocation_put_crl(st, ISSUER, &in) == 0, "locked: a CRL stored first (%s)", err);
     if (!st)
         return;
-    sqlite3 *lock = NULL;
-    /* Another connection holds the write lock: with the busy timeout spent, a write is an error. */
-    int locked = sqlite3_open(path, &lock) == SQLITE_OK &&
-                 sqlite3_exec(lock, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK;
+    /* Another connection holds the write lock: with the busy (lock) timeout spent, a write is an
+     * error. */
+    int locked = side_open(path) &&
+                 side_exec(side_is_pg() ? "BEGIN; LOCK TABLE x509_ocsp IN ACCESS EXCLUSIVE MODE"
+                                        : "BEGIN EXCLUSIVE") == 0;
     sg_store_ocsp oin = {.url = "u", .response = (const uint8_t *)"x", .response_len = 1};
     CHECK(locked && sg_store_revocation_put_ocsp(st, LEAF, &oin) == -1 &&
-              strstr(sg_store_error(st), "locked"),
+              strstr(sg_store_error(st), SIDE_LOCKED),
           "locked store: a write is -1, not success (%s)", sg_store_error(st));
-    sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(lock);
+    side_exec("ROLLBACK");
+    side_close();
     CHECK(sg_store_revocation_get_crl(st, ISSUER, &c) == 0 && c.der_len == 1,
           "lock released: readable again");
     sg_store_crl_free(&c);
@@ -179,7 +174,8 @@ int main(void)
     char dir[] = "/tmp/sg-test-store-rev-XXXXXX", path[256], err[512] = "";
     if (!mkdtemp(dir))
         return 1;
-    snprintf(path, sizeof path, "%s/sealgate.db", dir);
+    if (side_store(dir, "rev", path, sizeof path) < 0)
+        return 1;
     sg_store *st = sg_store_open(path, err, sizeof err);
     CHECK(st != NULL, "store opens (%s)", err);
     if (!st)

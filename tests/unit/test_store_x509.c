@@ -3,7 +3,6 @@
  * error, the delete of a certificate with everything hanging on it, and tables dropped by a
  * second connection reported as errors, by the store and through the certstore (list, get,
  * validation, the local CA). Owner: src/store. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +11,13 @@
 #include "keys/ca.h"
 #include "keys/certstore.h"
 #include "store/x509_rows.h"
+#include "store_side.h"
 #include "testcerts.h"
 
-static sqlite3 *other; /* a second connection, as another process would have */
-
+/* The second connection (store_side.h) stands for another process or node. */
 static int count(const char *sql)
 {
-    sqlite3_stmt *q;
-    int n = -1;
-    if (sqlite3_prepare_v2(other, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        n = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    return n;
+    return side_int(sql);
 }
 
 static void fpr_of(char c, char out[SG_X509_FPR_LEN + 1])
@@ -115,7 +109,7 @@ static void rows(sg_store *st)
               put(st, 'C', 200, true, false, false, caddrs, 1) == 0,
           "insert: three certificates (%s)", sg_store_error(st));
     CHECK(sg_store_generation(st, SG_GEN_X509, &g1) == 0 && g1 > g0, "insert: the x509 generation moved");
-    CHECK(put(st, 'A', 100, true, true, false, NULL, 0) == -1 && strstr(sg_store_error(st), "UNIQUE"),
+    CHECK(put(st, 'A', 100, true, true, false, NULL, 0) == -1 && strstr(sg_store_error(st), SIDE_UNIQUE),
           "insert: the same fingerprint again is an error (%s)", sg_store_error(st));
 
     uint8_t wrapped[] = {1, 2, 3, 4, 5}, *w = NULL, *der = NULL;
@@ -236,8 +230,7 @@ static void delete_all(sg_store *st)
              "INSERT INTO x509_keys VALUES ('%s', x'01');"
              "INSERT INTO x509_learned VALUES ('g@x.example', '%s', NULL, 0, 1, 1);",
              c, c, c, c);
-    CHECK(sqlite3_exec(other, sql, NULL, NULL, NULL) == SQLITE_OK,
-          "delete: C has a CRL, an OCSP answer, a key, a pair");
+    CHECK(side_exec(sql) == 0, "delete: C has a CRL, an OCSP answer, a key, a pair");
     int rc = sg_store_begin(st) == 0 ? sg_store_x509_delete(st, c) : -1;
     CHECK(rc == 0 && sg_store_commit(st) == 0, "delete: 0 for a certificate that was there");
     snprintf(
@@ -264,21 +257,21 @@ static void errors(sg_store *st)
     uint8_t *p;
     sg_x509_learned l;
     bool hc, hk;
-    sqlite3_exec(other, "DROP TABLE x509_addrs", NULL, NULL, NULL);
+    side_exec("DROP TABLE x509_addrs");
     CHECK(sg_store_x509_list(st, "b@x.example", &v, &n) == -1 && !v && n == 0 &&
-              strstr(sg_store_error(st), "no such table"),
+              strstr(sg_store_error(st), SIDE_NO_TABLE),
           "x509_addrs dropped: list is an error (%s)", sg_store_error(st));
     CHECK(sg_store_x509_get(st, b, &r) == -1,
           "x509_addrs dropped: get is an error, not 'no such certificate'");
-    sqlite3_exec(other, "DROP TABLE x509_keys", NULL, NULL, NULL);
+    side_exec("DROP TABLE x509_keys");
     CHECK(sg_store_x509_key(st, b, &p, &len) == -1 && sg_store_x509_state(st, b, &hc, &hk) == -1,
           "x509_keys dropped: key and state are errors (%s)", sg_store_error(st));
-    sqlite3_exec(other, "DROP TABLE x509_learned", NULL, NULL, NULL);
+    side_exec("DROP TABLE x509_learned");
     CHECK(sg_store_x509_caps(st, "d@x.example", &l) == -1 &&
               sg_store_x509_learn_stale(st, "e@x.example", 1, old, 2) == -1 &&
               sg_store_x509_learn_put(st, "d@x.example", b, NULL, 0, 0, 1) == -1,
           "x509_learned dropped: caps, stale and put are errors");
-    sqlite3_exec(other, "DROP TABLE x509_certs", NULL, NULL, NULL);
+    side_exec("DROP TABLE x509_certs");
     struct seen s = {0};
     CHECK(sg_store_x509_der(st, b, &p, &len) == -1 && sg_store_x509_local_ca(st, got) == -1 &&
               sg_store_x509_each_ca(st, true, see_der, &s) == -1 && s.n == 0 &&
@@ -297,11 +290,11 @@ static void note(void *ctx, const sg_cert_import_result *r)
 static void certstore_errors(const char *dir)
 {
     char path[300], err[512] = "";
-    snprintf(path, sizeof path, "%s/cs.db", dir);
+    if (side_store(dir, "cs", path, sizeof path) < 0)
+        return;
     sg_store *st = sg_store_open(path, err, sizeof err);
     sg_certstore *cs = st ? sg_certstore_open(st, NULL, 0) : NULL;
-    sqlite3 *db2 = NULL;
-    if (!cs || sqlite3_open(path, &db2) != SQLITE_OK) {
+    if (!cs || !side_open(path)) {
         CHECK(0, "certstore: opened (%s)", err);
         return;
     }
@@ -320,14 +313,14 @@ static void certstore_errors(const char *dir)
           "certstore: a chain stored and valid (%s)", why);
     sg_cert_info *list = NULL, ci;
     size_t n = 0;
-    sqlite3_exec(db2, "DROP TABLE x509_addrs", NULL, NULL, NULL);
+    side_exec("DROP TABLE x509_addrs");
     CHECK(sg_certstore_list(cs, "hal@x.example", &list, &n) == -1 && n == 0 &&
-              strstr(sg_certstore_error(cs), "no such table"),
+              strstr(sg_certstore_error(cs), SIDE_NO_TABLE),
           "certstore: a lookup by address fails, it does not find none (%s)", sg_certstore_error(cs));
     CHECK(sg_certstore_get(cs, lf, &ci) == -1, "certstore: get fails, not 'absent'");
-    sqlite3_exec(db2, "DROP TABLE x509_certs", NULL, NULL, NULL);
+    side_exec("DROP TABLE x509_certs");
     int v = sg_cert_validate(cs, leaf, "hal@x.example", SG_CERT_SIGN, time(NULL), why, sizeof why);
-    CHECK(v == SG_CERT_ERROR && strstr(why, "no such table"),
+    CHECK(v == SG_CERT_ERROR && strstr(why, SIDE_NO_TABLE),
           "certstore: validation is an error with the store's reason (%s)", why);
     char fpr[SG_CERT_FPR_LEN + 1];
     CHECK(sg_ca_fpr(cs, fpr) == -1 && !strstr(sg_certstore_error(cs), "no local CA"),
@@ -338,7 +331,7 @@ static void certstore_errors(const char *dir)
     X509_free(root);
     EVP_PKEY_free(lk);
     EVP_PKEY_free(rk);
-    sqlite3_close(db2);
+    side_close();
     sg_certstore_close(cs);
     sg_store_close(st);
 }
@@ -348,9 +341,10 @@ int main(void)
     char dir[] = "/tmp/sg-test-store-x509-XXXXXX", path[300], err[512] = "";
     if (!mkdtemp(dir))
         return 1;
-    snprintf(path, sizeof path, "%s/store.db", dir);
+    if (side_store(dir, "x509", path, sizeof path) < 0)
+        return 1;
     sg_store *st = sg_store_open(path, err, sizeof err);
-    int ok = st && sqlite3_open(path, &other) == SQLITE_OK;
+    int ok = st && side_open(path);
     CHECK(ok, "store opens (%s)", err);
     if (ok) {
         absent(st);
@@ -359,7 +353,7 @@ int main(void)
         delete_all(st);
         errors(st);
     }
-    sqlite3_close(other);
+    side_close();
     sg_store_close(st);
     certstore_errors(dir);
     if (tc_rmtree(dir) < 0)

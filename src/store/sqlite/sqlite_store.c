@@ -173,8 +173,9 @@ static int user_version(sqlite3 *db)
 
 static void sq_close(void *impl);
 
-static void *sq_open(const char *path, char *err, size_t errlen)
+static void *sq_open(const char *path, const char *password_file, char *err, size_t errlen)
 {
+    (void)password_file; /* a file needs none */
     sq_store *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;

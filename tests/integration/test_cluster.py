@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Two gateway nodes sharing one PostgreSQL store (issue 16): node A and node B run on loopback,
+each with its own base dir, spool and sink, both with `store = "postgresql://..."` and the
+password in store_password_file, against a private PostgreSQL 15 (tests/lib/sgpg.py). The KEK
+travels out of band (`kek export` on A, `kek import` on B). What one node changes, the other
+applies, checked at the sink with real peers: a gpg key imported on A makes B encrypt to that
+recipient (gpg decrypts it) and B signs with the key A generated (shared KEK, gpg verifies); a
+policy loaded on B applies on A; a certificate revoked by the CA on A is refused on B (no
+longer encrypted to); an administrator account added on A is listed on B and B's deletion of it
+holds on A, both events in the one audit log; `kek rotate` on A re-wraps the shared secrets, B
+refuses the old KEK and signs again with the new one. Then the database stops: both nodes keep accepting mail, cryptd holds it
+back and says why in the log (fail closed), and it flows once the database is back. No log line
+shows the password. Owner: src/store (PostgreSQL backend)."""
+import grp
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sgpg import Pg  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
+
+t = Tap()
+tmp = tempfile.mkdtemp(prefix="sg-cluster-")
+os.chmod(tmp, 0o755)
+gpg = gpg_runner(os.path.join(tmp, "gnupg"))
+PASSWORD = "cluster-Pw-7c1f"
+pg = Pg()
+A = B = None
+
+
+def write(name, data, mode=0o600):
+    p = os.path.join(tmp, name)
+    with open(p, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    os.chmod(p, mode)
+    return p
+
+
+def msg(subject, to, sender="alice@demo.test"):
+    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\nMessage-ID: <{time.time()}@demo.test>\r\n"
+            f"\r\nThe plan, {subject}.\r\n").encode()
+
+
+def armored(d):
+    m = re.search(rb"-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----", d or b"", re.S)
+    return m.group(0) if m else b""
+
+
+def head(d):
+    return (d or b"").split(b"\r\n\r\n", 1)[0]
+
+
+def is_pgp(d):
+    return b"multipart/encrypted" in head(d)
+
+
+def is_smime(d):
+    return b"application/pkcs7-mime" in head(d) and b"enveloped-data" in head(d)
+
+
+def delivered_to(gw, rcpt, names):
+    """The sink's messages among names addressed to rcpt."""
+    out = []
+    for f in names:
+        with open(os.path.join(gw.sink_dir, "new", f), "rb") as fh:
+            d = fh.read()
+        if re.search(rb"^Delivered-To: <?" + re.escape(rcpt.encode()) + rb">?\r?$", d, re.M):
+            out.append(d)
+    return out
+
+
+def policy_loaded(gw, n):
+    return wait_for(lambda: gw.log_text().count("event=policy-loaded") > n, 15)
+
+
+try:
+    pg.add_user("sgnode", PASSWORD)
+    pg.createdb("cluster", owner="sgnode")
+    uri = f"postgresql://sgnode@127.0.0.1:{pg.port}/cluster"
+    pwfile = write("store.pw", PASSWORD + "\n", 0o640)
+    if os.geteuid() == 0:  # cryptd reads it after dropping to its user, of the sealgate group
+        try:
+            os.chown(pwfile, 0, grp.getgrnam("sealgate").gr_gid)
+        except KeyError:
+            os.chmod(pwfile, 0o644)
+    conf = f'internal_domains = ["demo.test"];\nstore = "{uri}";\nstore_password_file = "{pwfile}";\n'
+    A, B = Gateway(binary=asan_binary()), Gateway(binary=asan_binary())
+    A.write_config(conf)
+    B.write_config(conf)
+
+    # ---- node A first: it migrates the shared store and makes the KEK ----
+    A.start()
+    r = A.cli("check-config")
+    t.ok(r.returncode == 0 and f"sgnode@127.0.0.1:{pg.port}/cluster" in r.stdout and PASSWORD not in r.stdout,
+         "check-config names the PostgreSQL store, without the password", r.stdout + r.stderr)
+    # a password written into the URI is never shown either (check-config, a CLI command's error)
+    C = Gateway()
+    C.write_config(f'store = "postgresql://sgnode:{PASSWORD}@127.0.0.1:{pg.port}/nosuchdb";\n')
+    r1, r2 = C.cli("check-config"), C.cli("key", "list")
+    out = r1.stdout + r1.stderr + r2.stdout + r2.stderr
+    t.ok(f"sgnode:***@127.0.0.1:{pg.port}/nosuchdb" in out and r2.returncode != 0 and PASSWORD not in out,
+         "a password in the URI: check-config and the failing command show it as ***", out)
+    C.cleanup()
+    r = A.cli("key", "generate", "alice@demo.test")
+    alice = r.stdout.strip()
+    t.ok(r.returncode == 0 and len(alice) == 40, "node A generates alice's key into the shared store", r.stderr)
+    kekfile = os.path.join(tmp, "kek.export")
+    pf = write("kek.pass", "node kek passphrase\n")
+    r1 = A.cli("kek", "export", kekfile, "--passphrase-file", pf)
+    r2 = B.cli("kek", "import", kekfile, "--passphrase-file", pf)
+    t.ok(r1.returncode == 0 and r2.returncode == 0, "the KEK goes from A to B out of band (kek export, kek import)",
+         r1.stdout + r1.stderr + r2.stdout + r2.stderr)
+    B.start()
+    t.ok(B.proc.poll() is None and B.role_pids().get("cryptd"), "node B starts on the same store")
+
+    # ---- a key imported on A: B encrypts to it; B signs with the key A generated ----
+    gpg("--quick-gen-key", "Bob <bob@x.example>", "ed25519", "sign,cert", "never")
+    bob = next(l.split(":")[9] for l in gpg("--with-colons", "--list-keys", "bob@x.example").stdout.decode()
+               .splitlines() if l.startswith("fpr:"))
+    gpg("--quick-add-key", bob, "cv25519", "encr", "never")
+    r = A.cli("key", "import", write("bob.asc", gpg("--armor", "--export", bob).stdout))
+    t.ok(r.returncode == 0, "node A imports bob's gpg key", r.stdout + r.stderr)
+    gpg("--import", input=A.cli("key", "export", alice).stdout.encode())
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("one", "bob@x.example"))
+    dec = gpg("--status-fd", "2", "--decrypt", input=armored(d))
+    t.ok(d is not None and is_pgp(d) and dec.returncode == 0 and b"The plan, one." in dec.stdout,
+         "node B encrypts to bob with the key imported on A (gpg decrypts at the sink)",
+         (d or b"")[:400].decode(errors="replace") + dec.stderr.decode(errors="replace"))
+    t.ok(b"GOODSIG" in dec.stderr, "node B signs with alice's key generated on A (one KEK for the cluster)",
+         dec.stderr.decode(errors="replace"))
+
+    # ---- a certificate revoked by the CA on A is refused on B ----
+    r1, r2 = A.cli("ca", "init"), A.cli("ca", "issue", "carol@x.example")
+    carol = r2.stdout.strip().split()[-1] if r2.stdout.strip() else ""
+    d = B.send_one("alice@demo.test", "carol@x.example", msg("three", "carol@x.example"))
+    t.ok(r1.returncode == 0 and r2.returncode == 0 and d is not None and is_smime(d),
+         "node B encrypts to carol with the certificate A's CA issued", r1.stderr + r2.stderr + repr(head(d)))
+    r = A.cli("ca", "revoke", carol)
+    c = A.cli("ca", "crl")
+    r.stdout += c.stderr
+    d = B.send_one("alice@demo.test", "carol@x.example", msg("four", "carol@x.example"))
+    t.ok(r.returncode == 0 and d is not None and not is_smime(d),
+         "after A's CA revoked carol's certificate, node B no longer encrypts to it",
+         r.stdout + r.stderr + repr(head(d)))
+
+    # ---- the database stops: accepted, held back (fail closed), delivered when it returns ----
+    pg.stop_server()
+    before = A.sink_files()
+    import smtplib
+    accepted = 0
+    for i in range(3):
+        try:
+            with smtplib.SMTP("127.0.0.1", A.smtp_port, timeout=30) as s:
+                s.sendmail("alice@demo.test", ["bob@x.example"], msg(f"outage {i}", "bob@x.example"))
+            accepted += 1
+        except (smtplib.SMTPException, OSError):
+            pass
+    time.sleep(3)
+    t.ok(accepted == 3 and not delivered_to(A, "bob@x.example", A.sink_files() - before),
+         "database down: node A accepts mail and delivers none of it", f"accepted {accepted}")
+    log = A.log_text()
+    t.ok(re.search(r"event=key-lookup-failed reason=\"[^\"]*store error[^\"]*\" action=defer", log) is not None,
+         "database down: cryptd defers the mail and the log says why (a store error)", log[-1500:])
+    pg.start_server()
+    got = wait_for(lambda: len(delivered_to(A, "bob@x.example", A.sink_files() - before)) >= 3, 60)
+    new = delivered_to(A, "bob@x.example", A.sink_files() - before)
+    t.ok(got and len(new) == 3 and all(is_pgp(x) for x in new),
+         "database back: the three messages are delivered, encrypted", f"{len(new)} delivered")
+    # ---- KEK rotation on A re-wraps the shared secrets; B takes the new KEK and signs again ----
+    r1 = A.cli("kek", "rotate")
+    r2 = A.cli("kek", "export", kekfile + ".2", "--passphrase-file", pf)
+    r3 = B.cli("kek", "import", kekfile, "--passphrase-file", pf)  # the old one no longer opens them
+    r4 = B.cli("kek", "import", kekfile + ".2", "--passphrase-file", pf)
+    t.ok(r1.returncode == 0 and r2.returncode == 0 and r3.returncode != 0 and r4.returncode == 0,
+         "kek rotate on A re-wraps the shared store: B refuses the old KEK and takes the new one",
+         r1.stdout + r1.stderr + r3.stderr + r4.stdout + r4.stderr)
+    t.ok("does not open" in r3.stderr or "would become unreadable" in r3.stderr or "not open" in r3.stderr,
+         "... refused because it does not open the secrets in the shared store", r3.stderr)
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("after rotation", "bob@x.example"))
+    dec = gpg("--status-fd", "2", "--decrypt", input=armored(d))
+    t.ok(dec.returncode == 0 and b"GOODSIG" in dec.stderr, "after the rotation node B signs with alice's key again",
+         dec.stderr.decode(errors="replace")[-600:])
+
+    # ---- administration is shared: an account added on A is listed on B, removed on B gone on A ----
+    r1 = A.cli("admin", "add", "olga", "--role", "policy-operator")
+    r2 = B.cli("admin", "list")
+    r3 = B.cli("admin", "delete", "olga")
+    r4 = A.cli("admin", "list")
+    t.ok(r1.returncode == 0 and "olga" in r2.stdout and "policy" in r2.stdout and r3.returncode == 0
+         and "olga" not in r4.stdout, "an account added on A is listed on B; deleted on B it is gone on A",
+         r1.stderr + r2.stdout + r2.stderr + r3.stderr + r4.stdout + r4.stderr)
+    r = B.cli("audit", "list")
+    t.ok(r.returncode == 0 and "admin.add" in r.stdout and "admin.delete" in r.stdout,
+         "one audit log: B lists the event of A's addition and its own deletion", r.stdout[-1500:] + r.stderr)
+
+    # ---- a policy loaded on B applies on A ----
+    na = A.log_text().count("event=policy-loaded")
+    pol = write("pol.conf", 'rules = ( { name = "carl"; if = { to = "carl@x.example"; }; then = ( { hold = "carl is away" } ); },\n'
+                '  { name = "rest"; then = "deliver"; } );\n')
+    r = B.cli("policy", "load", pol)
+    t.ok(r.returncode == 0 and policy_loaded(A, na), "a policy loaded on B is in force on A",
+         r.stdout + r.stderr + A.log_text()[-1500:])
+    held, before = set(listdir(A.spool, "hold")), A.sink_files()
+    A.send_one("alice@demo.test", "carl@x.example", msg("two", "carl@x.example"), timeout=10)
+    t.ok(wait_for(lambda: set(listdir(A.spool, "hold")) - held, 10)
+         and not delivered_to(A, "carl@x.example", A.sink_files() - before),
+         "node A holds mail to carl as B's policy says (kept in hold/, not delivered)")
+
+    for gw, name in ((A, "A"), (B, "B")):
+        t.ok(PASSWORD not in gw.log_text(), f"node {name}'s log never shows the password")
+    for gw, name in ((A, "A"), (B, "B")):
+        gw.stop()
+        t.ok(not gw.sanitizer_reports(), f"node {name}: no sanitizer report", "\n".join(gw.sanitizer_reports()[:20]))
+except Exception as e:  # a failure is a test failure, with the logs to see why
+    import traceback
+    t.ok(False, f"exception: {e!r}", traceback.format_exc() + "".join(g.log_text()[-3000:] for g in (A, B) if g))
+finally:
+    for g in (A, B):
+        if g:
+            g.cleanup()
+    pg.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+t.done()
