@@ -140,7 +140,9 @@ try:
     out = gw.cli("queue", "hold", name)
     t.ok(out.returncode == 0 and name in listdir(gw.spool, "hold"), "queue hold moves it to hold/", out.stdout + out.stderr)
     out = gw.cli("queue", "release", name)
-    t.ok(out.returncode == 0 and where(name)[0] in ("outgoing", "deferred"), "queue release of processed output goes back to the relay", out.stdout + out.stderr)
+    # The relay may be moving it between outgoing/ and deferred/ while where() looks, so wait.
+    t.ok(out.returncode == 0 and wait_for(lambda: where(name)[0] in ("outgoing", "deferred"), 10),
+         "queue release of processed output goes back to the relay", out.stdout + out.stderr + str(where(name)))
     held = put_message(gw.spool, "hold", MSG)
     out = gw.cli("queue", "release", held)
     t.ok(out.returncode == 0 and wait_for(lambda: where(held)[0] in ("outgoing", "deferred"), 10),
