@@ -24,7 +24,7 @@ static void usage(FILE *f)
                "Roles (normally started by 'start'):\n"
                "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
                "  prepare               set up what start needs (spool, store migrated, KEK, TLS pair), exit\n"
-               "  smtpd | cryptd | relay | sink\n"
+               "  smtpd | cryptd | relay | sink | web\n"
                "\n"
                "Commands:\n"
                "  queue list [STATE]    list queued messages (all states, or one)\n"
@@ -123,6 +123,8 @@ int main(int argc, char **argv)
 #ifndef SG_NET_ONLY
     else if (strcmp(cmd, "cryptd") == 0)
         rc = sg_cryptd_main(&cfg);
+    else if (strcmp(cmd, "web") == 0)
+        rc = sg_web_main(&cfg, env_fd());
     else if (strcmp(cmd, "queue") == 0)
         rc = sg_cli_queue(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)

@@ -25,10 +25,16 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
                 fprintf(stderr, "problem: user %s does not exist (scripts/deps.sh creates it)\n", users[i]);
                 problems++;
             }
-        if (!getgrnam(c->users.group)) {
-            fprintf(stderr, "problem: group %s does not exist\n", c->users.group);
+        if (c->web.enabled && !getpwnam(c->users.web)) {
+            fprintf(stderr, "problem: user %s does not exist (scripts/deps.sh creates it)\n", c->users.web);
             problems++;
         }
+        const char *groups[] = {c->users.group, c->users.store_group};
+        for (int i = 0; i < 2; i++)
+            if (!getgrnam(groups[i])) {
+                fprintf(stderr, "problem: group %s does not exist\n", groups[i]);
+                problems++;
+            }
     }
     if (!c->smtpd.tls_autogenerate && (access(c->smtpd.tls_cert, R_OK) || access(c->smtpd.tls_key, R_OK))) {
         fprintf(stderr, "problem: TLS certificate or key not readable (%s, %s)\n", c->smtpd.tls_cert,
@@ -66,6 +72,10 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
     }
     printf("sink:              enabled=%s listen=%s maildir=%s\n", yesno(c->sink.enabled), c->sink.listen,
            c->sink.maildir);
+    printf("web:               enabled=%s listen=%s max_connections=%d max_per_ip=%d max_body=%zu "
+           "idle_timeout=%d session_idle=%d session_lifetime=%d hsts_max_age=%d\n",
+           yesno(c->web.enabled), c->web.listen, c->web.max_connections, c->web.max_per_ip, c->web.max_body,
+           c->web.idle_timeout, c->web.session_idle, c->web.session_lifetime, c->web.hsts_max_age);
     static const char *const digests[] = {"sha256", "sha384", "sha512"};
     printf("smime:             rsa_padding=%s rsa_signature=%s signing=%s digest=%s encrypt_to_sender=%s "
            "gcm_for=",
