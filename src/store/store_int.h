@@ -12,6 +12,7 @@ struct sg_store_pgp_ops;
 struct sg_store_x509_ops;
 struct sg_store_revocation_ops;
 struct sg_store_policy_ops;
+struct sg_store_admin_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -27,6 +28,7 @@ typedef struct sg_store_backend {
     const struct sg_store_x509_ops *x509;
     const struct sg_store_revocation_ops *revocation;
     const struct sg_store_policy_ops *policy;
+    const struct sg_store_admin_ops *admin;
 } sg_store_backend;
 
 struct sg_store {

@@ -42,22 +42,33 @@ static void generations(const char *dir)
         {"UPDATE x509_learned SET cap_flags = 3", SG_GEN_X509},
         {"INSERT INTO policy (text, source, loaded) VALUES ('x', 'test', 0)", SG_GEN_POLICY},
         {"INSERT INTO meta VALUES ('k', 'v')", -1},
+        {"INSERT INTO admin_accounts VALUES ('a', 'h', 1, 0, 0, 0, 0)", SG_GEN_ADMIN},
+        {"UPDATE admin_accounts SET failed = 1, locked_until = 9, last_login = 3", -1},
+        {"UPDATE admin_accounts SET roles = 3", SG_GEN_ADMIN},
+        {"UPDATE admin_accounts SET hash = 'h2'", SG_GEN_ADMIN},
+        {"INSERT INTO admin_tokens VALUES ('t', 'h', 1, 'a', 'l', 0, 0)", SG_GEN_ADMIN},
+        {"UPDATE admin_tokens SET revoked = 5", SG_GEN_ADMIN},
+        {"INSERT INTO admin_sessions VALUES ('s', 'a', 0, 0, 'c', 'local')", -1},
+        {"UPDATE admin_sessions SET last_seen = 7", -1},
+        {"INSERT INTO audit_events (time, actor, roles, op, target, result, client, detail)"
+         " VALUES (1, 'a', 1, 'x', '', 'ok', 'local', '')", -1},
+        {"DELETE FROM admin_accounts", SG_GEN_ADMIN},
     };
-    static const char *const names[] = {"pgp", "x509", "policy"};
+    static const char *const names[] = {"pgp", "x509", "policy", "admin"};
     for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
-        int64_t before[3], after[3];
+        int64_t before[4], after[4];
         int ok = 1;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &before[k]) == 0;
         ok &= sqlite3_exec(other, writes[i].sql, NULL, NULL, NULL) == SQLITE_OK;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             ok &= sg_store_generation(st, (sg_store_gen)k, &after[k]) == 0;
         char what[64] = "";
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             if (before[k] != after[k])
                 snprintf(what + strlen(what), sizeof what - strlen(what), "%s ", names[k]);
         int expect_ok = 1;
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             expect_ok &= (before[k] != after[k]) == (k == writes[i].kind);
         CHECK(ok && expect_ok, "generations: \"%.50s\" by another connection changes %s (changed: %s)",
               writes[i].sql, writes[i].kind < 0 ? "nothing" : names[writes[i].kind], what[0] ? what : "none");

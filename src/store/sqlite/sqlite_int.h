@@ -45,5 +45,6 @@ extern const struct sg_store_pgp_ops sg_sqlite_pgp_ops;
 extern const struct sg_store_x509_ops sg_sqlite_x509_ops;
 extern const struct sg_store_revocation_ops sg_sqlite_revocation_ops;
 extern const struct sg_store_policy_ops sg_sqlite_policy_ops;
+extern const struct sg_store_admin_ops sg_sqlite_admin_ops;
 
 #endif

@@ -128,6 +128,36 @@ static const char *const migrations[] = {
     "CREATE TRIGGER x509_learned_ins_gen AFTER INSERT ON x509_learned BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
     "CREATE TRIGGER x509_learned_del_gen AFTER DELETE ON x509_learned BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;"
     "CREATE TRIGGER x509_learned_upd_gen AFTER UPDATE OF caps, cap_flags ON x509_learned BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'x509'; END;",
+    /* 8: administration (src/admin, store/admin_rows.h). admin_accounts.hash is the argon2id
+     * encoded hash (parameters inside), roles the SG_ROLE_* bits, failed the consecutive failed
+     * logins, locked_until/last_login Unix seconds (0 none). admin_tokens.secret_hash and
+     * admin_sessions.id_hash are SHA-256 in hex: neither secret is stored. audit_events is only
+     * ever added to (issue 14 chains it). The admin generation counts changes of accounts and
+     * tokens (a front end caching them notices a revocation); sessions and events change on
+     * every request and do not bump it. */
+    "CREATE TABLE admin_accounts (name TEXT PRIMARY KEY, hash TEXT NOT NULL, roles INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0,"
+    " locked_until INTEGER NOT NULL DEFAULT 0, last_login INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE admin_tokens (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, roles INTEGER NOT NULL,"
+    " owner TEXT NOT NULL, label TEXT NOT NULL, created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX admin_tokens_owner ON admin_tokens (owner);"
+    "CREATE TABLE admin_sessions (id_hash TEXT PRIMARY KEY, account TEXT NOT NULL,"
+    " created INTEGER NOT NULL, last_seen INTEGER NOT NULL, csrf TEXT NOT NULL, client TEXT NOT NULL);"
+    "CREATE INDEX admin_sessions_account ON admin_sessions (account);"
+    "CREATE TABLE audit_events (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, roles INTEGER NOT NULL, op TEXT NOT NULL, target TEXT NOT NULL,"
+    " result TEXT NOT NULL, client TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX audit_events_time ON audit_events (time);"
+    "CREATE INDEX audit_events_actor ON audit_events (actor, id);"
+    "CREATE INDEX audit_events_op ON audit_events (op, id);"
+    "INSERT INTO store_generation VALUES ('admin', 0);"
+    "CREATE TRIGGER admin_accounts_ins_gen AFTER INSERT ON admin_accounts BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
+    "CREATE TRIGGER admin_accounts_del_gen AFTER DELETE ON admin_accounts BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
+    "CREATE TRIGGER admin_accounts_upd_gen AFTER UPDATE OF roles, hash ON admin_accounts BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
+    "CREATE TRIGGER admin_tokens_ins_gen AFTER INSERT ON admin_tokens BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
+    "CREATE TRIGGER admin_tokens_upd_gen AFTER UPDATE ON admin_tokens BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
+    "CREATE TRIGGER admin_tokens_del_gen AFTER DELETE ON admin_tokens BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;",
 };
 
 static int user_version(sqlite3 *db)
@@ -306,7 +336,8 @@ static void sq_rollback(sg_store *s)
 
 static int sq_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
-    static const char *const kind[] = {[SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy"};
+    static const char *const kind[] = {[SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy",
+                                       [SG_GEN_ADMIN] = "admin"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
     sqlite3_stmt *st = sq_stmt(s, "SELECT gen FROM store_generation WHERE kind = ?");
@@ -337,4 +368,5 @@ const sg_store_backend sg_store_sqlite = {
     .x509 = &sg_sqlite_x509_ops,
     .revocation = &sg_sqlite_revocation_ops,
     .policy = &sg_sqlite_policy_ops,
+    .admin = &sg_sqlite_admin_ops,
 };

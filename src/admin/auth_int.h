@@ -1,0 +1,23 @@
+/* auth_int.h - shared by auth.c, auth_throttle.c and auth_session.c only. Owner: src/admin. */
+#ifndef SG_ADMIN_AUTH_INT_H
+#define SG_ADMIN_AUTH_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* n random bytes from the CSPRNG as 2n lower-case hex digits (out holds 2n+1): 0 or -1. */
+int sg_auth_random_hex(char *out, size_t n);
+/* SHA-256 of s as 64 lower-case hex digits. */
+void sg_auth_sha256_hex(const char *s, char out[65]);
+/* Whether s is exactly n lower-case hex digits. */
+int sg_auth_is_hex(const char *s, size_t n);
+
+/* In-memory failure counting under a key ("c:" address, "u:" unknown account name), bounded:
+ * the least recently seen key makes room. */
+int64_t sg_auth_throttle_locked(const char *key, int64_t now); /* seconds left, 0 free */
+void sg_auth_throttle_fail(const char *key, int64_t now, int free_failures);
+void sg_auth_throttle_forget(const char *key);
+/* Lock seconds after failures consecutive failures of which free_failures are free. */
+int64_t sg_auth_lock_for(int failures, int free_failures);
+
+#endif

@@ -1,0 +1,212 @@
+/* ops_table.c - the table of operations (ops.h): the one place that says what each operation
+ * is called, who may call it, its arguments, its REST route and CLI words, where it runs and
+ * which handler does it. Owner: src/admin.
+ * Permission: the roles field names the roles allowed besides Administrator (always) and
+ * Auditor (every read-only operation); SG_ROLES_OPERATORS is every role that may change
+ * something, for operations on one's own tokens and sessions (the handler limits them to the
+ * caller's own unless the caller is an Administrator).
+ * SECURITY: an entry's roles and read_only decide who may do what from every front end:
+ * review a change here like a change of a firewall rule. tests/unit/test_admin_ops.c walks the
+ * whole role x operation matrix of this table. */
+#include <stddef.h>
+
+#include "admin/ops.h"
+#include "admin/ops_handlers.h"
+#include "admin/roles.h"
+
+#define SG_ROLES_OPERATORS                                                                                   \
+    (SG_ROLE_NETWORK | SG_ROLE_USER | SG_ROLE_CA | SG_ROLE_POLICY | SG_ROLE_SYSTEM)
+
+/* Argument shorthands: path, query and body arguments by type. */
+#define PATH(n, max, h) {n, SG_ARG_STRING, true, max, 0, 0, SG_FROM_PATH, NULL, h}
+#define QSTR(n, max, h) {n, SG_ARG_STRING, false, max, 0, 0, SG_FROM_QUERY, NULL, h}
+#define QBOOL(n, h) {n, SG_ARG_BOOL, false, 0, 0, 0, SG_FROM_QUERY, NULL, h}
+#define BSTR(n, req, max, h) {n, SG_ARG_STRING, req, max, 0, 0, SG_FROM_BODY, NULL, h}
+#define END {NULL, 0, false, 0, 0, 0, 0, NULL, NULL}
+
+#define NAME_MAX_ 64 /* SG_ADMIN_NAME_MAX */
+#define FPR_MAX 64   /* fingerprints: 40 (OpenPGP) or 64 (X.509 SHA-256) hex digits */
+#define ADDR_MAX 320 /* RFC 5321 path */
+#define POLICY_MAX (1024 * 1024)
+#define MESSAGE_MAX (10 * 1024 * 1024)
+
+static const char *const queue_states[] = {"incoming", "active", "outgoing", "deferred",
+                                           "hold",     "corrupt", "dsn",     NULL};
+static const char *const queue_sorts[] = {"age", "-age", "size", "-size", "id", NULL};
+
+static const sg_op_arg no_args[] = {END};
+static const sg_op_arg page_args[] = {SG_OP_ARGS_PAGE, END};
+
+static const sg_op_arg admin_add_args[] = {
+    BSTR("name", true, NAME_MAX_, "account name (letters, digits, . _ @ -)"),
+    BSTR("roles", true, 256, "comma-separated roles (administrator, network-operator, ...)"),
+    BSTR("password", false, 256, "the password; absent: a one-time password is generated and returned once"),
+    END};
+static const sg_op_arg admin_name_args[] = {PATH("name", NAME_MAX_, "account name"), END};
+static const sg_op_arg admin_roles_args[] = {PATH("name", NAME_MAX_, "account name"),
+                                             BSTR("roles", true, 256, "comma-separated roles"), END};
+static const sg_op_arg admin_passwd_args[] = {
+    PATH("name", NAME_MAX_, "account name"),
+    BSTR("password", false, 256, "the new password; absent: a one-time password is generated"), END};
+
+static const sg_op_arg token_create_args[] = {
+    BSTR("roles", true, 256, "comma-separated roles, within the owner's"),
+    BSTR("label", false, NAME_MAX_, "what the token is for"),
+    BSTR("owner", false, NAME_MAX_, "the account the token acts for (default: the caller; others: Administrator)"),
+    END};
+static const sg_op_arg token_list_args[] = {QSTR("owner", NAME_MAX_, "only this account's tokens"),
+                                            SG_OP_ARGS_PAGE, END};
+static const sg_op_arg token_id_args[] = {PATH("id", 16, "token id"), END};
+static const sg_op_arg session_list_args[] = {QSTR("account", NAME_MAX_, "only this account's sessions"),
+                                              SG_OP_ARGS_PAGE, END};
+static const sg_op_arg session_id_args[] = {PATH("id", 64, "session handle (as listed)"), END};
+
+static const sg_op_arg audit_list_args[] = {
+    QSTR("actor", NAME_MAX_, "only events of this actor"),
+    QSTR("operation", 64, "only events of this operation"),
+    {"since", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only events at or after (Unix seconds)"},
+    {"until", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only events before (Unix seconds)"},
+    {"before", SG_ARG_INT, false, 0, 1, INT64_MAX, SG_FROM_QUERY, NULL,
+     "cursor: only events older than this id (the last id of the previous page)"},
+    SG_OP_ARGS_PAGE,
+    END};
+
+static const sg_op_arg queue_list_args[] = {
+    {"state", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, queue_states, "only this state"},
+    QSTR("sender", ADDR_MAX, "only messages whose sender contains this"),
+    QSTR("recipient", ADDR_MAX, "only messages with a recipient containing this"),
+    {"min_age", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only messages at least this many seconds old"},
+    QSTR("reason", 256, "only messages whose last error contains this"),
+    {"sort", SG_ARG_STRING, false, 8, 0, 0, SG_FROM_QUERY, queue_sorts, "age (oldest first), -age, size, -size, id"},
+    SG_OP_ARGS_PAGE,
+    END};
+static const sg_op_arg queue_id_args[] = {PATH("id", 64, "queue id"), END};
+static const sg_op_arg queue_retry_args[] = {PATH("id", 64, "queue id, or all"), END};
+
+static const sg_op_arg key_list_args[] = {QSTR("address", ADDR_MAX, "only keys with a user ID of this address"),
+                                          SG_OP_ARGS_PAGE, END};
+static const sg_op_arg key_fpr_args[] = {PATH("fpr", FPR_MAX, "fingerprint (hex)"), END};
+static const sg_op_arg key_export_args[] = {PATH("fpr", FPR_MAX, "fingerprint (hex)"),
+                                            QBOOL("binary", "binary instead of ASCII armor"), END};
+static const sg_op_arg cert_list_args[] = {QSTR("address", ADDR_MAX, "only certificates for this address"),
+                                           SG_OP_ARGS_PAGE, END};
+static const sg_op_arg cert_export_args[] = {PATH("fpr", FPR_MAX, "SHA-256 fingerprint (hex)"),
+                                             QBOOL("der", "DER instead of PEM"), END};
+
+static const sg_op_arg policy_show_args[] = {
+    {"rev", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "this revision (default: the one in force)"},
+    END};
+static const sg_op_arg policy_check_args[] = {
+    BSTR("text", false, POLICY_MAX, "rules to check (default: the policy in force)"), END};
+static const sg_op_arg policy_load_args[] = {BSTR("text", true, POLICY_MAX, "the rules"),
+                                             BSTR("source", false, 1024, "where they came from"), END};
+static const sg_op_arg policy_explain_args[] = {
+    BSTR("from", true, ADDR_MAX, "envelope sender"),
+    BSTR("to", true, 64 * 1024, "recipients, comma-separated"),
+    BSTR("subject", false, 998, "Subject"),
+    {"message", SG_ARG_BYTES, false, MESSAGE_MAX, 0, 0, SG_FROM_BODY, NULL, "a message (.eml) to explain instead"},
+    END};
+
+#define RO true
+#define RW false
+
+const sg_op sg_ops[] = {
+    /* accounts, tokens, sessions, audit (ops_admin.c, ops_access.c, ops_audit.c) */
+    {"admin.add", 0, RW, "POST", "/api/v1/admins", {"admin", "add"}, admin_add_args,
+     "Add an administration account with roles", "admin.add", SG_RUN_ANY, "name", sg_op_admin_add},
+    {"admin.list", 0, RO, "GET", "/api/v1/admins", {"admin", "list"}, page_args,
+     "List the accounts, their roles and last logins", "admin.list", SG_RUN_ANY, NULL, sg_op_admin_list},
+    {"admin.delete", 0, RW, "DELETE", "/api/v1/admins/{name}", {"admin", "delete"}, admin_name_args,
+     "Delete an account with its sessions and tokens", "admin.delete", SG_RUN_ANY, "name", sg_op_admin_delete},
+    {"admin.set-roles", 0, RW, "PUT", "/api/v1/admins/{name}/roles", {"admin", "roles"}, admin_roles_args,
+     "Replace an account's roles", "admin.set-roles", SG_RUN_ANY, "name", sg_op_admin_set_roles},
+    {"admin.passwd", 0, RW, "PUT", "/api/v1/admins/{name}/password", {"admin", "passwd"}, admin_passwd_args,
+     "Set an account's password (ends its sessions, unlocks it)", "admin.passwd", SG_RUN_ANY, "name",
+     sg_op_admin_passwd},
+    {"token.create", SG_ROLES_OPERATORS, RW, "POST", "/api/v1/tokens", {"token", "create"}, token_create_args,
+     "Create an API token; the secret is shown once", "token.create", SG_RUN_ANY, NULL, sg_op_token_create},
+    {"token.list", SG_ROLES_OPERATORS, RO, "GET", "/api/v1/tokens", {"token", "list"}, token_list_args,
+     "List API tokens (one's own; all for Administrators and Auditors)", "token.list", SG_RUN_ANY, NULL,
+     sg_op_token_list},
+    {"token.revoke", SG_ROLES_OPERATORS, RW, "DELETE", "/api/v1/tokens/{id}", {"token", "revoke"}, token_id_args,
+     "Revoke an API token (one's own; any for Administrators)", "token.revoke", SG_RUN_ANY, "id",
+     sg_op_token_revoke},
+    {"session.list", SG_ROLES_OPERATORS, RO, "GET", "/api/v1/sessions", {"session", "list"}, session_list_args,
+     "List portal sessions (one's own; all for Administrators and Auditors)", "session.list", SG_RUN_ANY, NULL,
+     sg_op_session_list},
+    {"session.end", SG_ROLES_OPERATORS, RW, "DELETE", "/api/v1/sessions/{id}", {"session", "end"},
+     session_id_args, "End a portal session (one's own; any for Administrators)", "session.end", SG_RUN_ANY, "id",
+     sg_op_session_end},
+    {"audit.list", 0, RO, "GET", "/api/v1/events", {"audit", "list"}, audit_list_args,
+     "List audit events, newest first, by actor, operation and time", "audit.list", SG_RUN_ANY, NULL,
+     sg_op_audit_list},
+
+    /* the gateway (ops_system.c) */
+    {"status", SG_ROLES_ALL, RO, "GET", "/api/v1/status", {"status"}, no_args,
+     "Health of the roles and queue sizes per state", "status", SG_RUN_ANY, NULL, NULL /* step 2: sg_op_status */},
+    {"version", SG_ROLES_ALL, RO, "GET", "/api/v1/version", {"version"}, no_args, "The sealgate version",
+     "version", SG_RUN_ANY, NULL, sg_op_version},
+    {"check-config", SG_ROLE_NETWORK | SG_ROLE_SYSTEM, RO, "GET", "/api/v1/config/check", {"check-config"},
+     no_args, "Validate the configuration and show the effective values", "check-config", SG_RUN_ANY, NULL,
+     NULL /* step 2: sg_op_check_config */},
+
+    /* the queue (ops_queue.c): moves of states cryptd and the relay own run in cryptd */
+    {"queue.list", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/queue", {"queue", "list"}, queue_list_args,
+     "List queued messages with filters", "queue.list", SG_RUN_ANY, NULL, NULL /* step 2: sg_op_queue_list */},
+    {"queue.show", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/queue/{id}", {"queue", "show"}, queue_id_args,
+     "Envelope, headers and last error of a queued message", "queue.show", SG_RUN_ANY, "id", NULL /* step 2: sg_op_queue_show */},
+    {"queue.hold", SG_ROLE_SYSTEM, RW, "POST", "/api/v1/queue/{id}/hold", {"queue", "hold"}, queue_id_args,
+     "Move a message to hold", "queue.hold", SG_RUN_CRYPTD, "id", NULL /* step 2: sg_op_queue_hold */},
+    {"queue.release", SG_ROLE_SYSTEM, RW, "POST", "/api/v1/queue/{id}/release", {"queue", "release"},
+     queue_id_args, "Move a held message back into processing", "queue.release", SG_RUN_CRYPTD, "id",
+     NULL /* step 2: sg_op_queue_release */},
+    {"queue.retry", SG_ROLE_SYSTEM, RW, "POST", "/api/v1/queue/{id}/retry", {"queue", "retry"},
+     queue_retry_args, "Deliver a deferred message (or all) now", "queue.retry", SG_RUN_CRYPTD, "id",
+     NULL /* step 2: sg_op_queue_retry */},
+    {"queue.delete", SG_ROLE_SYSTEM, RW, "DELETE", "/api/v1/queue/{id}", {"queue", "delete"}, queue_id_args,
+     "Delete a queued message", "queue.delete", SG_RUN_CRYPTD, "id", NULL /* step 2: sg_op_queue_delete */},
+
+    /* OpenPGP keys (ops_keys.c); import, generate and revoke need the KEK: issue 18's
+     * control socket adds them as SG_RUN_CRYPTD entries */
+    {"key.list", SG_ROLE_USER, RO, "GET", "/api/v1/keys", {"key", "list"}, key_list_args,
+     "List OpenPGP keys, newest first", "key.list", SG_RUN_ANY, NULL, NULL /* step 2: sg_op_key_list */},
+    {"key.show", SG_ROLE_USER, RO, "GET", "/api/v1/keys/{fpr}", {"key", "show"}, key_fpr_args,
+     "An OpenPGP key's user IDs, algorithm, validity and capabilities", "key.show", SG_RUN_ANY, "fpr",
+     NULL /* step 2: sg_op_key_show */},
+    {"key.export", SG_ROLE_USER, RO, "GET", "/api/v1/keys/{fpr}/export", {"key", "export"}, key_export_args,
+     "Export an OpenPGP public key", "key.export", SG_RUN_ANY, "fpr", NULL /* step 2: sg_op_key_export */},
+    {"key.delete", SG_ROLE_USER, RW, "DELETE", "/api/v1/keys/{fpr}", {"key", "delete"}, key_fpr_args,
+     "Delete an OpenPGP key (and its secret part)", "key.delete", SG_RUN_ANY, "fpr", NULL /* step 2: sg_op_key_delete */},
+
+    /* certificates and the local CA's public side (ops_certs.c) */
+    {"cert.list", SG_ROLE_USER, RO, "GET", "/api/v1/certs", {"cert", "list"}, cert_list_args,
+     "List X.509 certificates", "cert.list", SG_RUN_ANY, NULL, NULL /* step 2: sg_op_cert_list */},
+    {"cert.show", SG_ROLE_USER, RO, "GET", "/api/v1/certs/{fpr}", {"cert", "show"}, key_fpr_args,
+     "A certificate's subject, issuer, validity, usage and addresses", "cert.show", SG_RUN_ANY, "fpr",
+     NULL /* step 2: sg_op_cert_show */},
+    {"cert.export", SG_ROLE_USER, RO, "GET", "/api/v1/certs/{fpr}/export", {"cert", "export"}, cert_export_args,
+     "Export a certificate (PEM or DER)", "cert.export", SG_RUN_ANY, "fpr", NULL /* step 2: sg_op_cert_export */},
+    {"cert.delete", SG_ROLE_USER, RW, "DELETE", "/api/v1/certs/{fpr}", {"cert", "delete"}, key_fpr_args,
+     "Delete a certificate (and its private key)", "cert.delete", SG_RUN_ANY, "fpr", NULL /* step 2: sg_op_cert_delete */},
+    {"cert.trust", SG_ROLE_USER, RW, "POST", "/api/v1/certs/{fpr}/trust", {"cert", "trust"}, key_fpr_args,
+     "Make a CA certificate a trust anchor", "cert.trust", SG_RUN_ANY, "fpr", NULL /* step 2: sg_op_cert_trust */},
+    {"cert.untrust", SG_ROLE_USER, RW, "POST", "/api/v1/certs/{fpr}/untrust", {"cert", "untrust"},
+     key_fpr_args, "Stop trusting a CA certificate as anchor", "cert.untrust", SG_RUN_ANY, "fpr",
+     NULL /* step 2: sg_op_cert_untrust */},
+    {"ca.export", SG_ROLE_CA | SG_ROLE_USER, RO, "GET", "/api/v1/ca", {"ca", "export"}, no_args,
+     "The local CA's certificate (PEM)", "ca.export", SG_RUN_ANY, NULL, NULL /* step 2: sg_op_ca_export */},
+
+    /* policy (ops_policy.c) */
+    {"policy.show", SG_ROLE_POLICY, RO, "GET", "/api/v1/policy", {"policy", "show"}, policy_show_args,
+     "The rules in force (or of a revision)", "policy.show", SG_RUN_ANY, "rev", NULL /* step 2: sg_op_policy_show */},
+    {"policy.check", SG_ROLE_POLICY, RO, "POST", "/api/v1/policy/check", {"policy", "check"}, policy_check_args,
+     "Check rules without loading them; errors name their line", "policy.check", SG_RUN_ANY, NULL,
+     NULL /* step 2: sg_op_policy_check */},
+    {"policy.load", SG_ROLE_POLICY, RW, "POST", "/api/v1/policy", {"policy", "load"}, policy_load_args,
+     "Check rules and make them the policy in force (a new revision)", "policy.load", SG_RUN_ANY, NULL,
+     NULL /* step 2: sg_op_policy_load */},
+    {"policy.explain", SG_ROLE_POLICY, RO, "POST", "/api/v1/policy/explain", {"policy", "explain"},
+     policy_explain_args, "What the policy would do with a message, per recipient", "policy.explain",
+     SG_RUN_ANY, NULL, NULL /* step 2: sg_op_policy_explain */},
+};
+const size_t sg_ops_count = sizeof sg_ops / sizeof sg_ops[0];
