@@ -117,7 +117,7 @@ static void defaults(sg_config *c)
     c->web.max_body = 1u << 20;
     c->web.idle_timeout = 60;
     c->web.session_idle = 1800;
-    c->web.session_lifetime = 12 * 3600;
+    c->web.session_lifetime = 8 * 3600;
     c->web.hsts_max_age = 31536000;
     sg_revocation_defaults(&c->revocation);
     /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */

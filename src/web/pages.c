@@ -1,0 +1,311 @@
+/* pages.c - the portal's dashboard, events and admins pages: each is the result of one or two
+ * operations (status, audit.list, admin.list, admin.add) rendered as HTML. Owner: src/web.
+ * SECURITY: pages call operations through sg_web_call as the signed-in account, so the
+ * operation layer decides what each may see or do; every POST carries the CSRF token. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/roles.h"
+#include "web/form.h"
+#include "web/web_int.h"
+
+/* The value of the first of keys present in o, or NULL. */
+static const json_t *pick(const json_t *o, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        const json_t *v = json_object_get(o, *keys);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static void when(sg_buf *b, const json_t *v)
+{
+    json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (t <= 0) {
+        sg_buf_appendf(b, "never");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char s[32];
+    gmtime_r(&tt, &tm);
+    strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    sg_buf_appendf(b, "<time datetime=\"%lld\">%s</time>", (long long)t, s);
+}
+
+/* The answer of a page whose operation failed: the operation's message, its status. */
+static void call_failed(sg_http_req *req, const sg_web_who *who, const sg_op_error *e)
+{
+    sg_web_page_error(req, who, sg_web_status(e->code), e->message);
+}
+
+/* ---- dashboard: the status operation ---- */
+
+static void health_pill(sg_buf *b, const json_t *v)
+{
+    const char *s = json_is_string(v) ? json_string_value(v) : json_is_true(v) ? "running" : "down";
+    bool ok = strcmp(s, "running") == 0 || strcmp(s, "ok") == 0 || strcmp(s, "up") == 0 || json_is_true(v);
+    sg_buf_appendf(b, "<span class=\"pill %s\">", ok ? "ok" : "bad");
+    sg_html_esc(b, s);
+    sg_buf_appendf(b, "</span>");
+}
+
+void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
+{
+    json_t *st = NULL;
+    sg_op_error e = {0};
+    sg_buf b;
+    sg_buf_init(&b, SG_WEB_PAGE_MAX);
+    sg_html_begin(&b, "Dashboard", who, "dashboard");
+    if (sg_web_call(w, req, who, SG_VIA_WEB, "status", NULL, &st, &e) < 0) {
+        sg_html_notice(&b, false, e.message);
+    } else {
+        const json_t *queue = pick(st, (const char *const[]){"queue", "queues", NULL});
+        sg_buf_appendf(&b, "<div class=\"cards\" aria-label=\"Queue sizes per state\">");
+        const char *k;
+        json_t *v;
+        if (json_is_object(queue))
+            json_object_foreach((json_t *)queue, k, v)
+            {
+                sg_buf_appendf(&b, "<div class=\"card\"><div class=\"label\">");
+                sg_html_esc(&b, k);
+                sg_buf_appendf(&b, "</div><div class=\"value\">");
+                sg_html_value(&b, v);
+                sg_buf_appendf(&b, "</div></div>");
+            }
+        sg_buf_appendf(&b, "</div>");
+        const json_t *roles = pick(st, (const char *const[]){"roles", "processes", NULL});
+        sg_buf_appendf(&b, "<section class=\"panel\"><h2>Roles</h2><table><thead><tr><th scope=\"col\">Role</th>"
+                           "<th scope=\"col\">State</th><th scope=\"col\">Details</th></tr></thead><tbody>");
+        if (json_is_object(roles))
+            json_object_foreach((json_t *)roles, k, v)
+            {
+                sg_buf_appendf(&b, "<tr><td>");
+                sg_html_esc(&b, k);
+                sg_buf_appendf(&b, "</td><td>");
+                health_pill(&b, json_is_object(v) ? pick(v, (const char *const[]){"state", "status", "running", NULL}) : v);
+                sg_buf_appendf(&b, "</td><td class=\"mono\">");
+                if (json_is_object(v)) {
+                    const char *k2;
+                    json_t *v2;
+                    int i = 0;
+                    json_object_foreach(v, k2, v2)
+                    {
+                        if (!strcmp(k2, "state") || !strcmp(k2, "status") || !strcmp(k2, "running"))
+                            continue;
+                        sg_buf_appendf(&b, "%s", i++ ? " &middot; " : "");
+                        sg_html_esc(&b, k2);
+                        sg_buf_appendf(&b, " ");
+                        sg_html_value(&b, v2);
+                    }
+                }
+                sg_buf_appendf(&b, "</td></tr>");
+            }
+        else if (json_is_array(roles)) {
+            size_t i;
+            json_array_foreach(roles, i, v)
+            {
+                sg_buf_appendf(&b, "<tr><td>");
+                sg_html_value(&b, json_object_get(v, "name") ? json_object_get(v, "name") : json_object_get(v, "role"));
+                sg_buf_appendf(&b, "</td><td>");
+                health_pill(&b, pick(v, (const char *const[]){"state", "status", "running", NULL}));
+                sg_buf_appendf(&b, "</td><td class=\"mono\">");
+                sg_html_value(&b, json_object_get(v, "pid"));
+                sg_buf_appendf(&b, "</td></tr>");
+            }
+        }
+        sg_buf_appendf(&b, "</tbody></table></section><section class=\"panel\"><h2>Gateway</h2><div class=\"body\">"
+                           "<dl class=\"facts\">");
+        json_object_foreach(st, k, v)
+        {
+            if (json_is_object(v) || json_is_array(v))
+                continue;
+            sg_html_fact(&b, k, v);
+        }
+        sg_buf_appendf(&b, "</dl></div></section>");
+    }
+    json_decref(st);
+    sg_html_end(&b);
+    sg_web_send_page(req, 200, &b, NULL);
+}
+
+/* ---- events: audit.list with actor and operation filters ---- */
+
+void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who)
+{
+    static const char *const names[] = {"actor", "operation", "before"};
+    const char *vals[3], *qn[3], *qv[3];
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        vals[i] = sg_http_query(req, names[i]);
+        if (vals[i] && *vals[i]) {
+            qn[n] = names[i];
+            qv[n++] = vals[i];
+        }
+    }
+    json_t *args = NULL, *r = NULL;
+    sg_op_error e = {0};
+    const sg_op *op = sg_op_find("audit.list");
+    if ((n && sg_op_args_from_strings(op, qn, qv, n, &args, &e) < 0) ||
+        sg_web_call(w, req, who, SG_VIA_WEB, "audit.list", args, &r, &e) < 0) {
+        json_decref(args);
+        call_failed(req, who, &e);
+        return;
+    }
+    json_decref(args);
+    sg_buf b;
+    sg_buf_init(&b, SG_WEB_PAGE_MAX);
+    sg_html_begin(&b, "Events", who, "events");
+    sg_buf_appendf(&b, "<form class=\"toolbar\" method=\"get\" action=\"/events\" role=\"search\">"
+                       "<div><label for=\"actor\">Actor</label><input type=\"search\" id=\"actor\" name=\"actor\" value=\"");
+    sg_html_esc(&b, vals[0] ? vals[0] : "");
+    sg_buf_appendf(&b, "\"></div><div><label for=\"operation\">Operation</label><input type=\"search\" id=\"operation\" "
+                       "name=\"operation\" placeholder=\"queue.release\" value=\"");
+    sg_html_esc(&b, vals[1] ? vals[1] : "");
+    sg_buf_appendf(&b, "\"></div><button type=\"submit\" class=\"primary\">Search</button></form>"
+                       "<section class=\"panel\"><h2>Audit events (%lld)</h2>",
+                   (long long)json_integer_value(json_object_get(r, "total")));
+    json_t *items = json_object_get(r, "items");
+    if (!json_array_size(items)) {
+        sg_buf_appendf(&b, "<p class=\"empty\">No events match.</p>");
+    } else {
+        sg_buf_appendf(&b, "<table><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Actor</th>"
+                           "<th scope=\"col\">Operation</th><th scope=\"col\">Target</th><th scope=\"col\">Result</th>"
+                           "<th scope=\"col\">Client</th></tr></thead><tbody>");
+        size_t i;
+        json_t *x;
+        json_array_foreach(items, i, x)
+        {
+            const char *res = json_string_value(json_object_get(x, "result"));
+            sg_buf_appendf(&b, "<tr><td>");
+            when(&b, json_object_get(x, "time"));
+            sg_buf_appendf(&b, "</td><td>");
+            sg_html_value(&b, json_object_get(x, "actor"));
+            sg_buf_appendf(&b, "</td><td class=\"mono\">");
+            sg_html_value(&b, json_object_get(x, "operation"));
+            sg_buf_appendf(&b, "</td><td class=\"mono\">");
+            sg_html_value(&b, json_object_get(x, "target"));
+            sg_buf_appendf(&b, "</td><td><span class=\"pill %s\">", res && !strcmp(res, "ok") ? "ok" : "bad");
+            sg_html_esc(&b, res);
+            sg_buf_appendf(&b, "</span></td><td class=\"mono\">");
+            sg_html_value(&b, json_object_get(x, "client"));
+            sg_buf_appendf(&b, "</td></tr>");
+        }
+        sg_buf_appendf(&b, "</tbody></table>");
+    }
+    sg_buf_appendf(&b, "</section>");
+    json_t *next = json_object_get(r, "next_before");
+    if (json_is_integer(next)) {
+        sg_buf_appendf(&b, "<p><a class=\"button\" href=\"/events?before=%lld", (long long)json_integer_value(next));
+        for (int i = 0; i < 2; i++)
+            if (vals[i] && *vals[i]) {
+                sg_buf_appendf(&b, "&amp;%s=", names[i]);
+                for (const char *c = vals[i]; *c; c++)
+                    sg_buf_appendf(&b, ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._-@", *c)) ? "%c" : "%%%02X", (unsigned char)*c);
+            }
+        sg_buf_appendf(&b, "\">Older events</a></p>");
+    }
+    json_decref(r);
+    sg_html_end(&b);
+    sg_web_send_page(req, 200, &b, NULL);
+}
+
+/* ---- admins: admin.list, and admin.add from the form ---- */
+
+static void admins_render(sg_web *w, sg_http_req *req, const sg_web_who *who, int status, const char *notice,
+                          bool ok, const char *password, const char *pw_name)
+{
+    json_t *r = NULL;
+    sg_op_error e = {0};
+    if (sg_web_call(w, req, who, SG_VIA_WEB, "admin.list", NULL, &r, &e) < 0) {
+        call_failed(req, who, &e);
+        return;
+    }
+    sg_buf b;
+    sg_buf_init(&b, SG_WEB_PAGE_MAX);
+    sg_html_begin(&b, "Admins", who, "admins");
+    if (notice)
+        sg_html_notice(&b, ok, notice);
+    if (password) {
+        sg_buf_appendf(&b, "<div class=\"notice ok\" role=\"status\">One-time password of <strong>");
+        sg_html_esc(&b, pw_name);
+        sg_buf_appendf(&b, "</strong>: <code id=\"new-password\">");
+        sg_html_esc(&b, password);
+        sg_buf_appendf(&b, "</code> (shown once: hand it over now)</div>");
+    }
+    sg_buf_appendf(&b, "<section class=\"panel\"><h2>Accounts</h2><table><thead><tr><th scope=\"col\">Name</th>"
+                       "<th scope=\"col\">Roles</th><th scope=\"col\">Last sign-in</th><th scope=\"col\">State</th>"
+                       "</tr></thead><tbody>");
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(r, "items"), i, x)
+    {
+        sg_buf_appendf(&b, "<tr><td><strong>");
+        sg_html_value(&b, json_object_get(x, "name"));
+        sg_buf_appendf(&b, "</strong></td><td>");
+        size_t k;
+        json_t *role;
+        json_array_foreach(json_object_get(x, "roles"), k, role)
+        {
+            sg_buf_appendf(&b, "<span class=\"role\">");
+            sg_html_value(&b, role);
+            sg_buf_appendf(&b, "</span>");
+        }
+        sg_buf_appendf(&b, "</td><td>");
+        when(&b, json_object_get(x, "last_login"));
+        json_int_t locked = json_integer_value(json_object_get(x, "locked_until"));
+        sg_buf_appendf(&b, "</td><td>%s</td></tr>",
+                       locked > (json_int_t)time(NULL) ? "<span class=\"pill warn\">locked</span>"
+                                                       : "<span class=\"pill ok\">active</span>");
+    }
+    sg_buf_appendf(&b, "</tbody></table></section>");
+    const sg_op *add = sg_op_find("admin.add");
+    if (add && sg_op_allowed(add, who->roles)) {
+        sg_buf_appendf(&b, "<section class=\"panel\"><h2>Add an account</h2><div class=\"body\">"
+                           "<form method=\"post\" action=\"/admins\">");
+        sg_html_csrf(&b, who);
+        sg_buf_appendf(&b, "<div class=\"toolbar\"><div><label for=\"new-name\">Name</label>"
+                           "<input type=\"text\" id=\"new-name\" name=\"name\" required maxlength=\"64\"></div></div>"
+                           "<fieldset class=\"checks\"><legend>Roles</legend>");
+        for (int r2 = 0; r2 < SG_ROLE_COUNT; r2++)
+            sg_buf_appendf(&b, "<label><input type=\"checkbox\" name=\"role\" value=\"%s\">%s</label>",
+                           sg_role_name(sg_role_bit(r2)), sg_role_name(sg_role_bit(r2)));
+        sg_buf_appendf(&b, "</fieldset><p><button type=\"submit\" class=\"primary\">Add account</button> "
+                           "A one-time password is made and shown once.</p></form></div></section>");
+    }
+    json_decref(r);
+    sg_html_end(&b);
+    sg_web_send_page(req, status, &b, NULL);
+}
+
+void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who)
+{
+    if (strcmp(req->method, "POST") != 0) {
+        admins_render(w, req, who, 200, NULL, true, NULL, NULL);
+        return;
+    }
+    sg_form *f = sg_web_form_post(w, req, who, "admin.add", "");
+    if (!f)
+        return;
+    char roles[256] = "";
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->v[i].name, "role") == 0 && strlen(roles) + strlen(f->v[i].value) + 2 < sizeof roles)
+            snprintf(roles + strlen(roles), sizeof roles - strlen(roles), "%s%s", roles[0] ? "," : "", f->v[i].value);
+    const char *name = sg_form_get(f, "name");
+    json_t *args = json_pack("{s:s, s:s}", "name", name ? name : "", "roles", roles), *r = NULL;
+    sg_op_error e = {0};
+    if (sg_web_call(w, req, who, SG_VIA_WEB, "admin.add", args, &r, &e) < 0) {
+        admins_render(w, req, who, sg_web_status(e.code), e.message, false, NULL, NULL);
+    } else {
+        char done[160];
+        snprintf(done, sizeof done, "Account %s added.", json_string_value(json_object_get(r, "name")));
+        admins_render(w, req, who, 200, done, true, json_string_value(json_object_get(r, "password")),
+                      json_string_value(json_object_get(r, "name")));
+    }
+    json_decref(args);
+    json_decref(r);
+    sg_form_free(f);
+}
