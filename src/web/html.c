@@ -89,6 +89,7 @@ void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const ch
     sg_buf_appendf(b, "<title>");
     sg_html_esc(b, title);
     sg_buf_appendf(b, " - sealgate</title><link rel=\"stylesheet\" href=\"/static/portal.css\">"
+                      "<link rel=\"icon\" href=\"/static/favicon.svg\">"
                       "<script src=\"/static/portal.js\" defer></script></head><body>"
                       "<a class=\"skip\" href=\"#main\">Skip to content</a><div class=\"shell\">"
                       "<div class=\"brand\"><span class=\"mark\" aria-hidden=\"true\">sg</span>sealgate</div>"

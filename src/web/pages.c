@@ -273,8 +273,8 @@ static void admins_render(sg_web *w, sg_http_req *req, const sg_web_who *who, in
         for (int r2 = 0; r2 < SG_ROLE_COUNT; r2++)
             sg_buf_appendf(&b, "<label><input type=\"checkbox\" name=\"role\" value=\"%s\">%s</label>",
                            sg_role_name(sg_role_bit(r2)), sg_role_name(sg_role_bit(r2)));
-        sg_buf_appendf(&b, "</fieldset><p><button type=\"submit\" class=\"primary\">Add account</button> "
-                           "A one-time password is made and shown once.</p></form></div></section>");
+        sg_buf_appendf(&b, "</fieldset><p><button type=\"submit\" class=\"primary\">Add account</button><span class=\"hint\">"
+                           "A one-time password is made and shown once.</span></p></form></div></section>");
     }
     json_decref(r);
     sg_html_end(&b);

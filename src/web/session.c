@@ -110,21 +110,36 @@ sg_form *sg_web_form_post(sg_web *w, sg_http_req *req, const sg_web_who *who, co
 
 /* ---- the sign-in page ---- */
 
+/* The sign-in form's token: the browser's, when it has one (a second tab, or a request the
+ * browser made meanwhile, must not invalidate the form shown first), else a new one. */
+static int pre_token(sg_http_req *req, char pre[33])
+{
+    const char *have = sg_http_cookie(req, SG_WEB_PRE_COOKIE);
+    if (have && strlen(have) == 32 && strspn(have, "0123456789abcdef") == 32) {
+        memcpy(pre, have, 33);
+        return 0;
+    }
+    unsigned char rnd[16];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(pre + 2 * i, 3, "%02x", rnd[i]);
+    return 0;
+}
+
 static void login_page(sg_http_req *req, int status, const char *message, const char *name)
 {
-    unsigned char rnd[16];
     char pre[33];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    if (pre_token(req, pre) < 0) {
         sg_web_page_error(req, NULL, 500, "no randomness for the sign-in form");
         return;
     }
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(pre + 2 * i, 3, "%02x", rnd[i]);
     sg_buf b;
     sg_buf_init(&b, SG_WEB_PAGE_MAX);
     sg_buf_appendf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                        "<title>Sign in - sealgate</title><link rel=\"stylesheet\" href=\"/static/portal.css\">"
+                       "<link rel=\"icon\" href=\"/static/favicon.svg\">"
                        "</head><body class=\"signin\"><main class=\"box\" id=\"main\">"
                        "<h1>sealgate</h1><p class=\"sub\">Sign in to the gateway console</p>");
     if (message)
