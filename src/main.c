@@ -16,6 +16,9 @@
 #include "lib/log.h"
 #include "master/exe.h"
 #include "roles.h"
+#ifndef SG_NET_ONLY
+#include "cli/cli_ops.h"
+#endif
 
 static void usage(FILE *f)
 {
@@ -33,6 +36,16 @@ static void usage(FILE *f)
                "  queue hold ID         move a message to hold\n"
                "  queue release ID      move a held message back into processing\n"
                "  queue delete ID       delete a message\n"
+               "  queue list [--state S] [--sender A] [--recipient A] [--min-age SECS] [--reason T]\n"
+               "             [--sort age|-age|size|-size|id] [--limit N] [--offset N] [--json]\n"
+               "  admin add NAME --role R [--role R] [--password-stdin]   an administration account;\n"
+               "                        without --password-stdin prints a generated one-time password\n"
+               "  admin list | delete NAME | roles NAME --role R... | passwd NAME [--password-stdin]\n"
+               "  admin ops [--markdown]   the operation table (roles, REST routes)\n"
+               "  token create --role R [--label L] [--owner NAME] | list | revoke ID   API tokens\n"
+               "  session list | end ID  portal sessions\n"
+               "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
+               "  status                the master, its roles, the store and queue sizes per state\n"
                "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
                "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
                "  key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"
@@ -125,8 +138,8 @@ int main(int argc, char **argv)
         rc = sg_cryptd_main(&cfg);
     else if (strcmp(cmd, "web") == 0)
         rc = sg_web_main(&cfg, env_fd());
-    else if (strcmp(cmd, "queue") == 0)
-        rc = sg_cli_queue(&cfg, sub_argc, sub_argv);
+    else if (sg_cli_serves(cmd)) /* admin, token, session, audit, status, queue: src/admin's table */
+        rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)
         rc = sg_cli_key(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "cert") == 0)

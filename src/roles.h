@@ -18,7 +18,6 @@ int sg_master_main(const sg_config *cfg, const char *config_path);
 /* `sealgate prepare`: start's set-up (spool, store migrated, KEK, TLS pair), then exit. */
 int sg_prepare_main(const sg_config *cfg);
 
-int sg_cli_queue(const sg_config *cfg, int argc, char **argv);
 int sg_cli_check_config(const sg_config *cfg, int argc, char **argv);
 int sg_cli_key(const sg_config *cfg, int argc, char **argv);
 int sg_cli_cert(const sg_config *cfg, int argc, char **argv);

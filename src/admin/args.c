@@ -102,15 +102,16 @@ static int check_value(const sg_op_arg *a, const json_t *v, sg_op_error *err)
         if (strlen(s) != n)
             return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s must not contain NUL", a->name);
         if (n > max)
-            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s is longer than %zu bytes", a->name, max);
+            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s is longer than %zu bytes", a->name,
+                              max);
         if (a->required && n == 0)
             return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s must not be empty", a->name);
         if (a->choices) {
             for (const char *const *c = a->choices; *c; c++)
                 if (strcmp(*c, s) == 0)
                     return 0;
-            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s: '%.64s' is not one of the allowed values",
-                              a->name, s);
+            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name,
+                              "%s: '%.64s' is not one of the allowed values", a->name, s);
         }
         return 0;
     }
@@ -122,8 +123,8 @@ static int check_value(const sg_op_arg *a, const json_t *v, sg_op_error *err)
         if (lo == 0 && hi == 0)
             hi = INT64_MAX;
         if (i < lo || i > hi)
-            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s must be between %lld and %lld", a->name,
-                              (long long)lo, (long long)hi);
+            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s must be between %lld and %lld",
+                              a->name, (long long)lo, (long long)hi);
         return 0;
     }
     case SG_ARG_BOOL:
@@ -137,7 +138,8 @@ static int check_value(const sg_op_arg *a, const json_t *v, sg_op_error *err)
         if (n < 0)
             return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s is not valid base64", a->name);
         if ((size_t)n > max)
-            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s is larger than %zu bytes", a->name, max);
+            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s is larger than %zu bytes", a->name,
+                              max);
         if (a->required && n == 0)
             return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, a->name, "%s must not be empty", a->name);
         return 0;
@@ -156,7 +158,8 @@ int sg_op_validate(const sg_op *op, const json_t *args, sg_op_error *err)
     {
         const sg_op_arg *a = arg_of(op, key);
         if (!a)
-            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, key, "%s takes no argument '%.64s'", op->name, key);
+            return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, key, "%s takes no argument '%.64s'", op->name,
+                              key);
         if (json_is_null(v) && !a->required)
             continue; /* null: not given */
         if (check_value(a, v, err) < 0)

@@ -43,8 +43,9 @@ int sg_audit_event_write(sg_store *s, const sg_audit_rec *ev, int64_t *id)
     sg_log(SG_LOG_ERROR, NULL,
            "audit event not stored (%s): time=%lld actor=\"%s\" roles=%s op=\"%s\" target=\"%s\""
            " result=\"%s\" client=\"%s\" detail=\"%s\"",
-           s ? sg_store_error(s) : "no store", (long long)e.time, SG_LOG_STR(e.actor), roles, SG_LOG_STR(e.op),
-           SG_LOG_STR(e.target), SG_LOG_STR(e.result), SG_LOG_STR(e.client), SG_LOG_STR(e.detail));
+           s ? sg_store_error(s) : "no store", (long long)e.time, SG_LOG_STR(e.actor), roles,
+           SG_LOG_STR(e.op), SG_LOG_STR(e.target), SG_LOG_STR(e.result), SG_LOG_STR(e.client),
+           SG_LOG_STR(e.detail));
     return -1;
 }
 
@@ -53,11 +54,11 @@ int sg_audit_event(sg_store *s, const char *actor, uint32_t roles, const char *o
 {
     return sg_audit_event_write(s,
                                 &(sg_audit_rec){.actor = actor,
-                                                  .roles = roles,
-                                                  .op = op,
-                                                  .target = target,
-                                                  .result = result,
-                                                  .client = client,
-                                                  .detail = detail},
+                                                .roles = roles,
+                                                .op = op,
+                                                .target = target,
+                                                .result = result,
+                                                .client = client,
+                                                .detail = detail},
                                 NULL);
 }

@@ -76,8 +76,8 @@ static int hash_with(const sg_argon2_params *p, const char *pw, char *encoded, s
     unsigned char salt[SALT_LEN];
     if (RAND_bytes(salt, sizeof salt) != 1)
         return -1;
-    int rc = argon2id_hash_encoded(p->t_cost, p->m_cost_kib, p->parallelism, pw, strlen(pw), salt, sizeof salt,
-                                   HASH_LEN, encoded, len);
+    int rc = argon2id_hash_encoded(p->t_cost, p->m_cost_kib, p->parallelism, pw, strlen(pw), salt,
+                                   sizeof salt, HASH_LEN, encoded, len);
     return rc == ARGON2_OK ? 0 : -1;
 }
 
@@ -103,7 +103,8 @@ bool sg_auth_needs_rehash(const char *encoded)
     unsigned v, m, t, p;
     if (sscanf(encoded, "$argon2id$v=%u$m=%u,t=%u,p=%u$", &v, &m, &t, &p) != 4)
         return true;
-    return v != ARGON2_VERSION_NUMBER || m != params.m_cost_kib || t != params.t_cost || p != params.parallelism;
+    return v != ARGON2_VERSION_NUMBER || m != params.m_cost_kib || t != params.t_cost ||
+           p != params.parallelism;
 }
 
 int sg_auth_generate_password(char *out, size_t len)
@@ -190,7 +191,8 @@ int sg_auth_login(sg_store *s, const char *name, const char *pw, const char *cli
         if (hash_with(&params, pw, h, sizeof h) == 0 && sg_store_admin_account_set_hash(s, name, h) == 0)
             memcpy(acct->hash, h, sizeof h);
         else
-            sg_warn(NULL, "account %s: cannot re-hash its password with the new parameters", SG_LOG_TOK(name));
+            sg_warn(NULL, "account %s: cannot re-hash its password with the new parameters",
+                    SG_LOG_TOK(name));
     }
     if (sg_store_admin_account_set_login(s, name, 0, 0, now) < 0)
         return sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_store_error(s));

@@ -93,6 +93,9 @@ int sg_auth_login(sg_store *s, const char *name, const char *pw, const char *cli
 int sg_auth_client_check(const char *client, int64_t now, int64_t *retry_after, sg_op_error *err);
 void sg_auth_client_failure(const char *client, int64_t now);
 void sg_auth_client_success(const char *client);
+/* The lock in seconds after `failures` consecutive failures of which free_failures are free:
+ * 0, then SG_AUTH_LOCK_FIRST doubling up to SG_AUTH_LOCK_MAX. */
+int64_t sg_auth_lock_for(int failures, int free_failures);
 /* Forgets all in-memory back-off state (tests). */
 void sg_auth_throttle_reset(void);
 
@@ -119,7 +122,8 @@ int sg_auth_token_create(sg_store *s, const char *owner, uint32_t roles, const c
 /* A bearer token: 0 with its row in *t and the roles it acts with (its own AND its owner's) in
  * *roles, or -1 unauthenticated (malformed, unknown, wrong secret, revoked, owner gone) or
  * internal. */
-int sg_auth_token_verify(sg_store *s, const char *bearer, sg_store_token *t, uint32_t *roles, sg_op_error *err);
+int sg_auth_token_verify(sg_store *s, const char *bearer, sg_store_token *t, uint32_t *roles,
+                         sg_op_error *err);
 /* Revokes token id: 0, or -1 not_found (unknown or revoked already) / internal. */
 int sg_auth_token_revoke(sg_store *s, const char *id, int64_t now, sg_op_error *err);
 

@@ -17,7 +17,5 @@ int sg_auth_is_hex(const char *s, size_t n);
 int64_t sg_auth_throttle_locked(const char *key, int64_t now); /* seconds left, 0 free */
 void sg_auth_throttle_fail(const char *key, int64_t now, int free_failures);
 void sg_auth_throttle_forget(const char *key);
-/* Lock seconds after failures consecutive failures of which free_failures are free. */
-int64_t sg_auth_lock_for(int failures, int free_failures);
 
 #endif

@@ -133,7 +133,8 @@ int sg_auth_token_create(sg_store *s, const char *owner, uint32_t roles, const c
     return 0;
 }
 
-int sg_auth_token_verify(sg_store *s, const char *bearer, sg_store_token *t, uint32_t *roles, sg_op_error *err)
+int sg_auth_token_verify(sg_store *s, const char *bearer, sg_store_token *t, uint32_t *roles,
+                         sg_op_error *err)
 {
     static const char bad[] = "no valid API token";
     size_t pre = strlen(TOKEN_PREFIX);

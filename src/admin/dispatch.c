@@ -2,7 +2,8 @@
  * table by name, CLI words and REST route. Owner: src/admin.
  * SECURITY: the order is fixed: permission before the arguments are even looked at (a denied
  * caller learns nothing about them and nothing runs), validation before the handler, and one
- * audit event for every call that named an operation, whatever its outcome. */
+ * audit event for every call, whatever its outcome (an unknown operation's name is recorded as
+ * given, cut to the field). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,10 +130,10 @@ int sg_admin_call(sg_op_ctx *ctx, const char *name, const json_t *args, json_t *
     memset(err, 0, sizeof *err);
     ctx->target[0] = ctx->detail[0] = '\0';
     const sg_op *op = sg_op_find(name);
-    if (!op)
-        return sg_op_fail(err, SG_OP_NOT_FOUND, NULL, "no operation '%.64s'", name);
     int rc;
-    if (!sg_op_allowed(op, ctx->roles)) {
+    if (!op) {
+        rc = sg_op_fail(err, SG_OP_NOT_FOUND, NULL, "no operation '%.64s'", name);
+    } else if (!sg_op_allowed(op, ctx->roles)) {
         rc = sg_op_fail(err, SG_OP_FORBIDDEN, NULL, "%s is not allowed for %s", op->name,
                         ctx->actor ? ctx->actor : "this caller");
     } else if ((rc = sg_op_validate(op, args, err)) == 0) {
@@ -159,13 +160,15 @@ int sg_admin_call(sg_op_ctx *ctx, const char *name, const json_t *args, json_t *
          * (the operation took effect: an error would make the caller repeat it). */
         sg_audit_event_write(ctx->store,
                              &(sg_audit_rec){.time = ctx->now,
-                                               .actor = ctx->actor ? ctx->actor : "-",
-                                               .roles = ctx->roles,
-                                               .op = op->audit ? op->audit : op->name,
-                                               .target = ctx->target,
-                                               .result = rc == 0 ? "ok" : sg_op_code_name(err->code),
-                                               .client = ctx->client ? ctx->client : "local",
-                                               .detail = rc == 0 ? ctx->detail : err->message},
+                                             .actor = ctx->actor ? ctx->actor : "-",
+                                             .roles = ctx->roles,
+                                             .op = !op         ? name
+                                                   : op->audit ? op->audit
+                                                               : op->name,
+                                             .target = ctx->target,
+                                             .result = rc == 0 ? "ok" : sg_op_code_name(err->code),
+                                             .client = ctx->client ? ctx->client : "local",
+                                             .detail = rc == 0 ? ctx->detail : err->message},
                              NULL);
     }
     return rc;

@@ -17,8 +17,8 @@
  *      fields are refused too);
  *   4. runs the handler here, or hands the call to ctx->forward when the operation must run in
  *      cryptd and this process is not cryptd;
- *   5. writes exactly one audit event (admin/audit.h) with the outcome, for every call that
- *      named an operation, denied and invalid ones included.
+ *   5. writes exactly one audit event (admin/audit.h) with the outcome, for every call:
+ *      unknown, denied and invalid ones included.
  *
  * Conventions for handlers and front ends:
  *   - results are JSON objects; lists answer {"items": [...], "total": N, "limit": L,
@@ -69,8 +69,8 @@ int sg_op_code_http(sg_op_code code);
 
 typedef struct sg_op_error {
     sg_op_code code;
-    char field[64];     /* the argument at fault (invalid_argument), else "" */
-    char message[256];  /* for people: what went wrong and what to fix; no secrets */
+    char field[64];    /* the argument at fault (invalid_argument), else "" */
+    char message[256]; /* for people: what went wrong and what to fix; no secrets */
 } sg_op_error;
 
 /* Fills err (field may be NULL) and returns -1, for `return sg_op_fail(...)` in handlers. */
@@ -86,8 +86,8 @@ typedef struct sg_op_arg {
     const char *name; /* NULL ends an argument list */
     sg_arg_type type;
     bool required;
-    size_t max_len;      /* string: bytes, bytes: decoded bytes; 0: SG_OP_ARG_MAX_DEFAULT */
-    int64_t min, max;    /* int: inclusive range (both 0: any value >= 0) */
+    size_t max_len;   /* string: bytes, bytes: decoded bytes; 0: SG_OP_ARG_MAX_DEFAULT */
+    int64_t min, max; /* int: inclusive range (both 0: any value >= 0) */
     sg_arg_from from;
     const char *const *choices; /* string: the only values allowed (NULL-terminated), or NULL */
     const char *help;           /* one line for docs, OpenAPI and --help */
@@ -101,7 +101,7 @@ typedef struct sg_op_arg {
 #define SG_OP_ARGS_PAGE                                                                                      \
     {"limit", SG_ARG_INT, false, 0, 1, SG_OP_PAGE_MAX, SG_FROM_QUERY, NULL, "items per page (default 100)"}, \
     {                                                                                                        \
-        "offset", SG_ARG_INT, false, 0, 0, INT32_MAX, SG_FROM_QUERY, NULL, "items to skip"                  \
+        "offset", SG_ARG_INT, false, 0, 0, INT32_MAX, SG_FROM_QUERY, NULL, "items to skip"                   \
     }
 
 /* Where an operation runs. */
@@ -153,8 +153,8 @@ struct sg_op_ctx {
     uint32_t roles;     /* SG_ROLE_* of the actor (for a token: its roles within its owner's) */
     const char *client; /* the client's address, "local" for the CLI */
     sg_op_via via;
-    int64_t now;        /* Unix seconds; 0: time(NULL) at each call */
-    bool in_cryptd;     /* this process is cryptd: SG_RUN_CRYPTD operations run here */
+    int64_t now;              /* Unix seconds; 0: time(NULL) at each call */
+    bool in_cryptd;           /* this process is cryptd: SG_RUN_CRYPTD operations run here */
     sg_op_forward_fn forward; /* set: SG_RUN_CRYPTD operations go there unless in_cryptd.
                                  NULL: they run in this process (the CLI when nothing runs) */
     void *forward_ctx;

@@ -22,7 +22,8 @@ static int list_owner(sg_op_ctx *ctx, const json_t *args, const char *field, con
     if (sg_op_sees_all(ctx))
         return 0;
     if (*owner && (!ctx->actor || strcmp(*owner, ctx->actor) != 0))
-        return sg_op_fail(err, SG_OP_FORBIDDEN, field, "only Administrators and Auditors see other accounts'");
+        return sg_op_fail(err, SG_OP_FORBIDDEN, field,
+                          "only Administrators and Auditors see other accounts'");
     *owner = ctx->actor ? ctx->actor : "";
     return 0;
 }
@@ -36,17 +37,18 @@ int sg_op_token_create(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     if (!owner)
         owner = ctx->actor ? ctx->actor : "";
     else if ((!ctx->actor || strcmp(owner, ctx->actor) != 0) && !sg_op_is_admin(ctx))
-        return sg_op_fail(err, SG_OP_FORBIDDEN, "owner", "only Administrators create tokens for other accounts");
+        return sg_op_fail(err, SG_OP_FORBIDDEN, "owner",
+                          "only Administrators create tokens for other accounts");
     char secret[SG_TOKEN_SECRET_LEN + 1];
     sg_store_token t;
-    if (sg_auth_token_create(ctx->store, owner, roles, sg_op_arg_str(args, "label"), sg_op_now(ctx), secret, &t,
-                             err) < 0)
+    if (sg_auth_token_create(ctx->store, owner, roles, sg_op_arg_str(args, "label"), sg_op_now(ctx), secret,
+                             &t, err) < 0)
         return -1;
     sg_op_set_target(ctx, "%s", t.id);
     char buf[128];
     sg_op_set_detail(ctx, "owner=%s roles=%s", t.owner, sg_roles_format(t.roles, buf, sizeof buf));
-    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", t.id, "secret", secret, "owner", t.owner, "label",
-                          t.label, "roles", sg_op_roles_json(t.roles));
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", t.id, "secret", secret, "owner", t.owner,
+                          "label", t.label, "roles", sg_op_roles_json(t.roles));
     OPENSSL_cleanse(secret, sizeof secret);
     return sg_op_answer(r, result, err);
 }
@@ -63,10 +65,10 @@ int sg_op_token_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     sg_op_page(args, &limit, &offset);
     json_t *items = json_array();
     for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", t[i].id, "owner",
-                                               t[i].owner, "label", t[i].label, "roles",
-                                               sg_op_roles_json(t[i].roles), "created", (json_int_t)t[i].created,
-                                               "revoked", (json_int_t)t[i].revoked));
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", t[i].id, "owner", t[i].owner,
+                                        "label", t[i].label, "roles", sg_op_roles_json(t[i].roles), "created",
+                                        (json_int_t)t[i].created, "revoked", (json_int_t)t[i].revoked));
     free(t);
     return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
 }

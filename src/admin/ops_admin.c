@@ -52,8 +52,9 @@ int sg_op_answer(json_t *r, json_t **result, sg_op_error *err)
 static int name_ok(const char *n, sg_op_error *err)
 {
     size_t len = strlen(n);
-    if (len == 0 || len > SG_ADMIN_NAME_MAX || strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                         "0123456789._@-") != len)
+    if (len == 0 || len > SG_ADMIN_NAME_MAX ||
+        strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789._@-") != len)
         return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "name",
                           "an account name has 1 to %d letters, digits or . _ @ -", SG_ADMIN_NAME_MAX);
     return 0;
@@ -112,10 +113,11 @@ int sg_op_admin_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     sg_op_page(args, &limit, &offset);
     json_t *items = json_array();
     for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items, json_pack("{s:s, s:o, s:I, s:I, s:i, s:I}", "name", a[i].name, "roles",
-                                               sg_op_roles_json(a[i].roles), "created", (json_int_t)a[i].created,
-                                               "last_login", (json_int_t)a[i].last_login, "failed_logins",
-                                               a[i].failed, "locked_until", (json_int_t)a[i].locked_until));
+        json_array_append_new(items,
+                              json_pack("{s:s, s:o, s:I, s:I, s:i, s:I}", "name", a[i].name, "roles",
+                                        sg_op_roles_json(a[i].roles), "created", (json_int_t)a[i].created,
+                                        "last_login", (json_int_t)a[i].last_login, "failed_logins",
+                                        a[i].failed, "locked_until", (json_int_t)a[i].locked_until));
     free(a);
     return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
 }
@@ -205,7 +207,8 @@ int sg_op_admin_passwd(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
         return -1;
     /* One transaction: the new hash, the lock lifted, and every session of the old password
      * ended together. */
-    int rc = sg_store_begin(ctx->store) == 0 && sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
+    int rc = sg_store_begin(ctx->store) == 0 &&
+                     sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
                      sg_store_admin_account_set_login(ctx->store, name, 0, 0, a.last_login) == 0 &&
                      sg_store_admin_session_delete_account(ctx->store, name) == 0 &&
                      sg_store_commit(ctx->store) == 0

@@ -28,8 +28,8 @@ int sg_op_audit_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
         json_array_append_new(items, json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s}", "id",
                                                (json_int_t)e[i].id, "time", (json_int_t)e[i].time, "actor",
                                                e[i].actor, "roles", sg_op_roles_json(e[i].roles), "operation",
-                                               e[i].op, "target", e[i].target, "result", e[i].result, "client",
-                                               e[i].client, "detail", e[i].detail));
+                                               e[i].op, "target", e[i].target, "result", e[i].result,
+                                               "client", e[i].client, "detail", e[i].detail));
     json_t *r = sg_op_list_result(items, total, limit, offset);
     if (r && n == limit)
         json_object_set_new(r, "next_before", json_integer(e[n - 1].id));

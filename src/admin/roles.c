@@ -9,8 +9,8 @@ static const struct {
     uint32_t bit;
     const char *name, *alias;
 } roles[SG_ROLE_COUNT] = {
-    {SG_ROLE_ADMIN, "administrator", "admin"},    {SG_ROLE_NETWORK, "network-operator", "network"},
-    {SG_ROLE_USER, "user-operator", "user"},      {SG_ROLE_CA, "ca-operator", "ca"},
+    {SG_ROLE_ADMIN, "administrator", "admin"},     {SG_ROLE_NETWORK, "network-operator", "network"},
+    {SG_ROLE_USER, "user-operator", "user"},       {SG_ROLE_CA, "ca-operator", "ca"},
     {SG_ROLE_POLICY, "policy-operator", "policy"}, {SG_ROLE_SYSTEM, "system-operator", "system"},
     {SG_ROLE_AUDITOR, "auditor", "auditor"},
 };

@@ -1,11 +1,10 @@
 /* cli_check_config.c - `sealgate check-config`: the configuration was already loaded (and its
  * errors reported with file:line) by main.c; this prints the effective values and checks what
  * loading cannot: users and group for the privilege drop, TLS files. Owner: src/cli. */
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "admin/status.h"
 #include "roles.h"
 
 static const char *yesno(bool b)
@@ -17,30 +16,12 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    int problems = 0;
-    if (geteuid() == 0) {
-        const char *users[] = {c->users.smtpd, c->users.cryptd, c->users.relay, c->users.sink};
-        for (int i = 0; i < (c->sink.enabled ? 4 : 3); i++)
-            if (!getpwnam(users[i])) {
-                fprintf(stderr, "problem: user %s does not exist (scripts/deps.sh creates it)\n", users[i]);
-                problems++;
-            }
-        if (c->web.enabled && !getpwnam(c->users.web)) {
-            fprintf(stderr, "problem: user %s does not exist (scripts/deps.sh creates it)\n", c->users.web);
-            problems++;
-        }
-        const char *groups[] = {c->users.group, c->users.store_group};
-        for (int i = 0; i < 2; i++)
-            if (!getgrnam(groups[i])) {
-                fprintf(stderr, "problem: group %s does not exist\n", groups[i]);
-                problems++;
-            }
-    }
-    if (!c->smtpd.tls_autogenerate && (access(c->smtpd.tls_cert, R_OK) || access(c->smtpd.tls_key, R_OK))) {
-        fprintf(stderr, "problem: TLS certificate or key not readable (%s, %s)\n", c->smtpd.tls_cert,
-                c->smtpd.tls_key);
-        problems++;
-    }
+    /* The checks loading cannot make are the check-config operation's (src/admin/ops_system.c). */
+    json_t *list = json_array();
+    int problems = list ? sg_admin_config_problems(c, list) : 1;
+    for (size_t i = 0; i < json_array_size(list); i++)
+        fprintf(stderr, "problem: %s\n", json_string_value(json_array_get(list, i)));
+    json_decref(list);
     printf("config:            %s\n", c->path ? c->path : "(embedded defaults)");
     printf("hostname:          %s\nbase_dir:          %s\nspool_dir:         %s\nstore:             %s\n",
            c->hostname, c->base_dir, c->spool_dir, c->store_path);

@@ -21,6 +21,7 @@
 #include "mime/mime.h"
 #include "policy/engkeys.h"
 #include "policy/explain.h"
+#include "policy/explain_run.h"
 #include "policy/facts.h"
 #include "policy/pstore.h"
 #include "cli/cli_store.h"
@@ -199,23 +200,6 @@ static int explain_options(int argc, char **argv, explain_args *a)
     return a->from && a->nto ? 0 : -1;
 }
 
-/* Opens what the engines need for public lookups and initialises them. */
-static int engines_up(const sg_config *cfg, sg_store *st, sg_keystore **ks, sg_certstore **cs,
-                      pthread_mutex_t *lock, sg_engine_env *env)
-{
-    *ks = sg_keystore_open(st, NULL, 0);
-    *cs = sg_certstore_open(st, NULL, 0);
-    if (!*ks)
-        return -1;
-    *env = (sg_engine_env){.cfg = cfg, .st = st, .ks = *ks, .cs = *cs, .lock = lock};
-    sg_keystore_domain_address(cfg->internal_domains.n ? cfg->internal_domains.v[0] : NULL, cfg->hostname,
-                               env->domain_addr, sizeof env->domain_addr);
-    for (size_t i = 0; sg_engines[i]; i++)
-        if (sg_engines[i]->init && sg_engines[i]->init(env) < 0)
-            return -1;
-    return 0;
-}
-
 static int cmd_explain(const sg_config *cfg, sg_store *st, int argc, char **argv)
 {
     explain_args a = {0};
@@ -225,55 +209,33 @@ static int cmd_explain(const sg_config *cfg, sg_store *st, int argc, char **argv
     sg_policy *p = open_policy(cfg, st, a.policy, &rev);
     if (!p)
         return 1;
-    char *msg = NULL;
-    size_t len = 0;
+    char *msg = NULL, *text = NULL, err[256];
+    size_t len = 0, tlen = 0;
     if (a.message && sg_read_file(a.message, cfg->smtpd.max_message_size, &msg, &len) < 0) {
         fprintf(stderr, "sealgate: %s: %s\n", a.message, strerror(errno));
         sg_policy_free(p);
         return 1;
     }
-    sg_mime_init();
-    sg_keystore *ks = NULL;
-    sg_certstore *cs = NULL;
-    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    sg_engine_env env;
-    int rc = 1;
-    sg_pfacts_holder h;
-    memset(&h, 0, sizeof h);
-    if (engines_up(cfg, st, &ks, &cs, &lock, &env) < 0) {
-        fprintf(stderr, "sealgate: cannot open the key stores\n");
-        goto out;
-    }
-    if (sg_pfacts_from_message(&h, a.from, msg ? msg : "", len) < 0)
-        goto out;
-    if (!msg)
-        h.f.from = a.from; /* no message: the sender given is the From too */
-    if (a.subject)
-        h.f.subject = a.subject;
-    sg_pkeys k;
-    sg_policy_engine_keys(&k);
-    sg_pdecision *dec = calloc(a.nto, sizeof *dec);
-    if (!dec)
-        goto out;
-    if (sg_policy_eval(p, &h.f, &k, a.to, a.nto, dec) < 0) {
-        fprintf(stderr, "sealgate: a key lookup failed; cryptd would keep this message and try again\n");
-    } else {
+    /* The explanation is gathered first: a failed look-up prints no half explanation. */
+    FILE *out = open_memstream(&text, &tlen);
+    int rc = out ? sg_policy_explain_run(cfg, st, p, a.from, a.to, a.nto, a.subject, msg, len, out, err, sizeof err)
+                 : -1;
+    if (out)
+        fclose(out);
+    if (rc == 0) {
         printf("policy      %s\n", rev > 0    ? "the store's revision"
                                    : rev == 0 ? "the default policy"
                                               : a.policy);
         if (rev > 0)
             printf("revision    %lld\n", rev);
-        sg_policy_explain(p, &h.f, &k, dec, a.nto, stdout);
-        rc = 0;
+        fwrite(text, 1, tlen, stdout);
+    } else {
+        fprintf(stderr, "sealgate: %s\n", out ? err : strerror(errno));
     }
-    free(dec);
-out:
-    sg_pfacts_free(&h);
-    sg_certstore_close(cs);
-    sg_keystore_close(ks);
+    free(text);
     free(msg);
     sg_policy_free(p);
-    return rc;
+    return rc == 0 ? 0 : 1;
 }
 
 int sg_cli_policy(const sg_config *cfg, int argc, char **argv)

@@ -17,11 +17,11 @@
 
 #include "store/store.h"
 
-#define SG_ADMIN_NAME_MAX 64    /* account names, token owners, actors */
-#define SG_ADMIN_HASH_MAX 255   /* an argon2id encoded hash */
-#define SG_ADMIN_HEX256_LEN 64  /* a SHA-256 in lower-case hex */
+#define SG_ADMIN_NAME_MAX 64     /* account names, token owners, actors */
+#define SG_ADMIN_HASH_MAX 255    /* an argon2id encoded hash */
+#define SG_ADMIN_HEX256_LEN 64   /* a SHA-256 in lower-case hex */
 #define SG_ADMIN_TOKEN_ID_LEN 16 /* a token's public id: 8 random bytes in hex */
-#define SG_ADMIN_CLIENT_MAX 63  /* a client address ("192.0.2.1", "2001:db8::1", "local") */
+#define SG_ADMIN_CLIENT_MAX 63   /* a client address ("192.0.2.1", "2001:db8::1", "local") */
 
 typedef struct sg_store_account {
     char name[SG_ADMIN_NAME_MAX + 1];
@@ -119,7 +119,8 @@ struct sg_store_admin_ops {
     int (*account_delete)(sg_store *s, const char *name);
     int (*account_set_roles)(sg_store *s, const char *name, uint32_t roles);
     int (*account_set_hash)(sg_store *s, const char *name, const char *hash);
-    int (*account_set_login)(sg_store *s, const char *name, int failed, int64_t locked_until, int64_t last_login);
+    int (*account_set_login)(sg_store *s, const char *name, int failed, int64_t locked_until,
+                             int64_t last_login);
     int (*token_add)(sg_store *s, const sg_store_token *t);
     int (*token_get)(sg_store *s, const char *id, sg_store_token *t);
     int (*token_list)(sg_store *s, const char *owner, sg_store_token **t, size_t *n);

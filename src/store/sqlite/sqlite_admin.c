@@ -172,7 +172,8 @@ static int account_set_hash(sg_store *s, const char *name, const char *hash)
     return write_step(s, st, "changing a password hash", CHANGED);
 }
 
-static int account_set_login(sg_store *s, const char *name, int failed, int64_t locked_until, int64_t last_login)
+static int account_set_login(sg_store *s, const char *name, int failed, int64_t locked_until,
+                             int64_t last_login)
 {
     sqlite3_stmt *st =
         sq_stmt(s, "UPDATE admin_accounts SET failed = ?, locked_until = ?, last_login = ? WHERE name = ?");
@@ -193,7 +194,8 @@ static int rd_token(sg_store *s, sqlite3_stmt *st, void *row)
 {
     sg_store_token *t = row;
     memset(t, 0, sizeof *t);
-    if (col_fit(s, st, 0, t->id, sizeof t->id) < 0 || col_fit(s, st, 1, t->secret_hash, sizeof t->secret_hash) < 0 ||
+    if (col_fit(s, st, 0, t->id, sizeof t->id) < 0 ||
+        col_fit(s, st, 1, t->secret_hash, sizeof t->secret_hash) < 0 ||
         col_fit(s, st, 3, t->owner, sizeof t->owner) < 0 || col_fit(s, st, 4, t->label, sizeof t->label) < 0)
         return -1;
     t->roles = (uint32_t)sqlite3_column_int64(st, 2);
@@ -255,7 +257,8 @@ static int rd_session(sg_store *s, sqlite3_stmt *st, void *row)
 {
     sg_store_session *x = row;
     memset(x, 0, sizeof *x);
-    if (col_fit(s, st, 0, x->id_hash, sizeof x->id_hash) < 0 || col_fit(s, st, 1, x->account, sizeof x->account) < 0 ||
+    if (col_fit(s, st, 0, x->id_hash, sizeof x->id_hash) < 0 ||
+        col_fit(s, st, 1, x->account, sizeof x->account) < 0 ||
         col_fit(s, st, 4, x->csrf, sizeof x->csrf) < 0 || col_fit(s, st, 5, x->client, sizeof x->client) < 0)
         return -1;
     x->created = sqlite3_column_int64(st, 2);
@@ -307,8 +310,9 @@ static int session_delete(sg_store *s, const char *id_hash)
 
 static int session_list(sg_store *s, const char *account, sg_store_session **x, size_t *n)
 {
-    sqlite3_stmt *st = sq_stmt(s, "SELECT " SESSION_COLS " FROM admin_sessions WHERE ?1 IS NULL OR account = ?1"
-                                  " ORDER BY created DESC, id_hash");
+    sqlite3_stmt *st =
+        sq_stmt(s, "SELECT " SESSION_COLS " FROM admin_sessions WHERE ?1 IS NULL OR account = ?1"
+                   " ORDER BY created DESC, id_hash");
     if (!st)
         return -1;
     if (account)
@@ -347,16 +351,19 @@ static int rd_audit(sg_store *s, sqlite3_stmt *st, void *row)
     e->time = sqlite3_column_int64(st, 1);
     e->roles = (uint32_t)sqlite3_column_int64(st, 3);
     if (col_fit(s, st, 2, e->actor, sizeof e->actor) < 0 || col_fit(s, st, 4, e->op, sizeof e->op) < 0 ||
-        col_fit(s, st, 5, e->target, sizeof e->target) < 0 || col_fit(s, st, 6, e->result, sizeof e->result) < 0 ||
-        col_fit(s, st, 7, e->client, sizeof e->client) < 0 || col_fit(s, st, 8, e->detail, sizeof e->detail) < 0)
+        col_fit(s, st, 5, e->target, sizeof e->target) < 0 ||
+        col_fit(s, st, 6, e->result, sizeof e->result) < 0 ||
+        col_fit(s, st, 7, e->client, sizeof e->client) < 0 ||
+        col_fit(s, st, 8, e->detail, sizeof e->detail) < 0)
         return -1;
     return 0;
 }
 
 static int audit_add(sg_store *s, const sg_store_audit *e, int64_t *id)
 {
-    sqlite3_stmt *st = sq_stmt(s, "INSERT INTO audit_events (time, actor, roles, op, target, result, client, detail)"
-                                  " VALUES (?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *st =
+        sq_stmt(s, "INSERT INTO audit_events (time, actor, roles, op, target, result, client, detail)"
+                   " VALUES (?,?,?,?,?,?,?,?)");
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, e->time);
@@ -375,7 +382,7 @@ static int audit_add(sg_store *s, const sg_store_audit *e, int64_t *id)
 
 /* The filter's WHERE clause; parameters ?1 actor, ?2 op, ?3 since, ?4 until, ?5 before_id. */
 #define AUDIT_WHERE                                                                                          \
-    " WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR op = ?2) AND time >= ?3 AND time < ?4"            \
+    " WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR op = ?2) AND time >= ?3 AND time < ?4"             \
     " AND id < ?5"
 
 static void bind_filter(sqlite3_stmt *st, const sg_store_audit_filter *f, bool paged)

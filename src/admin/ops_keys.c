@@ -1,0 +1,128 @@
+/* ops_keys.c - the OpenPGP key operations that need no KEK: key.list, show, export (public),
+ * delete. Owner: src/admin. The keystore is opened public-only (no KEK path), so these can
+ * run in the web role; import, generate, revoke and secret export need the KEK and are not
+ * here (cryptd over the control socket, or the CLI). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/ops_handlers.h"
+#include "admin/ops_int.h"
+#include "keys/keystore.h"
+
+static sg_keystore *open_ks(sg_op_ctx *ctx, sg_op_error *err)
+{
+    sg_keystore *ks = sg_keystore_open(ctx->store, NULL, 0);
+    if (!ks)
+        sg_op_fail(err, SG_OP_INTERNAL, NULL, "cannot open the keystore");
+    return ks;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+    return t > 0 && t < INT64_MAX ? json_integer(t) : json_null();
+}
+
+static json_t *key_json(const sg_pgp_key *k, bool details)
+{
+    json_t *uids = json_array();
+    for (size_t i = 0; uids && i < k->nuids; i++)
+        json_array_append_new(uids, json_pack("{s:s?, s:s?, s:b}", "uid", k->uids[i].uid, "address",
+                                              k->uids[i].addr, "valid", k->uids[i].valid));
+    json_t *o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:b, s:b, s:b, s:o}", "fpr", k->fpr, "algorithm", k->alg,
+                          "bits", (int)k->bits, "created", time_or_null(k->created), "expires",
+                          time_or_null(k->expires), "secret", k->secret, "revoked", k->revoked,
+                          "encryption_subkey", k->enc_subkey, "uids", uids);
+    if (o && details) {
+        json_object_set_new(o, "keyid", json_string(k->keyid));
+        json_object_set_new(o, "can_sign", json_boolean(k->can_sign));
+        json_object_set_new(o, "can_certify", json_boolean(k->can_certify));
+        json_object_set_new(o, "can_encrypt", json_boolean(k->can_encrypt));
+        json_object_set_new(o, "encryption_until", time_or_null(k->enc_until));
+        if (k->revoked)
+            json_object_set_new(o, "revoke_reason", json_string(k->revoke_reason ? k->revoke_reason : ""));
+    }
+    return o;
+}
+
+int sg_op_key_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    sg_keystore *ks = open_ks(ctx, err);
+    if (!ks)
+        return -1;
+    sg_pgp_key *keys;
+    size_t n, limit, offset;
+    if (sg_keystore_list(ks, sg_op_arg_str(args, "address"), &keys, &n) < 0) {
+        sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
+        sg_keystore_close(ks);
+        return -1;
+    }
+    sg_op_page(args, &limit, &offset);
+    json_t *items = json_array();
+    for (size_t i = offset; items && i < n && i < offset + limit; i++)
+        json_array_append_new(items, key_json(&keys[i], false));
+    sg_keystore_free_list(keys, n);
+    sg_keystore_close(ks);
+    return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
+}
+
+int sg_op_key_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    const char *fpr = sg_op_arg_str(args, "fpr");
+    sg_keystore *ks = open_ks(ctx, err);
+    if (!ks)
+        return -1;
+    sg_pgp_key k;
+    int rc = sg_keystore_get(ks, fpr, &k);
+    if (rc != 0) {
+        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no key %.64s", fpr)
+                     : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
+        sg_keystore_close(ks);
+        return rc;
+    }
+    json_t *o = key_json(&k, true);
+    sg_pgp_key_clear(&k);
+    sg_keystore_close(ks);
+    return sg_op_answer(o, result, err);
+}
+
+int sg_op_key_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    const char *fpr = sg_op_arg_str(args, "fpr");
+    bool binary = sg_op_arg_bool(args, "binary", false);
+    sg_keystore *ks = open_ks(ctx, err);
+    if (!ks)
+        return -1;
+    uint8_t *out;
+    size_t len;
+    int rc = sg_keystore_export(ks, fpr, false, !binary, &out, &len);
+    if (rc != 0) {
+        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no key %.64s", fpr)
+                     : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
+        sg_keystore_close(ks);
+        return rc;
+    }
+    sg_keystore_close(ks);
+    json_t *r = json_pack("{s:s}", "fpr", fpr);
+    if (r && binary)
+        sg_op_args_set_bytes(r, "data_base64", out, len);
+    else if (r)
+        json_object_set_new(r, "armored", json_stringn((const char *)out, len));
+    free(out);
+    return sg_op_answer(r, result, err);
+}
+
+int sg_op_key_delete(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    (void)result;
+    const char *fpr = sg_op_arg_str(args, "fpr");
+    sg_keystore *ks = open_ks(ctx, err);
+    if (!ks)
+        return -1;
+    int rc = sg_keystore_delete(ks, fpr);
+    if (rc != 0)
+        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no key %.64s", fpr)
+                     : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
+    sg_keystore_close(ks);
+    return rc;
+}

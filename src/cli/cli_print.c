@@ -1,0 +1,274 @@
+/* cli_print.c - how the CLI prints the answers of the operations it serves (cli_ops.h). Owner:
+ * src/cli. The queue printers keep the output `sealgate queue` had before it went through the
+ * table, word for word, so scripts and tests that read it keep working. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli_ops.h"
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static long long num(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* "2026-12-07 19:30" in UTC, or "-" for 0/null. */
+static const char *when(long long t, char buf[32])
+{
+    if (t <= 0)
+        return "-";
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+static const char *roles_text(const json_t *a, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        int w = snprintf(buf + used, used < len ? len - used : 0, "%s%s", i ? "," : "",
+                         json_string_value(json_array_get(a, i)));
+        if (w > 0)
+            used += (size_t)w;
+    }
+    return buf[0] ? buf : "-";
+}
+
+/* The footer of a page that is not the whole list. */
+static void more(const json_t *r)
+{
+    long long total = num(r, "total"), off = num(r, "offset");
+    size_t got = json_array_size(json_object_get(r, "items"));
+    if (off + (long long)got < total)
+        printf("(%zu of %lld shown; --offset %lld for more)\n", got, total, off + (long long)got);
+}
+
+int sg_cli_print_json(const sg_op *op, const json_t *result)
+{
+    (void)op;
+    json_dumpf(result, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    putchar('\n');
+    return 0;
+}
+
+static void print_age(long long secs)
+{
+    if (secs < 120)
+        printf("%5llds", secs);
+    else if (secs < 7200)
+        printf("%5lldm", secs / 60);
+    else if (secs < 2 * 86400)
+        printf("%5lldh", secs / 3600);
+    else
+        printf("%5lldd", secs / 86400);
+}
+
+int sg_cli_print_queue_list(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-22s %-9s %9s %6s  %s\n", "ID", "STATE", "SIZE", "AGE", "ENVELOPE");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *m = json_array_get(items, i);
+        printf("%-22s %-9s ", str(m, "id"), str(m, "state"));
+        if (json_object_get(m, "unreadable")) {
+            printf("(unreadable: %s)\n", str(m, "unreadable"));
+            continue;
+        }
+        printf("%9lld ", num(m, "size"));
+        print_age(num(m, "age"));
+        printf("  <%s> ->", str(m, "from"));
+        json_t *rc = json_object_get(m, "rcpt");
+        for (size_t k = 0; k < json_array_size(rc) && k < 3; k++)
+            printf(" <%s>", json_string_value(json_array_get(rc, k)));
+        if (json_array_size(rc) > 3)
+            printf(" (+%zu more)", json_array_size(rc) - 3);
+        if (json_object_get(m, "last_error"))
+            printf("\n%40s attempts=%lld last error: %s", "", num(m, "attempts"), str(m, "last_error"));
+        printf("\n");
+    }
+    more(r);
+    long long total = num(r, "total");
+    printf("%lld message%s\n", total, total == 1 ? "" : "s");
+    return 0;
+}
+
+int sg_cli_print_queue_show(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    char created[64];
+    time_t t = (time_t)num(r, "created");
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    printf("id:          %s\nstate:       %s\ncreated:     %s\nclient:      %s\nhelo:        %s\n",
+           str(r, "id"), str(r, "state"), created, str(r, "client"), str(r, "helo"));
+    printf("from:        <%s>\n", str(r, "from"));
+    printf("body:        %s\nsmtputf8:    %s\n", str(r, "body"),
+           json_is_true(json_object_get(r, "smtputf8")) ? "yes" : "no");
+    json_t *dsn = json_object_get(r, "dsn");
+    if (dsn)
+        printf("dsn:         ret=%s envid=%s\n", str(dsn, "ret"), str(dsn, "envid"));
+    printf("attempts:    %lld\n", num(r, "attempts"));
+    if (json_object_get(r, "last_error"))
+        printf("last error:  %s\n", str(r, "last_error"));
+    json_t *rc = json_object_get(r, "rcpt");
+    for (size_t i = 0; i < json_array_size(rc); i++) {
+        json_t *x = json_array_get(rc, i);
+        printf("rcpt:        <%s>%s%s%s%s\n", str(x, "addr"), json_object_get(x, "notify") ? " NOTIFY=" : "",
+               str(x, "notify"), json_object_get(x, "orcpt") ? " ORCPT=" : "", str(x, "orcpt"));
+    }
+    printf("size:        %lld\n\n", num(r, "size"));
+    fputs(str(r, "headers"), stdout);
+    return 0;
+}
+
+int sg_cli_print_queue_moved(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *moved = json_object_get(r, "moved"), *failed = json_object_get(r, "failed");
+    for (size_t i = 0; i < json_array_size(moved); i++) {
+        json_t *m = json_array_get(moved, i);
+        if (strcmp(str(m, "to"), "deleted") == 0)
+            printf("%s: deleted from %s\n", str(m, "id"), str(m, "from"));
+        else
+            printf("%s: %s -> %s\n", str(m, "id"), str(m, "from"), str(m, "to"));
+    }
+    for (size_t i = 0; i < json_array_size(failed); i++)
+        fprintf(stderr, "sealgate queue retry: %s\n", str(json_array_get(failed, i), "error"));
+    return json_array_size(failed) ? 1 : 0;
+}
+
+int sg_cli_print_account(const sg_op *op, const json_t *r)
+{
+    char roles[256];
+    if (json_object_get(r, "roles"))
+        printf("%s: %s\n", str(r, "name"), roles_text(json_object_get(r, "roles"), roles, sizeof roles));
+    else
+        printf("%s: password changed, sessions ended\n", str(r, "name"));
+    if (json_object_get(r, "password"))
+        printf("one-time password: %s\n(shown once; the account changes it with 'sealgate admin passwd %s' "
+               "or in the "
+               "portal)\n",
+               str(r, "password"), str(r, "name"));
+    (void)op;
+    return 0;
+}
+
+int sg_cli_print_accounts(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-24s %-40s %-19s %s\n", "NAME", "ROLES", "LAST LOGIN", "LOCKED UNTIL");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *a = json_array_get(items, i);
+        char roles[256], t1[32], t2[32];
+        printf("%-24s %-40s %-19s %s\n", str(a, "name"),
+               roles_text(json_object_get(a, "roles"), roles, sizeof roles), when(num(a, "last_login"), t1),
+               when(num(a, "locked_until"), t2));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_token(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    char roles[256];
+    printf("token %s for %s (%s)%s%s\nsecret: %s\n(shown once: store it now; revoke with 'sealgate token "
+           "revoke %s')\n",
+           str(r, "id"), str(r, "owner"), roles_text(json_object_get(r, "roles"), roles, sizeof roles),
+           *str(r, "label") ? " " : "", str(r, "label"), str(r, "secret"), str(r, "id"));
+    return 0;
+}
+
+int sg_cli_print_tokens(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-16s %-20s %-36s %-19s %-19s %s\n", "ID", "OWNER", "ROLES", "CREATED", "REVOKED", "LABEL");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *x = json_array_get(items, i);
+        char roles[256], t1[32], t2[32];
+        printf("%-16s %-20s %-36s %-19s %-19s %s\n", str(x, "id"), str(x, "owner"),
+               roles_text(json_object_get(x, "roles"), roles, sizeof roles), when(num(x, "created"), t1),
+               when(num(x, "revoked"), t2), str(x, "label"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_sessions(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-64s %-20s %-19s %-19s %s\n", "ID", "ACCOUNT", "CREATED", "LAST SEEN", "CLIENT");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *x = json_array_get(items, i);
+        char t1[32], t2[32];
+        printf("%-64s %-20s %-19s %-19s %s\n", str(x, "id"), str(x, "account"), when(num(x, "created"), t1),
+               when(num(x, "last_seen"), t2), str(x, "client"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_events(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-8s %-19s %-16s %-18s %-24s %-16s %s\n", "ID", "TIME (UTC)", "ACTOR", "OPERATION", "TARGET",
+           "RESULT", "CLIENT");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *e = json_array_get(items, i);
+        char t[32];
+        printf("%-8lld %-19s %-16s %-18s %-24s %-16s %s\n", num(e, "id"), when(num(e, "time"), t),
+               str(e, "actor"), str(e, "operation"), *str(e, "target") ? str(e, "target") : "-",
+               str(e, "result"), str(e, "client"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_done(const sg_op *op, const json_t *r)
+{
+    (void)r;
+    printf("%s: done\n", op->name);
+    return 0;
+}
+
+int sg_cli_print_status(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("sealgate %s: %s", str(r, "version"),
+           json_is_true(json_object_get(r, "running")) ? "running" : "not running");
+    if (json_is_integer(json_object_get(r, "master_pid")))
+        printf(" (master pid %lld)", num(r, "master_pid"));
+    putchar('\n');
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "roles"), k, v)
+        printf("  role %-8s pid %lld\n", k, (long long)json_integer_value(v));
+    printf("store: schema version %lld\n", num(json_object_get(r, "store"), "schema_version"));
+    json_t *q = json_object_get(r, "queue");
+    if (json_object_get(q, "error")) {
+        printf("queue: cannot open the spool: %s\n", str(q, "error"));
+        return 0;
+    }
+    printf("queue:\n");
+    json_object_foreach(q, k, v)
+    {
+        if (json_is_null(v))
+            printf("  %-9s (not readable by this user)\n", k);
+        else
+            printf("  %-9s %6lld  oldest %llds\n", k, num(v, "count"), num(v, "oldest_age"));
+    }
+    return 0;
+}

@@ -1,0 +1,560 @@
+/* test_admin_ops.c - the operation table and sg_admin_call (admin/ops.h): the table is
+ * consistent (names, routes, CLI words, path arguments, handlers); the whole role x operation
+ * matrix over the table (every denied cell answers "forbidden" and changes nothing in the
+ * store or the spool, every allowed cell is admitted and runs); invalid arguments are refused
+ * naming the field, before anything runs and after permission; exactly one audit event per
+ * call, denied, invalid and unknown ones included; the CLI serves every table verb it claims
+ * and claims every one it serves. Owner: src/admin. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/audit.h"
+#include "admin/auth.h"
+#include "admin/ops.h"
+#include "admin/roles.h"
+#include "check.h"
+#include "cli/cli_ops.h"
+#include "lib/config.h"
+#include "policy/policy.h"
+#include "queue/queue.h"
+#include "store/admin_rows.h"
+#include "store_side.h"
+
+#define Z16 "0000000000000000"
+#define F40 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define F64 F40 "AAAAAAAAAAAAAAAAAAAAAAAA"
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Table verbs the CLI still serves with its own code (src/cli/cli_key.c ...), not through
+ * the table: each is to move to sg_cli_verbs, and then out of this list. */
+static const char *const cli_not_converted[] = {
+    "key.list",     "key.show",    "key.export",     "key.delete",   "cert.list", "cert.show",
+    "cert.export",  "cert.delete", "cert.trust",     "cert.untrust", "ca.export", "policy.show",
+    "policy.check", "policy.load", "policy.explain", "check-config", "version",   NULL};
+
+static sg_store *st;
+static char store_path[300], spool[300];
+static sg_config cfg;
+
+/* Arguments for an allowed call of op by an account holding role (whose name is role_name):
+ * valid, and aimed at objects that do not exist where the operation would change one, so an
+ * allowed cell answers ok or not_found. NULL: the test has no fixture for op (a failure). */
+static json_t *args_for(const sg_op *op, const char *role_name, int n)
+{
+    char name[32];
+    snprintf(name, sizeof name, "m-%d", n);
+    static const struct {
+        const char *op, *json;
+    } fixed[] = {
+        {"admin.list", "{}"},
+        {"admin.delete", "{\"name\": \"nobody\"}"},
+        {"admin.set-roles", "{\"name\": \"nobody\", \"roles\": \"auditor\"}"},
+        {"admin.passwd", "{\"name\": \"nobody\", \"password\": \"a long enough password\"}"},
+        {"token.list", "{}"},
+        {"token.revoke", "{\"id\": \"" Z16 "\"}"},
+        {"session.list", "{}"},
+        {"session.end", "{\"id\": \"" H64 "\"}"},
+        {"audit.list", "{\"limit\": 5}"},
+        {"status", "{}"},
+        {"version", "{}"},
+        {"check-config", "{}"},
+        {"queue.list", "{\"state\": \"hold\", \"sort\": \"-size\"}"},
+        {"queue.show", "{\"id\": \"" Z16 "\"}"},
+        {"queue.hold", "{\"id\": \"" Z16 "\"}"},
+        {"queue.release", "{\"id\": \"" Z16 "\"}"},
+        {"queue.retry", "{\"id\": \"" Z16 "\"}"},
+        {"queue.delete", "{\"id\": \"" Z16 "\"}"},
+        {"key.list", "{}"},
+        {"key.show", "{\"fpr\": \"" F40 "\"}"},
+        {"key.export", "{\"fpr\": \"" F40 "\"}"},
+        {"key.delete", "{\"fpr\": \"" F40 "\"}"},
+        {"cert.list", "{}"},
+        {"cert.show", "{\"fpr\": \"" F64 "\"}"},
+        {"cert.export", "{\"fpr\": \"" F64 "\"}"},
+        {"cert.delete", "{\"fpr\": \"" F64 "\"}"},
+        {"cert.trust", "{\"fpr\": \"" F64 "\"}"},
+        {"cert.untrust", "{\"fpr\": \"" F64 "\"}"},
+        {"ca.export", "{}"},
+        {"policy.show", "{}"},
+        {"policy.check", "{}"},
+        {"policy.explain", "{\"from\": \"a@example.org\", \"to\": \"b@example.com\", \"subject\": \"hi\"}"},
+    };
+    if (strcmp(op->name, "admin.add") == 0)
+        return json_pack("{s:s, s:s, s:s}", "name", name, "roles", "auditor", "password",
+                         "a long enough password");
+    if (strcmp(op->name, "token.create") == 0)
+        return json_pack("{s:s, s:s}", "roles", role_name, "label", name);
+    if (strcmp(op->name, "policy.load") == 0)
+        return json_pack("{s:s, s:s}", "text", sg_policy_default_text, "source", "test");
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(fixed[i].op, op->name) == 0)
+            return json_loads(fixed[i].json, 0, NULL);
+    return NULL;
+}
+
+/* Everything a call could change, as text: every table but the audit log, and the spool. */
+static void walk(const char *dir, FILE *out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        fprintf(out, "%s\n", p);
+        if (de->d_type == DT_DIR)
+            walk(p, out);
+    }
+    if (d)
+        closedir(d);
+}
+
+static char *snapshot(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    sqlite3_stmt *t = NULL, *rows = NULL;
+    sqlite3_prepare_v2(side_db,
+                       "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN"
+                       " ('audit_events', 'sqlite_sequence') ORDER BY name",
+                       -1, &t, NULL);
+    while (t && sqlite3_step(t) == SQLITE_ROW) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", sqlite3_column_text(t, 0));
+        fprintf(out, "[%s]\n", sqlite3_column_text(t, 0));
+        if (sqlite3_prepare_v2(side_db, sql, -1, &rows, NULL) != SQLITE_OK)
+            fprintf(out, "unreadable\n");
+        while (rows && sqlite3_step(rows) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(rows); c++)
+                fprintf(out, "%s|",
+                        sqlite3_column_text(rows, c) ? (const char *)sqlite3_column_text(rows, c) : "NULL");
+            fputc('\n', out);
+        }
+        sqlite3_finalize(rows);
+        rows = NULL;
+    }
+    sqlite3_finalize(t);
+    walk(spool, out);
+    fclose(out);
+    return buf;
+}
+
+static int64_t audit_count(void)
+{
+    int64_t n = -1;
+    sg_store_audit_filter f = {0};
+    sg_store_audit_count(st, &f, &n);
+    return n;
+}
+
+static sg_store_audit last_event(void)
+{
+    sg_store_audit e, *list = NULL;
+    size_t n = 0;
+    sg_store_audit_filter f = {.limit = 1};
+    memset(&e, 0, sizeof e);
+    if (sg_store_audit_list(st, &f, &list, &n) == 0 && n == 1)
+        e = list[0];
+    free(list);
+    return e;
+}
+
+static void ctx_for(sg_op_ctx *ctx, const char *actor, uint32_t roles)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = &cfg;
+    ctx->store = st;
+    ctx->actor = actor;
+    ctx->roles = roles;
+    ctx->client = "192.0.2.7";
+    ctx->via = SG_VIA_API;
+}
+
+static void table(void)
+{
+    int dup = 0, route = 0, paths = 0, complete = 0, ro = 0, found = 0;
+    for (size_t i = 0; i < sg_ops_count; i++) {
+        const sg_op *a = &sg_ops[i];
+        for (size_t j = i + 1; j < sg_ops_count; j++) {
+            const sg_op *b = &sg_ops[j];
+            dup += strcmp(a->name, b->name) == 0;
+            route += strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0;
+            int same = a->cli[0] && b->cli[0];
+            for (int k = 0; same && k < 4 && (a->cli[k] || b->cli[k]); k++)
+                same = a->cli[k] && b->cli[k] && strcmp(a->cli[k], b->cli[k]) == 0;
+            if (same) {
+                dup++;
+                printf("# CLI words of %s and %s are the same\n", a->name, b->name);
+            }
+        }
+        /* {x} in the path <=> a path argument x */
+        int in_path = 0, path_args = 0;
+        for (const sg_op_arg *g = a->args; g->name; g++) {
+            char brace[80];
+            snprintf(brace, sizeof brace, "{%s}", g->name);
+            if (g->from == SG_FROM_PATH) {
+                path_args++;
+                in_path += strstr(a->path, brace) != NULL && g->required;
+            }
+        }
+        int braces = 0;
+        for (const char *c = a->path; *c; c++)
+            braces += *c == '{';
+        if (in_path != path_args || braces != path_args) {
+            paths++;
+            printf("# %s: path %s and its path arguments differ\n", a->name, a->path);
+        }
+        if (!a->handler || !a->summary || !a->audit || !a->args || !a->cli[0] ||
+            strncmp(a->path, "/api/v1/", 8) != 0) {
+            complete++;
+            printf("# %s: incomplete entry\n", a->name);
+        }
+        if ((strcmp(a->method, "GET") == 0) != a->read_only && strcmp(a->name, "policy.check") != 0 &&
+            strcmp(a->name, "policy.explain") != 0) {
+            ro++;
+            printf("# %s: %s but read_only=%d\n", a->name, a->method, a->read_only);
+        }
+        /* The route of an example path finds the entry, with its path arguments. */
+        char path[300] = "";
+        for (const char *c = a->path; *c;) {
+            if (*c == '{') {
+                strcat(path, "x1");
+                c = strchr(c, '}') + 1;
+            } else {
+                strncat(path, c++, 1);
+            }
+        }
+        json_t *pa = json_object();
+        bool known = false;
+        const sg_op *hit = sg_op_find_route(a->method, path, pa, NULL);
+        found += hit == a && json_object_size(pa) == (size_t)path_args &&
+                 !sg_op_find_route("PATCH", path, NULL, &known) && known;
+        json_decref(pa);
+    }
+    CHECK(dup == 0 && route == 0, "table: operation names, REST routes and CLI words are unique");
+    CHECK(paths == 0, "table: every {x} in a path is a required path argument and the reverse");
+    CHECK(complete == 0,
+          "table: every entry has a handler, summary, audit name, CLI words and an /api/v1 path");
+    CHECK(ro == 0,
+          "table: GET exactly for read-only operations (but policy check/explain, which take bodies)");
+    CHECK(found == (int)sg_ops_count,
+          "routes: every path template finds its entry (%d of %zu), another method 405", found, sg_ops_count);
+    CHECK(!sg_op_find_route("GET", "/api/v1/queue/a/b/c", NULL, NULL) &&
+              !sg_op_find_route("GET", "/api/v1", NULL, NULL),
+          "routes: unknown paths find nothing");
+
+    /* The CLI, both ways. */
+    int missing = 0, stray = 0;
+    for (size_t i = 0; i < sg_ops_count; i++) {
+        bool served = false, listed = false;
+        for (size_t k = 0; k < sg_cli_verbs_count; k++)
+            served |= strcmp(sg_cli_verbs[k].op, sg_ops[i].name) == 0;
+        for (int k = 0; cli_not_converted[k]; k++)
+            listed |= strcmp(cli_not_converted[k], sg_ops[i].name) == 0;
+        if (served == listed) {
+            missing++;
+            printf("# %s: %s\n", sg_ops[i].name,
+                   served ? "served by the CLI and still listed as not converted" : "no CLI handler");
+        }
+    }
+    for (size_t k = 0; k < sg_cli_verbs_count; k++) {
+        const sg_op *op = sg_op_find(sg_cli_verbs[k].op);
+        size_t used = 0;
+        if (!op || sg_op_find_cli(op->cli, 4, &used) != op || !sg_cli_serves(op->cli[0])) {
+            stray++;
+            printf("# CLI verb %s is not (or not reachable) in the table\n", sg_cli_verbs[k].op);
+        }
+    }
+    CHECK(missing == 0, "CLI: every table verb has a CLI handler or is listed as not converted (%d wrong)",
+          missing);
+    CHECK(stray == 0,
+          "CLI: every verb the CLI serves through the table is in the table and reachable by its words");
+}
+
+static void matrix(void)
+{
+    /* One account per role, so handlers that act on "one's own" find the caller. */
+    for (int r = 0; r < SG_ROLE_COUNT; r++) {
+        sg_store_account a = {.roles = sg_role_bit(r), .created = 1};
+        snprintf(a.name, sizeof a.name, "%s", sg_role_name(sg_role_bit(r)));
+        snprintf(a.hash, sizeof a.hash, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA");
+        sg_store_admin_account_add(st, &a);
+    }
+    int cells = 0, denied = 0, denied_bad = 0, allowed_bad = 0, events_bad = 0, nofixture = 0, n = 0;
+    for (int r = -1; r < SG_ROLE_COUNT; r++) {
+        uint32_t role = r < 0 ? 0 : sg_role_bit(r);
+        const char *rname = r < 0 ? "none" : sg_role_name(role);
+        for (size_t i = 0; i < sg_ops_count; i++) {
+            const sg_op *op = &sg_ops[i];
+            json_t *args = args_for(op, rname, n++), *res = NULL;
+            if (!args) {
+                nofixture++;
+                printf("# no arguments for %s in this test\n", op->name);
+                continue;
+            }
+            bool expect =
+                role == SG_ROLE_ADMIN || (role == SG_ROLE_AUDITOR && op->read_only) || (op->roles & role);
+            sg_op_ctx ctx;
+            ctx_for(&ctx, rname, role);
+            char *before = expect ? NULL : snapshot();
+            int64_t events = audit_count();
+            sg_op_error err;
+            int rc = sg_admin_call(&ctx, op->name, args, &res, &err);
+            sg_store_audit e = last_event();
+            cells++;
+            if (!expect) {
+                denied++;
+                char *after = snapshot();
+                if (rc != -1 || err.code != SG_OP_FORBIDDEN || res || strcmp(before, after) != 0) {
+                    denied_bad++;
+                    printf("# %s as %s: rc %d code %s, %s\n", op->name, rname, rc, sg_op_code_name(err.code),
+                           strcmp(before, after) ? "the store or spool changed" : "nothing changed");
+                }
+                free(after);
+            } else if (!(rc == 0 && res) && !(rc == -1 && err.code == SG_OP_NOT_FOUND)) {
+                allowed_bad++;
+                printf("# %s as %s: rc %d code %s: %s\n", op->name, rname, rc, sg_op_code_name(err.code),
+                       err.message);
+            }
+            const char *want = rc == 0 ? "ok" : sg_op_code_name(err.code);
+            if (audit_count() != events + 1 || strcmp(e.op, op->audit) != 0 || strcmp(e.actor, rname) != 0 ||
+                strcmp(e.result, want) != 0 || e.roles != role || strcmp(e.client, "192.0.2.7") != 0) {
+                events_bad++;
+                printf("# %s as %s: audit events %lld -> %lld, last %s/%s/%s\n", op->name, rname,
+                       (long long)events, (long long)audit_count(), e.op, e.actor, e.result);
+            }
+            free(before);
+            json_decref(args);
+            json_decref(res);
+        }
+    }
+    CHECK(nofixture == 0, "matrix: the test has arguments for every operation of the table");
+    CHECK(denied > 0 && denied_bad == 0,
+          "matrix: all %d denied cells (of %d) answer forbidden and change nothing in the store or the spool",
+          denied, cells);
+    CHECK(allowed_bad == 0,
+          "matrix: all %d allowed cells are admitted and run (ok, or not_found for an absent object)",
+          cells - denied);
+    CHECK(events_bad == 0, "matrix: every one of the %d calls wrote exactly one audit event with its outcome",
+          cells);
+
+    /* A few cells said in words, independent of the formula above. */
+    sg_op_ctx ctx;
+    json_t *res = NULL;
+    sg_op_error err;
+    json_t *a = json_pack("{s:s}", "id", Z16);
+    ctx_for(&ctx, "auditor", SG_ROLE_AUDITOR);
+    CHECK(sg_admin_call(&ctx, "queue.release", a, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "an Auditor cannot release a message");
+    ctx_for(&ctx, "policy-operator", SG_ROLE_POLICY);
+    CHECK(sg_admin_call(&ctx, "queue.release", a, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "a Policy Operator cannot release a message");
+    ctx_for(&ctx, "system-operator", SG_ROLE_SYSTEM);
+    CHECK(sg_admin_call(&ctx, "queue.release", a, &res, &err) == -1 && err.code == SG_OP_NOT_FOUND,
+          "a System Operator can (here: no such message)");
+    json_decref(a);
+    ctx_for(&ctx, "system-operator", SG_ROLE_SYSTEM | 0x80000000u);
+    CHECK(sg_admin_call(&ctx, "admin.list", NULL, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "an unknown role bit grants nothing");
+}
+
+static void arguments(void)
+{
+    sg_op_ctx ctx;
+    json_t *res = NULL;
+    sg_op_error err;
+    ctx_for(&ctx, "administrator", SG_ROLE_ADMIN);
+    static const struct {
+        const char *op, *json, *field;
+    } bad[] = {
+        {"admin.add", "{\"roles\": \"auditor\"}", "name"},
+        {"admin.add", "{\"name\": 5, \"roles\": \"auditor\"}", "name"},
+        {"admin.add", "{\"name\": \"\", \"roles\": \"auditor\"}", "name"},
+        {"admin.add", "{\"name\": \"x\", \"roles\": \"auditor\", \"bogus\": 1}", "bogus"},
+        {"admin.add", "{\"name\": \"x\", \"roles\": \"wizard\"}", "roles"},
+        {"admin.add", "{\"name\": \"x y\", \"roles\": \"auditor\"}", "name"},
+        {"admin.add", "{\"name\": \"x\", \"roles\": \"auditor\", \"password\": \"short\"}", "password"},
+        {"audit.list", "{\"limit\": 0}", "limit"},
+        {"audit.list", "{\"limit\": 1001}", "limit"},
+        {"audit.list", "{\"limit\": \"5\"}", "limit"},
+        {"audit.list", "{\"since\": -1}", "since"},
+        {"queue.list", "{\"state\": \"nowhere\"}", "state"},
+        {"queue.show", "{\"id\": \"../../etc/passwd\"}", "id"},
+        {"key.export", "{\"fpr\": \"" F40 "\", \"binary\": \"yes\"}", "binary"},
+        {"policy.explain", "{\"from\": \"a@b\", \"to\": \"c@d\", \"message\": \"not base64!\"}", "message"},
+        {"policy.load", "{\"text\": \"this is not a policy {\"}", "text"},
+        {"key.show", "{\"fpr\": \"" F64 F64 "\"}", "fpr"},
+    };
+    int wrong = 0;
+    char *before = snapshot();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *a = json_loads(bad[i].json, 0, NULL);
+        int64_t events = audit_count();
+        int rc = sg_admin_call(&ctx, bad[i].op, a, &res, &err);
+        sg_store_audit e = last_event();
+        if (rc != -1 || err.code != SG_OP_INVALID_ARGUMENT || strcmp(err.field, bad[i].field) != 0 || res ||
+            audit_count() != events + 1 || strcmp(e.result, "invalid_argument") != 0) {
+            wrong++;
+            printf("# %s %s: rc %d code %s field '%s' (%s)\n", bad[i].op, bad[i].json, rc,
+                   sg_op_code_name(err.code), err.field, err.message);
+        }
+        json_decref(a);
+    }
+    char *after = snapshot();
+    CHECK(wrong == 0,
+          "invalid arguments: %zu kinds refused as invalid_argument naming the field, one event each",
+          sizeof bad / sizeof bad[0]);
+    CHECK(strcmp(before, after) == 0, "invalid arguments changed nothing");
+    free(before);
+    free(after);
+    json_t *notobj = json_pack("[i]", 1);
+    CHECK(sg_admin_call(&ctx, "admin.list", notobj, &res, &err) == -1 && err.code == SG_OP_INVALID_ARGUMENT,
+          "arguments that are not an object are refused");
+    json_decref(notobj);
+    json_t *a = json_loads("{\"bogus\": 1}", 0, NULL);
+    ctx_for(&ctx, "auditor", SG_ROLE_AUDITOR);
+    CHECK(sg_admin_call(&ctx, "queue.delete", a, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "permission comes first: a denied call with bad arguments is forbidden, not invalid");
+    json_decref(a);
+    int64_t events = audit_count();
+    CHECK(sg_admin_call(&ctx, "no.such.op", NULL, &res, &err) == -1 && err.code == SG_OP_NOT_FOUND &&
+              audit_count() == events + 1 && strcmp(last_event().op, "no.such.op") == 0,
+          "an unknown operation is not_found, and recorded too");
+
+    /* From strings, as the query string and the CLI give them. */
+    const sg_op *op = sg_op_find("audit.list");
+    const char *names[] = {"limit", "since"}, *vals[] = {"5", "12"}, *badv[] = {"5x", "1"};
+    json_t *got = NULL;
+    CHECK(sg_op_args_from_strings(op, names, vals, 2, &got, &err) == 0 &&
+              json_integer_value(json_object_get(got, "limit")) == 5 && sg_op_validate(op, got, &err) == 0,
+          "from strings: typed by the table");
+    json_decref(got);
+    CHECK(sg_op_args_from_strings(op, names, badv, 2, &got, &err) == -1 && strcmp(err.field, "limit") == 0,
+          "from strings: a bad integer names its field");
+    const char *bn[] = {"fpr", "binary"}, *bv[] = {F40, "on"};
+    CHECK(sg_op_args_from_strings(sg_op_find("key.export"), bn, bv, 2, &got, &err) == 0 &&
+              json_is_true(json_object_get(got, "binary")),
+          "from strings: a bool");
+    json_decref(got);
+    json_t *b = json_object();
+    uint8_t *out = NULL;
+    size_t len = 0;
+    CHECK(sg_op_args_set_bytes(b, "message", (const uint8_t *)"a\0b", 3) == 0 &&
+              sg_op_arg_bytes(b, "message", &out, &len) == 0 && len == 3 && memcmp(out, "a\0b", 3) == 0,
+          "bytes: base64 both ways, NUL and all");
+    free(out);
+    json_decref(b);
+}
+
+static void own_objects(void)
+{
+    sg_op_ctx ctx;
+    json_t *res = NULL, *a;
+    sg_op_error err;
+    ctx_for(&ctx, "system-operator", SG_ROLE_SYSTEM);
+    a = json_pack("{s:s}", "roles", "system-operator");
+    CHECK(sg_admin_call(&ctx, "token.create", a, &res, &err) == 0,
+          "an operator creates a token of their own");
+    char id[32];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(res, "id")));
+    json_decref(res);
+    json_decref(a);
+    a = json_pack("{s:s, s:s}", "roles", "system-operator", "owner", "ca-operator");
+    CHECK(sg_admin_call(&ctx, "token.create", a, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "... but not for another account");
+    json_decref(a);
+    a = json_pack("{s:s}", "roles", "administrator");
+    CHECK(sg_admin_call(&ctx, "token.create", a, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "... nor with roles the operator does not hold");
+    json_decref(a);
+    a = json_pack("{s:s}", "owner", "administrator");
+    CHECK(sg_admin_call(&ctx, "token.list", a, &res, &err) == -1 && err.code == SG_OP_FORBIDDEN,
+          "an operator cannot list another account's tokens");
+    json_decref(a);
+    ctx_for(&ctx, "ca-operator", SG_ROLE_CA);
+    a = json_pack("{s:s}", "id", id);
+    CHECK(sg_admin_call(&ctx, "token.revoke", a, &res, &err) == -1 && err.code == SG_OP_NOT_FOUND,
+          "another operator's token is not_found to them");
+    ctx_for(&ctx, "auditor", SG_ROLE_AUDITOR);
+    json_t *all = NULL;
+    CHECK(sg_admin_call(&ctx, "token.list", NULL, &all, &err) == 0 &&
+              json_integer_value(json_object_get(all, "total")) >= 1,
+          "an Auditor sees everyone's tokens");
+    json_decref(all);
+    ctx_for(&ctx, "administrator", SG_ROLE_ADMIN);
+    CHECK(sg_admin_call(&ctx, "token.revoke", a, &res, &err) == 0, "an Administrator revokes anyone's token");
+    json_decref(res);
+    json_decref(a);
+
+    /* The last Administrator stays. */
+    sg_store_account *list;
+    size_t n;
+    sg_store_admin_account_list(st, &list, &n);
+    for (size_t i = 0; i < n; i++)
+        if ((list[i].roles & SG_ROLE_ADMIN) && strcmp(list[i].name, "administrator") != 0)
+            sg_store_admin_account_delete(st, list[i].name);
+    free(list);
+    a = json_pack("{s:s}", "name", "administrator");
+    CHECK(sg_admin_call(&ctx, "admin.delete", a, &res, &err) == -1 && err.code == SG_OP_CONFLICT,
+          "the last Administrator cannot be deleted (%s)", err.message);
+    json_decref(a);
+    a = json_pack("{s:s, s:s}", "name", "administrator", "roles", "auditor");
+    CHECK(sg_admin_call(&ctx, "admin.set-roles", a, &res, &err) == -1 && err.code == SG_OP_CONFLICT,
+          "... nor lose the role");
+    json_decref(a);
+    a = json_pack("{s:s, s:s}", "name", "auditor", "roles", "administrator,auditor");
+    CHECK(sg_admin_call(&ctx, "admin.set-roles", a, &res, &err) == 0, "with a second Administrator ...");
+    json_decref(res);
+    json_decref(a);
+    a = json_pack("{s:s}", "name", "administrator");
+    CHECK(sg_admin_call(&ctx, "admin.delete", a, &res, &err) == 0, "... the first can go");
+    json_decref(a);
+
+    /* A failed audit write is logged, and the call's answer stands. */
+    sqlite3_exec(side_db, "DROP TABLE audit_events", NULL, NULL, NULL);
+    ctx_for(&ctx, "auditor", SG_ROLE_AUDITOR);
+    CHECK(sg_admin_call(&ctx, "version", NULL, &res, &err) == 0 &&
+              sg_audit_event(st, "x", 0, "version", "", "ok", "local", "") == -1,
+          "without an audit table the event is refused (and logged); the read still answers");
+    json_decref(res);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/sg-test-admin-ops-XXXXXX", conf[300], err[600] = "";
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(conf, sizeof conf, "%s/sealgate.conf", dir);
+    FILE *f = fopen(conf, "w");
+    if (f) {
+        fprintf(f, "base_dir = \"%s/run\";\n", dir);
+        fclose(f);
+    }
+    CHECK(sg_config_load(&cfg, conf, err, sizeof err) == 0, "configuration loaded (%s)", err);
+    snprintf(store_path, sizeof store_path, "%s", cfg.store_path);
+    snprintf(spool, sizeof spool, "%s", cfg.spool_dir);
+    sg_queue q;
+    CHECK(sg_queue_open(&q, spool, "test", true) == 0, "spool made");
+    sg_queue_close(&q);
+    st = sg_store_open(store_path, err, sizeof err);
+    CHECK(st && side_open(store_path), "store opened (%s)", err);
+    if (!st || !side_db)
+        return CHECK_DONE();
+    table();
+    matrix();
+    arguments();
+    own_objects();
+    side_close();
+    sg_store_close(st);
+    sg_config_free(&cfg);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    return CHECK_DONE();
+}
