@@ -368,19 +368,35 @@ int sg_queue_list(sg_queue *q, int state, char ***names, size_t *n)
     rewinddir(d);
     size_t cap = 0;
     struct dirent *de;
+    /* A state this process may not read is an O_PATH handle: readdir fails (EBADF) and that is
+     * an error, never an empty state (the web role would show "0 held" for a full hold/). */
+    int failed = 0;
+    errno = 0;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             char **nv = realloc(*names, cap * sizeof *nv);
-            if (!nv)
+            if (!nv) {
+                failed = ENOMEM;
                 break;
+            }
             *names = nv;
         }
         (*names)[(*n)++] = strdup(de->d_name);
+        errno = 0;
     }
+    if (!failed && errno)
+        failed = errno;
     closedir(d);
+    if (failed) {
+        sg_queue_names_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+        errno = failed;
+        return -1;
+    }
     if (*n)
         qsort(*names, *n, sizeof **names, cmp_names);
     return 0;
