@@ -5,6 +5,7 @@
  * Content-Security-Policy forbids both); authenticated pages are sent with no-store. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/roles.h"
 #include "web/web_int.h"
@@ -67,6 +68,34 @@ void sg_html_fact(sg_buf *b, const char *name, const json_t *v)
     sg_buf_appendf(b, "</dt><dd>");
     sg_html_value(b, v);
     sg_buf_appendf(b, "</dd>");
+}
+
+void sg_html_time(sg_buf *b, const json_t *v)
+{
+    json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (t <= 0) {
+        sg_buf_appendf(b, "never");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char s[32];
+    gmtime_r(&tt, &tm);
+    strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    sg_buf_appendf(b, "<time datetime=\"%lld\">%s</time>", (long long)t, s);
+}
+
+/* "42 s", "5 min", "3 h", "2 d": the age of the oldest message. */
+void sg_html_age(sg_buf *b, json_int_t s)
+{
+    if (s < 120)
+        sg_buf_appendf(b, "%lld s", (long long)s);
+    else if (s < 7200)
+        sg_buf_appendf(b, "%lld min", (long long)s / 60);
+    else if (s < 172800)
+        sg_buf_appendf(b, "%lld h", (long long)s / 3600);
+    else
+        sg_buf_appendf(b, "%lld d", (long long)s / 86400);
 }
 
 typedef struct nav_item {

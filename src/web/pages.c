@@ -10,32 +10,6 @@
 #include "web/form.h"
 #include "web/web_int.h"
 
-/* The value of the first of keys present in o, or NULL. */
-static const json_t *pick(const json_t *o, const char *const *keys)
-{
-    for (; *keys; keys++) {
-        const json_t *v = json_object_get(o, *keys);
-        if (v)
-            return v;
-    }
-    return NULL;
-}
-
-static void when(sg_buf *b, const json_t *v)
-{
-    json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;
-    if (t <= 0) {
-        sg_buf_appendf(b, "never");
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char s[32];
-    gmtime_r(&tt, &tm);
-    strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    sg_buf_appendf(b, "<time datetime=\"%lld\">%s</time>", (long long)t, s);
-}
-
 /* The answer of a page whose operation failed: the operation's message, its status. */
 static void call_failed(sg_http_req *req, const sg_web_who *who, const sg_op_error *e)
 {
@@ -44,13 +18,39 @@ static void call_failed(sg_http_req *req, const sg_web_who *who, const sg_op_err
 
 /* ---- dashboard: the status operation ---- */
 
-static void health_pill(sg_buf *b, const json_t *v)
+/* One card per queue state: its count and the age of its oldest message; a state this process
+ * cannot read (null in the status) says so instead of showing a number it does not know. */
+static void queue_cards(sg_buf *b, const json_t *queue)
 {
-    const char *s = json_is_string(v) ? json_string_value(v) : json_is_true(v) ? "running" : "down";
-    bool ok = strcmp(s, "running") == 0 || strcmp(s, "ok") == 0 || strcmp(s, "up") == 0 || json_is_true(v);
-    sg_buf_appendf(b, "<span class=\"pill %s\">", ok ? "ok" : "bad");
-    sg_html_esc(b, s);
-    sg_buf_appendf(b, "</span>");
+    sg_buf_appendf(b, "<section aria-label=\"Queue sizes per state\"><div class=\"cards\">");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)queue, k, v)
+    {
+        sg_buf_appendf(b, "<a class=\"card\" href=\"/queue?state=");
+        sg_html_esc(b, k);
+        sg_buf_appendf(b, "\"><div class=\"label\">");
+        sg_html_esc(b, k);
+        json_t *count = json_object_get(v, "count");
+        if (json_is_integer(count)) {
+            sg_buf_appendf(b, "</div><div class=\"value\">%lld</div><div class=\"sub\">",
+                           (long long)json_integer_value(count));
+            json_int_t oldest = json_integer_value(json_object_get(v, "oldest_age"));
+            if (json_integer_value(count) > 0 && oldest >= 0) {
+                sg_buf_appendf(b, "oldest ");
+                sg_html_age(b, oldest);
+            } else if (json_integer_value(count) > 0) {
+                sg_buf_appendf(b, "waiting");
+            } else {
+                sg_buf_appendf(b, "empty");
+            }
+            sg_buf_appendf(b, "</div></a>");
+        } else {
+            sg_buf_appendf(b, "</div><div class=\"value muted\">&mdash;</div><div class=\"sub\">not readable by "
+                              "the portal</div></a>");
+        }
+    }
+    sg_buf_appendf(b, "</div></section>");
 }
 
 void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
@@ -62,71 +62,37 @@ void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
     sg_html_begin(&b, "Dashboard", who, "dashboard");
     if (sg_web_call(w, req, who, SG_VIA_WEB, "status", NULL, &st, &e) < 0) {
         sg_html_notice(&b, false, e.message);
-    } else {
-        const json_t *queue = pick(st, (const char *const[]){"queue", "queues", NULL});
-        sg_buf_appendf(&b, "<div class=\"cards\" aria-label=\"Queue sizes per state\">");
-        const char *k;
-        json_t *v;
-        if (json_is_object(queue))
-            json_object_foreach((json_t *)queue, k, v)
-            {
-                sg_buf_appendf(&b, "<div class=\"card\"><div class=\"label\">");
-                sg_html_esc(&b, k);
-                sg_buf_appendf(&b, "</div><div class=\"value\">");
-                sg_html_value(&b, v);
-                sg_buf_appendf(&b, "</div></div>");
-            }
-        sg_buf_appendf(&b, "</div>");
-        const json_t *roles = pick(st, (const char *const[]){"roles", "processes", NULL});
-        sg_buf_appendf(&b, "<section class=\"panel\"><h2>Roles</h2><table><thead><tr><th scope=\"col\">Role</th>"
-                           "<th scope=\"col\">State</th><th scope=\"col\">Details</th></tr></thead><tbody>");
-        if (json_is_object(roles))
-            json_object_foreach((json_t *)roles, k, v)
-            {
-                sg_buf_appendf(&b, "<tr><td>");
-                sg_html_esc(&b, k);
-                sg_buf_appendf(&b, "</td><td>");
-                health_pill(&b, json_is_object(v) ? pick(v, (const char *const[]){"state", "status", "running", NULL}) : v);
-                sg_buf_appendf(&b, "</td><td class=\"mono\">");
-                if (json_is_object(v)) {
-                    const char *k2;
-                    json_t *v2;
-                    int i = 0;
-                    json_object_foreach(v, k2, v2)
-                    {
-                        if (!strcmp(k2, "state") || !strcmp(k2, "status") || !strcmp(k2, "running"))
-                            continue;
-                        sg_buf_appendf(&b, "%s", i++ ? " &middot; " : "");
-                        sg_html_esc(&b, k2);
-                        sg_buf_appendf(&b, " ");
-                        sg_html_value(&b, v2);
-                    }
-                }
-                sg_buf_appendf(&b, "</td></tr>");
-            }
-        else if (json_is_array(roles)) {
-            size_t i;
-            json_array_foreach(roles, i, v)
-            {
-                sg_buf_appendf(&b, "<tr><td>");
-                sg_html_value(&b, json_object_get(v, "name") ? json_object_get(v, "name") : json_object_get(v, "role"));
-                sg_buf_appendf(&b, "</td><td>");
-                health_pill(&b, pick(v, (const char *const[]){"state", "status", "running", NULL}));
-                sg_buf_appendf(&b, "</td><td class=\"mono\">");
-                sg_html_value(&b, json_object_get(v, "pid"));
-                sg_buf_appendf(&b, "</td></tr>");
-            }
-        }
-        sg_buf_appendf(&b, "</tbody></table></section><section class=\"panel\"><h2>Gateway</h2><div class=\"body\">"
-                           "<dl class=\"facts\">");
-        json_object_foreach(st, k, v)
-        {
-            if (json_is_object(v) || json_is_array(v))
-                continue;
-            sg_html_fact(&b, k, v);
-        }
-        sg_buf_appendf(&b, "</dl></div></section>");
+        sg_html_end(&b);
+        sg_web_send_page(req, sg_web_status(e.code), &b, NULL);
+        return;
     }
+    json_t *queue = json_object_get(st, "queue");
+    if (json_is_object(queue))
+        queue_cards(&b, queue);
+    sg_buf_appendf(&b, "<section class=\"panel\"><h2>Roles</h2><table><thead><tr><th scope=\"col\">Role</th>"
+                       "<th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Process</th></tr></thead><tbody>");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(st, "roles"), k, v)
+    {
+        json_int_t pid = json_integer_value(v);
+        sg_buf_appendf(&b, "<tr><td>");
+        sg_html_esc(&b, k);
+        sg_buf_appendf(&b, "</td><td><span class=\"pill %s\">%s</span></td><td class=\"num mono\">", pid > 0 ? "ok" : "bad",
+                       pid > 0 ? "running" : "not running");
+        if (pid > 0)
+            sg_buf_appendf(&b, "%lld", (long long)pid);
+        sg_buf_appendf(&b, "</td></tr>");
+    }
+    sg_buf_appendf(&b, "</tbody></table></section><section class=\"panel\"><h2>Gateway</h2><div class=\"body\">"
+                       "<dl class=\"facts\">");
+    json_t *running = json_object_get(st, "running");
+    sg_buf_appendf(&b, "<dt>state</dt><dd><span class=\"pill %s\">%s</span></dd>", json_is_true(running) ? "ok" : "bad",
+                   json_is_true(running) ? "running" : "not running");
+    sg_html_fact(&b, "version", json_object_get(st, "version"));
+    sg_html_fact(&b, "master process", json_object_get(st, "master_pid"));
+    sg_html_fact(&b, "store schema", json_object_get(json_object_get(st, "store"), "schema_version"));
+    sg_buf_appendf(&b, "</dl></div></section>");
     json_decref(st);
     sg_html_end(&b);
     sg_web_send_page(req, 200, &b, NULL);
@@ -181,7 +147,7 @@ void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who)
         {
             const char *res = json_string_value(json_object_get(x, "result"));
             sg_buf_appendf(&b, "<tr><td>");
-            when(&b, json_object_get(x, "time"));
+            sg_html_time(&b, json_object_get(x, "time"));
             sg_buf_appendf(&b, "</td><td>");
             sg_html_value(&b, json_object_get(x, "actor"));
             sg_buf_appendf(&b, "</td><td class=\"mono\">");
@@ -255,7 +221,7 @@ static void admins_render(sg_web *w, sg_http_req *req, const sg_web_who *who, in
             sg_buf_appendf(&b, "</span>");
         }
         sg_buf_appendf(&b, "</td><td>");
-        when(&b, json_object_get(x, "last_login"));
+        sg_html_time(&b, json_object_get(x, "last_login"));
         json_int_t locked = json_integer_value(json_object_get(x, "locked_until"));
         sg_buf_appendf(&b, "</td><td>%s</td></tr>",
                        locked > (json_int_t)time(NULL) ? "<span class=\"pill warn\">locked</span>"

@@ -88,7 +88,8 @@ static void list(sg_web *w, sg_http_req *req, const sg_web_who *who)
         } else {
             sg_buf_appendf(&b, "<table><thead><tr><th scope=\"col\">Queue id</th><th scope=\"col\">State</th>"
                                "<th scope=\"col\">Sender</th><th scope=\"col\">Recipients</th><th scope=\"col\" "
-                               "class=\"num\">Size</th><th scope=\"col\">Reason</th><th scope=\"col\">Actions</th>"
+                               "class=\"num\">Size</th><th scope=\"col\" class=\"num\">Age</th><th scope=\"col\">"
+                               "Last error</th><th scope=\"col\">Actions</th>"
                                "</tr></thead><tbody>");
             size_t i;
             json_t *x;
@@ -110,6 +111,9 @@ static void list(sg_web *w, sg_http_req *req, const sg_web_who *who)
                                                                     : json_object_get(x, "rcpt"));
                 sg_buf_appendf(&b, "</td><td class=\"num\">");
                 sg_html_value(&b, json_object_get(x, "size"));
+                sg_buf_appendf(&b, "</td><td class=\"num\">");
+                if (json_is_integer(json_object_get(x, "age")))
+                    sg_html_age(&b, json_integer_value(json_object_get(x, "age")));
                 sg_buf_appendf(&b, "</td><td>");
                 sg_html_value(&b, json_object_get(x, "reason") ? json_object_get(x, "reason")
                                                                 : json_object_get(x, "last_error"));
@@ -151,6 +155,25 @@ static void show(sg_web *w, sg_http_req *req, const sg_web_who *who, const char 
     {
         if (strcmp(k, "headers") == 0 && json_is_string(v)) {
             headers = json_string_value(v);
+            continue;
+        }
+        if (strcmp(k, "created") == 0) {
+            sg_buf_appendf(&b, "<dt>created</dt><dd>");
+            sg_html_time(&b, v);
+            sg_buf_appendf(&b, "</dd>");
+            continue;
+        }
+        if (strcmp(k, "rcpt") == 0 && json_is_array(v)) {
+            sg_buf_appendf(&b, "<dt>recipients</dt><dd>");
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x)
+            {
+                sg_buf_appendf(&b, "%s<span class=\"mono\">", i ? "<br>" : "");
+                sg_html_value(&b, json_is_object(x) ? json_object_get(x, "addr") : x);
+                sg_buf_appendf(&b, "</span>");
+            }
+            sg_buf_appendf(&b, "</dd>");
             continue;
         }
         sg_html_fact(&b, k, v);

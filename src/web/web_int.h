@@ -83,6 +83,9 @@ void sg_web_page_error(sg_http_req *req, const sg_web_who *who, int status, cons
 void sg_web_redirect(sg_http_req *req, const char *location, const sg_http_header *cookie);
 /* A JSON value as text for a table cell (strings as they are, numbers, true/false). */
 void sg_html_value(sg_buf *b, const json_t *v);
+/* A Unix time as UTC ("never" for 0), and a number of seconds as "42 s", "5 min", "3 h", "2 d". */
+void sg_html_time(sg_buf *b, const json_t *v);
+void sg_html_age(sg_buf *b, json_int_t seconds);
 /* One <dt>name</dt><dd>value</dd> of a facts list. */
 void sg_html_fact(sg_buf *b, const char *name, const json_t *v);
 

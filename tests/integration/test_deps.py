@@ -33,6 +33,9 @@ NEEDS = [
     ("cmd", "runuser", "privilege-drop tests"), ("cmd", "setpriv", "test_roles (spool access as each role)"),
     ("cmd", "rm", "test_certs"), ("cmd", "git", "test_fresh_check, scripts/fresh-check"),
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
+    ("cmd", "chromium", "test_web_portal"), ("cmd", "chromedriver", "test_web_portal"),
+    ("py", "selenium", "test_web_portal"),
+    ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).
@@ -88,6 +91,12 @@ def locate(kind, name):
     if kind == "cmd":
         path = shutil.which(name, path=SYSTEM_PATH)
         return os.path.realpath(path) if path else None
+    if kind == "file":
+        return os.path.realpath(name) if os.path.exists(name) else None
+    if kind == "py":  # Debian's python3 (a python3 of its own, e.g. pyenv, does not count)
+        r = subprocess.run(["/usr/bin/python3", "-c", f"import {name}; print({name}.__file__)"],
+                           capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
     mod = name.replace("::", "/") + ".pm"
     r = subprocess.run(["perl", f"-M{name}", "-e", f'print $INC{{"{mod}"}}'], capture_output=True, text=True)
     return r.stdout if r.returncode == 0 and r.stdout else None

@@ -223,8 +223,10 @@ class Gateway:
         self.smtp_port = free_port()
         self.sink_port = free_port()
         self.next_hop = next_hop or f"127.0.0.1:{self.sink_port}"
-        # The web role (docs/web.md) only where a suite asks for it, on a port of its own.
+        # The web role (docs/web.md) only where a suite asks for it, on a port of its own; web
+        # may be a string of further settings of its block ("session_idle = 6;").
         self.web_port = free_port() if web else None
+        self.web_settings = web if isinstance(web, str) else ""
         self.binary = binary or BINARY
         self.conf = os.path.join(self.dir, "sealgate.conf")
         self.log = os.path.join(self.dir, "sealgate.log")
@@ -238,7 +240,7 @@ class Gateway:
                     f'smtpd = {{ listen = "127.0.0.1:{self.smtp_port}"; }};\n'
                     f'relay = {{ next_hop = "{self.next_hop}"; retry_min = 1; retry_max = 2; }};\n'
                     f'sink = {{ enabled = {"true" if sink else "false"}; listen = "127.0.0.1:{self.sink_port}"; }};\n'
-                    + (f'web = {{ listen = "127.0.0.1:{self.web_port}"; }};\n' if self.web_port
+                    + (f'web = {{ listen = "127.0.0.1:{self.web_port}"; {self.web_settings} }};\n' if self.web_port
                        else 'web = { enabled = false; };\n')
                     + extra)
 
