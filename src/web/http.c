@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/netaddr.h"
@@ -176,7 +177,7 @@ sg_http_server *sg_http_start(const sg_config *cfg, int listen_fd, const char *c
     if (cfg->web.hsts_max_age > 0)
         snprintf(s->hsts, sizeof s->hsts, "max-age=%d", cfg->web.hsts_max_age);
     s->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
         on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
         MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_HTTPS_PRIORITIES,
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_CONNECTION_LIMIT,
@@ -196,6 +197,12 @@ void sg_http_stop(sg_http_server *s)
 {
     if (!s)
         return;
+    /* The listening socket is shared with the master and, during a reload, with the new
+     * instance: take it back from libmicrohttpd and only close our descriptor. Stopping with
+     * the socket still in the daemon may shut it down, for every process that shares it. */
+    MHD_socket fd = MHD_quiesce_daemon(s->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     MHD_stop_daemon(s->d);
     free(s);
 }

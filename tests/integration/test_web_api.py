@@ -9,11 +9,12 @@ operations. Owner: src/web."""
 import json
 import os
 import re
+import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, wait_port  # noqa: E402
+from sgtest import Gateway, Tap, wait_for, wait_port  # noqa: E402
 from sgweb import Client  # noqa: E402
 
 t = Tap()
@@ -244,6 +245,17 @@ try:
         for path, item in doc.get("paths", {}).items() for op in item.values())
     t.ok(structural and "securitySchemes" in doc.get("components", {}),
          "every operation has a summary, a 200 response, typed parameters and its path parameters")
+
+    # ---- supervision: reload replaces the role new-first, a dead one is restarted ----
+    old_pid = gw.role_pids().get("web")
+    os.kill(gw.proc.pid, signal.SIGHUP)
+    new_pid = wait_for(lambda: (lambda p: p if p and p != old_pid else None)(gw.role_pids().get("web")), 20)
+    t.ok(new_pid and wait_for(lambda: alice.api("GET", "/api/v1/version").status == 200, 20),
+         "SIGHUP: a new web role serves (the token still works: it lives in the store)", f"{old_pid} -> {new_pid}")
+    os.kill(new_pid, signal.SIGKILL)
+    again_pid = wait_for(lambda: (lambda p: p if p and p != new_pid else None)(gw.role_pids().get("web")), 20)
+    t.ok(again_pid and wait_for(lambda: alice.api("GET", "/api/v1/version").status == 200, 20),
+         "a killed web role is restarted by the master and serves again", f"{new_pid} -> {again_pid}")
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
 finally:
     gw.cleanup()

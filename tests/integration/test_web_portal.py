@@ -117,6 +117,14 @@ try:
     t.ok(rows and "hold" in rows[0].text, "the held message is on the queue page, state hold",
          d.find_element(By.TAG_NAME, "main").text[:300])
     d.save_screenshot(os.path.join(OUT, "queue.png"))
+    if rows:
+        rows[0].find_element(By.LINK_TEXT, qid).click()
+        wait_for(lambda: qid in d.title, 20)
+        main = d.find_element(By.TAG_NAME, "main").text
+        t.ok("carol@demo.test" in main and "dave@example.net" in main and "held for the portal test" in main
+             and not console_errors(d), "the message's page shows its envelope and headers", main[:300])
+        d.back()
+        rows = d.find_elements(By.XPATH, f"//tr[td/a[text()='{qid}']]")
     released = False
     if rows:
         rows[0].find_element(By.XPATH, ".//button[normalize-space()='Release']").click()
@@ -133,6 +141,18 @@ try:
     if released:
         t.ok(wait_for(lambda: qid not in listdir(gw.spool, "hold"), 20), "the message left hold/",
              str(listdir(gw.spool, "hold")))
+    console_errors(d)  # drains the log: a refused release (503) is a failed resource load there
+    # an account added on the Admins page, with the keyboard: its one-time password is shown once
+    d.get(base + "/admins")
+    d.find_element(By.ID, "new-name").send_keys("olivia")
+    d.find_element(By.XPATH, "//input[@name='role' and @value='system-operator']").send_keys(Keys.SPACE)
+    d.find_element(By.XPATH, "//button[normalize-space()='Add account']").send_keys(Keys.ENTER)
+    wait_for(lambda: d.find_elements(By.ID, "new-password"), 20)
+    shown = d.find_elements(By.ID, "new-password")
+    errs = console_errors(d)
+    t.ok(shown and len(shown[0].text) >= 12 and "olivia" in d.find_element(By.TAG_NAME, "table").text and not errs,
+         "the Admins page adds an account with its roles and shows its one-time password",
+         "; ".join(errs[:3]) + " | " + d.find_element(By.TAG_NAME, "main").text[:200])
     d.get(base + "/events?operation=queue.release")
     t.ok(qid in d.find_element(By.TAG_NAME, "main").text, "the release (done or refused) is an audit event on the events page")
     t.ok(os.path.getsize(os.path.join(OUT, "dashboard.png")) > 10000 and
