@@ -1,5 +1,7 @@
 /* ops_admin.c - the account operations: admin.add, list, delete, set-roles, passwd. Owner:
  * src/admin.
+ * account.password is the caller's own change: the current password is checked like a login
+ * (lockout included), so a stolen session alone cannot take over the account.
  * SECURITY: a password, given or generated, is hashed (argon2id) before anything is stored
  * and never reaches an audit event or a log; a generated one is returned once in the result.
  * The last account holding Administrator can be neither deleted nor stripped of the role, so
@@ -224,4 +226,30 @@ int sg_op_admin_passwd(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
         json_object_set_new(r, "password", json_string(gen));
     OPENSSL_cleanse(gen, sizeof gen);
     return sg_op_answer(r, result, err);
+}
+
+int sg_op_account_password(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    const char *name = ctx->actor ? ctx->actor : "";
+    sg_store_account a;
+    int64_t retry;
+    if (sg_auth_login(ctx->store, name, sg_op_arg_str(args, "current_password"),
+                      ctx->via == SG_VIA_CLI ? NULL : ctx->client, sg_op_now(ctx), &a, &retry, err) < 0)
+        return -1;
+    char hash[SG_ADMIN_HASH_MAX + 1];
+    if (sg_auth_hash(sg_op_arg_str(args, "password"), hash, sizeof hash, err) < 0)
+        return -1;
+    /* The new hash and the end of every session (the portal signs in again) together. */
+    int rc = sg_store_begin(ctx->store) == 0 &&
+                     sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
+                     sg_store_admin_session_delete_account(ctx->store, name) == 0 &&
+                     sg_store_commit(ctx->store) == 0
+                 ? 0
+                 : sg_op_store_fail(ctx, err);
+    if (rc < 0) {
+        sg_store_rollback(ctx->store);
+        return -1;
+    }
+    sg_op_set_target(ctx, "%s", name);
+    return sg_op_answer(json_pack("{s:s}", "name", name), result, err);
 }

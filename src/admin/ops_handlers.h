@@ -14,6 +14,7 @@ SG_OP_HANDLER(sg_op_admin_list);
 SG_OP_HANDLER(sg_op_admin_delete);
 SG_OP_HANDLER(sg_op_admin_set_roles);
 SG_OP_HANDLER(sg_op_admin_passwd);
+SG_OP_HANDLER(sg_op_account_password);
 /* ops_access.c: API tokens and sessions */
 SG_OP_HANDLER(sg_op_token_create);
 SG_OP_HANDLER(sg_op_token_list);

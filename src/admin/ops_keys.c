@@ -75,7 +75,7 @@ int sg_op_key_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
     sg_pgp_key k;
     int rc = sg_keystore_get(ks, fpr, &k);
     if (rc != 0) {
-        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no key %.64s", fpr)
+        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no such key %.64s", fpr)
                      : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
         sg_keystore_close(ks);
         return rc;
@@ -97,7 +97,7 @@ int sg_op_key_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     size_t len;
     int rc = sg_keystore_export(ks, fpr, false, !binary, &out, &len);
     if (rc != 0) {
-        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no key %.64s", fpr)
+        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no such key %.64s", fpr)
                      : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
         sg_keystore_close(ks);
         return rc;
@@ -114,15 +114,14 @@ int sg_op_key_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
 
 int sg_op_key_delete(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
-    (void)result;
     const char *fpr = sg_op_arg_str(args, "fpr");
     sg_keystore *ks = open_ks(ctx, err);
     if (!ks)
         return -1;
     int rc = sg_keystore_delete(ks, fpr);
     if (rc != 0)
-        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no key %.64s", fpr)
+        rc = rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no such key %.64s", fpr)
                      : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
     sg_keystore_close(ks);
-    return rc;
+    return rc < 0 ? -1 : sg_op_answer(json_pack("{s:s}", "fpr", fpr), result, err);
 }

@@ -175,7 +175,7 @@ int sg_op_queue_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     }
     sg_queue_close(&q);
     const char *sort = sg_op_arg_str(args, "sort");
-    if (rc == 0 && sort) {
+    if (rc == 0 && sort && n > 1) {
         sort_key = sort;
         qsort(all, n, sizeof *all, cmp_items);
     }

@@ -1,4 +1,5 @@
-/* cli_key.c - `sealgate key import|list|show|export|delete|generate|revoke`. Owner: src/keys.
+/* cli_key.c - `sealgate key import|export|generate|revoke` (list, show and delete go through
+ * the operation table: src/cli/cli_ops.c, src/admin/ops_keys.c). Owner: src/keys.
  * SECURITY: this is the admin's tool and one of the two callers allowed to unwrap private keys
  * (the other is cryptd): `export --secret`, `generate` and `revoke` load the KEK, creating it
  * when absent (the admin runs this as root or as the KEK's owner; others fail on the file
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto/kek.h"
@@ -17,7 +17,6 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
-#include "cli/cli_opts.h"
 #include "cli/cli_store.h"
 #include "roles.h"
 
@@ -36,58 +35,6 @@ static int usage(void)
 {
     fputs(usage_text, stderr);
     return 2;
-}
-
-static void print_date(int64_t t)
-{
-    char d[32] = "never";
-    if (t > 0 && t < INT64_MAX) {
-        time_t tt = (time_t)t;
-        struct tm tm;
-        gmtime_r(&tt, &tm);
-        strftime(d, sizeof d, "%Y-%m-%d", &tm);
-    }
-    fputs(d, stdout);
-}
-
-static void print_flags(const sg_pgp_key *k)
-{
-    time_t now = time(NULL);
-    if (k->secret)
-        fputs(" [S]", stdout);
-    if (k->revoked)
-        fputs(" [revoked]", stdout);
-    if (k->expires && k->expires <= now)
-        fputs(" [expired]", stdout);
-    if (!k->enc_subkey)
-        fputs(" [no-encryption-subkey]", stdout);
-}
-
-static void print_key(const sg_pgp_key *k, bool details)
-{
-    printf("%s  %s/%u  created ", k->fpr, k->alg, k->bits);
-    print_date(k->created);
-    fputs("  expires ", stdout);
-    print_date(k->expires);
-    print_flags(k);
-    putchar('\n');
-    if (details) {
-        printf("  keyid        %s\n  usage        %s%s%s\n  encryption   ", k->keyid,
-               k->can_sign ? "sign " : "", k->can_certify ? "certify " : "", k->can_encrypt ? "encrypt" : "");
-        if (k->enc_subkey) {
-            fputs("subkey valid until ", stdout);
-            print_date(k->enc_until);
-            putchar('\n');
-        } else {
-            fputs("none\n", stdout);
-        }
-        printf("  secret       %s\n", k->secret ? "held (wrapped by the KEK)" : "no");
-        if (k->revoked)
-            printf("  revoked      %s\n", k->revoke_reason ? k->revoke_reason : "");
-    }
-    for (size_t i = 0; i < k->nuids; i++)
-        printf("  uid  %s%s\n", k->uids[i].uid,
-               k->uids[i].valid ? "" : "  (not bound by a valid self-signature)");
 }
 
 static void print_import(void *ctx, const sg_import_result *r)
@@ -149,38 +96,6 @@ static int cmd_import(sg_keystore *ks, int argc, char **argv)
     return rc;
 }
 
-static int cmd_list(sg_keystore *ks, int argc, char **argv)
-{
-    const char *address;
-    if (sg_cli_address_option(argc, argv, &address) < 0)
-        return usage();
-    sg_pgp_key *keys;
-    size_t n;
-    if (sg_keystore_list(ks, address, &keys, &n) < 0) {
-        fprintf(stderr, "sealgate: %s\n", sg_keystore_error(ks));
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++)
-        print_key(&keys[i], false);
-    sg_keystore_free_list(keys, n);
-    return 0;
-}
-
-static int cmd_show(sg_keystore *ks, int argc, char **argv)
-{
-    if (argc != 2)
-        return usage();
-    sg_pgp_key k;
-    int rc = sg_keystore_get(ks, argv[1], &k);
-    if (rc != 0) {
-        fprintf(stderr, "sealgate: %s\n", rc == 1 ? "no such key" : sg_keystore_error(ks));
-        return 1;
-    }
-    print_key(&k, true);
-    sg_pgp_key_clear(&k);
-    return 0;
-}
-
 static int cmd_export(sg_keystore *ks, int argc, char **argv)
 {
     bool secret = false;
@@ -208,19 +123,6 @@ static int cmd_export(sg_keystore *ks, int argc, char **argv)
     else
         free(out);
     return rc;
-}
-
-static int cmd_delete(sg_keystore *ks, int argc, char **argv)
-{
-    if (argc != 2)
-        return usage();
-    int rc = sg_keystore_delete(ks, argv[1]);
-    if (rc != 0) {
-        fprintf(stderr, "sealgate: %s\n", rc == 1 ? "no such key" : sg_keystore_error(ks));
-        return 1;
-    }
-    printf("deleted %s\n", argv[1]);
-    return 0;
 }
 
 static int cmd_generate(const sg_config *cfg, sg_keystore *ks, int argc, char **argv)
@@ -275,7 +177,8 @@ int sg_cli_key(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    static const char *const known[] = {"import", "list", "show", "export", "delete", "generate", "revoke"};
+    /* list, show and delete go through the operation table (src/cli/cli_ops.c). */
+    static const char *const known[] = {"import", "export", "generate", "revoke"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -298,14 +201,8 @@ int sg_cli_key(const sg_config *cfg, int argc, char **argv)
     argc--, argv++;
     if (strcmp(sub, "import") == 0)
         rc = cmd_import(ks, argc, argv);
-    else if (strcmp(sub, "list") == 0)
-        rc = cmd_list(ks, argc, argv);
-    else if (strcmp(sub, "show") == 0)
-        rc = cmd_show(ks, argc, argv);
     else if (strcmp(sub, "export") == 0)
         rc = cmd_export(ks, argc, argv);
-    else if (strcmp(sub, "delete") == 0)
-        rc = cmd_delete(ks, argc, argv);
     else if (strcmp(sub, "generate") == 0)
         rc = cmd_generate(cfg, ks, argc, argv);
     else

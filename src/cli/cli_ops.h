@@ -29,14 +29,20 @@ typedef struct sg_cli_verb {
 extern const sg_cli_verb sg_cli_verbs[];
 extern const size_t sg_cli_verbs_count;
 
-/* Whether cmd (the first word) is served through the table. */
-bool sg_cli_serves(const char *cmd);
+/* Whether the command argv[0..] is served through the table: one of sg_cli_verbs, or an unknown
+ * verb of an area the table serves whole (answered with that area's usage). Verbs the CLI
+ * still serves with its own code (`key import`, `policy check` ...) are not. */
+bool sg_cli_serves(int argc, char **argv);
 /* Runs `sealgate WORDS [ARGS] [--json]` (argv[0] is the first word), plus `sealgate admin ops
  * [--markdown|--json]` (the table itself). Returns the exit status: 0, 2 for usage and
  * invalid arguments, 1 otherwise. */
 int sg_cli_run(const sg_config *cfg, int argc, char **argv);
 /* The context of the local caller (the Unix user as Administrator, client "local"). */
 void sg_cli_op_ctx(const sg_config *cfg, sg_store *st, sg_op_ctx *ctx);
+
+/* cli_audit.c: the audit event of a command that still runs the CLI's own code (argv[0] is
+ * the area), after it ran with exit status rc; nothing for read-only ones. */
+void sg_cli_audit_own(const sg_config *cfg, int argc, char **argv, int rc);
 
 /* cli_print.c: the printers of sg_cli_verbs. */
 int sg_cli_print_json(const sg_op *op, const json_t *result);
@@ -51,5 +57,8 @@ int sg_cli_print_sessions(const sg_op *op, const json_t *result);
 int sg_cli_print_events(const sg_op *op, const json_t *result);
 int sg_cli_print_done(const sg_op *op, const json_t *result);
 int sg_cli_print_status(const sg_op *op, const json_t *result);
+int sg_cli_print_keys(const sg_op *op, const json_t *result);
+int sg_cli_print_key(const sg_op *op, const json_t *result);
+int sg_cli_print_deleted(const sg_op *op, const json_t *result);
 
 #endif

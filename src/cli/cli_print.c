@@ -272,3 +272,85 @@ int sg_cli_print_status(const sg_op *op, const json_t *r)
     }
     return 0;
 }
+
+/* Dates as `sealgate key` has always printed them: the day, "never" for 0 or no end. */
+static void print_day(const json_t *v)
+{
+    char d[32] = "never";
+    long long t = json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+    if (t > 0) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(d, sizeof d, "%Y-%m-%d", &tm);
+    }
+    fputs(d, stdout);
+}
+
+static bool flag(const json_t *o, const char *k)
+{
+    return json_is_true(json_object_get(o, k));
+}
+
+static void print_key(const json_t *k, bool details)
+{
+    printf("%s  %s/%lld  created ", str(k, "fpr"), str(k, "algorithm"), num(k, "bits"));
+    print_day(json_object_get(k, "created"));
+    fputs("  expires ", stdout);
+    print_day(json_object_get(k, "expires"));
+    json_t *exp = json_object_get(k, "expires");
+    if (flag(k, "secret"))
+        fputs(" [S]", stdout);
+    if (flag(k, "revoked"))
+        fputs(" [revoked]", stdout);
+    if (json_is_integer(exp) && json_integer_value(exp) <= (json_int_t)time(NULL))
+        fputs(" [expired]", stdout);
+    if (!flag(k, "encryption_subkey"))
+        fputs(" [no-encryption-subkey]", stdout);
+    putchar('\n');
+    if (details) {
+        printf("  keyid        %s\n  usage        %s%s%s\n  encryption   ", str(k, "keyid"),
+               flag(k, "can_sign") ? "sign " : "", flag(k, "can_certify") ? "certify " : "",
+               flag(k, "can_encrypt") ? "encrypt" : "");
+        if (flag(k, "encryption_subkey")) {
+            fputs("subkey valid until ", stdout);
+            print_day(json_object_get(k, "encryption_until"));
+            putchar('\n');
+        } else {
+            fputs("none\n", stdout);
+        }
+        printf("  secret       %s\n", flag(k, "secret") ? "held (wrapped by the KEK)" : "no");
+        if (flag(k, "revoked"))
+            printf("  revoked      %s\n", str(k, "revoke_reason"));
+    }
+    json_t *uids = json_object_get(k, "uids");
+    for (size_t i = 0; i < json_array_size(uids); i++) {
+        json_t *u = json_array_get(uids, i);
+        printf("  uid  %s%s\n", str(u, "uid"),
+               flag(u, "valid") ? "" : "  (not bound by a valid self-signature)");
+    }
+}
+
+int sg_cli_print_keys(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        print_key(json_array_get(items, i), false);
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_key(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    print_key(r, true);
+    return 0;
+}
+
+int sg_cli_print_deleted(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("deleted %s\n", str(r, "fpr"));
+    return 0;
+}
