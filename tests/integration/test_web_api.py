@@ -246,6 +246,24 @@ try:
     t.ok(structural and "securitySchemes" in doc.get("components", {}),
          "every operation has a summary, a 200 response, typed parameters and its path parameters")
 
+    # ---- pages of a list, as the table says (limit, offset; errors name the argument) ----
+    anchor = alice.api("GET", "/api/v1/events?limit=1").json()["items"][0]["id"]  # each call adds an event
+    full = alice.api("GET", f"/api/v1/events?limit=5&before={anchor}").json()
+    page = alice.api("GET", f"/api/v1/events?limit=2&offset=1&before={anchor}").json()
+    t.ok(page["limit"] == 2 and page["offset"] == 1 and [e["id"] for e in page["items"]]
+         == [e["id"] for e in full["items"][1:3]], "limit and offset page a list",
+         f"{[e['id'] for e in page['items']]} vs {[e['id'] for e in full['items']]}")
+    a = alice.api("GET", "/api/v1/events?limit=0")
+    t.ok(a.status == 400 and a.json()["error"].get("field") == "limit", "limit=0: 400 naming the field",
+         f"{a.status} {a.body[:200]}")
+    a = alice.api("GET", "/api/v1/events?colour=blue")
+    t.ok(a.status == 400 and a.error_code() == "invalid_argument", "an argument the table does not know: 400",
+         f"{a.status} {a.body[:200]}")
+    a = alice.api("DELETE", "/api/v1/events")
+    t.ok(a.status == 405, "a known path with another method: 405", str(a.status))
+    a = alice.api("GET", "/api/v1/nothing")
+    t.ok(a.status == 404 and a.error_code() == "not_found", "an unknown path: 404 not_found", str(a.status))
+
     # ---- what the web role cannot see it does not report as empty ----
     if os.geteuid() == 0:
         qid = put_message(gw.spool, "hold", b"From: a@demo.test\r\n\r\nheld\r\n")
