@@ -25,7 +25,7 @@ static int cs_result(sg_certstore *cs, int rc, const char *fpr, sg_op_error *err
     if (rc == 0)
         return 0;
     if (rc == 1)
-        return sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no certificate %.64s", fpr);
+        return sg_op_fail(err, SG_OP_NOT_FOUND, "fpr", "no such certificate %.64s", fpr);
     if (rc == 2)
         return sg_op_fail(err, SG_OP_CONFLICT, "fpr", "%.64s is not a CA certificate", fpr);
     return sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_certstore_error(cs));
@@ -56,7 +56,12 @@ int sg_op_cert_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
         return -1;
     sg_cert_info *list;
     size_t n, limit, offset;
-    if (sg_certstore_list(cs, sg_op_arg_str(args, "address"), &list, &n) < 0) {
+    const char *addr = sg_op_arg_str(args, "address");
+    if (addr && !sg_cert_addr_ok(addr)) {
+        sg_certstore_close(cs);
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "address", "not an e-mail address: %.320s", addr);
+    }
+    if (sg_certstore_list(cs, addr, &list, &n) < 0) {
         cs_result(cs, -1, NULL, err);
         sg_certstore_close(cs);
         return -1;
@@ -134,14 +139,13 @@ int sg_op_ca_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
 
 int sg_op_cert_delete(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
-    (void)result;
     const char *fpr = sg_op_arg_str(args, "fpr");
     sg_certstore *cs = open_cs(ctx, err);
     if (!cs)
         return -1;
     int rc = cs_result(cs, sg_certstore_delete(cs, fpr), fpr, err);
     sg_certstore_close(cs);
-    return rc;
+    return rc < 0 ? -1 : sg_op_answer(json_pack("{s:s}", "fpr", fpr), result, err);
 }
 
 static int trust(sg_op_ctx *ctx, const json_t *args, bool on, sg_op_error *err)

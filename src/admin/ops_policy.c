@@ -16,45 +16,68 @@ static const char *const *internal(const sg_op_ctx *ctx)
     return (const char *const *)ctx->cfg->internal_domains.v;
 }
 
-/* The policy in force (*rev its revision, 0 the default), or NULL with err. */
-static sg_policy *active(sg_op_ctx *ctx, long long *rev, sg_op_error *err)
+/* The policy in force (*rev its revision, 0 the default), or NULL with err. A newer revision
+ * that does not parse goes into broken (when not NULL) as "broken_rev" and "broken_error". */
+static sg_policy *active(sg_op_ctx *ctx, long long *rev, json_t *broken, sg_op_error *err)
 {
     char why[600];
-    long long broken = 0;
-    sg_policy *p = sg_pstore_active(ctx->store, internal(ctx), ctx->cfg->internal_domains.n, rev, &broken,
-                                    why, sizeof why);
-    if (!p)
+    long long bad = 0;
+    sg_policy *p =
+        sg_pstore_active(ctx->store, internal(ctx), ctx->cfg->internal_domains.n, rev, &bad, why, sizeof why);
+    if (!p) {
         sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", why);
+    } else if (bad && broken) {
+        json_object_set_new(broken, "broken_rev", json_integer(bad));
+        json_object_set_new(broken, "broken_error", json_string(why));
+    }
     return p;
+}
+
+/* Revision rev's text and where it came from (0: the embedded default) into a result. */
+static json_t *revision(sg_op_ctx *ctx, long long rev, sg_op_error *err)
+{
+    if (rev == 0)
+        return json_pack("{s:I, s:s, s:s, s:n}", "rev", (json_int_t)0, "text", sg_policy_default_text,
+                         "source", "the embedded default policy", "loaded");
+    char *text, *source;
+    long long loaded;
+    int rc = sg_pstore_get(ctx->store, rev, &text, &source, &loaded);
+    if (rc != 0) {
+        if (rc == 1)
+            sg_op_fail(err, SG_OP_NOT_FOUND, "rev", "no policy revision %lld", rev);
+        else
+            sg_op_store_fail(ctx, err);
+        return NULL;
+    }
+    json_t *r = json_pack("{s:I, s:s, s:s, s:I}", "rev", (json_int_t)rev, "text", text, "source", source,
+                          "loaded", (json_int_t)loaded);
+    if (!r)
+        sg_op_fail(err, SG_OP_INTERNAL, NULL, "revision %lld is not valid UTF-8 text", rev);
+    free(text);
+    free(source);
+    return r;
 }
 
 int sg_op_policy_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
     long long rev = sg_op_arg_int(args, "rev", -1);
+    json_t *broken = json_object();
+    if (!broken)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
     if (rev < 0) {
-        sg_policy *p = active(ctx, &rev, err);
-        if (!p)
+        sg_policy *p = active(ctx, &rev, broken, err);
+        if (!p) {
+            json_decref(broken);
             return -1;
+        }
         sg_policy_free(p);
         sg_op_set_target(ctx, "%lld", rev);
     }
-    if (rev == 0)
-        return sg_op_answer(json_pack("{s:I, s:s, s:s, s:n}", "rev", (json_int_t)0, "text",
-                                      sg_policy_default_text, "source", "the embedded default policy",
-                                      "loaded"),
-                            result, err);
-    char *text, *source;
-    long long loaded;
-    int rc = sg_pstore_get(ctx->store, rev, &text, &source, &loaded);
-    if (rc != 0)
-        return rc == 1 ? sg_op_fail(err, SG_OP_NOT_FOUND, "rev", "no policy revision %lld", rev)
-                       : sg_op_store_fail(ctx, err);
-    json_t *r = json_pack("{s:I, s:s, s:s, s:I}", "rev", (json_int_t)rev, "text", text, "source", source,
-                          "loaded", (json_int_t)loaded);
-    free(text);
-    free(source);
-    return r ? sg_op_answer(r, result, err)
-             : sg_op_fail(err, SG_OP_INTERNAL, NULL, "revision %lld is not valid UTF-8 text", rev);
+    json_t *r = revision(ctx, rev, err);
+    if (r)
+        json_object_update(r, broken); /* the CLI warns of a newer revision that is not in force */
+    json_decref(broken);
+    return r ? sg_op_answer(r, result, err) : -1;
 }
 
 int sg_op_policy_check(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
@@ -62,7 +85,7 @@ int sg_op_policy_check(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     const char *text = sg_op_arg_str(args, "text");
     if (!text) {
         long long rev;
-        sg_policy *p = active(ctx, &rev, err);
+        sg_policy *p = active(ctx, &rev, NULL, err);
         if (!p)
             return -1;
         json_t *r =
@@ -122,7 +145,7 @@ int sg_op_policy_explain(sg_op_ctx *ctx, const json_t *args, json_t **result, sg
         return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "message", "not valid base64");
     }
     long long rev;
-    sg_policy *p = active(ctx, &rev, err);
+    sg_policy *p = active(ctx, &rev, NULL, err);
     char *text = NULL, why[256];
     size_t tlen = 0;
     FILE *out = p ? open_memstream(&text, &tlen) : NULL;

@@ -1,4 +1,5 @@
-/* cli_ca.c - `sealgate ca init|issue|export|revoke|crl`: the local S/MIME CA. Owner: src/keys.
+/* cli_ca.c - `sealgate ca init|issue|revoke|crl`: the local S/MIME CA (`ca export` goes through
+ * the operation table: src/cli/cli_ops.c). Owner: src/keys.
  * SECURITY: init, issue and crl unwrap or create private keys with the KEK (admin only). The
  * CRL is public; it is written to <base_dir>/ca/crl.pem by default for the web role to
  * publish later. */
@@ -108,20 +109,6 @@ static int cmd_issue(sg_certstore *cs, int argc, char **argv)
     return 0;
 }
 
-static int cmd_export(sg_certstore *cs, int argc)
-{
-    char fpr[SG_CERT_FPR_LEN + 1];
-    uint8_t *out;
-    size_t len;
-    if (argc != 1)
-        return usage();
-    if (sg_ca_fpr(cs, fpr) != 0 || sg_certstore_export(cs, fpr, false, &out, &len) != 0)
-        return fail(cs);
-    int rc = sg_write_all(STDOUT_FILENO, out, len) < 0 ? 1 : 0;
-    free(out);
-    return rc;
-}
-
 static int cmd_revoke(sg_certstore *cs, int argc, char **argv)
 {
     if (argc != 2)
@@ -177,7 +164,8 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    static const char *const known[] = {"init", "issue", "export", "revoke", "crl"};
+    /* export goes through the operation table (src/cli/cli_ops.c). */
+    static const char *const known[] = {"init", "issue", "revoke", "crl"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -193,8 +181,6 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv)
         rc = cmd_init(cs, argc, argv);
     else if (strcmp(sub, "issue") == 0)
         rc = cmd_issue(cs, argc, argv);
-    else if (strcmp(sub, "export") == 0)
-        rc = cmd_export(cs, argc);
     else if (strcmp(sub, "revoke") == 0)
         rc = cmd_revoke(cs, argc, argv);
     else

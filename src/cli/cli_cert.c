@@ -1,4 +1,5 @@
-/* cli_cert.c - `sealgate cert import|list|show|export|delete|trust|untrust|check`. Owner: src/keys.
+/* cli_cert.c - `sealgate cert import|export|trust|untrust|check` (list, show and delete go
+ * through the operation table: src/cli/cli_ops.c, src/admin/ops_certs.c). Owner: src/keys.
  * SECURITY: the admin's tool; import of private keys (PEM keys, PKCS#12) and `export --key`
  * load the KEK, creating it when absent (run as root or as the KEK's owner; others fail on the
  * file mode). `export --key` prints an unencrypted private key: it is for moving a key to a
@@ -21,7 +22,6 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
-#include "cli/cli_opts.h"
 #include "cli/cli_store.h"
 #include "roles.h"
 
@@ -99,14 +99,6 @@ int sg_cli_read_input(const char *path, char **data, size_t *len)
     return sg_read_file(path, CERT_FILE_MAX, data, len);
 }
 
-static void date(int64_t t, char *out, size_t n)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
-}
-
 /* What the import printed that makes its exit status non-zero. */
 typedef struct import_outcome {
     int refused;   /* inputs refused as a whole (nothing of the call was stored) */
@@ -177,102 +169,6 @@ static int cmd_import(sg_certstore *cs, int argc, char **argv)
     return rc || o.refused || o.untrusted ? 1 : 0;
 }
 
-static void flags(const sg_cert_info *ci, time_t now)
-{
-    if (ci->local_ca)
-        fputs(" [local-CA]", stdout);
-    else if (ci->is_ca)
-        fputs(" [CA]", stdout);
-    if (ci->trusted)
-        fputs(" [trusted]", stdout);
-    if (ci->has_key)
-        fputs(" [K]", stdout);
-    if (ci->revoked)
-        fputs(" [revoked]", stdout);
-    if (ci->not_after < now)
-        fputs(" [expired]", stdout);
-    if (ci->learned)
-        fputs(" [learned]", stdout);
-}
-
-static void print_usages(const sg_cert_info *ci)
-{
-    static const struct {
-        int64_t bit;
-        const char *name;
-    } ku[] = {{0x80, "digitalSignature"}, {0x40, "nonRepudiation"}, {0x20, "keyEncipherment"},
-              {0x10, "dataEncipherment"}, {0x08, "keyAgreement"},   {0x04, "keyCertSign"},
-              {0x02, "cRLSign"}};
-    fputs("  key usage    ", stdout);
-    if (ci->key_usage < 0)
-        fputs("(no extension: any)", stdout);
-    for (size_t i = 0; ci->key_usage >= 0 && i < sizeof ku / sizeof ku[0]; i++)
-        if (ci->key_usage & ku[i].bit)
-            printf("%s ", ku[i].name);
-    printf("\n  ext. usage   %s\n", ci->eku_email ? "emailProtection" : "(no emailProtection)");
-}
-
-static void print_cert(const sg_cert_info *ci, bool details)
-{
-    char nb[32], na[32];
-    date(ci->not_before, nb, sizeof nb);
-    date(ci->not_after, na, sizeof na);
-    if (!details) {
-        printf("%s  %.10s..%.10s  %s", ci->fpr, nb, na, ci->subject);
-        flags(ci, time(NULL));
-        putchar('\n');
-        return;
-    }
-    printf("%s", ci->fpr);
-    flags(ci, time(NULL));
-    printf("\n  subject      %s\n  issuer       %s\n  serial       %s\n  valid        %s .. %s\n",
-           ci->subject, ci->issuer, ci->serial, nb, na);
-    for (size_t i = 0; i < ci->naddrs; i++)
-        printf("  address      %s\n", ci->addrs[i]);
-    print_usages(ci);
-    printf("  CA           %s\n  trust anchor %s\n  private key  %s\n", ci->is_ca ? "yes" : "no",
-           ci->trusted ? "yes" : "no", ci->has_key ? "held (wrapped by the KEK)" : "no");
-    if (ci->revoked) {
-        date(ci->revoked_at, na, sizeof na);
-        printf("  revoked      %s (by the local CA)\n", na);
-    }
-}
-
-static int cmd_list(sg_certstore *cs, int argc, char **argv)
-{
-    const char *address;
-    if (sg_cli_address_option(argc, argv, &address) < 0)
-        return usage();
-    if (address && !sg_cert_addr_ok(address)) {
-        fprintf(stderr, "sealgate: not an e-mail address: %s\n", address);
-        return 1;
-    }
-    sg_cert_info *list;
-    size_t n;
-    if (sg_certstore_list(cs, address, &list, &n) < 0) {
-        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++)
-        print_cert(&list[i], false);
-    sg_certstore_free_list(list, n);
-    return 0;
-}
-
-static int cmd_show(sg_certstore *cs, int argc, char **argv)
-{
-    if (argc != 2)
-        return usage();
-    sg_cert_info ci;
-    if (sg_certstore_get(cs, argv[1], &ci) != 0) {
-        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
-        return 1;
-    }
-    print_cert(&ci, true);
-    sg_cert_info_clear(&ci);
-    return 0;
-}
-
 static int cmd_export(sg_certstore *cs, int argc, char **argv)
 {
     bool der = false, key = false;
@@ -303,18 +199,6 @@ static int cmd_export(sg_certstore *cs, int argc, char **argv)
     else
         free(out);
     return rc;
-}
-
-static int cmd_delete(sg_certstore *cs, int argc, char **argv)
-{
-    if (argc != 2)
-        return usage();
-    if (sg_certstore_delete(cs, argv[1]) != 0) {
-        fprintf(stderr, "sealgate: %s\n", sg_certstore_error(cs));
-        return 1;
-    }
-    printf("deleted %s\n", argv[1]);
-    return 0;
 }
 
 /* The certificate of a PEM or DER file; *count: how many certificates the file holds. */
@@ -440,8 +324,8 @@ int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    static const char *const known[] = {"import", "list",  "show",    "export",
-                                        "delete", "trust", "untrust", "check"};
+    /* list, show and delete go through the operation table (src/cli/cli_ops.c). */
+    static const char *const known[] = {"import", "export", "trust", "untrust", "check"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -465,14 +349,8 @@ int sg_cli_cert(const sg_config *cfg, int argc, char **argv)
     argc--, argv++;
     if (strcmp(sub, "import") == 0)
         rc = cmd_import(cs, argc, argv);
-    else if (strcmp(sub, "list") == 0)
-        rc = cmd_list(cs, argc, argv);
-    else if (strcmp(sub, "show") == 0)
-        rc = cmd_show(cs, argc, argv);
     else if (strcmp(sub, "export") == 0)
         rc = cmd_export(cs, argc, argv);
-    else if (strcmp(sub, "delete") == 0)
-        rc = cmd_delete(cs, argc, argv);
     else if (strcmp(sub, "check") == 0)
         rc = cmd_check(cs, cfg, argc, argv);
     else

@@ -60,5 +60,9 @@ int sg_cli_print_status(const sg_op *op, const json_t *result);
 int sg_cli_print_keys(const sg_op *op, const json_t *result);
 int sg_cli_print_key(const sg_op *op, const json_t *result);
 int sg_cli_print_deleted(const sg_op *op, const json_t *result);
+int sg_cli_print_certs(const sg_op *op, const json_t *result);
+int sg_cli_print_cert(const sg_op *op, const json_t *result);
+int sg_cli_print_pem(const sg_op *op, const json_t *result);
+int sg_cli_print_policy(const sg_op *op, const json_t *result);
 
 #endif

@@ -1,4 +1,5 @@
-/* cli_policy.c - `sealgate policy check|load|show|explain`. Owner: src/policy.
+/* cli_policy.c - `sealgate policy check|load|explain` (`policy show` goes through the operation
+ * table: src/cli/cli_ops.c). Owner: src/policy.
  * check and explain change nothing; load adds a revision to the store, which cryptd picks up
  * within a second (src/policy/transform_policy.c), no restart. explain sends nothing: it opens
  * the store, the keystore and the certificate store without the KEK (public lookups only), so
@@ -133,39 +134,6 @@ static int cmd_load(const sg_config *cfg, sg_store *st, int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
-static int cmd_show(const sg_config *cfg, sg_store *st, int argc, char **argv)
-{
-    (void)argv;
-    if (argc != 1)
-        return usage();
-    long long rev;
-    sg_policy *p = open_policy(cfg, st, NULL, &rev);
-    if (!p)
-        return 1;
-    sg_policy_free(p);
-    if (rev == 0) {
-        fputs("# revision 0: the embedded default policy (nothing loaded)\n", stdout);
-        fputs(sg_policy_default_text, stdout);
-        return 0;
-    }
-    char *text, *source;
-    long long loaded;
-    if (sg_pstore_get(st, rev, &text, &source, &loaded) != 0) {
-        fprintf(stderr, "sealgate: cannot read revision %lld\n", rev);
-        return 1;
-    }
-    char when[32];
-    time_t t = (time_t)loaded;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    printf("# revision %lld, loaded %s from %s\n", rev, when, source);
-    fputs(text, stdout);
-    free(text);
-    free(source);
-    return 0;
-}
-
 typedef struct explain_args {
     const char *from, *subject, *policy, *message;
     const char *to[MAX_RCPTS];
@@ -180,7 +148,7 @@ static int explain_options(int argc, char **argv, explain_args *a)
                                          {"policy", required_argument, NULL, 'p'},
                                          {NULL, 0, NULL, 0}};
     int c;
-    optind = 0; /* fully re-initialise getopt after main's scan (see cli_opts.c) */
+    optind = 0; /* 0, not 1: fully re-initialise getopt after main's "+" (no permutation) scan */
     while ((c = getopt_long(argc, argv, "f:t:s:p:", opts, NULL)) != -1) {
         if (c == 'f')
             a->from = optarg;
@@ -243,7 +211,8 @@ int sg_cli_policy(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    if (strcmp(sub, "check") != 0 && strcmp(sub, "load") != 0 && strcmp(sub, "show") != 0 &&
+    /* show goes through the operation table (src/cli/cli_ops.c). */
+    if (strcmp(sub, "check") != 0 && strcmp(sub, "load") != 0 &&
         strcmp(sub, "explain") != 0)
         return usage();
     /* A file given to check needs no store: an administrator can validate anywhere. */
@@ -257,8 +226,6 @@ int sg_cli_policy(const sg_config *cfg, int argc, char **argv)
         rc = cmd_check(cfg, st, argc - 1, argv + 1);
     else if (strcmp(sub, "load") == 0)
         rc = cmd_load(cfg, st, argc - 1, argv + 1);
-    else if (strcmp(sub, "show") == 0)
-        rc = cmd_show(cfg, st, argc - 1, argv + 1);
     else
         rc = cmd_explain(cfg, st, argc - 1, argv + 1);
     sg_store_close(st);

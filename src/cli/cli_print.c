@@ -354,3 +354,110 @@ int sg_cli_print_deleted(const sg_op *op, const json_t *r)
     printf("deleted %s\n", str(r, "fpr"));
     return 0;
 }
+
+/* Times as `sealgate cert` has always printed them. */
+static void cert_date(const json_t *o, const char *k, char out[32])
+{
+    time_t tt = (time_t)num(o, k);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+static void cert_flags(const json_t *c)
+{
+    if (flag(c, "local_ca"))
+        fputs(" [local-CA]", stdout);
+    else if (flag(c, "ca"))
+        fputs(" [CA]", stdout);
+    if (flag(c, "trusted"))
+        fputs(" [trusted]", stdout);
+    if (flag(c, "private_key"))
+        fputs(" [K]", stdout);
+    if (flag(c, "revoked"))
+        fputs(" [revoked]", stdout);
+    if (num(c, "not_after") < (long long)time(NULL))
+        fputs(" [expired]", stdout);
+    if (flag(c, "learned"))
+        fputs(" [learned]", stdout);
+}
+
+int sg_cli_print_certs(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *c = json_array_get(items, i);
+        char nb[32], na[32];
+        cert_date(c, "not_before", nb);
+        cert_date(c, "not_after", na);
+        printf("%s  %.10s..%.10s  %s", str(c, "fpr"), nb, na, str(c, "subject"));
+        cert_flags(c);
+        putchar('\n');
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_cert(const sg_op *op, const json_t *c)
+{
+    (void)op;
+    static const struct {
+        long long bit;
+        const char *name;
+    } ku[] = {{0x80, "digitalSignature"}, {0x40, "nonRepudiation"}, {0x20, "keyEncipherment"},
+              {0x10, "dataEncipherment"}, {0x08, "keyAgreement"},   {0x04, "keyCertSign"},
+              {0x02, "cRLSign"}};
+    char nb[32], na[32];
+    cert_date(c, "not_before", nb);
+    cert_date(c, "not_after", na);
+    printf("%s", str(c, "fpr"));
+    cert_flags(c);
+    printf("\n  subject      %s\n  issuer       %s\n  serial       %s\n  valid        %s .. %s\n",
+           str(c, "subject"), str(c, "issuer"), str(c, "serial"), nb, na);
+    json_t *addrs = json_object_get(c, "addresses");
+    for (size_t i = 0; i < json_array_size(addrs); i++)
+        printf("  address      %s\n", json_string_value(json_array_get(addrs, i)));
+    fputs("  key usage    ", stdout);
+    json_t *usage = json_object_get(c, "key_usage");
+    if (!usage)
+        fputs("(no extension: any)", stdout);
+    for (size_t i = 0; usage && i < sizeof ku / sizeof ku[0]; i++)
+        if (json_integer_value(usage) & ku[i].bit)
+            printf("%s ", ku[i].name);
+    printf("\n  ext. usage   %s\n", flag(c, "email_protection") ? "emailProtection" : "(no emailProtection)");
+    printf("  CA           %s\n  trust anchor %s\n  private key  %s\n", flag(c, "ca") ? "yes" : "no",
+           flag(c, "trusted") ? "yes" : "no", flag(c, "private_key") ? "held (wrapped by the KEK)" : "no");
+    if (flag(c, "revoked")) {
+        cert_date(c, "revoked_at", na);
+        printf("  revoked      %s (by the local CA)\n", na);
+    }
+    return 0;
+}
+
+int sg_cli_print_pem(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    fputs(str(r, "pem"), stdout);
+    return 0;
+}
+
+int sg_cli_print_policy(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    if (json_object_get(r, "broken_rev"))
+        fprintf(stderr, "sealgate: revision %lld is not in force: %s\n", num(r, "broken_rev"),
+                str(r, "broken_error"));
+    if (num(r, "rev") == 0) {
+        fputs("# revision 0: the embedded default policy (nothing loaded)\n", stdout);
+    } else {
+        char when[32];
+        time_t t = (time_t)num(r, "loaded");
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+        printf("# revision %lld, loaded %s from %s\n", num(r, "rev"), when, str(r, "source"));
+    }
+    fputs(str(r, "text"), stdout);
+    return 0;
+}

@@ -31,11 +31,11 @@
 /* Table verbs the CLI still serves with its own code (src/cli/cli_key.c ...), not through
  * the table: each is to move to sg_cli_verbs, and then out of this list. */
 static const char *const cli_not_converted[] = {
-    "account.password", /* the portal's own-password change; the CLI has admin passwd */
-    "key.export",       /* `key export --secret` is the CLI's alone (the KEK) */
-    "cert.list",        "cert.show",   "cert.export",  "cert.delete", "cert.trust",     "cert.untrust",
-    "ca.export",        "policy.show", "policy.check", "policy.load", "policy.explain", "check-config",
-    "version",          NULL};
+    "account.password",                 /* the portal's own-password change; the CLI has admin passwd */
+    "key.export",                       /* `key export --secret` is the CLI's alone (the KEK) */
+    "cert.export",                      /* `cert export --key` is the CLI's alone (the KEK) */
+    "cert.trust",       "cert.untrust", /* they also take a certificate file */
+    "policy.check",     "policy.load",  "policy.explain", "check-config", "version", NULL};
 
 static sg_store *st;
 static char store_path[300], spool[300];
