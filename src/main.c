@@ -25,7 +25,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: sealgate [-c FILE] COMMAND [ARGS]\n"
                "\n"
                "Roles (normally started by 'start'):\n"
-               "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
+               "  start                 run smtpd, cryptd, relay, web (and the demo sink) under supervision\n"
                "  prepare               set up what start needs (spool, store migrated, KEK, TLS pair), exit\n"
                "  smtpd | cryptd | relay | sink | web\n"
                "\n"
