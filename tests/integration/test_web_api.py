@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, put_message, wait_for, wait_port  # noqa: E402
+from sgtest import Gateway, Tap, log_events, put_message, wait_for, wait_port  # noqa: E402
 from sgweb import Client  # noqa: E402
 
 t = Tap()
@@ -261,7 +261,7 @@ try:
          f"{a.status} {a.body[:200]}")
     a = alice.api("DELETE", "/api/v1/events")
     t.ok(a.status == 405, "a known path with another method: 405", str(a.status))
-    a = alice.api("GET", "/api/v1/nothing")
+    a = alice.api("GET", "/api/v1/nothing%20event=forged")
     t.ok(a.status == 404 and a.error_code() == "not_found", "an unknown path: 404 not_found", str(a.status))
 
     # ---- what the web role cannot see it does not report as empty ----
@@ -288,6 +288,12 @@ try:
     again_pid = wait_for(lambda: (lambda p: p if p and p != new_pid else None)(gw.role_pids().get("web")), 20)
     t.ok(again_pid and wait_for(lambda: alice.api("GET", "/api/v1/version").status == 200, 20),
          "a killed web role is restarted by the master and serves again", f"{new_pid} -> {again_pid}")
+    try:
+        log_events(gw.log_text())
+        parsed = ""
+    except ValueError as e:
+        parsed = str(e)
+    t.ok(not parsed, "every log line of the run parses as one event (the access log's paths are escaped)", parsed)
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
 finally:
     gw.cleanup()
