@@ -71,7 +71,7 @@ static void unreadable(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_bu
     }
     json_decref(st);
     if (names[0]) {
-        char msg[400];
+        char msg[512];
         snprintf(msg, sizeof msg,
                  "The portal cannot read these states, so their messages are not listed here: %s "
                  "(they belong to cryptd and the relay; use sealgate queue list on the gateway).",
