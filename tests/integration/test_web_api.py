@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, log_events, put_message, wait_for, wait_port  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, log_events, put_message, wait_for, wait_port  # noqa: E402
 from sgweb import Client  # noqa: E402
 
 t = Tap()
@@ -51,7 +51,8 @@ def snapshot(c):
     return admins, tokens, sorted((x["id"], x["account"]) for x in sessions)
 
 
-gw = Gateway(web=f"session_idle = {IDLE}; max_body = 65536;")
+# The sanitizer build when there is one (make test builds it): the role's C code under ASan+UBSan.
+gw = Gateway(web=f"session_idle = {IDLE}; max_body = 65536;", binary=asan_binary())
 try:
     gw.start()
     t.ok(wait_port(gw.web_port, 15), "the web role listens on web.listen", gw.log_text()[-800:])
