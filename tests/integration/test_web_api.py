@@ -10,12 +10,14 @@ import json
 import os
 import re
 import signal
+import socket
+import ssl
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, asan_binary, log_events, put_message, wait_for, wait_port  # noqa: E402
-from sgweb import Client  # noqa: E402
+from sgweb import Client, unverified  # noqa: E402
 
 t = Tap()
 IDLE = 10  # web.session_idle of this gateway: short, to see a session expire
@@ -52,7 +54,8 @@ def snapshot(c):
 
 
 # The sanitizer build when there is one (make test builds it): the role's C code under ASan+UBSan.
-gw = Gateway(web=f"session_idle = {IDLE}; max_body = 65536;", binary=asan_binary())
+PER_IP = 6  # web.max_per_ip of this gateway
+gw = Gateway(web=f"session_idle = {IDLE}; max_body = 65536; max_per_ip = {PER_IP};", binary=asan_binary())
 try:
     gw.start()
     t.ok(wait_port(gw.web_port, 15), "the web role listens on web.listen", gw.log_text()[-800:])
@@ -264,6 +267,28 @@ try:
     t.ok(a.status == 405, "a known path with another method: 405", str(a.status))
     a = alice.api("GET", "/api/v1/nothing%20event=forged")
     t.ok(a.status == 404 and a.error_code() == "not_found", "an unknown path: 404 not_found", str(a.status))
+
+    # ---- connection limit per client address ----
+    held, refused = [], None
+    for i in range(PER_IP + 1):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            tls = unverified().wrap_socket(raw, server_hostname="127.0.0.1")
+            tls.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: x\r\n")  # a request left open
+            held.append(tls)
+            if i == PER_IP:
+                tls.settimeout(10)
+                refused = tls.recv(1) == b""  # closed by the server
+        except socket.timeout:
+            refused = False  # still open: not limited
+        except (ssl.SSLError, OSError):
+            refused = i == PER_IP
+            raw.close()
+    t.ok(len(held) >= PER_IP and refused, f"web.max_per_ip ({PER_IP}): one more connection from the address is closed",
+         f"held {len(held)}, refused {refused}")
+    for c in held:
+        c.close()
+    t.ok(wait_for(lambda: alice.api("GET", "/api/v1/version").status == 200, 10), "... and served again once they close")
 
     # ---- what the web role cannot see it does not report as empty ----
     if os.geteuid() == 0:
