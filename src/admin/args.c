@@ -305,3 +305,53 @@ json_t *sg_op_list_result(json_t *items, int64_t total, size_t limit, size_t off
     return json_pack("{s:o, s:I, s:I, s:I}", "items", items, "total", (json_int_t)total, "limit",
                      (json_int_t)limit, "offset", (json_int_t)offset);
 }
+
+/* One item with its place, so that the sort is stable (ties keep the handler's order). */
+typedef struct placed {
+    json_t *item;
+    size_t at;
+} placed;
+
+static int cmp_field(const void *a, const void *b, void *ctx)
+{
+    const char *sort = ctx;
+    bool desc = sort[0] == '-';
+    const char *k = desc ? sort + 1 : sort;
+    const placed *x = a, *y = b;
+    json_t *vx = json_object_get(x->item, k), *vy = json_object_get(y->item, k);
+    int c;
+    if (json_is_integer(vx) && json_is_integer(vy))
+        c = json_integer_value(vx) < json_integer_value(vy) ? -1
+                                                            : json_integer_value(vx) > json_integer_value(vy);
+    else if (json_is_string(vx) && json_is_string(vy))
+        c = strcmp(json_string_value(vx), json_string_value(vy));
+    else
+        c = (vx != NULL) - (vy != NULL); /* absent or null first */
+    if (desc)
+        c = -c;
+    return c ? c : x->at < y->at ? -1 : x->at > y->at;
+}
+
+json_t *sg_op_page_of(json_t *all, const json_t *args)
+{
+    size_t limit, offset, n = json_array_size(all);
+    sg_op_page(args, &limit, &offset);
+    const char *sort = sg_op_arg_str(args, "sort");
+    placed *v = n ? malloc(n * sizeof *v) : NULL;
+    json_t *items = json_array();
+    if (!all || !items || (n && !v)) {
+        free(v);
+        json_decref(items);
+        json_decref(all);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (placed){json_array_get(all, i), i};
+    if (sort && *sort && n > 1)
+        qsort_r(v, n, sizeof *v, cmp_field, (void *)sort);
+    for (size_t i = offset; i < n && i < offset + limit; i++)
+        json_array_append(items, v[i].item);
+    free(v);
+    json_decref(all);
+    return sg_op_list_result(items, (int64_t)n, limit, offset);
+}

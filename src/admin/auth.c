@@ -159,6 +159,9 @@ int sg_auth_login(sg_store *s, const char *name, const char *pw, const char *cli
         return -1;
     if (!name || !pw)
         return bad(client, now, err);
+    /* Made on the first login of either kind, so that the first unknown name does not pay for
+     * it alone (and stand out by its time). */
+    const char *d = dummy_hash();
     int rc = sg_store_admin_account_get(s, name, acct);
     if (rc < 0)
         return sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_store_error(s));
@@ -168,7 +171,6 @@ int sg_auth_login(sg_store *s, const char *name, const char *pw, const char *cli
         int64_t left = sg_auth_throttle_locked(key, now);
         if (left)
             return locked(left, retry_after, err);
-        const char *d = dummy_hash();
         if (d[0])
             (void)argon2id_verify(d, pw, strlen(pw));
         sg_auth_throttle_fail(key, now, SG_AUTH_FREE_FAILURES);

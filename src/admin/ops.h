@@ -22,7 +22,8 @@
  *
  * Conventions for handlers and front ends:
  *   - results are JSON objects; lists answer {"items": [...], "total": N, "limit": L,
- *     "offset": O} and take the page arguments of SG_OP_ARGS_PAGE;
+ *     "offset": O} and take the page arguments of SG_OP_ARGS_PAGE, and a "sort" argument
+ *     (field or -field, the choices in the table) where the list is not paged by the store;
  *   - int arguments are JSON integers, bool JSON true/false, bytes base64 strings (max_len
  *     counts decoded bytes); front ends that hold strings (query string, CLI) convert with
  *     sg_op_args_from_strings, which applies the table's types;
@@ -199,6 +200,10 @@ bool sg_op_arg_bool(const json_t *args, const char *name, bool dflt);
 int sg_op_arg_bytes(const json_t *args, const char *name, uint8_t **out, size_t *len);
 /* The page of a list: limit (default SG_OP_PAGE_DEFAULT) and offset. */
 void sg_op_page(const json_t *args, size_t *limit, size_t *offset);
+/* The page args ask for of all (a JSON array of objects, stolen), sorted first by the "sort"
+ * argument when given ("field" ascending, "-field" descending; integers by value, strings by
+ * byte; ties keep all's order): the list answer, or NULL out of memory. */
+json_t *sg_op_page_of(json_t *all, const json_t *args);
 /* The list answer {"items": items (stolen), "total", "limit", "offset"}; NULL out of memory. */
 json_t *sg_op_list_result(json_t *items, int64_t total, size_t limit, size_t offset);
 

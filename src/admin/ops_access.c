@@ -59,18 +59,17 @@ int sg_op_token_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     if (list_owner(ctx, args, "owner", &owner, err) < 0)
         return -1;
     sg_store_token *t;
-    size_t n, limit, offset;
+    size_t n;
     if (sg_store_admin_token_list(ctx->store, owner, &t, &n) < 0)
         return sg_op_store_fail(ctx, err);
-    sg_op_page(args, &limit, &offset);
-    json_t *items = json_array();
-    for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items,
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < n; i++)
+        json_array_append_new(all,
                               json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", t[i].id, "owner", t[i].owner,
                                         "label", t[i].label, "roles", sg_op_roles_json(t[i].roles), "created",
                                         (json_int_t)t[i].created, "revoked", (json_int_t)t[i].revoked));
     free(t);
-    return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
+    return sg_op_answer(sg_op_page_of(all, args), result, err);
 }
 
 int sg_op_token_revoke(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
@@ -92,17 +91,16 @@ int sg_op_session_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     if (list_owner(ctx, args, "account", &account, err) < 0)
         return -1;
     sg_store_session *x;
-    size_t n, limit, offset;
+    size_t n;
     if (sg_store_admin_session_list(ctx->store, account, &x, &n) < 0)
         return sg_op_store_fail(ctx, err);
-    sg_op_page(args, &limit, &offset);
-    json_t *items = json_array();
-    for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:I, s:s}", "id", x[i].id_hash, "account",
-                                               x[i].account, "created", (json_int_t)x[i].created, "last_seen",
-                                               (json_int_t)x[i].last_seen, "client", x[i].client));
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < n; i++)
+        json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:I, s:s}", "id", x[i].id_hash, "account",
+                                             x[i].account, "created", (json_int_t)x[i].created, "last_seen",
+                                             (json_int_t)x[i].last_seen, "client", x[i].client));
     free(x);
-    return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
+    return sg_op_answer(sg_op_page_of(all, args), result, err);
 }
 
 int sg_op_session_end(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)

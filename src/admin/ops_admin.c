@@ -109,19 +109,18 @@ int sg_op_admin_add(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
 int sg_op_admin_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
     sg_store_account *a;
-    size_t n, limit, offset;
+    size_t n;
     if (sg_store_admin_account_list(ctx->store, &a, &n) < 0)
         return sg_op_store_fail(ctx, err);
-    sg_op_page(args, &limit, &offset);
-    json_t *items = json_array();
-    for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items,
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < n; i++)
+        json_array_append_new(all,
                               json_pack("{s:s, s:o, s:I, s:I, s:i, s:I}", "name", a[i].name, "roles",
                                         sg_op_roles_json(a[i].roles), "created", (json_int_t)a[i].created,
                                         "last_login", (json_int_t)a[i].last_login, "failed_logins",
                                         a[i].failed, "locked_until", (json_int_t)a[i].locked_until));
     free(a);
-    return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
+    return sg_op_answer(sg_op_page_of(all, args), result, err);
 }
 
 /* How many accounts other than name hold Administrator: >= 0, or -1 with err. */

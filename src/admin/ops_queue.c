@@ -95,9 +95,10 @@ static json_t *list_item(const char *name, int state, const sg_envelope *e, size
     return it;
 }
 
-static const char *sort_key;
-static int cmp_items(const void *a, const void *b)
+/* qsort_r's comparison by the sort argument (ctx): the web role sorts on several threads. */
+static int cmp_items(const void *a, const void *b, void *ctx)
 {
+    const char *sort_key = ctx;
     json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
     bool desc = sort_key[0] == '-';
     const char *k = desc ? sort_key + 1 : sort_key;
@@ -124,9 +125,9 @@ int sg_op_queue_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
         return -1;
     const char *only = sg_op_arg_str(args, "state");
     int64_t now = sg_op_now(ctx);
-    json_t **all = NULL;
+    json_t **all = NULL, *unreadable = json_array();
     size_t n = 0, cap = 0;
-    int rc = 0;
+    int rc = unreadable ? 0 : sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
     for (size_t s = 0; rc == 0 && s < NLISTED; s++) {
         int state = listed_states[s];
         if (only && strcmp(only, sg_qstate_name(state)) != 0)
@@ -134,8 +135,11 @@ int sg_op_queue_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
         char **names;
         size_t nn;
         if (sg_queue_list(&q, state, &names, &nn) < 0) {
-            if (errno == EACCES || errno == EBADF)
-                continue; /* a state this process may not read (the web role's view) */
+            if (errno == EACCES || errno == EBADF) {
+                /* A state this process may not read: said in the answer, never a silent gap. */
+                json_array_append_new(unreadable, json_string(sg_qstate_name(state)));
+                continue;
+            }
             rc = sg_op_fail(err, SG_OP_INTERNAL, NULL, "cannot list %s: %s", sg_qstate_name(state),
                             strerror(errno));
             break;
@@ -176,8 +180,7 @@ int sg_op_queue_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     sg_queue_close(&q);
     const char *sort = sg_op_arg_str(args, "sort");
     if (rc == 0 && sort && n > 1) {
-        sort_key = sort;
-        qsort(all, n, sizeof *all, cmp_items);
+        qsort_r(all, n, sizeof *all, cmp_items, (void *)sort);
     }
     size_t limit, offset;
     sg_op_page(args, &limit, &offset);
@@ -188,9 +191,15 @@ int sg_op_queue_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
         json_decref(all[i]);
     }
     free(all);
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(unreadable);
         return -1;
-    return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
+    }
+    json_t *r = sg_op_list_result(items, (int64_t)n, limit, offset);
+    if (r && json_array_size(unreadable))
+        json_object_set(r, "unreadable_states", unreadable);
+    json_decref(unreadable);
+    return sg_op_answer(r, result, err);
 }
 
 int sg_op_queue_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)

@@ -38,8 +38,15 @@ static const char *const queue_states[] = {"incoming", "active", "outgoing", "de
                                            "hold",     "corrupt", "dsn",     NULL};
 static const char *const queue_sorts[] = {"age", "-age", "size", "-size", "id", NULL};
 
+static const char *const admin_sorts[] = {"name", "-name", "created", "-created", "last_login", "-last_login", NULL};
+static const char *const token_sorts[] = {"created", "-created", "owner", "-owner", "id", "-id", NULL};
+static const char *const session_sorts[] = {"created", "-created", "last_seen", "-last_seen", "account", "-account",
+                                            NULL};
+
 static const sg_op_arg no_args[] = {END};
-static const sg_op_arg page_args[] = {SG_OP_ARGS_PAGE, END};
+static const sg_op_arg admin_list_args[] = {
+    {"sort", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, admin_sorts, "name (default), created, last_login; -x descending"},
+    SG_OP_ARGS_PAGE, END};
 
 static const sg_op_arg admin_add_args[] = {
     BSTR("name", true, NAME_MAX_, "account name (letters, digits, . _ @ -)"),
@@ -62,10 +69,12 @@ static const sg_op_arg token_create_args[] = {
     BSTR("owner", false, NAME_MAX_, "the account the token acts for (default: the caller; others: Administrator)"),
     END};
 static const sg_op_arg token_list_args[] = {QSTR("owner", NAME_MAX_, "only this account's tokens"),
-                                            SG_OP_ARGS_PAGE, END};
+    {"sort", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, token_sorts, "created, owner, id; -x descending (default: newest first)"},
+    SG_OP_ARGS_PAGE, END};
 static const sg_op_arg token_id_args[] = {PATH("id", 16, "token id"), END};
 static const sg_op_arg session_list_args[] = {QSTR("account", NAME_MAX_, "only this account's sessions"),
-                                              SG_OP_ARGS_PAGE, END};
+    {"sort", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, session_sorts, "created, last_seen, account; -x descending (default: newest first)"},
+    SG_OP_ARGS_PAGE, END};
 static const sg_op_arg session_id_args[] = {PATH("id", 64, "session handle (as listed)"), END};
 
 static const sg_op_arg audit_list_args[] = {
@@ -121,7 +130,7 @@ const sg_op sg_ops[] = {
     /* accounts, tokens, sessions, audit (ops_admin.c, ops_access.c, ops_audit.c) */
     {"admin.add", 0, RW, "POST", "/api/v1/admins", {"admin", "add"}, admin_add_args,
      "Add an administration account with roles", "admin.add", SG_RUN_ANY, "name", sg_op_admin_add},
-    {"admin.list", 0, RO, "GET", "/api/v1/admins", {"admin", "list"}, page_args,
+    {"admin.list", 0, RO, "GET", "/api/v1/admins", {"admin", "list"}, admin_list_args,
      "List the accounts, their roles and last logins", "admin.list", SG_RUN_ANY, NULL, sg_op_admin_list},
     {"admin.delete", 0, RW, "DELETE", "/api/v1/admins/{name}", {"admin", "delete"}, admin_name_args,
      "Delete an account with its sessions and tokens", "admin.delete", SG_RUN_ANY, "name", sg_op_admin_delete},

@@ -191,7 +191,8 @@ static int parse(const sg_op *op, const sg_cli_verb *v, int argc, char **argv, p
         const char *w = argv[i];
         if (strncmp(w, "--", 2) != 0 || !w[2]) {
             const char *name = npos < 3 ? v->positional[npos] : NULL;
-            if (!name || set(p, arg_named(op, name)->name, w, false) < 0) {
+            const sg_op_arg *a = name ? arg_named(op, name) : NULL;
+            if (!a || set(p, a->name, w, false) < 0) {
                 fprintf(stderr, "sealgate: unexpected word '%s'\n", w);
                 return -1;
             }

@@ -97,6 +97,10 @@ int sg_cli_print_queue_list(const sg_op *op, const json_t *r)
         printf("\n");
     }
     more(r);
+    json_t *hidden = json_object_get(r, "unreadable_states");
+    for (size_t i = 0; i < json_array_size(hidden); i++)
+        fprintf(stderr, "sealgate queue: %s/ is not readable by this user: its messages are not listed\n",
+                json_string_value(json_array_get(hidden, i)));
     long long total = num(r, "total");
     printf("%lld message%s\n", total, total == 1 ? "" : "s");
     return 0;

@@ -357,6 +357,13 @@ int sg_queue_list(sg_queue *q, int state, char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
+    /* A state this process may only write into (an O_PATH handle) cannot be listed: that is an
+     * error, never an empty state (readdir on such a handle fails with EBADF, which the loop
+     * below would otherwise take for the end of the directory). */
+    if (q->pathonly[state]) {
+        errno = EACCES;
+        return -1;
+    }
     int fd = dup(q->dirfd[state]);
     if (fd < 0)
         return -1;
@@ -368,27 +375,22 @@ int sg_queue_list(sg_queue *q, int state, char ***names, size_t *n)
     rewinddir(d);
     size_t cap = 0;
     struct dirent *de;
-    /* A state this process may not read is an O_PATH handle: readdir fails (EBADF) and that is
-     * an error, never an empty state (the web role would show "0 held" for a full hold/). */
     int failed = 0;
-    errno = 0;
-    while ((de = readdir(d))) {
+    for (errno = 0; (de = readdir(d)); errno = 0) {
         if (de->d_name[0] == '.')
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             char **nv = realloc(*names, cap * sizeof *nv);
-            if (!nv) {
-                failed = ENOMEM;
+            if (!nv)
                 break;
-            }
             *names = nv;
         }
-        (*names)[(*n)++] = strdup(de->d_name);
-        errno = 0;
+        if (!((*names)[*n] = strdup(de->d_name)))
+            break;
+        (*n)++;
     }
-    if (!failed && errno)
-        failed = errno;
+    failed = errno; /* readdir's error, or ENOMEM: a partial list is not the state's list */
     closedir(d);
     if (failed) {
         sg_queue_names_free(*names, *n);
