@@ -49,27 +49,19 @@ static void buttons(sg_buf *b, const sg_web_who *who, const char *id, const char
     sg_buf_appendf(b, "</div>");
 }
 
-/* The states this process cannot read (null in the status operation's queue sizes: the web
- * role started as root enters no spool state), named above the list, so that an empty list is
- * never taken for an empty queue. */
-static void unreadable(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_buf *b)
+/* The states this process cannot read (queue.list's unreadable_states: the web role started as
+ * root enters no spool state), named above the list, so that an empty list is never taken for
+ * an empty queue. */
+static void unreadable(const json_t *r, sg_buf *b)
 {
-    const sg_op *op = sg_op_find("status");
-    json_t *st = NULL;
-    sg_op_error e = {0};
-    if (!op || !sg_op_allowed(op, who->roles) || sg_web_call(w, req, who, SG_VIA_WEB, "status", NULL, &st, &e) < 0)
-        return;
     char names[256] = "";
-    const char *k;
+    size_t i;
     json_t *v;
-    json_object_foreach(json_object_get(st, "queue"), k, v)
+    json_array_foreach(json_object_get(r, "unreadable_states"), i, v)
     {
-        if (!json_is_null(v))
-            continue;
         size_t n = strlen(names);
-        snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", k);
+        snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", json_is_string(v) ? json_string_value(v) : "?");
     }
-    json_decref(st);
     if (names[0]) {
         char msg[512];
         snprintf(msg, sizeof msg,
@@ -108,10 +100,10 @@ static void list(sg_web *w, sg_http_req *req, const sg_web_who *who)
                        state && strcmp(state, states[i]) == 0 ? " selected" : "", states[i][0] ? states[i] : "all states");
     }
     sg_buf_appendf(&b, "</select></div><button type=\"submit\">Filter</button></form>");
-    unreadable(w, req, who, &b);
     if (rc < 0) {
         sg_html_notice(&b, false, e.message);
     } else {
+        unreadable(r, &b);
         json_t *items = json_object_get(r, "items");
         sg_buf_appendf(&b, "<section class=\"panel\"><h2>Messages (%lld)</h2>",
                        (long long)json_integer_value(json_object_get(r, "total")));
