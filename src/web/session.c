@@ -127,7 +127,8 @@ static int pre_token(sg_http_req *req, char pre[33])
     return 0;
 }
 
-static void login_page(sg_http_req *req, int status, const char *message, const char *name)
+/* retry_after > 0: the seconds a locked account or address waits, also as Retry-After. */
+static void login_page(sg_http_req *req, int status, const char *message, const char *name, int64_t retry_after)
 {
     char pre[33];
     if (pre_token(req, pre) < 0) {
@@ -153,30 +154,31 @@ static void login_page(sg_http_req *req, int status, const char *message, const 
                        "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" "
                        "required></div><button class=\"primary\" type=\"submit\">Sign in</button></form>"
                        "</main></body></html>\n");
-    char cookie[160];
+    char cookie[160], retry[24];
     snprintf(cookie, sizeof cookie, "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict", SG_WEB_PRE_COOKIE, pre);
-    sg_http_header extra[] = {{"Set-Cookie", cookie}, {NULL, NULL}};
+    snprintf(retry, sizeof retry, "%lld", (long long)retry_after);
+    sg_http_header extra[] = {{"Set-Cookie", cookie}, {retry_after > 0 ? "Retry-After" : NULL, retry}, {NULL, NULL}};
     sg_web_send_page(req, status, &b, extra);
 }
 
 void sg_web_login(sg_web *w, sg_http_req *req)
 {
     if (strcmp(req->method, "POST") != 0) {
-        login_page(req, 200, NULL, NULL);
+        login_page(req, 200, NULL, NULL, 0);
         return;
     }
     static sg_form f;
     char err[256];
     if (sg_form_parse(sg_http_header_get(req, "Content-Type"), req->body.data ? req->body.data : "", req->body.len, &f,
                       err, sizeof err) < 0) {
-        login_page(req, 400, err, NULL);
+        login_page(req, 400, err, NULL, 0);
         return;
     }
     const char *pre = sg_form_get(&f, "pre"), *cookie = sg_http_cookie(req, SG_WEB_PRE_COOKIE);
     const char *name = sg_form_get(&f, "name"), *pw = sg_form_get(&f, "password");
     if (!pre || !cookie || strlen(pre) != 32 || strcmp(pre, cookie) != 0) {
         sg_web_audit(w, req, NULL, "auth.login", name, "forbidden");
-        login_page(req, 403, "The sign-in form expired: please try again.", name);
+        login_page(req, 403, "The sign-in form expired: please try again.", name, 0);
         sg_form_free(&f);
         return;
     }
@@ -187,7 +189,7 @@ void sg_web_login(sg_web *w, sg_http_req *req)
         sg_web_audit(w, req, NULL, "auth.login", name, sg_op_code_name(e.code));
         char msg[300];
         snprintf(msg, sizeof msg, "%s", e.code == SG_OP_LOCKED ? e.message : e.code == SG_OP_UNAUTHENTICATED ? "Wrong account name or password." : "Sign-in is not possible now.");
-        login_page(req, sg_web_status(e.code), msg, name);
+        login_page(req, sg_web_status(e.code), msg, name, e.code == SG_OP_LOCKED ? retry : 0);
         sg_form_free(&f);
         return;
     }
@@ -195,7 +197,7 @@ void sg_web_login(sg_web *w, sg_http_req *req)
     char id[SG_SESSION_ID_HEX + 1];
     sg_store_session x;
     if (sg_auth_session_create(w->store, a.name, req->client, now, &lim, id, &x, &e) < 0) {
-        login_page(req, 500, "Cannot open a session now.", name);
+        login_page(req, 500, "Cannot open a session now.", name, 0);
         sg_form_free(&f);
         return;
     }

@@ -142,6 +142,9 @@ try:
     shape = lambda a: (a.status, re.sub(r"\d+", "N", re.sub(r'value="[0-9a-f]{32}"', "", a.text())))  # noqa: E731
     t.ok([a.status for a in known[:5]] == [401] * 5 and known[5].status == 429,
          "five wrong passwords: 401 each, then the account is locked (429)", str([a.status for a in known]))
+    t.ok(all(int(a.header("Retry-After") or 0) > 0 for a in (known[5], unknown[5])),
+         "the lock answer says how long to wait (Retry-After), for a known and an unknown account",
+         f"{known[5].header('Retry-After')} {unknown[5].header('Retry-After')}")
     t.ok([shape(a)[0] for a in unknown] == [shape(a)[0] for a in known]
          and shape(unknown[5])[1].replace("nobody-such", "X") == shape(known[5])[1].replace("alice", "X"),
          "an unknown account answers exactly like a known one, lockout included")
