@@ -198,6 +198,24 @@ int sg_op_admin_set_roles(sg_op_ctx *ctx, const json_t *args, json_t **result, s
     return sg_op_answer(json_pack("{s:s, s:o}", "name", name, "roles", sg_op_roles_json(roles)), result, err);
 }
 
+/* Puts hash in force for name in one transaction with the end of every session of the old
+ * password (and, when last_login >= 0, the lock lifted): 0, or -1 with err. */
+static int replace_password(sg_op_ctx *ctx, const char *name, const char *hash, int64_t last_login,
+                            sg_op_error *err)
+{
+    int rc = sg_store_begin(ctx->store) == 0 &&
+                     sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
+                     (last_login < 0 ||
+                      sg_store_admin_account_set_login(ctx->store, name, 0, 0, last_login) == 0) &&
+                     sg_store_admin_session_delete_account(ctx->store, name) == 0 &&
+                     sg_store_commit(ctx->store) == 0
+                 ? 0
+                 : sg_op_store_fail(ctx, err);
+    if (rc < 0)
+        sg_store_rollback(ctx->store);
+    return rc;
+}
+
 int sg_op_admin_passwd(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
     const char *name = sg_op_arg_str(args, "name");
@@ -206,17 +224,7 @@ int sg_op_admin_passwd(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     bool generated;
     if (existing(ctx, name, &a, err) < 0 || new_password(args, hash, sizeof hash, gen, &generated, err) < 0)
         return -1;
-    /* One transaction: the new hash, the lock lifted, and every session of the old password
-     * ended together. */
-    int rc = sg_store_begin(ctx->store) == 0 &&
-                     sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
-                     sg_store_admin_account_set_login(ctx->store, name, 0, 0, a.last_login) == 0 &&
-                     sg_store_admin_session_delete_account(ctx->store, name) == 0 &&
-                     sg_store_commit(ctx->store) == 0
-                 ? 0
-                 : sg_op_store_fail(ctx, err);
-    if (rc < 0) {
-        sg_store_rollback(ctx->store);
+    if (replace_password(ctx, name, hash, a.last_login, err) < 0) {
         OPENSSL_cleanse(gen, sizeof gen);
         return -1;
     }
@@ -232,23 +240,13 @@ int sg_op_account_password(sg_op_ctx *ctx, const json_t *args, json_t **result, 
     const char *name = ctx->actor ? ctx->actor : "";
     sg_store_account a;
     int64_t retry;
-    if (sg_auth_login(ctx->store, name, sg_op_arg_str(args, "current_password"),
-                      ctx->via == SG_VIA_CLI ? NULL : ctx->client, sg_op_now(ctx), &a, &retry, err) < 0)
-        return -1;
     char hash[SG_ADMIN_HASH_MAX + 1];
-    if (sg_auth_hash(sg_op_arg_str(args, "password"), hash, sizeof hash, err) < 0)
+    /* The current password is checked like a login; the portal signs in again afterwards. */
+    if (sg_auth_login(ctx->store, name, sg_op_arg_str(args, "current_password"),
+                      ctx->via == SG_VIA_CLI ? NULL : ctx->client, sg_op_now(ctx), &a, &retry, err) < 0 ||
+        sg_auth_hash(sg_op_arg_str(args, "password"), hash, sizeof hash, err) < 0 ||
+        replace_password(ctx, name, hash, -1, err) < 0)
         return -1;
-    /* The new hash and the end of every session (the portal signs in again) together. */
-    int rc = sg_store_begin(ctx->store) == 0 &&
-                     sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
-                     sg_store_admin_session_delete_account(ctx->store, name) == 0 &&
-                     sg_store_commit(ctx->store) == 0
-                 ? 0
-                 : sg_op_store_fail(ctx, err);
-    if (rc < 0) {
-        sg_store_rollback(ctx->store);
-        return -1;
-    }
     sg_op_set_target(ctx, "%s", name);
     return sg_op_answer(json_pack("{s:s}", "name", name), result, err);
 }
