@@ -107,6 +107,7 @@ static const nav_item nav[] = {
     {"/queue", "Queue", "queue", "queue.list"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},
+    {"/account", "Account", "account", "account.password"},
 };
 
 void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const char *active)

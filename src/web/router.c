@@ -51,6 +51,8 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_web_page_events(w, req, &who);
     else if (strcmp(path, "/admins") == 0)
         sg_web_page_admins(w, req, &who);
+    else if (strcmp(path, "/account") == 0)
+        sg_web_page_account(w, req, &who);
     else
         sg_web_page_error(req, &who, 404, "No such page.");
 }

@@ -155,6 +155,19 @@ try:
          "; ".join(errs[:3]) + " | " + d.find_element(By.TAG_NAME, "main").text[:200])
     d.get(base + "/events?operation=queue.release")
     t.ok(qid in d.find_element(By.TAG_NAME, "main").text, "the release (done or refused) is an audit event on the events page")
+    # one's own password, on the Account page: the session ends, the new password signs in
+    d.get(base + "/account")
+    t.ok("Account" in d.title and not console_errors(d), "the Account page renders without console errors")
+    new_pw = "a brand new passphrase"
+    d.find_element(By.ID, "current_password").send_keys(pw)
+    d.find_element(By.ID, "password").send_keys(new_pw)
+    d.find_element(By.ID, "password_again").send_keys(new_pw, Keys.ENTER)
+    wait_for(lambda: d.current_url.endswith("/login"), 20)
+    t.ok(d.current_url.endswith("/login"), "changing the password ends the session: back to the sign-in", d.current_url)
+    d.find_element(By.ID, "name").send_keys("alice")
+    d.find_element(By.ID, "password").send_keys(new_pw, Keys.ENTER)
+    wait_for(lambda: "Dashboard" in d.title, 20)
+    t.ok("Dashboard" in d.title, "the new password signs in", d.title)
     t.ok(os.path.getsize(os.path.join(OUT, "dashboard.png")) > 10000 and
          os.path.getsize(os.path.join(OUT, "queue.png")) > 10000, "screenshots written to tests/out/web/")
 finally:
