@@ -214,7 +214,7 @@ for u, groups in [("sealgate-smtpd", {"sealgate", "sealgate-smtpd"}), ("sealgate
     ok(have == groups, f"sysusers made {u} with groups {sorted(groups)}", str(have))
 ok(os.path.exists(KEK) and mode_owner(KEK) == (0o600, "sealgate-cryptd") and os.path.getsize(KEK) == 32,
    "postinst made the KEK: 32 bytes, sealgate-cryptd, 0600", str(os.path.exists(KEK) and mode_owner(KEK)))
-ok(os.path.exists(STORE) and mode_owner(STORE) == (0o600, "sealgate-cryptd"), "postinst made the store (cryptd's, 0600)")
+ok(os.path.exists(STORE) and mode_owner(STORE) == (0o660, "sealgate-cryptd"), "postinst made the store (cryptd's and the store group's, 0660)")
 cert = run("openssl", "x509", "-in", BASE + "/tls/cert.pem", "-noout", "-subject") if os.path.exists("/usr/bin/openssl") else None
 ok(os.path.exists(BASE + "/tls/cert.pem") and os.path.exists(BASE + "/tls/key.pem")
    and mode_owner(BASE + "/tls/key.pem")[0] & 0o077 == 0, "postinst made a TLS certificate and a private key only root reads")

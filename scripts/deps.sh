@@ -12,7 +12,8 @@ libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-o
 postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm
 libjansson-dev libargon2-dev python3-cryptography
-libpq-dev postgresql-15"
+libpq-dev postgresql-15
+libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-dejavu-core"
 # Only for the Debian package (`make deb`, `make deb-check`: scripts/deps.sh --deb), not for
 # `make test`: the package build and its checks (lintian, systemd-analyze).
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian systemd"
@@ -42,12 +43,17 @@ fi
 # sealgate-smtpd, ...). The sink stands for a peer outside: its own user and group only.
 if [ "$(id -u)" = 0 ]; then
     getent group sealgate >/dev/null || groupadd --system sealgate
-    for u in sealgate-smtpd sealgate-cryptd sealgate-relay; do
+    for u in sealgate-smtpd sealgate-cryptd sealgate-relay sealgate-web; do
         getent group "$u" >/dev/null || groupadd --system "$u"
         getent passwd "$u" >/dev/null ||
             useradd --system --gid sealgate --no-create-home --home-dir /nonexistent \
                 --shell /usr/sbin/nologin "$u"
         id -nG "$u" | tr ' ' '\n' | grep -qx "$u" || usermod -a -G "$u" "$u"
+    done
+    # The store's group: the processor and the portal open the store, no other role can.
+    getent group sealgate-store >/dev/null || groupadd --system sealgate-store
+    for u in sealgate-cryptd sealgate-web; do
+        id -nG "$u" | tr ' ' '\n' | grep -qx sealgate-store || usermod -a -G sealgate-store "$u"
     done
     getent group sealgate-sink >/dev/null || groupadd --system sealgate-sink
     getent passwd sealgate-sink >/dev/null ||

@@ -25,9 +25,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: sealgate [-c FILE] COMMAND [ARGS]\n"
                "\n"
                "Roles (normally started by 'start'):\n"
-               "  start                 run smtpd, cryptd, relay (and the demo sink) under supervision\n"
+               "  start                 run smtpd, cryptd, relay, web (and the demo sink) under supervision\n"
                "  prepare               set up what start needs (spool, store migrated, KEK, TLS pair), exit\n"
-               "  smtpd | cryptd | relay | sink\n"
+               "  smtpd | cryptd | relay | sink | web\n"
                "\n"
                "Commands:\n"
                "  queue list [STATE]    list queued messages (all states, or one)\n"
@@ -140,6 +140,8 @@ int main(int argc, char **argv)
 #ifndef SG_NET_ONLY
     else if (strcmp(cmd, "cryptd") == 0)
         rc = sg_cryptd_main(&cfg);
+    else if (strcmp(cmd, "web") == 0)
+        rc = sg_web_main(&cfg, env_fd());
     else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */
         rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)

@@ -13,6 +13,7 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd);
 int sg_sink_main(const sg_config *cfg, int listen_fd);
 int sg_cryptd_main(const sg_config *cfg);
 int sg_relay_main(const sg_config *cfg);
+int sg_web_main(const sg_config *cfg, int listen_fd);
 int sg_master_main(const sg_config *cfg, const char *config_path);
 /* `sealgate prepare`: start's set-up (spool, store migrated, KEK, TLS pair), then exit. */
 int sg_prepare_main(const sg_config *cfg);

@@ -141,6 +141,17 @@ int sg_admin_config_problems(const sg_config *c, json_t *problems)
             json_array_append_new(problems, json_string(buf));
             n++;
         }
+        /* the web role (src/web) and the store's group it shares with cryptd */
+        if (c->web.enabled && !getpwnam(c->users.web)) {
+            snprintf(buf, sizeof buf, "user %s does not exist (scripts/deps.sh creates it)", c->users.web);
+            json_array_append_new(problems, json_string(buf));
+            n++;
+        }
+        if (!getgrnam(c->users.store_group)) {
+            snprintf(buf, sizeof buf, "group %s does not exist (scripts/deps.sh creates it)", c->users.store_group);
+            json_array_append_new(problems, json_string(buf));
+            n++;
+        }
     }
     if (!c->smtpd.tls_autogenerate && (access(c->smtpd.tls_cert, R_OK) || access(c->smtpd.tls_key, R_OK))) {
         snprintf(buf, sizeof buf, "TLS certificate or key not readable (%s, %s)", c->smtpd.tls_cert,

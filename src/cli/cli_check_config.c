@@ -56,6 +56,10 @@ int sg_cli_check_config(const sg_config *c, int argc, char **argv)
     }
     printf("sink:              enabled=%s listen=%s maildir=%s\n", yesno(c->sink.enabled), c->sink.listen,
            c->sink.maildir);
+    printf("web:               enabled=%s listen=%s max_connections=%d max_per_ip=%d max_body=%zu "
+           "idle_timeout=%d session_idle=%d session_lifetime=%d hsts_max_age=%d\n",
+           yesno(c->web.enabled), c->web.listen, c->web.max_connections, c->web.max_per_ip, c->web.max_body,
+           c->web.idle_timeout, c->web.session_idle, c->web.session_lifetime, c->web.hsts_max_age);
     static const char *const digests[] = {"sha256", "sha384", "sha512"};
     printf("smime:             rsa_padding=%s rsa_signature=%s signing=%s digest=%s encrypt_to_sender=%s "
            "gcm_for=",

@@ -24,8 +24,13 @@ sg_store *sg_cli_store_open(const sg_config *cfg)
     }
     if (sg_store_is_remote(cfg->store_path))
         return st;
-    chmod(cfg->store_path, 0600);
-    if (geteuid() == 0)
-        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.group);
+    /* As root: the cryptd user's with the store group, which the web role is in too
+     * (src/master/prepare.c); as anyone else: the caller's alone. */
+    if (geteuid() == 0) {
+        chmod(cfg->store_path, 0660);
+        sg_priv_chown(cfg->store_path, cfg->users.cryptd, cfg->users.store_group);
+    } else {
+        chmod(cfg->store_path, 0600);
+    }
     return st;
 }

@@ -70,6 +70,8 @@ static void defaults(sg_config *c)
     set_str(&c->users.relay, "sealgate-relay");
     set_str(&c->users.sink, "sealgate-sink");
     set_str(&c->users.group, "sealgate");
+    set_str(&c->users.web, "sealgate-web");
+    set_str(&c->users.store_group, "sealgate-store");
     set_str(&c->smtpd.listen, "127.0.0.1:10025");
     set_str(&c->smtpd.tls_cert, "tls/cert.pem");
     set_str(&c->smtpd.tls_key, "tls/key.pem");
@@ -108,6 +110,15 @@ static void defaults(sg_config *c)
     c->sink.enabled = true;
     set_str(&c->sink.listen, "127.0.0.1:10027");
     set_str(&c->sink.maildir, "sink");
+    c->web.enabled = true;
+    set_str(&c->web.listen, "127.0.0.1:8443");
+    c->web.max_connections = 64;
+    c->web.max_per_ip = 16;
+    c->web.max_body = 1u << 20;
+    c->web.idle_timeout = 60;
+    c->web.session_idle = 1800;
+    c->web.session_lifetime = 8 * 3600;
+    c->web.hsts_max_age = 31536000;
     sg_revocation_defaults(&c->revocation);
     /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
     c->smime.rsa_padding = SG_SMIME_RSA_PKCS1;
@@ -299,6 +310,36 @@ static void load_smtpd(ctx *x, sg_config *c, config_setting_t *g)
 /* relay.tls: Postfix's level names. "secure" is "verify" here (sealgate does no MX lookup, so
  * the names to check never come from DNS); "must" is the name of issue 9's time, when it meant
  * "encrypted, not verified": it now means verified, as the name promises. */
+static void load_web(ctx *x, sg_config *c, config_setting_t *g)
+{
+    for (int j = 0; !x->failed && j < config_setting_length(g); j++) {
+        config_setting_t *u = config_setting_get_elem(g, j);
+        long long v;
+        if (is(u, "enabled"))
+            rd_bool(x, u, &c->web.enabled);
+        else if (is(u, "listen"))
+            rd_str(x, u, &c->web.listen);
+        else if (is(u, "max_connections"))
+            rd_i(x, u, 1, 10000, &c->web.max_connections);
+        else if (is(u, "max_per_ip"))
+            rd_i(x, u, 1, 10000, &c->web.max_per_ip);
+        else if (is(u, "max_body")) {
+            v = (long long)c->web.max_body; /* 4 KiB .. 64 MiB: one uploaded key file or policy */
+            rd_int(x, u, 4096, 64ll << 20, &v);
+            c->web.max_body = (size_t)v;
+        } else if (is(u, "idle_timeout"))
+            rd_i(x, u, 5, 3600, &c->web.idle_timeout);
+        else if (is(u, "session_idle"))
+            rd_i(x, u, 1, 86400, &c->web.session_idle);
+        else if (is(u, "session_lifetime"))
+            rd_i(x, u, 1, 7 * 86400, &c->web.session_lifetime);
+        else if (is(u, "hsts_max_age"))
+            rd_i(x, u, 0, 2 * 31536000, &c->web.hsts_max_age);
+        else
+            fail(x, u, "web.%s: unknown setting", config_setting_name(u));
+    }
+}
+
 static void rd_tls_level(ctx *x, config_setting_t *s, int *dst)
 {
     static const char *const names[] = {"none", "may", "encrypt", "verify", "fingerprint", "secure", "must", NULL};
@@ -489,6 +530,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                     rd_str(x, u, &c->users.sink);
                 else if (is(u, "group"))
                     rd_str(x, u, &c->users.group);
+                else if (is(u, "web"))
+                    rd_str(x, u, &c->users.web);
+                else if (is(u, "store_group"))
+                    rd_str(x, u, &c->users.store_group);
                 else
                     fail(x, u, "users.%s: unknown setting", config_setting_name(u));
             }
@@ -540,6 +585,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 else
                     fail(x, u, "sink.%s: unknown setting", config_setting_name(u));
             }
+        } else if (is(s, "web")) {
+            rd_group(x, s, "web");
+            if (!x->failed)
+                load_web(x, c, s);
         } else if (is(s, "revocation")) {
             rd_group(x, s, "revocation");
             if (!x->failed)
@@ -576,9 +625,9 @@ static int validate(ctx *x, sg_config *c)
         }
     struct sockaddr_storage ss;
     socklen_t sl;
-    const char *eps[] = {c->smtpd.listen, c->relay.next_hop, c->sink.listen};
-    const char *names[] = {"smtpd.listen", "relay.next_hop", "sink.listen"};
-    for (int i = 0; i < 3; i++)
+    const char *eps[] = {c->smtpd.listen, c->relay.next_hop, c->sink.listen, c->web.listen};
+    const char *names[] = {"smtpd.listen", "relay.next_hop", "sink.listen", "web.listen"};
+    for (int i = 0; i < 4; i++)
         if (sg_endpoint_parse(eps[i], &ss, &sl) < 0) {
             snprintf(x->err, x->errlen, "%s: %s: \"%s\" is not host:port", x->file, names[i], eps[i]);
             return -1;
@@ -705,6 +754,7 @@ void sg_config_free(sg_config *c)
                      &c->smtpd.tls_cert,
                      &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
                      &c->sink.maildir,  &c->cryptd.outer_subject, &c->relay.tls_ca_file,
+                     &c->users.web,     &c->users.store_group, &c->web.listen,
                      &c->store_password_file};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);

@@ -62,6 +62,8 @@ typedef struct sg_config {
     sg_strlist internal_domains;
     struct {
         char *smtpd, *cryptd, *relay, *sink, *group; /* sink: its own user and group, not in group */
+        char *web;         /* the portal and REST API role (src/web) */
+        char *store_group; /* the store's group: the cryptd and web users are its members */
     } users;
     struct {
         char *listen;
@@ -108,6 +110,17 @@ typedef struct sg_config {
         char *listen;
         char *maildir;
     } sink;
+    struct { /* the portal and REST API (src/web, docs/web.md) */
+        bool enabled;
+        char *listen;
+        int max_connections;   /* open HTTPS connections at most (others wait in the backlog) */
+        int max_per_ip;        /* ... from one client address */
+        size_t max_body;       /* bytes of a request body; more is answered 413 */
+        int idle_timeout;      /* seconds a silent connection is kept */
+        int session_idle;      /* seconds a session lives without a request */
+        int session_lifetime;  /* seconds a session lives at most */
+        int hsts_max_age;      /* Strict-Transport-Security max-age in seconds */
+    } web;
     sg_revocation_cfg revocation;
     struct {                    /* docs/smime.md */
         int rsa_padding;        /* enum sg_smime_rsa_padding: key transport to RSA recipients */

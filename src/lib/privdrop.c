@@ -1,4 +1,5 @@
 /* privdrop.c - no_new_privs, then setgroups/setgid/setuid with verification. Owner: src/lib. */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/privdrop.h"
@@ -49,11 +50,26 @@ int sg_priv_drop(const char *user, const char *group, char *err, size_t errlen)
         snprintf(err, errlen, "refusing to run a role as root (user %s)", user);
         return -1;
     }
-    gid_t groups[2] = {gid, 0};
+    gid_t groups[32] = {gid, 0};
     int ngroups = 1;
     struct group *own = getgrnam(user); /* the role's own group, which state directories name */
     if (own && own->gr_gid != gid)
         groups[ngroups++] = own->gr_gid;
+    /* And the groups that list the user as a member, as a login would have (initgroups): the
+     * store's group sealgate-store has the cryptd and web users (scripts/deps.sh). */
+    gid_t member[30];
+    int nmember = 30;
+    if (getgrouplist(user, gid, member, &nmember) < 0) {
+        snprintf(err, errlen, "user %s is in more than 30 groups", user);
+        return -1;
+    }
+    for (int i = 0; i < nmember; i++) {
+        bool have = false;
+        for (int k = 0; k < ngroups; k++)
+            have |= groups[k] == member[i];
+        if (!have)
+            groups[ngroups++] = member[i];
+    }
     if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
         setresuid(uid, uid, uid) < 0) {
         snprintf(err, errlen, "dropping privileges to %s failed: %s", user, strerror(errno));

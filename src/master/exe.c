@@ -30,7 +30,9 @@ static int sibling(int which, char *path, size_t len)
 
 int sg_role_exe(const char *role, char *path, size_t len)
 {
-    int which = strcmp(role, "cryptd") == 0 ? SG_EXE_FULL : SG_EXE_NET;
+    /* web runs the operation layer (src/admin), whose store-only operations parse keys and
+     * certificates: it needs the full binary, though it never holds the KEK. */
+    int which = strcmp(role, "cryptd") == 0 || strcmp(role, "web") == 0 ? SG_EXE_FULL : SG_EXE_NET;
     if (sibling(which, path, len) == 0)
         return 0;
     int w = snprintf(path, len, "/proc/self/exe");

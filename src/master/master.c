@@ -9,8 +9,9 @@
  * does not set no_new_privs (it execs the roles); every role sets it (sg_priv_drop).
  *
  * Reload: the new configuration is validated first; a broken file is reported and the running
- * configuration stays. smtpd and sink are replaced new-first (they share the listening socket,
- * so no connection is refused); cryptd and relay old-first (one instance owns their states).
+ * configuration stays. smtpd, sink and web are replaced new-first (they share the listening
+ * socket, so no connection is refused); cryptd and relay old-first (one instance owns their
+ * states).
  *
  * Readiness: each role gets the write end of a pipe ($SEALGATE_READY_FD, lib/ready.h) and writes
  * one byte once it is up; when every enabled role did, the master logs event=ready and tells
@@ -40,7 +41,7 @@
 #include "queue/queue.h"
 #include "roles.h"
 
-enum { R_SMTPD, R_CRYPTD, R_RELAY, R_SINK, R_COUNT };
+enum { R_SMTPD, R_CRYPTD, R_RELAY, R_SINK, R_WEB, R_COUNT };
 /* A role that stayed up this long was healthy: its next death restarts it at once and the
  * backoff starts again from 1 s. */
 #define HEALTHY_RUN 10
@@ -53,7 +54,7 @@ static time_t mono(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec;
 }
-static const char *const role_names[R_COUNT] = {"smtpd", "cryptd", "relay", "sink"};
+static const char *const role_names[R_COUNT] = {"smtpd", "cryptd", "relay", "sink", "web"};
 
 typedef struct role {
     pid_t pid;
@@ -160,9 +161,12 @@ static int setup_roles(master *m)
 {
     m->r[R_SMTPD].enabled = m->r[R_CRYPTD].enabled = m->r[R_RELAY].enabled = 1;
     m->r[R_SINK].enabled = m->cfg.sink.enabled;
+    m->r[R_WEB].enabled = m->cfg.web.enabled;
     if (bind_role(m, R_SMTPD, m->cfg.smtpd.listen) < 0)
         return -1;
     if (m->cfg.sink.enabled && bind_role(m, R_SINK, m->cfg.sink.listen) < 0)
+        return -1;
+    if (m->cfg.web.enabled && bind_role(m, R_WEB, m->cfg.web.listen) < 0)
         return -1;
     return 0;
 }
@@ -280,7 +284,7 @@ static void reload(master *m)
     }
     for (int i = 0; i < R_COUNT; i++) {
         pid_t old = m->r[i].pid;
-        if (i == R_SMTPD || i == R_SINK) {
+        if (i == R_SMTPD || i == R_SINK || i == R_WEB) {
             m->r[i].pid = 0;
             if (m->r[i].enabled)
                 spawn(m, i);
@@ -298,6 +302,10 @@ static void reload(master *m)
     if (!m->cfg.sink.enabled && m->r[R_SINK].listen_fd >= 0) {
         close(m->r[R_SINK].listen_fd);
         m->r[R_SINK].listen_fd = -1;
+    }
+    if (!m->cfg.web.enabled && m->r[R_WEB].listen_fd >= 0) {
+        close(m->r[R_WEB].listen_fd);
+        m->r[R_WEB].listen_fd = -1;
     }
     sg_info(NULL, "event=reloaded config=%s", m->config_path[0] ? m->config_path : "(defaults)");
 }

@@ -5,9 +5,12 @@
  * role user, which sg_priv_drop adds), mode 0730: the producer can put files in but not list
  * or read what is there; a role's own states are 0700; files are
  * <writer>:<users.group> 0640, so what guards them is which directory a role can enter. The
- * sink's maildir is the sink user's. The store belongs to the cryptd user, mode 0600, because
- * it holds wrapped private keys, and so does <base_dir>/keys/kek (the key-encryption key,
- * directory 0700). As non-root everything is simply owned by the caller. */
+ * sink's maildir is the sink user's. The store belongs to the cryptd user with the store group
+ * (users.store_group, whose members are the cryptd and web users), mode 0660 in a setgid 02770
+ * directory: the portal reads and writes accounts, sessions and what the operations change,
+ * while no other role can open it. The key-encryption key <base_dir>/keys/kek stays the cryptd
+ * user's alone (0600, directory 0700): the wrapped keys in the store are of no use without it.
+ * As non-root everything is simply owned by the caller. */
 #include "master/prepare.h"
 
 #include <errno.h>
@@ -105,7 +108,9 @@ static int sink_dir(const sg_config *cfg, const char *path, char *err, size_t er
 /* The store lives in a directory of its own, owned by the cryptd user (0700): SQLite creates its
  * -wal and -shm files next to the database, so cryptd must be able to write that directory after
  * it dropped privileges; base_dir itself stays root's. Files the admin CLI (root) may have left
- * there get the cryptd user back on every start. */
+ * there get the cryptd user back on every start. The web role writes the store too (accounts,
+ * sessions): the directory is setgid to the store group, so a -wal or -shm file either role
+ * creates has that group and the database's mode 0660, and the other can open it. */
 static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
 {
     if (sg_store_is_remote(cfg->store_path)) {
@@ -127,9 +132,11 @@ static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
     if (!st)
         return -1;
     sg_store_close(st);
-    chmod(cfg->store_path, 0600);
-    if (geteuid() != 0)
+    if (geteuid() != 0) {
+        chmod(cfg->store_path, 0600);
         return 0;
+    }
+    chmod(cfg->store_path, 0660);
     if (strcmp(dir, cfg->base_dir) == 0) {
         snprintf(err, errlen, "the store %s must be in a directory of its own (not base_dir) so that "
                               "the cryptd user can own it; e.g. store = \"store/sealgate.db\"",
@@ -140,12 +147,13 @@ static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
     for (int i = 0; i < 4; i++) {
         char p[PATH_MAX + 16];
         snprintf(p, sizeof p, "%s%s", cfg->store_path, suffix[i]);
-        if (access(p, F_OK) == 0 && sg_priv_chown(p, cfg->users.cryptd, cfg->users.group) < 0) {
+        if (access(p, F_OK) == 0 &&
+            (sg_priv_chown(p, cfg->users.cryptd, cfg->users.store_group) < 0 || chmod(p, 0660) < 0)) {
             snprintf(err, errlen, "cannot give %s to %s: %s", p, cfg->users.cryptd, strerror(errno));
             return -1;
         }
     }
-    if (sg_priv_chown(dir, cfg->users.cryptd, cfg->users.group) < 0 || chmod(dir, 0700) < 0) {
+    if (sg_priv_chown(dir, cfg->users.cryptd, cfg->users.store_group) < 0 || chmod(dir, 02770) < 0) {
         snprintf(err, errlen, "cannot give %s to %s: %s", dir, cfg->users.cryptd, strerror(errno));
         return -1;
     }
@@ -278,6 +286,16 @@ int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen)
     for (int i = 0; i < 3; i++)
         if (check_reach(cfg, users[i], cfg->users.group, cfg->spool_dir, needs[i], err, errlen) < 0)
             return -1;
+    if (cfg->web.enabled) {
+        char sd[PATH_MAX];
+        snprintf(sd, sizeof sd, "%s", cfg->store_path);
+        char *slash = strrchr(sd, '/');
+        if (slash)
+            *slash = '\0';
+        const reach web_needs[] = {{sd, R_OK | W_OK | X_OK}, {cfg->store_path, R_OK | W_OK}, {NULL, 0}};
+        if (check_reach(cfg, cfg->users.web, cfg->users.group, NULL, web_needs, err, errlen) < 0)
+            return -1;
+    }
     if (cfg->sink.enabled) {
         char nd[PATH_MAX + 8];
         snprintf(nd, sizeof nd, "%s/new", cfg->sink.maildir);

@@ -204,7 +204,9 @@ class Gateway:
                     f'relay = {{ next_hop = "127.0.0.1:{self.next_hop_port}"; retry_min = 1; '
                     f'retry_max = 2; {relay_extra} }};\n'
                     f'sink = {{ enabled = {"true" if sink else "false"}; '
-                    f'listen = "127.0.0.1:{self.sink_port}"; }};\n' + extra)
+                    f'listen = "127.0.0.1:{self.sink_port}"; }};\n'
+                    'web = { enabled = false; };\n'  # the portal has its own suites (docs/web.md)
+                    + extra)
 
     @property
     def maildir(self):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The `make run` shape: `sealgate start` on the embedded defaults (no configuration file), in a
 fresh directory. swaks with STARTTLS → 127.0.0.1:10025 → cryptd → relay → built-in sink →
-run/sink/new/, and the CLI acting on that instance without flags. Owner: tests."""
+run/sink/new/, the portal on https://127.0.0.1:8443, and the CLI acting on that instance
+without flags. Owner: tests."""
 import glob
 import os
 import shutil
@@ -22,8 +23,8 @@ def port_free(p):
         return s.connect_ex(("127.0.0.1", p)) != 0
 
 
-if not (port_free(10025) and port_free(10027)):
-    t.ok(False, "demo ports 10025 and 10027 are free", "something else listens there (a `make run`?)")
+if not (port_free(10025) and port_free(10027) and port_free(8443)):
+    t.ok(False, "demo ports 10025, 10027 and 8443 are free", "something else listens there (a `make run`?)")
     t.done()
 
 work = tempfile.mkdtemp(prefix="sg-demo-")
@@ -49,6 +50,11 @@ try:
     out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-issuer"], capture_output=True, text=True)
     t.ok(out.returncode == 0 and "sealgate.demo.test" in out.stdout, "a self-signed certificate for the hostname was generated", out.stdout + out.stderr)
     t.ok(os.path.exists(os.path.join(work, "run", "store", "sealgate.db")), "the SQLite store exists")
+    t.ok(wait_port(8443, 15), "the portal listens on 127.0.0.1:8443")
+    portal = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:8443", "-quiet"], input="GET /login HTTP/1.0\r\n\r\n",
+                            capture_output=True, text=True, timeout=30)
+    t.ok("200 OK" in portal.stdout and "Sign in" in portal.stdout, "... over TLS with the gateway's certificate: the sign-in page",
+         portal.stdout[:300] + portal.stderr[-300:])
     q = subprocess.run([BINARY, "queue", "list"], cwd=work, env=env, capture_output=True, text=True, timeout=20)
     t.ok(q.returncode == 0 and "0 messages" in q.stdout, "`sealgate queue list` acts on the running instance without flags", q.stdout + q.stderr)
     c = subprocess.run([BINARY, "check-config"], cwd=work, env=env, capture_output=True, text=True, timeout=20)

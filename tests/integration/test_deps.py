@@ -35,6 +35,9 @@ NEEDS = [
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
     ("cmd", "psql", "tests/lib/sgpg.py (store-pg, test_cluster; the server is postgresql-15's)"),
     ("py", "cryptography", "test_backup, test_kek_rotate (AES-GCM check of the KEK, tests/lib/sgkek.py)"),
+    ("cmd", "chromium", "test_web_portal"), ("cmd", "chromedriver", "test_web_portal"),
+    ("py", "selenium", "test_web_portal"),
+    ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).
@@ -90,6 +93,8 @@ def locate(kind, name):
     if kind == "cmd":
         path = shutil.which(name, path=SYSTEM_PATH)
         return os.path.realpath(path) if path else None
+    if kind == "file":
+        return os.path.realpath(name) if os.path.exists(name) else None
     if kind == "py":  # the system's python3, the one a fresh root has
         r = subprocess.run(["/usr/bin/python3", "-c", f"import {name}; print({name}.__file__)"], capture_output=True,
                            text=True)

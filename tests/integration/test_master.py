@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Master, cryptd and queue CLI: supervision, privilege drop, identity processing, crash
 recovery, reload, stop, and every `sealgate queue` subcommand. Owner: tests."""
+import grp
 import os
 import signal
 import subprocess
@@ -73,9 +74,11 @@ try:
             t.ok(got is not None and all(u == want for u in got), f"{role} runs as sealgate-{role} (real, effective, saved uid)", f"{got} != {want}")
         st = os.stat(os.path.join(gw.base, "store", "sealgate.db"))
         sd = os.stat(os.path.join(gw.base, "store"))
-        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o077) == 0
-             and sd.st_uid == uid_of("sealgate-cryptd") and (sd.st_mode & 0o077) == 0,
-             "store and its directory belong to the cryptd user, modes 0600/0700")
+        store_gid = grp.getgrnam("sealgate-store").gr_gid
+        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o7777) == 0o660 and st.st_gid == store_gid
+             and sd.st_uid == uid_of("sealgate-cryptd") and (sd.st_mode & 0o7777) == 0o2770 and sd.st_gid == store_gid,
+             "store and its directory belong to the cryptd user and the store group (the web role), modes 0660/2770",
+             f"{oct(st.st_mode)} {oct(sd.st_mode)}")
         wal = os.path.join(gw.base, "store", "sealgate.db-wal")
         t.ok(not os.path.exists(wal) or os.stat(wal).st_uid == uid_of("sealgate-cryptd"),
              "SQLite's WAL file is the cryptd user's, not root's")

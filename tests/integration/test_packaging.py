@@ -42,12 +42,15 @@ d_groups = {"sealgate", *roles, *[g for g in re.findall(r"groupadd --system (\S+
 t.ok(s_users == d_users, "sysusers.d makes the users of scripts/deps.sh with the same primary groups",
      f"{s_users} != {d_users}")
 t.ok(s_groups == d_groups, "sysusers.d makes the groups of scripts/deps.sh", f"{s_groups} != {d_groups}")
-t.ok(s_members == {(u, u) for u in roles}, "each role user is a member of its own group (the spool names them)",
+store_members = re.search(r"for u in ([^;]+); do\n[^\n]*usermod -a -G sealgate-store", deps).group(1).split()
+t.ok(s_members == {(u, u) for u in roles} | {(u, "sealgate-store") for u in store_members},
+     "each role user is a member of its own group (the spool names them), the store's users of sealgate-store",
      str(s_members))
 
 config_c = read("src", "lib", "config.c")
 defaults = dict(re.findall(r'set_str\(&c->users\.(\w+), "([^"]+)"\)', config_c))
-t.ok(set(defaults.values()) == set(s_users) | {"sealgate"} and defaults.get("group") == "sealgate",
+t.ok(set(defaults.values()) == set(s_users) | {"sealgate", "sealgate-store"} and defaults.get("group") == "sealgate"
+     and defaults.get("store_group") == "sealgate-store",
      "the configuration's default users.* are the sysusers.d users and group", str(defaults))
 
 # ---- unit ----

@@ -65,8 +65,9 @@ try:
     db = os.path.join(gw.base, "store", "sealgate.db")
     if is_root() and uid_of("sealgate-cryptd") is not None:
         st = os.stat(db)
-        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o077) == 0,
-             "load as root on a fresh install: the store is the cryptd user's, mode 0600", oct(st.st_mode))
+        t.ok(st.st_uid == uid_of("sealgate-cryptd") and (st.st_mode & 0o7777) == 0o660,
+             "load as root on a fresh install: the store is the cryptd user's (and the store group's), mode 0660",
+             oct(st.st_mode))
     else:
         t.skip("store owner after load", "not root or no sealgate-cryptd user")
     r = pol("load", bad)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Role confinement (issue 9, item 7): each spool state has the owner it needs, tried as each
 running role's own credentials (uid and groups read from /proc); no_new_privs in every role;
-the sink under a user of its own; the master's restart back-off starts again after a healthy
+the sink under a user of its own; the web role reads the store but never the KEK nor a spool
+state; the master's restart back-off starts again after a healthy
 run; and a gateway started as an ordinary user still carries mail (nothing to drop).
 Owner: src/master."""
 import errno
@@ -126,6 +127,25 @@ def spool_access(gw, pids):
     t.ok(as_creds(creds(pids["sink"]), "create", nd) == 0, "as sink's user: create in its maildir allowed")
     t.ok(as_creds(creds(pids["relay"]), "create", nd) == errno.EACCES,
          "as relay's user: create in the sink's maildir denied")
+    # The web role (docs/web.md): the store through its group, never the KEK, no spool state.
+    web = creds(pids["web"]) if "web" in pids else None
+    for op, path, want in [("read", os.path.join(gw.base, "store", "sealgate.db"), allowed),
+                           ("create", os.path.join(gw.base, "store"), allowed),
+                           ("read", os.path.join(gw.base, "keys", "kek"), denied),
+                           ("list", os.path.join(gw.base, "keys"), denied),
+                           ("list", os.path.join(sp, "hold"), denied), ("read", os.path.join(sp, "hold", "planted"), denied),
+                           ("create", os.path.join(sp, "incoming"), denied), ("list", os.path.join(sp, "deferred"), denied),
+                           ("create", os.path.join(sp, "outgoing"), denied), ("list", os.path.join(sp, "tmp", "cryptd"), denied)]:
+        if not web:
+            t.ok(False, f"web {op} {path}: role running", str(pids))
+            continue
+        got = as_creds(web, op, path)
+        ok = got == 0 if want == allowed else got == errno.EACCES
+        t.ok(ok, f"as web's user: {op} {os.path.relpath(path, gw.base)} {want}", os.strerror(got) if got else "succeeded")
+    for role in ("smtpd", "relay", "sink"):
+        got = as_creds(creds(pids[role]), "read", os.path.join(gw.base, "store", "sealgate.db"))
+        t.ok(got == errno.EACCES, f"as {role}'s user: read the store denied (only cryptd and web are in its group)",
+             os.strerror(got) if got else "succeeded")
     for state in states:
         os.unlink(os.path.join(sp, state, "planted"))
 
@@ -183,14 +203,14 @@ def non_root():
         gw.cleanup()
 
 
-gw = Gateway()
+gw = Gateway(web=True)
 try:
     if not is_root():
         t.skip("spool ownership per role user", "not root")
         gw.start()
     else:
         gw.start()
-        pids = wait_for(lambda: (lambda p: p if len(p) == 4 else None)(gw.role_pids()), 20) or gw.role_pids()
+        pids = wait_for(lambda: (lambda p: p if len(p) == 5 else None)(gw.role_pids()), 20) or gw.role_pids()
         # each role drops after opening what it needs: wait until all have
         wait_for(lambda: all(creds(p)[0] != 0 for p in gw.role_pids().values()), 20)
         pids = gw.role_pids()
@@ -200,7 +220,7 @@ try:
              "the sink runs as sealgate-sink, outside the spool group", str(creds(pids["sink"])) if "sink" in pids else "")
         spool_access(gw, pids)
     pids = gw.role_pids()
-    for role in ("smtpd", "cryptd", "relay", "sink"):
+    for role in ("smtpd", "cryptd", "relay", "sink", "web"):
         t.ok(role in pids and status_field(pids[role], "NoNewPrivs") == "1", f"{role} runs with no_new_privs",
              status_field(pids[role], "NoNewPrivs") if role in pids else "not running")
     qid = put_message(gw.spool, "incoming", MSG)

@@ -214,7 +214,7 @@ def log_events(text):
 class Gateway:
     """`sealgate -c CONF start` in a temp base dir. extra: libconfig text appended."""
 
-    def __init__(self, extra="", sink=True, next_hop=None, binary=None):
+    def __init__(self, extra="", sink=True, next_hop=None, binary=None, web=False):
         self.dir = tempfile.mkdtemp(prefix="sg-gw-")
         os.chmod(self.dir, 0o755)  # roles run as their own users when started as root
         self.base = os.path.join(self.dir, "base")
@@ -223,6 +223,10 @@ class Gateway:
         self.smtp_port = free_port()
         self.sink_port = free_port()
         self.next_hop = next_hop or f"127.0.0.1:{self.sink_port}"
+        # The web role (docs/web.md) only where a suite asks for it, on a port of its own; web
+        # may be a string of further settings of its block ("session_idle = 6;").
+        self.web_port = free_port() if web else None
+        self.web_settings = web if isinstance(web, str) else ""
         self.binary = binary or BINARY
         self.conf = os.path.join(self.dir, "sealgate.conf")
         self.log = os.path.join(self.dir, "sealgate.log")
@@ -236,6 +240,8 @@ class Gateway:
                     f'smtpd = {{ listen = "127.0.0.1:{self.smtp_port}"; }};\n'
                     f'relay = {{ next_hop = "{self.next_hop}"; retry_min = 1; retry_max = 2; }};\n'
                     f'sink = {{ enabled = {"true" if sink else "false"}; listen = "127.0.0.1:{self.sink_port}"; }};\n'
+                    + (f'web = {{ listen = "127.0.0.1:{self.web_port}"; {self.web_settings} }};\n' if self.web_port
+                       else 'web = { enabled = false; };\n')
                     + extra)
 
     def start(self, wait=True):
@@ -266,7 +272,7 @@ class Gateway:
                     continue
                 with open(f"/proc/{p}/cmdline", "rb") as f:
                     args = f.read().split(b"\0")
-                role = [a.decode() for a in args if a in (b"smtpd", b"cryptd", b"relay", b"sink")]
+                role = [a.decode() for a in args if a in (b"smtpd", b"cryptd", b"relay", b"sink", b"web")]
                 if role:
                     pids[role[-1]] = int(p)
             except (OSError, IndexError, ValueError):

@@ -1,0 +1,58 @@
+/* router.c - the web role's one request handler: static files, sign-in and sign-out, the
+ * portal's pages, /api/v1. Owner: src/web.
+ * SECURITY: everything but the static files, the sign-in form and the OpenAPI document needs
+ * an authenticated session or token (sg_web_authenticate) before any page or operation runs. */
+#include <string.h>
+
+#include "web/web_int.h"
+
+static bool prefix(const char *path, const char *p)
+{
+    size_t n = strlen(p);
+    return strncmp(path, p, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+void sg_web_route(void *ctx, sg_http_req *req)
+{
+    sg_web *w = ctx;
+    const char *path = req->path;
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    for (const sg_web_asset *a = sg_web_assets; a->path; a++)
+        if (strcmp(path, a->path) == 0 && get) {
+            sg_http_send(req, 200, a->type, a->data, a->len, 0, NULL);
+            return;
+        }
+    if (prefix(path, "/api/v1")) {
+        sg_web_api(w, req);
+        return;
+    }
+    if (strcmp(path, "/login") == 0) {
+        sg_web_login(w, req);
+        return;
+    }
+    if (strcmp(path, "/logout") == 0) {
+        sg_web_logout(w, req);
+        return;
+    }
+    sg_web_who who;
+    sg_op_error err = {0};
+    if (sg_web_authenticate(w, req, &who, &err) < 0) {
+        if (get)
+            sg_web_redirect(req, "/login", NULL);
+        else
+            sg_web_page_error(req, NULL, sg_web_status(err.code), err.message);
+        return;
+    }
+    if (strcmp(path, "/") == 0 && get)
+        sg_web_page_dashboard(w, req, &who);
+    else if (prefix(path, "/queue"))
+        sg_web_page_queue(w, req, &who);
+    else if (strcmp(path, "/events") == 0 && get)
+        sg_web_page_events(w, req, &who);
+    else if (strcmp(path, "/admins") == 0)
+        sg_web_page_admins(w, req, &who);
+    else if (strcmp(path, "/account") == 0)
+        sg_web_page_account(w, req, &who);
+    else
+        sg_web_page_error(req, &who, 404, "No such page.");
+}

@@ -1,0 +1,104 @@
+"""sgweb - a client for the web role's portal and REST API over HTTPS (stdlib only), for the
+web suites (test_web_api.py, test_web_portal.py). The gateway's certificate is self-signed:
+the tests accept it, and only here. Owner: src/web (tests)."""
+import http.client
+import json
+import re
+import ssl
+import urllib.parse
+
+
+def unverified():
+    """A TLS context that accepts the gateway's self-signed certificate: for the tests only."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def json(self):
+        return json.loads(self.body)
+
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def error_code(self):
+        try:
+            return self.json()["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class Client:
+    """One browser-like client: keeps the cookies the portal sets."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.port, self.host = port, host
+        self.cookies = {}
+        self.bearer = None
+
+    def request(self, method, path, body=None, headers=None, form=None, json_body=None, raw_headers=None):
+        h = dict(headers or {})
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True).encode()
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            h["Content-Type"] = "application/json"
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.bearer:
+            h["Authorization"] = "Bearer " + self.bearer
+        c = http.client.HTTPSConnection(self.host, self.port, context=unverified(), timeout=60)
+        try:
+            c.putrequest(method, path)
+            for k, v in h.items():
+                c.putheader(k, v)
+            for k, v in raw_headers or []:
+                c.putheader(k, v)
+            if body is not None and "Content-Length" not in h and not any(k == "Transfer-Encoding" for k, _ in raw_headers or []):
+                c.putheader("Content-Length", str(len(body)))
+            c.endheaders()
+            if body is not None:
+                c.send(body)
+            r = c.getresponse()
+            a = Answer(r.status, r.getheaders(), r.read())
+        finally:
+            c.close()
+        for v in a.headers_all("Set-Cookie"):
+            name, _, rest = v.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in v or not value:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return a
+
+    def login(self, name, password):
+        """Signs in through the form (with its double-submit token); the answer of the POST."""
+        page = self.request("GET", "/login")
+        m = re.search(r'name="pre" value="([0-9a-f]+)"', page.text())
+        return self.request("POST", "/login", form={"pre": m.group(1) if m else "", "name": name,
+                                                    "password": password})
+
+    def csrf(self):
+        """The session's CSRF token, read from a page as a browser would."""
+        m = re.search(r'<meta name="csrf-token" content="([0-9a-f]+)"', self.request("GET", "/").text())
+        return m.group(1) if m else None
+
+    def api(self, method, path, json_body=None, csrf=None, **kw):
+        h = {"X-CSRF-Token": csrf} if csrf else {}
+        return self.request(method, path, json_body=json_body, headers=h, **kw)
