@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, free_port, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, free_port, wait_for  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-disc-")
@@ -152,7 +152,7 @@ def requests(host, p):
 
 
 connect = ", ".join(f'"{n}:443:127.0.0.1:{port}"' for n in NAMES)
-gw = Gateway()
+gw = Gateway(binary=asan_binary())
 gw.write_config(f'''internal_domains = ["demo.test"];
 discovery = {{
   sources = ["local", "wkd"];
@@ -275,6 +275,8 @@ try:
          "policy explain: carol's key, trust discovered, from wkd", r.stdout + r.stderr)
     t.ok(f"new@wkd-a.test: no key; lookups that would run: wkd https://openpgpkey.wkd-a.test/.well-known/openpgpkey/"
          f"wkd-a.test/hu/{wkd_hash('new@wkd-a.test')}?l=new" in r.stdout, "... and for new@: the WKD lookup", r.stdout)
+    gw.stop()
+    t.ok(not gw.sanitizer_reports(), "no sanitizer report", "; ".join(gw.sanitizer_reports()[:3]))
 finally:
     gw.cleanup()
     srv.shutdown()
