@@ -61,10 +61,17 @@ os.chmod(path("ca.pem"), 0o644)
 
 
 # ---- keys (gpg) ----
+def primaries():
+    out = gpg("--with-colons", "--list-keys").stdout.decode()
+    return set(re.findall(r"^pub:.*?\nfpr:+([0-9A-F]{40}):", out, re.M))
+
+
 def genkey(uid, algo="future-default", expire="never"):
+    before = primaries()
     gpg("--quick-gen-key", uid, algo, "default", expire)
-    out = gpg("--with-colons", "--list-keys", uid).stdout.decode()
-    return re.search(r"^fpr:+([0-9A-F]{40}):", out, re.M).group(1)
+    new = primaries() - before
+    assert len(new) == 1, new
+    return new.pop()
 
 
 def export(fpr, armor=False):
@@ -82,6 +89,8 @@ keys["wrong"] = genkey("other@wkd-a.test")
 keys["exp"] = genkey("exp@wkd-a.test", expire="seconds=1")
 keys["rev"] = genkey("rev@wkd-a.test")
 keys["weak"] = genkey("weak@wkd-a.test", algo="rsa1024")
+keys["pin-old"] = genkey("pin@wkd-a.test", expire="seconds=1")  # the operator's, expired
+keys["pin-new"] = genkey("pin@wkd-a.test")                      # a different key on WKD
 with open(os.path.join(GH, "openpgp-revocs.d", keys["rev"] + ".rev")) as f:
     gpg("--import", input=re.sub(r"^:", "", f.read(), flags=re.M).encode())
 
@@ -110,6 +119,7 @@ wkd_adv("wrong@wkd-a.test", export(keys["wrong"]))
 wkd_adv("exp@wkd-a.test", export(keys["exp"]))
 wkd_adv("rev@wkd-a.test", export(keys["rev"]))
 wkd_adv("weak@wkd-a.test", export(keys["weak"]))
+wkd_adv("pin@wkd-a.test", export(keys["pin-new"]))
 wkd_adv("slow@slow.test", export(keys["slow"]), delay=6)
 wkd_adv("redir@redir.test", b"", status=302, headers={"Location": "https://evil.test/key"})
 wkd_adv("big@big.test", b"\x99" * 100000)
@@ -229,6 +239,18 @@ try:
         t.ok(re.search(rf"addr={addr} source=wkd .*result=refused reason=\"[^\"]*{why}", gw.log_text()) is not None,
              f"... logged as refused: {why}")
         t.ok(gw.cli("key", "list", "--address", addr).stdout.strip() == "", f"... and not imported")
+
+    # A verified (operator-imported) key is never replaced: the different key found is pending.
+    with open(path("pin-old.pgp"), "wb") as f:
+        f.write(export(keys["pin-old"]))
+    r = gw.cli("key", "import", path("pin-old.pgp"))
+    t.ok(r.returncode == 0 and keys["pin-old"] in r.stdout, "the operator imports pin's (expired) key", r.stdout + r.stderr)
+    d = gw.send_one("alice@demo.test", "pin@wkd-a.test", msg("pin@wkd-a.test", "to-pin"))
+    t.ok(re.search(rf"addr=pin@wkd-a.test fpr={keys['pin-new']} source=wkd .*result=pending", gw.log_text())
+         is not None, "a different key found for a recipient with a verified key: kept pending, logged")
+    kl = gw.cli("key", "list", "--address", "pin@wkd-a.test").stdout
+    t.ok(keys["pin-old"] in kl and keys["pin-new"] not in kl, "... and not imported", kl)
+    t.ok(d is not None and not encrypted(d), "... the recipient has no usable key: the fallback applies")
 
     # Not found, cached.
     d = gw.send_one("alice@demo.test", "nobody@wkd-a.test", msg("nobody@wkd-a.test", "to-nobody-1"))
