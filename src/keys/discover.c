@@ -383,6 +383,24 @@ int sg_discover_pgp(const sg_discover_env *e, const char *addr, int64_t deadline
     return 0;
 }
 
+int sg_discover_refresh_due(const sg_discover_env *e, const char *addr)
+{
+    who w;
+    if (split(addr, &w) < 0 || !has_network(sg_discovery_for(e->cfg, w.domain)))
+        return 0;
+    char fpr[SG_PGP_FPR_LEN + 1];
+    sg_store_provenance p;
+    sg_store_disc_cache c;
+    pthread_mutex_lock(e->lock);
+    int r = sg_keystore_find_encryption_key(e->ks, w.addr, fpr);
+    int pr = r == 0 ? sg_store_provenance_get(e->st, fpr, &p) : 1;
+    int cr = pr == 0 ? sg_store_disc_cache_get(e->st, w.addr, (int64_t)time(NULL), &c) : 0;
+    pthread_mutex_unlock(e->lock);
+    if (r < 0 || pr < 0 || cr < 0)
+        return -1;
+    return r == 0 && pr == 0 && p.trust == SG_TRUST_DISCOVERED && cr == 1;
+}
+
 void sg_discover_plan(const sg_discover_env *e, const char *addr, char *out, size_t outlen)
 {
     who w;

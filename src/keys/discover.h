@@ -31,6 +31,10 @@ typedef struct sg_discover_env {
  * verified key), -1 the lookup did not finish or failed: err says why. */
 int sg_discover_pgp(const sg_discover_env *e, const char *addr, int64_t deadline_ms, char *err, size_t errlen);
 
+/* addr's usable key came from discovery and its lookup is older than discovery.positive_ttl:
+ * 1 (look it up again: sg_discover_pgp), 0 not due (or an operator's key), -1 store error. */
+int sg_discover_refresh_due(const sg_discover_env *e, const char *addr);
+
 /* What a lookup for addr would do now, for `policy explain`: the cached result, or the sources
  * and URLs that would be asked, in order. No network. */
 void sg_discover_plan(const sg_discover_env *e, const char *addr, char *out, size_t outlen);

@@ -183,7 +183,7 @@ config_setting_t *sg_config_load_discovery(config_setting_t *g, sg_discovery_cfg
             if (!(bad = int_in(s, 1024, 16L << 20, &v, msg, msglen)))
                 d->max_size = v;
         } else if (named(s, "positive_ttl")) {
-            if (!(bad = int_in(s, 60, 366L * 86400, &v, msg, msglen)))
+            if (!(bad = int_in(s, 1, 366L * 86400, &v, msg, msglen)))
                 d->positive_ttl = (int)v;
         } else if (named(s, "negative_ttl")) {
             if (!(bad = int_in(s, 1, 30L * 86400, &v, msg, msglen)))

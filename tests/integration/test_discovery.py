@@ -120,6 +120,8 @@ wkd_adv("exp@wkd-a.test", export(keys["exp"]))
 wkd_adv("rev@wkd-a.test", export(keys["rev"]))
 wkd_adv("weak@wkd-a.test", export(keys["weak"]))
 wkd_adv("pin@wkd-a.test", export(keys["pin-new"]))
+keys["fresh"] = genkey("fresh@wkd-a.test")
+wkd_adv("fresh@wkd-a.test", export(keys["fresh"]))
 wkd_adv("slow@slow.test", export(keys["slow"]), delay=6)
 wkd_adv("redir@redir.test", b"", status=302, headers={"Location": "https://evil.test/key"})
 wkd_adv("big@big.test", b"\x99" * 100000)
@@ -163,12 +165,14 @@ def requests(host, p):
 
 connect = ", ".join(f'"{n}:443:127.0.0.1:{port}"' for n in NAMES)
 gw = Gateway(binary=asan_binary())
-gw.write_config(f'''internal_domains = ["demo.test"];
+def configure(positive_ttl=604800):
+    gw.write_config(f'''internal_domains = ["demo.test"];
 discovery = {{
   sources = ["local", "wkd"];
   timeout = 2;
   max_size = 16384;
   negative_ttl = 600;
+  positive_ttl = {positive_ttl};
   allow_private = true;
   tls_ca_file = "{path("ca.pem")}";
   connect_to = [{connect}];
@@ -176,6 +180,9 @@ discovery = {{
               {{ domain = "hkp.test"; sources = ["local", "keyserver"]; keyservers = ["hkps://keys.hkp.test"]; }} );
 }};
 ''')
+
+
+configure()
 gw.start()
 
 
@@ -297,6 +304,25 @@ try:
          "policy explain: carol's key, trust discovered, from wkd", r.stdout + r.stderr)
     t.ok(f"new@wkd-a.test: no key; lookups that would run: wkd https://openpgpkey.wkd-a.test/.well-known/openpgpkey/"
          f"wkd-a.test/hu/{wkd_hash('new@wkd-a.test')}?l=new" in r.stdout, "... and for new@: the WKD lookup", r.stdout)
+    # A discovered key past discovery.positive_ttl is looked up again; a failed refresh keeps
+    # the key in hand (the mail still goes encrypted).
+    gw.stop()
+    configure(positive_ttl=1)
+    gw.start()
+    fp = f"/.well-known/openpgpkey/wkd-a.test/hu/{wkd_hash('fresh@wkd-a.test')}"
+    d = gw.send_one("alice@demo.test", "fresh@wkd-a.test", msg("fresh@wkd-a.test", "fresh-1"))
+    t.ok(encrypted(d) and len(requests("openpgpkey.wkd-a.test", fp)) == 1, "fresh@: found and encrypted")
+    time.sleep(1.5)  # past positive_ttl
+    d = gw.send_one("alice@demo.test", "fresh@wkd-a.test", msg("fresh@wkd-a.test", "fresh-2"))
+    t.ok(encrypted(d) and len(requests("openpgpkey.wkd-a.test", fp)) == 2,
+         "past positive_ttl: looked up again, and encrypted")
+    with lock:
+        routes[("openpgpkey.wkd-a.test", fp)]["status"] = 500
+    time.sleep(1.5)
+    d = gw.send_one("alice@demo.test", "fresh@wkd-a.test", msg("fresh@wkd-a.test", "fresh-3"))
+    t.ok(encrypted(d) and decrypts(d, "fresh-3") and len(requests("openpgpkey.wkd-a.test", fp)) == 3 and
+         "addr=fresh@wkd-a.test result=refresh-failed action=key-in-hand" in gw.log_text(),
+         "a failed refresh: logged, the key in hand is used (encrypted)")
     gw.stop()
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "; ".join(gw.sanitizer_reports()[:3]))
 finally:
