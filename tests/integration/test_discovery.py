@@ -165,7 +165,7 @@ def requests(host, p):
 
 connect = ", ".join(f'"{n}:443:127.0.0.1:{port}"' for n in NAMES)
 gw = Gateway(binary=asan_binary())
-def configure(positive_ttl=604800):
+def configure(positive_ttl=604800, allow_private=True):
     gw.write_config(f'''internal_domains = ["demo.test"];
 discovery = {{
   sources = ["local", "wkd"];
@@ -173,7 +173,7 @@ discovery = {{
   max_size = 16384;
   negative_ttl = 600;
   positive_ttl = {positive_ttl};
-  allow_private = true;
+  allow_private = {'true' if allow_private else 'false'};
   tls_ca_file = "{path("ca.pem")}";
   connect_to = [{connect}];
   domains = ( {{ domain = "vks.test"; sources = ["keyserver"]; keyservers = ["https://keys.vks.test"]; }},
@@ -323,6 +323,18 @@ try:
     t.ok(encrypted(d) and decrypts(d, "fresh-3") and len(requests("openpgpkey.wkd-a.test", fp)) == 3 and
          "addr=fresh@wkd-a.test result=refresh-failed action=key-in-hand" in gw.log_text(),
          "a failed refresh: logged, the key in hand is used (encrypted)")
+    # Without allow_private, the test server on 127.0.0.1 is refused: deferred, nothing asked.
+    gw.stop()
+    configure(allow_private=False)
+    gw.start()
+    n = len(seen)
+    before = gw.sink_files()
+    with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+        s.sendmail("alice@demo.test", ["priv@wkd-a.test"], msg("priv@wkd-a.test", "to-priv"))
+    ok = wait_for(lambda: re.search(r"event=key-lookup-failed reason=\"key discovery for priv@wkd-a.test[^\"]*"
+                                    r"address not allowed", gw.log_text()), 30)
+    t.ok(ok and len(seen) == n and not (gw.sink_files() - before),
+         "allow_private = false: the loopback server is refused (deferred, not asked, nothing delivered)")
     gw.stop()
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "; ".join(gw.sanitizer_reports()[:3]))
 finally:
