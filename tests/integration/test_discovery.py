@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, free_port, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, free_port, log_events, wait_for  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-disc-")
@@ -336,6 +336,13 @@ try:
     t.ok(ok and len(seen) == n and not (gw.sink_files() - before),
          "allow_private = false: the loopback server is refused (deferred, not asked, nothing delivered)")
     gw.stop()
+    try:
+        ev = [dict(f) for f in log_events(gw.log_text())]
+        bad = ""
+    except ValueError as e:
+        ev, bad = [], str(e)
+    t.ok(not bad and sum(1 for e in ev if e.get("event") == "discovery") > 10,
+         "every log line (the discovery events too) is one key=value event", bad)
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "; ".join(gw.sanitizer_reports()[:3]))
 finally:
     gw.cleanup()
