@@ -9,6 +9,7 @@
 #include "admin/ops_handlers.h"
 #include "admin/ops_int.h"
 #include "keys/keystore.h"
+#include "store/discovery_rows.h"
 
 static sg_keystore *open_ks(sg_op_ctx *ctx, sg_op_error *err)
 {
@@ -23,7 +24,21 @@ static json_t *time_or_null(int64_t t)
     return t > 0 && t < INT64_MAX ? json_integer(t) : json_null();
 }
 
-static json_t *key_json(const sg_pgp_key *k, bool details)
+/* Where a key came from (docs/discovery.md "Trust levels"): no row means an operator imported
+ * it or the gateway made it (verified). */
+static void provenance_json(sg_store *st, json_t *o, const char *fpr)
+{
+    sg_store_provenance p;
+    int r = sg_store_provenance_get(st, fpr, &p);
+    json_object_set_new(o, "trust", json_string(r == 0 ? sg_trust_name(p.trust) : r == 1 ? "verified" : "unknown"));
+    if (r == 0) {
+        json_object_set_new(o, "source", json_string(p.source));
+        json_object_set_new(o, "source_url", json_string(p.url));
+        json_object_set_new(o, "source_time", json_integer(p.time));
+    }
+}
+
+static json_t *key_json(sg_store *st, const sg_pgp_key *k, bool details)
 {
     json_t *uids = json_array();
     for (size_t i = 0; uids && i < k->nuids; i++)
@@ -33,6 +48,8 @@ static json_t *key_json(const sg_pgp_key *k, bool details)
                           "bits", (int)k->bits, "created", time_or_null(k->created), "expires",
                           time_or_null(k->expires), "secret", k->secret, "revoked", k->revoked,
                           "encryption_subkey", k->enc_subkey, "uids", uids);
+    if (o)
+        provenance_json(st, o, k->fpr);
     if (o && details) {
         json_object_set_new(o, "keyid", json_string(k->keyid));
         json_object_set_new(o, "can_sign", json_boolean(k->can_sign));
@@ -60,7 +77,7 @@ int sg_op_key_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
     sg_op_page(args, &limit, &offset);
     json_t *items = json_array();
     for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items, key_json(&keys[i], false));
+        json_array_append_new(items, key_json(ctx->store, &keys[i], false));
     sg_keystore_free_list(keys, n);
     sg_keystore_close(ks);
     return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
@@ -80,7 +97,7 @@ int sg_op_key_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
         sg_keystore_close(ks);
         return rc;
     }
-    json_t *o = key_json(&k, true);
+    json_t *o = key_json(ctx->store, &k, true);
     sg_pgp_key_clear(&k);
     sg_keystore_close(ks);
     return sg_op_answer(o, result, err);

@@ -311,6 +311,8 @@ static void print_key(const json_t *k, bool details)
         fputs(" [expired]", stdout);
     if (!flag(k, "encryption_subkey"))
         fputs(" [no-encryption-subkey]", stdout);
+    if (strcmp(str(k, "trust"), "verified") != 0)
+        printf(" [%s]", str(k, "trust"));
     putchar('\n');
     if (details) {
         printf("  keyid        %s\n  usage        %s%s%s\n  encryption   ", str(k, "keyid"),
@@ -326,6 +328,13 @@ static void print_key(const json_t *k, bool details)
         printf("  secret       %s\n", flag(k, "secret") ? "held (wrapped by the KEK)" : "no");
         if (flag(k, "revoked"))
             printf("  revoked      %s\n", str(k, "revoke_reason"));
+        printf("  trust        %s", str(k, "trust"));
+        if (json_object_get(k, "source")) {
+            printf(" (%s %s, ", str(k, "source"), str(k, "source_url"));
+            print_day(json_object_get(k, "source_time"));
+            putchar(')');
+        }
+        putchar('\n');
     }
     json_t *uids = json_object_get(k, "uids");
     for (size_t i = 0; i < json_array_size(uids); i++) {

@@ -428,8 +428,9 @@ int sg_cryptd_main(const sg_config *cfg)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
     /* CRL and OCSP fetches run in a child of their own, forked now: before the drop (it drops
-     * to revocation.helper_user) and before the KEK or any key is in memory (docs/x509.md). */
-    if (cfg->revocation.fetch &&
+     * to revocation.helper_user) and before the KEK or any key is in memory (docs/x509.md).
+     * Key discovery's requests go through the same helper (docs/discovery.md). */
+    if ((cfg->revocation.fetch || sg_discovery_uses_network(&cfg->discovery)) &&
         sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, err, sizeof err) < 0)
         sg_fatal("cannot start the revocation fetch helper: %s", err);
     /* The control socket, made while still root so that the web role's group can own it, and

@@ -411,3 +411,24 @@ int sg_pgp_revoke(sg_pgp *p, const char *fpr, const char *reason)
     rnp_key_handle_destroy(k);
     return r == RNP_SUCCESS ? 0 : -1;
 }
+
+int sg_pgp_export_minimal(sg_pgp *p, const char *fpr, const char *uid, uint8_t **out, size_t *len)
+{
+    rnp_key_handle_t k = locate(p, fpr);
+    if (!k)
+        return -1;
+    rnp_output_t o = NULL;
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    int rc = -1;
+    /* subkey NULL: librnp picks the encryption subkey valid now, and fails without one. */
+    if (rnp_output_to_memory(&o, 0) == RNP_SUCCESS && rnp_key_export_autocrypt(k, NULL, uid, o, 0) == RNP_SUCCESS &&
+        rnp_output_memory_get_buf(o, &buf, &blen, false) == RNP_SUCCESS && blen > 0 && (*out = malloc(blen))) {
+        memcpy(*out, buf, blen);
+        *len = blen;
+        rc = 0;
+    }
+    rnp_output_destroy(o);
+    rnp_key_handle_destroy(k);
+    return rc;
+}

@@ -64,6 +64,10 @@ const char *sg_pgp_weakness(sg_pgp *p, const char *fpr);
  * secret exports with sg_pgp_free_secret). Secret export of a key without secret fails. */
 int sg_pgp_export(sg_pgp *p, const char *fpr, unsigned flags, uint8_t **out, size_t *len);
 void sg_pgp_free_secret(uint8_t *buf, size_t len);
+/* The key fpr reduced to its primary key, the one user ID uid (with its self-signature) and one
+ * valid encryption subkey (librnp's minimal "Autocrypt" export), binary. Key discovery imports
+ * only this (docs/discovery.md). 0, or -1 when the key or uid is unusable. */
+int sg_pgp_export_minimal(sg_pgp *p, const char *fpr, const char *uid, uint8_t **out, size_t *len);
 /* New primary (sign, certify) plus encryption subkey, unprotected, in the context.
  * algo: "ed25519" (Ed25519 + Cv25519), "rsa3072", "rsa4096". expires: seconds, 0 never. */
 int sg_pgp_generate(sg_pgp *p, const char *uid, const char *algo, uint32_t expires,

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/config_int.h"
 #include "lib/fpr.h"
 
 static void set_str(char **dst, const char *v)
@@ -120,6 +121,7 @@ static void defaults(sg_config *c)
     c->web.session_lifetime = 8 * 3600;
     c->web.hsts_max_age = 31536000;
     sg_revocation_defaults(&c->revocation);
+    sg_discovery_defaults(&c->discovery);
     /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
     c->smime.rsa_padding = SG_SMIME_RSA_PKCS1;
     c->smime.rsa_signature = SG_SMIME_SIG_PKCS1;
@@ -593,6 +595,12 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
             rd_group(x, s, "revocation");
             if (!x->failed)
                 load_revocation(x, &c->revocation, s);
+        } else if (is(s, "discovery")) {
+            rd_group(x, s, "discovery");
+            char msg[200];
+            config_setting_t *bad = x->failed ? NULL : sg_config_load_discovery(s, &c->discovery, msg, sizeof msg);
+            if (bad)
+                fail(x, bad, "%s", msg);
         } else if (is(s, "smime")) {
             rd_group(x, s, "smime");
             if (!x->failed)
@@ -716,6 +724,13 @@ static int config_load(sg_config *c, const char *path, char *err, size_t errlen)
         absolutize(&p, c->base_dir);
         if (strlen(p) < sizeof c->revocation.tls_ca_file)
             snprintf(c->revocation.tls_ca_file, sizeof c->revocation.tls_ca_file, "%s", p);
+        free(p);
+    }
+    if (c->discovery.tls_ca_file[0] && c->discovery.tls_ca_file[0] != '/') {
+        char *p = strdup(c->discovery.tls_ca_file);
+        absolutize(&p, c->base_dir);
+        if (strlen(p) < sizeof c->discovery.tls_ca_file)
+            snprintf(c->discovery.tls_ca_file, sizeof c->discovery.tls_ca_file, "%s", p);
         free(p);
     }
     if (!c->relay.helo_name)

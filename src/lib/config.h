@@ -50,6 +50,33 @@ typedef struct sg_revocation_cfg {
 /* The defaults of a sg_config (for users without a configuration, e.g. tests). */
 void sg_revocation_defaults(sg_revocation_cfg *r);
 
+/* Key discovery for outgoing mail (docs/discovery.md, docs/configuration.md "discovery"). */
+enum sg_disc_source { SG_DSRC_LOCAL = 1, SG_DSRC_WKD = 2, SG_DSRC_KEYSERVER = 3 };
+#define SG_DISC_MAX_SOURCES 3
+#define SG_DISC_MAX_SERVERS 4
+#define SG_DISC_MAX_DOMAINS 16
+#define SG_DISC_MAX_RESOLVE 8
+typedef struct sg_discovery_where {
+    char domain[256]; /* the recipient domain this applies to ("" in the defaults) */
+    int sources[SG_DISC_MAX_SOURCES]; /* enum sg_disc_source, in order */
+    int nsources;
+    char keyservers[SG_DISC_MAX_SERVERS][256]; /* https://host (VKS) or hkps://host (HKP) */
+    int nkeyservers;
+} sg_discovery_where;
+typedef struct sg_discovery_cfg {
+    sg_discovery_where all;                          /* the defaults: sources = ["local"] */
+    sg_discovery_where domains[SG_DISC_MAX_DOMAINS]; /* per-domain overrides */
+    int ndomains;
+    int timeout;            /* seconds one message waits for its recipients' lookups, at most */
+    long max_size;          /* bytes of one answer */
+    int positive_ttl;       /* seconds a found key's lookup is not repeated */
+    int negative_ttl;       /* seconds a "not found" (address, or a domain without WKD) is kept */
+    bool allow_private;     /* loopback, private and link-local addresses may be asked (tests) */
+    char tls_ca_file[512];  /* CA certificates for the servers; "" = the system's trust store */
+    char connect_to[SG_DISC_MAX_RESOLVE][300]; /* "host:port:to-host:to-port" (tests): curl CONNECT_TO */
+    int nconnect_to;
+} sg_discovery_cfg;
+
 typedef struct sg_config {
     char *path; /* the file loaded, NULL for embedded defaults */
     char *hostname;
@@ -122,6 +149,7 @@ typedef struct sg_config {
         int hsts_max_age;      /* Strict-Transport-Security max-age in seconds */
     } web;
     sg_revocation_cfg revocation;
+    sg_discovery_cfg discovery;
     struct {                    /* docs/smime.md */
         int rsa_padding;        /* enum sg_smime_rsa_padding: key transport to RSA recipients */
         int rsa_signature;      /* enum sg_smime_rsa_signature */
@@ -138,6 +166,10 @@ int sg_config_load(sg_config *cfg, const char *path, char *err, size_t errlen);
 /* The config file to use: explicit argument, else $SEALGATE_CONFIG, else NULL (defaults). */
 const char *sg_config_default_path(const char *explicit_path);
 void sg_config_free(sg_config *cfg);
+/* The discovery settings for a recipient domain: its override, else the defaults. */
+const sg_discovery_where *sg_discovery_for(const sg_discovery_cfg *d, const char *domain);
+/* Some domain's sources include a network source (wkd, keyserver). */
+bool sg_discovery_uses_network(const sg_discovery_cfg *d);
 bool sg_config_is_internal_domain(const sg_config *cfg, const char *domain);
 bool sg_config_client_allowed(const sg_config *cfg, const struct sockaddr *sa);
 

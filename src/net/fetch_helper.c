@@ -33,6 +33,7 @@
 #define MAX_URL 2048u
 #define MAX_CTYPE 128u
 #define MAX_CA 512u
+#define MAX_CONNECT 2560u
 #define MAX_REQ_BODY (64u * 1024)
 #define MAX_ERR SG_FETCH_MAX_ERR
 #define MAX_RESP (1ull << 30)
@@ -87,7 +88,7 @@ static int io_all(int fd, void *buf, size_t len, bool wr, int timeout_ms)
 
 typedef struct job {
     sg_fetch_req_hdr h;
-    char url[MAX_URL + 1], ctype[MAX_CTYPE + 1], ca[MAX_CA + 1];
+    char url[MAX_URL + 1], ctype[MAX_CTYPE + 1], ca[MAX_CA + 1], connect[MAX_CONNECT + 1];
     uint8_t body[MAX_REQ_BODY];
 } job;
 
@@ -112,11 +113,12 @@ static job *read_job(int fd)
         h->url_len > MAX_URL || h->ctype_len > MAX_CTYPE || h->ca_len > MAX_CA || h->body_len > MAX_REQ_BODY ||
         h->nports > 16 || h->max_size > MAX_RESP || io_all(fd, j->url, h->url_len, false, -1) < 0 ||
         io_all(fd, j->ctype, h->ctype_len, false, -1) < 0 || io_all(fd, j->ca, h->ca_len, false, -1) < 0 ||
-        io_all(fd, j->body, h->body_len, false, -1) < 0) {
+        io_all(fd, j->body, h->body_len, false, -1) < 0 || h->connect_len > MAX_CONNECT ||
+        io_all(fd, j->connect, h->connect_len, false, -1) < 0) {
         free(j);
         return NULL;
     }
-    j->url[h->url_len] = j->ctype[h->ctype_len] = j->ca[h->ca_len] = '\0';
+    j->url[h->url_len] = j->ctype[h->ctype_len] = j->ca[h->ca_len] = j->connect[h->connect_len] = '\0';
     return j;
 }
 
@@ -129,7 +131,9 @@ static void run_job(int fd, job *j)
                            .max_size = (size_t)j->h.max_size,
                            .ports = ports,
                            .nports = (int)j->h.nports,
-                           .ca_file = j->ca};
+                           .ca_file = j->ca,
+                           .flags = j->h.flags,
+                           .connect_to = j->h.connect_len ? j->connect : NULL};
     uint8_t *out = NULL;
     size_t outlen = 0;
     char err[MAX_ERR] = "";
@@ -397,8 +401,9 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
     *out = NULL;
     *outlen = 0;
     size_t ul = strlen(url), cl = content_type ? strlen(content_type) : 0;
-    size_t al = lim->ca_file ? strlen(lim->ca_file) : 0;
-    if (ul > MAX_URL || cl > MAX_CTYPE || al > MAX_CA || blen > MAX_REQ_BODY || lim->nports > 16) {
+    size_t al = lim->ca_file ? strlen(lim->ca_file) : 0, tl = lim->connect_to ? strlen(lim->connect_to) : 0;
+    if (ul > MAX_URL || cl > MAX_CTYPE || al > MAX_CA || blen > MAX_REQ_BODY || lim->nports > 16 ||
+        tl > MAX_CONNECT) {
         snprintf(err, errlen, "request over the fetch helper's limits");
         return SG_FETCH_REFUSED;
     }
@@ -409,6 +414,8 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
                           .ctype_len = (uint32_t)cl,
                           .ca_len = (uint32_t)al,
                           .body_len = (uint32_t)blen,
+                          .flags = lim->flags,
+                          .connect_len = (uint32_t)tl,
                           .max_size = lim->max_size};
     for (int i = 0; i < lim->nports; i++)
         h.ports[i] = lim->ports[i];
@@ -442,7 +449,8 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
     int sent = io_all(fd, &h, sizeof h, true, wait_ms) == 0 && io_all(fd, (void *)url, ul, true, wait_ms) == 0 &&
                io_all(fd, (void *)content_type, cl, true, wait_ms) == 0 &&
                io_all(fd, (void *)lim->ca_file, al, true, wait_ms) == 0 &&
-               io_all(fd, (void *)body, blen, true, wait_ms) == 0;
+               io_all(fd, (void *)body, blen, true, wait_ms) == 0 &&
+               io_all(fd, (void *)lim->connect_to, tl, true, wait_ms) == 0;
     pthread_mutex_unlock(&wlock);
 
     pthread_mutex_lock(&lock);

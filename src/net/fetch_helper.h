@@ -32,14 +32,15 @@ pid_t sg_fetch_helper_pid(void);
 int sg_fetch_helper_lost(void);
 
 /* ---- the protocol (native byte order: both ends are the same binary) ----
- * Parent -> helper: a request header, then URL, content type, CA file and body. Helper ->
+ * Parent -> helper: a request header, then URL, content type, CA file, body and connect_to. Helper ->
  * parent: a response header naming the request's id, then the error text and the body. The
  * helper answers up to SG_FETCH_HELPER_POOL requests at once, in any order. */
-#define SG_FETCH_MAGIC 0x53474632u /* "SGF2" */
+#define SG_FETCH_MAGIC 0x53474633u /* "SGF3" */
 #define SG_FETCH_HELPER_POOL 4     /* requests the helper runs at once */
 #define SG_FETCH_MAX_ERR 512u
 typedef struct sg_fetch_req_hdr {
     uint32_t magic, timeout_ms, nports, url_len, ctype_len, ca_len, body_len;
+    uint32_t flags, connect_len; /* sg_fetch_limits flags; connect_to text, sent after the body */
     int32_t ports[16];
     uint64_t id, max_size;
 } sg_fetch_req_hdr;

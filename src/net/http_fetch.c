@@ -10,8 +10,11 @@
 #include "net/fetch_helper.h"
 #include "net/fetch_int.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,44 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
     return add;
 }
 
+/* Loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast: addresses a
+ * key server on the Internet never has, and where internal services live (SSRF). */
+static bool non_public(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xA9FE ||
+               (a >> 20) == 0xAC1 || (a >> 16) == 0xC0A8 || (a >> 22) == (100u << 2 | 1) || (a >> 28) >= 0xE;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            struct sockaddr_in v4 = {.sin_family = AF_INET};
+            memcpy(&v4.sin_addr, a->s6_addr + 12, 4);
+            return non_public((const struct sockaddr *)&v4);
+        }
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+               IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xFE) == 0xFC;
+    }
+    return true;
+}
+
+typedef struct opener {
+    bool refused;
+} opener;
+
+/* Every address curl is about to connect to, after resolution (so DNS cannot point a public
+ * name at an internal address unnoticed). */
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    opener *o = ctx;
+    if (purpose != CURLSOCKTYPE_IPCXN || non_public(&a->addr)) {
+        o->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* Scheme http/https and an allowed port: 0, or SG_FETCH_REFUSED with err. */
 static int check_url(const char *url, const sg_fetch_limits *lim, char *err, size_t errlen)
 {
@@ -65,6 +106,8 @@ static int check_url(const char *url, const sg_fetch_limits *lim, char *err, siz
         snprintf(err, errlen, "malformed URL");
     } else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
         snprintf(err, errlen, "scheme %.16s not allowed (http, https only)", scheme);
+    } else if ((lim->flags & SG_FETCH_F_HTTPS_ONLY) && strcmp(scheme, "https") != 0) {
+        snprintf(err, errlen, "scheme %.16s not allowed (https only)", scheme);
     } else {
         long p = strtol(port, NULL, 10);
         for (int i = 0; i < lim->nports && rc != 0; i++)
@@ -113,10 +156,32 @@ int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_
         return SG_FETCH_UNREACHABLE;
     }
     sink s = {.max = lim->max_size};
+    opener op = {0};
+    struct curl_slist *connect_to = NULL;
+    for (const char *p = lim->connect_to; p && *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char line[320];
+        if (n && n < sizeof line) {
+            memcpy(line, p, n);
+            line[n] = '\0';
+            connect_to = curl_slist_append(connect_to, line);
+        }
+        p += n + (e ? 1 : 0);
+    }
+    if (connect_to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
+    if (lim->flags & SG_FETCH_F_PUBLIC_ONLY) {
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &op);
+    }
+    if (lim->flags & SG_FETCH_F_HTTPS_ONLY)
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
     char cerr[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdrs = NULL;
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!(lim->flags & SG_FETCH_F_HTTPS_ONLY))
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, lim->timeout_ms);
@@ -142,8 +207,20 @@ int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_
     if (cc == CURLE_FILESIZE_EXCEEDED || s.too_large) {
         snprintf(err, errlen, "response larger than %zu bytes", lim->max_size);
         rc = SG_FETCH_TOO_LARGE;
+    } else if (op.refused) {
+        snprintf(err, errlen, "address not allowed (loopback or private)");
+        rc = SG_FETCH_REFUSED;
+    } else if (cc == CURLE_COULDNT_RESOLVE_HOST) {
+        snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
+        rc = SG_FETCH_NO_HOST;
     } else if (cc != CURLE_OK) {
         snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
+        rc = SG_FETCH_UNREACHABLE;
+    } else if (status == 404 || status == 410) {
+        snprintf(err, errlen, "HTTP status %ld", status);
+        rc = SG_FETCH_NOT_FOUND;
+    } else if (status >= 300 && status < 400) {
+        snprintf(err, errlen, "HTTP status %ld: redirects are not followed", status);
         rc = SG_FETCH_UNREACHABLE;
     } else if (status != 200) {
         snprintf(err, errlen, "HTTP status %ld", status);
@@ -154,6 +231,7 @@ int sg_http_fetch_direct(const char *url, const char *content_type, const uint8_
     }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
+    curl_slist_free_all(connect_to);
     if (rc != 0) {
         free(s.data);
         return rc;

@@ -1,4 +1,5 @@
-/* http_fetch.h - one bounded HTTP(S) request for revocation data (CRLs, OCSP). Owner: src/net.
+/* http_fetch.h - one bounded HTTP(S) request for revocation data (CRLs, OCSP) and for key
+ * discovery (WKD, VKS, HKP: docs/discovery.md). Owner: src/net.
  * SECURITY: used from cryptd (see docs/architecture.md, "Revocation fetches") and the admin CLI.
  * Only http and https, only to allowed ports, no redirects, no content decoding (no
  * decompression bombs); the body is capped in size and the whole request in time. libcurl's
@@ -16,13 +17,21 @@ typedef struct sg_fetch_limits {
     const int *ports; /* allowed destination ports (explicit or the scheme's default) */
     int nports;
     const char *ca_file; /* https: CA certificates to verify the server with; NULL/"": system */
+    /* Key discovery (issue 13) sets these; revocation fetches leave them 0/NULL. */
+    unsigned flags;         /* SG_FETCH_F_* */
+    const char *connect_to; /* "host:port:to-host:to-port" lines (curl CONNECT_TO; tests), or NULL */
 } sg_fetch_limits;
+
+#define SG_FETCH_F_HTTPS_ONLY 1u     /* refuse http:// */
+#define SG_FETCH_F_PUBLIC_ONLY 2u    /* refuse to connect to loopback, private, link-local addresses */
 
 enum sg_fetch_status {
     SG_FETCH_OK = 0,
     SG_FETCH_UNREACHABLE = -1, /* DNS, connect, TLS, timeout, HTTP status other than 200 */
     SG_FETCH_TOO_LARGE = -2,   /* body over max_size (by Content-Length or while reading) */
-    SG_FETCH_REFUSED = -3      /* URL not allowed: scheme, port, malformed, too long */
+    SG_FETCH_REFUSED = -3,     /* URL not allowed: scheme, port, malformed, too long */
+    SG_FETCH_NO_HOST = -4,     /* the host name does not resolve (WKD: no openpgpkey subdomain) */
+    SG_FETCH_NOT_FOUND = -5    /* HTTP 404 or 410: the server says there is nothing */
 };
 
 /* GET url, or POST body with content_type when body is not NULL. On SG_FETCH_OK *out (free())

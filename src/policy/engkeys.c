@@ -2,8 +2,12 @@
 #include "policy/engkeys.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "engine/engine.h"
+#include "keys/discover.h"
+#include "lib/log.h"
 
 static int can_encrypt_to(void *ctx, const char *addr, int method)
 {
@@ -38,4 +42,42 @@ void sg_policy_engine_keys(sg_pkeys *k)
                     .can_sign_as = can_sign_as,
                     .have_engine = have_engine,
                     .can_make_signer = can_make_signer};
+}
+
+static int discovering_can_encrypt_to(void *ctx, const char *addr, int method)
+{
+    sg_pdiscovery *d = ctx;
+    int r = can_encrypt_to(NULL, addr, method);
+    const sg_config *cfg = d->env->cfg;
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+    if (r < 0 || method != SG_METHOD_PGP || !cfg || !at || sg_config_is_internal_domain(cfg, at + 1))
+        return r;
+    sg_discover_env e = {.cfg = &cfg->discovery, .st = d->env->st, .ks = d->env->ks, .lock = d->env->lock};
+    char err[256];
+    if (r == 1) {
+        /* A discovered key past its lifetime is looked up again; until that succeeds the key
+         * in hand (still valid) is used: a failed refresh never stops encryption. */
+        int due = sg_discover_refresh_due(&e, addr);
+        if (due < 0)
+            return -1;
+        if (due && sg_discover_pgp(&e, addr, d->deadline_ms, err, sizeof err) < 0)
+            sg_warn(NULL, "event=discovery addr=%s result=refresh-failed action=key-in-hand error=\"%s\"", addr, err);
+        return due ? can_encrypt_to(NULL, addr, method) : 1;
+    }
+    int f = sg_discover_pgp(&e, addr, d->deadline_ms, err, sizeof err);
+    if (f < 0) {
+        snprintf(d->err, sizeof d->err, "key discovery for %s did not finish: %s", addr, err);
+        return -1;
+    }
+    return f == 1 ? can_encrypt_to(NULL, addr, method) : 0;
+}
+
+void sg_policy_discovering_keys(sg_pkeys *k, sg_pdiscovery *d, const sg_engine_env *env)
+{
+    sg_policy_engine_keys(k);
+    d->env = env;
+    d->err[0] = '\0';
+    d->deadline_ms = sg_discover_now_ms() + (int64_t)(env->cfg ? env->cfg->discovery.timeout : 3) * 1000;
+    k->ctx = d;
+    k->can_encrypt_to = discovering_can_encrypt_to;
 }

@@ -9,12 +9,14 @@
 
 #include "engine/engine.h"
 #include "keys/certstore.h"
+#include "keys/discover.h"
 #include "keys/keystore.h"
 #include "mime/mime.h"
 #include "policy/engkeys.h"
 #include "policy/explain.h"
 #include "policy/explain_run.h"
 #include "policy/facts.h"
+#include "store/discovery_rows.h"
 
 /* Opens what the engines need for public lookups and initialises them. */
 static int engines_up(const sg_config *cfg, sg_store *st, sg_keystore **ks, sg_certstore **cs,
@@ -31,6 +33,36 @@ static int engines_up(const sg_config *cfg, sg_store *st, sg_keystore **ks, sg_c
         if (sg_engines[i]->init && sg_engines[i]->init(env) < 0)
             return -1;
     return 0;
+}
+
+/* Per recipient: the OpenPGP key that would be used, its source and trust level, or the
+ * lookups that would run for it (docs/discovery.md). Nothing is fetched. */
+static void explain_keys(const sg_engine_env *env, const char *const *to, size_t nto, FILE *o)
+{
+    fprintf(o, "\nkeys (OpenPGP)\n");
+    sg_discover_env de = {.cfg = &env->cfg->discovery, .st = env->st, .ks = env->ks, .lock = env->lock};
+    for (size_t i = 0; i < nto; i++) {
+        char fpr[SG_PGP_FPR_LEN + 1], plan[1500];
+        sg_store_provenance p;
+        pthread_mutex_lock(env->lock);
+        int r = sg_keystore_find_encryption_key(env->ks, to[i], fpr);
+        int pr = r == 0 ? sg_store_provenance_get(env->st, fpr, &p) : 1;
+        pthread_mutex_unlock(env->lock);
+        const char *at = strrchr(to[i], '@');
+        if (r < 0 || pr < 0)
+            fprintf(o, "  %s: key lookup failed (store error)\n", to[i]);
+        else if (r == 0 && pr == 1)
+            fprintf(o, "  %s: %s, trust verified (imported by an operator)\n", to[i], fpr);
+        else if (r == 0)
+            fprintf(o, "  %s: %s, trust %s, from %s %s at %lld\n", to[i], fpr, sg_trust_name(p.trust), p.source, p.url,
+                    (long long)p.time);
+        else if (at && sg_config_is_internal_domain(env->cfg, at + 1))
+            fprintf(o, "  %s: no key (internal domain: no lookup)\n", to[i]);
+        else {
+            sg_discover_plan(&de, to[i], plan, sizeof plan);
+            fprintf(o, "  %s: no key; lookups that would run: %s\n", to[i], plan);
+        }
+    }
 }
 
 int sg_policy_explain_run(const sg_config *cfg, sg_store *st, const sg_policy *p, const char *from,
@@ -69,6 +101,7 @@ int sg_policy_explain_run(const sg_config *cfg, sg_store *st, const sg_policy *p
         goto out;
     }
     sg_policy_explain(p, &h.f, &k, dec, nto, out);
+    explain_keys(&env, to, nto, out);
     rc = 0;
 out:
     free(dec);

@@ -258,6 +258,18 @@ static int defer_all(sg_prun *r)
     return alert ? sg_prun_notice(r, SG_NOTICE_ALERT, sg_prun_admin(r, admin, sizeof admin), why, NULL, 0) : 0;
 }
 
+/* A key lookup did not finish (docs/discovery.md): the message waits for its retry like any
+ * deferred one. No alert: an unreachable server abroad is not the administrator's fault, and
+ * the retries are logged; the message is never sent without the key that may exist. */
+static int defer_discovery(sg_prun *r, const char *why)
+{
+    sg_transform_result_free(r->res);
+    r->res->defer = 1;
+    snprintf(r->res->reason, sizeof r->res->reason, "%.250s", why);
+    sg_warn(r->in->id, "event=policy decision=defer reason=\"%s\"", why);
+    return 0;
+}
+
 int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -275,10 +287,11 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
     for (size_t i = 0; i < in->nrcpt; i++)
         rcpts[i] = in->rcpt[i].addr;
     sg_pkeys k;
-    sg_policy_engine_keys(&k);
+    sg_pdiscovery disc;
+    sg_policy_discovering_keys(&k, &disc, T.env);
     *r = (sg_prun){.env = T.env, .in = in, .data = data, .len = len, .p = pp->p, .f = &fh.f, .res = res};
     if (sg_policy_eval(pp->p, &fh.f, &k, rcpts, in->nrcpt, dec) < 0) {
-        rc = defer_all(r);
+        rc = disc.err[0] ? defer_discovery(r, disc.err) : defer_all(r);
         goto out;
     }
     size_t ng = sg_policy_group(dec, in->nrcpt, group);

@@ -14,6 +14,7 @@ struct sg_store_revocation_ops;
 struct sg_store_policy_ops;
 struct sg_store_backup_ops;
 struct sg_store_admin_ops;
+struct sg_store_discovery_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -35,6 +36,7 @@ typedef struct sg_store_backend {
     const struct sg_store_policy_ops *policy;
     const struct sg_store_backup_ops *backup;
     const struct sg_store_admin_ops *admin;
+    const struct sg_store_discovery_ops *discovery;
 } sg_store_backend;
 
 struct sg_store {

@@ -99,8 +99,9 @@ static int delete_key(sg_store *s, const char *fpr)
 {
     static const char *const sql[] = {"DELETE FROM pgp_secrets WHERE fpr = ?",
                                       "DELETE FROM pgp_uids WHERE fpr = ?",
+                                      "DELETE FROM pgp_provenance WHERE fpr = ?",
                                       "DELETE FROM pgp_keys WHERE fpr = ?"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         sqlite3_stmt *st = once(s, sql[i]);
         if (!st)
             return -1;

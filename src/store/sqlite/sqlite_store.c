@@ -158,6 +158,14 @@ static const char *const migrations[] = {
     "CREATE TRIGGER admin_tokens_ins_gen AFTER INSERT ON admin_tokens BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
     "CREATE TRIGGER admin_tokens_upd_gen AFTER UPDATE ON admin_tokens BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;"
     "CREATE TRIGGER admin_tokens_del_gen AFTER DELETE ON admin_tokens BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'admin'; END;",
+    /* 9: key discovery (src/keys/discover.c, store/discovery_rows.h). discovery_cache: one
+     * lookup result per address (lower case) or per "@domain" (no WKD there), used until
+     * expires. pgp_provenance: trust level (enum sg_trust), source, URL and time of keys that
+     * did not come from an operator; a key without a row is verified. */
+    "CREATE TABLE discovery_cache (key TEXT PRIMARY KEY, result INTEGER NOT NULL, fpr TEXT NOT NULL,"
+    " source TEXT NOT NULL, url TEXT NOT NULL, fetched INTEGER NOT NULL, expires INTEGER NOT NULL);"
+    "CREATE TABLE pgp_provenance (fpr TEXT PRIMARY KEY, trust INTEGER NOT NULL, source TEXT NOT NULL,"
+    " url TEXT NOT NULL, time INTEGER NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -371,4 +379,5 @@ const sg_store_backend sg_store_sqlite = {
     .policy = &sg_sqlite_policy_ops,
     .backup = &sg_sqlite_backup_ops,
     .admin = &sg_sqlite_admin_ops,
+    .discovery = &sg_sqlite_discovery_ops,
 };

@@ -1,0 +1,15 @@
+/* config_int.h - shared by config.c and config_discovery.c only: the discovery group's reader
+ * lives in a file of its own to keep config.c small. Owner: src/lib. */
+#ifndef SG_CONFIG_INT_H
+#define SG_CONFIG_INT_H
+
+#include <libconfig.h>
+#include <stddef.h>
+
+#include "lib/config.h"
+
+void sg_discovery_defaults(sg_discovery_cfg *d);
+/* Reads the discovery group g into d. NULL, or the setting that is wrong with msg. */
+config_setting_t *sg_config_load_discovery(config_setting_t *g, sg_discovery_cfg *d, char *msg, size_t msglen);
+
+#endif
