@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "mime/mime.h"
 #include "policy/msgedit.h"
+#include "policy/scan_stage.h"
 #include "policy/sendkeys.h"
 
 /* Replaces cur's bytes by next (taken over). */
@@ -175,6 +176,44 @@ static int unstamp(const sg_prun *r, sg_pcur *c)
 static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start,
                           sg_pcur *cp, bool done_protect, char *err, size_t errlen);
 
+/* The scanning stage (scan_stage.h), where the message is in the clear: after a decrypt,
+ * before protection or delivery. Infected: -1 with the verdict as err (the caller holds the
+ * group: quarantine). A scanner that failed: -1, and with on_error "defer" r->scan_defer (the
+ * whole message waits and is tried again). Otherwise the stamped message replaces cur. */
+static int scan(sg_prun *r, sg_pcur *c, char *err, size_t errlen)
+{
+    const sg_config *cfg = r->env->cfg;
+    sg_scan_verdict v;
+    if (sg_scan_message(cfg, r->in, c->data, c->len, &v) < 0) {
+        snprintf(err, errlen, "scanning failed (out of memory)");
+        return -1;
+    }
+    char text[260];
+    sg_scan_av_text(&v, text, sizeof text);
+    if (v.failed) {
+        sg_error(r->in->id, "event=scan-failed error=\"%s\" action=%s", SG_LOG_STR(v.err),
+                 cfg->scan.on_error == SG_SCAN_HOLD ? "hold" : "defer");
+        r->scan_defer = cfg->scan.on_error != SG_SCAN_HOLD;
+        snprintf(err, errlen, "unscanned (scanner unavailable: %.150s)", v.err);
+        return -1;
+    }
+    sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\"", SG_LOG_STR(text),
+            v.spam ? "yes" : "no", v.score, v.spam ? v.action : "");
+    if (v.av == SG_AV_INFECTED) {
+        snprintf(err, errlen, "%.190s", text);
+        return -1;
+    }
+    sg_buf out;
+    sg_buf_init(&out, SG_MIME_MAX_OUT);
+    if (sg_scan_stamp(cfg, &v, c->data, c->len, &out) < 0) {
+        sg_buf_free(&out);
+        snprintf(err, errlen, "cannot stamp the scan verdict");
+        return -1;
+    }
+    cur_take(c, &out);
+    return 0;
+}
+
 /* Decrypts and verifies for the group through the single entry point (unwrap.c). Recipients
  * whose held key opens the message get it decrypted and stamped; the others get it as it
  * arrived, stamped, forged results removed. When the group has both, the readers go through
@@ -316,11 +355,21 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
     size_t *split = NULL; /* the group's members after a decrypt split them */
     int rc = 0;
+    bool scanned = !r->env->cfg->scan.enabled;
     char admin[340];
     for (size_t i = start; i < d->nchain && rc == 0; i++) {
         const sg_paction *a = d->chain[i];
         sg_buf next;
         sg_buf_init(&next, SG_MIME_MAX_OUT);
+        bool protects = (a->kind == SG_ACT_ENCRYPT || a->kind == SG_ACT_SIGN) && !done_protect &&
+                        (d->encrypt || d->sign);
+        if (!scanned && (protects || a->kind == SG_ACT_DELIVER)) {
+            scanned = true;
+            if ((rc = scan(r, &c, err, errlen)) < 0) {
+                sg_buf_free(&next);
+                break;
+            }
+        }
         switch (a->kind) {
         case SG_ACT_ARCHIVE:
             rc = sg_prun_archive(r, a->arg, c.data, c.len);
@@ -354,6 +403,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             break;
         case SG_ACT_DECRYPT:
             rc = decrypt(r, d, split ? split : group, g, i + 1, &c, done_protect, &split, err, errlen);
+            scanned = !r->env->cfg->scan.enabled; /* what was decrypted is scanned again */
             break;
         case SG_ACT_NOTIFY_SENDER:
             rc = sg_prun_notice(r, SG_NOTICE_INFO, r->in->from, a->arg, NULL, 0);
