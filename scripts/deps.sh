@@ -11,7 +11,8 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 openssl
 libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-openssl-dev libsystemd-dev
 postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm
-libjansson-dev libargon2-dev python3-cryptography"
+libjansson-dev libargon2-dev python3-cryptography
+clamav-daemon clamav-testfiles rspamd"
 # Only for the Debian package (`make deb`, `make deb-check`: scripts/deps.sh --deb), not for
 # `make test`: the package build and its checks (lintian, systemd-analyze).
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian systemd"

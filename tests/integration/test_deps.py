@@ -33,6 +33,7 @@ NEEDS = [
     ("cmd", "runuser", "privilege-drop tests"), ("cmd", "setpriv", "test_roles (spool access as each role)"),
     ("cmd", "rm", "test_certs"), ("cmd", "git", "test_fresh_check, scripts/fresh-check"),
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
+    ("cmd", "clamd", "test_scan (a private clamd)"), ("cmd", "rspamd", "test_scan (a private rspamd)"),
     ("py", "cryptography", "test_backup, test_kek_rotate (AES-GCM check of the KEK, tests/lib/sgkek.py)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the

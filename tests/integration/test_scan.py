@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Content scanning end to end (issue 15, docs/scanning.md): SMTP in, the real cryptd with the
-shipped default policy and a `scan` section, a REAL clamd started by this test (a private
-instance in a temp dir with a local signature of clamav-testfiles' clam.exe). Cases: the test
+shipped default policy and a `scan` section, a REAL clamd and a REAL rspamd started by this test
+(private instances in temp dirs: clamd with a local signature of clamav-testfiles' clam.exe,
+rspamd without modules, tests/lib/scanners.py). Cases: GTUBE is stamped with rspamd's score; the test
 virus attached to outgoing mail is held (quarantine, the verdict as the reason in `queue show`),
 never delivered; inside a PGP/MIME-encrypted incoming message it is found after decryption and
 held; a clean message is delivered stamped clean; stamps the sender wrote are replaced; clamd
@@ -17,12 +18,13 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, gpg_runner, listdir, wait_for  # noqa: E402
-from scanners import FOUND, Clamd, clam_exe  # noqa: E402
+from scanners import FOUND, GTUBE, Clamd, Rspamd, clam_exe  # noqa: E402
 
 t = Tap()
 clamd = Clamd()
+rspamd = Rspamd()
 gw = Gateway()
-gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; on_error = "defer"; timeout = 10; }};\n')
+gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; rspamd = "{rspamd.addr}"; on_error = "defer"; timeout = 10; }};\n')
 tmp = tempfile.mkdtemp(prefix="sg-scan-")
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 
@@ -75,22 +77,38 @@ def virus_delivered():
     return False
 
 
-def stamps(d):
+def stamps(d, kind="av"):
     hdr = d.split(b"\r\n\r\n", 1)[0]
-    return re.findall(rb"(?im)^x-sealgate-(?:av|spam):[^\r\n]*", hdr)
+    return re.findall(rb"(?im)^x-sealgate-" + kind.encode() + rb":[^\r\n]*", hdr)
+
+
+def spam_clean(d):
+    s = stamps(d, "spam")
+    return len(s) == 1 and s[0].startswith(b"X-Sealgate-Spam: score=0.00; action=no action")
 
 
 try:
+    rspamd.start()  # loads for a while: started first, waited for after clamd
     t.ok(clamd.start(), "a private clamd answers on its socket", clamd.log()[-500:])
+    t.ok(rspamd.wait(), "a private rspamd answers /ping", rspamd.log()[-500:])
     r = gw.cli("check-config")
-    t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: clamd answers its ping", r.stdout + r.stderr)
+    t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: clamd and rspamd answer their pings",
+         r.stdout + r.stderr)
     gw.start()
 
     # a clean message: delivered, stamped clean
     d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
                     b"Subject: clean one\r\n\r\nnothing here\r\n", 30)
-    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"], "a clean incoming message is delivered "
-         "stamped X-Sealgate-AV: clean", repr(d)[:600] + gw.log_text()[-800:])
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d), "a clean incoming message is "
+         "delivered stamped X-Sealgate-AV: clean and X-Sealgate-Spam: score=0.00; action=no action",
+         repr(d)[:600] + gw.log_text()[-800:])
+
+    # GTUBE: rspamd's verdict stamped with its score and action, the envelope passed along
+    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+                    b"Subject: cheap offer\r\n\r\n" + GTUBE + b"\r\n", 30)
+    t.ok(d is not None and stamps(d, "spam") == [b"X-Sealgate-Spam: score=15.00; action=reject; symbols=GTUBE"],
+         "GTUBE is stamped X-Sealgate-Spam: score=15.00; action=reject; symbols=GTUBE",
+         repr(stamps(d, "spam") if d else gw.log_text()[-800:]))
 
     # the test virus attached to outgoing mail: held, the verdict is the reason, never delivered
     send("alice@demo.test", "bob@example.net", with_attachment("alice@demo.test", "bob@example.net", "virus out",
@@ -106,7 +124,7 @@ try:
     send("alice@demo.test", "bob@example.net", b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: forged\r\n"
          b"X-Sealgate-AV: clean (forged)\r\nX-Sealgate-Spam: score=-100; action=no action\r\n\r\nhello\r\n")
     d = wait_for(lambda: delivered("forged"), 30)
-    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and b"forged)" not in d
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d) and b"forged)" not in d
          and b"score=-100" not in d, "stamps written by the sender are removed, the gateway's added",
          repr(d)[:800] if d else gw.log_text()[-800:])
 
@@ -151,4 +169,5 @@ try:
 finally:
     gw.cleanup()
     clamd.cleanup()
+    rspamd.cleanup()
 t.done()
