@@ -148,6 +148,13 @@ int sg_policy_rule_matches(const sg_policy *p, const sg_prule *r, const sg_pfact
             return -1;
         FAIL_IF(!(c->sender_key & (unsigned)m), "sender_key");
     }
+    if (sg_prule_scans(r)) {
+        const sg_pscan *s = f->scan;
+        FAIL_IF(!s, "not scanned yet");
+        FAIL_IF(c->virus >= 0 && c->virus != (s->av == SG_AV_INFECTED), "virus");
+        FAIL_IF(c->has_spam_score && !(s->have_score && s->score >= c->spam_score), "spam_score");
+        FAIL_IF(c->scan && !(s->av > 0 && (c->scan & (1u << (s->av - 1)))), "scan");
+    }
 #undef FAIL_IF
     return 1;
 }

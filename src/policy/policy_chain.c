@@ -15,6 +15,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "mime/mime.h"
+#include "policy/engkeys.h"
 #include "policy/msgedit.h"
 #include "policy/scan_stage.h"
 #include "policy/sendkeys.h"
@@ -176,11 +177,54 @@ static int unstamp(const sg_prun *r, sg_pcur *c)
 static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start,
                           sg_pcur *cp, bool done_protect, char *err, size_t errlen);
 
+/* The rules that test the verdict (virus, spam_score, scan) decide now: the policy is
+ * evaluated again for the group's recipients with the verdict among the facts. 1: hold the
+ * group (a scan rule holds, returns or deletes for one of them; or the message is infected and
+ * no scan rule lets it through for every one of them: infected mail is never delivered by a
+ * policy that did not say so), 0: go on, -1 on a key lookup error. *rule: the deciding rule. */
+static int scan_rules(sg_prun *r, const size_t *group, size_t g, const sg_pscan *ps, const char **rule)
+{
+    sg_pfacts f = *r->f;
+    f.scan = ps;
+    const char **rcpts = calloc(r->in->nrcpt, sizeof *rcpts);
+    sg_pdecision *dec = calloc(r->in->nrcpt, sizeof *dec);
+    size_t n = 0;
+    int rc = -1;
+    if (!rcpts || !dec)
+        goto out;
+    for (size_t i = 0; i < r->in->nrcpt; i++)
+        if (group[i] == g)
+            rcpts[n++] = r->in->rcpt[i].addr;
+    sg_pkeys k;
+    sg_policy_engine_keys(&k);
+    if (sg_policy_eval(r->p, &f, &k, rcpts, n, dec) < 0)
+        goto out;
+    bool stop = false, allowed = n > 0;
+    *rule = NULL;
+    for (size_t i = 0; i < n && !stop; i++) {
+        const sg_prule *pr = dec[i].rule >= 0 ? &r->p->rules[dec[i].rule] : NULL;
+        bool scans = pr && sg_prule_scans(pr);
+        if (scans && dec[i].outcome != SG_OUT_DELIVER) {
+            stop = true;
+            *rule = pr->name;
+        }
+        allowed = allowed && scans && dec[i].outcome == SG_OUT_DELIVER;
+    }
+    if (!stop && ps->av == SG_AV_INFECTED && !allowed)
+        stop = true; /* no rule of the policy said what to do with it: quarantine */
+    rc = stop ? 1 : 0;
+out:
+    free(rcpts);
+    free(dec);
+    return rc;
+}
+
 /* The scanning stage (scan_stage.h), where the message is in the clear: after a decrypt,
- * before protection or delivery. Infected: -1 with the verdict as err (the caller holds the
- * group: quarantine). A scanner that failed: -1, and with on_error "defer" r->scan_defer (the
- * whole message waits and is tried again). Otherwise the stamped message replaces cur. */
-static int scan(sg_prun *r, sg_pcur *c, char *err, size_t errlen)
+ * before protection or delivery. Held by the verdict (scan_rules): -1 with the verdict and the
+ * rule as err (the caller holds the group: quarantine). A scanner that failed: -1, and with
+ * on_error "defer" r->scan_defer (the whole message waits and is tried again). Otherwise the
+ * stamped message replaces cur. */
+static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err, size_t errlen)
 {
     const sg_config *cfg = r->env->cfg;
     sg_scan_verdict v;
@@ -199,8 +243,18 @@ static int scan(sg_prun *r, sg_pcur *c, char *err, size_t errlen)
     }
     sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\"", SG_LOG_STR(text),
             v.spam ? "yes" : "no", v.score, v.spam ? v.action : "");
-    if (v.av == SG_AV_INFECTED) {
-        snprintf(err, errlen, "%.190s", text);
+    sg_pscan ps = {.av = v.av, .have_score = v.spam, .score = v.score};
+    const char *rule = NULL;
+    int held = scan_rules(r, group, g, &ps, &rule);
+    if (held != 0) {
+        char spam[64] = "";
+        if (v.spam && v.av != SG_AV_INFECTED)
+            snprintf(spam, sizeof spam, "spam (score %.2f), ", v.score);
+        if (held < 0)
+            snprintf(err, errlen, "%.150s; the scan rules could not be evaluated (key lookup failed)", text);
+        else
+            snprintf(err, errlen, "%s%.150s (%s%.80s)", spam, text, rule ? "rule " : "",
+                     rule ? rule : "no rule lets infected mail through");
         return -1;
     }
     sg_buf out;
@@ -365,7 +419,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
                         (d->encrypt || d->sign);
         if (!scanned && (protects || a->kind == SG_ACT_DELIVER)) {
             scanned = true;
-            if ((rc = scan(r, &c, err, errlen)) < 0) {
+            if ((rc = scan(r, split ? split : group, g, &c, err, errlen)) < 0) {
                 sg_buf_free(&next);
                 break;
             }

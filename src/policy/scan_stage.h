@@ -13,9 +13,8 @@
 
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "policy/eval.h" /* enum sg_av_verdict */
 #include "queue/envelope.h"
-
-enum sg_av_verdict { SG_AV_NONE = 0, SG_AV_CLEAN, SG_AV_INFECTED, SG_AV_UNSCANNED };
 
 typedef struct sg_scan_verdict {
     int av;          /* enum sg_av_verdict (NONE: no clamd configured) */

@@ -116,8 +116,8 @@ try:
     held = held_with("virus out")
     t.ok(held, "outgoing mail with the test virus attached is held", gw.log_text()[-1500:])
     r = gw.cli("queue", "show", held or "none")
-    t.ok(f"infected ({FOUND})" in r.stdout, "queue show gives the verdict as the quarantine reason",
-         r.stdout + r.stderr)
+    t.ok(f"infected ({FOUND}) (rule quarantine-virus)" in r.stdout,
+         "queue show gives the verdict and the default policy's rule as the quarantine reason", r.stdout + r.stderr)
     t.ok(not virus_delivered(), "nothing of it was delivered (no message carries the virus)")
 
     # a forged stamp on outgoing mail is replaced by the gateway's verdict
@@ -165,7 +165,24 @@ try:
     d = wait_for(lambda: delivered("while clamd is down"), 60, 0.5)
     t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"], "delivered, stamped clean, once clamd is back",
          "\n".join(l for l in gw.log_text().splitlines() if "cryptd" in l)[-3000:])
-    open("/tmp/i15c/gwlog", "w").write(gw.log_text())
+
+    # a rule on rspamd's score: GTUBE held as the loaded policy says
+    pol = os.path.join(tmp, "spam.conf")
+    with open(pol, "w") as f:
+        f.write('rules = ( { name = "spam-hold"; if = { spam_score = 10; }; then = ( { hold = "spam"; } ); },\n'
+                '  { name = "incoming"; if = { direction = ["incoming", "internal"]; };\n'
+                '    then = ( "decrypt", "deliver" ); },\n  { name = "rest"; then = "deliver"; } );\n')
+    loaded = gw.log_text().count("event=policy-loaded")
+    r = gw.cli("policy", "load", pol)
+    t.ok(r.returncode == 0 and wait_for(lambda: gw.log_text().count("event=policy-loaded") > loaded, 20),
+         "a policy with a spam_score rule is loaded and in force", r.stdout + r.stderr)
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: second offer\r\n\r\n" + GTUBE + b"\r\n")
+    held = held_with("second offer")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and "spam (score 15.00), clean (rule spam-hold)" in r.stdout,
+         "GTUBE is held by the spam_score rule, the score and the rule in the reason", r.stdout + r.stderr)
+    t.ok(delivered("second offer") is None, "and not delivered")
 finally:
     gw.cleanup()
     clamd.cleanup()

@@ -269,9 +269,57 @@ static void test_lookup_error(void)
     sg_policy_free(p);
 }
 
+/* The scanning stage's verdict as conditions (docs/scanning.md): they never hold before the
+ * scan, then each tests its part of the verdict. */
+static void test_scan_conditions(void)
+{
+    char err[512];
+    sg_policy *p = sg_policy_parse("rules = (\n"
+                                   "  { name = \"virus\"; if = { virus = true; }; then = \"hold\"; },\n"
+                                   "  { name = \"spam\"; if = { spam_score = 7.5; }; then = \"hold\"; },\n"
+                                   "  { name = \"unscanned\"; if = { scan = \"unscanned\"; }; then = \"hold\"; },\n"
+                                   "  { name = \"rest\"; then = \"deliver\"; } );\n",
+                                   "t", internal, 1, err, sizeof err);
+    CHECK(p != NULL, "a policy with scan conditions parses (%s)", err);
+    if (!p)
+        return;
+    static const struct {
+        const char *what;
+        sg_pscan s;
+        bool scanned;
+        const char *rule;
+    } t[] = {
+        {"before the scanning stage no scan condition holds", {0}, false, "rest"},
+        {"infected", {.av = SG_AV_INFECTED}, true, "virus"},
+        {"spam at the score", {.av = SG_AV_CLEAN, .have_score = true, .score = 7.5}, true, "spam"},
+        {"below the score", {.av = SG_AV_CLEAN, .have_score = true, .score = 7.4}, true, "rest"},
+        {"no score (rspamd not configured)", {.av = SG_AV_CLEAN}, true, "rest"},
+        {"unscanned", {.av = SG_AV_UNSCANNED}, true, "unscanned"},
+        {"no clamd: neither virus nor a verdict", {.av = SG_AV_NONE}, true, "rest"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const char *r[] = {"alice@demo.test"};
+        sg_pfacts f = {.env_from = "x@x.example", .subject = "x", .scan = t[i].scanned ? &t[i].s : NULL};
+        sg_pdecision d[1];
+        int rc = sg_policy_eval(p, &f, &keys, r, 1, d);
+        const char *got = rc == 0 && d[0].rule >= 0 ? p->rules[d[0].rule].name : "(none)";
+        CHECK(strcmp(got, t[i].rule) == 0, "scan conditions, %s: rule %s (got %s)", t[i].what, t[i].rule, got);
+    }
+    sg_policy_free(p);
+    p = sg_policy_parse("rules = ( { if = { scan = \"dirty\"; }; then = \"hold\"; } );\n", "t", internal, 1, err,
+                        sizeof err);
+    CHECK(p == NULL && strstr(err, "clean, infected, unscanned"), "an unknown verdict name is an error (%s)", err);
+    sg_policy_free(p);
+    p = sg_policy_parse("rules = ( { if = { spam_score = \"high\"; }; then = \"hold\"; } );\n", "t", internal, 1,
+                        err, sizeof err);
+    CHECK(p == NULL && strstr(err, "spam_score"), "spam_score must be a number (%s)", err);
+    sg_policy_free(p);
+}
+
 int main(void)
 {
     test_lookup_error();
+    test_scan_conditions();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
     test_details();
