@@ -5,7 +5,8 @@ shipped default policy and a `scan` section, a REAL clamd and a REAL rspamd star
 rspamd without modules, tests/lib/scanners.py). Cases: GTUBE is stamped with rspamd's score; the test
 virus attached to outgoing mail is held (quarantine, the verdict as the reason in `queue show`),
 never delivered; inside a PGP/MIME-encrypted incoming message it is found after decryption and
-held; a clean message is delivered stamped clean; stamps the sender wrote are replaced; clamd
+held; a clean message is delivered stamped clean; one over clamd's StreamMaxLength is stamped
+unscanned (too large); stamps the sender wrote are replaced; clamd
 stopped in the middle of a run defers the mail (nothing delivered, nothing lost, never clean) and
 it is delivered once clamd is back; check-config pings the scanner. Owner: src/policy (scan_stage).
 """
@@ -102,6 +103,14 @@ try:
     t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d), "a clean incoming message is "
          "delivered stamped X-Sealgate-AV: clean and X-Sealgate-Spam: score=0.00; action=no action",
          repr(d)[:600] + gw.log_text()[-800:])
+
+    # over clamd's StreamMaxLength (1 MiB here): clamd stops reading and says so; reported, not clean
+    send("x@example.net", "alice@demo.test", with_attachment("x@example.net", "alice@demo.test", "big one",
+                                                             os.urandom(1200 * 1024)))
+    d = wait_for(lambda: delivered("big one"), 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: unscanned (too large)"],
+         "an attachment over clamd's stream limit is stamped unscanned (too large), not clean",
+         repr(stamps(d)) if d else gw.log_text()[-800:])
 
     # GTUBE: rspamd's verdict stamped with its score and action, the envelope passed along
     d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
