@@ -12,7 +12,7 @@ libevent-dev libssl-dev libsqlite3-dev libconfig-dev libgmime-3.0-dev libcurl4-o
 postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm
 libjansson-dev libargon2-dev python3-cryptography
-clamav-daemon clamav-testfiles rspamd"
+clamav-daemon clamav-testfiles rspamd libpcre2-dev libmagic-dev libarchive-dev"
 # Only for the Debian package (`make deb`, `make deb-check`: scripts/deps.sh --deb), not for
 # `make test`: the package build and its checks (lintian, systemd-analyze).
 DEB_PKGS="debhelper dpkg-dev fakeroot lintian systemd"

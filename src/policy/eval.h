@@ -22,10 +22,12 @@ typedef struct sg_pattach {
 
 /* The scanning stage's verdict as conditions see it (policy/scan_stage.h). */
 enum sg_av_verdict { SG_AV_NONE = 0, SG_AV_CLEAN, SG_AV_INFECTED, SG_AV_UNSCANNED };
+struct sg_pcontent; /* policy/content.h */
 typedef struct sg_pscan {
     int av;          /* enum sg_av_verdict (NONE: no clamd configured) */
     bool have_score; /* rspamd answered */
     double score;
+    const struct sg_pcontent *content; /* the content facts (never NULL at the stage) */
 } sg_pscan;
 
 typedef struct sg_pfacts {

@@ -15,6 +15,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "mime/mime.h"
+#include "policy/content.h"
 #include "policy/engkeys.h"
 #include "policy/msgedit.h"
 #include "policy/scan_stage.h"
@@ -182,7 +183,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
  * group (a scan rule holds, returns or deletes for one of them; or the message is infected and
  * no scan rule lets it through for every one of them: infected mail is never delivered by a
  * policy that did not say so), 0: go on, -1 on a key lookup error. *rule: the deciding rule. */
-static int scan_rules(sg_prun *r, const size_t *group, size_t g, const sg_pscan *ps, const char **rule)
+static int scan_rules(sg_prun *r, const size_t *group, size_t g, const sg_pscan *ps, const sg_prule **rule)
 {
     sg_pfacts f = *r->f;
     f.scan = ps;
@@ -206,7 +207,7 @@ static int scan_rules(sg_prun *r, const size_t *group, size_t g, const sg_pscan 
         bool scans = pr && sg_prule_scans(pr);
         if (scans && dec[i].outcome != SG_OUT_DELIVER) {
             stop = true;
-            *rule = pr->name;
+            *rule = pr;
         }
         allowed = allowed && scans && dec[i].outcome == SG_OUT_DELIVER;
     }
@@ -228,13 +229,16 @@ static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err
 {
     const sg_config *cfg = r->env->cfg;
     sg_scan_verdict v;
-    if (sg_scan_message(cfg, r->in, c->data, c->len, &v) < 0) {
+    sg_pcontent content;
+    if (sg_scan_message(cfg, r->in, c->data, c->len, &v, &content) < 0) {
+        sg_pcontent_free(&content);
         snprintf(err, errlen, "scanning failed (out of memory)");
         return -1;
     }
     char text[260];
     sg_scan_av_text(&v, text, sizeof text);
     if (v.failed) {
+        sg_pcontent_free(&content);
         sg_error(r->in->id, "event=scan-failed error=\"%s\" action=%s", SG_LOG_STR(v.err),
                  cfg->scan.on_error == SG_SCAN_HOLD ? "hold" : "defer");
         r->scan_defer = cfg->scan.on_error != SG_SCAN_HOLD;
@@ -243,20 +247,30 @@ static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err
     }
     sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\"", SG_LOG_STR(text),
             v.spam ? "yes" : "no", v.score, v.spam ? v.action : "");
-    sg_pscan ps = {.av = v.av, .have_score = v.spam, .score = v.score};
-    const char *rule = NULL;
+    sg_pscan ps = {.av = v.av, .have_score = v.spam, .score = v.score, .content = &content};
+    const sg_prule *rule = NULL;
     int held = scan_rules(r, group, g, &ps, &rule);
     if (held != 0) {
+        /* The reason names what the deciding rule tested: forbidden content (the issue's
+         * `forbidden (rule)` verdict), or the score and the AV verdict. */
+        const sg_pcond *rc = rule ? &rule->c : NULL;
+        bool forbidden = rc && v.av != SG_AV_INFECTED &&
+                         (rc->ntext || rc->attachment_magic.n || rc->type_mismatch >= 0 || rc->archive_member.n);
         char spam[64] = "";
         if (v.spam && v.av != SG_AV_INFECTED)
             snprintf(spam, sizeof spam, "spam (score %.2f), ", v.score);
         if (held < 0)
             snprintf(err, errlen, "%.150s; the scan rules could not be evaluated (key lookup failed)", text);
+        else if (forbidden)
+            snprintf(err, errlen, "forbidden (rule %.80s)%s%.100s", rule->name, content.mismatch ? ": " : "",
+                     content.mismatch ? content.mismatch_what : "");
         else
             snprintf(err, errlen, "%s%.150s (%s%.80s)", spam, text, rule ? "rule " : "",
-                     rule ? rule : "no rule lets infected mail through");
+                     rule ? rule->name : "no rule lets infected mail through");
+        sg_pcontent_free(&content);
         return -1;
     }
+    sg_pcontent_free(&content);
     sg_buf out;
     sg_buf_init(&out, SG_MIME_MAX_OUT);
     if (sg_scan_stamp(cfg, &v, c->data, c->len, &out) < 0) {

@@ -13,10 +13,13 @@
 
 #include "engine/engine.h"
 #include "net/scan.h"
+#include "policy/content.h"
 #include "policy/msgedit.h"
 
 typedef struct leaves {
     GPtrArray *bytes; /* GByteArray of each decoded leaf */
+    GPtrArray *names; /* its file name (g_strdup) or NULL */
+    GPtrArray *types; /* its declared content type, "type/subtype" (g_malloc) */
     bool encrypted;   /* a leaf is ciphertext (the gateway did not open it) */
 } leaves;
 
@@ -36,8 +39,12 @@ static void each_leaf(GMimeObject *parent, GMimeObject *part, gpointer data)
         return;
     GMimeStream *s = g_mime_stream_mem_new();
     g_mime_data_wrapper_write_to_stream(w, s); /* decoded: base64 / quoted-printable undone */
-    GByteArray *ba = g_byte_array_ref(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s)));
+    /* The array is taken over: a stream that owns it frees its bytes whatever its refcount. */
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(s), FALSE);
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
     g_ptr_array_add(l->bytes, ba);
+    g_ptr_array_add(l->names, g_strdup(g_mime_part_get_filename(GMIME_PART(part))));
+    g_ptr_array_add(l->types, ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("application/octet-stream"));
     g_object_unref(s);
 }
 
@@ -80,33 +87,59 @@ static void clamd_one(const sg_config *cfg, const uint8_t *data, size_t len, sg_
     }
 }
 
-static int clamd_all(const sg_config *cfg, const char *msg, size_t len, sg_scan_verdict *v)
+/* The message's MIME leaves, decoded. */
+static void collect(const char *msg, size_t len, leaves *l)
 {
-    leaves l = {.bytes = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref)};
+    *l = (leaves){.bytes = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref),
+                  .names = g_ptr_array_new_with_free_func(g_free),
+                  .types = g_ptr_array_new_with_free_func(g_free)};
     GMimeStream *s = g_mime_stream_mem_new_with_buffer(msg, len);
     GMimeParser *p = g_mime_parser_new_with_stream(s);
     GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
     if (m) {
-        g_mime_message_foreach(m, each_leaf, &l);
+        g_mime_message_foreach(m, each_leaf, l);
         if (GMIME_IS_PART(g_mime_message_get_mime_part(m))) /* a single-part message: its body */
-            each_leaf(NULL, g_mime_message_get_mime_part(m), &l);
+            each_leaf(NULL, g_mime_message_get_mime_part(m), l);
         g_object_unref(m);
     }
     g_object_unref(p);
     g_object_unref(s);
-    for (guint i = 0; i < l.bytes->len; i++) {
-        GByteArray *ba = g_ptr_array_index(l.bytes, i);
+    for (size_t i = 0; !l->encrypted && sg_engines[i]; i++)
+        l->encrypted = sg_engines[i]->detect && sg_engines[i]->detect(msg, len) == SG_LAYER_ENCRYPTED;
+}
+
+static void leaves_free(leaves *l)
+{
+    g_ptr_array_unref(l->bytes);
+    g_ptr_array_unref(l->names);
+    g_ptr_array_unref(l->types);
+}
+
+static void clamd_all(const sg_config *cfg, const leaves *l, const char *msg, size_t len, sg_scan_verdict *v)
+{
+    for (guint i = 0; i < l->bytes->len; i++) {
+        GByteArray *ba = g_ptr_array_index(l->bytes, i);
         clamd_one(cfg, ba->data, ba->len, v);
     }
     clamd_one(cfg, (const uint8_t *)msg, len, v); /* the whole message once */
-    for (size_t i = 0; !l.encrypted && sg_engines[i]; i++)
-        l.encrypted = sg_engines[i]->detect && sg_engines[i]->detect(msg, len) == SG_LAYER_ENCRYPTED;
-    if (l.encrypted && v->av == SG_AV_CLEAN) {
+    if (l->encrypted && v->av == SG_AV_CLEAN) {
         v->av = SG_AV_UNSCANNED;
         snprintf(v->av_what, sizeof v->av_what, "encrypted part not opened");
     }
-    g_ptr_array_unref(l.bytes);
-    return 0;
+}
+
+/* The content facts of the leaves (content.h). 0 or -1 (memory). */
+static int content_all(const leaves *l, sg_pcontent *c)
+{
+    void *magic = sg_pcontent_magic_open();
+    int rc = 0;
+    for (guint i = 0; rc == 0 && i < l->bytes->len; i++) {
+        GByteArray *ba = g_ptr_array_index(l->bytes, i);
+        rc = sg_pcontent_add_leaf(c, magic, g_ptr_array_index(l->names, i), g_ptr_array_index(l->types, i), ba->data,
+                                  ba->len);
+    }
+    sg_pcontent_magic_close(magic);
+    return rc;
 }
 
 static void rspamd_all(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v)
@@ -138,14 +171,20 @@ static void rspamd_all(const sg_config *cfg, const sg_envelope *in, const char *
     snprintf(v->symbols, sizeof v->symbols, "%s", r.symbols);
 }
 
-int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v)
+int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v,
+                    sg_pcontent *content)
 {
     memset(v, 0, sizeof *v);
-    if (cfg->scan.clamd && clamd_all(cfg, msg, len, v) < 0)
-        return -1;
+    memset(content, 0, sizeof *content);
+    leaves l;
+    collect(msg, len, &l);
+    if (cfg->scan.clamd)
+        clamd_all(cfg, &l, msg, len, v);
     if (cfg->scan.rspamd && v->av != SG_AV_INFECTED)
         rspamd_all(cfg, in, msg, len, v);
-    return 0;
+    int rc = content_all(&l, content);
+    leaves_free(&l);
+    return rc;
 }
 
 void sg_scan_av_text(const sg_scan_verdict *v, char *buf, size_t n)

@@ -27,9 +27,12 @@ typedef struct sg_scan_verdict {
     char err[200];
 } sg_scan_verdict;
 
-/* Scans msg with the scanners of cfg->scan. 0 with *v filled (v->failed: a scanner failed), or
- * -1 on memory errors. */
-int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v);
+struct sg_pcontent;
+/* Scans msg with the scanners of cfg->scan and gathers its content facts (content.h; the
+ * caller frees them with sg_pcontent_free, also on error). 0 with *v filled (v->failed: a
+ * scanner failed), or -1 on memory errors. */
+int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v,
+                    struct sg_pcontent *content);
 
 /* The message with any X-Sealgate-AV / X-Sealgate-Spam fields removed and the verdict's stamps
  * added (AV when clamd is configured, Spam when rspamd is). 0 or -1. */

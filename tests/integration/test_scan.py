@@ -11,11 +11,14 @@ stopped in the middle of a run defers the mail (nothing delivered, nothing lost,
 it is delivered once clamd is back; check-config pings the scanner. Owner: src/policy (scan_stage).
 """
 import base64
+import io
 import os
 import re
+import shutil
 import smtplib
 import sys
 import tempfile
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, gpg_runner, listdir, wait_for  # noqa: E402
@@ -30,12 +33,22 @@ tmp = tempfile.mkdtemp(prefix="sg-scan-")
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 
 
-def with_attachment(sender, rcpt, subject, data, extra=b""):
+def zipped(files):
+    """A zip archive of {name: bytes}; a value that is a dict is a nested zip."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, zipped(data) if isinstance(data, dict) else data)
+    return buf.getvalue()
+
+
+def with_attachment(sender, rcpt, subject, data, extra=b"", filename="report.exe"):
     b64 = base64.encodebytes(data).replace(b"\n", b"\r\n")
     return (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n".encode() + extra
             + b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
             b"see the attachment\r\n--b1\r\nContent-Type: application/octet-stream\r\n"
-            b"Content-Disposition: attachment; filename=\"report.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            b"Content-Disposition: attachment; filename=\"" + filename.encode() + b"\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
             + b64 + b"--b1--\r\n")
 
 
@@ -49,7 +62,7 @@ def held_with(subject, timeout=30):
     def find():
         for name in listdir(gw.spool, "hold"):
             with open(os.path.join(gw.spool, "hold", name), "rb") as f:
-                if subject.encode() in f.read():
+                if f"Subject: {subject}\r\n".encode() in f.read():
                     return name
         return None
     return wait_for(find, timeout)
@@ -76,6 +89,18 @@ def virus_delivered():
         if VIRUS_B64 in d.replace(b"\r\n", b"") or clam_exe() in d:
             return True
     return False
+
+
+def load_policy(rules, what):
+    """Loads rules, then the default's incoming rule and a catch-all, and waits until cryptd has it."""
+    pol = os.path.join(tmp, "policy.conf")
+    with open(pol, "w") as f:
+        f.write("rules = (\n" + rules + ',\n{ name = "incoming"; if = { direction = ["incoming", "internal"]; };\n'
+                '  then = ( "decrypt", "deliver" ); },\n{ name = "rest"; then = "deliver"; } );\n')
+    loaded = gw.log_text().count("event=policy-loaded")
+    r = gw.cli("policy", "load", pol)
+    t.ok(r.returncode == 0 and wait_for(lambda: gw.log_text().count("event=policy-loaded") > loaded, 20), what,
+         r.stdout + r.stderr)
 
 
 def stamps(d, kind="av"):
@@ -129,6 +154,15 @@ try:
          "queue show gives the verdict and the default policy's rule as the quarantine reason", r.stdout + r.stderr)
     t.ok(not virus_delivered(), "nothing of it was delivered (no message carries the virus)")
 
+    # the test virus inside a zip: clamd reads the archive
+    send("x@example.net", "alice@demo.test", with_attachment("x@example.net", "alice@demo.test", "zipped virus",
+                                                             zipped({"docs/clam.exe": clam_exe()}),
+                                                             filename="docs.zip"))
+    held = held_with("zipped virus")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and f"infected ({FOUND})" in r.stdout, "the test virus inside a zip attachment is found and held",
+         r.stdout + r.stderr + gw.log_text()[-800:])
+
     # a forged stamp on outgoing mail is replaced by the gateway's verdict
     send("alice@demo.test", "bob@example.net", b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: forged\r\n"
          b"X-Sealgate-AV: clean (forged)\r\nX-Sealgate-Spam: score=-100; action=no action\r\n\r\nhello\r\n")
@@ -176,15 +210,8 @@ try:
          "\n".join(l for l in gw.log_text().splitlines() if "cryptd" in l)[-3000:])
 
     # a rule on rspamd's score: GTUBE held as the loaded policy says
-    pol = os.path.join(tmp, "spam.conf")
-    with open(pol, "w") as f:
-        f.write('rules = ( { name = "spam-hold"; if = { spam_score = 10; }; then = ( { hold = "spam"; } ); },\n'
-                '  { name = "incoming"; if = { direction = ["incoming", "internal"]; };\n'
-                '    then = ( "decrypt", "deliver" ); },\n  { name = "rest"; then = "deliver"; } );\n')
-    loaded = gw.log_text().count("event=policy-loaded")
-    r = gw.cli("policy", "load", pol)
-    t.ok(r.returncode == 0 and wait_for(lambda: gw.log_text().count("event=policy-loaded") > loaded, 20),
-         "a policy with a spam_score rule is loaded and in force", r.stdout + r.stderr)
+    load_policy('{ name = "spam-hold"; if = { spam_score = 10; }; then = ( { hold = "spam"; } ); }',
+                "a policy with a spam_score rule is loaded and in force")
     send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
          b"Subject: second offer\r\n\r\n" + GTUBE + b"\r\n")
     held = held_with("second offer")
@@ -192,8 +219,45 @@ try:
     t.ok(held and "spam (score 15.00), clean (rule spam-hold)" in r.stdout,
          "GTUBE is held by the spam_score rule, the score and the rule in the reason", r.stdout + r.stderr)
     t.ok(delivered("second offer") is None, "and not delivered")
+
+    # content rules (PCRE2 over decoded text, libmagic type against the name, zip members)
+    load_policy('{ name = "no-exe-in-zip"; if = { archive_member = ["*.exe", "*.scr"]; }; then = ( "hold" ); },\n'
+                '{ name = "disguised"; if = { type_mismatch = true; }; then = ( "hold" ); },\n'
+                '{ name = "no-elf"; if = { attachment_magic = ["application/x-*executable", "application/x-sharedlib"]; };\n'
+                '  then = ( "hold" ); },\n'
+                '{ name = "secret"; if = { text = "project\\\\s+blue(bird)?"; }; then = ( "hold" ); }',
+                "a policy with content rules is loaded")
+    with open("/bin/true", "rb") as f:
+        elf = f.read()
+
+    def held_for(subject, msg):
+        send("x@example.net", "alice@demo.test", msg)
+        h = held_with(subject)
+        return gw.cli("queue", "show", h).stdout if h else ""
+
+    out = held_for("nested", with_attachment("x@example.net", "alice@demo.test", "nested", zipped(
+        {"readme.txt": b"hello", "inner.zip": {"setup.scr": b"not a virus, just a name"}}), filename="pack.zip"))
+    t.ok("forbidden (rule no-exe-in-zip)" in out, "a .scr inside a zip inside a zip is forbidden content (libarchive)",
+         out + gw.log_text()[-600:])
+    out = held_for("invoice", with_attachment("x@example.net", "alice@demo.test", "invoice", elf,
+                                              filename="invoice.pdf"))
+    t.ok("forbidden (rule disguised): invoice.pdf is application/x-" in out,
+         "an executable named .pdf is a name/type mismatch (libmagic)", out + gw.log_text()[-600:])
+    out = held_for("tool", with_attachment("x@example.net", "alice@demo.test", "tool", elf, filename="tool.bin"))
+    t.ok("forbidden (rule no-elf)" in out, "an executable by its bytes, whatever its name (attachment_magic)",
+         out + "\n".join(l for l in gw.log_text().splitlines() if "cryptd" in l)[-1500:])
+    qp = (b"From: x@example.net\r\nTo: alice@demo.test\r\nSubject: plans\r\nMIME-Version: 1.0\r\n"
+          b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+          b"About PROJECT=20=20Blue=\r\nbird: =C3=BCber-secret\r\n")
+    out = held_for("plans", qp)
+    t.ok("forbidden (rule secret)" in out, "a PCRE2 pattern matches the decoded text (quoted-printable undone)", out)
+    d = gw.send_one("x@example.net", "alice@demo.test", with_attachment(
+        "x@example.net", "alice@demo.test", "harmless", zipped({"a.txt": b"fine"}), filename="a.zip"), 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"], "a message no content rule matches is delivered",
+         gw.log_text()[-600:])
 finally:
     gw.cleanup()
     clamd.cleanup()
     rspamd.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
 t.done()
