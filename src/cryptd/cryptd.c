@@ -232,7 +232,9 @@ static void defer(cryptd *c, item *it)
              delay < 0 ? "hold" : "defer", delay, alert ? "sent" : "already-sent", expired ? " expired=yes" : "");
     if (delay < 0) {
         sg_retry_done(it->name);
-        hold(c, it, expired ? "key lookups failed on the store for longer than the queue lifetime" : it->res.reason);
+        hold(c, it, !expired ? it->res.reason
+                    : it->res.defer == 2 ? "a content scanner failed for longer than the queue lifetime"
+                                          : "key lookups failed on the store for longer than the queue lifetime");
     }
     if (alert && (write_outputs(c, it) < 0 || sg_qw_publish(&c->q, it->w, it->nw, SG_Q_OUTGOING) < 0)) {
         sg_error(it->name, "event=alert-failed error=\"%s\"", strerror(errno));

@@ -255,6 +255,19 @@ try:
         "x@example.net", "alice@demo.test", "harmless", zipped({"a.txt": b"fine"}), filename="a.zip"), 30)
     t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"], "a message no content rule matches is delivered",
          gw.log_text()[-600:])
+
+    # on_error = "hold": with clamd down the message is held, the reason says why, never clean
+    gw.stop()
+    clamd.stop()
+    gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; on_error = "hold"; timeout = 10; }};\n')
+    gw.start()
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: scanner gone\r\n\r\nkept\r\n")
+    held = held_with("scanner gone")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and "unscanned (scanner unavailable: clamd unavailable: cannot connect" in r.stdout
+         and delivered("scanner gone") is None, "on_error hold: held with the reason, not delivered",
+         r.stdout + gw.log_text()[-800:])
 finally:
     gw.cleanup()
     clamd.cleanup()
