@@ -21,13 +21,13 @@ import tempfile
 import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, gpg_runner, listdir, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
 from scanners import FOUND, GTUBE, Clamd, Rspamd, clam_exe  # noqa: E402
 
 t = Tap()
 clamd = Clamd()
 rspamd = Rspamd()
-gw = Gateway()
+gw = Gateway(binary=asan_binary())
 gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; rspamd = "{rspamd.addr}"; on_error = "defer"; timeout = 10; }};\n')
 tmp = tempfile.mkdtemp(prefix="sg-scan-")
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
@@ -268,6 +268,7 @@ try:
     t.ok(held and "unscanned (scanner unavailable: clamd unavailable: cannot connect" in r.stdout
          and delivered("scanner gone") is None, "on_error hold: held with the reason, not delivered",
          r.stdout + gw.log_text()[-800:])
+    t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
 finally:
     gw.cleanup()
     clamd.cleanup()
