@@ -1,58 +1,19 @@
 /* content.c - content facts at the scanning stage (content.h). Owner: src/policy.
  * libmagic detects types from the bytes (MAGIC_MIME_TYPE); libarchive reads archives from
- * memory (every format and filter it supports); PCRE2 matches the `text` patterns. A
+ * memory (every format and filter it supports); the `text` patterns are textpat.c's. A
  * name/type mismatch is judged by a short table of extensions whose type libmagic knows
  * reliably: a name not in the table is never a mismatch (no guessing). */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "policy/content.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <magic.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "policy/policy.h" /* sg_policy_glob */
-
-#define MATCH_LIMIT 1000000u
-
-void *sg_ptext_compile(const char *pattern, char *err, size_t errlen)
-{
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
-    if (!re) {
-        PCRE2_UCHAR msg[160];
-        pcre2_get_error_message(code, msg, sizeof msg);
-        snprintf(err, errlen, "bad pattern at offset %zu: %s", (size_t)off, (char *)msg);
-    }
-    return re;
-}
-
-int sg_ptext_match(const void *code, const char *s, size_t len)
-{
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
-    pcre2_match_context *mc = pcre2_match_context_create(NULL);
-    if (!md || !mc) {
-        pcre2_match_data_free(md);
-        pcre2_match_context_free(mc);
-        return 1; /* out of memory: fail closed */
-    }
-    pcre2_set_match_limit(mc, MATCH_LIMIT);
-    int r = pcre2_match(code, (PCRE2_SPTR)s, len, 0, 0, md, mc);
-    pcre2_match_data_free(md);
-    pcre2_match_context_free(mc);
-    return r == PCRE2_ERROR_NOMATCH ? 0 : 1; /* an error (the match limit) counts as a match */
-}
-
-void sg_ptext_free(void *code)
-{
-    pcre2_code_free(code);
-}
 
 void *sg_pcontent_magic_open(void)
 {

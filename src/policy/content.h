@@ -1,12 +1,10 @@
 /* content.h - content facts of a message at the scanning stage (docs/scanning.md "Content
- * rules"): its decoded text parts (for PCRE2 `text` patterns), each attachment's type as
+ * rules"): its decoded text parts (for the `text` patterns, textpat.h), each attachment's type as
  * libmagic detects it from the bytes, whether an attachment's name claims another type than
  * its bytes have, and the member names of archives among the attachments (libarchive: zip, tar,
  * 7z and the other formats it reads, nested up to SG_CONTENT_MAX_DEPTH). Owner: src/policy.
  * SECURITY: runs in cryptd on decrypted attacker-supplied bytes: archives are read from memory
- * with limits on depth, member count and the bytes read from a member; patterns run with a
- * PCRE2 match limit, and a pattern that hits it counts as a match (fail closed: a forbidding
- * rule holds). */
+ * with limits on depth, member count and the bytes read from a member. */
 #ifndef SG_POLICY_CONTENT_H
 #define SG_POLICY_CONTENT_H
 
@@ -39,12 +37,5 @@ void sg_pcontent_free(sg_pcontent *c);
 /* libmagic, opened for one scan (NULL when it cannot be loaded). */
 void *sg_pcontent_magic_open(void);
 void sg_pcontent_magic_close(void *m);
-
-/* PCRE2 patterns of the `text` condition: caseless, UTF-8 (invalid UTF-8 in the subject is
- * tolerated). compile: the code, or NULL with err. match: 1 match (or the match limit hit),
- * 0 none. */
-void *sg_ptext_compile(const char *pattern, char *err, size_t errlen);
-int sg_ptext_match(const void *code, const char *s, size_t len);
-void sg_ptext_free(void *code);
 
 #endif

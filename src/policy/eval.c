@@ -16,6 +16,7 @@
 
 #include "engine/engine.h"
 #include "policy/content.h"
+#include "policy/textpat.h"
 
 const char *sg_pfacts_sender(const sg_pfacts *f)
 {

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "engine/engine.h"
-#include "policy/content.h"
+#include "policy/textpat.h"
 
 static const char *const dir_names[SG_PDIR__COUNT] = {"outgoing", "incoming", "internal", "external"};
 static const char *const act_names[SG_ACT__COUNT] = {

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "engine/engine.h"
-#include "policy/content.h"
+#include "policy/textpat.h"
 #include "policy/parse_int.h"
 
 #define FAILF(x, s, ...)                                                                                     \

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "policy/content.h"
+#include "policy/textpat.h"
 
 static void *magic, *pattern;
 
