@@ -245,8 +245,8 @@ static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err
         snprintf(err, errlen, "unscanned (scanner unavailable: %.150s)", v.err);
         return -1;
     }
-    sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\"", SG_LOG_STR(text),
-            v.spam ? "yes" : "no", v.score, v.spam ? v.action : "");
+    sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\" parts=%zu part_bytes=%zu",
+            SG_LOG_STR(text), v.spam ? "yes" : "no", v.score, v.spam ? v.action : "", v.parts, v.part_bytes);
     sg_pscan ps = {.av = v.av, .have_score = v.spam, .score = v.score, .content = &content};
     const sg_prule *rule = NULL;
     int held = scan_rules(r, group, g, &ps, &rule);

@@ -178,6 +178,9 @@ int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg
     memset(content, 0, sizeof *content);
     leaves l;
     collect(msg, len, &l);
+    v->parts = l.bytes->len;
+    for (guint i = 0; i < l.bytes->len; i++)
+        v->part_bytes += ((GByteArray *)g_ptr_array_index(l.bytes, i))->len;
     if (cfg->scan.clamd)
         clamd_all(cfg, &l, msg, len, v);
     if (cfg->scan.rspamd && v->av != SG_AV_INFECTED)

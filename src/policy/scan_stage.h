@@ -23,6 +23,7 @@ typedef struct sg_scan_verdict {
     double score;
     char action[32];
     char symbols[512];
+    size_t parts, part_bytes; /* MIME leaves and their decoded bytes gathered for clamd and the rules */
     bool failed;     /* a scanner was unavailable or answered garbage: no verdict at all */
     char err[200];
 } sg_scan_verdict;

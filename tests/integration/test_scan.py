@@ -153,6 +153,10 @@ try:
     t.ok(f"infected ({FOUND}) (rule quarantine-virus)" in r.stdout,
          "queue show gives the verdict and the default policy's rule as the quarantine reason", r.stdout + r.stderr)
     t.ok(not virus_delivered(), "nothing of it was delivered (no message carries the virus)")
+    line = next((l for l in gw.log_text().splitlines() if "event=scanned" in l and "infected" in l), "")
+    m = re.search(r"parts=(\d+) part_bytes=(\d+)", line)
+    t.ok(m and int(m.group(1)) == 2 and int(m.group(2)) == len("see the attachment") + len(clam_exe()),
+         "clamd was given each leaf decoded: the text and the attachment's own bytes", line)
 
     # the test virus inside a zip: clamd reads the archive
     send("x@example.net", "alice@demo.test", with_attachment("x@example.net", "alice@demo.test", "zipped virus",
