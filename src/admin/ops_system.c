@@ -16,6 +16,7 @@
 #include "admin/ops_int.h"
 #include "admin/status.h"
 #include "lib/fsutil.h"
+#include "net/scan.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -124,6 +125,32 @@ int sg_op_status(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_erro
     return sg_op_answer(r, result, err);
 }
 
+/* Each configured content scanner answers its ping (clamd PING, rspamd /ping), asked from this
+ * process: check-config runs outside cryptd (docs/scanning.md). */
+static int scanner_problems(const sg_config *c, json_t *problems)
+{
+    int n = 0;
+    const char *addr[] = {c->scan.clamd, c->scan.rspamd};
+    const int kind[] = {SG_SCAN_CLAMD_PING, SG_SCAN_RSPAMD_PING};
+    for (int i = 0; c->scan.enabled && i < 2; i++) {
+        if (!addr[i])
+            continue;
+        char *ans = NULL, err[256] = "", buf[400];
+        size_t len = 0;
+        int rc = sg_scan_direct(kind[i], addr[i], NULL, NULL, 0, 5000, &ans, &len, err, sizeof err);
+        if (rc == 0)
+            rc = i == 0 ? sg_clamd_parse_pong(ans, len) : sg_rspamd_parse_pong(ans, len);
+        if (rc < 0) {
+            snprintf(buf, sizeof buf, "scan.%s %s does not answer its ping%s%.200s", i == 0 ? "clamd" : "rspamd",
+                     addr[i], err[0] ? ": " : " (unexpected answer)", err);
+            json_array_append_new(problems, json_string(buf));
+            n++;
+        }
+        free(ans);
+    }
+    return n;
+}
+
 int sg_admin_config_problems(const sg_config *c, json_t *problems)
 {
     int n = 0;
@@ -159,6 +186,7 @@ int sg_admin_config_problems(const sg_config *c, json_t *problems)
         json_array_append_new(problems, json_string(buf));
         n++;
     }
+    n += scanner_problems(c, problems);
     return n;
 }
 

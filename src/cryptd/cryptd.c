@@ -15,7 +15,9 @@
  * forked before any key is loaded (and before the control socket exists), running as
  * revocation.helper_user, that makes the CRL/OCSP requests and hands back bytes over a
  * socketpair; cryptd only parses them. If the helper dies cryptd exits (a new helper cannot
- * be forked once keys are loaded) and the master restarts it.
+ * be forked once keys are loaded) and the master restarts it. The scan helper
+ * (net/scan.h, docs/scanning.md) is the second such child, forked at the same moment as the
+ * same user, which talks to clamd and rspamd; cryptd parses their answers strictly.
  *
  * DSNs: relay writes its bounces into dsn/ (it may not write incoming/ or outgoing/ freely);
  * cryptd moves each into incoming/ (never replacing a file there), so a bounce goes through the
@@ -53,6 +55,7 @@
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
 #include "net/fetch_helper.h"
+#include "net/scan.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
 #include "lib/mapview.h"
@@ -224,11 +227,14 @@ static void defer(cryptd *c, item *it)
     bool expired = it->env.created > 0 && (long long)now - it->env.created > c->give_up_after;
     int delay = expired ? -1 : sg_retry_later(it->name, now);
     bool alert = it->res.nout > 0;
-    sg_error(it->name, "event=key-lookup-failed reason=\"%s\" action=%s retry_in=%d alert=%s%s", it->res.reason,
+    sg_error(it->name, "event=%s reason=\"%s\" action=%s retry_in=%d alert=%s%s",
+             it->res.defer == 2 ? "scan-deferred" : "key-lookup-failed", it->res.reason,
              delay < 0 ? "hold" : "defer", delay, alert ? "sent" : "already-sent", expired ? " expired=yes" : "");
     if (delay < 0) {
         sg_retry_done(it->name);
-        hold(c, it, expired ? "key lookups failed on the store for longer than the queue lifetime" : it->res.reason);
+        hold(c, it, !expired ? it->res.reason
+                    : it->res.defer == 2 ? "a content scanner failed for longer than the queue lifetime"
+                                          : "key lookups failed on the store for longer than the queue lifetime");
     }
     if (alert && (write_outputs(c, it) < 0 || sg_qw_publish(&c->q, it->w, it->nw, SG_Q_OUTGOING) < 0)) {
         sg_error(it->name, "event=alert-failed error=\"%s\"", strerror(errno));
@@ -433,6 +439,11 @@ int sg_cryptd_main(const sg_config *cfg)
     if ((cfg->revocation.fetch || sg_discovery_uses_network(&cfg->discovery)) &&
         sg_fetch_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, err, sizeof err) < 0)
         sg_fatal("cannot start the revocation fetch helper: %s", err);
+    /* The scanners are reached the same way (docs/scanning.md): a child forked now, before the
+     * drop and before any key is loaded, running as the helper user. */
+    if (cfg->scan.enabled &&
+        sg_scan_helper_start(cfg->revocation.helper_user, cfg->revocation.helper_group, err, sizeof err) < 0)
+        sg_fatal("cannot start the scan helper: %s", err);
     /* The control socket, made while still root so that the web role's group can own it, and
      * after the helper was forked so that the helper never holds it (control.h). */
     int ctl_fd = sg_control_listen(cfg, err, sizeof err);
@@ -523,6 +534,11 @@ int sg_cryptd_main(const sg_config *cfg)
                 rc = 1;
                 break;
             }
+            if (sg_scan_helper_lost()) {
+                sg_error(NULL, "event=scan-helper-died action=exit");
+                rc = 1;
+                break;
+            }
             sg_transform_policy_reload();
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
@@ -569,5 +585,6 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_keystore_close(ks);
     sg_store_close(st);
     sg_fetch_helper_stop();
+    sg_scan_helper_stop();
     return rc;
 }

@@ -128,6 +128,8 @@ static void defaults(sg_config *c)
     c->smime.signing = SG_SMIME_SIGN_CLEAR;
     c->smime.digest = SG_SMIME_SHA256;
     list_set(&c->smime.gcm_for, NULL, 0);
+    c->scan.max_size = 25u << 20;
+    c->scan.timeout = 60;
 }
 
 /* ---- typed readers: each checks the type and reports file:line on mismatch ---- */
@@ -496,6 +498,33 @@ static void load_smime(ctx *x, sg_config *c, config_setting_t *g)
     }
 }
 
+static void load_scan(ctx *x, sg_config *c, config_setting_t *g)
+{
+    static const char *const on_error[] = {"defer", "hold", NULL};
+    c->scan.enabled = true;
+    for (int i = 0; !x->failed && i < config_setting_length(g); i++) {
+        config_setting_t *s = config_setting_get_elem(g, i);
+        long long v = (long long)c->scan.max_size;
+        if (is(s, "clamd")) {
+            rd_line(x, s, &c->scan.clamd);
+            if (!x->failed && strncmp(c->scan.clamd, "unix:/", 6) != 0 && strncmp(c->scan.clamd, "tcp:", 4) != 0)
+                fail(x, s, "scan.clamd: expected \"unix:/PATH\" or \"tcp:HOST:PORT\"");
+        } else if (is(s, "rspamd")) {
+            rd_line(x, s, &c->scan.rspamd);
+            if (!x->failed && strncmp(c->scan.rspamd, "http://", 7) != 0)
+                fail(x, s, "scan.rspamd: expected \"http://HOST:PORT\"");
+        } else if (is(s, "max_size")) {
+            rd_int(x, s, 1024, 1LL << 28, &v);
+            c->scan.max_size = (size_t)v;
+        } else if (is(s, "on_error"))
+            rd_enum(x, s, on_error, &c->scan.on_error);
+        else if (is(s, "timeout"))
+            rd_i(x, s, 1, 600, &c->scan.timeout);
+        else
+            fail(x, s, "scan.%s: unknown setting", config_setting_name(s));
+    }
+}
+
 static void load_file(ctx *x, sg_config *c, config_t *cf)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -605,6 +634,10 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
             rd_group(x, s, "smime");
             if (!x->failed)
                 load_smime(x, c, s);
+        } else if (is(s, "scan")) {
+            rd_group(x, s, "scan");
+            if (!x->failed)
+                load_scan(x, c, s);
         } else {
             fail(x, s, "%s: unknown setting", config_setting_name(s));
         }
@@ -770,7 +803,7 @@ void sg_config_free(sg_config *c)
                      &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
                      &c->sink.maildir,  &c->cryptd.outer_subject, &c->relay.tls_ca_file,
                      &c->users.web,     &c->users.store_group, &c->web.listen,
-                     &c->store_password_file};
+                     &c->store_password_file, &c->scan.clamd,    &c->scan.rspamd};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     list_free(&c->internal_domains);

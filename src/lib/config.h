@@ -158,7 +158,17 @@ typedef struct sg_config {
         sg_strlist gcm_for;     /* addresses or domains known to read AES-GCM AuthEnvelopedData */
         bool encrypt_to_sender; /* add the sender's own certificate to every envelope */
     } smime;
+    struct {                /* docs/scanning.md; enabled by a `scan` section */
+        bool enabled;
+        char *clamd;        /* "unix:PATH" or "tcp:HOST:PORT", or NULL */
+        char *rspamd;       /* "http://HOST:PORT", or NULL */
+        size_t max_size;    /* bytes sent to a scanner at most; larger is "unscanned (too large)" */
+        int on_error;       /* enum sg_scan_on_error */
+        int timeout;        /* seconds for one scanner conversation */
+    } scan;
 } sg_config;
+
+enum sg_scan_on_error { SG_SCAN_DEFER = 0, SG_SCAN_HOLD };
 
 /* Loads embedded defaults, then the file at path (NULL: defaults only). On error returns -1 and
  * writes "file:line: message" into err. */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "lib/privdrop.h"
+#include "net/netio.h"
 
 #define MAX_URL 2048u
 #define MAX_CTYPE 128u
@@ -60,29 +61,6 @@ static pthread_t reader;
 static uint64_t next_id;
 static waiter *waiting;
 
-/* Whole reads and writes; timeout_ms < 0: wait forever. 0 or -1. */
-static int io_all(int fd, void *buf, size_t len, bool wr, int timeout_ms)
-{
-    uint8_t *p = buf;
-    while (len) {
-        if (timeout_ms >= 0) {
-            struct pollfd pf = {.fd = fd, .events = wr ? POLLOUT : POLLIN};
-            int r = poll(&pf, 1, timeout_ms);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                return -1;
-        }
-        ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* ---- the helper ---- */
 
@@ -109,12 +87,12 @@ static job *read_job(int fd)
     if (!j)
         return NULL;
     sg_fetch_req_hdr *h = &j->h;
-    if (io_all(fd, h, sizeof *h, false, -1) < 0 || h->magic != SG_FETCH_MAGIC || h->url_len == 0 ||
+    if (sg_net_io_all(fd, h, sizeof *h, false, -1) < 0 || h->magic != SG_FETCH_MAGIC || h->url_len == 0 ||
         h->url_len > MAX_URL || h->ctype_len > MAX_CTYPE || h->ca_len > MAX_CA || h->body_len > MAX_REQ_BODY ||
-        h->nports > 16 || h->max_size > MAX_RESP || io_all(fd, j->url, h->url_len, false, -1) < 0 ||
-        io_all(fd, j->ctype, h->ctype_len, false, -1) < 0 || io_all(fd, j->ca, h->ca_len, false, -1) < 0 ||
-        io_all(fd, j->body, h->body_len, false, -1) < 0 || h->connect_len > MAX_CONNECT ||
-        io_all(fd, j->connect, h->connect_len, false, -1) < 0) {
+        h->nports > 16 || h->max_size > MAX_RESP || sg_net_io_all(fd, j->url, h->url_len, false, -1) < 0 ||
+        sg_net_io_all(fd, j->ctype, h->ctype_len, false, -1) < 0 || sg_net_io_all(fd, j->ca, h->ca_len, false, -1) < 0 ||
+        sg_net_io_all(fd, j->body, h->body_len, false, -1) < 0 || h->connect_len > MAX_CONNECT ||
+        sg_net_io_all(fd, j->connect, h->connect_len, false, -1) < 0) {
         free(j);
         return NULL;
     }
@@ -142,8 +120,8 @@ static void run_job(int fd, job *j)
     sg_fetch_resp_hdr r = {
         .magic = SG_FETCH_MAGIC, .rc = rc, .err_len = (uint32_t)strlen(err), .id = j->h.id, .body_len = outlen};
     pthread_mutex_lock(&out_mu);
-    int w = io_all(fd, &r, sizeof r, true, -1) == 0 && io_all(fd, err, r.err_len, true, -1) == 0 &&
-                    io_all(fd, out, outlen, true, -1) == 0
+    int w = sg_net_io_all(fd, &r, sizeof r, true, -1) == 0 && sg_net_io_all(fd, err, r.err_len, true, -1) == 0 &&
+                    sg_net_io_all(fd, out, outlen, true, -1) == 0
                 ? 0
                 : -1;
     pthread_mutex_unlock(&out_mu);
@@ -189,52 +167,20 @@ static void serve(int fd)
     }
 }
 
-static void helper_main(int fd, const char *user, const char *group)
-{
-    char err[256];
-    /* Only the socket and stderr stay open: no spool, no store, no listening socket. */
-    if (dup2(fd, 3) < 0)
-        _exit(1);
-    closefrom(4);
-    signal(SIGPIPE, SIG_IGN);
-    if (sg_priv_drop(user, group, err, sizeof err) < 0) {
-        fprintf(stderr, "sealgate fetch helper: %s\n", err);
-        _exit(1);
-    }
-    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0); /* never outlive the parent */
-    serve(3);
-    _exit(0); /* ends the requests still running: their answers have no one to go to */
-}
-
 int sg_fetch_helper_start(const char *user, const char *group, char *err, size_t errlen)
 {
-    int sv[2];
     pthread_mutex_lock(&lock);
     if (helper_fd >= 0) {
         pthread_mutex_unlock(&lock);
         return 0;
     }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        snprintf(err, errlen, "socketpair: %s", strerror(errno));
-        pthread_mutex_unlock(&lock);
-        return -1;
-    }
-    fflush(NULL); /* no buffered output duplicated into the child */
-    pid_t pid = fork();
+    int fd;
+    pid_t pid = sg_net_helper_fork("fetch helper", user, group, serve, &fd, err, errlen);
     if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(sv[0]);
-        close(sv[1]);
         pthread_mutex_unlock(&lock);
         return -1;
     }
-    if (pid == 0) {
-        close(sv[0]);
-        helper_main(sv[1], user ? user : "nobody", group ? group : "nogroup");
-    }
-    close(sv[1]);
-    helper_fd = sv[0];
+    helper_fd = fd;
     helper_pid = pid;
     helper_dead = 0;
     pthread_mutex_unlock(&lock);
@@ -335,7 +281,7 @@ static void *reader_main(void *arg)
     int fd = (int)(intptr_t)arg;
     for (;;) {
         sg_fetch_resp_hdr r;
-        if (io_all(fd, &r, sizeof r, false, -1) < 0)
+        if (sg_net_io_all(fd, &r, sizeof r, false, -1) < 0)
             break;
         pthread_mutex_lock(&lock);
         waiter *w = find_locked(r.id);
@@ -345,7 +291,7 @@ static void *reader_main(void *arg)
             break;
         char e[MAX_ERR];
         uint8_t *buf = malloc(r.body_len ? r.body_len : 1);
-        if (!buf || io_all(fd, e, r.err_len, false, -1) < 0 || io_all(fd, buf, r.body_len, false, -1) < 0) {
+        if (!buf || sg_net_io_all(fd, e, r.err_len, false, -1) < 0 || sg_net_io_all(fd, buf, r.body_len, false, -1) < 0) {
             free(buf);
             break;
         }
@@ -446,11 +392,11 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
 
     pthread_mutex_lock(&wlock);
     int wait_ms = (int)(guard > INT32_MAX ? INT32_MAX : guard);
-    int sent = io_all(fd, &h, sizeof h, true, wait_ms) == 0 && io_all(fd, (void *)url, ul, true, wait_ms) == 0 &&
-               io_all(fd, (void *)content_type, cl, true, wait_ms) == 0 &&
-               io_all(fd, (void *)lim->ca_file, al, true, wait_ms) == 0 &&
-               io_all(fd, (void *)body, blen, true, wait_ms) == 0 &&
-               io_all(fd, (void *)lim->connect_to, tl, true, wait_ms) == 0;
+    int sent = sg_net_io_all(fd, &h, sizeof h, true, wait_ms) == 0 && sg_net_io_all(fd, (void *)url, ul, true, wait_ms) == 0 &&
+               sg_net_io_all(fd, (void *)content_type, cl, true, wait_ms) == 0 &&
+               sg_net_io_all(fd, (void *)lim->ca_file, al, true, wait_ms) == 0 &&
+               sg_net_io_all(fd, (void *)body, blen, true, wait_ms) == 0 &&
+               sg_net_io_all(fd, (void *)lim->connect_to, tl, true, wait_ms) == 0;
     pthread_mutex_unlock(&wlock);
 
     pthread_mutex_lock(&lock);

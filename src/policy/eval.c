@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "engine/engine.h"
+#include "policy/content.h"
+#include "policy/textpat.h"
 
 const char *sg_pfacts_sender(const sg_pfacts *f)
 {
@@ -147,6 +149,34 @@ int sg_policy_rule_matches(const sg_policy *p, const sg_prule *r, const sg_pfact
         if (m < 0)
             return -1;
         FAIL_IF(!(c->sender_key & (unsigned)m), "sender_key");
+    }
+    if (sg_prule_scans(r)) {
+        const sg_pscan *s = f->scan;
+        FAIL_IF(!s, "not scanned yet");
+        FAIL_IF(c->virus >= 0 && c->virus != (s->av == SG_AV_INFECTED), "virus");
+        FAIL_IF(c->has_spam_score && !(s->have_score && s->score >= c->spam_score), "spam_score");
+        FAIL_IF(c->scan && !(s->av > 0 && (c->scan & (1u << (s->av - 1)))), "scan");
+        const sg_pcontent *ct = s->content;
+        if (c->ntext) {
+            bool any = false;
+            for (size_t i = 0; ct && i < c->ntext && !any; i++)
+                for (size_t k = 0; k < ct->ntexts && !any; k++)
+                    any = sg_ptext_match(c->text[i], ct->texts[k], ct->text_lens[k]) == 1;
+            FAIL_IF(!any, "text");
+        }
+        if (c->attachment_magic.n) {
+            bool any = false;
+            for (size_t i = 0; ct && i < ct->ntypes && !any; i++)
+                any = list_any(&c->attachment_magic, ct->types[i]);
+            FAIL_IF(!any, "attachment_magic");
+        }
+        FAIL_IF(c->type_mismatch >= 0 && c->type_mismatch != (int)(ct && ct->mismatch), "type_mismatch");
+        if (c->archive_member.n) {
+            bool any = false;
+            for (size_t i = 0; ct && i < ct->nmembers && !any; i++)
+                any = list_any(&c->archive_member, ct->members[i]);
+            FAIL_IF(!any, "archive_member");
+        }
     }
 #undef FAIL_IF
     return 1;

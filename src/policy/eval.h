@@ -20,6 +20,16 @@ typedef struct sg_pattach {
     const char *type; /* "type/subtype", lower case */
 } sg_pattach;
 
+/* The scanning stage's verdict as conditions see it (policy/scan_stage.h). */
+enum sg_av_verdict { SG_AV_NONE = 0, SG_AV_CLEAN, SG_AV_INFECTED, SG_AV_UNSCANNED };
+struct sg_pcontent; /* policy/content.h */
+typedef struct sg_pscan {
+    int av;          /* enum sg_av_verdict (NONE: no clamd configured) */
+    bool have_score; /* rspamd answered */
+    double score;
+    const struct sg_pcontent *content; /* the content facts (never NULL at the stage) */
+} sg_pscan;
+
 typedef struct sg_pfacts {
     const char *env_from; /* MAIL FROM ("" for the null sender) */
     const char *from;     /* the From field's address (NULL: the envelope sender is used) */
@@ -31,6 +41,7 @@ typedef struct sg_pfacts {
     size_t nattach;
     bool encrypted, is_signed; /* the engines' detect() at the top level */
     int enc_method;            /* enum sg_method of the encryption found, 0 none */
+    const sg_pscan *scan;      /* NULL: before the scanning stage (its conditions do not hold) */
 } sg_pfacts;
 
 /* Key questions, each 1 yes, 0 no (only a real "not found"), -1 lookup or store error (the

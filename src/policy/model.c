@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "engine/engine.h"
+#include "policy/textpat.h"
 
 static const char *const dir_names[SG_PDIR__COUNT] = {"outgoing", "incoming", "internal", "external"};
 static const char *const act_names[SG_ACT__COUNT] = {
@@ -188,6 +189,11 @@ static void cond_free(sg_pcond *c)
     list_free(&c->priority);
     list_free(&c->importance);
     list_free(&c->sensitivity);
+    list_free(&c->attachment_magic);
+    list_free(&c->archive_member);
+    for (size_t i = 0; i < c->ntext; i++)
+        sg_ptext_free(c->text[i]);
+    free(c->text);
     if (c->has_subject)
         regfree(&c->subject);
     free(c->subject_text);

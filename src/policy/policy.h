@@ -97,6 +97,18 @@ typedef struct sg_pcond {
     sg_plist priority, importance, sensitivity; /* values, case-insensitive globs */
     int encrypted, is_signed;                   /* 1/0, -1 unset */
     unsigned rcpt_key, sender_key;              /* enum sg_keycond masks, 0 = any */
+    /* The scanning stage's verdict (docs/scanning.md): these hold only once it ran, so a rule
+     * that tests them decides at the scanning stage, never before. */
+    int virus;              /* 1/0, -1 unset: clamd found a virus */
+    bool has_spam_score;    /* spam_score given: rspamd's score is at least spam_score */
+    double spam_score;
+    unsigned scan;          /* mask of 1 << (enum sg_av_verdict - 1): the AV verdict; 0 = any */
+    /* Content rules, also decided at the scanning stage (policy/content.h). */
+    void **text;            /* PCRE2 patterns over the decoded text parts (any matches) */
+    size_t ntext;
+    sg_plist attachment_magic; /* type patterns over the types libmagic detects in attachments */
+    int type_mismatch;         /* 1/0, -1 unset: an attachment's name claims another type */
+    sg_plist archive_member;   /* name patterns over archive members, at any nesting level */
 } sg_pcond;
 
 enum sg_paction_kind {
@@ -171,6 +183,10 @@ void sg_policy_free(sg_policy *p);
 
 /* The embedded default policy (docs/policy.md "The default policy"). */
 extern const char sg_policy_default_text[];
+
+/* The rule tests what the scanning stage finds (virus, spam_score, scan, and the content
+ * conditions text, attachment_magic, type_mismatch, archive_member). */
+bool sg_prule_scans(const sg_prule *r);
 
 /* Case-insensitive glob (* and ?) of a whole string. */
 bool sg_policy_glob(const char *pattern, const char *s);

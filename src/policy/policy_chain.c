@@ -15,7 +15,10 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "mime/mime.h"
+#include "policy/content.h"
+#include "policy/engkeys.h"
 #include "policy/msgedit.h"
+#include "policy/scan_stage.h"
 #include "policy/sendkeys.h"
 
 /* Replaces cur's bytes by next (taken over). */
@@ -175,6 +178,110 @@ static int unstamp(const sg_prun *r, sg_pcur *c)
 static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start,
                           sg_pcur *cp, bool done_protect, char *err, size_t errlen);
 
+/* The rules that test the verdict (virus, spam_score, scan) decide now: the policy is
+ * evaluated again for the group's recipients with the verdict among the facts. 1: hold the
+ * group (a scan rule holds, returns or deletes for one of them; or the message is infected and
+ * no scan rule lets it through for every one of them: infected mail is never delivered by a
+ * policy that did not say so), 0: go on, -1 on a key lookup error. *rule: the deciding rule. */
+static int scan_rules(sg_prun *r, const size_t *group, size_t g, const sg_pscan *ps, const sg_prule **rule)
+{
+    sg_pfacts f = *r->f;
+    f.scan = ps;
+    const char **rcpts = calloc(r->in->nrcpt, sizeof *rcpts);
+    sg_pdecision *dec = calloc(r->in->nrcpt, sizeof *dec);
+    size_t n = 0;
+    int rc = -1;
+    if (!rcpts || !dec)
+        goto out;
+    for (size_t i = 0; i < r->in->nrcpt; i++)
+        if (group[i] == g)
+            rcpts[n++] = r->in->rcpt[i].addr;
+    sg_pkeys k;
+    sg_policy_engine_keys(&k);
+    if (sg_policy_eval(r->p, &f, &k, rcpts, n, dec) < 0)
+        goto out;
+    bool stop = false, allowed = n > 0;
+    *rule = NULL;
+    for (size_t i = 0; i < n && !stop; i++) {
+        const sg_prule *pr = dec[i].rule >= 0 ? &r->p->rules[dec[i].rule] : NULL;
+        bool scans = pr && sg_prule_scans(pr);
+        if (scans && dec[i].outcome != SG_OUT_DELIVER) {
+            stop = true;
+            *rule = pr;
+        }
+        allowed = allowed && scans && dec[i].outcome == SG_OUT_DELIVER;
+    }
+    if (!stop && ps->av == SG_AV_INFECTED && !allowed)
+        stop = true; /* no rule of the policy said what to do with it: quarantine */
+    rc = stop ? 1 : 0;
+out:
+    free(rcpts);
+    free(dec);
+    return rc;
+}
+
+/* The scanning stage (scan_stage.h), where the message is in the clear: after a decrypt,
+ * before protection or delivery. Held by the verdict (scan_rules): -1 with the verdict and the
+ * rule as err (the caller holds the group: quarantine). A scanner that failed: -1, and with
+ * on_error "defer" r->scan_defer (the whole message waits and is tried again). Otherwise the
+ * stamped message replaces cur. */
+static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err, size_t errlen)
+{
+    const sg_config *cfg = r->env->cfg;
+    sg_scan_verdict v;
+    sg_pcontent content;
+    if (sg_scan_message(cfg, r->in, c->data, c->len, &v, &content) < 0) {
+        sg_pcontent_free(&content);
+        snprintf(err, errlen, "scanning failed (out of memory)");
+        return -1;
+    }
+    char text[260];
+    sg_scan_av_text(&v, text, sizeof text);
+    if (v.failed) {
+        sg_pcontent_free(&content);
+        sg_error(r->in->id, "event=scan-failed error=\"%s\" action=%s", SG_LOG_STR(v.err),
+                 cfg->scan.on_error == SG_SCAN_HOLD ? "hold" : "defer");
+        r->scan_defer = cfg->scan.on_error != SG_SCAN_HOLD;
+        snprintf(err, errlen, "unscanned (scanner unavailable: %.150s)", v.err);
+        return -1;
+    }
+    sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\" parts=%zu part_bytes=%zu",
+            SG_LOG_STR(text), v.spam ? "yes" : "no", v.score, v.spam ? v.action : "", v.parts, v.part_bytes);
+    sg_pscan ps = {.av = v.av, .have_score = v.spam, .score = v.score, .content = &content};
+    const sg_prule *rule = NULL;
+    int held = scan_rules(r, group, g, &ps, &rule);
+    if (held != 0) {
+        /* The reason names what the deciding rule tested: forbidden content (the issue's
+         * `forbidden (rule)` verdict), or the score and the AV verdict. */
+        const sg_pcond *rc = rule ? &rule->c : NULL;
+        bool forbidden = rc && v.av != SG_AV_INFECTED &&
+                         (rc->ntext || rc->attachment_magic.n || rc->type_mismatch >= 0 || rc->archive_member.n);
+        char spam[64] = "";
+        if (v.spam && v.av != SG_AV_INFECTED)
+            snprintf(spam, sizeof spam, "spam (score %.2f), ", v.score);
+        if (held < 0)
+            snprintf(err, errlen, "%.150s; the scan rules could not be evaluated (key lookup failed)", text);
+        else if (forbidden)
+            snprintf(err, errlen, "forbidden (rule %.80s)%s%.100s", rule->name, content.mismatch ? ": " : "",
+                     content.mismatch ? content.mismatch_what : "");
+        else
+            snprintf(err, errlen, "%s%.150s (%s%.80s)", spam, text, rule ? "rule " : "",
+                     rule ? rule->name : "no rule lets infected mail through");
+        sg_pcontent_free(&content);
+        return -1;
+    }
+    sg_pcontent_free(&content);
+    sg_buf out;
+    sg_buf_init(&out, SG_MIME_MAX_OUT);
+    if (sg_scan_stamp(cfg, &v, c->data, c->len, &out) < 0) {
+        sg_buf_free(&out);
+        snprintf(err, errlen, "cannot stamp the scan verdict");
+        return -1;
+    }
+    cur_take(c, &out);
+    return 0;
+}
+
 /* Decrypts and verifies for the group through the single entry point (unwrap.c). Recipients
  * whose held key opens the message get it decrypted and stamped; the others get it as it
  * arrived, stamped, forged results removed. When the group has both, the readers go through
@@ -316,11 +423,21 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
     size_t *split = NULL; /* the group's members after a decrypt split them */
     int rc = 0;
+    bool scanned = !r->env->cfg->scan.enabled;
     char admin[340];
     for (size_t i = start; i < d->nchain && rc == 0; i++) {
         const sg_paction *a = d->chain[i];
         sg_buf next;
         sg_buf_init(&next, SG_MIME_MAX_OUT);
+        bool protects = (a->kind == SG_ACT_ENCRYPT || a->kind == SG_ACT_SIGN) && !done_protect &&
+                        (d->encrypt || d->sign);
+        if (!scanned && (protects || a->kind == SG_ACT_DELIVER)) {
+            scanned = true;
+            if ((rc = scan(r, split ? split : group, g, &c, err, errlen)) < 0) {
+                sg_buf_free(&next);
+                break;
+            }
+        }
         switch (a->kind) {
         case SG_ACT_ARCHIVE:
             rc = sg_prun_archive(r, a->arg, c.data, c.len);
@@ -354,6 +471,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             break;
         case SG_ACT_DECRYPT:
             rc = decrypt(r, d, split ? split : group, g, i + 1, &c, done_protect, &split, err, errlen);
+            scanned = !r->env->cfg->scan.enabled; /* what was decrypted is scanned again */
             break;
         case SG_ACT_NOTIFY_SENDER:
             rc = sg_prun_notice(r, SG_NOTICE_INFO, r->in->from, a->arg, NULL, 0);

@@ -29,6 +29,7 @@ typedef struct sg_prun {
     char *archived[64]; /* archive addresses already given the unchanged original */
     size_t narchived;
     unsigned undec_notify; /* the group's chain failed in decrypt, which tells these (SG_PNOTIFY_*) */
+    bool scan_defer;       /* a scanner failed and scan.on_error is "defer": the message waits */
 } sg_prun;
 
 /* The current bytes of a chain: the input until an edit makes a buffer of its own. */

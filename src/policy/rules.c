@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "engine/engine.h"
+#include "policy/textpat.h"
 #include "policy/parse_int.h"
 
 #define FAILF(x, s, ...)                                                                                     \
@@ -109,10 +110,46 @@ static const char *notify_name(int k)
     return names[k];
 }
 
+/* The AV verdicts the `scan` condition names; bit k is enum sg_av_verdict k + 1. */
+static const char *scan_name(int k)
+{
+    static const char *const names[] = {"clean", "infected", "unscanned"};
+    return names[k];
+}
+
+bool sg_prule_scans(const sg_prule *r)
+{
+    const sg_pcond *c = &r->c;
+    return c->virus >= 0 || c->has_spam_score || c->scan || c->ntext || c->attachment_magic.n ||
+           c->type_mismatch >= 0 || c->archive_member.n;
+}
+
+/* text: one PCRE2 pattern or a list of them. */
+static int parse_text(px *x, const config_setting_t *s, sg_pcond *c)
+{
+    sg_plist l = {0};
+    int rc = sg_px_list(x, s, &l);
+    if (rc == 0 && !(c->text = calloc(l.n ? l.n : 1, sizeof *c->text)))
+        rc = sg_px_fail(x, s, "out of memory");
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        char err[240], m[300];
+        if (!(c->text[c->ntext] = sg_ptext_compile(l.v[i], err, sizeof err))) {
+            snprintf(m, sizeof m, "text \"%.60s\": %.150s", l.v[i], err);
+            rc = sg_px_fail(x, s, m);
+        } else {
+            c->ntext++;
+        }
+    }
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i]);
+    free(l.v);
+    return rc;
+}
+
 static int parse_cond(px *x, const config_setting_t *g, sg_pcond *c)
 {
     c->size_min = c->size_max = -1;
-    c->encrypted = c->is_signed = -1;
+    c->encrypted = c->is_signed = c->virus = c->type_mismatch = -1;
     if (!config_setting_is_group(g))
         return sg_px_fail(x, g, "'if' must be a group { ... }");
     for (int i = 0; i < config_setting_length(g); i++) {
@@ -159,6 +196,24 @@ static int parse_cond(px *x, const config_setting_t *g, sg_pcond *c)
             rc = names_mask(x, s, keycond_name, 4, &c->rcpt_key);
         } else if (strcmp(n, "sender_key") == 0) {
             rc = names_mask(x, s, keycond_name, 4, &c->sender_key);
+        } else if (strcmp(n, "virus") == 0) {
+            rc = sg_px_bool(x, s, &c->virus);
+        } else if (strcmp(n, "spam_score") == 0) {
+            int t = config_setting_type(s);
+            if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64 && t != CONFIG_TYPE_FLOAT)
+                return sg_px_fail(x, s, "'spam_score' must be a number");
+            c->spam_score = t == CONFIG_TYPE_FLOAT ? config_setting_get_float(s) : (double)config_setting_get_int64(s);
+            c->has_spam_score = true;
+        } else if (strcmp(n, "scan") == 0) {
+            rc = names_mask(x, s, scan_name, 3, &c->scan);
+        } else if (strcmp(n, "text") == 0) {
+            rc = parse_text(x, s, c);
+        } else if (strcmp(n, "attachment_magic") == 0) {
+            rc = sg_px_list(x, s, &c->attachment_magic);
+        } else if (strcmp(n, "type_mismatch") == 0) {
+            rc = sg_px_bool(x, s, &c->type_mismatch);
+        } else if (strcmp(n, "archive_member") == 0) {
+            rc = sg_px_list(x, s, &c->archive_member);
         } else {
             FAILF(x, s, "unknown condition '%s'", n);
         }
@@ -321,7 +376,7 @@ static int parse_rule(px *x, const config_setting_t *g, sg_prule *r)
     r->line = config_setting_source_line(g);
     r->fallback = r->mixed = -1;
     r->c.size_min = r->c.size_max = -1;
-    r->c.encrypted = r->c.is_signed = -1;
+    r->c.encrypted = r->c.is_signed = r->c.virus = r->c.type_mismatch = -1;
     const config_setting_t *then = NULL;
     for (int i = 0; i < config_setting_length(g); i++) {
         config_setting_t *s = config_setting_get_elem(g, (unsigned)i);

@@ -25,7 +25,8 @@ typedef struct sg_transform_result {
     sg_output *out;
     size_t nout;
     int hold;         /* nonzero: keep the input in hold/ instead of producing output */
-    int defer;        /* nonzero: a temporary error (a key lookup failed on the store): keep the
+    int defer;        /* nonzero: a temporary error (1: a key lookup failed on the store; 2: a
+                         content scanner failed, docs/scanning.md): keep the
                          input and try again later; out holds only notices (the admin alert) */
     int unchanged;    /* the one output is the input exactly (bytes and recipients): cryptd
                          then moves the file on by rename instead of copying it */

@@ -170,6 +170,8 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
         r->undec_notify = 0;
         if (sg_prun_chain(r, d, group, g, err, sizeof err) == 0)
             return 0;
+        if (r->scan_defer) /* a scanner failed: the whole message waits (the caller defers it) */
+            return 1;
         /* Fail closed: nothing of this group's chain goes out (not half of a split group, not
          * an archive copy of a message that was not sent), the message is kept for its
          * recipients and the sender is told. */
@@ -230,6 +232,8 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
 /* Nothing to do for anyone: cryptd moves the input on by rename. */
 static bool identity(const sg_pdecision *dec, size_t ng)
 {
+    if (T.env->cfg->scan.enabled) /* every message goes through the scanning stage */
+        return false;
     if (ng != 1 || dec[0].outcome != SG_OUT_DELIVER || dec[0].nchain != 1 ||
         dec[0].chain[0]->kind != SG_ACT_DELIVER)
         return false;
@@ -241,11 +245,10 @@ static bool identity(const sg_pdecision *dec, size_t ng)
  * the administrator gets an alert, at most one per ALERT_EVERY seconds while errors go on. */
 #define ALERT_EVERY 600
 
-static int defer_all(sg_prun *r)
+static int defer_all(sg_prun *r, const char *why, int kind)
 {
-    static const char why[] = "a key lookup failed (store error): the message is kept and tried again";
     sg_transform_result_free(r->res);
-    r->res->defer = 1;
+    r->res->defer = kind;
     snprintf(r->res->reason, sizeof r->res->reason, "%s", why);
     time_t now = time(NULL);
     pthread_mutex_lock(&T.mu);
@@ -291,7 +294,8 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
     sg_policy_discovering_keys(&k, &disc, T.env);
     *r = (sg_prun){.env = T.env, .in = in, .data = data, .len = len, .p = pp->p, .f = &fh.f, .res = res};
     if (sg_policy_eval(pp->p, &fh.f, &k, rcpts, in->nrcpt, dec) < 0) {
-        rc = disc.err[0] ? defer_discovery(r, disc.err) : defer_all(r);
+        rc = disc.err[0] ? defer_discovery(r, disc.err)
+                         : defer_all(r, "a key lookup failed (store error): the message is kept and tried again", 1);
         goto out;
     }
     size_t ng = sg_policy_group(dec, in->nrcpt, group);
@@ -304,6 +308,10 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
     rc = 0;
     for (size_t g = 0; g < ng && rc == 0; g++)
         rc = apply_group(r, dec, group, g);
+    if (rc == 1 && r->scan_defer) {
+        rc = defer_all(r, "a content scanner failed: the message is kept and tried again", 2);
+        goto out;
+    }
     if (rc == 0 && r->nheld)
         rc = sg_prun_notice(r, SG_NOTICE_HELD, in->from, NULL, r->held, r->nheld);
     if (rc == 0 && r->nreturned)

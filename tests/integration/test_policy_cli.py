@@ -52,7 +52,7 @@ try:
     t.ok(r.returncode == 0 and "revision 0: the embedded default policy" in r.stdout
          and 'name = "encrypt-keyword"' in r.stdout, "show: a fresh store runs the default policy", r.stderr)
     r = pol("check")
-    t.ok(r.returncode == 0 and "revision 0 (the default policy): ok, 4 rules" in r.stdout, "check: the default is valid",
+    t.ok(r.returncode == 0 and "revision 0 (the default policy): ok, 5 rules" in r.stdout, "check: the default is valid",
          r.stdout + r.stderr)
 
     good, bad = write("good.conf", GOOD), write("bad.conf", BAD)
@@ -101,7 +101,7 @@ try:
     out = r.stdout
     t.ok(r.returncode == 0 and "subject     Angebot [encrypt]" in out and "attachment offer.pdf (application/pdf)" in out,
          "explain MESSAGE: decoded subject and attachments are the facts", out + r.stderr)
-    t.ok('rule 1 "encrypt-keyword" (line 14): matched' in out and "hold (fallback)" in out,
+    t.ok('rule 2 "encrypt-keyword" (line 17): matched' in out and "hold (fallback)" in out,
          "explain MESSAGE: the keyword in the encoded subject makes encryption mandatory", out)
     t.ok(not any(listdir(gw.spool, s) for s in ("incoming", "outgoing", "hold")), "explain sent and queued nothing")
     t.ok(not errors, "no sanitizer reports", "\n".join(errors))

@@ -116,13 +116,17 @@ static void test_default(void)
     CHECK(p != NULL, "the default policy parses (%s)", err);
     if (!p)
         return;
-    CHECK(p->nrules == 4 && strcmp(p->rules[0].name, "encrypt-keyword") == 0,
-          "the default has its four rules");
+    CHECK(p->nrules == 5 && strcmp(p->rules[0].name, "quarantine-virus") == 0 &&
+              strcmp(p->rules[1].name, "encrypt-keyword") == 0,
+          "the default has its five rules, the quarantine of infected mail first");
+    CHECK(p->rules[0].c.virus == 1 && sg_prule_scans(&p->rules[0]) && !sg_prule_scans(&p->rules[1]) &&
+              p->rules[0].act[0].kind == SG_ACT_HOLD,
+          "the quarantine rule tests the scanning stage's verdict and holds");
     CHECK(strcmp(p->keywords[SG_KW_ENCRYPT], "[encrypt]") == 0, "the [encrypt] keyword");
-    CHECK(p->rules[1].fallback == SG_FB_PLAIN && p->rules[0].fallback == SG_FB_HOLD,
+    CHECK(p->rules[2].fallback == SG_FB_PLAIN && p->rules[1].fallback == SG_FB_HOLD,
           "opportunistic rule falls back to plain, keyword rule to hold");
-    CHECK(p->rules[2].act[0].kind == SG_ACT_DECRYPT && p->rules[2].act[0].notify == 0 &&
-              p->rules[2].c.directions == (1u << SG_PDIR_INCOMING | 1u << SG_PDIR_INTERNAL),
+    CHECK(p->rules[3].act[0].kind == SG_ACT_DECRYPT && p->rules[3].act[0].notify == 0 &&
+              p->rules[3].c.directions == (1u << SG_PDIR_INCOMING | 1u << SG_PDIR_INTERNAL),
           "incoming and internal mail is decrypted; nobody is told when it cannot be (the stamp says it)");
     sg_policy_free(p);
     p = parse("rules = ( { then = ( { decrypt = [\"sender\", \"recipient\"]; } ); } );\n", err, sizeof err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "policy/content.h"
 #include "engine/engine.h"
 #include "policy/eval.h"
 #include "policy/policy.h"
@@ -269,9 +270,120 @@ static void test_lookup_error(void)
     sg_policy_free(p);
 }
 
+/* The scanning stage's verdict as conditions (docs/scanning.md): they never hold before the
+ * scan, then each tests its part of the verdict. */
+static void test_scan_conditions(void)
+{
+    char err[512];
+    sg_policy *p = sg_policy_parse("rules = (\n"
+                                   "  { name = \"virus\"; if = { virus = true; }; then = \"hold\"; },\n"
+                                   "  { name = \"spam\"; if = { spam_score = 7.5; }; then = \"hold\"; },\n"
+                                   "  { name = \"unscanned\"; if = { scan = \"unscanned\"; }; then = \"hold\"; },\n"
+                                   "  { name = \"rest\"; then = \"deliver\"; } );\n",
+                                   "t", internal, 1, err, sizeof err);
+    CHECK(p != NULL, "a policy with scan conditions parses (%s)", err);
+    if (!p)
+        return;
+    static const struct {
+        const char *what;
+        sg_pscan s;
+        bool scanned;
+        const char *rule;
+    } t[] = {
+        {"before the scanning stage no scan condition holds", {0}, false, "rest"},
+        {"infected", {.av = SG_AV_INFECTED}, true, "virus"},
+        {"spam at the score", {.av = SG_AV_CLEAN, .have_score = true, .score = 7.5}, true, "spam"},
+        {"below the score", {.av = SG_AV_CLEAN, .have_score = true, .score = 7.4}, true, "rest"},
+        {"no score (rspamd not configured)", {.av = SG_AV_CLEAN}, true, "rest"},
+        {"unscanned", {.av = SG_AV_UNSCANNED}, true, "unscanned"},
+        {"no clamd: neither virus nor a verdict", {.av = SG_AV_NONE}, true, "rest"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const char *r[] = {"alice@demo.test"};
+        sg_pfacts f = {.env_from = "x@x.example", .subject = "x", .scan = t[i].scanned ? &t[i].s : NULL};
+        sg_pdecision d[1];
+        int rc = sg_policy_eval(p, &f, &keys, r, 1, d);
+        const char *got = rc == 0 && d[0].rule >= 0 ? p->rules[d[0].rule].name : "(none)";
+        CHECK(strcmp(got, t[i].rule) == 0, "scan conditions, %s: rule %s (got %s)", t[i].what, t[i].rule, got);
+    }
+    sg_policy_free(p);
+    p = sg_policy_parse("rules = ( { if = { scan = \"dirty\"; }; then = \"hold\"; } );\n", "t", internal, 1, err,
+                        sizeof err);
+    CHECK(p == NULL && strstr(err, "clean, infected, unscanned"), "an unknown verdict name is an error (%s)", err);
+    sg_policy_free(p);
+    p = sg_policy_parse("rules = ( { if = { spam_score = \"high\"; }; then = \"hold\"; } );\n", "t", internal, 1,
+                        err, sizeof err);
+    CHECK(p == NULL && strstr(err, "spam_score"), "spam_score must be a number (%s)", err);
+    sg_policy_free(p);
+}
+
+/* Content rules (policy/content.h): PCRE2 text patterns, libmagic types, a name that lies about
+ * its type, archive member names; decided at the scanning stage like the verdict. */
+static void test_content_conditions(void)
+{
+    char err[512];
+    sg_policy *p = sg_policy_parse(
+        "rules = (\n"
+        "  { name = \"secret\"; if = { text = [\"project\\\\s+blue(bird)?\", \"^never$\"]; }; then = \"hold\"; },\n"
+        "  { name = \"member\"; if = { archive_member = \"*.exe\"; }; then = \"hold\"; },\n"
+        "  { name = \"liar\"; if = { type_mismatch = true; }; then = \"hold\"; },\n"
+        "  { name = \"pdf\"; if = { attachment_magic = \"application/pdf\"; }; then = \"hold\"; },\n"
+        "  { name = \"rest\"; then = \"deliver\"; } );\n",
+        "t", internal, 1, err, sizeof err);
+    CHECK(p != NULL, "a policy with content rules parses (%s)", err);
+    if (!p)
+        return;
+    void *magic = sg_pcontent_magic_open();
+    CHECK(magic != NULL, "libmagic loads its database");
+    static const unsigned char pdf[] = "%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< >>\n%%EOF\n";
+    static const struct {
+        const char *what, *text, *name, *member;
+        const unsigned char *att;
+        size_t attlen;
+        const char *rule;
+    } t[] = {
+        {"a pattern over the decoded text, caseless, across spaces", "about PROJECT   Bluebird", NULL, NULL, NULL, 0,
+         "secret"},
+        {"text that no pattern matches", "about project red", NULL, NULL, NULL, 0, "rest"},
+        {"a member name of an archive", "hi", NULL, "tools/setup.EXE", NULL, 0, "member"},
+        {"a PDF named .txt: the name lies", "hi", "notes.txt", NULL, pdf, sizeof pdf - 1, "liar"},
+        {"a PDF named .pdf: the type by its bytes", "hi", "paper.pdf", NULL, pdf, sizeof pdf - 1, "pdf"},
+        {"a PDF with a name the table does not judge", "hi", "paper.xyz", NULL, pdf, sizeof pdf - 1, "pdf"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        sg_pcontent c = {0};
+        sg_pcontent_add_leaf(&c, magic, NULL, "text/plain", (const unsigned char *)t[i].text, strlen(t[i].text));
+        if (t[i].att)
+            sg_pcontent_add_leaf(&c, magic, t[i].name, "application/octet-stream", t[i].att, t[i].attlen);
+        char *m = t[i].member ? strdup(t[i].member) : NULL;
+        if (m) {
+            c.members = malloc(sizeof *c.members);
+            c.members[0] = m;
+            c.nmembers = 1;
+        }
+        sg_pscan s = {.av = SG_AV_CLEAN, .content = &c};
+        const char *r[] = {"alice@demo.test"};
+        sg_pfacts f = {.env_from = "x@x.example", .subject = "x", .scan = &s};
+        sg_pdecision d[1];
+        int rc = sg_policy_eval(p, &f, &keys, r, 1, d);
+        const char *got = rc == 0 && d[0].rule >= 0 ? p->rules[d[0].rule].name : "(none)";
+        CHECK(strcmp(got, t[i].rule) == 0, "content, %s: rule %s (got %s; types %s)", t[i].what, t[i].rule, got,
+              c.ntypes ? c.types[0] : "-");
+        sg_pcontent_free(&c);
+    }
+    sg_pcontent_magic_close(magic);
+    sg_policy_free(p);
+    p = sg_policy_parse("rules = ( { if = { text = \"(unclosed\"; }; then = \"hold\"; } );\n", "t", internal, 1,
+                        err, sizeof err);
+    CHECK(p == NULL && strstr(err, "text"), "a bad PCRE2 pattern is an error with its place (%s)", err);
+    sg_policy_free(p);
+}
+
 int main(void)
 {
     test_lookup_error();
+    test_scan_conditions();
+    test_content_conditions();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
     test_details();

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Content scanning end to end (issue 15, docs/scanning.md): SMTP in, the real cryptd with the
+shipped default policy and a `scan` section, a REAL clamd and a REAL rspamd started by this test
+(private instances in temp dirs: clamd with a local signature of clamav-testfiles' clam.exe,
+rspamd without modules, tests/lib/scanners.py). Cases: GTUBE is stamped with rspamd's score; the test
+virus attached to outgoing mail is held (quarantine, the verdict as the reason in `queue show`),
+never delivered; inside a PGP/MIME-encrypted incoming message it is found after decryption and
+held; a clean message is delivered stamped clean; one over clamd's StreamMaxLength is stamped
+unscanned (too large); stamps the sender wrote are replaced; clamd
+stopped in the middle of a run defers the mail (nothing delivered, nothing lost, never clean) and
+it is delivered once clamd is back; check-config pings the scanner. Owner: src/policy (scan_stage).
+"""
+import base64
+import io
+import os
+import re
+import shutil
+import smtplib
+import sys
+import tempfile
+import zipfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
+from scanners import FOUND, GTUBE, Clamd, Rspamd, clam_exe  # noqa: E402
+
+t = Tap()
+clamd = Clamd()
+rspamd = Rspamd()
+gw = Gateway(binary=asan_binary())
+gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; rspamd = "{rspamd.addr}"; on_error = "defer"; timeout = 10; }};\n')
+tmp = tempfile.mkdtemp(prefix="sg-scan-")
+gpg = gpg_runner(os.path.join(tmp, "gnupg"))
+
+
+def zipped(files):
+    """A zip archive of {name: bytes}; a value that is a dict is a nested zip."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, zipped(data) if isinstance(data, dict) else data)
+    return buf.getvalue()
+
+
+def with_attachment(sender, rcpt, subject, data, extra=b"", filename="report.exe"):
+    b64 = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n".encode() + extra
+            + b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+            b"see the attachment\r\n--b1\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Disposition: attachment; filename=\"" + filename.encode() + b"\"\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + b64 + b"--b1--\r\n")
+
+
+def send(sender, rcpt, msg):
+    with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+        s.sendmail(sender, [rcpt], msg)
+
+
+def held_with(subject, timeout=30):
+    """The id of the held message whose bytes carry subject, or None."""
+    def find():
+        for name in listdir(gw.spool, "hold"):
+            with open(os.path.join(gw.spool, "hold", name), "rb") as f:
+                if f"Subject: {subject}\r\n".encode() in f.read():
+                    return name
+        return None
+    return wait_for(find, timeout)
+
+
+def delivered(subject):
+    """The delivered message with this subject (not a notice about it, which comes from <>)."""
+    for name in gw.sink_files():
+        with open(os.path.join(gw.sink_dir, "new", name), "rb") as f:
+            d = f.read()
+        if f"Subject: {subject}".encode() in d and not d.startswith(b"Return-Path: <>"):
+            return d
+    return None
+
+
+VIRUS_B64 = base64.b64encode(clam_exe())[:60]
+
+
+def virus_delivered():
+    """Whether any delivered message (a notice included) carries the test virus's bytes."""
+    for name in gw.sink_files():
+        with open(os.path.join(gw.sink_dir, "new", name), "rb") as f:
+            d = f.read()
+        if VIRUS_B64 in d.replace(b"\r\n", b"") or clam_exe() in d:
+            return True
+    return False
+
+
+def load_policy(rules, what):
+    """Loads rules, then the default's incoming rule and a catch-all, and waits until cryptd has it."""
+    pol = os.path.join(tmp, "policy.conf")
+    with open(pol, "w") as f:
+        f.write("rules = (\n" + rules + ',\n{ name = "incoming"; if = { direction = ["incoming", "internal"]; };\n'
+                '  then = ( "decrypt", "deliver" ); },\n{ name = "rest"; then = "deliver"; } );\n')
+    loaded = gw.log_text().count("event=policy-loaded")
+    r = gw.cli("policy", "load", pol)
+    t.ok(r.returncode == 0 and wait_for(lambda: gw.log_text().count("event=policy-loaded") > loaded, 20), what,
+         r.stdout + r.stderr)
+
+
+def stamps(d, kind="av"):
+    hdr = d.split(b"\r\n\r\n", 1)[0]
+    return re.findall(rb"(?im)^x-sealgate-" + kind.encode() + rb":[^\r\n]*", hdr)
+
+
+def spam_clean(d):
+    s = stamps(d, "spam")
+    return len(s) == 1 and s[0].startswith(b"X-Sealgate-Spam: score=0.00; action=no action")
+
+
+try:
+    rspamd.start()  # loads for a while: started first, waited for after clamd
+    t.ok(clamd.start(), "a private clamd answers on its socket", clamd.log()[-500:])
+    t.ok(rspamd.wait(), "a private rspamd answers /ping", rspamd.log()[-500:])
+    r = gw.cli("check-config")
+    t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: clamd and rspamd answer their pings",
+         r.stdout + r.stderr)
+    gw.start()
+
+    # a clean message: delivered, stamped clean
+    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+                    b"Subject: clean one\r\n\r\nnothing here\r\n", 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d), "a clean incoming message is "
+         "delivered stamped X-Sealgate-AV: clean and X-Sealgate-Spam: score=0.00; action=no action",
+         repr(d)[:600] + gw.log_text()[-800:])
+
+    # over clamd's StreamMaxLength (1 MiB here): clamd stops reading and says so; reported, not clean
+    send("x@example.net", "alice@demo.test", with_attachment("x@example.net", "alice@demo.test", "big one",
+                                                             os.urandom(1200 * 1024)))
+    d = wait_for(lambda: delivered("big one"), 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: unscanned (too large)"],
+         "an attachment over clamd's stream limit is stamped unscanned (too large), not clean",
+         repr(stamps(d)) if d else gw.log_text()[-800:])
+
+    # GTUBE: rspamd's verdict stamped with its score and action, the envelope passed along
+    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+                    b"Subject: cheap offer\r\n\r\n" + GTUBE + b"\r\n", 30)
+    t.ok(d is not None and stamps(d, "spam") == [b"X-Sealgate-Spam: score=15.00; action=reject; symbols=GTUBE"],
+         "GTUBE is stamped X-Sealgate-Spam: score=15.00; action=reject; symbols=GTUBE",
+         repr(stamps(d, "spam") if d else gw.log_text()[-800:]))
+
+    # the test virus attached to outgoing mail: held, the verdict is the reason, never delivered
+    send("alice@demo.test", "bob@example.net", with_attachment("alice@demo.test", "bob@example.net", "virus out",
+                                                               clam_exe()))
+    held = held_with("virus out")
+    t.ok(held, "outgoing mail with the test virus attached is held", gw.log_text()[-1500:])
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(f"infected ({FOUND}) (rule quarantine-virus)" in r.stdout,
+         "queue show gives the verdict and the default policy's rule as the quarantine reason", r.stdout + r.stderr)
+    t.ok(not virus_delivered(), "nothing of it was delivered (no message carries the virus)")
+    line = next((l for l in gw.log_text().splitlines() if "event=scanned" in l and "infected" in l), "")
+    m = re.search(r"parts=(\d+) part_bytes=(\d+)", line)
+    t.ok(m and int(m.group(1)) == 2 and int(m.group(2)) == len("see the attachment") + len(clam_exe()),
+         "clamd was given each leaf decoded: the text and the attachment's own bytes", line)
+
+    # the test virus inside a zip: clamd reads the archive
+    send("x@example.net", "alice@demo.test", with_attachment("x@example.net", "alice@demo.test", "zipped virus",
+                                                             zipped({"docs/clam.exe": clam_exe()}),
+                                                             filename="docs.zip"))
+    held = held_with("zipped virus")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and f"infected ({FOUND})" in r.stdout, "the test virus inside a zip attachment is found and held",
+         r.stdout + r.stderr + gw.log_text()[-800:])
+
+    # a forged stamp on outgoing mail is replaced by the gateway's verdict
+    send("alice@demo.test", "bob@example.net", b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: forged\r\n"
+         b"X-Sealgate-AV: clean (forged)\r\nX-Sealgate-Spam: score=-100; action=no action\r\n\r\nhello\r\n")
+    d = wait_for(lambda: delivered("forged"), 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d) and b"forged)" not in d
+         and b"score=-100" not in d, "stamps written by the sender are removed, the gateway's added",
+         repr(d)[:800] if d else gw.log_text()[-800:])
+
+    # the test virus inside a PGP/MIME-encrypted incoming message: found after decryption, held
+    r = gw.cli("key", "generate", "alice@demo.test")
+    t.ok(r.returncode == 0, "alice has a gateway key", r.stderr)
+    gpg("--import", input=gw.cli("key", "export", r.stdout.strip()).stdout.encode())
+    inner = with_attachment("x@example.net", "alice@demo.test", "virus inside", clam_exe())
+    inner = b"Content-Type" + inner.split(b"Content-Type", 1)[1]  # the MIME entity only
+    enc = gpg("--armor", "--encrypt", "-r", "alice@demo.test", input=inner).stdout
+    t.ok(b"BEGIN PGP MESSAGE" in enc, "gpg encrypted the infected entity to alice")
+    msg = (b"From: x@example.net\r\nTo: alice@demo.test\r\nSubject: encrypted virus\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e1\"\r\n\r\n"
+           b"--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e1\r\n"
+           b"Content-Type: application/octet-stream\r\n\r\n" + enc.replace(b"\n", b"\r\n") + b"\r\n--e1--\r\n")
+    send("x@example.net", "alice@demo.test", msg)
+    held = held_with("encrypted virus")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and f"infected ({FOUND})" in r.stdout, "the virus inside PGP/MIME is found after decryption and held",
+         r.stdout + r.stderr + gw.log_text()[-1500:])
+    t.ok(not virus_delivered(), "nothing of the encrypted infected message was delivered")
+
+    # clamd stopped in the middle of a run: deferred (kept in active/), never passed as clean
+    clamd.stop()
+    r = gw.cli("check-config")
+    t.ok(r.returncode != 0 and "scan.clamd" in r.stderr, "check-config reports a clamd that does not answer",
+         r.stdout + r.stderr)
+    before = gw.log_text().count("event=scan-deferred")
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: while clamd is down\r\n\r\nwaiting\r\n")
+    t.ok(wait_for(lambda: gw.log_text().count("event=scan-deferred") > before, 30),
+         "the message is deferred while clamd is down (event=scan-deferred)", gw.log_text()[-1000:])
+    waiting = [n for n in listdir(gw.spool, "active")]
+    t.ok(len(waiting) == 1 and delivered("while clamd is down") is None and held_with("while clamd is down", 0.1) is None,
+         "it waits in active/: not delivered, not held, not lost",
+         f"{waiting} {delivered('while clamd is down')} {held_with('while clamd is down', 0.1)}")
+    t.ok(clamd.start(), "clamd is started again")
+    d = wait_for(lambda: delivered("while clamd is down"), 60, 0.5)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"], "delivered, stamped clean, once clamd is back",
+         "\n".join(l for l in gw.log_text().splitlines() if "cryptd" in l)[-3000:])
+
+    # a rule on rspamd's score: GTUBE held as the loaded policy says
+    load_policy('{ name = "spam-hold"; if = { spam_score = 10; }; then = ( { hold = "spam"; } ); }',
+                "a policy with a spam_score rule is loaded and in force")
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: second offer\r\n\r\n" + GTUBE + b"\r\n")
+    held = held_with("second offer")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and "spam (score 15.00), clean (rule spam-hold)" in r.stdout,
+         "GTUBE is held by the spam_score rule, the score and the rule in the reason", r.stdout + r.stderr)
+    t.ok(delivered("second offer") is None, "and not delivered")
+
+    # content rules (PCRE2 over decoded text, libmagic type against the name, zip members)
+    load_policy('{ name = "no-exe-in-zip"; if = { archive_member = ["*.exe", "*.scr"]; }; then = ( "hold" ); },\n'
+                '{ name = "disguised"; if = { type_mismatch = true; }; then = ( "hold" ); },\n'
+                '{ name = "no-elf"; if = { attachment_magic = ["application/x-*executable", "application/x-sharedlib"]; };\n'
+                '  then = ( "hold" ); },\n'
+                '{ name = "secret"; if = { text = "project\\\\s+blue(bird)?"; }; then = ( "hold" ); }',
+                "a policy with content rules is loaded")
+    with open("/bin/true", "rb") as f:
+        elf = f.read()
+
+    def held_for(subject, msg):
+        send("x@example.net", "alice@demo.test", msg)
+        h = held_with(subject)
+        return gw.cli("queue", "show", h).stdout if h else ""
+
+    out = held_for("nested", with_attachment("x@example.net", "alice@demo.test", "nested", zipped(
+        {"readme.txt": b"hello", "inner.zip": {"setup.scr": b"not a virus, just a name"}}), filename="pack.zip"))
+    t.ok("forbidden (rule no-exe-in-zip)" in out, "a .scr inside a zip inside a zip is forbidden content (libarchive)",
+         out + gw.log_text()[-600:])
+    out = held_for("invoice", with_attachment("x@example.net", "alice@demo.test", "invoice", elf,
+                                              filename="invoice.pdf"))
+    t.ok("forbidden (rule disguised): invoice.pdf is application/x-" in out,
+         "an executable named .pdf is a name/type mismatch (libmagic)", out + gw.log_text()[-600:])
+    out = held_for("tool", with_attachment("x@example.net", "alice@demo.test", "tool", elf, filename="tool.bin"))
+    t.ok("forbidden (rule no-elf)" in out, "an executable by its bytes, whatever its name (attachment_magic)",
+         out + "\n".join(l for l in gw.log_text().splitlines() if "cryptd" in l)[-1500:])
+    qp = (b"From: x@example.net\r\nTo: alice@demo.test\r\nSubject: plans\r\nMIME-Version: 1.0\r\n"
+          b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+          b"About PROJECT=20=20Blue=\r\nbird: =C3=BCber-secret\r\n")
+    out = held_for("plans", qp)
+    t.ok("forbidden (rule secret)" in out, "a PCRE2 pattern matches the decoded text (quoted-printable undone)", out)
+    d = gw.send_one("x@example.net", "alice@demo.test", with_attachment(
+        "x@example.net", "alice@demo.test", "harmless", zipped({"a.txt": b"fine"}), filename="a.zip"), 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"], "a message no content rule matches is delivered",
+         gw.log_text()[-600:])
+
+    # on_error = "hold": with clamd down the message is held, the reason says why, never clean
+    gw.stop()
+    clamd.stop()
+    gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; on_error = "hold"; timeout = 10; }};\n')
+    gw.start()
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: scanner gone\r\n\r\nkept\r\n")
+    held = held_with("scanner gone")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and "unscanned (scanner unavailable: clamd unavailable: cannot connect" in r.stdout
+         and delivered("scanner gone") is None, "on_error hold: held with the reason, not delivered",
+         r.stdout + gw.log_text()[-800:])
+    t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
+finally:
+    gw.cleanup()
+    clamd.cleanup()
+    rspamd.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
+t.done()

@@ -1,0 +1,165 @@
+"""Private content scanners for the tests (docs/testing.md): a clamd with a local signature
+database and an rspamd with a minimal configuration (no modules, no redis, DNS pointed at a
+closed port: GTUBE is built into rspamd's core), each started unprivileged in a temp dir on a
+socket of its own. No system service and no network update is used.
+Owner: tests (scanning, src/policy/scan_stage.c)."""
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from sgtest import free_port
+
+CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
+RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
+GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+TESTFILES = "/usr/share/clamav-testfiles"
+CLAM_EXE = os.path.join(TESTFILES, "clam.exe")
+# The signature's name as clamd reports it (a local .hdb signature is "UNOFFICIAL").
+SIG = "Sealgate.Test.ClamExe"
+FOUND = SIG + ".UNOFFICIAL"
+
+
+def clam_exe():
+    with open(CLAM_EXE, "rb") as f:
+        return f.read()
+
+
+class Clamd:
+    """clamd on a Unix socket in a temp dir, with one MD5 signature of clamav-testfiles'
+    clam.exe (the .hdb line `sigtool --md5` writes: MD5:size:name). As root it drops to
+    nobody (User), so the directory is world-readable and the socket mode 666."""
+
+    def __init__(self, stream_max="1M"):
+        self.dir = tempfile.mkdtemp(prefix="sg-clamd-")
+        os.chmod(self.dir, 0o755)
+        db = os.path.join(self.dir, "db")
+        os.mkdir(db)
+        os.chmod(db, 0o755)
+        data = clam_exe()
+        with open(os.path.join(db, "test.hdb"), "w") as f:
+            f.write(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{SIG}\n")
+        self.sock = os.path.join(self.dir, "clamd.sock")
+        self.addr = "unix:" + self.sock
+        self.conf = os.path.join(self.dir, "clamd.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"DatabaseDirectory {db}\nLocalSocket {self.sock}\nLocalSocketMode 666\nForeground yes\n"
+                    f"LogFile {self.dir}/clamd.log\nTemporaryDirectory {self.dir}\n"
+                    f"StreamMaxLength {stream_max}\n"
+                    + ("User nobody\n" if os.geteuid() == 0 else ""))
+        os.chmod(self.dir, 0o777 if os.geteuid() == 0 else 0o755)  # clamd (nobody) writes its log here
+        self.proc = None
+
+    def ping(self):
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(2)
+                s.connect(self.sock)
+                s.sendall(b"zPING\0")
+                return s.recv(16) == b"PONG\0"
+        except OSError:
+            return False
+
+    def start(self, timeout=60):
+        self.proc = subprocess.Popen([CLAMD, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.ping():
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        try:
+            os.unlink(self.sock)
+        except FileNotFoundError:
+            pass
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "clamd.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Rspamd:
+    """rspamd with a normal worker on a free loopback port, no filters (modules) at all; its
+    actions: reject at 15, add header at 6. Start it early: loading takes seconds to tens of
+    seconds (it compiles its URL and language tables)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sg-rspamd-")
+        os.chmod(self.dir, 0o777 if os.geteuid() == 0 else 0o755)
+        self.port = free_port()
+        self.addr = f"http://127.0.0.1:{self.port}"
+        self.conf = os.path.join(self.dir, "rspamd.conf")
+        with open(self.conf, "w") as f:
+            f.write(f'options {{ pidfile = "{self.dir}/rspamd.pid"; filters = "";\n'
+                    f'  dns {{ nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 0; }} }}\n'
+                    f'logging {{ type = "file"; filename = "{self.dir}/rspamd.log"; level = "info"; }}\n'
+                    f'actions {{ reject = 15; add_header = 6; greylist = 4; }}\n'
+                    f'worker "normal" {{ bind_socket = "127.0.0.1:{self.port}"; count = 1; }}\n')
+        self.proc = None
+
+    def start(self):
+        args = [RSPAMD, "-f", "-c", self.conf, f"--var=DBDIR={self.dir}", f"--var=RUNDIR={self.dir}",
+                f"--var=LOGDIR={self.dir}"]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody", "-g", "nogroup"]
+        env = dict(os.environ, TMPDIR=self.dir)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True, env=env)
+
+    def ping(self):
+        try:
+            with urllib.request.urlopen(self.addr + "/ping", timeout=2) as r:
+                return r.read().strip() == b"pong"
+        except OSError:
+            return False
+
+    def wait(self, timeout=120):
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.ping():
+                return True
+            if self.proc is None or self.proc.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "rspamd.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
