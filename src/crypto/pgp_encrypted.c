@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crypto/pgp_packet.h"
+#include "lib/mapview.h"
 
 enum { T_PKESK = 1, T_SKESK = 3, T_MARKER = 10, T_SEIPD = 18, T_AEAD = 20 };
 
@@ -156,10 +157,15 @@ int sg_pgp_text_is_encrypted(const char *t, size_t n)
     uint8_t *bin = malloc(n / 4 * 3 + 3);
     if (!bin)
         return 0;
-    size_t k = 0;
+    size_t k = 0, given = 0;
     unsigned acc = 0, bits = 0;
     bool pad = false, ended = false;
     for (p = e; p < n && !ended; p = e) {
+        /* A large message mapped from the spool: the pages read are given back (issue 11). */
+        if (p - given >= ((size_t)1 << 20)) {
+            sg_mapview_release(t + given, t + p);
+            given = p;
+        }
         e = line_end(t, n, p);
         if (marker(t, p, e, "-----END PGP MESSAGE-----")) {
             ended = true;
