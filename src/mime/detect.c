@@ -110,8 +110,9 @@ static int identity_body(const sg_rawpart *part, const char **out, size_t *outle
         return 0;
     const sg_rawhdr *h = sg_rawmsg_find(&pm, "Content-Transfer-Encoding");
     char *v = h ? sg_rawhdr_value(h) : NULL;
-    int found = !h || (v && (strcasecmp(v, "7bit") == 0 || strcasecmp(v, "8bit") == 0 ||
-                              strcasecmp(v, "binary") == 0));
+    int found =
+        !h ||
+        (v && (strcasecmp(v, "7bit") == 0 || strcasecmp(v, "8bit") == 0 || strcasecmp(v, "binary") == 0));
     if (found) {
         *out = pm.body;
         *outlen = pm.bodylen;

@@ -195,13 +195,14 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
             rcpts[n++] = r->in->rcpt[i].addr;
         }
     char tmpdir[PATH_MAX];
-    int w = snprintf(tmpdir, sizeof tmpdir, "%s/tmp/cryptd", r->env->cfg->spool_dir ? r->env->cfg->spool_dir : "");
+    const char *spool = r->env->cfg->spool_dir;
+    int w = snprintf(tmpdir, sizeof tmpdir, "%s/tmp/cryptd", spool ? spool : "");
     sg_unwrap_req req = {.rcpts = rcpts,
                          .nrcpt = n,
                          .authserv_id = r->env->cfg->hostname,
                          .max_layers = r->env->cfg->cryptd.max_layers,
                          .qid = r->in->id,
-                         .tmpdir = r->env->cfg->spool_dir && w > 0 && (size_t)w < sizeof tmpdir ? tmpdir : NULL};
+                         .tmpdir = spool && w > 0 && (size_t)w < sizeof tmpdir ? tmpdir : NULL};
     if (sg_unwrap(&req, c->data, c->len, &u) < 0) {
         snprintf(err, errlen, "decryption failed (store or memory error)");
         goto out;
