@@ -15,6 +15,9 @@ fake next hop of tests/lib/fakesmtp.py.
       byte of its plaintext reaches the next hop (a distinctive string and a line of the
       attachment are looked for in everything it received).
   (c) the same with the ciphertext cut at two thirds: held likewise, nothing of it delivered.
+  (d) a 1.4 MiB ciphertext (gpg, zlib) whose plaintext is 129 MiB, over pgp_max_plaintext: the
+      write callback stops librnp at the bound, held as plaintext-too-large, nothing delivered,
+      and cryptd's peak memory stays within the same cap (the plaintext went to the file).
 Times are never asserted. Owner: src/engine.
 """
 import base64
@@ -168,6 +171,27 @@ def main():
             tap.ok(not leaked and not delivered(hop, mid),
                    f"({case}) no byte of its plaintext reached the next hop (marker and an attachment line)",
                    f"{len(leaked)} transfers carry plaintext")
+        # (d) a compressed bomb large enough to be decrypted into a file: stopped at the bound
+        home = os.path.join(tmp, "gpg")
+        os.makedirs(home, mode=0o700)
+        g = ["gpg", "--homedir", home, "--batch", "--yes", "--pinentry-mode", "loopback", "--trust-model", "always"]
+        for path in (key, cert):
+            run(g + ["--import", path])
+        bomb = entity("bomb")[0][:1 << 20] + b"\r\n" + b"A" * (128 << 20)
+        armored = run(g + ["--armor", "--compress-algo", "zlib", "-z", "9", "-u", "bob@ext.test", "-r",
+                           "alice@demo.test", "--sign", "--encrypt"], input=bomb)
+        del bomb
+        n_held = len([n for n in os.listdir(hold) if not n.startswith(".")])
+        send(gw.smtpd_port, "bob@ext.test", ["alice@demo.test"], pgpmime("bomb", armored), timeout=300)
+        held = wait_for(lambda: len([n for n in os.listdir(hold) if not n.startswith(".")]) > n_held, 300, 0.2)
+        wait_for(lambda: gw.spool_count() == 0, 60, 0.2)
+        tap.ok(held and "plaintext-too-large" in gw.log_text() and not delivered(hop, "bomb"),
+               f"(d) {len(armored)} bytes of armor that inflate to 129 MiB: held as "
+               "plaintext-too-large, nothing delivered", gw.log_tail(4))
+        after, pids2 = hwm(gw)
+        tap.ok(pids2 == pids and after - before <= CRYPTD_GROWTH_MAX_KB,
+               f"(d) cryptd's peak memory still within {CRYPTD_GROWTH_MAX_KB >> 10} MiB of its start "
+               f"({(after - before) / 1024:.1f} MiB)", f"before {before} kB, after {after} kB")
     except Exception as e:  # a broken step is a failure, never a pass
         tap.fail("cryptd stream in", f"{type(e).__name__}: {e}; log: {gw.log_tail(3)}")
     finally:
