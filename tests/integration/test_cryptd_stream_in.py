@@ -18,6 +18,10 @@ fake next hop of tests/lib/fakesmtp.py.
   (d) a 1.4 MiB ciphertext (gpg, zlib) whose plaintext is 129 MiB, over pgp_max_plaintext: the
       write callback stops librnp at the bound, held as plaintext-too-large, nothing delivered,
       and cryptd's peak memory stays within the same cap (the plaintext went to the file).
+  (e) nesting through the file: a 4 MiB entity signed by bob (RFC 3156 multipart/signed, sqop
+      sign), then encrypted (not signed) to alice: the signed entity inside the decrypted file
+      is verified (it may be read in memory: it is small), delivered decrypted with the
+      signature valid and the attachment byte-exact, streamed=yes.
 Times are never asserted. Owner: src/engine.
 """
 import base64
@@ -44,15 +48,15 @@ CRYPTD_GROWTH_MAX_KB = 40 << 10  # 40 MiB for 32 MiB (old code: +178.1 MiB; this
 SECRET = "ZEBRA-PLAINTEXT-MARKER-7741"
 
 
-def entity(seed):
-    """(a SIZE multipart/mixed entity with SECRET in its text part, the attachment's bytes)."""
+def entity(seed, size=SIZE):
+    """(a size multipart/mixed entity with SECRET in its text part, the attachment's bytes)."""
     head = ("Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n"
             f"--b0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n{SECRET} {seed}\r\n"
             "--b0\r\nContent-Type: application/octet-stream\r\n"
             "Content-Disposition: attachment; filename=\"data.bin\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n").encode()
     tail = b"\r\n--b0--\r\n"
-    raw = random.Random(seed).randbytes((SIZE - len(head) - len(tail)) // 78 * 57)
+    raw = random.Random(seed).randbytes((size - len(head) - len(tail)) // 78 * 57)
     return head + base64.encodebytes(raw).replace(b"\n", b"\r\n") + tail, raw
 
 
@@ -192,6 +196,24 @@ def main():
         tap.ok(pids2 == pids and after - before <= CRYPTD_GROWTH_MAX_KB,
                f"(d) cryptd's peak memory still within {CRYPTD_GROWTH_MAX_KB >> 10} MiB of its start "
                f"({(after - before) / 1024:.1f} MiB)", f"before {before} kB, after {after} kB")
+        # (e) a signed entity inside the decrypted file
+        ent, nraw = entity("nested", 4 << 20)
+        sig = run(["sqop", "sign", "--as=binary", key], input=ent)
+        signed = (b"Content-Type: multipart/signed; micalg=\"pgp-sha512\"; "
+                  b"protocol=\"application/pgp-signature\"; boundary=\"s0\"\r\n\r\n--s0\r\n" + ent +
+                  b"\r\n--s0\r\nContent-Type: application/pgp-signature\r\n\r\n" +
+                  sig.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n--s0--\r\n")
+        send(gw.smtpd_port, "bob@ext.test", ["alice@demo.test"],
+             pgpmime("nested", run(["sqop", "encrypt", cert], input=signed)), timeout=300)
+        got = wait_for(lambda: delivered(hop, "nested"), 300, 0.2)
+        data = got[0].data if got else b""
+        head = data[:data.find(b"\r\n\r\n")].decode(errors="replace") if data else ""
+        att = attachment(data) if data else None
+        tap.ok(att is not None and hashlib.sha256(att).digest() == hashlib.sha256(nraw).digest() and
+               "X-Sealgate-Decryption: full" in head and "X-Sealgate-Signature: valid" in head and
+               re.search(r"layers=2 .*decryption=full signature=valid streamed=yes", gw.log_text()),
+               "(e) a signed entity inside the decrypted file: verified, delivered decrypted, attachment "
+               "byte-exact (streamed=yes)", f"got {len(data)} bytes; {head[:400]}; {gw.log_tail(3)}")
     except Exception as e:  # a broken step is a failure, never a pass
         tap.fail("cryptd stream in", f"{type(e).__name__}: {e}; log: {gw.log_tail(3)}")
     finally:
