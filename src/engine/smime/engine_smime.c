@@ -13,12 +13,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/smime/cms.h"
 #include "engine/engine.h"
 #include "keys/ca.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/mapview.h"
 #include "mime/mime.h"
 #include "mime/mime_stream.h"
 #include "mime/smime.h"
@@ -463,6 +465,67 @@ static int crlf_copy(const char *s, size_t n, char **out, size_t *outlen)
     return *out ? 0 : -1;
 }
 
+/* An envelope at least this large is decrypted into a file (issue 11). */
+#define STREAM_MIN ((size_t)1 << 20)
+
+/* The text of m with every bare LF made CRLF, written into a new unnamed file in dir in
+ * pieces (mapped pages given back behind the reader) and mapped; NULL on failure. */
+static sg_mapview *crlf_file(const sg_mapview *m, const char *dir)
+{
+    int fd = sg_tmpfile(dir);
+    if (fd < 0)
+        return NULL;
+    sg_buf b;
+    sg_buf_init(&b, (4u << 20));
+    char prev = 0;
+    const size_t piece = (size_t)1 << 20;
+    int rc = 0;
+    for (size_t off = 0; rc == 0 && off < m->len; off += piece) {
+        size_t k = m->len - off < piece ? m->len - off : piece;
+        rc = sg_crlf_piece(&prev, m->base + off, k, &b) < 0 || sg_write_all(fd, b.data, b.len) < 0 ? -1 : 0;
+        memset(b.data, 0, b.len); /* plaintext */
+        b.len = 0;
+        sg_mapview_release(m->base + off, m->base + off + k);
+    }
+    sg_buf_free(&b);
+    if (rc < 0) {
+        close(fd);
+        return NULL;
+    }
+    return sg_mapview_new(fd);
+}
+
+/* The decrypted file fd (closed here) as the inner entity (engine.h: CRLF): mapped, through a
+ * converted copy in a second file when it has bare LF line ends (OpenSSL's tools write LF).
+ * 0 or -1. */
+static int file_inner(int fd, const char *dir, sg_layer *out)
+{
+    sg_mapview *m = sg_mapview_new(fd);
+    if (!m)
+        return -1;
+    bool bare = false;
+    const char *given = m->base, *end = m->base + m->len;
+    for (const char *p = m->base; p < end && !bare;) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        bare = lf && (lf == m->base || lf[-1] != '\r');
+        p = lf ? lf + 1 : end;
+        if (p - given >= (1 << 20)) { /* the pages behind the scan go back */
+            sg_mapview_release(given, p);
+            given = p;
+        }
+    }
+    if (bare) {
+        sg_mapview *c = crlf_file(m, dir);
+        sg_mapview_free(m);
+        if (!(m = c))
+            return -1;
+    }
+    out->inner_map = m;
+    out->inner = (char *)m->base;
+    out->innerlen = m->len;
+    return 0;
+}
+
 static int peel_encrypted(const sg_peel_req *req, const sg_mime_smime *s, sg_layer *out)
 {
     if (!(out->readable = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *out->readable)))
@@ -502,7 +565,11 @@ static int peel_encrypted(const sg_peel_req *req, const sg_mime_smime *s, sg_lay
     sg_smime_keys k = keys();
     sg_smime_decrypted d;
     size_t max = req->max_plain ? req->max_plain : SG_SMIME_MAX_DER;
-    if (sg_smime_decrypt(&k, cands, nc, s->der, s->derlen, max, &d) < 0) {
+    /* A large envelope is decrypted into an unnamed file (issue 11), used only after
+     * CMS_decrypt succeeded (for AuthEnvelopedData: the GCM tag verified at the end). */
+    int fd = req->tmpdir && s->derlen >= STREAM_MIN ? sg_tmpfile(req->tmpdir) : -1;
+    if ((fd >= 0 ? sg_smime_decrypt_to_fd(&k, cands, nc, s->der, s->derlen, max, fd, &d)
+                 : sg_smime_decrypt(&k, cands, nc, s->der, s->derlen, max, &d)) < 0) {
         rc = -1;
         goto out;
     }
@@ -511,8 +578,16 @@ static int peel_encrypted(const sg_peel_req *req, const sg_mime_smime *s, sg_lay
             out->readable[owner[c]] = true;
     out->dec = d.status;
     snprintf(out->reason, sizeof out->reason, "%s", d.reason);
-    if (d.status == SG_DEC_OK && crlf_copy(d.plain, d.plainlen, &out->inner, &out->innerlen) < 0)
+    if (d.status == SG_DEC_OK && fd >= 0)
+        rc = file_inner(fd, req->tmpdir, out);
+    else if (d.status == SG_DEC_OK && crlf_copy(d.plain, d.plainlen, &out->inner, &out->innerlen) < 0)
         rc = -1;
+    if (fd >= 0 && d.status != SG_DEC_OK) {
+        /* Unverified plaintext: emptied (its cached pages dropped) and gone with the close. */
+        if (ftruncate(fd, 0) < 0)
+            sg_warn(req->qid, "event=smime-tmp-truncate-failed");
+        close(fd);
+    }
     sg_smime_decrypted_free(&d);
 out:
     free(cands);
