@@ -468,6 +468,23 @@ static int crlf_copy(const char *s, size_t n, char **out, size_t *outlen)
 /* An envelope at least this large is decrypted into a file (issue 11). */
 #define STREAM_MIN ((size_t)1 << 20)
 
+/* s[0, n) has a line end that is a bare LF. Mapped pages behind the scan are given back. */
+static bool bare_lf(const char *s, size_t n)
+{
+    const char *given = s, *end = s + n;
+    for (const char *p = s; p < end;) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (lf && (lf == s || lf[-1] != '\r'))
+            return true;
+        p = lf ? lf + 1 : end;
+        if (p - given >= (1 << 20)) {
+            sg_mapview_release(given, p);
+            given = p;
+        }
+    }
+    return false;
+}
+
 /* The text of m with every bare LF made CRLF, written into a new unnamed file in dir in
  * pieces (mapped pages given back behind the reader) and mapped; NULL on failure. */
 static sg_mapview *crlf_file(const sg_mapview *m, const char *dir)
@@ -503,18 +520,7 @@ static int file_inner(int fd, const char *dir, sg_layer *out)
     sg_mapview *m = sg_mapview_new(fd);
     if (!m)
         return -1;
-    bool bare = false;
-    const char *given = m->base, *end = m->base + m->len;
-    for (const char *p = m->base; p < end && !bare;) {
-        const char *lf = memchr(p, '\n', (size_t)(end - p));
-        bare = lf && (lf == m->base || lf[-1] != '\r');
-        p = lf ? lf + 1 : end;
-        if (p - given >= (1 << 20)) { /* the pages behind the scan go back */
-            sg_mapview_release(given, p);
-            given = p;
-        }
-    }
-    if (bare) {
+    if (bare_lf(m->base, m->len)) {
         sg_mapview *c = crlf_file(m, dir);
         sg_mapview_free(m);
         if (!(m = c))
@@ -599,16 +605,26 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_smime *s, sg_layer 
 {
     sg_buf data;
     sg_buf_init(&data, SG_MIME_MAX_OUT);
-    /* RFC 8551 3.1.1: signed content is canonical (CRLF); transports may have made it LF. */
-    if (s->kind == SG_MIME_SMIME_CLEAR && sg_mime_to_crlf(s->signed_data, s->signed_len, &data) < 0) {
-        sg_buf_free(&data);
-        return -1;
+    /* RFC 8551 3.1.1: signed content is canonical (CRLF); transports may have made it LF.
+     * Content that is CRLF already is verified where it lies (a large decrypted entity is a
+     * mapped file, issue 11), not copied. */
+    const char *content = NULL;
+    size_t clen = 0;
+    if (s->kind == SG_MIME_SMIME_CLEAR && !bare_lf(s->signed_data, s->signed_len)) {
+        content = s->signed_data;
+        clen = s->signed_len;
+    } else if (s->kind == SG_MIME_SMIME_CLEAR) {
+        if (sg_mime_to_crlf(s->signed_data, s->signed_len, &data) < 0) {
+            sg_buf_free(&data);
+            return -1;
+        }
+        content = data.data ? data.data : "";
+        clen = data.len;
     }
     sg_smime_keys k = keys();
     sg_smime_verified v;
     size_t max = req->max_plain ? req->max_plain : SG_SMIME_MAX_DER;
-    int rc = sg_smime_verify(&k, req->from, req->at ? req->at : time(NULL), s->der, s->derlen,
-                             s->kind == SG_MIME_SMIME_CLEAR ? (data.data ? data.data : "") : NULL, data.len,
+    int rc = sg_smime_verify(&k, req->from, req->at ? req->at : time(NULL), s->der, s->derlen, content, clen,
                              max, &v);
     sg_buf_free(&data);
     if (rc < 0)
