@@ -18,6 +18,11 @@ int sg_pgp_is_encrypted(const uint8_t *p, size_t len);
 /* The same for an ASCII-armored PGP MESSAGE (dearmored first; an END line is required) or for
  * binary OpenPGP given as it is; leading whitespace is skipped. */
 int sg_pgp_text_is_encrypted(const char *t, size_t n);
+/* The base64 lines of an armored message (after its header's empty line, up to and with the
+ * END line) decoded in a moving window of win bytes (at least 16) instead of whole: what
+ * sg_pgp_text_is_encrypted does with 64 KiB (issue 11). Exposed so that tests cross the
+ * window's edges with small inputs. */
+int sg_pgp_armor_is_encrypted(const char *t, size_t n, size_t win);
 /* Writes v (big-endian, n bytes, leading zeros dropped) as an MPI; returns the bytes written
  * (at most n + 2). */
 size_t sg_pgp_put_mpi(uint8_t *out, const uint8_t *v, size_t n);

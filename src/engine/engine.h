@@ -30,6 +30,7 @@
 #include "keys/keystore.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/mapview.h"
 #include "store/store.h"
 
 /* Methods, in the words the policy file uses ("smime", "pgp"; "pdf" later). */
@@ -79,6 +80,9 @@ typedef struct sg_peel_req {
     /* The time signatures and certificates are judged at (0: now), e.g. when the message
      * arrived, for a message released from hold later, or a test corpus with expired keys. */
     time_t at;
+    /* Where an engine may decrypt a large layer into an unnamed file (cryptd's spool
+     * tmp/cryptd, issue 11); NULL: in memory only. */
+    const char *tmpdir;
 } sg_peel_req;
 
 /* The result of peeling one layer. */
@@ -94,6 +98,9 @@ typedef struct sg_layer {
      * as it arrived, signature and all. */
     char *inner;
     size_t innerlen;
+    /* Set when inner is a read-only mapping of a file the engine decrypted into (a large
+     * layer, issue 11) instead of malloc'd: inner points into it, sg_layer_free closes it. */
+    sg_mapview *inner_map;
     /* SIGNED, or the signature made in one step with the encryption (OpenPGP sign+encrypt). */
     sg_sig_verdict sig;
     /* The signer's certificate chain, DER, for the caller to learn (S/MIME; malloc'd, may be

@@ -8,7 +8,10 @@
 void sg_layer_free(sg_layer *l)
 {
     free(l->readable);
-    free(l->inner);
+    if (l->inner_map)
+        sg_mapview_free(l->inner_map); /* inner points into it */
+    else
+        free(l->inner);
     free(l->signer_cert);
     memset(l, 0, sizeof *l);
 }

@@ -11,11 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "engine/unwrap_int.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/mapview.h"
 #include "mime/mime.h"
+#include "mime/mime_stream.h"
+#include "mime/rawmsg.h"
 
 const char *sg_unwrap_dec_name(int dec)
 {
@@ -227,6 +232,66 @@ typedef struct found {
     size_t elen;
 } found;
 
+/* A decrypted entity at least this large that lies in a file (the engine decrypted into one)
+ * gives a reader message written to a file as well (issue 11). */
+#define STREAM_MIN ((size_t)1 << 20)
+
+/* The reader's message for a large entity in a mapped file, the same bytes rebuild() makes:
+ * the outer header and the entity's header (forged results removed from both, stamped) are
+ * built in memory, then the entity's body is copied from the mapping into an unnamed file in
+ * req->tmpdir in pieces. 0, 1 when it must be built in memory (lines SMTP cannot carry, not
+ * a MIME entity, no file), -1. s: the summary, its verdict bound to the From shown here. */
+static int build_reader_file(const sg_unwrap_req *req, const char *from, const char *strip, size_t slen,
+                             const found *f, sg_unwrap_summary *s, sg_unwrap_result *res)
+{
+    sg_rawmsg e;
+    if (!sg_mime_lines_fit(f->ent, f->elen) || sg_rawmsg_parse(f->ent, f->elen, &e) < 0)
+        return 1;
+    const char *body = e.body;
+    size_t blen = e.bodylen, hlen = (size_t)(e.body - f->ent);
+    sg_rawmsg_free(&e);
+    sg_buf eh, b;
+    sg_buf_init(&eh, SG_MIME_MAX_OUT);
+    sg_buf_init(&b, SG_MIME_MAX_OUT);
+    sg_mime_author shown = {0};
+    char stamps[2048];
+    int rc = -1, fd = -1;
+    /* The entity's header alone, then what rebuild() puts before the body: the body is
+     * appended unchanged (sg_mime_unwrap). First without stamps, to learn the From shown. */
+    if (sg_mime_strip_results(f->ent, hlen, req->authserv_id, &eh) < 0 ||
+        sg_mime_unwrap(strip, slen, eh.data ? eh.data : "", eh.len, "", &b) < 0 ||
+        sg_mime_author_of(b.data, b.len, &shown) < 0)
+        goto out;
+    bind_from(s, from, &shown);
+    sg_buf_reset(&b);
+    if (sg_unwrap_stamps(s, req->authserv_id, shown_from(&shown), stamps, sizeof stamps) < 0 ||
+        sg_mime_unwrap(strip, slen, eh.data ? eh.data : "", eh.len, stamps, &b) < 0)
+        goto out;
+    if ((fd = sg_tmpfile(req->tmpdir)) < 0) {
+        rc = 1;
+        goto out;
+    }
+    if (sg_write_all(fd, b.data, b.len) < 0 || sg_mapview_write(fd, body, blen) < 0)
+        goto out;
+    res->reader_map = sg_mapview_new(fd); /* closes fd, also on failure */
+    fd = -1;
+    if (!res->reader_map)
+        goto out;
+    res->reader_msg = (char *)res->reader_map->base;
+    res->reader_len = res->reader_map->len;
+    rc = 0;
+out:
+    if (fd >= 0) {
+        if (ftruncate(fd, 0) < 0)
+            sg_warn(req->qid, "event=unwrap-tmp-truncate-failed");
+        close(fd);
+    }
+    sg_mime_author_free(&shown);
+    sg_buf_free(&eh);
+    sg_buf_free(&b);
+    return rc;
+}
+
 /* The reader's message and summary. */
 static int build_reader(const sg_unwrap_req *req, const char *from, const char *strip, size_t slen,
                         const found *f, sg_unwrap_result *res)
@@ -249,6 +314,14 @@ static int build_reader(const sg_unwrap_req *req, const char *from, const char *
     }
     if (f->walked)
         add_parts(s, &f->p);
+    off_t off;
+    if (req->tmpdir && f->ent && f->elen >= STREAM_MIN && sg_mapview_fd(f->ent, f->elen, &off) >= 0) {
+        sg_unwrap_summary keep = *s;
+        int x = build_reader_file(req, from, strip, slen, f, s, res);
+        if (x <= 0)
+            return x;
+        *s = keep; /* built in memory after all: bound again below */
+    }
     sg_buf b;
     sg_buf_init(&b, SG_MIME_MAX_OUT);
     /* First without stamps, to learn the From the reader is shown. */
@@ -398,11 +471,12 @@ int sg_unwrap(const sg_unwrap_req *req, const char *msg, size_t len, sg_unwrap_r
     if (nread < req->nrcpt && build_other(req, from, sm, sl, f, res) < 0)
         goto out;
     const sg_unwrap_summary *s = nread ? &res->reader : &res->other;
-    sg_info(req->qid, "event=unwrapped layers=%d parts=%d readers=%zu decryption=%s signature=%s", f->c.n,
-            f->walked ? f->p.nenc : 0, nread, s->encrypted ? sg_unwrap_dec_name(s->dec) : "-",
+    sg_info(req->qid, "event=unwrapped layers=%d parts=%d readers=%zu decryption=%s signature=%s streamed=%s",
+            f->c.n, f->walked ? f->p.nenc : 0, nread, s->encrypted ? sg_unwrap_dec_name(s->dec) : "-",
             SG_LOG_TOK(s->sig.sig == SG_SIG_VALID  ? "valid"
                        : s->sig.sig == SG_SIG_NONE ? "none"
-                                                   : s->sig.reason)); /* a reason may quote the signer */
+                                                   : s->sig.reason), /* a reason may quote the signer */
+            res->reader_map ? "yes" : "no");
     rc = 0;
 out:
     if (f) {
@@ -419,9 +493,13 @@ out:
 
 void sg_unwrap_result_free(sg_unwrap_result *res)
 {
-    if (res->reader_msg)
-        memset(res->reader_msg, 0, res->reader_len);
-    free(res->reader_msg);
+    if (res->reader_map) {
+        sg_mapview_free(res->reader_map); /* reader_msg points into it */
+    } else {
+        if (res->reader_msg)
+            memset(res->reader_msg, 0, res->reader_len);
+        free(res->reader_msg);
+    }
     free(res->other_msg);
     free(res->readable);
     memset(res, 0, sizeof *res);

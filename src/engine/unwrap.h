@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "crypto/verdict.h"
+#include "lib/mapview.h"
 
 typedef struct sg_unwrap_req {
     const char *from;         /* the address signatures must be bound to; NULL: the From field */
@@ -31,6 +32,9 @@ typedef struct sg_unwrap_req {
     const char *authserv_id; /* our name in Authentication-Results (the hostname) */
     int max_layers;          /* layers peeled at most (configuration cryptd.max_layers) */
     const char *qid;         /* for the log */
+    /* Where a large layer is decrypted and a large reader message built, as unnamed files
+     * (cryptd's spool tmp/cryptd, issue 11); NULL: everything in memory. */
+    const char *tmpdir;
 } sg_unwrap_req;
 
 enum sg_unwrap_dec {
@@ -60,6 +64,10 @@ typedef struct sg_unwrap_result {
     bool *readable; /* [nrcpt], malloc'd */
     char *reader_msg;
     size_t reader_len;
+    /* Set when the reader's message was written to an unnamed file (a large decrypted entity,
+     * issue 11): reader_msg points into this read-only mapping; the caller may take it over
+     * (and then sets this NULL). */
+    sg_mapview *reader_map;
     sg_unwrap_summary reader;
     /* For everyone else: the message as it arrived, forged results removed, stamped. NULL with
      * unchanged set when there is nothing to do at all (no layer, nothing forged). */

@@ -126,7 +126,12 @@ int sg_chain_peel(const sg_unwrap_req *req, const char *from, const char *msg, s
                 map[nsub] = i;
                 sub[nsub++] = req->rcpts[i];
             }
-        sg_peel_req pr = {.from = from, .rcpts = sub, .nrcpt = nsub, .max_plain = max_plain(curlen), .qid = req->qid};
+        sg_peel_req pr = {.from = from,
+                          .rcpts = sub,
+                          .nrcpt = nsub,
+                          .max_plain = max_plain(curlen),
+                          .qid = req->qid,
+                          .tmpdir = req->tmpdir};
         sg_layer *l = &c->l[c->n];
         if (peel_any(&pr, cur, curlen, l) < 0)
             goto out;

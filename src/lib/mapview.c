@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fsutil.h"
+
 static _Thread_local sg_mapview *open_views;
 
 int sg_mapview_open(sg_mapview *v, int fd, size_t len, int own_fd)
@@ -108,4 +110,16 @@ int sg_mapview_fd(const void *p, size_t n, off_t *off)
         return -1;
     *off = (off_t)((const char *)p - v->base);
     return v->fd;
+}
+
+int sg_mapview_write(int fd, const char *p, size_t n)
+{
+    const size_t piece = (size_t)1 << 20;
+    for (size_t off = 0; off < n; off += piece) {
+        size_t k = n - off < piece ? n - off : piece;
+        if (sg_write_all(fd, p + off, k) < 0)
+            return -1;
+        sg_mapview_release(p + off, p + off + k);
+    }
+    return 0;
 }

@@ -39,6 +39,9 @@ void sg_mapview_free(sg_mapview *v);
 /* Gives back the whole pages of [from, to) when they lie in one of the thread's open views:
  * they leave the process's resident set and are read again from the page cache if touched. */
 void sg_mapview_release(const void *from, const void *to);
+/* Writes p[0, n) to fd (sg_write_all) in pieces of 1 MiB, giving back the pages of each piece
+ * that lie in one of the thread's open views once written. 0 or -1 with errno. */
+int sg_mapview_write(int fd, const char *p, size_t n);
 /* The descriptor behind [p, p + n) and the file offset of p, when the range lies in one of
  * the thread's open views; else -1. */
 int sg_mapview_fd(const void *p, size_t n, off_t *off);

@@ -101,6 +101,27 @@ static int decoded_body(const sg_rawpart *part, char **out, size_t *outlen)
     return rc;
 }
 
+/* The body of a part whose transfer encoding changes nothing (none, 7bit, 8bit, binary),
+ * pointing into the part: 1 found, 0 when it must be decoded (or the part does not parse). */
+static int identity_body(const sg_rawpart *part, const char **out, size_t *outlen)
+{
+    sg_rawmsg pm;
+    if (sg_rawmsg_parse(part->data, part->len, &pm) < 0)
+        return 0;
+    const sg_rawhdr *h = sg_rawmsg_find(&pm, "Content-Transfer-Encoding");
+    char *v = h ? sg_rawhdr_value(h) : NULL;
+    int found =
+        !h ||
+        (v && (strcasecmp(v, "7bit") == 0 || strcasecmp(v, "8bit") == 0 || strcasecmp(v, "binary") == 0));
+    if (found) {
+        *out = pm.body;
+        *outlen = pm.bodylen;
+    }
+    free(v);
+    sg_rawmsg_free(&pm);
+    return found;
+}
+
 /* The control part says "Version: 1" (RFC 3156 section 4), ignoring whitespace and case. */
 static bool version_one(const char *s, size_t n)
 {
@@ -142,8 +163,11 @@ static int encrypted_pair(const sg_rawpart *ctlpart, const sg_rawpart *data, sg_
     free(ctl);
     if (!v1)
         return 0;
-    if (decoded_body(data, &out->cipher, &out->cipherlen) < 0)
-        return -1;
+    if (identity_body(data, &out->cipher, &out->cipherlen) == 0) {
+        if (decoded_body(data, &out->cipher_own, &out->cipherlen) < 0)
+            return -1;
+        out->cipher = out->cipher_own;
+    }
     out->kind = SG_MIME_PGP_ENCRYPTED;
     return 0;
 }
@@ -255,7 +279,7 @@ int sg_mime_signed_content(const char *msg, size_t len, const char **part, size_
 
 void sg_mime_pgp_free(sg_mime_pgp *p)
 {
-    free(p->cipher);
+    free(p->cipher_own);
     free(p->sig);
     memset(p, 0, sizeof *p);
 }

@@ -26,9 +26,13 @@ enum sg_mime_kind {
 
 typedef struct sg_mime_pgp {
     int kind; /* enum sg_mime_kind */
-    /* ENCRYPTED: the decoded content of the application/octet-stream part (malloc'd). */
-    char *cipher;
+    /* ENCRYPTED: the decoded content of the application/octet-stream part: its body in the
+     * input itself when its transfer encoding changes nothing (7bit, 8bit, binary or none, as
+     * RFC 3156 sends armor), so that a large ciphertext is not copied (issue 11); otherwise a
+     * decoded copy (malloc'd, cipher_own). */
+    const char *cipher;
     size_t cipherlen;
+    char *cipher_own;
     /* SIGNED: the first part exactly as received (points into the input), and the decoded
      * signature of the second part (malloc'd). */
     const char *signed_data;

@@ -106,3 +106,16 @@ int sg_crlf_piece(char *prev, const char *s, size_t n, sg_buf *out)
         *prev = s[n - 1];
     return sg_buf_append(out, s + start, n - start);
 }
+
+bool sg_mime_lines_fit(const char *s, size_t n)
+{
+    size_t line = 0;
+    for (size_t off = 0; off < n; off += RELEASE_EVERY) {
+        size_t k = n - off < RELEASE_EVERY ? n - off : RELEASE_EVERY;
+        bool over = sg_mime_needs_encoding((const unsigned char *)s + off, k, true, &line);
+        sg_mapview_release(s + off, s + off + k);
+        if (over)
+            return false;
+    }
+    return true;
+}

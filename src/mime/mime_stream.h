@@ -37,6 +37,11 @@ void sg_entity_stream_close(sg_entity_stream *s);
  * whole text: *prev carries the last byte of the previous piece (start with 0). */
 int sg_crlf_piece(char *prev, const char *s, size_t n, sg_buf *out);
 
+/* No line of s[0, n) is longer than SMTP allows (998 octets): the entity can be delivered as
+ * it is, without sg_mime_transportable_entity re-encoding. Reads in pieces, giving mapped
+ * pages back behind it (a large decrypted entity, issue 11). */
+bool sg_mime_lines_fit(const char *s, size_t n);
+
 /* The outgoing message of sg_mime_wrap_encrypted_with, before the armored data (head) and
  * after it (tail; last is the armored data's last byte, 0 when it was empty). boundary from
  * sg_mime_new_boundary. 0 or -1. */

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "crypto/cms_limits.h"
+#include "lib/mapview.h"
 #include "mime/rawmsg.h"
 #include "mime/smime.h"
 
@@ -59,9 +60,18 @@ static int decode_body(const sg_rawmsg *m, unsigned char **out, size_t *outlen)
     }
     if (!(*out = malloc(cap)))
         return -1;
-    if (transform)
-        *outlen = g_mime_encoding_flush(&st, m->body, m->bodylen, (char *)*out);
-    else {
+    if (transform) {
+        /* In pieces, so that the pages of a large body mapped from the spool are given back
+         * behind the decoder (issue 11); the state carries what a piece leaves open. */
+        const size_t piece = (size_t)1 << 20;
+        size_t off = 0;
+        *outlen = 0;
+        for (; m->bodylen - off > piece; off += piece) {
+            *outlen += g_mime_encoding_step(&st, m->body + off, piece, (char *)*out + *outlen);
+            sg_mapview_release(m->body + off, m->body + off + piece);
+        }
+        *outlen += g_mime_encoding_flush(&st, m->body + off, m->bodylen - off, (char *)*out + *outlen);
+    } else {
         memcpy(*out, m->body, m->bodylen);
         *outlen = m->bodylen;
     }

@@ -301,11 +301,15 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
             idx[n] = i;
             rcpts[n++] = r->in->rcpt[i].addr;
         }
+    char tmpdir[PATH_MAX];
+    const char *spool = r->env->cfg->spool_dir;
+    int w = snprintf(tmpdir, sizeof tmpdir, "%s/tmp/cryptd", spool ? spool : "");
     sg_unwrap_req req = {.rcpts = rcpts,
                          .nrcpt = n,
                          .authserv_id = r->env->cfg->hostname,
                          .max_layers = r->env->cfg->cryptd.max_layers,
-                         .qid = r->in->id};
+                         .qid = r->in->id,
+                         .tmpdir = spool && w > 0 && (size_t)w < sizeof tmpdir ? tmpdir : NULL};
     if (sg_unwrap(&req, c->data, c->len, &u) < 0) {
         snprintf(err, errlen, "decryption failed (store or memory error)");
         goto out;
@@ -377,6 +381,18 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     const char *msg = readers == n ? u.reader_msg : u.other_msg;
     size_t mlen = readers == n ? u.reader_len : u.other_len;
     sg_buf_init(&b, SG_MIME_MAX_OUT);
+    if (msg && readers == n && u.reader_map) {
+        /* A large reader message in a file (issue 11): the mapping becomes the current bytes. */
+        sg_buf_free(&c->b);
+        sg_mapview_free(c->map);
+        c->map = u.reader_map;
+        c->data = c->map->base;
+        c->len = c->map->len;
+        u.reader_map = NULL;
+        u.reader_msg = NULL;
+        msg = NULL;
+        c->decrypted = true;
+    }
     if (msg && sg_buf_append(&b, msg, mlen) < 0) {
         sg_buf_free(&b);
         rc = -1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/pgp_packet.h"
 #include "engine/pgp/pgp_ops.h"
@@ -16,6 +17,7 @@
 #include "engine/pgp/engine_pgp_int.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/mapview.h"
 #include "mime/mime.h"
 #include "mime/mime_stream.h"
 
@@ -380,8 +382,9 @@ size_t sg_engine_pgp_max_plain(const sg_peel_req *req, size_t clen)
     return req->max_plain && req->max_plain < m ? req->max_plain : m;
 }
 
-int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t clen, sg_layer *out,
-                          sg_pgp_decrypted *d)
+/* sg_engine_pgp_decrypt, the plaintext written to fd when fd >= 0 (sg_pgp_ops_decrypt_to_fd). */
+static int decrypt_with(const sg_peel_req *req, const char *cipher, size_t clen, sg_layer *out, sg_pgp_decrypted *d,
+                        int fd)
 {
     char(*cands)[SG_PGP_FPR_LEN + 1] = NULL;
     size_t *owner = NULL, ncand = 0;
@@ -395,8 +398,10 @@ int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t cle
     if (ncand == 0) {
         d->status = SG_DEC_NO_KEY;
         snprintf(d->reason, sizeof d->reason, "no-key");
-    } else if (sg_pgp_ops_decrypt(&K, cands, ncand, req->from, cipher, clen, sg_engine_pgp_max_plain(req, clen),
-                                  d) < 0) {
+    } else if ((fd >= 0 ? sg_pgp_ops_decrypt_to_fd(&K, cands, ncand, req->from, cipher, clen,
+                                                   sg_engine_pgp_max_plain(req, clen), fd, d)
+                        : sg_pgp_ops_decrypt(&K, cands, ncand, req->from, cipher, clen,
+                                             sg_engine_pgp_max_plain(req, clen), d)) < 0) {
         goto done;
     }
     for (size_t h = 0; h < d->nhits; h++)
@@ -414,8 +419,54 @@ done:
     return rc;
 }
 
+int sg_engine_pgp_decrypt(const sg_peel_req *req, const char *cipher, size_t clen, sg_layer *out,
+                          sg_pgp_decrypted *d)
+{
+    return decrypt_with(req, cipher, clen, out, d, -1);
+}
+
+/* A ciphertext at least this large is decrypted into a file (issue 11). */
+#define STREAM_MIN ((size_t)1 << 20)
+
+/* The plaintext goes into an unnamed file in req->tmpdir as librnp makes it; the file becomes
+ * the inner entity (mapped) only after librnp reported the MDC / AEAD tag valid at the end of
+ * the stream (SG_DEC_OK). On any other result the file is emptied and closed: nothing of it
+ * is ever read. 0, 1 when no such file can be made (the caller decrypts in memory), -1. */
+static int peel_encrypted_to_file(const sg_peel_req *req, const sg_mime_pgp *pm, sg_layer *out)
+{
+    int fd = sg_tmpfile(req->tmpdir);
+    if (fd < 0)
+        return 1;
+    sg_pgp_decrypted d;
+    int rc = decrypt_with(req, pm->cipher, pm->cipherlen, out, &d, fd);
+    if (rc == 0 && d.status == SG_DEC_OK) {
+        sg_mapview *m = sg_mapview_new(fd); /* closes fd, also on failure */
+        fd = -1;
+        if (!m) {
+            rc = -1;
+        } else {
+            out->inner_map = m;
+            out->inner = (char *)m->base;
+            out->innerlen = m->len;
+        }
+    }
+    if (fd >= 0) {
+        /* Unverified plaintext: emptied (its cached pages dropped) and gone with the close. */
+        if (ftruncate(fd, 0) < 0)
+            sg_warn(req->qid, "event=pgp-tmp-truncate-failed");
+        close(fd);
+    }
+    sg_pgp_decrypted_free(&d);
+    return rc;
+}
+
 static int peel_encrypted(const sg_peel_req *req, const sg_mime_pgp *pm, sg_layer *out)
 {
+    if (req->tmpdir && pm->cipherlen >= STREAM_MIN) {
+        int s = peel_encrypted_to_file(req, pm, out);
+        if (s <= 0)
+            return s;
+    }
     sg_pgp_decrypted d;
     int rc = sg_engine_pgp_decrypt(req, pm->cipher, pm->cipherlen, out, &d);
     if (rc == 0 && d.status == SG_DEC_OK) {

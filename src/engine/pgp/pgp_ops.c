@@ -22,6 +22,9 @@
 #include <strings.h>
 
 #include "engine/pgp/pgpcache.h"
+#include "lib/fsutil.h"
+#include "lib/mapview.h"
+#include "mime/mime_stream.h"
 
 static rnp_ffi_t new_ffi(void)
 {
@@ -394,45 +397,11 @@ static int collect_hits(rnp_ffi_t ffi, rnp_op_verify_t op, provider *p, sg_pgp_d
     return 0;
 }
 
-int sg_pgp_ops_decrypt(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
-                       const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
-                       sg_pgp_decrypted *res)
+/* How one decryption ended, by the rules below: res->status and reason; true when the plaintext
+ * may be released. olen: what librnp wrote (max_plain when it was stopped at the limit). */
+static bool judge(rnp_result_t r, const char *mode, bool valid, bool used, size_t olen, size_t max_plain,
+                  sg_pgp_decrypted *res)
 {
-    memset(res, 0, sizeof *res);
-    res->status = SG_DEC_FAILED;
-    rnp_ffi_t ffi = new_ffi();
-    rnp_input_t in = NULL;
-    rnp_output_t o = NULL;
-    rnp_op_verify_t op = NULL;
-    char *mode = NULL;
-    bool *loaded = calloc(ncand ? ncand : 1, sizeof *loaded);
-    provider p = {.k = k, .cands = cands, .ncand = ncand, .loaded = loaded};
-    int rc = -1;
-    if (!ffi || !loaded)
-        goto done;
-    /* Public halves first, so librnp can map PKESK key IDs (of subkeys) to our keys. */
-    for (size_t i = 0; i < ncand; i++)
-        sg_pgpcache_load(k, ffi, cands[i], false);
-    load_sender_keys(k, ffi, from_addr);
-    rnp_ffi_set_key_provider(ffi, provide, &p);
-    if (rnp_input_from_memory(&in, (const uint8_t *)cipher, clen, false) != RNP_SUCCESS ||
-        rnp_output_to_memory(&o, max_plain) != RNP_SUCCESS ||
-        rnp_op_verify_create(&op, ffi, in, o) != RNP_SUCCESS)
-        goto done;
-    /* Decryption must succeed on its own; signatures are judged below, not by librnp's
-     * all-or-nothing result. */
-    rnp_op_verify_set_flags(op, RNP_VERIFY_IGNORE_SIGS_ON_DECRYPT);
-    rnp_result_t r = rnp_op_verify_execute(op);
-    bool valid = false;
-    rnp_recipient_handle_t used = NULL;
-    rnp_op_verify_get_protection_info(op, &mode, NULL, &valid);
-    rnp_op_verify_get_used_recipient(op, &used);
-    if (collect_hits(ffi, op, &p, res) < 0)
-        goto done;
-    rc = 0;
-    uint8_t *obuf = NULL;
-    size_t olen = 0;
-    rnp_output_memory_get_buf(o, &obuf, &olen, false);
     if (mode && strcmp(mode, "cfb") == 0) {
         /* EFAIL: without an MDC the ciphertext may have been modified to exfiltrate the
          * plaintext; nothing of it may leave, whatever librnp returned. */
@@ -457,35 +426,188 @@ int sg_pgp_ops_decrypt(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
         res->status = SG_DEC_NO_INTEGRITY;
         snprintf(res->reason, sizeof res->reason, "integrity-check-failed");
     } else {
-        uint8_t *buf = NULL;
-        size_t blen = 0;
-        if (rnp_output_memory_get_buf(o, &buf, &blen, false) != RNP_SUCCESS ||
-            !(res->plain = malloc(blen + 1))) {
-            rc = -1;
-            goto done;
-        }
-        memcpy(res->plain, buf, blen);
-        res->plain[blen] = '\0';
-        res->plainlen = blen;
         res->status = SG_DEC_OK;
+        return true;
+    }
+    return false;
+}
+
+/* Decrypts from in to o and judges the result (res: status, hits, and the verdict when the
+ * plaintext may be released). olen(ctx): the plaintext written so far. 0, -1 on ENOMEM. */
+static int decrypt_io(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+                      const char *from_addr, rnp_input_t in, rnp_output_t o, size_t max_plain,
+                      size_t (*olen)(void *ctx), void *ctx, sg_pgp_decrypted *res)
+{
+    memset(res, 0, sizeof *res);
+    res->status = SG_DEC_FAILED;
+    rnp_ffi_t ffi = new_ffi();
+    rnp_op_verify_t op = NULL;
+    char *mode = NULL;
+    bool *loaded = calloc(ncand ? ncand : 1, sizeof *loaded);
+    provider p = {.k = k, .cands = cands, .ncand = ncand, .loaded = loaded};
+    int rc = -1;
+    if (!ffi || !loaded)
+        goto done;
+    /* Public halves first, so librnp can map PKESK key IDs (of subkeys) to our keys. */
+    for (size_t i = 0; i < ncand; i++)
+        sg_pgpcache_load(k, ffi, cands[i], false);
+    load_sender_keys(k, ffi, from_addr);
+    rnp_ffi_set_key_provider(ffi, provide, &p);
+    if (!in || !o || rnp_op_verify_create(&op, ffi, in, o) != RNP_SUCCESS)
+        goto done;
+    /* Decryption must succeed on its own; signatures are judged below, not by librnp's
+     * all-or-nothing result. */
+    rnp_op_verify_set_flags(op, RNP_VERIFY_IGNORE_SIGS_ON_DECRYPT);
+    rnp_result_t r = rnp_op_verify_execute(op);
+    bool valid = false;
+    rnp_recipient_handle_t used = NULL;
+    rnp_op_verify_get_protection_info(op, &mode, NULL, &valid);
+    rnp_op_verify_get_used_recipient(op, &used);
+    if (collect_hits(ffi, op, &p, res) < 0)
+        goto done;
+    rc = 0;
+    if (judge(r, mode, valid, used != NULL, olen(ctx), max_plain, res))
         evaluate(ffi, op, from_addr, &res->v);
-    }
 done:
-    if (o) {
-        /* Whatever librnp wrote before it failed stays unreleased: wipe it. */
-        uint8_t *buf = NULL;
-        size_t blen = 0;
-        if (rnp_output_memory_get_buf(o, &buf, &blen, false) == RNP_SUCCESS && buf)
-            rnp_buffer_clear(buf, blen);
-    }
     rnp_buffer_destroy(mode);
     rnp_op_verify_destroy(op);
-    rnp_output_destroy(o);
-    rnp_input_destroy(in);
     rnp_ffi_destroy(ffi);
     free(loaded);
     if (rc < 0)
         sg_pgp_decrypted_free(res);
+    return rc;
+}
+
+static size_t memory_len(void *ctx)
+{
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    return rnp_output_memory_get_buf(ctx, &buf, &blen, false) == RNP_SUCCESS ? blen : 0;
+}
+
+int sg_pgp_ops_decrypt(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+                       const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
+                       sg_pgp_decrypted *res)
+{
+    rnp_input_t in = NULL;
+    rnp_output_t o = NULL;
+    if (rnp_input_from_memory(&in, (const uint8_t *)cipher, clen, false) != RNP_SUCCESS)
+        in = NULL;
+    if (rnp_output_to_memory(&o, max_plain) != RNP_SUCCESS)
+        o = NULL;
+    int rc = decrypt_io(k, cands, ncand, from_addr, in, o, max_plain, memory_len, o, res);
+    uint8_t *buf = NULL;
+    size_t blen = 0;
+    if (o && rnp_output_memory_get_buf(o, &buf, &blen, false) != RNP_SUCCESS)
+        buf = NULL;
+    if (rc == 0 && res->status == SG_DEC_OK) {
+        if (!buf && blen) {
+            rc = -1;
+        } else if ((res->plain = malloc(blen + 1))) {
+            if (blen)
+                memcpy(res->plain, buf, blen);
+            res->plain[blen] = '\0';
+            res->plainlen = blen;
+        } else {
+            rc = -1;
+        }
+    }
+    /* Whatever librnp wrote (all of it when it failed) stays unreleased: wipe it. */
+    if (buf)
+        rnp_buffer_clear(buf, blen);
+    rnp_output_destroy(o);
+    rnp_input_destroy(in);
+    if (rc < 0)
+        sg_pgp_decrypted_free(res);
+    return rc;
+}
+
+/* ---- decryption in pieces (issue 11) ---- */
+
+#define GIVE_BACK ((size_t)1 << 20) /* mapped input pages are given back behind this much */
+#define FLUSH_AT ((size_t)256 << 10)
+
+typedef struct fdsink {
+    const char *in; /* the ciphertext (perhaps in a mapped file) */
+    size_t inlen, pos, given;
+    int fd;
+    sg_buf buf; /* plaintext with CRLF line ends, waiting to be written */
+    char prev;  /* the last plaintext byte so far (sg_crlf_piece) */
+    size_t n, max;
+    bool over, failed;
+} fdsink;
+
+static bool sink_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+    fdsink *s = ctx;
+    size_t k = s->inlen - s->pos < len ? s->inlen - s->pos : len;
+    memcpy(buf, s->in + s->pos, k);
+    s->pos += k;
+    *got = k;
+    if (s->pos - s->given >= GIVE_BACK) {
+        sg_mapview_release(s->in + s->given, s->in + s->pos);
+        s->given = s->pos;
+    }
+    return true;
+}
+
+static bool sink_flush(fdsink *s)
+{
+    if (s->buf.len && sg_write_all(s->fd, s->buf.data, s->buf.len) < 0)
+        s->failed = true;
+    if (s->buf.data)
+        memset(s->buf.data, 0, s->buf.len);
+    s->buf.len = 0;
+    return !s->failed;
+}
+
+static bool sink_write(void *ctx, const void *buf, size_t len)
+{
+    fdsink *s = ctx;
+    if (s->failed || s->over)
+        return false;
+    if (len > s->max - s->n) {
+        s->over = true; /* a compressed bomb: stopped here, judged too large */
+        return false;
+    }
+    s->n += len;
+    if (sg_crlf_piece(&s->prev, buf, len, &s->buf) < 0)
+        s->failed = true;
+    return !s->failed && (s->buf.len < FLUSH_AT || sink_flush(s));
+}
+
+static size_t sink_len(void *ctx)
+{
+    const fdsink *s = ctx;
+    return s->over ? s->max : s->n;
+}
+
+int sg_pgp_ops_decrypt_to_fd(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+                             const char *from_addr, const char *cipher, size_t clen, size_t max_plain, int fd,
+                             sg_pgp_decrypted *res)
+{
+    fdsink s = {.in = cipher, .inlen = clen, .fd = fd, .max = max_plain ? max_plain : SIZE_MAX};
+    sg_buf_init(&s.buf, FLUSH_AT * 2 + 65536);
+    rnp_input_t in = NULL;
+    rnp_output_t o = NULL;
+    if (rnp_input_from_callback(&in, sink_read, NULL, &s) != RNP_SUCCESS)
+        in = NULL;
+    if (rnp_output_to_callback(&o, sink_write, NULL, &s) != RNP_SUCCESS)
+        o = NULL;
+    int rc = decrypt_io(k, cands, ncand, from_addr, in, o, max_plain, sink_len, &s, res);
+    rnp_output_destroy(o);
+    rnp_input_destroy(in);
+    if (rc == 0 && res->status == SG_DEC_OK && (!sink_flush(&s) || s.failed)) {
+        sg_pgp_decrypted_free(res);
+        rc = -1; /* the file is incomplete: nothing of it counts */
+    }
+    if (s.buf.data)
+        memset(s.buf.data, 0, s.buf.len);
+    sg_buf_free(&s.buf);
+    if (s.pos > s.given)
+        sg_mapview_release(s.in + s.given, s.in + s.pos);
+    if (rc == 0)
+        res->plainlen = s.n;
     return rc;
 }
 

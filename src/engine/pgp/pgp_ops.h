@@ -74,6 +74,14 @@ int sg_pgp_ops_decrypt(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 
                        const char *from_addr, const char *cipher, size_t clen, size_t max_plain,
                        sg_pgp_decrypted *res);
 void sg_pgp_decrypted_free(sg_pgp_decrypted *res);
+/* sg_pgp_ops_decrypt for a large message (issue 11): the ciphertext is read in pieces (mapped
+ * pages given back behind the reader) and the plaintext, its line ends made CRLF, is written
+ * to fd as librnp produces it (res->plain stays NULL, plainlen counts librnp's bytes). What
+ * fd holds may be used only when res->status is SG_DEC_OK: librnp checks the MDC / AEAD tag
+ * at the end, after writing; on any other status, or -1, the caller discards the file. */
+int sg_pgp_ops_decrypt_to_fd(const sg_pgp_ops_keys *k, char (*cands)[SG_PGP_FPR_LEN + 1], size_t ncand,
+                             const char *from_addr, const char *cipher, size_t clen, size_t max_plain, int fd,
+                             sg_pgp_decrypted *res);
 
 /* Verifies a detached signature over data exactly as given (multipart/signed). */
 int sg_pgp_ops_verify_detached(const sg_pgp_ops_keys *k, const char *from_addr, const char *data, size_t len,

@@ -113,6 +113,12 @@ typedef struct sg_smime_decrypted {
 int sg_smime_decrypt(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1], size_t ncand,
                      const unsigned char *der, size_t len, size_t max_plain, sg_smime_decrypted *res);
 void sg_smime_decrypted_free(sg_smime_decrypted *res);
+/* sg_smime_decrypt for a large message (issue 11): CMS_decrypt writes the plaintext to fd (a
+ * fresh file) as it decrypts; res->plain stays NULL, plainlen is the file's size. What fd
+ * holds may be used only when res->status is SG_DEC_OK: with AuthEnvelopedData the GCM tag is
+ * checked at the end, after the writing; otherwise the caller discards the file. */
+int sg_smime_decrypt_to_fd(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1], size_t ncand,
+                           const unsigned char *der, size_t len, size_t max_plain, int fd, sg_smime_decrypted *res);
 
 typedef struct sg_smime_verified {
     sg_sig_verdict v;

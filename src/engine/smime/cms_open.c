@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/smime/cms.h"
 #include "engine/smime/cms_int.h"
@@ -57,8 +58,9 @@ static int open_key(const sg_smime_keys *k, CMS_ContentInfo *cms, char (*cands)[
     return -1;
 }
 
-int sg_smime_decrypt(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1], size_t ncand,
-                     const unsigned char *der, size_t len, size_t max_plain, sg_smime_decrypted *res)
+/* sg_smime_decrypt into fd when fd >= 0 (sg_smime_decrypt_to_fd), else into memory. */
+static int decrypt_into(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1], size_t ncand,
+                        const unsigned char *der, size_t len, size_t max_plain, int fd, sg_smime_decrypted *res)
 {
     memset(res, 0, sizeof *res);
     res->status = SG_DEC_FAILED;
@@ -102,7 +104,7 @@ int sg_smime_decrypt(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1],
         set_reason(res->reason, sizeof res->reason, "key-decryption-failed");
         goto done;
     }
-    out = BIO_new(BIO_s_secmem());
+    out = fd >= 0 ? BIO_new_fd(fd, BIO_NOCLOSE) : BIO_new(BIO_s_secmem());
     if (!out) {
         rc = -1;
         goto done;
@@ -117,7 +119,18 @@ int sg_smime_decrypt(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1],
         goto done;
     }
     char *p = NULL;
-    long n = BIO_get_mem_data(out, &p);
+    struct stat st;
+    long n = -1;
+    if (fd < 0)
+        n = BIO_get_mem_data(out, &p);
+    else if (BIO_flush(out) == 1 && fstat(fd, &st) == 0)
+        n = (long)st.st_size;
+    if (fd >= 0 && n >= 0 && (size_t)n <= max_plain) {
+        res->plainlen = (size_t)n; /* in the file; used only because CMS_decrypt succeeded */
+        res->status = SG_DEC_OK;
+        res->reason[0] = '\0';
+        goto done;
+    }
     if (n < 0 || (size_t)n > max_plain) {
         res->status = SG_DEC_TOO_LARGE;
         set_reason(res->reason, sizeof res->reason, "plaintext-too-large");
@@ -141,6 +154,18 @@ done:
     free(certs);
     ERR_clear_error();
     return rc;
+}
+
+int sg_smime_decrypt(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1], size_t ncand,
+                     const unsigned char *der, size_t len, size_t max_plain, sg_smime_decrypted *res)
+{
+    return decrypt_into(k, cands, ncand, der, len, max_plain, -1, res);
+}
+
+int sg_smime_decrypt_to_fd(const sg_smime_keys *k, char (*cands)[SG_CERT_FPR_LEN + 1], size_t ncand,
+                           const unsigned char *der, size_t len, size_t max_plain, int fd, sg_smime_decrypted *res)
+{
+    return decrypt_into(k, cands, ncand, der, len, max_plain, fd, res);
 }
 
 void sg_smime_decrypted_free(sg_smime_decrypted *res)

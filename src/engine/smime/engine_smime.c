@@ -13,12 +13,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/smime/cms.h"
 #include "engine/engine.h"
 #include "keys/ca.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
+#include "lib/mapview.h"
 #include "mime/mime.h"
 #include "mime/mime_stream.h"
 #include "mime/smime.h"
@@ -463,6 +465,73 @@ static int crlf_copy(const char *s, size_t n, char **out, size_t *outlen)
     return *out ? 0 : -1;
 }
 
+/* An envelope at least this large is decrypted into a file (issue 11). */
+#define STREAM_MIN ((size_t)1 << 20)
+
+/* s[0, n) has a line end that is a bare LF. Mapped pages behind the scan are given back. */
+static bool bare_lf(const char *s, size_t n)
+{
+    const char *given = s, *end = s + n;
+    for (const char *p = s; p < end;) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (lf && (lf == s || lf[-1] != '\r'))
+            return true;
+        p = lf ? lf + 1 : end;
+        if (p - given >= (1 << 20)) {
+            sg_mapview_release(given, p);
+            given = p;
+        }
+    }
+    return false;
+}
+
+/* The text of m with every bare LF made CRLF, written into a new unnamed file in dir in
+ * pieces (mapped pages given back behind the reader) and mapped; NULL on failure. */
+static sg_mapview *crlf_file(const sg_mapview *m, const char *dir)
+{
+    int fd = sg_tmpfile(dir);
+    if (fd < 0)
+        return NULL;
+    sg_buf b;
+    sg_buf_init(&b, (4u << 20));
+    char prev = 0;
+    const size_t piece = (size_t)1 << 20;
+    int rc = 0;
+    for (size_t off = 0; rc == 0 && off < m->len; off += piece) {
+        size_t k = m->len - off < piece ? m->len - off : piece;
+        rc = sg_crlf_piece(&prev, m->base + off, k, &b) < 0 || sg_write_all(fd, b.data, b.len) < 0 ? -1 : 0;
+        memset(b.data, 0, b.len); /* plaintext */
+        b.len = 0;
+        sg_mapview_release(m->base + off, m->base + off + k);
+    }
+    sg_buf_free(&b);
+    if (rc < 0) {
+        close(fd);
+        return NULL;
+    }
+    return sg_mapview_new(fd);
+}
+
+/* The decrypted file fd (closed here) as the inner entity (engine.h: CRLF): mapped, through a
+ * converted copy in a second file when it has bare LF line ends (OpenSSL's tools write LF).
+ * 0 or -1. */
+static int file_inner(int fd, const char *dir, sg_layer *out)
+{
+    sg_mapview *m = sg_mapview_new(fd);
+    if (!m)
+        return -1;
+    if (bare_lf(m->base, m->len)) {
+        sg_mapview *c = crlf_file(m, dir);
+        sg_mapview_free(m);
+        if (!(m = c))
+            return -1;
+    }
+    out->inner_map = m;
+    out->inner = (char *)m->base;
+    out->innerlen = m->len;
+    return 0;
+}
+
 static int peel_encrypted(const sg_peel_req *req, const sg_mime_smime *s, sg_layer *out)
 {
     if (!(out->readable = calloc(req->nrcpt ? req->nrcpt : 1, sizeof *out->readable)))
@@ -502,7 +571,11 @@ static int peel_encrypted(const sg_peel_req *req, const sg_mime_smime *s, sg_lay
     sg_smime_keys k = keys();
     sg_smime_decrypted d;
     size_t max = req->max_plain ? req->max_plain : SG_SMIME_MAX_DER;
-    if (sg_smime_decrypt(&k, cands, nc, s->der, s->derlen, max, &d) < 0) {
+    /* A large envelope is decrypted into an unnamed file (issue 11), used only after
+     * CMS_decrypt succeeded (for AuthEnvelopedData: the GCM tag verified at the end). */
+    int fd = req->tmpdir && s->derlen >= STREAM_MIN ? sg_tmpfile(req->tmpdir) : -1;
+    if ((fd >= 0 ? sg_smime_decrypt_to_fd(&k, cands, nc, s->der, s->derlen, max, fd, &d)
+                 : sg_smime_decrypt(&k, cands, nc, s->der, s->derlen, max, &d)) < 0) {
         rc = -1;
         goto out;
     }
@@ -511,8 +584,16 @@ static int peel_encrypted(const sg_peel_req *req, const sg_mime_smime *s, sg_lay
             out->readable[owner[c]] = true;
     out->dec = d.status;
     snprintf(out->reason, sizeof out->reason, "%s", d.reason);
-    if (d.status == SG_DEC_OK && crlf_copy(d.plain, d.plainlen, &out->inner, &out->innerlen) < 0)
+    if (d.status == SG_DEC_OK && fd >= 0)
+        rc = file_inner(fd, req->tmpdir, out);
+    else if (d.status == SG_DEC_OK && crlf_copy(d.plain, d.plainlen, &out->inner, &out->innerlen) < 0)
         rc = -1;
+    if (fd >= 0 && d.status != SG_DEC_OK) {
+        /* Unverified plaintext: emptied (its cached pages dropped) and gone with the close. */
+        if (ftruncate(fd, 0) < 0)
+            sg_warn(req->qid, "event=smime-tmp-truncate-failed");
+        close(fd);
+    }
     sg_smime_decrypted_free(&d);
 out:
     free(cands);
@@ -524,16 +605,26 @@ static int peel_signed(const sg_peel_req *req, const sg_mime_smime *s, sg_layer 
 {
     sg_buf data;
     sg_buf_init(&data, SG_MIME_MAX_OUT);
-    /* RFC 8551 3.1.1: signed content is canonical (CRLF); transports may have made it LF. */
-    if (s->kind == SG_MIME_SMIME_CLEAR && sg_mime_to_crlf(s->signed_data, s->signed_len, &data) < 0) {
-        sg_buf_free(&data);
-        return -1;
+    /* RFC 8551 3.1.1: signed content is canonical (CRLF); transports may have made it LF.
+     * Content that is CRLF already is verified where it lies (a large decrypted entity is a
+     * mapped file, issue 11), not copied. */
+    const char *content = NULL;
+    size_t clen = 0;
+    if (s->kind == SG_MIME_SMIME_CLEAR && !bare_lf(s->signed_data, s->signed_len)) {
+        content = s->signed_data;
+        clen = s->signed_len;
+    } else if (s->kind == SG_MIME_SMIME_CLEAR) {
+        if (sg_mime_to_crlf(s->signed_data, s->signed_len, &data) < 0) {
+            sg_buf_free(&data);
+            return -1;
+        }
+        content = data.data ? data.data : "";
+        clen = data.len;
     }
     sg_smime_keys k = keys();
     sg_smime_verified v;
     size_t max = req->max_plain ? req->max_plain : SG_SMIME_MAX_DER;
-    int rc = sg_smime_verify(&k, req->from, req->at ? req->at : time(NULL), s->der, s->derlen,
-                             s->kind == SG_MIME_SMIME_CLEAR ? (data.data ? data.data : "") : NULL, data.len,
+    int rc = sg_smime_verify(&k, req->from, req->at ? req->at : time(NULL), s->der, s->derlen, content, clen,
                              max, &v);
     sg_buf_free(&data);
     if (rc < 0)
