@@ -50,8 +50,10 @@ static const spool_dir layout[] = {
     {"incoming", W_CRYPTD, W_SMTPD, 0730}, /* smtpd writes (cannot list), cryptd takes */
     {"active", W_CRYPTD, W_ROOT, 0700},
     {"hold", W_CRYPTD, W_ROOT, 0700},      /* [encrypt] mail waits here in the clear */
-    {"outgoing", W_RELAY, W_CRYPTD, 0730}, /* cryptd writes, relay sends and removes */
-    {"deferred", W_RELAY, W_ROOT, 0700},
+    /* cryptd writes outgoing/, relay sends and removes; cryptd may also list, read and move
+     * there and in deferred/ (the queue operations run in cryptd: docs/architecture.md) */
+    {"outgoing", W_RELAY, W_CRYPTD, 0770},
+    {"deferred", W_RELAY, W_CRYPTD, 0770},
     {"dsn", W_CRYPTD, W_RELAY, 0730},   /* relay's bounces, taken by cryptd through the policy */
     {"corrupt", W_ROOT, W_ROOT, 01730}, /* cryptd and relay move files in; only root lists or reads */
 };

@@ -7,7 +7,7 @@ int sg_web_init(sg_web *w, const sg_config *cfg, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
     w->cfg = cfg;
-    w->store = sg_store_open(cfg->store_path, err, errlen);
+    w->store = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, errlen);
     return w->store ? 0 : -1;
 }
 
