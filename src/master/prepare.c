@@ -49,7 +49,7 @@ static const spool_dir layout[] = {
     {"tmp/relay", W_RELAY, W_ROOT, 0700},
     {"incoming", W_CRYPTD, W_SMTPD, 0730}, /* smtpd writes (cannot list), cryptd takes */
     {"active", W_CRYPTD, W_ROOT, 0700},
-    {"hold", W_CRYPTD, W_ROOT, 0700},      /* [encrypt] mail waits here in the clear */
+    {"hold", W_CRYPTD, W_ROOT, 0700}, /* [encrypt] mail waits here in the clear */
     /* cryptd writes outgoing/, relay sends and removes; cryptd may also list, read and move
      * there and in deferred/ (the queue operations run in cryptd: docs/architecture.md) */
     {"outgoing", W_RELAY, W_CRYPTD, 0770},

@@ -9,6 +9,7 @@ operations, and the operations that need cryptd (a queue delete, key.generate, t
 queue counts) run there over its control socket for an Administrator, one audit event each,
 and are refused for an Auditor with nothing changed. Owner: src/web."""
 import grp
+import http.client
 import json
 import os
 import pwd
@@ -17,7 +18,9 @@ import signal
 import socket
 import ssl
 import sys
+import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, asan_binary, log_events, put_message, wait_for, wait_port  # noqa: E402
@@ -97,6 +100,45 @@ try:
     t.ok(again.cookies.get("__Host-sealgate") not in (None, first_id), "each sign-in gets a new session id")
     csrf = alice.csrf()
     again_used = time.monotonic()
+
+    # ---- sign-ins (argon2id, ~0.3 s each) do not hold up other requests: the daemon's threads ----
+    # Three sign-ins are sent in full, then a GET: served by a thread of its own, it is answered
+    # before the last sign-in is (with one thread it would wait for all three). Order, not time.
+    forms = []
+    for i in range(3):
+        c = Client(port)
+        m = re.search(r'name="pre" value="([0-9a-f]+)"', c.request("GET", "/login").text())
+        forms.append((c, urllib.parse.urlencode({"pre": m.group(1) if m else "", "name": "alice", "password": pw})))
+    finished, lock, sent = [], threading.Lock(), [threading.Event() for _ in forms]
+
+    def sign_in(i):
+        c, body = forms[i]
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=unverified(), timeout=120)
+        try:
+            conn.request("POST", "/login", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items())})
+            sent[i].set()
+            status = conn.getresponse().status
+        finally:
+            sent[i].set()
+            conn.close()
+        with lock:
+            finished.append(("sign-in", status))
+    threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(len(forms))]
+    for th in threads:
+        th.start()
+    for ev in sent:
+        ev.wait(120)
+    got = anon.request("GET", "/api/v1/openapi.json").status
+    with lock:
+        finished.append(("get", got))
+    for th in threads:
+        th.join(120)
+    t.ok([s for k, s in finished if k == "sign-in"] == [303] * 3 and ("get", 200) in finished
+         and finished.index(("get", 200)) < len(finished) - 1,
+         "a request is answered while sign-ins are being computed (before the last of three sent before it)",
+         str(finished))
     t.ok(csrf and len(csrf) == 64, "the page carries the session's CSRF token")
     a = alice.api("POST", "/api/v1/tokens", {"roles": "administrator", "label": "test"}, csrf=csrf)
     adm = Client(port)  # alice's own token: the rest of the suite does not depend on her session

@@ -76,10 +76,17 @@ try:
     gw.start()
     t.ok(wait_port(gw.web_port, 15), "the web role listens", gw.log_text()[-500:])
     if os.geteuid() == 0:
-        with open(f"/proc/{wait_for(lambda: gw.role_pids().get('web'), 10)}/status") as f:
-            uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
-        t.ok(uids == [str(pwd.getpwnam("sealgate-web").pw_uid)] * 4,
-             "the web role runs as sealgate-web (privileges dropped)", str(uids))
+        want = [str(pwd.getpwnam("sealgate-web").pw_uid)] * 4
+
+        def web_uids():
+            """The web role's real, effective, saved and fs uids once it has dropped to its user."""
+            try:
+                with open(f"/proc/{gw.role_pids().get('web')}/status") as f:
+                    uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
+            except (OSError, IndexError):
+                return None
+            return uids if uids == want else None
+        t.ok(wait_for(web_uids, 15), "the web role runs as sealgate-web (privileges dropped)")
     pw = first_admin(gw, "alice")
     if not pw:
         t.fail("sealgate admin add prints a one-time password", gw.log_text()[-300:])
