@@ -80,9 +80,10 @@ int sg_control_listen(const sg_config *cfg, char *err, size_t errlen)
     bool root = geteuid() == 0;
     /* The web role's user (users.web) and its own group of the same name, of which that user
      * alone is a member (scripts/deps.sh, debian/sealgate.sysusers): one name for both. */
-    struct group *g = getgrnam(cfg->users.web);
+    const char *web = cfg->users.web && *cfg->users.web ? cfg->users.web : NULL; /* none: root's alone */
+    struct group *g = web ? getgrnam(web) : NULL;
     gid_t gid = g ? g->gr_gid : 0;
-    struct passwd *pw = getpwnam(cfg->users.web);
+    struct passwd *pw = web ? getpwnam(web) : NULL;
     S.have_web = pw != NULL;
     S.web_uid = pw ? pw->pw_uid : (uid_t)-1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
