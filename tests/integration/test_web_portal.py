@@ -4,22 +4,25 @@ python3-selenium) against a running gateway (issue 18): sign in with the keyboar
 renders without a console error (a Content-Security-Policy violation is one), a held message
 (sent through SMTP with [encrypt] to a recipient without a key) is found on the dashboard's
 count and the queue page and, once the recipient's key is imported, released with its button and
-arrives encrypted at the sink; screenshots of the dashboard and the queue page land in
+arrives encrypted at the sink; a deferred message (the relay's file) is retried and delivered,
+another held and then deleted with the queue page's buttons; screenshots of the dashboard and the queue page land in
 tests/out/web/ for a person to look at. The gateway's self-signed certificate is accepted for
 this test only.
 Run as root, the gateway drops privileges as in production: the web role can enter no spool
 state, so the dashboard's counts and the queue page (status, queue.list, queue.show) and the
 moves (queue.release) are cryptd's answers over its control socket; that is what this exercises.
 Owner: src/web."""
+import grp
 import os
 import pwd
 import re
 import shutil
 import smtplib
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import ROOT, Gateway, Tap, gpg_runner, listdir, wait_for, wait_port  # noqa: E402
+from sgtest import ROOT, Gateway, Tap, gpg_runner, listdir, put_message, wait_for, wait_port  # noqa: E402
 
 t = Tap()
 CHROMIUM = shutil.which("chromium")
@@ -64,6 +67,13 @@ def browser():
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     # The driver's path is given, so selenium never tries to download one.
     return webdriver.Chrome(service=Service(executable_path=DRIVER), options=o)
+
+
+def alert_present(d):
+    try:
+        return d.switch_to.alert is not None
+    except Exception:  # selenium's NoAlertPresentException
+        return False
 
 
 def console_errors(d):
@@ -167,6 +177,46 @@ try:
                  errors="replace") or gw.log_text()[-800:])
     else:
         t.fail("release the held message from the queue page", "no row to release")
+
+    # Retry, hold and delete on the relay's deferred/ and cryptd's hold/: the web role enters
+    # neither; cryptd moves the files (a relay-owned file too) for the queue page's buttons.
+    def plant_deferred(subject):
+        q = put_message(gw.spool, "hold", b"From: ops@demo.test\r\nTo: user@demo.test\r\nSubject: " + subject
+                        + b"\r\n\r\nbody\r\n", sender="ops@demo.test", rcpts=("user@demo.test",),
+                        attempts=1, next_attempt=int(time.time()) + 3600)
+        os.rename(os.path.join(gw.spool, "hold", q), os.path.join(gw.spool, "deferred", q + ".0"))
+        if os.geteuid() == 0:
+            os.chown(os.path.join(gw.spool, "deferred", q + ".0"), pwd.getpwnam("sealgate-relay").pw_uid,
+                     grp.getgrnam("sealgate").gr_gid)
+        return q + ".0"
+
+    def click(state, qid_, label):
+        d.get(base + f"/queue?state={state}")
+        rows = d.find_elements(By.XPATH, f"//tr[td/a[text()='{qid_}']]")
+        if not rows:
+            return f"no row for {qid_} in {state}: " + d.find_element(By.TAG_NAME, "main").text[:300]
+        rows[0].find_element(By.XPATH, f".//button[normalize-space()='{label}']").click()
+        if label == "Delete":  # the page asks first (data-confirm)
+            wait_for(lambda: alert_present(d), 10)
+            d.switch_to.alert.accept()
+        wait_for(lambda: "done" in d.current_url or "Error" in d.title, 20)
+        main = d.find_element(By.TAG_NAME, "main").text
+        return "" if f"{label.lower()} done" in main else f"{d.title}: {main[:300]}"
+
+    retried, parked = plant_deferred(b"retry me"), plant_deferred(b"park me")
+    before = gw.sink_files()
+    why = click("deferred", retried, "Retry")
+    t.ok(not why and retried not in listdir(gw.spool, "deferred"), "Retry on the queue page moves a deferred "
+         "message (the relay's file) to outgoing/", why)
+    t.ok(wait_for(lambda: [n for n in gw.sink_files() - before
+                           if b"retry me" in open(os.path.join(gw.sink_dir, "new", n), "rb").read()], 30),
+         "... and the relay delivers it")
+    why = click("deferred", parked, "Hold")
+    t.ok(not why and parked in listdir(gw.spool, "hold") and parked not in listdir(gw.spool, "deferred"),
+         "Hold on the queue page moves a deferred message to hold/", why)
+    why = click("hold", parked, "Delete")
+    t.ok(not why and parked not in listdir(gw.spool, "hold"), "Delete on the queue page removes the held message", why)
+    t.ok(not console_errors(d), "the queue's actions without console errors")
     # an account added on the Admins page, with the keyboard: its one-time password is shown once
     d.get(base + "/admins")
     d.find_element(By.ID, "new-name").send_keys("olivia")
