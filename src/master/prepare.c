@@ -216,10 +216,10 @@ typedef struct reach {
 } reach;
 
 static const reach smtpd_needs[] = {{"tmp/smtpd", R_OK | W_OK | X_OK}, {"incoming", W_OK | X_OK}, {NULL, 0}};
-static const reach cryptd_needs[] = {{"tmp/cryptd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK},
-                                     {"active", R_OK | W_OK | X_OK},     {"hold", R_OK | W_OK | X_OK},
-                                     {"outgoing", W_OK | X_OK},          {"dsn", R_OK | W_OK | X_OK},
-                                     {"corrupt", W_OK | X_OK},           {NULL, 0}};
+static const reach cryptd_needs[] = {
+    {"tmp/cryptd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK}, {"active", R_OK | W_OK | X_OK},
+    {"hold", R_OK | W_OK | X_OK},       {"outgoing", R_OK | W_OK | X_OK}, {"deferred", R_OK | W_OK | X_OK},
+    {"dsn", R_OK | W_OK | X_OK},        {"corrupt", W_OK | X_OK},         {NULL, 0}};
 static const reach relay_needs[] = {{"tmp/relay", R_OK | W_OK | X_OK}, {"outgoing", R_OK | W_OK | X_OK},
                                     {"deferred", R_OK | W_OK | X_OK},  {"dsn", W_OK | X_OK},
                                     {"corrupt", W_OK | X_OK},          {NULL, 0}};
@@ -294,7 +294,12 @@ int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen)
         char *slash = strrchr(sd, '/');
         if (slash)
             *slash = '\0';
-        const reach web_needs[] = {{sd, R_OK | W_OK | X_OK}, {cfg->store_path, R_OK | W_OK}, {NULL, 0}};
+        const reach file_needs[] = {{sd, R_OK | W_OK | X_OK}, {cfg->store_path, R_OK | W_OK}, {NULL, 0}};
+        /* PostgreSQL: no file but the password file, when there is one (a URI is no path). */
+        const reach pg_needs[] = {{cfg->store_password_file, R_OK}, {NULL, 0}};
+        const reach *web_needs = !sg_store_is_remote(cfg->store_path)                    ? file_needs
+                                 : cfg->store_password_file && *cfg->store_password_file ? pg_needs
+                                                                                         : pg_needs + 1;
         if (check_reach(cfg, cfg->users.web, cfg->users.group, NULL, web_needs, err, errlen) < 0)
             return -1;
     }
