@@ -119,6 +119,9 @@ static int run(sg_op_ctx *ctx, const sg_op *op, const json_t *args, json_t **res
                           op->name);
     if (op->where == SG_RUN_CRYPTD && !ctx->in_cryptd && ctx->forward)
         return ctx->forward(ctx, op, args, result, err);
+    /* The web role can enter no spool state: what reads them is asked of cryptd. */
+    if (op->where == SG_RUN_SPOOL && !ctx->in_cryptd && ctx->forward && ctx->via != SG_VIA_CLI)
+        return ctx->forward(ctx, op, args, result, err);
     if (!op->handler)
         return sg_op_fail(err, SG_OP_UNAVAILABLE, NULL, "%s is not available in this process", op->name);
     return op->handler(ctx, args, result, err);

@@ -111,6 +111,9 @@ typedef enum {
     SG_RUN_CRYPTD, /* needs the KEK, private keys or spool states only cryptd moves: in cryptd
                       (over the control socket), or in the CLI as root when nothing runs */
     SG_RUN_LOCAL,  /* only the CLI on the machine itself (secret-key export) */
+    SG_RUN_SPOOL,  /* reads the spool states: in cryptd (which may list every state but corrupt/)
+                      when a front end other than the CLI calls it, and in that front end when
+                      cryptd does not run; in the CLI itself (as root it reads every state) */
 } sg_op_where;
 
 /* Which front end makes a call. */

@@ -21,6 +21,7 @@ void sg_ops_markdown(FILE *f)
         fprintf(f, "` | %s | %s | %s | %s |\n", roles[0] ? roles : "-", op->read_only ? "yes" : "no",
                 op->where == SG_RUN_ANY      ? "any"
                 : op->where == SG_RUN_CRYPTD ? "cryptd"
+                : op->where == SG_RUN_SPOOL  ? "cryptd for the web role"
                                              : "local CLI",
                 op->summary);
     }

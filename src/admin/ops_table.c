@@ -185,7 +185,7 @@ const sg_op sg_ops[] = {
 
     /* the gateway (ops_system.c) */
     {"status", SG_ROLES_ALL, RO, "GET", "/api/v1/status", {"status"}, no_args,
-     "Health of the roles and queue sizes per state", "status", SG_RUN_ANY, NULL, sg_op_status},
+     "Health of the roles and queue sizes per state", "status", SG_RUN_SPOOL, NULL, sg_op_status},
     {"version", SG_ROLES_ALL, RO, "GET", "/api/v1/version", {"version"}, no_args, "The sealgate version",
      "version", SG_RUN_ANY, NULL, sg_op_version},
     {"check-config", SG_ROLE_NETWORK | SG_ROLE_SYSTEM, RO, "GET", "/api/v1/config/check", {"check-config"},
@@ -194,9 +194,9 @@ const sg_op sg_ops[] = {
 
     /* the queue (ops_queue.c): moves of states cryptd and the relay own run in cryptd */
     {"queue.list", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/queue", {"queue", "list"}, queue_list_args,
-     "List queued messages with filters", "queue.list", SG_RUN_ANY, NULL, sg_op_queue_list},
+     "List queued messages with filters", "queue.list", SG_RUN_SPOOL, NULL, sg_op_queue_list},
     {"queue.show", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/queue/{id}", {"queue", "show"}, queue_id_args,
-     "Envelope, headers and last error of a queued message", "queue.show", SG_RUN_ANY, "id", sg_op_queue_show},
+     "Envelope, headers and last error of a queued message", "queue.show", SG_RUN_SPOOL, "id", sg_op_queue_show},
     {"queue.hold", SG_ROLE_SYSTEM, RW, "POST", "/api/v1/queue/{id}/hold", {"queue", "hold"}, queue_id_args,
      "Move a message to hold", "queue.hold", SG_RUN_CRYPTD, "id", sg_op_queue_hold},
     {"queue.release", SG_ROLE_SYSTEM, RW, "POST", "/api/v1/queue/{id}/release", {"queue", "release"},

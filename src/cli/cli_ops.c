@@ -282,6 +282,7 @@ static int print_table(bool markdown)
                                            "summary", op->summary, "where",
                                            op->where == SG_RUN_ANY      ? "any"
                                            : op->where == SG_RUN_CRYPTD ? "cryptd"
+                                           : op->where == SG_RUN_SPOOL  ? "spool"
                                                                         : "local",
                                            "cli", words, "cli_served", verb_of(op) != NULL));
     }

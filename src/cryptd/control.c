@@ -78,9 +78,12 @@ int sg_control_listen(const sg_config *cfg, char *err, size_t errlen)
         return -1;
     }
     bool root = geteuid() == 0;
-    struct group *g = getgrnam(SG_CTL_GROUP);
+    /* The web role's user (users.web) and its own group of the same name, of which that user
+     * alone is a member (scripts/deps.sh, debian/sealgate.sysusers): one name for both. */
+    const char *web = cfg->users.web && *cfg->users.web ? cfg->users.web : NULL; /* none: root's alone */
+    struct group *g = web ? getgrnam(web) : NULL;
     gid_t gid = g ? g->gr_gid : 0;
-    struct passwd *pw = getpwnam(SG_CTL_WEB_USER);
+    struct passwd *pw = web ? getpwnam(web) : NULL;
     S.have_web = pw != NULL;
     S.web_uid = pw ? pw->pw_uid : (uid_t)-1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {

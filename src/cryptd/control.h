@@ -3,8 +3,9 @@
  * and runs each request through a dispatcher (cryptd gives it sg_admin_call's, control_ops.c).
  * Owner: src/cryptd (issue 18).
  *
- * SECURITY: a local Unix socket, not a network one: the directory (root:sealgate-web 0750) and
- * the socket (root:sealgate-web 0660) let only root and the web role's group reach it, and every
+ * SECURITY: a local Unix socket, not a network one: the directory and the socket (root and the
+ * group named like the web role's user users.web, sealgate-web by default; 0750 and 0660) let
+ * only root and the web role reach it, and every
  * peer is checked again by uid (anyone else is refused and logged). Frames are bounded and
  * checked (lib/control_proto.h); a bad frame closes that connection only. Requests run on
  * threads of their own, a few at a time (SG_CTL_MAX_OPS), each within a time limit, so mail
@@ -18,7 +19,6 @@
 #include "lib/config.h"
 #include "lib/control_proto.h"
 
-#define SG_CTL_WEB_USER "sealgate-web" /* the web role's user (scripts/deps.sh) */
 #define SG_CTL_MAX_CONN 16             /* connections at once; more are answered "busy" */
 #define SG_CTL_MAX_OPS 2               /* operations running at once (the machine's crypto) */
 #define SG_CTL_IDLE_MS 60000           /* a connection may wait this long between requests */

@@ -1,8 +1,8 @@
 /* control_ops.c - cryptd's dispatcher of control requests (control_ops.h): each request runs
  * through the operation layer (sg_admin_call, admin/ops.h) on a store handle of its own, with
- * the actor and roles the peer may state. Only operations the table marks SG_RUN_CRYPTD (and
- * SG_RUN_LOCAL ones, which sg_admin_call refuses here) are taken; SG_RUN_ANY ones are answered
- * "unavailable": the front end runs those itself. Owner: src/cryptd (issue 18).
+ * the actor and roles the peer may state. Only operations the table marks SG_RUN_CRYPTD or
+ * SG_RUN_SPOOL (and SG_RUN_LOCAL ones, which sg_admin_call refuses here) are taken; SG_RUN_ANY
+ * ones are answered "unavailable": the front end runs those itself. Owner: src/cryptd (issue 18).
  *
  * SECURITY: root and cryptd's own user (peer->local_admin) act as Administrator whatever the
  * request says; the web user acts with the roles it names, which sg_admin_call checks against
@@ -63,8 +63,8 @@ void sg_ctl_ops_dispatch(void *vctx, const sg_ctl_peer *peer, const sg_ctl_msg *
     if (!bad_role && json_is_object(args) && (!op || op->where == SG_RUN_ANY)) {
         /* sg_admin_call writes no event for an operation it does not know; this front end
          * records every request it was sent. An operation any process may run is run by the
-         * front end itself: here it could answer wrongly (cryptd cannot list the relay's spool
-         * states, for one), and refusing it keeps what the socket offers to what needs cryptd. */
+         * front end itself: refusing it keeps what the socket offers to what needs cryptd (the
+         * KEK, or the spool states for SG_RUN_SPOOL's readers). */
         sg_op_error e = {.code = op ? SG_OP_UNAVAILABLE : SG_OP_NOT_FOUND};
         if (op)
             snprintf(e.message, sizeof e.message, "%.64s does not run in cryptd: the front end runs it", req->op);

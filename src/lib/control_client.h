@@ -13,9 +13,8 @@
 
 #include "lib/control_proto.h"
 
-/* The group whose members may connect besides root: the web role's (scripts/deps.sh creates
- * the user sealgate-web with this group). */
-#define SG_CTL_GROUP "sealgate-web"
+/* Besides root, the socket's group may connect: the group named like the web role's user
+ * (cfg->users.web, whose own group it is: scripts/deps.sh), set by cryptd (cryptd/control.h). */
 #define SG_CTL_TIMEOUT_MS 120000 /* a request's time limit as the client waits for it */
 
 /* <base_dir>/run/control.sock into out: 0, or -1 when it does not fit (sockaddr_un holds 108

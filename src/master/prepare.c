@@ -49,9 +49,11 @@ static const spool_dir layout[] = {
     {"tmp/relay", W_RELAY, W_ROOT, 0700},
     {"incoming", W_CRYPTD, W_SMTPD, 0730}, /* smtpd writes (cannot list), cryptd takes */
     {"active", W_CRYPTD, W_ROOT, 0700},
-    {"hold", W_CRYPTD, W_ROOT, 0700},      /* [encrypt] mail waits here in the clear */
-    {"outgoing", W_RELAY, W_CRYPTD, 0730}, /* cryptd writes, relay sends and removes */
-    {"deferred", W_RELAY, W_ROOT, 0700},
+    {"hold", W_CRYPTD, W_ROOT, 0700}, /* [encrypt] mail waits here in the clear */
+    /* cryptd writes outgoing/, relay sends and removes; cryptd may also list, read and move
+     * there and in deferred/ (the queue operations run in cryptd: docs/architecture.md) */
+    {"outgoing", W_RELAY, W_CRYPTD, 0770},
+    {"deferred", W_RELAY, W_CRYPTD, 0770},
     {"dsn", W_CRYPTD, W_RELAY, 0730},   /* relay's bounces, taken by cryptd through the policy */
     {"corrupt", W_ROOT, W_ROOT, 01730}, /* cryptd and relay move files in; only root lists or reads */
 };
@@ -214,10 +216,10 @@ typedef struct reach {
 } reach;
 
 static const reach smtpd_needs[] = {{"tmp/smtpd", R_OK | W_OK | X_OK}, {"incoming", W_OK | X_OK}, {NULL, 0}};
-static const reach cryptd_needs[] = {{"tmp/cryptd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK},
-                                     {"active", R_OK | W_OK | X_OK},     {"hold", R_OK | W_OK | X_OK},
-                                     {"outgoing", W_OK | X_OK},          {"dsn", R_OK | W_OK | X_OK},
-                                     {"corrupt", W_OK | X_OK},           {NULL, 0}};
+static const reach cryptd_needs[] = {
+    {"tmp/cryptd", R_OK | W_OK | X_OK}, {"incoming", R_OK | W_OK | X_OK}, {"active", R_OK | W_OK | X_OK},
+    {"hold", R_OK | W_OK | X_OK},       {"outgoing", R_OK | W_OK | X_OK}, {"deferred", R_OK | W_OK | X_OK},
+    {"dsn", R_OK | W_OK | X_OK},        {"corrupt", W_OK | X_OK},         {NULL, 0}};
 static const reach relay_needs[] = {{"tmp/relay", R_OK | W_OK | X_OK}, {"outgoing", R_OK | W_OK | X_OK},
                                     {"deferred", R_OK | W_OK | X_OK},  {"dsn", W_OK | X_OK},
                                     {"corrupt", W_OK | X_OK},          {NULL, 0}};
@@ -292,7 +294,12 @@ int sg_master_check_roles(const sg_config *cfg, char *err, size_t errlen)
         char *slash = strrchr(sd, '/');
         if (slash)
             *slash = '\0';
-        const reach web_needs[] = {{sd, R_OK | W_OK | X_OK}, {cfg->store_path, R_OK | W_OK}, {NULL, 0}};
+        const reach file_needs[] = {{sd, R_OK | W_OK | X_OK}, {cfg->store_path, R_OK | W_OK}, {NULL, 0}};
+        /* PostgreSQL: no file but the password file, when there is one (a URI is no path). */
+        const reach pg_needs[] = {{cfg->store_password_file, R_OK}, {NULL, 0}};
+        const reach *web_needs = !sg_store_is_remote(cfg->store_path)                    ? file_needs
+                                 : cfg->store_password_file && *cfg->store_password_file ? pg_needs
+                                                                                         : pg_needs + 1;
         if (check_reach(cfg, cfg->users.web, cfg->users.group, NULL, web_needs, err, errlen) < 0)
             return -1;
     }

@@ -5,6 +5,7 @@
  * callers pass on unchanged. */
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,13 +15,10 @@
 
 void sg_mime_init(void)
 {
-    /* GMime keeps global state (charset tables, type registry); set it up once, before the
-     * worker threads start. */
-    static int done;
-    if (!done) {
-        g_mime_init();
-        done = 1;
-    }
+    /* GMime keeps global state (charset tables, type registry); set it up once, whichever
+     * thread asks first (the web role's threads may, for a policy explanation). */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, g_mime_init);
 }
 
 /* The Content-Type of a raw header block, parsed; NULL when absent. */

@@ -69,6 +69,11 @@ int sg_policy_explain_run(const sg_config *cfg, sg_store *st, const sg_policy *p
                           const char *const *to, size_t nto, const char *subject, const char *msg, size_t len,
                           FILE *out, char *err, size_t errlen)
 {
+    /* The engines keep the environment they were started with in process globals (their init
+     * functions): in a process that serves several requests at once (the web role's threads)
+     * one explanation runs at a time, or one would look keys up in another's closed stores. */
+    static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&one_at_a_time);
     sg_mime_init();
     sg_keystore *ks = NULL;
     sg_certstore *cs = NULL;
@@ -108,5 +113,6 @@ out:
     sg_pfacts_free(&h);
     sg_certstore_close(cs);
     sg_keystore_close(ks);
+    pthread_mutex_unlock(&one_at_a_time);
     return rc;
 }

@@ -176,6 +176,11 @@ sg_http_server *sg_http_start(const sg_config *cfg, int listen_fd, const char *c
     s->ctx = ctx;
     if (cfg->web.hsts_max_age > 0)
         snprintf(s->hsts, sizeof s->hsts, "max-age=%d", cfg->web.hsts_max_age);
+    /* A few threads, each serving the connections it accepted: a sign-in's argon2id (~0.3 s,
+     * 64 MiB) holds up one of them, not every request. A small fixed number also bounds the
+     * sign-ins computed at once (and their memory: SG_HTTP_THREADS x 64 MiB). libmicrohttpd
+     * divides web.max_connections among them; web.max_per_ip stays one count for the role. */
+    unsigned threads = cfg->web.max_connections < SG_HTTP_THREADS ? (unsigned)cfg->web.max_connections : SG_HTTP_THREADS;
     s->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
         on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
@@ -183,7 +188,8 @@ sg_http_server *sg_http_start(const sg_config *cfg, int listen_fd, const char *c
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->web.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->web.max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->web.idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_END);
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_THREAD_POOL_SIZE,
+        threads > 1 ? threads : 1u, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "libmicrohttpd did not start on %s (certificate, key or socket refused)",
                  cfg->web.listen);

@@ -5,8 +5,9 @@
  * SECURITY: every answer leaves through sg_http_send, which adds Content-Security-Policy
  * "default-src 'self'", X-Content-Type-Options, X-Frame-Options, Referrer-Policy and HSTS; a body
  * over web.max_body is answered 413 before any handler runs (the handler never sees it), so an
- * oversized request changes nothing. Handlers run on the one thread of the daemon, one at a
- * time: they may use the role's store handle without a lock. */
+ * oversized request changes nothing. Handlers run on SG_HTTP_THREADS threads at once (each
+ * serving the connections it accepted), so what they share must be safe for that: the store
+ * handle is one per thread (web/store.c), the operation layer locks what it keeps in memory. */
 #ifndef SG_WEB_HTTP_H
 #define SG_WEB_HTTP_H
 
@@ -15,6 +16,8 @@
 
 #include "lib/buf.h"
 #include "lib/config.h"
+
+#define SG_HTTP_THREADS 4 /* the daemon's threads (fewer when web.max_connections is smaller) */
 
 struct MHD_Connection;
 typedef struct sg_http_server sg_http_server;

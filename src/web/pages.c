@@ -18,8 +18,9 @@ static void call_failed(sg_http_req *req, const sg_web_who *who, const sg_op_err
 
 /* ---- dashboard: the status operation ---- */
 
-/* One card per queue state: its count and the age of its oldest message; a state this process
- * cannot read (null in the status) says so instead of showing a number it does not know. */
+/* One card per queue state: its count and the age of its oldest message; a state the status's
+ * process cannot read (null: corrupt/ in cryptd, every state when cryptd does not run and this
+ * role answered itself) says so instead of showing a number it does not know. */
 static void queue_cards(sg_buf *b, const json_t *queue)
 {
     sg_buf_appendf(b, "<section aria-label=\"Queue sizes per state\"><div class=\"cards\">");
@@ -46,8 +47,8 @@ static void queue_cards(sg_buf *b, const json_t *queue)
             }
             sg_buf_appendf(b, "</div></a>");
         } else {
-            sg_buf_appendf(b, "</div><div class=\"value muted\">&mdash;</div><div class=\"sub\">not readable by "
-                              "the portal</div></a>");
+            sg_buf_appendf(b, "</div><div class=\"value muted\">&mdash;</div><div class=\"sub\">not readable "
+                              "here (only root lists it)</div></a>");
         }
     }
     sg_buf_appendf(b, "</div></section>");

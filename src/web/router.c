@@ -2,6 +2,7 @@
  * portal's pages, /api/v1. Owner: src/web.
  * SECURITY: everything but the static files, the sign-in form and the OpenAPI document needs
  * an authenticated session or token (sg_web_authenticate) before any page or operation runs. */
+#include <stdio.h>
 #include <string.h>
 
 #include "web/web_int.h"
@@ -22,6 +23,13 @@ void sg_web_route(void *ctx, sg_http_req *req)
             sg_http_send(req, 200, a->type, a->data, a->len, 0, NULL);
             return;
         }
+    /* Everything below may use the store: this thread's handle, opened on its first request. */
+    if (!sg_web_store(w)) {
+        sg_op_error e = {.code = SG_OP_UNAVAILABLE};
+        snprintf(e.message, sizeof e.message, "the portal cannot open the store (see the gateway's log)");
+        sg_web_send_error(req, &e);
+        return;
+    }
     if (prefix(path, "/api/v1")) {
         sg_web_api(w, req);
         return;

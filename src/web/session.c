@@ -34,7 +34,7 @@ int sg_web_status(sg_op_code code)
 void sg_web_audit(sg_web *w, sg_http_req *req, const sg_web_who *who, const char *op, const char *target,
                   const char *result)
 {
-    sg_audit_event(w->store, who && who->actor[0] ? who->actor : "-", who ? who->roles : 0, op, target ? target : "",
+    sg_audit_event(sg_web_store(w), who && who->actor[0] ? who->actor : "-", who ? who->roles : 0, op, target ? target : "",
                    result, req->client, "via=web");
 }
 
@@ -51,7 +51,7 @@ int sg_web_authenticate(sg_web *w, sg_http_req *req, sg_web_who *who, sg_op_erro
             return -1;
         sg_store_token t;
         uint32_t roles;
-        if (sg_auth_token_verify(w->store, authz + 7, &t, &roles, err) < 0) {
+        if (sg_auth_token_verify(sg_web_store(w), authz + 7, &t, &roles, err) < 0) {
             if (err->code == SG_OP_UNAUTHENTICATED)
                 sg_auth_client_failure(req->client, now);
             return -1;
@@ -68,7 +68,7 @@ int sg_web_authenticate(sg_web *w, sg_http_req *req, sg_web_who *who, sg_op_erro
     sg_session_limits lim = limits(w);
     sg_store_session x;
     sg_store_account a;
-    if (sg_auth_session_lookup(w->store, id, now, &lim, &x, &a, err) < 0)
+    if (sg_auth_session_lookup(sg_web_store(w), id, now, &lim, &x, &a, err) < 0)
         return -1;
     who->roles = a.roles;
     snprintf(who->actor, sizeof who->actor, "%s", a.name);
@@ -91,7 +91,7 @@ bool sg_web_csrf_ok(sg_http_req *req, const sg_web_who *who, const char *form_to
 
 sg_form *sg_web_form_post(sg_web *w, sg_http_req *req, const sg_web_who *who, const char *op, const char *target)
 {
-    static sg_form f; /* one request at a time (the daemon's one thread); 256 fields: not on the stack */
+    static _Thread_local sg_form f; /* per daemon thread (http.h); 256 fields: not on the stack */
     char msg[256];
     if (sg_form_parse(sg_http_header_get(req, "Content-Type"), req->body.data ? req->body.data : "", req->body.len, &f,
                       msg, sizeof msg) < 0) {
@@ -167,7 +167,7 @@ void sg_web_login(sg_web *w, sg_http_req *req)
         login_page(req, 200, NULL, NULL, 0);
         return;
     }
-    static sg_form f;
+    static _Thread_local sg_form f;
     char err[256];
     if (sg_form_parse(sg_http_header_get(req, "Content-Type"), req->body.data ? req->body.data : "", req->body.len, &f,
                       err, sizeof err) < 0) {
@@ -185,7 +185,7 @@ void sg_web_login(sg_web *w, sg_http_req *req)
     int64_t now = time(NULL), retry = 0;
     sg_store_account a;
     sg_op_error e = {0};
-    if (sg_auth_login(w->store, name, pw, req->client, now, &a, &retry, &e) < 0) {
+    if (sg_auth_login(sg_web_store(w), name, pw, req->client, now, &a, &retry, &e) < 0) {
         sg_web_audit(w, req, NULL, "auth.login", name, sg_op_code_name(e.code));
         char msg[300];
         snprintf(msg, sizeof msg, "%s", e.code == SG_OP_LOCKED ? e.message : e.code == SG_OP_UNAUTHENTICATED ? "Wrong account name or password." : "Sign-in is not possible now.");
@@ -196,7 +196,7 @@ void sg_web_login(sg_web *w, sg_http_req *req)
     sg_session_limits lim = limits(w);
     char id[SG_SESSION_ID_HEX + 1];
     sg_store_session x;
-    if (sg_auth_session_create(w->store, a.name, req->client, now, &lim, id, &x, &e) < 0) {
+    if (sg_auth_session_create(sg_web_store(w), a.name, req->client, now, &lim, id, &x, &e) < 0) {
         login_page(req, 500, "Cannot open a session now.", name, 0);
         sg_form_free(&f);
         return;
@@ -222,7 +222,7 @@ void sg_web_logout(sg_web *w, sg_http_req *req)
         sg_web_redirect(req, "/login", NULL);
         return;
     }
-    static sg_form f;
+    static _Thread_local sg_form f;
     char err[256];
     const char *token = NULL;
     if (sg_form_parse(sg_http_header_get(req, "Content-Type"), req->body.data ? req->body.data : "", req->body.len, &f,
@@ -235,7 +235,7 @@ void sg_web_logout(sg_web *w, sg_http_req *req)
         return;
     }
     sg_form_free(&f);
-    sg_auth_session_end(w->store, who.session, &e);
+    sg_auth_session_end(sg_web_store(w), who.session, &e);
     sg_web_audit(w, req, &who, "auth.logout", who.account, "ok");
     sg_http_header clear[] = {{"Set-Cookie", SG_WEB_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"},
                               {NULL, NULL}};
@@ -248,7 +248,7 @@ int sg_web_call(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_op_via vi
     sg_op_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.cfg = w->cfg;
-    ctx.store = w->store;
+    ctx.store = sg_web_store(w);
     ctx.actor = who->actor;
     ctx.roles = who->roles;
     ctx.client = req->client;

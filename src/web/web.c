@@ -13,7 +13,9 @@
  *            directory), so the wrapped private keys it could read in the store are of no use to
  *            it, and it never receives private-key bytes: operations that need the KEK are sent
  *            to cryptd over the control socket, and answer "unavailable" when it is not there.
- *            It cannot enter any spool state.
+ *            It cannot enter any spool state: what it shows of the queue (status, queue.list,
+ *            queue.show) and every move is cryptd's doing over that socket (forward.c).
+ *   threads: libmicrohttpd's pool (http.h, SG_HTTP_THREADS), a store handle per thread.
  *   peers:   untrusted HTTPS clients on web.listen (connection, per-address and body limits,
  *            sessions with CSRF tokens or bearer tokens before any operation); cryptd's control
  *            socket.

@@ -5,6 +5,7 @@
 #define SG_WEB_INT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +18,8 @@
 
 typedef struct sg_web {
     const sg_config *cfg;
-    sg_store *store; /* opened after the privilege drop; used on the daemon's one thread */
+    pthread_key_t store_key; /* each daemon thread's own store handle (store.c) */
+    bool have_key;
 } sg_web;
 
 /* Who makes a request, once authenticated (session cookie or bearer token). */
@@ -33,8 +35,10 @@ typedef struct sg_web_who {
 #define SG_WEB_COOKIE "__Host-sealgate"         /* the session; __Host-: Secure, Path=/, no Domain */
 #define SG_WEB_PRE_COOKIE "__Host-sealgate-pre" /* the sign-in form's double-submit token */
 
-/* Opens what the handlers need (the store). 0, or -1 with err. */
+/* Checks that the store opens and prepares the per-thread handles. 0, or -1 with err. */
 int sg_web_init(sg_web *w, const sg_config *cfg, char *err, size_t errlen);
+/* This thread's store handle, opened on first use; NULL (logged) when it cannot be opened. */
+sg_store *sg_web_store(sg_web *w);
 void sg_web_free(sg_web *w);
 /* The one request handler (sg_http_handler): static files, pages, /api/v1. */
 void sg_web_route(void *ctx, sg_http_req *req);

@@ -21,7 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgpg import Pg  # noqa: E402
-from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for, wait_port  # noqa: E402
+from sgweb import Client  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-cluster-")
@@ -88,7 +89,7 @@ try:
         except KeyError:
             os.chmod(pwfile, 0o644)
     conf = f'internal_domains = ["demo.test"];\nstore = "{uri}";\nstore_password_file = "{pwfile}";\n'
-    A, B = Gateway(binary=asan_binary()), Gateway(binary=asan_binary())
+    A, B = Gateway(binary=asan_binary(), web=True), Gateway(binary=asan_binary())
     A.write_config(conf)
     B.write_config(conf)
 
@@ -105,6 +106,14 @@ try:
     t.ok(f"sgnode:***@127.0.0.1:{pg.port}/nosuchdb" in out and r2.returncode != 0 and PASSWORD not in out,
          "a password in the URI: check-config and the failing command show it as ***", out)
     C.cleanup()
+    # the web role opens the shared store with the password file too: a sign-in is a session in it
+    r = A.cli("admin", "add", "wanda", "--role", "auditor")
+    m = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
+    web = Client(A.web_port)
+    a = web.login("wanda", m.group(1)) if m and wait_port(A.web_port, 15) else None
+    t.ok(a is not None and a.status == 303 and web.api("GET", "/api/v1/version").status == 200,
+         "node A's web role signs in an account of the PostgreSQL store (opened with store_password_file)",
+         f"{a.status if a else None} " + A.log_text()[-400:])
     r = A.cli("key", "generate", "alice@demo.test")
     alice = r.stdout.strip()
     t.ok(r.returncode == 0 and len(alice) == 40, "node A generates alice's key into the shared store", r.stderr)

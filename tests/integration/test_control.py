@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, is_root, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, is_root, put_message, wait_for  # noqa: E402
 
 t = Tap()
 WEB_USER = "sealgate-web"
@@ -240,9 +240,30 @@ def secret_ops(gw, sock):
     ok, v = web("key.export-secret", {"fpr": fpr}, roles=("administrator",))
     t.ok(not ok and v == "forbidden", "secret-key export is refused over the socket, even for an administrator",
          str(v))
-    ok, v = web("status", {}, roles=("administrator",))
-    t.ok(not ok and v == "unavailable", "an operation any front end runs itself (status) is not taken by cryptd",
+    ok, v = web("key.list", {}, roles=("administrator",))
+    t.ok(not ok and v == "unavailable", "an operation any front end runs itself (key.list) is not taken by cryptd",
          str(v))
+
+    # The spool's states, which the web role cannot enter, are read and moved by cryptd: a
+    # deferred message (the relay's state) is listed, counted and retried for a system operator.
+    dq = put_message(gw.spool, "hold", MSG) + ".0"
+    os.rename(os.path.join(gw.spool, "hold", dq[:-2]), os.path.join(gw.spool, "deferred", dq))
+    relay = pwd.getpwnam("sealgate-relay")
+    os.chown(os.path.join(gw.spool, "deferred", dq), relay.pw_uid, grp.getgrnam("sealgate").gr_gid)
+    ok, v = web("queue.list", {"state": "deferred"}, roles=("system-operator",))
+    t.ok(ok and [i["id"] for i in v.get("items", [])] == [dq] and not v.get("unreadable"),
+         "queue.list of deferred/ over the socket: cryptd lists the relay's state", str(v)[:300])
+    ok, v = web("status", {}, roles=("auditor",))
+    q = v.get("queue", {}) if ok else {}
+    t.ok(ok and q.get("deferred", {}).get("count") == 1 and q.get("outgoing", {}).get("count") is not None
+         and q.get("corrupt", 0) is None and v.get("roles", {}).get("relay"),
+         "status over the socket counts every state cryptd may read (corrupt/ is root's alone)", str(v)[:400])
+    ok, v = web("queue.retry", {"id": dq}, roles=("auditor",))
+    t.ok(not ok and v == "forbidden" and dq in os.listdir(os.path.join(gw.spool, "deferred")),
+         "an auditor's queue.retry is forbidden and moves nothing", str(v))
+    ok, v = web("queue.retry", {"id": dq}, roles=("system-operator",))
+    t.ok(ok and v.get("moved") == [{"id": dq, "from": "deferred", "to": "outgoing"}],
+         "queue.retry over the socket moves the deferred message to outgoing/ (the relay sends it)", str(v))
     ok, v = web("no.such-op", {})
     t.ok(not ok and v == "not_found", "an unknown operation is not_found", str(v))
     sent += 1
@@ -296,8 +317,9 @@ def secret_ops(gw, sock):
          "both ran in cryptd (its log names the root peer)", gw.log_text()[-500:])
 
     # the CLI's own commands used above to look (key list, ca init, cert list) are audited too
-    asked = {"key.generate", "key.export-secret", "status", "no.such-op", "ca.issue", "ca.crl", "cert.import"}
-    rows = [r for r in audit_rows(gw)[before:] if r[1] in asked]
+    asked = {"key.generate", "key.export-secret", "key.list", "status", "queue.list", "queue.retry", "no.such-op",
+             "ca.issue", "ca.crl", "cert.import"}
+    rows = [r for r in audit_rows(gw)[before:] if r[1] in asked and r[4] != "local" or r[1] in asked - {"key.list"}]
     t.ok(len(rows) == sent + cli_sent, f"every request wrote one audit event ({sent + cli_sent} requests)",
          str(rows))
     first = rows[0] if rows else None

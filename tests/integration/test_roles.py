@@ -94,14 +94,17 @@ def spool_access(gw, pids):
         ("smtpd", "list", "incoming", denied), ("smtpd", "list", "hold", denied), ("smtpd", "read", "hold/planted", denied),
         ("smtpd", "create", "outgoing", denied), ("smtpd", "read", "outgoing/planted", denied),
         ("smtpd", "list", "active", denied), ("smtpd", "list", "deferred", denied),
+        ("smtpd", "create", "deferred", denied), ("smtpd", "read", "deferred/planted", denied),
         ("smtpd", "list", "dsn", denied), ("smtpd", "list", "corrupt", denied),
         ("smtpd", "list", "tmp/cryptd", denied),
         ("cryptd", "list", "incoming", allowed), ("cryptd", "read", "incoming/planted", allowed),
         ("cryptd", "list", "hold", allowed), ("cryptd", "list", "active", allowed),
         ("cryptd", "list", "dsn", allowed), ("cryptd", "read", "dsn/planted", allowed),
         ("cryptd", "create", "outgoing", allowed), ("cryptd", "create", "tmp/cryptd", allowed),
-        ("cryptd", "list", "outgoing", denied),
-        ("cryptd", "list", "deferred", denied), ("cryptd", "list", "corrupt", denied),
+        # The queue operations run in cryptd for every state but corrupt/ (docs/architecture.md).
+        ("cryptd", "list", "outgoing", allowed), ("cryptd", "read", "outgoing/planted", allowed),
+        ("cryptd", "list", "deferred", allowed), ("cryptd", "read", "deferred/planted", allowed),
+        ("cryptd", "create", "deferred", allowed), ("cryptd", "list", "corrupt", denied),
         ("cryptd", "list", "tmp/relay", denied),
         ("relay", "list", "outgoing", allowed), ("relay", "read", "outgoing/planted", allowed),
         ("relay", "list", "deferred", allowed), ("relay", "create", "deferred", allowed),
@@ -112,7 +115,7 @@ def spool_access(gw, pids):
         ("relay", "list", "hold", denied), ("relay", "read", "hold/planted", denied),
         ("relay", "list", "active", denied), ("relay", "read", "active/planted", denied),
         ("relay", "list", "corrupt", denied), ("relay", "list", "tmp/cryptd", denied),
-        ("relay", "list", "tmp/smtpd", denied),
+        ("relay", "list", "tmp/smtpd", denied), ("relay", "create", "hold", denied),
         ("sink", "list", "", denied), ("sink", "read", "incoming/planted", denied),
         ("sink", "read", "outgoing/planted", denied),
     ]
@@ -135,7 +138,10 @@ def spool_access(gw, pids):
                            ("list", os.path.join(gw.base, "keys"), denied),
                            ("list", os.path.join(sp, "hold"), denied), ("read", os.path.join(sp, "hold", "planted"), denied),
                            ("create", os.path.join(sp, "incoming"), denied), ("list", os.path.join(sp, "deferred"), denied),
-                           ("create", os.path.join(sp, "outgoing"), denied), ("list", os.path.join(sp, "tmp", "cryptd"), denied)]:
+                           ("create", os.path.join(sp, "outgoing"), denied), ("list", os.path.join(sp, "tmp", "cryptd"), denied),
+                           ("list", os.path.join(sp, "outgoing"), denied),
+                           ("read", os.path.join(sp, "outgoing", "planted"), denied),
+                           ("read", os.path.join(sp, "deferred", "planted"), denied)]:
         if not web:
             t.ok(False, f"web {op} {path}: role running", str(pids))
             continue

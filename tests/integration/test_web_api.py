@@ -4,16 +4,23 @@ headers, sign-in and its lockout (the same answer for an unknown account), sessi
 (logout, idle timeout) answer 401, a state-changing request without the CSRF token is 403 and
 changes nothing, malformed JSON is 400 and an oversized body 413 with nothing changed, a bearer
 token works until it is revoked, the role x operation matrix (every denied cell 403, nothing
-changed, one audit event per call), and /api/v1/openapi.json lists exactly the table's
-operations. Owner: src/web."""
+changed, one audit event per call), /api/v1/openapi.json lists exactly the table's
+operations, and the operations that need cryptd (a queue delete, key.generate, the status's
+queue counts) run there over its control socket for an Administrator, one audit event each,
+and are refused for an Auditor with nothing changed. Owner: src/web."""
+import grp
+import http.client
 import json
 import os
+import pwd
 import re
 import signal
 import socket
 import ssl
 import sys
+import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, asan_binary, log_events, put_message, wait_for, wait_port  # noqa: E402
@@ -93,6 +100,45 @@ try:
     t.ok(again.cookies.get("__Host-sealgate") not in (None, first_id), "each sign-in gets a new session id")
     csrf = alice.csrf()
     again_used = time.monotonic()
+
+    # ---- sign-ins (argon2id, ~0.3 s each) do not hold up other requests: the daemon's threads ----
+    # Three sign-ins are sent in full, then a GET: served by a thread of its own, it is answered
+    # before the last sign-in is (with one thread it would wait for all three). Order, not time.
+    forms = []
+    for i in range(3):
+        c = Client(port)
+        m = re.search(r'name="pre" value="([0-9a-f]+)"', c.request("GET", "/login").text())
+        forms.append((c, urllib.parse.urlencode({"pre": m.group(1) if m else "", "name": "alice", "password": pw})))
+    finished, lock, sent = [], threading.Lock(), [threading.Event() for _ in forms]
+
+    def sign_in(i):
+        c, body = forms[i]
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=unverified(), timeout=120)
+        try:
+            conn.request("POST", "/login", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items())})
+            sent[i].set()
+            status = conn.getresponse().status
+        finally:
+            sent[i].set()
+            conn.close()
+        with lock:
+            finished.append(("sign-in", status))
+    threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(len(forms))]
+    for th in threads:
+        th.start()
+    for ev in sent:
+        ev.wait(120)
+    got = anon.request("GET", "/api/v1/openapi.json").status
+    with lock:
+        finished.append(("get", got))
+    for th in threads:
+        th.join(120)
+    t.ok([s for k, s in finished if k == "sign-in"] == [303] * 3 and ("get", 200) in finished
+         and finished.index(("get", 200)) < len(finished) - 1,
+         "a request is answered while sign-ins are being computed (before the last of three sent before it)",
+         str(finished))
     t.ok(csrf and len(csrf) == 64, "the page carries the session's CSRF token")
     a = alice.api("POST", "/api/v1/tokens", {"roles": "administrator", "label": "test"}, csrf=csrf)
     adm = Client(port)  # alice's own token: the rest of the suite does not depend on her session
@@ -293,19 +339,64 @@ try:
         c.close()
     t.ok(wait_for(lambda: alice.api("GET", "/api/v1/version").status == 200, 10), "... and served again once they close")
 
-    # ---- what the web role cannot see it does not report as empty ----
+    # ---- the spool and the secret operations run in cryptd, over its control socket ----
+    # As root the web user can enter no spool state (test_roles.py): what the portal reads and
+    # moves there is cryptd's doing, and so is key.generate (the KEK). Each call is one audit
+    # event, written by cryptd (its log names the request); an Auditor's call is refused by
+    # the web role before it travels and changes nothing.
+    qid = put_message(gw.spool, "hold", b"From: a@demo.test\r\nSubject: held for the API\r\n\r\nheld\r\n")
     if os.geteuid() == 0:
-        qid = put_message(gw.spool, "hold", b"From: a@demo.test\r\n\r\nheld\r\n")
-        st = alice.api("GET", "/api/v1/status").json()
-        t.ok(st["queue"]["hold"] is None and st["roles"].get("cryptd", 0) > 0,
-             "as root the web user cannot list hold/: status says so (null), never 0", str(st["queue"]["hold"]))
-        page = Client(port)
-        page.login("bob", bob_pw)
-        text = page.request("GET", "/queue?state=hold").text()
-        t.ok("cannot read these states" in text and "hold" in text and qid not in text,
-             "the queue page names the states it cannot read instead of showing an empty queue")
-    else:
-        t.skip("the web user's view of the spool", "not root: every role shares one uid")
+        os.chown(os.path.join(gw.spool, "hold", qid), pwd.getpwnam("sealgate-cryptd").pw_uid,
+                 grp.getgrnam("sealgate").gr_gid)
+    st = alice.api("GET", "/api/v1/status").json()
+    t.ok(st["queue"]["hold"] == {"count": 1, "oldest_age": st["queue"]["hold"]["oldest_age"]}
+         and st["roles"].get("cryptd", 0) > 0
+         and (st["queue"]["corrupt"] is None if os.geteuid() == 0 else st["queue"]["corrupt"] is not None),
+         "status counts hold/ (cryptd's answer); corrupt/, root's alone, is not readable there, never 0",
+         str(st["queue"]))
+    page = Client(port)
+    page.login("bob", bob_pw)
+    text = page.request("GET", "/queue?state=hold").text()
+    t.ok(qid in text, "the queue page lists the held message (cryptd's queue.list)",
+         text[text.find("<main"):][:400])
+    auditor = Client(port)
+    auditor.bearer = tokens.get("auditor")
+
+    def events(op):
+        """The op's events, oldest first: (result, target) (a refused call's target is not recorded)."""
+        return [(e["result"], e["target"]) for e in
+                reversed(alice.api("GET", f"/api/v1/events?operation={op}&limit=50").json()["items"])]
+
+    def cryptd_ran(op):
+        return [ln for ln in gw.log_text().splitlines()
+                if "event=control-request" in ln and f"op={op} " in ln and "result=ok" in ln]
+
+    a = auditor.api("DELETE", f"/api/v1/queue/{qid}")
+    t.ok(a.status == 403 and a.error_code() == "forbidden" and qid in os.listdir(os.path.join(gw.spool, "hold"))
+         and not cryptd_ran("queue.delete"),
+         "an Auditor's queue delete: 403, the message stays, nothing reached cryptd", f"{a.status} {a.body[:200]}")
+    a = alice.api("DELETE", f"/api/v1/queue/{qid}")
+    ev = events("queue.delete")
+    t.ok(a.status == 200 and a.json().get("moved") == [{"id": qid, "from": "hold", "to": "deleted"}]
+         and qid not in os.listdir(os.path.join(gw.spool, "hold")),
+         "an Administrator's queue delete through the API removes the held message", f"{a.status} {a.body[:200]}")
+    t.ok(len(cryptd_ran("queue.delete")) == 1 and ev[-2:] == [("forbidden", ""), ("ok", qid)]
+         and ev.count(("ok", qid)) == 1,
+         "... it ran in cryptd (its log), with one audit event, beside the Auditor's refused one", str(ev))
+    kim = "kim@example.net"
+    a = auditor.api("POST", "/api/v1/keys/generate", {"address": kim})
+    t.ok(a.status == 403 and not alice.api("GET", f"/api/v1/keys?address={kim}").json().get("items")
+         and not cryptd_ran("key.generate"), "an Auditor's key.generate: 403, no key, nothing reached cryptd",
+         f"{a.status} {a.body[:200]}")
+    a = alice.api("POST", "/api/v1/keys/generate", {"address": kim})
+    fpr = a.json().get("fpr", "") if a.status == 200 else ""
+    keys = alice.api("GET", f"/api/v1/keys?address={kim}").json().get("items", [])
+    t.ok(re.fullmatch(r"[0-9A-Fa-f]{40}", fpr) and len(keys) == 1, "an Administrator's key.generate makes one key",
+         f"{a.status} {a.body[:200]} {keys}")
+    ev = events("key.generate")
+    t.ok(len(cryptd_ran("key.generate")) == 1 and ev[-2:] == [("forbidden", ""), ("ok", kim)]
+         and ev.count(("ok", kim)) == 1,
+         "... in cryptd (its log), with one audit event, beside the Auditor's refused one", str(ev))
 
     # ---- supervision: reload replaces the role new-first, a dead one is restarted ----
     old_pid = gw.role_pids().get("web")
