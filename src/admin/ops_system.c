@@ -4,12 +4,14 @@
  * signals and changes nothing. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin/ops_handlers.h"
@@ -92,11 +94,19 @@ static json_t *queue_sizes(const sg_config *cfg, int64_t now)
             json_object_set_new(o, sg_qstate_name(states[i]), json_null()); /* not readable here */
             continue;
         }
-        /* Names begin with 16 hex digits of microseconds since the epoch: the oldest is first. */
-        long long oldest = n ? strtoll(names[0], NULL, 16) / 1000000 : 0;
+        /* The age of the oldest file by its modification time (when it was written; a move into
+         * this state keeps it). Not from the name: its 44 bits of microseconds wrap every 203
+         * days and are followed by random digits, so a name is no timestamp. */
+        long long oldest = 0;
+        for (size_t j = 0; j < n; j++) {
+            struct stat sb;
+            if (fstatat(q.dirfd[states[i]], names[j], &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                (!oldest || sb.st_mtime < oldest))
+                oldest = sb.st_mtime;
+        }
         json_object_set_new(o, sg_qstate_name(states[i]),
                             json_pack("{s:I, s:I}", "count", (json_int_t)n, "oldest_age",
-                                      (json_int_t)(n && oldest ? now - oldest : 0)));
+                                      (json_int_t)(oldest && now > oldest ? now - oldest : 0)));
         sg_queue_names_free(names, n);
     }
     sg_queue_close(&q);
