@@ -8,7 +8,9 @@ recipient (gpg decrypts it) and B signs with the key A generated (shared KEK, gp
 policy loaded on B applies on A; a certificate revoked by the CA on A is refused on B (no
 longer encrypted to); an administrator account added on A is listed on B and B's deletion of it
 holds on A, both events in the one audit log; `kek rotate` on A re-wraps the shared secrets, B
-refuses the old KEK and signs again with the new one. Then the database stops: both nodes keep accepting mail, cryptd holds it
+refuses the old KEK and signs again with the new one. Discovery is shared: a key node A found on
+WKD (a local HTTPS key server, tests/lib/sgwkd.py) is used by node B without a second request,
+shown there as discovered, and A's cached "not found" spares B the lookup. Then the database stops: both nodes keep accepting mail, cryptd holds it
 back and says why in the log (fail closed), and it flows once the database is back. No log line
 shows the password. Owner: src/store (PostgreSQL backend)."""
 import grp
@@ -23,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from sgpg import Pg  # noqa: E402
 from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for, wait_port  # noqa: E402
 from sgweb import Client  # noqa: E402
+from sgwkd import KeyServer, wkd_hash  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-cluster-")
@@ -31,6 +34,7 @@ gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 PASSWORD = "cluster-Pw-7c1f"
 pg = Pg()
 A = B = None
+ks = KeyServer(tmp, ["openpgpkey.wkd.test"])  # discovery: WKD for wkd.test only
 
 
 def write(name, data, mode=0o600):
@@ -88,7 +92,9 @@ try:
             os.chown(pwfile, 0, grp.getgrnam("sealgate").gr_gid)
         except KeyError:
             os.chmod(pwfile, 0o644)
-    conf = f'internal_domains = ["demo.test"];\nstore = "{uri}";\nstore_password_file = "{pwfile}";\n'
+    conf = (f'internal_domains = ["demo.test"];\nstore = "{uri}";\nstore_password_file = "{pwfile}";\n'
+            f'discovery = {{ allow_private = true; tls_ca_file = "{ks.ca}"; connect_to = [{ks.connect_to()}];\n'
+            '  domains = ( { domain = "wkd.test"; sources = ["local", "wkd"]; } ); };\n')
     A, B = Gateway(binary=asan_binary(), web=True), Gateway(binary=asan_binary())
     A.write_config(conf)
     B.write_config(conf)
@@ -141,6 +147,33 @@ try:
          (d or b"")[:400].decode(errors="replace") + dec.stderr.decode(errors="replace"))
     t.ok(b"GOODSIG" in dec.stderr, "node B signs with alice's key generated on A (one KEK for the cluster)",
          dec.stderr.decode(errors="replace"))
+
+    # ---- discovery is shared: a key A found on WKD is B's too, without a second lookup ----
+    gpg("--quick-gen-key", "dan@wkd.test", "future-default", "default", "never")
+    dan = next(l.split(":")[9] for l in gpg("--with-colons", "--list-keys", "dan@wkd.test").stdout.decode()
+               .splitlines() if l.startswith("fpr:"))
+    ks.wkd_adv("dan@wkd.test", gpg("--export", dan).stdout)
+    dan_path = f"/.well-known/openpgpkey/wkd.test/hu/{wkd_hash('dan@wkd.test')}"
+    d = A.send_one("alice@demo.test", "dan@wkd.test", msg("five", "dan@wkd.test"))
+    dec = gpg("--decrypt", input=armored(d))
+    t.ok(is_pgp(d) and b"The plan, five." in dec.stdout and len(ks.requests("openpgpkey.wkd.test", dan_path)) == 1,
+         "node A finds dan's key on WKD and encrypts to it", repr(head(d)) + A.log_text()[-1500:])
+    d = B.send_one("alice@demo.test", "dan@wkd.test", msg("six", "dan@wkd.test"))
+    dec = gpg("--decrypt", input=armored(d))
+    t.ok(is_pgp(d) and b"The plan, six." in dec.stdout, "node B encrypts to dan with the key A discovered",
+         repr(head(d)) + B.log_text()[-1500:])
+    t.ok(len(ks.requests("openpgpkey.wkd.test", dan_path)) == 1 and "addr=dan@wkd.test" not in B.log_text(),
+         "... without a lookup of its own (the key server was asked once, by A)", repr(ks.seen))
+    r = B.cli("key", "show", dan)
+    t.ok(re.search(r"trust +discovered \(wkd https://openpgpkey\.wkd\.test/", r.stdout) is not None,
+         "B shows dan's key as discovered on WKD (the provenance is shared)", r.stdout + r.stderr)
+    nobody_path = f"/.well-known/openpgpkey/wkd.test/hu/{wkd_hash('nobody@wkd.test')}"
+    d1 = A.send_one("alice@demo.test", "nobody@wkd.test", msg("seven", "nobody@wkd.test"))
+    d2 = B.send_one("alice@demo.test", "nobody@wkd.test", msg("eight", "nobody@wkd.test"))
+    t.ok(d1 is not None and d2 is not None and not is_pgp(d1) and not is_pgp(d2)
+         and len(ks.requests("openpgpkey.wkd.test", nobody_path)) == 1,
+         "a \"not found\" cached by A spares B the lookup (one request; both take the no-key fallback)",
+         repr(ks.seen))
 
     # ---- a certificate revoked by the CA on A is refused on B ----
     r1, r2 = A.cli("ca", "init"), A.cli("ca", "issue", "carol@x.example")
@@ -232,5 +265,6 @@ finally:
         if g:
             g.cleanup()
     pg.close()
+    ks.close()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()

@@ -11,25 +11,22 @@ clear) until it answers, then it goes encrypted; a redirect to another host and 
 answer are refused (deferred, nothing in the clear); the second message uses the cache; "not
 found" is cached, also per domain without WKD; `policy explain` and `key show` show the source.
 Owner: src/keys (discovery)."""
-import http.server
 import os
 import re
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, free_port, log_events, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, log_events, wait_for  # noqa: E402
+from sgwkd import KeyServer, wkd_hash  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-disc-")
 os.chmod(tmp, 0o755)
 GH = os.path.join(tmp, "gnupg")
 os.makedirs(GH, mode=0o700)
-WKS = "/usr/lib/gnupg/gpg-wks-client"
 NAMES = ["openpgpkey.wkd-a.test", "wkd-b.test", "keys.vks.test", "keys.hkp.test", "openpgpkey.slow.test",
          "openpgpkey.redir.test", "evil.test", "openpgpkey.big.test"]
 
@@ -43,21 +40,14 @@ def gpg(*args, input=None):
                "--trust-model", "always", *args, input=input)
 
 
-# ---- the test CA and the server's certificate (every discovery name) ----
 def path(n):
     return os.path.join(tmp, n)
 
 
-run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-    "-subj", "/CN=sealgate discovery test CA", "-keyout", path("ca.key"), "-out", path("ca.pem"))
-with open(path("san.ext"), "w") as f:
-    f.write("subjectAltName=" + ",".join("DNS:" + n for n in NAMES) + "\n")
-run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=wkd",
-    "-keyout", path("srv.key"), "-out", path("srv.csr"))
-r = run("openssl", "x509", "-req", "-in", path("srv.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
-        "-CAcreateserial", "-days", "2", "-extfile", path("san.ext"), "-out", path("srv.pem"))
-t.ok(r.returncode == 0, "test CA and server certificate made by openssl", r.stderr.decode())
-os.chmod(path("ca.pem"), 0o644)
+# ---- the key server (test CA, certificate for every discovery name; tests/lib/sgwkd.py) ----
+keysrv = KeyServer(tmp, NAMES)
+t.ok(keysrv.made.returncode == 0, "test CA and server certificate made by openssl", keysrv.made.stderr.decode())
+routes, seen, lock = keysrv.routes, keysrv.seen, keysrv.lock
 
 
 # ---- keys (gpg) ----
@@ -95,21 +85,7 @@ with open(os.path.join(GH, "openpgp-revocs.d", keys["rev"] + ".rev")) as f:
     gpg("--import", input=re.sub(r"^:", "", f.read(), flags=re.M).encode())
 
 
-def wkd_hash(addr):
-    out = run(WKS, "--print-wkd-hash", addr).stdout.decode().split()
-    return out[0]
-
-
-# ---- the server ----
-routes = {}  # (host, path) -> [status, body, delay, extra headers]
-seen = []    # (host, path with query)
-lock = threading.Lock()
-
-
-def wkd_adv(addr, body, **kw):
-    local, dom = addr.split("@")
-    routes[("openpgpkey." + dom, f"/.well-known/openpgpkey/{dom}/hu/{wkd_hash(addr)}")] = dict(body=body, **kw)
-
+wkd_adv, requests = keysrv.wkd_adv, keysrv.requests
 
 wkd_adv("carol@wkd-a.test", export(keys["carol"]))
 routes[("wkd-b.test", f"/.well-known/openpgpkey/hu/{wkd_hash('dave@wkd-b.test')}")] = dict(body=export(keys["dave"]))
@@ -127,43 +103,7 @@ wkd_adv("redir@redir.test", b"", status=302, headers={"Location": "https://evil.
 wkd_adv("big@big.test", b"\x99" * 100000)
 
 
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        host = (self.headers.get("Host") or "").split(":")[0]
-        p = self.path.split("?")[0]
-        with lock:
-            seen.append((host, self.path))
-            r = dict(routes.get((host, p), {"status": 404, "body": b""}))
-        if r.get("delay"):
-            time.sleep(r["delay"])
-        self.send_response(r.get("status", 200))
-        for k, v in r.get("headers", {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(r["body"])))
-        self.end_headers()
-        try:
-            self.wfile.write(r["body"])
-        except OSError:
-            pass
-
-    def log_message(self, *a):
-        pass
-
-
-port = free_port()
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(path("srv.pem"), path("srv.key"))
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-
-
-def requests(host, p):
-    with lock:
-        return [s for s in seen if s[0] == host and s[1].split("?")[0] == p]
-
-
-connect = ", ".join(f'"{n}:443:127.0.0.1:{port}"' for n in NAMES)
+connect = keysrv.connect_to()
 gw = Gateway(binary=asan_binary())
 def configure(positive_ttl=604800, allow_private=True):
     gw.write_config(f'''internal_domains = ["demo.test"];
@@ -174,7 +114,7 @@ discovery = {{
   negative_ttl = 600;
   positive_ttl = {positive_ttl};
   allow_private = {'true' if allow_private else 'false'};
-  tls_ca_file = "{path("ca.pem")}";
+  tls_ca_file = "{keysrv.ca}";
   connect_to = [{connect}];
   domains = ( {{ domain = "vks.test"; sources = ["keyserver"]; keyservers = ["https://keys.vks.test"]; }},
               {{ domain = "hkp.test"; sources = ["local", "keyserver"]; keyservers = ["hkps://keys.hkp.test"]; }} );
@@ -346,5 +286,5 @@ try:
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "; ".join(gw.sanitizer_reports()[:3]))
 finally:
     gw.cleanup()
-    srv.shutdown()
+    keysrv.close()
 t.done()

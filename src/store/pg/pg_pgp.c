@@ -71,9 +71,10 @@ static int delete_key(sg_store *s, const char *fpr)
 {
     static const char *const sql[] = {"DELETE FROM pgp_secrets WHERE fpr = $1",
                                       "DELETE FROM pgp_uids WHERE fpr = $1",
+                                      "DELETE FROM pgp_provenance WHERE fpr = $1",
                                       "DELETE FROM pgp_keys WHERE fpr = $1"};
     int64_t n = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         pg_args a = {0};
         pa_text(&a, fpr);
         if ((n = pg_cmd(s, sql[i], &a, "deleting a key")) < 0)

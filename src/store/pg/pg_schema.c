@@ -116,5 +116,12 @@ const char *const sg_pg_migrations[] = {
     " FOR EACH ROW EXECUTE FUNCTION sg_generation_bump('admin');"
     "CREATE TRIGGER admin_tokens_gen AFTER INSERT OR UPDATE OR DELETE ON admin_tokens"
     " FOR EACH ROW EXECUTE FUNCTION sg_generation_bump('admin');",
+    /* 9: key discovery (src/keys/discover.c, store/discovery_rows.h), as SQLite's migration 9:
+     * the lookup cache per address or "@domain" and the provenance of discovered keys. No
+     * generation trigger, as in SQLite: both are read on each lookup, never cached in memory. */
+    "CREATE TABLE discovery_cache (key text PRIMARY KEY, result bigint NOT NULL, fpr text NOT NULL,"
+    " source text NOT NULL, url text NOT NULL, fetched bigint NOT NULL, expires bigint NOT NULL);"
+    "CREATE TABLE pgp_provenance (fpr text PRIMARY KEY, trust bigint NOT NULL, source text NOT NULL,"
+    " url text NOT NULL, time bigint NOT NULL);",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

@@ -471,4 +471,5 @@ const sg_store_backend sg_store_pg = {
     .policy = &sg_pg_policy_ops,
     .backup = &sg_pg_backup_ops,
     .admin = &sg_pg_admin_ops,
+    .discovery = &sg_pg_discovery_ops,
 };
