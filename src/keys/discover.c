@@ -279,16 +279,23 @@ static int keep(const sg_discover_env *e, const lookup *l, char *err, size_t err
         rc = sg_store_disc_cache_put(e->st, &c) < 0 ? -1 : 0;
     } else {
         int rejected = 0;
-        int ir = sg_keystore_import(e->ks, l->key, l->keylen, count_import, &rejected);
         sg_store_provenance p = {.trust = SG_TRUST_DISCOVERED, .time = now};
         copy(p.fpr, sizeof p.fpr, l->fpr);
         copy(p.source, sizeof p.source, l->source);
         copy(p.url, sizeof p.url, l->url);
         /* A key the operator had imported already (no provenance row) stays verified. */
         bool operator_key = exists == 0 && had == 1;
-        if (ir != 0 || rejected) {
+        /* The provenance row first, the key after it: a key without a row counts as verified,
+         * so the other order would let a failed second write (or another process looking in
+         * between) see a discovered key as verified. A row left without its key by a failed
+         * import only ever lowers a trust level, the safe direction. */
+        int pr = operator_key ? 0 : sg_store_provenance_put(e->st, &p);
+        int ir = pr < 0 ? -1 : sg_keystore_import(e->ks, l->key, l->keylen, count_import, &rejected);
+        if (pr < 0) {
+            snprintf(err, errlen, "store error: %s", sg_store_error(e->st));
+        } else if (ir != 0 || rejected) {
             snprintf(err, errlen, "import of %s failed: %s", l->fpr, sg_keystore_error(e->ks));
-        } else if ((!operator_key && sg_store_provenance_put(e->st, &p) < 0) || sg_store_disc_cache_put(e->st, &c) < 0) {
+        } else if (sg_store_disc_cache_put(e->st, &c) < 0) {
             snprintf(err, errlen, "store error: %s", sg_store_error(e->st));
         } else {
             sg_info(NULL, "event=discovery addr=%s fpr=%s source=%s url=\"%s\" result=imported trust=%s", l->w->addr,

@@ -263,6 +263,27 @@ try:
     t.ok(encrypted(d) and decrypts(d, "fresh-3") and len(requests("openpgpkey.wkd-a.test", fp)) == 3 and
          "addr=fresh@wkd-a.test result=refresh-failed action=key-in-hand" in gw.log_text(),
          "a failed refresh: logged, the key in hand is used (encrypted)")
+    # The provenance row is written before the key: a key without one counts as verified, so
+    # when that write fails nothing is imported and the message waits (a trigger planted by
+    # another connection refuses the row, as a broken store would; reading still works).
+    keys["prov"] = genkey("prov@wkd-a.test")
+    with lock:
+        wkd_adv("prov@wkd-a.test", export(keys["prov"]))
+    import sqlite3
+    db = sqlite3.connect(os.path.join(gw.base, "store", "sealgate.db"), timeout=30)
+    db.execute("CREATE TRIGGER refuse_provenance BEFORE INSERT ON pgp_provenance "
+               "BEGIN SELECT RAISE(ABORT, 'provenance refused by the test'); END")
+    db.commit()
+    db.close()
+    before = gw.sink_files()
+    fails = gw.log_text().count("event=key-lookup-failed")
+    with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+        s.sendmail("alice@demo.test", ["prov@wkd-a.test"], msg("prov@wkd-a.test", "to-prov"))
+    t.ok(wait_for(lambda: gw.log_text().count("event=key-lookup-failed") > fails, 30)
+         and not (gw.sink_files() - before),
+         "provenance cannot be written: the message is deferred, nothing delivered")
+    t.ok(keys["prov"] not in gw.cli("key", "list").stdout,
+         "... and the key is not imported (it would have counted as verified)")
     # Without allow_private, the test server on 127.0.0.1 is refused: deferred, nothing asked.
     gw.stop()
     configure(allow_private=False)
