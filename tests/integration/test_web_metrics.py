@@ -10,6 +10,7 @@ import re
 import os
 import sqlite3
 import sys
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, wait_for, wait_port  # noqa: E402
@@ -123,6 +124,31 @@ try:
          "the processing-time summary counts 3 messages")
     t.ok(val("sealgate_queue_messages", state="hold") == 1, "queue sizes from the status operation: 1 in hold",
          a.text())
+
+    # The dashboard's charts: SVG drawn by the server, each valid XML, no script.
+    page = ops.request("GET", "/")
+    svgs = re.findall(r"<figure class=\"chart\">(<svg .*?</svg>)<figcaption>", page.text(), re.S)
+    parsed = []
+    for x in svgs:
+        try:
+            parsed.append(ET.fromstring(x))
+        except ET.ParseError as e:
+            print(f"# not XML: {e}: {x[:200]}")
+    t.ok(page.status == 200 and len(svgs) == 8 and len(parsed) == 8,
+         "the dashboard has 8 SVG charts (4 for the last hour, 4 for the last day), each valid XML",
+         f"{page.status} {len(svgs)} {len(parsed)}")
+    NS = "{http://www.w3.org/2000/svg}"
+    hour_inout = parsed[0] if parsed else None
+
+    def peak(svg, k):
+        """The highest point of the k-th line (SVG y grows downwards): its smallest y."""
+        pts = svg.findall(f"{NS}polyline")[k].get("points").split()
+        return min(float(p.split(",")[1]) for p in pts)
+    t.ok(hour_inout is not None and len(hour_inout.findall(f"{NS}polyline")) == 2
+         and peak(hour_inout, 0) < 130 and not any("script" in x for x in svgs),
+         "the last hour's in/out chart draws two lines, the in line above zero", page.text()[:300])
+    t.ok((page.header("Content-Security-Policy") or "").startswith("default-src 'self'"),
+         "the page keeps CSP default-src 'self'", str(page.header("Content-Security-Policy")))
 finally:
     gw.stop()
     gw.cleanup()
