@@ -4,8 +4,8 @@
  * they never go down when old minutes are deleted.
  * SECURITY: authenticated like /api/v1 (a bearer token, or a session), and the metrics
  * operation decides who may read (Administrator, Auditor, system-operator): no token 401, a
- * token of another role 403, each of the two operation calls audited by the operation layer. The output holds
- * counts and times only, no address, subject or key. */
+ * token of another role 403, each of the two operation calls audited by the operation layer.
+ * The output holds counts and times only, no address, subject or key. */
 #include <stdio.h>
 #include <string.h>
 
