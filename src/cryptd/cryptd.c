@@ -82,7 +82,7 @@ typedef struct cryptd {
     sg_transform_fn transform;
     atomic_int stopping;
     long long give_up_after; /* relay.queue_lifetime: how long a message may wait for the store */
-    sg_cmetrics metrics;      /* this minute's figures, written by the main loop (metrics.h) */
+    sg_cmetrics metrics;     /* this minute's figures, written by the main loop (metrics.h) */
 } cryptd;
 
 typedef struct item {
@@ -283,7 +283,8 @@ static void process_batch(cryptd *c, item *items, size_t n)
     sg_qwriter *all[BATCH_MAX * 4], *held[BATCH_MAX * 4];
     size_t nall = 0, nheld = 0, passed = 0;
     sg_store_metrics m = {0};
-    int64_t us = 0; /* summed in microseconds, stored in milliseconds: a sub-millisecond message still counts */
+    /* Summed in microseconds, stored in milliseconds: sub-millisecond messages still count. */
+    int64_t us = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
         struct timespec t0;
