@@ -13,7 +13,7 @@ postfix swaks libnet-ssleay-perl procps git
 librnp-dev gnupg sqop gpgsm
 libjansson-dev libargon2-dev python3-cryptography
 libpq-dev postgresql-15
-libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-dejavu-core
+libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-dejavu-core python3-prometheus-client
 gpg-wks-client
 clamav-daemon clamav-testfiles rspamd libpcre2-dev libmagic-dev libarchive-dev"
 # Only for the Debian package (`make deb`, `make deb-check`: scripts/deps.sh --deb), not for

@@ -46,6 +46,7 @@ static void usage(FILE *f)
                "  session list | end ID  portal sessions\n"
                "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
                "  status                the master, its roles, the store and queue sizes per state\n"
+               "  metrics               message counts kept per minute (totals; --json: the last day)\n"
                "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
                "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
                "  key generate ADDRESS [--algo ed25519|rsa3072|rsa4096] [--expires DAYS]\n"

@@ -27,6 +27,8 @@ SG_OP_HANDLER(sg_op_audit_list);
 SG_OP_HANDLER(sg_op_status);
 SG_OP_HANDLER(sg_op_version);
 SG_OP_HANDLER(sg_op_check_config);
+/* ops_metrics.c */
+SG_OP_HANDLER(sg_op_metrics);
 /* ops_queue.c */
 SG_OP_HANDLER(sg_op_queue_list);
 SG_OP_HANDLER(sg_op_queue_show);

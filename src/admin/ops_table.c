@@ -191,6 +191,9 @@ const sg_op sg_ops[] = {
     {"check-config", SG_ROLE_NETWORK | SG_ROLE_SYSTEM, RO, "GET", "/api/v1/config/check", {"check-config"},
      no_args, "Validate the configuration and show the effective values", "check-config", SG_RUN_ANY, NULL,
      sg_op_check_config},
+    {"metrics", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/metrics", {"metrics"}, no_args,
+     "Message counts per minute of the last day and totals (for /metrics and the dashboard)", "metrics",
+     SG_RUN_ANY, NULL, sg_op_metrics},
 
     /* the queue (ops_queue.c): moves of states cryptd and the relay own run in cryptd */
     {"queue.list", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/queue", {"queue", "list"}, queue_list_args,

@@ -29,6 +29,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"session.end", {"id"}, sg_cli_print_done},
     {"audit.list", {NULL}, sg_cli_print_events},
     {"status", {NULL}, sg_cli_print_status},
+    {"metrics", {NULL}, sg_cli_print_metrics},
     {"key.list", {NULL}, sg_cli_print_keys},
     {"key.show", {"fpr"}, sg_cli_print_key},
     {"key.delete", {"fpr"}, sg_cli_print_deleted},

@@ -248,6 +248,19 @@ int sg_cli_print_done(const sg_op *op, const json_t *r)
     return 0;
 }
 
+/* The totals since the store was made and how many minutes of the last day have figures
+ * (--json gives every minute). */
+int sg_cli_print_metrics(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "totals"), k, v)
+        printf("%-15s %lld\n", k, (long long)json_integer_value(v));
+    printf("minutes with figures in the last day: %zu\n", json_array_size(json_object_get(r, "minutes")));
+    return 0;
+}
+
 int sg_cli_print_status(const sg_op *op, const json_t *r)
 {
     (void)op;

@@ -49,6 +49,7 @@
 #include "crypto/kek.h"
 #include "cryptd/control.h"
 #include "cryptd/control_ops.h"
+#include "cryptd/metrics.h"
 #include "policy/transform.h"
 #include "cryptd/retry.h"
 #include "policy/transform_policy.h"
@@ -81,6 +82,7 @@ typedef struct cryptd {
     sg_transform_fn transform;
     atomic_int stopping;
     long long give_up_after; /* relay.queue_lifetime: how long a message may wait for the store */
+    sg_cmetrics metrics;     /* this minute's figures, written by the main loop (metrics.h) */
 } cryptd;
 
 typedef struct item {
@@ -259,27 +261,56 @@ static int pass_on(cryptd *c, item *it)
     return 0;
 }
 
+static int64_t us_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* This batch's figures: what was decided, counted once the batch is through (metrics.h). */
+static void count_done(sg_store_metrics *m, const item *it)
+{
+    unsigned d = it->res.done;
+    m->v[SG_M_ENCRYPTED] += !!(d & SG_DONE_ENCRYPTED);
+    m->v[SG_M_SIGNED] += !!(d & SG_DONE_SIGNED);
+    m->v[SG_M_DECRYPTED] += !!(d & SG_DONE_DECRYPTED);
+    m->v[SG_M_VERIFIED] += !!(d & SG_DONE_VERIFIED);
+}
+
 static void process_batch(cryptd *c, item *items, size_t n)
 {
     sg_qwriter *all[BATCH_MAX * 4], *held[BATCH_MAX * 4];
     size_t nall = 0, nheld = 0, passed = 0;
+    sg_store_metrics m = {0};
+    /* Summed in microseconds, stored in milliseconds: sub-millisecond messages still count. */
+    int64_t us = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = c->transform(&it->env, it->data, it->len, &it->res);
+        us += us_since(&t0);
+        m.v[SG_M_LATENCY_COUNT]++;
         if (rc == 0 && it->res.defer) {
             defer(c, it);
             it->failed = 2; /* handled: waiting in active/ */
+            m.v[SG_M_DEFERRED]++;
             continue;
         }
         sg_retry_done(it->name);
         if (rc < 0 || it->res.hold) {
             hold(c, it, it->res.hold ? it->res.reason : "transform failed");
             it->failed = 2; /* handled */
+            m.v[SG_M_IN]++;
+            m.v[SG_M_HELD]++;
             continue;
         }
         if (it->res.unchanged && it->res.nout == 1) {
             it->failed = pass_on(c, it) == 0 ? 2 : 1;
             passed += it->failed == 2;
+            m.v[SG_M_IN] += it->failed == 2;
+            m.v[SG_M_OUT] += it->failed == 2;
             continue;
         }
         if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0] ||
@@ -318,9 +349,15 @@ static void process_batch(cryptd *c, item *items, size_t n)
             continue;
         /* The outputs are durable; losing this unlink in a crash only means re-processing. */
         unlinkat(c->q.dirfd[SG_Q_ACTIVE], it->name, 0);
+        m.v[SG_M_IN]++;
+        for (size_t k = 0; k < it->nw; k++)
+            m.v[it->res.out[k].hold ? SG_M_HELD : SG_M_OUT]++;
+        count_done(&m, it);
         sg_info(it->name, "event=processed groups=%zu size=%zu from=<%s> nrcpt=%zu", it->res.nout, it->len,
                 SG_LOG_TOK(it->env.from), it->env.nrcpt);
     }
+    m.v[SG_M_LATENCY_MS_SUM] = (us + 500) / 1000;
+    sg_cmetrics_add(&c->metrics, &m, time(NULL));
 }
 
 static void *worker(void *arg)
@@ -400,6 +437,10 @@ static void take_dsns(cryptd *c)
             sg_error(names[i], "event=dsn-intake-failed error=\"%s\" action=left-in-dsn", strerror(errno));
     }
     if (moved) {
+        /* Relay's bounces, as cryptd sees them (docs/web.md "Metrics"). */
+        sg_store_metrics m = {0};
+        m.v[SG_M_BOUNCED] = (int64_t)moved;
+        sg_cmetrics_add(&c->metrics, &m, time(NULL));
         fsync(c->q.dirfd[SG_Q_INCOMING]);
         fsync(c->q.dirfd[SG_Q_DSN]);
     }
@@ -430,6 +471,7 @@ int sg_cryptd_main(const sg_config *cfg)
 {
     static cryptd c;
     c.give_up_after = cfg->relay.queue_lifetime;
+    sg_cmetrics_init(&c.metrics);
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
@@ -540,6 +582,7 @@ int sg_cryptd_main(const sg_config *cfg)
                 break;
             }
             sg_transform_policy_reload();
+            sg_cmetrics_flush(&c.metrics, st, &store_lock, checked);
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
             char due[64][SG_QID_MAX];
@@ -579,6 +622,7 @@ int sg_cryptd_main(const sg_config *cfg)
     for (int i = 0; i < nworkers; i++)
         pthread_join(tids[i], NULL);
     free(tids);
+    sg_cmetrics_flush(&c.metrics, st, &store_lock, time(NULL)); /* the last batches' figures */
     sg_queue_close(&c.q);
     sg_transform_policy_done();
     sg_certstore_close(cs);

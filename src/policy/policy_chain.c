@@ -332,6 +332,11 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
         goto out;
     }
     rc = 0;
+    /* For the metrics only: a valid signature seen, some content opened with a held key. */
+    if (u.reader.sig.sig == SG_SIG_VALID || u.other.sig.sig == SG_SIG_VALID)
+        r->res->done |= SG_DONE_VERIFIED;
+    if (u.reader_msg && (u.reader.dec == SG_UNWRAP_DEC_FULL || u.reader.dec == SG_UNWRAP_DEC_PARTIAL))
+        r->res->done |= SG_DONE_DECRYPTED;
     if (u.unchanged)
         goto out;
     size_t readers = 0;
@@ -481,8 +486,11 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
         case SG_ACT_ENCRYPT:
         case SG_ACT_SIGN:
             /* Encryption and signature are one engine call, where the first of them stands. */
-            if (!done_protect && (d->encrypt || d->sign))
+            if (!done_protect && (d->encrypt || d->sign)) {
                 rc = protect(r, d, split ? split : group, g, &c, err, errlen);
+                if (rc == 0)
+                    r->res->done |= (d->encrypt ? SG_DONE_ENCRYPTED : 0u) | (d->sign ? SG_DONE_SIGNED : 0u);
+            }
             done_protect = true;
             break;
         case SG_ACT_DECRYPT:

@@ -31,7 +31,10 @@ typedef struct sg_transform_result {
     int unchanged;    /* the one output is the input exactly (bytes and recipients): cryptd
                          then moves the file on by rename instead of copying it */
     char reason[256]; /* why it was held, for the log and the sender notice */
+    unsigned done;    /* SG_DONE_* bits: what the engines did for some output (cryptd's metrics) */
 } sg_transform_result;
+
+enum { SG_DONE_ENCRYPTED = 1, SG_DONE_SIGNED = 2, SG_DONE_DECRYPTED = 4, SG_DONE_VERIFIED = 8 };
 
 /* Returns 0 on success (result filled: outputs, hold or defer), -1 on an error that should
  * hold the message. */

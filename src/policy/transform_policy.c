@@ -167,6 +167,7 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
             d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", SG_LOG_STR(desc));
     if (d->outcome == SG_OUT_DELIVER) {
         size_t mark = r->res->nout, marked = r->narchived;
+        unsigned done = r->res->done; /* a chain rolled back did nothing, for the metrics too */
         r->undec_notify = 0;
         if (sg_prun_chain(r, d, group, g, err, sizeof err) == 0)
             return 0;
@@ -177,6 +178,7 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
          * recipients and the sender is told. */
         sg_prun_rollback(r, mark);
         r->narchived = marked;
+        r->res->done = done;
         /* An engine error is held whatever the rule's fallback says (never returned, never
          * plain), and the administrator, who can release or delete it, is alerted. */
         sg_error(r->in->id, "event=policy-action-failed group=%zu error=\"%s\" action=hold", g,

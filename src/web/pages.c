@@ -70,6 +70,13 @@ void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
     json_t *queue = json_object_get(st, "queue");
     if (json_is_object(queue))
         queue_cards(&b, queue);
+    /* The charts for those who may read the figures (metrics: not every role); for the others
+     * the page stays as it was, without an error. */
+    json_t *m = NULL;
+    sg_op_error me = {0};
+    if (sg_web_call(w, req, who, SG_VIA_WEB, "metrics", NULL, &m, &me) == 0)
+        sg_web_charts(&b, m);
+    json_decref(m);
     sg_buf_appendf(&b, "<section class=\"panel\"><h2>Roles</h2><table><thead><tr><th scope=\"col\">Role</th>"
                        "<th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Process</th></tr></thead><tbody>");
     const char *k;

@@ -1,5 +1,5 @@
 /* router.c - the web role's one request handler: static files, sign-in and sign-out, the
- * portal's pages, /api/v1. Owner: src/web.
+ * portal's pages, /api/v1, /metrics. Owner: src/web.
  * SECURITY: everything but the static files, the sign-in form and the OpenAPI document needs
  * an authenticated session or token (sg_web_authenticate) before any page or operation runs. */
 #include <stdio.h>
@@ -28,6 +28,10 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_op_error e = {.code = SG_OP_UNAVAILABLE};
         snprintf(e.message, sizeof e.message, "the portal cannot open the store (see the gateway's log)");
         sg_web_send_error(req, &e);
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0 && get) {
+        sg_web_metrics(w, req);
         return;
     }
     if (prefix(path, "/api/v1")) {

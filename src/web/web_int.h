@@ -73,6 +73,10 @@ void sg_web_api(sg_web *w, sg_http_req *req);
 json_t *sg_web_openapi(const sg_config *cfg);
 void sg_web_send_json(sg_http_req *req, int status, json_t *v); /* consumes v */
 void sg_web_send_error(sg_http_req *req, const sg_op_error *err);
+/* charts.c: the dashboard's SVG charts from the metrics operation's answer. */
+void sg_web_charts(sg_buf *b, const json_t *metrics);
+/* metrics.c: GET /metrics (Prometheus text format). */
+void sg_web_metrics(sg_web *w, sg_http_req *req);
 
 /* html.c: the pages' frame and escaping. A page is built in an sg_buf (SG_WEB_PAGE_MAX). */
 #define SG_WEB_PAGE_MAX (8u << 20)

@@ -22,7 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import ROOT, Gateway, Tap, gpg_runner, listdir, put_message, wait_for, wait_port  # noqa: E402
+from sgtest import ROOT, Gateway, Tap, listdir, put_message, wait_for, wait_port  # noqa: E402
+from sgweb import import_dave  # noqa: E402
 
 t = Tap()
 CHROMIUM = shutil.which("chromium")
@@ -144,13 +145,7 @@ try:
         d.back()
         rows = d.find_elements(By.XPATH, f"//tr[td/a[text()='{qid}']]")
     # The recipient's key, so that the released message is encrypted this time, not held again.
-    gpg = gpg_runner(os.path.join(gw.dir, "gpg"))
-    gpg("--quick-gen-key", "Dave <dave@example.net>", "ed25519", "sign,cert", "never")
-    gpg("--quick-add-key", gpg("--list-keys", "--with-colons", "dave@example.net").stdout.decode()
-        .split("fpr:::::::::")[1].split(":")[0], "cv25519", "encr", "never")
-    with open(os.path.join(gw.dir, "dave.asc"), "wb") as f:
-        f.write(gpg("--armor", "--export", "dave@example.net").stdout)
-    r = gw.cli("key", "import", os.path.join(gw.dir, "dave.asc"))
+    r = import_dave(gw)
     t.ok(r.returncode == 0, "dave's public key imported", r.stdout + r.stderr)
     before = gw.sink_files()
     if rows:

@@ -3,9 +3,24 @@ web suites (test_web_api.py, test_web_portal.py). The gateway's certificate is s
 the tests accept it, and only here. Owner: src/web (tests)."""
 import http.client
 import json
+import os
 import re
 import ssl
 import urllib.parse
+
+from sgtest import gpg_runner
+
+
+def import_dave(gw):
+    """A key pair for dave@example.net made with gpg (a correspondent's), its public part
+    imported with `sealgate key import`: the CompletedProcess of the import."""
+    gpg = gpg_runner(os.path.join(gw.dir, "gpg"))
+    gpg("--quick-gen-key", "Dave <dave@example.net>", "ed25519", "sign,cert", "never")
+    gpg("--quick-add-key", gpg("--list-keys", "--with-colons", "dave@example.net").stdout.decode()
+        .split("fpr:::::::::")[1].split(":")[0], "cv25519", "encr", "never")
+    with open(os.path.join(gw.dir, "dave.asc"), "wb") as f:
+        f.write(gpg("--armor", "--export", "dave@example.net").stdout)
+    return gw.cli("key", "import", os.path.join(gw.dir, "dave.asc"))
 
 
 def unverified():

@@ -68,6 +68,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"session.end", "{\"id\": \"" H64 "\"}"},
         {"audit.list", "{\"limit\": 5}"},
         {"status", "{}"},
+        {"metrics", "{}"},
         {"version", "{}"},
         {"check-config", "{}"},
         {"queue.list", "{\"state\": \"hold\", \"sort\": \"-size\"}"},

@@ -166,6 +166,13 @@ static const char *const migrations[] = {
     " source TEXT NOT NULL, url TEXT NOT NULL, fetched INTEGER NOT NULL, expires INTEGER NOT NULL);"
     "CREATE TABLE pgp_provenance (fpr TEXT PRIMARY KEY, trust INTEGER NOT NULL, source TEXT NOT NULL,"
     " url TEXT NOT NULL, time INTEGER NOT NULL);",
+    /* 10: the figures sealgate keeps (store/metrics_rows.h, docs/web.md "Metrics"): one row per
+     * minute of counters, added to by cryptd in batches, rows older than a day deleted. */
+    "CREATE TABLE metrics_minute (minute INTEGER PRIMARY KEY, msgs_in INTEGER NOT NULL,"
+    " msgs_out INTEGER NOT NULL, encrypted INTEGER NOT NULL, signed INTEGER NOT NULL,"
+    " decrypted INTEGER NOT NULL, verified INTEGER NOT NULL, held INTEGER NOT NULL,"
+    " bounced INTEGER NOT NULL, deferred INTEGER NOT NULL, latency_ms_sum INTEGER NOT NULL,"
+    " latency_count INTEGER NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -380,4 +387,5 @@ const sg_store_backend sg_store_sqlite = {
     .backup = &sg_sqlite_backup_ops,
     .admin = &sg_sqlite_admin_ops,
     .discovery = &sg_sqlite_discovery_ops,
+    .metrics = &sg_sqlite_metrics_ops,
 };
