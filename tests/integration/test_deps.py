@@ -39,6 +39,7 @@ NEEDS = [
     ("cmd", "chromium", "test_web_portal"), ("cmd", "chromedriver", "test_web_portal"),
     ("py", "selenium", "test_web_portal"),
     ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
+    ("cmd", "curl", "test_publish (fetches published keys with --resolve and --cacert)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).
