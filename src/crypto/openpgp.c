@@ -427,7 +427,8 @@ int sg_pgp_keep_uids(sg_pgp *p, const char *fpr, bool (*keep)(const char *uid, v
     for (size_t i = n; i-- > 0 && kept >= 0;) {
         char *uid = NULL;
         rnp_uid_handle_t u = NULL;
-        if (rnp_key_get_uid_at(k, i, &uid) != RNP_SUCCESS || rnp_key_get_uid_handle_at(k, i, &u) != RNP_SUCCESS)
+        if (rnp_key_get_uid_at(k, i, &uid) != RNP_SUCCESS ||
+            rnp_key_get_uid_handle_at(k, i, &u) != RNP_SUCCESS)
             kept = -1;
         else if (keep(uid, ctx))
             kept++;

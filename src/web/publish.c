@@ -33,14 +33,15 @@ static void plain(sg_http_req *req, int status, const char *text)
     sg_http_send(req, status, "text/plain; charset=utf-8", text, strlen(text), 0, cors);
 }
 
-/* Whether the request's Host (without a port) is name. */
+/* Whether the request's Host (without a port) is prefix followed by domain. */
 static bool host_is(sg_http_req *req, const char *prefix, const char *domain)
 {
     const char *h = sg_http_header_get(req, "Host");
     if (!h)
         return false;
     size_t n = strcspn(h, ":"), p = strlen(prefix);
-    return n == p + strlen(domain) && strncasecmp(h, prefix, p) == 0 && strncasecmp(h + p, domain, n - p) == 0;
+    return n == p + strlen(domain) && strncasecmp(h, prefix, p) == 0 &&
+           strncasecmp(h + p, domain, n - p) == 0;
 }
 
 /* A user ID whose address is addr (case-insensitive: WKD lower-cases the local part), or, with
@@ -153,7 +154,8 @@ static void send_key(sg_http_req *req, sg_web *w, sg_keystore *ks, const char *f
     } else if (rc > 0)
         plain(req, 404, "no such key\n");
     else
-        sg_http_send(req, 200, armored ? "application/pgp-keys" : "application/octet-stream", out, len, 0, cors);
+        sg_http_send(req, 200, armored ? "application/pgp-keys" : "application/octet-stream", out, len, 0,
+                     cors);
     free(out);
 }
 
@@ -239,7 +241,8 @@ static void hkp(sg_web *w, sg_http_req *req, sg_keystore *ks)
         a = s + 1;
     }
     const char *at = strchr(a, '@');
-    if (!at || at == a || strchr(at + 1, '@') || strpbrk(a, " <>\"") || !sg_config_is_internal_domain(w->cfg, at + 1)) {
+    if (!at || at == a || strchr(at + 1, '@') || strpbrk(a, " <>\"") ||
+        !sg_config_is_internal_domain(w->cfg, at + 1)) {
         plain(req, 404, "no such key\n");
         return;
     }
