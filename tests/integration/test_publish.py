@@ -7,20 +7,44 @@ exactly the user's key with only her user ID (a key with a second, external user
 at the path gpg-wks-client computes; the policy files; CORS and the security headers; unknown
 address, non-internal domain, wrong Host and a listing 404; HKP op=get by address and by
 fingerprint (armored, imported by gpg), op=index 501, /pks/add no upload, POST 405; after
-`sealgate key revoke` the next fetch is a revoked key (gpg --show-keys) without a restart.
-Owner: src/web."""
+`sealgate key revoke` the next fetch is a revoked key (gpg --show-keys) without a restart. As
+root, GnuPG itself fetches: `--locate-external-keys` over WKD and `--recv-keys` over HKPS, the
+role on port 443 of a random loopback address, gpg in a private mount namespace with its own
+/etc/hosts and CA bundle (the machine's files untouched). Owner: src/web."""
 import os
+import random
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, wait_port  # noqa: E402
+from sgtest import Gateway, Tap, wait_for  # noqa: E402
 
 t = Tap()
 WKS = "/usr/lib/gnupg/gpg-wks-client"
 tmp = tempfile.mkdtemp(prefix="sg-publish-")
 gw = Gateway(web="publish = true;")
+# WKD clients go to port 443. As root (make test), the web role listens on port 443 of a random
+# loopback address of its own (127.x.y.z: no fixed port on 127.0.0.1 that another suite could
+# hold), so that gpg itself can fetch over WKD (below); otherwise on its free port.
+ROOT = os.geteuid() == 0 and shutil.which("unshare")
+IP, PORT = "127.0.0.1", gw.web_port
+if ROOT:
+    for _ in range(20):
+        ip = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+        with socket.socket() as so:
+            try:
+                so.bind((ip, 443))
+            except OSError:
+                continue
+        IP, PORT = ip, 443
+        break
+    with open(gw.conf) as f:
+        conf = f.read().replace(f'listen = "127.0.0.1:{gw.web_port}"', f'listen = "{IP}:{PORT}"')
+    with open(gw.conf, "w") as f:
+        f.write(conf)
 
 # A certificate for the two WKD host names, put where the gateway takes its TLS certificate from
 # (it generates one only when none is there); curl trusts it through --cacert only.
@@ -39,8 +63,8 @@ def curl(host, path, method="GET", extra=()):
     gateway), verified against the test certificate."""
     out = os.path.join(tmp, "body")
     r = subprocess.run(["curl", "-s", "-S", "-o", out, "-D", "-", "-X", method, "--cacert", cert,
-                        "--resolve", f"{host}:{gw.web_port}:127.0.0.1", *extra,
-                        f"https://{host}:{gw.web_port}{path}"], capture_output=True, timeout=30)
+                        "--resolve", f"{host}:{PORT}:{IP}", *extra,
+                        f"https://{host}:{PORT}{path}"], capture_output=True, timeout=30)
     lines = r.stdout.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1]) if r.returncode == 0 and lines[0].startswith("HTTP") else 0
     headers = {k.strip().lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:] if ":" in x)}
@@ -71,7 +95,8 @@ gpghome = os.path.join(tmp, "gnupg")
 os.makedirs(gpghome, mode=0o700)
 try:
     gw.start()
-    t.ok(wait_port(gw.web_port, 15), "the web role listens", gw.log_text()[-800:])
+    t.ok(wait_for(lambda: socket.create_connection((IP, PORT), timeout=0.5).close() or True, 15),
+         f"the web role listens on {IP}:{PORT}", gw.log_text()[-800:])
     r = gw.cli("key", "generate", "alice@demo.test")
     alice = r.stdout.strip().split()[-1] if r.returncode == 0 else ""
     t.ok(len(alice) == 40, "sealgate key generate alice@demo.test", r.stdout + r.stderr)
@@ -131,6 +156,42 @@ try:
     st, _, _ = curl("openpgpkey.demo.test", adv, method="POST", extra=("--data", "x"))
     t.ok(st == 405, "POST is 405", str(st))
 
+    # gpg itself as a partner: WKD on https://openpgpkey.demo.test (port 443). A private mount
+    # namespace gives gpg and its dirmngr a hosts file naming the gateway's address and a CA
+    # bundle of the test certificate alone; the machine's own files stay as they are.
+    if ROOT and PORT == 443:
+        home = os.path.join(tmp, "partner")
+        os.makedirs(home, mode=0o700)
+        with open(os.path.join(home, "dirmngr.conf"), "w") as f:
+            # the system resolver reads /etc/hosts; HKPS trusts the test certificate only
+            f.write(f"standard-resolver\nhkp-cacert {cert}\n")
+        hosts = os.path.join(tmp, "hosts")
+        with open(hosts, "w") as f:
+            f.write(f"127.0.0.1 localhost\n{IP} openpgpkey.demo.test demo.test keys.demo.test\n")
+
+        def partner_gpg(*args):
+            script = (f"mount --bind {hosts} /etc/hosts && mount --bind {cert} /etc/ssl/certs/ca-certificates.crt"
+                      f" && gpg --homedir {home} --batch {' '.join(args)}; rc=$?; "
+                      f"gpgconf --homedir {home} --kill all; exit $rc")
+            r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                               capture_output=True, text=True, timeout=60)
+            lst = subprocess.run(["gpg", "--homedir", home, "--with-colons", "--list-keys"], capture_output=True,
+                                 text=True).stdout
+            return r, lst
+
+        r, lst = partner_gpg("--auto-key-locate", "clear,nodefault,wkd", "--locate-external-keys", "alice@demo.test")
+        t.ok(r.returncode == 0 and f"fpr:::::::::{alice}:" in lst and uids(lst) == ["alice@demo.test"]
+             and lst.count("pub:") == 1,
+             "gpg --auto-key-locate clear,nodefault,wkd --locate-external-keys alice@demo.test: exactly "
+             "alice's key, only her user ID", r.stdout + r.stderr + lst)
+        r, lst = partner_gpg("--keyserver", "hkps://keys.demo.test", "--recv-keys", cfpr)
+        t.ok(r.returncode == 0 and f"fpr:::::::::{cfpr}:" in lst and "carol@partner.example" not in lst
+             and lst.count("pub:") == 2,
+             "gpg --keyserver hkps://keys.demo.test --recv-keys FPR: carol's key without her external user ID",
+             r.stdout + r.stderr + lst)
+    else:
+        t.skip("gpg --locate-external-keys over WKD", "needs root and unshare (port 443, private /etc/hosts)")
+
     # ---- HKP ----
     st, hd, body = curl("keys.demo.test", "/pks/lookup?op=get&options=mr&search=alice%40demo.test")
     c = show(body)
@@ -164,6 +225,11 @@ try:
          "the next WKD fetch is alice's key, revoked (gpg --show-keys)", f"{st} {c}")
     st, _, body = curl("keys.demo.test", f"/pks/lookup?op=get&search=0x{alice}")
     t.ok(st == 200 and show(body).startswith("pub:r:"), "HKP by fingerprint: revoked too", str(st))
+    if ROOT and PORT == 443:
+        r, lst = partner_gpg("--auto-key-locate", "clear,nodefault,wkd", "--locate-external-keys", "alice@demo.test")
+        mine = [x for x in lst.split("\npub:")[1:] if f":{alice}:" in x]
+        t.ok(bool(mine) and mine[0].startswith("r:"),
+             "the partner's gpg, locating alice again over WKD, now has her key revoked", r.stderr + lst)
     t.ok(pid and gw.role_pids().get("web") == pid, "the web role was not restarted", str(gw.role_pids()))
 finally:
     gw.stop()
