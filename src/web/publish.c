@@ -108,12 +108,18 @@ static int wkd_address(sg_http_req *req, sg_keystore *ks, const char *domain, co
 {
     char h[33];
     const char *l = sg_http_query(req, "l");
-    if (l && sg_wkd_hash(l, h) == 0 && strcmp(h, hash) == 0 && strchr(l, '@') == NULL) {
-        snprintf(addr, alen, "%s@%s", l, domain);
-        return 0;
-    }
     sg_pgp_key *keys = NULL;
     size_t n = 0;
+    if (l && sg_wkd_hash(l, h) == 0 && strcmp(h, hash) == 0 && strchr(l, '@') == NULL) {
+        /* The keystore matches the local part exactly: ?l=Alice finds no "alice@..." user ID,
+         * which the hash (of the lower-cased local part) still names; then look through all. */
+        snprintf(addr, alen, "%s@%s", l, domain);
+        if (sg_keystore_list(ks, addr, &keys, &n) < 0)
+            return -1;
+        sg_keystore_free_list(keys, n);
+        if (n)
+            return 0;
+    }
     if (sg_keystore_list(ks, NULL, &keys, &n) < 0)
         return -1;
     int rc = 1;

@@ -146,6 +146,8 @@ try:
     t.ok(st == 404, "an unknown address is 404", str(st))
     st, _, _ = curl("openpgpkey.demo.test", f"/.well-known/openpgpkey/demo.test/hu/{h}?l=bob")
     t.ok(st == 200, "a wrong ?l= does not matter: the hash decides (found by scanning)", str(st))
+    st, _, body3 = curl("openpgpkey.demo.test", f"/.well-known/openpgpkey/demo.test/hu/{h}?l=ALICE")
+    t.ok(st == 200 and f"fpr:::::::::{alice}:" in show(body3), "?l=ALICE (the hash lower-cases) finds alice", str(st))
     st, _, _ = curl("openpgpkey.partner.example", f"/.well-known/openpgpkey/partner.example/hu/{ch}?l=carol")
     t.ok(st == 404, "a non-internal domain is 404 (advanced)", str(st))
     st, _, _ = curl("partner.example", f"/.well-known/openpgpkey/hu/{ch}")
