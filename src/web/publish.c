@@ -9,7 +9,6 @@
  * reduced to the user IDs of internal addresses asked for (never a partner's key, never another
  * user ID of the key); no listings, no index or substring search, no upload. A store error is 503,
  * never "no key" (404). */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +17,7 @@
 #include "keys/discover.h"
 #include "keys/keystore.h"
 #include "lib/log.h"
+#include "web/publish_req.h"
 #include "web/web_int.h"
 
 #define WK "/.well-known/openpgpkey/"
@@ -31,17 +31,6 @@ static const sg_http_header cors[] = {
 static void plain(sg_http_req *req, int status, const char *text)
 {
     sg_http_send(req, status, "text/plain; charset=utf-8", text, strlen(text), 0, cors);
-}
-
-/* Whether the request's Host (without a port) is prefix followed by domain. */
-static bool host_is(sg_http_req *req, const char *prefix, const char *domain)
-{
-    const char *h = sg_http_header_get(req, "Host");
-    if (!h)
-        return false;
-    size_t n = strcspn(h, ":"), p = strlen(prefix);
-    return n == p + strlen(domain) && strncasecmp(h, prefix, p) == 0 &&
-           strncasecmp(h + p, domain, n - p) == 0;
 }
 
 /* A user ID whose address is addr (case-insensitive: WKD lower-cases the local part), or, with
@@ -168,91 +157,41 @@ static void send_key(sg_http_req *req, sg_web *w, sg_keystore *ks, const char *f
 /* WKD: rest is the path after /.well-known/openpgpkey/. */
 static void wkd(sg_web *w, sg_http_req *req, sg_keystore *ks, const char *rest)
 {
-    char domain[256] = "";
-    const char *slash = strchr(rest, '/');
-    bool advanced = slash && strncmp(rest, "hu/", 3) != 0 && strcmp(rest, "policy") != 0;
-    if (advanced) {
-        size_t n = (size_t)(slash - rest);
-        if (n == 0 || n >= sizeof domain) {
-            plain(req, 404, "not found\n");
-            return;
-        }
-        memcpy(domain, rest, n);
-        domain[n] = '\0';
-        rest = slash + 1;
-        if (!sg_config_is_internal_domain(w->cfg, domain) || !host_is(req, "openpgpkey.", domain)) {
-            plain(req, 404, "not found\n");
-            return;
-        }
-    } else {
-        /* The direct layout names no domain: the Host does, and must be an internal domain. */
-        const char *h = sg_http_header_get(req, "Host");
-        size_t n = h ? strcspn(h, ":") : 0;
-        if (n == 0 || n >= sizeof domain) {
-            plain(req, 404, "not found\n");
-            return;
-        }
-        memcpy(domain, h, n);
-        domain[n] = '\0';
-        if (!sg_config_is_internal_domain(w->cfg, domain)) {
-            plain(req, 404, "not found\n");
-            return;
-        }
-    }
-    if (strcmp(rest, "policy") == 0) {
-        plain(req, 200, ""); /* an empty policy: no submission address, no protocol version */
-        return;
-    }
-    const char *hash = strncmp(rest, "hu/", 3) == 0 ? rest + 3 : NULL;
-    if (!hash || strlen(hash) != 32 || strspn(hash, "ybndrfg8ejkmcpqxot1uwisza345h769") != 32) {
+    sg_pub_req r;
+    sg_pub_parse_wkd(rest, sg_http_header_get(req, "Host"), &r);
+    if (r.kind == SG_PUB_NONE || !sg_config_is_internal_domain(w->cfg, r.domain)) {
         plain(req, 404, "not found\n");
         return;
     }
-    char addr[520];
-    int rc = wkd_address(req, ks, domain, hash, addr, sizeof addr);
+    if (r.kind == SG_PUB_POLICY) {
+        plain(req, 200, ""); /* an empty policy: no submission address, no protocol version */
+        return;
+    }
+    int rc = wkd_address(req, ks, r.domain, r.hash, r.addr, sizeof r.addr);
     if (rc < 0)
         plain(req, 503, "the key store cannot be read\n");
     else if (rc > 0)
         plain(req, 404, "no such key\n");
     else
-        send_key(req, w, ks, NULL, addr, false);
+        send_key(req, w, ks, NULL, r.addr, false);
 }
 
 /* HKP: op=get with search an internal address (<> allowed) or 0x and a full fingerprint. */
 static void hkp(sg_web *w, sg_http_req *req, sg_keystore *ks)
 {
-    const char *op = sg_http_query(req, "op"), *search = sg_http_query(req, "search");
+    const char *op = sg_http_query(req, "op");
     if (!op || strcmp(op, "get") != 0) {
         plain(req, 501, "only op=get is served\n");
         return;
     }
-    char s[520];
-    if (!search || strlen(search) >= sizeof s) {
+    sg_pub_req r;
+    sg_pub_parse_hkp(sg_http_query(req, "search"), &r);
+    if (r.kind == SG_PUB_HKP_FPR)
+        send_key(req, w, ks, r.fpr, NULL, true); /* only its internal user IDs; none: 404 */
+    else if (r.kind == SG_PUB_HKP_ADDR && sg_config_is_internal_domain(w->cfg, r.domain))
+        send_key(req, w, ks, NULL, r.addr, true);
+    else
         plain(req, 404, "no such key\n");
-        return;
-    }
-    snprintf(s, sizeof s, "%s", search);
-    size_t n = strlen(s);
-    if ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) && n == 2 + SG_PGP_FPR_LEN &&
-        strspn(s + 2, "0123456789abcdefABCDEF") == SG_PGP_FPR_LEN) {
-        /* Only the internal user IDs of the key; a key with none is not published. */
-        for (char *c = s + 2; *c; c++)
-            *c = (char)toupper((unsigned char)*c);
-        send_key(req, w, ks, s + 2, NULL, true);
-        return;
-    }
-    char *a = s;
-    if (n > 2 && s[0] == '<' && s[n - 1] == '>') {
-        s[n - 1] = '\0';
-        a = s + 1;
-    }
-    const char *at = strchr(a, '@');
-    if (!at || at == a || strchr(at + 1, '@') || strpbrk(a, " <>\"") ||
-        !sg_config_is_internal_domain(w->cfg, at + 1)) {
-        plain(req, 404, "no such key\n");
-        return;
-    }
-    send_key(req, w, ks, NULL, a, true);
 }
 
 bool sg_web_publish(sg_web *w, sg_http_req *req)
