@@ -20,12 +20,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, wait_for  # noqa: E402
 
 t = Tap()
 WKS = "/usr/lib/gnupg/gpg-wks-client"
 tmp = tempfile.mkdtemp(prefix="sg-publish-")
-gw = Gateway(web="publish = true;")
+gw = Gateway(web="publish = true;", binary=asan_binary())  # the role's C code under ASan+UBSan when built
 # WKD clients go to port 443. As root (make test), the web role listens on port 443 of a random
 # loopback address of its own (127.x.y.z: no fixed port on 127.0.0.1 that another suite could
 # hold), so that gpg itself can fetch over WKD (below); otherwise on its free port.
@@ -237,4 +237,7 @@ finally:
     gw.stop()
     subprocess.run(["gpgconf", "--homedir", gpghome, "--kill", "all"], capture_output=True)
     subprocess.run(["gpgconf", "--homedir", os.path.join(tmp, "g2"), "--kill", "all"], capture_output=True)
+t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
+gw.cleanup()
+shutil.rmtree(tmp, ignore_errors=True)
 t.done()
