@@ -412,6 +412,35 @@ int sg_pgp_revoke(sg_pgp *p, const char *fpr, const char *reason)
     return r == RNP_SUCCESS ? 0 : -1;
 }
 
+int sg_pgp_keep_uids(sg_pgp *p, const char *fpr, bool (*keep)(const char *uid, void *ctx), void *ctx)
+{
+    rnp_key_handle_t k = locate(p, fpr);
+    if (!k)
+        return -1;
+    size_t n = 0;
+    int kept = 0;
+    if (rnp_key_get_uid_count(k, &n) != RNP_SUCCESS) {
+        rnp_key_handle_destroy(k);
+        return -1;
+    }
+    /* From the last: removing one shifts the indexes of those after it. */
+    for (size_t i = n; i-- > 0 && kept >= 0;) {
+        char *uid = NULL;
+        rnp_uid_handle_t u = NULL;
+        if (rnp_key_get_uid_at(k, i, &uid) != RNP_SUCCESS ||
+            rnp_key_get_uid_handle_at(k, i, &u) != RNP_SUCCESS)
+            kept = -1;
+        else if (keep(uid, ctx))
+            kept++;
+        else if (rnp_uid_remove(k, u) != RNP_SUCCESS)
+            kept = -1;
+        rnp_uid_handle_destroy(u);
+        rnp_buffer_destroy(uid);
+    }
+    rnp_key_handle_destroy(k);
+    return kept;
+}
+
 int sg_pgp_export_minimal(sg_pgp *p, const char *fpr, const char *uid, uint8_t **out, size_t *len)
 {
     rnp_key_handle_t k = locate(p, fpr);

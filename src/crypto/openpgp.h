@@ -68,6 +68,11 @@ void sg_pgp_free_secret(uint8_t *buf, size_t len);
  * valid encryption subkey (librnp's minimal "Autocrypt" export), binary. Key discovery imports
  * only this (docs/discovery.md). 0, or -1 when the key or uid is unusable. */
 int sg_pgp_export_minimal(sg_pgp *p, const char *fpr, const char *uid, uint8_t **out, size_t *len);
+/* Removes from key fpr in p every user ID (with its signatures) for which keep(uid, ctx) is false;
+ * subkeys and direct-key signatures (a revocation) stay. The web role publishes keys reduced
+ * this way (docs/publishing.md): a revoked key has no valid encryption subkey, so the minimal
+ * export above refuses it. The number of user IDs kept, or -1 on error. */
+int sg_pgp_keep_uids(sg_pgp *p, const char *fpr, bool (*keep)(const char *uid, void *ctx), void *ctx);
 /* New primary (sign, certify) plus encryption subkey, unprotected, in the context.
  * algo: "ed25519" (Ed25519 + Cv25519), "rsa3072", "rsa4096". expires: seconds, 0 never. */
 int sg_pgp_generate(sg_pgp *p, const char *uid, const char *algo, uint32_t expires,

@@ -339,6 +339,8 @@ static void load_web(ctx *x, sg_config *c, config_setting_t *g)
             rd_i(x, u, 1, 7 * 86400, &c->web.session_lifetime);
         else if (is(u, "hsts_max_age"))
             rd_i(x, u, 0, 2 * 31536000, &c->web.hsts_max_age);
+        else if (is(u, "publish"))
+            rd_bool(x, u, &c->web.publish);
         else
             fail(x, u, "web.%s: unknown setting", config_setting_name(u));
     }

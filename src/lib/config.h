@@ -147,6 +147,7 @@ typedef struct sg_config {
         int session_idle;      /* seconds a session lives without a request */
         int session_lifetime;  /* seconds a session lives at most */
         int hsts_max_age;      /* Strict-Transport-Security max-age in seconds */
+        bool publish;          /* WKD and HKP for internal users' keys (docs/publishing.md) */
     } web;
     sg_revocation_cfg revocation;
     sg_discovery_cfg discovery;

@@ -1,6 +1,7 @@
 /* router.c - the web role's one request handler: static files, sign-in and sign-out, the
  * portal's pages, /api/v1, /metrics. Owner: src/web.
- * SECURITY: everything but the static files, the sign-in form and the OpenAPI document needs
+ * SECURITY: everything but the static files, the sign-in form, the OpenAPI document and the
+ * published keys (publish.c, web.publish) needs
  * an authenticated session or token (sg_web_authenticate) before any page or operation runs. */
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,8 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_web_send_error(req, &e);
         return;
     }
+    if (sg_web_publish(w, req))
+        return; /* public: WKD and HKP (web.publish), no session */
     if (strcmp(path, "/metrics") == 0 && get) {
         sg_web_metrics(w, req);
         return;

@@ -43,6 +43,10 @@ void sg_web_free(sg_web *w);
 /* The one request handler (sg_http_handler): static files, pages, /api/v1. */
 void sg_web_route(void *ctx, sg_http_req *req);
 
+/* publish.c: WKD and HKP for internal users' keys (public, web.publish). Whether the request was
+ * one of them (then answered). */
+bool sg_web_publish(sg_web *w, sg_http_req *req);
+
 /* session.c: authentication of a request by bearer token or session cookie. 0 with who, or -1
  * with unauthenticated or locked in err. */
 int sg_web_authenticate(sg_web *w, sg_http_req *req, sg_web_who *who, sg_op_error *err);

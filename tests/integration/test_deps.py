@@ -39,6 +39,8 @@ NEEDS = [
     ("cmd", "chromium", "test_web_portal"), ("cmd", "chromedriver", "test_web_portal"),
     ("py", "selenium", "test_web_portal"),
     ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
+    ("cmd", "curl", "test_publish (fetches published keys with --resolve and --cacert)"),
+    ("cmd", "unshare", "test_publish (gpg in a private mount namespace)"), ("cmd", "mount", "test_publish"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).
