@@ -52,5 +52,7 @@ SG_OP_HANDLER(sg_op_policy_show);
 SG_OP_HANDLER(sg_op_policy_check);
 SG_OP_HANDLER(sg_op_policy_load);
 SG_OP_HANDLER(sg_op_policy_explain);
+SG_OP_HANDLER(sg_op_policy_revisions);
+SG_OP_HANDLER(sg_op_policy_rollback);
 
 #endif

@@ -123,6 +123,9 @@ static const sg_op_arg policy_explain_args[] = {
     BSTR("subject", false, 998, "Subject"),
     {"message", SG_ARG_BYTES, false, MESSAGE_MAX, 0, 0, SG_FROM_BODY, NULL, "a message (.eml) to explain instead"},
     END};
+static const sg_op_arg policy_revisions_args[] = {SG_OP_ARGS_PAGE, END};
+static const sg_op_arg policy_rollback_args[] = {
+    PATH("rev", 19, "the revision whose rules come back (a number)"), END};
 
 #define RO true
 #define RW false
@@ -250,6 +253,13 @@ const sg_op sg_ops[] = {
     {"policy.explain", SG_ROLE_POLICY, RO, "POST", "/api/v1/policy/explain", {"policy", "explain"},
      policy_explain_args, "What the policy would do with a message, per recipient", "policy.explain",
      SG_RUN_ANY, NULL, sg_op_policy_explain},
+    {"policy.revisions", SG_ROLE_POLICY, RO, "GET", "/api/v1/policy/revisions", {"policy", "revisions"},
+     policy_revisions_args, "The policy's revisions, newest first (number, source, time, size)",
+     "policy.revisions", SG_RUN_ANY, NULL, sg_op_policy_revisions},
+    {"policy.rollback", SG_ROLE_POLICY, RW, "POST", "/api/v1/policy/revisions/{rev}/rollback",
+     {"policy", "rollback"}, policy_rollback_args,
+     "Make a revision's rules the policy in force again (as a new revision)", "policy.rollback", SG_RUN_ANY,
+     "rev", sg_op_policy_rollback},
 
     /* Operations that wrap or unwrap private keys: they run in cryptd, over the control socket
      * when the gateway runs (ops_secret.c; issue 18's control socket, owner src/cryptd). */

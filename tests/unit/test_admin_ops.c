@@ -89,6 +89,8 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"ca.export", "{}"},
         {"policy.show", "{}"},
         {"policy.check", "{}"},
+        {"policy.revisions", "{\"limit\": 5}"},
+        {"policy.rollback", "{\"rev\": \"999\"}"},
         {"policy.explain", "{\"from\": \"a@example.org\", \"to\": \"b@example.com\", \"subject\": \"hi\"}"},
         /* the secret operations (ops_secret.c): no local CA here, so issue and crl are not_found;
          * an import of bytes that are no certificate is answered with them rejected */
