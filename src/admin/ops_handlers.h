@@ -39,6 +39,7 @@ SG_OP_HANDLER(sg_op_key_list);
 SG_OP_HANDLER(sg_op_key_show);
 SG_OP_HANDLER(sg_op_key_export);
 SG_OP_HANDLER(sg_op_key_delete);
+SG_OP_HANDLER(sg_op_key_import);
 /* ops_certs.c: certificates and the local CA's public side */
 SG_OP_HANDLER(sg_op_cert_list);
 SG_OP_HANDLER(sg_op_cert_show);

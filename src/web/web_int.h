@@ -96,6 +96,7 @@ void sg_html_fact(sg_buf *b, const char *name, const json_t *v);
 /* The pages (GET renders, POST acts; every POST needs the CSRF token). */
 void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_queue(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_keys(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);

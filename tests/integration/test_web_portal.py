@@ -7,7 +7,8 @@ count and the queue page and, once the recipient's key is imported, released wit
 arrives encrypted at the sink; a deferred message (the relay's file) is retried and delivered,
 another held and then deleted with the queue page's buttons; on the policy page a rules text with an
 error shows the error at its marked line, good rules are saved as a revision, diffed against the
-one before, rolled back, and the explain form answers per recipient; screenshots of the dashboard and the queue page land in
+one before, rolled back, and the explain form answers per recipient; a public key pasted on the
+keys page is found by address, shown, exported as an attachment and deleted; screenshots of the dashboard and the queue page land in
 tests/out/web/ for a person to look at. The gateway's self-signed certificate is accepted for
 this test only.
 Run as root, the gateway drops privileges as in production: the web role can enter no spool
@@ -220,6 +221,48 @@ try:
     why = click("hold", parked, "Delete")
     t.ok(not why and parked not in listdir(gw.spool, "hold"), "Delete on the queue page removes the held message", why)
     t.ok(not console_errors(d), "the queue's actions without console errors")
+    # ---- keys and certificates: paste a public key, find it, its details, export, delete ----
+    gpg("--quick-gen-key", "Erin <erin@elsewhere.example>", "ed25519", "sign,cert", "never")
+    erin = gpg("--armor", "--export", "erin@elsewhere.example").stdout.decode()
+    erin_fpr = gpg("--list-keys", "--with-colons", "erin@elsewhere.example").stdout.decode() \
+        .split("fpr:::::::::")[1].split(":")[0]
+    d.get(base + "/keys")
+    t.ok("Keys" in d.title and not console_errors(d), "the keys page renders without console errors", d.title)
+    d.execute_script("document.getElementById('paste').value = arguments[0];", erin)
+    d.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
+    wait_for(lambda: d.find_elements(By.ID, "imported"), 20)
+    main = d.find_element(By.TAG_NAME, "main").text
+    t.ok("imported" in main and erin_fpr in main, "a pasted public key is imported (key.import)", main[:400])
+    d.find_element(By.ID, "q").send_keys("erin@elsewhere.example", Keys.ENTER)
+    wait_for(lambda: "q=" in d.current_url, 20)
+    keys_table = d.find_element(By.ID, "keys").text
+    t.ok(erin_fpr in keys_table and "Erin <erin@elsewhere.example>" in keys_table and "dave" not in keys_table,
+         "the search by address lists it (and only it)", keys_table[:300])
+    d.save_screenshot(os.path.join(OUT, "keys.png"))
+    d.find_element(By.LINK_TEXT, erin_fpr).click()
+    wait_for(lambda: d.find_elements(By.ID, "export"), 20)
+    main = d.find_element(By.TAG_NAME, "main").text
+    t.ok("erin@elsewhere.example" in main and "eddsa" in main.lower() and "trust" in main and "verified" in main and not console_errors(d),
+         "the key's details show its user ID, algorithm and trust", main[:400])
+    import ssl
+    import urllib.request
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # the self-signed certificate: this test only
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+    with urllib.request.urlopen(urllib.request.Request(d.find_element(By.ID, "export").get_attribute("href"),
+                                                       headers={"Cookie": cookie}), context=ctx, timeout=20) as rsp:
+        body, hdrs = rsp.read().decode(), rsp.headers
+    t.ok(body.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----") and "PRIVATE" not in body
+         and hdrs.get("Content-Disposition", "").startswith("attachment;") and hdrs.get("X-Content-Type-Options") == "nosniff",
+         "Export public is an attachment (nosniff) with the armored public key", str(dict(hdrs))[:300])
+    d.find_element(By.XPATH, "//button[normalize-space()='Delete']").click()
+    wait_for(lambda: alert_present(d), 10)
+    d.switch_to.alert.accept()
+    wait_for(lambda: d.find_elements(By.CSS_SELECTOR, ".notice"), 20)
+    r = gw.cli("key", "list")
+    t.ok("Deleted" in d.find_element(By.TAG_NAME, "main").text and erin_fpr not in r.stdout.upper()
+         and not console_errors(d), "Delete removes the key (sealgate key list)", r.stdout[-300:])
+
     # ---- the policy page: check with the error at its line, save, diff, roll back, explain ----
     def set_rules(text):
         d.execute_script("document.getElementById('rules').value = arguments[0];", text)
@@ -311,7 +354,8 @@ try:
     d.find_element(By.ID, "password").send_keys(new_pw, Keys.ENTER)
     wait_for(lambda: "Dashboard" in d.title, 20)
     t.ok("Dashboard" in d.title, "the new password signs in", d.title)
-    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("dashboard.png", "queue.png", "policy.png")),
+    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("dashboard.png", "queue.png", "policy.png",
+                                                                    "keys.png")),
          "screenshots written to tests/out/web/")
 finally:
     if d:
