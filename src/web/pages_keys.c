@@ -180,14 +180,9 @@ static void index_page(sg_web *w, sg_http_req *req, const sg_web_who *who, int s
 
 static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key, const char *fpr)
 {
-    json_t *args = json_pack("{s:s}", "fpr", fpr), *r = NULL;
-    sg_op_error e = {0};
-    int rc = sg_web_call(w, req, who, SG_VIA_WEB, key ? "key.show" : "cert.show", args, &r, &e);
-    json_decref(args);
-    if (rc < 0) {
-        sg_web_page_error(req, who, sg_web_status(e.code), e.message);
+    json_t *r = sg_web_call_or_page(w, req, who, key ? "key.show" : "cert.show", "fpr", fpr);
+    if (!r)
         return;
-    }
     sg_buf b;
     sg_buf_init(&b, SG_WEB_PAGE_MAX);
     sg_html_begin(&b, key ? "OpenPGP key" : "Certificate", who, "keys");
@@ -235,14 +230,9 @@ static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key
 
 static void export(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key, const char *fpr)
 {
-    json_t *args = json_pack("{s:s}", "fpr", fpr), *r = NULL;
-    sg_op_error e = {0};
-    if (sg_web_call(w, req, who, SG_VIA_WEB, key ? "key.export" : "cert.export", args, &r, &e) < 0) {
-        json_decref(args);
-        sg_web_page_error(req, who, sg_web_status(e.code), e.message);
+    json_t *r = sg_web_call_or_page(w, req, who, key ? "key.export" : "cert.export", "fpr", fpr);
+    if (!r)
         return;
-    }
-    json_decref(args);
     const char *data = json_string_value(json_object_get(r, key ? "armored" : "pem"));
     char disp[128]; /* fpr is hex only (checked by the caller): safe in the header */
     snprintf(disp, sizeof disp, "attachment; filename=\"%.64s.%s\"", fpr, key ? "asc" : "pem");
