@@ -297,7 +297,7 @@ static void post(sg_web *w, sg_http_req *req, const sg_web_who *who, const char 
 void sg_web_page_keys(sg_web *w, sg_http_req *req, const sg_web_who *who)
 {
     bool key = strncmp(req->path, "/keys", 5) == 0;
-    const char *rest = req->path + 5;
+    const char *rest = req->path + (key ? strlen("/keys") : strlen("/certs"));
     bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"),
          postm = !strcmp(req->method, "POST");
     char fpr[72] = "", action[16] = "";

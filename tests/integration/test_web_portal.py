@@ -21,6 +21,7 @@ import pwd
 import re
 import shutil
 import smtplib
+import subprocess
 import sys
 import time
 
@@ -262,6 +263,35 @@ try:
     r = gw.cli("key", "list")
     t.ok("Deleted" in d.find_element(By.TAG_NAME, "main").text and erin_fpr not in r.stdout.upper()
          and not console_errors(d), "Delete removes the key (sealgate key list)", r.stdout[-300:])
+
+    # generate (key.generate runs in cryptd, over its control socket) and a certificate pasted as PEM
+    d.get(base + "/keys")
+    d.find_element(By.ID, "gen-address").send_keys("frank@demo.test", Keys.ENTER)
+    wait_for(lambda: d.find_elements(By.CSS_SELECTOR, ".notice"), 60)
+    main = d.find_element(By.TAG_NAME, "main").text
+    r = gw.cli("key", "list", "--address", "frank@demo.test")
+    t.ok("Generated key" in main and "frank@demo.test" in r.stdout and not console_errors(d),
+         "Generate makes a key for the address (in cryptd)", main[:300] + " | " + r.stdout[-200:])
+    pem_key, pem_crt = os.path.join(gw.dir, "grace.key"), os.path.join(gw.dir, "grace.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", pem_key, "-out", pem_crt, "-days", "30", "-subj", "/CN=Grace/emailAddress=grace@x.example",
+                    "-addext", "subjectAltName=email:grace@x.example", "-addext", "extendedKeyUsage=emailProtection"],
+                   check=True, capture_output=True)
+    d.find_element(By.XPATH, "//select[@id='kind']/option[@value='cert']").click()
+    d.execute_script("document.getElementById('paste').value = arguments[0];", open(pem_crt).read())
+    d.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
+    wait_for(lambda: d.find_elements(By.ID, "imported"), 30)
+    d.get(base + "/keys?q=grace%40x.example")
+    certs = d.find_element(By.ID, "certs").text
+    t.ok("Grace" in certs, "a pasted PEM certificate is imported (cert.import, in cryptd) and found by address", certs[:300])
+    links = d.find_elements(By.CSS_SELECTOR, "#certs a")
+    if links:
+        links[0].click()
+        wait_for(lambda: d.find_elements(By.ID, "export"), 20)
+        main = d.find_element(By.TAG_NAME, "main").text
+        t.ok("subject" in main and "issuer" in main and "not_after" in main and not console_errors(d),
+             "the certificate's details show subject, issuer and validity", main[:300])
+        d.save_screenshot(os.path.join(OUT, "cert.png"))
 
     # ---- the policy page: check with the error at its line, save, diff, roll back, explain ----
     def set_rules(text):
