@@ -41,6 +41,7 @@ SG_OP_HANDLER(sg_op_key_list);
 SG_OP_HANDLER(sg_op_key_show);
 SG_OP_HANDLER(sg_op_key_export);
 SG_OP_HANDLER(sg_op_key_delete);
+SG_OP_HANDLER(sg_op_key_import);
 /* ops_certs.c: certificates and the local CA's public side */
 SG_OP_HANDLER(sg_op_cert_list);
 SG_OP_HANDLER(sg_op_cert_show);
@@ -54,5 +55,7 @@ SG_OP_HANDLER(sg_op_policy_show);
 SG_OP_HANDLER(sg_op_policy_check);
 SG_OP_HANDLER(sg_op_policy_load);
 SG_OP_HANDLER(sg_op_policy_explain);
+SG_OP_HANDLER(sg_op_policy_revisions);
+SG_OP_HANDLER(sg_op_policy_rollback);
 
 #endif

@@ -1,7 +1,7 @@
 /* ops_keys.c - the OpenPGP key operations that need no KEK: key.list, show, export (public),
- * delete. Owner: src/admin. The keystore is opened public-only (no KEK path), so these can
- * run in the web role; import, generate, revoke and secret export need the KEK and are not
- * here (cryptd over the control socket, or the CLI). */
+ * import (public keys only), delete. Owner: src/admin. The keystore is opened public-only (no
+ * KEK path), so these can run in the web role; importing secret keys, generate, revoke and
+ * secret export need the KEK and are not here (cryptd over the control socket, or the CLI). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +141,43 @@ int sg_op_key_delete(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
                      : sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
     sg_keystore_close(ks);
     return rc < 0 ? -1 : sg_op_answer(json_pack("{s:s}", "fpr", fpr), result, err);
+}
+
+static void import_item(void *arg, const sg_import_result *r)
+{
+    json_t *it = json_pack("{s:s, s:s?, s:s?, s:s?}", "status", sg_import_status_name(r->status), "fpr", r->fpr,
+                           "uid", r->uid, "reason", r->reason);
+    if (it)
+        json_array_append_new(arg, it);
+}
+
+/* Public keys (armored or binary) from bytes, for the portal's upload or paste. The keystore
+ * is opened without the KEK, so a secret part in the bytes is not taken (the item says so):
+ * secret keys are imported with the CLI on the gateway. Each key is an item with its status;
+ * bytes with no key at all are one rejected item. */
+int sg_op_key_import(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    uint8_t *data;
+    size_t len;
+    if (sg_op_arg_bytes(args, "data", &data, &len) != 0)
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "data", "data must be base64");
+    sg_keystore *ks = open_ks(ctx, err);
+    json_t *items = json_array();
+    int rejected = ks && items ? sg_keystore_import(ks, data, len, import_item, items) : -1;
+    free(data);
+    if (rejected < 0) {
+        if (ks)
+            sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", items ? sg_keystore_error(ks) : "out of memory");
+        json_decref(items);
+        if (ks)
+            sg_keystore_close(ks);
+        return -1;
+    }
+    sg_keystore_close(ks);
+    if (!json_array_size(items)) {
+        json_array_append_new(items, json_pack("{s:s, s:s}", "status", "rejected", "reason", "no OpenPGP key found"));
+        rejected = 1;
+    }
+    sg_op_set_detail(ctx, "keys=%zu rejected=%d", json_array_size(items), rejected);
+    return sg_op_answer(json_pack("{s:o, s:i}", "items", items, "rejected", rejected), result, err);
 }

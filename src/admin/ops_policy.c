@@ -1,7 +1,9 @@
-/* ops_policy.c - the policy operations: policy.show, check, load, explain. Owner: src/admin.
+/* ops_policy.c - the policy operations: policy.show, check, load, explain, revisions,
+ * rollback. Owner: src/admin.
  * check and explain change nothing; load adds a revision (after the same check), which cryptd
  * applies within a second. An invalid rules text is an answer of check ({"valid": false,
  * "error": "name:line: ..."}) and an invalid_argument of load, so the portal can show the line. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +171,62 @@ int sg_op_policy_explain(sg_op_ctx *ctx, const json_t *args, json_t **result, sg
         return -1;
     return r ? sg_op_answer(r, result, err)
              : sg_op_fail(err, SG_OP_INTERNAL, NULL, "the explanation is not valid UTF-8 text");
+}
+
+/* The revisions, newest first, a page of them: number, source, load time and size (not the
+ * text: policy.show ?rev= gives that). Revision 0 (the embedded default) is listed last. */
+int sg_op_policy_revisions(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    size_t limit, offset;
+    sg_op_page(args, &limit, &offset);
+    long long newest = sg_pstore_newest(ctx->store);
+    if (newest < 0)
+        return sg_op_store_fail(ctx, err);
+    json_t *items = json_array();
+    if (!items)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
+    /* Revisions are numbered 1..newest without gaps (sg_pstore_save), so a page is a range. */
+    for (long long rev = newest - (long long)offset; rev >= 0 && json_array_size(items) < limit; rev--) {
+        json_t *r = revision(ctx, rev, err);
+        if (!r) {
+            if (err->code == SG_OP_NOT_FOUND) { /* a gap after all: skip it */
+                memset(err, 0, sizeof *err);
+                continue;
+            }
+            json_decref(items);
+            return -1;
+        }
+        size_t size = strlen(json_string_value(json_object_get(r, "text")));
+        json_object_set_new(r, "size", json_integer((json_int_t)size));
+        json_object_del(r, "text");
+        json_array_append_new(items, r);
+    }
+    return sg_op_answer(sg_op_list_result(items, newest + 1, limit, offset), result, err);
+}
+
+/* Roll back to revision rev: its text, checked again (the internal domains may have changed),
+ * becomes a new revision, so the history only grows and the roll-back itself can be undone. */
+int sg_op_policy_rollback(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    /* A path argument, so a string: digits only, no sign, no space. */
+    const char *s = sg_op_arg_str(args, "rev");
+    char *end = NULL;
+    errno = 0;
+    long long rev = s && *s >= '0' && *s <= '9' ? strtoll(s, &end, 10) : -1;
+    if (rev < 0 || !end || *end || errno)
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "rev", "rev must be a revision number");
+    json_t *old = revision(ctx, rev, err);
+    if (!old)
+        return -1;
+    char src[64];
+    snprintf(src, sizeof src, "roll-back to revision %lld", rev);
+    json_t *load = json_pack("{s:O, s:s}", "text", json_object_get(old, "text"), "source", src);
+    json_decref(old);
+    if (!load)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
+    int rc = sg_op_policy_load(ctx, load, result, err);
+    json_decref(load);
+    if (rc == 0)
+        json_object_set_new(*result, "from_rev", json_integer((json_int_t)rev));
+    return rc;
 }

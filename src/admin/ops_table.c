@@ -105,6 +105,9 @@ static const sg_op_arg key_list_args[] = {QSTR("address", ADDR_MAX, "only keys w
 static const sg_op_arg key_fpr_args[] = {PATH("fpr", FPR_MAX, "fingerprint (hex)"), END};
 static const sg_op_arg key_export_args[] = {PATH("fpr", FPR_MAX, "fingerprint (hex)"),
                                             QBOOL("binary", "binary instead of ASCII armor"), END};
+static const sg_op_arg key_import_args[] = {
+    {"data", SG_ARG_BYTES, true, 512 * 1024, 0, 0, SG_FROM_BODY, NULL, "the public key(s), armored or binary (base64)"},
+    END};
 static const sg_op_arg cert_list_args[] = {QSTR("address", ADDR_MAX, "only certificates for this address"),
                                            SG_OP_ARGS_PAGE, END};
 static const sg_op_arg cert_export_args[] = {PATH("fpr", FPR_MAX, "SHA-256 fingerprint (hex)"),
@@ -123,6 +126,9 @@ static const sg_op_arg policy_explain_args[] = {
     BSTR("subject", false, 998, "Subject"),
     {"message", SG_ARG_BYTES, false, MESSAGE_MAX, 0, 0, SG_FROM_BODY, NULL, "a message (.eml) to explain instead"},
     END};
+static const sg_op_arg policy_revisions_args[] = {SG_OP_ARGS_PAGE, END};
+static const sg_op_arg policy_rollback_args[] = {
+    PATH("rev", 19, "the revision whose rules come back (a number)"), END};
 
 #define RO true
 #define RW false
@@ -222,6 +228,9 @@ const sg_op sg_ops[] = {
      "Export an OpenPGP public key", "key.export", SG_RUN_ANY, "fpr", sg_op_key_export},
     {"key.delete", SG_ROLE_USER, RW, "DELETE", "/api/v1/keys/{fpr}", {"key", "delete"}, key_fpr_args,
      "Delete an OpenPGP key (and its secret part)", "key.delete", SG_RUN_ANY, "fpr", sg_op_key_delete},
+    {"key.import", SG_ROLE_USER, RW, "POST", "/api/v1/keys/import", {"key", "import"}, key_import_args,
+     "Import OpenPGP public keys from bytes (a secret part is not taken)", "key.import", SG_RUN_ANY, NULL,
+     sg_op_key_import},
 
     /* certificates and the local CA's public side (ops_certs.c) */
     {"cert.list", SG_ROLE_USER, RO, "GET", "/api/v1/certs", {"cert", "list"}, cert_list_args,
@@ -253,6 +262,13 @@ const sg_op sg_ops[] = {
     {"policy.explain", SG_ROLE_POLICY, RO, "POST", "/api/v1/policy/explain", {"policy", "explain"},
      policy_explain_args, "What the policy would do with a message, per recipient", "policy.explain",
      SG_RUN_ANY, NULL, sg_op_policy_explain},
+    {"policy.revisions", SG_ROLE_POLICY, RO, "GET", "/api/v1/policy/revisions", {"policy", "revisions"},
+     policy_revisions_args, "The policy's revisions, newest first (number, source, time, size)",
+     "policy.revisions", SG_RUN_ANY, NULL, sg_op_policy_revisions},
+    {"policy.rollback", SG_ROLE_POLICY, RW, "POST", "/api/v1/policy/revisions/{rev}/rollback",
+     {"policy", "rollback"}, policy_rollback_args,
+     "Make a revision's rules the policy in force again (as a new revision)", "policy.rollback", SG_RUN_ANY,
+     "rev", sg_op_policy_rollback},
 
     /* Operations that wrap or unwrap private keys: they run in cryptd, over the control socket
      * when the gateway runs (ops_secret.c; issue 18's control socket, owner src/cryptd). */

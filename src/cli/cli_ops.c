@@ -38,6 +38,8 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"cert.delete", {"fpr"}, sg_cli_print_deleted},
     {"ca.export", {NULL}, sg_cli_print_pem},
     {"policy.show", {NULL}, sg_cli_print_policy},
+    {"policy.revisions", {NULL}, sg_cli_print_revisions},
+    {"policy.rollback", {"rev"}, sg_cli_print_loaded},
     {"queue.list", {"state"}, sg_cli_print_queue_list},
     {"queue.show", {"id"}, sg_cli_print_queue_show},
     {"queue.hold", {"id"}, sg_cli_print_queue_moved},

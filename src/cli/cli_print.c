@@ -461,6 +461,32 @@ int sg_cli_print_cert(const sg_op *op, const json_t *c)
     return 0;
 }
 
+int sg_cli_print_revisions(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(r, "items"), i, x)
+    {
+        char when[32] = "-";
+        time_t t = (time_t)num(x, "loaded");
+        struct tm tm;
+        if (t > 0 && gmtime_r(&t, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%6lld  %-19s  %7lld B  %s\n", num(x, "rev"), when, num(x, "size"), str(x, "source"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_loaded(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("policy: revision %lld in force (%lld rules, from revision %lld)\n", num(r, "rev"), num(r, "rules"),
+           num(r, "from_rev"));
+    return 0;
+}
+
 int sg_cli_print_pem(const sg_op *op, const json_t *r)
 {
     (void)op;

@@ -105,6 +105,8 @@ typedef struct nav_item {
 static const nav_item nav[] = {
     {"/", "Dashboard", "dashboard", "status"},
     {"/queue", "Queue", "queue", "queue.list"},
+    {"/keys", "Keys", "keys", "key.list"},
+    {"/policy", "Policy", "policy", "policy.show"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},
     {"/account", "Account", "account", "account.password"},

@@ -16,6 +16,20 @@ static void call_failed(sg_http_req *req, const sg_web_who *who, const sg_op_err
     sg_web_page_error(req, who, sg_web_status(e->code), e->message);
 }
 
+json_t *sg_web_call_or_page(sg_web *w, sg_http_req *req, const sg_web_who *who, const char *op, const char *name,
+                            const char *value)
+{
+    json_t *args = json_pack("{s:s}", name, value), *r = NULL;
+    sg_op_error e = {0};
+    int rc = sg_web_call(w, req, who, SG_VIA_WEB, op, args, &r, &e);
+    json_decref(args);
+    if (rc < 0) {
+        call_failed(req, who, &e);
+        return NULL;
+    }
+    return r;
+}
+
 /* ---- dashboard: the status operation ---- */
 
 /* One card per queue state: its count and the age of its oldest message; a state the status's

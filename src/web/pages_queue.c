@@ -157,14 +157,9 @@ static void list(sg_web *w, sg_http_req *req, const sg_web_who *who)
 
 static void show(sg_web *w, sg_http_req *req, const sg_web_who *who, const char *id)
 {
-    json_t *args = json_pack("{s:s}", "id", id), *r = NULL;
-    sg_op_error e = {0};
-    int rc = sg_web_call(w, req, who, SG_VIA_WEB, "queue.show", args, &r, &e);
-    json_decref(args);
-    if (rc < 0) {
-        sg_web_page_error(req, who, sg_web_status(e.code), e.message);
+    json_t *r = sg_web_call_or_page(w, req, who, "queue.show", "id", id);
+    if (!r)
         return;
-    }
     sg_buf b;
     sg_buf_init(&b, SG_WEB_PAGE_MAX);
     char title[96];

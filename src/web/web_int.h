@@ -101,9 +101,16 @@ void sg_html_age(sg_buf *b, json_int_t seconds);
 /* One <dt>name</dt><dd>value</dd> of a facts list. */
 void sg_html_fact(sg_buf *b, const char *name, const json_t *v);
 
+/* pages.c: the answer of op called with the one string argument name=value, or NULL when the
+ * call failed and its error page was sent. */
+json_t *sg_web_call_or_page(sg_web *w, sg_http_req *req, const sg_web_who *who, const char *op, const char *name,
+                            const char *value);
+
 /* The pages (GET renders, POST acts; every POST needs the CSRF token). */
 void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_queue(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_keys(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);

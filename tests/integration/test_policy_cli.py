@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`sealgate policy check|load|show|explain`: line-precise refusal that keeps the policy in
+"""`sealgate policy check|load|show|explain|revisions|rollback`: line-precise refusal that keeps the policy in
 force, revisions in the store, and explain's per-recipient account (rules tried, actions,
 fallback, groups) without sending anything. Owner: src/policy."""
 import os
@@ -104,6 +104,23 @@ try:
     t.ok('rule 2 "encrypt-keyword" (line 17): matched' in out and "hold (fallback)" in out,
          "explain MESSAGE: the keyword in the encoded subject makes encryption mandatory", out)
     t.ok(not any(listdir(gw.spool, s) for s in ("incoming", "outgoing", "hold")), "explain sent and queued nothing")
+    # revisions and roll-back (the operations the portal's policy page uses too)
+    r = pol("load", default)
+    t.ok(r.returncode == 0 and "as revision 2" in r.stdout, "load: the default text becomes revision 2", r.stdout + r.stderr)
+    r = pol("revisions")
+    rows = [ln.split() for ln in r.stdout.splitlines()]
+    t.ok(r.returncode == 0 and [x[0] for x in rows] == ["2", "1", "0"] and "embedded default" in r.stdout,
+         "revisions: newest first, down to the embedded default", r.stdout + r.stderr)
+    r = pol("rollback", "1")
+    t.ok(r.returncode == 0 and "revision 3 in force (2 rules, from revision 1)" in r.stdout,
+         "rollback 1: revision 1's rules become revision 3", r.stdout + r.stderr)
+    r = pol("show")
+    t.ok(r.stdout.startswith("# revision 3, loaded ") and GOOD in r.stdout and "roll-back to revision 1" in r.stdout,
+         "show: revision 3 has revision 1's rules, its source says so", r.stdout[:300])
+    for bad_rev in ("99", "-1", "1x"):
+        r = pol("rollback", bad_rev)
+        t.ok(r.returncode != 0 and pol("revisions").stdout.split()[0] == "3",
+             f"rollback {bad_rev}: refused, no revision added", r.stdout + r.stderr)
     t.ok(not errors, "no sanitizer reports", "\n".join(errors))
 finally:
     gw.cleanup()

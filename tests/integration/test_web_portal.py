@@ -5,7 +5,10 @@ renders without a console error (a Content-Security-Policy violation is one), a 
 (sent through SMTP with [encrypt] to a recipient without a key) is found on the dashboard's
 count and the queue page and, once the recipient's key is imported, released with its button and
 arrives encrypted at the sink; a deferred message (the relay's file) is retried and delivered,
-another held and then deleted with the queue page's buttons; screenshots of the dashboard and the queue page land in
+another held and then deleted with the queue page's buttons; on the policy page a rules text with an
+error shows the error at its marked line, good rules are saved as a revision, diffed against the
+one before, rolled back, and the explain form answers per recipient; a public key pasted on the
+keys page is found by address, shown, exported as an attachment and deleted; screenshots of the dashboard and the queue page land in
 tests/out/web/ for a person to look at. The gateway's self-signed certificate is accepted for
 this test only.
 Run as root, the gateway drops privileges as in production: the web role can enter no spool
@@ -18,6 +21,7 @@ import pwd
 import re
 import shutil
 import smtplib
+import subprocess
 import sys
 import time
 
@@ -127,7 +131,8 @@ try:
          and cards.get("deferred", "").isdigit(),
          "the dashboard counts the spool's states (cryptd's answer; the web role cannot list them)", str(cards))
     d.save_screenshot(os.path.join(OUT, "dashboard.png"))
-    for path, title in (("/queue", "Queue"), ("/events", "Events"), ("/admins", "Admins"), ("/queue?state=hold", "Queue")):
+    for path, title in (("/policy", "Policy"), ("/queue", "Queue"), ("/events", "Events"), ("/admins", "Admins"),
+                        ("/queue?state=hold", "Queue")):
         d.get(base + path)
         errs = console_errors(d)
         t.ok(title in d.title and not errs, f"{path} renders without console errors",
@@ -212,6 +217,142 @@ try:
     why = click("hold", parked, "Delete")
     t.ok(not why and parked not in listdir(gw.spool, "hold"), "Delete on the queue page removes the held message", why)
     t.ok(not console_errors(d), "the queue's actions without console errors")
+    # ---- keys and certificates: paste a public key, find it, its details, export, delete ----
+    gpg("--quick-gen-key", "Erin <erin@elsewhere.example>", "ed25519", "sign,cert", "never")
+    erin = gpg("--armor", "--export", "erin@elsewhere.example").stdout.decode()
+    erin_fpr = gpg("--list-keys", "--with-colons", "erin@elsewhere.example").stdout.decode() \
+        .split("fpr:::::::::")[1].split(":")[0]
+    d.get(base + "/keys")
+    t.ok("Keys" in d.title and not console_errors(d), "the keys page renders without console errors", d.title)
+    d.execute_script("document.getElementById('paste').value = arguments[0];", erin)
+    d.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
+    wait_for(lambda: d.find_elements(By.ID, "imported"), 20)
+    main = d.find_element(By.TAG_NAME, "main").text
+    t.ok("imported" in main and erin_fpr in main, "a pasted public key is imported (key.import)", main[:400])
+    d.find_element(By.ID, "q").send_keys("erin@elsewhere.example", Keys.ENTER)
+    wait_for(lambda: "q=" in d.current_url, 20)
+    keys_table = d.find_element(By.ID, "keys").text
+    t.ok(erin_fpr in keys_table and "Erin <erin@elsewhere.example>" in keys_table and "dave" not in keys_table,
+         "the search by address lists it (and only it)", keys_table[:300])
+    d.save_screenshot(os.path.join(OUT, "keys.png"))
+    d.find_element(By.LINK_TEXT, erin_fpr).click()
+    wait_for(lambda: d.find_elements(By.ID, "export"), 20)
+    main = d.find_element(By.TAG_NAME, "main").text
+    t.ok("erin@elsewhere.example" in main and "eddsa" in main.lower() and "trust" in main and "verified" in main and not console_errors(d),
+         "the key's details show its user ID, algorithm and trust", main[:400])
+    import ssl
+    import urllib.request
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # the self-signed certificate: this test only
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+    with urllib.request.urlopen(urllib.request.Request(d.find_element(By.ID, "export").get_attribute("href"),
+                                                       headers={"Cookie": cookie}), context=ctx, timeout=20) as rsp:
+        body, hdrs = rsp.read().decode(), rsp.headers
+    t.ok(body.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----") and "PRIVATE" not in body
+         and hdrs.get("Content-Disposition", "").startswith("attachment;") and hdrs.get("X-Content-Type-Options") == "nosniff",
+         "Export public is an attachment (nosniff) with the armored public key", str(dict(hdrs))[:300])
+    d.find_element(By.XPATH, "//button[normalize-space()='Delete']").click()
+    wait_for(lambda: alert_present(d), 10)
+    d.switch_to.alert.accept()
+    wait_for(lambda: d.find_elements(By.CSS_SELECTOR, ".notice"), 20)
+    r = gw.cli("key", "list")
+    t.ok("Deleted" in d.find_element(By.TAG_NAME, "main").text and erin_fpr not in r.stdout.upper()
+         and not console_errors(d), "Delete removes the key (sealgate key list)", r.stdout[-300:])
+
+    # generate (key.generate runs in cryptd, over its control socket) and a certificate pasted as PEM
+    d.get(base + "/keys")
+    d.find_element(By.ID, "gen-address").send_keys("frank@demo.test", Keys.ENTER)
+    wait_for(lambda: d.find_elements(By.CSS_SELECTOR, ".notice"), 60)
+    main = d.find_element(By.TAG_NAME, "main").text
+    r = gw.cli("key", "list", "--address", "frank@demo.test")
+    t.ok("Generated key" in main and "frank@demo.test" in r.stdout and not console_errors(d),
+         "Generate makes a key for the address (in cryptd)", main[:300] + " | " + r.stdout[-200:])
+    pem_key, pem_crt = os.path.join(gw.dir, "grace.key"), os.path.join(gw.dir, "grace.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", pem_key, "-out", pem_crt, "-days", "30", "-subj", "/CN=Grace/emailAddress=grace@x.example",
+                    "-addext", "subjectAltName=email:grace@x.example", "-addext", "extendedKeyUsage=emailProtection"],
+                   check=True, capture_output=True)
+    d.find_element(By.XPATH, "//select[@id='kind']/option[@value='cert']").click()
+    d.execute_script("document.getElementById('paste').value = arguments[0];", open(pem_crt).read())
+    d.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
+    wait_for(lambda: d.find_elements(By.ID, "imported"), 30)
+    d.get(base + "/keys?q=grace%40x.example")
+    certs = d.find_element(By.ID, "certs").text
+    t.ok("Grace" in certs, "a pasted PEM certificate is imported (cert.import, in cryptd) and found by address", certs[:300])
+    links = d.find_elements(By.CSS_SELECTOR, "#certs a")
+    if links:
+        links[0].click()
+        wait_for(lambda: d.find_elements(By.ID, "export"), 20)
+        main = d.find_element(By.TAG_NAME, "main").text
+        t.ok("subject" in main and "issuer" in main and "not_after" in main and not console_errors(d),
+             "the certificate's details show subject, issuer and validity", main[:300])
+        d.save_screenshot(os.path.join(OUT, "cert.png"))
+
+    # ---- the policy page: check with the error at its line, save, diff, roll back, explain ----
+    def set_rules(text):
+        d.execute_script("document.getElementById('rules').value = arguments[0];", text)
+
+    def press(label):
+        d.find_element(By.XPATH, f"//button[normalize-space()='{label}']").click()
+        wait_for(lambda: d.execute_script("return document.readyState") == "complete"
+                 and d.find_elements(By.CSS_SELECTOR, ".notice, #explanation"), 20)
+
+    d.get(base + "/policy")
+    default = d.find_element(By.ID, "rules").get_attribute("value")
+    t.ok("Policy" in d.title and "settings" in default and not console_errors(d),
+         "the policy page shows the rules in force in the editor", d.title)
+    lines = default.split("\n")
+    set_rules("\n".join(lines[:2] + ["this line is no rule"] + lines[2:]))
+    press("Check")
+    bad = d.find_elements(By.ID, "error-line")
+    head = d.find_elements(By.CSS_SELECTOR, "#check-result h2")
+    t.ok(bad and bad[0].text == "this line is no rule" and head and "line 3" in head[0].text,
+         "Check shows the error at its line and marks that line of the rules",
+         d.find_element(By.TAG_NAME, "main").text[:400])
+    d.save_screenshot(os.path.join(OUT, "policy.png"))
+    t.ok("this line is no rule" in d.find_element(By.ID, "rules").get_attribute("value"),
+         "the checked text stays in the editor")
+    press("Save as new revision")
+    refused = console_errors(d)  # the refusal is answered 400, which Chromium logs: that one only
+    t.ok("Not saved" in d.find_element(By.TAG_NAME, "main").text and gw.cli("policy", "show").stdout.find("no rule") < 0
+         and len(refused) == 1 and "/policy" in refused[0] and "400" in refused[0],
+         "Save refuses rules with an error (400) and stores nothing", str(refused))
+    set_rules(default + "\n# first portal revision\n")
+    press("Save as new revision")
+    main = d.find_element(By.TAG_NAME, "main").text
+    t.ok("Saved as revision 1" in main and d.find_elements(By.CSS_SELECTOR, "tr[data-rev='1']"),
+         "good rules are saved as revision 1 and listed", main[:300])
+    set_rules(default + "\n# first portal revision\n# second portal revision\n")
+    press("Save as new revision")
+    show = gw.cli("policy", "show").stdout
+    t.ok("second portal revision" in show, "revision 2 is the policy in force (sealgate policy show)", show[:200])
+    d.find_element(By.XPATH, "//tr[@data-rev='2']//a[normalize-space()='Diff']").click()
+    wait_for(lambda: d.find_elements(By.ID, "diff"), 20)
+    added = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#diff li.add")]
+    removed = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#diff li.del")]
+    errs = console_errors(d)
+    t.ok(added == ["+ # second portal revision"] and not removed and not errs,
+         "the diff of revision 2 shows the one line it added", f"{added} {removed} {errs[:3]}")
+    d.get(base + "/policy")
+    d.find_element(By.XPATH, "//tr[@data-rev='1']//button[normalize-space()='Roll back']").click()
+    wait_for(lambda: alert_present(d), 10)
+    d.switch_to.alert.accept()
+    wait_for(lambda: d.find_elements(By.CSS_SELECTOR, ".notice"), 20)
+    main = d.find_element(By.TAG_NAME, "main").text
+    show = gw.cli("policy", "show").stdout
+    t.ok("revision 3 has the rules of revision 1" in main and "first portal revision" in show
+         and "second portal revision" not in show, "Roll back to revision 1 makes its rules the policy in force "
+         "as revision 3", main[:300] + " | " + show[:200])
+    d.find_element(By.ID, "ex-from").send_keys("carol@demo.test")
+    d.find_element(By.ID, "ex-to").send_keys("dave@example.net, erin@elsewhere.example")
+    d.find_element(By.ID, "ex-subject").send_keys("[encrypt] quarterly figures")
+    press("Explain")
+    ex = d.find_elements(By.ID, "explanation")
+    text = ex[0].text if ex else d.find_element(By.TAG_NAME, "main").text[:400]
+    t.ok(ex and "dave@example.net" in text and "erin@elsewhere.example" in text and not console_errors(d),
+         "the explain form shows per recipient what would happen", text[:600])
+    d.save_screenshot(os.path.join(OUT, "policy-explain.png"))
+
     # an account added on the Admins page, with the keyboard: its one-time password is shown once
     d.get(base + "/admins")
     d.find_element(By.ID, "new-name").send_keys("olivia")
@@ -238,8 +379,9 @@ try:
     d.find_element(By.ID, "password").send_keys(new_pw, Keys.ENTER)
     wait_for(lambda: "Dashboard" in d.title, 20)
     t.ok("Dashboard" in d.title, "the new password signs in", d.title)
-    t.ok(os.path.getsize(os.path.join(OUT, "dashboard.png")) > 10000 and
-         os.path.getsize(os.path.join(OUT, "queue.png")) > 10000, "screenshots written to tests/out/web/")
+    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("dashboard.png", "queue.png", "policy.png",
+                                                                    "keys.png")),
+         "screenshots written to tests/out/web/")
 finally:
     if d:
         d.quit()

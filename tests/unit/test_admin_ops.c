@@ -37,6 +37,7 @@
 static const char *const cli_not_converted[] = {
     "account.password",                 /* the portal's own-password change; the CLI has admin passwd */
     "key.export",                       /* `key export --secret` is the CLI's alone (the KEK) */
+    "key.import",                       /* the CLI's `key import` takes files and secret keys (cli_key.c) */
     "cert.export",                      /* `cert export --key` is the CLI's alone (the KEK) */
     "cert.trust",       "cert.untrust", /* they also take a certificate file */
     "policy.check",     "policy.load",  "policy.explain", "check-config", "version",
@@ -81,6 +82,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"key.show", "{\"fpr\": \"" F40 "\"}"},
         {"key.export", "{\"fpr\": \"" F40 "\"}"},
         {"key.delete", "{\"fpr\": \"" F40 "\"}"},
+        {"key.import", "{\"data\": \"aGVsbG8=\"}"},
         {"cert.list", "{}"},
         {"cert.show", "{\"fpr\": \"" F64 "\"}"},
         {"cert.export", "{\"fpr\": \"" F64 "\"}"},
@@ -90,6 +92,8 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"ca.export", "{}"},
         {"policy.show", "{}"},
         {"policy.check", "{}"},
+        {"policy.revisions", "{\"limit\": 5}"},
+        {"policy.rollback", "{\"rev\": \"999\"}"},
         {"policy.explain", "{\"from\": \"a@example.org\", \"to\": \"b@example.com\", \"subject\": \"hi\"}"},
         /* the secret operations (ops_secret.c): no local CA here, so issue and crl are not_found;
          * an import of bytes that are no certificate is answered with them rejected */
