@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import ROOT, Gateway, Tap, listdir, put_message, wait_for, wait_port  # noqa: E402
+from sgtest import ROOT, Gateway, Tap, gpg_runner, listdir, put_message, wait_for, wait_port  # noqa: E402
 from sgweb import import_dave  # noqa: E402
 
 t = Tap()
@@ -218,6 +218,7 @@ try:
     t.ok(not why and parked not in listdir(gw.spool, "hold"), "Delete on the queue page removes the held message", why)
     t.ok(not console_errors(d), "the queue's actions without console errors")
     # ---- keys and certificates: paste a public key, find it, its details, export, delete ----
+    gpg = gpg_runner(os.path.join(gw.dir, "gpg"))  # the home import_dave made
     gpg("--quick-gen-key", "Erin <erin@elsewhere.example>", "ed25519", "sign,cert", "never")
     erin = gpg("--armor", "--export", "erin@elsewhere.example").stdout.decode()
     erin_fpr = gpg("--list-keys", "--with-colons", "erin@elsewhere.example").stdout.decode() \
