@@ -42,6 +42,8 @@ static void usage(FILE *f)
                "                        without --password-stdin prints a generated one-time password\n"
                "  admin list | delete NAME | roles NAME --role R... | passwd NAME [--password-stdin]\n"
                "  admin ops [--markdown]   the operation table (roles, REST routes)\n"
+               "  admin bootstrap [--file PATH]   when no account exists: 'admin' with a one-time password\n"
+               "                        in PATH (default: initial-admin-password beside the configuration)\n"
                "  token create --role R [--label L] [--owner NAME] | list | revoke ID   API tokens\n"
                "  session list | end ID  portal sessions\n"
                "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
