@@ -108,7 +108,8 @@ static int bootstrap(const sg_config *cfg, sg_store *st, const char *path, const
         OPENSSL_cleanse(pw, sizeof pw);
         return 1;
     }
-    json_t *args = json_pack("{s:s, s:s, s:s}", "name", BOOTSTRAP_NAME, "roles", "administrator", "password", pw);
+    json_t *args =
+        json_pack("{s:s, s:s, s:s}", "name", BOOTSTRAP_NAME, "roles", "administrator", "password", pw);
     OPENSSL_cleanse(pw, sizeof pw);
     sg_op_ctx ctx;
     sg_cli_op_ctx(cfg, st, &ctx);
@@ -139,7 +140,8 @@ int sg_cli_admin_bootstrap(const sg_config *cfg, int argc, char **argv)
             snprintf(path, sizeof path, "%s", argv[++i]);
         else {
             fprintf(stderr, "usage: sealgate admin bootstrap [--file PATH]\n"
-                            "  the first administrator 'admin' with a one-time password in PATH, when there is no account\n");
+                            "  the first administrator 'admin' with a one-time password in PATH, when there "
+                            "is no account\n");
             return 2;
         }
     }
@@ -151,7 +153,8 @@ int sg_cli_admin_bootstrap(const sg_config *cfg, int argc, char **argv)
     snprintf(dir, sizeof dir, "%s", path);
     int lock = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-        fprintf(stderr, "sealgate admin bootstrap: cannot lock the directory of %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "sealgate admin bootstrap: cannot lock the directory of %s: %s\n", path,
+                strerror(errno));
         if (lock >= 0)
             close(lock);
         return 1;
