@@ -37,7 +37,9 @@ static void portal_url(const sg_config *cfg, char *out, size_t len)
 {
     const char *l = cfg->web.listen ? cfg->web.listen : "";
     const char *port = strrchr(l, ':');
-    if (strncmp(l, "0.0.0.0:", 8) == 0 || strncmp(l, "[::]:", 5) == 0)
+    if (!cfg->web.enabled)
+        snprintf(out, len, "the portal (off: web.enabled = false; turn it on to sign in)");
+    else if (strncmp(l, "0.0.0.0:", 8) == 0 || strncmp(l, "[::]:", 5) == 0)
         snprintf(out, len, "https://%s%s/", cfg->hostname ? cfg->hostname : "THIS-HOST", port);
     else
         snprintf(out, len, "https://%s/", l);
