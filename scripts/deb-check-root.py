@@ -254,8 +254,11 @@ def mode_owner(path):
 r = run("dpkg", "-i", OLD)
 ok(r.returncode == 0, "dpkg -i of the package", r.stdout[-2000:] + r.stderr[-2000:])
 install_said = r.stdout + r.stderr
-for u, groups in [("sealgate-smtpd", {"sealgate", "sealgate-smtpd"}), ("sealgate-cryptd", {"sealgate", "sealgate-cryptd"}),
-                  ("sealgate-relay", {"sealgate", "sealgate-relay"}), ("sealgate-sink", {"sealgate-sink"})]:
+# cryptd and web are the store group's members (the web role opens the store, never the KEK).
+for u, groups in [("sealgate-smtpd", {"sealgate", "sealgate-smtpd"}),
+                  ("sealgate-cryptd", {"sealgate", "sealgate-cryptd", "sealgate-store"}),
+                  ("sealgate-relay", {"sealgate", "sealgate-relay"}), ("sealgate-sink", {"sealgate-sink"}),
+                  ("sealgate-web", {"sealgate", "sealgate-web", "sealgate-store"})]:
     have = set(run("id", "-nG", u).stdout.split())
     ok(have == groups, f"sysusers made {u} with groups {sorted(groups)}", str(have))
 ok(os.path.exists(KEK) and mode_owner(KEK) == (0o600, "sealgate-cryptd") and os.path.getsize(KEK) == 32,
