@@ -144,6 +144,8 @@ int main(int argc, char **argv)
         rc = sg_cryptd_main(&cfg);
     else if (strcmp(cmd, "web") == 0)
         rc = sg_web_main(&cfg, env_fd());
+    else if (sub_argc >= 2 && strcmp(sub_argv[0], "admin") == 0 && strcmp(sub_argv[1], "bootstrap") == 0)
+        rc = sg_cli_admin_bootstrap(&cfg, sub_argc - 2, sub_argv + 2); /* not an operation: postinst's */
     else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */
         rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)

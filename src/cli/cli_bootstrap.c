@@ -28,6 +28,7 @@
 #include "cli/cli_ops.h"
 #include "cli/cli_store.h"
 #include "lib/fsutil.h"
+#include "roles.h"
 #include "store/admin_rows.h"
 
 #define BOOTSTRAP_NAME "admin"

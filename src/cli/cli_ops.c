@@ -296,8 +296,6 @@ int sg_cli_run(const sg_config *cfg, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[0], "admin") == 0 && strcmp(argv[1], "ops") == 0)
         return print_table(argc > 2 && strcmp(argv[2], "--markdown") == 0);
-    if (argc >= 2 && strcmp(argv[0], "admin") == 0 && strcmp(argv[1], "bootstrap") == 0)
-        return sg_cli_admin_bootstrap(cfg, argc - 2, argv + 2);
     size_t used = 0;
     const sg_op *op = sg_op_find_cli((const char *const *)argv, (size_t)argc, &used);
     const sg_cli_verb *v = verb_of(op);

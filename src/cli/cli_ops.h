@@ -37,10 +37,6 @@ bool sg_cli_serves(int argc, char **argv);
  * [--markdown|--json]` (the table itself). Returns the exit status: 0, 2 for usage and
  * invalid arguments, 1 otherwise. */
 int sg_cli_run(const sg_config *cfg, int argc, char **argv);
-/* cli_bootstrap.c: `sealgate admin bootstrap [--file PATH]` (argv after the two words): the
- * first administrator with a one-time password in a root-only file, only when no account
- * exists (the package's postinst). Exit status 0, 1, or 2 for usage. */
-int sg_cli_admin_bootstrap(const sg_config *cfg, int argc, char **argv);
 /* The context of the local caller (the Unix user as Administrator, client "local"). */
 void sg_cli_op_ctx(const sg_config *cfg, sg_store *st, sg_op_ctx *ctx);
 
