@@ -5,9 +5,11 @@ unit's ExecStart as systemd would (its UMask, RuntimeDirectory, NOTIFY_SOCKET an
 READY=1 must arrive), sends a message through it to a fake next hop, reloads, stops; upgrades to
 the rebuilt package (KEK bytes, store, TLS pair and a deferred message kept, the store migrated
 by postinst; the message is delivered after it), removes (data
-kept), purges (data gone). Prints TAP; exits 1 when a check failed. Owner: build.
+kept), purges (data gone). The first administrator: postinst's one-time password file exists
+(root, 0600), its password signs in to the installed web role, and the upgrade keeps both. Prints TAP; exits 1 when a check failed. Owner: build.
 Usage: deb-check-root.py OLD.deb NEW.deb"""
 import hashlib
+import http.client
 import os
 import pwd
 import re
@@ -26,6 +28,8 @@ CONF = "/etc/sealgate/sealgate.conf"
 BASE = "/var/lib/sealgate"
 KEK = BASE + "/keys/kek"
 STORE = BASE + "/store/sealgate.db"
+PWFILE = "/etc/sealgate/initial-admin-password"
+WEB = ("127.0.0.1", 8443)  # the shipped configuration's web.listen (the default)
 NEXT_HOP = ("127.0.0.1", 10026)  # the shipped configuration's next hop
 n = failed = 0
 
@@ -181,6 +185,47 @@ def run_service(hop, label, while_up=None):
     s.close()
 
 
+def web_login(name, password):
+    """The portal's sign-in form as a browser sends it (GET /login for its token, then POST):
+    the POST's status, 303 when signed in. The certificate is the self-signed one of postinst."""
+    import ssl
+    import urllib.parse
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+
+    def req(method, path, body=None, headers=None):
+        c = http.client.HTTPSConnection(*WEB, context=ctx, timeout=30)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, r.getheaders(), r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
+    try:
+        _, hdrs, page = req("GET", "/login")
+        m = re.search(r'name="pre" value="([0-9a-f]+)"', page)
+        cookie = "; ".join(v.split(";", 1)[0] for k, v in hdrs if k.lower() == "set-cookie")
+        body = urllib.parse.urlencode({"pre": m.group(1) if m else "", "name": name, "password": password})
+        h = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        return req("POST", "/login", body, h)[0]
+    except OSError as e:
+        return str(e)
+
+
+def first_admin_password():
+    try:
+        m = re.search(r"^password: (\S+)$", open(PWFILE).read(), re.M)
+        return m.group(1) if m else ""
+    except OSError:
+        return ""
+
+
+def check_first_admin(label):
+    pw = first_admin_password()
+    ok(pw and web_login("admin", pw + "x") != 303 and web_login("admin", pw) == 303,
+       f"{label}: the password in {PWFILE} signs in as admin to the web role (a wrong one does not)", log_tail())
+
+
 def log_tail():
     try:
         return "".join(open("/root/sealgate.log").readlines()[-15:])
@@ -208,8 +253,12 @@ def mode_owner(path):
 # ---- install ----
 r = run("dpkg", "-i", OLD)
 ok(r.returncode == 0, "dpkg -i of the package", r.stdout[-2000:] + r.stderr[-2000:])
-for u, groups in [("sealgate-smtpd", {"sealgate", "sealgate-smtpd"}), ("sealgate-cryptd", {"sealgate", "sealgate-cryptd"}),
-                  ("sealgate-relay", {"sealgate", "sealgate-relay"}), ("sealgate-sink", {"sealgate-sink"})]:
+install_said = r.stdout + r.stderr
+# cryptd and web are the store group's members (the web role opens the store, never the KEK).
+for u, groups in [("sealgate-smtpd", {"sealgate", "sealgate-smtpd"}),
+                  ("sealgate-cryptd", {"sealgate", "sealgate-cryptd", "sealgate-store"}),
+                  ("sealgate-relay", {"sealgate", "sealgate-relay"}), ("sealgate-sink", {"sealgate-sink"}),
+                  ("sealgate-web", {"sealgate", "sealgate-web", "sealgate-store"})]:
     have = set(run("id", "-nG", u).stdout.split())
     ok(have == groups, f"sysusers made {u} with groups {sorted(groups)}", str(have))
 ok(os.path.exists(KEK) and mode_owner(KEK) == (0o600, "sealgate-cryptd") and os.path.getsize(KEK) == 32,
@@ -220,6 +269,14 @@ ok(os.path.exists(BASE + "/tls/cert.pem") and os.path.exists(BASE + "/tls/key.pe
    and mode_owner(BASE + "/tls/key.pem")[0] & 0o077 == 0, "postinst made a TLS certificate and a private key only root reads")
 ok(CONF in run("dpkg-query", "--control-show", "sealgate", "conffiles").stdout, "the configuration is a conffile")
 ok(re.search(r'listen = "127\.0\.0\.1:', open(CONF).read()) is not None, "the shipped configuration listens on loopback")
+
+pw = first_admin_password()
+ok(pw and os.path.exists(PWFILE) and mode_owner(PWFILE) == (0o600, "root") and os.stat(PWFILE).st_gid == 0,
+   "postinst made the first administrator's password file: root:root, 0600", str(os.path.exists(PWFILE) and mode_owner(PWFILE)))
+ok(PWFILE in install_said and pw not in install_said, "dpkg -i says where the password is and never prints it",
+   install_said[-800:])
+accounts = run("sealgate", "-c", CONF, "admin", "list").stdout.split()
+ok("admin" in accounts and "administrator" in accounts, "the account admin exists with the Administrator role", str(accounts))
 
 v = run("systemd-analyze", "verify", UNIT)
 ok(v.returncode == 0 and not v.stderr.strip(), "systemd-analyze verify of the installed unit", v.stderr)
@@ -250,11 +307,17 @@ def defer_one():
     ok(bool(os.listdir(DEFERRED)), "with the next hop down the message waits in deferred/", log_tail())
 
 
-run_service(hop, "0.1.0", defer_one)
+def first_run():
+    check_first_admin("0.1.0")
+    defer_one()
+
+
+run_service(hop, "0.1.0", first_run)
 hop.refuse = False
 waiting = sorted(os.listdir(DEFERRED))
 kek_before, (ver_before, dump_before) = sha(KEK), store_dump()
 tls_before = sha(BASE + "/tls/cert.pem") + sha(BASE + "/tls/key.pem")
+pwfile_before = sha(PWFILE)
 
 # ---- upgrade ----
 r = run("dpkg", "-i", NEW)
@@ -273,9 +336,13 @@ ok(fresh.returncode == 0 and fresh.stdout.strip() == str(ver_after),
    "the kept store has the schema version the new version makes", f"{fresh.stdout} {fresh.stderr}")
 ok(sorted(os.listdir(DEFERRED)) == waiting and waiting, "the upgrade kept the spool (the deferred message)")
 ok(sha(BASE + "/tls/cert.pem") + sha(BASE + "/tls/key.pem") == tls_before, "the upgrade kept the TLS certificate and key")
+ok(sha(PWFILE) == pwfile_before and "exists already" in r.stdout
+   and run("sealgate", "-c", CONF, "admin", "list").stdout.split().count("admin") == 1,
+   "the upgrade made no second administrator and kept the password file", r.stdout[-800:])
 
 
 def retry_waiting():
+    check_first_admin(newver)
     r = run("sealgate", "-c", CONF, "queue", "retry", "all")
     ok(r.returncode == 0 and arrived(hop, "waits across the upgrade"),
        "after the upgrade `sealgate queue retry all` delivers the message that waited",
@@ -283,6 +350,8 @@ def retry_waiting():
 
 
 run_service(hop, newver, retry_waiting)
+
+ok(pw and pw not in open("/root/sealgate.log", errors="replace").read(), "the password is not in the service's log")
 
 # ---- remove, purge ----
 r = run("dpkg", "-r", "sealgate")

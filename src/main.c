@@ -42,6 +42,8 @@ static void usage(FILE *f)
                "                        without --password-stdin prints a generated one-time password\n"
                "  admin list | delete NAME | roles NAME --role R... | passwd NAME [--password-stdin]\n"
                "  admin ops [--markdown]   the operation table (roles, REST routes)\n"
+               "  admin bootstrap [--file PATH]   when no account exists: 'admin' with a one-time password\n"
+               "                        in PATH (default: initial-admin-password beside the configuration)\n"
                "  token create --role R [--label L] [--owner NAME] | list | revoke ID   API tokens\n"
                "  session list | end ID  portal sessions\n"
                "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
@@ -143,6 +145,8 @@ int main(int argc, char **argv)
         rc = sg_cryptd_main(&cfg);
     else if (strcmp(cmd, "web") == 0)
         rc = sg_web_main(&cfg, env_fd());
+    else if (sub_argc >= 2 && strcmp(sub_argv[0], "admin") == 0 && strcmp(sub_argv[1], "bootstrap") == 0)
+        rc = sg_cli_admin_bootstrap(&cfg, sub_argc - 2, sub_argv + 2); /* not an operation: postinst's */
     else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */
         rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)

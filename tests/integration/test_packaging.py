@@ -114,6 +114,11 @@ try:
          and open(os.path.join(tmp, "base", "tls", "cert.pem"), "rb").read() == cert,
          "a second prepare (an upgrade) keeps the KEK and the certificate", r2.stderr)
 
+    # postinst makes the first administrator after prepare (test_admin_bootstrap drives that command).
+    post = [l.strip() for l in read("debian", "sealgate.postinst").splitlines() if l.strip().startswith("sealgate ")]
+    t.ok(post == [f"sealgate -c {conf_path} prepare", f"sealgate -c {conf_path} admin bootstrap"],
+         "postinst runs prepare, then admin bootstrap, on the installed conffile", str(post))
+
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         t.skip("systemd-analyze verify of the unit", "systemd is not installed (make deb-check runs it)")
