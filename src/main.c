@@ -17,6 +17,7 @@
 #include "master/exe.h"
 #include "roles.h"
 #ifndef SG_NET_ONLY
+#include "audit/cli.h"
 #include "cli/cli_ops.h"
 #endif
 
@@ -45,6 +46,8 @@ static void usage(FILE *f)
                "  token create --role R [--label L] [--owner NAME] | list | revoke ID   API tokens\n"
                "  session list | end ID  portal sessions\n"
                "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
+               "  audit verify | proof QUEUE-ID|INDEX [--size N] | consistency OLD NEW | export DIR\n"
+               "        | checkpoint   the tamper-evident log (docs/audit.md)\n"
                "  status                the master, its roles, the store and queue sizes per state\n"
                "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
                "  key list [--address A] | show FPR | export FPR [--secret] | delete FPR\n"
@@ -142,6 +145,8 @@ int main(int argc, char **argv)
         rc = sg_cryptd_main(&cfg);
     else if (strcmp(cmd, "web") == 0)
         rc = sg_web_main(&cfg, env_fd());
+    else if (sg_audit_cli_serves(sub_argc, sub_argv)) /* the tamper-evident log (src/audit) */
+        rc = sg_audit_cli(&cfg, sub_argc, sub_argv);
     else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */
         rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)

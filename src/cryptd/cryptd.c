@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/log.h"
 #include "crypto/kek.h"
 #include "cryptd/control.h"
 #include "cryptd/control_ops.h"
@@ -512,6 +513,10 @@ int sg_cryptd_main(const sg_config *cfg)
     scan_incoming(&c);
     time_t checked = time(NULL);
     int rc = 0;
+    sg_tlog_ticker ticker = {.covered = -1};
+    sg_store *logst = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
+    if (!logst)
+        sg_error(NULL, "event=checkpoint-store-failed error=\"%s\"", err);
     for (;;) {
         struct pollfd p[2] = {{.fd = ino, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         int r = poll(p, 2, 1000);
@@ -540,6 +545,10 @@ int sg_cryptd_main(const sg_config *cfg)
                 break;
             }
             sg_transform_policy_reload();
+            /* Signed checkpoints of the tamper-evident log (docs/audit.md): cryptd alone holds
+             * the key. Its own store handle: the workers' one is theirs. */
+            if (logst)
+                sg_tlog_tick(logst, cfg, &ticker, time(NULL));
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
             char due[64][SG_QID_MAX];
@@ -584,6 +593,7 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_certstore_close(cs);
     sg_keystore_close(ks);
     sg_store_close(st);
+    sg_store_close(logst);
     sg_fetch_helper_stop();
     sg_scan_helper_stop();
     return rc;

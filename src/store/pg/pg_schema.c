@@ -123,5 +123,10 @@ const char *const sg_pg_migrations[] = {
     " source text NOT NULL, url text NOT NULL, fetched bigint NOT NULL, expires bigint NOT NULL);"
     "CREATE TABLE pgp_provenance (fpr text PRIMARY KEY, trust bigint NOT NULL, source text NOT NULL,"
     " url text NOT NULL, time bigint NOT NULL);",
+    /* 10: the tamper-evident log (src/audit, store/notary_rows.h), as SQLite's migration 10. */
+    "CREATE TABLE audit_log (idx bigint PRIMARY KEY, queue_id text NOT NULL, entry bytea NOT NULL,"
+    " frontier bytea NOT NULL);"
+    "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
+    "CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, note text NOT NULL);",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

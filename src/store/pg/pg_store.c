@@ -472,4 +472,5 @@ const sg_store_backend sg_store_pg = {
     .backup = &sg_pg_backup_ops,
     .admin = &sg_pg_admin_ops,
     .discovery = &sg_pg_discovery_ops,
+    .notary = &sg_pg_notary_ops,
 };

@@ -166,6 +166,13 @@ static const char *const migrations[] = {
     " source TEXT NOT NULL, url TEXT NOT NULL, fetched INTEGER NOT NULL, expires INTEGER NOT NULL);"
     "CREATE TABLE pgp_provenance (fpr TEXT PRIMARY KEY, trust INTEGER NOT NULL, source TEXT NOT NULL,"
     " url TEXT NOT NULL, time INTEGER NOT NULL);",
+    /* 10: the tamper-evident log (src/audit, store/notary_rows.h, docs/audit.md). audit_log:
+     * one Merkle leaf per row, idx from 0 without gaps, entry the canonical bytes, frontier the
+     * tree's compact state after it; audit_checkpoints: signed notes by tree size. */
+    "CREATE TABLE audit_log (idx INTEGER PRIMARY KEY, queue_id TEXT NOT NULL, entry BLOB NOT NULL,"
+    " frontier BLOB NOT NULL);"
+    "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
+    "CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -380,4 +387,5 @@ const sg_store_backend sg_store_sqlite = {
     .backup = &sg_sqlite_backup_ops,
     .admin = &sg_sqlite_admin_ops,
     .discovery = &sg_sqlite_discovery_ops,
+    .notary = &sg_sqlite_notary_ops,
 };
