@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "audit/log.h"
+#include "audit/mail.h"
 #include "crypto/kek.h"
 #include "cryptd/control.h"
 #include "cryptd/control_ops.h"
@@ -82,6 +83,10 @@ typedef struct cryptd {
     sg_transform_fn transform;
     atomic_int stopping;
     long long give_up_after; /* relay.queue_lifetime: how long a message may wait for the store */
+    /* The tamper-evident log (src/audit/mail.h): its own store handle, shared by the workers. */
+    sg_store *log;
+    pthread_mutex_t log_lock;
+    const char *node;
 } cryptd;
 
 typedef struct item {
@@ -210,8 +215,27 @@ static int write_outputs(cryptd *c, item *it)
     return 0;
 }
 
+/* The decision's log entry, durable before any of its outputs is visible (docs/audit.md):
+ * 0, or -1 (logged): the caller then makes nothing visible and the message is tried again. */
+static int log_decision(cryptd *c, item *it, const sg_transform_result *res, const char *outcome,
+                        const char *reason)
+{
+    pthread_mutex_lock(&c->log_lock);
+    int rc = c->log ? sg_tlog_mail(c->log, c->node, it->name, &it->env, it->data, it->len, res, outcome, reason)
+                    : -1;
+    pthread_mutex_unlock(&c->log_lock);
+    if (rc < 0)
+        sg_error(it->name, "event=audit-log-failed error=\"%s\" action=retry",
+                 c->log ? sg_tlog_error() : "no store for the log");
+    return rc;
+}
+
 static void hold(cryptd *c, item *it, const char *reason)
 {
+    if (log_decision(c, it, NULL, "held", reason) < 0) {
+        sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_INCOMING);
+        return;
+    }
     sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
     if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
         sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
@@ -251,6 +275,8 @@ static int pass_on(cryptd *c, item *it)
 {
     char out[SG_QID_MAX];
     snprintf(out, sizeof out, "%.16s.0", it->name);
+    if (log_decision(c, it, &it->res, "unchanged", "") < 0)
+        return -1;
     if (renameat(c->q.dirfd[SG_Q_ACTIVE], it->name, c->q.dirfd[SG_Q_OUTGOING], out) < 0) {
         sg_error(it->name, "event=pass-failed error=\"%s\" action=retry", strerror(errno));
         return -1;
@@ -281,6 +307,10 @@ static void process_batch(cryptd *c, item *items, size_t n)
         if (it->res.unchanged && it->res.nout == 1) {
             it->failed = pass_on(c, it) == 0 ? 2 : 1;
             passed += it->failed == 2;
+            continue;
+        }
+        if (log_decision(c, it, &it->res, "processed", "") < 0) {
+            it->failed = 1;
             continue;
         }
         if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0] ||
@@ -431,6 +461,8 @@ int sg_cryptd_main(const sg_config *cfg)
 {
     static cryptd c;
     c.give_up_after = cfg->relay.queue_lifetime;
+    pthread_mutex_init(&c.log_lock, NULL);
+    c.node = cfg->hostname;
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
@@ -497,6 +529,11 @@ int sg_cryptd_main(const sg_config *cfg)
     pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before the threads start, so they inherit it */
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+    sg_tlog_ticker ticker = {.covered = -1};
+    sg_store *logst = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
+    if (!logst)
+        sg_error(NULL, "event=checkpoint-store-failed error=\"%s\"", err);
+    c.log = logst; /* the workers' entries and the checkpoints, one handle under log_lock */
     int nworkers = workers_from_config(cfg);
     sg_wq_init(&c.wq);
     pthread_t *tids = calloc((size_t)nworkers, sizeof *tids);
@@ -513,10 +550,6 @@ int sg_cryptd_main(const sg_config *cfg)
     scan_incoming(&c);
     time_t checked = time(NULL);
     int rc = 0;
-    sg_tlog_ticker ticker = {.covered = -1};
-    sg_store *logst = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
-    if (!logst)
-        sg_error(NULL, "event=checkpoint-store-failed error=\"%s\"", err);
     for (;;) {
         struct pollfd p[2] = {{.fd = ino, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
         int r = poll(p, 2, 1000);
@@ -547,8 +580,11 @@ int sg_cryptd_main(const sg_config *cfg)
             sg_transform_policy_reload();
             /* Signed checkpoints of the tamper-evident log (docs/audit.md): cryptd alone holds
              * the key. Its own store handle: the workers' one is theirs. */
-            if (logst)
+            if (logst) {
+                pthread_mutex_lock(&c.log_lock);
                 sg_tlog_tick(logst, cfg, &ticker, time(NULL));
+                pthread_mutex_unlock(&c.log_lock);
+            }
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
             char due[64][SG_QID_MAX];

@@ -70,6 +70,27 @@ def subproof(m, ls, b):
     return subproof(m - k, ls[k:], False) + [mth(ls[:k])]
 
 
+def verify_inclusion(index, size, leaf_hash, proof, root):
+    """RFC 9162 2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
 def parse_entries(data):
     out, i = [], 0
     while i < len(data):
@@ -269,6 +290,33 @@ try:
     entries, pub, notes = export()
     t.ok(check_note(notes[size], pub)[2] == mth([leaf(e) for e in entries[:size]]),
          "cryptd's checkpoint verifies independently")
+
+    # Mail through SMTP: one entry per message (kind 2), before its output is visible.
+    import smtplib
+    mids = [f"<m{i}.audit@example.org>" for i in range(3)]
+    for i, mid in enumerate(mids):
+        msg = (f"From: s@example.org\r\nTo: u{i}@example.net\r\nMessage-ID: {mid}\r\nSubject: t\r\n\r\n"
+               f"SECRET-BODY-{i}\r\n").encode()
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+            s.sendmail("s@example.org", [f"u{i}@example.net"], msg)
+
+    def mail_entries():
+        return [(j, dict(fields(e)[1])) for j, e in enumerate(export()[0]) if fields(e)[0] == 2]
+    got = wait_for(lambda: len(mail_entries()) >= 3 and mail_entries(), 30) or []
+    entries, pub, notes = export()
+    want = {hashlib.sha256(m.encode()).hexdigest() for m in mids}
+    t.ok(len(got) == 3 and {f["message-id-sha256"] for _, f in got} == want
+         and all(f["outcome"] in ("processed", "unchanged") and f["node"] == "gw.demo.test" for _, f in got),
+         "three messages: three mail entries with the Message-ID's SHA-256, outcome and node", str(got))
+    t.ok(not any(b"SECRET-BODY" in e for e in entries), "no entry holds a message body")
+    ok = True
+    for j, f in got:
+        r = cli("audit", "proof", f["queue"])
+        p = [bytes.fromhex(h) for h in re.findall(r"^path ([0-9a-f]{64})$", r.stdout, re.M)]
+        size = int(re.search(r"^size (\d+)$", r.stdout, re.M).group(1)) if r.returncode == 0 else 0
+        idx = int(re.search(r"^index (\d+)$", r.stdout, re.M).group(1)) if r.returncode == 0 else -1
+        ok = ok and idx == j and verify_inclusion(j, size, leaf(entries[j]), p, mth([leaf(e) for e in entries[:size]]))
+    t.ok(ok and got, "audit proof QUEUE-ID: each message's inclusion proof verifies in the independent verifier")
 finally:
     try:
         gw.stop()
