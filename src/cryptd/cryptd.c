@@ -216,7 +216,8 @@ static int write_outputs(cryptd *c, item *it)
 }
 
 /* The decision's log entry, durable before any of its outputs is visible (docs/audit.md):
- * 0, or -1 (logged): the caller then makes nothing visible and the message is tried again. */
+ * 0, or -1 (logged): a caller about to send then makes nothing visible and the message is
+ * tried again; a hold goes ahead (see hold). */
 static int log_decision(cryptd *c, item *it, const sg_transform_result *res, const char *outcome,
                         const char *reason)
 {
@@ -232,10 +233,10 @@ static int log_decision(cryptd *c, item *it, const sg_transform_result *res, con
 
 static void hold(cryptd *c, item *it, const char *reason)
 {
-    if (log_decision(c, it, NULL, "held", reason) < 0) {
-        sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_INCOMING);
-        return;
-    }
+    /* A hold goes ahead even when its entry cannot be written (the store is often what failed):
+     * nothing leaves the gateway, and sending the message back to incoming/ would let it out
+     * once the store returns, past the lifetime that held it (fail closed, test_failclosed). */
+    log_decision(c, it, NULL, "held", reason);
     sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
     if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
         sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
