@@ -17,6 +17,7 @@
 #include "master/exe.h"
 #include "roles.h"
 #ifndef SG_NET_ONLY
+#include "audit/cli.h"
 #include "cli/cli_ops.h"
 #endif
 
@@ -47,6 +48,8 @@ static void usage(FILE *f)
                "  token create --role R [--label L] [--owner NAME] | list | revoke ID   API tokens\n"
                "  session list | end ID  portal sessions\n"
                "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
+               "  audit verify | proof QUEUE-ID|INDEX [--size N] | consistency OLD NEW | export DIR\n"
+               "        | checkpoint   the tamper-evident log (docs/audit.md)\n"
                "  status                the master, its roles, the store and queue sizes per state\n"
                "  metrics               message counts kept per minute (totals; --json: the last day)\n"
                "  key import FILE...    import OpenPGP keys (armored or binary; docs/keys.md)\n"
@@ -147,6 +150,8 @@ int main(int argc, char **argv)
         rc = sg_web_main(&cfg, env_fd());
     else if (sub_argc >= 2 && strcmp(sub_argv[0], "admin") == 0 && strcmp(sub_argv[1], "bootstrap") == 0)
         rc = sg_cli_admin_bootstrap(&cfg, sub_argc - 2, sub_argv + 2); /* not an operation: postinst's */
+    else if (sg_audit_cli_serves(sub_argc, sub_argv)) /* the tamper-evident log (src/audit) */
+        rc = sg_audit_cli(&cfg, sub_argc, sub_argv);
     else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */
         rc = sg_cli_run(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "key") == 0)

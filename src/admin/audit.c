@@ -1,5 +1,6 @@
 /* audit.c - sg_audit_event (audit.h): the one place an audit event is written. Owner:
- * src/admin. Issue 14 chains the events here (tamper evidence) without touching a caller.
+ * src/admin. Issue 14: every event is also appended to the tamper-evident log (src/audit/log.c)
+ * here, so no caller changed.
  * SECURITY: events are only ever added; a field too long for the store is cut with a mark
  * rather than refused, because losing the event would be worse than shortening it. */
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "admin/audit.h"
 #include "admin/roles.h"
+#include "audit/log.h"
 #include "lib/log.h"
 
 /* Copies v into out (cap bytes), ending in "..." when it did not fit. */
@@ -36,8 +38,18 @@ int sg_audit_event_write(sg_store *s, const sg_audit_rec *ev, int64_t *id)
     fit(e.result, sizeof e.result, ev->result ? ev->result : "ok");
     fit(e.client, sizeof e.client, ev->client && *ev->client ? ev->client : "local");
     fit(e.detail, sizeof e.detail, ev->detail);
-    if (s && sg_store_audit_add(s, &e, id) == 0)
-        return 0;
+    int64_t eid = 0;
+    if (s && sg_store_audit_add(s, &e, &eid) == 0) {
+        if (id)
+            *id = eid;
+        /* The same event as a leaf of the tamper-evident log (issue 14, src/audit/log.c). */
+        e.id = eid;
+        if (sg_tlog_append_admin(s, &e) == 0)
+            return 0;
+        sg_log(SG_LOG_ERROR, NULL, "audit event %lld not added to the tamper-evident log: %s", (long long)eid,
+               sg_tlog_error());
+        return -1;
+    }
     char roles[128];
     sg_roles_format(e.roles, roles, sizeof roles);
     sg_log(SG_LOG_ERROR, NULL,

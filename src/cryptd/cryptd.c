@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/log.h"
+#include "audit/mail.h"
 #include "crypto/kek.h"
 #include "cryptd/control.h"
 #include "cryptd/control_ops.h"
@@ -83,6 +85,10 @@ typedef struct cryptd {
     atomic_int stopping;
     long long give_up_after; /* relay.queue_lifetime: how long a message may wait for the store */
     sg_cmetrics metrics;     /* this minute's figures, written by the main loop (metrics.h) */
+    /* The tamper-evident log (src/audit/mail.h): its own store handle, shared by the workers. */
+    sg_store *log;
+    pthread_mutex_t log_lock;
+    const char *node;
 } cryptd;
 
 typedef struct item {
@@ -211,8 +217,28 @@ static int write_outputs(cryptd *c, item *it)
     return 0;
 }
 
+/* The decision's log entry, durable before any of its outputs is visible (docs/audit.md):
+ * 0, or -1 (logged): a caller about to send then makes nothing visible and the message is
+ * tried again; a hold goes ahead (see hold). */
+static int log_decision(cryptd *c, item *it, const sg_transform_result *res, const char *outcome,
+                        const char *reason)
+{
+    pthread_mutex_lock(&c->log_lock);
+    int rc = c->log ? sg_tlog_mail(c->log, c->node, it->name, &it->env, it->data, it->len, res, outcome, reason)
+                    : -1;
+    pthread_mutex_unlock(&c->log_lock);
+    if (rc < 0)
+        sg_error(it->name, "event=audit-log-failed error=\"%s\" action=retry",
+                 c->log ? sg_tlog_error() : "no store for the log");
+    return rc;
+}
+
 static void hold(cryptd *c, item *it, const char *reason)
 {
+    /* A hold goes ahead even when its entry cannot be written (the store is often what failed):
+     * nothing leaves the gateway, and sending the message back to incoming/ would let it out
+     * once the store returns, past the lifetime that held it (fail closed, test_failclosed). */
+    log_decision(c, it, NULL, "held", reason);
     sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
     if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
         sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
@@ -252,6 +278,8 @@ static int pass_on(cryptd *c, item *it)
 {
     char out[SG_QID_MAX];
     snprintf(out, sizeof out, "%.16s.0", it->name);
+    if (log_decision(c, it, &it->res, "unchanged", "") < 0)
+        return -1;
     if (renameat(c->q.dirfd[SG_Q_ACTIVE], it->name, c->q.dirfd[SG_Q_OUTGOING], out) < 0) {
         sg_error(it->name, "event=pass-failed error=\"%s\" action=retry", strerror(errno));
         return -1;
@@ -311,6 +339,10 @@ static void process_batch(cryptd *c, item *items, size_t n)
             passed += it->failed == 2;
             m.v[SG_M_IN] += it->failed == 2;
             m.v[SG_M_OUT] += it->failed == 2;
+            continue;
+        }
+        if (log_decision(c, it, &it->res, "processed", "") < 0) {
+            it->failed = 1;
             continue;
         }
         if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0] ||
@@ -472,6 +504,8 @@ int sg_cryptd_main(const sg_config *cfg)
     static cryptd c;
     c.give_up_after = cfg->relay.queue_lifetime;
     sg_cmetrics_init(&c.metrics);
+    pthread_mutex_init(&c.log_lock, NULL);
+    c.node = cfg->hostname;
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
@@ -538,6 +572,11 @@ int sg_cryptd_main(const sg_config *cfg)
     pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before the threads start, so they inherit it */
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+    sg_tlog_ticker ticker = {.covered = -1};
+    sg_store *logst = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
+    if (!logst)
+        sg_error(NULL, "event=checkpoint-store-failed error=\"%s\"", err);
+    c.log = logst; /* the workers' entries and the checkpoints, one handle under log_lock */
     int nworkers = workers_from_config(cfg);
     sg_wq_init(&c.wq);
     pthread_t *tids = calloc((size_t)nworkers, sizeof *tids);
@@ -583,6 +622,13 @@ int sg_cryptd_main(const sg_config *cfg)
             }
             sg_transform_policy_reload();
             sg_cmetrics_flush(&c.metrics, st, &store_lock, checked);
+            /* Signed checkpoints of the tamper-evident log (docs/audit.md): cryptd alone holds
+             * the key. Its own store handle: the workers' one is theirs. */
+            if (logst) {
+                pthread_mutex_lock(&c.log_lock);
+                sg_tlog_tick(logst, cfg, &ticker, time(NULL));
+                pthread_mutex_unlock(&c.log_lock);
+            }
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
             char due[64][SG_QID_MAX];
@@ -628,6 +674,7 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_certstore_close(cs);
     sg_keystore_close(ks);
     sg_store_close(st);
+    sg_store_close(logst);
     sg_fetch_helper_stop();
     sg_scan_helper_stop();
     return rc;

@@ -122,6 +122,8 @@ static void defaults(sg_config *c)
     c->web.hsts_max_age = 31536000;
     sg_revocation_defaults(&c->revocation);
     sg_discovery_defaults(&c->discovery);
+    c->audit.checkpoint_every = 1000;
+    c->audit.checkpoint_seconds = 60;
     /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
     c->smime.rsa_padding = SG_SMIME_RSA_PKCS1;
     c->smime.rsa_signature = SG_SMIME_SIG_PKCS1;
@@ -636,6 +638,21 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
             rd_group(x, s, "smime");
             if (!x->failed)
                 load_smime(x, c, s);
+        } else if (is(s, "audit")) {
+            rd_group(x, s, "audit");
+            for (int j = 0; !x->failed && j < config_setting_length(s); j++) {
+                config_setting_t *u = config_setting_get_elem(s, j);
+                long long v = 0;
+                if (is(u, "checkpoint_every")) {
+                    rd_int(x, u, 1, 1000000000, &v);
+                    c->audit.checkpoint_every = (long)v;
+                } else if (is(u, "checkpoint_seconds")) {
+                    rd_int(x, u, 1, 86400, &v);
+                    c->audit.checkpoint_seconds = (long)v;
+                } else {
+                    fail(x, u, "audit.%s: unknown setting", config_setting_name(u));
+                }
+            }
         } else if (is(s, "scan")) {
             rd_group(x, s, "scan");
             if (!x->failed)

@@ -151,6 +151,10 @@ typedef struct sg_config {
     } web;
     sg_revocation_cfg revocation;
     sg_discovery_cfg discovery;
+    struct {                     /* the tamper-evident log (docs/audit.md, issue 14) */
+        long checkpoint_every;   /* cryptd signs a checkpoint after this many new entries */
+        long checkpoint_seconds; /* ... or this many seconds after an unsigned entry */
+    } audit;
     struct {                    /* docs/smime.md */
         int rsa_padding;        /* enum sg_smime_rsa_padding: key transport to RSA recipients */
         int rsa_signature;      /* enum sg_smime_rsa_signature */

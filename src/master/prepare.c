@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit/checkpoint.h"
 #include "crypto/kek.h"
 #include "keys/kekrotate.h"
 #include "lib/fsutil.h"
@@ -202,6 +203,12 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
     /* The KEK that wraps private keys: readable by the cryptd user only (DESIGN.md). */
     if (sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
         snprintf(err, errlen, "cannot create the key-encryption key in %s/keys: %s", cfg->base_dir,
+                 strerror(errno));
+        return -1;
+    }
+    /* The log's checkpoint signing key (docs/audit.md): like the KEK, the cryptd user's alone. */
+    if (sg_audit_key_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
+        snprintf(err, errlen, "cannot create the audit log's signing key in %s/keys: %s", cfg->base_dir,
                  strerror(errno));
         return -1;
     }

@@ -16,6 +16,7 @@ struct sg_store_backup_ops;
 struct sg_store_admin_ops;
 struct sg_store_discovery_ops;
 struct sg_store_metrics_ops;
+struct sg_store_notary_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -39,6 +40,7 @@ typedef struct sg_store_backend {
     const struct sg_store_admin_ops *admin;
     const struct sg_store_discovery_ops *discovery;
     const struct sg_store_metrics_ops *metrics;
+    const struct sg_store_notary_ops *notary; /* the tamper-evident log (issue 14) */
 } sg_store_backend;
 
 struct sg_store {

@@ -129,5 +129,10 @@ const char *const sg_pg_migrations[] = {
     " decrypted bigint NOT NULL, verified bigint NOT NULL, held bigint NOT NULL,"
     " bounced bigint NOT NULL, deferred bigint NOT NULL, latency_ms_sum bigint NOT NULL,"
     " latency_count bigint NOT NULL);",
+    /* 11: the tamper-evident log (src/audit, store/notary_rows.h), as SQLite's migration 11. */
+    "CREATE TABLE audit_log (idx bigint PRIMARY KEY, queue_id text NOT NULL, entry bytea NOT NULL,"
+    " frontier bytea NOT NULL);"
+    "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
+    "CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, note text NOT NULL);",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

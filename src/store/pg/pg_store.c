@@ -473,4 +473,5 @@ const sg_store_backend sg_store_pg = {
     .admin = &sg_pg_admin_ops,
     .discovery = &sg_pg_discovery_ops,
     .metrics = &sg_pg_metrics_ops,
+    .notary = &sg_pg_notary_ops,
 };

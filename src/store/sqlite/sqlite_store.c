@@ -173,6 +173,13 @@ static const char *const migrations[] = {
     " decrypted INTEGER NOT NULL, verified INTEGER NOT NULL, held INTEGER NOT NULL,"
     " bounced INTEGER NOT NULL, deferred INTEGER NOT NULL, latency_ms_sum INTEGER NOT NULL,"
     " latency_count INTEGER NOT NULL);",
+    /* 11: the tamper-evident log (src/audit, store/notary_rows.h, docs/audit.md). audit_log:
+     * one Merkle leaf per row, idx from 0 without gaps, entry the canonical bytes, frontier the
+     * tree's compact state after it; audit_checkpoints: signed notes by tree size. */
+    "CREATE TABLE audit_log (idx INTEGER PRIMARY KEY, queue_id TEXT NOT NULL, entry BLOB NOT NULL,"
+    " frontier BLOB NOT NULL);"
+    "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
+    "CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -388,4 +395,5 @@ const sg_store_backend sg_store_sqlite = {
     .admin = &sg_sqlite_admin_ops,
     .discovery = &sg_sqlite_discovery_ops,
     .metrics = &sg_sqlite_metrics_ops,
+    .notary = &sg_sqlite_notary_ops,
 };
