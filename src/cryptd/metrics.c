@@ -63,6 +63,8 @@ static void put_back(sg_cmetrics *m, const sg_store_metrics *w)
 int sg_cmetrics_flush(sg_cmetrics *m, sg_store *st, pthread_mutex_t *store_lock, time_t now)
 {
     sg_store_metrics w[2];
+    if (now < m->retry_at)
+        return 0;
     pthread_mutex_lock(&m->mu);
     memcpy(w, m->slot, sizeof w);
     memset(m->slot[0].v, 0, sizeof m->slot[0].v);
@@ -89,8 +91,11 @@ int sg_cmetrics_flush(sg_cmetrics *m, sg_store *st, pthread_mutex_t *store_lock,
     bool prune = rc == 0 && now - m->pruned >= 600;
     if (prune && sg_store_metrics_prune(st, (int64_t)now - SG_METRICS_KEEP) < 0)
         rc = -1;
-    if (rc < 0)
-        sg_warn(NULL, "event=metrics-write-failed error=\"%s\" action=kept", SG_LOG_STR(sg_store_error(st)));
+    if (rc < 0) {
+        sg_warn(NULL, "event=metrics-write-failed error=\"%s\" action=kept retry_in=30",
+                SG_LOG_STR(sg_store_error(st)));
+        m->retry_at = now + 30;
+    }
     pthread_mutex_unlock(store_lock);
     if (prune && rc == 0)
         m->pruned = now;
