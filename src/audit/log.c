@@ -210,14 +210,17 @@ int sg_tlog_checkpoint(sg_store *s, const sg_config *cfg, int64_t min_new, int64
 
 void sg_tlog_tick(sg_store *s, const sg_config *cfg, sg_tlog_ticker *t, time_t now)
 {
+    if (now < t->retry_at)
+        return;
     if (!t->last)
         t->last = now;
     bool timed = now - t->last >= cfg->audit.checkpoint_seconds;
     char why[256];
     int rc = sg_tlog_checkpoint(s, cfg, timed ? 1 : cfg->audit.checkpoint_every, &t->covered, why, sizeof why);
     if (rc < 0) {
-        sg_error(NULL, "event=checkpoint-failed error=\"%s\"", why);
+        sg_error(NULL, "event=checkpoint-failed error=\"%s\" retry_in=30", why);
         t->covered = -1; /* read again next time: another signer may have added one */
+        t->retry_at = now + 30;
     }
     if (rc != 0 || timed)
         t->last = now;

@@ -54,6 +54,8 @@ int sg_tlog_checkpoint(sg_store *s, const sg_config *cfg, int64_t min_new, int64
 typedef struct sg_tlog_ticker {
     int64_t covered; /* start with -1 */
     time_t last;     /* start with 0 */
+    time_t retry_at; /* after a failure no new try before this: a locked store would otherwise
+                        cost cryptd's main loop a busy timeout on every tick */
 } sg_tlog_ticker;
 void sg_tlog_tick(sg_store *s, const sg_config *cfg, sg_tlog_ticker *t, time_t now);
 

@@ -626,7 +626,10 @@ int sg_cryptd_main(const sg_config *cfg)
                 rc = 1;
                 break;
             }
-            sg_transform_policy_reload();
+            /* When the store cannot even be read, the figures and the checkpoint wait 30 s:
+             * each would cost this loop another busy timeout before it claims new mail. */
+            if (sg_transform_policy_reload() < 0)
+                c.metrics.retry_at = ticker.retry_at = checked + 30;
             if (metst)
                 sg_cmetrics_flush(&c.metrics, metst, &met_lock, checked);
             /* Signed checkpoints of the tamper-evident log (docs/audit.md): cryptd alone holds
