@@ -5,7 +5,6 @@ Python 3 stdlib only. Owner: src/relay (tests/integration/test_relay*.py)."""
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -31,14 +30,6 @@ def wait_for(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 # ---------------------------------------------------------------- fake next hop
 
 # The fake next hop, TAP and the spool format live in tests/lib (fakesmtp.py, tap.py,
@@ -47,6 +38,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import sgtest  # noqa: E402
 from fakesmtp import FakeSmtp  # noqa: E402
 from tap import Tap  # noqa: E402
+
+free_port = sgtest.free_port
 
 
 def Hop(ext, port=0, tls_ctx=None):

@@ -18,7 +18,6 @@ sgpg.py units BUILD TEST...  runs the unit tests BUILD/tests/unit/TEST so agains
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,10 +26,8 @@ import time
 BIN = "/usr/lib/postgresql/15/bin"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ports import free_port as _free_port  # noqa: E402  (below the ephemeral range)
 
 
 def _server_user():

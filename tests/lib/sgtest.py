@@ -33,10 +33,7 @@ def asan_binary():
 STATES = ["tmp", "incoming", "active", "outgoing", "deferred", "hold", "corrupt", "dsn"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ports import free_port  # noqa: E402,F401  (below the ephemeral range; see ports.py)
 
 
 def is_root():
