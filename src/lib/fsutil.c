@@ -59,11 +59,61 @@ int sg_mkdirs(const char *path, mode_t mode)
     return 0;
 }
 
+/* A pipe, socket or character device has no size to trust: read until end of file, growing the
+ * buffer, and refuse past max. */
+static int read_stream(int fd, size_t max, char **out, size_t *len)
+{
+    size_t cap = 4096, got = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        return -1;
+    for (;;) {
+        if (got == cap) {
+            if (cap > max) {
+                free(buf);
+                errno = EFBIG;
+                return -1;
+            }
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                free(buf);
+                return -1;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            free(buf);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got > max) {
+            free(buf);
+            errno = EFBIG;
+            return -1;
+        }
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
 int sg_read_fd(int fd, size_t max, char **out, size_t *len)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -1;
+    if (!S_ISREG(st.st_mode))
+        return read_stream(fd, max, out, len);
     if ((size_t)st.st_size > max) {
         errno = EFBIG;
         return -1;

@@ -9,7 +9,8 @@
 int sg_write_all(int fd, const void *buf, size_t len);
 int sg_fsync_dir(const char *dir);
 int sg_mkdirs(const char *path, mode_t mode);
-/* Reads a whole open file (NUL-terminated copy in *out, malloc'd); -1 with errno=EFBIG over max. */
+/* Reads a whole open file, or a pipe or socket to its end (NUL-terminated copy in *out, malloc'd);
+ * -1 with errno=EFBIG over max. A regular file is sized by fstat, anything else is read to EOF. */
 int sg_read_fd(int fd, size_t max, char **out, size_t *len);
 /* Reads at most max bytes; -1 with errno=EFBIG when the file is larger. *out is malloc'd. */
 int sg_read_file(const char *path, size_t max, char **out, size_t *len);

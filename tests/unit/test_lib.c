@@ -1,5 +1,6 @@
 /* test_lib.c - xtext, capped buffers, CIDR matching, endpoints, configuration loading. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "check.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/fsutil.h"
 #include "lib/fpr.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
@@ -181,8 +183,34 @@ static void test_config(void)
     unlink(p);
 }
 
+/* sg_read_fd on a pipe: read to its end, not sized by fstat (which says 0), and capped. */
+static void test_read_fd_pipe(void)
+{
+    int p[2];
+    CHECK(pipe(p) == 0, "pipe made");
+    char big[10000];
+    memset(big, 'x', sizeof big);
+    CHECK(write(p[1], big, sizeof big) == (ssize_t)sizeof big, "10,000 bytes written");
+    close(p[1]);
+    char *out = NULL;
+    size_t len = 0;
+    CHECK(sg_read_fd(p[0], 1 << 20, &out, &len) == 0, "the whole buffer is returned");
+    CHECK(len == sizeof big && out && out[len] == '\0' && memcmp(out, big, len) == 0,
+          "a pipe is read to its end (10,000 bytes, NUL-terminated), not sized by fstat");
+    free(out);
+    close(p[0]);
+    CHECK(pipe(p) == 0, "second pipe made");
+    CHECK(write(p[1], big, sizeof big) == (ssize_t)sizeof big, "written again");
+    close(p[1]);
+    out = NULL;
+    CHECK(sg_read_fd(p[0], 9999, &out, &len) == -1 && errno == EFBIG && out == NULL,
+          "a pipe longer than the cap is refused with EFBIG");
+    close(p[0]);
+}
+
 int main(void)
 {
+    test_read_fd_pipe();
     test_xtext();
     test_buf();
     test_cidr();
