@@ -250,6 +250,9 @@ int sg_op_account_password(sg_op_ctx *ctx, const json_t *args, json_t **result, 
     sg_store_account a;
     int64_t retry;
     char hash[SG_ADMIN_HASH_MAX + 1];
+    const char *cur = sg_op_arg_str(args, "current_password"), *pw = sg_op_arg_str(args, "password");
+    if (cur && pw && strcmp(cur, pw) == 0) /* a one-time password must really be replaced */
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "password", "the new password must differ from the current one");
     /* The current password is checked like a login; the portal signs in again afterwards. */
     if (sg_auth_login(ctx->store, name, sg_op_arg_str(args, "current_password"),
                       ctx->via == SG_VIA_CLI ? NULL : ctx->client, sg_op_now(ctx), &a, &retry, err) < 0 ||

@@ -130,6 +130,8 @@ void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const ch
         const sg_op *op = sg_op_find(nav[i].op);
         if (who && op && !sg_op_allowed(op, who->roles))
             continue;
+        if (who && who->must_change && strcmp(nav[i].key, "account") != 0)
+            continue; /* a one-time password reaches no other page (router.c) */
         sg_buf_appendf(b, "<li><a href=\"%s\"%s>%s</a></li>", nav[i].href,
                        active && strcmp(active, nav[i].key) == 0 ? " aria-current=\"page\"" : "", nav[i].label);
     }

@@ -245,9 +245,12 @@ static void admins_render(sg_web *w, sg_http_req *req, const sg_web_who *who, in
         sg_buf_appendf(&b, "</td><td>");
         sg_html_time(&b, json_object_get(x, "last_login"));
         json_int_t locked = json_integer_value(json_object_get(x, "locked_until"));
-        sg_buf_appendf(&b, "</td><td>%s</td></tr>",
+        const char *factor = json_string_value(json_object_get(x, "second_factor"));
+        sg_buf_appendf(&b, "</td><td>%s%s%s</td></tr>",
                        locked > (json_int_t)time(NULL) ? "<span class=\"pill warn\">locked</span>"
-                                                       : "<span class=\"pill ok\">active</span>");
+                                                       : "<span class=\"pill ok\">active</span>",
+                       json_is_true(json_object_get(x, "must_change")) ? " <span class=\"pill warn\">password to set</span>" : "",
+                       factor && strcmp(factor, "totp") == 0 ? " <span class=\"pill ok\">TOTP</span>" : "");
     }
     sg_buf_appendf(&b, "</tbody></table></section>");
     const sg_op *add = sg_op_find("admin.add");

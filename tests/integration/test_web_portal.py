@@ -139,7 +139,8 @@ try:
     # The one-time password of `sealgate admin add` is replaced before any other page.
     wait_for(lambda: d.current_url.endswith("/account"), 20)
     main = d.find_element(By.TAG_NAME, "main").text
-    t.ok(d.current_url.endswith("/account") and "one-time password" in main and "Your sessions" not in main,
+    t.ok(d.current_url.endswith("/account") and "one-time password" in main and "Your sessions" not in main
+         and [a.text for a in d.find_elements(By.CSS_SELECTOR, "nav.side a")] == ["Account"],
          "the first sign-in lands on the Account page, which asks for a new password first", main[:300])
     d.save_screenshot(os.path.join(OUT, "account-first.png"))
     d.get(base + "/queue")
@@ -397,6 +398,10 @@ try:
     t.ok(shown and len(shown[0].text) >= 12 and "olivia" in d.find_element(By.TAG_NAME, "table").text and not errs,
          "the Admins page adds an account with its roles and shows its one-time password",
          "; ".join(errs[:3]) + " | " + d.find_element(By.TAG_NAME, "main").text[:200])
+    row = d.find_elements(By.XPATH, "//tr[td/strong[text()='olivia']]")
+    t.ok(row and "password to set" in row[0].text, "the new account is marked: its password is still to set",
+         row[0].text if row else "")
+    d.save_screenshot(os.path.join(OUT, "admins.png"))
     d.get(base + "/events?operation=queue.release")
     t.ok(qid in d.find_element(By.TAG_NAME, "main").text, "the release (done or refused) is an audit event on the events page")
     # one's own password, on the Account page: the session ends, the new password signs in

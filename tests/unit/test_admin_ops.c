@@ -731,8 +731,21 @@ static void own_objects(void)
     CHECK(sg_admin_call(&ctx, "account.password", a, &res, &err) == -1 && err.code == SG_OP_UNAUTHENTICATED,
           "account.password: a wrong current password is refused");
     json_decref(a);
+    /* A one-time password: nothing but account.password runs, and the same password again is no
+     * change. */
+    sg_store_admin_account_set_must_change(st, "selfie", true);
+    ctx.must_change = true;
+    CHECK(sg_admin_call(&ctx, "version", NULL, &res, &err) == -1 && err.code == SG_OP_PASSWORD_CHANGE &&
+              sg_op_code_http(err.code) == 403 && strcmp(sg_op_code_name(err.code), "password_change_required") == 0,
+          "must_change: any other operation answers password_change_required (403)");
+    a = json_pack("{s:s, s:s}", "current_password", "the first password", "password", "the first password");
+    CHECK(sg_admin_call(&ctx, "account.password", a, &res, &err) == -1 && err.code == SG_OP_INVALID_ARGUMENT &&
+              strcmp(err.field, "password") == 0,
+          "account.password: the same password again is refused");
+    json_decref(a);
     a = json_pack("{s:s, s:s}", "current_password", "the first password", "password", "the second password");
     CHECK(sg_admin_call(&ctx, "account.password", a, &res, &err) == 0 &&
+              sg_store_admin_account_get(st, "selfie", &me) == 0 && !me.must_change &&
               sg_store_admin_account_get(st, "selfie", &me) == 0 &&
               sg_auth_verify_hash(me.hash, "the second password") == 0 &&
               sg_store_admin_session_get(st, sx.id_hash, &sx) == 1,
