@@ -94,7 +94,12 @@ int sg_op_account_totp_disable(sg_op_ctx *ctx, const json_t *args, json_t **resu
     if (a.totp_state == SG_TOTP_ACTIVE) {
         if (!sg_op_arg_str(args, "code"))
             return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "code", "a one-time code is needed to disable");
-        if (sg_auth_totp_check(ctx->store, &a, sg_op_arg_str(args, "code"), sg_op_now(ctx), err) < 0)
+        /* As the sign-in's code step: a wrong code counts towards the lockout, so a session and
+         * the password are not enough to guess a code at leisure. */
+        int64_t retry;
+        sg_store_account b;
+        if (sg_auth_totp_login(ctx->store, a.name, sg_op_arg_str(args, "code"),
+                               ctx->via == SG_VIA_CLI ? NULL : ctx->client, sg_op_now(ctx), &b, &retry, err) < 0)
             return -1;
     }
     if (set_totp(ctx, a.name, "", SG_TOTP_NONE, err) < 0)

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "admin/auth.h"
+#include "admin/ops.h"
+#include "admin/roles.h"
 #include "admin/totp.h"
 #include "check.h"
 #include "lib/zbase32.h"
@@ -150,6 +152,56 @@ static void on_store(sg_store *st)
           "no second factor: the code step refuses (a ticket cannot skip the password)");
 }
 
+/* The operations (account.totp-*) as the portal calls them. */
+static void operations(sg_store *st)
+{
+    sg_store_account a = {.roles = SG_ROLE_AUDITOR, .created = 1};
+    sg_op_error err;
+    snprintf(a.name, sizeof a.name, "dave");
+    CHECK(sg_auth_hash(PW, a.hash, sizeof a.hash, &err) == 0 && sg_store_admin_account_add(st, &a) == 0,
+          "an Auditor account");
+    sg_op_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.store = st;
+    ctx.actor = "dave";
+    ctx.roles = SG_ROLE_AUDITOR;
+    ctx.client = "192.0.2.8";
+    ctx.via = SG_VIA_API;
+    ctx.now = 1700001000;
+    json_t *args = json_pack("{s:s}", "current_password", PW), *res = NULL;
+    CHECK(sg_admin_call(&ctx, "account.totp-enrol", args, &res, &err) == 0 &&
+              json_string_length(json_object_get(res, "secret")) == 32,
+          "account.totp-enrol: an Auditor may (it is one's own account), the secret once (%s)", err.message);
+    char secret[64] = "", c[8];
+    snprintf(secret, sizeof secret, "%s", json_string_value(json_object_get(res, "secret")));
+    json_decref(res);
+    json_decref(args);
+    sg_store_account got;
+    CHECK(sg_store_admin_account_get(st, "dave", &got) == 0 && got.totp_state == SG_TOTP_PENDING,
+          "enrolled: pending, sign-in unchanged until confirmed");
+    code_at(secret, ctx.now, c);
+    args = json_pack("{s:s}", "code", c);
+    CHECK(sg_admin_call(&ctx, "account.totp-confirm", args, &res, &err) == 0 &&
+              sg_store_admin_account_get(st, "dave", &got) == 0 && got.totp_state == SG_TOTP_ACTIVE,
+          "account.totp-confirm with a code of the secret: active");
+    json_decref(res);
+    json_decref(args);
+    for (int i = 0; i < SG_AUTH_FREE_FAILURES; i++) {
+        sg_auth_throttle_reset();
+        args = json_pack("{s:s, s:s}", "current_password", PW, "code", "000000");
+        (void)sg_admin_call(&ctx, "account.totp-disable", args, &res, &err);
+        json_decref(args);
+    }
+    CHECK(sg_store_admin_account_get(st, "dave", &got) == 0 && got.totp_state == SG_TOTP_ACTIVE &&
+              got.locked_until > ctx.now,
+          "account.totp-disable: wrong codes count towards the lockout (%d failures)", got.failed);
+    code_at(secret, ctx.now + 30, c);
+    args = json_pack("{s:s, s:s}", "current_password", PW, "code", c);
+    CHECK(sg_admin_call(&ctx, "account.totp-disable", args, &res, &err) == -1 && err.code == SG_OP_LOCKED,
+          "... and while locked the right password and code do not disable it");
+    json_decref(args);
+}
+
 int main(void)
 {
     vectors();
@@ -165,6 +217,7 @@ int main(void)
     CHECK(st != NULL, "store opened (%s)", err);
     if (st) {
         on_store(st);
+        operations(st);
         sg_store_close(st);
     }
     char cmd[400];
