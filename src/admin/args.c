@@ -28,6 +28,7 @@ static const struct {
     [SG_OP_INTERNAL] = {"internal", 500},
     [SG_OP_UNAUTHENTICATED] = {"unauthenticated", 401},
     [SG_OP_LOCKED] = {"locked", 423},
+    [SG_OP_PASSWORD_CHANGE] = {"password_change_required", 403},
 };
 
 const char *sg_op_code_name(sg_op_code code)

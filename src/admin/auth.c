@@ -196,7 +196,17 @@ int sg_auth_login(sg_store *s, const char *name, const char *pw, const char *cli
             sg_warn(NULL, "account %s: cannot re-hash its password with the new parameters",
                     SG_LOG_TOK(name));
     }
-    if (sg_store_admin_account_set_login(s, name, 0, 0, now) < 0)
+    /* With a second factor the password alone is half a login: the failure count stays until
+     * the code is right too (sg_auth_totp_login), so guessing codes between right passwords
+     * cannot reset the lockout. */
+    if (acct->totp_state == SG_TOTP_ACTIVE)
+        return 0;
+    return sg_auth_login_ok(s, acct, client, now, err);
+}
+
+int sg_auth_login_ok(sg_store *s, sg_store_account *acct, const char *client, int64_t now, sg_op_error *err)
+{
+    if (sg_store_admin_account_set_login(s, acct->name, 0, 0, now) < 0)
         return sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_store_error(s));
     acct->failed = 0;
     acct->locked_until = 0;

@@ -87,6 +87,21 @@ int sg_auth_generate_password(char *out, size_t len);
  * locked (account or address; *retry_after, when not NULL, the seconds to wait), internal. */
 int sg_auth_login(sg_store *s, const char *name, const char *pw, const char *client, int64_t now,
                   sg_store_account *acct, int64_t *retry_after, sg_op_error *err);
+/* For an account with an active second factor (acct->totp_state == SG_TOTP_ACTIVE) a 0 of
+ * sg_auth_login means only "the password is right": the failure count is not reset and no
+ * login is recorded until sg_auth_totp_login accepts the code. */
+
+/* The second step of a login of name (whose password was right just before): code, a TOTP
+ * code (admin/totp.h). 0 with the account in *acct (failure count reset, last login set), or
+ * -1: unauthenticated (wrong code, a code taken already, no second factor, unknown account; a
+ * failure counts towards the account's lockout like a wrong password), locked, internal. */
+int sg_auth_totp_login(sg_store *s, const char *name, const char *code, const char *client, int64_t now,
+                       sg_store_account *acct, int64_t *retry_after, sg_op_error *err);
+/* Checks code against acct's secret (pending or active) and takes its step (no replay): 0, or
+ * -1 unauthenticated / internal. Counts nothing: for enrolment and re-authentication, where
+ * the caller holds a session already. */
+int sg_auth_totp_check(sg_store *s, const sg_store_account *acct, const char *code, int64_t now, sg_op_error *err);
+
 /* Per client address back-off, for the web role to call before it even reads a login form:
  * 0 when client may try now, else -1 with locked (*retry_after seconds). record_failure after
  * a failed login (or a bad token) from client; record_success forgets the address. */

@@ -136,6 +136,10 @@ int sg_admin_call(sg_op_ctx *ctx, const char *name, const json_t *args, json_t *
     int rc;
     if (!op) {
         rc = sg_op_fail(err, SG_OP_NOT_FOUND, NULL, "no operation '%.64s'", name);
+    } else if (ctx->must_change && strcmp(op->name, "account.password") != 0) {
+        rc = sg_op_fail(err, SG_OP_PASSWORD_CHANGE, NULL,
+                        "the password of %s is a one-time password: set a new one first (account.password)",
+                        ctx->actor ? ctx->actor : "this account");
     } else if (!sg_op_allowed(op, ctx->roles)) {
         rc = sg_op_fail(err, SG_OP_FORBIDDEN, NULL, "%s is not allowed for %s", op->name,
                         ctx->actor ? ctx->actor : "this caller");

@@ -58,14 +58,17 @@ typedef enum sg_op_code {
     SG_OP_INTERNAL,         /* "internal": a failure that is not the caller's (store error...) */
     SG_OP_UNAUTHENTICATED,  /* "unauthenticated": no valid session, token or password */
     SG_OP_LOCKED,           /* "locked": too many failed logins, try again later */
+    SG_OP_PASSWORD_CHANGE,  /* "password_change_required": the account's password is a generated
+                               or one-time one: account.password first, nothing else runs */
 } sg_op_code;
-#define SG_OP_CODE_COUNT 9
+#define SG_OP_CODE_COUNT 10
 
 /* "ok", "forbidden", ... ; NULL for a value outside the enum. */
 const char *sg_op_code_name(sg_op_code code);
 /* The code of a name, or -1. */
 int sg_op_code_parse(const char *name);
-/* The HTTP status for a code: 200 400 401 403 404 409 423 500 503. */
+/* The HTTP status for a code: 200 400 401 403 404 409 423 500 503 (password_change_required:
+ * 403). */
 int sg_op_code_http(sg_op_code code);
 
 typedef struct sg_op_error {
@@ -162,6 +165,9 @@ struct sg_op_ctx {
     sg_op_forward_fn forward; /* set: SG_RUN_CRYPTD operations go there unless in_cryptd.
                                  NULL: they run in this process (the CLI when nothing runs) */
     void *forward_ctx;
+    /* The actor's password must be changed first (a generated or bootstrap one): every
+     * operation but account.password answers password_change_required. */
+    bool must_change;
     /* Set by the forward function (admin/control_forward.h) when cryptd answered: cryptd wrote
      * the call's audit event (it records every request it receives, so a front end that was
      * taken over cannot skip one), so this side does not write a second one. */

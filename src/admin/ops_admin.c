@@ -91,6 +91,7 @@ int sg_op_admin_add(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
         return -1;
     snprintf(a.name, sizeof a.name, "%s", name);
     a.created = sg_op_now(ctx);
+    a.must_change = sg_op_arg_bool(args, "must_change", generated);
     int rc = sg_store_admin_account_add(ctx->store, &a);
     if (rc != 0) {
         OPENSSL_cleanse(gen, sizeof gen);
@@ -119,6 +120,13 @@ int sg_op_admin_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
                                         sg_op_roles_json(a[i].roles), "created", (json_int_t)a[i].created,
                                         "last_login", (json_int_t)a[i].last_login, "failed_logins",
                                         a[i].failed, "locked_until", (json_int_t)a[i].locked_until));
+    for (size_t i = 0; all && i < n; i++) {
+        json_t *o = json_array_get(all, i);
+        json_object_set_new(o, "must_change", json_boolean(a[i].must_change));
+        json_object_set_new(o, "second_factor", json_string(a[i].totp_state == SG_TOTP_ACTIVE    ? "totp"
+                                                            : a[i].totp_state == SG_TOTP_PENDING ? "enrolling"
+                                                                                                 : "none"));
+    }
     free(a);
     return sg_op_answer(sg_op_page_of(all, args), result, err);
 }
@@ -201,10 +209,11 @@ int sg_op_admin_set_roles(sg_op_ctx *ctx, const json_t *args, json_t **result, s
 /* Puts hash in force for name in one transaction with the end of every session of the old
  * password (and, when last_login >= 0, the lock lifted): 0, or -1 with err. */
 static int replace_password(sg_op_ctx *ctx, const char *name, const char *hash, int64_t last_login,
-                            sg_op_error *err)
+                            bool must_change, sg_op_error *err)
 {
     int rc = sg_store_begin(ctx->store) == 0 &&
                      sg_store_admin_account_set_hash(ctx->store, name, hash) == 0 &&
+                     sg_store_admin_account_set_must_change(ctx->store, name, must_change) == 0 &&
                      (last_login < 0 ||
                       sg_store_admin_account_set_login(ctx->store, name, 0, 0, last_login) == 0) &&
                      sg_store_admin_session_delete_account(ctx->store, name) == 0 &&
@@ -224,7 +233,7 @@ int sg_op_admin_passwd(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     bool generated;
     if (existing(ctx, name, &a, err) < 0 || new_password(args, hash, sizeof hash, gen, &generated, err) < 0)
         return -1;
-    if (replace_password(ctx, name, hash, a.last_login, err) < 0) {
+    if (replace_password(ctx, name, hash, a.last_login, sg_op_arg_bool(args, "must_change", generated), err) < 0) {
         OPENSSL_cleanse(gen, sizeof gen);
         return -1;
     }
@@ -241,11 +250,14 @@ int sg_op_account_password(sg_op_ctx *ctx, const json_t *args, json_t **result, 
     sg_store_account a;
     int64_t retry;
     char hash[SG_ADMIN_HASH_MAX + 1];
+    const char *cur = sg_op_arg_str(args, "current_password"), *pw = sg_op_arg_str(args, "password");
+    if (cur && pw && strcmp(cur, pw) == 0) /* a one-time password must really be replaced */
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "password", "the new password must differ from the current one");
     /* The current password is checked like a login; the portal signs in again afterwards. */
     if (sg_auth_login(ctx->store, name, sg_op_arg_str(args, "current_password"),
                       ctx->via == SG_VIA_CLI ? NULL : ctx->client, sg_op_now(ctx), &a, &retry, err) < 0 ||
         sg_auth_hash(sg_op_arg_str(args, "password"), hash, sizeof hash, err) < 0 ||
-        replace_password(ctx, name, hash, -1, err) < 0)
+        replace_password(ctx, name, hash, -1, false, err) < 0)
         return -1;
     sg_op_set_target(ctx, "%s", name);
     return sg_op_answer(json_pack("{s:s}", "name", name), result, err);

@@ -15,6 +15,11 @@ SG_OP_HANDLER(sg_op_admin_delete);
 SG_OP_HANDLER(sg_op_admin_set_roles);
 SG_OP_HANDLER(sg_op_admin_passwd);
 SG_OP_HANDLER(sg_op_account_password);
+/* ops_totp.c: the TOTP second factor */
+SG_OP_HANDLER(sg_op_account_totp_enrol);
+SG_OP_HANDLER(sg_op_account_totp_confirm);
+SG_OP_HANDLER(sg_op_account_totp_disable);
+SG_OP_HANDLER(sg_op_admin_totp_reset);
 /* ops_access.c: API tokens and sessions */
 SG_OP_HANDLER(sg_op_token_create);
 SG_OP_HANDLER(sg_op_token_list);

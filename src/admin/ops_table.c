@@ -53,13 +53,22 @@ static const sg_op_arg admin_add_args[] = {
     BSTR("name", true, NAME_MAX_, "account name (letters, digits, . _ @ -)"),
     BSTR("roles", true, 256, "comma-separated roles (administrator, network-operator, ...)"),
     BSTR("password", false, 256, "the password; absent: a one-time password is generated and returned once"),
+    {"must_change", SG_ARG_BOOL, false, 0, 0, 0, SG_FROM_BODY, NULL,
+     "the password must be changed at the first sign-in (default: only when it is generated)"},
     END};
 static const sg_op_arg admin_name_args[] = {PATH("name", NAME_MAX_, "account name"), END};
 static const sg_op_arg admin_roles_args[] = {PATH("name", NAME_MAX_, "account name"),
                                              BSTR("roles", true, 256, "comma-separated roles"), END};
 static const sg_op_arg admin_passwd_args[] = {
     PATH("name", NAME_MAX_, "account name"),
-    BSTR("password", false, 256, "the new password; absent: a one-time password is generated"), END};
+    BSTR("password", false, 256, "the new password; absent: a one-time password is generated"),
+    {"must_change", SG_ARG_BOOL, false, 0, 0, 0, SG_FROM_BODY, NULL,
+     "the password must be changed at the next sign-in (default: only when it is generated)"},
+    END};
+static const sg_op_arg totp_enrol_args[] = {BSTR("current_password", true, 256, "the password in use now"), END};
+static const sg_op_arg totp_confirm_args[] = {BSTR("code", true, 8, "a code of the authenticator (6 digits)"), END};
+static const sg_op_arg totp_disable_args[] = {BSTR("current_password", true, 256, "the password in use now"),
+    BSTR("code", false, 8, "a code of the authenticator (needed when the factor is active)"), END};
 
 static const sg_op_arg account_password_args[] = {
     BSTR("current_password", true, 256, "the password in use now"),
@@ -171,6 +180,18 @@ const sg_op sg_ops[] = {
     {"account.password", SG_ROLES_ALL, RW, "PUT", "/api/v1/account/password", {"account", "passwd"},
      account_password_args, "Change one's own password (the current one is asked again)", "account.password",
      SG_RUN_ANY, NULL, sg_op_account_password},
+    {"account.totp-enrol", SG_ROLES_ALL, RW, "POST", "/api/v1/account/totp", {"account", "totp", "enrol"},
+     totp_enrol_args, "Start a TOTP second factor: a new secret, shown once, active after confirm",
+     "account.totp-enrol", SG_RUN_ANY, NULL, sg_op_account_totp_enrol},
+    {"account.totp-confirm", SG_ROLES_ALL, RW, "POST", "/api/v1/account/totp/confirm", {"account", "totp", "confirm"},
+     totp_confirm_args, "Make the enrolled second factor active by a code from it", "account.totp-confirm",
+     SG_RUN_ANY, NULL, sg_op_account_totp_confirm},
+    {"account.totp-disable", SG_ROLES_ALL, RW, "DELETE", "/api/v1/account/totp", {"account", "totp", "disable"},
+     totp_disable_args, "Remove one's second factor (password, and a code when active)", "account.totp-disable",
+     SG_RUN_ANY, NULL, sg_op_account_totp_disable},
+    {"admin.totp-reset", 0, RW, "DELETE", "/api/v1/admins/{name}/totp", {"admin", "totp-reset"}, admin_name_args,
+     "Remove an account's second factor (a lost authenticator)", "admin.totp-reset", SG_RUN_ANY, "name",
+     sg_op_admin_totp_reset},
     {"token.create", SG_ROLES_OPERATORS, RW, "POST", "/api/v1/tokens", {"token", "create"}, token_create_args,
      "Create an API token; the secret is shown once", "token.create", SG_RUN_ANY, NULL, sg_op_token_create},
     {"token.list", SG_ROLES_OPERATORS, RO, "GET", "/api/v1/tokens", {"token", "list"}, token_list_args,

@@ -112,7 +112,8 @@ static int bootstrap(const sg_config *cfg, sg_store *st, const char *path, const
         return 1;
     }
     json_t *args =
-        json_pack("{s:s, s:s, s:s}", "name", BOOTSTRAP_NAME, "roles", "administrator", "password", pw);
+        json_pack("{s:s, s:s, s:s, s:b}", "name", BOOTSTRAP_NAME, "roles", "administrator", "password", pw,
+                  "must_change", 1);
     OPENSSL_cleanse(pw, sizeof pw);
     sg_op_ctx ctx;
     sg_cli_op_ctx(cfg, st, &ctx);

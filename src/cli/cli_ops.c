@@ -22,6 +22,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"admin.delete", {"name"}, sg_cli_print_done},
     {"admin.set-roles", {"name"}, sg_cli_print_account},
     {"admin.passwd", {"name"}, sg_cli_print_account},
+    {"admin.totp-reset", {"name"}, sg_cli_print_done},
     {"token.create", {NULL}, sg_cli_print_token},
     {"token.list", {NULL}, sg_cli_print_tokens},
     {"token.revoke", {"id"}, sg_cli_print_done},

@@ -39,6 +39,21 @@ int sg_store_admin_account_set_login(sg_store *s, const char *name, int failed, 
     return s->be->admin->account_set_login(s, name, failed, locked_until, last_login);
 }
 
+int sg_store_admin_account_set_must_change(sg_store *s, const char *name, bool must_change)
+{
+    return s->be->admin->account_set_must_change(s, name, must_change);
+}
+
+int sg_store_admin_account_set_totp(sg_store *s, const char *name, const char *secret, int state)
+{
+    return s->be->admin->account_set_totp(s, name, secret, state);
+}
+
+int sg_store_admin_account_totp_use(sg_store *s, const char *name, int64_t step)
+{
+    return s->be->admin->account_totp_use(s, name, step);
+}
+
 int sg_store_admin_token_add(sg_store *s, const sg_store_token *t)
 {
     return s->be->admin->token_add(s, t);

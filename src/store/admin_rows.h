@@ -21,7 +21,8 @@
 #define SG_ADMIN_HASH_MAX 255    /* an argon2id encoded hash */
 #define SG_ADMIN_HEX256_LEN 64   /* a SHA-256 in lower-case hex */
 #define SG_ADMIN_TOKEN_ID_LEN 16 /* a token's public id: 8 random bytes in hex */
-#define SG_ADMIN_CLIENT_MAX 63   /* a client address ("192.0.2.1", "2001:db8::1", "local") */
+#define SG_ADMIN_CLIENT_MAX 63
+#define SG_ADMIN_TOTP_SECRET_MAX 64 /* base32 of a TOTP secret (20 bytes: 32 characters) */   /* a client address ("192.0.2.1", "2001:db8::1", "local") */
 
 typedef struct sg_store_account {
     char name[SG_ADMIN_NAME_MAX + 1];
@@ -31,7 +32,15 @@ typedef struct sg_store_account {
     int failed;           /* consecutive failed logins */
     int64_t locked_until; /* Unix seconds; 0 not locked */
     int64_t last_login;   /* 0 never */
+    /* Migration 12 (issue 18, accounts): the password must be changed before anything else
+     * (a generated or bootstrap password); the TOTP second factor (admin/totp.h): its secret in
+     * base32 ("" none), its state and the last time step a code was accepted for (replay). */
+    bool must_change;
+    char totp_secret[SG_ADMIN_TOTP_SECRET_MAX + 1];
+    int totp_state;    /* SG_TOTP_NONE, SG_TOTP_PENDING (enrolled, not confirmed), SG_TOTP_ACTIVE */
+    int64_t totp_step; /* the last step accepted; codes of this step or older are refused */
 } sg_store_account;
+enum { SG_TOTP_NONE = 0, SG_TOTP_PENDING = 1, SG_TOTP_ACTIVE = 2 };
 
 typedef struct sg_store_token {
     char id[SG_ADMIN_TOKEN_ID_LEN + 1];
@@ -85,6 +94,13 @@ int sg_store_admin_account_set_hash(sg_store *s, const char *name, const char *h
 /* Records a login attempt's outcome: the failure count, lock and last login as given. */
 int sg_store_admin_account_set_login(sg_store *s, const char *name, int failed, int64_t locked_until,
                                      int64_t last_login);
+/* Migration 12: must_change as given; the TOTP secret and state (the step is kept); and a
+ * code's step taken (0), or 1 when a code of that step or a later one was taken already (a
+ * replay) or there is no such account, in one statement, so two concurrent uses of one code
+ * cannot both pass. */
+int sg_store_admin_account_set_must_change(sg_store *s, const char *name, bool must_change);
+int sg_store_admin_account_set_totp(sg_store *s, const char *name, const char *secret, int state);
+int sg_store_admin_account_totp_use(sg_store *s, const char *name, int64_t step);
 
 /* API tokens. add: 0, 1 when the id exists, -1. get by id: 0, 1, -1. revoke: 0, 1 when there is
  * no such token or it was revoked already, -1. list: owner NULL for all, newest first. */
@@ -121,6 +137,9 @@ struct sg_store_admin_ops {
     int (*account_set_hash)(sg_store *s, const char *name, const char *hash);
     int (*account_set_login)(sg_store *s, const char *name, int failed, int64_t locked_until,
                              int64_t last_login);
+    int (*account_set_must_change)(sg_store *s, const char *name, bool must_change);
+    int (*account_set_totp)(sg_store *s, const char *name, const char *secret, int state);
+    int (*account_totp_use)(sg_store *s, const char *name, int64_t step);
     int (*token_add)(sg_store *s, const sg_store_token *t);
     int (*token_get)(sg_store *s, const char *id, sg_store_token *t);
     int (*token_list)(sg_store *s, const char *owner, sg_store_token **t, size_t *n);

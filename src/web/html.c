@@ -130,6 +130,8 @@ void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const ch
         const sg_op *op = sg_op_find(nav[i].op);
         if (who && op && !sg_op_allowed(op, who->roles))
             continue;
+        if (who && who->must_change && strcmp(nav[i].key, "account") != 0)
+            continue; /* a one-time password reaches no other page (router.c) */
         sg_buf_appendf(b, "<li><a href=\"%s\"%s>%s</a></li>", nav[i].href,
                        active && strcmp(active, nav[i].key) == 0 ? " aria-current=\"page\"" : "", nav[i].label);
     }
@@ -148,6 +150,16 @@ void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const ch
         sg_buf_appendf(b, "<button type=\"submit\">Sign out</button></form></div>");
     }
     sg_buf_appendf(b, "</header><main id=\"main\">");
+}
+
+void sg_html_signin_begin(sg_buf *b, const char *title)
+{
+    sg_buf_appendf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
+    sg_html_esc(b, title);
+    sg_buf_appendf(b, " - sealgate</title><link rel=\"stylesheet\" href=\"/static/portal.css\">"
+                      "<link rel=\"icon\" href=\"/static/favicon.svg\">"
+                      "</head><body class=\"signin\"><main class=\"box\" id=\"main\"><h1>sealgate</h1>");
 }
 
 void sg_html_end(sg_buf *b)

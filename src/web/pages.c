@@ -245,9 +245,12 @@ static void admins_render(sg_web *w, sg_http_req *req, const sg_web_who *who, in
         sg_buf_appendf(&b, "</td><td>");
         sg_html_time(&b, json_object_get(x, "last_login"));
         json_int_t locked = json_integer_value(json_object_get(x, "locked_until"));
-        sg_buf_appendf(&b, "</td><td>%s</td></tr>",
+        const char *factor = json_string_value(json_object_get(x, "second_factor"));
+        sg_buf_appendf(&b, "</td><td>%s%s%s</td></tr>",
                        locked > (json_int_t)time(NULL) ? "<span class=\"pill warn\">locked</span>"
-                                                       : "<span class=\"pill ok\">active</span>");
+                                                       : "<span class=\"pill ok\">active</span>",
+                       json_is_true(json_object_get(x, "must_change")) ? " <span class=\"pill warn\">password to set</span>" : "",
+                       factor && strcmp(factor, "totp") == 0 ? " <span class=\"pill ok\">TOTP</span>" : "");
     }
     sg_buf_appendf(&b, "</tbody></table></section>");
     const sg_op *add = sg_op_find("admin.add");
@@ -298,59 +301,3 @@ void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who)
     sg_form_free(f);
 }
 
-/* ---- account: one's own password (account.password; the sessions end, so sign in again) ---- */
-
-void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who)
-{
-    const char *notice = NULL;
-    int status = 200;
-    sg_op_error e = {0};
-    if (strcmp(req->method, "POST") == 0) {
-        sg_form *f = sg_web_form_post(w, req, who, "account.password", who->account);
-        if (!f)
-            return;
-        const char *cur = sg_form_get(f, "current_password"), *pw = sg_form_get(f, "password"),
-                   *again = sg_form_get(f, "password_again");
-        if (!pw || !again || strcmp(pw, again) != 0) {
-            notice = "The new password and its repetition differ.";
-            status = 400;
-        } else {
-            json_t *args = json_pack("{s:s, s:s}", "current_password", cur ? cur : "", "password", pw), *r = NULL;
-            int rc = sg_web_call(w, req, who, SG_VIA_WEB, "account.password", args, &r, &e);
-            json_decref(args);
-            json_decref(r);
-            if (rc == 0) {
-                sg_form_free(f);
-                /* The change ended every session of the account, this one included. */
-                sg_http_header clear[] = {
-                    {"Set-Cookie", SG_WEB_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"},
-                    {NULL, NULL}};
-                sg_web_redirect(req, "/login", clear);
-                return;
-            }
-            notice = e.message;
-            status = sg_web_status(e.code);
-        }
-        sg_form_free(f);
-    }
-    sg_buf b;
-    sg_buf_init(&b, SG_WEB_PAGE_MAX);
-    sg_html_begin(&b, "Account", who, "account");
-    if (notice)
-        sg_html_notice(&b, false, notice);
-    sg_buf_appendf(&b, "<section class=\"panel\"><h2>Change your password</h2><div class=\"body\">"
-                       "<form method=\"post\" action=\"/account\">");
-    sg_html_csrf(&b, who);
-    sg_buf_appendf(&b, "<div class=\"toolbar\"><div><label for=\"current_password\">Current password</label>"
-                       "<input type=\"password\" id=\"current_password\" name=\"current_password\" "
-                       "autocomplete=\"current-password\" required></div>"
-                       "<div><label for=\"password\">New password</label><input type=\"password\" id=\"password\" "
-                       "name=\"password\" autocomplete=\"new-password\" minlength=\"12\" required></div>"
-                       "<div><label for=\"password_again\">New password again</label><input type=\"password\" "
-                       "id=\"password_again\" name=\"password_again\" autocomplete=\"new-password\" minlength=\"12\" "
-                       "required></div></div><p><button type=\"submit\" class=\"primary\">Change password</button>"
-                       "<span class=\"hint\">At least 12 characters. Every session of the account ends: sign in "
-                       "again.</span></p></form></div></section>");
-    sg_html_end(&b);
-    sg_web_send_page(req, status, &b, NULL);
-}

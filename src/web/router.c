@@ -58,6 +58,15 @@ void sg_web_route(void *ctx, sg_http_req *req)
             sg_web_page_error(req, NULL, sg_web_status(err.code), err.message);
         return;
     }
+    /* A one-time password is replaced before any other page (the API answers
+     * password_change_required from the operation layer, ctx.must_change). */
+    if (who.must_change && strcmp(path, "/account") != 0) {
+        if (get)
+            sg_web_redirect(req, "/account", NULL);
+        else
+            sg_web_page_error(req, &who, 403, "Set a new password on the Account page first.");
+        return;
+    }
     if (strcmp(path, "/") == 0 && get)
         sg_web_page_dashboard(w, req, &who);
     else if (prefix(path, "/queue"))

@@ -58,6 +58,9 @@ int sg_web_authenticate(sg_web *w, sg_http_req *req, sg_web_who *who, sg_op_erro
         }
         who->bearer = true;
         who->roles = roles;
+        /* A token is a credential of its own, made by an Administrator or its owner: the
+         * owner's one-time password (must_change) binds sessions only, so an account made for
+         * automation that never signs in keeps its tokens working. */
         snprintf(who->actor, sizeof who->actor, "token:%s", t.id);
         snprintf(who->account, sizeof who->account, "%s", t.owner);
         return 0;
@@ -71,6 +74,8 @@ int sg_web_authenticate(sg_web *w, sg_http_req *req, sg_web_who *who, sg_op_erro
     if (sg_auth_session_lookup(sg_web_store(w), id, now, &lim, &x, &a, err) < 0)
         return -1;
     who->roles = a.roles;
+    who->must_change = a.must_change;
+    who->totp_state = a.totp_state;
     snprintf(who->actor, sizeof who->actor, "%s", a.name);
     snprintf(who->account, sizeof who->account, "%s", a.name);
     snprintf(who->csrf, sizeof who->csrf, "%s", x.csrf);
@@ -112,7 +117,7 @@ sg_form *sg_web_form_post(sg_web *w, sg_http_req *req, const sg_web_who *who, co
 
 /* The sign-in form's token: the browser's, when it has one (a second tab, or a request the
  * browser made meanwhile, must not invalidate the form shown first), else a new one. */
-static int pre_token(sg_http_req *req, char pre[33])
+int sg_web_pre_token(sg_http_req *req, char pre[33])
 {
     const char *have = sg_http_cookie(req, SG_WEB_PRE_COOKIE);
     if (have && strlen(have) == 32 && strspn(have, "0123456789abcdef") == 32) {
@@ -131,18 +136,14 @@ static int pre_token(sg_http_req *req, char pre[33])
 static void login_page(sg_http_req *req, int status, const char *message, const char *name, int64_t retry_after)
 {
     char pre[33];
-    if (pre_token(req, pre) < 0) {
+    if (sg_web_pre_token(req, pre) < 0) {
         sg_web_page_error(req, NULL, 500, "no randomness for the sign-in form");
         return;
     }
     sg_buf b;
     sg_buf_init(&b, SG_WEB_PAGE_MAX);
-    sg_buf_appendf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                       "<title>Sign in - sealgate</title><link rel=\"stylesheet\" href=\"/static/portal.css\">"
-                       "<link rel=\"icon\" href=\"/static/favicon.svg\">"
-                       "</head><body class=\"signin\"><main class=\"box\" id=\"main\">"
-                       "<h1>sealgate</h1><p class=\"sub\">Sign in to the gateway console</p>");
+    sg_html_signin_begin(&b, "Sign in");
+    sg_buf_appendf(&b, "<p class=\"sub\">Sign in to the gateway console</p>");
     if (message)
         sg_html_notice(&b, false, message);
     sg_buf_appendf(&b, "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"pre\" value=\"%s\">"
@@ -176,6 +177,11 @@ void sg_web_login(sg_web *w, sg_http_req *req)
     }
     const char *pre = sg_form_get(&f, "pre"), *cookie = sg_http_cookie(req, SG_WEB_PRE_COOKIE);
     const char *name = sg_form_get(&f, "name"), *pw = sg_form_get(&f, "password");
+    if (pre && cookie && strlen(pre) == 32 && strcmp(pre, cookie) == 0 && sg_form_get(&f, "ticket")) {
+        sg_web_login_code(w, req, &f, pre);
+        sg_form_free(&f);
+        return;
+    }
     if (!pre || !cookie || strlen(pre) != 32 || strcmp(pre, cookie) != 0) {
         sg_web_audit(w, req, NULL, "auth.login", name, "forbidden");
         login_page(req, 403, "The sign-in form expired: please try again.", name, 0);
@@ -193,24 +199,37 @@ void sg_web_login(sg_web *w, sg_http_req *req)
         sg_form_free(&f);
         return;
     }
+    char pre_copy[33];
+    snprintf(pre_copy, sizeof pre_copy, "%s", pre);
+    sg_form_free(&f);
+    if (a.totp_state == SG_TOTP_ACTIVE) {
+        sg_web_login_ask_code(req, 200, a.name, pre_copy, NULL);
+        return;
+    }
+    sg_web_login_done(w, req, &a);
+}
+
+void sg_web_login_done(sg_web *w, sg_http_req *req, const sg_store_account *a)
+{
+    int64_t now = time(NULL);
+    sg_op_error e = {0};
     sg_session_limits lim = limits(w);
     char id[SG_SESSION_ID_HEX + 1];
     sg_store_session x;
-    if (sg_auth_session_create(sg_web_store(w), a.name, req->client, now, &lim, id, &x, &e) < 0) {
-        login_page(req, 500, "Cannot open a session now.", name, 0);
-        sg_form_free(&f);
+    if (sg_auth_session_create(sg_web_store(w), a->name, req->client, now, &lim, id, &x, &e) < 0) {
+        login_page(req, 500, "Cannot open a session now.", a->name, 0);
         return;
     }
-    sg_web_who who = {.roles = a.roles};
-    snprintf(who.actor, sizeof who.actor, "%s", a.name);
-    sg_web_audit(w, req, &who, "auth.login", a.name, "ok");
-    sg_info(NULL, "event=signed-in account=%s client=%s", SG_LOG_TOK(a.name), req->client);
-    sg_form_free(&f);
+    sg_web_who who = {.roles = a->roles};
+    snprintf(who.actor, sizeof who.actor, "%s", a->name);
+    sg_web_audit(w, req, &who, "auth.login", a->name, "ok");
+    sg_info(NULL, "event=signed-in account=%s client=%s", SG_LOG_TOK(a->name), req->client);
     char c[200];
     snprintf(c, sizeof c, "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict", SG_WEB_COOKIE, id);
     explicit_bzero(id, sizeof id);
     sg_http_header set[] = {{"Set-Cookie", c}, {"Set-Cookie", SG_WEB_PRE_COOKIE "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"}, {NULL, NULL}};
-    sg_web_redirect(req, "/", set);
+    /* A one-time password is changed before anything else (the account page says so). */
+    sg_web_redirect(req, a->must_change ? "/account" : "/", set);
     explicit_bzero(c, sizeof c);
 }
 
@@ -255,5 +274,6 @@ int sg_web_call(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_op_via vi
     ctx.via = via;
     ctx.forward = sg_web_forward;
     ctx.forward_ctx = w;
+    ctx.must_change = who->must_change;
     return sg_admin_call(&ctx, op, args, result, err);
 }

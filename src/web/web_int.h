@@ -13,6 +13,7 @@
 #include "admin/ops.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "store/admin_rows.h"
 #include "store/store.h"
 #include "web/http.h"
 
@@ -30,6 +31,8 @@ typedef struct sg_web_who {
     uint32_t roles;
     char csrf[72];     /* the session's CSRF token, "" for a bearer token */
     char session[40];  /* the session id (the cookie value), "" for a bearer token */
+    bool must_change;  /* the account's password is a one-time one: only /account works */
+    int totp_state;    /* the account's second factor (SG_TOTP_*) */
 } sg_web_who;
 
 #define SG_WEB_COOKIE "__Host-sealgate"         /* the session; __Host-: Secure, Path=/, no Domain */
@@ -64,6 +67,17 @@ void sg_web_audit(sg_web *w, sg_http_req *req, const sg_web_who *who, const char
 /* The sign-in form (GET) and its submission (POST), sign-out (POST). */
 void sg_web_login(sg_web *w, sg_http_req *req);
 void sg_web_logout(sg_web *w, sg_http_req *req);
+/* session.c: the end of a successful sign-in of a (password, and code when it has a second
+ * factor): a new session, its cookie, the audit event, and a redirect to the portal. */
+void sg_web_login_done(sg_web *w, sg_http_req *req, const sg_store_account *a);
+/* session.c: the sign-in form's double-submit token, the browser's or a new one. 0 or -1. */
+int sg_web_pre_token(sg_http_req *req, char pre[33]);
+/* login_code.c: the second step of a sign-in with a TOTP second factor. ask: the code form for
+ * name, whose password was right (a short-lived ticket bound to the form's token pre carries
+ * that over); answer: the form's submission (fields ticket and code). */
+struct sg_form;
+void sg_web_login_ask_code(sg_http_req *req, int status, const char *name, const char *pre, const char *message);
+void sg_web_login_code(sg_web *w, sg_http_req *req, struct sg_form *f, const char *pre);
 /* An operation call as who, through the web (pages) or the API. */
 int sg_web_call(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_op_via via, const char *op,
                 const json_t *args, json_t **result, sg_op_error *err);
@@ -87,6 +101,9 @@ void sg_web_metrics(sg_web *w, sg_http_req *req);
 void sg_html_esc(sg_buf *b, const char *s);
 void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const char *nav);
 void sg_html_end(sg_buf *b);
+/* The frame of the pages before a session (sign-in, its code step): head, the box, the name;
+ * the caller adds the rest and "</main></body></html>". */
+void sg_html_signin_begin(sg_buf *b, const char *title);
 void sg_html_csrf(sg_buf *b, const sg_web_who *who);
 void sg_html_notice(sg_buf *b, bool ok, const char *text);
 void sg_web_send_page(sg_http_req *req, int status, sg_buf *b, const sg_http_header *extra); /* frees b */

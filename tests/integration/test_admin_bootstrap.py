@@ -50,8 +50,20 @@ try:
     t.ok(Client(gw.web_port).login("admin", pw + "x").status != 303, "a wrong password does not sign in")
     c = Client(gw.web_port)
     a = c.login("admin", pw)
-    t.ok(a.status == 303 and c.request("GET", "/").status == 200, "the password in the file signs in as admin",
-         f"{a.status} {a.text()[:300]}")
+    t.ok(a.status == 303 and a.header("Location") == "/account", "the password in the file signs in as admin, "
+         "straight to the Account page", f"{a.status} {a.text()[:300]}")
+    # it is a one-time password: nothing else works until a new one is set
+    b = c.request("GET", "/")
+    e = c.api("GET", "/api/v1/status")
+    t.ok(b.status == 303 and b.header("Location") == "/account" and e.status == 403
+         and e.error_code() == "password_change_required",
+         "the bootstrap password must be changed first: pages lead to /account, the API answers "
+         "password_change_required", f"{b.status} {e.status} {e.body[:200]}")
+    d = Client(gw.web_port)
+    t.ok(Client(gw.web_port).first_sign_in("admin", pw, "the administrator's own password")
+         and d.login("admin", "the administrator's own password").status == 303 and d.request("GET", "/").status == 200
+         and Client(gw.web_port).login("admin", pw).status != 303,
+         "after the change the new password signs in to the dashboard, the one-time one no more")
 
     # ---- a second run (an upgrade, a reinstall) changes nothing ----
     before = open(pwfile, "rb").read()
@@ -61,7 +73,8 @@ try:
     t.ok(b2.returncode == 0 and "exists already" in b2.stdout and names == ["admin"]
          and open(pwfile, "rb").read() == before, "a second bootstrap keeps the account, the file and makes no account",
          b2.stdout + b2.stderr + str(names))
-    t.ok(Client(gw.web_port).login("admin", pw).status == 303, "after the second run the same password signs in")
+    t.ok(Client(gw.web_port).login("admin", "the administrator's own password").status == 303,
+         "after the second run the account's password still signs in (not reset to a new one-time one)")
     os.unlink(pwfile)  # the operator deleted it as told; a reinstall must not make a new one
     b3 = gw.cli("admin", "bootstrap")
     t.ok(b3.returncode == 0 and not os.path.exists(pwfile), "a run after the file was deleted makes no new password",

@@ -113,7 +113,7 @@ try:
          "a password in the URI: check-config and the failing command show it as ***", out)
     C.cleanup()
     # the web role opens the shared store with the password file too: a sign-in is a session in it
-    r = A.cli("admin", "add", "wanda", "--role", "auditor")
+    r = A.cli("admin", "add", "wanda", "--role", "auditor", "--must-change=false")
     m = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
     web = Client(A.web_port)
     a = web.login("wanda", m.group(1)) if m and wait_port(A.web_port, 15) else None

@@ -7,8 +7,15 @@ token works until it is revoked, the role x operation matrix (every denied cell 
 changed, one audit event per call), /api/v1/openapi.json lists exactly the table's
 operations, and the operations that need cryptd (a queue delete, key.generate, the status's
 queue counts) run there over its control socket for an Administrator, one audit event each,
-and are refused for an Auditor with nothing changed. Owner: src/web."""
+and are refused for an Auditor with nothing changed. Accounts (issue 18): a generated password
+is a one-time one (every API call answers password_change_required until account.password); the
+TOTP second factor through the API (enrol with the password again, confirm, the sign-in's code
+step, a replayed code refused, a ticket bound to its browser, disable needs a code, an
+Administrator's reset). Owner: src/web."""
+import base64
 import grp
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -17,6 +24,7 @@ import re
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -42,10 +50,22 @@ def table_ops(gw):
 
 
 def first_admin(gw, name, role="administrator"):
-    """`sealgate admin add` as the README says: the one-time password it prints, or None."""
+    """`sealgate admin add` as the README says, then the first sign-in that replaces the one-time
+    password it prints: the new password, or None."""
     r = gw.cli("admin", "add", name, "--role", role)
     m = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
-    return m.group(1) if r.returncode == 0 and m else None
+    if r.returncode != 0 or not m:
+        return None
+    new = "the first own password of " + name
+    return new if Client(gw.web_port).first_sign_in(name, m.group(1), new) else None
+
+
+def totp(secret, when):
+    """RFC 6238 (SHA-1, 6 digits, 30 s) of a base32 secret at time when, as an authenticator app."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(when) // 30), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000)
 
 
 def audit_total(c):
@@ -213,6 +233,65 @@ try:
     # ---- a working call, then bearer tokens ----
     a = alice.api("POST", "/api/v1/admins", {"name": "bob", "roles": "auditor"}, csrf=csrf)
     bob_pw = a.json().get("password") if a.status == 200 else None
+    # A generated password is a one-time one: until it is changed every call answers the stable
+    # code password_change_required, and nothing but account.password runs.
+    fresh = Client(port)
+    fresh.login("bob", bob_pw or "")
+    a = fresh.api("GET", "/api/v1/status")
+    t.ok(a.status == 403 and a.error_code() == "password_change_required",
+         "an account with a generated password: the API answers password_change_required", f"{a.status} {a.body[:200]}")
+    t.ok(fresh.request("GET", "/queue").header("Location") == "/account", "... and pages lead to /account")
+    listed = {x["name"]: x for x in alice.api("GET", "/api/v1/admins").json()["items"]}
+    t.ok(listed.get("bob", {}).get("must_change") is True and listed.get("alice", {}).get("must_change") is False,
+         "admin.list shows who must change the password", str(listed.get("bob")))
+    if bob_pw and Client(port).first_sign_in("bob", bob_pw, "bob's own password here"):
+        bob_pw = "bob's own password here"
+    bobc = Client(port)
+    t.ok(bobc.login("bob", bob_pw).status == 303 and bobc.api("GET", "/api/v1/version").status == 200,
+         "after the change the API works")
+    # A TOTP second factor through the API: enrol (password again), confirm, sign in with a code.
+    bcsrf = bobc.csrf()
+    a = bobc.api("POST", "/api/v1/account/totp", {"current_password": "wrong password here"}, csrf=bcsrf)
+    t.ok(a.status == 401 and a.error_code() == "unauthenticated", "enrolment asks for the password again", str(a.status))
+    a = bobc.api("POST", "/api/v1/account/totp", {"current_password": bob_pw}, csrf=bcsrf)
+    secret = a.json().get("secret", "") if a.status == 200 else ""
+    t.ok(len(secret) == 32 and a.json().get("uri", "").startswith("otpauth://totp/"),
+         "enrolment answers the secret and its otpauth:// URI once", a.body[:300])
+    a = bobc.api("POST", "/api/v1/account/totp/confirm", {"code": totp(secret, time.time() - 30)}, csrf=bcsrf)
+    t.ok(a.status == 200 and a.json().get("state") == "active", "a code confirms it", a.body[:200])
+    ev = [e for e in alice.api("GET", "/api/v1/events?actor=bob&limit=20").json()["items"]]
+    t.ok(not any(secret in json.dumps(e) for e in ev) and any(e["operation"] == "account.totp-enrol" for e in ev),
+         "enrolment is an audit event without the secret", str(ev[:2]))
+    c2 = Client(port)
+    a = c2.login("bob", bob_pw)
+    m = re.search(r'name="ticket" value="([^"]+)"', a.text())
+    t.ok(a.status == 200 and m and "__Host-sealgate" not in c2.cookies,
+         "with a second factor the password gives a code form, no session", str(a.status))
+    pre = c2.cookies.get("__Host-sealgate-pre", "")
+    ticket = m.group(1).replace("&#46;", ".") if m else ""
+    def code_step(code):
+        return c2.request("POST", "/login", form={"pre": pre, "ticket": ticket, "code": code})
+    a = code_step(totp(secret, time.time() - 30))
+    t.ok(a.status == 401 and "__Host-sealgate" not in c2.cookies, "the code taken at confirmation is refused (replay)",
+         str(a.status))
+    a = code_step(totp(secret, time.time() + 30))
+    t.ok(a.status == 303 and c2.cookies.get("__Host-sealgate") and c2.api("GET", "/api/v1/version").status == 200,
+         "a fresh code signs in", str(a.status))
+    a = code_step(totp(secret, time.time() + 30))
+    t.ok(a.status in (401, 403) and not [v for v in a.headers_all("Set-Cookie") if v.startswith("__Host-sealgate=")],
+         "the same ticket and code again open no second session", str(a.status))
+    forged = Client(port)
+    forged.request("GET", "/login")
+    a = forged.request("POST", "/login", form={"pre": forged.cookies.get("__Host-sealgate-pre", ""),
+                                               "ticket": ticket, "code": totp(secret, time.time())})
+    t.ok(a.status == 303 and a.header("Location") == "/login" and "__Host-sealgate" not in forged.cookies,
+         "a ticket is bound to its browser's sign-in token", str(a.status))
+    a = c2.api("DELETE", "/api/v1/account/totp", {"current_password": bob_pw}, csrf=c2.csrf())
+    t.ok(a.status == 400 and a.error_code() == "invalid_argument", "disabling an active factor needs a code too",
+         a.body[:200])
+    a = alice.api("DELETE", "/api/v1/admins/bob/totp", csrf=csrf)
+    t.ok(a.status == 200 and Client(port).login("bob", bob_pw).status == 303,
+         "an Administrator resets a lost second factor: the password alone signs in again", a.body[:200])
     t.ok(bob_pw, "with the token: admin.add works and returns a one-time password", f"{a.status} {a.body[:200]}")
     a = alice.api("POST", "/api/v1/tokens", {"roles": "auditor", "label": "ci", "owner": "bob"}, csrf=csrf)
     tok = a.json() if a.status == 200 else {}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The portal in a real headless Chromium (Debian's chromium and chromium-driver, driven by
-python3-selenium) against a running gateway (issue 18): sign in with the keyboard, every page
+python3-selenium) against a running gateway (issue 18): sign in with the keyboard (the one-time
+password first replaced on the Account page, which no other page gets past), every page
 renders without a console error (a Content-Security-Policy violation is one), a held message
 (sent through SMTP with [encrypt] to a recipient without a key) is found on the dashboard's
 count and the queue page and, once the recipient's key is imported, released with its button and
@@ -14,14 +15,22 @@ this test only.
 Run as root, the gateway drops privileges as in production: the web role can enter no spool
 state, so the dashboard's counts and the queue page (status, queue.list, queue.show) and the
 moves (queue.release) are cryptd's answers over its control socket; that is what this exercises.
+At the end a TOTP second factor is enrolled on the Account page (secret and otpauth:// URI shown,
+confirmed with a code computed here as an authenticator app would), the sessions list marks this
+one, and signing in again asks for the code: a wrong one is refused, the next one signs in.
+Screenshots account-first.png, account.png and login-code.png too.
 Owner: src/web."""
+import base64
 import grp
+import hashlib
+import hmac
 import os
 import pwd
 import re
 import shutil
 import smtplib
 import subprocess
+import struct
 import sys
 import time
 
@@ -50,6 +59,14 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+
+
+def totp(secret, when):
+    """RFC 6238 (SHA-1, 6 digits, 30 s) of a base32 secret at time when, as an authenticator app."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(when) // 30), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000)
 
 
 def first_admin(gw, name):
@@ -119,6 +136,22 @@ try:
     t.ok(d.current_url.endswith("/login") and d.find_element(By.ID, "name") == d.switch_to.active_element,
          "a visitor lands on the sign-in page with the focus in the account field", d.current_url)
     d.switch_to.active_element.send_keys("alice", Keys.TAB, pw, Keys.ENTER)
+    # The one-time password of `sealgate admin add` is replaced before any other page.
+    wait_for(lambda: d.current_url.endswith("/account"), 20)
+    main = d.find_element(By.TAG_NAME, "main").text
+    t.ok(d.current_url.endswith("/account") and "one-time password" in main and "Your sessions" not in main
+         and [a.text for a in d.find_elements(By.CSS_SELECTOR, "nav.side a")] == ["Account"],
+         "the first sign-in lands on the Account page, which asks for a new password first", main[:300])
+    d.save_screenshot(os.path.join(OUT, "account-first.png"))
+    d.get(base + "/queue")
+    t.ok(d.current_url.endswith("/account"), "no other page before the password is changed", d.current_url)
+    first_pw = "alice's first own password"
+    d.find_element(By.ID, "current_password").send_keys(pw)
+    d.find_element(By.ID, "password").send_keys(first_pw)
+    d.find_element(By.ID, "password_again").send_keys(first_pw, Keys.ENTER)
+    wait_for(lambda: d.current_url.endswith("/login"), 20)
+    pw = first_pw
+    d.find_element(By.ID, "name").send_keys("alice", Keys.TAB, pw, Keys.ENTER)
     wait_for(lambda: "Dashboard" in d.title, 20)
     t.ok("Dashboard" in d.title and "alice" in d.find_element(By.CSS_SELECTOR, "header.top").text,
          "signed in with the keyboard alone: the dashboard names the account", d.title)
@@ -365,6 +398,10 @@ try:
     t.ok(shown and len(shown[0].text) >= 12 and "olivia" in d.find_element(By.TAG_NAME, "table").text and not errs,
          "the Admins page adds an account with its roles and shows its one-time password",
          "; ".join(errs[:3]) + " | " + d.find_element(By.TAG_NAME, "main").text[:200])
+    row = d.find_elements(By.XPATH, "//tr[td/strong[text()='olivia']]")
+    t.ok(row and "password to set" in row[0].text, "the new account is marked: its password is still to set",
+         row[0].text if row else "")
+    d.save_screenshot(os.path.join(OUT, "admins.png"))
     d.get(base + "/events?operation=queue.release")
     t.ok(qid in d.find_element(By.TAG_NAME, "main").text, "the release (done or refused) is an audit event on the events page")
     # one's own password, on the Account page: the session ends, the new password signs in
@@ -380,6 +417,37 @@ try:
     d.find_element(By.ID, "password").send_keys(new_pw, Keys.ENTER)
     wait_for(lambda: "Dashboard" in d.title, 20)
     t.ok("Dashboard" in d.title, "the new password signs in", d.title)
+    # A TOTP second factor: enrolled with the password, confirmed with a code, asked at sign-in.
+    d.get(base + "/account")
+    d.find_element(By.ID, "totp_pw").send_keys(new_pw, Keys.ENTER)
+    wait_for(lambda: d.find_elements(By.ID, "totp-secret"), 20)
+    secret = d.find_element(By.ID, "totp-secret").text if d.find_elements(By.ID, "totp-secret") else ""
+    uri = d.find_element(By.ID, "totp-uri").text if d.find_elements(By.ID, "totp-uri") else ""
+    t.ok(len(secret) == 32 and uri.startswith("otpauth://totp/") and f"secret={secret}" in uri,
+         "enrolment shows the secret once, as text and as an otpauth:// URI", uri)
+    d.find_element(By.ID, "totp_code").send_keys(totp(secret, time.time()), Keys.ENTER)
+    wait_for(lambda: "Active" in d.find_element(By.ID, "totp-state").text, 20)
+    t.ok("Active" in d.find_element(By.ID, "totp-state").text and not console_errors(d),
+         "a code from the secret makes the second factor active")
+    sessions = d.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
+    t.ok(sessions and "this session" in sessions[0].text + "".join(x.text for x in sessions),
+         "the Account page lists one's sessions, this one marked", str([x.text for x in sessions]))
+    d.save_screenshot(os.path.join(OUT, "account.png"))
+    d.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+    wait_for(lambda: d.current_url.endswith("/login"), 20)
+    d.find_element(By.ID, "name").send_keys("alice", Keys.TAB, new_pw, Keys.ENTER)
+    wait_for(lambda: d.find_elements(By.ID, "code"), 20)
+    t.ok(d.find_elements(By.ID, "code") and "Dashboard" not in d.title,
+         "with a second factor the password alone does not sign in: the code is asked", d.title)
+    d.find_element(By.ID, "code").send_keys("000000" if totp(secret, time.time()) != "000000" else "111111",
+                                            Keys.ENTER)
+    wait_for(lambda: "Wrong or used code" in d.find_element(By.TAG_NAME, "main").text, 20)
+    t.ok("Wrong or used code" in d.find_element(By.TAG_NAME, "main").text, "a wrong code is refused")
+    d.save_screenshot(os.path.join(OUT, "login-code.png"))
+    # the confirming code's step is taken: the next step's code (within the drift window) is new
+    d.find_element(By.ID, "code").send_keys(totp(secret, time.time() + 30), Keys.ENTER)
+    wait_for(lambda: "Dashboard" in d.title, 20)
+    t.ok("Dashboard" in d.title, "the right code signs in", d.title)
     t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("dashboard.png", "queue.png", "policy.png",
                                                                     "keys.png")),
          "screenshots written to tests/out/web/")

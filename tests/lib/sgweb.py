@@ -109,6 +109,17 @@ class Client:
         return self.request("POST", "/login", form={"pre": m.group(1) if m else "", "name": name,
                                                     "password": password})
 
+    def first_sign_in(self, name, onetime, new):
+        """Signs in with a one-time password and sets new on the Account page, as the portal
+        asks before anything else (issue 18); signs in again with new. True when it worked."""
+        if self.login(name, onetime).status != 303:
+            return False
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', self.request("GET", "/account").text())
+        a = self.request("POST", "/account", form={"csrf": m.group(1) if m else "", "action": "password",
+                                                   "current_password": onetime, "password": new,
+                                                   "password_again": new})
+        return a.status == 303 and self.login(name, new).status == 303
+
     def csrf(self):
         """The session's CSRF token, read from a page as a browser would."""
         m = re.search(r'<meta name="csrf-token" content="([0-9a-f]+)"', self.request("GET", "/").text())

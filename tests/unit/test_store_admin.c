@@ -41,6 +41,28 @@ static void accounts(sg_store *st)
               sg_store_admin_account_set_hash(st, "bob", "h") == 1 &&
               sg_store_admin_account_set_login(st, "bob", 0, 0, 0) == 1,
           "account: changes of an unknown account are 1");
+    /* migration 12: one-time password mark and the TOTP second factor */
+    sg_store_account c = account("carol", 1);
+    c.must_change = true;
+    CHECK(sg_store_admin_account_add(st, &c) == 0 && sg_store_admin_account_get(st, "carol", &r) == 0 &&
+              r.must_change && r.totp_state == SG_TOTP_NONE && r.totp_secret[0] == '\0' && r.totp_step == 0,
+          "account: must_change as added, no second factor");
+    CHECK(sg_store_admin_account_set_must_change(st, "carol", false) == 0 &&
+              sg_store_admin_account_set_totp(st, "carol", "JBSWY3DPEHPK3PXP", SG_TOTP_ACTIVE) == 0 &&
+              sg_store_admin_account_get(st, "carol", &r) == 0 && !r.must_change &&
+              strcmp(r.totp_secret, "JBSWY3DPEHPK3PXP") == 0 && r.totp_state == SG_TOTP_ACTIVE,
+          "account: must_change cleared, a second factor set");
+    CHECK(sg_store_admin_account_totp_use(st, "carol", 57000000) == 0 &&
+              sg_store_admin_account_totp_use(st, "carol", 57000000) == 1 &&
+              sg_store_admin_account_totp_use(st, "carol", 56999999) == 1 &&
+              sg_store_admin_account_totp_use(st, "carol", 57000001) == 0 &&
+              sg_store_admin_account_get(st, "carol", &r) == 0 && r.totp_step == 57000001,
+          "account: a TOTP step is taken once, an older one never, a later one once");
+    CHECK(sg_store_admin_account_set_must_change(st, "nobody", true) == 1 &&
+              sg_store_admin_account_set_totp(st, "nobody", "", 0) == 1 &&
+              sg_store_admin_account_totp_use(st, "nobody", 1) == 1,
+          "account: those changes of an unknown account are 1");
+    CHECK(sg_store_admin_account_delete(st, "carol") == 0, "account: carol removed again");
     sg_store_account b = account("bob", 1);
     CHECK(sg_store_admin_account_add(st, &b) == 0 && sg_store_admin_account_list(st, &list, &n) == 0 &&
               n == 2 && strcmp(list[0].name, "alice") == 0 && strcmp(list[1].name, "bob") == 0,

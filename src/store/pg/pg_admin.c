@@ -76,7 +76,9 @@ static void text_or_empty(pg_args *a, const char *t)
 
 /* --- accounts --- */
 
-#define ACCOUNT_COLS "name, hash, roles, created, failed, locked_until, last_login"
+#define ACCOUNT_COLS                                                                                         \
+    "name, hash, roles, created, failed, locked_until, last_login, must_change, totp_secret, totp_state, "   \
+    "totp_step"
 
 static int rd_account(sg_store *s, const PGresult *r, int i, void *row)
 {
@@ -89,6 +91,11 @@ static int rd_account(sg_store *s, const PGresult *r, int i, void *row)
     a->failed = (int)pg_col_i64(r, i, 4);
     a->locked_until = pg_col_i64(r, i, 5);
     a->last_login = pg_col_i64(r, i, 6);
+    a->must_change = pg_col_i64(r, i, 7) != 0;
+    if (col_fit(s, r, i, 8, a->totp_secret, sizeof a->totp_secret) < 0)
+        return -1;
+    a->totp_state = (int)pg_col_i64(r, i, 9);
+    a->totp_step = pg_col_i64(r, i, 10);
     return 0;
 }
 
@@ -102,8 +109,12 @@ static int account_add(sg_store *s, const sg_store_account *a)
     pa_i64(&q, a->failed);
     pa_i64(&q, a->locked_until);
     pa_i64(&q, a->last_login);
+    pa_i64(&q, a->must_change);
+    text_or_empty(&q, a->totp_secret);
+    pa_i64(&q, a->totp_state);
+    pa_i64(&q, a->totp_step);
     return write_one(s,
-                     "INSERT INTO admin_accounts (" ACCOUNT_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7)"
+                     "INSERT INTO admin_accounts (" ACCOUNT_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
                      " ON CONFLICT DO NOTHING",
                      &q, "adding an account", 1);
 }
@@ -165,6 +176,34 @@ static int account_set_login(sg_store *s, const char *name, int failed, int64_t 
     return write_one(
         s, "UPDATE admin_accounts SET failed = $1, locked_until = $2, last_login = $3 WHERE name = $4", &q,
         "recording a login", 1);
+}
+
+static int account_set_must_change(sg_store *s, const char *name, bool must_change)
+{
+    pg_args q = {0};
+    pa_i64(&q, must_change);
+    text_or_empty(&q, name);
+    return write_one(s, "UPDATE admin_accounts SET must_change = $1 WHERE name = $2", &q,
+                     "marking a password to change", 1);
+}
+
+static int account_set_totp(sg_store *s, const char *name, const char *secret, int state)
+{
+    pg_args q = {0};
+    text_or_empty(&q, secret);
+    pa_i64(&q, state);
+    text_or_empty(&q, name);
+    return write_one(s, "UPDATE admin_accounts SET totp_secret = $1, totp_state = $2 WHERE name = $3", &q,
+                     "setting a second factor", 1);
+}
+
+static int account_totp_use(sg_store *s, const char *name, int64_t step)
+{
+    pg_args q = {0};
+    pa_i64(&q, step);
+    text_or_empty(&q, name);
+    return write_one(s, "UPDATE admin_accounts SET totp_step = $1 WHERE name = $2 AND totp_step < $1", &q,
+                     "taking a one-time code", 1);
 }
 
 /* --- tokens --- */
@@ -399,6 +438,9 @@ const struct sg_store_admin_ops sg_pg_admin_ops = {
     .account_set_roles = account_set_roles,
     .account_set_hash = account_set_hash,
     .account_set_login = account_set_login,
+    .account_set_must_change = account_set_must_change,
+    .account_set_totp = account_set_totp,
+    .account_totp_use = account_totp_use,
     .token_add = token_add,
     .token_get = token_get,
     .token_list = token_list,

@@ -134,5 +134,10 @@ const char *const sg_pg_migrations[] = {
     " frontier bytea NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, note text NOT NULL);",
+    /* 12: accounts (must_change, the TOTP second factor), as SQLite's migration 12. */
+    "ALTER TABLE admin_accounts ADD COLUMN must_change bigint NOT NULL DEFAULT 0;"
+    "ALTER TABLE admin_accounts ADD COLUMN totp_secret text NOT NULL DEFAULT '';"
+    "ALTER TABLE admin_accounts ADD COLUMN totp_state bigint NOT NULL DEFAULT 0;"
+    "ALTER TABLE admin_accounts ADD COLUMN totp_step bigint NOT NULL DEFAULT 0;",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

@@ -88,7 +88,9 @@ static void bind_text(sqlite3_stmt *st, int i, const char *t)
 
 /* --- accounts --- */
 
-#define ACCOUNT_COLS "name, hash, roles, created, failed, locked_until, last_login"
+#define ACCOUNT_COLS                                                                                         \
+    "name, hash, roles, created, failed, locked_until, last_login, must_change, totp_secret, totp_state, "   \
+    "totp_step"
 
 static int rd_account(sg_store *s, sqlite3_stmt *st, void *row)
 {
@@ -101,12 +103,17 @@ static int rd_account(sg_store *s, sqlite3_stmt *st, void *row)
     a->failed = sqlite3_column_int(st, 4);
     a->locked_until = sqlite3_column_int64(st, 5);
     a->last_login = sqlite3_column_int64(st, 6);
+    a->must_change = sqlite3_column_int(st, 7) != 0;
+    if (col_fit(s, st, 8, a->totp_secret, sizeof a->totp_secret) < 0)
+        return -1;
+    a->totp_state = sqlite3_column_int(st, 9);
+    a->totp_step = sqlite3_column_int64(st, 10);
     return 0;
 }
 
 static int account_add(sg_store *s, const sg_store_account *a)
 {
-    sqlite3_stmt *st = sq_stmt(s, "INSERT INTO admin_accounts (" ACCOUNT_COLS ") VALUES (?,?,?,?,?,?,?)");
+    sqlite3_stmt *st = sq_stmt(s, "INSERT INTO admin_accounts (" ACCOUNT_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     if (!st)
         return -1;
     bind_text(st, 1, a->name);
@@ -116,6 +123,10 @@ static int account_add(sg_store *s, const sg_store_account *a)
     sqlite3_bind_int(st, 5, a->failed);
     sqlite3_bind_int64(st, 6, a->locked_until);
     sqlite3_bind_int64(st, 7, a->last_login);
+    sqlite3_bind_int(st, 8, a->must_change);
+    bind_text(st, 9, a->totp_secret);
+    sqlite3_bind_int(st, 10, a->totp_state);
+    sqlite3_bind_int64(st, 11, a->totp_step);
     return write_step(s, st, "adding an account", INSERT);
 }
 
@@ -184,6 +195,37 @@ static int account_set_login(sg_store *s, const char *name, int failed, int64_t 
     sqlite3_bind_int64(st, 3, last_login);
     bind_text(st, 4, name);
     return write_step(s, st, "recording a login", CHANGED);
+}
+
+static int account_set_must_change(sg_store *s, const char *name, bool must_change)
+{
+    sqlite3_stmt *st = sq_stmt(s, "UPDATE admin_accounts SET must_change = ? WHERE name = ?");
+    if (!st)
+        return -1;
+    sqlite3_bind_int(st, 1, must_change);
+    bind_text(st, 2, name);
+    return write_step(s, st, "marking a password to change", CHANGED);
+}
+
+static int account_set_totp(sg_store *s, const char *name, const char *secret, int state)
+{
+    sqlite3_stmt *st = sq_stmt(s, "UPDATE admin_accounts SET totp_secret = ?, totp_state = ? WHERE name = ?");
+    if (!st)
+        return -1;
+    bind_text(st, 1, secret);
+    sqlite3_bind_int(st, 2, state);
+    bind_text(st, 3, name);
+    return write_step(s, st, "setting a second factor", CHANGED);
+}
+
+static int account_totp_use(sg_store *s, const char *name, int64_t step)
+{
+    sqlite3_stmt *st = sq_stmt(s, "UPDATE admin_accounts SET totp_step = ?1 WHERE name = ?2 AND totp_step < ?1");
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, step);
+    bind_text(st, 2, name);
+    return write_step(s, st, "taking a one-time code", CHANGED);
 }
 
 /* --- tokens --- */
@@ -429,6 +471,9 @@ const struct sg_store_admin_ops sg_sqlite_admin_ops = {
     .account_set_roles = account_set_roles,
     .account_set_hash = account_set_hash,
     .account_set_login = account_set_login,
+    .account_set_must_change = account_set_must_change,
+    .account_set_totp = account_set_totp,
+    .account_totp_use = account_totp_use,
     .token_add = token_add,
     .token_get = token_get,
     .token_list = token_list,

@@ -180,6 +180,13 @@ static const char *const migrations[] = {
     " frontier BLOB NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
+    /* 12: accounts (issue 18, store/admin_rows.h): must_change (a generated or bootstrap
+     * password must be replaced first), the TOTP second factor's base32 secret, state (0 none,
+     * 1 enrolled, 2 active) and last accepted time step (a code is taken once). */
+    "ALTER TABLE admin_accounts ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE admin_accounts ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE admin_accounts ADD COLUMN totp_state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE admin_accounts ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int user_version(sqlite3 *db)
