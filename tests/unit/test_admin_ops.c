@@ -25,6 +25,7 @@
 #include "policy/policy.h"
 #include "queue/queue.h"
 #include "store/admin_rows.h"
+#include "store/pgp_rows.h"
 #include "store_side.h"
 
 #define Z16 "0000000000000000"
@@ -737,6 +738,37 @@ static void own_objects(void)
     json_decref(res);
 }
 
+/* A key's provenance that cannot be read fails key.show and key.list: a store error is never
+ * shown as a trust level. (The key is a row only: these operations read no key material.) */
+static void key_provenance(void)
+{
+    sg_store_pgp_key k = {.fpr = "B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0", .keyid = "B0B0B0B0B0B0B0B0",
+                          .alg = "EDDSA", .bits = 255, .created = 1, .valid_until = INT64_MAX, .can_sign = true};
+    static const uint8_t pub[] = {0x99};
+    CHECK(sg_store_begin(st) == 0 && sg_store_pgp_put_key(st, &k, pub, sizeof pub, 1) == 0 && sg_store_commit(st) == 0,
+          "provenance: a key row");
+    sg_op_ctx ctx;
+    ctx_for(&ctx, "admin", SG_ROLE_ADMIN);
+    json_t *a = json_pack("{s:s}", "fpr", k.fpr), *res = NULL;
+    sg_op_error err = {0};
+    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == 0 &&
+              strcmp(json_string_value(json_object_get(res, "trust")), "verified") == 0,
+          "provenance: no row, an imported key: verified");
+    json_decref(res);
+    res = NULL;
+    CHECK(sqlite3_exec(side_db, "ALTER TABLE pgp_provenance RENAME TO pgp_provenance_away", NULL, NULL, NULL) ==
+              SQLITE_OK,
+          "provenance: its table taken away");
+    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res,
+          "provenance: key.show fails on the store error, it shows no trust level (%s)", err.message);
+    CHECK(sg_admin_call(&ctx, "key.list", NULL, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res,
+          "provenance: key.list fails too (%s)", err.message);
+    sqlite3_exec(side_db, "ALTER TABLE pgp_provenance_away RENAME TO pgp_provenance", NULL, NULL, NULL);
+    CHECK(sg_admin_call(&ctx, "key.delete", a, &res, &err) == 0, "provenance: the table back, the key deleted");
+    json_decref(res);
+    json_decref(a);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-test-admin-ops-XXXXXX", conf[300], err[600] = "";
@@ -763,6 +795,7 @@ int main(void)
     queue_ops();
     matrix();
     arguments();
+    key_provenance();
     own_objects();
     side_close();
     sg_store_close(st);
