@@ -1,5 +1,6 @@
 /* ops_certs.c - the certificate operations that need no KEK: cert.list, show, export, delete,
- * trust, untrust, and ca.export (the local CA's certificate). Owner: src/admin. The
+ * trust, untrust, ca.export (the local CA's certificate) and ca.revoke (marking a certificate
+ * the local CA issued revoked: its next CRL, signed by ca.crl in cryptd, lists it). Owner: src/admin. The
  * certificate store is opened public-only; import (PKCS#12), key export and the CA's signing
  * operations need the KEK and are not here. */
 #include <stdint.h>
@@ -135,6 +136,31 @@ int sg_op_ca_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
     }
     sg_certstore_close(cs);
     return rc;
+}
+
+int sg_op_ca_revoke(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    const char *fpr = sg_op_arg_str(args, "fpr");
+    sg_certstore *cs = open_cs(ctx, err);
+    if (!cs)
+        return -1;
+    char ca[SG_CERT_FPR_LEN + 1];
+    int rc = sg_ca_fpr(cs, ca);
+    if (rc == 1)
+        rc = sg_op_fail(err, SG_OP_NOT_FOUND, NULL, "there is no local CA (sealgate ca init makes one)");
+    else if (rc < 0)
+        rc = cs_result(cs, -1, NULL, err);
+    else if ((rc = sg_ca_revoke(cs, fpr)) == 2 || rc == 3)
+        rc = sg_op_fail(err, SG_OP_CONFLICT, "fpr", "%.64s: %s", fpr,
+                        rc == 2 ? "not issued by the local CA" : "revoked already");
+    else
+        rc = cs_result(cs, rc, fpr, err);
+    sg_certstore_close(cs);
+    if (rc < 0)
+        return -1;
+    return sg_op_answer(json_pack("{s:s, s:s}", "fpr", fpr, "next",
+                                  "sign a new CRL (ca.crl) to publish the revocation"),
+                        result, err);
 }
 
 int sg_op_cert_delete(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)

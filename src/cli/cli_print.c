@@ -374,6 +374,14 @@ int sg_cli_print_key(const sg_op *op, const json_t *r)
     return 0;
 }
 
+/* As `sealgate ca revoke` has always answered. */
+int sg_cli_print_ca_revoked(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("revoked %s (run 'sealgate ca crl' to publish)\n", str(r, "fpr"));
+    return 0;
+}
+
 int sg_cli_print_deleted(const sg_op *op, const json_t *r)
 {
     (void)op;

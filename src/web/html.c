@@ -106,6 +106,7 @@ static const nav_item nav[] = {
     {"/", "Dashboard", "dashboard", "status"},
     {"/queue", "Queue", "queue", "queue.list"},
     {"/keys", "Keys", "keys", "key.list"},
+    {"/ca", "Local CA", "ca", "ca.export"},
     {"/policy", "Policy", "policy", "policy.show"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},

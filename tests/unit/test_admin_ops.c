@@ -91,6 +91,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"cert.trust", "{\"fpr\": \"" F64 "\"}"},
         {"cert.untrust", "{\"fpr\": \"" F64 "\"}"},
         {"ca.export", "{}"},
+        {"ca.revoke", "{\"fpr\": \"" F64 "\"}"},
         {"policy.show", "{}"},
         {"policy.check", "{}"},
         {"policy.revisions", "{\"limit\": 5}"},
@@ -277,6 +278,15 @@ static void table(void)
     CHECK(!sg_op_find_route("GET", "/api/v1/queue/a/b/c", NULL, NULL) &&
               !sg_op_find_route("GET", "/api/v1", NULL, NULL),
           "routes: unknown paths find nothing");
+    /* audit.list's result filter offers exactly the result names events are written with. */
+    const sg_op_arg *res = sg_op_find("audit.list")->args;
+    while (res->name && strcmp(res->name, "result") != 0)
+        res++;
+    int codes = 0;
+    for (int c = 0; res->choices && res->choices[c]; c++)
+        codes += sg_op_code_parse(res->choices[c]) == c;
+    CHECK(res->choices && codes == SG_OP_CODE_COUNT && !res->choices[SG_OP_CODE_COUNT],
+          "audit.list: its result choices are the error code names, in order");
 
     /* The CLI, both ways. */
     int missing = 0, stray = 0;
