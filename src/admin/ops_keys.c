@@ -73,6 +73,36 @@ static json_t *key_json(sg_op_ctx *ctx, const sg_pgp_key *k, bool details, sg_op
     return o;
 }
 
+/* The subkeys of a key for key.show: algorithm, size, usage, validity. 0 or -1 with err (a
+ * key whose bytes do not parse fails the call: its details would be a guess). */
+static int subkeys_json(sg_keystore *ks, json_t *o, const char *fpr, sg_op_error *err)
+{
+    sg_pgp_subkey *s;
+    size_t n;
+    if (sg_keystore_subkeys(ks, fpr, &s, &n) != 0)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *usage = json_array();
+        if (s[i].can_sign)
+            json_array_append_new(usage, json_string("sign"));
+        if (s[i].can_encrypt)
+            json_array_append_new(usage, json_string("encrypt"));
+        if (s[i].can_auth)
+            json_array_append_new(usage, json_string("authenticate"));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:b, s:o}", "fpr", s[i].fpr, "algorithm",
+                                           s[i].alg, "bits", (int)s[i].bits, "created", time_or_null(s[i].created),
+                                           "expires", time_or_null(s[i].expires), "valid_until",
+                                           s[i].valid_until == INT64_MAX ? json_null() : json_integer(s[i].valid_until),
+                                           "revoked", s[i].revoked, "usage", usage));
+    }
+    free(s);
+    if (!a)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
+    json_object_set_new(o, "subkeys", a);
+    return 0;
+}
+
 int sg_op_key_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
     sg_keystore *ks = open_ks(ctx, err);
@@ -118,6 +148,10 @@ int sg_op_key_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
     }
     json_t *o = key_json(ctx, &k, true, err);
     sg_pgp_key_clear(&k);
+    if (o && subkeys_json(ks, o, fpr, err) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     sg_keystore_close(ks);
     return o ? sg_op_answer(o, result, err) : -1;
 }

@@ -226,7 +226,7 @@ const sg_op sg_ops[] = {
     {"key.list", SG_ROLE_USER, RO, "GET", "/api/v1/keys", {"key", "list"}, key_list_args,
      "List OpenPGP keys, newest first", "key.list", SG_RUN_ANY, NULL, sg_op_key_list},
     {"key.show", SG_ROLE_USER, RO, "GET", "/api/v1/keys/{fpr}", {"key", "show"}, key_fpr_args,
-     "An OpenPGP key's user IDs, algorithm, validity and capabilities", "key.show", SG_RUN_ANY, "fpr",
+     "An OpenPGP key's user IDs, subkeys, algorithm, validity, capabilities, trust and provenance", "key.show", SG_RUN_ANY, "fpr",
      sg_op_key_show},
     {"key.export", SG_ROLE_USER, RO, "GET", "/api/v1/keys/{fpr}/export", {"key", "export"}, key_export_args,
      "Export an OpenPGP public key", "key.export", SG_RUN_ANY, "fpr", sg_op_key_export},

@@ -355,6 +355,16 @@ static void print_key(const json_t *k, bool details)
         printf("  uid  %s%s\n", str(u, "uid"),
                flag(u, "valid") ? "" : "  (not bound by a valid self-signature)");
     }
+    json_t *subs = json_object_get(k, "subkeys"); /* key.show only */
+    for (size_t i = 0; i < json_array_size(subs); i++) {
+        json_t *s = json_array_get(subs, i), *usage = json_object_get(s, "usage");
+        printf("  sub  %s  %s/%lld ", str(s, "fpr"), str(s, "algorithm"), num(s, "bits"));
+        for (size_t u = 0; u < json_array_size(usage); u++)
+            printf("%s%s", u ? "," : "", json_string_value(json_array_get(usage, u)));
+        fputs("  expires ", stdout);
+        print_day(json_object_get(s, "expires"));
+        puts(flag(s, "revoked") ? " [revoked]" : "");
+    }
 }
 
 int sg_cli_print_keys(const sg_op *op, const json_t *r)

@@ -70,6 +70,17 @@ void sg_html_fact(sg_buf *b, const char *name, const json_t *v)
     sg_buf_appendf(b, "</dd>");
 }
 
+void sg_html_join(sg_buf *b, const json_t *array, const char *sep)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(array, i, v)
+    {
+        sg_buf_appendf(b, "%s", i ? sep : "");
+        sg_html_value(b, v);
+    }
+}
+
 void sg_html_time(sg_buf *b, const json_t *v)
 {
     json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;

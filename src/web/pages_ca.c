@@ -90,13 +90,7 @@ static void issued_panel(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_
         sg_buf_appendf(b, "<tr><td class=\"mono\"><a href=\"/certs/");
         sg_html_esc(b, fpr);
         sg_buf_appendf(b, "\">%.16s&hellip;</a></td><td>", fpr);
-        size_t k;
-        json_t *a;
-        json_array_foreach(json_object_get(c, "addresses"), k, a)
-        {
-            sg_buf_appendf(b, "%s", k ? "<br>" : "");
-            sg_html_value(b, a);
-        }
+        sg_html_join(b, json_object_get(c, "addresses"), "<br>");
         sg_buf_appendf(b, "</td><td>");
         sg_html_time(b, json_object_get(c, "not_after"));
         sg_buf_appendf(b, "</td><td>");

@@ -4,11 +4,12 @@
 issued with the page's form (cryptd makes the key pair: the web role holds no KEK), found in the
 issued list as valid and in `sealgate cert list`, revoked with its button, the list saying
 revoked; "Sign and download the CRL" saves crl.pem, which `openssl crl` verifies against the
-downloaded CA certificate and which lists the revoked serial. Events: the search by actor and
+downloaded CA certificate and which lists the revoked serial. A key's page (a gpg-made key imported) lists its subkey with
+algorithm, size, usage and validity, its user ID and trust. Events: the search by actor and
 operation counts exactly the calls made, pages with "Older events" keeping the search and back
 with "Newest events"; by result (not_found) and target (part of a fingerprint, lower case); a time
 range after now matches nothing; a malformed time keeps the form and says what to fix (400).
-No console error on any page; screenshots ca.png and events.png in tests/out/web/. Owner: src/web."""
+No console error on any page; screenshots ca.png, key-details.png and events.png in tests/out/web/. Owner: src/web."""
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import ROOT, Gateway, Tap, wait_for, wait_port  # noqa: E402
 import sgbrowser  # noqa: E402
+from sgweb import import_dave  # noqa: E402
 
 t = Tap()
 OUT = os.path.join(ROOT, "tests", "out", "web")
@@ -109,6 +111,25 @@ try:
          verify and verify.stdout + verify.stderr)
     t.ok(not sgbrowser.console_errors(d), "no console errors after the download")
 
+    # ---- a key's details: subkeys, user IDs, trust ----
+    r = import_dave(gw)
+    m = re.search(r"\b([0-9A-F]{40})\b", r.stdout.upper())
+    dave = m.group(1) if m else ""
+    t.ok(r.returncode == 0 and dave, "dave's key (gpg: Ed25519 primary, Cv25519 encryption subkey) imported",
+         r.stdout + r.stderr)
+    d.get(base + "/keys/" + dave)
+    sub = d.find_elements(By.CSS_SELECTOR, "#subkeys tbody tr")
+    main = main_text(d)
+    t.ok(len(sub) == 1 and "ECDH" in sub[0].text.upper() and "255" in sub[0].text and "encrypt" in sub[0].text
+         and "never" in sub[0].text and "valid" in sub[0].text and "Dave <dave@example.net>" in main
+         and "verified" in main and not sgbrowser.console_errors(d),
+         "the key's page: its one subkey (ECDH, 255 bits, encrypt, never expires, valid), user ID and trust",
+         main[:600])
+    d.save_screenshot(os.path.join(OUT, "key-details.png"))
+    r = gw.cli("key", "show", dave)
+    t.ok(r.returncode == 0 and re.search(r"^  sub  [0-9A-F]{40}  ECDH/255 encrypt  expires never$", r.stdout, re.M),
+         "sealgate key show lists the same subkey (the CLI prints the same operation's answer)", r.stdout)
+
     # ---- Events ----
     for _ in range(53):
         gw.cli("key", "list")
@@ -166,8 +187,8 @@ try:
          and len(errs) == 1 and "status of 400" in errs[0],
          "a malformed time: the form stays and says what to fix (400, the only console message)",
          main_text(d)[:200] + " " + "; ".join(errs[:3]))
-    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("ca.png", "events.png")),
-         "screenshots ca.png and events.png written to tests/out/web/")
+    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("ca.png", "key-details.png", "events.png")),
+         "screenshots ca.png, key-details.png and events.png written to tests/out/web/")
 finally:
     if d:
         d.quit()

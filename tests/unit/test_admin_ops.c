@@ -749,7 +749,8 @@ static void own_objects(void)
 }
 
 /* A key's provenance that cannot be read fails key.show and key.list: a store error is never
- * shown as a trust level. (The key is a row only: these operations read no key material.) */
+ * shown as a trust level. The key is a row whose bytes are no key: key.list reads no key
+ * material, key.show (its subkeys) does and fails on them. */
 static void key_provenance(void)
 {
     sg_store_pgp_key k = {.fpr = "B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0", .keyid = "B0B0B0B0B0B0B0B0",
@@ -761,15 +762,20 @@ static void key_provenance(void)
     ctx_for(&ctx, "admin", SG_ROLE_ADMIN);
     json_t *a = json_pack("{s:s}", "fpr", k.fpr), *res = NULL;
     sg_op_error err = {0};
-    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == 0 &&
-              strcmp(json_string_value(json_object_get(res, "trust")), "verified") == 0,
+    CHECK(sg_admin_call(&ctx, "key.list", NULL, &res, &err) == 0 &&
+              strcmp(json_string_value(json_object_get(json_array_get(json_object_get(res, "items"), 0), "trust")),
+                     "verified") == 0,
           "provenance: no row, an imported key: verified");
     json_decref(res);
     res = NULL;
+    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res &&
+              strstr(err.message, "does not parse"),
+          "key.show: a stored key whose bytes do not parse fails, no subkeys made up (%s)", err.message);
     CHECK(sqlite3_exec(side_db, "ALTER TABLE pgp_provenance RENAME TO pgp_provenance_away", NULL, NULL, NULL) ==
               SQLITE_OK,
           "provenance: its table taken away");
-    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res,
+    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res &&
+              strstr(err.message, "provenance"),
           "provenance: key.show fails on the store error, it shows no trust level (%s)", err.message);
     CHECK(sg_admin_call(&ctx, "key.list", NULL, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res,
           "provenance: key.list fails too (%s)", err.message);
