@@ -240,7 +240,7 @@ const sg_op sg_ops[] = {
     {"cert.list", SG_ROLE_USER, RO, "GET", "/api/v1/certs", {"cert", "list"}, cert_list_args,
      "List X.509 certificates", "cert.list", SG_RUN_ANY, NULL, sg_op_cert_list},
     {"cert.show", SG_ROLE_USER, RO, "GET", "/api/v1/certs/{fpr}", {"cert", "show"}, key_fpr_args,
-     "A certificate's subject, issuer, validity, usage and addresses", "cert.show", SG_RUN_ANY, "fpr",
+     "A certificate's subject, issuer, validity, usage, addresses, validation and chain", "cert.show", SG_RUN_ANY, "fpr",
      sg_op_cert_show},
     {"cert.export", SG_ROLE_USER, RO, "GET", "/api/v1/certs/{fpr}/export", {"cert", "export"}, cert_export_args,
      "Export a certificate (PEM or DER)", "cert.export", SG_RUN_ANY, "fpr", sg_op_cert_export},

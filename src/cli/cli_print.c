@@ -476,6 +476,14 @@ int sg_cli_print_cert(const sg_op *op, const json_t *c)
         cert_date(c, "revoked_at", na);
         printf("  revoked      %s (by the local CA)\n", na);
     }
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c, "validation"), k, v)
+        printf("  for %-8s %s (revocation %s): %s\n", k, str(v, "verdict"), str(v, "revocation"),
+               str(v, "reason"));
+    size_t i;
+    json_array_foreach(json_object_get(c, "chain"), i, v)
+        printf("  chain %zu      %s %s\n", i, str(v, "fpr"), str(v, "subject"));
     return 0;
 }
 

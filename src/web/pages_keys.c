@@ -213,6 +213,46 @@ static void subkeys(sg_buf *b, const json_t *subs)
     sg_buf_appendf(b, "</tbody></table></section>");
 }
 
+/* A certificate's validation per purpose and the chain it built (cert.show). */
+static void validation(sg_buf *b, const json_t *r)
+{
+    sg_buf_appendf(b, "<section class=\"panel\" id=\"validation\"><h2>Validation now</h2><table><thead><tr>"
+                      "<th scope=\"col\">Purpose</th><th scope=\"col\">Verdict</th><th scope=\"col\">Revocation</th>"
+                      "<th scope=\"col\">Reason</th></tr></thead><tbody>");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "validation"), k, v)
+    {
+        const char *verdict = json_string_value(json_object_get(v, "verdict"));
+        sg_buf_appendf(b, "<tr><td>");
+        sg_html_esc(b, k);
+        sg_buf_appendf(b, "</td><td>");
+        sg_buf_appendf(b, "<span class=\"pill %s\">", verdict && !strcmp(verdict, "valid") ? "ok" : "bad");
+        sg_html_esc(b, verdict ? verdict : "");
+        sg_buf_appendf(b, "</span></td><td>");
+        sg_html_value(b, json_object_get(v, "revocation"));
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_value(b, json_object_get(v, "reason"));
+        sg_buf_appendf(b, "</td></tr>");
+    }
+    sg_buf_appendf(b, "</tbody></table><div class=\"body\"><h3>Chain</h3>");
+    json_t *chain = json_object_get(r, "chain");
+    if (!json_array_size(chain))
+        sg_buf_appendf(b, "<p class=\"empty\">No chain to a trust anchor in the store.</p>");
+    else
+        sg_buf_appendf(b, "<ol id=\"chain\">");
+    size_t i;
+    json_array_foreach(chain, i, v)
+    {
+        sg_buf_appendf(b, "<li><a class=\"mono\" href=\"/certs/");
+        sg_html_value(b, json_object_get(v, "fpr"));
+        sg_buf_appendf(b, "\">%.16s&hellip;</a> ", json_string_value(json_object_get(v, "fpr")));
+        sg_html_value(b, json_object_get(v, "subject"));
+        sg_buf_appendf(b, "</li>");
+    }
+    sg_buf_appendf(b, "%s</div></section>", json_array_size(chain) ? "</ol>" : "");
+}
+
 static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key, const char *fpr)
 {
     json_t *r = sg_web_call_or_page(w, req, who, key ? "key.show" : "cert.show", "fpr", fpr);
@@ -230,14 +270,15 @@ static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key
     json_t *v;
     json_object_foreach(r, k, v)
     {
-        if (!strcmp(k, "subkeys")) {
-            continue; /* a table of their own below */
+        if (!strcmp(k, "subkeys") || !strcmp(k, "validation") || !strcmp(k, "chain")) {
+            continue; /* sections of their own below */
         } else if (!strcmp(k, "uids")) {
             sg_buf_appendf(&b, "<dt>user IDs</dt><dd>");
             uids(&b, r);
             sg_buf_appendf(&b, "</dd>");
         } else if (!strcmp(k, "created") || !strcmp(k, "expires") || !strcmp(k, "not_before") ||
-                   !strcmp(k, "not_after") || !strcmp(k, "encryption_until") || !strcmp(k, "source_time")) {
+                   !strcmp(k, "not_after") || !strcmp(k, "encryption_until") || !strcmp(k, "source_time") ||
+                   !strcmp(k, "revoked_at")) {
             sg_buf_appendf(&b, "<dt>%s</dt><dd>", k);
             sg_html_time(&b, v);
             sg_buf_appendf(&b, "</dd>");
@@ -248,6 +289,8 @@ static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key
     sg_buf_appendf(&b, "</dl></div></section>");
     if (json_array_size(json_object_get(r, "subkeys")))
         subkeys(&b, json_object_get(r, "subkeys"));
+    if (json_is_object(json_object_get(r, "validation")))
+        validation(&b, r);
     sg_buf_appendf(&b,
                    "<section class=\"panel\"><h2>Actions</h2><div class=\"body\"><div "
                    "class=\"actions\"><a class=\"button\" id=\"export\" href=\"/%s/",
