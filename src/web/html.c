@@ -121,6 +121,7 @@ static const nav_item nav[] = {
     {"/policy", "Policy", "policy", "policy.show"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},
+    {"/settings", "Settings", "settings", "check-config"},
     {"/account", "Account", "account", "account.password"},
 };
 

@@ -115,6 +115,7 @@ void sg_web_page_keys(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_ca(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);
 

@@ -3,13 +3,16 @@
 (issue 18). Local CA: the CA's facts and its certificate downloaded from the page; a certificate
 issued with the page's form (cryptd makes the key pair: the web role holds no KEK), found in the
 issued list as valid and in `sealgate cert list`, revoked with its button, the list saying
-revoked; "Sign and download the CRL" saves crl.pem, which `openssl crl` verifies against the
+revoked; its page shows it valid for signing and encryption and its chain up to the CA (and
+revoked, once the CRL is in the store); "Sign and download the CRL" saves crl.pem, which `openssl crl` verifies against the
 downloaded CA certificate and which lists the revoked serial. A key's page (a gpg-made key imported) lists its subkey with
-algorithm, size, usage and validity, its user ID and trust. Events: the search by actor and
+algorithm, size, usage and validity, its user ID and trust. Settings: the configuration valid,
+and the listeners, next hop, retry, networks and hostname the test's file sets. Events: the search by actor and
 operation counts exactly the calls made, pages with "Older events" keeping the search and back
 with "Newest events"; by result (not_found) and target (part of a fingerprint, lower case); a time
 range after now matches nothing; a malformed time keeps the form and says what to fix (400).
-No console error on any page; screenshots ca.png, key-details.png and events.png in tests/out/web/. Owner: src/web."""
+No console error on any page; screenshots ca.png, key-details.png, settings.png and events.png in
+tests/out/web/. Owner: src/web."""
 import os
 import re
 import subprocess
@@ -81,6 +84,19 @@ try:
     r = gw.cli("cert", "list")
     t.ok(fpr and fpr.lower() in r.stdout.lower(), "sealgate cert list has it", r.stdout[-400:])
     d.save_screenshot(os.path.join(OUT, "ca.png"))
+
+    def cert_page(fpr):
+        """The verdicts by purpose and the chain's subjects on a certificate's page."""
+        d.get(base + "/certs/" + fpr)
+        verdicts = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
+                    for r in d.find_elements(By.CSS_SELECTOR, "#validation tbody tr")}
+        return verdicts, [li.text for li in d.find_elements(By.CSS_SELECTOR, "#chain li")]
+    verdicts, chain = cert_page(fpr)
+    t.ok(verdicts == {"sign": "valid", "encrypt": "valid"} and len(chain) == 2 and chain[0].startswith(fpr[:16])
+         and "CN=Portal Test CA" in chain[1] and not sgbrowser.console_errors(d),
+         "the certificate's page: valid for sign and encrypt, its chain up to the local CA", f"{verdicts} {chain}")
+    d.get(base + "/ca")
+    row = d.find_elements(By.XPATH, f"//section[@id='issued']//tr[td/a[starts-with(@href, '/certs/{fpr}')]]")
     if row:
         row[0].find_element(By.XPATH, ".//button[normalize-space()='Revoke']").click()
         wait_for(lambda: sgbrowser.alert_present(d), 10)
@@ -110,6 +126,15 @@ try:
          "openssl crl -CAfile: the CRL is signed by the downloaded CA",
          verify and verify.stdout + verify.stderr)
     t.ok(not sgbrowser.console_errors(d), "no console errors after the download")
+    verdicts, chain = cert_page(fpr)
+    t.ok(verdicts.get("encrypt") == "revoked" and verdicts.get("sign") == "revoked" and len(chain) == 2,
+         "with the CRL in the store the certificate's page says revoked", f"{verdicts} {chain}")
+    d.execute_script("document.getElementById('validation').scrollIntoView()")
+    d.save_screenshot(os.path.join(OUT, "cert-details.png"))
+    r = gw.cli("cert", "show", fpr)
+    t.ok(re.search(r"^  for encrypt  revoked ", r.stdout, re.M) and re.search(r"^  chain 1 +[0-9A-F]{64} CN=Portal Test CA",
+                                                                           r.stdout, re.M),
+         "sealgate cert show prints the same validation and chain", r.stdout)
 
     # ---- a key's details: subkeys, user IDs, trust ----
     r = import_dave(gw)
@@ -129,6 +154,23 @@ try:
     r = gw.cli("key", "show", dave)
     t.ok(r.returncode == 0 and re.search(r"^  sub  [0-9A-F]{40}  ECDH/255 encrypt  expires never$", r.stdout, re.M),
          "sealgate key show lists the same subkey (the CLI prints the same operation's answer)", r.stdout)
+
+    # ---- Settings: the effective configuration, validated ----
+    d.find_element(By.LINK_TEXT, "Settings").click()
+    wait_for(lambda: "Settings" in d.title, 20)
+
+    def setting(section, key):
+        """The shown value of a setting, or None."""
+        el = d.find_elements(By.XPATH, f"//section[@id='settings-{section}']//dt[text()='{key}']/following-sibling::dd[1]")
+        return el[0].text if el else None
+    t.ok("The configuration is valid" in main_text(d) and setting("smtpd", "listen") == f"127.0.0.1:{gw.smtp_port}"
+         and setting("relay", "next_hop") == gw.next_hop and setting("relay", "retry_max") == "2"
+         and setting("web", "listen") == f"127.0.0.1:{gw.web_port}"
+         and "127.0.0.0/8" in (setting("smtpd", "client_networks") or "")
+         and setting("general", "hostname") == "gw.demo.test" and not sgbrowser.console_errors(d),
+         "Settings: valid, and the listeners, next hop, retry, networks and hostname the file sets",
+         main_text(d)[:600])
+    d.save_screenshot(os.path.join(OUT, "settings.png"))
 
     # ---- Events ----
     for _ in range(53):
@@ -187,8 +229,9 @@ try:
          and len(errs) == 1 and "status of 400" in errs[0],
          "a malformed time: the form stays and says what to fix (400, the only console message)",
          main_text(d)[:200] + " " + "; ".join(errs[:3]))
-    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("ca.png", "key-details.png", "events.png")),
-         "screenshots ca.png, key-details.png and events.png written to tests/out/web/")
+    t.ok(all(os.path.getsize(os.path.join(OUT, n)) > 10000 for n in ("ca.png", "cert-details.png", "key-details.png",
+                                                                    "settings.png", "events.png")),
+         "screenshots ca.png, key-details.png, settings.png and events.png written to tests/out/web/")
 finally:
     if d:
         d.quit()
