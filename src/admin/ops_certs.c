@@ -201,6 +201,10 @@ int sg_op_ca_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
 int sg_op_ca_revoke(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
     const char *fpr = sg_op_arg_str(args, "fpr");
+    char norm[SG_CERT_FPR_LEN + 1];
+    if (sg_cert_fpr_norm(fpr, norm) < 0)
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "fpr",
+                          "fpr: give the certificate's SHA-256 fingerprint (64 hex digits)");
     sg_certstore *cs = open_cs(ctx, err);
     if (!cs)
         return -1;

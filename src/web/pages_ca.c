@@ -48,8 +48,9 @@ static void ca_panel(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_buf 
         sg_html_time(b, json_object_get(show, "not_before"));
         sg_buf_appendf(b, "</dd><dt>valid until</dt><dd>");
         sg_html_time(b, json_object_get(show, "not_after"));
-        sg_buf_appendf(b, "</dd></dl><p><a class=\"button\" id=\"ca-download\" href=\"/ca/ca.pem\">Download the CA "
-                          "certificate</a></p>");
+        sg_buf_appendf(
+            b, "</dd></dl><p><a class=\"button\" id=\"ca-download\" href=\"/ca/ca.pem\">Download the CA "
+               "certificate</a></p>");
         *subject = json_incref(json_object_get(show, "subject"));
     }
     json_decref(args);
@@ -82,9 +83,10 @@ static void issued_panel(sg_web *w, sg_http_req *req, const sg_web_who *who, sg_
         if (!issuer || !fpr || strcmp(issuer, subject) != 0 || json_is_true(json_object_get(c, "local_ca")))
             continue;
         if (!any)
-            sg_buf_appendf(b, "<table><thead><tr><th scope=\"col\">Fingerprint</th><th scope=\"col\">Addresses</th>"
-                              "<th scope=\"col\">Valid until</th><th scope=\"col\">Status</th><th scope=\"col\">"
-                              "<span class=\"sr-only\">Actions</span></th></tr></thead><tbody>");
+            sg_buf_appendf(
+                b, "<table><thead><tr><th scope=\"col\">Fingerprint</th><th scope=\"col\">Addresses</th>"
+                   "<th scope=\"col\">Valid until</th><th scope=\"col\">Status</th><th scope=\"col\">"
+                   "<span class=\"sr-only\">Actions</span></th></tr></thead><tbody>");
         any = true;
         bool revoked = json_is_true(json_object_get(c, "revoked"));
         sg_buf_appendf(b, "<tr><td class=\"mono\"><a href=\"/certs/");
@@ -126,31 +128,33 @@ static void forms(sg_buf *b, const sg_web_who *who)
         sg_buf_appendf(b, "<section class=\"panel\"><h2>Issue a certificate</h2><div class=\"body\">"
                           "<form method=\"post\" action=\"/ca/issue\">");
         sg_html_csrf(b, who);
-        sg_buf_appendf(b, "<div class=\"toolbar\"><div><label for=\"address\">Address</label><input type=\"email\" "
-                          "id=\"address\" name=\"address\" required placeholder=\"user@example.org\"></div>"
-                          "<div><label for=\"usage\">Usage</label><select id=\"usage\" name=\"usage\">"
-                          "<option value=\"both\">sign and encrypt</option><option value=\"sign\">sign</option>"
-                          "<option value=\"encrypt\">encrypt</option></select></div>"
-                          "<div><label for=\"days\">Days</label><input type=\"number\" id=\"days\" name=\"days\" "
-                          "min=\"1\" max=\"36500\" value=\"730\"></div>"
-                          "<div><label><input type=\"checkbox\" name=\"rsa\" value=\"1\"> RSA key</label></div>"
-                          "<button type=\"submit\" class=\"primary\">Issue</button></div>"
-                          "<p class=\"hint\">The key pair is made and kept by cryptd, wrapped by the KEK.</p>"
-                          "</form></div></section>");
+        sg_buf_appendf(
+            b, "<div class=\"toolbar\"><div><label for=\"address\">Address</label><input type=\"email\" "
+               "id=\"address\" name=\"address\" required placeholder=\"user@example.org\"></div>"
+               "<div><label for=\"usage\">Usage</label><select id=\"usage\" name=\"usage\">"
+               "<option value=\"both\">sign and encrypt</option><option value=\"sign\">sign</option>"
+               "<option value=\"encrypt\">encrypt</option></select></div>"
+               "<div><label for=\"days\">Days</label><input type=\"number\" id=\"days\" name=\"days\" "
+               "min=\"1\" max=\"36500\" value=\"730\"></div>"
+               "<div><label><input type=\"checkbox\" name=\"rsa\" value=\"1\"> RSA key</label></div>"
+               "<button type=\"submit\" class=\"primary\">Issue</button></div>"
+               "<p class=\"hint\">The key pair is made and kept by cryptd, wrapped by the KEK.</p>"
+               "</form></div></section>");
     }
     if (may(who, "ca.crl")) {
         sg_buf_appendf(b, "<section class=\"panel\"><h2>Certificate revocation list</h2><div class=\"body\">"
                           "<form method=\"post\" action=\"/ca/crl\">");
         sg_html_csrf(b, who);
-        sg_buf_appendf(b, "<div class=\"toolbar\"><div><label for=\"crl_days\">Next update in days</label>"
-                          "<input type=\"number\" id=\"crl_days\" name=\"days\" min=\"1\" max=\"36500\" value=\"30\">"
-                          "</div><button type=\"submit\" id=\"crl\" class=\"primary\">Sign and download the CRL"
-                          "</button></div></form></div></section>");
+        sg_buf_appendf(
+            b, "<div class=\"toolbar\"><div><label for=\"crl_days\">Next update in days</label>"
+               "<input type=\"number\" id=\"crl_days\" name=\"days\" min=\"1\" max=\"36500\" value=\"30\">"
+               "</div><button type=\"submit\" id=\"crl\" class=\"primary\">Sign and download the CRL"
+               "</button></div></form></div></section>");
     }
 }
 
-static void ca_page(sg_web *w, sg_http_req *req, const sg_web_who *who, int status, const char *notice, bool ok,
-                    const char *issued)
+static void ca_page(sg_web *w, sg_http_req *req, const sg_web_who *who, int status, const char *notice,
+                    bool ok, const char *issued)
 {
     sg_buf b;
     sg_buf_init(&b, SG_WEB_PAGE_MAX);
@@ -222,7 +226,8 @@ static void post(sg_web *w, sg_http_req *req, const sg_web_who *who, const char 
     } else {
         char msg[160];
         snprintf(msg, sizeof msg, "Revoked %.64s. Sign a new CRL to publish it.",
-                 json_string_value(json_object_get(r, "fpr")) ? json_string_value(json_object_get(r, "fpr")) : "");
+                 json_string_value(json_object_get(r, "fpr")) ? json_string_value(json_object_get(r, "fpr"))
+                                                              : "");
         ca_page(w, req, who, 200, msg, true, NULL);
     }
     json_decref(r);
@@ -242,7 +247,8 @@ void sg_web_page_ca(sg_web *w, sg_http_req *req, const sg_web_who *who)
             sg_web_page_error(req, who, sg_web_status(e.code), e.message);
             return;
         }
-        download(req, "sealgate-ca.pem", "application/x-pem-file", json_string_value(json_object_get(r, "pem")));
+        download(req, "sealgate-ca.pem", "application/x-pem-file",
+                 json_string_value(json_object_get(r, "pem")));
         json_decref(r);
     } else if (postm && (!strcmp(rest, "/issue") || !strcmp(rest, "/revoke") || !strcmp(rest, "/crl"))) {
         post(w, req, who, rest + 1);

@@ -42,10 +42,11 @@ static void link_param(sg_buf *b, bool *first, const char *name, const char *val
     sg_buf_appendf(b, "%s%s=", *first ? "?" : "&amp;", name);
     *first = false;
     for (const unsigned char *c = (const unsigned char *)value; *c; c++)
-        sg_buf_appendf(b, ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                           strchr("._-@:", *c))
-                              ? "%c"
-                              : "%%%02X",
+        sg_buf_appendf(b,
+                       ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                        strchr("._-@:", *c))
+                           ? "%c"
+                           : "%%%02X",
                        *c);
 }
 
@@ -64,7 +65,8 @@ static void search_link(sg_buf *b, const char *const *vals, const char *cursor)
 /* The audit.list arguments of the query: 0 with *args, or -1 with err (invalid_argument). */
 static int search_args(const char *const *vals, json_t **args, sg_op_error *err)
 {
-    static const char *const argname[Q_COUNT] = {"actor", "operation", "target", "result", "since", "until", "before"};
+    static const char *const argname[Q_COUNT] = {"actor", "operation", "target", "result",
+                                                 "since", "until",     "before"};
     const char *names[Q_COUNT + 1], *values[Q_COUNT + 1];
     char times[2][24];
     size_t n = 0;
@@ -91,8 +93,8 @@ static int search_args(const char *const *vals, json_t **args, sg_op_error *err)
 static void input(sg_buf *b, const char *name, const char *label, const char *type, const char *value,
                   const char *extra)
 {
-    sg_buf_appendf(b, "<div><label for=\"%s\">%s</label><input type=\"%s\" id=\"%s\" name=\"%s\" %s value=\"", name,
-                   label, type, name, name, extra);
+    sg_buf_appendf(b, "<div><label for=\"%s\">%s</label><input type=\"%s\" id=\"%s\" name=\"%s\" %s value=\"",
+                   name, label, type, name, name, extra);
     sg_html_esc(b, value ? value : "");
     sg_buf_appendf(b, "\"></div>");
 }
@@ -101,7 +103,8 @@ static void search_form(sg_buf *b, const char *const *vals)
 {
     sg_buf_appendf(b, "<form class=\"toolbar\" method=\"get\" action=\"/events\" role=\"search\">");
     input(b, "actor", "Actor", "search", vals[Q_ACTOR], "");
-    input(b, "operation", "Operation", "search", vals[Q_OPERATION], "list=\"ops\" placeholder=\"queue.release\"");
+    input(b, "operation", "Operation", "search", vals[Q_OPERATION],
+          "list=\"ops\" placeholder=\"queue.release\"");
     sg_buf_appendf(b, "<datalist id=\"ops\">");
     for (size_t i = 0; i < sg_ops_count; i++)
         sg_buf_appendf(b, "<option value=\"%s\">", sg_ops[i].name);
@@ -111,8 +114,8 @@ static void search_form(sg_buf *b, const char *const *vals)
                       "<option value=\"\">any</option>");
     for (int c = 0; c < SG_OP_CODE_COUNT; c++) {
         const char *name = sg_op_code_name((sg_op_code)c);
-        sg_buf_appendf(b, "<option%s>%s</option>", vals[Q_RESULT] && !strcmp(vals[Q_RESULT], name) ? " selected" : "",
-                       name);
+        sg_buf_appendf(b, "<option%s>%s</option>",
+                       vals[Q_RESULT] && !strcmp(vals[Q_RESULT], name) ? " selected" : "", name);
     }
     sg_buf_appendf(b, "</select></div>");
     input(b, "from", "From (UTC)", "datetime-local", vals[Q_FROM], "");
@@ -123,9 +126,10 @@ static void search_form(sg_buf *b, const char *const *vals)
 
 static void events_table(sg_buf *b, const json_t *items)
 {
-    sg_buf_appendf(b, "<table id=\"events\"><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Actor</th>"
-                      "<th scope=\"col\">Operation</th><th scope=\"col\">Target</th><th scope=\"col\">Result</th>"
-                      "<th scope=\"col\">Client</th><th scope=\"col\">Detail</th></tr></thead><tbody>");
+    sg_buf_appendf(
+        b, "<table id=\"events\"><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Actor</th>"
+           "<th scope=\"col\">Operation</th><th scope=\"col\">Target</th><th scope=\"col\">Result</th>"
+           "<th scope=\"col\">Client</th><th scope=\"col\">Detail</th></tr></thead><tbody>");
     size_t i;
     json_t *x;
     json_array_foreach(items, i, x)

@@ -11,9 +11,11 @@
 /* One section's settings as a facts list; arrays as comma-separated values. */
 static void section(sg_buf *b, const char *name, const json_t *o)
 {
-    sg_buf_appendf(b, "<section class=\"panel\" id=\"settings-%s\"><h2 class=\"mono\">%s</h2><div class=\"body\">"
-                      "<dl class=\"facts\">",
-                   name, name);
+    sg_buf_appendf(
+        b,
+        "<section class=\"panel\" id=\"settings-%s\"><h2 class=\"mono\">%s</h2><div class=\"body\">"
+        "<dl class=\"facts\">",
+        name, name);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v)
@@ -47,7 +49,8 @@ void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who)
     if (json_is_true(json_object_get(r, "ok"))) {
         sg_html_notice(&b, true, "The configuration is valid (check-config).");
     } else {
-        sg_buf_appendf(&b, "<div class=\"notice bad\" id=\"problems\"><p>The configuration has problems:</p><ul>");
+        sg_buf_appendf(
+            &b, "<div class=\"notice bad\" id=\"problems\"><p>The configuration has problems:</p><ul>");
         size_t i;
         json_t *p;
         json_array_foreach(problems, i, p)
@@ -63,9 +66,10 @@ void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who)
     sg_html_fact(&b, "base_dir", json_object_get(r, "base_dir"));
     sg_html_fact(&b, "spool_dir", json_object_get(r, "spool_dir"));
     sg_html_fact(&b, "store", json_object_get(r, "store"));
-    sg_buf_appendf(&b, "</dl><p class=\"hint\">Settings are changed in the configuration file and applied by a "
-                       "reload (<span class=\"mono\">systemctl reload sealgate</span> or SIGHUP to the master); a "
-                       "file that does not validate is refused and the running settings stay.</p></div></section>");
+    sg_buf_appendf(
+        &b, "</dl><p class=\"hint\">Settings are changed in the configuration file and applied by a "
+            "reload (<span class=\"mono\">systemctl reload sealgate</span> or SIGHUP to the master); a "
+            "file that does not validate is refused and the running settings stay.</p></div></section>");
     json_t *settings = json_object_get(r, "settings");
     static const char *const order[] = {"general", "smtpd", "relay", "web", "sink"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)

@@ -563,6 +563,7 @@ static void arguments(void)
         {"policy.explain", "{\"from\": \"a@b\", \"to\": \"c@d\", \"message\": \"not base64!\"}", "message"},
         {"policy.load", "{\"text\": \"this is not a policy {\"}", "text"},
         {"key.show", "{\"fpr\": \"" F64 F64 "\"}", "fpr"},
+        {"ca.revoke", "{\"fpr\": \"not-a-fingerprint\"}", "fpr"},
     };
     int wrong = 0;
     char *before = snapshot();
