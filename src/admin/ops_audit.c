@@ -1,5 +1,5 @@
-/* ops_audit.c - audit.list: the audit events, newest first, filtered by actor, operation and
- * time, paged by offset or by cursor (before = the last id of the previous page). Owner:
+/* ops_audit.c - audit.list: the audit events, newest first, filtered by actor, operation,
+ * target, result and time, paged by offset or by cursor (before = the last id of the previous page). Owner:
  * src/admin. */
 #include <stdlib.h>
 
@@ -13,6 +13,8 @@ int sg_op_audit_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_
     sg_op_page(args, &limit, &offset);
     sg_store_audit_filter f = {.actor = sg_op_arg_str(args, "actor"),
                                .op = sg_op_arg_str(args, "operation"),
+                               .target = sg_op_arg_str(args, "target"),
+                               .result = sg_op_arg_str(args, "result"),
                                .since = sg_op_arg_int(args, "since", 0),
                                .until = sg_op_arg_int(args, "until", 0),
                                .before_id = sg_op_arg_int(args, "before", 0),

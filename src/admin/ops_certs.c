@@ -1,10 +1,12 @@
 /* ops_certs.c - the certificate operations that need no KEK: cert.list, show, export, delete,
- * trust, untrust, and ca.export (the local CA's certificate). Owner: src/admin. The
+ * trust, untrust, ca.export (the local CA's certificate) and ca.revoke (marking a certificate
+ * the local CA issued revoked: its next CRL, signed by ca.crl in cryptd, lists it). Owner: src/admin. The
  * certificate store is opened public-only; import (PKCS#12), key export and the CA's signing
  * operations need the KEK and are not here. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/ops_handlers.h"
 #include "admin/ops_int.h"
@@ -75,6 +77,59 @@ int sg_op_cert_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
     return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
 }
 
+/* The certificate's validation now for signing and for encryption (verdict, reason, what
+ * revocation checking found), and the chain to its trust anchor (fingerprint and subject, leaf
+ * first). The certstore was opened without a revocation policy: only CRLs already in the store
+ * count and nothing is fetched, so showing a certificate never reaches the network. A store
+ * error fails the call (fail closed: no verdict is made up). 0 or -1 with err. */
+static int validation_json(sg_certstore *cs, json_t *o, const char *fpr, sg_op_error *err)
+{
+    X509 *x = sg_certstore_load_cert(cs, fpr);
+    if (!x)
+        return cs_result(cs, -1, fpr, err);
+    static const struct {
+        const char *name;
+        int purpose;
+    } purposes[] = {{"sign", SG_CERT_SIGN}, {"encrypt", SG_CERT_ENCRYPT}};
+    json_t *val = json_object(), *chain = json_array();
+    sg_cert_result best = {0};
+    int rc = val && chain ? 0 : sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < sizeof purposes / sizeof purposes[0]; i++) {
+        sg_cert_result r;
+        sg_cert_validate_ex(cs, x, NULL, purposes[i].purpose, time(NULL), &r);
+        if (r.verdict == SG_CERT_ERROR || r.store_error) {
+            rc = sg_op_fail(err, SG_OP_INTERNAL, NULL, "validating %.64s: %s", fpr, r.reason);
+            break;
+        }
+        json_object_set_new(val, purposes[i].name,
+                            json_pack("{s:s, s:s, s:s}", "verdict", sg_cert_verdict_name(r.verdict), "reason",
+                                      r.reason, "revocation", sg_rev_status_name(r.revocation)));
+        if (r.nchain > best.nchain)
+            best = r;
+    }
+    X509_free(x);
+    for (int i = 0; rc == 0 && i < best.nchain; i++) {
+        sg_cert_info ci;
+        int g = sg_certstore_get(cs, best.chain[i], &ci);
+        if (g < 0) {
+            rc = cs_result(cs, -1, NULL, err);
+            break;
+        }
+        json_array_append_new(chain, json_pack("{s:s, s:s?}", "fpr", best.chain[i], "subject",
+                                               g == 0 ? ci.subject : NULL));
+        if (g == 0)
+            sg_cert_info_clear(&ci);
+    }
+    if (rc < 0) {
+        json_decref(val);
+        json_decref(chain);
+        return -1;
+    }
+    json_object_set_new(o, "validation", val);
+    json_object_set_new(o, "chain", chain);
+    return 0;
+}
+
 int sg_op_cert_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
 {
     const char *fpr = sg_op_arg_str(args, "fpr");
@@ -83,11 +138,17 @@ int sg_op_cert_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
         return -1;
     sg_cert_info c;
     int rc = cs_result(cs, sg_certstore_get(cs, fpr, &c), fpr, err);
+    json_t *o = rc < 0 ? NULL : cert_json(&c);
+    if (rc == 0)
+        sg_cert_info_clear(&c);
+    if (o && validation_json(cs, o, fpr, err) < 0) {
+        json_decref(o);
+        o = NULL;
+        rc = -1;
+    }
     sg_certstore_close(cs);
     if (rc < 0)
         return -1;
-    json_t *o = cert_json(&c);
-    sg_cert_info_clear(&c);
     return sg_op_answer(o, result, err);
 }
 
@@ -135,6 +196,35 @@ int sg_op_ca_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_e
     }
     sg_certstore_close(cs);
     return rc;
+}
+
+int sg_op_ca_revoke(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
+{
+    const char *fpr = sg_op_arg_str(args, "fpr");
+    char norm[SG_CERT_FPR_LEN + 1];
+    if (sg_cert_fpr_norm(fpr, norm) < 0)
+        return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, "fpr",
+                          "fpr: give the certificate's SHA-256 fingerprint (64 hex digits)");
+    sg_certstore *cs = open_cs(ctx, err);
+    if (!cs)
+        return -1;
+    char ca[SG_CERT_FPR_LEN + 1];
+    int rc = sg_ca_fpr(cs, ca);
+    if (rc == 1)
+        rc = sg_op_fail(err, SG_OP_NOT_FOUND, NULL, "there is no local CA (sealgate ca init makes one)");
+    else if (rc < 0)
+        rc = cs_result(cs, -1, NULL, err);
+    else if ((rc = sg_ca_revoke(cs, fpr)) == 2 || rc == 3)
+        rc = sg_op_fail(err, SG_OP_CONFLICT, "fpr", "%.64s: %s", fpr,
+                        rc == 2 ? "not issued by the local CA" : "revoked already");
+    else
+        rc = cs_result(cs, rc, fpr, err);
+    sg_certstore_close(cs);
+    if (rc < 0)
+        return -1;
+    return sg_op_answer(json_pack("{s:s, s:s}", "fpr", fpr, "next",
+                                  "sign a new CRL (ca.crl) to publish the revocation"),
+                        result, err);
 }
 
 int sg_op_cert_delete(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)

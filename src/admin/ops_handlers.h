@@ -55,6 +55,7 @@ SG_OP_HANDLER(sg_op_cert_delete);
 SG_OP_HANDLER(sg_op_cert_trust);
 SG_OP_HANDLER(sg_op_cert_untrust);
 SG_OP_HANDLER(sg_op_ca_export);
+SG_OP_HANDLER(sg_op_ca_revoke);
 /* ops_policy.c */
 SG_OP_HANDLER(sg_op_policy_show);
 SG_OP_HANDLER(sg_op_policy_check);

@@ -28,6 +28,8 @@ int sg_op_store_fail(sg_op_ctx *ctx, sg_op_error *err);
 json_t *sg_op_roles_json(uint32_t roles);
 /* Parses the comma-separated roles argument field: 0, or -1 with invalid_argument. */
 int sg_op_roles_arg(const json_t *args, const char *field, uint32_t *roles, sg_op_error *err);
+/* The effective settings by section (ops_settings.c), for check-config; NULL: out of memory. */
+json_t *sg_op_settings_json(const sg_config *c);
 /* *result = r, or -1 (internal) when r is NULL (out of memory). */
 int sg_op_answer(json_t *r, json_t **result, sg_op_error *err);
 

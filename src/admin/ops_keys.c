@@ -25,20 +25,25 @@ static json_t *time_or_null(int64_t t)
 }
 
 /* Where a key came from (docs/discovery.md "Trust levels"): no row means an operator imported
- * it or the gateway made it (verified). */
-static void provenance_json(sg_store *st, json_t *o, const char *fpr)
+ * it or the gateway made it (verified). A store error fails the call: it is never shown as a
+ * trust level (fail closed: "unknown" would read as a fact about the key). 0 or -1 with err. */
+static int provenance_json(sg_op_ctx *ctx, json_t *o, const char *fpr, sg_op_error *err)
 {
     sg_store_provenance p;
-    int r = sg_store_provenance_get(st, fpr, &p);
-    json_object_set_new(o, "trust", json_string(r == 0 ? sg_trust_name(p.trust) : r == 1 ? "verified" : "unknown"));
+    int r = sg_store_provenance_get(ctx->store, fpr, &p);
+    if (r < 0)
+        return sg_op_store_fail(ctx, err);
+    json_object_set_new(o, "trust", json_string(r == 0 ? sg_trust_name(p.trust) : "verified"));
     if (r == 0) {
         json_object_set_new(o, "source", json_string(p.source));
         json_object_set_new(o, "source_url", json_string(p.url));
         json_object_set_new(o, "source_time", json_integer(p.time));
     }
+    return 0;
 }
 
-static json_t *key_json(sg_store *st, const sg_pgp_key *k, bool details)
+/* A key as JSON, or NULL with err (out of memory, or its provenance could not be read). */
+static json_t *key_json(sg_op_ctx *ctx, const sg_pgp_key *k, bool details, sg_op_error *err)
 {
     json_t *uids = json_array();
     for (size_t i = 0; uids && i < k->nuids; i++)
@@ -48,9 +53,15 @@ static json_t *key_json(sg_store *st, const sg_pgp_key *k, bool details)
                           "bits", (int)k->bits, "created", time_or_null(k->created), "expires",
                           time_or_null(k->expires), "secret", k->secret, "revoked", k->revoked,
                           "encryption_subkey", k->enc_subkey, "uids", uids);
-    if (o)
-        provenance_json(st, o, k->fpr);
-    if (o && details) {
+    if (!o) {
+        sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
+    if (provenance_json(ctx, o, k->fpr, err) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (details) {
         json_object_set_new(o, "keyid", json_string(k->keyid));
         json_object_set_new(o, "can_sign", json_boolean(k->can_sign));
         json_object_set_new(o, "can_certify", json_boolean(k->can_certify));
@@ -60,6 +71,36 @@ static json_t *key_json(sg_store *st, const sg_pgp_key *k, bool details)
             json_object_set_new(o, "revoke_reason", json_string(k->revoke_reason ? k->revoke_reason : ""));
     }
     return o;
+}
+
+/* The subkeys of a key for key.show: algorithm, size, usage, validity. 0 or -1 with err (a
+ * key whose bytes do not parse fails the call: its details would be a guess). */
+static int subkeys_json(sg_keystore *ks, json_t *o, const char *fpr, sg_op_error *err)
+{
+    sg_pgp_subkey *s;
+    size_t n;
+    if (sg_keystore_subkeys(ks, fpr, &s, &n) != 0)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "%s", sg_keystore_error(ks));
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *usage = json_array();
+        if (s[i].can_sign)
+            json_array_append_new(usage, json_string("sign"));
+        if (s[i].can_encrypt)
+            json_array_append_new(usage, json_string("encrypt"));
+        if (s[i].can_auth)
+            json_array_append_new(usage, json_string("authenticate"));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:b, s:o}", "fpr", s[i].fpr, "algorithm",
+                                           s[i].alg, "bits", (int)s[i].bits, "created", time_or_null(s[i].created),
+                                           "expires", time_or_null(s[i].expires), "valid_until",
+                                           s[i].valid_until == INT64_MAX ? json_null() : json_integer(s[i].valid_until),
+                                           "revoked", s[i].revoked, "usage", usage));
+    }
+    free(s);
+    if (!a)
+        return sg_op_fail(err, SG_OP_INTERNAL, NULL, "out of memory");
+    json_object_set_new(o, "subkeys", a);
+    return 0;
 }
 
 int sg_op_key_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)
@@ -76,8 +117,16 @@ int sg_op_key_list(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
     }
     sg_op_page(args, &limit, &offset);
     json_t *items = json_array();
-    for (size_t i = offset; items && i < n && i < offset + limit; i++)
-        json_array_append_new(items, key_json(ctx->store, &keys[i], false));
+    for (size_t i = offset; items && i < n && i < offset + limit; i++) {
+        json_t *o = key_json(ctx, &keys[i], false, err);
+        if (!o) {
+            json_decref(items);
+            sg_keystore_free_list(keys, n);
+            sg_keystore_close(ks);
+            return -1;
+        }
+        json_array_append_new(items, o);
+    }
     sg_keystore_free_list(keys, n);
     sg_keystore_close(ks);
     return sg_op_answer(sg_op_list_result(items, (int64_t)n, limit, offset), result, err);
@@ -97,10 +146,14 @@ int sg_op_key_show(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_er
         sg_keystore_close(ks);
         return rc;
     }
-    json_t *o = key_json(ctx->store, &k, true);
+    json_t *o = key_json(ctx, &k, true, err);
     sg_pgp_key_clear(&k);
+    if (o && subkeys_json(ks, o, fpr, err) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     sg_keystore_close(ks);
-    return sg_op_answer(o, result, err);
+    return o ? sg_op_answer(o, result, err) : -1;
 }
 
 int sg_op_key_export(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_error *err)

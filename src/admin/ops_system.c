@@ -210,10 +210,11 @@ int sg_op_check_config(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_o
     int n = problems ? sg_admin_config_problems(c, problems) : 0;
     char store[1024];
     sg_store_describe(c->store_path, store, sizeof store); /* a PostgreSQL URI without its password */
-    return sg_op_answer(json_pack("{s:b, s:o, s:s?, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b}", "ok", n == 0,
+    return sg_op_answer(json_pack("{s:b, s:o, s:s?, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:b, s:o}", "ok", n == 0,
                                   "problems", problems, "config", c->path, "hostname", c->hostname,
                                   "base_dir", c->base_dir, "spool_dir", c->spool_dir, "store", store,
                                   "internal_domains", domains, "smtpd_listen", c->smtpd.listen,
-                                  "relay_next_hop", c->relay.next_hop, "sink_enabled", c->sink.enabled),
+                                  "relay_next_hop", c->relay.next_hop, "sink_enabled", c->sink.enabled,
+                                  "settings", sg_op_settings_json(c)),
                         result, err);
 }

@@ -87,9 +87,13 @@ static const sg_op_arg session_list_args[] = {QSTR("account", NAME_MAX_, "only t
     SG_OP_ARGS_PAGE, END};
 static const sg_op_arg session_id_args[] = {PATH("id", 64, "session handle (as listed)"), END};
 
+static const char *const audit_results[] = {"ok", "forbidden", "not_found", "invalid_argument", "conflict",
+                                           "unavailable", "internal", "unauthenticated", "locked", NULL};
 static const sg_op_arg audit_list_args[] = {
     QSTR("actor", NAME_MAX_, "only events of this actor"),
     QSTR("operation", 64, "only events of this operation"),
+    QSTR("target", 256, "only events whose target contains this (ASCII case ignored)"),
+    {"result", SG_ARG_STRING, false, 32, 0, 0, SG_FROM_QUERY, audit_results, "only events with this result"},
     {"since", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only events at or after (Unix seconds)"},
     {"until", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only events before (Unix seconds)"},
     {"before", SG_ARG_INT, false, 0, 1, INT64_MAX, SG_FROM_QUERY, NULL,
@@ -207,7 +211,7 @@ const sg_op sg_ops[] = {
      session_id_args, "End a portal session (one's own; any for Administrators)", "session.end", SG_RUN_ANY, "id",
      sg_op_session_end},
     {"audit.list", 0, RO, "GET", "/api/v1/events", {"audit", "list"}, audit_list_args,
-     "List audit events, newest first, by actor, operation and time", "audit.list", SG_RUN_ANY, NULL,
+     "List audit events, newest first, by actor, operation, target, result and time", "audit.list", SG_RUN_ANY, NULL,
      sg_op_audit_list},
 
     /* the gateway (ops_system.c) */
@@ -243,7 +247,7 @@ const sg_op sg_ops[] = {
     {"key.list", SG_ROLE_USER, RO, "GET", "/api/v1/keys", {"key", "list"}, key_list_args,
      "List OpenPGP keys, newest first", "key.list", SG_RUN_ANY, NULL, sg_op_key_list},
     {"key.show", SG_ROLE_USER, RO, "GET", "/api/v1/keys/{fpr}", {"key", "show"}, key_fpr_args,
-     "An OpenPGP key's user IDs, algorithm, validity and capabilities", "key.show", SG_RUN_ANY, "fpr",
+     "An OpenPGP key's user IDs, subkeys, algorithm, validity, capabilities, trust and provenance", "key.show", SG_RUN_ANY, "fpr",
      sg_op_key_show},
     {"key.export", SG_ROLE_USER, RO, "GET", "/api/v1/keys/{fpr}/export", {"key", "export"}, key_export_args,
      "Export an OpenPGP public key", "key.export", SG_RUN_ANY, "fpr", sg_op_key_export},
@@ -257,7 +261,7 @@ const sg_op sg_ops[] = {
     {"cert.list", SG_ROLE_USER, RO, "GET", "/api/v1/certs", {"cert", "list"}, cert_list_args,
      "List X.509 certificates", "cert.list", SG_RUN_ANY, NULL, sg_op_cert_list},
     {"cert.show", SG_ROLE_USER, RO, "GET", "/api/v1/certs/{fpr}", {"cert", "show"}, key_fpr_args,
-     "A certificate's subject, issuer, validity, usage and addresses", "cert.show", SG_RUN_ANY, "fpr",
+     "A certificate's subject, issuer, validity, usage, addresses, validation and chain", "cert.show", SG_RUN_ANY, "fpr",
      sg_op_cert_show},
     {"cert.export", SG_ROLE_USER, RO, "GET", "/api/v1/certs/{fpr}/export", {"cert", "export"}, cert_export_args,
      "Export a certificate (PEM or DER)", "cert.export", SG_RUN_ANY, "fpr", sg_op_cert_export},
@@ -270,6 +274,9 @@ const sg_op sg_ops[] = {
      sg_op_cert_untrust},
     {"ca.export", SG_ROLE_CA | SG_ROLE_USER, RO, "GET", "/api/v1/ca", {"ca", "export"}, no_args,
      "The local CA's certificate (PEM)", "ca.export", SG_RUN_ANY, NULL, sg_op_ca_export},
+    {"ca.revoke", SG_ROLE_CA, RW, "POST", "/api/v1/ca/certs/{fpr}/revoke", {"ca", "revoke"}, key_fpr_args,
+     "Revoke a certificate the local CA issued (the next CRL lists it)", "ca.revoke", SG_RUN_ANY, "fpr",
+     sg_op_ca_revoke},
 
     /* policy (ops_policy.c) */
     {"policy.show", SG_ROLE_POLICY, RO, "GET", "/api/v1/policy", {"policy", "show"}, policy_show_args,

@@ -1,4 +1,4 @@
-/* cli_ca.c - `sealgate ca init|issue|revoke|crl`: the local S/MIME CA (`ca export` goes through
+/* cli_ca.c - `sealgate ca init|issue|crl`: the local S/MIME CA (`ca export` and `ca revoke` go through
  * the operation table: src/cli/cli_ops.c). Owner: src/keys.
  * SECURITY: init, issue and crl unwrap or create private keys with the KEK (admin only). The
  * CRL is public; it is written to <base_dir>/ca/crl.pem by default for the web role to
@@ -117,16 +117,6 @@ static int cmd_issue(const sg_config *cfg, sg_certstore *cs, int argc, char **ar
     return 0;
 }
 
-static int cmd_revoke(sg_certstore *cs, int argc, char **argv)
-{
-    if (argc != 2)
-        return usage();
-    if (sg_ca_revoke(cs, argv[1]) != 0)
-        return fail(cs);
-    printf("revoked %s (run 'sealgate ca crl' to publish)\n", argv[1]);
-    return 0;
-}
-
 static int cmd_crl(const sg_config *cfg, sg_certstore *cs, int argc, char **argv)
 {
     char def[4096];
@@ -189,8 +179,8 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv)
     if (argc < 2)
         return usage();
     const char *sub = argv[1];
-    /* export goes through the operation table (src/cli/cli_ops.c). */
-    static const char *const known[] = {"init", "issue", "revoke", "crl"};
+    /* export and revoke go through the operation table (src/cli/cli_ops.c). */
+    static const char *const known[] = {"init", "issue", "crl"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -206,8 +196,6 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv)
         rc = cmd_init(cs, argc, argv);
     else if (strcmp(sub, "issue") == 0)
         rc = cmd_issue(cfg, cs, argc, argv);
-    else if (strcmp(sub, "revoke") == 0)
-        rc = cmd_revoke(cs, argc, argv);
     else
         rc = cmd_crl(cfg, cs, argc, argv);
     sg_cli_certstore_close(st, cs);

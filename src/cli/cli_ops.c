@@ -38,6 +38,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"cert.show", {"fpr"}, sg_cli_print_cert},
     {"cert.delete", {"fpr"}, sg_cli_print_deleted},
     {"ca.export", {NULL}, sg_cli_print_pem},
+    {"ca.revoke", {"fpr"}, sg_cli_print_ca_revoked},
     {"policy.show", {NULL}, sg_cli_print_policy},
     {"policy.revisions", {NULL}, sg_cli_print_revisions},
     {"policy.rollback", {"rev"}, sg_cli_print_loaded},

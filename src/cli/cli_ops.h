@@ -64,6 +64,7 @@ int sg_cli_print_deleted(const sg_op *op, const json_t *result);
 int sg_cli_print_certs(const sg_op *op, const json_t *result);
 int sg_cli_print_cert(const sg_op *op, const json_t *result);
 int sg_cli_print_pem(const sg_op *op, const json_t *result);
+int sg_cli_print_ca_revoked(const sg_op *op, const json_t *result);
 int sg_cli_print_policy(const sg_op *op, const json_t *result);
 int sg_cli_print_revisions(const sg_op *op, const json_t *result);
 int sg_cli_print_loaded(const sg_op *op, const json_t *result);

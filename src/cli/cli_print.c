@@ -355,6 +355,16 @@ static void print_key(const json_t *k, bool details)
         printf("  uid  %s%s\n", str(u, "uid"),
                flag(u, "valid") ? "" : "  (not bound by a valid self-signature)");
     }
+    json_t *subs = json_object_get(k, "subkeys"); /* key.show only */
+    for (size_t i = 0; i < json_array_size(subs); i++) {
+        json_t *s = json_array_get(subs, i), *usage = json_object_get(s, "usage");
+        printf("  sub  %s  %s/%lld ", str(s, "fpr"), str(s, "algorithm"), num(s, "bits"));
+        for (size_t u = 0; u < json_array_size(usage); u++)
+            printf("%s%s", u ? "," : "", json_string_value(json_array_get(usage, u)));
+        fputs("  expires ", stdout);
+        print_day(json_object_get(s, "expires"));
+        puts(flag(s, "revoked") ? " [revoked]" : "");
+    }
 }
 
 int sg_cli_print_keys(const sg_op *op, const json_t *r)
@@ -371,6 +381,14 @@ int sg_cli_print_key(const sg_op *op, const json_t *r)
 {
     (void)op;
     print_key(r, true);
+    return 0;
+}
+
+/* As `sealgate ca revoke` has always answered. */
+int sg_cli_print_ca_revoked(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("revoked %s (run 'sealgate ca crl' to publish)\n", str(r, "fpr"));
     return 0;
 }
 
@@ -458,6 +476,14 @@ int sg_cli_print_cert(const sg_op *op, const json_t *c)
         cert_date(c, "revoked_at", na);
         printf("  revoked      %s (by the local CA)\n", na);
     }
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c, "validation"), k, v)
+        printf("  for %-8s %s (revocation %s): %s\n", k, str(v, "verdict"), str(v, "revocation"),
+               str(v, "reason"));
+    size_t i;
+    json_array_foreach(json_object_get(c, "chain"), i, v)
+        printf("  chain %zu      %s %s\n", i, str(v, "fpr"), str(v, "subject"));
     return 0;
 }
 

@@ -217,6 +217,26 @@ static void inspect_subkeys(rnp_key_handle_t k, sg_pgp_key *out)
     }
 }
 
+/* What a primary key and a subkey both have: algorithm, size, times, revocation. */
+static void basics(rnp_key_handle_t k, char alg[16], unsigned *bits, int64_t *created, int64_t *expires,
+                   int64_t *valid_until, bool *revoked)
+{
+    char *s = NULL;
+    uint32_t u32 = 0;
+    if (rnp_key_get_alg(k, &s) == RNP_SUCCESS) {
+        snprintf(alg, 16, "%s", s);
+        rnp_buffer_destroy(s);
+    }
+    if (rnp_key_get_bits(k, &u32) == RNP_SUCCESS)
+        *bits = u32;
+    if (rnp_key_get_creation(k, &u32) == RNP_SUCCESS)
+        *created = u32;
+    if (rnp_key_get_expiration(k, &u32) == RNP_SUCCESS && u32)
+        *expires = *created + u32;
+    *valid_until = till(k);
+    rnp_key_is_revoked(k, revoked);
+}
+
 int sg_pgp_inspect(sg_pgp *p, const char *fpr, sg_pgp_key *out)
 {
     memset(out, 0, sizeof *out);
@@ -224,25 +244,13 @@ int sg_pgp_inspect(sg_pgp *p, const char *fpr, sg_pgp_key *out)
     if (!k)
         return 1;
     char *s = NULL;
-    uint32_t u32 = 0;
     int rc = 0;
     snprintf(out->fpr, sizeof out->fpr, "%s", fpr);
     if (rnp_key_get_keyid(k, &s) == RNP_SUCCESS) {
         snprintf(out->keyid, sizeof out->keyid, "%s", s);
         rnp_buffer_destroy(s);
     }
-    if (rnp_key_get_alg(k, &s) == RNP_SUCCESS) {
-        snprintf(out->alg, sizeof out->alg, "%s", s);
-        rnp_buffer_destroy(s);
-    }
-    if (rnp_key_get_bits(k, &u32) == RNP_SUCCESS)
-        out->bits = u32;
-    if (rnp_key_get_creation(k, &u32) == RNP_SUCCESS)
-        out->created = u32;
-    if (rnp_key_get_expiration(k, &u32) == RNP_SUCCESS && u32)
-        out->expires = out->created + u32;
-    out->valid_until = till(k);
-    rnp_key_is_revoked(k, &out->revoked);
+    basics(k, out->alg, &out->bits, &out->created, &out->expires, &out->valid_until, &out->revoked);
     if (out->revoked && rnp_key_get_revocation_reason(k, &s) == RNP_SUCCESS) {
         out->revoke_reason = strdup(s);
         rnp_buffer_destroy(s);
@@ -262,6 +270,44 @@ int sg_pgp_inspect(sg_pgp *p, const char *fpr, sg_pgp_key *out)
     rnp_key_handle_destroy(k);
     if (rc < 0)
         sg_pgp_key_clear(out);
+    return rc;
+}
+
+int sg_pgp_subkeys(sg_pgp *p, const char *fpr, sg_pgp_subkey **subs, size_t *n)
+{
+    *subs = NULL;
+    *n = 0;
+    rnp_key_handle_t k = locate(p, fpr);
+    if (!k)
+        return 1;
+    size_t count = 0;
+    int rc = rnp_key_get_subkey_count(k, &count) == RNP_SUCCESS ? 0 : -1;
+    if (rc == 0 && count && !(*subs = calloc(count, sizeof **subs)))
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        rnp_key_handle_t sk = NULL;
+        char *s = NULL;
+        if (rnp_key_get_subkey_at(k, i, &sk) != RNP_SUCCESS) {
+            rc = -1;
+            break;
+        }
+        sg_pgp_subkey *o = &(*subs)[(*n)++];
+        if (rnp_key_get_fprint(sk, &s) == RNP_SUCCESS) {
+            snprintf(o->fpr, sizeof o->fpr, "%s", s);
+            rnp_buffer_destroy(s);
+        }
+        basics(sk, o->alg, &o->bits, &o->created, &o->expires, &o->valid_until, &o->revoked);
+        o->can_sign = allows(sk, "sign");
+        o->can_encrypt = allows(sk, "encrypt");
+        o->can_auth = allows(sk, "authenticate");
+        rnp_key_handle_destroy(sk);
+    }
+    rnp_key_handle_destroy(k);
+    if (rc < 0) {
+        free(*subs);
+        *subs = NULL;
+        *n = 0;
+    }
     return rc;
 }
 

@@ -58,6 +58,20 @@ int sg_pgp_primaries(sg_pgp *p, char (**fprs)[SG_PGP_FPR_LEN + 1], size_t *n);
 /* Fills k for primary key fpr; 0, 1 when absent, -1 on error. Free with sg_pgp_key_clear. */
 int sg_pgp_inspect(sg_pgp *p, const char *fpr, sg_pgp_key *k);
 void sg_pgp_key_clear(sg_pgp_key *k);
+/* One subkey of a primary key, for people (the key's details page): times are Unix seconds. */
+typedef struct sg_pgp_subkey {
+    char fpr[SG_PGP_FPR_LEN + 1];
+    char alg[16];
+    unsigned bits;
+    int64_t created;
+    int64_t expires;     /* 0: never */
+    int64_t valid_until; /* end of validity, INT64_MAX never, 0 never valid (no valid binding) */
+    bool revoked;
+    bool can_sign, can_encrypt, can_auth;
+} sg_pgp_subkey;
+/* The subkeys of primary key fpr, in the key's order: 0 with *subs (malloc'd, n entries; NULL
+ * when n is 0), 1 when fpr is not in the context, -1 on error. */
+int sg_pgp_subkeys(sg_pgp *p, const char *fpr, sg_pgp_subkey **subs, size_t *n);
 /* NULL when acceptable, else why not (weak algorithm or size, on the primary or any subkey). */
 const char *sg_pgp_weakness(sg_pgp *p, const char *fpr);
 /* Exports primary key fpr with its subkeys; flags SG_PGP_EXPORT_*. *out malloc'd (release

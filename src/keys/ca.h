@@ -1,7 +1,10 @@
 /* ca.h - the gateway's local certificate authority for S/MIME: a self-signed CA whose key is
  * wrapped by the KEK in the certificate store, issuing e-mail certificates and CRLs.
  * Owner: src/keys.
- * SECURITY: every call but sg_ca_fpr unwraps the CA's private key (admin CLI only). */
+ * SECURITY: sg_ca_init, sg_ca_issue(_urls) and sg_ca_crl unwrap or create private keys (cryptd
+ * and the admin CLI only); sg_ca_fpr and sg_ca_revoke (a mark in the store, after checking the
+ * certificate's signature against the CA's public key) need no KEK, so the web role runs
+ * ca.revoke itself. */
 #ifndef SG_CA_H
 #define SG_CA_H
 

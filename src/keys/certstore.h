@@ -169,6 +169,7 @@ enum sg_rev_status {
 };
 const char *sg_rev_status_name(int s); /* "not checked", "good", "unknown", "revoked" */
 
+#define SG_CERT_CHAIN_MAX 8
 typedef struct sg_cert_result {
     int verdict;     /* enum sg_cert_verdict, as sg_cert_validate returns */
     int revocation;  /* enum sg_rev_status; NOT_CHECKED when validation failed before it */
@@ -176,6 +177,10 @@ typedef struct sg_cert_result {
     bool store_error; /* the store's revocation cache could not be read: verdict SG_CERT_ERROR */
     char reason[512]; /* e.g. "valid; revocation unknown: OCSP responder unreachable (...), soft-fail" */
     char revocation_detail[384]; /* the revocation part alone, e.g. "good (OCSP, cached)" */
+    /* The chain verification built, leaf first, as fingerprints (nchain 0: none was built;
+     * on a failure, as far as it got); at most SG_CERT_CHAIN_MAX. */
+    char chain[SG_CERT_CHAIN_MAX][SG_CERT_FPR_LEN + 1];
+    int nchain;
 } sg_cert_result;
 
 /* sg_cert_validate with the full result, including what revocation checking did. May fetch

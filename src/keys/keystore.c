@@ -521,6 +521,25 @@ int sg_keystore_get(sg_keystore *ks, const char *fpr_in, sg_pgp_key *k)
     return rc == 0 ? row_to_key(ks, &r, k) : 1;
 }
 
+int sg_keystore_subkeys(sg_keystore *ks, const char *fpr_in, sg_pgp_subkey **subs, size_t *n)
+{
+    char fpr[SG_PGP_FPR_LEN + 1];
+    ks_upper_fpr(fpr_in, fpr);
+    *subs = NULL;
+    *n = 0;
+    uint8_t *pub = NULL;
+    size_t publen = 0;
+    int rc = get_public(ks, fpr, &pub, &publen);
+    if (rc != 0)
+        return rc;
+    sg_pgp *p = sg_pgp_new();
+    rc = p && sg_pgp_load(p, pub, publen) == 0 ? sg_pgp_subkeys(p, fpr, subs, n) : -1;
+    free(pub);
+    sg_pgp_free(p);
+    /* The row exists, so a key missing from its own bytes is damage, not absence. */
+    return rc == 0 ? 0 : ks_fail(ks, "the stored key %s does not parse", fpr);
+}
+
 int sg_keystore_export(sg_keystore *ks, const char *fpr_in, bool secret, bool armored, uint8_t **out,
                        size_t *len)
 {

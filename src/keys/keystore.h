@@ -53,6 +53,9 @@ int sg_keystore_get(sg_keystore *ks, const char *fpr, sg_pgp_key *key);
  * released with sg_pgp_free_secret. 0, 1 when absent (or no secret held), -1 on error. */
 int sg_keystore_export(sg_keystore *ks, const char *fpr, bool secret, bool armored, uint8_t **out,
                        size_t *len);
+/* The subkeys of stored key fpr, read from its public key bytes (public-only is enough):
+ * 0 with *subs (free()), 1 when absent, -1 on error (a stored key that does not parse is one). */
+int sg_keystore_subkeys(sg_keystore *ks, const char *fpr, sg_pgp_subkey **subs, size_t *n);
 /* Removes key, user IDs and secret: 0, 1 when absent, -1 on error. */
 int sg_keystore_delete(sg_keystore *ks, const char *fpr);
 

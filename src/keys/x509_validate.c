@@ -177,6 +177,10 @@ int sg_cert_validate_ex(sg_certstore *cs, X509 *x, const char *address, int purp
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
         ok = X509_verify_cert(ctx);
     }
+    STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+    for (int i = 0; built && i < sk_X509_num(built) && res->nchain < SG_CERT_CHAIN_MAX; i++)
+        if (sg_cert_fpr(sk_X509_value(built, i), res->chain[res->nchain]) == 0)
+            res->nchain++;
     if (ok != 1) {
         v = map_error(ctx, x, reason, rlen);
         goto out;

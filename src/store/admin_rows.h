@@ -73,9 +73,12 @@ typedef struct sg_store_audit {
 } sg_store_audit;
 
 /* Which events audit_list returns: fields left 0 / NULL do not filter. Newest first; with
- * before_id (a cursor: the id of the last event of the previous page) only older ones. */
+ * before_id (a cursor: the id of the last event of the previous page) only older ones. actor
+ * and op match exactly, result too ("ok" or an error code name); target matches when it
+ * contains the text, ignoring ASCII case (a fingerprint's part, an address's domain). */
 typedef struct sg_store_audit_filter {
     const char *actor, *op;
+    const char *target, *result;
     int64_t since, until; /* time >= since, time < until */
     int64_t before_id;
     size_t limit, offset; /* limit 0: SG_STORE_AUDIT_PAGE */

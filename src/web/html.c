@@ -70,6 +70,17 @@ void sg_html_fact(sg_buf *b, const char *name, const json_t *v)
     sg_buf_appendf(b, "</dd>");
 }
 
+void sg_html_join(sg_buf *b, const json_t *array, const char *sep)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(array, i, v)
+    {
+        sg_buf_appendf(b, "%s", i ? sep : "");
+        sg_html_value(b, v);
+    }
+}
+
 void sg_html_time(sg_buf *b, const json_t *v)
 {
     json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;
@@ -106,9 +117,11 @@ static const nav_item nav[] = {
     {"/", "Dashboard", "dashboard", "status"},
     {"/queue", "Queue", "queue", "queue.list"},
     {"/keys", "Keys", "keys", "key.list"},
+    {"/ca", "Local CA", "ca", "ca.export"},
     {"/policy", "Policy", "policy", "policy.show"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},
+    {"/settings", "Settings", "settings", "check-config"},
     {"/account", "Account", "account", "account.password"},
 };
 

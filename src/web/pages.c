@@ -1,5 +1,6 @@
-/* pages.c - the portal's dashboard, events and admins pages: each is the result of one or two
- * operations (status, audit.list, admin.list, admin.add) rendered as HTML. Owner: src/web.
+/* pages.c - the portal's dashboard, admins and account pages: each is the result of one or two
+ * operations (status, admin.list, admin.add, account.password) rendered as HTML (the events
+ * page is pages_events.c). Owner: src/web.
  * SECURITY: pages call operations through sg_web_call as the signed-in account, so the
  * operation layer decides what each may see or do; every POST carries the CSRF token. */
 #include <stdio.h>
@@ -116,87 +117,6 @@ void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
     sg_html_fact(&b, "store schema", json_object_get(json_object_get(st, "store"), "schema_version"));
     sg_buf_appendf(&b, "</dl></div></section>");
     json_decref(st);
-    sg_html_end(&b);
-    sg_web_send_page(req, 200, &b, NULL);
-}
-
-/* ---- events: audit.list with actor and operation filters ---- */
-
-void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who)
-{
-    static const char *const names[] = {"actor", "operation", "before"};
-    const char *vals[3], *qn[3], *qv[3];
-    size_t n = 0;
-    for (int i = 0; i < 3; i++) {
-        vals[i] = sg_http_query(req, names[i]);
-        if (vals[i] && *vals[i]) {
-            qn[n] = names[i];
-            qv[n++] = vals[i];
-        }
-    }
-    json_t *args = NULL, *r = NULL;
-    sg_op_error e = {0};
-    const sg_op *op = sg_op_find("audit.list");
-    if ((n && sg_op_args_from_strings(op, qn, qv, n, &args, &e) < 0) ||
-        sg_web_call(w, req, who, SG_VIA_WEB, "audit.list", args, &r, &e) < 0) {
-        json_decref(args);
-        call_failed(req, who, &e);
-        return;
-    }
-    json_decref(args);
-    sg_buf b;
-    sg_buf_init(&b, SG_WEB_PAGE_MAX);
-    sg_html_begin(&b, "Events", who, "events");
-    sg_buf_appendf(&b, "<form class=\"toolbar\" method=\"get\" action=\"/events\" role=\"search\">"
-                       "<div><label for=\"actor\">Actor</label><input type=\"search\" id=\"actor\" name=\"actor\" value=\"");
-    sg_html_esc(&b, vals[0] ? vals[0] : "");
-    sg_buf_appendf(&b, "\"></div><div><label for=\"operation\">Operation</label><input type=\"search\" id=\"operation\" "
-                       "name=\"operation\" placeholder=\"queue.release\" value=\"");
-    sg_html_esc(&b, vals[1] ? vals[1] : "");
-    sg_buf_appendf(&b, "\"></div><button type=\"submit\" class=\"primary\">Search</button></form>"
-                       "<section class=\"panel\"><h2>Audit events (%lld)</h2>",
-                   (long long)json_integer_value(json_object_get(r, "total")));
-    json_t *items = json_object_get(r, "items");
-    if (!json_array_size(items)) {
-        sg_buf_appendf(&b, "<p class=\"empty\">No events match.</p>");
-    } else {
-        sg_buf_appendf(&b, "<table><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Actor</th>"
-                           "<th scope=\"col\">Operation</th><th scope=\"col\">Target</th><th scope=\"col\">Result</th>"
-                           "<th scope=\"col\">Client</th></tr></thead><tbody>");
-        size_t i;
-        json_t *x;
-        json_array_foreach(items, i, x)
-        {
-            const char *res = json_string_value(json_object_get(x, "result"));
-            sg_buf_appendf(&b, "<tr><td>");
-            sg_html_time(&b, json_object_get(x, "time"));
-            sg_buf_appendf(&b, "</td><td>");
-            sg_html_value(&b, json_object_get(x, "actor"));
-            sg_buf_appendf(&b, "</td><td class=\"mono\">");
-            sg_html_value(&b, json_object_get(x, "operation"));
-            sg_buf_appendf(&b, "</td><td class=\"mono\">");
-            sg_html_value(&b, json_object_get(x, "target"));
-            sg_buf_appendf(&b, "</td><td><span class=\"pill %s\">", res && !strcmp(res, "ok") ? "ok" : "bad");
-            sg_html_esc(&b, res);
-            sg_buf_appendf(&b, "</span></td><td class=\"mono\">");
-            sg_html_value(&b, json_object_get(x, "client"));
-            sg_buf_appendf(&b, "</td></tr>");
-        }
-        sg_buf_appendf(&b, "</tbody></table>");
-    }
-    sg_buf_appendf(&b, "</section>");
-    json_t *next = json_object_get(r, "next_before");
-    if (json_is_integer(next)) {
-        sg_buf_appendf(&b, "<p><a class=\"button\" href=\"/events?before=%lld", (long long)json_integer_value(next));
-        for (int i = 0; i < 2; i++)
-            if (vals[i] && *vals[i]) {
-                sg_buf_appendf(&b, "&amp;%s=", names[i]);
-                for (const char *c = vals[i]; *c; c++)
-                    sg_buf_appendf(&b, ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._-@", *c)) ? "%c" : "%%%02X", (unsigned char)*c);
-            }
-        sg_buf_appendf(&b, "\">Older events</a></p>");
-    }
-    json_decref(r);
     sg_html_end(&b);
     sg_web_send_page(req, 200, &b, NULL);
 }

@@ -2,7 +2,8 @@
  * (key.list, cert.list), one key's or certificate's details (key.show, cert.show), import by
  * paste or upload (key.import of public keys; cert.import, which runs in cryptd, for
  * certificates and PKCS#12), generate (key.generate, in cryptd), delete, and export of the
- * public part as a download. Owner: src/web.
+ * public part as a download. A key's page lists its subkeys (algorithm, size, usage,
+ * validity) besides its user IDs, trust and provenance. Owner: src/web.
  * SECURITY: every change is a POST with the CSRF token (sg_web_form_post); fingerprints from
  * the path are hex only before they reach an operation or a header; an export is sent as an
  * attachment (Content-Disposition) with nosniff (sg_http_send), so it is never rendered. */
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "web/form.h"
 #include "web/web_int.h"
@@ -178,6 +180,79 @@ static void index_page(sg_web *w, sg_http_req *req, const sg_web_who *who, int s
     sg_web_send_page(req, status, &b, NULL);
 }
 
+/* A key's subkeys (key.show): algorithm, size, usage, validity. */
+static void subkeys(sg_buf *b, const json_t *subs)
+{
+    sg_buf_appendf(b, "<section class=\"panel\" id=\"subkeys\"><h2>Subkeys</h2><table><thead><tr>"
+                      "<th scope=\"col\">Fingerprint</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Bits</th>"
+                      "<th scope=\"col\">Usage</th><th scope=\"col\">Created</th><th scope=\"col\">Expires</th>"
+                      "<th scope=\"col\">Status</th></tr></thead><tbody>");
+    size_t i;
+    json_t *s;
+    json_array_foreach(subs, i, s)
+    {
+        sg_buf_appendf(b, "<tr><td class=\"mono\">");
+        sg_html_value(b, json_object_get(s, "fpr"));
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_value(b, json_object_get(s, "algorithm"));
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_value(b, json_object_get(s, "bits"));
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_join(b, json_object_get(s, "usage"), ", ");
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_time(b, json_object_get(s, "created"));
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_time(b, json_object_get(s, "expires"));
+        sg_buf_appendf(b, "</td><td>");
+        json_t *vu = json_object_get(s, "valid_until");
+        bool revoked = json_is_true(json_object_get(s, "revoked")),
+             valid = !revoked && (json_is_null(vu) || json_integer_value(vu) > (json_int_t)time(NULL));
+        pill(b, valid, revoked ? "revoked" : valid ? "valid" : "not valid");
+        sg_buf_appendf(b, "</td></tr>");
+    }
+    sg_buf_appendf(b, "</tbody></table></section>");
+}
+
+/* A certificate's validation per purpose and the chain it built (cert.show). */
+static void validation(sg_buf *b, const json_t *r)
+{
+    sg_buf_appendf(b, "<section class=\"panel\" id=\"validation\"><h2>Validation now</h2><table><thead><tr>"
+                      "<th scope=\"col\">Purpose</th><th scope=\"col\">Verdict</th><th scope=\"col\">Revocation</th>"
+                      "<th scope=\"col\">Reason</th></tr></thead><tbody>");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "validation"), k, v)
+    {
+        const char *verdict = json_string_value(json_object_get(v, "verdict"));
+        sg_buf_appendf(b, "<tr><td>");
+        sg_html_esc(b, k);
+        sg_buf_appendf(b, "</td><td>");
+        sg_buf_appendf(b, "<span class=\"pill %s\">", verdict && !strcmp(verdict, "valid") ? "ok" : "bad");
+        sg_html_esc(b, verdict ? verdict : "");
+        sg_buf_appendf(b, "</span></td><td>");
+        sg_html_value(b, json_object_get(v, "revocation"));
+        sg_buf_appendf(b, "</td><td>");
+        sg_html_value(b, json_object_get(v, "reason"));
+        sg_buf_appendf(b, "</td></tr>");
+    }
+    sg_buf_appendf(b, "</tbody></table><div class=\"body\"><h3>Chain</h3>");
+    json_t *chain = json_object_get(r, "chain");
+    if (!json_array_size(chain))
+        sg_buf_appendf(b, "<p class=\"empty\">No chain to a trust anchor in the store.</p>");
+    else
+        sg_buf_appendf(b, "<ol id=\"chain\">");
+    size_t i;
+    json_array_foreach(chain, i, v)
+    {
+        sg_buf_appendf(b, "<li><a class=\"mono\" href=\"/certs/");
+        sg_html_value(b, json_object_get(v, "fpr"));
+        sg_buf_appendf(b, "\">%.16s&hellip;</a> ", json_string_value(json_object_get(v, "fpr")));
+        sg_html_value(b, json_object_get(v, "subject"));
+        sg_buf_appendf(b, "</li>");
+    }
+    sg_buf_appendf(b, "%s</div></section>", json_array_size(chain) ? "</ol>" : "");
+}
+
 static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key, const char *fpr)
 {
     json_t *r = sg_web_call_or_page(w, req, who, key ? "key.show" : "cert.show", "fpr", fpr);
@@ -195,12 +270,15 @@ static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key
     json_t *v;
     json_object_foreach(r, k, v)
     {
-        if (!strcmp(k, "uids")) {
+        if (!strcmp(k, "subkeys") || !strcmp(k, "validation") || !strcmp(k, "chain")) {
+            continue; /* sections of their own below */
+        } else if (!strcmp(k, "uids")) {
             sg_buf_appendf(&b, "<dt>user IDs</dt><dd>");
             uids(&b, r);
             sg_buf_appendf(&b, "</dd>");
         } else if (!strcmp(k, "created") || !strcmp(k, "expires") || !strcmp(k, "not_before") ||
-                   !strcmp(k, "not_after") || !strcmp(k, "encryption_until") || !strcmp(k, "source_time")) {
+                   !strcmp(k, "not_after") || !strcmp(k, "encryption_until") || !strcmp(k, "source_time") ||
+                   !strcmp(k, "revoked_at")) {
             sg_buf_appendf(&b, "<dt>%s</dt><dd>", k);
             sg_html_time(&b, v);
             sg_buf_appendf(&b, "</dd>");
@@ -208,8 +286,13 @@ static void details(sg_web *w, sg_http_req *req, const sg_web_who *who, bool key
             sg_html_fact(&b, k, v);
         }
     }
+    sg_buf_appendf(&b, "</dl></div></section>");
+    if (json_array_size(json_object_get(r, "subkeys")))
+        subkeys(&b, json_object_get(r, "subkeys"));
+    if (json_is_object(json_object_get(r, "validation")))
+        validation(&b, r);
     sg_buf_appendf(&b,
-                   "</dl></div></section><section class=\"panel\"><h2>Actions</h2><div class=\"body\"><div "
+                   "<section class=\"panel\"><h2>Actions</h2><div class=\"body\"><div "
                    "class=\"actions\"><a class=\"button\" id=\"export\" href=\"/%s/",
                    key ? "keys" : "certs");
     sg_html_esc(&b, fpr);

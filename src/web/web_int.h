@@ -115,6 +115,8 @@ void sg_html_value(sg_buf *b, const json_t *v);
 /* A Unix time as UTC ("never" for 0), and a number of seconds as "42 s", "5 min", "3 h", "2 d". */
 void sg_html_time(sg_buf *b, const json_t *v);
 void sg_html_age(sg_buf *b, json_int_t seconds);
+/* The values of a JSON array as text, sep between them (sep is HTML, the values are escaped). */
+void sg_html_join(sg_buf *b, const json_t *array, const char *sep);
 /* One <dt>name</dt><dd>value</dd> of a facts list. */
 void sg_html_fact(sg_buf *b, const char *name, const json_t *v);
 
@@ -129,6 +131,8 @@ void sg_web_page_queue(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_keys(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_ca(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);
 

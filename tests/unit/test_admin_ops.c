@@ -25,6 +25,7 @@
 #include "policy/policy.h"
 #include "queue/queue.h"
 #include "store/admin_rows.h"
+#include "store/pgp_rows.h"
 #include "store_side.h"
 
 #define Z16 "0000000000000000"
@@ -96,6 +97,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"cert.trust", "{\"fpr\": \"" F64 "\"}"},
         {"cert.untrust", "{\"fpr\": \"" F64 "\"}"},
         {"ca.export", "{}"},
+        {"ca.revoke", "{\"fpr\": \"" F64 "\"}"},
         {"policy.show", "{}"},
         {"policy.check", "{}"},
         {"policy.revisions", "{\"limit\": 5}"},
@@ -282,6 +284,15 @@ static void table(void)
     CHECK(!sg_op_find_route("GET", "/api/v1/queue/a/b/c", NULL, NULL) &&
               !sg_op_find_route("GET", "/api/v1", NULL, NULL),
           "routes: unknown paths find nothing");
+    /* audit.list's result filter offers exactly the result names events are written with. */
+    const sg_op_arg *res = sg_op_find("audit.list")->args;
+    while (res->name && strcmp(res->name, "result") != 0)
+        res++;
+    int codes = 0;
+    for (int c = 0; res->choices && res->choices[c]; c++)
+        codes += sg_op_code_parse(res->choices[c]) == c;
+    CHECK(res->choices && codes == SG_OP_CODE_COUNT && !res->choices[SG_OP_CODE_COUNT],
+          "audit.list: its result choices are the error code names, in order");
 
     /* The CLI, both ways. */
     int missing = 0, stray = 0;
@@ -564,6 +575,7 @@ static void arguments(void)
         {"policy.explain", "{\"from\": \"a@b\", \"to\": \"c@d\", \"message\": \"not base64!\"}", "message"},
         {"policy.load", "{\"text\": \"this is not a policy {\"}", "text"},
         {"key.show", "{\"fpr\": \"" F64 F64 "\"}", "fpr"},
+        {"ca.revoke", "{\"fpr\": \"not-a-fingerprint\"}", "fpr"},
     };
     int wrong = 0;
     char *before = snapshot();
@@ -762,6 +774,43 @@ static void own_objects(void)
     json_decref(res);
 }
 
+/* A key's provenance that cannot be read fails key.show and key.list: a store error is never
+ * shown as a trust level. The key is a row whose bytes are no key: key.list reads no key
+ * material, key.show (its subkeys) does and fails on them. */
+static void key_provenance(void)
+{
+    sg_store_pgp_key k = {.fpr = "B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0", .keyid = "B0B0B0B0B0B0B0B0",
+                          .alg = "EDDSA", .bits = 255, .created = 1, .valid_until = INT64_MAX, .can_sign = true};
+    static const uint8_t pub[] = {0x99};
+    CHECK(sg_store_begin(st) == 0 && sg_store_pgp_put_key(st, &k, pub, sizeof pub, 1) == 0 && sg_store_commit(st) == 0,
+          "provenance: a key row");
+    sg_op_ctx ctx;
+    ctx_for(&ctx, "admin", SG_ROLE_ADMIN);
+    json_t *a = json_pack("{s:s}", "fpr", k.fpr), *res = NULL;
+    sg_op_error err = {0};
+    CHECK(sg_admin_call(&ctx, "key.list", NULL, &res, &err) == 0 &&
+              strcmp(json_string_value(json_object_get(json_array_get(json_object_get(res, "items"), 0), "trust")),
+                     "verified") == 0,
+          "provenance: no row, an imported key: verified");
+    json_decref(res);
+    res = NULL;
+    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res &&
+              strstr(err.message, "does not parse"),
+          "key.show: a stored key whose bytes do not parse fails, no subkeys made up (%s)", err.message);
+    CHECK(sqlite3_exec(side_db, "ALTER TABLE pgp_provenance RENAME TO pgp_provenance_away", NULL, NULL, NULL) ==
+              SQLITE_OK,
+          "provenance: its table taken away");
+    CHECK(sg_admin_call(&ctx, "key.show", a, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res &&
+              strstr(err.message, "provenance"),
+          "provenance: key.show fails on the store error, it shows no trust level (%s)", err.message);
+    CHECK(sg_admin_call(&ctx, "key.list", NULL, &res, &err) == -1 && err.code == SG_OP_INTERNAL && !res,
+          "provenance: key.list fails too (%s)", err.message);
+    sqlite3_exec(side_db, "ALTER TABLE pgp_provenance_away RENAME TO pgp_provenance", NULL, NULL, NULL);
+    CHECK(sg_admin_call(&ctx, "key.delete", a, &res, &err) == 0, "provenance: the table back, the key deleted");
+    json_decref(res);
+    json_decref(a);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sg-test-admin-ops-XXXXXX", conf[300], err[600] = "";
@@ -788,6 +837,7 @@ int main(void)
     queue_ops();
     matrix();
     arguments();
+    key_provenance();
     own_objects();
     side_close();
     sg_store_close(st);

@@ -192,6 +192,19 @@ static void audit(sg_store *st)
     CHECK(sg_store_audit_list(st, &f, &e, &n) == 0 && n == 2 && e[0].time == 1020 && e[1].time == 1010,
           "audit: by time (since inclusive, until exclusive)");
     free(e);
+    f = (sg_store_audit_filter){.target = "T3"};
+    CHECK(sg_store_audit_list(st, &f, &e, &n) == 0 && n == 1 && strcmp(e[0].target, "t3") == 0 &&
+              sg_store_audit_count(st, &f, &count) == 0 && count == 1,
+          "audit: by target, contained and ASCII case ignored");
+    free(e);
+    f = (sg_store_audit_filter){.target = "t", .result = "forbidden"};
+    CHECK(sg_store_audit_list(st, &f, &e, &n) == 0 && n == 1 && e[0].id == ids[1] &&
+              sg_store_audit_count(st, &f, &count) == 0 && count == 1,
+          "audit: by result (exact) with a target");
+    free(e);
+    f = (sg_store_audit_filter){.target = "%", .result = "ok"};
+    CHECK(sg_store_audit_list(st, &f, &e, &n) == 0 && n == 0, "audit: a target's %% is text, not a pattern");
+    free(e);
     f = (sg_store_audit_filter){.limit = 2};
     CHECK(sg_store_audit_list(st, &f, &e, &n) == 0 && n == 2 && e[1].id == ids[3], "audit: a page of 2");
     f.before_id = e[1].id;

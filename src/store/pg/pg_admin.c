@@ -393,10 +393,12 @@ static int audit_add(sg_store *s, const sg_store_audit *e, int64_t *id)
     return 0;
 }
 
-/* The filter's WHERE clause; parameters $1 actor, $2 op, $3 since, $4 until, $5 before_id. */
+/* The filter's WHERE clause; parameters $1 actor, $2 op, $3 since, $4 until, $5 before_id,
+ * $6 target (contained, ASCII case ignored as in SQLite's lower()), $7 result. */
 #define AUDIT_WHERE                                                                                          \
     " WHERE ($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR op = $2) AND time >= $3 AND time < $4" \
-    " AND id < $5"
+    " AND id < $5 AND ($6::text IS NULL OR strpos(lower(target), lower($6)) > 0)"                          \
+    " AND ($7::text IS NULL OR result = $7)"
 
 static void filter_args(pg_args *q, const sg_store_audit_filter *f, bool paged)
 {
@@ -405,6 +407,8 @@ static void filter_args(pg_args *q, const sg_store_audit_filter *f, bool paged)
     pa_i64(q, f->since);
     pa_i64(q, f->until > 0 ? f->until : INT64_MAX);
     pa_i64(q, paged && f->before_id > 0 ? f->before_id : INT64_MAX);
+    pa_text(q, f->target);
+    pa_text(q, f->result);
 }
 
 static int audit_list(sg_store *s, const sg_store_audit_filter *f, sg_store_audit **e, size_t *n)
@@ -414,7 +418,7 @@ static int audit_list(sg_store *s, const sg_store_audit_filter *f, sg_store_audi
     pa_i64(&q, f->limit ? (int64_t)f->limit : SG_STORE_AUDIT_PAGE);
     pa_i64(&q, (int64_t)f->offset);
     return read_all(
-        s, "SELECT " AUDIT_COLS " FROM audit_events" AUDIT_WHERE " ORDER BY id DESC LIMIT $6 OFFSET $7", &q,
+        s, "SELECT " AUDIT_COLS " FROM audit_events" AUDIT_WHERE " ORDER BY id DESC LIMIT $8 OFFSET $9", &q,
         sizeof **e, rd_audit, (void **)e, n, "listing audit events");
 }
 

@@ -422,10 +422,11 @@ static int audit_add(sg_store *s, const sg_store_audit *e, int64_t *id)
     return rc;
 }
 
-/* The filter's WHERE clause; parameters ?1 actor, ?2 op, ?3 since, ?4 until, ?5 before_id. */
+/* The filter's WHERE clause; parameters ?1 actor, ?2 op, ?3 since, ?4 until, ?5 before_id,
+ * ?6 target (contained, ASCII case ignored), ?7 result. */
 #define AUDIT_WHERE                                                                                          \
     " WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR op = ?2) AND time >= ?3 AND time < ?4"             \
-    " AND id < ?5"
+    " AND id < ?5 AND (?6 IS NULL OR instr(lower(target), lower(?6)) > 0) AND (?7 IS NULL OR result = ?7)"
 
 static void bind_filter(sqlite3_stmt *st, const sg_store_audit_filter *f, bool paged)
 {
@@ -436,17 +437,21 @@ static void bind_filter(sqlite3_stmt *st, const sg_store_audit_filter *f, bool p
     sqlite3_bind_int64(st, 3, f->since);
     sqlite3_bind_int64(st, 4, f->until > 0 ? f->until : INT64_MAX);
     sqlite3_bind_int64(st, 5, paged && f->before_id > 0 ? f->before_id : INT64_MAX);
+    if (f->target)
+        bind_text(st, 6, f->target);
+    if (f->result)
+        bind_text(st, 7, f->result);
 }
 
 static int audit_list(sg_store *s, const sg_store_audit_filter *f, sg_store_audit **e, size_t *n)
 {
     sqlite3_stmt *st = sq_stmt(s, "SELECT " AUDIT_COLS " FROM audit_events" AUDIT_WHERE
-                                  " ORDER BY id DESC LIMIT ?6 OFFSET ?7");
+                                   " ORDER BY id DESC LIMIT ?8 OFFSET ?9");
     if (!st)
         return -1;
     bind_filter(st, f, true);
-    sqlite3_bind_int64(st, 6, f->limit ? (int64_t)f->limit : SG_STORE_AUDIT_PAGE);
-    sqlite3_bind_int64(st, 7, (int64_t)f->offset);
+    sqlite3_bind_int64(st, 8, f->limit ? (int64_t)f->limit : SG_STORE_AUDIT_PAGE);
+    sqlite3_bind_int64(st, 9, (int64_t)f->offset);
     return read_all(s, st, sizeof **e, rd_audit, (void **)e, n, "listing audit events");
 }
 
