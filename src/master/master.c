@@ -3,7 +3,8 @@
  * Owner: src/master.
  *
  * SECURITY: the master keeps root when started as root (it must bind ports and restart roles) but
- * talks to no network peer and reads no message or key. Each role is a fresh exec of this binary
+ * talks to no network peer and reads no message or key. Under the unit it has CAP_SETUID and
+ * CAP_SETGID alone: it signals roles and cleans their tmp files as their users (asuser.h). Each role is a fresh exec of this binary
  * (its own address space) that drops to its own user after opening what it needs. The spool is
  * owned per state (src/master/prepare.c); the store belongs to the cryptd user. The master itself
  * does not set no_new_privs (it execs the roles); every role sets it (sg_priv_drop).
