@@ -69,31 +69,20 @@ void sg_ctl_reply_error(sg_ctl_msg *reply, const sg_ctl_msg *req, const char *co
     reply->emsg = strdup(msg); /* NULL under memory pressure: the encoder then sends "" */
 }
 
-int sg_control_listen(const sg_config *cfg, char *err, size_t errlen)
+/* The directory and the socket in it; as root, group gid may enter and connect. */
+static int make_socket(const char *dir, const char *path, bool root, bool web, gid_t gid, char *err, size_t errlen)
 {
-    char path[PATH_MAX], dir[PATH_MAX];
-    if (sg_ctl_socket_path(cfg->base_dir, path, sizeof path) < 0 ||
-        snprintf(dir, sizeof dir, "%s/run", cfg->base_dir) >= (int)sizeof dir) {
-        snprintf(err, errlen, "control socket path under %s too long for a Unix socket", cfg->base_dir);
-        return -1;
-    }
-    bool root = geteuid() == 0;
-    /* The web role's user (users.web) and its own group of the same name, of which that user
-     * alone is a member (scripts/deps.sh, debian/sealgate.sysusers): one name for both. */
-    const char *web = cfg->users.web && *cfg->users.web ? cfg->users.web : NULL; /* none: root's alone */
-    struct group *g = web ? getgrnam(web) : NULL;
-    gid_t gid = g ? g->gr_gid : 0;
-    struct passwd *pw = web ? getpwnam(web) : NULL;
-    S.have_web = pw != NULL;
-    S.web_uid = pw ? pw->pw_uid : (uid_t)-1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
         return -1;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
     /* As root: root and the web group may enter, nobody else. As non-root everything is the
-     * caller's, who is the only local user the socket then serves. */
-    if (dfd < 0 || (root && fchown(dfd, 0, gid) < 0) || fchmod(dfd, root && g ? 0750 : 0700) < 0) {
+     * caller's, who is the only local user the socket then serves. A chown that changes
+     * nothing needs no CAP_CHOWN, so it is left out then. */
+    if (dfd < 0 || fstat(dfd, &st) < 0 || (root && (st.st_uid != 0 || st.st_gid != gid) && fchown(dfd, 0, gid) < 0) ||
+        fchmod(dfd, root && web ? 0750 : 0700) < 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         if (dfd >= 0)
             close(dfd);
@@ -111,13 +100,41 @@ int sg_control_listen(const sg_config *cfg, char *err, size_t errlen)
     mode_t old = umask(0177);
     int b = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
-    if (b < 0 || (root && chown(path, 0, gid) < 0) || chmod(path, root && g ? 0660 : 0600) < 0 ||
-        listen(fd, SG_CTL_MAX_CONN) < 0) {
+    if (b < 0 || (root && (stat(path, &st) < 0 || (st.st_gid != gid && chown(path, 0, gid) < 0))) ||
+        chmod(path, root && web ? 0660 : 0600) < 0 || listen(fd, SG_CTL_MAX_CONN) < 0) {
         snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
+    return fd;
+}
+
+int sg_control_listen(const sg_config *cfg, char *err, size_t errlen)
+{
+    char path[PATH_MAX], dir[PATH_MAX];
+    if (sg_ctl_socket_path(cfg->base_dir, path, sizeof path) < 0 ||
+        snprintf(dir, sizeof dir, "%s/run", cfg->base_dir) >= (int)sizeof dir) {
+        snprintf(err, errlen, "control socket path under %s too long for a Unix socket", cfg->base_dir);
+        return -1;
+    }
+    bool root = geteuid() == 0;
+    /* The web role's user (users.web) and its own group of the same name, of which that user
+     * alone is a member (scripts/deps.sh, debian/sealgate.sysusers): one name for both. */
+    const char *web = cfg->users.web && *cfg->users.web ? cfg->users.web : NULL; /* none: root's alone */
+    struct group *g = web ? getgrnam(web) : NULL;
+    gid_t gid = g ? g->gr_gid : 0;
+    struct passwd *pw = web ? getpwnam(web) : NULL;
+    S.have_web = pw != NULL;
+    S.web_uid = pw ? pw->pw_uid : (uid_t)-1;
+    /* As root, made with the web group as effective group: a new directory and the socket have
+     * that group from their first instant, without CAP_CHOWN, which the unit does not give
+     * (CAP_SETGID it does: debian/sealgate.service). */
+    gid_t egid = getegid();
+    bool as_web = root && g && setegid(gid) == 0;
+    int fd = make_socket(dir, path, root, g != NULL, gid, err, errlen);
+    if (as_web && setegid(egid) < 0)
+        sg_fatal("cannot return to group %ld after making the control socket: %s", (long)egid, strerror(errno));
     return fd;
 }
 

@@ -506,7 +506,7 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_cmetrics_init(&c.metrics);
     pthread_mutex_init(&c.log_lock, NULL);
     c.node = cfg->hostname;
-    if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
+    if (sg_queue_precreate(cfg->spool_dir, "cryptd") < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
     /* CRL and OCSP fetches run in a child of their own, forked now: before the drop (it drops
@@ -527,6 +527,9 @@ int sg_cryptd_main(const sg_config *cfg)
         sg_fatal("%s", err);
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
+    /* The spool as the cryptd user (as smtpd, src/smtpd/smtpd.c): handles with its own rights. */
+    if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", false) < 0)
+        sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     /* The key stores, with the KEK that only the cryptd user can read: the engines sign,
      * encrypt and decrypt with them. Without it cryptd cannot apply protection, so it
      * stops rather than pass mail on unprotected. Opened after the drop: the store's directory

@@ -3,7 +3,8 @@
  * Owner: src/master.
  *
  * SECURITY: the master keeps root when started as root (it must bind ports and restart roles) but
- * talks to no network peer and reads no message or key. Each role is a fresh exec of this binary
+ * talks to no network peer and reads no message or key. Under the unit it has CAP_SETUID and
+ * CAP_SETGID alone: it signals roles and cleans their tmp files as their users (asuser.h). Each role is a fresh exec of this binary
  * (its own address space) that drops to its own user after opening what it needs. The spool is
  * owned per state (src/master/prepare.c); the store belongs to the cryptd user. The master itself
  * does not set no_new_privs (it execs the roles); every role sets it (sg_priv_drop).
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "lib/fsutil.h"
+#include "master/asuser.h"
 #include "master/exe.h"
 #include "master/notify.h"
 #include "lib/log.h"
@@ -76,6 +78,43 @@ typedef struct master {
     int stopping;
     bool ready_sent; /* READY=1 told for the current start or reload */
 } master;
+
+/* The user and group a role drops to (the roles' own sg_priv_drop calls). */
+static void role_user(const master *m, int idx, const char **user, const char **group)
+{
+    const sg_config *c = &m->cfg;
+    *group = idx == R_SINK ? NULL : c->users.group;
+    *user = idx == R_SMTPD    ? c->users.smtpd
+            : idx == R_CRYPTD ? c->users.cryptd
+            : idx == R_RELAY  ? c->users.relay
+            : idx == R_SINK   ? c->users.sink
+                              : c->users.web;
+}
+
+/* Signals a role; under the unit (no CAP_KILL) as the role's user (asuser.h). */
+static void signal_role(master *m, int idx, pid_t pid, int sig)
+{
+    const char *user, *group;
+    role_user(m, idx, &user, &group);
+    if (sg_master_kill_as(user, group, pid, sig) < 0 && errno != ESRCH)
+        sg_warn(NULL, "event=signal-failed role=%s pid=%ld signal=%d error=\"%s\"", role_names[idx], (long)pid, sig,
+                strerror(errno));
+}
+
+/* Unacknowledged partial writes of a dead process (pid; 0: of any) are garbage. tmp/ROLE/ of
+ * the roles that write the spool belongs to each role's user: under the unit the master cleans
+ * it as that user (asuser.h). idx < 0: an old instance replaced during a reload, any role. */
+static void clean_tmp(master *m, int idx, long pid)
+{
+    sg_queue_clean_tmp(&m->q, pid);
+    static const int writers[] = {R_SMTPD, R_CRYPTD, R_RELAY};
+    for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++)
+        if (idx < 0 || idx == writers[i]) {
+            const char *user, *group;
+            role_user(m, writers[i], &user, &group);
+            sg_master_clean_tmp_as(user, group, m->cfg.spool_dir, role_names[writers[i]], pid);
+        }
+}
 
 static pid_t spawn(master *m, int idx)
 {
@@ -216,8 +255,7 @@ static void reap(master *m)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         int idx = find_role(m, pid);
-        /* Unacknowledged partial writes of the dead process are garbage now. */
-        sg_queue_clean_tmp(&m->q, pid);
+        clean_tmp(m, idx, pid);
         if (idx < 0)
             continue; /* an old instance replaced during reload */
         role *r = &m->r[idx];
@@ -245,8 +283,8 @@ static void start_due(master *m)
             spawn(m, i);
 }
 
-/* Waits up to timeout_s for pid to exit (reaping others along the way). */
-static void wait_exit(master *m, pid_t pid, int timeout_s)
+/* Waits up to timeout_s for pid, role idx, to exit (reaping others along the way). */
+static void wait_exit(master *m, int idx, pid_t pid, int timeout_s)
 {
     for (int i = 0; i < timeout_s * 10; i++) {
         int status;
@@ -256,10 +294,10 @@ static void wait_exit(master *m, pid_t pid, int timeout_s)
         usleep(100000);
     }
     sg_warn(NULL, "event=kill pid=%ld reason=\"did not stop within %ds\"", (long)pid, timeout_s);
-    kill(pid, SIGKILL);
+    signal_role(m, idx, pid, SIGKILL);
     waitpid(pid, NULL, 0);
 done:
-    sg_queue_clean_tmp(&m->q, pid);
+    clean_tmp(m, idx, pid);
 }
 
 static void reload(master *m)
@@ -289,11 +327,11 @@ static void reload(master *m)
             if (m->r[i].enabled)
                 spawn(m, i);
             if (old > 0)
-                kill(old, SIGTERM); /* it finishes its sessions; reaped later as an old instance */
+                signal_role(m, i, old, SIGTERM); /* it finishes its sessions; reaped later as an old instance */
         } else {
             if (old > 0) {
-                kill(old, SIGTERM);
-                wait_exit(m, old, 30);
+                signal_role(m, i, old, SIGTERM);
+                wait_exit(m, i, old, 30);
             }
             m->r[i].pid = 0;
             spawn(m, i);
@@ -316,10 +354,10 @@ static void stop_all(master *m)
     sg_notify_stopping();
     for (int i = 0; i < R_COUNT; i++)
         if (m->r[i].pid > 0)
-            kill(m->r[i].pid, SIGTERM);
+            signal_role(m, i, m->r[i].pid, SIGTERM);
     for (int i = 0; i < R_COUNT; i++)
         if (m->r[i].pid > 0)
-            wait_exit(m, m->r[i].pid, 15);
+            wait_exit(m, i, m->r[i].pid, 15);
     /* Old smtpd instances from reloads. */
     while (waitpid(-1, NULL, 0) > 0)
         ;
@@ -340,11 +378,17 @@ int sg_master_main(const sg_config *cfg_in, const char *config_path)
         sg_fatal("configuration error: %s", err);
     (void)cfg_in;
 
-    if (sg_master_prepare(&m.cfg, err, sizeof err) < 0 || sg_master_check_roles(&m.cfg, err, sizeof err) < 0)
+    /* Root without CAP_CHOWN and CAP_DAC_OVERRIDE (the unit's bounding set) cannot lay out what
+     * belongs to the role users: the unit's ExecStartPre, `sealgate prepare` with full
+     * privileges, did that just before; the roles' reach is still checked here. */
+    bool prepare = geteuid() != 0 || sg_master_full_root();
+    if (!prepare)
+        sg_info(NULL, "event=prepare-skipped reason=\"no CAP_CHOWN, CAP_DAC_OVERRIDE: sealgate prepare ran before (ExecStartPre)\"");
+    if ((prepare && sg_master_prepare(&m.cfg, err, sizeof err) < 0) || sg_master_check_roles(&m.cfg, err, sizeof err) < 0)
         sg_fatal("%s", err);
     if (sg_queue_open(&m.q, m.cfg.spool_dir, "master", false) < 0)
         sg_fatal("cannot open the spool %s: %s", m.cfg.spool_dir, strerror(errno));
-    sg_queue_clean_tmp(&m.q, 0); /* no role runs yet: every tmp file is an unacknowledged leftover */
+    clean_tmp(&m, -1, 0); /* no role runs yet: every tmp file is an unacknowledged leftover */
     if (sg_master_pidfile(&m.cfg, err, sizeof err) < 0)
         sg_fatal("%s", err);
     if (setup_roles(&m) < 0) {

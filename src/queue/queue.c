@@ -483,3 +483,28 @@ int sg_queue_clean_tmp(sg_queue *q, long pid)
         return -1;
     return clean_dir(q->dirfd[SG_Q_TMP], pid, true);
 }
+
+int sg_queue_clean_role_tmp(const char *root, const char *role, long pid)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s/%s", root, state_names[SG_Q_TMP], role);
+    int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int n = clean_dir(fd, pid, false);
+    close(fd);
+    return n;
+}
+
+int sg_queue_precreate(const char *root, const char *role)
+{
+    char own[PATH_MAX];
+    snprintf(own, sizeof own, "%s/%s/%s", root, state_names[SG_Q_TMP], role);
+    if (access(own, F_OK) == 0)
+        return 0; /* the master's layout (src/master/prepare.c) */
+    sg_queue q;
+    if (sg_queue_open(&q, root, role, true) < 0)
+        return -1;
+    sg_queue_close(&q);
+    return 0;
+}

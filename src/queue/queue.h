@@ -103,6 +103,13 @@ int sg_queue_recover_active(sg_queue *q);
 /* Removes tmp files, in tmp/ and in each role's tmp/ROLE/; pid > 0 only those written by that
  * process. Returns the count. */
 int sg_queue_clean_tmp(sg_queue *q, long pid);
+/* The same for tmp/ROLE/ alone, opened by path: the master runs it as the role's user when it
+ * cannot enter that directory itself (src/master/asuser.h). -1 when it cannot be opened. */
+int sg_queue_clean_role_tmp(const char *root, const char *role, long pid);
+/* For a role about to drop privileges: makes the spool (as sg_queue_open with create) unless
+ * the master laid it out already (tmp/ROLE/ exists). The role opens the spool after its drop,
+ * so its handles carry its own rights, not root's. */
+int sg_queue_precreate(const char *root, const char *role);
 /* Path of state/name, for logging and the CLI. */
 void sg_queue_path(const sg_queue *q, int state, const char *name, char *out, size_t len);
 

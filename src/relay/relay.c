@@ -47,11 +47,13 @@ int sg_relay_main(const sg_config *cfg)
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
     r.wake_pipe[0] = r.wake_pipe[1] = -1;
+    for (int i = 0; i < SG_Q_NSTATES; i++)
+        r.q.dirfd[i] = -1; /* opened after the drop: `out` may close it before */
     char err[256];
     int rc = 1, sigfd = -1;
     SSL_CTX *tls = NULL;
 
-    if (sg_queue_open(&r.q, cfg->spool_dir, "relay", true) < 0) {
+    if (sg_queue_precreate(cfg->spool_dir, "relay") < 0) {
         sg_error(NULL, "event=start-failed spool=%s error=\"%s\"", cfg->spool_dir, strerror(errno));
         return 1;
     }
@@ -62,6 +64,11 @@ int sg_relay_main(const sg_config *cfg)
     }
     if (sg_priv_drop(cfg->users.relay, cfg->users.group, err, sizeof err) < 0) {
         sg_error(NULL, "event=start-failed error=\"%s\"", err);
+        goto out;
+    }
+    /* The spool as the relay user (as smtpd, src/smtpd/smtpd.c): handles with its own rights. */
+    if (sg_queue_open(&r.q, cfg->spool_dir, "relay", false) < 0) {
+        sg_error(NULL, "event=start-failed spool=%s error=\"%s\"", cfg->spool_dir, strerror(errno));
         goto out;
     }
     /* Signals arrive through a signalfd in the scheduler's poll, never as handlers that could

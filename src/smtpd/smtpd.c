@@ -81,7 +81,7 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
     if (!tls)
         sg_warn(NULL, "event=tls-unavailable reason=\"%s\"", err); /* serve without STARTTLS */
     qbackend b = {0};
-    if (sg_queue_open(&b.q, cfg->spool_dir, "smtpd", true) < 0) {
+    if (sg_queue_precreate(cfg->spool_dir, "smtpd") < 0) {
         sg_error(NULL, "event=start-failed reason=spool dir=%s error=\"%s\"", cfg->spool_dir,
                  strerror(errno));
         close(fd);
@@ -103,7 +103,16 @@ int sg_smtpd_main(const sg_config *cfg, int listen_fd)
         sg_error(NULL, "event=start-failed reason=privdrop error=\"%s\"", err);
         close(fd);
         SSL_CTX_free(tls);
-        sg_queue_close(&b.q);
+        return 1;
+    }
+    /* Opened as the smtpd user: its handles allow what that user may do (write incoming/,
+     * not list it), which a root-opened handle would not limit; and the master's unit leaves
+     * root no CAP_DAC_OVERRIDE to open tmp/smtpd/ with (debian/sealgate.service). */
+    if (sg_queue_open(&b.q, cfg->spool_dir, "smtpd", false) < 0) {
+        sg_error(NULL, "event=start-failed reason=spool dir=%s error=\"%s\"", cfg->spool_dir,
+                 strerror(errno));
+        close(fd);
+        SSL_CTX_free(tls);
         return 1;
     }
     /* The commit thread wakes the loop, so libevent must be thread-aware before the base. */

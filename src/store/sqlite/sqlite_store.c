@@ -189,6 +189,26 @@ static const char *const migrations[] = {
     "ALTER TABLE admin_accounts ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;",
 };
 
+/* `make deb-check` only: its rebuild with a higher version is compiled with this defined
+ * (scripts/deb-build, DEB_UPGRADE_MIGRATION=1), so that the package upgrade it tests runs one
+ * migration more than the installed version had, as a real upgrade does. Kept outside the list
+ * above so that it stays the last whatever is appended there. Never defined in a shipped build. */
+#ifdef SG_UPGRADE_CHECK_MIGRATION
+static const char upgrade_check_migration[] = "CREATE TABLE deb_check_upgrade (migrated INTEGER NOT NULL);";
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]) + 1)
+#else
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+#endif
+
+static const char *migration(int i)
+{
+#ifdef SG_UPGRADE_CHECK_MIGRATION
+    if (i == N_MIGRATIONS - 1)
+        return upgrade_check_migration;
+#endif
+    return migrations[i];
+}
+
 static int user_version(sqlite3 *db)
 {
     sqlite3_stmt *st;
@@ -229,7 +249,7 @@ static void *sq_open(const char *path, const char *password_file, char *err, siz
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
     int v = user_version(s->db);
-    int n = (int)(sizeof migrations / sizeof migrations[0]);
+    int n = N_MIGRATIONS;
     if (v > n) {
         snprintf(err, errlen, "%s: schema version %d is newer than this sealgate (%d)", path, v, n);
         sq_close(s);
@@ -252,7 +272,7 @@ static void *sq_open(const char *path, const char *password_file, char *err, siz
             break;
         }
         snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
-        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+        if (sqlite3_exec(s->db, migration(v), NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");
