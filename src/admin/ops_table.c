@@ -88,7 +88,8 @@ static const sg_op_arg session_list_args[] = {QSTR("account", NAME_MAX_, "only t
 static const sg_op_arg session_id_args[] = {PATH("id", 64, "session handle (as listed)"), END};
 
 static const char *const audit_results[] = {"ok", "forbidden", "not_found", "invalid_argument", "conflict",
-                                           "unavailable", "internal", "unauthenticated", "locked", NULL};
+                                           "unavailable", "internal", "unauthenticated", "locked",
+                                           "password_change_required", NULL};
 static const sg_op_arg audit_list_args[] = {
     QSTR("actor", NAME_MAX_, "only events of this actor"),
     QSTR("operation", 64, "only events of this operation"),
