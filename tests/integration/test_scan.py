@@ -8,7 +8,11 @@ never delivered; inside a PGP/MIME-encrypted incoming message it is found after 
 held; a clean message is delivered stamped clean; one over clamd's StreamMaxLength is stamped
 unscanned (too large); stamps the sender wrote are replaced; clamd
 stopped in the middle of a run defers the mail (nothing delivered, nothing lost, never clean) and
-it is delivered once clamd is back; check-config pings the scanner. Owner: src/policy (scan_stage).
+it is delivered once clamd is back; check-config pings the scanner. A REAL spamd (SpamAssassin)
+as the alternative anti-spam backend: GTUBE stamped with its score, the score tested by a rule.
+Scanners down (clamd, rspamd, spamd) and scanners answering garbage hold the mail as unscanned,
+never clean. X-Sealgate-Content on delivered mail; forged stamps stripped in both directions.
+Owner: src/policy (scan_stage).
 """
 import base64
 import io
@@ -22,11 +26,13 @@ import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
-from scanners import FOUND, GTUBE, Clamd, Rspamd, clam_exe  # noqa: E402
+from scanners import FOUND, GTUBE, Clamd, Garbage, Rspamd, Spamd, clam_exe  # noqa: E402
 
 t = Tap()
 clamd = Clamd()
 rspamd = Rspamd()
+spamd = Spamd()
+garbage = Garbage()
 gw = Gateway(binary=asan_binary())
 gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; rspamd = "{rspamd.addr}"; on_error = "defer"; timeout = 10; }};\n')
 tmp = tempfile.mkdtemp(prefix="sg-scan-")
@@ -115,6 +121,7 @@ def spam_clean(d):
 
 try:
     rspamd.start()  # loads for a while: started first, waited for after clamd
+    spamd.start()
     t.ok(clamd.start(), "a private clamd answers on its socket", clamd.log()[-500:])
     t.ok(rspamd.wait(), "a private rspamd answers /ping", rspamd.log()[-500:])
     r = gw.cli("check-config")
@@ -125,8 +132,9 @@ try:
     # a clean message: delivered, stamped clean
     d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
                     b"Subject: clean one\r\n\r\nnothing here\r\n", 30)
-    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d), "a clean incoming message is "
-         "delivered stamped X-Sealgate-AV: clean and X-Sealgate-Spam: score=0.00; action=no action",
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d)
+         and stamps(d, "content") == [b"X-Sealgate-Content: clean"], "a clean incoming message is "
+         "delivered stamped X-Sealgate-AV: clean, X-Sealgate-Spam: score=0.00; action=no action, X-Sealgate-Content: clean",
          repr(d)[:600] + gw.log_text()[-800:])
 
     # over clamd's StreamMaxLength (1 MiB here): clamd stops reading and says so; reported, not clean
@@ -169,10 +177,19 @@ try:
 
     # a forged stamp on outgoing mail is replaced by the gateway's verdict
     send("alice@demo.test", "bob@example.net", b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: forged\r\n"
-         b"X-Sealgate-AV: clean (forged)\r\nX-Sealgate-Spam: score=-100; action=no action\r\n\r\nhello\r\n")
+         b"X-Sealgate-AV: clean (forged)\r\nX-Sealgate-Spam: score=-100; action=no action\r\n"
+         b"X-Sealgate-Content: clean (forged)\r\n\r\nhello\r\n")
     d = wait_for(lambda: delivered("forged"), 30)
     t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and spam_clean(d) and b"forged)" not in d
-         and b"score=-100" not in d, "stamps written by the sender are removed, the gateway's added",
+         and stamps(d, "content") == [b"X-Sealgate-Content: clean"]
+         and b"score=-100" not in d, "stamps written by an internal sender are removed, the gateway's added",
+         repr(d)[:800] if d else gw.log_text()[-800:])
+    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+                    b"Subject: forged in\r\nX-Sealgate-AV: clean (forged)\r\nX-Sealgate-Content: clean (forged)\r\n"
+                    b"X-Sealgate-Spam: score=-100; action=no action\r\n\r\n" + GTUBE + b"\r\n", 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and b"forged)" not in d and b"score=-100" not in d
+         and stamps(d, "content") == [b"X-Sealgate-Content: clean"] and len(stamps(d, "spam")) == 1,
+         "forged stamps on incoming mail are stripped, only the gateway's verdicts remain",
          repr(d)[:800] if d else gw.log_text()[-800:])
 
     # the test virus inside a PGP/MIME-encrypted incoming message: found after decryption, held
@@ -272,10 +289,72 @@ try:
     t.ok(held and "unscanned (scanner unavailable: clamd unavailable: cannot connect" in r.stdout
          and delivered("scanner gone") is None, "on_error hold: held with the reason, not delivered",
          r.stdout + gw.log_text()[-800:])
+
+    def restart(scan):
+        gw.stop()
+        gw.write_config(f"scan = {{ {scan} on_error = \"hold\"; timeout = 20; }};\n")
+        gw.start()
+
+    def held_reason(subject, body=b"kept\r\n"):
+        send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+             b"Subject: " + subject.encode() + b"\r\n\r\n" + body)
+        h = held_with(subject)
+        return (gw.cli("queue", "show", h).stdout if h else "") + ("" if delivered(subject) is None else "DELIVERED")
+
+    # spamd, the alternative anti-spam backend: a real SpamAssassin, GTUBE stamped with its score
+    t.ok(spamd.wait(), "a private spamd answers PING", spamd.log()[-800:])
+    restart(f'spamd = "{spamd.addr}";')
+    r = gw.cli("check-config")
+    t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: spamd answers its PING",
+         r.stdout + r.stderr)
+    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+                    b"Subject: spamd offer\r\n\r\n" + GTUBE + b"\r\n", 60)
+    st = stamps(d, "spam") if d else []
+    m = re.match(rb"X-Sealgate-Spam: score=(\d+\.\d\d); action=spam; symbols=(.*)$", st[0]) if len(st) == 1 else None
+    t.ok(m and float(m.group(1)) >= 1000 and b"GTUBE" in m.group(2).split(b","),
+         "spamd: GTUBE stamped with SpamAssassin's score (1000 or more), action=spam, GTUBE among the rules",
+         repr(st) + spamd.log()[-600:])
+    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+                    b"Subject: spamd ham\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMessage-ID: <a@example.net>\r\n"
+                    b"\r\nhello, see you tomorrow\r\n", 60)
+    st = stamps(d, "spam") if d else []
+    t.ok(len(st) == 1 and b"action=no action" in st[0], "spamd: an ordinary message is stamped action=no action",
+         repr(st))
+    load_policy('{ name = "spam-hold"; if = { spam_score = 10; }; then = ( { hold = "spam"; } ); }',
+                "the spam_score rule is loaded with spamd as the backend")
+    out = held_reason("spamd second", GTUBE + b"\r\n")
+    t.ok(re.search(r"spam \(score 10\d\d\.\d\d\), \S+ \(rule spam-hold\)", out) is not None,
+         "spamd's score is what the spam_score rule tests: held with score and rule", out)
+    spamd.stop()
+    r = gw.cli("check-config")
+    t.ok(r.returncode != 0 and "scan.spamd" in r.stderr, "check-config reports a spamd that does not answer",
+         r.stdout + r.stderr)
+    out = held_reason("spamd gone")
+    t.ok("unscanned (scanner unavailable: spamd unavailable: cannot connect" in out,
+         "spamd down: held as unscanned (scanner unavailable), never clean", out + gw.log_text()[-600:])
+
+    # rspamd down: never clean
+    rspamd.cleanup()
+    restart(f'rspamd = "{rspamd.addr}";')
+    out = held_reason("rspamd gone")
+    t.ok("unscanned (scanner unavailable: rspamd unavailable: cannot connect" in out,
+         "rspamd down: held as unscanned (scanner unavailable), never clean", out + gw.log_text()[-600:])
+
+    # scanners that answer garbage: never clean
+    for kind, addr, why in (("clamd", f"tcp:127.0.0.1:{garbage.port}", "clamd: clamd's answer is not one line"),
+                            ("rspamd", f"http://127.0.0.1:{garbage.port}", "rspamd: rspamd's answer lacks a number"),
+                            ("spamd", f"tcp:127.0.0.1:{garbage.port}", "spamd: spamd's answer is not SPAMD")):
+        before = garbage.connections
+        restart(f'{kind} = "{addr}";')
+        out = held_reason(f"garbage from {kind}")
+        t.ok(f"unscanned (scanner unavailable: {why}" in out and garbage.connections > before,
+             f"{kind} answering garbage: held as unscanned, never clean", out + gw.log_text()[-600:])
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
 finally:
     gw.cleanup()
     clamd.cleanup()
     rspamd.cleanup()
+    spamd.cleanup()
+    garbage.close()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()
