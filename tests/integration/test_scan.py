@@ -5,7 +5,8 @@ shipped default policy and a `scan` section, a REAL clamd and a REAL rspamd star
 rspamd without modules, tests/lib/scanners.py). Cases: GTUBE is stamped with rspamd's score; the test
 virus attached to outgoing mail is held (quarantine, the verdict as the reason in `queue show`),
 never delivered; inside a PGP/MIME-encrypted incoming message it is found after decryption and
-held; a clean message is delivered stamped clean; one over clamd's StreamMaxLength is stamped
+held; likewise inside S/MIME (openssl cms), and S/MIME it cannot open is stamped unscanned (encrypted
+part not opened); a clean message is delivered stamped clean; one over clamd's StreamMaxLength is stamped
 unscanned (too large); stamps the sender wrote are replaced; clamd
 stopped in the middle of a run defers the mail (nothing delivered, nothing lost, never clean) and
 it is delivered once clamd is back; check-config pings the scanner. A REAL spamd (SpamAssassin)
@@ -20,6 +21,7 @@ import os
 import re
 import shutil
 import smtplib
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -184,9 +186,10 @@ try:
          and stamps(d, "content") == [b"X-Sealgate-Content: clean"]
          and b"score=-100" not in d, "stamps written by an internal sender are removed, the gateway's added",
          repr(d)[:800] if d else gw.log_text()[-800:])
-    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
-                    b"Subject: forged in\r\nX-Sealgate-AV: clean (forged)\r\nX-Sealgate-Content: clean (forged)\r\n"
-                    b"X-Sealgate-Spam: score=-100; action=no action\r\n\r\n" + GTUBE + b"\r\n", 30)
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: forged in\r\nX-Sealgate-AV: clean (forged)\r\nX-Sealgate-Content: clean (forged)\r\n"
+         b"X-Sealgate-Spam: score=-100; action=no action\r\n\r\n" + GTUBE + b"\r\n")
+    d = wait_for(lambda: delivered("forged in"), 30)
     t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: clean"] and b"forged)" not in d and b"score=-100" not in d
          and stamps(d, "content") == [b"X-Sealgate-Content: clean"] and len(stamps(d, "spam")) == 1,
          "forged stamps on incoming mail are stripped, only the gateway's verdicts remain",
@@ -210,6 +213,42 @@ try:
     t.ok(held and f"infected ({FOUND})" in r.stdout, "the virus inside PGP/MIME is found after decryption and held",
          r.stdout + r.stderr + gw.log_text()[-1500:])
     t.ok(not virus_delivered(), "nothing of the encrypted infected message was delivered")
+
+    # the test virus inside an S/MIME-encrypted incoming message (openssl cms, to carol's
+    # certificate from the gateway's CA): found after decryption, held
+    def ossl(*args, input=None):
+        return subprocess.run(["openssl", *args], input=input, capture_output=True, cwd=tmp)
+
+    r1, r2 = gw.cli("ca", "init"), gw.cli("ca", "issue", "carol@demo.test")
+    carol_pem = os.path.join(tmp, "carol.pem")
+    with open(carol_pem, "w") as f:
+        f.write(gw.cli("cert", "export", r2.stdout.split()[-1] if r2.stdout.split() else "none").stdout)
+    t.ok(r1.returncode == 0 and r2.returncode == 0, "carol has a certificate of the gateway's CA", r1.stderr + r2.stderr)
+
+    def smime_to(cert, subject, entity):
+        enc = ossl("cms", "-encrypt", "-aes256", "-recip", cert, input=entity).stdout
+        return (b"From: x@example.net\r\nTo: carol@demo.test\r\nSubject: " + subject.encode() + b"\r\n"
+                + enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+    inner = with_attachment("x@example.net", "carol@demo.test", "s", clam_exe())
+    inner = b"Content-Type" + inner.split(b"Content-Type", 1)[1]
+    send("x@example.net", "carol@demo.test", smime_to(carol_pem, "smime virus", inner))
+    held = held_with("smime virus")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and f"infected ({FOUND})" in r.stdout, "the virus inside S/MIME (CMS EnvelopedData) is found after "
+         "decryption and held", r.stdout + r.stderr + gw.log_text()[-1500:])
+    t.ok(not virus_delivered(), "nothing of the S/MIME infected message was delivered")
+    # encrypted to a certificate the gateway has no key for: delivered as it came, never "clean"
+    other = ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", os.path.join(tmp, "other.key"),
+                 "-out", os.path.join(tmp, "other.pem"), "-subj", "/CN=other", "-days", "2",
+                 "-addext", "subjectAltName=email:carol@demo.test")
+    t.ok(other.returncode == 0, "a certificate the gateway holds no key for", other.stderr.decode())
+    send("x@example.net", "carol@demo.test", smime_to(os.path.join(tmp, "other.pem"), "smime closed", inner))
+    d = wait_for(lambda: delivered("smime closed"), 30)
+    t.ok(d is not None and stamps(d) == [b"X-Sealgate-AV: unscanned (encrypted part not opened)"]
+         and stamps(d, "content") == [b"X-Sealgate-Content: unscanned (encrypted part not opened)"],
+         "S/MIME the gateway cannot open is stamped unscanned (encrypted part not opened), never clean",
+         repr(stamps(d) + stamps(d, "content")) if d else gw.log_text()[-1500:])
 
     # clamd stopped in the middle of a run: deferred (kept in active/), never passed as clean
     clamd.stop()
@@ -307,16 +346,18 @@ try:
     r = gw.cli("check-config")
     t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: spamd answers its PING",
          r.stdout + r.stderr)
-    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
-                    b"Subject: spamd offer\r\n\r\n" + GTUBE + b"\r\n", 60)
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: spamd offer\r\n\r\n" + GTUBE + b"\r\n")
+    d = wait_for(lambda: delivered("spamd offer"), 60)
     st = stamps(d, "spam") if d else []
     m = re.match(rb"X-Sealgate-Spam: score=(\d+\.\d\d); action=spam; symbols=(.*)$", st[0]) if len(st) == 1 else None
     t.ok(m and float(m.group(1)) >= 1000 and b"GTUBE" in m.group(2).split(b","),
          "spamd: GTUBE stamped with SpamAssassin's score (1000 or more), action=spam, GTUBE among the rules",
          repr(st) + spamd.log()[-600:])
-    d = gw.send_one("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
-                    b"Subject: spamd ham\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMessage-ID: <a@example.net>\r\n"
-                    b"\r\nhello, see you tomorrow\r\n", 60)
+    send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
+         b"Subject: spamd ham\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMessage-ID: <a@example.net>\r\n"
+         b"\r\nhello, see you tomorrow\r\n")
+    d = wait_for(lambda: delivered("spamd ham"), 60)
     st = stamps(d, "spam") if d else []
     t.ok(len(st) == 1 and b"action=no action" in st[0], "spamd: an ordinary message is stamped action=no action",
          repr(st))
