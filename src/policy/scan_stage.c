@@ -211,21 +211,12 @@ void sg_scan_av_text(const sg_scan_verdict *v, char *buf, size_t n)
         snprintf(buf, n, "clean");
 }
 
-int sg_scan_stamp(const sg_config *cfg, const sg_scan_verdict *v, const char *msg, size_t len, sg_buf *out)
+/* msg with every scan stamp removed and fields (nf of them) added, into out. 0 or -1. */
+static int restamp(const char *msg, size_t len, char fields[][800], int nf, sg_buf *out)
 {
     /* Stamps the sender wrote are removed first: only the gateway's verdict is shown. Each step
-     * edits the previous one's result (cur), the last step writes into out. */
+     * edits the previous one's result (cur), the last step's is copied into out. */
     static const char *const names[] = {"X-Sealgate-AV", "X-Sealgate-Spam", "X-Sealgate-Content"};
-    char fields[3][800], text[260];
-    int nf = 0;
-    if (cfg->scan.clamd) {
-        sg_scan_av_text(v, text, sizeof text);
-        snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-AV: %s", text);
-    }
-    if ((cfg->scan.rspamd || cfg->scan.spamd) && v->spam)
-        snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-Spam: score=%.2f; action=%s%s%.500s", v->score, v->action,
-                 v->symbols[0] ? "; symbols=" : "", v->symbols);
-    snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-Content: %s", v->content[0] ? v->content : "clean");
     sg_buf step[2];
     sg_buf_init(&step[0], out->max);
     sg_buf_init(&step[1], out->max);
@@ -245,4 +236,29 @@ int sg_scan_stamp(const sg_config *cfg, const sg_scan_verdict *v, const char *ms
     sg_buf_free(&step[0]);
     sg_buf_free(&step[1]);
     return rc < 0 ? -1 : 0;
+}
+
+int sg_scan_stamp(const sg_config *cfg, const sg_scan_verdict *v, const char *msg, size_t len, sg_buf *out)
+{
+    char fields[3][800], text[260];
+    int nf = 0;
+    if (cfg->scan.clamd) {
+        sg_scan_av_text(v, text, sizeof text);
+        snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-AV: %s", text);
+    }
+    if ((cfg->scan.rspamd || cfg->scan.spamd) && v->spam)
+        snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-Spam: score=%.2f; action=%s%s%.500s", v->score, v->action,
+                 v->symbols[0] ? "; symbols=" : "", v->symbols);
+    snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-Content: %s", v->content[0] ? v->content : "clean");
+    return restamp(msg, len, fields, nf, out);
+}
+
+int sg_scan_stamp_released(const char *reason, const char *msg, size_t len, sg_buf *out)
+{
+    char fields[1][800];
+    int n = snprintf(fields[0], sizeof fields[0], "X-Sealgate-Content: released (%.700s)", reason);
+    for (int i = 0; i < n && i < (int)sizeof fields[0]; i++)
+        if ((unsigned char)fields[0][i] < 32 || fields[0][i] == 127)
+            fields[0][i] = ' '; /* one header line, whatever the reason holds */
+    return restamp(msg, len, fields, 1, out);
 }

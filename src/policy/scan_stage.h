@@ -41,6 +41,16 @@ int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg
  * rules need no scanner). 0 or -1. */
 int sg_scan_stamp(const sg_config *cfg, const sg_scan_verdict *v, const char *msg, size_t len, sg_buf *out);
 
+/* Mail an operator released from quarantine (SG_SCAN_QUARANTINE, docs/scanning.md): not
+ * scanned again; every scan stamp removed and `X-Sealgate-Content: released (REASON)` added,
+ * REASON the hold's reason. 0 or -1. */
+int sg_scan_stamp_released(const char *reason, const char *msg, size_t len, sg_buf *out);
+
+/* A hold by the scanning stage gives the reason this prefix; a message released from hold/
+ * whose envelope's last error begins with it resumes after the scanning stage. The last error
+ * of a message in incoming/ is never written from outside (smtpd does not set it). */
+#define SG_SCAN_QUARANTINE "quarantine: "
+
 /* The verdict as the text of a stamp or a hold reason: "clean", "infected (NAME)",
  * "unscanned (REASON)". */
 void sg_scan_av_text(const sg_scan_verdict *v, char *buf, size_t n);

@@ -13,6 +13,7 @@ it is delivered once clamd is back; check-config pings the scanner. A REAL spamd
 as the alternative anti-spam backend: GTUBE stamped with its score, the score tested by a rule.
 Scanners down (clamd, rspamd, spamd) and scanners answering garbage hold the mail as unscanned,
 never clean. X-Sealgate-Content on delivered mail; forged stamps stripped in both directions.
+Release from quarantine through the CLI resumes after the scanning stage.
 Owner: src/policy (scan_stage).
 """
 import base64
@@ -390,6 +391,18 @@ try:
         out = held_reason(f"garbage from {kind}")
         t.ok(f"unscanned (scanner unavailable: {why}" in out and garbage.connections > before,
              f"{kind} answering garbage: held as unscanned, never clean", out + gw.log_text()[-600:])
+    # release from quarantine (CLI): processing resumes after the scanning stage. The held
+    # PGP/MIME message is decrypted again for alice (the chain before the stage runs as ever),
+    # not scanned again, delivered stamped released with the hold's reason
+    held = held_with("encrypted virus", 1)
+    r = gw.cli("queue", "release", held or "none")
+    d = wait_for(lambda: delivered("encrypted virus"), 30)
+    body = d.split(b"\r\n\r\n", 1)[1] if d else b""
+    t.ok(r.returncode == 0 and d is not None and b"BEGIN PGP MESSAGE" not in body and VIRUS_B64[:40] in d.replace(b"\r\n", b"")
+         and stamps(d, "content") == [f"X-Sealgate-Content: released (infected ({FOUND}) (rule quarantine-virus))".encode()]
+         and not stamps(d) and "event=scan-released" in gw.log_text(),
+         "a released PGP/MIME message is decrypted again, not scanned again, and delivered stamped "
+         "X-Sealgate-Content: released (REASON)", r.stdout + r.stderr + (repr(d[:900]) if d else gw.log_text()[-1500:]))
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
 finally:
     gw.cleanup()
