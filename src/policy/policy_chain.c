@@ -460,7 +460,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
     size_t *split = NULL; /* the group's members after a decrypt split them */
     int rc = 0;
-    bool scanned = !r->env->cfg->scan.enabled;
+    bool scanned = !r->env->cfg->scan.enabled, opened_tried = false;
     char admin[340];
     for (size_t i = start; i < d->nchain && rc == 0; i++) {
         const sg_paction *a = d->chain[i];
@@ -501,7 +501,12 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             break;
         case SG_ACT_ENCRYPT:
         case SG_ACT_SIGN:
-            /* Encryption and signature are one engine call, where the first of them stands. */
+            /* Encryption and signature are one engine call, where the first of them stands.
+             * After a decrypt that could not open the message (the sandwich for a recipient
+             * whose mail the gateway holds no key for) it goes on as it arrived: still
+             * encrypted, not wrapped again. */
+            if (opened_tried && r->f->encrypted && !c.decrypted)
+                done_protect = true;
             if (!done_protect && (d->encrypt || d->sign)) {
                 rc = protect(r, d, split ? split : group, g, &c, err, errlen);
                 if (rc == 0)
@@ -510,6 +515,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             done_protect = true;
             break;
         case SG_ACT_DECRYPT:
+            opened_tried = true;
             rc = decrypt(r, d, split ? split : group, g, i + 1, &c, done_protect, &split, err, errlen);
             scanned = !r->env->cfg->scan.enabled; /* what was decrypted is scanned again */
             break;

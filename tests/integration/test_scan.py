@@ -25,6 +25,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -250,6 +251,61 @@ try:
          and stamps(d, "content") == [b"X-Sealgate-Content: unscanned (encrypted part not opened)"],
          "S/MIME the gateway cannot open is stamped unscanned (encrypted part not opened), never clean",
          repr(stamps(d) + stamps(d, "content")) if d else gw.log_text()[-1500:])
+
+    # the sandwich: dave holds a key of his own (client-side encryption, registered with the
+    # gateway: public part only). Mail encrypted to the gateway's key for dave is decrypted,
+    # scanned, and encrypted again to dave's own key before delivery (the rule's chain
+    # decrypt -> encrypt); dave's own gpg opens it and finds the scan stamp inside; the test
+    # virus in the same path is held (clamd saw the plaintext)
+    r = gw.cli("key", "generate", "dave@demo.test")
+    dave_gw = r.stdout.strip()  # the gateway's key for dave, to which correspondents encrypt
+    gpg("--import", input=gw.cli("key", "export", dave_gw).stdout.encode())
+    dave = gpg_runner(os.path.join(tmp, "dave-gnupg"))
+    time.sleep(1.1)  # the newest key of an address is used: dave's own, one second younger
+    dave("--quick-gen-key", "Dave <dave@demo.test>", "ed25519", "sign", "never")
+    fpr = re.search(r"fpr:+([0-9A-F]{40}):", dave("--with-colons", "--list-keys", "dave@demo.test").stdout.decode())
+    dave("--quick-add-key", fpr.group(1) if fpr else "none", "cv25519", "encr", "never")
+    own = os.path.join(tmp, "dave-own.asc")
+    with open(own, "wb") as f:
+        f.write(dave("--armor", "--export", "dave@demo.test").stdout)
+    r = gw.cli("key", "import", own)
+    t.ok(r.returncode == 0, "dave's own key (public part) is registered with the gateway", r.stdout + r.stderr)
+    load_policy('{ name = "sandwich-open"; if = { direction = "incoming"; to = "dave@demo.test"; };\n'
+                '  then = ( "decrypt" ); continue = true; },\n'
+                '{ name = "sandwich-close"; if = { direction = "incoming"; to = "dave@demo.test"; };\n'
+                '  then = ( { encrypt = ["pgp"]; }, "deliver" ); }',
+                "a policy with the sandwich rule for dave is loaded")
+
+    def pgp_mime_to(who, subject, entity):
+        enc = gpg("--armor", "--encrypt", "-r", dave_gw, input=entity).stdout
+        return (f"From: x@example.net\r\nTo: {who}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n".encode()
+                + b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e1\"\r\n\r\n"
+                b"--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e1\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" + enc.replace(b"\n", b"\r\n") + b"\r\n--e1--\r\n")
+    send("x@example.net", "dave@demo.test", pgp_mime_to("dave@demo.test", "sandwich", b"Content-Type: text/plain\r\n\r\n"
+                                                        b"the sandwich filling\r\n"))
+    def to_dave_encrypted():
+        """The delivered message for dave that is PGP-encrypted (its Subject is protected inside)."""
+        for name in gw.sink_files():
+            with open(os.path.join(gw.sink_dir, "new", name), "rb") as f:
+                m = f.read()
+            if b"Delivered-To: dave@demo.test" in m and b"BEGIN PGP MESSAGE" in m:
+                return m
+        return None
+    d = wait_for(to_dave_encrypted, 30)
+    opened = dave("--decrypt", input=d[d.find(b"-----BEGIN PGP MESSAGE"):]) if d else None
+    plain = opened.stdout if opened else b"" 
+    t.ok(d is not None and b"the sandwich filling" not in d and b"the sandwich filling" in plain
+         and b"X-Sealgate-AV: clean" in d.split(b"\r\n\r\n", 1)[0],
+         "sandwich: delivered encrypted to dave's own key (his gpg opens it), stamped clean",
+         (repr(opened.stderr) + repr(plain[:600])) if d else gw.log_text()[-1500:])
+    inner = with_attachment("x@example.net", "dave@demo.test", "s", clam_exe())
+    send("x@example.net", "dave@demo.test", pgp_mime_to("dave@demo.test", "sandwich virus",
+                                                        b"Content-Type" + inner.split(b"Content-Type", 1)[1]))
+    held = held_with("sandwich virus")
+    r = gw.cli("queue", "show", held or "none")
+    t.ok(held and f"infected ({FOUND})" in r.stdout and delivered("sandwich virus") is None,
+         "sandwich: the test virus inside is found in the plaintext and held", r.stdout + gw.log_text()[-1000:])
 
     # clamd stopped in the middle of a run: deferred (kept in active/), never passed as clean
     clamd.stop()
