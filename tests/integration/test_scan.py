@@ -13,7 +13,9 @@ it is delivered once clamd is back; check-config pings the scanner. A REAL spamd
 as the alternative anti-spam backend: GTUBE stamped with its score, the score tested by a rule.
 Scanners down (clamd, rspamd, spamd) and scanners answering garbage hold the mail as unscanned,
 never clean. X-Sealgate-Content on delivered mail; forged stamps stripped in both directions.
-Release from quarantine through the CLI resumes after the scanning stage.
+Release from quarantine through the CLI resumes after the scanning stage. The sandwich: mail
+encrypted to the gateway's key for a user who registered a key (OpenPGP) or certificate (S/MIME)
+of their own is decrypted, scanned and encrypted again to the user's own key.
 Owner: src/policy (scan_stage).
 """
 import base64
@@ -270,10 +272,26 @@ try:
         f.write(dave("--armor", "--export", "dave@demo.test").stdout)
     r = gw.cli("key", "import", own)
     t.ok(r.returncode == 0, "dave's own key (public part) is registered with the gateway", r.stdout + r.stderr)
-    load_policy('{ name = "sandwich-open"; if = { direction = "incoming"; to = "dave@demo.test"; };\n'
+    # carol (S/MIME) holds a certificate of her own too, from her own CA (trusted by the gateway)
+    with open(os.path.join(tmp, "own.cnf"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=emailProtection\nsubjectAltName=email:carol@demo.test\n")
+    made = [ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ownca.key", "-out", "ownca.pem",
+                 "-subj", "/CN=Carol Own CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign"),
+            ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "own.key", "-out", "own.csr", "-subj",
+                 "/CN=carol@demo.test"),
+            ossl("x509", "-req", "-in", "own.csr", "-CA", "ownca.pem", "-CAkey", "ownca.key", "-CAcreateserial",
+                 "-out", "own.pem", "-days", "30", "-extfile", "own.cnf")]
+    r1 = gw.cli("cert", "import", "--trust", os.path.join(tmp, "ownca.pem"))
+    r2 = gw.cli("cert", "import", os.path.join(tmp, "own.pem"))
+    t.ok(all(m.returncode == 0 for m in made) and r1.returncode == 0 and r2.returncode == 0,
+         "carol's own certificate (public part) from her own CA is registered with the gateway",
+         b"".join(m.stderr for m in made).decode() + r1.stderr + r2.stderr)
+    load_policy('{ name = "sandwich-open"; if = { direction = "incoming"; to = ["dave@demo.test", "carol@demo.test"]; };\n'
                 '  then = ( "decrypt" ); continue = true; },\n'
-                '{ name = "sandwich-close"; if = { direction = "incoming"; to = "dave@demo.test"; };\n'
-                '  then = ( { encrypt = ["pgp"]; }, "deliver" ); }',
+                '{ name = "sandwich-close"; if = { direction = "incoming"; to = ["dave@demo.test", "carol@demo.test"]; };\n'
+                '  then = ( "encrypt", "deliver" ); }',
                 "a policy with the sandwich rule for dave is loaded")
 
     def pgp_mime_to(who, subject, entity):
@@ -299,6 +317,22 @@ try:
          and b"X-Sealgate-AV: clean" in d.split(b"\r\n\r\n", 1)[0],
          "sandwich: delivered encrypted to dave's own key (his gpg opens it), stamped clean",
          (repr(opened.stderr) + repr(plain[:600])) if d else gw.log_text()[-1500:])
+    send("x@example.net", "carol@demo.test", smime_to(carol_pem, "smime sandwich", b"Content-Type: text/plain\r\n\r\n"
+                                                     b"the S/MIME filling\r\n"))
+
+    def to_carol_encrypted():
+        for name in gw.sink_files():
+            with open(os.path.join(gw.sink_dir, "new", name), "rb") as f:
+                m = f.read()
+            if b"Delivered-To: carol@demo.test" in m and b"pkcs7-mime" in m and b"Decryption: full" in m:
+                return m
+        return None
+    d = wait_for(to_carol_encrypted, 30)
+    opened = ossl("cms", "-decrypt", "-recip", "own.pem", "-inkey", "own.key", input=d) if d else None
+    t.ok(d is not None and b"the S/MIME filling" not in d and opened.returncode == 0
+         and b"the S/MIME filling" in opened.stdout and b"X-Sealgate-AV: clean" in d.split(b"\r\n\r\n", 1)[0],
+         "S/MIME sandwich: delivered encrypted to carol's own certificate (openssl cms opens it with her key), "
+         "stamped clean", (opened.stderr.decode() + repr(d[:700])) if d else gw.log_text()[-1500:])
     inner = with_attachment("x@example.net", "dave@demo.test", "s", clam_exe())
     send("x@example.net", "dave@demo.test", pgp_mime_to("dave@demo.test", "sandwich virus",
                                                         b"Content-Type" + inner.split(b"Content-Type", 1)[1]))
