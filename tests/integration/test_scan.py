@@ -159,6 +159,31 @@ try:
          repr(stamps(d, "spam") if d else gw.log_text()[-800:]))
 
     # the test virus attached to outgoing mail: held, the verdict is the reason, never delivered
+    # bob (outside) has a key the gateway knows: the default policy encrypts outgoing mail to him
+    bob = gpg_runner(os.path.join(tmp, "bob-gnupg"))
+    bob("--quick-gen-key", "Bob <bob@example.net>", "ed25519", "sign", "never")
+    bfpr = re.search(r"fpr:+([0-9A-F]{40}):", bob("--with-colons", "--list-keys", "bob@example.net").stdout.decode())
+    bob("--quick-add-key", bfpr.group(1) if bfpr else "none", "cv25519", "encr", "never")
+    with open(os.path.join(tmp, "bob.asc"), "wb") as f:
+        f.write(bob("--armor", "--export", "bob@example.net").stdout)
+    r = gw.cli("key", "import", os.path.join(tmp, "bob.asc"))
+    send("alice@demo.test", "bob@example.net", b"From: alice@demo.test\r\nTo: bob@example.net\r\n"
+         b"Subject: clean out\r\n\r\nfine\r\n")
+
+    def to_bob_encrypted():
+        for name in gw.sink_files():
+            with open(os.path.join(gw.sink_dir, "new", name), "rb") as f:
+                m = f.read()
+            if b"Delivered-To: bob@example.net" in m and b"BEGIN PGP MESSAGE" in m:
+                return m
+        return None
+    d = wait_for(to_bob_encrypted, 30)
+    opened = bob("--decrypt", input=d[d.find(b"-----BEGIN PGP MESSAGE"):]).stdout if d else b""
+    t.ok(r.returncode == 0 and d is not None and b"fine" in opened
+         and b"X-Sealgate-AV: clean" in d.split(b"\r\n\r\n", 1)[0] + opened,
+         "outgoing mail to bob is scanned before encryption: stamped clean, encrypted to his key",
+         repr(d[:700]) + repr(opened[:600]) if d else gw.log_text()[-1000:])
+    # the test virus in the same outgoing path is found before encryption
     send("alice@demo.test", "bob@example.net", with_attachment("alice@demo.test", "bob@example.net", "virus out",
                                                                clam_exe()))
     held = held_with("virus out")
@@ -182,7 +207,7 @@ try:
          r.stdout + r.stderr + gw.log_text()[-800:])
 
     # a forged stamp on outgoing mail is replaced by the gateway's verdict
-    send("alice@demo.test", "bob@example.net", b"From: alice@demo.test\r\nTo: bob@example.net\r\nSubject: forged\r\n"
+    send("alice@demo.test", "eve@example.net", b"From: alice@demo.test\r\nTo: eve@example.net\r\nSubject: forged\r\n"
          b"X-Sealgate-AV: clean (forged)\r\nX-Sealgate-Spam: score=-100; action=no action\r\n"
          b"X-Sealgate-Content: clean (forged)\r\n\r\nhello\r\n")
     d = wait_for(lambda: delivered("forged"), 30)
