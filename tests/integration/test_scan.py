@@ -458,17 +458,19 @@ try:
 
     # spamd, the alternative anti-spam backend: a real SpamAssassin, GTUBE stamped with its score
     t.ok(spamd.wait(), "a private spamd answers PING", spamd.log()[-800:])
-    restart(f'spamd = "{spamd.addr}";')
+    t.ok(clamd.start(), "clamd is started again (reached over TCP from now on)")
+    restart(f'clamd = "{clamd.tcp_addr}"; spamd = "{spamd.addr}";')
     r = gw.cli("check-config")
-    t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: spamd answers its PING",
+    t.ok(r.returncode == 0 and "configuration OK" in r.stdout, "check-config: spamd and clamd over TCP answer their PING",
          r.stdout + r.stderr)
     send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
          b"Subject: spamd offer\r\n\r\n" + GTUBE + b"\r\n")
     d = wait_for(lambda: delivered("spamd offer"), 60)
     st = stamps(d, "spam") if d else []
     m = re.match(rb"X-Sealgate-Spam: score=(\d+\.\d\d); action=spam; symbols=(.*)$", st[0]) if len(st) == 1 else None
-    t.ok(m and float(m.group(1)) >= 1000 and b"GTUBE" in m.group(2).split(b","),
-         "spamd: GTUBE stamped with SpamAssassin's score (1000 or more), action=spam, GTUBE among the rules",
+    t.ok(m and float(m.group(1)) >= 1000 and b"GTUBE" in m.group(2).split(b",") and stamps(d) == [b"X-Sealgate-AV: clean"],
+         "spamd: GTUBE stamped with SpamAssassin's score (1000 or more), action=spam, GTUBE among the rules; "
+         "clamd over TCP: clean",
          repr(st) + spamd.log()[-600:])
     send("x@example.net", "alice@demo.test", b"From: x@example.net\r\nTo: alice@demo.test\r\n"
          b"Subject: spamd ham\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMessage-ID: <a@example.net>\r\n"

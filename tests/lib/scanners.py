@@ -34,7 +34,7 @@ def clam_exe():
 
 
 class Clamd:
-    """clamd on a Unix socket in a temp dir, with one MD5 signature of clamav-testfiles'
+    """clamd on a Unix socket in a temp dir (and on a loopback TCP port), with one MD5 signature of clamav-testfiles'
     clam.exe (the .hdb line `sigtool --md5` writes: MD5:size:name). As root it drops to
     nobody (User), so the directory is world-readable and the socket mode 666."""
 
@@ -49,11 +49,13 @@ class Clamd:
             f.write(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{SIG}\n")
         self.sock = os.path.join(self.dir, "clamd.sock")
         self.addr = "unix:" + self.sock
+        self.tcp_port = free_port()
+        self.tcp_addr = f"tcp:127.0.0.1:{self.tcp_port}"  # the same clamd on a loopback TCP socket
         self.conf = os.path.join(self.dir, "clamd.conf")
         with open(self.conf, "w") as f:
             f.write(f"DatabaseDirectory {db}\nLocalSocket {self.sock}\nLocalSocketMode 666\nForeground yes\n"
                     f"LogFile {self.dir}/clamd.log\nTemporaryDirectory {self.dir}\n"
-                    f"StreamMaxLength {stream_max}\n"
+                    f"StreamMaxLength {stream_max}\nTCPSocket {self.tcp_port}\nTCPAddr 127.0.0.1\n"
                     + ("User nobody\n" if os.geteuid() == 0 else ""))
         os.chmod(self.dir, 0o777 if os.geteuid() == 0 else 0o755)  # clamd (nobody) writes its log here
         self.proc = None
