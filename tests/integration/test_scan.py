@@ -13,7 +13,8 @@ it is delivered once clamd is back; check-config pings the scanner. A REAL spamd
 as the alternative anti-spam backend: GTUBE stamped with its score, the score tested by a rule.
 Scanners down (clamd, rspamd, spamd) and scanners answering garbage hold the mail as unscanned,
 never clean. X-Sealgate-Content on delivered mail; forged stamps stripped in both directions.
-Release from quarantine through the CLI resumes after the scanning stage. The sandwich: mail
+Release from quarantine through the CLI and the REST API resumes after the scanning stage (and
+protection still runs). The sandwich: mail
 encrypted to the gateway's key for a user who registered a key (OpenPGP) or certificate (S/MIME)
 of their own is decrypted, scanned and encrypted again to the user's own key.
 Owner: src/policy (scan_stage).
@@ -32,6 +33,7 @@ import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import Gateway, Tap, asan_binary, gpg_runner, listdir, wait_for  # noqa: E402
+from sgweb import Client  # noqa: E402
 from scanners import FOUND, GTUBE, Clamd, Garbage, Rspamd, Spamd, clam_exe  # noqa: E402
 
 t = Tap()
@@ -39,7 +41,7 @@ clamd = Clamd()
 rspamd = Rspamd()
 spamd = Spamd()
 garbage = Garbage()
-gw = Gateway(binary=asan_binary())
+gw = Gateway(binary=asan_binary(), web=True)  # the web role for the release through the API
 gw.write_config(f'scan = {{ clamd = "{clamd.addr}"; rspamd = "{rspamd.addr}"; on_error = "defer"; timeout = 10; }};\n')
 tmp = tempfile.mkdtemp(prefix="sg-scan-")
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
@@ -520,6 +522,36 @@ try:
          and not stamps(d) and "event=scan-released" in gw.log_text(),
          "a released PGP/MIME message is decrypted again, not scanned again, and delivered stamped "
          "X-Sealgate-Content: released (REASON)", r.stdout + r.stderr + (repr(d[:900]) if d else gw.log_text()[-1500:]))
+    # release through the REST API (an administrator's session, audited as queue.release): the
+    # virus held on dave's sandwich path resumes after the stage and is still protected, i.e.
+    # encrypted to dave's own key, not delivered in the clear
+    load_policy('{ name = "sandwich-open"; if = { direction = "incoming"; to = "dave@demo.test"; };\n'
+                '  then = ( "decrypt" ); continue = true; },\n'
+                '{ name = "sandwich-close"; if = { direction = "incoming"; to = "dave@demo.test"; };\n'
+                '  then = ( "encrypt", "deliver" ); }', "the sandwich policy is in force again")
+    r = gw.cli("admin", "add", "opal", "--role", "administrator")
+    pw = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
+    c = Client(gw.web_port)
+    c.login("opal", pw.group(1) if pw else "")
+    held = held_with("sandwich virus", 1)
+    a = c.api("POST", f"/api/v1/queue/{held}/release", csrf=c.csrf())
+
+    def released_to_dave():
+        for name in gw.sink_files():
+            with open(os.path.join(gw.sink_dir, "new", name), "rb") as f:
+                m = f.read()
+            if b"Delivered-To: dave@demo.test" in m and b"BEGIN PGP MESSAGE" in m:
+                p = dave("--decrypt", input=m[m.find(b"-----BEGIN PGP MESSAGE"):]).stdout
+                if VIRUS_B64[:40] in p.replace(b"\r\n", b""):
+                    return m
+        return None
+    d = wait_for(released_to_dave, 30)
+    t.ok(a.status == 200 and d is not None and b"X-Sealgate-Content: released (quarantine: infected" not in d
+         and b"X-Sealgate-Content: released (infected (" in d and not any(
+             b"Delivered-To: dave@demo.test" in m and VIRUS_B64[:40] in m.replace(b"\r\n", b"")
+             for m in (open(os.path.join(gw.sink_dir, "new", n), "rb").read() for n in gw.sink_files())),
+         "released through the API: not scanned again, encrypted to dave's own key (protection not skipped), "
+         "never in the clear", f"{a.status} {a.body[:300]!r} " + (repr(d[:800]) if d else gw.log_text()[-1500:]))
     t.ok(not gw.sanitizer_reports(), "no sanitizer report", "\n".join(gw.sanitizer_reports()[:5]))
 finally:
     gw.cleanup()
