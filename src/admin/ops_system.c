@@ -135,23 +135,25 @@ int sg_op_status(sg_op_ctx *ctx, const json_t *args, json_t **result, sg_op_erro
     return sg_op_answer(r, result, err);
 }
 
-/* Each configured content scanner answers its ping (clamd PING, rspamd /ping), asked from this
+/* Each configured content scanner answers its ping (clamd PING, rspamd /ping, spamd PING), asked from this
  * process: check-config runs outside cryptd (docs/scanning.md). */
 static int scanner_problems(const sg_config *c, json_t *problems)
 {
     int n = 0;
-    const char *addr[] = {c->scan.clamd, c->scan.rspamd};
-    const int kind[] = {SG_SCAN_CLAMD_PING, SG_SCAN_RSPAMD_PING};
-    for (int i = 0; c->scan.enabled && i < 2; i++) {
+    const char *addr[] = {c->scan.clamd, c->scan.rspamd, c->scan.spamd};
+    const int kind[] = {SG_SCAN_CLAMD_PING, SG_SCAN_RSPAMD_PING, SG_SCAN_SPAMD_PING};
+    const char *name[] = {"clamd", "rspamd", "spamd"};
+    int (*pong[])(const char *, size_t) = {sg_clamd_parse_pong, sg_rspamd_parse_pong, sg_spamd_parse_pong};
+    for (int i = 0; c->scan.enabled && i < 3; i++) {
         if (!addr[i])
             continue;
         char *ans = NULL, err[256] = "", buf[400];
         size_t len = 0;
         int rc = sg_scan_direct(kind[i], addr[i], NULL, NULL, 0, 5000, &ans, &len, err, sizeof err);
         if (rc == 0)
-            rc = i == 0 ? sg_clamd_parse_pong(ans, len) : sg_rspamd_parse_pong(ans, len);
+            rc = pong[i](ans, len);
         if (rc < 0) {
-            snprintf(buf, sizeof buf, "scan.%s %s does not answer its ping%s%.200s", i == 0 ? "clamd" : "rspamd",
+            snprintf(buf, sizeof buf, "scan.%s %s does not answer its ping%s%.200s", name[i],
                      addr[i], err[0] ? ": " : " (unexpected answer)", err);
             json_array_append_new(problems, json_string(buf));
             n++;

@@ -517,6 +517,10 @@ static void load_scan(ctx *x, sg_config *c, config_setting_t *g)
             rd_line(x, s, &c->scan.rspamd);
             if (!x->failed && strncmp(c->scan.rspamd, "http://", 7) != 0)
                 fail(x, s, "scan.rspamd: expected \"http://HOST:PORT\"");
+        } else if (is(s, "spamd")) {
+            rd_line(x, s, &c->scan.spamd);
+            if (!x->failed && strncmp(c->scan.spamd, "unix:/", 6) != 0 && strncmp(c->scan.spamd, "tcp:", 4) != 0)
+                fail(x, s, "scan.spamd: expected \"unix:/PATH\" or \"tcp:HOST:PORT\"");
         } else if (is(s, "max_size")) {
             rd_int(x, s, 1024, 1LL << 28, &v);
             c->scan.max_size = (size_t)v;
@@ -527,6 +531,8 @@ static void load_scan(ctx *x, sg_config *c, config_setting_t *g)
         else
             fail(x, s, "scan.%s: unknown setting", config_setting_name(s));
     }
+    if (!x->failed && c->scan.rspamd && c->scan.spamd)
+        fail(x, g, "scan: rspamd and spamd are alternatives, configure one of them");
 }
 
 static void load_file(ctx *x, sg_config *c, config_t *cf)
@@ -822,7 +828,8 @@ void sg_config_free(sg_config *c)
                      &c->smtpd.tls_key, &c->relay.next_hop, &c->relay.helo_name, &c->sink.listen,
                      &c->sink.maildir,  &c->cryptd.outer_subject, &c->relay.tls_ca_file,
                      &c->users.web,     &c->users.store_group, &c->web.listen,
-                     &c->store_password_file, &c->scan.clamd,    &c->scan.rspamd};
+                     &c->store_password_file, &c->scan.clamd,    &c->scan.rspamd,
+                     &c->scan.spamd};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     list_free(&c->internal_domains);

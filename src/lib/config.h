@@ -167,6 +167,7 @@ typedef struct sg_config {
         bool enabled;
         char *clamd;        /* "unix:PATH" or "tcp:HOST:PORT", or NULL */
         char *rspamd;       /* "http://HOST:PORT", or NULL */
+        char *spamd;        /* "unix:PATH" or "tcp:HOST:PORT", or NULL (not with rspamd) */
         size_t max_size;    /* bytes sent to a scanner at most; larger is "unscanned (too large)" */
         int on_error;       /* enum sg_scan_on_error */
         int timeout;        /* seconds for one scanner conversation */

@@ -23,12 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/privdrop.h"
 #include "net/netio.h"
 
 #define MAX_URL 2048u
@@ -39,8 +36,8 @@
 #define MAX_ERR SG_FETCH_MAX_ERR
 #define MAX_RESP (1ull << 30)
 
-/* The parent's state. lock guards everything below; wlock keeps one request's bytes together
- * on the socket (never held while waiting for an answer). */
+/* The parent's state. helper.lock guards the helper and everything below; wlock keeps one
+ * request's bytes together on the socket (never held while waiting for an answer). */
 typedef struct waiter {
     uint64_t id;
     size_t max;     /* the body cap this request asked for */
@@ -51,11 +48,9 @@ typedef struct waiter {
     size_t len;
     struct waiter *next;
 } waiter;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, wlock = PTHREAD_MUTEX_INITIALIZER;
+static sg_net_helper helper = SG_NET_HELPER_INIT("fetch helper");
+static pthread_mutex_t wlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t answered = PTHREAD_COND_INITIALIZER;
-static int helper_fd = -1;
-static pid_t helper_pid;
-static int helper_dead;
 static bool reader_on;
 static pthread_t reader;
 static uint64_t next_id;
@@ -169,45 +164,23 @@ static void serve(int fd)
 
 int sg_fetch_helper_start(const char *user, const char *group, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&lock);
-    if (helper_fd >= 0) {
-        pthread_mutex_unlock(&lock);
-        return 0;
-    }
-    int fd;
-    pid_t pid = sg_net_helper_fork("fetch helper", user, group, serve, &fd, err, errlen);
-    if (pid < 0) {
-        pthread_mutex_unlock(&lock);
-        return -1;
-    }
-    helper_fd = fd;
-    helper_pid = pid;
-    helper_dead = 0;
-    pthread_mutex_unlock(&lock);
-    return 0;
+    return sg_net_helper_start(&helper, user, group, serve, err, errlen);
 }
 
 int sg_fetch_helper_attach(int fd)
 {
-    pthread_mutex_lock(&lock);
-    int rc = helper_fd >= 0 ? -1 : 0;
-    if (rc == 0) {
-        helper_fd = fd;
-        helper_pid = 0;
-        helper_dead = 0;
+    int rc = sg_net_helper_attach(&helper, fd);
+    pthread_mutex_lock(&helper.lock);
+    if (rc == 0)
         next_id = 0;
-    }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&helper.lock);
     return rc;
 }
 
-/* The helper is no longer usable: every waiting request fails, none is sent again. The socket
- * is shut down, not closed (the reader may still be in recv on it); stop closes it. */
+/* The helper is no longer usable: every waiting request fails, none is sent again. */
 static void lost_locked(void)
 {
-    if (helper_fd >= 0 && !helper_dead)
-        shutdown(helper_fd, SHUT_RDWR);
-    helper_dead = 1;
+    sg_net_helper_lose_locked(&helper);
     for (waiter *w = waiting; w; w = w->next)
         if (!w->done) {
             w->done = true;
@@ -219,47 +192,39 @@ static void lost_locked(void)
 
 void sg_fetch_helper_stop(void)
 {
-    pthread_mutex_lock(&lock);
-    if (helper_fd >= 0)
-        shutdown(helper_fd, SHUT_RDWR); /* the reader's recv returns, the helper sees EOF */
+    pthread_mutex_lock(&helper.lock);
+    if (helper.fd >= 0)
+        shutdown(helper.fd, SHUT_RDWR); /* the reader's recv returns, the helper sees EOF */
     bool join = reader_on;
     reader_on = false;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&helper.lock);
     if (join)
         pthread_join(reader, NULL);
-    pthread_mutex_lock(&lock);
-    if (helper_fd >= 0)
-        close(helper_fd);
-    if (helper_pid > 0)
-        waitpid(helper_pid, NULL, 0);
-    helper_fd = -1;
-    helper_pid = 0;
-    helper_dead = 0;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&helper.lock);
+    sg_net_helper_close_locked(&helper);
+    pthread_mutex_unlock(&helper.lock);
 }
 
 pid_t sg_fetch_helper_pid(void)
 {
-    return helper_pid > 0 ? helper_pid : 0;
+    return sg_net_helper_pid(&helper);
 }
 
 int sg_fetch_helper_active(void)
 {
-    pthread_mutex_lock(&lock);
-    int a = helper_fd >= 0 || helper_dead;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&helper.lock);
+    int a = helper.fd >= 0 || helper.dead;
+    pthread_mutex_unlock(&helper.lock);
     return a;
 }
 
 int sg_fetch_helper_lost(void)
 {
-    pthread_mutex_lock(&lock);
-    if (helper_pid > 0 && waitpid(helper_pid, NULL, WNOHANG) == helper_pid) {
-        helper_pid = -1; /* reaped: stop must not wait for it */
+    pthread_mutex_lock(&helper.lock);
+    if (sg_net_helper_exited_locked(&helper))
         lost_locked();
-    }
-    int lost = helper_dead;
-    pthread_mutex_unlock(&lock);
+    int lost = helper.dead;
+    pthread_mutex_unlock(&helper.lock);
     return lost;
 }
 
@@ -283,10 +248,10 @@ static void *reader_main(void *arg)
         sg_fetch_resp_hdr r;
         if (sg_net_io_all(fd, &r, sizeof r, false, -1) < 0)
             break;
-        pthread_mutex_lock(&lock);
+        pthread_mutex_lock(&helper.lock);
         waiter *w = find_locked(r.id);
         size_t max = w ? w->max : 0;
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_unlock(&helper.lock);
         if (!w || r.magic != SG_FETCH_MAGIC || r.err_len >= MAX_ERR || r.body_len > max)
             break;
         char e[MAX_ERR];
@@ -296,7 +261,7 @@ static void *reader_main(void *arg)
             break;
         }
         e[r.err_len] = '\0';
-        pthread_mutex_lock(&lock);
+        pthread_mutex_lock(&helper.lock);
         if ((w = find_locked(r.id))) {
             w->done = true;
             w->rc = r.rc;
@@ -307,11 +272,11 @@ static void *reader_main(void *arg)
         } else {
             free(buf);
         }
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_unlock(&helper.lock);
     }
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&helper.lock);
     lost_locked();
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&helper.lock);
     return NULL;
 }
 
@@ -324,7 +289,7 @@ static int reader_start_locked(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&reader, NULL, reader_main, (void *)(intptr_t)helper_fd);
+    int rc = pthread_create(&reader, NULL, reader_main, (void *)(intptr_t)helper.fd);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return -1;
@@ -377,10 +342,10 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&lock);
-    int fd = helper_fd;
-    if (fd < 0 || helper_dead || reader_start_locked() < 0) {
-        pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&helper.lock);
+    int fd = helper.fd;
+    if (fd < 0 || helper.dead || reader_start_locked() < 0) {
+        pthread_mutex_unlock(&helper.lock);
         snprintf(err, errlen, "fetch helper not running");
         return SG_FETCH_UNREACHABLE;
     }
@@ -388,7 +353,7 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
     h.id = me.id;
     me.next = waiting;
     waiting = &me;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&helper.lock);
 
     pthread_mutex_lock(&wlock);
     int wait_ms = (int)(guard > INT32_MAX ? INT32_MAX : guard);
@@ -399,14 +364,14 @@ int sg_fetch_helper_request(const char *url, const char *content_type, const uin
                sg_net_io_all(fd, (void *)lim->connect_to, tl, true, wait_ms) == 0;
     pthread_mutex_unlock(&wlock);
 
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&helper.lock);
     if (!sent)
         lost_locked(); /* out of step or gone: never reused, never replaced by an in-process fetch */
     while (!me.done)
-        if (pthread_cond_clockwait(&answered, &lock, CLOCK_MONOTONIC, &until) == ETIMEDOUT && !me.done)
+        if (pthread_cond_clockwait(&answered, &helper.lock, CLOCK_MONOTONIC, &until) == ETIMEDOUT && !me.done)
             lost_locked(); /* no answer within every timeout: a stuck helper */
     unlink_locked(&me);
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&helper.lock);
     snprintf(err, errlen, "%s", me.err);
     if (me.rc == SG_FETCH_OK && me.body) {
         *out = me.body;

@@ -1,4 +1,5 @@
-/* netio.c - whole reads and writes on a socket (netio.h). Owner: src/net. */
+/* netio.c - whole reads and writes on a socket, and the helper processes' fork and state
+ * (netio.h). Owner: src/net. */
 #include "net/netio.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/privdrop.h"
@@ -78,4 +80,72 @@ pid_t sg_net_helper_fork(const char *name, const char *user, const char *group, 
     close(sv[1]);
     *fd = sv[0];
     return pid;
+}
+
+int sg_net_helper_start(sg_net_helper *h, const char *user, const char *group, void (*serve)(int), char *err,
+                        size_t errlen)
+{
+    pthread_mutex_lock(&h->lock);
+    int rc = 0;
+    if (h->fd < 0) {
+        int fd;
+        pid_t pid = sg_net_helper_fork(h->name, user, group, serve, &fd, err, errlen);
+        if (pid < 0) {
+            rc = -1;
+        } else {
+            h->fd = fd;
+            h->pid = pid;
+            h->dead = false;
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+int sg_net_helper_attach(sg_net_helper *h, int fd)
+{
+    pthread_mutex_lock(&h->lock);
+    int rc = h->fd >= 0 ? -1 : 0;
+    if (rc == 0) {
+        h->fd = fd;
+        h->pid = 0;
+        h->dead = false;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+pid_t sg_net_helper_pid(sg_net_helper *h)
+{
+    pthread_mutex_lock(&h->lock);
+    pid_t pid = h->pid > 0 ? h->pid : 0;
+    pthread_mutex_unlock(&h->lock);
+    return pid;
+}
+
+bool sg_net_helper_exited_locked(sg_net_helper *h)
+{
+    if (h->pid > 0 && waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+        h->pid = -1; /* reaped: close must not wait for it */
+        return true;
+    }
+    return false;
+}
+
+void sg_net_helper_lose_locked(sg_net_helper *h)
+{
+    if (h->fd >= 0 && !h->dead)
+        shutdown(h->fd, SHUT_RDWR);
+    h->dead = true;
+}
+
+void sg_net_helper_close_locked(sg_net_helper *h)
+{
+    if (h->fd >= 0)
+        close(h->fd);
+    if (h->pid > 0)
+        waitpid(h->pid, NULL, 0);
+    h->fd = -1;
+    h->pid = 0;
+    h->dead = false;
 }

@@ -1,5 +1,5 @@
-/* scan.h - conversations with the content scanners: clamd (INSTREAM, PING) and rspamd (HTTP
- * POST /checkv2, GET /ping), in this process or through the scan helper, and the strict
+/* scan.h - conversations with the content scanners: clamd (INSTREAM, PING), rspamd (HTTP
+ * POST /checkv2, GET /ping) and spamd (SpamAssassin's SPAMC/1.5 SYMBOLS, PING), in this process or through the scan helper, and the strict
  * parsers of their answers. Owner: src/net.
  * SECURITY: cryptd opens no sockets. It starts the scan helper (scan_helper.c) before any key
  * is loaded; the helper, a fork running as the helper user with only its socketpair open, talks
@@ -17,6 +17,8 @@ enum sg_scan_kind {
     SG_SCAN_RSPAMD,      /* POST /checkv2 with the data and the envelope as headers */
     SG_SCAN_CLAMD_PING,  /* zPING */
     SG_SCAN_RSPAMD_PING, /* GET /ping */
+    SG_SCAN_SPAMD,       /* SYMBOLS SPAMC/1.5 with the data and the envelope as headers */
+    SG_SCAN_SPAMD_PING,  /* PING SPAMC/1.5 */
 };
 
 #define SG_SCAN_MAX_ANSWER (256u * 1024)  /* a scanner's answer, at most (rspamd's JSON) */
@@ -31,8 +33,8 @@ typedef struct sg_scan_env {
     size_t nrcpt;
 } sg_scan_env;
 
-/* One conversation with a scanner. addr: clamd "unix:PATH" or "tcp:HOST:PORT"; rspamd
- * "http://HOST:PORT". The scanner's raw answer in *out (malloc'd, NUL-terminated, at most
+/* One conversation with a scanner. addr: clamd and spamd "unix:PATH" or "tcp:HOST:PORT";
+ * rspamd "http://HOST:PORT". The scanner's raw answer in *out (malloc'd, NUL-terminated, at most
  * SG_SCAN_MAX_ANSWER bytes). 0, or -1 with err: cannot connect, I/O error, timeout (the
  * scanner is unavailable). sg_scan_call goes through the helper when one was started (and
  * fails when it died), else runs in this process (check-config, tests). */
@@ -59,6 +61,13 @@ typedef struct sg_rspamd_result {
 int sg_rspamd_parse(const char *ans, size_t len, sg_rspamd_result *r, char *err, size_t errlen);
 /* An HTTP answer of /ping: 0 for status 200 with "pong". */
 int sg_rspamd_parse_pong(const char *ans, size_t len);
+/* spamd's answer to SYMBOLS ("SPAMD/1.x 0 EX_OK", a Content-length that matches the body, one
+ * "Spam: True|False ; SCORE / REQUIRED" header, the symbols as the body) into the same result:
+ * action "spam" when spamd judged it spam (score at or over its required score), else "no
+ * action". 0, or -1 with err. */
+int sg_spamd_parse(const char *ans, size_t len, sg_rspamd_result *r, char *err, size_t errlen);
+/* A PING answer: 0 for "SPAMD/1.x 0 PONG". */
+int sg_spamd_parse_pong(const char *ans, size_t len);
 
 /* ---- the helper (scan_helper.c) ---- */
 /* Forks the helper (user/group for the drop when root), as sg_fetch_helper_start: once, before

@@ -1,8 +1,8 @@
-/* scan_client.c - one conversation with clamd or rspamd in this process (scan.h): connect,
+/* scan_client.c - one conversation with clamd, rspamd or spamd in this process (scan.h): connect,
  * send, read the whole answer within a cap and a timeout. Owner: src/net.
  * SECURITY: runs in the scan helper (and in the CLI's check-config), never in cryptd. It only
  * moves bytes: what the answer means is decided by the parsers in cryptd. Envelope strings that
- * would break an HTTP header line (CR, LF, control bytes) are not passed to rspamd. */
+ * would break a header line (CR, LF, control bytes) are not passed to rspamd or spamd. */
 #include "net/scan.h"
 
 #include <errno.h>
@@ -216,6 +216,19 @@ static int rspamd_head(char *h, size_t hl, int kind, const sg_scan_env *env, siz
     return n;
 }
 
+/* spamd's request (SpamAssassin's spamc protocol 1.5): SYMBOLS asks for the score and the
+ * rules that hit. spamd takes no envelope: it reads the path from the message's Received
+ * lines (the MTA's before the gateway are there). */
+static int spamd_head(char *h, size_t hl, int kind, size_t len)
+{
+    if (kind == SG_SCAN_SPAMD_PING)
+        return snprintf(h, hl, "PING SPAMC/1.5\r\n\r\n");
+    int n = snprintf(h, hl, "SYMBOLS SPAMC/1.5\r\nContent-length: %zu\r\nUser: sealgate\r\n", len);
+    if (n > 0 && (size_t)n < hl)
+        n += snprintf(h + n, hl - (size_t)n, "\r\n");
+    return n;
+}
+
 int sg_scan_direct(int kind, const char *addr, const sg_scan_env *env, const uint8_t *data, size_t len,
                    int timeout_ms, char **out, size_t *outlen, char *err, size_t errlen)
 {
@@ -249,11 +262,15 @@ int sg_scan_direct(int kind, const char *addr, const sg_scan_env *env, const uin
         rc = read_answer(fd, true, deadline, out, outlen, err, errlen);
         if (rc < 0 && !sent)
             snprintf(err, errlen, "sending to %s: %s", addr, strerror(errno));
-    } else if (kind == SG_SCAN_RSPAMD || kind == SG_SCAN_RSPAMD_PING) {
+    } else if (kind == SG_SCAN_RSPAMD || kind == SG_SCAN_RSPAMD_PING || kind == SG_SCAN_SPAMD ||
+               kind == SG_SCAN_SPAMD_PING) {
+        /* Both answer and close: the answer is what comes until the end of the stream. */
         char head[8192];
-        int hn = rspamd_head(head, sizeof head, kind, env, len);
+        bool ping = kind == SG_SCAN_RSPAMD_PING || kind == SG_SCAN_SPAMD_PING;
+        int hn = kind == SG_SCAN_RSPAMD || kind == SG_SCAN_RSPAMD_PING ? rspamd_head(head, sizeof head, kind, env, len)
+                                                                         : spamd_head(head, sizeof head, kind, len);
         if (hn > 0 && (size_t)hn < sizeof head && send_all(fd, head, (size_t)hn, deadline) == 0 &&
-            (kind == SG_SCAN_RSPAMD_PING || send_all(fd, data, len, deadline) == 0))
+            (ping || send_all(fd, data, len, deadline) == 0))
             rc = read_answer(fd, false, deadline, out, outlen, err, errlen);
         else
             snprintf(err, errlen, "sending to %s: %s", addr, hn > 0 ? strerror(errno) : "request too long");

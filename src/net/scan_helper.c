@@ -15,23 +15,16 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/privdrop.h"
 #include "net/netio.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int helper_fd = -1;
-static pid_t helper_pid;
-static bool helper_dead;
+static sg_net_helper helper = SG_NET_HELPER_INIT("scan helper");
 
 
 /* ---- the helper ---- */
@@ -94,64 +87,33 @@ static void serve(int fd)
 
 int sg_scan_helper_start(const char *user, const char *group, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&lock);
-    if (helper_fd >= 0) {
-        pthread_mutex_unlock(&lock);
-        return 0;
-    }
-    int fd;
-    pid_t pid = sg_net_helper_fork("scan helper", user, group, serve, &fd, err, errlen);
-    if (pid < 0) {
-        pthread_mutex_unlock(&lock);
-        return -1;
-    }
-    helper_fd = fd;
-    helper_pid = pid;
-    helper_dead = false;
-    pthread_mutex_unlock(&lock);
-    return 0;
+    return sg_net_helper_start(&helper, user, group, serve, err, errlen);
 }
 
 int sg_scan_helper_attach(int fd)
 {
-    pthread_mutex_lock(&lock);
-    int rc = helper_fd >= 0 ? -1 : 0;
-    if (rc == 0) {
-        helper_fd = fd;
-        helper_pid = 0;
-        helper_dead = false;
-    }
-    pthread_mutex_unlock(&lock);
-    return rc;
+    return sg_net_helper_attach(&helper, fd);
 }
 
 void sg_scan_helper_stop(void)
 {
-    pthread_mutex_lock(&lock);
-    if (helper_fd >= 0)
-        close(helper_fd);
-    if (helper_pid > 0)
-        waitpid(helper_pid, NULL, 0);
-    helper_fd = -1;
-    helper_pid = 0;
-    helper_dead = false;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&helper.lock);
+    sg_net_helper_close_locked(&helper);
+    pthread_mutex_unlock(&helper.lock);
 }
 
 pid_t sg_scan_helper_pid(void)
 {
-    return helper_pid > 0 ? helper_pid : 0;
+    return sg_net_helper_pid(&helper);
 }
 
 int sg_scan_helper_lost(void)
 {
-    pthread_mutex_lock(&lock);
-    if (helper_pid > 0 && waitpid(helper_pid, NULL, WNOHANG) == helper_pid) {
-        helper_pid = -1;
-        helper_dead = true;
-    }
-    int lost = helper_dead;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&helper.lock);
+    if (sg_net_helper_exited_locked(&helper))
+        sg_net_helper_lose_locked(&helper);
+    int lost = helper.dead;
+    pthread_mutex_unlock(&helper.lock);
     return lost;
 }
 
@@ -187,7 +149,7 @@ static int request_locked(int kind, const char *addr, const sg_scan_env *env, co
     }
     /* The helper's own timeout ends the conversation; this one guards against a stuck helper. */
     int guard = timeout_ms + 5000;
-    int fd = helper_fd;
+    int fd = helper.fd;
     bool sent = sg_net_io_all(fd, &h, sizeof h, true, guard) == 0 && sg_net_io_all(fd, (void *)addr, h.addr_len, true, guard) == 0 &&
                 sg_net_io_all(fd, (void *)from, h.from_len, true, guard) == 0 &&
                 sg_net_io_all(fd, (void *)ip, h.ip_len, true, guard) == 0 &&
@@ -219,8 +181,7 @@ static int request_locked(int kind, const char *addr, const sg_scan_env *env, co
     return 0;
 lost:
     /* Out of step, gone or stuck: never asked again (the socket is shut down, not reused). */
-    shutdown(fd, SHUT_RDWR);
-    helper_dead = true;
+    sg_net_helper_lose_locked(&helper);
     snprintf(err, errlen, "scan helper failed (stopped)");
     return -1;
 }
@@ -230,18 +191,18 @@ int sg_scan_call(int kind, const char *addr, const sg_scan_env *env, const uint8
 {
     *out = NULL;
     *outlen = 0;
-    pthread_mutex_lock(&lock);
-    if (helper_fd < 0 && !helper_dead) {
-        pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&helper.lock);
+    if (helper.fd < 0 && !helper.dead) {
+        pthread_mutex_unlock(&helper.lock);
         return sg_scan_direct(kind, addr, env, data, len, timeout_ms, out, outlen, err, errlen);
     }
     int rc;
-    if (helper_dead) {
+    if (helper.dead) {
         snprintf(err, errlen, "scan helper not running");
         rc = -1;
     } else {
         rc = request_locked(kind, addr, env, data, len, timeout_ms, out, outlen, err, errlen);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&helper.lock);
     return rc;
 }

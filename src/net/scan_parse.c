@@ -1,13 +1,17 @@
-/* scan_parse.c - the strict parsers of clamd's and rspamd's answers (scan.h). Owner: src/net.
+/* scan_parse.c - the strict parsers of clamd's, rspamd's and spamd's answers (scan.h).
+ * Owner: src/net.
  * SECURITY: the answers come from another process over the network (through the helper);
  * these parsers run in cryptd. Whatever they do not recognise exactly is an error, and an
  * error is never "clean": clamd's answer must be one NUL-terminated line of a known form;
  * rspamd's an HTTP 200 whose body is one JSON object (jansson, duplicates refused) with a
- * number "score" and one of rspamd's actions. */
+ * number "score" and one of rspamd's actions; spamd's a status line with code 0, a Content-length
+ * that matches the body, exactly one well-formed Spam header. */
 #include "net/scan.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -151,4 +155,134 @@ int sg_rspamd_parse(const char *a, size_t len, sg_rspamd_result *r, char *err, s
 out:
     json_decref(o);
     return rc;
+}
+
+/* Copies symbol names from a comma-separated list, each shown only when it fits a header. */
+static void symbols_from(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    while (n) {
+        const char *c = memchr(s, ',', n);
+        size_t kl = c ? (size_t)(c - s) : n;
+        bool safe = kl > 0 && kl < 100;
+        for (size_t i = 0; safe && i < kl; i++)
+            safe = s[i] > 32 && s[i] < 127 && s[i] != ';';
+        if (safe && used + kl + 2 < outlen)
+            used += (size_t)snprintf(out + used, outlen - used, "%s%.*s", used ? "," : "", (int)kl, s);
+        s += kl + (c ? 1 : 0);
+        n -= kl + (c ? 1 : 0);
+    }
+}
+
+/* A decimal number as spamd writes it ("-1.5", "1004.2"); the rest in *end. */
+static bool spamd_number(const char *s, const char *lim, double *v, const char **end)
+{
+    const char *p = s;
+    if (p < lim && *p == '-')
+        p++;
+    const char *d = p;
+    while (p < lim && *p >= '0' && *p <= '9')
+        p++;
+    if (p == d || p - s > 12)
+        return false;
+    if (p < lim && *p == '.') {
+        const char *f = ++p;
+        while (p < lim && *p >= '0' && *p <= '9')
+            p++;
+        if (p == f || p - f > 6)
+            return false;
+    }
+    char buf[24];
+    snprintf(buf, sizeof buf, "%.*s", (int)(p - s), s);
+    *v = strtod(buf, NULL);
+    *end = p;
+    return isfinite(*v);
+}
+
+/* "SPAMD/1.<digit> 0 <word>\r\n": the status line with code 0 and its message; the line's end. */
+static const char *spamd_status(const char *a, size_t len, const char *msg)
+{
+    size_t ml = strlen(msg);
+    if (len < 12 + ml + 2 || memcmp(a, "SPAMD/1.", 8) != 0 || a[8] < '0' || a[8] > '9' || memcmp(a + 9, " 0 ", 3) != 0 ||
+        memcmp(a + 12, msg, ml) != 0 || memcmp(a + 12 + ml, "\r\n", 2) != 0)
+        return NULL;
+    return a + 12 + ml + 2;
+}
+
+int sg_spamd_parse_pong(const char *a, size_t len)
+{
+    const char *e = a ? spamd_status(a, len, "PONG") : NULL;
+    return e && e == a + len ? 0 : -1;
+}
+
+int sg_spamd_parse(const char *a, size_t len, sg_rspamd_result *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    const char *p = a ? spamd_status(a, len, "EX_OK") : NULL, *end = a + len;
+    if (!p) {
+        snprintf(err, errlen, "spamd's answer is not SPAMD/1.x 0 EX_OK");
+        return -1;
+    }
+    if (memchr(a, '\0', len)) {
+        snprintf(err, errlen, "spamd's answer holds a NUL byte");
+        return -1;
+    }
+    long clen = -1;
+    int spam_seen = 0, is_spam = 0;
+    for (;;) {
+        const char *nl = NULL;
+        for (const char *q = p; q + 1 < end; q++)
+            if (q[0] == '\r' && q[1] == '\n') {
+                nl = q;
+                break;
+            }
+        if (!nl || nl - p > 200) {
+            snprintf(err, errlen, "spamd's answer has a broken header");
+            return -1;
+        }
+        if (nl == p) {
+            p += 2;
+            break; /* the body follows */
+        }
+        size_t hl = (size_t)(nl - p);
+        if (hl > 16 && strncasecmp(p, "Content-length: ", 16) == 0) {
+            char *e;
+            char num[24];
+            snprintf(num, sizeof num, "%.*s", (int)(hl - 16 < 20 ? hl - 16 : 20), p + 16);
+            clen = num[0] >= '0' && num[0] <= '9' ? strtol(num, &e, 10) : -1;
+            if (clen < 0 || *e || hl - 16 > 9) {
+                snprintf(err, errlen, "spamd's Content-length is not a number");
+                return -1;
+            }
+        } else if (hl > 6 && strncasecmp(p, "Spam: ", 6) == 0) {
+            const char *q = p + 6, *le = nl;
+            if (le - q >= 4 && memcmp(q, "True", 4) == 0) {
+                is_spam = 1;
+                q += 4;
+            } else if (le - q >= 5 && memcmp(q, "False", 5) == 0) {
+                q += 5;
+            } else {
+                snprintf(err, errlen, "spamd's Spam header is neither True nor False");
+                return -1;
+            }
+            if (le - q < 3 || memcmp(q, " ; ", 3) != 0 || !spamd_number(q + 3, le, &r->score, &q) || le - q < 3 ||
+                memcmp(q, " / ", 3) != 0 || !spamd_number(q + 3, le, &r->required, &q) || q != le) {
+                snprintf(err, errlen, "spamd's Spam header is not \"WORD ; SCORE / REQUIRED\"");
+                return -1;
+            }
+            spam_seen++;
+        }
+        p = nl + 2;
+    }
+    size_t blen = (size_t)(end - p);
+    if (spam_seen != 1 || clen < 0 || (size_t)clen != blen) {
+        snprintf(err, errlen, "spamd's answer lacks one Spam header or a Content-length that matches");
+        return -1;
+    }
+    while (blen && (p[blen - 1] == '\n' || p[blen - 1] == '\r'))
+        blen--;
+    snprintf(r->action, sizeof r->action, "%s", is_spam ? "spam" : "no action");
+    symbols_from(p, blen, r->symbols, sizeof r->symbols);
+    return 0;
 }

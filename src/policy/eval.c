@@ -240,9 +240,11 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
     sg_policy_settings_for(p, rcpt, &rs);
     sg_policy_settings_for(p, sender, &ss);
     const sg_paction *enc = NULL, *sign = NULL;
-    bool create = false;
+    bool create = false, opened_first = false; /* a decrypt before the encrypt (the sandwich) */
     for (size_t i = 0; i < d->nchain; i++) {
         int kind = d->chain[i]->kind;
+        if (kind == SG_ACT_DECRYPT && !enc)
+            opened_first = true;
         if (kind == SG_ACT_ENCRYPT)
             enc = d->chain[i];
         else if (kind == SG_ACT_SIGN)
@@ -265,7 +267,7 @@ static int resolve(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, co
     bool sender_internal = sg_policy_locality(p, f->env_from) == SG_LOC_INTERNAL;
     d->create_key = sender_internal && (create || ss.create_keys == 1);
     int infeasible = 0;
-    if (enc && f->encrypted) {
+    if (enc && f->encrypted && !opened_first) {
         snprintf(d->reason, sizeof d->reason, "already encrypted: not encrypted again");
     } else if (enc) {
         int m = 0, r = pick_encrypt(k, enc->methods[0] ? enc->methods : rs.methods, rcpt, &m);

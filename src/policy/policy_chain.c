@@ -228,6 +228,22 @@ out:
 static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err, size_t errlen)
 {
     const sg_config *cfg = r->env->cfg;
+    const char *q = r->in->last_error;
+    if (q && strncmp(q, SG_SCAN_QUARANTINE, strlen(SG_SCAN_QUARANTINE)) == 0) {
+        /* Released from quarantine by an operator (audited): the stage's verdict was given and
+         * overruled, so processing resumes after it; what follows (protection) runs as ever. */
+        q += strlen(SG_SCAN_QUARANTINE);
+        sg_info(r->in->id, "event=scan-released reason=\"%s\"", SG_LOG_STR(q));
+        sg_buf out;
+        sg_buf_init(&out, SG_MIME_MAX_OUT);
+        if (sg_scan_stamp_released(q, c->data, c->len, &out) < 0) {
+            sg_buf_free(&out);
+            snprintf(err, errlen, "cannot stamp the release");
+            return -1;
+        }
+        cur_take(c, &out);
+        return 0;
+    }
     sg_scan_verdict v;
     sg_pcontent content;
     if (sg_scan_message(cfg, r->in, c->data, c->len, &v, &content) < 0) {
@@ -242,7 +258,7 @@ static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err
         sg_error(r->in->id, "event=scan-failed error=\"%s\" action=%s", SG_LOG_STR(v.err),
                  cfg->scan.on_error == SG_SCAN_HOLD ? "hold" : "defer");
         r->scan_defer = cfg->scan.on_error != SG_SCAN_HOLD;
-        snprintf(err, errlen, "unscanned (scanner unavailable: %.150s)", v.err);
+        snprintf(err, errlen, SG_SCAN_QUARANTINE "unscanned (scanner unavailable: %.150s)", v.err);
         return -1;
     }
     sg_info(r->in->id, "event=scanned av=\"%s\" spam=%s score=%.2f action=\"%s\" parts=%zu part_bytes=%zu",
@@ -262,10 +278,10 @@ static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err
         if (held < 0)
             snprintf(err, errlen, "%.150s; the scan rules could not be evaluated (key lookup failed)", text);
         else if (forbidden)
-            snprintf(err, errlen, "forbidden (rule %.80s)%s%.100s", rule->name, content.mismatch ? ": " : "",
-                     content.mismatch ? content.mismatch_what : "");
+            snprintf(err, errlen, SG_SCAN_QUARANTINE "forbidden (rule %.80s)%s%.100s", rule->name,
+                     content.mismatch ? ": " : "", content.mismatch ? content.mismatch_what : "");
         else
-            snprintf(err, errlen, "%s%.150s (%s%.80s)", spam, text, rule ? "rule " : "",
+            snprintf(err, errlen, SG_SCAN_QUARANTINE "%s%.150s (%s%.80s)", spam, text, rule ? "rule " : "",
                      rule ? rule->name : "no rule lets infected mail through");
         sg_pcontent_free(&content);
         return -1;
@@ -444,7 +460,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
     sg_buf_init(&c.b, SG_MIME_MAX_OUT);
     size_t *split = NULL; /* the group's members after a decrypt split them */
     int rc = 0;
-    bool scanned = !r->env->cfg->scan.enabled;
+    bool scanned = !r->env->cfg->scan.enabled, opened_tried = false;
     char admin[340];
     for (size_t i = start; i < d->nchain && rc == 0; i++) {
         const sg_paction *a = d->chain[i];
@@ -485,7 +501,12 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             break;
         case SG_ACT_ENCRYPT:
         case SG_ACT_SIGN:
-            /* Encryption and signature are one engine call, where the first of them stands. */
+            /* Encryption and signature are one engine call, where the first of them stands.
+             * After a decrypt that could not open the message (the sandwich for a recipient
+             * whose mail the gateway holds no key for) it goes on as it arrived: still
+             * encrypted, not wrapped again. */
+            if (opened_tried && r->f->encrypted && !c.decrypted)
+                done_protect = true;
             if (!done_protect && (d->encrypt || d->sign)) {
                 rc = protect(r, d, split ? split : group, g, &c, err, errlen);
                 if (rc == 0)
@@ -494,6 +515,7 @@ static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group
             done_protect = true;
             break;
         case SG_ACT_DECRYPT:
+            opened_tried = true;
             rc = decrypt(r, d, split ? split : group, g, i + 1, &c, done_protect, &split, err, errlen);
             scanned = !r->env->cfg->scan.enabled; /* what was decrypted is scanned again */
             break;

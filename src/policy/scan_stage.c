@@ -142,8 +142,11 @@ static int content_all(const leaves *l, sg_pcontent *c)
     return rc;
 }
 
-static void rspamd_all(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v)
+/* The anti-spam scan of the whole message by rspamd or (the alternative) spamd. */
+static void spam_all(const sg_config *cfg, const sg_envelope *in, const char *msg, size_t len, sg_scan_verdict *v)
 {
+    bool rspamd = cfg->scan.rspamd != NULL;
+    const char *name = rspamd ? "rspamd" : "spamd";
     if (v->failed || len > cfg->scan.max_size)
         return; /* too large for rspamd: no spam stamp rather than a made-up score */
     const char *rc[SG_SCAN_MAX_RCPT];
@@ -153,16 +156,19 @@ static void rspamd_all(const sg_config *cfg, const sg_envelope *in, const char *
     sg_scan_env env = {.from = in->from, .ip = in->client, .helo = in->helo, .rcpts = rc, .nrcpt = n};
     char *ans = NULL, err[256] = "";
     size_t alen = 0;
-    if (sg_scan_call(SG_SCAN_RSPAMD, cfg->scan.rspamd, &env, (const uint8_t *)msg, len, cfg->scan.timeout * 1000,
-                     &ans, &alen, err, sizeof err) < 0) {
-        fail(v, "rspamd unavailable: %.150s", err);
+    char what[200];
+    if (sg_scan_call(rspamd ? SG_SCAN_RSPAMD : SG_SCAN_SPAMD, rspamd ? cfg->scan.rspamd : cfg->scan.spamd, &env,
+                     (const uint8_t *)msg, len, cfg->scan.timeout * 1000, &ans, &alen, err, sizeof err) < 0) {
+        snprintf(what, sizeof what, "%s unavailable: %.150s", name, err);
+        fail(v, "%s", what);
         return;
     }
     sg_rspamd_result r;
-    int x = sg_rspamd_parse(ans, alen, &r, err, sizeof err);
+    int x = rspamd ? sg_rspamd_parse(ans, alen, &r, err, sizeof err) : sg_spamd_parse(ans, alen, &r, err, sizeof err);
     free(ans);
     if (x < 0) {
-        fail(v, "rspamd: %.150s", err);
+        snprintf(what, sizeof what, "%s: %.150s", name, err);
+        fail(v, "%s", what);
         return;
     }
     v->spam = true;
@@ -183,9 +189,14 @@ int sg_scan_message(const sg_config *cfg, const sg_envelope *in, const char *msg
         v->part_bytes += ((GByteArray *)g_ptr_array_index(l.bytes, i))->len;
     if (cfg->scan.clamd)
         clamd_all(cfg, &l, msg, len, v);
-    if (cfg->scan.rspamd && v->av != SG_AV_INFECTED)
-        rspamd_all(cfg, in, msg, len, v);
+    if ((cfg->scan.rspamd || cfg->scan.spamd) && v->av != SG_AV_INFECTED)
+        spam_all(cfg, in, msg, len, v);
     int rc = content_all(&l, content);
+    /* What the content rules could not look at is said, never passed as clean. */
+    snprintf(v->content, sizeof v->content, "%s",
+             l.encrypted                  ? "unscanned (encrypted part not opened)"
+             : content->archive_truncated ? "unscanned (archive not read fully)"
+                                          : "clean");
     leaves_free(&l);
     return rc;
 }
@@ -200,34 +211,54 @@ void sg_scan_av_text(const sg_scan_verdict *v, char *buf, size_t n)
         snprintf(buf, n, "clean");
 }
 
+/* msg with every scan stamp removed and fields (nf of them) added, into out. 0 or -1. */
+static int restamp(const char *msg, size_t len, char fields[][800], int nf, sg_buf *out)
+{
+    /* Stamps the sender wrote are removed first: only the gateway's verdict is shown. Each step
+     * edits the previous one's result (cur), the last step's is copied into out. */
+    static const char *const names[] = {"X-Sealgate-AV", "X-Sealgate-Spam", "X-Sealgate-Content"};
+    sg_buf step[2];
+    sg_buf_init(&step[0], out->max);
+    sg_buf_init(&step[1], out->max);
+    const char *cur = msg;
+    size_t curlen = len;
+    int rc = 0, k = 0;
+    for (int i = 0; rc == 0 && i < 3 + nf; i++, k ^= 1) {
+        sg_buf *dst = &step[k];
+        sg_buf_free(dst);
+        sg_buf_init(dst, out->max);
+        rc = i < 3 ? sg_medit_remove_header(cur, curlen, names[i], dst) : sg_medit_add_header(cur, curlen, fields[i - 3], dst);
+        cur = dst->data ? dst->data : "";
+        curlen = dst->len;
+    }
+    if (rc == 0)
+        rc = sg_buf_append(out, cur, curlen);
+    sg_buf_free(&step[0]);
+    sg_buf_free(&step[1]);
+    return rc < 0 ? -1 : 0;
+}
+
 int sg_scan_stamp(const sg_config *cfg, const sg_scan_verdict *v, const char *msg, size_t len, sg_buf *out)
 {
-    /* Stamps the sender wrote are removed first: only the gateway's verdict is shown. */
-    sg_buf a, b;
-    sg_buf_init(&a, out->max);
-    sg_buf_init(&b, out->max);
-    int rc = sg_medit_remove_header(msg, len, "X-Sealgate-AV", &a);
-    rc = rc == 0 ? sg_medit_remove_header(a.data ? a.data : "", a.len, "X-Sealgate-Spam", &b) : -1;
-    char field[800], text[260];
-    const char *cur = b.data ? b.data : "";
-    size_t curlen = b.len;
-    if (rc == 0 && cfg->scan.clamd) {
+    char fields[3][800], text[260];
+    int nf = 0;
+    if (cfg->scan.clamd) {
         sg_scan_av_text(v, text, sizeof text);
-        snprintf(field, sizeof field, "X-Sealgate-AV: %s", text);
-        sg_buf_free(&a);
-        sg_buf_init(&a, out->max);
-        rc = sg_medit_add_header(cur, curlen, field, &a);
-        cur = a.data ? a.data : "";
-        curlen = a.len;
+        snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-AV: %s", text);
     }
-    if (rc == 0 && cfg->scan.rspamd && v->spam) {
-        snprintf(field, sizeof field, "X-Sealgate-Spam: score=%.2f; action=%s%s%.500s", v->score, v->action,
+    if ((cfg->scan.rspamd || cfg->scan.spamd) && v->spam)
+        snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-Spam: score=%.2f; action=%s%s%.500s", v->score, v->action,
                  v->symbols[0] ? "; symbols=" : "", v->symbols);
-        rc = sg_medit_add_header(cur, curlen, field, out);
-    } else if (rc == 0) {
-        rc = sg_buf_append(out, cur, curlen);
-    }
-    sg_buf_free(&a);
-    sg_buf_free(&b);
-    return rc < 0 ? -1 : 0;
+    snprintf(fields[nf++], sizeof fields[0], "X-Sealgate-Content: %s", v->content[0] ? v->content : "clean");
+    return restamp(msg, len, fields, nf, out);
+}
+
+int sg_scan_stamp_released(const char *reason, const char *msg, size_t len, sg_buf *out)
+{
+    char fields[1][800];
+    int n = snprintf(fields[0], sizeof fields[0], "X-Sealgate-Content: released (%.700s)", reason);
+    for (int i = 0; i < n && i < (int)sizeof fields[0]; i++)
+        if ((unsigned char)fields[0][i] < 32 || fields[0][i] == 127)
+            fields[0][i] = ' '; /* one header line, whatever the reason holds */
+    return restamp(msg, len, fields, 1, out);
 }

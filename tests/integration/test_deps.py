@@ -35,6 +35,7 @@ NEEDS = [
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
     ("cmd", "psql", "tests/lib/sgpg.py (store-pg, test_cluster; the server is postgresql-15's)"),
     ("cmd", "clamd", "test_scan (a private clamd)"), ("cmd", "rspamd", "test_scan (a private rspamd)"),
+    ("cmd", "spamd", "test_scan (a private spamd, SpamAssassin's rules from the spamassassin package)"),
     ("py", "cryptography", "test_backup, test_kek_rotate (AES-GCM check of the KEK, tests/lib/sgkek.py)"),
     ("cmd", "chromium", "test_web_portal"), ("cmd", "chromedriver", "test_web_portal"),
     ("py", "selenium", "test_web_portal"),

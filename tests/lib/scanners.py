@@ -1,7 +1,9 @@
 """Private content scanners for the tests (docs/testing.md): a clamd with a local signature
-database and an rspamd with a minimal configuration (no modules, no redis, DNS pointed at a
-closed port: GTUBE is built into rspamd's core), each started unprivileged in a temp dir on a
-socket of its own. No system service and no network update is used.
+database, an rspamd with a minimal configuration (no modules, no redis, DNS pointed at a
+closed port: GTUBE is built into rspamd's core) and a spamd (SpamAssassin with the rules the
+spamassassin package ships, no DNS, no Bayes, no user configuration), each started unprivileged
+in a temp dir on a socket of its own; and a scanner that answers garbage. No system service and
+no network update is used.
 Owner: tests (scanning, src/policy/scan_stage.c)."""
 import hashlib
 import os
@@ -9,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -16,6 +19,7 @@ from sgtest import free_port
 
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
+SPAMD = shutil.which("spamd") or "/usr/sbin/spamd"
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 TESTFILES = "/usr/share/clamav-testfiles"
 CLAM_EXE = os.path.join(TESTFILES, "clam.exe")
@@ -30,7 +34,7 @@ def clam_exe():
 
 
 class Clamd:
-    """clamd on a Unix socket in a temp dir, with one MD5 signature of clamav-testfiles'
+    """clamd on a Unix socket in a temp dir (and on a loopback TCP port), with one MD5 signature of clamav-testfiles'
     clam.exe (the .hdb line `sigtool --md5` writes: MD5:size:name). As root it drops to
     nobody (User), so the directory is world-readable and the socket mode 666."""
 
@@ -45,11 +49,13 @@ class Clamd:
             f.write(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{SIG}\n")
         self.sock = os.path.join(self.dir, "clamd.sock")
         self.addr = "unix:" + self.sock
+        self.tcp_port = free_port()
+        self.tcp_addr = f"tcp:127.0.0.1:{self.tcp_port}"  # the same clamd on a loopback TCP socket
         self.conf = os.path.join(self.dir, "clamd.conf")
         with open(self.conf, "w") as f:
             f.write(f"DatabaseDirectory {db}\nLocalSocket {self.sock}\nLocalSocketMode 666\nForeground yes\n"
                     f"LogFile {self.dir}/clamd.log\nTemporaryDirectory {self.dir}\n"
-                    f"StreamMaxLength {stream_max}\n"
+                    f"StreamMaxLength {stream_max}\nTCPSocket {self.tcp_port}\nTCPAddr 127.0.0.1\n"
                     + ("User nobody\n" if os.geteuid() == 0 else ""))
         os.chmod(self.dir, 0o777 if os.geteuid() == 0 else 0o755)  # clamd (nobody) writes its log here
         self.proc = None
@@ -102,10 +108,48 @@ class Clamd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Rspamd:
+class _Daemon:
+    """What rspamd and spamd share: a process group started by start(), pinged by ping(), its
+    log file LOG in its temp dir."""
+    LOG = ""
+
+    def wait(self, timeout=120):
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.ping():
+                return True
+            if self.proc is None or self.proc.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, self.LOG), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Rspamd(_Daemon):
     """rspamd with a normal worker on a free loopback port, no filters (modules) at all; its
     actions: reject at 15, add header at 6. Start it early: loading takes seconds to tens of
     seconds (it compiles its URL and language tables)."""
+    LOG = "rspamd.log"
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="sg-rspamd-")
@@ -137,29 +181,77 @@ class Rspamd:
         except OSError:
             return False
 
-    def wait(self, timeout=120):
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.ping():
-                return True
-            if self.proc is None or self.proc.poll() is not None:
-                return False
-            time.sleep(0.2)
-        return False
 
-    def log(self):
+class Spamd(_Daemon):
+    """SpamAssassin's spamd on a free loopback port: the site configuration is a temp dir with
+    the .pre files that load the plugins (copied from /etc/spamassassin) and a local.cf that
+    turns off DNS, Bayes and network tests; the rules are the package's (/usr/share/spamassassin,
+    GTUBE among them). One child. As root it runs as nobody."""
+    LOG = "spamd.log"
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sg-spamd-")
+        os.chmod(self.dir, 0o755)
+        for name in os.listdir("/etc/spamassassin"):
+            if name.endswith(".pre"):
+                shutil.copy(os.path.join("/etc/spamassassin", name), self.dir)
+        with open(os.path.join(self.dir, "local.cf"), "w") as f:
+            f.write("use_bayes 0\nskip_rbl_checks 1\ndns_available no\nuse_auto_whitelist 0\n")
+        self.port = free_port()
+        self.addr = f"tcp:127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        args = [SPAMD, "-x", "--nouser-config", f"--siteconfigpath={self.dir}", "-L",
+                f"--listen=127.0.0.1:{self.port}", "-m", "1", "--min-children=1", "--max-children=1",
+                "--min-spare=0", "--max-spare=1", "-s", "stderr"]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody", "-g", "nogroup"]
+        self.log_file = open(os.path.join(self.dir, "spamd.log"), "w")
+        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=dict(os.environ, HOME=self.dir))
+
+    def ping(self):
         try:
-            with open(os.path.join(self.dir, "rspamd.log"), errors="replace") as f:
-                return f.read()
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"PING SPAMC/1.5\r\n\r\n")
+                return s.recv(64).startswith(b"SPAMD/1.5 0 PONG")
         except OSError:
-            return ""
+            return False
 
-    def cleanup(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, 15)
+
+class Garbage:
+    """A scanner that answers garbage: on each connection it reads what the client sends until
+    it pauses, answers ANSWER (an HTTP 200 whose JSON has no number score: not clamd's line,
+    not spamd's status, not a valid rspamd result) and closes. Stands for any of the three."""
+    ANSWER = b'HTTP/1.1 200 OK\r\n\r\n{"score": "lots", "action": "no action"}\r\n'
+
+    def __init__(self):
+        self.port = free_port()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(8)
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
             try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, 9)
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with c:
+                c.settimeout(0.5)
+                try:
+                    while c.recv(65536):
+                        pass
+                except OSError:
+                    pass
+                try:
+                    c.sendall(self.ANSWER)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()

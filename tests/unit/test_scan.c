@@ -1,5 +1,5 @@
 /* test_scan.c - the content scanners' side in cryptd (src/net/scan_*.c, issue 15): the strict
- * parsers of clamd's and rspamd's answers (garbage is an error, never clean), the scan helper's
+ * parsers of clamd's, rspamd's and spamd's answers (garbage is an error, never clean), the scan helper's
  * protocol against a fake helper on a socketpair (an answer out of limits makes it lost, and
  * every later scan fails), and the `scan` configuration section. Owner: src/net. */
 #include <fcntl.h>
@@ -73,6 +73,39 @@ static void test_rspamd(void)
               i, err);
     const char pong[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npong\r\n";
     CHECK(sg_rspamd_parse_pong(pong, sizeof pong - 1) == 0, "rspamd /ping answer");
+}
+
+static void test_spamd(void)
+{
+    sg_rspamd_result r;
+    char err[200];
+    const char ok[] = "SPAMD/1.1 0 EX_OK\r\nContent-length: 20\r\nSpam: True ; 1004.2 / 5.0\r\n\r\n"
+                      "GTUBE,MISSING_DATE\r\n";
+    CHECK(sg_spamd_parse(ok, sizeof ok - 1, &r, err, sizeof err) == 0 && r.score > 1004.1 && r.score < 1004.3 &&
+              r.required == 5.0 && strcmp(r.action, "spam") == 0 && strcmp(r.symbols, "GTUBE,MISSING_DATE") == 0,
+          "spamd: score, spam, symbols (%s)", err);
+    const char ham[] = "SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: False ; -1.5 / 5.0\r\n\r\n";
+    CHECK(sg_spamd_parse(ham, sizeof ham - 1, &r, err, sizeof err) == 0 && r.score == -1.5 &&
+              strcmp(r.action, "no action") == 0 && !r.symbols[0],
+          "spamd: a negative score, not spam, no symbols (%s)", err);
+    static const char *const bad[] = {
+        "SPAMD/1.1 76 Bad header line: (EOF)\r\n",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\n\r\nGTUBE",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\nSpam: Maybe ; 1.0 / 5.0\r\n\r\nGTUBE",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\nSpam: True ; x / 5.0\r\n\r\nGTUBE",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\nSpam: True ; 1.0 / 5.0 junk\r\n\r\nGTUBE",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 9\r\nSpam: True ; 1.0 / 5.0\r\n\r\nGTUBE",
+        "SPAMD/1.1 0 EX_OK\r\nSpam: True ; 1.0 / 5.0\r\n\r\nGTUBE",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: True ; 1.0 / 5.0\r\nSpam: False ; 0 / 5.0\r\n\r\n",
+        "SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: True ; 1.0 / 5.0\r\n",
+        "SPAMD/1.5 0 PONG\r\n",
+        "garbage",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(sg_spamd_parse(bad[i], strlen(bad[i]), &r, err, sizeof err) < 0, "spamd garbage %zu is an error (%s)", i,
+              err);
+    CHECK(sg_spamd_parse_pong("SPAMD/1.5 0 PONG\r\n", 18) == 0 && sg_spamd_parse_pong("SPAMD/1.5 0 PING\r\n", 18) < 0,
+          "spamd PING answers");
 }
 
 /* The fake helper: reads one request (header, strings, data) and answers with `hdr`, `err`
@@ -161,7 +194,9 @@ static void test_config(void)
     static const char *const bad[] = {"scan = { clamd = \"/run/clamd.sock\"; };\n",
                                       "scan = { rspamd = \"127.0.0.1:11333\"; };\n",
                                       "scan = { on_error = \"pass\"; };\n", "scan = { max_size = 10; };\n",
-                                      "scan = { clamav = \"unix:/x\"; };\n"};
+                                      "scan = { clamav = \"unix:/x\"; };\n",
+                                      "scan = { spamd = \"127.0.0.1:783\"; };\n",
+                                      "scan = { rspamd = \"http://127.0.0.1:11333\"; spamd = \"tcp:127.0.0.1:783\"; };\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fd = open(path, O_WRONLY | O_TRUNC);
         CHECK(write(fd, bad[i], strlen(bad[i])) > 0, "bad config written");
@@ -178,6 +213,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     test_clamd();
     test_rspamd();
+    test_spamd();
     test_helper();
     test_config();
     return CHECK_DONE();
