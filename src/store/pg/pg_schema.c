@@ -134,5 +134,10 @@ const char *const sg_pg_migrations[] = {
     " frontier bytea NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, note text NOT NULL);",
+    /* 12: long operations and their progress (store/job_rows.h), as SQLite's migration 12. */
+    "CREATE TABLE jobs (id text PRIMARY KEY, op text NOT NULL, actor text NOT NULL, state text NOT NULL,"
+    " done bigint NOT NULL, total bigint NOT NULL, started bigint NOT NULL, updated bigint NOT NULL,"
+    " finished bigint NOT NULL, cancel bigint NOT NULL, result text NOT NULL);"
+    "CREATE INDEX jobs_started ON jobs (started, id);",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

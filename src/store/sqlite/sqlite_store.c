@@ -180,6 +180,11 @@ static const char *const migrations[] = {
     " frontier BLOB NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
+    /* 12: long operations and their progress (store/job_rows.h, docs/api.md "Jobs"). */
+    "CREATE TABLE jobs (id TEXT PRIMARY KEY, op TEXT NOT NULL, actor TEXT NOT NULL, state TEXT NOT NULL,"
+    " done INTEGER NOT NULL, total INTEGER NOT NULL, started INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " finished INTEGER NOT NULL, cancel INTEGER NOT NULL, result TEXT NOT NULL);"
+    "CREATE INDEX jobs_started ON jobs (started, id);",
 };
 
 static int user_version(sqlite3 *db)
@@ -396,4 +401,5 @@ const sg_store_backend sg_store_sqlite = {
     .discovery = &sg_sqlite_discovery_ops,
     .metrics = &sg_sqlite_metrics_ops,
     .notary = &sg_sqlite_notary_ops,
+    .jobs = &sg_sqlite_job_ops,
 };
