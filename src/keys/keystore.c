@@ -400,6 +400,14 @@ out:
 
 int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx)
 {
+    return sg_keystore_import_steps(ks, data, len, cb, ctx, NULL, NULL, NULL);
+}
+
+int sg_keystore_import_steps(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx,
+                             sg_import_step_fn step, void *step_ctx, size_t *done)
+{
+    if (done)
+        *done = 0;
     sg_pgp *in = sg_pgp_new();
     char(*fprs)[SG_PGP_FPR_LEN + 1] = NULL;
     size_t n = 0;
@@ -422,7 +430,10 @@ int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_impo
             rejected = 1;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (step && step(step_ctx, i, n))
+            break;
         int r = import_one(ks, in, fprs[i], cb, ctx);
         if (r < 0) {
             rejected = -1;
@@ -430,6 +441,10 @@ int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_impo
         }
         rejected += r;
     }
+    if (done)
+        *done = n ? i : 0;
+    if (step && i == n && n)
+        step(step_ctx, n, n);
     free(fprs);
     sg_pgp_free(in);
     return rejected;
