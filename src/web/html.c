@@ -107,6 +107,7 @@ static const nav_item nav[] = {
     {"/queue", "Queue", "queue", "queue.list"},
     {"/keys", "Keys", "keys", "key.list"},
     {"/policy", "Policy", "policy", "policy.show"},
+    {"/jobs", "Jobs", "jobs", "job.list"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},
     {"/account", "Account", "account", "account.password"},
