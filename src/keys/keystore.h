@@ -54,6 +54,9 @@ int sg_keystore_import_steps(sg_keystore *ks, const uint8_t *data, size_t len, s
 /* Keys for address (exact local part, case-insensitive domain), or all keys when NULL, newest
  * first. Free with sg_keystore_free_list. */
 int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, size_t *n);
+/* One page of sg_keystore_list's answer (limit >= 1) and how many keys it would answer in all. */
+int sg_keystore_page(sg_keystore *ks, const char *address, size_t limit, size_t offset, sg_pgp_key **keys,
+                     size_t *n, int64_t *total);
 void sg_keystore_free_list(sg_pgp_key *keys, size_t n);
 /* One key by fingerprint (case-insensitive hex): 0, 1 when absent, -1 on error. */
 int sg_keystore_get(sg_keystore *ks, const char *fpr, sg_pgp_key *key);

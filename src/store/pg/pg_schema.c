@@ -139,5 +139,8 @@ const char *const sg_pg_migrations[] = {
     " done bigint NOT NULL, total bigint NOT NULL, started bigint NOT NULL, updated bigint NOT NULL,"
     " finished bigint NOT NULL, cancel bigint NOT NULL, result text NOT NULL);"
     "CREATE INDEX jobs_started ON jobs (started, id);",
+    /* 13: the lists' order from an index (bench/web), as SQLite's migration 13. */
+    "CREATE INDEX pgp_keys_created ON pgp_keys (created DESC, fpr COLLATE \"C\");"
+    "CREATE INDEX x509_certs_not_before ON x509_certs (not_before DESC, fpr COLLATE \"C\");",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);
