@@ -82,7 +82,12 @@ int sg_job_end(sg_job *j, const char *state, const char *result)
     j->row.finished = j->row.updated = (int64_t)time(NULL);
     if (j->show)
         j->show(j->show_ctx, j, true);
-    return sg_store_job_finish(j->st, j->row.id, state, j->row.done, j->row.finished, result) == 0 ? 0 : -1;
+    /* The end is what tells people what was finished: when the store was busy for longer than its
+     * timeout (the reason a job fails, often) it is tried twice more. */
+    int rc = -1;
+    for (int i = 0; i < 3 && rc < 0; i++)
+        rc = sg_store_job_finish(j->st, j->row.id, state, j->row.done, j->row.finished, result);
+    return rc == 0 ? 0 : -1;
 }
 
 static void count_item(void *ctx, const sg_import_result *r)
