@@ -123,7 +123,10 @@ static void job_page(sg_web *w, sg_http_req *req, const sg_web_who *who, const c
     sg_buf_appendf(&b, "</dd>");
     sg_html_fact(&b, "By", json_object_get(j, "actor"));
     sg_buf_appendf(&b, "<dt>Result</dt><dd data-job-result>");
-    sg_html_value(&b, json_object_get(j, "result"));
+    if (live)
+        sg_buf_appendf(&b, "not yet: it runs");
+    else
+        sg_html_value(&b, json_object_get(j, "result"));
     sg_buf_appendf(&b, "</dd></dl>");
     if (live && may(who, "job.cancel")) {
         sg_buf_appendf(&b, "<form method=\"post\" action=\"/jobs/%s/cancel\" data-confirm=\"Stop this job? What it "

@@ -14,6 +14,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,10 +24,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import ROOT, Gateway, Tap, asan_binary, wait_for, wait_port  # noqa: E402
-from sgweb import Client  # noqa: E402
+from sgweb import Client, chromium  # noqa: E402
 
 t = Tap()
 KEYRING = os.path.join(ROOT, "build", "tests", "tools", "sg-keyring")
+OUT = os.path.join(ROOT, "tests", "out", "web")
 N = 3000  # the API's bulk import: several thousand keys
 
 
@@ -80,6 +82,37 @@ def progress_counts(text):
     return [int(x.replace(",", "")) for x in re.findall(r"importing ([\d,]+) of [\d,]+ keys", text)]
 
 
+def browser_view(gw, pw, jid):
+    """The running job's page in a real headless Chromium (when installed, as test_web_portal):
+    its script moves the bar without a reload, no console errors, a screenshot for people."""
+    if not shutil.which("chromium") or not os.access("/usr/bin/chromedriver", os.X_OK):
+        t.skip("the job's page in Chromium", "chromium or chromium-driver is not installed")
+        return
+    sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-selenium
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    d = chromium()
+    try:
+        base = f"https://127.0.0.1:{gw.web_port}"
+        d.set_page_load_timeout(60)
+        d.get(base + "/login")
+        d.find_element(By.ID, "name").send_keys("alice", Keys.TAB, pw, Keys.ENTER)
+        wait_for(lambda: "Dashboard" in d.title, 20)
+        d.get(f"{base}/jobs/{jid}")
+
+        def value():
+            return int(d.find_element(By.CSS_SELECTOR, "progress[data-job-bar]").get_attribute("value") or 0)
+        v0 = value()
+        moved = wait_for(lambda: value() > v0, 30, 0.5)
+        os.makedirs(OUT, exist_ok=True)
+        d.save_screenshot(os.path.join(OUT, "job.png"))
+        errs = [e["message"] for e in d.get_log("browser") if e.get("level") == "SEVERE"]
+        t.ok(moved and not errs, "in Chromium the job's bar moves without a reload (static/jobs.js), "
+             "no console errors; screenshot tests/out/web/job.png", f"{v0} -> {value()}; {errs[:3]}")
+    finally:
+        d.quit()
+
+
 if not os.access(KEYRING, os.X_OK):
     t.fail("build/tests/tools/sg-keyring is built (make build)")
     t.done()
@@ -125,6 +158,8 @@ try:
          and "/static/jobs.js" in p, "the portal shows the running job with a progress bar and Cancel", p[-1500:])
     js = c.request("GET", "/static/jobs.js")
     t.ok(js.status == 200 and b"/api/v1/jobs/" in js.body, "the page's script that polls the job is served")
+
+    browser_view(gw, pw, jid)
 
     a = c.api("POST", f"/api/v1/jobs/{jid}/cancel", csrf=csrf)
     t.ok(a.status == 200 and a.json().get("cancel_requested") is True,

@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", function () {
         if (bar) { bar.max = j.total > 0 ? j.total : 1; bar.value = j.total > 0 ? j.done : 0; }
         set("[data-job-count]", j.done + " of " + j.total);
         set("[data-job-eta]", eta(j.estimate_seconds));
-        set("[data-job-result]", j.result);
+        if (j.result) set("[data-job-result]", j.result);
         if (j.state === "running" || j.state === "queued") window.setTimeout(poll, 1000);
         else window.location.reload(); // the server renders the ended job (no Cancel button)
       })
