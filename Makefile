@@ -5,7 +5,7 @@
 #   make fresh-check   `make test` of HEAD in a clean Debian 12 root (scripts/fresh-check, root)
 #   make deb    the Debian package into build-deb/ (scripts/deb-build), lintian-clean
 #   make deb-check     build, install, run, upgrade, remove, purge it in a clean Debian 12 root
-.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fresh-check deb deb-check fuzz bench clean
+.PHONY: all deps build build-asan build-tsan build-fuzz run test layers fresh-check deb deb-check fuzz bench bench-web clean
 
 all: build
 
@@ -58,6 +58,11 @@ fuzz: build-fuzz
 
 bench: build
 	bench/relay
+
+# The API and the dashboard under load with 100,000 keys and certificates while mail flows
+# (issue 18; bench/README.md "bench/web"). Needs wrk (scripts/deps.sh).
+bench-web: build
+	bench/web
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz build-deb tests/out

@@ -47,6 +47,7 @@ static void usage(FILE *f)
                "                        in PATH (default: initial-admin-password beside the configuration)\n"
                "  token create --role R [--label L] [--owner NAME] | list | revoke ID   API tokens\n"
                "  session list | end ID  portal sessions\n"
+               "  job list | show ID | cancel ID   long operations (bulk imports) and their progress\n"
                "  audit list [--actor A] [--operation OP] [--since T] [--until T] [--before ID]\n"
                "  audit verify | proof QUEUE-ID|INDEX [--size N] | consistency OLD NEW | export DIR\n"
                "        | checkpoint   the tamper-evident log (docs/audit.md)\n"

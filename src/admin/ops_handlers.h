@@ -47,6 +47,11 @@ SG_OP_HANDLER(sg_op_key_show);
 SG_OP_HANDLER(sg_op_key_export);
 SG_OP_HANDLER(sg_op_key_delete);
 SG_OP_HANDLER(sg_op_key_import);
+/* ops_jobs.c: long operations (issue 18) */
+SG_OP_HANDLER(sg_op_key_import_bulk);
+SG_OP_HANDLER(sg_op_job_list);
+SG_OP_HANDLER(sg_op_job_show);
+SG_OP_HANDLER(sg_op_job_cancel);
 /* ops_certs.c: certificates and the local CA's public side */
 SG_OP_HANDLER(sg_op_cert_list);
 SG_OP_HANDLER(sg_op_cert_show);

@@ -169,6 +169,13 @@ static const sg_op_arg ca_issue_args[] = {
 static const sg_op_arg ca_crl_args[] = {
     {"days", SG_ARG_INT, false, 0, 1, 36500, SG_FROM_BODY, NULL, "until the next update (default 30)"}, END};
 
+/* The jobs (ops_jobs.c, issue 18). */
+static const sg_op_arg job_list_args[] = {SG_OP_ARGS_PAGE, END};
+static const sg_op_arg job_id_args[] = {PATH("id", 32, "the job's id"), END};
+static const sg_op_arg key_import_bulk_args[] = {
+    {"data", SG_ARG_BYTES, true, 64u << 20, 0, 0, SG_FROM_BODY, NULL, "a keyring of public keys, armored or binary (base64)"},
+    END};
+
 const sg_op sg_ops[] = {
     /* accounts, tokens, sessions, audit (ops_admin.c, ops_access.c, ops_audit.c) */
     {"admin.add", 0, RW, "POST", "/api/v1/admins", {"admin", "add"}, admin_add_args,
@@ -312,6 +319,18 @@ const sg_op sg_ops[] = {
      sg_op_ca_issue},
     {"ca.crl", SG_ROLE_CA, RW, "POST", "/api/v1/ca/crl", {"ca", "crl"}, ca_crl_args,
      "Sign a new CRL of the local CA (answered as PEM)", "ca.crl", SG_RUN_CRYPTD, NULL, sg_op_ca_crl},
+    /* Long operations with progress (ops_jobs.c, admin/jobs.h): a job row in the store, written by
+     * the process that runs it. */
+    {"key.import-bulk", SG_ROLE_USER, RW, "POST", "/api/v1/keys/import-bulk", {"key", "import-bulk"},
+     key_import_bulk_args, "Import a keyring of OpenPGP public keys as a job (answers the job at once)",
+     "key.import-bulk", SG_RUN_ANY, NULL, sg_op_key_import_bulk},
+    {"job.list", SG_ROLES_OPERATORS, RO, "GET", "/api/v1/jobs", {"job", "list"}, job_list_args,
+     "List long operations with their progress, newest first", "job.list", SG_RUN_ANY, NULL, sg_op_job_list},
+    {"job.show", SG_ROLES_OPERATORS, RO, "GET", "/api/v1/jobs/{id}", {"job", "show"}, job_id_args,
+     "A job's state, counts, estimate and result", "job.show", SG_RUN_ANY, "id", sg_op_job_show},
+    {"job.cancel", SG_ROLE_USER | SG_ROLE_SYSTEM, RW, "POST", "/api/v1/jobs/{id}/cancel", {"job", "cancel"},
+     job_id_args, "Stop a job at its next safe point (its result says what it finished)", "job.cancel",
+     SG_RUN_ANY, "id", sg_op_job_cancel},
     /* Local only: refused over the socket and the web (sg_admin_call), run by the CLI as root. */
     {"key.export-secret", 0, RW, "POST", "/api/v1/keys/{fpr}/export-secret", {"key", "export-secret"},
      key_fpr_args, "Export an OpenPGP secret key unprotected (CLI on the gateway only)", "key.export-secret",

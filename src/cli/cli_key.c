@@ -18,13 +18,15 @@
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
 #include "cli/cli_control.h"
+#include "cli/cli_progress.h"
 #include "cli/cli_store.h"
 #include "roles.h"
 
 #define KEY_FILE_MAX (16u << 20) /* a keyring export of a whole organisation still fits */
 
 static const char usage_text[] =
-    "usage: sealgate key import FILE...   (- reads standard input)\n"
+    "usage: sealgate key import FILE...   (- reads standard input; a job: progress on a terminal,\n"
+    "                                      Ctrl-C or `sealgate job cancel ID` stop it between keys)\n"
     "       sealgate key list [--address ADDR]\n"
     "       sealgate key show FPR\n"
     "       sealgate key export FPR [--secret]\n"
@@ -73,7 +75,35 @@ static int read_stdin(char **out, size_t *len)
     return *out ? 0 : -1;
 }
 
-static int cmd_import(sg_keystore *ks, int argc, char **argv)
+/* On a terminal the keys are not listed one by one (a keyring may hold 20,000): the progress
+ * line and the rejected ones are. */
+static void print_import_tty(void *ctx, const sg_import_result *r)
+{
+    if (r->status == SG_IMPORT_REJECTED) {
+        fputs("\r\033[K", stdout);
+        print_import(ctx, r);
+    }
+}
+
+/* One file's keys as a job (admin/jobs.h): its row in the store shows the progress to the API
+ * and the portal, and job.cancel there stops it as Ctrl-C here does. 0 done, 1 cancelled, -1. */
+static int import_job(sg_store *st, sg_keystore *ks, const char *name, const uint8_t *data, size_t len)
+{
+    sg_job j;
+    if (sg_job_begin(&j, st, "key.import", sg_cli_actor()) < 0) {
+        fprintf(stderr, "sealgate: %s: cannot start the job: %s\n", name, sg_store_error(st));
+        return -1;
+    }
+    sg_cli_progress_attach(&j, "keys");
+    j.item = sg_cli_progress_tty() ? print_import_tty : print_import;
+    int rc = sg_job_key_import(&j, ks, data, len);
+    sg_cli_progress_done();
+    if (!sg_cli_progress_tty() && rc != 0) /* the terminal has the result line already */
+        fprintf(stderr, "sealgate: %s: %s: %s\n", name, j.row.state, j.row.result);
+    return rc;
+}
+
+static int cmd_import(sg_store *st, sg_keystore *ks, int argc, char **argv)
 {
     if (argc < 2)
         return usage();
@@ -88,11 +118,13 @@ static int cmd_import(sg_keystore *ks, int argc, char **argv)
             rc = 1;
             continue;
         }
-        if (sg_keystore_import(ks, (const uint8_t *)data, len, print_import, NULL) < 0) {
-            fprintf(stderr, "sealgate: %s: %s\n", argv[i], sg_keystore_error(ks));
-            rc = 1;
-        }
+        int r = import_job(st, ks, argv[i], (const uint8_t *)data, len);
         free(data);
+        if (r != 0) {
+            rc = 1;
+            if (r == 1) /* cancelled: the files after it are not started */
+                break;
+        }
     }
     return rc;
 }
@@ -185,7 +217,7 @@ int sg_cli_key(const sg_config *cfg, int argc, char **argv)
         return usage();
     const char *sub = argv[1];
     /* list, show and delete go through the operation table (src/cli/cli_ops.c). */
-    static const char *const known[] = {"import", "export", "generate", "revoke"};
+    static const char *const known[] = {"import", "import-bulk", "export", "generate", "revoke"};
     bool ok = false;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -206,8 +238,8 @@ int sg_cli_key(const sg_config *cfg, int argc, char **argv)
     }
     int rc;
     argc--, argv++;
-    if (strcmp(sub, "import") == 0)
-        rc = cmd_import(ks, argc, argv);
+    if (strcmp(sub, "import") == 0 || strcmp(sub, "import-bulk") == 0) /* every import is a job */
+        rc = cmd_import(st, ks, argc, argv);
     else if (strcmp(sub, "export") == 0)
         rc = cmd_export(ks, argc, argv);
     else if (strcmp(sub, "generate") == 0)

@@ -48,6 +48,9 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"queue.release", {"id"}, sg_cli_print_queue_moved},
     {"queue.retry", {"id"}, sg_cli_print_queue_moved},
     {"queue.delete", {"id"}, sg_cli_print_queue_moved},
+    {"job.list", {NULL}, sg_cli_print_jobs},
+    {"job.show", {"id"}, sg_cli_print_job},
+    {"job.cancel", {"id"}, sg_cli_print_job},
 };
 const size_t sg_cli_verbs_count = sizeof sg_cli_verbs / sizeof sg_cli_verbs[0];
 

@@ -58,6 +58,8 @@ int sg_cli_print_events(const sg_op *op, const json_t *result);
 int sg_cli_print_done(const sg_op *op, const json_t *result);
 int sg_cli_print_status(const sg_op *op, const json_t *result);
 int sg_cli_print_metrics(const sg_op *op, const json_t *result);
+int sg_cli_print_jobs(const sg_op *op, const json_t *result);
+int sg_cli_print_job(const sg_op *op, const json_t *result);
 int sg_cli_print_keys(const sg_op *op, const json_t *result);
 int sg_cli_print_key(const sg_op *op, const json_t *result);
 int sg_cli_print_deleted(const sg_op *op, const json_t *result);

@@ -539,3 +539,37 @@ int sg_cli_print_policy(const sg_op *op, const json_t *r)
     fputs(str(r, "text"), stdout);
     return 0;
 }
+
+/* Jobs (issue 18: long operations, admin/jobs.h). */
+int sg_cli_print_jobs(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-16s %-16s %-10s %-19s %-16s %s\n", "ID", "OPERATION", "STATE", "STARTED (UTC)", "DONE/TOTAL",
+           "ACTOR");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *x = json_array_get(items, i);
+        char t[32], counts[40];
+        snprintf(counts, sizeof counts, "%lld/%lld", num(x, "done"), num(x, "total"));
+        printf("%-16s %-16s %-10s %-19s %-16s %s\n", str(x, "id"), str(x, "operation"), str(x, "state"),
+               when(num(x, "started"), t), counts, str(x, "actor"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_job(const sg_op *op, const json_t *x)
+{
+    char t[32];
+    printf("id:        %s\noperation: %s\nstate:     %s%s\nprogress:  %lld of %lld (%lld%%)\nstarted:   %s\n",
+           str(x, "id"), str(x, "operation"), str(x, "state"),
+           json_is_true(json_object_get(x, "cancel_requested")) && !strcmp(op->name, "job.cancel")
+               ? " (stops at its next safe point)"
+               : "",
+           num(x, "done"), num(x, "total"), num(x, "percent"), when(num(x, "started"), t));
+    if (json_is_integer(json_object_get(x, "estimate_seconds")))
+        printf("left:      about %lld s\n", num(x, "estimate_seconds"));
+    if (*str(x, "result"))
+        printf("result:    %s\n", str(x, "result"));
+    return 0;
+}

@@ -95,6 +95,9 @@ int sg_certstore_add(sg_certstore *cs, X509 *x, EVP_PKEY *key, unsigned flags, c
  * An address no certificate can carry (see sg_cert_addr_ok) gives an empty list; -1 is a store
  * error only. */
 int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out, size_t *n);
+/* One page of sg_certstore_list's answer (limit >= 1) and how many it would answer in all. */
+int sg_certstore_page(sg_certstore *cs, const char *address, size_t limit, size_t offset, sg_cert_info **out,
+                      size_t *n, int64_t *total);
 void sg_certstore_free_list(sg_cert_info *list, size_t n);
 /* One certificate by fingerprint (case-insensitive hex): 0, 1 when absent, -1 on error. */
 int sg_certstore_get(sg_certstore *cs, const char *fpr, sg_cert_info *ci);

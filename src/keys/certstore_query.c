@@ -37,18 +37,22 @@ static void info_from_row(sg_cert_info *ci, sg_x509_row *r)
     memset(r, 0, sizeof *r);
 }
 
-int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out, size_t *n)
+/* list and page: page when limit > 0 (with *total), else every certificate. */
+static int list_rows(sg_certstore *cs, const char *address, size_t limit, size_t offset, sg_cert_info **out,
+                     size_t *n, int64_t *total)
 {
     char norm[320];
     *out = NULL;
     *n = 0;
+    *total = 0;
     /* No stored certificate can carry an address that does not normalise (add_addr skips such
      * names), so that is "none", never an error: a lookup error must mean the store failed. */
     if (address && cs_norm_addr(address, strlen(address), norm, sizeof norm) < 0)
         return 0;
     sg_x509_row *rows;
     size_t nrows;
-    if (sg_store_x509_list(cs->st, address ? norm : NULL, &rows, &nrows) < 0)
+    if ((limit ? sg_store_x509_page(cs->st, address ? norm : NULL, limit, offset, &rows, &nrows, total)
+               : sg_store_x509_list(cs->st, address ? norm : NULL, &rows, &nrows)) < 0)
         return cs_store_fail(cs);
     if (nrows && !(*out = calloc(nrows, sizeof **out))) {
         sg_store_x509_rows_free(rows, nrows);
@@ -58,6 +62,18 @@ int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out,
         info_from_row(&(*out)[*n], &rows[*n]);
     free(rows);
     return 0;
+}
+
+int sg_certstore_list(sg_certstore *cs, const char *address, sg_cert_info **out, size_t *n)
+{
+    int64_t total;
+    return list_rows(cs, address, 0, 0, out, n, &total);
+}
+
+int sg_certstore_page(sg_certstore *cs, const char *address, size_t limit, size_t offset, sg_cert_info **out,
+                      size_t *n, int64_t *total)
+{
+    return list_rows(cs, address, limit ? limit : 1, offset, out, n, total);
 }
 
 void sg_certstore_free_list(sg_cert_info *list, size_t n)

@@ -400,6 +400,14 @@ out:
 
 int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx)
 {
+    return sg_keystore_import_steps(ks, data, len, cb, ctx, NULL, NULL, NULL);
+}
+
+int sg_keystore_import_steps(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx,
+                             sg_import_step_fn step, void *step_ctx, size_t *done)
+{
+    if (done)
+        *done = 0;
     sg_pgp *in = sg_pgp_new();
     char(*fprs)[SG_PGP_FPR_LEN + 1] = NULL;
     size_t n = 0;
@@ -422,7 +430,10 @@ int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_impo
             rejected = 1;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (step && step(step_ctx, i, n))
+            break;
         int r = import_one(ks, in, fprs[i], cb, ctx);
         if (r < 0) {
             rejected = -1;
@@ -430,6 +441,10 @@ int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_impo
         }
         rejected += r;
     }
+    if (done)
+        *done = n ? i : 0;
+    if (step && i == n && n)
+        step(step_ctx, n, n);
     free(fprs);
     sg_pgp_free(in);
     return rejected;
@@ -484,16 +499,22 @@ static char *norm_addr(const char *address)
     return a;
 }
 
-int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, size_t *n)
+/* list and page: page when limit > 0 (with *total), else every key. */
+static int list_rows(sg_keystore *ks, const char *address, size_t limit, size_t offset, sg_pgp_key **keys,
+                     size_t *n, int64_t *total)
 {
     *keys = NULL;
     *n = 0;
+    *total = 0;
     char *addr = NULL;
     if (address && !(addr = norm_addr(address)))
         return 0; /* not an address: nothing can match */
     sg_store_pgp_key *rows = NULL;
     size_t nrows = 0;
-    int rc = sg_store_pgp_list(ks->st, addr, &rows, &nrows) < 0 ? ks_store_fail(ks) : 0;
+    int rc = (limit ? sg_store_pgp_page(ks->st, addr, limit, offset, &rows, &nrows, total)
+                    : sg_store_pgp_list(ks->st, addr, &rows, &nrows)) < 0
+                 ? ks_store_fail(ks)
+                 : 0;
     free(addr);
     if (rc == 0 && nrows && !(*keys = calloc(nrows, sizeof **keys)))
         rc = ks_fail(ks, "out of memory");
@@ -507,6 +528,18 @@ int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, si
         *n = 0;
     }
     return rc;
+}
+
+int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, size_t *n)
+{
+    int64_t total;
+    return list_rows(ks, address, 0, 0, keys, n, &total);
+}
+
+int sg_keystore_page(sg_keystore *ks, const char *address, size_t limit, size_t offset, sg_pgp_key **keys,
+                     size_t *n, int64_t *total)
+{
+    return list_rows(ks, address, limit ? limit : 1, offset, keys, n, total);
 }
 
 int sg_keystore_get(sg_keystore *ks, const char *fpr_in, sg_pgp_key *k)

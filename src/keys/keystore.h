@@ -42,10 +42,21 @@ typedef void (*sg_import_cb)(void *ctx, const sg_import_result *r);
  * data holds no key, standalone signatures such as a revocation certificate for stored keys.
  * Reports each key through cb. Returns the number of rejected keys, or -1 on a store error. */
 int sg_keystore_import(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx);
+/* Progress of a long import (the jobs of issue 18): called before each key with the keys
+ * finished and the keys in all, and once more at the end; answering non-zero stops the import
+ * before the next key. Each key is saved whole or not at all, so a stop leaves nothing
+ * half-written. */
+typedef int (*sg_import_step_fn)(void *ctx, size_t done, size_t total);
+/* sg_keystore_import with step (NULL: none); *done (may be NULL): the keys finished. */
+int sg_keystore_import_steps(sg_keystore *ks, const uint8_t *data, size_t len, sg_import_cb cb, void *ctx,
+                             sg_import_step_fn step, void *step_ctx, size_t *done);
 
 /* Keys for address (exact local part, case-insensitive domain), or all keys when NULL, newest
  * first. Free with sg_keystore_free_list. */
 int sg_keystore_list(sg_keystore *ks, const char *address, sg_pgp_key **keys, size_t *n);
+/* One page of sg_keystore_list's answer (limit >= 1) and how many keys it would answer in all. */
+int sg_keystore_page(sg_keystore *ks, const char *address, size_t limit, size_t offset, sg_pgp_key **keys,
+                     size_t *n, int64_t *total);
 void sg_keystore_free_list(sg_pgp_key *keys, size_t n);
 /* One key by fingerprint (case-insensitive hex): 0, 1 when absent, -1 on error. */
 int sg_keystore_get(sg_keystore *ks, const char *fpr, sg_pgp_key *key);

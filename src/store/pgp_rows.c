@@ -81,3 +81,9 @@ int sg_store_pgp_find_own_signing(sg_store *s, const char *addr, int64_t now,
 {
     return s->be->pgp->find_own_signing(s, addr, now, fpr);
 }
+
+int sg_store_pgp_page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_store_pgp_key **keys,
+                      size_t *n, int64_t *total)
+{
+    return s->be->pgp->page(s, addr, limit, offset, keys, n, total);
+}

@@ -66,6 +66,10 @@ int sg_store_pgp_get(sg_store *s, const char *fpr, sg_store_pgp_key *k);
 /* Every key (addr NULL) or the keys with a user ID of address addr (stored form), newest
  * first: a malloc'd array of *n rows (free with sg_store_pgp_free_list). 0 or -1. */
 int sg_store_pgp_list(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *n);
+/* One page of list's answer (the same order) and in *total how many keys list would answer:
+ * only the page's rows are read. 0 or -1. */
+int sg_store_pgp_page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_store_pgp_key **keys,
+                      size_t *n, int64_t *total);
 
 /* Per-message selection (cached statements): the newest key, valid at now and not revoked,
  * with a valid user ID of address addr (stored form) that has a valid encryption subkey /
@@ -86,6 +90,8 @@ struct sg_store_pgp_ops {
     int (*each_public)(sg_store *s, void (*cb)(void *ctx, const uint8_t *pub, size_t len), void *ctx);
     int (*get)(sg_store *s, const char *fpr, sg_store_pgp_key *k);
     int (*list)(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *n);
+    int (*page)(sg_store *s, const char *addr, size_t limit, size_t offset, sg_store_pgp_key **keys,
+                size_t *n, int64_t *total);
     int (*find_encryption)(sg_store *s, const char *addr, int64_t now, char fpr[SG_STORE_PGP_FPR_LEN + 1]);
     int (*find_own_signing)(sg_store *s, const char *addr, int64_t now, char fpr[SG_STORE_PGP_FPR_LEN + 1]);
 };

@@ -115,3 +115,9 @@ int sg_store_x509_caps(sg_store *s, const char *addr, sg_x509_learned *l)
 {
     return s->be->x509->caps(s, addr, l);
 }
+
+int sg_store_x509_page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_x509_row **rows, size_t *n,
+                       int64_t *total)
+{
+    return s->be->x509->page(s, addr, limit, offset, rows, n, total);
+}

@@ -49,6 +49,10 @@ int sg_store_x509_insert(sg_store *s, const sg_x509_row *r, const uint8_t *der, 
 /* Certificates for addr (NULL: all), newest not_before first, then by fpr: a malloc'd array
  * (sg_store_x509_rows_free) and its count, empty when none. 0, -1. */
 int sg_store_x509_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n);
+/* One page of list's answer (the same order) and in *total how many list would answer: only the
+ * page's rows are read. 0 or -1. */
+int sg_store_x509_page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_x509_row **rows, size_t *n,
+                       int64_t *total);
 /* One certificate: 0 (r filled, sg_store_x509_row_clear), 1 none, -1. */
 int sg_store_x509_get(sg_store *s, const char *fpr, sg_x509_row *r);
 /* The DER of fpr (malloc'd, free()): 0, 1 none, -1 (an empty row too). */
@@ -114,6 +118,8 @@ struct sg_store_x509_ops {
     int (*state)(sg_store *s, const char *fpr, bool *have_cert, bool *have_key);
     int (*insert)(sg_store *s, const sg_x509_row *r, const uint8_t *der, size_t der_len);
     int (*list)(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n);
+    int (*page)(sg_store *s, const char *addr, size_t limit, size_t offset, sg_x509_row **rows, size_t *n,
+                int64_t *total);
     int (*get)(sg_store *s, const char *fpr, sg_x509_row *r);
     int (*der)(sg_store *s, const char *fpr, uint8_t **der, size_t *len);
     int (*each_ca)(sg_store *s, bool trusted, sg_x509_der_cb cb, void *ctx);

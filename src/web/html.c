@@ -119,6 +119,7 @@ static const nav_item nav[] = {
     {"/keys", "Keys", "keys", "key.list"},
     {"/ca", "Local CA", "ca", "ca.export"},
     {"/policy", "Policy", "policy", "policy.show"},
+    {"/jobs", "Jobs", "jobs", "job.list"},
     {"/events", "Events", "events", "audit.list"},
     {"/admins", "Admins", "admins", "admin.list"},
     {"/settings", "Settings", "settings", "check-config"},

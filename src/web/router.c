@@ -83,6 +83,8 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_web_page_events(w, req, &who);
     else if (strcmp(path, "/admins") == 0)
         sg_web_page_admins(w, req, &who);
+    else if (prefix(path, "/jobs"))
+        sg_web_page_jobs(w, req, &who);
     else if (strcmp(path, "/account") == 0)
         sg_web_page_account(w, req, &who);
     else

@@ -135,6 +135,7 @@ void sg_web_page_ca(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_jobs(sg_web *w, sg_http_req *req, const sg_web_who *who); /* pages_jobs.c */
 
 /* A file of src/web/static/, embedded at build time (scripts/embed-static.py). */
 typedef struct sg_web_asset {

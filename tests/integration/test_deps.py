@@ -41,6 +41,7 @@ NEEDS = [
     ("py", "selenium", "test_web_portal"),
     ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
     ("cmd", "curl", "test_publish (fetches published keys with --resolve and --cacert)"),
+    ("cmd", "wrk", "bench/web (HTTP load on the API and the dashboard)"),
     ("cmd", "unshare", "test_publish (gpg in a private mount namespace)"), ("cmd", "mount", "test_publish"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the

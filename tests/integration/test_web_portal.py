@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import ROOT, Gateway, Tap, gpg_runner, listdir, put_message, wait_for, wait_port  # noqa: E402
-from sgweb import import_dave  # noqa: E402
+from sgweb import chromium, import_dave  # noqa: E402
 
 t = Tap()
 CHROMIUM = shutil.which("chromium")
@@ -55,8 +55,6 @@ except ImportError:
     # Debian's python3-selenium lives in the system interpreter's dist-packages; a python3 of
     # its own (pyenv, a venv) does not see it.
     sys.path.append("/usr/lib/python3/dist-packages")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
@@ -77,18 +75,7 @@ def first_admin(gw, name):
 
 
 def browser():
-    o = webdriver.ChromeOptions()
-    o.binary_location = CHROMIUM
-    o.add_argument("--headless=new")
-    if os.geteuid() == 0:
-        o.add_argument("--no-sandbox")  # Chromium's sandbox refuses to run as root
-    o.add_argument("--ignore-certificate-errors")  # the gateway's self-signed certificate: this test only
-    o.add_argument("--window-size=1360,860")
-    o.add_argument("--disable-gpu")
-    o.add_argument("--disable-dev-shm-usage")
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # The driver's path is given, so selenium never tries to download one.
-    return webdriver.Chrome(service=Service(executable_path=DRIVER), options=o)
+    return chromium()
 
 
 def alert_present(d):

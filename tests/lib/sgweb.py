@@ -1,14 +1,34 @@
 """sgweb - a client for the web role's portal and REST API over HTTPS (stdlib only), for the
-web suites (test_web_api.py, test_web_portal.py). The gateway's certificate is self-signed:
+web suites (test_web_api.py, test_web_portal.py, test_jobs.py). The gateway's certificate is self-signed:
 the tests accept it, and only here. Owner: src/web (tests)."""
 import http.client
 import json
 import os
 import re
+import shutil
 import ssl
 import urllib.parse
 
 from sgtest import gpg_runner
+
+
+def chromium():
+    """Debian's headless Chromium through chromedriver (selenium), for the portal's browser tests:
+    the gateway's self-signed certificate accepted, the console log kept."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    o = webdriver.ChromeOptions()
+    o.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    o.add_argument("--headless=new")
+    if os.geteuid() == 0:
+        o.add_argument("--no-sandbox")  # Chromium's sandbox refuses to run as root
+    o.add_argument("--ignore-certificate-errors")  # the gateway's self-signed certificate: tests only
+    o.add_argument("--window-size=1360,860")
+    o.add_argument("--disable-gpu")
+    o.add_argument("--disable-dev-shm-usage")
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # The driver's path is given, so selenium never tries to download one.
+    return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=o)
 
 
 def import_dave(gw):

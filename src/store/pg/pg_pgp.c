@@ -191,20 +191,24 @@ static int get(sg_store *s, const char *fpr, sg_store_pgp_key *k)
     return rc;
 }
 
-static int list(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *n)
+/* The keys of list (for addr or all), newest first; limit < 0: all of them from offset. */
+static int list_from(sg_store *s, const char *addr, int64_t limit, int64_t offset, sg_store_pgp_key **keys,
+                     size_t *n)
 {
     *keys = NULL;
     *n = 0;
     pg_args a = {0};
-    if (addr)
-        pa_text(&a, addr);
-    PGresult *r =
-        pg_run(s,
-               addr ? "SELECT " KEY_COLS " FROM pgp_keys k WHERE k.fpr IN"
-                      " (SELECT fpr FROM pgp_uids WHERE addr = $1)"
-                      " ORDER BY k.created DESC, k.fpr COLLATE \"C\""
-                    : "SELECT " KEY_COLS " FROM pgp_keys k ORDER BY k.created DESC, k.fpr COLLATE \"C\"",
-               &a, "listing keys");
+    pa_text(&a, addr);
+    if (limit < 0)
+        pa_text(&a, NULL); /* LIMIT NULL: no limit */
+    else
+        pa_i64(&a, limit);
+    pa_i64(&a, offset);
+    PGresult *r = pg_run(s,
+                         "SELECT " KEY_COLS " FROM pgp_keys k WHERE $1::text IS NULL OR k.fpr IN"
+                         " (SELECT fpr FROM pgp_uids WHERE addr = $1)"
+                         " ORDER BY k.created DESC, k.fpr COLLATE \"C\" LIMIT $2 OFFSET $3",
+                         &a, "listing keys");
     if (!r)
         return -1;
     int rows = PQntuples(r), rc = 0;
@@ -220,6 +224,27 @@ static int list(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *
         *n = 0;
     }
     return rc;
+}
+
+static int list(sg_store *s, const char *addr, sg_store_pgp_key **keys, size_t *n)
+{
+    return list_from(s, addr, -1, 0, keys, n);
+}
+
+static int page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_store_pgp_key **keys, size_t *n,
+                int64_t *total)
+{
+    pg_args a = {0};
+    pa_text(&a, addr);
+    PGresult *r = pg_run(s,
+                         "SELECT CASE WHEN $1::text IS NULL THEN (SELECT count(*) FROM pgp_keys)"
+                         " ELSE (SELECT count(DISTINCT fpr) FROM pgp_uids WHERE addr = $1) END",
+                         &a, "counting keys");
+    if (!r)
+        return -1;
+    *total = pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return list_from(s, addr, (int64_t)limit, (int64_t)offset, keys, n);
 }
 
 static int select_one(sg_store *s, const char *sql, const char *addr, int64_t now,
@@ -271,6 +296,7 @@ const struct sg_store_pgp_ops sg_pg_pgp_ops = {
     .each_public = each_public,
     .get = get,
     .list = list,
+    .page = page,
     .find_encryption = find_encryption,
     .find_own_signing = find_own_signing,
 };

@@ -139,5 +139,13 @@ const char *const sg_pg_migrations[] = {
     "ALTER TABLE admin_accounts ADD COLUMN totp_secret text NOT NULL DEFAULT '';"
     "ALTER TABLE admin_accounts ADD COLUMN totp_state bigint NOT NULL DEFAULT 0;"
     "ALTER TABLE admin_accounts ADD COLUMN totp_step bigint NOT NULL DEFAULT 0;",
+    /* 13: long operations and their progress (store/job_rows.h), as SQLite's migration 13. */
+    "CREATE TABLE jobs (id text PRIMARY KEY, op text NOT NULL, actor text NOT NULL, state text NOT NULL,"
+    " done bigint NOT NULL, total bigint NOT NULL, started bigint NOT NULL, updated bigint NOT NULL,"
+    " finished bigint NOT NULL, cancel bigint NOT NULL, result text NOT NULL);"
+    "CREATE INDEX jobs_started ON jobs (started, id);",
+    /* 14: the lists' order from an index (bench/web), as SQLite's migration 14. */
+    "CREATE INDEX pgp_keys_created ON pgp_keys (created DESC, fpr COLLATE \"C\");"
+    "CREATE INDEX x509_certs_not_before ON x509_certs (not_before DESC, fpr COLLATE \"C\");",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

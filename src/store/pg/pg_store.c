@@ -474,4 +474,5 @@ const sg_store_backend sg_store_pg = {
     .discovery = &sg_pg_discovery_ops,
     .metrics = &sg_pg_metrics_ops,
     .notary = &sg_pg_notary_ops,
+    .jobs = &sg_pg_job_ops,
 };

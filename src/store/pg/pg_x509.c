@@ -122,19 +122,23 @@ static int read_row(sg_store *s, const PGresult *res, int i, sg_x509_row *r)
     return rc;
 }
 
-static int x_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n)
+/* The certificates of list (for addr or all), newest first; limit < 0: all from offset. */
+static int list_from(sg_store *s, const char *addr, int64_t limit, int64_t offset, sg_x509_row **rows, size_t *n)
 {
     *rows = NULL;
     *n = 0;
     pg_args a = {0};
-    if (addr)
-        pa_text(&a, addr);
-    PGresult *r = pg_run(
-        s,
-        addr ? "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr IN"
-               " (SELECT fpr FROM x509_addrs WHERE addr = $1) ORDER BY c.not_before DESC, c.fpr COLLATE \"C\""
-             : "SELECT " CERT_COLS " FROM x509_certs c ORDER BY c.not_before DESC, c.fpr COLLATE \"C\"",
-        &a, "listing certificates");
+    pa_text(&a, addr);
+    if (limit < 0)
+        pa_text(&a, NULL); /* LIMIT NULL: no limit */
+    else
+        pa_i64(&a, limit);
+    pa_i64(&a, offset);
+    PGresult *r = pg_run(s,
+                         "SELECT " CERT_COLS " FROM x509_certs c WHERE $1::text IS NULL OR c.fpr IN"
+                         " (SELECT fpr FROM x509_addrs WHERE addr = $1) ORDER BY c.not_before DESC,"
+                         " c.fpr COLLATE \"C\" LIMIT $2 OFFSET $3",
+                         &a, "listing certificates");
     if (!r)
         return -1;
     int nr = PQntuples(r), rc = 0;
@@ -150,6 +154,27 @@ static int x_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n)
         *n = 0;
     }
     return rc;
+}
+
+static int x_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n)
+{
+    return list_from(s, addr, -1, 0, rows, n);
+}
+
+static int x_page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_x509_row **rows, size_t *n,
+                  int64_t *total)
+{
+    pg_args a = {0};
+    pa_text(&a, addr);
+    PGresult *r = pg_run(s,
+                         "SELECT CASE WHEN $1::text IS NULL THEN (SELECT count(*) FROM x509_certs)"
+                         " ELSE (SELECT count(DISTINCT fpr) FROM x509_addrs WHERE addr = $1) END",
+                         &a, "counting certificates");
+    if (!r)
+        return -1;
+    *total = pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return list_from(s, addr, (int64_t)limit, (int64_t)offset, rows, n);
 }
 
 static int x_get(sg_store *s, const char *fpr, sg_x509_row *row)
@@ -396,6 +421,7 @@ const struct sg_store_x509_ops sg_pg_x509_ops = {
     .state = x_state,
     .insert = x_insert,
     .list = x_list,
+    .page = x_page,
     .get = x_get,
     .der = x_der,
     .each_ca = x_each_ca,

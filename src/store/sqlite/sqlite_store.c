@@ -187,6 +187,15 @@ static const char *const migrations[] = {
     "ALTER TABLE admin_accounts ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE admin_accounts ADD COLUMN totp_state INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE admin_accounts ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;",
+    /* 13: long operations and their progress (store/job_rows.h, docs/api.md "Jobs"). */
+    "CREATE TABLE jobs (id TEXT PRIMARY KEY, op TEXT NOT NULL, actor TEXT NOT NULL, state TEXT NOT NULL,"
+    " done INTEGER NOT NULL, total INTEGER NOT NULL, started INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " finished INTEGER NOT NULL, cancel INTEGER NOT NULL, result TEXT NOT NULL);"
+    "CREATE INDEX jobs_started ON jobs (started, id);",
+    /* 14: the lists' order (newest first) from an index, so a page of 100,000 keys or
+     * certificates reads its rows only (bench/web). */
+    "CREATE INDEX pgp_keys_created ON pgp_keys (created DESC, fpr);"
+    "CREATE INDEX x509_certs_not_before ON x509_certs (not_before DESC, fpr);",
 };
 
 /* `make deb-check` only: its rebuild with a higher version is compiled with this defined
@@ -423,4 +432,5 @@ const sg_store_backend sg_store_sqlite = {
     .discovery = &sg_sqlite_discovery_ops,
     .metrics = &sg_sqlite_metrics_ops,
     .notary = &sg_sqlite_notary_ops,
+    .jobs = &sg_sqlite_job_ops,
 };

@@ -148,27 +148,36 @@ static int read_row(sg_store *s, sqlite3_stmt *st, sg_x509_row *r)
     return rc;
 }
 
-static int sq_x509_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n)
+/* The certificates of list (for addr or all), newest first; limit -1: all from offset. Rows
+ * grow by doubling (one realloc per row made a list of 100,000 quadratic). */
+static int list_from(sg_store *s, const char *addr, int64_t limit, int64_t offset, sg_x509_row **rows, size_t *n)
 {
     *rows = NULL;
     *n = 0;
     sqlite3_stmt *st =
         sq_stmt(s, addr ? "SELECT " CERT_COLS " FROM x509_certs c WHERE c.fpr IN"
-                          " (SELECT fpr FROM x509_addrs WHERE addr = ?) ORDER BY c.not_before DESC, c.fpr"
-                        : "SELECT " CERT_COLS " FROM x509_certs c ORDER BY c.not_before DESC, c.fpr");
+                          " (SELECT fpr FROM x509_addrs WHERE addr = ?1) ORDER BY c.not_before DESC, c.fpr"
+                          " LIMIT ?2 OFFSET ?3"
+                        : "SELECT " CERT_COLS " FROM x509_certs c ORDER BY c.not_before DESC, c.fpr"
+                          " LIMIT ?2 OFFSET ?3");
     if (!st)
         return -1;
     if (addr)
         sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit);
+    sqlite3_bind_int64(st, 3, offset);
+    size_t cap = 0;
     int step = SQLITE_DONE, rc = 0;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        sg_x509_row *v = realloc(*rows, (*n + 1) * sizeof *v);
-        if (!v) {
-            rc = sg_store_fail(s, "store: out of memory");
-            break;
+        if (*n == cap) {
+            sg_x509_row *v = realloc(*rows, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!v) {
+                rc = sg_store_fail(s, "store: out of memory");
+                break;
+            }
+            *rows = v;
         }
-        *rows = v;
-        if ((rc = read_row(s, st, &v[*n])) == 0)
+        if ((rc = read_row(s, st, &(*rows)[*n])) == 0)
             (*n)++;
     }
     if (rc == 0 && step != SQLITE_DONE)
@@ -180,6 +189,27 @@ static int sq_x509_list(sg_store *s, const char *addr, sg_x509_row **rows, size_
         *n = 0;
     }
     return rc;
+}
+
+static int sq_x509_list(sg_store *s, const char *addr, sg_x509_row **rows, size_t *n)
+{
+    return list_from(s, addr, -1, 0, rows, n);
+}
+
+static int sq_x509_page(sg_store *s, const char *addr, size_t limit, size_t offset, sg_x509_row **rows,
+                        size_t *n, int64_t *total)
+{
+    sqlite3_stmt *st = sq_stmt(s, addr ? "SELECT count(DISTINCT fpr) FROM x509_addrs WHERE addr = ?"
+                                       : "SELECT count(*) FROM x509_certs");
+    if (!st)
+        return -1;
+    if (addr)
+        sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    rc = rc == SQLITE_ROW ? 0 : sq_fail(s, "counting certificates");
+    sq_done(s, st);
+    return rc < 0 ? -1 : list_from(s, addr, (int64_t)limit, (int64_t)offset, rows, n);
 }
 
 static int sq_x509_get(sg_store *s, const char *fpr, sg_x509_row *r)
@@ -419,6 +449,7 @@ const struct sg_store_x509_ops sg_sqlite_x509_ops = {
     .state = sq_x509_state,
     .insert = sq_x509_insert,
     .list = sq_x509_list,
+    .page = sq_x509_page,
     .get = sq_x509_get,
     .der = sq_x509_der,
     .each_ca = sq_x509_each_ca,
