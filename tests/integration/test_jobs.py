@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgtest import ROOT, Gateway, Tap, asan_binary, wait_for, wait_port  # noqa: E402
-from sgweb import Client, chromium  # noqa: E402
+from sgweb import Client, chromium, first_admin  # noqa: E402
 
 t = Tap()
 KEYRING = os.path.join(ROOT, "build", "tests", "tools", "sg-keyring")
@@ -35,12 +35,6 @@ N = 3000  # the API's bulk import: several thousand keys
 def keyring(n, domain):
     r = subprocess.run([KEYRING, str(n), domain], capture_output=True, timeout=300)
     return r.stdout if r.returncode == 0 else b""
-
-
-def first_admin(gw, name):
-    r = gw.cli("admin", "add", name, "--role", "administrator")
-    m = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
-    return m.group(1) if r.returncode == 0 and m else None
 
 
 class Pty:

@@ -62,13 +62,7 @@ def alert_present(d):
         return False
 
 
-def first_admin(gw, name):
-    """`sealgate admin add NAME --role administrator --must-change=false`: the generated password it
-    prints, or None. The forced change at first sign-in is test_web_portal's; the page tests sign
-    in straight to the dashboard."""
-    r = gw.cli("admin", "add", name, "--role", "administrator", "--must-change=false")
-    m = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
-    return m.group(1) if r.returncode == 0 and m else None
+from sgweb import first_admin  # noqa: E402,F401  (the page tests' administrator)
 
 
 def sign_in(d, base, name, password, wait_for):

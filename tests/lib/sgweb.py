@@ -43,6 +43,15 @@ def import_dave(gw):
     return gw.cli("key", "import", os.path.join(gw.dir, "dave.asc"))
 
 
+def first_admin(gw, name, role="administrator"):
+    """`sealgate admin add NAME --role ROLE --must-change=false`: the generated password it prints,
+    or None. The forced change at first sign-in is test_web_portal's and test_web_api's; other
+    tests sign in straight to the dashboard and the API."""
+    r = gw.cli("admin", "add", name, "--role", role, "--must-change=false")
+    m = re.search(r"password[^\n]*?:\s*(\S+)", r.stdout + r.stderr)
+    return m.group(1) if r.returncode == 0 and m else None
+
+
 def unverified():
     """A TLS context that accepts the gateway's self-signed certificate: for the tests only."""
     ctx = ssl.create_default_context()

@@ -46,7 +46,7 @@ static void generations(const char *dir)
         {"UPDATE x509_learned SET cap_flags = 3", SG_GEN_X509},
         {"INSERT INTO policy (text, source, loaded) VALUES ('x', 'test', 0)", SG_GEN_POLICY},
         {"INSERT INTO meta VALUES ('k', 'v')", -1},
-        {"INSERT INTO admin_accounts VALUES ('a', 'h', 1, 0, 0, 0, 0)", SG_GEN_ADMIN},
+        {"INSERT INTO admin_accounts (name, hash, roles, created) VALUES ('a', 'h', 1, 0)", SG_GEN_ADMIN},
         {"UPDATE admin_accounts SET failed = 1, locked_until = 9, last_login = 3", -1},
         {"UPDATE admin_accounts SET roles = 3", SG_GEN_ADMIN},
         {"UPDATE admin_accounts SET hash = 'h2'", SG_GEN_ADMIN},
