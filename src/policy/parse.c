@@ -129,7 +129,7 @@ static int get_methods(px *x, const config_setting_t *s, int methods[4])
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         int m = sg_method_from_name(l.v[i]);
         if (m <= 0)
-            rc = fail(x, s, "unknown method '%s' (smime, pgp)", l.v[i]);
+            rc = fail(x, s, "unknown method '%s' (smime, pgp, pdf)", l.v[i]);
         for (size_t k = 0; rc == 0 && k < i; k++)
             if (methods[k] == m)
                 rc = fail(x, s, "method '%s' given twice", l.v[i]);

@@ -134,5 +134,8 @@ const char *const sg_pg_migrations[] = {
     " frontier bytea NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, note text NOT NULL);",
+    /* the pdf method's passwords (issue 12, store/pdfpass_rows.h) */
+    "CREATE TABLE pdf_passwords (sender text NOT NULL, rcpt text NOT NULL, wrapped bytea NOT NULL,"
+    " verifier text NOT NULL, created bigint NOT NULL, PRIMARY KEY (sender, rcpt));",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

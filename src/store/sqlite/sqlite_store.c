@@ -180,6 +180,10 @@ static const char *const migrations[] = {
     " frontier BLOB NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
+    /* the pdf method's passwords (issue 12, store/pdfpass_rows.h): one per (internal sender,
+     * external recipient), wrapped by the KEK, with the reply portal's argon2id verifier. */
+    "CREATE TABLE pdf_passwords (sender TEXT NOT NULL, rcpt TEXT NOT NULL, wrapped BLOB NOT NULL,"
+    " verifier TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (sender, rcpt));",
 };
 
 static int user_version(sqlite3 *db)
@@ -395,5 +399,6 @@ const sg_store_backend sg_store_sqlite = {
     .admin = &sg_sqlite_admin_ops,
     .discovery = &sg_sqlite_discovery_ops,
     .metrics = &sg_sqlite_metrics_ops,
+    .pdfpass = &sg_sqlite_pdfpass_ops,
     .notary = &sg_sqlite_notary_ops,
 };

@@ -1,0 +1,177 @@
+/* engine_pdf.c - the pdf method as an sg_engine (issue 12, docs/pdf.md): the whole message
+ * becomes one AES-256 PDF under the (sender, recipient) pair's password, carried by a short
+ * note from the pdf.carrier text. Owner: src/engine/pdf.
+ * Every recipient can receive a PDF (no key needed), so can_encrypt_to answers 1; the policy
+ * makes one group per recipient (one password each). The method signs nothing and peels
+ * nothing (its detect and peel know no layer).
+ * SECURITY: runs in cryptd, where the plaintext is. The carrier keeps the original's header
+ * fields (Subject readable) and carries no byte of its body or attachments: only the note and
+ * the encrypted PDF. Any failure (too large, unparsable, rendering, store, KEK) is -1, and the
+ * caller holds the group: never plain delivery. The password of a new pair goes back to the
+ * caller as the sender's notice text and is wiped here. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/pdf/pdf.h"
+#include "engine/pdf/pdf_pass.h"
+#include "lib/log.h"
+#include "mime/mime.h"
+
+static const sg_engine_env *g_env;
+
+static int pdf_init(const sg_engine_env *env)
+{
+    g_env = env;
+    return 0;
+}
+
+static int pdf_can_encrypt_to(const char *addr)
+{
+    return addr && strchr(addr, '@') ? 1 : 0;
+}
+
+static int pdf_no(const char *addr)
+{
+    (void)addr;
+    return 0;
+}
+
+static int pdf_no_signer(void)
+{
+    return 0;
+}
+
+static int pdf_detect(const char *msg, size_t len)
+{
+    (void)msg;
+    (void)len;
+    return SG_LAYER_NONE;
+}
+
+static int pdf_peel(const sg_peel_req *req, const char *msg, size_t len, sg_layer *out)
+{
+    (void)req;
+    (void)msg;
+    (void)len;
+    memset(out, 0, sizeof *out);
+    return 0;
+}
+
+/* base64 in lines of 76 characters, CRLF. */
+static int base64_lines(const unsigned char *p, size_t n, sg_buf *out)
+{
+    unsigned char line[80];
+    for (size_t i = 0; i < n; i += 57) {
+        size_t k = n - i < 57 ? n - i : 57;
+        int w = EVP_EncodeBlock(line, p + i, (int)k);
+        if (sg_buf_append(out, line, (size_t)w) < 0 || sg_buf_append(out, "\r\n", 2) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The carrier: the original's header fields (without Content-*), a note, the PDF. */
+static int carrier(const char *msg, size_t len, const sg_pdf_cfg *cfg, const sg_buf *pdf, sg_buf *out)
+{
+    char boundary[80];
+    if (sg_mime_new_boundary(boundary, sizeof boundary) < 0 || sg_mime_outer_fields(msg, len, NULL, out) < 0)
+        return -1;
+    if (sg_buf_appendf(out,
+                       "MIME-Version: 1.0\r\nX-Sealgate-Method: pdf\r\n"
+                       "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+                       "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+                       boundary, boundary) < 0)
+        return -1;
+    /* The note in lines of CRLF (the configured text has its own line breaks or none). */
+    for (const char *p = cfg->carrier; *p; p++)
+        if ((*p == '\n' ? sg_buf_append(out, "\r\n", 2) : *p == '\r' ? 0 : sg_buf_append(out, p, 1)) < 0)
+            return -1;
+    if (sg_buf_appendf(out,
+                       "\r\n\r\n--%s\r\nContent-Type: application/pdf; name=\"message.pdf\"\r\n"
+                       "Content-Disposition: attachment; filename=\"message.pdf\"\r\n"
+                       "Content-Transfer-Encoding: base64\r\n\r\n",
+                       boundary) < 0 ||
+        base64_lines((const unsigned char *)pdf->data, pdf->len, out) < 0 ||
+        sg_buf_appendf(out, "\r\n--%s--\r\n", boundary) < 0)
+        return -1;
+    return 0;
+}
+
+static char *password_notice(const char *rcpt, const char *pw)
+{
+    const char *fmt = "Your message to %s was sent as an encrypted PDF document, because no key or "
+                      "certificate of this recipient is known. This is the first message to them in this "
+                      "way. Give them this password by telephone, in person or another way that is not "
+                      "this e-mail; they need it for this and every later message from you, and to answer "
+                      "through the secure reply page:\n\n    %s\n\nDo not forward this notice.";
+    size_t n = strlen(fmt) + strlen(rcpt) + strlen(pw) + 1;
+    char *t = malloc(n);
+    if (t)
+        snprintf(t, n, fmt, rcpt, pw);
+    return t;
+}
+
+static int pdf_protect(const sg_protect_req *req, const char *msg, size_t len, sg_buf *out, char *err,
+                       size_t errlen)
+{
+    const sg_config *cfg = g_env ? g_env->cfg : NULL;
+    if (!cfg) {
+        snprintf(err, errlen, "pdf engine not initialised");
+        return -1;
+    }
+    if (req->nrcpt != 1) {
+        snprintf(err, errlen, "pdf: one recipient per message (got %zu)", req->nrcpt);
+        return -1;
+    }
+    if (len > (size_t)cfg->pdf.max_size) {
+        snprintf(err, errlen, "too large for the pdf method (%zu bytes, pdf.max_size %ld)", len, cfg->pdf.max_size);
+        return -1;
+    }
+    char pw[SG_PDF_PASS_LEN + 1];
+    bool created = false;
+    if (sg_pdf_password(g_env, req->sender, req->rcpts[0], pw, &created, err, errlen) < 0)
+        return -1;
+    sg_buf pdf;
+    sg_buf_init(&pdf, out->max);
+    sg_pdf_brand brand = {.cfg = &cfg->pdf, .reply_url = NULL};
+    int rc = sg_pdf_make(msg, len, &brand, pw, &pdf, err, errlen);
+    if (rc == 0 && carrier(msg, len, &cfg->pdf, &pdf, out) < 0) {
+        snprintf(err, errlen, "the carrier message is larger than allowed");
+        rc = -1;
+    }
+    if (rc == 0 && created) {
+        char *t = password_notice(req->rcpts[0], pw);
+        if (!t || !req->notice) {
+            /* Nobody can tell the sender the password: the recipient could never open it. */
+            free(t);
+            snprintf(err, errlen, "the password of a new pair cannot be passed to the sender");
+            rc = -1;
+        } else {
+            *req->notice = t;
+        }
+    }
+    OPENSSL_cleanse(pw, sizeof pw);
+    sg_buf_free(&pdf);
+    if (rc < 0 && created && sg_pdf_password_forget(g_env, req->sender, req->rcpts[0]) < 0)
+        sg_warn(req->qid, "event=pdf-password-kept rcpt=%s reason=\"store error; the sender was not told it\"",
+                req->rcpts[0]);
+    return rc;
+}
+
+const sg_engine sg_engine_pdf = {
+    .name = "pdf",
+    .method = SG_METHOD_PDF,
+    .init = pdf_init,
+    .can_encrypt_to = pdf_can_encrypt_to,
+    .can_sign_as = pdf_no,
+    .can_make_signer = pdf_no_signer,
+    .protect = pdf_protect,
+    .protect_to_fd = NULL,
+    .detect = pdf_detect,
+    .peel = pdf_peel,
+    .export_public = NULL,
+};
