@@ -103,11 +103,12 @@ static int carrier(const char *msg, size_t len, const sg_pdf_cfg *cfg, const sg_
 
 static char *password_notice(const char *rcpt, const char *pw)
 {
+    /* One line: notices put the rule's text on one line (policy/notice.c). */
     const char *fmt = "Your message to %s was sent as an encrypted PDF document, because no key or "
-                      "certificate of this recipient is known. This is the first message to them in this "
-                      "way. Give them this password by telephone, in person or another way that is not "
-                      "this e-mail; they need it for this and every later message from you, and to answer "
-                      "through the secure reply page:\n\n    %s\n\nDo not forward this notice.";
+                      "certificate of this recipient is known. Give them the password by telephone, in "
+                      "person or another way than e-mail; it opens this and every later PDF from you to "
+                      "them, and signs them in to the secure reply page. Do not forward this notice. "
+                      "The password is: %s";
     size_t n = strlen(fmt) + strlen(rcpt) + strlen(pw) + 1;
     char *t = malloc(n);
     if (t)
