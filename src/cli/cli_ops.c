@@ -46,6 +46,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"queue.release", {"id"}, sg_cli_print_queue_moved},
     {"queue.retry", {"id"}, sg_cli_print_queue_moved},
     {"queue.delete", {"id"}, sg_cli_print_queue_moved},
+    {"pdf.reset", {"sender", "rcpt"}, sg_cli_print_done},
 };
 const size_t sg_cli_verbs_count = sizeof sg_cli_verbs / sizeof sg_cli_verbs[0];
 

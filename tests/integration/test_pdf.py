@@ -232,6 +232,22 @@ try:
         t.ok(rc == 0 and "SMTP-MARKER-TWO" in txt, "the second PDF opens with the same password", txt[:300])
     else:
         t.ok(False, "the second PDF opens with the same password", repr(got.keys()))
+    # an administrator's reset: the next mail makes a new password and tells alice again
+    r = gw.cli("pdf", "reset", "alice@demo.test", "Bob@Partner.example")
+    t.ok(r.returncode == 0, "sealgate pdf reset forgets alice's password for bob", r.stdout + r.stderr)
+    r = gw.cli("audit", "list", "--json")
+    t.ok("pdf.reset" in r.stdout and "alice@demo.test -> bob@partner.example" in r.stdout,
+         "the reset is audited with the pair as its target", r.stdout[-600:] + r.stderr)
+    got = send(make_message("SMTP-MARKER-THREE").as_bytes(policy=email.policy.SMTP), ["bob@partner.example"], expect=2)
+    pw3 = password_in((got.get("alice@demo.test") or [None])[0])
+    carrier3 = (got.get("bob@partner.example") or [None])[0]
+    t.ok(pw3 is not None and pw3 != pw1, "after the reset alice is told a new password", repr(got.keys()))
+    if carrier3 and pw3:
+        p3 = os.path.join(tmp, "smtp3.pdf")
+        open(p3, "wb").write(pdf_of(carrier3))
+        t.ok(text_of(p3, pw3)[0] == 0 and text_of(p3, pw1)[0] != 0, "the new PDF opens with the new password only", "")
+    r = gw.cli("pdf", "reset", "alice@demo.test", "nobody@partner.example")
+    t.ok(r.returncode != 0 and "no pdf password" in r.stderr, "resetting a pair without a password says so", r.stderr)
     r = gw.cli("policy", "explain", "--from", "alice@demo.test", "--to", "carol@partner.example")
     t.ok(r.returncode == 0 and "pdf" in r.stdout, "policy explain names the pdf method", r.stdout + r.stderr)
     # too large for pdf.max_size: held, the sender told, never plain
