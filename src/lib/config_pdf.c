@@ -17,7 +17,7 @@ void sg_pdf_cfg_defaults(sg_pdf_cfg *p)
     snprintf(p->carrier, sizeof p->carrier, "%s",
              "You have received a confidential message. It is in the attached PDF document, which "
              "opens with the password the sender gave you. Any PDF reader can open it.");
-    p->max_size = 30L << 20;
+    p->max_size = 50L << 20; /* smtpd.max_message_size: a 25 MB attachment is ~34 MB of base64 */
     p->link_days = 30;
 }
 

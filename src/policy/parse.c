@@ -200,7 +200,7 @@ static int parse_keywords(px *x, const config_setting_t *g, sg_policy *p)
                 break;
         if (k == SG_KW__COUNT)
             return fail(x, s,
-                        "unknown keyword '%s' (encrypt, sign, send_keys, send_keys_pgp, send_keys_smime)",
+                        "unknown keyword '%s' (encrypt, sign, send_keys, send_keys_pgp, send_keys_smime, pdf)",
                         config_setting_name(s));
         if (get_string(x, s, &p->keywords[k]) < 0)
             return -1;
@@ -423,7 +423,7 @@ sg_policy *sg_policy_parse(const char *text, const char *name, const char *const
         goto fail;
     }
     static const char *const kw_default[SG_KW__COUNT] = {"[encrypt]", "[sign]", "{send_keys}",
-                                                         "{send_keys_pgp}", "{send_keys_smime}"};
+                                                         "{send_keys_pgp}", "{send_keys_smime}", "[pdf]"};
     for (int k = 0; k < SG_KW__COUNT; k++)
         if (!p->keywords[k] && !(p->keywords[k] = strdup(kw_default[k])))
             goto fail;

@@ -194,7 +194,9 @@ def password_in(notice):
 
 policy = os.path.join(tmp, "pdf.policy")
 open(policy, "w").write('settings = { methods = ["smime", "pgp", "pdf"]; };\n'
-                        'rules = ( { name = "out"; if = { direction = "outgoing"; }; then = ( "encrypt", "deliver" ); '
+                        'rules = ( { name = "pdf-keyword"; if = { direction = "outgoing"; keyword = "pdf"; }; '
+                        'then = ( "strip_keyword", { encrypt = ["pdf"]; }, "deliver" ); },\n'
+                        '{ name = "out"; if = { direction = "outgoing"; }; then = ( "encrypt", "deliver" ); '
                         'fallback = "hold"; }, { name = "rest"; then = ( "deliver" ); } );\n')
 try:
     gw.start()
@@ -232,6 +234,16 @@ try:
         t.ok(rc == 0 and "SMTP-MARKER-TWO" in txt, "the second PDF opens with the same password", txt[:300])
     else:
         t.ok(False, "the second PDF opens with the same password", repr(got.keys()))
+    # by subject keyword: [pdf] picks the method and is removed from the Subject
+    kw = make_message("KEYWORD-MARKER")
+    kw.replace_header("Subject", "[pdf] Contract")
+    got = send(kw.as_bytes(policy=email.policy.SMTP), ["dave@other.example"], expect=2)
+    c = (got.get("dave@other.example") or [None])[0]
+    subj = email.message_from_bytes(c, policy=email.policy.default)["Subject"] if c else None
+    t.ok(c is not None and pdf_of(c) is not None and subj == "Contract",
+         "[pdf] in the Subject: a PDF through the keyword rule, the keyword removed", repr(subj))
+    t.ok("pdf-keyword" in gw.cli("policy", "explain", "--from", "alice@demo.test", "--to", "dave@other.example",
+                                 "--subject", "[pdf] x").stdout, "explain shows the keyword rule deciding", "")
     # an administrator's reset: the next mail makes a new password and tells alice again
     r = gw.cli("pdf", "reset", "alice@demo.test", "Bob@Partner.example")
     t.ok(r.returncode == 0, "sealgate pdf reset forgets alice's password for bob", r.stdout + r.stderr)
