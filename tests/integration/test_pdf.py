@@ -224,6 +224,9 @@ try:
         p1 = os.path.join(tmp, "smtp1.pdf")
         open(p1, "wb").write(pdf_of(carrier))
         check_pdf(p1, pw1, ["SMTP-MARKER-ONE"] + list(SCRIPTS.values()), ATT, "through SMTP")
+    # the KEK is rotated between the two mails: the wrapped password is re-wrapped, not lost
+    r = gw.cli("kek", "rotate")
+    t.ok(r.returncode == 0 and "re-wrapped" in r.stdout, "kek rotate re-wraps the pdf password too", r.stdout + r.stderr)
     got = send(attach(make_message("SMTP-MARKER-TWO")).as_bytes(policy=email.policy.SMTP), ["bob@partner.example"], expect=1)
     carrier2 = (got.get("bob@partner.example") or [None])[0]
     t.ok("alice@demo.test" not in got, "the second mail to bob tells alice nothing new", repr(got.keys()))
