@@ -51,8 +51,9 @@ config_setting_t *sg_config_load_pdf(config_setting_t *g, sg_pdf_cfg *p, char *m
             bad = text(s, p->carrier, sizeof p->carrier, msg, msglen);
         else if (strcmp(n, "portal_url") == 0) {
             bad = text(s, p->portal_url, sizeof p->portal_url, msg, msglen);
-            if (!bad && p->portal_url[0] && strncmp(p->portal_url, "https://", 8) != 0) {
-                snprintf(msg, msglen, "pdf.portal_url: expected https://HOST[:PORT]");
+            if (!bad && p->portal_url[0] &&
+                (strncmp(p->portal_url, "https://", 8) != 0 || strpbrk(p->portal_url, "'\\\" <>?#"))) {
+                snprintf(msg, msglen, "pdf.portal_url: expected https://HOST[:PORT][/PATH] (no quotes, spaces, ? or #)");
                 bad = s;
             }
         } else if (strcmp(n, "max_size") == 0)

@@ -14,9 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "crypto/kek.h"
 #include "engine/engine.h"
 #include "engine/pdf/pdf.h"
+#include "engine/pdf/pdf_link.h"
 #include "engine/pdf/pdf_pass.h"
 #include "lib/log.h"
 #include "mime/mime.h"
@@ -101,6 +104,26 @@ static int carrier(const char *msg, size_t len, const sg_pdf_cfg *cfg, const sg_
     return 0;
 }
 
+/* The Reply link: the portal's address, /reply/, the signed token (pdf_link.h). */
+static int reply_url(const sg_config *cfg, const sg_protect_req *req, const char *msgid, char *url, size_t n,
+                     char *err, size_t errlen)
+{
+    char kek_path[4096], token[SG_PDF_LINK_MAX + 1];
+    uint8_t key[SG_PDF_LINK_KEY_LEN];
+    sg_pdf_link l = {.expires = (int64_t)time(NULL) + cfg->pdf.link_days * 86400};
+    snprintf(l.sender, sizeof l.sender, "%s", req->sender ? req->sender : "");
+    snprintf(l.rcpt, sizeof l.rcpt, "%s", req->rcpts[0]);
+    snprintf(l.msgid, sizeof l.msgid, "%s", msgid ? msgid : "");
+    sg_kek_path(cfg->base_dir, kek_path, sizeof kek_path);
+    int rc = sg_pdf_link_key(kek_path, key) == 0 && sg_pdf_link_make(key, &l, token, sizeof token) == 0 ? 0 : -1;
+    OPENSSL_cleanse(key, sizeof key);
+    if (rc == 0 && (size_t)snprintf(url, n, "%s/reply/%s", cfg->pdf.portal_url, token) >= n)
+        rc = -1;
+    if (rc < 0)
+        snprintf(err, errlen, "cannot make the Reply link");
+    return rc;
+}
+
 static char *password_notice(const char *rcpt, const char *pw)
 {
     /* One line: notices put the rule's text on one line (policy/notice.c). */
@@ -138,8 +161,18 @@ static int pdf_protect(const sg_protect_req *req, const char *msg, size_t len, s
         return -1;
     sg_buf pdf;
     sg_buf_init(&pdf, out->max);
+    sg_pdf_doc doc;
+    char url[SG_PDF_LINK_MAX + 400];
     sg_pdf_brand brand = {.cfg = &cfg->pdf, .reply_url = NULL};
-    int rc = sg_pdf_make(msg, len, &brand, pw, &pdf, err, errlen);
+    int rc = sg_pdf_doc_from_message(msg, len, &doc, err, errlen);
+    if (rc == 0 && cfg->pdf.portal_url[0]) {
+        rc = reply_url(cfg, req, doc.msgid, url, sizeof url, err, errlen);
+        brand.reply_url = url;
+    }
+    if (rc == 0) {
+        rc = sg_pdf_make_doc(&doc, &brand, pw, &pdf, err, errlen);
+        sg_pdf_doc_free(&doc);
+    }
     if (rc == 0 && carrier(msg, len, &cfg->pdf, &pdf, out) < 0) {
         snprintf(err, errlen, "the carrier message is larger than allowed");
         rc = -1;

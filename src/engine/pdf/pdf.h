@@ -28,6 +28,7 @@ typedef struct sg_pdf_file {
 /* What the PDF shows of one message; every string UTF-8 and malloc'd (may be ""). */
 typedef struct sg_pdf_doc {
     char *from, *to, *cc, *date, *subject;
+    char *msgid; /* the Message-ID without <> ("" when none): what a reply answers */
     char *body; /* text/plain as is, or text/html reduced to text */
     sg_pdf_file files[SG_PDF_MAX_ATTACH];
     size_t nfiles;
@@ -57,6 +58,10 @@ int sg_pdf_render(const sg_pdf_doc *doc, const sg_pdf_brand *brand, sg_buf *out,
  * embeds doc's attachments with their names, types and bytes. Appends to out. 0, or -1. */
 int sg_pdf_seal(const char *pdf, size_t len, const sg_pdf_doc *doc, const char *password, sg_buf *out,
                 char *err, size_t errlen);
+
+/* A message taken apart, rendered and sealed. 0, or -1 with err. */
+int sg_pdf_make_doc(const sg_pdf_doc *doc, const sg_pdf_brand *brand, const char *password, sg_buf *out, char *err,
+                    size_t errlen);
 
 /* All of it: message in, encrypted PDF out. 0, or -1 with err. */
 int sg_pdf_make(const char *msg, size_t len, const sg_pdf_brand *brand, const char *password, sg_buf *out,

@@ -127,6 +127,7 @@ int sg_pdf_doc_from_message(const char *msg, size_t len, sg_pdf_doc *doc, char *
     doc->cc = addresses(m, GMIME_ADDRESS_TYPE_CC);
     doc->date = dup0(g_mime_object_get_header(GMIME_OBJECT(m), "Date"));
     doc->subject = dup0(g_mime_message_get_subject(m));
+    doc->msgid = dup0(g_mime_message_get_message_id(m));
     g_mime_message_foreach(m, each_part, &w);
     if (w.failed) {
         snprintf(err, errlen, w.failed == 2 ? "more than %d attachments" : "out of memory", SG_PDF_MAX_ATTACH);
@@ -145,7 +146,7 @@ int sg_pdf_doc_from_message(const char *msg, size_t len, sg_pdf_doc *doc, char *
         doc->body = dup0(t.data);
         sg_buf_free(&t);
     }
-    if (!doc->from || !doc->to || !doc->cc || !doc->date || !doc->subject || !doc->body) {
+    if (!doc->from || !doc->to || !doc->cc || !doc->date || !doc->subject || !doc->msgid || !doc->body) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -165,7 +166,7 @@ out:
 
 void sg_pdf_doc_free(sg_pdf_doc *doc)
 {
-    char **s[] = {&doc->from, &doc->to, &doc->cc, &doc->date, &doc->subject, &doc->body};
+    char **s[] = {&doc->from, &doc->to, &doc->cc, &doc->date, &doc->subject, &doc->msgid, &doc->body};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         free(*s[i]);
     for (size_t i = 0; i < doc->nfiles; i++) {

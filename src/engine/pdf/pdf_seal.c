@@ -114,18 +114,25 @@ out:
     return rc;
 }
 
+int sg_pdf_make_doc(const sg_pdf_doc *doc, const sg_pdf_brand *brand, const char *password, sg_buf *out, char *err,
+                    size_t errlen)
+{
+    sg_buf plain;
+    sg_buf_init(&plain, out->max);
+    int rc = sg_pdf_render(doc, brand, &plain, err, errlen);
+    if (rc == 0)
+        rc = sg_pdf_seal(plain.data, plain.len, doc, password, out, err, errlen);
+    sg_buf_free(&plain);
+    return rc;
+}
+
 int sg_pdf_make(const char *msg, size_t len, const sg_pdf_brand *brand, const char *password, sg_buf *out,
                 char *err, size_t errlen)
 {
     sg_pdf_doc doc;
     if (sg_pdf_doc_from_message(msg, len, &doc, err, errlen) < 0)
         return -1;
-    sg_buf plain;
-    sg_buf_init(&plain, out->max);
-    int rc = sg_pdf_render(&doc, brand, &plain, err, errlen);
-    if (rc == 0)
-        rc = sg_pdf_seal(plain.data, plain.len, &doc, password, out, err, errlen);
-    sg_buf_free(&plain);
+    int rc = sg_pdf_make_doc(&doc, brand, password, out, err, errlen);
     sg_pdf_doc_free(&doc);
     return rc;
 }
