@@ -225,14 +225,16 @@ try:
         p1 = os.path.join(tmp, "smtp1.pdf")
         open(p1, "wb").write(pdf_of(carrier))
         check_pdf(p1, pw1, ["SMTP-MARKER-ONE"] + list(SCRIPTS.values()), ATT, "through SMTP")
-        rc, txt = text_of(p1, pw1)
-        link = re.search(r"https://portal\.demo\.test:8443/reply/(1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})", squash(txt))
-        t.ok(link is not None, "the last page carries the Reply link: the portal, /reply/, a signed token", txt[-400:])
         plain = os.path.join(tmp, "smtp1-plain.pdf")
         r = run("qpdf", f"--password={pw1}", "--decrypt", "--qdf", "--object-streams=disable", p1, plain)
         raw = open(plain, "rb").read() if os.path.exists(plain) else b""
-        t.ok(link is not None and b"/URI (" + link.group(0).encode() + b")" in raw,
-             "the Reply link is a link annotation (/URI) of the last page", r.stderr.decode())
+        link = re.search(rb"/URI \((https://portal\.demo\.test:8443/reply/1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})\)", raw)
+        t.ok(link is not None, "the last page has a link annotation (/URI) to the portal's /reply/ with a signed token",
+             r.stderr.decode())
+        rc, txt = text_of(p1, pw1)
+        # pdftotext takes a '-' of the token at a line's end for a hyphen: compared without them
+        t.ok(link is not None and link.group(1).decode().replace("-", "") in squash(txt).replace("-", ""),
+             "the Reply link's URL is also on the page as text", txt[-400:])
     # the KEK is rotated between the two mails: the wrapped password is re-wrapped, not lost
     r = gw.cli("kek", "rotate")
     t.ok(r.returncode == 0 and "re-wrapped" in r.stdout, "kek rotate re-wraps the pdf password too", r.stdout + r.stderr)

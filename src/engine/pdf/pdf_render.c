@@ -54,7 +54,12 @@ static void new_page(pen *p)
 static void draw_piece(pen *p, const char *s, int n, PangoAttrList *attrs)
 {
     pango_layout_set_text(p->lay, s, n);
-    pango_layout_set_attributes(p->lay, attrs);
+    /* A word broken at the margin gets no hyphen: text copied out of the PDF (a URL, an account
+     * number) stays what the sender wrote. */
+    PangoAttrList *a = attrs ? pango_attr_list_copy(attrs) : pango_attr_list_new();
+    pango_attr_list_insert(a, pango_attr_insert_hyphens_new(FALSE));
+    pango_layout_set_attributes(p->lay, a);
+    pango_attr_list_unref(a);
     PangoLayoutIter *it = pango_layout_get_iter(p->lay);
     do {
         PangoRectangle logical;
