@@ -67,6 +67,9 @@ typedef struct sg_protect_req {
     const char *const *rcpts; /* encrypt to each of these (their key must exist: can_encrypt_to) */
     size_t nrcpt;             /* 0: sign only (multipart/signed) */
     const char *qid;          /* for the log */
+    /* The envelope sender (MAIL FROM; "" for the null sender): the pdf method's password
+     * belongs to it and its notice goes to it, not to the From a sender can write freely. */
+    const char *env_from;
     /* Out (may be NULL): an engine that has something to tell the sender (pdf: the password of
      * a new pair) sets *notice to a malloc'd text; the caller sends it as a notice. */
     char **notice;

@@ -137,6 +137,7 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
                           .rcpts = rcpts,
                           .nrcpt = n,
                           .qid = r->in->id,
+                          .env_from = r->in->from,
                           .notice = &notice};
     int streamed = e->protect_to_fd && c->len >= STREAM_MIN ? protect_to_file(r, e, &req, c, err, errlen) : 1;
     if (streamed == 1) {

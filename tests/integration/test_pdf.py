@@ -258,6 +258,17 @@ try:
          "[pdf] in the Subject: a PDF through the keyword rule, the keyword removed", repr(subj))
     t.ok("pdf-keyword" in gw.cli("policy", "explain", "--from", "alice@demo.test", "--to", "dave@other.example",
                                  "--subject", "[pdf] x").stdout, "explain shows the keyword rule deciding", "")
+    # the pair is the envelope sender's: a From naming someone else neither gets nor makes a password
+    forged = make_message("FORGED-FROM-MARKER")
+    forged.replace_header("From", "CEO <ceo@demo.test>")
+    got = send(forged.as_bytes(policy=email.policy.SMTP), ["bob@partner.example"], expect=1)
+    cf = (got.get("bob@partner.example") or [None])[0]
+    ok = cf is not None and "ceo@demo.test" not in got and "alice@demo.test" not in got
+    if ok:
+        pf = os.path.join(tmp, "forged.pdf")
+        open(pf, "wb").write(pdf_of(cf))
+        ok = "FORGED-FROM-MARKER" in text_of(pf, pw1)[1]
+    t.ok(ok, "From: ceo with MAIL FROM alice: alice's pair's password, nobody told anything new", repr(got.keys()))
     # an administrator's reset: the next mail makes a new password and tells alice again
     r = gw.cli("pdf", "reset", "alice@demo.test", "Bob@Partner.example")
     t.ok(r.returncode == 0, "sealgate pdf reset forgets alice's password for bob", r.stdout + r.stderr)

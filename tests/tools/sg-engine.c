@@ -74,7 +74,7 @@ static int protect(const sg_engine *eng, sg_config *cfg, int argc, char **argv)
     const char *to[MAX_ADDRS];
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
-            req.sender = argv[++i];
+            req.sender = req.env_from = argv[++i];
         else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc && req.nrcpt < MAX_ADDRS)
             to[req.nrcpt++] = argv[++i];
         else if (strcmp(argv[i], "--sign") == 0 && i + 1 < argc) {

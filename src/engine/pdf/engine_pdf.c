@@ -111,7 +111,7 @@ static int reply_url(const sg_config *cfg, const sg_protect_req *req, const char
     char kek_path[4096], token[SG_PDF_LINK_MAX + 1];
     uint8_t key[SG_PDF_LINK_KEY_LEN];
     sg_pdf_link l = {.expires = (int64_t)time(NULL) + cfg->pdf.link_days * 86400};
-    snprintf(l.sender, sizeof l.sender, "%s", req->sender ? req->sender : "");
+    snprintf(l.sender, sizeof l.sender, "%s", req->env_from);
     snprintf(l.rcpt, sizeof l.rcpt, "%s", req->rcpts[0]);
     snprintf(l.msgid, sizeof l.msgid, "%s", msgid ? msgid : "");
     sg_kek_path(cfg->base_dir, kek_path, sizeof kek_path);
@@ -155,9 +155,16 @@ static int pdf_protect(const sg_protect_req *req, const char *msg, size_t len, s
         snprintf(err, errlen, "too large for the pdf method (%zu bytes, pdf.max_size %ld)", len, cfg->pdf.max_size);
         return -1;
     }
+    /* The pair is the envelope sender's: the password notice goes there, so a From written by
+     * someone else cannot learn (or plant) the password another sender's mail will use. */
+    const char *owner = req->env_from;
+    if (!owner || !*owner || !strchr(owner, '@')) {
+        snprintf(err, errlen, "pdf: no envelope sender to own the password and be told it");
+        return -1;
+    }
     char pw[SG_PDF_PASS_LEN + 1];
     bool created = false;
-    if (sg_pdf_password(g_env, req->sender, req->rcpts[0], pw, &created, err, errlen) < 0)
+    if (sg_pdf_password(g_env, owner, req->rcpts[0], pw, &created, err, errlen) < 0)
         return -1;
     sg_buf pdf;
     sg_buf_init(&pdf, out->max);
@@ -190,7 +197,7 @@ static int pdf_protect(const sg_protect_req *req, const char *msg, size_t len, s
     }
     OPENSSL_cleanse(pw, sizeof pw);
     sg_buf_free(&pdf);
-    if (rc < 0 && created && sg_pdf_password_forget(g_env, req->sender, req->rcpts[0]) < 0)
+    if (rc < 0 && created && sg_pdf_password_forget(g_env, owner, req->rcpts[0]) < 0)
         sg_warn(req->qid, "event=pdf-password-kept rcpt=%s reason=\"store error; the sender was not told it\"",
                 req->rcpts[0]);
     return rc;
