@@ -2,8 +2,8 @@
  *
  * The policy transform (transform_policy.c, src/policy/) decides per recipient what happens;
  * an engine only does what it is told to one whole message and reports facts. One engine per
- * folder: engine/pgp/ (OpenPGP, librnp), engine/smime/ (S/MIME, OpenSSL CMS); the PDF engine
- * joins later as engine/pdf/ and one line in engine.c's registry. The single decrypt/verify
+ * folder: engine/pgp/ (OpenPGP, librnp), engine/smime/ (S/MIME, OpenSSL CMS), engine/pdf/ (the
+ * pdf method: AES-256 PDF with cairo, pango, libxml2 and qpdf; docs/pdf.md). The single decrypt/verify
  * entry point (unwrap.c) peels layers through the engines' peel functions, so nesting of
  * either format in the other is handled in one place.
  *

@@ -55,7 +55,7 @@ static void embed(qpdf_data q, const sg_pdf_doc *doc)
      * specification, so the keys are just zero-padded numbers. */
     qpdf_oh names = qpdf_oh_new_array(q);
     for (size_t i = 0; i < doc->nfiles; i++) {
-        char key[16];
+        char key[24];
         snprintf(key, sizeof key, "%06zu", i + 1);
         qpdf_oh_append_item(q, names, qpdf_oh_new_string(q, key));
         qpdf_oh_append_item(q, names, file_spec(q, &doc->files[i]));
