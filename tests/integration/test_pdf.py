@@ -30,7 +30,8 @@ tmp = tempfile.mkdtemp(prefix="sg-pdf-")
 os.chmod(tmp, 0o755)
 OUT = os.path.join(ROOT, "tests", "out")
 os.makedirs(OUT, exist_ok=True)
-SG_ENGINE = os.path.join(ROOT, "build", "tests", "tools", "sg-engine")
+# the engine driver of the build the gateway runs (the ASan one when there is one)
+SG_ENGINE = os.path.join(os.path.dirname(asan_binary()), "tests", "tools", "sg-engine")
 SCRIPTS = {
     "Latin": "Ärger über Öl, façade, naïve, Łódź, smørrebrød",
     "Cyrillic": "Съешь же ещё этих мягких французских булок",
@@ -297,6 +298,8 @@ try:
     t.ok(b"held" in held_notice.lower() and b"too large for the pdf method" in held_notice,
          "alice is told it was held because it is too large for the pdf method", held_notice[:900].decode(errors="replace"))
     t.ok(len(set(listdir(gw.spool, "hold")) - before_hold) == 1, "the large message is kept in hold/", "")
+    errors = gw.sanitizer_reports()
+    t.ok(not errors, "no sanitizer reports in the gateway log", "\n".join(errors[:20]))
 finally:
     gw.cleanup()
     if not os.environ.get("SEALGATE_KEEP"):
