@@ -68,5 +68,7 @@ SG_OP_HANDLER(sg_op_policy_load);
 SG_OP_HANDLER(sg_op_policy_explain);
 SG_OP_HANDLER(sg_op_policy_revisions);
 SG_OP_HANDLER(sg_op_policy_rollback);
+/* ops_pdf.c */
+SG_OP_HANDLER(sg_op_pdf_reset);
 
 #endif

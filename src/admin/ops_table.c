@@ -117,6 +117,9 @@ static const sg_op_arg queue_retry_args[] = {PATH("id", 64, "queue id, or all"),
 static const sg_op_arg key_list_args[] = {QSTR("address", ADDR_MAX, "only keys with a user ID of this address"),
                                           SG_OP_ARGS_PAGE, END};
 static const sg_op_arg key_fpr_args[] = {PATH("fpr", FPR_MAX, "fingerprint (hex)"), END};
+static const sg_op_arg pdf_reset_args[] = {BSTR("sender", true, ADDR_MAX, "the internal sender's address"),
+                                           BSTR("rcpt", true, ADDR_MAX, "the external recipient's address"),
+                                           END};
 static const sg_op_arg key_export_args[] = {PATH("fpr", FPR_MAX, "fingerprint (hex)"),
                                             QBOOL("binary", "binary instead of ASCII armor"), END};
 static const sg_op_arg key_import_args[] = {
@@ -305,6 +308,11 @@ const sg_op sg_ops[] = {
      {"policy", "rollback"}, policy_rollback_args,
      "Make a revision's rules the policy in force again (as a new revision)", "policy.rollback", SG_RUN_ANY,
      "rev", sg_op_policy_rollback},
+
+    /* the pdf method's passwords (ops_pdf.c, issue 12) */
+    {"pdf.reset", SG_ROLE_USER | SG_ROLE_POLICY, RW, "POST", "/api/v1/pdf/reset", {"pdf", "reset"}, pdf_reset_args,
+     "Forget a (sender, recipient) pair's PDF password: the next message makes a new one and tells the sender",
+     "pdf.reset", SG_RUN_ANY, "rcpt", sg_op_pdf_reset},
 
     /* Operations that wrap or unwrap private keys: they run in cryptd, over the control socket
      * when the gateway runs (ops_secret.c; issue 18's control socket, owner src/cryptd). */

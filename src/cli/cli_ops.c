@@ -51,6 +51,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"job.list", {NULL}, sg_cli_print_jobs},
     {"job.show", {"id"}, sg_cli_print_job},
     {"job.cancel", {"id"}, sg_cli_print_job},
+    {"pdf.reset", {"sender", "rcpt"}, sg_cli_print_done},
 };
 const size_t sg_cli_verbs_count = sizeof sg_cli_verbs / sizeof sg_cli_verbs[0];
 

@@ -8,9 +8,10 @@
 /* Each engine file defines its sg_engine and is listed here. */
 extern const sg_engine sg_engine_pgp;   /* engine_pgp.c */
 extern const sg_engine sg_engine_smime; /* engine_smime.c */
-const sg_engine *const sg_engines[] = {&sg_engine_smime, &sg_engine_pgp, NULL};
+extern const sg_engine sg_engine_pdf;   /* engine_pdf.c */
+const sg_engine *const sg_engines[] = {&sg_engine_smime, &sg_engine_pgp, &sg_engine_pdf, NULL};
 
-static const char *const method_names[SG_METHOD__COUNT] = {"none", "smime", "pgp"};
+static const char *const method_names[SG_METHOD__COUNT] = {"none", "smime", "pgp", "pdf"};
 
 const char *sg_method_name(int method)
 {

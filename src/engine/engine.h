@@ -2,8 +2,8 @@
  *
  * The policy transform (transform_policy.c, src/policy/) decides per recipient what happens;
  * an engine only does what it is told to one whole message and reports facts. One engine per
- * folder: engine/pgp/ (OpenPGP, librnp), engine/smime/ (S/MIME, OpenSSL CMS); the PDF engine
- * joins later as engine/pdf/ and one line in engine.c's registry. The single decrypt/verify
+ * folder: engine/pgp/ (OpenPGP, librnp), engine/smime/ (S/MIME, OpenSSL CMS), engine/pdf/ (the
+ * pdf method: AES-256 PDF with cairo, pango, libxml2 and qpdf; docs/pdf.md). The single decrypt/verify
  * entry point (unwrap.c) peels layers through the engines' peel functions, so nesting of
  * either format in the other is handled in one place.
  *
@@ -33,9 +33,11 @@
 #include "lib/mapview.h"
 #include "store/store.h"
 
-/* Methods, in the words the policy file uses ("smime", "pgp"; "pdf" later). */
-enum sg_method { SG_METHOD_NONE = 0, SG_METHOD_SMIME, SG_METHOD_PGP, SG_METHOD__COUNT };
-const char *sg_method_name(int method); /* "none", "smime", "pgp" */
+/* Methods, in the words the policy file uses ("smime", "pgp", "pdf"). pdf (issue 12,
+ * engine/pdf/) needs no key of the recipient: every recipient can receive it, one per message
+ * (each pair has its own password), and it signs nothing. */
+enum sg_method { SG_METHOD_NONE = 0, SG_METHOD_SMIME, SG_METHOD_PGP, SG_METHOD_PDF, SG_METHOD__COUNT };
+const char *sg_method_name(int method); /* "none", "smime", "pgp", "pdf" */
 int sg_method_from_name(const char *name); /* -1 when unknown */
 
 /* What all engines share; filled once by cryptd (or a test, or `policy explain`) before threads
@@ -65,6 +67,12 @@ typedef struct sg_protect_req {
     const char *const *rcpts; /* encrypt to each of these (their key must exist: can_encrypt_to) */
     size_t nrcpt;             /* 0: sign only (multipart/signed) */
     const char *qid;          /* for the log */
+    /* The envelope sender (MAIL FROM; "" for the null sender): the pdf method's password
+     * belongs to it and its notice goes to it, not to the From a sender can write freely. */
+    const char *env_from;
+    /* Out (may be NULL): an engine that has something to tell the sender (pdf: the password of
+     * a new pair) sets *notice to a malloc'd text; the caller sends it as a notice. */
+    char **notice;
 } sg_protect_req;
 
 /* What kind of protection a message (or an entity inside one) carries at its top level. */

@@ -122,6 +122,7 @@ static void defaults(sg_config *c)
     c->web.hsts_max_age = 31536000;
     sg_revocation_defaults(&c->revocation);
     sg_discovery_defaults(&c->discovery);
+    sg_pdf_cfg_defaults(&c->pdf);
     c->audit.checkpoint_every = 1000;
     c->audit.checkpoint_seconds = 60;
     /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
@@ -638,6 +639,12 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
             rd_group(x, s, "discovery");
             char msg[200];
             config_setting_t *bad = x->failed ? NULL : sg_config_load_discovery(s, &c->discovery, msg, sizeof msg);
+            if (bad)
+                fail(x, bad, "%s", msg);
+        } else if (is(s, "pdf")) {
+            rd_group(x, s, "pdf");
+            char msg[200];
+            config_setting_t *bad = x->failed ? NULL : sg_config_load_pdf(s, &c->pdf, msg, sizeof msg);
             if (bad)
                 fail(x, bad, "%s", msg);
         } else if (is(s, "smime")) {

@@ -77,6 +77,18 @@ typedef struct sg_discovery_cfg {
     int nconnect_to;
 } sg_discovery_cfg;
 
+/* The pdf method (docs/pdf.md, issue 12): the branding of the first page, the portal's address
+ * for the Reply link, and limits. Fixed-size text so the group needs no freeing. */
+typedef struct sg_pdf_cfg {
+    char org_name[200];    /* the organisation named on the first page */
+    char logo[512];        /* a PNG file shown on the first page ("" none) */
+    char intro[2000];      /* the first page's text */
+    char portal_url[300];  /* https://host[:port] of the web role: the Reply link's base ("" none) */
+    char carrier[2000];    /* the carrier mail's text */
+    long max_size;         /* bytes of a message the method renders at most; larger: fallback */
+    long link_days;        /* days a Reply link stays valid */
+} sg_pdf_cfg;
+
 typedef struct sg_config {
     char *path; /* the file loaded, NULL for embedded defaults */
     char *hostname;
@@ -151,6 +163,7 @@ typedef struct sg_config {
     } web;
     sg_revocation_cfg revocation;
     sg_discovery_cfg discovery;
+    sg_pdf_cfg pdf;
     struct {                     /* the tamper-evident log (docs/audit.md, issue 14) */
         long checkpoint_every;   /* cryptd signs a checkpoint after this many new entries */
         long checkpoint_seconds; /* ... or this many seconds after an unsigned entry */

@@ -118,12 +118,13 @@ static config_setting_t *where_setting(config_setting_t *s, sg_discovery_where *
     return s;
 }
 
-static config_setting_t *int_in(config_setting_t *s, long min, long max, long *out, char *msg, size_t msglen)
+config_setting_t *sg_config_int_in(config_setting_t *s, const char *group, long min, long max, long *out, char *msg,
+                                   size_t msglen)
 {
     int t = config_setting_type(s);
     long long v = config_setting_get_int64(s);
     if ((t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) || v < min || v > max) {
-        snprintf(msg, msglen, "discovery.%s: expected a number in %ld..%ld", config_setting_name(s), min, max);
+        snprintf(msg, msglen, "%s.%s: expected a number in %ld..%ld", group, config_setting_name(s), min, max);
         return s;
     }
     *out = (long)v;
@@ -177,16 +178,16 @@ config_setting_t *sg_config_load_discovery(config_setting_t *g, sg_discovery_cfg
         if (named(s, "domains"))
             doms = s; /* after the defaults, which domains inherit */
         else if (named(s, "timeout")) {
-            if (!(bad = int_in(s, 1, 60, &v, msg, msglen)))
+            if (!(bad = sg_config_int_in(s, "discovery", 1, 60, &v, msg, msglen)))
                 d->timeout = (int)v;
         } else if (named(s, "max_size")) {
-            if (!(bad = int_in(s, 1024, 16L << 20, &v, msg, msglen)))
+            if (!(bad = sg_config_int_in(s, "discovery", 1024, 16L << 20, &v, msg, msglen)))
                 d->max_size = v;
         } else if (named(s, "positive_ttl")) {
-            if (!(bad = int_in(s, 1, 366L * 86400, &v, msg, msglen)))
+            if (!(bad = sg_config_int_in(s, "discovery", 1, 366L * 86400, &v, msg, msglen)))
                 d->positive_ttl = (int)v;
         } else if (named(s, "negative_ttl")) {
-            if (!(bad = int_in(s, 1, 30L * 86400, &v, msg, msglen)))
+            if (!(bad = sg_config_int_in(s, "discovery", 1, 30L * 86400, &v, msg, msglen)))
                 d->negative_ttl = (int)v;
         } else if (named(s, "allow_private")) {
             if (config_setting_type(s) != CONFIG_TYPE_BOOL) {

@@ -311,8 +311,11 @@ static void drop(sg_pdecision *d, int kind)
 static void make_key(const sg_pdecision *d)
 {
     sg_pdecision *w = (sg_pdecision *)d;
-    int n = snprintf(w->key, sizeof w->key, "o%d r%d m%d e%d s%d c%d f%d|", d->outcome, d->rule, d->method,
-                     d->encrypt, d->sign, d->create_key, d->fallback);
+    /* The pdf method makes one message per recipient (each pair has its own password): the
+     * recipient leads the key, so no cut of a long key can merge two of them. */
+    bool own = d->method == SG_METHOD_PDF && d->encrypt;
+    int n = snprintf(w->key, sizeof w->key, "%s%so%d r%d m%d e%d s%d c%d f%d|", own ? d->rcpt : "", own ? "|" : "",
+                     d->outcome, d->rule, d->method, d->encrypt, d->sign, d->create_key, d->fallback);
     for (size_t i = 0; i < d->nchain && n > 0 && (size_t)n < sizeof w->key; i++)
         n += snprintf(w->key + n, sizeof w->key - (size_t)n, "%p,", (const void *)d->chain[i]);
     /* An explicit hold/return/delete states one reason for everyone it catches; a fallback's

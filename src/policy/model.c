@@ -18,7 +18,7 @@ static const char *const act_names[SG_ACT__COUNT] = {
     "alert_admin", "hold",        "return",        "delete"};
 static const char *const fb_names[] = {"hold", "return", "plain"};
 static const char *const kw_names[SG_KW__COUNT] = {"encrypt", "sign", "send_keys", "send_keys_pgp",
-                                                   "send_keys_smime"};
+                                                   "send_keys_smime", "pdf"};
 
 const char *sg_policy_direction_name(int d)
 {

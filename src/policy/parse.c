@@ -129,7 +129,7 @@ static int get_methods(px *x, const config_setting_t *s, int methods[4])
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         int m = sg_method_from_name(l.v[i]);
         if (m <= 0)
-            rc = fail(x, s, "unknown method '%s' (smime, pgp)", l.v[i]);
+            rc = fail(x, s, "unknown method '%s' (smime, pgp, pdf)", l.v[i]);
         for (size_t k = 0; rc == 0 && k < i; k++)
             if (methods[k] == m)
                 rc = fail(x, s, "method '%s' given twice", l.v[i]);
@@ -200,7 +200,7 @@ static int parse_keywords(px *x, const config_setting_t *g, sg_policy *p)
                 break;
         if (k == SG_KW__COUNT)
             return fail(x, s,
-                        "unknown keyword '%s' (encrypt, sign, send_keys, send_keys_pgp, send_keys_smime)",
+                        "unknown keyword '%s' (encrypt, sign, send_keys, send_keys_pgp, send_keys_smime, pdf)",
                         config_setting_name(s));
         if (get_string(x, s, &p->keywords[k]) < 0)
             return -1;
@@ -423,7 +423,7 @@ sg_policy *sg_policy_parse(const char *text, const char *name, const char *const
         goto fail;
     }
     static const char *const kw_default[SG_KW__COUNT] = {"[encrypt]", "[sign]", "{send_keys}",
-                                                         "{send_keys_pgp}", "{send_keys_smime}"};
+                                                         "{send_keys_pgp}", "{send_keys_smime}", "[pdf]"};
     for (int k = 0; k < SG_KW__COUNT; k++)
         if (!p->keywords[k] && !(p->keywords[k] = strdup(kw_default[k])))
             goto fail;

@@ -37,6 +37,7 @@ enum sg_keyword {
     SG_KW_SEND_KEYS,
     SG_KW_SEND_KEYS_PGP,
     SG_KW_SEND_KEYS_SMIME,
+    SG_KW_PDF, /* "[pdf]": a rule may send this message as a PDF (docs/pdf.md) */
     SG_KW__COUNT
 };
 

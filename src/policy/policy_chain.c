@@ -130,12 +130,15 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     for (size_t i = 0; d->encrypt && i < r->in->nrcpt; i++)
         if (group[i] == g)
             rcpts[n++] = r->in->rcpt[i].addr;
+    char *notice = NULL; /* what the engine has to tell the sender (pdf: a new pair's password) */
     sg_protect_req req = {.sender = sg_pfacts_sender(r->f),
                           .sign = d->sign,
                           .create_sender_key = d->create_key,
                           .rcpts = rcpts,
                           .nrcpt = n,
-                          .qid = r->in->id};
+                          .qid = r->in->id,
+                          .env_from = r->in->from,
+                          .notice = &notice};
     int streamed = e->protect_to_fd && c->len >= STREAM_MIN ? protect_to_file(r, e, &req, c, err, errlen) : 1;
     if (streamed == 1) {
         sg_buf out;
@@ -148,6 +151,13 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
         }
     }
     free(rcpts);
+    if (streamed >= 0 && notice && sg_prun_notice(r, SG_NOTICE_INFO, r->in->from, notice, NULL, 0) < 0) {
+        snprintf(err, errlen, "cannot make the sender's notice");
+        streamed = -1;
+    }
+    if (notice)
+        explicit_bzero(notice, strlen(notice));
+    free(notice);
     if (streamed < 0)
         return -1;
     /* One line per protected group: what operators (and bench/pgp, bench/smime) count. */

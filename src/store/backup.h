@@ -41,7 +41,8 @@ void sg_store_backup_discard(sg_store *staged, const char *spec);
 int sg_store_has_data(sg_store *s);
 
 /* Visits every secret wrapped by the KEK, of every kind (OpenPGP secret keys, X.509 private
- * keys including the local CA's): fn gets the row's fingerprint (the AAD of its wrapping) and
+ * keys including the local CA's, the pdf method's passwords): fn gets the row's fingerprint (the
+ * AAD of its wrapping; a pdf password's is "pdf-password:SENDER|RCPT") and
  * the wrapped bytes, and may set *out (malloc'd, freed here) to replace them. fn returns 0 to go
  * on; anything else stops the walk and is returned. -1 with sg_store_error on a store failure.
  * For an all-or-nothing re-wrap the caller runs it inside sg_store_begin/commit. */

@@ -18,6 +18,7 @@ struct sg_store_discovery_ops;
 struct sg_store_metrics_ops;
 struct sg_store_notary_ops;
 struct sg_store_job_ops;
+struct sg_store_pdfpass_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -43,6 +44,7 @@ typedef struct sg_store_backend {
     const struct sg_store_metrics_ops *metrics;
     const struct sg_store_notary_ops *notary; /* the tamper-evident log (issue 14) */
     const struct sg_store_job_ops *jobs;      /* long operations (issue 18) */
+    const struct sg_store_pdfpass_ops *pdfpass; /* the pdf method's passwords (issue 12) */
 } sg_store_backend;
 
 struct sg_store {

@@ -42,6 +42,15 @@ NEEDS = [
     ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
     ("cmd", "curl", "test_publish (fetches published keys with --resolve and --cacert)"),
     ("cmd", "wrk", "bench/web (HTTP load on the API and the dashboard)"),
+    ("cmd", "qpdf", "test_pdf (encryption and structure)"), ("cmd", "pdftotext", "test_pdf (the text)"),
+    ("cmd", "pdfdetach", "test_pdf (attachments)"), ("cmd", "pdftoppm", "test_pdf (first page image)"),
+    ("cmd", "mutool", "test_pdf (a second reader)"),
+    ("file", "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf", "the pdf method (Arabic; fonts-noto-core)"),
+    ("file", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "the pdf method (CJK; fonts-noto-cjk)"),
+    ("file", "/usr/include/qpdf/qpdf-c.h", "the build (libqpdf-dev)"),
+    ("file", "/usr/include/cairo/cairo-pdf.h", "the build (libcairo2-dev)"),
+    ("file", "/usr/include/pango-1.0/pango/pangocairo.h", "the build (libpango1.0-dev)"),
+    ("file", "/usr/include/libxml2/libxml/HTMLparser.h", "the build (libxml2-dev)"),
     ("cmd", "unshare", "test_publish (gpg in a private mount namespace)"), ("cmd", "mount", "test_publish"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the

@@ -109,6 +109,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"policy.revisions", "{\"limit\": 5}"},
         {"policy.rollback", "{\"rev\": \"999\"}"},
         {"policy.explain", "{\"from\": \"a@example.org\", \"to\": \"b@example.com\", \"subject\": \"hi\"}"},
+        {"pdf.reset", "{\"sender\": \"a@example.org\", \"rcpt\": \"b@example.com\"}"},
         /* the secret operations (ops_secret.c): no local CA here, so issue and crl are not_found;
          * an import of bytes that are no certificate is answered with them rejected */
         {"cert.import", "{\"data\": \"aGVsbG8=\", \"name\": \"hello.txt\"}"},

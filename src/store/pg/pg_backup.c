@@ -5,7 +5,7 @@
  * shipping a second, weaker dump format (docs/cluster.md). What stays here works on the live
  * database: whether it holds data, and the walk over every KEK-wrapped secret that KEK
  * rotation needs.
- * SECURITY: the walk knows every table that holds KEK-wrapped bytes (pgp_secrets, x509_keys),
+ * SECURITY: the walk knows every table that holds KEK-wrapped bytes (pgp_secrets, x509_keys, pdf_passwords),
  * as sqlite_backup.c does; a migration adding another must add it to both. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +54,10 @@ static const char *const secret_tables[][2] = {
      "UPDATE pgp_secrets SET wrapped = $1 WHERE fpr = $2"},
     {"SELECT fpr, wrapped FROM x509_keys ORDER BY fpr COLLATE \"C\"",
      "UPDATE x509_keys SET wrapped = $1 WHERE fpr = $2"},
+    /* the pdf method's passwords: their AAD (engine/pdf/pdf_pass.c) names the row */
+    {"SELECT 'pdf-password:' || sender || '|' || rcpt, wrapped FROM pdf_passwords"
+     " ORDER BY sender COLLATE \"C\", rcpt COLLATE \"C\"",
+     "UPDATE pdf_passwords SET wrapped = $1 WHERE 'pdf-password:' || sender || '|' || rcpt = $2"},
 };
 
 static int pg_secrets_each(sg_store *s, sg_store_secret_fn fn, void *ctx)

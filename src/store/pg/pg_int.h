@@ -77,6 +77,7 @@ extern const struct sg_store_backup_ops sg_pg_backup_ops;
 extern const struct sg_store_admin_ops sg_pg_admin_ops;
 extern const struct sg_store_discovery_ops sg_pg_discovery_ops;
 extern const struct sg_store_metrics_ops sg_pg_metrics_ops;
+extern const struct sg_store_pdfpass_ops sg_pg_pdfpass_ops;
 extern const struct sg_store_notary_ops sg_pg_notary_ops;
 extern const struct sg_store_job_ops sg_pg_job_ops;
 

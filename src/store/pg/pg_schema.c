@@ -147,5 +147,8 @@ const char *const sg_pg_migrations[] = {
     /* 14: the lists' order from an index (bench/web), as SQLite's migration 14. */
     "CREATE INDEX pgp_keys_created ON pgp_keys (created DESC, fpr COLLATE \"C\");"
     "CREATE INDEX x509_certs_not_before ON x509_certs (not_before DESC, fpr COLLATE \"C\");",
+    /* 15: the pdf method's passwords (issue 12, store/pdfpass_rows.h), as SQLite's migration 15. */
+    "CREATE TABLE pdf_passwords (sender text NOT NULL, rcpt text NOT NULL, wrapped bytea NOT NULL,"
+    " verifier text NOT NULL, created bigint NOT NULL, PRIMARY KEY (sender, rcpt));",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

@@ -473,6 +473,7 @@ const sg_store_backend sg_store_pg = {
     .admin = &sg_pg_admin_ops,
     .discovery = &sg_pg_discovery_ops,
     .metrics = &sg_pg_metrics_ops,
+    .pdfpass = &sg_pg_pdfpass_ops,
     .notary = &sg_pg_notary_ops,
     .jobs = &sg_pg_job_ops,
 };

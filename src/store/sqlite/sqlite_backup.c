@@ -1,6 +1,6 @@
 /* sqlite_backup.c - the SQLite backend's backup calls (store/backup.h): VACUUM INTO for the
  * snapshot, rename for the install, and the walk over every KEK-wrapped secret. Owner: src/store.
- * SECURITY: the walk knows every table that holds KEK-wrapped bytes (pgp_secrets, x509_keys);
+ * SECURITY: the walk knows every table that holds KEK-wrapped bytes (pgp_secrets, x509_keys, pdf_passwords);
  * a migration adding another such table must add it to `secret_tables` or rotation would leave
  * its rows under a KEK that is then gone (tests/integration/test_kek_rotate.py checks each). */
 #include <errno.h>
@@ -77,7 +77,7 @@ static int sq_has_data(sg_store *s)
 
 typedef struct secret_row {
     int table;
-    char fpr[128];
+    char fpr[700]; /* a fingerprint, or a pdf password's "pdf-password:SENDER|RCPT" */
     uint8_t *wrapped;
     size_t len;
 } secret_row;
@@ -85,6 +85,9 @@ typedef struct secret_row {
 static const char *const secret_tables[][2] = {
     {"SELECT fpr, wrapped FROM pgp_secrets ORDER BY fpr", "UPDATE pgp_secrets SET wrapped = ? WHERE fpr = ?"},
     {"SELECT fpr, wrapped FROM x509_keys ORDER BY fpr", "UPDATE x509_keys SET wrapped = ? WHERE fpr = ?"},
+    /* the pdf method's passwords: their AAD (engine/pdf/pdf_pass.c) names the row */
+    {"SELECT 'pdf-password:' || sender || '|' || rcpt, wrapped FROM pdf_passwords ORDER BY sender, rcpt",
+     "UPDATE pdf_passwords SET wrapped = ? WHERE 'pdf-password:' || sender || '|' || rcpt = ?"},
 };
 enum { N_TABLES = sizeof secret_tables / sizeof secret_tables[0] };
 

@@ -49,6 +49,7 @@ extern const struct sg_store_backup_ops sg_sqlite_backup_ops;
 extern const struct sg_store_admin_ops sg_sqlite_admin_ops;
 extern const struct sg_store_discovery_ops sg_sqlite_discovery_ops;
 extern const struct sg_store_metrics_ops sg_sqlite_metrics_ops;
+extern const struct sg_store_pdfpass_ops sg_sqlite_pdfpass_ops;
 extern const struct sg_store_notary_ops sg_sqlite_notary_ops;
 extern const struct sg_store_job_ops sg_sqlite_job_ops;
 

@@ -196,6 +196,10 @@ static const char *const migrations[] = {
      * certificates reads its rows only (bench/web). */
     "CREATE INDEX pgp_keys_created ON pgp_keys (created DESC, fpr);"
     "CREATE INDEX x509_certs_not_before ON x509_certs (not_before DESC, fpr);",
+    /* 15: the pdf method's passwords (issue 12, store/pdfpass_rows.h): one per (internal sender,
+     * external recipient), wrapped by the KEK, with the reply portal's argon2id verifier. */
+    "CREATE TABLE pdf_passwords (sender TEXT NOT NULL, rcpt TEXT NOT NULL, wrapped BLOB NOT NULL,"
+    " verifier TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (sender, rcpt));",
 };
 
 /* `make deb-check` only: its rebuild with a higher version is compiled with this defined
@@ -431,6 +435,7 @@ const sg_store_backend sg_store_sqlite = {
     .admin = &sg_sqlite_admin_ops,
     .discovery = &sg_sqlite_discovery_ops,
     .metrics = &sg_sqlite_metrics_ops,
+    .pdfpass = &sg_sqlite_pdfpass_ops,
     .notary = &sg_sqlite_notary_ops,
     .jobs = &sg_sqlite_job_ops,
 };
