@@ -22,6 +22,7 @@
 
 #define SG_TLOG_KIND_ADMIN 0x01
 #define SG_TLOG_KIND_MAIL 0x02
+#define SG_TLOG_KIND_RECEIPT 0x03 /* a delivery receipt or a peer's checkpoint event (docs/notary.md) */
 
 /* An entry under construction (fixed buffer: entries are small, fields are cut by callers). */
 typedef struct sg_tlog_entry {

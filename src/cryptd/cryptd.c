@@ -89,6 +89,8 @@ typedef struct cryptd {
     sg_store *log;
     pthread_mutex_t log_lock;
     const char *node;
+    uint8_t hmac[32];
+    const uint8_t *hmac_key; /* hmac, when audit.hmac_addresses is on; else NULL */
 } cryptd;
 
 typedef struct item {
@@ -220,11 +222,11 @@ static int write_outputs(cryptd *c, item *it)
 /* The decision's log entry, durable before any of its outputs is visible (docs/audit.md):
  * 0, or -1 (logged): a caller about to send then makes nothing visible and the message is
  * tried again; a hold goes ahead (see hold). */
-static int log_decision(cryptd *c, item *it, const sg_transform_result *res, const char *outcome,
-                        const char *reason)
+static int log_decision(cryptd *c, item *it, const sg_transform_result *res, int held, const char *reason)
 {
     pthread_mutex_lock(&c->log_lock);
-    int rc = c->log ? sg_tlog_mail(c->log, c->node, it->name, &it->env, it->data, it->len, res, outcome, reason)
+    int rc = c->log ? sg_tlog_mail(c->log, c->node, c->hmac_key, it->name, &it->env, it->data, it->len, res, held,
+                                   reason)
                     : -1;
     pthread_mutex_unlock(&c->log_lock);
     if (rc < 0)
@@ -238,7 +240,7 @@ static void hold(cryptd *c, item *it, const char *reason)
     /* A hold goes ahead even when its entry cannot be written (the store is often what failed):
      * nothing leaves the gateway, and sending the message back to incoming/ would let it out
      * once the store returns, past the lifetime that held it (fail closed, test_failclosed). */
-    log_decision(c, it, NULL, "held", reason);
+    log_decision(c, it, &it->res, 1, reason);
     sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
     if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
         sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
@@ -278,7 +280,7 @@ static int pass_on(cryptd *c, item *it)
 {
     char out[SG_QID_MAX];
     snprintf(out, sizeof out, "%.16s.0", it->name);
-    if (log_decision(c, it, &it->res, "unchanged", "") < 0)
+    if (log_decision(c, it, &it->res, 0, "") < 0)
         return -1;
     if (renameat(c->q.dirfd[SG_Q_ACTIVE], it->name, c->q.dirfd[SG_Q_OUTGOING], out) < 0) {
         sg_error(it->name, "event=pass-failed error=\"%s\" action=retry", strerror(errno));
@@ -341,7 +343,7 @@ static void process_batch(cryptd *c, item *items, size_t n)
             m.v[SG_M_OUT] += it->failed == 2;
             continue;
         }
-        if (log_decision(c, it, &it->res, "processed", "") < 0) {
+        if (log_decision(c, it, &it->res, 0, "") < 0) {
             it->failed = 1;
             continue;
         }
@@ -527,6 +529,14 @@ int sg_cryptd_main(const sg_config *cfg)
         sg_fatal("%s", err);
     if (sg_priv_drop(cfg->users.cryptd, cfg->users.group, err, sizeof err) < 0)
         sg_fatal("%s", err);
+    /* Addresses in mail entries as HMACs (docs/audit.md): without its key nothing is logged
+     * in the clear by mistake, cryptd does not start. */
+    if (cfg->audit.hmac_addresses) {
+        if (sg_tlog_hmac_load(cfg->base_dir, c.hmac) < 0)
+            sg_fatal("audit.hmac_addresses is on but %s/keys/audit-hmac.key cannot be read (sealgate prepare makes it)",
+                     cfg->base_dir);
+        c.hmac_key = c.hmac;
+    }
     /* The key stores, with the KEK that only the cryptd user can read: the engines sign,
      * encrypt and decrypt with them. Without it cryptd cannot apply protection, so it
      * stops rather than pass mail on unprotected. Opened after the drop: the store's directory

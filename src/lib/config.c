@@ -649,6 +649,8 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 } else if (is(u, "checkpoint_seconds")) {
                     rd_int(x, u, 1, 86400, &v);
                     c->audit.checkpoint_seconds = (long)v;
+                } else if (is(u, "hmac_addresses")) {
+                    rd_bool(x, u, &c->audit.hmac_addresses);
                 } else {
                     fail(x, u, "audit.%s: unknown setting", config_setting_name(u));
                 }

@@ -68,6 +68,8 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"session.list", "{}"},
         {"session.end", "{\"id\": \"" H64 "\"}"},
         {"audit.list", "{\"limit\": 5}"},
+        {"audit.search", "{\"limit\": 5, \"outcome\": \"held\"}"},
+        {"audit.show", "{\"entry\": \"999999\"}"},
         {"status", "{}"},
         {"metrics", "{}"},
         {"version", "{}"},
