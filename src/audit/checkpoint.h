@@ -37,7 +37,8 @@ void sg_audit_key_paths(const char *base_dir, char *priv, size_t privlen, char *
 /* Creates the key pair unless it exists, owned by owner:group (when root), private 0600:
  * 0 or -1 with errno. */
 int sg_audit_key_ensure(const char *base_dir, const char *owner, const char *group);
-/* The 32-byte public key from the .pub file (base64 of the raw key, one line): 0 or -1. */
+/* The 32-byte public key from the .pub file (base64 of the raw key, one line), or from its copy
+ * <base_dir>/audit/audit.pub that the roles without access to keys/ read: 0 or -1. */
 int sg_audit_pubkey_load(const char *base_dir, uint8_t pub[32]);
 /* The key id of (name, pub). */
 void sg_audit_keyid(const char *name, const uint8_t pub[32], uint8_t keyid[4]);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -17,8 +18,10 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "audit/checkpoint.h"
 #include "audit/log.h"
 #include "audit/mail.h"
+#include "lib/fsutil.h"
 #include "lib/privdrop.h"
 
 void sg_tlog_message_id_hash(const char *data, size_t len, char out[65])
@@ -183,12 +186,32 @@ int sg_tlog_mail(sg_store *s, const char *node, const uint8_t *hmac_key, const c
 
 static void hmac_path(const char *base_dir, char *out, size_t n)
 {
-    snprintf(out, n, "%s/keys/audit-hmac.key", base_dir);
+    snprintf(out, n, "%s/audit/hmac.key", base_dir);
+}
+
+/* <base_dir>/audit/audit.pub: a copy of keys/audit.pub for the roles that cannot enter keys/. */
+static int copy_pub(const char *base_dir, const char *owner, const char *group)
+{
+    char from[4096], to[4096], *data = NULL, priv[4096];
+    size_t len;
+    sg_audit_key_paths(base_dir, priv, sizeof priv, from, sizeof from);
+    snprintf(to, sizeof to, "%s/audit/audit.pub", base_dir);
+    if (sg_read_file(from, 4096, &data, &len) < 0)
+        return -1;
+    int rc = sg_write_file_atomic(to, data, len, 0644);
+    free(data);
+    if (rc == 0 && geteuid() == 0)
+        rc = sg_priv_chown(to, owner, group);
+    return rc;
 }
 
 int sg_tlog_hmac_ensure(const char *base_dir, const char *owner, const char *group)
 {
     char path[4096];
+    snprintf(path, sizeof path, "%s/audit", base_dir);
+    if ((mkdir(path, 0750) < 0 && errno != EEXIST) || chmod(path, 0750) < 0 ||
+        (geteuid() == 0 && sg_priv_chown(path, owner, group) < 0) || copy_pub(base_dir, owner, group) < 0)
+        return -1;
     hmac_path(base_dir, path, sizeof path);
     if (access(path, F_OK) != 0) {
         uint8_t k[32];

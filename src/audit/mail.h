@@ -5,7 +5,7 @@
  * again, it never leaves a gap.
  * SECURITY: no body: the Message-ID goes in as its SHA-256; with audit.hmac_addresses the
  * envelope addresses (and any address in a reason) go in as HMAC-SHA256 under the local key
- * <base_dir>/keys/audit-hmac.key (docs/audit.md), else in the clear. */
+ * <base_dir>/audit/hmac.key (docs/audit.md), else in the clear. */
 #ifndef SG_AUDIT_MAIL_H
 #define SG_AUDIT_MAIL_H
 
@@ -30,9 +30,10 @@ void sg_tlog_message_id_hash(const char *data, size_t len, char out[65]);
  * under key, or the address itself when key is NULL. out: at least 70 bytes or the address. */
 void sg_tlog_addr(const uint8_t *key, const char *addr, char *out, size_t outlen);
 
-/* The address key: <base_dir>/keys/audit-hmac.key (64 hex digits). ensure makes it when
- * missing (prepare: mode 0640, owner cryptd, the gateway's group, so the web role's Auditor
- * search can hash a query); load reads it: 0 or -1. */
+/* The address key: <base_dir>/audit/hmac.key (64 hex digits). ensure makes it when missing
+ * (prepare: directory 0750 and key 0640, owner cryptd, the gateway's group, so that the web
+ * role's Auditor search can hash a query; keys/ is cryptd's alone) and copies the log's public
+ * key to <base_dir>/audit/audit.pub for the same readers; load reads the key: 0 or -1. */
 int sg_tlog_hmac_ensure(const char *base_dir, const char *owner, const char *group);
 int sg_tlog_hmac_load(const char *base_dir, uint8_t key[32]);
 

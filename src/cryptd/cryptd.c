@@ -533,7 +533,7 @@ int sg_cryptd_main(const sg_config *cfg)
      * in the clear by mistake, cryptd does not start. */
     if (cfg->audit.hmac_addresses) {
         if (sg_tlog_hmac_load(cfg->base_dir, c.hmac) < 0)
-            sg_fatal("audit.hmac_addresses is on but %s/keys/audit-hmac.key cannot be read (sealgate prepare makes it)",
+            sg_fatal("audit.hmac_addresses is on but %s/audit/hmac.key cannot be read (sealgate prepare makes it)",
                      cfg->base_dir);
         c.hmac_key = c.hmac;
     }

@@ -108,6 +108,7 @@ static const nav_item nav[] = {
     {"/keys", "Keys", "keys", "key.list"},
     {"/policy", "Policy", "policy", "policy.show"},
     {"/events", "Events", "events", "audit.list"},
+    {"/auditor", "Auditor", "auditor", "audit.search"},
     {"/admins", "Admins", "admins", "admin.list"},
     {"/account", "Account", "account", "account.password"},
 };

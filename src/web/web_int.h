@@ -114,6 +114,8 @@ void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);
+/* pages_auditor.c: the tamper-evident log (issue 14) */
+void sg_web_page_auditor(sg_web *w, sg_http_req *req, const sg_web_who *who);
 
 /* A file of src/web/static/, embedded at build time (scripts/embed-static.py). */
 typedef struct sg_web_asset {

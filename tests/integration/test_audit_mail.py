@@ -182,7 +182,7 @@ try:
     got = {i.get("message-id-sha256") for i in out.get("items", [])}
     t.ok(rc == 0 and hashlib.sha256(b"<out2@demo.test>").hexdigest() in got and len(got) == 3,
          "search by address finds hashed and clear entries alike", str(out)[:400])
-    st = os.stat(os.path.join(gw.base, "keys", "audit-hmac.key"))
+    st = os.stat(os.path.join(gw.base, "audit", "hmac.key"))
     t.ok(st.st_mode & 0o007 == 0, "the address key is not readable by others")
     r = gw.cli("audit", "verify")
     t.ok(r.returncode == 0, "the log verifies", r.stdout + r.stderr)
