@@ -91,6 +91,7 @@ typedef struct cryptd {
     const char *node;
     uint8_t hmac[32];
     const uint8_t *hmac_key; /* hmac, when audit.hmac_addresses is on; else NULL */
+    bool no_entries;         /* audit.mail_entries = false: decisions are not logged */
 } cryptd;
 
 typedef struct item {
@@ -224,6 +225,8 @@ static int write_outputs(cryptd *c, item *it)
  * tried again; a hold goes ahead (see hold). */
 static int log_decision(cryptd *c, item *it, const sg_transform_result *res, int held, const char *reason)
 {
+    if (c->no_entries)
+        return 0;
     pthread_mutex_lock(&c->log_lock);
     int rc = c->log ? sg_tlog_mail(c->log, c->node, c->hmac_key, it->name, &it->env, it->data, it->len, res, held,
                                    reason)
@@ -508,6 +511,9 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_cmetrics_init(&c.metrics);
     pthread_mutex_init(&c.log_lock, NULL);
     c.node = cfg->hostname;
+    c.no_entries = !cfg->audit.mail_entries;
+    if (c.no_entries)
+        sg_warn(NULL, "event=audit-mail-entries-off note=\"audit.mail_entries = false: no evidence of mail is kept\"");
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", true) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
