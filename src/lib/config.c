@@ -652,6 +652,8 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                     c->audit.checkpoint_seconds = (long)v;
                 } else if (is(u, "hmac_addresses")) {
                     rd_bool(x, u, &c->audit.hmac_addresses);
+                } else if (is(u, "publish")) {
+                    rd_bool(x, u, &c->audit.publish);
                 } else if (is(u, "mail_entries")) {
                     rd_bool(x, u, &c->audit.mail_entries);
                 } else {

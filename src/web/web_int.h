@@ -114,6 +114,9 @@ void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);
+/* notary.c: /.well-known/sealgate-notary/ for peers (audit.publish, docs/notary.md): true when
+ * the request was one of its paths (answered). */
+bool sg_web_notary(sg_web *w, sg_http_req *req);
 /* pages_auditor.c: the tamper-evident log (issue 14) */
 void sg_web_page_auditor(sg_web *w, sg_http_req *req, const sg_web_who *who);
 
