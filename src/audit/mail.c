@@ -139,8 +139,9 @@ static void outcome_of(const sg_envelope *in, const sg_transform_result *res, in
         join(out, cap, ",", "deleted");
 }
 
-int sg_tlog_mail(sg_store *s, const char *node, const uint8_t *hmac_key, const char *qid, const sg_envelope *in,
-                 const char *data, size_t len, const sg_transform_result *res, int held, const char *reason)
+void sg_tlog_mail_entry(sg_tlog_entry *e, const char *node, const uint8_t *hmac_key, const char *qid,
+                        const sg_envelope *in, const char *data, size_t len, const sg_transform_result *res, int held,
+                        const char *reason)
 {
     static _Thread_local char rcpts[8192], groups[8192], text[2048], why[1024], dec[2048];
     char mid[65], now[32], rev[32], from[600], outcome[64];
@@ -164,23 +165,29 @@ int sg_tlog_mail(sg_store *s, const char *node, const uint8_t *hmac_key, const c
     outcome_of(in, res, held, outcome, sizeof outcome);
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
     snprintf(rev, sizeof rev, "%lld", res && res->policy_rev >= 0 ? res->policy_rev : -1LL);
-    sg_tlog_entry e;
-    sg_tlog_entry_init(&e, SG_TLOG_KIND_MAIL);
-    sg_tlog_entry_field(&e, "queue", qid);
-    sg_tlog_entry_field(&e, "message-id-sha256", mid);
-    sg_tlog_entry_field(&e, "addresses", hmac_key ? "hmac-sha256" : "clear");
-    sg_tlog_entry_field(&e, "from", from);
-    sg_tlog_entry_field(&e, "rcpt", rcpts);
-    sg_tlog_entry_field(&e, "direction", res ? res->direction : "");
-    sg_tlog_entry_field(&e, "policy-rev", rev);
-    sg_tlog_entry_field(&e, "decisions", dec);
-    sg_tlog_entry_field(&e, "outcome", outcome);
-    sg_tlog_entry_field(&e, "reason", why);
-    sg_tlog_entry_field(&e, "groups", groups);
-    sg_tlog_entry_field(&e, "keys", res ? res->keys : "");
-    sg_tlog_entry_field(&e, "engine", res ? res->engine : "");
-    sg_tlog_entry_field(&e, "node", node ? node : "");
-    sg_tlog_entry_field(&e, "time", now);
+    sg_tlog_entry_init(e, SG_TLOG_KIND_MAIL);
+    sg_tlog_entry_field(e, "queue", qid);
+    sg_tlog_entry_field(e, "message-id-sha256", mid);
+    sg_tlog_entry_field(e, "addresses", hmac_key ? "hmac-sha256" : "clear");
+    sg_tlog_entry_field(e, "from", from);
+    sg_tlog_entry_field(e, "rcpt", rcpts);
+    sg_tlog_entry_field(e, "direction", res ? res->direction : "");
+    sg_tlog_entry_field(e, "policy-rev", rev);
+    sg_tlog_entry_field(e, "decisions", dec);
+    sg_tlog_entry_field(e, "outcome", outcome);
+    sg_tlog_entry_field(e, "reason", why);
+    sg_tlog_entry_field(e, "groups", groups);
+    sg_tlog_entry_field(e, "keys", res ? res->keys : "");
+    sg_tlog_entry_field(e, "engine", res ? res->engine : "");
+    sg_tlog_entry_field(e, "node", node ? node : "");
+    sg_tlog_entry_field(e, "time", now);
+}
+
+int sg_tlog_mail(sg_store *s, const char *node, const uint8_t *hmac_key, const char *qid, const sg_envelope *in,
+                 const char *data, size_t len, const sg_transform_result *res, int held, const char *reason)
+{
+    static _Thread_local sg_tlog_entry e;
+    sg_tlog_mail_entry(&e, node, hmac_key, qid, in, data, len, res, held, reason);
     return sg_tlog_append(s, &e, qid, NULL);
 }
 

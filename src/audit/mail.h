@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/log.h"
 #include "policy/transform.h"
 #include "queue/envelope.h"
 #include "store/store.h"
@@ -21,6 +22,12 @@
  * hmac_key: 32 bytes, or NULL for addresses in the clear. 0, or -1 with sg_tlog_error. */
 int sg_tlog_mail(sg_store *s, const char *node, const uint8_t *hmac_key, const char *qid, const sg_envelope *in,
                  const char *data, size_t len, const sg_transform_result *res, int held, const char *reason);
+
+/* The same entry built into e, not appended (cryptd appends a batch's entries together:
+ * sg_tlog_append_many). */
+void sg_tlog_mail_entry(sg_tlog_entry *e, const char *node, const uint8_t *hmac_key, const char *qid,
+                        const sg_envelope *in, const char *data, size_t len, const sg_transform_result *res, int held,
+                        const char *reason);
 
 /* The SHA-256 (hex) of the header Message-ID's value (unfolded, trimmed) in out (65 bytes), or
  * "" when the header has none. Looks at the header only. */
