@@ -28,6 +28,9 @@ SG_OP_HANDLER(sg_op_session_list);
 SG_OP_HANDLER(sg_op_session_end);
 /* ops_audit.c */
 SG_OP_HANDLER(sg_op_audit_list);
+/* ops_notary.c: the tamper-evident log */
+SG_OP_HANDLER(sg_op_notary_search);
+SG_OP_HANDLER(sg_op_notary_show);
 /* ops_system.c: status, version, check-config */
 SG_OP_HANDLER(sg_op_status);
 SG_OP_HANDLER(sg_op_version);

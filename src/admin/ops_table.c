@@ -102,6 +102,19 @@ static const sg_op_arg audit_list_args[] = {
     SG_OP_ARGS_PAGE,
     END};
 
+static const char *const notary_outcomes[] = {"delivered", "held", "bounced", "deleted", NULL};
+static const char *const notary_kinds[] = {"mail", "admin", "receipt", NULL};
+static const sg_op_arg notary_search_args[] = {
+    QSTR("queue", 64, "only entries of this queue id"),
+    QSTR("address", ADDR_MAX, "only entries with this envelope address (matched by its HMAC when addresses are hashed)"),
+    {"outcome", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, notary_outcomes, "only mail with this outcome"},
+    {"kind", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, notary_kinds, "only entries of this kind"},
+    {"since", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only entries at or after (Unix seconds)"},
+    {"until", SG_ARG_INT, false, 0, 0, INT64_MAX, SG_FROM_QUERY, NULL, "only entries before (Unix seconds)"},
+    SG_OP_ARGS_PAGE,
+    END};
+static const sg_op_arg notary_show_args[] = {PATH("entry", 64, "log index, or a queue id (its first entry)"), END};
+
 static const sg_op_arg queue_list_args[] = {
     {"state", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, queue_states, "only this state"},
     QSTR("sender", ADDR_MAX, "only messages whose sender contains this"),
@@ -224,6 +237,12 @@ const sg_op sg_ops[] = {
     {"audit.list", 0, RO, "GET", "/api/v1/events", {"audit", "list"}, audit_list_args,
      "List audit events, newest first, by actor, operation, target, result and time", "audit.list", SG_RUN_ANY, NULL,
      sg_op_audit_list},
+    {"audit.search", 0, RO, "GET", "/api/v1/audit/log", {"audit", "search"}, notary_search_args,
+     "Search the tamper-evident log by queue id, address, outcome and time, newest first", "audit.search",
+     SG_RUN_ANY, NULL, sg_op_notary_search},
+    {"audit.show", 0, RO, "GET", "/api/v1/audit/log/{entry}", {"audit", "show"}, notary_show_args,
+     "One log entry with its inclusion proof in the latest signed checkpoint", "audit.show", SG_RUN_ANY, "entry",
+     sg_op_notary_show},
 
     /* the gateway (ops_system.c) */
     {"status", SG_ROLES_ALL, RO, "GET", "/api/v1/status", {"status"}, no_args,

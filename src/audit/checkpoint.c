@@ -165,6 +165,10 @@ int sg_audit_pubkey_load(const char *base_dir, uint8_t pub[32])
     char priv[4096], path[4096], line[128];
     sg_audit_key_paths(base_dir, priv, sizeof priv, path, sizeof path);
     FILE *f = fopen(path, "re");
+    if (!f) { /* keys/ is the cryptd user's alone: the other roles read the copy in audit/ */
+        snprintf(path, sizeof path, "%s/audit/audit.pub", base_dir);
+        f = fopen(path, "re");
+    }
     if (!f)
         return -1;
     int ok = fgets(line, sizeof line, f) != NULL;
@@ -173,32 +177,44 @@ int sg_audit_pubkey_load(const char *base_dir, uint8_t pub[32])
     return ok && b64_exact(line, n, pub, 32) == 0 ? 0 : -1;
 }
 
-int sg_checkpoint_sign(const char *base_dir, const char *origin, uint64_t size, const sg_mhash root, char *out,
-                       size_t outlen, char *why, size_t whylen)
+int sg_audit_b64_decode(const char *text, size_t len, uint8_t *out, size_t n)
+{
+    return b64_exact(text, len, out, n);
+}
+
+int sg_audit_sign(const char *base_dir, const void *msg, size_t len, uint8_t sig[64], char *why, size_t whylen)
 {
     char priv[4096], pubp[4096];
-    uint8_t pub[32];
     sg_audit_key_paths(base_dir, priv, sizeof priv, pubp, sizeof pubp);
-    if (sg_audit_pubkey_load(base_dir, pub) < 0)
-        return why_set(why, whylen, "cannot read the log's public key");
     FILE *f = fopen(priv, "re");
     EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
     if (f)
         fclose(f);
     if (!k)
         return why_set(why, whylen, "cannot read the log's signing key");
+    size_t siglen = 64;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok = m && EVP_DigestSignInit(m, NULL, NULL, NULL, k) == 1 &&
+             EVP_DigestSign(m, sig, &siglen, msg, len) == 1 && siglen == 64;
+    EVP_MD_CTX_free(m);
+    EVP_PKEY_free(k);
+    return ok ? 0 : why_set(why, whylen, "signing failed");
+}
+
+int sg_checkpoint_sign(const char *base_dir, const char *origin, uint64_t size, const sg_mhash root, char *out,
+                       size_t outlen, char *why, size_t whylen)
+{
+    uint8_t pub[32];
+    if (sg_audit_pubkey_load(base_dir, pub) < 0)
+        return why_set(why, whylen, "cannot read the log's public key");
     char rootb64[64];
     EVP_EncodeBlock((unsigned char *)rootb64, root, SG_MERKLE_HASH);
     int body = snprintf(out, outlen, "%s\n%llu\n%s\n", origin, (unsigned long long)size, rootb64);
     uint8_t raw[68];
-    size_t siglen = 64;
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    int ok = body > 0 && (size_t)body < outlen && m && EVP_DigestSignInit(m, NULL, NULL, NULL, k) == 1 &&
-             EVP_DigestSign(m, raw + 4, &siglen, (const unsigned char *)out, (size_t)body) == 1 && siglen == 64;
-    EVP_MD_CTX_free(m);
-    EVP_PKEY_free(k);
-    if (!ok)
-        return why_set(why, whylen, "signing the checkpoint failed");
+    if (body <= 0 || (size_t)body >= outlen)
+        return why_set(why, whylen, "checkpoint too long");
+    if (sg_audit_sign(base_dir, out, (size_t)body, raw + 4, why, whylen) < 0)
+        return -1;
     sg_audit_keyid(origin, pub, raw);
     char sigb64[100];
     EVP_EncodeBlock((unsigned char *)sigb64, raw, sizeof raw);

@@ -37,10 +37,17 @@ void sg_audit_key_paths(const char *base_dir, char *priv, size_t privlen, char *
 /* Creates the key pair unless it exists, owned by owner:group (when root), private 0600:
  * 0 or -1 with errno. */
 int sg_audit_key_ensure(const char *base_dir, const char *owner, const char *group);
-/* The 32-byte public key from the .pub file (base64 of the raw key, one line): 0 or -1. */
+/* The 32-byte public key from the .pub file (base64 of the raw key, one line), or from its copy
+ * <base_dir>/audit/audit.pub that the roles without access to keys/ read: 0 or -1. */
 int sg_audit_pubkey_load(const char *base_dir, uint8_t pub[32]);
 /* The key id of (name, pub). */
 void sg_audit_keyid(const char *name, const uint8_t pub[32], uint8_t keyid[4]);
+
+/* Ed25519 signature of msg with the log's private key (root or the cryptd user): 0, or -1 with
+ * why. Checkpoints and cosignatures (witness.h) are made with it. */
+int sg_audit_sign(const char *base_dir, const void *msg, size_t len, uint8_t sig[64], char *why, size_t whylen);
+/* Standard base64 of exactly n bytes from text (len chars): 0 or -1. */
+int sg_audit_b64_decode(const char *text, size_t len, uint8_t *out, size_t n);
 
 /* Signs a checkpoint for (origin, size, root) with the private key: a NUL-terminated note in
  * out, 0, or -1 with why. */

@@ -16,7 +16,7 @@
 #include "lib/fsutil.h"
 #include "store/notary_rows.h"
 
-static const char *const verbs[] = {"verify", "proof", "consistency", "export", "checkpoint"};
+static const char *const verbs[] = {"verify", "proof", "consistency", "export", "checkpoint", "witness"};
 
 bool sg_audit_cli_serves(int argc, char **argv)
 {
@@ -260,6 +260,8 @@ int sg_audit_cli(const sg_config *cfg, int argc, char **argv)
         rc = cmd_consistency(st, argc, argv);
     } else if (strcmp(verb, "export") == 0) {
         rc = cmd_export(cfg, st, argc, argv);
+    } else if (strcmp(verb, "witness") == 0) {
+        rc = sg_audit_witness_cmd(cfg, st, argc, argv); /* peer_cli.c */
     } else {
         char why[256];
         int made = sg_tlog_checkpoint(st, cfg, 1, NULL, why, sizeof why);

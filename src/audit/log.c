@@ -74,7 +74,10 @@ static int frontier_of(const sg_store_log_row *row, sg_mhash *f, size_t *count)
     return 0;
 }
 
-static int append_once(sg_store *s, const sg_tlog_entry *e, const char *queue_id, int64_t *index)
+/* Appends e[0..n) as the next leaves in one transaction (one commit, one WAL sync). 0 with *index
+ * the first one's, 1 when another writer took an index meanwhile (try again), -1. */
+static int append_once(sg_store *s, const sg_tlog_entry *const *e, const char *const *queue_id, size_t n,
+                       int64_t *index)
 {
     if (sg_store_begin(s) < 0)
         return store_fail(s);
@@ -96,18 +99,20 @@ static int append_once(sg_store *s, const sg_tlog_entry *e, const char *queue_id
         sg_store_rollback(s);
         return -1;
     }
-    sg_mhash leaf;
-    sg_merkle_leaf(e->buf, e->len, leaf);
-    count = sg_merkle_frontier_push(f, count, (uint64_t)next, leaf);
-    sg_store_log_row row = {.index = next, .entry = (uint8_t *)e->buf, .entry_len = e->len,
-                            .frontier = (uint8_t *)f, .frontier_len = count * SG_MERKLE_HASH};
-    snprintf(row.queue_id, sizeof row.queue_id, "%s", queue_id ? queue_id : "");
-    rc = sg_store_log_add(s, &row);
-    if (rc != 0) {
-        if (rc < 0)
-            store_fail(s);
-        sg_store_rollback(s);
-        return rc;
+    for (size_t i = 0; i < n; i++) {
+        sg_mhash leaf;
+        sg_merkle_leaf(e[i]->buf, e[i]->len, leaf);
+        count = sg_merkle_frontier_push(f, count, (uint64_t)(next + (int64_t)i), leaf);
+        sg_store_log_row row = {.index = next + (int64_t)i, .entry = (uint8_t *)e[i]->buf, .entry_len = e[i]->len,
+                                .frontier = (uint8_t *)f, .frontier_len = count * SG_MERKLE_HASH};
+        snprintf(row.queue_id, sizeof row.queue_id, "%s", queue_id && queue_id[i] ? queue_id[i] : "");
+        rc = sg_store_log_add(s, &row);
+        if (rc != 0) {
+            if (rc < 0)
+                store_fail(s);
+            sg_store_rollback(s);
+            return rc;
+        }
     }
     if (sg_store_commit(s) < 0) {
         store_fail(s);
@@ -119,17 +124,26 @@ static int append_once(sg_store *s, const sg_tlog_entry *e, const char *queue_id
     return 0;
 }
 
-int sg_tlog_append(sg_store *s, const sg_tlog_entry *e, const char *queue_id, int64_t *index)
+int sg_tlog_append_many(sg_store *s, const sg_tlog_entry *const *e, const char *const *queue_id, size_t n,
+                        int64_t *first)
 {
-    if (e->overflow)
-        return log_fail("log: entry too long");
+    for (size_t i = 0; i < n; i++)
+        if (e[i]->overflow)
+            return log_fail("log: entry too long");
+    if (n == 0)
+        return 0;
     /* 1: another writer took the index between our read and insert; read again. */
     for (int tries = 0; tries < 20; tries++) {
-        int rc = append_once(s, e, queue_id, index);
+        int rc = append_once(s, e, queue_id, n, first);
         if (rc <= 0)
             return rc;
     }
     return log_fail("log: could not append after 20 tries (contention)");
+}
+
+int sg_tlog_append(sg_store *s, const sg_tlog_entry *e, const char *queue_id, int64_t *index)
+{
+    return sg_tlog_append_many(s, &e, &queue_id, 1, index);
 }
 
 int sg_tlog_append_admin(sg_store *s, const sg_store_audit *ev)

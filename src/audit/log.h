@@ -22,6 +22,7 @@
 
 #define SG_TLOG_KIND_ADMIN 0x01
 #define SG_TLOG_KIND_MAIL 0x02
+#define SG_TLOG_KIND_RECEIPT 0x03 /* a delivery receipt or a peer's checkpoint event (docs/notary.md) */
 
 /* An entry under construction (fixed buffer: entries are small, fields are cut by callers). */
 typedef struct sg_tlog_entry {
@@ -38,6 +39,11 @@ const char *sg_tlog_error(void);
 /* Appends e as the next leaf (queue_id "" for none): 0 with *index (may be NULL), or -1 with
  * sg_tlog_error. Must not be called inside a store transaction (it opens its own). */
 int sg_tlog_append(sg_store *s, const sg_tlog_entry *e, const char *queue_id, int64_t *index);
+/* Appends e[0..n) (queue ids queue_id[i], may be NULL) as consecutive leaves in one store
+ * transaction: all or none (group commit: one sync for a batch of decisions). 0 with *first
+ * (may be NULL) the first index, or -1 with sg_tlog_error. */
+int sg_tlog_append_many(sg_store *s, const sg_tlog_entry *const *e, const char *const *queue_id, size_t n,
+                        int64_t *first);
 /* The entry of an audit event (store/admin_rows.h), appended. */
 int sg_tlog_append_admin(sg_store *s, const sg_store_audit *ev);
 

@@ -29,6 +29,8 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"session.list", {NULL}, sg_cli_print_sessions},
     {"session.end", {"id"}, sg_cli_print_done},
     {"audit.list", {NULL}, sg_cli_print_events},
+    {"audit.search", {NULL}, sg_cli_print_log_entries},
+    {"audit.show", {"entry"}, sg_cli_print_log_entry},
     {"status", {NULL}, sg_cli_print_status},
     {"metrics", {NULL}, sg_cli_print_metrics},
     {"key.list", {NULL}, sg_cli_print_keys},

@@ -55,6 +55,8 @@ int sg_cli_print_token(const sg_op *op, const json_t *result);
 int sg_cli_print_tokens(const sg_op *op, const json_t *result);
 int sg_cli_print_sessions(const sg_op *op, const json_t *result);
 int sg_cli_print_events(const sg_op *op, const json_t *result);
+int sg_cli_print_log_entries(const sg_op *op, const json_t *result);
+int sg_cli_print_log_entry(const sg_op *op, const json_t *result);
 int sg_cli_print_done(const sg_op *op, const json_t *result);
 int sg_cli_print_status(const sg_op *op, const json_t *result);
 int sg_cli_print_metrics(const sg_op *op, const json_t *result);

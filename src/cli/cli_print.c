@@ -2,6 +2,7 @@
  * src/cli. The queue printers keep the output `sealgate queue` had before it went through the
  * table, word for word, so scripts and tests that read it keep working. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -572,4 +573,51 @@ int sg_cli_print_job(const sg_op *op, const json_t *x)
     if (*str(x, "result"))
         printf("result:    %s\n", str(x, "result"));
     return 0;
+}
+
+/* audit.search: one line per log entry (docs/audit.md); mail shows its envelope as logged
+ * (addresses or their HMACs), admin events their actor and operation. */
+int sg_cli_print_log_entries(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-8s %-19s %-7s %-18s %-16s %s\n", "INDEX", "TIME (UTC)", "KIND", "QUEUE/ACTOR", "OUTCOME/OP",
+           "FROM -> RCPT / TARGET");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *e = json_array_get(items, i);
+        char t[32];
+        bool mail = strcmp(str(e, "kind"), "mail") == 0;
+        printf("%-8lld %-19s %-7s %-18s %-16s %s%s%s\n", num(e, "index"), when(atoll(str(e, "time")), t),
+               str(e, "kind"), mail ? str(e, "queue") : str(e, "actor"), mail ? str(e, "outcome") : str(e, "op"),
+               mail ? str(e, "from") : str(e, "target"), mail ? " -> " : "", mail ? str(e, "rcpt") : "");
+    }
+    more(r);
+    return 0;
+}
+
+/* audit.show: every field of the entry, then its proof in the checkpoint. */
+int sg_cli_print_log_entry(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)r, k, v) {
+        if (json_is_string(v))
+            printf("%-18s %s\n", k, json_string_value(v));
+        else if (json_is_integer(v))
+            printf("%-18s %lld\n", k, (long long)json_integer_value(v));
+    }
+    const json_t *cp = json_object_get(r, "checkpoint");
+    if (!cp) {
+        printf("checkpoint         none covers this entry yet\n");
+        return 0;
+    }
+    printf("checkpoint size    %lld\ncheckpoint root    %s\nsignature          %s\nproof              %s\n",
+           num(cp, "size"), str(cp, "root"), json_is_true(json_object_get(cp, "signature_ok")) ? "ok" : "BAD",
+           json_is_true(json_object_get(r, "proof_ok")) ? "ok" : "BAD");
+    const json_t *p = json_object_get(r, "proof");
+    for (size_t i = 0; i < json_array_size(p); i++)
+        printf("path               %s\n", json_string_value(json_array_get(p, i)));
+    printf("\n%s", str(cp, "note"));
+    return json_is_true(json_object_get(r, "proof_ok")) && json_is_true(json_object_get(cp, "signature_ok")) ? 0 : 1;
 }

@@ -89,6 +89,9 @@ typedef struct cryptd {
     sg_store *log;
     pthread_mutex_t log_lock;
     const char *node;
+    uint8_t hmac[32];
+    const uint8_t *hmac_key; /* hmac, when audit.hmac_addresses is on; else NULL */
+    bool no_entries;         /* audit.mail_entries = false: decisions are not logged */
 } cryptd;
 
 typedef struct item {
@@ -103,7 +106,11 @@ typedef struct item {
     sg_qwriter **w;
     size_t nw;
     int failed;
+    int todo;          /* after the batch's entries are durable: T_HOLD, T_PASS, T_OUT (or 0) */
+    const char *why;   /* T_HOLD: the reason */
 } item;
+
+enum { T_HOLD = 1, T_PASS, T_OUT };
 
 static void item_free(item *it)
 {
@@ -220,11 +227,13 @@ static int write_outputs(cryptd *c, item *it)
 /* The decision's log entry, durable before any of its outputs is visible (docs/audit.md):
  * 0, or -1 (logged): a caller about to send then makes nothing visible and the message is
  * tried again; a hold goes ahead (see hold). */
-static int log_decision(cryptd *c, item *it, const sg_transform_result *res, const char *outcome,
-                        const char *reason)
+static int log_decision(cryptd *c, item *it, const sg_transform_result *res, int held, const char *reason)
 {
+    if (c->no_entries)
+        return 0;
     pthread_mutex_lock(&c->log_lock);
-    int rc = c->log ? sg_tlog_mail(c->log, c->node, it->name, &it->env, it->data, it->len, res, outcome, reason)
+    int rc = c->log ? sg_tlog_mail(c->log, c->node, c->hmac_key, it->name, &it->env, it->data, it->len, res, held,
+                                   reason)
                     : -1;
     pthread_mutex_unlock(&c->log_lock);
     if (rc < 0)
@@ -233,15 +242,21 @@ static int log_decision(cryptd *c, item *it, const sg_transform_result *res, con
     return rc;
 }
 
+/* Moves the input into hold/ (its entry was written, or could not be: see hold). */
+static void hold_move(cryptd *c, item *it, const char *reason)
+{
+    sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
+    if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
+        sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
+}
+
 static void hold(cryptd *c, item *it, const char *reason)
 {
     /* A hold goes ahead even when its entry cannot be written (the store is often what failed):
      * nothing leaves the gateway, and sending the message back to incoming/ would let it out
      * once the store returns, past the lifetime that held it (fail closed, test_failclosed). */
-    log_decision(c, it, NULL, "held", reason);
-    sg_warn(it->name, "event=held reason=\"%s\"", SG_LOG_STR(reason));
-    if (sg_queue_move(&c->q, it->name, SG_Q_ACTIVE, SG_Q_HOLD) < 0)
-        sg_error(it->name, "event=hold-failed error=\"%s\"", strerror(errno));
+    log_decision(c, it, &it->res, 1, reason);
+    hold_move(c, it, reason);
 }
 
 /* A key lookup failed (the store): the input stays in active/ until its next attempt, or is
@@ -278,8 +293,6 @@ static int pass_on(cryptd *c, item *it)
 {
     char out[SG_QID_MAX];
     snprintf(out, sizeof out, "%.16s.0", it->name);
-    if (log_decision(c, it, &it->res, "unchanged", "") < 0)
-        return -1;
     if (renameat(c->q.dirfd[SG_Q_ACTIVE], it->name, c->q.dirfd[SG_Q_OUTGOING], out) < 0) {
         sg_error(it->name, "event=pass-failed error=\"%s\" action=retry", strerror(errno));
         return -1;
@@ -306,6 +319,36 @@ static void count_done(sg_store_metrics *m, const item *it)
     m->v[SG_M_VERIFIED] += !!(d & SG_DONE_VERIFIED);
 }
 
+/* The entries of a batch's decisions in one store transaction (group commit: one sync for the
+ * batch), before any of its outputs is visible (docs/audit.md "Durability"). 0, or -1 (logged):
+ * then nothing of the batch may be sent, and its holds go ahead without entries (see hold). */
+static int log_batch(cryptd *c, item *items, size_t n)
+{
+    if (c->no_entries)
+        return 0;
+    sg_tlog_entry *ents = malloc(n * sizeof *ents);
+    const sg_tlog_entry *ep[BATCH_MAX];
+    const char *qids[BATCH_MAX];
+    size_t k = 0;
+    for (size_t i = 0; ents && i < n; i++) {
+        item *it = &items[i];
+        if (!it->todo)
+            continue;
+        sg_tlog_mail_entry(&ents[k], c->node, c->hmac_key, it->name, &it->env, it->data, it->len, &it->res,
+                           it->todo == T_HOLD, it->todo == T_HOLD ? it->why : "");
+        ep[k] = &ents[k];
+        qids[k++] = it->name;
+    }
+    pthread_mutex_lock(&c->log_lock);
+    int rc = ents && c->log ? sg_tlog_append_many(c->log, ep, qids, k, NULL) : -1;
+    pthread_mutex_unlock(&c->log_lock);
+    free(ents);
+    if (rc < 0)
+        sg_error(NULL, "event=audit-log-failed messages=%zu error=\"%s\" action=retry", k,
+                 !ents ? "out of memory" : c->log ? sg_tlog_error() : "no store for the log");
+    return rc;
+}
+
 static void process_batch(cryptd *c, item *items, size_t n)
 {
     sg_qwriter *all[BATCH_MAX * 4], *held[BATCH_MAX * 4];
@@ -328,21 +371,12 @@ static void process_batch(cryptd *c, item *items, size_t n)
         }
         sg_retry_done(it->name);
         if (rc < 0 || it->res.hold) {
-            hold(c, it, it->res.hold ? it->res.reason : "transform failed");
-            it->failed = 2; /* handled */
-            m.v[SG_M_IN]++;
-            m.v[SG_M_HELD]++;
+            it->todo = T_HOLD;
+            it->why = it->res.hold ? it->res.reason : "transform failed";
             continue;
         }
         if (it->res.unchanged && it->res.nout == 1) {
-            it->failed = pass_on(c, it) == 0 ? 2 : 1;
-            passed += it->failed == 2;
-            m.v[SG_M_IN] += it->failed == 2;
-            m.v[SG_M_OUT] += it->failed == 2;
-            continue;
-        }
-        if (log_decision(c, it, &it->res, "processed", "") < 0) {
-            it->failed = 1;
+            it->todo = T_PASS;
             continue;
         }
         if (write_outputs(c, it) < 0 || nall + it->nw > sizeof all / sizeof all[0] ||
@@ -351,11 +385,32 @@ static void process_batch(cryptd *c, item *items, size_t n)
             it->failed = 1;
             continue;
         }
-        for (size_t k = 0; k < it->nw; k++) {
-            if (it->res.out[k].hold)
-                held[nheld++] = it->w[k];
-            else
-                all[nall++] = it->w[k];
+        it->todo = T_OUT;
+        nall += it->nw; /* room counted now, filled below */
+    }
+    nall = 0;
+    bool logged = log_batch(c, items, n) == 0;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (it->todo == T_HOLD) {
+            hold_move(c, it, it->why);
+            it->failed = 2; /* handled */
+            m.v[SG_M_IN]++;
+            m.v[SG_M_HELD]++;
+        } else if (it->todo && !logged) {
+            it->failed = 1; /* nothing of it is made visible without its entry */
+        } else if (it->todo == T_PASS) {
+            it->failed = pass_on(c, it) == 0 ? 2 : 1;
+            passed += it->failed == 2;
+            m.v[SG_M_IN] += it->failed == 2;
+            m.v[SG_M_OUT] += it->failed == 2;
+        } else if (it->todo == T_OUT) {
+            for (size_t k = 0; k < it->nw; k++) {
+                if (it->res.out[k].hold)
+                    held[nheld++] = it->w[k];
+                else
+                    all[nall++] = it->w[k];
+            }
         }
     }
     /* Partial holds (recipients policy stopped) are durable in hold/ before the input goes. */
@@ -506,6 +561,9 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_cmetrics_init(&c.metrics);
     pthread_mutex_init(&c.log_lock, NULL);
     c.node = cfg->hostname;
+    c.no_entries = !cfg->audit.mail_entries;
+    if (c.no_entries)
+        sg_warn(NULL, "event=audit-mail-entries-off note=\"audit.mail_entries = false: no evidence of mail is kept\"");
     if (sg_queue_precreate(cfg->spool_dir, "cryptd") < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
     char err[256];
@@ -530,6 +588,14 @@ int sg_cryptd_main(const sg_config *cfg)
     /* The spool as the cryptd user (as smtpd, src/smtpd/smtpd.c): handles with its own rights. */
     if (sg_queue_open(&c.q, cfg->spool_dir, "cryptd", false) < 0)
         sg_fatal("cannot open the spool %s: %s", cfg->spool_dir, strerror(errno));
+    /* Addresses in mail entries as HMACs (docs/audit.md): without its key nothing is logged
+     * in the clear by mistake, cryptd does not start. */
+    if (cfg->audit.hmac_addresses) {
+        if (sg_tlog_hmac_load(cfg->base_dir, c.hmac) < 0)
+            sg_fatal("audit.hmac_addresses is on but %s/audit/hmac.key cannot be read (sealgate prepare makes it)",
+                     cfg->base_dir);
+        c.hmac_key = c.hmac;
+    }
     /* The key stores, with the KEK that only the cryptd user can read: the engines sign,
      * encrypt and decrypt with them. Without it cryptd cannot apply protection, so it
      * stops rather than pass mail on unprotected. Opened after the drop: the store's directory

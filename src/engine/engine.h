@@ -73,7 +73,16 @@ typedef struct sg_protect_req {
     /* Out (may be NULL): an engine that has something to tell the sender (pdf: the password of
      * a new pair) sets *notice to a malloc'd text; the caller sends it as a notice. */
     char **notice;
+    /* Filled by the engine when not NULL: the keys it used, "sign=FPR enc=FPR,FPR" (OpenPGP
+     * primary fingerprints, X.509 SHA-256 fingerprints), for the notary log (issue 14). */
+    char *used;
+    size_t usedlen;
 } sg_protect_req;
+
+/* Writes "sign=SIGNER enc=F0,F1,..." into req->used (when set): fprs is n strings of stride
+ * bytes each; signer may be NULL. */
+void sg_protect_note_keys(const sg_protect_req *req, const char *signer, const char *fprs, size_t stride,
+                          size_t n);
 
 /* What kind of protection a message (or an entity inside one) carries at its top level. */
 enum sg_layer_kind { SG_LAYER_NONE = 0, SG_LAYER_ENCRYPTED, SG_LAYER_SIGNED };

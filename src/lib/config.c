@@ -124,6 +124,7 @@ static void defaults(sg_config *c)
     sg_discovery_defaults(&c->discovery);
     sg_pdf_cfg_defaults(&c->pdf);
     c->audit.checkpoint_every = 1000;
+    c->audit.mail_entries = true;
     c->audit.checkpoint_seconds = 60;
     /* PKCS#1 v1.5 is what every S/MIME receiver must support (RFC 8551 2.3); OAEP is opt-in. */
     c->smime.rsa_padding = SG_SMIME_RSA_PKCS1;
@@ -662,6 +663,12 @@ static void load_file(ctx *x, sg_config *c, config_t *cf)
                 } else if (is(u, "checkpoint_seconds")) {
                     rd_int(x, u, 1, 86400, &v);
                     c->audit.checkpoint_seconds = (long)v;
+                } else if (is(u, "hmac_addresses")) {
+                    rd_bool(x, u, &c->audit.hmac_addresses);
+                } else if (is(u, "publish")) {
+                    rd_bool(x, u, &c->audit.publish);
+                } else if (is(u, "mail_entries")) {
+                    rd_bool(x, u, &c->audit.mail_entries);
                 } else {
                     fail(x, u, "audit.%s: unknown setting", config_setting_name(u));
                 }

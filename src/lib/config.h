@@ -167,6 +167,10 @@ typedef struct sg_config {
     struct {                     /* the tamper-evident log (docs/audit.md, issue 14) */
         long checkpoint_every;   /* cryptd signs a checkpoint after this many new entries */
         long checkpoint_seconds; /* ... or this many seconds after an unsigned entry */
+        bool hmac_addresses;     /* mail entries hold HMACs of addresses, not addresses */
+        bool publish;            /* the web role serves /.well-known/sealgate-notary/ (peers) */
+        bool mail_entries;       /* cryptd logs its mail decisions (default); false only to
+                                    measure the log's cost (bench/pgp): no evidence of mail */
     } audit;
     struct {                    /* docs/smime.md */
         int rsa_padding;        /* enum sg_smime_rsa_padding: key transport to RSA recipients */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "audit/checkpoint.h"
+#include "audit/mail.h"
 #include "crypto/kek.h"
 #include "keys/kekrotate.h"
 #include "lib/fsutil.h"
@@ -209,6 +210,13 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
     /* The log's checkpoint signing key (docs/audit.md): like the KEK, the cryptd user's alone. */
     if (sg_audit_key_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
         snprintf(err, errlen, "cannot create the audit log's signing key in %s/keys: %s", cfg->base_dir,
+                 strerror(errno));
+        return -1;
+    }
+    /* The key of audit.hmac_addresses: cryptd writes with it, the web role's Auditor page
+     * searches with it (the group may read it); made whether or not it is switched on. */
+    if (sg_tlog_hmac_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
+        snprintf(err, errlen, "cannot create the audit log's address key in %s/keys: %s", cfg->base_dir,
                  strerror(errno));
         return -1;
     }

@@ -126,6 +126,7 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     const char **rcpts = calloc(r->in->nrcpt + 1, sizeof *rcpts);
     if (!rcpts)
         return -1;
+    char used[1024] = "";
     size_t n = 0;
     for (size_t i = 0; d->encrypt && i < r->in->nrcpt; i++)
         if (group[i] == g)
@@ -138,7 +139,9 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
                           .nrcpt = n,
                           .qid = r->in->id,
                           .env_from = r->in->from,
-                          .notice = &notice};
+                          .notice = &notice,
+                          .used = used,
+                          .usedlen = sizeof used};
     int streamed = e->protect_to_fd && c->len >= STREAM_MIN ? protect_to_file(r, e, &req, c, err, errlen) : 1;
     if (streamed == 1) {
         sg_buf out;
@@ -160,6 +163,7 @@ static int protect(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
     free(notice);
     if (streamed < 0)
         return -1;
+    sg_transform_note(r->res->keys, sizeof r->res->keys, "%s %s", sg_method_name(d->method), used);
     /* One line per protected group: what operators (and bench/pgp, bench/smime) count. */
     sg_info(r->in->id, "event=protected method=%s encrypted_to=%zu signed=%s streamed=%s",
             sg_method_name(d->method), n, d->sign ? "yes" : "no", streamed == 0 ? "yes" : "no");
@@ -308,6 +312,18 @@ static int scan(sg_prun *r, const size_t *group, size_t g, sg_pcur *c, char *err
     return 0;
 }
 
+/* What one unwrap summary said, for the notary log (transform.h). */
+static void note_unwrap(sg_prun *r, const sg_unwrap_summary *s, bool used)
+{
+    if (!used || (!s->encrypted && !s->signed_))
+        return;
+    static const char *const sig[] = {"none", "valid", "invalid"};
+    sg_transform_note(r->res->engine, sizeof r->res->engine, "%s decrypt=%s sig=%s signer=%s from-match=%s",
+                      sg_method_name(s->method), sg_unwrap_dec_name(s->dec),
+                      s->sig.sig >= 0 && s->sig.sig <= 2 ? sig[s->sig.sig] : "?", s->sig.signer,
+                      s->sig.from_match ? "yes" : "no");
+}
+
 /* Decrypts and verifies for the group through the single entry point (unwrap.c). Recipients
  * whose held key opens the message get it decrypted and stamped; the others get it as it
  * arrived, stamped, forged results removed. When the group has both, the readers go through
@@ -358,6 +374,8 @@ static int decrypt(sg_prun *r, const sg_pdecision *d, const size_t *group, size_
         goto out;
     }
     rc = 0;
+    note_unwrap(r, &u.reader, u.reader_msg != NULL);
+    note_unwrap(r, &u.other, u.other_msg != NULL && !u.unchanged);
     /* For the metrics only: a valid signature seen, some content opened with a held key. */
     if (u.reader.sig.sig == SG_SIG_VALID || u.other.sig.sig == SG_SIG_VALID)
         r->res->done |= SG_DONE_VERIFIED;

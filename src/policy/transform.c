@@ -1,12 +1,15 @@
 /* transform.c - the identity transform and result cleanup. Owner: src/policy. */
 #include "policy/transform.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int sg_transform_identity(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res)
 {
     memset(res, 0, sizeof *res);
+    res->policy_rev = -1;
     res->out = calloc(1, sizeof *res->out);
     if (!res->out)
         return -1;
@@ -43,4 +46,17 @@ void sg_transform_result_free(sg_transform_result *res)
     free(res->out);
     res->out = NULL;
     res->nout = 0;
+}
+
+void sg_transform_note(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t n = strnlen(buf, cap);
+    if (n + 2 >= cap)
+        return;
+    if (n)
+        buf[n++] = ';';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
 }

@@ -32,8 +32,23 @@ typedef struct sg_transform_result {
                          then moves the file on by rename instead of copying it */
     char reason[256]; /* why it was held, for the log and the sender notice */
     unsigned done;    /* SG_DONE_* bits: what the engines did for some output (cryptd's metrics) */
+    /* What the notary log records of the decision (issue 14, docs/audit.md), never a body:
+     * the policy revision in force (-1: no policy ran), per recipient group
+     * "RULE|DIRECTION|DECISION", per protection "METHOD sign=FPR enc=FPR,...", per
+     * decryption "decrypt=STATUS sig=STATUS signer=FPR from-match=yes|no"; each joined by ";"
+     * and cut when full. */
+    long long policy_rev;
+    unsigned fates;       /* SG_FATE_* bits: recipients returned or deleted by policy */
+    char direction[64];   /* the directions of the groups, each once, joined by "," */
+    char decisions[1536];
+    char keys[1536];
+    char engine[768];
 } sg_transform_result;
 
+/* Appends one item to a ";"-joined note of a result (cut when the buffer is full). */
+void sg_transform_note(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+enum { SG_FATE_RETURNED = 1, SG_FATE_DELETED = 2 };
 enum { SG_DONE_ENCRYPTED = 1, SG_DONE_SIGNED = 2, SG_DONE_DECRYPTED = 4, SG_DONE_VERIFIED = 8 };
 
 /* Returns 0 on success (result filled: outputs, hold or defer), -1 on an error that should

@@ -152,6 +152,19 @@ static void note(sg_notice_item *list, size_t *n, size_t max, const char *rcpt, 
 #define NOTE(r, kind, rcpt, why)                                                                             \
     note((r)->kind, &(r)->n##kind, sizeof(r)->kind / sizeof(r)->kind[0], rcpt, why)
 
+/* A group's decision and its direction, for the notary log (transform.h). */
+static void note_decision(sg_transform_result *res, const char *rule, int direction, const char *desc)
+{
+    const char *dir = sg_policy_direction_name(direction);
+    sg_transform_note(res->decisions, sizeof res->decisions, "%s|%s|%s", rule, dir, desc);
+    size_t n = strlen(dir);
+    for (const char *p = res->direction; *p; p += strcspn(p, ","), p += *p == ',')
+        if (strncmp(p, dir, n) == 0 && (p[n] == ',' || !p[n]))
+            return;
+    size_t l = strlen(res->direction);
+    snprintf(res->direction + l, sizeof res->direction - l, "%s%s", l ? "," : "", dir);
+}
+
 static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_t g)
 {
     sg_pdecision *d = NULL;
@@ -163,8 +176,10 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
         }
     char desc[400], err[sizeof d->reason] = "";
     sg_policy_describe(d, desc, sizeof desc);
-    sg_info(r->in->id, "event=policy group=%zu rcpts=%zu rule=\"%s\" decision=\"%s\"", g, n,
-            d->rule >= 0 ? r->p->rules[d->rule].name : "(none)", SG_LOG_STR(desc));
+    const char *rule = d->rule >= 0 ? r->p->rules[d->rule].name : "(none)";
+    sg_info(r->in->id, "event=policy group=%zu rcpts=%zu rule=\"%s\" decision=\"%s\"", g, n, rule,
+            SG_LOG_STR(desc));
+    note_decision(r->res, rule, d->direction, desc);
     if (d->outcome == SG_OUT_DELIVER) {
         size_t mark = r->res->nout, marked = r->narchived;
         unsigned done = r->res->done; /* a chain rolled back did nothing, for the metrics too */
@@ -226,6 +241,7 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
         else if (d->outcome == SG_OUT_DELETE)
             NOTE(r, deleted, rc, why);
     }
+    r->res->fates |= d->outcome == SG_OUT_RETURN ? SG_FATE_RETURNED : d->outcome == SG_OUT_DELETE ? SG_FATE_DELETED : 0;
     if (d->outcome == SG_OUT_HOLD)
         return sg_prun_hold(r, group, g, d->reason);
     return 0; /* returned and deleted recipients get nothing; the notice carries the original */
@@ -278,6 +294,7 @@ static int defer_discovery(sg_prun *r, const char *why)
 int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_transform_result *res)
 {
     memset(res, 0, sizeof *res);
+    res->policy_rev = -1;
     if (in->nrcpt == 0)
         return sg_transform_identity(in, data, len, res);
     pol *pp = acquire();
@@ -302,11 +319,14 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
     }
     size_t ng = sg_policy_group(dec, in->nrcpt, group);
     if (identity(dec, ng)) {
-        sg_info(in->id, "event=policy groups=1 rule=\"%s\" decision=unchanged",
-                dec[0].rule >= 0 ? pp->p->rules[dec[0].rule].name : "(none)");
+        const char *rule = dec[0].rule >= 0 ? pp->p->rules[dec[0].rule].name : "(none)";
+        sg_info(in->id, "event=policy groups=1 rule=\"%s\" decision=unchanged", rule);
         rc = sg_transform_identity(in, data, len, res);
+        res->policy_rev = pp->rev;
+        note_decision(res, rule, dec[0].direction, "deliver unchanged");
         goto out;
     }
+    res->policy_rev = pp->rev;
     rc = 0;
     for (size_t g = 0; g < ng && rc == 0; g++)
         rc = apply_group(r, dec, group, g);

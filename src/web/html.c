@@ -121,6 +121,7 @@ static const nav_item nav[] = {
     {"/policy", "Policy", "policy", "policy.show"},
     {"/jobs", "Jobs", "jobs", "job.list"},
     {"/events", "Events", "events", "audit.list"},
+    {"/auditor", "Auditor", "auditor", "audit.search"},
     {"/admins", "Admins", "admins", "admin.list"},
     {"/settings", "Settings", "settings", "check-config"},
     {"/account", "Account", "account", "account.password"},

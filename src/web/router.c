@@ -33,6 +33,8 @@ void sg_web_route(void *ctx, sg_http_req *req)
     }
     if (sg_web_publish(w, req))
         return; /* public: WKD and HKP (web.publish), no session */
+    if (sg_web_notary(w, req))
+        return; /* public: the log's checkpoints and proofs for peers (audit.publish), no session */
     if (strcmp(path, "/metrics") == 0 && get) {
         sg_web_metrics(w, req);
         return;
@@ -79,6 +81,8 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_web_page_settings(w, req, &who);
     else if (prefix(path, "/ca"))
         sg_web_page_ca(w, req, &who);
+    else if (prefix(path, "/auditor"))
+        sg_web_page_auditor(w, req, &who);
     else if (strcmp(path, "/events") == 0 && get)
         sg_web_page_events(w, req, &who);
     else if (strcmp(path, "/admins") == 0)

@@ -136,6 +136,11 @@ void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_admins(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_account(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_jobs(sg_web *w, sg_http_req *req, const sg_web_who *who); /* pages_jobs.c */
+/* notary.c: /.well-known/sealgate-notary/ for peers (audit.publish, docs/notary.md): true when
+ * the request was one of its paths (answered). */
+bool sg_web_notary(sg_web *w, sg_http_req *req);
+/* pages_auditor.c: the tamper-evident log (issue 14) */
+void sg_web_page_auditor(sg_web *w, sg_http_req *req, const sg_web_who *who);
 
 /* A file of src/web/static/, embedded at build time (scripts/embed-static.py). */
 typedef struct sg_web_asset {

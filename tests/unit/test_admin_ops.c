@@ -77,6 +77,8 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"account.totp-disable", "{\"current_password\": \"not the password\"}"},
         {"admin.totp-reset", "{\"name\": \"nobody\"}"},
         {"audit.list", "{\"limit\": 5}"},
+        {"audit.search", "{\"limit\": 5, \"outcome\": \"held\"}"},
+        {"audit.show", "{\"entry\": \"999999\"}"},
         {"status", "{}"},
         {"metrics", "{}"},
         {"version", "{}"},

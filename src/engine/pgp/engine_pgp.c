@@ -129,9 +129,10 @@ static int archive_keys(char (*fprs)[SG_PGP_FPR_LEN + 1], size_t *n, char *err, 
     return 0;
 }
 
-/* The recipients' encryption keys, each once (two addresses may share a key). */
-static int recipient_keys(const sg_protect_req *req, char (*fprs)[SG_PGP_FPR_LEN + 1], size_t *n, char *err,
-                          size_t errlen)
+/* The recipients' encryption keys, each once (two addresses may share a key), noted in
+ * req->used with the signer's (may be NULL). */
+static int recipient_keys(const sg_protect_req *req, const char *signer, char (*fprs)[SG_PGP_FPR_LEN + 1],
+                          size_t *n, char *err, size_t errlen)
 {
     *n = 0;
     for (size_t i = 0; i < req->nrcpt; i++) {
@@ -144,7 +145,10 @@ static int recipient_keys(const sg_protect_req *req, char (*fprs)[SG_PGP_FPR_LEN
         }
         *n += !have(fprs, *n, fprs[*n]);
     }
-    return archive_keys(fprs, n, err, errlen);
+    if (archive_keys(fprs, n, err, errlen) < 0)
+        return -1;
+    sg_protect_note_keys(req, signer, fprs[0], sizeof fprs[0], *n);
+    return 0;
 }
 
 static int protect_encrypted(const sg_protect_req *req, const char *signer, const char *msg, size_t len,
@@ -160,7 +164,7 @@ static int protect_encrypted(const sg_protect_req *req, const char *signer, cons
     int rc = -1;
     if (!fprs) {
         snprintf(err, errlen, "out of memory");
-    } else if (recipient_keys(req, fprs, &n, err, errlen) < 0) {
+    } else if (recipient_keys(req, signer, fprs, &n, err, errlen) < 0) {
         /* err set */
     } else if (E->cfg->cryptd.pgp_inline && sg_pgp_inline_eligible(msg, len)) {
         rc = sg_pgp_inline_encrypt(&K, signer, fprs, n, msg, len, out, err, errlen);
@@ -237,7 +241,7 @@ static int pgp_protect_to_fd(const sg_protect_req *req, const char *msg, size_t 
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (recipient_keys(req, fprs, &n, err, errlen) < 0)
+    if (recipient_keys(req, s == 0 ? signer : NULL, fprs, &n, err, errlen) < 0)
         goto out;
     o = sg_entity_stream_open(&f.in, msg, len, (const char *const *)cfg->cryptd.protected_headers.v,
                               cfg->cryptd.protected_headers.n);
@@ -302,6 +306,7 @@ static int pgp_protect(const sg_protect_req *req, const char *msg, size_t len, s
         snprintf(err, errlen, "nothing to do: neither recipients to encrypt to nor a signature asked for");
         return -1;
     }
+    sg_protect_note_keys(req, signer, "", 0, 0);
     return protect_signed(signer, msg, len, out, err, errlen);
 }
 

@@ -250,6 +250,7 @@ static int smime_protect(const sg_protect_req *req, const char *msg, size_t len,
     char(*fprs)[SG_CERT_FPR_LEN + 1] = NULL;
     if (req->nrcpt && !(fprs = group_certs(req, &nf, &gcm, err, errlen)))
         return -1;
+    sg_protect_note_keys(req, req->sign != SG_SIGN_NONE ? signer : NULL, fprs ? fprs[0] : "", sizeof *fprs, nf);
     sg_buf content, signed_ent, env;
     sg_buf_init(&content, SG_MIME_MAX_OUT);
     sg_buf_init(&signed_ent, SG_MIME_MAX_OUT);
@@ -378,6 +379,7 @@ static int smime_protect_to_fd(const sg_protect_req *req, const char *msg, size_
     int rc = -1;
     if ((sign && signer_cert(req, signer, err, errlen) < 0) || !(fprs = group_certs(req, &nf, &gcm, err, errlen)))
         goto out;
+    sg_protect_note_keys(req, sign ? signer : NULL, fprs[0], sizeof fprs[0], nf);
     if (sign) {
         int d = E->cfg->smime.digest;
         sg_smime_sign_opts so = {
