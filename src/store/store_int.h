@@ -17,6 +17,7 @@ struct sg_store_admin_ops;
 struct sg_store_discovery_ops;
 struct sg_store_metrics_ops;
 struct sg_store_notary_ops;
+struct sg_store_cluster_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -32,6 +33,7 @@ typedef struct sg_store_backend {
     /* sg_store_poll_changes and sg_store_notify_fd; NULL: the backend announces nothing. */
     int (*poll_changes)(sg_store *s, unsigned *kinds);
     int (*notify_fd)(sg_store *s);
+    void (*trust_announcements)(sg_store *s); /* NULL: nothing to trust */
     const struct sg_store_pgp_ops *pgp;
     const struct sg_store_x509_ops *x509;
     const struct sg_store_revocation_ops *revocation;
@@ -41,6 +43,7 @@ typedef struct sg_store_backend {
     const struct sg_store_discovery_ops *discovery;
     const struct sg_store_metrics_ops *metrics;
     const struct sg_store_notary_ops *notary; /* the tamper-evident log (issue 14) */
+    const struct sg_store_cluster_ops *cluster; /* nodes, shared values, job locks (issue 16) */
 } sg_store_backend;
 
 struct sg_store {

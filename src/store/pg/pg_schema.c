@@ -134,5 +134,9 @@ const char *const sg_pg_migrations[] = {
     " frontier bytea NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size bigint PRIMARY KEY, note text NOT NULL);",
+    /* 12: several nodes on one store (store/cluster_rows.h), as SQLite's migration 12. */
+    "CREATE TABLE cluster_nodes (name text PRIMARY KEY, version text NOT NULL, started bigint NOT NULL,"
+    " heartbeat bigint NOT NULL, queue bigint NOT NULL, schema bigint NOT NULL);"
+    "CREATE TABLE cluster_meta (key text PRIMARY KEY, value text NOT NULL);",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

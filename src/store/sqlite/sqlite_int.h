@@ -50,5 +50,6 @@ extern const struct sg_store_admin_ops sg_sqlite_admin_ops;
 extern const struct sg_store_discovery_ops sg_sqlite_discovery_ops;
 extern const struct sg_store_metrics_ops sg_sqlite_metrics_ops;
 extern const struct sg_store_notary_ops sg_sqlite_notary_ops;
+extern const struct sg_store_cluster_ops sg_sqlite_cluster_ops;
 
 #endif

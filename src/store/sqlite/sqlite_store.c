@@ -180,6 +180,11 @@ static const char *const migrations[] = {
     " frontier BLOB NOT NULL);"
     "CREATE INDEX audit_log_queue ON audit_log (queue_id);"
     "CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
+    /* 12: several nodes on one store (store/cluster_rows.h, docs/cluster.md): each node's
+     * heartbeat for `sealgate cluster status`, and values the cluster shares (the KEK check). */
+    "CREATE TABLE cluster_nodes (name TEXT PRIMARY KEY, version TEXT NOT NULL, started INTEGER NOT NULL,"
+    " heartbeat INTEGER NOT NULL, queue INTEGER NOT NULL, schema INTEGER NOT NULL);"
+    "CREATE TABLE cluster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -396,4 +401,5 @@ const sg_store_backend sg_store_sqlite = {
     .discovery = &sg_sqlite_discovery_ops,
     .metrics = &sg_sqlite_metrics_ops,
     .notary = &sg_sqlite_notary_ops,
+    .cluster = &sg_sqlite_cluster_ops,
 };
