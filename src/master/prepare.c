@@ -26,6 +26,7 @@
 
 #include "audit/checkpoint.h"
 #include "crypto/kek.h"
+#include "keys/kekcheck.h"
 #include "keys/kekrotate.h"
 #include "lib/fsutil.h"
 #include "lib/privdrop.h"
@@ -114,6 +115,26 @@ static int sink_dir(const sg_config *cfg, const char *path, char *err, size_t er
  * there get the cryptd user back on every start. The web role writes the store too (accounts,
  * sessions): the directory is setgid to the store group, so a -wal or -shm file either role
  * creates has that group and the database's mode 0660, and the other can open it. */
+/* The KEK check value in the store (keys/kekcheck.h): written by the first node, compared by
+ * every other. 0, or -1 with err. */
+static int check_cluster_kek(const sg_config *cfg, char *err, size_t errlen)
+{
+    char path[PATH_MAX], why[512];
+    sg_kek_path(cfg->base_dir, path, sizeof path);
+    sg_kek kek;
+    if (sg_kek_load(path, &kek) < 0) {
+        snprintf(err, errlen, "cannot load the key-encryption key %s: %s", path, strerror(errno));
+        return -1;
+    }
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, errlen);
+    int rc = st ? sg_kek_cluster_check(st, &kek, why, sizeof why) : -1;
+    sg_kek_wipe(&kek);
+    sg_store_close(st);
+    if (rc != 0 && st)
+        snprintf(err, errlen, "%s (%s)", why, path);
+    return rc == 0 ? 0 : -1;
+}
+
 static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
 {
     if (sg_store_is_remote(cfg->store_path)) {
@@ -206,6 +227,10 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
                  strerror(errno));
         return -1;
     }
+    /* One KEK for the cluster (docs/cluster.md): a node whose KEK is not the one the shared
+     * store's secrets are wrapped under refuses to start, and says why. */
+    if (check_cluster_kek(cfg, err, errlen) < 0)
+        return -1;
     /* The log's checkpoint signing key (docs/audit.md): like the KEK, the cryptd user's alone. */
     if (sg_audit_key_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
         snprintf(err, errlen, "cannot create the audit log's signing key in %s/keys: %s", cfg->base_dir,
