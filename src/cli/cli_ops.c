@@ -30,6 +30,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"audit.list", {NULL}, sg_cli_print_events},
     {"status", {NULL}, sg_cli_print_status},
     {"metrics", {NULL}, sg_cli_print_metrics},
+    {"cluster.status", {NULL}, sg_cli_print_cluster},
     {"key.list", {NULL}, sg_cli_print_keys},
     {"key.show", {"fpr"}, sg_cli_print_key},
     {"key.delete", {"fpr"}, sg_cli_print_deleted},

@@ -57,6 +57,7 @@ int sg_cli_print_sessions(const sg_op *op, const json_t *result);
 int sg_cli_print_events(const sg_op *op, const json_t *result);
 int sg_cli_print_done(const sg_op *op, const json_t *result);
 int sg_cli_print_status(const sg_op *op, const json_t *result);
+int sg_cli_print_cluster(const sg_op *op, const json_t *result);
 int sg_cli_print_metrics(const sg_op *op, const json_t *result);
 int sg_cli_print_keys(const sg_op *op, const json_t *result);
 int sg_cli_print_key(const sg_op *op, const json_t *result);
