@@ -14,9 +14,11 @@ shown there as discovered, and A's cached "not found" spares B the lookup. Then 
 back and says why in the log (fail closed), and it flows once the database is back. No log line
 shows the password. Owner: src/store (PostgreSQL backend)."""
 import grp
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,7 +99,7 @@ try:
             '  domains = ( { domain = "wkd.test"; sources = ["local", "wkd"]; } ); };\n')
     A, B = Gateway(binary=asan_binary(), web=True), Gateway(binary=asan_binary())
     A.write_config(conf)
-    B.write_config(conf)
+    B.write_config(conf, hostname="gw-b.demo.test")
 
     # ---- node A first: it migrates the shared store and makes the KEK ----
     A.start()
@@ -132,6 +134,50 @@ try:
     B.start()
     t.ok(B.proc.poll() is None and B.role_pids().get("cryptd"), "node B starts on the same store")
 
+    # ---- a node whose KEK is not the cluster's refuses to start, and says why ----
+    N = Gateway(binary=asan_binary())
+    N.write_config(conf, hostname="gw-n.demo.test")
+    N.start(wait=False)
+    try:
+        rcn = N.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        rcn = None
+    t.ok(rcn not in (None, 0) and "not the cluster's" in N.log_text() and "kek import" in N.log_text()
+         and not N.role_pids(), "a node started with a KEK of its own refuses to start and says why",
+         f"rc {rcn} " + N.log_text()[-1500:])
+    N.cleanup()
+
+    # ---- sealgate cluster status: both nodes, their heartbeats, versions, schema version ----
+    def status(gw):
+        r = gw.cli("cluster", "status", "--json")
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return {}
+
+    names = {"gw.demo.test", "gw-b.demo.test"}
+    wait_for(lambda: {n["name"] for n in status(B).get("nodes", [])} >= names, 20)
+    st = status(B)
+    nodes = {n["name"]: n for n in st.get("nodes", [])}
+    version = A.cli("version").stdout.split()[-1] if A.cli("version").stdout.split() else "?"
+    t.ok(set(nodes) >= names and all(nodes[x]["state"] == "up" and nodes[x]["heartbeat_age"] <= 15
+                                     and nodes[x]["version"] == version
+                                     and nodes[x]["schema_version"] == st["schema_version"] > 0 for x in names)
+         and "gw-n.demo.test" not in nodes,
+         "cluster status (on B) lists both nodes up, with their heartbeat, version and schema version",
+         json.dumps(st) + " version " + version)
+    r = A.cli("cluster", "status")
+    t.ok(r.returncode == 0 and all(x in r.stdout for x in names) and "store schema version" in r.stdout,
+         "cluster status prints one line per node", r.stdout + r.stderr)
+
+    # ---- a job that runs once per cluster: the checkpoints, on one node only ----
+    wait_for(lambda: all("event=cluster-job job=checkpoints" in g.log_text() for g in (A, B)), 20)
+    running = [g for g in (A, B) if "job=checkpoints state=running-here" in g.log_text()]
+    waiting = [g for g in (A, B) if "job=checkpoints state=another-node" in g.log_text()]
+    t.ok(len(running) == 1 and len(waiting) == 1 and running[0] is not waiting[0],
+         "the checkpoint job runs on one node of the two (advisory lock), the other stands by",
+         "".join(l + "\n" for g in (A, B) for l in g.log_text().splitlines() if "cluster-job" in l))
+
     # ---- a key imported on A: B encrypts to it; B signs with the key A generated ----
     gpg("--quick-gen-key", "Bob <bob@x.example>", "ed25519", "sign,cert", "never")
     bob = next(l.split(":")[9] for l in gpg("--with-colons", "--list-keys", "bob@x.example").stdout.decode()
@@ -147,6 +193,18 @@ try:
          (d or b"")[:400].decode(errors="replace") + dec.stderr.decode(errors="replace"))
     t.ok(b"GOODSIG" in dec.stderr, "node B signs with alice's key generated on A (one KEK for the cluster)",
          dec.stderr.decode(errors="replace"))
+
+    # ---- a key deleted on A is gone on B at once, imported again it is used at once: B's caches
+    # trust their generation for up to 5 s, so without the NOTIFY B would still use (or still not
+    # know) the key for the message sent straight after ----
+    r = A.cli("key", "delete", bob)
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("one-b", "bob@x.example"))
+    t.ok(r.returncode == 0 and d is not None and not is_pgp(d),
+         "a key deleted on A: node B's next message to bob is not encrypted to it", r.stderr + repr(head(d)))
+    r = A.cli("key", "import", os.path.join(tmp, "bob.asc"))
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("one-c", "bob@x.example"))
+    t.ok(r.returncode == 0 and d is not None and is_pgp(d),
+         "imported again on A: node B's next message to bob is encrypted again", r.stderr + repr(head(d)))
 
     # ---- discovery is shared: a key A found on WKD is B's too, without a second lookup ----
     gpg("--quick-gen-key", "dan@wkd.test", "future-default", "default", "never")
@@ -244,7 +302,13 @@ try:
     pol = write("pol.conf", 'rules = ( { name = "carl"; if = { to = "carl@x.example"; }; then = ( { hold = "carl is away" } ); },\n'
                 '  { name = "rest"; then = "deliver"; } );\n')
     r = B.cli("policy", "load", pol)
-    t.ok(r.returncode == 0 and policy_loaded(A, na), "a policy loaded on B is in force on A",
+    t0 = time.monotonic()
+    seen = policy_loaded(A, na)
+    took = time.monotonic() - t0
+    # the issue's bound is one second; the check allows three (A's ticker wakes once a second,
+    # and this machine is shared): without the NOTIFY, the generation A trusts for 5 s would be
+    # read again only after those 5 s
+    t.ok(r.returncode == 0 and seen and took < 3, f"a policy loaded on B is in force on A ({took:.1f} s later)",
          r.stdout + r.stderr + A.log_text()[-1500:])
     held, before = set(listdir(A.spool, "hold")), A.sink_files()
     A.send_one("alice@demo.test", "carl@x.example", msg("two", "carl@x.example"), timeout=10)
@@ -252,6 +316,13 @@ try:
          and not delivered_to(A, "carl@x.example", A.sink_files() - before),
          "node A holds mail to carl as B's policy says (kept in hold/, not delivered)")
 
+    # ---- a portal session ended on B is refused on A at once (sessions are read per request) ----
+    r = B.cli("session", "list", "--json")
+    ids = [x["id"] for x in json.loads(r.stdout or "{}").get("items", []) if x.get("account") == "wanda"]
+    r2 = B.cli("session", "end", ids[0]) if ids else None
+    a = web.api("GET", "/api/v1/version")
+    t.ok(ids and r2.returncode == 0 and a.status in (401, 403),
+         "a portal session of node A ended on node B: A refuses its next request", f"{ids} {a.status}")
     for gw, name in ((A, "A"), (B, "B")):
         t.ok(PASSWORD not in gw.log_text(), f"node {name}'s log never shows the password")
     for gw, name in ((A, "A"), (B, "B")):
