@@ -12,12 +12,19 @@ refuses the old KEK and signs again with the new one. Discovery is shared: a key
 WKD (a local HTTPS key server, tests/lib/sgwkd.py) is used by node B without a second request,
 shown there as discovered, and A's cached "not found" spares B the lookup. Then the database stops: both nodes keep accepting mail, cryptd holds it
 back and says why in the log (fail closed), and it flows once the database is back. No log line
-shows the password. Owner: src/store (PostgreSQL backend)."""
+shows the password. Issue 16's cluster operations: a node with a KEK of its own refuses to start;
+`cluster status` lists both nodes; the checkpoint job runs on one node (advisory lock) and moves
+to the survivor when its node is killed; a key deleted or imported on A applies at once on B
+(NOTIFY), a session ended on B is refused by A's portal; node A killed with mail in its spool:
+`queue adopt` on B delivers each message once, however often adopted; the primary stops and
+the streaming replica (pg_basebackup -R) is promoted: both nodes reconnect through the
+multi-host URI and deliver. Owner: src/store (PostgreSQL backend)."""
 import grp
 import json
 import os
 import re
 import shutil
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -35,6 +42,7 @@ os.chmod(tmp, 0o755)
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 PASSWORD = "cluster-Pw-7c1f"
 pg = Pg()
+rep = None
 A = B = None
 ks = KeyServer(tmp, ["openpgpkey.wkd.test"])  # discovery: WKD for wkd.test only
 
@@ -87,7 +95,8 @@ def policy_loaded(gw, n):
 try:
     pg.add_user("sgnode", PASSWORD)
     pg.createdb("cluster", owner="sgnode")
-    uri = f"postgresql://sgnode@127.0.0.1:{pg.port}/cluster"
+    rep = pg.replica()  # a streaming replica: the fail-over at the end promotes it
+    uri = f"postgresql://sgnode@127.0.0.1:{pg.port},127.0.0.1:{rep.port}/cluster?target_session_attrs=read-write"
     pwfile = write("store.pw", PASSWORD + "\n", 0o640)
     if os.geteuid() == 0:  # cryptd reads it after dropping to its user, of the sealgate group
         try:
@@ -104,7 +113,8 @@ try:
     # ---- node A first: it migrates the shared store and makes the KEK ----
     A.start()
     r = A.cli("check-config")
-    t.ok(r.returncode == 0 and f"sgnode@127.0.0.1:{pg.port}/cluster" in r.stdout and PASSWORD not in r.stdout,
+    t.ok(r.returncode == 0 and f"sgnode@127.0.0.1:{pg.port},127.0.0.1:{rep.port}/cluster" in r.stdout
+         and PASSWORD not in r.stdout,
          "check-config names the PostgreSQL store, without the password", r.stdout + r.stderr)
     # a password written into the URI is never shown either (check-config, a CLI command's error)
     C = Gateway()
@@ -250,7 +260,6 @@ try:
     # ---- the database stops: accepted, held back (fail closed), delivered when it returns ----
     pg.stop_server()
     before = A.sink_files()
-    import smtplib
     accepted = 0
     for i in range(3):
         try:
@@ -297,6 +306,78 @@ try:
     t.ok(r.returncode == 0 and "admin.add" in r.stdout and "admin.delete" in r.stdout,
          "one audit log: B lists the event of A's addition and its own deletion", r.stdout[-1500:] + r.stderr)
 
+    # ---- node A dies with mail in its spool; B adopts it: each message delivered once ----
+    pg.stop_server()  # A accepts, and cryptd keeps the mail in active/ (fail closed)
+    mids = []
+    for i in range(3):
+        m = msg(f"orphan {i}", "bob@x.example")
+        mids.append(re.search(rb"Message-ID: (<[^>]+>)", m).group(1))
+        with smtplib.SMTP("127.0.0.1", A.smtp_port, timeout=30) as s:
+            s.sendmail("alice@demo.test", ["bob@x.example"], m)
+    time.sleep(2)
+    os.killpg(A.proc.pid, 9)
+    A.proc.wait(20)
+    copy1, copy2 = os.path.join(tmp, "spool-a.copy1"), os.path.join(tmp, "spool-a.copy2")
+    shutil.copytree(A.spool, copy1, symlinks=True)
+    shutil.copytree(A.spool, copy2, symlinks=True)
+    pg.start_server()
+    r1 = B.cli("queue", "adopt", copy1)
+    r2 = B.cli("queue", "adopt", copy2)  # a second copy of the same spool: nothing twice
+    r3 = B.cli("queue", "adopt", A.spool)  # and the dead node's own spool: A returns without them
+
+    def at_b(mid):
+        n = 0
+        for f in B.sink_files():
+            with open(os.path.join(B.sink_dir, "new", f), "rb") as fh:
+                n += mid in fh.read().split(b"\r\n\r\n", 1)[0]
+        return n
+
+    wait_for(lambda: all(at_b(x) for x in mids), 60)
+    time.sleep(3)  # time for a duplicate to arrive, if there were one
+    got = [at_b(x) for x in mids]
+    t.ok(r1.returncode == 0 and "adopted 3 messages" in r1.stdout and got == [1, 1, 1],
+         "queue adopt on node B delivers each of dead node A's messages once", r1.stdout + r1.stderr + repr(got))
+    t.ok(r2.returncode == 0 and "adopted 0 messages" in r2.stdout and "3 adopted before" in r2.stdout
+         and r3.returncode == 0 and "adopted 0 messages" in r3.stdout,
+         "adopting another copy, and the original, of the same spool adopts nothing again",
+         r2.stdout + r2.stderr + r3.stdout + r3.stderr)
+    t.ok(wait_for(lambda: "job=checkpoints state=running-here" in B.log_text(), 30),
+         "with A dead, B runs the once-per-cluster checkpoint job (A's lock went with its connection)",
+         "".join(l + "\n" for l in B.log_text().splitlines() if "cluster-job" in l))
+    A.start()
+    d = A.send_one("alice@demo.test", "bob@x.example", msg("back", "bob@x.example"))
+    time.sleep(2)
+    t.ok(d is not None and is_pgp(d) and [at_b(x) for x in mids] == [1, 1, 1]
+         and not any(x in open(os.path.join(A.sink_dir, "new", f), "rb").read() for f in A.sink_files() for x in mids),
+         "node A restarts and serves again, without delivering what B adopted", repr(head(d)))
+
+    # ---- the primary dies and the replica is promoted: both nodes reconnect through the
+    # multi-host URI (target_session_attrs=read-write) and go on, mail in between deferred ----
+    pg.stop_server()
+    rep.promote()
+    sent = []
+    for gw in (A, B):
+        m = msg(f"after fail-over {gw.smtp_port}", "bob@x.example")
+        sent.append(re.search(rb"Message-ID: (<[^>]+>)", m).group(1))
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+            s.sendmail("alice@demo.test", ["bob@x.example"], m)
+
+    def delivered(gw, mid):
+        for f in gw.sink_files():
+            with open(os.path.join(gw.sink_dir, "new", f), "rb") as fh:
+                d = fh.read()
+            if mid in d.split(b"\r\n\r\n", 1)[0]:
+                return d
+        return None
+
+    ok = wait_for(lambda: delivered(A, sent[0]) and delivered(B, sent[1]), 90)
+    t.ok(ok and is_pgp(delivered(A, sent[0])) and is_pgp(delivered(B, sent[1])),
+         "primary stopped, replica promoted: both nodes reconnect and deliver, encrypted",
+         A.log_text()[-1200:] + B.log_text()[-1200:])
+    r = B.cli("admin", "add", "fred", "--role", "auditor")
+    t.ok(r.returncode == 0 and "fred" in A.cli("admin", "list").stdout,
+         "the promoted server takes writes (an account added on B, listed on A)", r.stdout + r.stderr)
+
     # ---- a policy loaded on B applies on A ----
     na = A.log_text().count("event=policy-loaded")
     pol = write("pol.conf", 'rules = ( { name = "carl"; if = { to = "carl@x.example"; }; then = ( { hold = "carl is away" } ); },\n'
@@ -336,6 +417,8 @@ finally:
         if g:
             g.cleanup()
     pg.close()
+    if rep:
+        rep.close()
     ks.close()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()
