@@ -70,6 +70,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"audit.list", "{\"limit\": 5}"},
         {"status", "{}"},
         {"metrics", "{}"},
+        {"cluster.status", "{}"},
         {"version", "{}"},
         {"check-config", "{}"},
         {"queue.list", "{\"state\": \"hold\", \"sort\": \"-size\"}"},
