@@ -180,6 +180,11 @@ try:
     t.ok(r.returncode == 0 and all(x in r.stdout for x in names) and "store schema version" in r.stdout,
          "cluster status prints one line per node", r.stdout + r.stderr)
 
+    page = web.request("GET", "/")
+    html = page.text() if page else ""
+    t.ok(page is not None and page.status == 200 and "<h2>Cluster</h2>" in html and all(x in html for x in names),
+         "node A's portal dashboard shows the cluster's nodes", html[-1500:])
+
     # ---- a job that runs once per cluster: the checkpoints, on one node only ----
     wait_for(lambda: all("event=cluster-job job=checkpoints" in g.log_text() for g in (A, B)), 20)
     running = [g for g in (A, B) if "job=checkpoints state=running-here" in g.log_text()]
