@@ -88,6 +88,37 @@ def delivered_to(gw, rcpt, names):
     return out
 
 
+def dashboard_screenshot(port, cookies, path):
+    """Node A's dashboard in headless Chromium with the Client's session cookies, saved to path:
+    True when the page shows the Cluster panel, None when Chromium or selenium is missing."""
+    if not shutil.which("chromium") or not os.access("/usr/bin/chromedriver", os.X_OK):
+        return None
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-selenium
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    o = webdriver.ChromeOptions()
+    o.binary_location = shutil.which("chromium")
+    for a in ("--headless=new", "--ignore-certificate-errors", "--window-size=1360,1000", "--disable-gpu",
+              "--disable-dev-shm-usage") + (("--no-sandbox",) if os.geteuid() == 0 else ()):
+        o.add_argument(a)
+    d = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=o)
+    try:
+        d.get(f"https://127.0.0.1:{port}/login")
+        for k, v in cookies.items():
+            d.add_cookie({"name": k, "value": v, "path": "/", "secure": True})
+        d.get(f"https://127.0.0.1:{port}/")
+        d.execute_script("var h = [...document.querySelectorAll('h2')].find(e => e.textContent == 'Cluster');"
+                         " if (h) h.scrollIntoView();")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        d.save_screenshot(path)
+        return "Cluster" in d.page_source and "gw-b.demo.test" in d.page_source
+    finally:
+        d.quit()
+
+
 def policy_loaded(gw, n):
     return wait_for(lambda: gw.log_text().count("event=policy-loaded") > n, 15)
 
@@ -184,6 +215,17 @@ try:
     html = page.text() if page else ""
     t.ok(page is not None and page.status == 200 and "<h2>Cluster</h2>" in html and all(x in html for x in names),
          "node A's portal dashboard shows the cluster's nodes", html[-1500:])
+
+    shot = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "web", "cluster-dashboard.png")
+    try:
+        seen = dashboard_screenshot(A.web_port, web.cookies, shot)
+    except Exception as e:  # a browser that fails to start is not the gateway's failure
+        seen = None
+        print(f"# no screenshot: {e!r}")
+    if seen is None:
+        t.skip("the dashboard in Chromium", "chromium, chromium-driver or selenium is missing")
+    else:
+        t.ok(seen, "the dashboard in Chromium shows the Cluster panel (tests/out/web/cluster-dashboard.png)")
 
     # ---- a job that runs once per cluster: the checkpoints, on one node only ----
     wait_for(lambda: all("event=cluster-job job=checkpoints" in g.log_text() for g in (A, B)), 20)
