@@ -151,6 +151,8 @@ int main(int argc, char **argv)
         rc = sg_web_main(&cfg, env_fd());
     else if (sub_argc >= 2 && strcmp(sub_argv[0], "admin") == 0 && strcmp(sub_argv[1], "bootstrap") == 0)
         rc = sg_cli_admin_bootstrap(&cfg, sub_argc - 2, sub_argv + 2); /* not an operation: postinst's */
+    else if (sub_argc >= 2 && strcmp(sub_argv[0], "queue") == 0 && strcmp(sub_argv[1], "adopt") == 0)
+        rc = sg_cli_queue_adopt(&cfg, sub_argc - 2, sub_argv + 2); /* a local directory: not an operation */
     else if (sg_audit_cli_serves(sub_argc, sub_argv)) /* the tamper-evident log (src/audit) */
         rc = sg_audit_cli(&cfg, sub_argc, sub_argv);
     else if (sg_cli_serves(sub_argc, sub_argv)) /* through src/admin's operation table */

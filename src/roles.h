@@ -25,6 +25,7 @@ int sg_cli_ca(const sg_config *cfg, int argc, char **argv);
 int sg_cli_policy(const sg_config *cfg, int argc, char **argv);
 int sg_cli_backup(const sg_config *cfg, int argc, char **argv); /* backup and restore */
 int sg_cli_kek(const sg_config *cfg, int argc, char **argv);
+int sg_cli_queue_adopt(const sg_config *cfg, int argc, char **argv); /* queue adopt DIR (cluster) */
 /* `sealgate admin bootstrap [--file PATH]` (argv after the two words; src/cli/cli_bootstrap.c):
  * the first administrator with a one-time password in a root-only file, only when no account
  * exists (the package's postinst). Exit status 0, 1, or 2 for usage. */

@@ -37,6 +37,7 @@ SG_OP_HANDLER(sg_op_version);
 SG_OP_HANDLER(sg_op_check_config);
 /* ops_metrics.c */
 SG_OP_HANDLER(sg_op_metrics);
+SG_OP_HANDLER(sg_op_cluster_status);
 /* ops_queue.c */
 SG_OP_HANDLER(sg_op_queue_list);
 SG_OP_HANDLER(sg_op_queue_show);

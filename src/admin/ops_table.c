@@ -255,6 +255,9 @@ const sg_op sg_ops[] = {
     {"metrics", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/metrics", {"metrics"}, no_args,
      "Message counts per minute of the last day and totals (for /metrics and the dashboard)", "metrics",
      SG_RUN_ANY, NULL, sg_op_metrics},
+    {"cluster.status", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/cluster", {"cluster", "status"}, no_args,
+     "The nodes sharing the store: last heartbeat, version, schema version, queue size", "cluster.status",
+     SG_RUN_ANY, NULL, sg_op_cluster_status},
 
     /* the queue (ops_queue.c): moves of states cryptd and the relay own run in cryptd */
     {"queue.list", SG_ROLE_SYSTEM, RO, "GET", "/api/v1/queue", {"queue", "list"}, queue_list_args,

@@ -19,6 +19,7 @@
 #include "cli/cli_pass.h"
 #include "cli/cli_store.h"
 #include "crypto/kek.h"
+#include "keys/kekcheck.h"
 #include "keys/kekrotate.h"
 #include "roles.h"
 
@@ -74,6 +75,17 @@ static int kek_import(const sg_config *cfg, sg_store *st, const char *file, cons
         sg_cli_kek_opens(st, &kek, "refusing to import (the store's secrets would become unreadable)",
                          &total) != 0)
         goto out;
+    /* The cluster's check value (keys/kekcheck.h) follows the secrets: a KEK that opens every
+     * one of them is the store's, whatever an older check value said. */
+    char why[512];
+    int chk = sg_kek_cluster_check(st, &kek, why, sizeof why);
+    if (chk < 0 || (chk == 1 && sg_kek_check_set(st, &kek, why, sizeof why) < 0)) {
+        fprintf(stderr, "sealgate: %s\n", why);
+        goto out;
+    }
+    if (chk == 1)
+        printf("the store's KEK check value was another KEK's; it is now this one's: start the other nodes "
+               "of the cluster only with this KEK\n");
     if (sg_kek_write(path, &kek, cfg->users.cryptd, cfg->users.group) < 0 ||
         sg_kek_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
         fprintf(stderr, "sealgate: cannot write %s: %s\n", path, strerror(errno));

@@ -33,6 +33,7 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"audit.show", {"entry"}, sg_cli_print_log_entry},
     {"status", {NULL}, sg_cli_print_status},
     {"metrics", {NULL}, sg_cli_print_metrics},
+    {"cluster.status", {NULL}, sg_cli_print_cluster},
     {"key.list", {NULL}, sg_cli_print_keys},
     {"key.show", {"fpr"}, sg_cli_print_key},
     {"key.delete", {"fpr"}, sg_cli_print_deleted},

@@ -59,6 +59,7 @@ int sg_cli_print_log_entries(const sg_op *op, const json_t *result);
 int sg_cli_print_log_entry(const sg_op *op, const json_t *result);
 int sg_cli_print_done(const sg_op *op, const json_t *result);
 int sg_cli_print_status(const sg_op *op, const json_t *result);
+int sg_cli_print_cluster(const sg_op *op, const json_t *result);
 int sg_cli_print_metrics(const sg_op *op, const json_t *result);
 int sg_cli_print_jobs(const sg_op *op, const json_t *result);
 int sg_cli_print_job(const sg_op *op, const json_t *result);

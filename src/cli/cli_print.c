@@ -262,6 +262,24 @@ int sg_cli_print_metrics(const sg_op *op, const json_t *r)
     return 0;
 }
 
+/* One line per node of the cluster (docs/cluster.md). */
+int sg_cli_print_cluster(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("store schema version %lld\n", num(r, "schema_version"));
+    printf("%-30s %-6s %-10s %-9s %-6s %s\n", "node", "state", "heartbeat", "version", "schema", "queue");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(r, "nodes"), i, v)
+    {
+        char ago[24];
+        snprintf(ago, sizeof ago, "%llds ago", num(v, "heartbeat_age"));
+        printf("%-30s %-6s %-10s %-9s %-6lld %lld\n", str(v, "name"), str(v, "state"), ago, str(v, "version"),
+               num(v, "schema_version"), num(v, "queue"));
+    }
+    return 0;
+}
+
 int sg_cli_print_status(const sg_op *op, const json_t *r)
 {
     (void)op;

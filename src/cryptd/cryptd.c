@@ -54,6 +54,7 @@
 #include "cryptd/metrics.h"
 #include "policy/transform.h"
 #include "cryptd/retry.h"
+#include "cryptd/ticker.h"
 #include "policy/transform_policy.h"
 #include "keys/certstore.h"
 #include "cryptd/workqueue.h"
@@ -603,6 +604,9 @@ int sg_cryptd_main(const sg_config *cfg)
     sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
     if (!st)
         sg_fatal("cannot open the store: %s", err);
+    /* The engines read generations per message: with PostgreSQL they come from memory until
+     * another node's NOTIFY says a kind changed (docs/cluster.md). */
+    sg_store_trust_announcements(st);
     char kek[PATH_MAX];
     sg_kek_path(cfg->base_dir, kek, sizeof kek);
     sg_keystore *ks = sg_keystore_open(st, kek, 0);
@@ -641,7 +645,6 @@ int sg_cryptd_main(const sg_config *cfg)
     pthread_sigmask(SIG_BLOCK, &mask, NULL); /* before the threads start, so they inherit it */
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
-    sg_tlog_ticker ticker = {.covered = -1};
     sg_store *logst = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
     if (!logst)
         sg_error(NULL, "event=checkpoint-store-failed error=\"%s\"", err);
@@ -661,6 +664,13 @@ int sg_cryptd_main(const sg_config *cfg)
     ctl_env = (sg_ctl_ops_env){.cfg = cfg};
     if (sg_control_start(ctl_fd, sg_ctl_ops_dispatch, &ctl_env) < 0)
         sg_fatal("cannot start the control socket's thread");
+    /* The store's work on a clock runs in a thread of its own (ticker.h): this loop never
+     * waits for the store. */
+    static sg_ticker_env tenv;
+    tenv = (sg_ticker_env){.cfg = cfg, .metrics = &c.metrics, .metst = metst, .met_lock = &met_lock,
+                           .logst = logst, .log_lock = &c.log_lock};
+    if (sg_ticker_start(&tenv) < 0)
+        sg_fatal("cannot start the store ticker's thread");
     sg_info(NULL, "event=started workers=%d spool=%s", nworkers, cfg->spool_dir);
     sg_ready_tell();
 
@@ -680,8 +690,9 @@ int sg_cryptd_main(const sg_config *cfg)
                 break;
             reload = true; /* SIGHUP: look for a new policy now */
         }
-        /* A policy loaded into the store is in force within a second, busy or idle. */
-        if (reload || time(NULL) != checked) {
+        if (reload)
+            sg_ticker_poke(); /* SIGHUP: look for a new policy now */
+        if (time(NULL) != checked) {
             checked = time(NULL);
             /* A dead helper cannot be forked again now that keys are in memory: exit, and the
              * master restarts cryptd with a new one. Meanwhile fetches fail (docs/x509.md). */
@@ -694,19 +705,6 @@ int sg_cryptd_main(const sg_config *cfg)
                 sg_error(NULL, "event=scan-helper-died action=exit");
                 rc = 1;
                 break;
-            }
-            /* When the store cannot even be read, the figures and the checkpoint wait 30 s:
-             * each would cost this loop another busy timeout before it claims new mail. */
-            if (sg_transform_policy_reload() < 0)
-                c.metrics.retry_at = ticker.retry_at = checked + 30;
-            if (metst)
-                sg_cmetrics_flush(&c.metrics, metst, &met_lock, checked);
-            /* Signed checkpoints of the tamper-evident log (docs/audit.md): cryptd alone holds
-             * the key. Its own store handle: the workers' one is theirs. */
-            if (logst) {
-                pthread_mutex_lock(&c.log_lock);
-                sg_tlog_tick(logst, cfg, &ticker, time(NULL));
-                pthread_mutex_unlock(&c.log_lock);
             }
             /* Deferred messages whose next attempt is due go back to incoming/ (the watch
              * sees them); one that is gone (deleted by the administrator) is forgotten. */
@@ -742,6 +740,7 @@ int sg_cryptd_main(const sg_config *cfg)
         }
     }
     sg_info(NULL, "event=stopping");
+    sg_ticker_stop();
     sg_control_stop();
     sg_wq_stop(&c.wq);
     for (int i = 0; i < nworkers; i++)

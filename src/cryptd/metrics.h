@@ -1,5 +1,5 @@
 /* metrics.h - cryptd's counters for the current minute (store/metrics_rows.h): the workers add
- * in memory, and cryptd's main loop writes what gathered into the store once a second (one
+ * in memory, and cryptd's store ticker (ticker.h) writes what gathered into the store once a second (one
  * upsert per minute that has figures), so no message waits for a metrics write. Rows older than
  * a day are deleted. Owner: src/cryptd. */
 #ifndef SG_CRYPTD_METRICS_H
@@ -18,7 +18,7 @@ typedef struct sg_cmetrics {
     sg_store_metrics slot[2]; /* figures not yet written, of at most two minutes (0: the older) */
     time_t pruned;
     time_t retry_at; /* after a failed write: no new try before this (a locked store would
-                        otherwise cost the main loop a busy timeout every second) */
+                        otherwise cost the ticker a busy timeout every second) */
 } sg_cmetrics;
 
 void sg_cmetrics_init(sg_cmetrics *m);

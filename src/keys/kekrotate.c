@@ -2,6 +2,7 @@
  * SECURITY: the old and new KEKs are wiped on every path; nothing is renamed or removed before
  * the store proves (by unwrapping every secret) which KEK it needs. */
 #include "keys/kekrotate.h"
+#include "keys/kekcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,6 +121,12 @@ static int rewrap_all(sg_store *st, rewrap_ctx *c, char *err, size_t errlen)
         return -1;
     }
     int rc = sg_store_secrets_each(st, rewrap_one, c);
+    /* The cluster's check value changes with the secrets, in the same transaction
+     * (keys/kekcheck.h): a node still on the old KEK then refuses to start. */
+    if (rc == 0 && !c->sweep && sg_kek_check_set(st, c->neu, err, errlen) < 0) {
+        sg_store_rollback(st);
+        return -1;
+    }
     if (rc == 0 && sg_store_commit(st) == 0)
         return 0;
     if (rc < 0 || rc == 0)

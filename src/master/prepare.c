@@ -27,10 +27,13 @@
 #include "audit/checkpoint.h"
 #include "audit/mail.h"
 #include "crypto/kek.h"
+#include "keys/kekcheck.h"
 #include "keys/kekrotate.h"
 #include "lib/fsutil.h"
+#include "lib/log.h"
 #include "lib/privdrop.h"
 #include "queue/queue.h"
+#include "store/cluster_rows.h"
 #include "store/store.h"
 
 enum { W_ROOT, W_SMTPD, W_CRYPTD, W_RELAY };
@@ -115,6 +118,60 @@ static int sink_dir(const sg_config *cfg, const char *path, char *err, size_t er
  * there get the cryptd user back on every start. The web role writes the store too (accounts,
  * sessions): the directory is setgid to the store group, so a -wal or -shm file either role
  * creates has that group and the database's mode 0660, and the other can open it. */
+/* A node that comes back after another node adopted a copy of its spool (`sealgate queue
+ * adopt`, docs/cluster.md) must not deliver those messages a second time: each message of its
+ * spool that the shared store records as adopted by another node goes to corrupt/ (kept, never
+ * sent), and the log says so. Runs before any role; a store error leaves the spool as it is. */
+static void set_aside_adopted(const sg_config *cfg)
+{
+    static const int states[] = {SG_Q_INCOMING, SG_Q_ACTIVE, SG_Q_OUTGOING, SG_Q_DEFERRED, SG_Q_HOLD};
+    const char *node = cfg->hostname && *cfg->hostname ? cfg->hostname : "localhost";
+    char err[512];
+    sg_queue q;
+    if (sg_queue_open(&q, cfg->spool_dir, "master", false) < 0)
+        return;
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, sizeof err);
+    for (size_t s = 0; st && s < sizeof states / sizeof states[0]; s++) {
+        char **names;
+        size_t n;
+        if (sg_queue_list(&q, states[s], &names, &n) < 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            char key[SG_QID_MAX + 16], by[300];
+            snprintf(key, sizeof key, "adopted/%s", names[i]);
+            if (!sg_queue_name_valid(names[i]) || sg_store_meta_get(st, key, by, sizeof by) != 0 ||
+                strncmp(by, "done ", 5) != 0 || strcmp(by + 5, node) == 0)
+                continue;
+            int rc = sg_queue_move(&q, names[i], states[s], SG_Q_CORRUPT);
+            sg_warn(names[i], "event=adopted-elsewhere state=%s by=%s action=%s", sg_qstate_name(states[s]), by + 5,
+                    rc == 0 ? "moved-to-corrupt" : "move-failed");
+        }
+        sg_queue_names_free(names, n);
+    }
+    sg_store_close(st);
+    sg_queue_close(&q);
+}
+
+/* The KEK check value in the store (keys/kekcheck.h): written by the first node, compared by
+ * every other. 0, or -1 with err. */
+static int check_cluster_kek(const sg_config *cfg, char *err, size_t errlen)
+{
+    char path[PATH_MAX], why[512];
+    sg_kek_path(cfg->base_dir, path, sizeof path);
+    sg_kek kek;
+    if (sg_kek_load(path, &kek) < 0) {
+        snprintf(err, errlen, "cannot load the key-encryption key %s: %s", path, strerror(errno));
+        return -1;
+    }
+    sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, err, errlen);
+    int rc = st ? sg_kek_cluster_check(st, &kek, why, sizeof why) : -1;
+    sg_kek_wipe(&kek);
+    sg_store_close(st);
+    if (rc != 0 && st)
+        snprintf(err, errlen, "%s (%s)", why, path);
+    return rc == 0 ? 0 : -1;
+}
+
 static int prepare_store(const sg_config *cfg, char *err, size_t errlen)
 {
     if (sg_store_is_remote(cfg->store_path)) {
@@ -207,6 +264,11 @@ int sg_master_prepare(const sg_config *cfg, char *err, size_t errlen)
                  strerror(errno));
         return -1;
     }
+    /* One KEK for the cluster (docs/cluster.md): a node whose KEK is not the one the shared
+     * store's secrets are wrapped under refuses to start, and says why. */
+    if (check_cluster_kek(cfg, err, errlen) < 0)
+        return -1;
+    set_aside_adopted(cfg);
     /* The log's checkpoint signing key (docs/audit.md): like the KEK, the cryptd user's alone. */
     if (sg_audit_key_ensure(cfg->base_dir, cfg->users.cryptd, cfg->users.group) < 0) {
         snprintf(err, errlen, "cannot create the audit log's signing key in %s/keys: %s", cfg->base_dir,

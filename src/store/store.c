@@ -107,6 +107,12 @@ int sg_store_poll_changes(sg_store *s, unsigned *kinds)
     return s->be->poll_changes ? s->be->poll_changes(s, kinds) : 0;
 }
 
+void sg_store_trust_announcements(sg_store *s)
+{
+    if (s && s->be->trust_announcements)
+        s->be->trust_announcements(s);
+}
+
 int sg_store_notify_fd(sg_store *s)
 {
     return s->be->notify_fd ? s->be->notify_fd(s) : -1;

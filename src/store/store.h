@@ -60,6 +60,12 @@ int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen);
  * 0, or -1 with sg_store_error (the connection is gone: a poll never connects, as that could
  * block; the next query connects again and the poll after it reports every kind). */
 int sg_store_poll_changes(sg_store *s, unsigned *kinds);
+/* For a long-running process that reads generations per message (cryptd's engines): from now
+ * on sg_store_generation answers from memory while no announcement said the kind changed (for
+ * at most a few seconds, the safety net), instead of asking the database each time. Another
+ * connection's change is then seen once its announcement arrived (milliseconds on a LAN), not
+ * at the very instant of its commit. No effect on SQLite. */
+void sg_store_trust_announcements(sg_store *s);
 /* A descriptor that becomes readable when an announcement arrives (for poll()), or -1. */
 int sg_store_notify_fd(sg_store *s);
 /* A number no other store opened by this process has (not even one opened after s closed),

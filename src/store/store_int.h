@@ -19,6 +19,7 @@ struct sg_store_metrics_ops;
 struct sg_store_notary_ops;
 struct sg_store_job_ops;
 struct sg_store_pdfpass_ops;
+struct sg_store_cluster_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -34,6 +35,7 @@ typedef struct sg_store_backend {
     /* sg_store_poll_changes and sg_store_notify_fd; NULL: the backend announces nothing. */
     int (*poll_changes)(sg_store *s, unsigned *kinds);
     int (*notify_fd)(sg_store *s);
+    void (*trust_announcements)(sg_store *s); /* NULL: nothing to trust */
     const struct sg_store_pgp_ops *pgp;
     const struct sg_store_x509_ops *x509;
     const struct sg_store_revocation_ops *revocation;
@@ -45,6 +47,7 @@ typedef struct sg_store_backend {
     const struct sg_store_notary_ops *notary; /* the tamper-evident log (issue 14) */
     const struct sg_store_job_ops *jobs;      /* long operations (issue 18) */
     const struct sg_store_pdfpass_ops *pdfpass; /* the pdf method's passwords (issue 12) */
+    const struct sg_store_cluster_ops *cluster; /* nodes, shared values, job locks (issue 16) */
 } sg_store_backend;
 
 struct sg_store {

@@ -69,6 +69,37 @@ static void queue_cards(sg_buf *b, const json_t *queue)
     sg_buf_appendf(b, "</div></section>");
 }
 
+/* The nodes sharing the store (cluster.status, docs/cluster.md), when there is more than one:
+ * a single gateway's dashboard stays as it was. */
+static void cluster_panel(sg_buf *b, const json_t *cl)
+{
+    json_t *nodes = json_object_get(cl, "nodes");
+    if (json_array_size(nodes) < 2)
+        return;
+    sg_buf_appendf(b, "<section class=\"panel\"><h2>Cluster</h2><table><thead><tr><th scope=\"col\">Node</th>"
+                      "<th scope=\"col\">State</th><th scope=\"col\">Last heartbeat</th><th scope=\"col\">"
+                      "Version</th><th scope=\"col\" class=\"num\">Schema</th><th scope=\"col\" class=\"num\">"
+                      "Queue</th></tr></thead><tbody>");
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n)
+    {
+        const char *state = json_string_value(json_object_get(n, "state"));
+        bool up = state && strcmp(state, "up") == 0;
+        sg_buf_appendf(b, "<tr><td>");
+        sg_html_esc(b, json_string_value(json_object_get(n, "name")));
+        sg_buf_appendf(b, "</td><td><span class=\"pill %s\">%s</span></td><td>", up ? "ok" : "bad",
+                       up ? "up" : "silent");
+        sg_html_age(b, json_integer_value(json_object_get(n, "heartbeat_age")));
+        sg_buf_appendf(b, " ago</td><td class=\"mono\">");
+        sg_html_esc(b, json_string_value(json_object_get(n, "version")));
+        sg_buf_appendf(b, "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td></tr>",
+                       (long long)json_integer_value(json_object_get(n, "schema_version")),
+                       (long long)json_integer_value(json_object_get(n, "queue")));
+    }
+    sg_buf_appendf(b, "</tbody></table></section>");
+}
+
 void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
 {
     json_t *st = NULL;
@@ -92,6 +123,11 @@ void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who)
     if (sg_web_call(w, req, who, SG_VIA_WEB, "metrics", NULL, &m, &me) == 0)
         sg_web_charts(&b, m);
     json_decref(m);
+    json_t *cl = NULL;
+    sg_op_error ce = {0};
+    if (sg_web_call(w, req, who, SG_VIA_WEB, "cluster.status", NULL, &cl, &ce) == 0)
+        cluster_panel(&b, cl);
+    json_decref(cl);
     sg_buf_appendf(&b, "<section class=\"panel\"><h2>Roles</h2><table><thead><tr><th scope=\"col\">Role</th>"
                        "<th scope=\"col\">State</th><th scope=\"col\" class=\"num\">Process</th></tr></thead><tbody>");
     const char *k;

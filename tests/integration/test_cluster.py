@@ -12,11 +12,20 @@ refuses the old KEK and signs again with the new one. Discovery is shared: a key
 WKD (a local HTTPS key server, tests/lib/sgwkd.py) is used by node B without a second request,
 shown there as discovered, and A's cached "not found" spares B the lookup. Then the database stops: both nodes keep accepting mail, cryptd holds it
 back and says why in the log (fail closed), and it flows once the database is back. No log line
-shows the password. Owner: src/store (PostgreSQL backend)."""
+shows the password. Issue 16's cluster operations: a node with a KEK of its own refuses to start;
+`cluster status` lists both nodes; the checkpoint job runs on one node (advisory lock) and moves
+to the survivor when its node is killed; a key deleted or imported on A applies at once on B
+(NOTIFY), a session ended on B is refused by A's portal; node A killed with mail in its spool:
+`queue adopt` on B delivers each message once, however often adopted; the primary stops and
+the streaming replica (pg_basebackup -R) is promoted: both nodes reconnect through the
+multi-host URI and deliver. Owner: src/store (PostgreSQL backend)."""
 import grp
+import json
 import os
 import re
 import shutil
+import smtplib
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +42,7 @@ os.chmod(tmp, 0o755)
 gpg = gpg_runner(os.path.join(tmp, "gnupg"))
 PASSWORD = "cluster-Pw-7c1f"
 pg = Pg()
+rep = None
 A = B = None
 ks = KeyServer(tmp, ["openpgpkey.wkd.test"])  # discovery: WKD for wkd.test only
 
@@ -78,6 +88,37 @@ def delivered_to(gw, rcpt, names):
     return out
 
 
+def dashboard_screenshot(port, cookies, path):
+    """Node A's dashboard in headless Chromium with the Client's session cookies, saved to path:
+    True when the page shows the Cluster panel, None when Chromium or selenium is missing."""
+    if not shutil.which("chromium") or not os.access("/usr/bin/chromedriver", os.X_OK):
+        return None
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-selenium
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    o = webdriver.ChromeOptions()
+    o.binary_location = shutil.which("chromium")
+    for a in ("--headless=new", "--ignore-certificate-errors", "--window-size=1360,1000", "--disable-gpu",
+              "--disable-dev-shm-usage") + (("--no-sandbox",) if os.geteuid() == 0 else ()):
+        o.add_argument(a)
+    d = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=o)
+    try:
+        d.get(f"https://127.0.0.1:{port}/login")
+        for k, v in cookies.items():
+            d.add_cookie({"name": k, "value": v, "path": "/", "secure": True})
+        d.get(f"https://127.0.0.1:{port}/")
+        d.execute_script("var h = [...document.querySelectorAll('h2')].find(e => e.textContent == 'Cluster');"
+                         " if (h) h.scrollIntoView();")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        d.save_screenshot(path)
+        return "Cluster" in d.page_source and "gw-b.demo.test" in d.page_source
+    finally:
+        d.quit()
+
+
 def policy_loaded(gw, n):
     return wait_for(lambda: gw.log_text().count("event=policy-loaded") > n, 15)
 
@@ -85,7 +126,8 @@ def policy_loaded(gw, n):
 try:
     pg.add_user("sgnode", PASSWORD)
     pg.createdb("cluster", owner="sgnode")
-    uri = f"postgresql://sgnode@127.0.0.1:{pg.port}/cluster"
+    rep = pg.replica()  # a streaming replica: the fail-over at the end promotes it
+    uri = f"postgresql://sgnode@127.0.0.1:{pg.port},127.0.0.1:{rep.port}/cluster?target_session_attrs=read-write"
     pwfile = write("store.pw", PASSWORD + "\n", 0o640)
     if os.geteuid() == 0:  # cryptd reads it after dropping to its user, of the sealgate group
         try:
@@ -97,12 +139,13 @@ try:
             '  domains = ( { domain = "wkd.test"; sources = ["local", "wkd"]; } ); };\n')
     A, B = Gateway(binary=asan_binary(), web=True), Gateway(binary=asan_binary())
     A.write_config(conf)
-    B.write_config(conf)
+    B.write_config(conf, hostname="gw-b.demo.test")
 
     # ---- node A first: it migrates the shared store and makes the KEK ----
     A.start()
     r = A.cli("check-config")
-    t.ok(r.returncode == 0 and f"sgnode@127.0.0.1:{pg.port}/cluster" in r.stdout and PASSWORD not in r.stdout,
+    t.ok(r.returncode == 0 and f"sgnode@127.0.0.1:{pg.port},127.0.0.1:{rep.port}/cluster" in r.stdout
+         and PASSWORD not in r.stdout,
          "check-config names the PostgreSQL store, without the password", r.stdout + r.stderr)
     # a password written into the URI is never shown either (check-config, a CLI command's error)
     C = Gateway()
@@ -132,6 +175,66 @@ try:
     B.start()
     t.ok(B.proc.poll() is None and B.role_pids().get("cryptd"), "node B starts on the same store")
 
+    # ---- a node whose KEK is not the cluster's refuses to start, and says why ----
+    N = Gateway(binary=asan_binary())
+    N.write_config(conf, hostname="gw-n.demo.test")
+    N.start(wait=False)
+    try:
+        rcn = N.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        rcn = None
+    t.ok(rcn not in (None, 0) and "not the cluster's" in N.log_text() and "kek import" in N.log_text()
+         and not N.role_pids(), "a node started with a KEK of its own refuses to start and says why",
+         f"rc {rcn} " + N.log_text()[-1500:])
+    N.cleanup()
+
+    # ---- sealgate cluster status: both nodes, their heartbeats, versions, schema version ----
+    def status(gw):
+        r = gw.cli("cluster", "status", "--json")
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return {}
+
+    names = {"gw.demo.test", "gw-b.demo.test"}
+    wait_for(lambda: {n["name"] for n in status(B).get("nodes", [])} >= names, 20)
+    st = status(B)
+    nodes = {n["name"]: n for n in st.get("nodes", [])}
+    version = A.cli("version").stdout.split()[-1] if A.cli("version").stdout.split() else "?"
+    t.ok(set(nodes) >= names and all(nodes[x]["state"] == "up" and nodes[x]["heartbeat_age"] <= 15
+                                     and nodes[x]["version"] == version
+                                     and nodes[x]["schema_version"] == st["schema_version"] > 0 for x in names)
+         and "gw-n.demo.test" not in nodes,
+         "cluster status (on B) lists both nodes up, with their heartbeat, version and schema version",
+         json.dumps(st) + " version " + version)
+    r = A.cli("cluster", "status")
+    t.ok(r.returncode == 0 and all(x in r.stdout for x in names) and "store schema version" in r.stdout,
+         "cluster status prints one line per node", r.stdout + r.stderr)
+
+    page = web.request("GET", "/")
+    html = page.text() if page else ""
+    t.ok(page is not None and page.status == 200 and "<h2>Cluster</h2>" in html and all(x in html for x in names),
+         "node A's portal dashboard shows the cluster's nodes", html[-1500:])
+
+    shot = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "out", "web", "cluster-dashboard.png")
+    try:
+        seen = dashboard_screenshot(A.web_port, web.cookies, shot)
+    except Exception as e:  # a browser that fails to start is not the gateway's failure
+        seen = None
+        print(f"# no screenshot: {e!r}")
+    if seen is None:
+        t.skip("the dashboard in Chromium", "chromium, chromium-driver or selenium is missing")
+    else:
+        t.ok(seen, "the dashboard in Chromium shows the Cluster panel (tests/out/web/cluster-dashboard.png)")
+
+    # ---- a job that runs once per cluster: the checkpoints, on one node only ----
+    wait_for(lambda: all("event=cluster-job job=checkpoints" in g.log_text() for g in (A, B)), 20)
+    running = [g for g in (A, B) if "job=checkpoints state=running-here" in g.log_text()]
+    waiting = [g for g in (A, B) if "job=checkpoints state=another-node" in g.log_text()]
+    t.ok(len(running) == 1 and len(waiting) == 1 and running[0] is not waiting[0],
+         "the checkpoint job runs on one node of the two (advisory lock), the other stands by",
+         "".join(l + "\n" for g in (A, B) for l in g.log_text().splitlines() if "cluster-job" in l))
+
     # ---- a key imported on A: B encrypts to it; B signs with the key A generated ----
     gpg("--quick-gen-key", "Bob <bob@x.example>", "ed25519", "sign,cert", "never")
     bob = next(l.split(":")[9] for l in gpg("--with-colons", "--list-keys", "bob@x.example").stdout.decode()
@@ -147,6 +250,18 @@ try:
          (d or b"")[:400].decode(errors="replace") + dec.stderr.decode(errors="replace"))
     t.ok(b"GOODSIG" in dec.stderr, "node B signs with alice's key generated on A (one KEK for the cluster)",
          dec.stderr.decode(errors="replace"))
+
+    # ---- a key deleted on A is gone on B at once, imported again it is used at once: B's caches
+    # trust their generation for up to 5 s, so without the NOTIFY B would still use (or still not
+    # know) the key for the message sent straight after ----
+    r = A.cli("key", "delete", bob)
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("one-b", "bob@x.example"))
+    t.ok(r.returncode == 0 and d is not None and not is_pgp(d),
+         "a key deleted on A: node B's next message to bob is not encrypted to it", r.stderr + repr(head(d)))
+    r = A.cli("key", "import", os.path.join(tmp, "bob.asc"))
+    d = B.send_one("alice@demo.test", "bob@x.example", msg("one-c", "bob@x.example"))
+    t.ok(r.returncode == 0 and d is not None and is_pgp(d),
+         "imported again on A: node B's next message to bob is encrypted again", r.stderr + repr(head(d)))
 
     # ---- discovery is shared: a key A found on WKD is B's too, without a second lookup ----
     gpg("--quick-gen-key", "dan@wkd.test", "future-default", "default", "never")
@@ -192,7 +307,6 @@ try:
     # ---- the database stops: accepted, held back (fail closed), delivered when it returns ----
     pg.stop_server()
     before = A.sink_files()
-    import smtplib
     accepted = 0
     for i in range(3):
         try:
@@ -239,12 +353,89 @@ try:
     t.ok(r.returncode == 0 and "admin.add" in r.stdout and "admin.delete" in r.stdout,
          "one audit log: B lists the event of A's addition and its own deletion", r.stdout[-1500:] + r.stderr)
 
+    # ---- node A dies with mail in its spool; B adopts it: each message delivered once ----
+    pg.stop_server()  # A accepts, and cryptd keeps the mail in active/ (fail closed)
+    mids = []
+    for i in range(3):
+        m = msg(f"orphan {i}", "bob@x.example")
+        mids.append(re.search(rb"Message-ID: (<[^>]+>)", m).group(1))
+        with smtplib.SMTP("127.0.0.1", A.smtp_port, timeout=30) as s:
+            s.sendmail("alice@demo.test", ["bob@x.example"], m)
+    time.sleep(2)
+    os.killpg(A.proc.pid, 9)
+    A.proc.wait(20)
+    copy1, copy2 = os.path.join(tmp, "spool-a.copy1"), os.path.join(tmp, "spool-a.copy2")
+    shutil.copytree(A.spool, copy1, symlinks=True)
+    shutil.copytree(A.spool, copy2, symlinks=True)
+    pg.start_server()
+    r1 = B.cli("queue", "adopt", copy1)
+    r2 = B.cli("queue", "adopt", copy2)  # a second copy of the same spool: nothing twice
+
+    def at_b(mid):
+        n = 0
+        for f in B.sink_files():
+            with open(os.path.join(B.sink_dir, "new", f), "rb") as fh:
+                n += mid in fh.read().split(b"\r\n\r\n", 1)[0]
+        return n
+
+    wait_for(lambda: all(at_b(x) for x in mids), 60)
+    time.sleep(3)  # time for a duplicate to arrive, if there were one
+    got = [at_b(x) for x in mids]
+    t.ok(r1.returncode == 0 and "adopted 3 messages" in r1.stdout and got == [1, 1, 1],
+         "queue adopt on node B delivers each of dead node A's messages once", r1.stdout + r1.stderr + repr(got))
+    t.ok(r2.returncode == 0 and "adopted 0 messages" in r2.stdout and "3 adopted before" in r2.stdout,
+         "adopting another copy of the same spool adopts nothing again", r2.stdout + r2.stderr)
+    t.ok(wait_for(lambda: "job=checkpoints state=running-here" in B.log_text(), 30),
+         "with A dead, B runs the once-per-cluster checkpoint job (A's lock went with its connection)",
+         "".join(l + "\n" for l in B.log_text().splitlines() if "cluster-job" in l))
+    A.start()
+    d = A.send_one("alice@demo.test", "bob@x.example", msg("back", "bob@x.example"))
+    time.sleep(2)
+    t.ok(d is not None and is_pgp(d) and [at_b(x) for x in mids] == [1, 1, 1]
+         and not any(x in open(os.path.join(A.sink_dir, "new", f), "rb").read() for f in A.sink_files() for x in mids)
+         and A.log_text().count("event=adopted-elsewhere") == 3 and len(listdir(A.spool, "corrupt")) >= 3,
+         "node A restarts with its spool and serves again: what B adopted from a copy of it is set aside "
+         "(corrupt/, logged), not delivered again", repr(head(d)) + A.log_text()[-1500:])
+
+    # ---- the primary dies and the replica is promoted: both nodes reconnect through the
+    # multi-host URI (target_session_attrs=read-write) and go on, mail in between deferred ----
+    pg.stop_server()
+    rep.promote()
+    sent = []
+    for gw in (A, B):
+        m = msg(f"after fail-over {gw.smtp_port}", "bob@x.example")
+        sent.append(re.search(rb"Message-ID: (<[^>]+>)", m).group(1))
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
+            s.sendmail("alice@demo.test", ["bob@x.example"], m)
+
+    def delivered(gw, mid):
+        for f in gw.sink_files():
+            with open(os.path.join(gw.sink_dir, "new", f), "rb") as fh:
+                d = fh.read()
+            if mid in d.split(b"\r\n\r\n", 1)[0]:
+                return d
+        return None
+
+    ok = wait_for(lambda: delivered(A, sent[0]) and delivered(B, sent[1]), 90)
+    t.ok(ok and is_pgp(delivered(A, sent[0])) and is_pgp(delivered(B, sent[1])),
+         "primary stopped, replica promoted: both nodes reconnect and deliver, encrypted",
+         A.log_text()[-1200:] + B.log_text()[-1200:])
+    r = B.cli("admin", "add", "fred", "--role", "auditor")
+    t.ok(r.returncode == 0 and "fred" in A.cli("admin", "list").stdout,
+         "the promoted server takes writes (an account added on B, listed on A)", r.stdout + r.stderr)
+
     # ---- a policy loaded on B applies on A ----
     na = A.log_text().count("event=policy-loaded")
     pol = write("pol.conf", 'rules = ( { name = "carl"; if = { to = "carl@x.example"; }; then = ( { hold = "carl is away" } ); },\n'
                 '  { name = "rest"; then = "deliver"; } );\n')
     r = B.cli("policy", "load", pol)
-    t.ok(r.returncode == 0 and policy_loaded(A, na), "a policy loaded on B is in force on A",
+    t0 = time.monotonic()
+    seen = policy_loaded(A, na)
+    took = time.monotonic() - t0
+    # the issue's bound is one second; the check allows three (A's ticker wakes once a second,
+    # and this machine is shared): without the NOTIFY, the generation A trusts for 5 s would be
+    # read again only after those 5 s
+    t.ok(r.returncode == 0 and seen and took < 3, f"a policy loaded on B is in force on A ({took:.1f} s later)",
          r.stdout + r.stderr + A.log_text()[-1500:])
     held, before = set(listdir(A.spool, "hold")), A.sink_files()
     A.send_one("alice@demo.test", "carl@x.example", msg("two", "carl@x.example"), timeout=10)
@@ -252,6 +443,13 @@ try:
          and not delivered_to(A, "carl@x.example", A.sink_files() - before),
          "node A holds mail to carl as B's policy says (kept in hold/, not delivered)")
 
+    # ---- a portal session ended on B is refused on A at once (sessions are read per request) ----
+    r = B.cli("session", "list", "--json")
+    ids = [x["id"] for x in json.loads(r.stdout or "{}").get("items", []) if x.get("account") == "wanda"]
+    r2 = B.cli("session", "end", ids[0]) if ids else None
+    a = web.api("GET", "/api/v1/version")
+    t.ok(ids and r2.returncode == 0 and a.status in (401, 403),
+         "a portal session of node A ended on node B: A refuses its next request", f"{ids} {a.status}")
     for gw, name in ((A, "A"), (B, "B")):
         t.ok(PASSWORD not in gw.log_text(), f"node {name}'s log never shows the password")
     for gw, name in ((A, "A"), (B, "B")):
@@ -265,6 +463,8 @@ finally:
         if g:
             g.cleanup()
     pg.close()
+    if rep:
+        rep.close()
     ks.close()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()

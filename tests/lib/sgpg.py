@@ -9,7 +9,8 @@ directory removed) at the end. Connections from loopback as the superuser `postg
 trusted (for test set-up); `Pg.add_user` makes a role that must give its password
 (scram-sha-256), for the password-file path.
 
-As a module:  with Pg() as pg: pg.uri("db")  (pg.createdb, pg.psql, pg.stop_server/start_server)
+As a module:  with Pg() as pg: pg.uri("db")  (pg.createdb, pg.psql, pg.stop_server/start_server;
+pg.replica() a streaming replica made with pg_basebackup -R, replica.promote() for a fail-over)
 As a command: sgpg.py run -- CMD...  runs CMD with SEALGATE_TEST_STORE=postgresql://postgres@
 127.0.0.1:PORT (no database: each store test makes its own, tests/unit/store_side.h);
 sgpg.py units BUILD TEST...  runs the unit tests BUILD/tests/unit/TEST so against one server
@@ -42,7 +43,9 @@ def _server_user():
 
 
 class Pg:
-    def __init__(self):
+    def __init__(self, primary=None):
+        """A new server; with primary, a streaming replica of it (pg_basebackup -R: a standby that
+        follows the primary until promote())."""
         if not os.path.exists(f"{BIN}/initdb"):
             raise RuntimeError(f"PostgreSQL 15 is not installed ({BIN}/initdb): scripts/deps.sh")
         self.user = _server_user()
@@ -52,15 +55,29 @@ class Pg:
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         self.data = os.path.join(self.dir, "data")
         self.port = _free_port()
+        if primary:  # the base backup brings pg_hba.conf, the roles and the databases along
+            self._run([f"{BIN}/pg_basebackup", "-D", self.data, "-R", "-X", "stream", "--no-sync",
+                       "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"])
+            self.start_server()
+            return
         self._run([f"{BIN}/initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
                    "--no-sync", "-E", "UTF8", "--locale=C"])
         with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
             f.write("local all all trust\n"
                     "host all postgres 127.0.0.1/32 trust\n"
+                    "host replication postgres 127.0.0.1/32 trust\n"
                     "host all all 127.0.0.1/32 scram-sha-256\n")
         if self.user:
             os.chown(os.path.join(self.data, "pg_hba.conf"), self.user.pw_uid, self.user.pw_gid)
         self.start_server()
+
+    def replica(self):
+        """A streaming replica of this server, on a port of its own."""
+        return Pg(primary=self)
+
+    def promote(self):
+        """Makes a replica the primary (pg_ctl promote, waiting until it accepts writes)."""
+        self._run([f"{BIN}/pg_ctl", "-D", self.data, "-w", "-t", "60", "promote"])
 
     def _run(self, argv, check=True, **kw):
         kw.setdefault("stdout", subprocess.DEVNULL)

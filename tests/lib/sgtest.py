@@ -230,10 +230,10 @@ class Gateway:
         self.write_config(extra, sink)
         self.proc = None
 
-    def write_config(self, extra="", sink=True):
+    def write_config(self, extra="", sink=True, hostname="gw.demo.test"):
         with open(self.conf, "w") as f:
             f.write(f'base_dir = "{self.base}";\n'
-                    f'hostname = "gw.demo.test";\n'
+                    f'hostname = "{hostname}";\n'
                     f'smtpd = {{ listen = "127.0.0.1:{self.smtp_port}"; }};\n'
                     f'relay = {{ next_hop = "{self.next_hop}"; retry_min = 1; retry_max = 2; }};\n'
                     f'sink = {{ enabled = {"true" if sink else "false"}; listen = "127.0.0.1:{self.sink_port}"; }};\n'

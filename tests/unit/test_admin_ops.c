@@ -81,6 +81,7 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"audit.show", "{\"entry\": \"999999\"}"},
         {"status", "{}"},
         {"metrics", "{}"},
+        {"cluster.status", "{}"},
         {"version", "{}"},
         {"check-config", "{}"},
         {"queue.list", "{\"state\": \"hold\", \"sort\": \"-size\"}"},

@@ -25,10 +25,20 @@ typedef struct pg_store {
     char uri[512];     /* the connection string without its password, for messages */
     bool in_tx;        /* inside sg_store_begin/commit: no reconnection behind the caller's back */
     unsigned notified; /* kinds (1 << sg_store_gen) announced by NOTIFY since the last poll */
+    unsigned stale;    /* kinds announced since their generation was last read (pg_generation) */
     struct {
         const char *sql;
     } prepared[PG_PREPARED_MAX]; /* statement "sN" is prepared[N].sql on this connection */
     int nprepared;
+    /* Job locks (sg_store_job_lock) this connection holds: a session's advisory locks, gone
+     * with the connection, so a reconnection forgets them. */
+    char jobs[8][64];
+    int njobs;
+    /* Generations read from the server, trusted without a round trip while no NOTIFY said
+     * their kind changed and for at most PG_GEN_TRUST seconds (pg_generation). */
+    bool trust;    /* sg_store_trust_announcements was called */
+    int64_t gen[8];
+    int64_t gen_at[8]; /* monotonic seconds of the read; 0: none */
 } pg_store;
 
 static inline pg_store *pg_of(sg_store *s)
@@ -80,6 +90,7 @@ extern const struct sg_store_metrics_ops sg_pg_metrics_ops;
 extern const struct sg_store_pdfpass_ops sg_pg_pdfpass_ops;
 extern const struct sg_store_notary_ops sg_pg_notary_ops;
 extern const struct sg_store_job_ops sg_pg_job_ops;
+extern const struct sg_store_cluster_ops sg_pg_cluster_ops;
 
 /* The migrations (pg_schema.c): count and text of migration i (0-based). */
 extern const int sg_pg_migration_count;

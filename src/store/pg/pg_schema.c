@@ -150,5 +150,9 @@ const char *const sg_pg_migrations[] = {
     /* 15: the pdf method's passwords (issue 12, store/pdfpass_rows.h), as SQLite's migration 15. */
     "CREATE TABLE pdf_passwords (sender text NOT NULL, rcpt text NOT NULL, wrapped bytea NOT NULL,"
     " verifier text NOT NULL, created bigint NOT NULL, PRIMARY KEY (sender, rcpt));",
+    /* 16: several nodes on one store (store/cluster_rows.h), as SQLite's migration 16. */
+    "CREATE TABLE cluster_nodes (name text PRIMARY KEY, version text NOT NULL, started bigint NOT NULL,"
+    " heartbeat bigint NOT NULL, queue bigint NOT NULL, schema bigint NOT NULL);"
+    "CREATE TABLE cluster_meta (key text PRIMARY KEY, value text NOT NULL);",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

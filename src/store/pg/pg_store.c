@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/pg/pg_int.h"
 #include "store/store_int.h"
@@ -71,7 +72,7 @@ static void drain(pg_store *p)
     while ((n = PQnotifies(p->conn))) {
         for (unsigned k = 0; k < sizeof kind / sizeof kind[0]; k++)
             if (strcmp(n->extra, kind[k]) == 0)
-                p->notified |= 1u << k;
+                p->notified |= 1u << k, p->stale |= 1u << k;
         PQfreemem(n);
     }
 }
@@ -224,6 +225,11 @@ static int pg_schema_version(void *impl)
 static int ensure_conn(sg_store *s)
 {
     pg_store *p = pg_of(s);
+    /* A server that restarted or was stopped closed this connection: reading what waits on the
+     * socket (never blocking) finds that now, so the query goes to a new connection instead of
+     * failing on the dead one (the first request after a database restart). */
+    if (PQstatus(p->conn) == CONNECTION_OK && !p->in_tx && PQconsumeInput(p->conn))
+        drain(p);
     if (PQstatus(p->conn) == CONNECTION_OK)
         return 0;
     if (p->in_tx)
@@ -237,6 +243,8 @@ static int ensure_conn(sg_store *s)
     p->nprepared = 0;
     /* Changes made while away were not announced: report every kind as changed. */
     p->notified = ~0u;
+    memset(p->gen_at, 0, sizeof p->gen_at);
+    p->njobs = 0; /* a session's advisory locks ended with it */
     if (raw_exec(p->conn, "SET client_min_messages = warning;" PG_SESSION, msg, sizeof msg) < 0)
         return sg_store_fail(s, "store: %s: LISTEN: %s", p->uri, msg);
     return 0;
@@ -409,20 +417,58 @@ static void pg_rollback(sg_store *s)
     p->in_tx = false;
 }
 
+/* Seconds a generation read from the server is trusted while no NOTIFY said its kind changed:
+ * the safety net for an announcement lost without the connection dropping. */
+#define PG_GEN_TRUST 5
+
+static int64_t mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec + 1; /* never 0: gen_at 0 means "not read" */
+}
+
+/* Callers ask for a generation per message; LISTEN/NOTIFY makes most of those free for a
+ * handle that trusts announcements (sg_store_trust_announcements: cryptd's engines): the
+ * announcements already on the socket are read (without blocking), and a kind none announced
+ * since its last read keeps the number read then, for at most PG_GEN_TRUST seconds. A server
+ * that went away shows as a closed socket here, so the read then goes to the server and fails
+ * (fail closed: a stopped database is never served from memory). Inside a transaction the
+ * server is always asked (its own changes are announced only at commit). */
 static int pg_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
     static const char *const kind[] = {
         [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
+    pg_store *p = pg_of(s);
+    unsigned bit = 1u << which;
+    int64_t now = mono_seconds();
+    if (!p->in_tx && PQstatus(p->conn) == CONNECTION_OK) {
+        if (PQconsumeInput(p->conn))
+            drain(p);
+        if (p->trust && PQstatus(p->conn) == CONNECTION_OK && p->gen_at[which] && !(p->stale & bit) &&
+            now - p->gen_at[which] < PG_GEN_TRUST) {
+            *gen = p->gen[which];
+            return 0;
+        }
+    }
+    p->stale &= ~bit; /* an announcement from now on marks it again */
     pg_args a = {0};
     pa_text(&a, kind[which]);
     PGresult *r = pg_run(s, "SELECT gen FROM store_generation WHERE kind = $1", &a, "reading a generation");
-    if (!r)
+    if (!r) {
+        p->gen_at[which] = 0;
         return -1;
+    }
     int rc = PQntuples(r) == 1 ? 0 : sg_store_fail(s, "store: no %s generation", kind[which]);
-    if (rc == 0)
+    if (rc == 0) {
         *gen = pg_col_i64(r, 0, 0);
+        if (!p->in_tx) {
+            p->gen[which] = *gen;
+            p->gen_at[which] = now;
+        }
+    }
     PQclear(r);
     return rc;
 }
@@ -449,6 +495,11 @@ static int pg_poll_changes(sg_store *s, unsigned *kinds)
     return 0;
 }
 
+static void pg_trust_announcements(sg_store *s)
+{
+    pg_of(s)->trust = true;
+}
+
 static int pg_notify_fd(sg_store *s)
 {
     return PQsocket(pg_of(s)->conn);
@@ -465,6 +516,7 @@ const sg_store_backend sg_store_pg = {
     .generation = pg_generation,
     .poll_changes = pg_poll_changes,
     .notify_fd = pg_notify_fd,
+    .trust_announcements = pg_trust_announcements,
     .pgp = &sg_pg_pgp_ops,
     .x509 = &sg_pg_x509_ops,
     .revocation = &sg_pg_revocation_ops,
@@ -476,4 +528,5 @@ const sg_store_backend sg_store_pg = {
     .pdfpass = &sg_pg_pdfpass_ops,
     .notary = &sg_pg_notary_ops,
     .jobs = &sg_pg_job_ops,
+    .cluster = &sg_pg_cluster_ops,
 };

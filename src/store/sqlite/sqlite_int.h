@@ -52,5 +52,6 @@ extern const struct sg_store_metrics_ops sg_sqlite_metrics_ops;
 extern const struct sg_store_pdfpass_ops sg_sqlite_pdfpass_ops;
 extern const struct sg_store_notary_ops sg_sqlite_notary_ops;
 extern const struct sg_store_job_ops sg_sqlite_job_ops;
+extern const struct sg_store_cluster_ops sg_sqlite_cluster_ops;
 
 #endif

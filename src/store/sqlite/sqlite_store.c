@@ -200,6 +200,11 @@ static const char *const migrations[] = {
      * external recipient), wrapped by the KEK, with the reply portal's argon2id verifier. */
     "CREATE TABLE pdf_passwords (sender TEXT NOT NULL, rcpt TEXT NOT NULL, wrapped BLOB NOT NULL,"
     " verifier TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (sender, rcpt));",
+    /* 16: several nodes on one store (store/cluster_rows.h, docs/cluster.md): each node's
+     * heartbeat for `sealgate cluster status`, and values the cluster shares (the KEK check). */
+    "CREATE TABLE cluster_nodes (name TEXT PRIMARY KEY, version TEXT NOT NULL, started INTEGER NOT NULL,"
+    " heartbeat INTEGER NOT NULL, queue INTEGER NOT NULL, schema INTEGER NOT NULL);"
+    "CREATE TABLE cluster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 
 /* `make deb-check` only: its rebuild with a higher version is compiled with this defined
@@ -438,4 +443,5 @@ const sg_store_backend sg_store_sqlite = {
     .pdfpass = &sg_sqlite_pdfpass_ops,
     .notary = &sg_sqlite_notary_ops,
     .jobs = &sg_sqlite_job_ops,
+    .cluster = &sg_sqlite_cluster_ops,
 };
