@@ -246,7 +246,9 @@ def secret_ops(gw, sock):
 
     # The spool's states, which the web role cannot enter, are read and moved by cryptd: a
     # deferred message (the relay's state) is listed, counted and retried for a system operator.
-    dq = put_message(gw.spool, "hold", MSG) + ".0"
+    # next attempt in an hour: the relay's own scan of deferred/ must not take it before the
+    # operations below look at it (under load it did, and queue.retry found nothing to move)
+    dq = put_message(gw.spool, "hold", MSG, attempts=1, next_attempt=int(time.time()) + 3600) + ".0"
     os.rename(os.path.join(gw.spool, "hold", dq[:-2]), os.path.join(gw.spool, "deferred", dq))
     relay = pwd.getpwnam("sealgate-relay")
     os.chown(os.path.join(gw.spool, "deferred", dq), relay.pw_uid, grp.getgrnam("sealgate").gr_gid)

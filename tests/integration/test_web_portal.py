@@ -57,6 +57,7 @@ except ImportError:
     sys.path.append("/usr/lib/python3/dist-packages")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+from sgbrowser import text_of  # noqa: E402
 
 
 def totp(secret, when):
@@ -413,7 +414,7 @@ try:
     t.ok(len(secret) == 32 and uri.startswith("otpauth://totp/") and f"secret={secret}" in uri,
          "enrolment shows the secret once, as text and as an otpauth:// URI", uri)
     d.find_element(By.ID, "totp_code").send_keys(totp(secret, time.time()), Keys.ENTER)
-    wait_for(lambda: "Active" in d.find_element(By.ID, "totp-state").text, 20)
+    wait_for(lambda: "Active" in text_of(d, By.ID, "totp-state"), 20)
     t.ok("Active" in d.find_element(By.ID, "totp-state").text and not console_errors(d),
          "a code from the secret makes the second factor active")
     sessions = d.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
@@ -428,7 +429,7 @@ try:
          "with a second factor the password alone does not sign in: the code is asked", d.title)
     d.find_element(By.ID, "code").send_keys("000000" if totp(secret, time.time()) != "000000" else "111111",
                                             Keys.ENTER)
-    wait_for(lambda: "Wrong or used code" in d.find_element(By.TAG_NAME, "main").text, 20)
+    wait_for(lambda: "Wrong or used code" in text_of(d, By.TAG_NAME, "main"), 20)
     t.ok("Wrong or used code" in d.find_element(By.TAG_NAME, "main").text, "a wrong code is refused")
     d.save_screenshot(os.path.join(OUT, "login-code.png"))
     # the confirming code's step is taken: the next step's code (within the drift window) is new

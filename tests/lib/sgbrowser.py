@@ -83,3 +83,13 @@ def downloaded(directory, name):
     with open(path, "rb") as f:
         data = f.read()
     return data or None
+
+
+def text_of(d, by, what):
+    """The text of the element, or "" while the page is being replaced: a wait_for predicate that
+    reads an element found on the old page (stale) or before the new one has it must poll again,
+    not end the suite with an exception (seen under load after a form post)."""
+    try:
+        return d.find_element(by, what).text
+    except Exception:  # selenium's StaleElementReference / NoSuchElement
+        return ""
