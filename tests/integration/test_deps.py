@@ -41,8 +41,8 @@ NEEDS = [
     ("file", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "test_web_portal (text in the screenshots)"),
     ("cmd", "curl", "test_publish (fetches published keys with --resolve and --cacert)"),
     ("cmd", "unshare", "test_publish (gpg in a private mount namespace)"), ("cmd", "mount", "test_publish"),
-    ("file", "/usr/sbin/slapd", "test_discovery_ldap (a private slapd)"),
-    ("cmd", "ldapadd", "test_discovery_ldap (ldap-utils)"),
+    ("cmd", "slapd", "test_discovery_ldap (a private slapd)"), ("cmd", "slapadd", "test_discovery_ldap"),
+    ("cmd", "ldapsearch", "test_discovery_ldap (ldap-utils)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).
