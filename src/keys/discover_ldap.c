@@ -1,7 +1,7 @@
 /* discover_ldap.c - LDAP as a key discovery source (discover_ldap.h). Owner: src/keys.
  * SECURITY: see discover_ldap.h. The bind password is read from its file for each lookup and
- * wiped after it; it is never logged. Certificates found in the certificate attribute are not
- * taken yet (docs/discovery.md): they are counted and logged only. */
+ * wiped after it; it is never logged. Certificates in the answer are for discover_smime.c
+ * (sg_ldap_answer_values with index 0). */
 #include "keys/discover_ldap.h"
 
 #include <stdbool.h>
@@ -44,68 +44,79 @@ int sg_ldap_filter(const char *pattern, const char *addr, char *out, size_t outl
     return 0;
 }
 
+static size_t be32(const uint8_t *p)
+{
+    return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+}
+
+int sg_ldap_answer_values(const uint8_t *ans, size_t len, int idx, sg_ldap_value_cb cb, void *ctx)
+{
+    if (len < SG_LDAP_ANSWER_MAGIC_LEN || memcmp(ans, SG_LDAP_ANSWER_MAGIC, SG_LDAP_ANSWER_MAGIC_LEN) != 0)
+        return -1;
+    /* The whole answer is checked before any value is used: a truncated one is an error. */
+    int values = 0;
+    for (size_t o = SG_LDAP_ANSWER_MAGIC_LEN; o < len; o += 5 + be32(ans + o + 1))
+        if (len - o < 5 || ans[o] >= SG_LDAP_MAX_ATTRS || ++values > SG_LDAP_MAX_VALUES ||
+            be32(ans + o + 1) > len - o - 5)
+            return -1;
+    int n = 0;
+    for (size_t o = SG_LDAP_ANSWER_MAGIC_LEN; o < len; o += 5 + be32(ans + o + 1)) {
+        if (ans[o] != idx)
+            continue;
+        n++;
+        /* Each value on its own: a key in one value cannot borrow packets from another. */
+        int r = cb ? cb(ctx, ans + o + 5, be32(ans + o + 1)) : 0;
+        if (r != 0)
+            return r;
+    }
+    return n;
+}
+
+typedef struct pgp_pick {
+    const char *addr;
+    int64_t now;
+    uint8_t *out;
+    size_t outlen;
+    char *fpr, *why;
+    size_t whylen;
+} pgp_pick;
+
+/* 1 stops at the first acceptable key, -1 out of memory, 0 goes on. */
+static int pick_pgp(void *ctx, const uint8_t *v, size_t l)
+{
+    pgp_pick *p = ctx;
+    char f[SG_PGP_FPR_LEN + 1];
+    int r = sg_discover_filter(v, l, p->addr, p->now, &p->out, &p->outlen, f, p->why, p->whylen);
+    if (r == 1)
+        memcpy(p->fpr, f, sizeof f);
+    return r < 0 ? -2 : r;
+}
+
 int sg_discover_ldap_answer(const uint8_t *ans, size_t len, const char *addr, int64_t now, uint8_t **out,
                             size_t *outlen, char fpr[SG_PGP_FPR_LEN + 1], char *why, size_t whylen)
 {
     *out = NULL;
     *outlen = 0;
     snprintf(why, whylen, "no entry with a key");
-    if (len < SG_LDAP_ANSWER_MAGIC_LEN || memcmp(ans, SG_LDAP_ANSWER_MAGIC, SG_LDAP_ANSWER_MAGIC_LEN) != 0) {
+    pgp_pick p = {.addr = addr, .now = now, .fpr = fpr, .why = why, .whylen = whylen};
+    int r = sg_ldap_answer_values(ans, len, 1, pick_pgp, &p);
+    if (r == -1)
         snprintf(why, whylen, "malformed answer from the fetch helper");
-        return -1;
+    if (r == -1 || r == -2)
+        return -1; /* out of memory in the filter: its why says so */
+    if (r == 1 && p.out) {
+        *out = p.out;
+        *outlen = p.outlen;
+        return 1;
     }
-    /* The whole answer is checked before any value is used: a truncated one is an error. */
-    size_t o = SG_LDAP_ANSWER_MAGIC_LEN;
-    int values = 0;
-    while (o < len) {
-        if (len - o < 5 || ans[o] >= SG_LDAP_MAX_ATTRS || ++values > SG_LDAP_MAX_VALUES) {
-            snprintf(why, whylen, "malformed answer from the fetch helper");
-            return -1;
-        }
-        size_t l = (size_t)ans[o + 1] << 24 | (size_t)ans[o + 2] << 16 | (size_t)ans[o + 3] << 8 | ans[o + 4];
-        if (l > len - o - 5) {
-            snprintf(why, whylen, "malformed answer from the fetch helper");
-            return -1;
-        }
-        o += 5 + l;
-    }
-    int certs = 0;
-    for (o = SG_LDAP_ANSWER_MAGIC_LEN; o < len;) {
-        int idx = ans[o];
-        size_t l = (size_t)ans[o + 1] << 24 | (size_t)ans[o + 2] << 16 | (size_t)ans[o + 3] << 8 | ans[o + 4];
-        const uint8_t *v = ans + o + 5;
-        o += 5 + l;
-        if (idx == 0) {
-            certs++;
-            continue;
-        }
-        /* Each value on its own: a key in one value cannot borrow packets from another. */
-        uint8_t *k = NULL;
-        size_t kl = 0;
-        char f[SG_PGP_FPR_LEN + 1];
-        int r = sg_discover_filter(v, l, addr, now, &k, &kl, f, why, whylen);
-        if (r < 0)
-            return -1;
-        if (r == 1) {
-            /* The first acceptable value wins; several keys in one value are already judged by
-             * the filter (the newest acceptable one). */
-            *out = k;
-            *outlen = kl;
-            memcpy(fpr, f, sizeof f);
-            return 1;
-        }
-    }
-    if (certs)
-        snprintf(why, whylen, "%d certificate value(s): certificates from LDAP are not taken yet", certs);
     return 0;
 }
 
-int sg_discover_ldap(const sg_discovery_ldap *l, const sg_discovery_cfg *dc, const char *addr, int64_t left_ms,
-                     uint8_t **out, size_t *outlen, char fpr[SG_PGP_FPR_LEN + 1], char url[512], char *err,
-                     size_t errlen)
+int sg_discover_ldap_fetch(const sg_discovery_ldap *l, const sg_discovery_cfg *dc, const char *addr, int64_t left_ms,
+                           uint8_t **ans, size_t *alen, char url[512], char *err, size_t errlen)
 {
-    *out = NULL;
-    *outlen = 0;
+    *ans = NULL;
+    *alen = 0;
     char filter[768];
     if (!l->uri[0] || !l->base[0]) {
         snprintf(err, errlen, "ldap: no discovery.ldap.uri and base configured for this domain");
@@ -116,6 +127,10 @@ int sg_discover_ldap(const sg_discovery_ldap *l, const sg_discovery_cfg *dc, con
         return -1;
     }
     snprintf(url, 512, "%.200s/%.100s?%.200s", l->uri, l->base, filter);
+    if (left_ms <= 0) {
+        snprintf(err, errlen, "ldap: not asked, discovery.timeout (%d s) is over", dc->timeout);
+        return -1;
+    }
     char *pw = NULL;
     size_t pwlen = 0;
     if (l->password_file[0]) {
@@ -136,10 +151,8 @@ int sg_discover_ldap(const sg_discovery_ldap *l, const sg_discovery_cfg *dc, con
                        .timeout_ms = left_ms < t ? left_ms : t,
                        .max_size = (size_t)dc->max_size,
                        .ca_file = dc->tls_ca_file};
-    uint8_t *ans = NULL;
-    size_t alen = 0;
     char ferr[SG_FETCH_MAX_ERR];
-    int rc = sg_ldap_search(&q, &ans, &alen, ferr, sizeof ferr);
+    int rc = sg_ldap_search(&q, ans, alen, ferr, sizeof ferr);
     if (pw) {
         explicit_bzero(pw, pwlen);
         free(pw);
@@ -149,14 +162,29 @@ int sg_discover_ldap(const sg_discovery_ldap *l, const sg_discovery_cfg *dc, con
         sg_warn(NULL, "event=discovery addr=%s source=ldap url=\"%s\" result=error error=\"%s\"", addr, url, ferr);
         return -1;
     }
+    return 0;
+}
+
+int sg_discover_ldap(const sg_discovery_ldap *l, const sg_discovery_cfg *dc, const char *addr, int64_t left_ms,
+                     uint8_t **out, size_t *outlen, char fpr[SG_PGP_FPR_LEN + 1], char url[512], char *err,
+                     size_t errlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    uint8_t *ans = NULL;
+    size_t alen = 0;
+    if (sg_discover_ldap_fetch(l, dc, addr, left_ms, &ans, &alen, url, err, errlen) < 0)
+        return -1;
     char why[200];
     int r = sg_discover_ldap_answer(ans, alen, addr, (int64_t)time(NULL), out, outlen, fpr, why, sizeof why);
+    int certs = r == 0 ? sg_ldap_answer_values(ans, alen, 0, NULL, NULL) : 0;
     free(ans);
     if (r < 0) {
         snprintf(err, errlen, "%.150s: %.200s", url, why);
         sg_warn(NULL, "event=discovery addr=%s source=ldap url=\"%s\" result=error error=\"%s\"", addr, url, why);
     } else if (r == 0) {
-        sg_info(NULL, "event=discovery addr=%s source=ldap url=\"%s\" result=not-found reason=\"%s\"", addr, url, why);
+        sg_info(NULL, "event=discovery addr=%s source=ldap url=\"%s\" result=not-found reason=\"%s\" certificates=%d",
+                addr, url, why, certs);
     }
     return r;
 }

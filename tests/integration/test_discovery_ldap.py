@@ -5,8 +5,10 @@ temp dir, a test CA, StartTLS on a free port, a bind DN with its password in a f
 recipient whose OpenPGP key is only in the directory's pgpKey attribute arrives encrypted to that
 key; the second message uses the cache (slapd stopped before it); with slapd down an uncached
 recipient is deferred, never sent in the clear; an entry whose key is for another address is
-refused; an address with filter metacharacters finds nothing (RFC 4515 escaping); an entry with
-only a certificate is not taken (certificates from LDAP are not taken yet). Owner: src/keys."""
+refused; an address with filter metacharacters finds nothing (RFC 4515 escaping). A recipient
+whose certificate (issued by a test CA the gateway trusts) is only in userCertificate;binary gets
+S/MIME that openssl decrypts, also with slapd stopped (cache); a certificate for another address
+and a CA certificate are refused. Owner: src/keys."""
 import os
 import re
 import shutil
@@ -37,6 +39,24 @@ keys = {u: genkey(f"{u}@ldap.test") for u in ["pat", "quinn", "wrong-owner"]}
 cert = subprocess.run(["openssl", "x509", "-in", slapd.ca, "-outform", "DER"], capture_output=True).stdout
 
 
+def smime_cert(name, addr):
+    """An RSA certificate for addr (emailProtection) issued by the test CA, DER; key in name.key."""
+    p = lambda n: os.path.join(tmp, n)  # noqa: E731
+    with open(p(name + ".ext"), "w") as f:
+        f.write(f"subjectAltName=email:{addr}\nextendedKeyUsage=emailProtection\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n")
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={addr}", "-keyout",
+                    p(name + ".key"), "-out", p(name + ".csr")], capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", p(name + ".csr"), "-CA", slapd.ca, "-CAkey",
+                    slapd.path("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", p(name + ".ext"), "-out",
+                    p(name + ".pem")], capture_output=True)
+    return subprocess.run(["openssl", "x509", "-in", p(name + ".pem"), "-outform", "DER"], capture_output=True).stdout
+
+
+sam_cert = smime_cert("sam", "sam@ldap.test")
+tom_cert = smime_cert("tom", "someone-else@ldap.test")
+
+
 def person(uid, mail, extra):
     oc = [("objectClass", "inetOrgPerson"), ("objectClass", "pgpKeyHolder"), ("objectClass", "pkiUser")]
     return (f"uid={uid},{SUFFIX}", oc + [("uid", uid), ("cn", uid), ("sn", uid), ("mail", mail)] + extra)
@@ -50,6 +70,9 @@ r = slapd.load([
     # a catch-all entry a filter injection ("*") would find
     person("star", "star@ldap.test", [("pgpKey", gpg("--export", keys["pat"]).stdout)]),
     person("cert", "cert@ldap.test", [("userCertificate;binary", cert)]),
+    person("sam", "sam@ldap.test", [("userCertificate;binary", sam_cert)]),
+    # tom's entry holds a certificate for another address: refused
+    person("tom", "tom@ldap.test", [("userCertificate;binary", tom_cert)]),
 ])
 t.ok(r.returncode == 0, "entries loaded with slapadd", r.stderr.decode())
 t.ok(slapd.start(), "private slapd answers a StartTLS search", open(slapd.path("slapd.log")).read()[-500:])
@@ -65,6 +88,16 @@ discovery = {{
                           bind_dn = "{ADMIN}"; password_file = "{slapd.path("password")}"; timeout = 2; size_limit = 2; }}; }} );
 }};
 ''')
+ca_fpr = subprocess.run(["openssl", "x509", "-in", slapd.ca, "-noout", "-fingerprint", "-sha256"],
+                        capture_output=True, text=True).stdout.split("=")[-1].strip().replace(":", "")
+r = gw.cli("cert", "import", slapd.ca)
+r2 = gw.cli("cert", "trust", ca_fpr)
+t.ok(r.returncode == 0 and r2.returncode == 0, "the gateway trusts the test CA (cert import, cert trust)",
+     r.stdout + r.stderr + r2.stdout + r2.stderr)
+r = gw.cli("ca", "init")
+r2 = gw.cli("ca", "issue", "alice@demo.test")
+t.ok(r.returncode == 0 and r2.returncode == 0, "alice has an S/MIME certificate from the gateway's CA (to sign)",
+     r.stderr + r2.stderr)
 gw.start()
 
 
@@ -110,15 +143,34 @@ try:
          re.search(r'addr=s\*@ldap.test source=ldap .*result=not-found reason="no entry with a key"', gw.log_text())
          is not None, "an address with * is escaped (\\2a): no entry is found by it (star's would match s*)")
 
-    # A certificate alone is not taken (yet): no key, fallback.
-    d = gw.send_one("alice@demo.test", "cert@ldap.test", msg("cert@ldap.test", "to-cert"))
-    t.ok(d is not None and "addr=cert@ldap.test source=ldap" in gw.log_text() and "certificates from LDAP are not taken"
-         in gw.log_text(), "an entry with only userCertificate;binary: the certificate is seen, not taken")
+    # S/MIME: a certificate in userCertificate;binary that validates for the address.
+    d = gw.send_one("alice@demo.test", "sam@ldap.test", msg("sam@ldap.test", "to-sam-1"))
+    with open(os.path.join(tmp, "sam.msg"), "wb") as f:
+        f.write(d or b"")
+    dec = subprocess.run(["openssl", "cms", "-decrypt", "-in", os.path.join(tmp, "sam.msg"), "-recip",
+                          os.path.join(tmp, "sam.pem"), "-inkey", os.path.join(tmp, "sam.key")], capture_output=True)
+    t.ok(d is not None and b"application/pkcs7-mime" in d and b"to-sam-1" in dec.stdout,
+         "certificate only in LDAP (userCertificate;binary, issued by the trusted CA): S/MIME, openssl decrypts it",
+         (d or b"")[:400].decode(errors="replace") + dec.stderr.decode())
+    t.ok(re.search(r"addr=sam@ldap.test kind=certificate fpr=[0-9A-F]{64} source=ldap .*result=imported",
+                   gw.log_text()) is not None, "... logged as imported from ldap")
+    # Certificates that do not validate for the address: tom's is for another address, the
+    # CA's own certificate in cert@'s entry is no end-entity certificate of cert@.
+    for who in ["tom", "cert"]:
+        d = gw.send_one("alice@demo.test", f"{who}@ldap.test", msg(f"{who}@ldap.test", f"to-{who}"))
+        t.ok(d is not None and b"pkcs7-mime" not in d and not encrypted(d) and
+             re.search(rf"addr={who}@ldap.test kind=certificate source=ldap .*result=not-found", gw.log_text())
+             is not None, f"{who}'s entry: the certificate does not validate for {who}@ldap.test, refused (plain)")
+    t.ok("kind=certificate" in gw.log_text() and
+         re.search(r"addr=tom@ldap.test kind=certificate .*reason=\"[^\"]*(address|rfc822)", gw.log_text(), re.I)
+         is not None, "... tom's refusal names the address", )
 
     # slapd down: pat is cached (still encrypted), quinn is not (deferred, not sent in the clear).
     slapd.stop()
     d = gw.send_one("alice@demo.test", "pat@ldap.test", msg("pat@ldap.test", "to-pat-2"))
     t.ok(encrypted(d) and decrypts(d, "to-pat-2"), "second message to pat with slapd stopped: encrypted (cache)")
+    d = gw.send_one("alice@demo.test", "sam@ldap.test", msg("sam@ldap.test", "to-sam-2"))
+    t.ok(d is not None and b"application/pkcs7-mime" in d, "second message to sam with slapd stopped: S/MIME (cache)")
     t.ok(deferred("quinn@ldap.test", "to-quinn"), "slapd down, quinn uncached: deferred, nothing delivered")
     t.ok(re.search(r"addr=quinn@ldap.test source=ldap .*result=error", gw.log_text()) is not None,
          "... the failed lookup is logged as an error (not as no key)")
