@@ -213,5 +213,15 @@ config_setting_t *sg_config_load_discovery(config_setting_t *g, sg_discovery_cfg
     }
     if (!bad && doms)
         bad = domains(doms, d, msg, msglen);
+    /* A domain that asks LDAP must say which server: found now, not at the first lookup. */
+    for (int i = -1; !bad && i < d->ndomains; i++) {
+        const sg_discovery_where *w = i < 0 ? &d->all : &d->domains[i];
+        for (int j = 0; j < w->nsources && !bad; j++)
+            if (w->sources[j] == SG_DSRC_LDAP && (!w->ldap.uri[0] || !w->ldap.base[0])) {
+                snprintf(msg, msglen, "discovery%s%s: sources has \"ldap\" but ldap.uri or ldap.base is missing",
+                         i < 0 ? "" : ".domains ", i < 0 ? "" : w->domain);
+                bad = doms && i >= 0 ? doms : g;
+            }
+    }
     return bad;
 }
