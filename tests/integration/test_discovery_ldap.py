@@ -12,13 +12,14 @@ and a CA certificate are refused. Owner: src/keys."""
 import os
 import re
 import shutil
+import socket
 import smtplib
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sgtest import Gateway, Tap, asan_binary, gpg_decrypts, pgp_mime_encrypted, gpg_runner, wait_for  # noqa: E402
+from sgtest import Gateway, Tap, asan_binary, free_port, gpg_decrypts, pgp_mime_encrypted, gpg_runner, wait_for  # noqa: E402
 from sgslapd import ADMIN, SUFFIX, Slapd  # noqa: E402
 
 t = Tap()
@@ -77,6 +78,12 @@ r = slapd.load([
 t.ok(r.returncode == 0, "entries loaded with slapadd", r.stderr.decode())
 t.ok(slapd.start(), "private slapd answers a StartTLS search", open(slapd.path("slapd.log")).read()[-500:])
 
+# A server that accepts connections and never answers (StartTLS would wait forever).
+silent = socket.socket()
+silent.bind(("127.0.0.1", free_port()))
+silent.listen(8)
+silent_uri = f"ldap://127.0.0.1:{silent.getsockname()[1]}"
+
 gw = Gateway(binary=asan_binary())
 gw.write_config(f'''internal_domains = ["demo.test"];
 discovery = {{
@@ -85,7 +92,8 @@ discovery = {{
   tls_ca_file = "{slapd.ca}";
   domains = ( {{ domain = "ldap.test"; sources = ["local", "ldap"];
                  ldap = {{ uri = "{slapd.uri}"; base = "{SUFFIX}"; filter = "(&(objectClass=inetOrgPerson)(mail={{address}}))";
-                          bind_dn = "{ADMIN}"; password_file = "{slapd.path("password")}"; timeout = 2; size_limit = 2; }}; }} );
+                          bind_dn = "{ADMIN}"; password_file = "{slapd.path("password")}"; timeout = 2; size_limit = 2; }}; }},
+              {{ domain = "silent.test"; sources = ["ldap"]; ldap = {{ uri = "{silent_uri}"; base = "{SUFFIX}"; timeout = 2; }}; }} );
 }};
 ''')
 ca_fpr = subprocess.run(["openssl", "x509", "-in", slapd.ca, "-noout", "-fingerprint", "-sha256"],
@@ -165,6 +173,12 @@ try:
          re.search(r"addr=tom@ldap.test kind=certificate .*reason=\"[^\"]*(address|rfc822)", gw.log_text(), re.I)
          is not None, "... tom's refusal names the address", )
 
+    # A server that never answers: the lookup ends at its timeout, the message is deferred, and
+    # the fetch helper (and cryptd) stay usable.
+    t.ok(deferred("mute@silent.test", "to-mute"), "a server that never answers: deferred, nothing delivered")
+    t.ok(re.search(r"addr=mute@silent.test source=ldap .*result=error", gw.log_text()) is not None,
+         "... logged as a failed lookup")
+
     # slapd down: pat is cached (still encrypted), quinn is not (deferred, not sent in the clear).
     slapd.stop()
     d = gw.send_one("alice@demo.test", "pat@ldap.test", msg("pat@ldap.test", "to-pat-2"))
@@ -191,5 +205,6 @@ try:
 finally:
     gw.cleanup()
     slapd.stop()
+    silent.close()
     shutil.rmtree(tmp, ignore_errors=True)
 t.done()
