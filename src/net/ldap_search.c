@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "net/fetch_helper.h"
 #include "net/fetch_int.h"
@@ -94,6 +95,27 @@ static int put(answer *a, int idx, const void *v, size_t l, char *err, size_t er
     return SG_FETCH_OK;
 }
 
+/* What is left of the request's time, set as libldap's timeouts for the next step; -1 when
+ * nothing is left (the whole search, not each step, is bounded by the request's timeout). */
+static int64_t mono_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int left(LDAP *ld, int64_t end_ms, struct timeval *tv)
+{
+    int64_t ms = end_ms - mono_ms();
+    if (ms <= 0)
+        return -1;
+    tv->tv_sec = ms / 1000;
+    tv->tv_usec = (ms % 1000) * 1000;
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, tv);
+    return 0;
+}
+
 static int ldap_fail(LDAP *ld, int lrc, const char *what, char *err, size_t errlen)
 {
     snprintf(err, errlen, "%s: %s", what, ldap_err2string(lrc));
@@ -120,7 +142,8 @@ int sg_ldap_search_direct(const char *uri, const uint8_t *body, size_t blen, lon
     int sizelimit = atoi(f[6]);
     if (timeout_ms < 1)
         timeout_ms = 1;
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    int64_t end = mono_ms() + timeout_ms;
+    struct timeval tv;
     LDAP *ld = NULL;
     int lrc = ldap_initialize(&ld, uri);
     if (lrc != LDAP_SUCCESS)
@@ -128,15 +151,17 @@ int sg_ldap_search_direct(const char *uri, const uint8_t *body, size_t blen, lon
     int v3 = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, newctx = 0;
     ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF); /* never follow the server elsewhere */
-    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
     ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
     if (ca_file && *ca_file)
         ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca_file);
     if ((lrc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx)) != LDAP_OPT_SUCCESS)
         return ldap_fail(ld, lrc, "TLS context", err, errlen);
+    if (left(ld, end, &tv) < 0)
+        return ldap_fail(ld, LDAP_TIMEOUT, "connect", err, errlen);
     if (!ldaps && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS)
         return ldap_fail(ld, lrc, "StartTLS", err, errlen);
+    if (left(ld, end, &tv) < 0)
+        return ldap_fail(ld, LDAP_TIMEOUT, "StartTLS", err, errlen);
     struct berval cred = {.bv_val = (char *)f[3], .bv_len = strlen(f[3])};
     if ((lrc = ldap_sasl_bind_s(ld, f[2][0] ? f[2] : NULL, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL)) != LDAP_SUCCESS)
         return ldap_fail(ld, lrc, "bind", err, errlen);
@@ -146,6 +171,8 @@ int sg_ldap_search_direct(const char *uri, const uint8_t *body, size_t blen, lon
         if (f[4 + i][0])
             attrs[na++] = (char *)f[4 + i];
     LDAPMessage *res = NULL;
+    if (left(ld, end, &tv) < 0)
+        return ldap_fail(ld, LDAP_TIMEOUT, "bind", err, errlen);
     lrc = ldap_search_ext_s(ld, f[0], LDAP_SCOPE_SUBTREE, f[1], attrs, 0, NULL, NULL, &tv, sizelimit, &res);
     if (lrc != LDAP_SUCCESS) {
         /* A partial answer (size limit) is an error too: the entry wanted may be the one left out. */
