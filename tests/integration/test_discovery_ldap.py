@@ -3,7 +3,7 @@
 against a private slapd started here (tests/lib/sgslapd.py: its own slapd.conf and database in a
 temp dir, a test CA, StartTLS on a free port, a bind DN with its password in a file). Mail to a
 recipient whose OpenPGP key is only in the directory's pgpKey attribute arrives encrypted to that
-key; the second message uses the cache (slapd stopped before it); with slapd down an uncached
+key (over StartTLS and over ldaps://); the second message uses the cache (slapd stopped before it); with slapd down an uncached
 recipient is deferred, never sent in the clear; an entry whose key is for another address is
 refused; an address with filter metacharacters finds nothing (RFC 4515 escaping). A recipient
 whose certificate (issued by a test CA the gateway trusts) is only in userCertificate;binary gets
@@ -37,6 +37,7 @@ def genkey(uid):
 slapd = Slapd(tmp)
 t.ok(slapd.made.returncode == 0, "test CA and slapd's certificate made by openssl", slapd.made.stderr.decode())
 keys = {u: genkey(f"{u}@ldap.test") for u in ["pat", "quinn", "wrong-owner"]}
+keys["uma"] = genkey("uma@ldaps.test")
 cert = subprocess.run(["openssl", "x509", "-in", slapd.ca, "-outform", "DER"], capture_output=True).stdout
 
 
@@ -72,6 +73,7 @@ r = slapd.load([
     person("star", "star@ldap.test", [("pgpKey", gpg("--export", keys["pat"]).stdout)]),
     person("cert", "cert@ldap.test", [("userCertificate;binary", cert)]),
     person("sam", "sam@ldap.test", [("userCertificate;binary", sam_cert)]),
+    person("uma", "uma@ldaps.test", [("pgpKey", gpg("--export", keys["uma"]).stdout)]),
     # tom's entry holds a certificate for another address: refused
     person("tom", "tom@ldap.test", [("userCertificate;binary", tom_cert)]),
 ])
@@ -93,6 +95,9 @@ discovery = {{
   domains = ( {{ domain = "ldap.test"; sources = ["local", "ldap"];
                  ldap = {{ uri = "{slapd.uri}"; base = "{SUFFIX}"; filter = "(&(objectClass=inetOrgPerson)(mail={{address}}))";
                           bind_dn = "{ADMIN}"; password_file = "{slapd.path("password")}"; timeout = 2; size_limit = 2; }}; }},
+              {{ domain = "ldaps.test"; sources = ["ldap"];
+                 ldap = {{ uri = "{slapd.ldaps_uri}"; base = "{SUFFIX}"; bind_dn = "{ADMIN}";
+                          password_file = "{slapd.path("password")}"; }}; }},
               {{ domain = "silent.test"; sources = ["ldap"]; ldap = {{ uri = "{silent_uri}"; base = "{SUFFIX}"; timeout = 2; }}; }} );
 }};
 ''')
@@ -144,6 +149,10 @@ try:
     t.ok(re.search(r"addr=rita@ldap.test source=ldap .*result=not-found reason=\"[^\"]*address", gw.log_text())
          is not None, "... logged with the filter's reason")
     t.ok(gw.cli("key", "list", "--address", "rita@ldap.test").stdout.strip() == "", "... and nothing imported")
+
+    # ldaps:// (TLS from the first byte) instead of StartTLS.
+    d = gw.send_one("alice@demo.test", "uma@ldaps.test", msg("uma@ldaps.test", "to-uma"))
+    t.ok(encrypted(d) and decrypts(d, "to-uma"), "the same over ldaps://: encrypted")
 
     # Filter metacharacters in the address are escaped: "*" matches no entry.
     d = gw.send_one("alice@demo.test", "s*@ldap.test", msg("s*@ldap.test", "to-star"))
