@@ -52,6 +52,8 @@ NEEDS = [
     ("file", "/usr/include/pango-1.0/pango/pangocairo.h", "the build (libpango1.0-dev)"),
     ("file", "/usr/include/libxml2/libxml/HTMLparser.h", "the build (libxml2-dev)"),
     ("cmd", "unshare", "test_publish (gpg in a private mount namespace)"), ("cmd", "mount", "test_publish"),
+    ("cmd", "slapd", "test_discovery_ldap (a private slapd)"), ("cmd", "slapadd", "test_discovery_ldap"),
+    ("cmd", "ldapsearch", "test_discovery_ldap (ldap-utils)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).

@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.request
 
-from sgtest import free_port
+from sgtest import free_port, stop_process
 
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
@@ -83,13 +83,7 @@ class Clamd:
         return False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
         try:
             os.unlink(self.sock)
