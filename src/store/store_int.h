@@ -17,6 +17,7 @@ struct sg_store_admin_ops;
 struct sg_store_discovery_ops;
 struct sg_store_metrics_ops;
 struct sg_store_notary_ops;
+struct sg_store_users_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -41,6 +42,7 @@ typedef struct sg_store_backend {
     const struct sg_store_discovery_ops *discovery;
     const struct sg_store_metrics_ops *metrics;
     const struct sg_store_notary_ops *notary; /* the tamper-evident log (issue 14) */
+    const struct sg_store_users_ops *users;   /* internal users, aliases, groups (issue 18) */
 } sg_store_backend;
 
 struct sg_store {

@@ -66,7 +66,7 @@ static void conn_msg(PGconn *c, char *out, size_t outlen)
 static void drain(pg_store *p)
 {
     static const char *const kind[] = {
-        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin", [SG_GEN_USERS] = "users"};
     PGnotify *n;
     while ((n = PQnotifies(p->conn))) {
         for (unsigned k = 0; k < sizeof kind / sizeof kind[0]; k++)
@@ -412,7 +412,7 @@ static void pg_rollback(sg_store *s)
 static int pg_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
     static const char *const kind[] = {
-        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin", [SG_GEN_USERS] = "users"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
     pg_args a = {0};
@@ -474,4 +474,5 @@ const sg_store_backend sg_store_pg = {
     .discovery = &sg_pg_discovery_ops,
     .metrics = &sg_pg_metrics_ops,
     .notary = &sg_pg_notary_ops,
+    .users = &sg_pg_users_ops,
 };
