@@ -25,9 +25,9 @@ static int norm_addr(const char *addr, const char *field, char *out, size_t outl
         return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, field, "'%.64s' is not an address (local@domain)",
                           addr ? addr : "");
     for (const char *p = addr; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("<>,;\"()[]\\", *p) || (*p == '@' && p != at))
+        if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("<>,;\"()[]\\*?", *p) || (*p == '@' && p != at))
             return sg_op_fail(err, SG_OP_INVALID_ARGUMENT, field,
-                              "'%.64s' is not an address: no spaces, quotes, brackets, commas or second @", addr);
+                              "'%.64s' is not an address: no spaces, quotes, brackets, commas, * ? or second @", addr);
     for (size_t i = 0; i < len; i++)
         out[i] = addr + i > at ? (char)tolower((unsigned char)addr[i]) : addr[i];
     out[len] = '\0';
@@ -366,7 +366,7 @@ int sg_op_group_member_add(sg_op_ctx *ctx, const json_t *args, json_t **result, 
     char addr[SG_USER_ADDR_MAX + 1];
     if (existing_group(ctx, args, &g, err) < 0 || member_addr(ctx, args, addr, err) < 0)
         return -1;
-    sg_op_set_target(ctx, "%s %s", g.name, addr);
+    sg_op_set_detail(ctx, "member=%s", addr);
     int rc = sg_store_group_member_add(ctx->store, g.name, addr);
     if (rc != 0)
         return rc < 0 ? sg_op_store_fail(ctx, err)
@@ -380,7 +380,7 @@ int sg_op_group_member_remove(sg_op_ctx *ctx, const json_t *args, json_t **resul
     char addr[SG_USER_ADDR_MAX + 1];
     if (existing_group(ctx, args, &g, err) < 0 || member_addr(ctx, args, addr, err) < 0)
         return -1;
-    sg_op_set_target(ctx, "%s %s", g.name, addr);
+    sg_op_set_detail(ctx, "member=%s", addr);
     int rc = sg_store_group_member_remove(ctx->store, g.name, addr);
     if (rc != 0)
         return rc < 0 ? sg_op_store_fail(ctx, err)
