@@ -100,16 +100,18 @@ void sg_html_age(sg_buf *b, json_int_t s)
 
 typedef struct nav_item {
     const char *href, *label, *key, *op; /* op: shown when the account may call it */
+    const char *op2;                     /* or this one (NULL: none) */
 } nav_item;
 
 static const nav_item nav[] = {
-    {"/", "Dashboard", "dashboard", "status"},
-    {"/queue", "Queue", "queue", "queue.list"},
-    {"/keys", "Keys", "keys", "key.list"},
-    {"/policy", "Policy", "policy", "policy.show"},
-    {"/events", "Events", "events", "audit.list"},
-    {"/admins", "Admins", "admins", "admin.list"},
-    {"/account", "Account", "account", "account.password"},
+    {"/", "Dashboard", "dashboard", "status", NULL},
+    {"/queue", "Queue", "queue", "queue.list", NULL},
+    {"/keys", "Keys", "keys", "key.list", NULL},
+    {"/policy", "Policy", "policy", "policy.show", NULL},
+    {"/users", "Users and groups", "users", "user.list", "group.list"},
+    {"/events", "Events", "events", "audit.list", NULL},
+    {"/admins", "Admins", "admins", "admin.list", NULL},
+    {"/account", "Account", "account", "account.password", NULL},
 };
 
 void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const char *active)
@@ -127,8 +129,8 @@ void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const ch
                       "<div class=\"brand\"><span class=\"mark\" aria-hidden=\"true\">sg</span>sealgate</div>"
                       "<nav class=\"side\" aria-label=\"Main\"><ul>");
     for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
-        const sg_op *op = sg_op_find(nav[i].op);
-        if (who && op && !sg_op_allowed(op, who->roles))
+        const sg_op *op = sg_op_find(nav[i].op), *op2 = nav[i].op2 ? sg_op_find(nav[i].op2) : NULL;
+        if (who && op && !sg_op_allowed(op, who->roles) && !(op2 && sg_op_allowed(op2, who->roles)))
             continue;
         sg_buf_appendf(b, "<li><a href=\"%s\"%s>%s</a></li>", nav[i].href,
                        active && strcmp(active, nav[i].key) == 0 ? " aria-current=\"page\"" : "", nav[i].label);
