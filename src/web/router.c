@@ -66,7 +66,7 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_web_page_keys(w, req, &who);
     else if (prefix(path, "/policy"))
         sg_web_page_policy(w, req, &who);
-    else if (strcmp(path, "/users") == 0 || prefix(path, "/users/"))
+    else if (prefix(path, "/users"))
         sg_web_page_users(w, req, &who);
     else if (strcmp(path, "/events") == 0 && get)
         sg_web_page_events(w, req, &who);
