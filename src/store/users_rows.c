@@ -3,6 +3,8 @@
 #include "store/users_rows.h"
 #include "store/store_int.h"
 
+#include <ctype.h>
+
 #define OPS(s) ((s)->be->users)
 
 int sg_store_user_add(sg_store *s, const sg_store_user *u) { return OPS(s)->user_add(s, u); }
@@ -49,4 +51,18 @@ int sg_store_group_member_remove(sg_store *s, const char *group, const char *add
 int sg_store_group_member_list(sg_store *s, const char *group, sg_store_user_pair **p, size_t *n)
 {
     return OPS(s)->member_list(s, group, p, n);
+}
+
+void sg_users_match_lower(const sg_store_users_filter *f, char *out, size_t outlen)
+{
+    size_t i = 0;
+    for (const char *m = f && f->match ? f->match : ""; *m && i + 1 < outlen; m++)
+        out[i++] = (char)tolower((unsigned char)*m);
+    out[i] = '\0';
+}
+
+const char *sg_users_sorted(const char *const (*sql)[2], const sg_store_users_filter *f)
+{
+    unsigned k = f && (unsigned)f->sort < SG_USERS_SORT_N ? (unsigned)f->sort : 0;
+    return sql[k][f && f->desc ? 1 : 0];
 }

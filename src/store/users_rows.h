@@ -101,6 +101,12 @@ int sg_store_group_member_add(sg_store *s, const char *group, const char *addr);
 int sg_store_group_member_remove(sg_store *s, const char *group, const char *addr);
 int sg_store_group_member_list(sg_store *s, const char *group, sg_store_user_pair **p, size_t *n);
 
+/* For the backends (users_rows.c): a filter's match lower-cased (ASCII, as SQLite's lower())
+ * into out, and the statement for its sort key and direction out of a [SG_USERS_SORT_N][2]
+ * table of fixed statements (never caller text). */
+void sg_users_match_lower(const sg_store_users_filter *f, char *out, size_t outlen);
+const char *sg_users_sorted(const char *const (*sql)[2], const sg_store_users_filter *f);
+
 /* What a backend provides for users and groups (store_int.h): the calls above, same contracts. */
 struct sg_store_users_ops {
     int (*user_add)(sg_store *s, const sg_store_user *u);

@@ -4,27 +4,11 @@
  * where a parameter's type cannot be inferred, COLLATE "C" so lists sort as in SQLite).
  * SECURITY: every value is a bound parameter, never SQL text; a list's sort is chosen from a
  * fixed table of statements, never from caller text. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/pg/pg_int.h"
 #include "store/users_rows.h"
-
-/* A list filter's match, lower-cased (ASCII, as the SQLite backend). */
-static void match_lower(const sg_store_users_filter *f, char *out, size_t outlen)
-{
-    size_t i = 0;
-    for (const char *m = f && f->match ? f->match : ""; *m && i + 1 < outlen; m++)
-        out[i++] = (char)tolower((unsigned char)*m);
-    out[i] = '\0';
-}
-
-static const char *sorted(const char *const (*sql)[2], const sg_store_users_filter *f)
-{
-    unsigned k = f && (unsigned)f->sort < SG_USERS_SORT_N ? (unsigned)f->sort : 0;
-    return sql[k][f && f->desc ? 1 : 0];
-}
 
 static int count_of(sg_store *s, const char *sql, const pg_args *a, int64_t *total, const char *what)
 {
@@ -103,7 +87,7 @@ static int user_delete(sg_store *s, const char *addr)
 static int user_list(sg_store *s, const sg_store_users_filter *f, sg_store_user **u, size_t *n, int64_t *total)
 {
     char m[SG_USER_ADDR_MAX + 1];
-    match_lower(f, m, sizeof m);
+    sg_users_match_lower(f, m, sizeof m);
     pg_args q = {0};
     pa_text(&q, m);
     pa_i64(&q, f ? f->state : -1);
@@ -111,7 +95,7 @@ static int user_list(sg_store *s, const sg_store_users_filter *f, sg_store_user 
         return -1;
     pa_i64(&q, f && f->limit ? (int64_t)f->limit : SG_STORE_USERS_PAGE);
     pa_i64(&q, f ? (int64_t)f->offset : 0);
-    return pg_read_all(s, sorted(user_list_sql, f), &q, sizeof **u, rd_user, (void **)u, n, "listing users");
+    return pg_read_all(s, sg_users_sorted(user_list_sql, f), &q, sizeof **u, rd_user, (void **)u, n, "listing users");
 }
 
 static int rd_addr(sg_store *s, const PGresult *r, int i, void *row)
@@ -230,14 +214,14 @@ static int group_delete(sg_store *s, const char *name)
 static int group_list(sg_store *s, const sg_store_users_filter *f, sg_store_group **g, size_t *n, int64_t *total)
 {
     char m[SG_GROUP_DESC_MAX + 1];
-    match_lower(f, m, sizeof m);
+    sg_users_match_lower(f, m, sizeof m);
     pg_args q = {0};
     pa_text(&q, m);
     if (count_of(s, "SELECT count(*)" GROUP_WHERE, &q, total, "counting groups") < 0)
         return -1;
     pa_i64(&q, f && f->limit ? (int64_t)f->limit : SG_STORE_USERS_PAGE);
     pa_i64(&q, f ? (int64_t)f->offset : 0);
-    return pg_read_all(s, sorted(group_list_sql, f), &q, sizeof **g, rd_group, (void **)g, n, "listing groups");
+    return pg_read_all(s, sg_users_sorted(group_list_sql, f), &q, sizeof **g, rd_group, (void **)g, n, "listing groups");
 }
 
 static int member_add(sg_store *s, const char *group, const char *addr)

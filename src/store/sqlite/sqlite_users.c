@@ -4,7 +4,6 @@
  * "members are users" are part of each insert's WHERE, so no race between check and write.
  * SECURITY: every value is a bound parameter, never SQL text; a list's sort is chosen from a
  * fixed table of statements, never from caller text. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,25 +15,9 @@ static void bind_text(sqlite3_stmt *st, int i, const char *t)
     sqlite3_bind_text(st, i, t ? t : "", -1, SQLITE_TRANSIENT);
 }
 
-/* A list filter's match, lower-cased (ASCII, as SQLite's lower()). */
-static void match_lower(const sg_store_users_filter *f, char *out, size_t outlen)
-{
-    size_t i = 0;
-    for (const char *m = f && f->match ? f->match : ""; *m && i + 1 < outlen; m++)
-        out[i++] = (char)tolower((unsigned char)*m);
-    out[i] = '\0';
-}
-
 static size_t page(const sg_store_users_filter *f)
 {
     return f && f->limit ? f->limit : SG_STORE_USERS_PAGE;
-}
-
-/* The statement for sort key and direction of f out of a [SG_USERS_SORT_N][2] table. */
-static const char *sorted(const char *const (*sql)[2], const sg_store_users_filter *f)
-{
-    unsigned k = f && (unsigned)f->sort < SG_USERS_SORT_N ? (unsigned)f->sort : 0;
-    return sql[k][f && f->desc ? 1 : 0];
 }
 
 static int count_of(sg_store *s, sqlite3_stmt *st, int64_t *total, const char *what)
@@ -119,7 +102,7 @@ static int user_delete(sg_store *s, const char *addr)
 static int user_list(sg_store *s, const sg_store_users_filter *f, sg_store_user **u, size_t *n, int64_t *total)
 {
     char m[SG_USER_ADDR_MAX + 1];
-    match_lower(f, m, sizeof m);
+    sg_users_match_lower(f, m, sizeof m);
     int state = f ? f->state : -1;
     sqlite3_stmt *st = sq_stmt(s, "SELECT count(*)" USER_WHERE);
     if (!st)
@@ -128,7 +111,7 @@ static int user_list(sg_store *s, const sg_store_users_filter *f, sg_store_user 
     sqlite3_bind_int(st, 2, state);
     if (count_of(s, st, total, "counting users") < 0)
         return -1;
-    if (!(st = sq_stmt(s, sorted(user_list_sql, f))))
+    if (!(st = sq_stmt(s, sg_users_sorted(user_list_sql, f))))
         return -1;
     bind_text(st, 1, m);
     sqlite3_bind_int(st, 2, state);
@@ -263,14 +246,14 @@ static int group_delete(sg_store *s, const char *name)
 static int group_list(sg_store *s, const sg_store_users_filter *f, sg_store_group **g, size_t *n, int64_t *total)
 {
     char m[SG_GROUP_DESC_MAX + 1];
-    match_lower(f, m, sizeof m);
+    sg_users_match_lower(f, m, sizeof m);
     sqlite3_stmt *st = sq_stmt(s, "SELECT count(*)" GROUP_WHERE);
     if (!st)
         return -1;
     bind_text(st, 1, m);
     if (count_of(s, st, total, "counting groups") < 0)
         return -1;
-    if (!(st = sq_stmt(s, sorted(group_list_sql, f))))
+    if (!(st = sq_stmt(s, sg_users_sorted(group_list_sql, f))))
         return -1;
     bind_text(st, 1, m);
     sqlite3_bind_int64(st, 3, (int64_t)page(f));
