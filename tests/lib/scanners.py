@@ -26,6 +26,10 @@ CLAM_EXE = os.path.join(TESTFILES, "clam.exe")
 # The signature's name as clamd reports it (a local .hdb signature is "UNOFFICIAL").
 SIG = "Sealgate.Test.ClamExe"
 FOUND = SIG + ".UNOFFICIAL"
+# The EICAR anti-virus test string (68 bytes), as a file of its own: a second .hdb line.
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR_SIG = "Sealgate.Test.Eicar"
+EICAR_FOUND = EICAR_SIG + ".UNOFFICIAL"
 
 
 def clam_exe():
@@ -34,8 +38,8 @@ def clam_exe():
 
 
 class Clamd:
-    """clamd on a Unix socket in a temp dir (and on a loopback TCP port), with one MD5 signature of clamav-testfiles'
-    clam.exe (the .hdb line `sigtool --md5` writes: MD5:size:name). As root it drops to
+    """clamd on a Unix socket in a temp dir (and on a loopback TCP port), with an MD5 signature of clamav-testfiles'
+    clam.exe and one of a file that is the EICAR string (the .hdb lines `sigtool --md5` writes: MD5:size:name). As root it drops to
     nobody (User), so the directory is world-readable and the socket mode 666."""
 
     def __init__(self, stream_max="1M"):
@@ -46,7 +50,8 @@ class Clamd:
         os.chmod(db, 0o755)
         data = clam_exe()
         with open(os.path.join(db, "test.hdb"), "w") as f:
-            f.write(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{SIG}\n")
+            f.write(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{SIG}\n"
+                    f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:{EICAR_SIG}\n")
         self.sock = os.path.join(self.dir, "clamd.sock")
         self.addr = "unix:" + self.sock
         self.tcp_port = free_port()
