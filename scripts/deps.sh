@@ -15,7 +15,7 @@ libjansson-dev libargon2-dev python3-cryptography
 libpq-dev postgresql-15
 libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-dejavu-core python3-prometheus-client
 gpg-wks-client
-clamav-daemon clamav-testfiles rspamd spamd spamassassin libpcre2-dev libmagic-dev libarchive-dev
+clamav-daemon clamav clamav-testfiles rspamd spamd spamassassin libpcre2-dev libmagic-dev libarchive-dev
 libldap-dev slapd ldap-utils
 curl wrk
 libcairo2-dev libpango1.0-dev libxml2-dev libqpdf-dev fonts-noto-core fonts-noto-cjk qpdf poppler-utils mupdf-tools"
