@@ -28,6 +28,10 @@ static inline sq_store *sq_of(sg_store *s)
 /* A prepared statement for sql (a string literal), reset and unbound: from the cache, or
  * prepared now. NULL with sg_store_error. Give it back with sq_done. */
 sqlite3_stmt *sq_stmt(sg_store *s, const char *sql);
+
+/* The text of migration i (0-based; it takes the schema from version i to i + 1). Also for
+ * tests/unit/test_store.c, which builds a store at an older release's version from it. */
+const char *sq_migration(int i);
 /* Done with a statement from sq_stmt. */
 void sq_done(sg_store *s, sqlite3_stmt *st);
 /* Records SQLite's message for the failed step of what (e.g. "reading a key"); returns -1. */

@@ -247,7 +247,7 @@ static const char upgrade_check_migration[] = "CREATE TABLE deb_check_upgrade (m
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 #endif
 
-static const char *migration(int i)
+const char *sq_migration(int i)
 {
 #ifdef SG_UPGRADE_CHECK_MIGRATION
     if (i == N_MIGRATIONS - 1)
@@ -319,7 +319,7 @@ static void *sq_open(const char *path, const char *password_file, char *err, siz
             break;
         }
         snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
-        if (sqlite3_exec(s->db, migration(v), NULL, NULL, &msg) != SQLITE_OK ||
+        if (sqlite3_exec(s->db, sq_migration(v), NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");
