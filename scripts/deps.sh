@@ -15,7 +15,8 @@ libjansson-dev libargon2-dev python3-cryptography
 libpq-dev postgresql-15
 libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-dejavu-core python3-prometheus-client
 gpg-wks-client
-clamav-daemon clamav-testfiles rspamd spamd spamassassin libpcre2-dev libmagic-dev libarchive-dev
+clamav-daemon clamav clamav-testfiles rspamd spamd spamassassin libpcre2-dev libmagic-dev libarchive-dev
+libldap-dev slapd ldap-utils
 curl wrk
 libcairo2-dev libpango1.0-dev libxml2-dev libqpdf-dev fonts-noto-core fonts-noto-cjk qpdf poppler-utils mupdf-tools"
 # Only for the Debian package (`make deb`, `make deb-check`: scripts/deps.sh --deb), not for
@@ -37,6 +38,8 @@ if [ -n "$missing" ]; then
     [ "$(id -u)" = 0 ] || SUDO=sudo
     # Postfix must not ask questions or configure the system instance: tests run private ones.
     echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+    # Nor slapd: test_discovery_ldap runs private ones with their own configuration.
+    echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi

@@ -74,5 +74,18 @@ SG_OP_HANDLER(sg_op_policy_revisions);
 SG_OP_HANDLER(sg_op_policy_rollback);
 /* ops_pdf.c */
 SG_OP_HANDLER(sg_op_pdf_reset);
+/* ops_users.c: internal users, aliases, groups */
+SG_OP_HANDLER(sg_op_user_list);
+SG_OP_HANDLER(sg_op_user_show);
+SG_OP_HANDLER(sg_op_user_create);
+SG_OP_HANDLER(sg_op_user_update);
+SG_OP_HANDLER(sg_op_user_delete);
+SG_OP_HANDLER(sg_op_group_list);
+SG_OP_HANDLER(sg_op_group_show);
+SG_OP_HANDLER(sg_op_group_create);
+SG_OP_HANDLER(sg_op_group_update);
+SG_OP_HANDLER(sg_op_group_delete);
+SG_OP_HANDLER(sg_op_group_member_add);
+SG_OP_HANDLER(sg_op_group_member_remove);
 
 #endif

@@ -163,6 +163,43 @@ static const sg_op_arg policy_rollback_args[] = {
 #define RO true
 #define RW false
 
+/* Internal users, aliases and groups (ops_users.c). */
+#define GROUP_MAX 64 /* SG_GROUP_NAME_MAX */
+static const char *const user_states[] = {"active", "disabled", NULL};
+static const char *const user_sorts[] = {"address", "-address", "name", "-name", "created", "-created", NULL};
+static const char *const group_sorts[] = {"name", "-name", "description", "-description", "created", "-created",
+                                          NULL};
+static const sg_op_arg user_list_args[] = {
+    QSTR("match", 254, "only users whose address, name or an alias contains this (any case)"),
+    {"state", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, user_states, "only users in this state"},
+    {"sort", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, user_sorts, "address (default), name, created; -x descending"},
+    SG_OP_ARGS_PAGE, END};
+static const sg_op_arg user_addr_args[] = {PATH("address", 254, "the user's address"), END};
+static const sg_op_arg user_create_args[] = {
+    BSTR("address", true, 254, "the user's address"),
+    BSTR("name", false, 128, "display name"),
+    {"state", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_BODY, user_states, "active (default) or disabled"},
+    BSTR("aliases", false, 4096, "other addresses of the user, comma-separated"), END};
+static const sg_op_arg user_update_args[] = {
+    PATH("address", 254, "the user's address"),
+    BSTR("name", false, 128, "display name"),
+    {"state", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_BODY, user_states, "active or disabled"},
+    BSTR("aliases", false, 4096, "replaces the aliases: comma-separated (empty: none)"), END};
+static const sg_op_arg group_list_args[] = {
+    QSTR("match", 256, "only groups whose name or description contains this (any case)"),
+    {"sort", SG_ARG_STRING, false, 16, 0, 0, SG_FROM_QUERY, group_sorts, "name (default), description, created; -x descending"},
+    SG_OP_ARGS_PAGE, END};
+static const sg_op_arg group_name_args[] = {PATH("name", GROUP_MAX, "group name"), END};
+static const sg_op_arg group_create_args[] = {
+    BSTR("name", true, GROUP_MAX, "group name (letters, digits, . _ -)"),
+    BSTR("description", false, 256, "what the group is for"), END};
+static const sg_op_arg group_update_args[] = {PATH("name", GROUP_MAX, "group name"),
+                                              BSTR("description", true, 256, "what the group is for"), END};
+static const sg_op_arg group_member_add_args[] = {PATH("name", GROUP_MAX, "group name"),
+                                                  BSTR("address", true, 254, "a user's address or alias"), END};
+static const sg_op_arg group_member_args[] = {PATH("name", GROUP_MAX, "group name"),
+                                              PATH("address", 254, "a member's address or alias"), END};
+
 /* The secret operations' arguments (ops_secret.c). */
 static const char *const key_algos[] = {"ed25519", "rsa3072", "rsa4096", NULL};
 static const char *const ca_usages[] = {"sign", "encrypt", "both", NULL};
@@ -243,6 +280,37 @@ const sg_op sg_ops[] = {
     {"audit.show", 0, RO, "GET", "/api/v1/audit/log/{entry}", {"audit", "show"}, notary_show_args,
      "One log entry with its inclusion proof in the latest signed checkpoint", "audit.show", SG_RUN_ANY, "entry",
      sg_op_notary_show},
+
+    /* internal users and groups (ops_users.c): users are the User Operator's, groups the Policy
+     * Operator's (rules name them) */
+    {"user.list", SG_ROLE_USER, RO, "GET", "/api/v1/users", {"user", "list"}, user_list_args,
+     "List internal users with filters", "user.list", SG_RUN_ANY, NULL, sg_op_user_list},
+    {"user.show", SG_ROLE_USER, RO, "GET", "/api/v1/users/{address}", {"user", "show"}, user_addr_args,
+     "An internal user with aliases and groups", "user.show", SG_RUN_ANY, "address", sg_op_user_show},
+    {"user.create", SG_ROLE_USER, RW, "POST", "/api/v1/users", {"user", "create"}, user_create_args,
+     "Add an internal user (with aliases)", "user.create", SG_RUN_ANY, "address", sg_op_user_create},
+    {"user.update", SG_ROLE_USER, RW, "PUT", "/api/v1/users/{address}", {"user", "update"}, user_update_args,
+     "Change a user's name, state or aliases", "user.update", SG_RUN_ANY, "address", sg_op_user_update},
+    {"user.delete", SG_ROLE_USER, RW, "DELETE", "/api/v1/users/{address}", {"user", "delete"}, user_addr_args,
+     "Delete an internal user with its aliases and memberships", "user.delete", SG_RUN_ANY, "address",
+     sg_op_user_delete},
+    {"group.list", SG_ROLE_POLICY, RO, "GET", "/api/v1/groups", {"group", "list"}, group_list_args,
+     "List groups with their member counts", "group.list", SG_RUN_ANY, NULL, sg_op_group_list},
+    {"group.show", SG_ROLE_POLICY, RO, "GET", "/api/v1/groups/{name}", {"group", "show"}, group_name_args,
+     "A group with its members", "group.show", SG_RUN_ANY, "name", sg_op_group_show},
+    {"group.create", SG_ROLE_POLICY, RW, "POST", "/api/v1/groups", {"group", "create"}, group_create_args,
+     "Add a group (rules test it with from_group / to_group)", "group.create", SG_RUN_ANY, "name",
+     sg_op_group_create},
+    {"group.update", SG_ROLE_POLICY, RW, "PUT", "/api/v1/groups/{name}", {"group", "update"}, group_update_args,
+     "Change a group's description", "group.update", SG_RUN_ANY, "name", sg_op_group_update},
+    {"group.delete", SG_ROLE_POLICY, RW, "DELETE", "/api/v1/groups/{name}", {"group", "delete"}, group_name_args,
+     "Delete a group and its memberships", "group.delete", SG_RUN_ANY, "name", sg_op_group_delete},
+    {"group.member-add", SG_ROLE_POLICY, RW, "POST", "/api/v1/groups/{name}/members", {"group", "add-member"},
+     group_member_add_args, "Add an internal user (by address or alias) to a group", "group.member-add",
+     SG_RUN_ANY, "name", sg_op_group_member_add},
+    {"group.member-remove", SG_ROLE_POLICY, RW, "DELETE", "/api/v1/groups/{name}/members/{address}",
+     {"group", "remove-member"}, group_member_args, "Remove a member from a group", "group.member-remove",
+     SG_RUN_ANY, "name", sg_op_group_member_remove},
 
     /* the gateway (ops_system.c) */
     {"status", SG_ROLES_ALL, RO, "GET", "/api/v1/status", {"status"}, no_args,

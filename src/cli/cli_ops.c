@@ -55,6 +55,18 @@ const sg_cli_verb sg_cli_verbs[] = {
     {"job.show", {"id"}, sg_cli_print_job},
     {"job.cancel", {"id"}, sg_cli_print_job},
     {"pdf.reset", {"sender", "rcpt"}, sg_cli_print_done},
+    {"user.list", {NULL}, sg_cli_print_users},
+    {"user.show", {"address"}, sg_cli_print_user},
+    {"user.create", {"address"}, sg_cli_print_user},
+    {"user.update", {"address"}, sg_cli_print_user},
+    {"user.delete", {"address"}, sg_cli_print_done},
+    {"group.list", {NULL}, sg_cli_print_groups},
+    {"group.show", {"name"}, sg_cli_print_group},
+    {"group.create", {"name"}, sg_cli_print_group},
+    {"group.update", {"name"}, sg_cli_print_group},
+    {"group.delete", {"name"}, sg_cli_print_done},
+    {"group.member-add", {"name", "address"}, sg_cli_print_group},
+    {"group.member-remove", {"name", "address"}, sg_cli_print_group},
 };
 const size_t sg_cli_verbs_count = sizeof sg_cli_verbs / sizeof sg_cli_verbs[0];
 

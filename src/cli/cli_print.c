@@ -639,3 +639,55 @@ int sg_cli_print_log_entry(const sg_op *op, const json_t *r)
     printf("\n%s", str(cp, "note"));
     return json_is_true(json_object_get(r, "proof_ok")) && json_is_true(json_object_get(cp, "signature_ok")) ? 0 : 1;
 }
+
+/* Internal users and groups (ops_users.c). */
+static void print_list_line(const char *label, const json_t *list)
+{
+    printf("%s:", label);
+    for (size_t i = 0; i < json_array_size(list); i++)
+        printf("%s%s", i ? ", " : " ", json_string_value(json_array_get(list, i)));
+    printf("%s\n", json_array_size(list) ? "" : " -");
+}
+
+int sg_cli_print_users(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-40s %-9s %s\n", "ADDRESS", "STATE", "NAME");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *u = json_array_get(items, i);
+        printf("%-40s %-9s %s\n", str(u, "address"), str(u, "state"), str(u, "name"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_user(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("%s (%s) %s\n", str(r, "address"), str(r, "state"), str(r, "name"));
+    print_list_line("aliases", json_object_get(r, "aliases"));
+    print_list_line("groups", json_object_get(r, "groups"));
+    return 0;
+}
+
+int sg_cli_print_groups(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    json_t *items = json_object_get(r, "items");
+    printf("%-24s %7s %s\n", "NAME", "MEMBERS", "DESCRIPTION");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *g = json_array_get(items, i);
+        printf("%-24s %7lld %s\n", str(g, "name"), (long long)num(g, "members"), str(g, "description"));
+    }
+    more(r);
+    return 0;
+}
+
+int sg_cli_print_group(const sg_op *op, const json_t *r)
+{
+    (void)op;
+    printf("%s: %s\n", str(r, "name"), str(r, "description"));
+    print_list_line("members", json_object_get(r, "member_list"));
+    return 0;
+}

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "keys/discover_filter.h"
+#include "keys/discover_ldap.h"
 #include "lib/log.h"
 #include "lib/zbase32.h"
 #include "net/fetch_helper.h"
@@ -223,6 +224,26 @@ static int keyservers(lookup *l, const sg_discovery_where *where)
     return out;
 }
 
+/* The domain's LDAP server (discover_ldap.h), bounded by what is left of the message's wait. */
+static int ldap_source(lookup *l, const sg_discovery_where *where)
+{
+    int64_t left = l->deadline - sg_discover_now_ms();
+    if (left <= 0) {
+        snprintf(l->err, sizeof l->err, "ldap: not asked, discovery.timeout (%d s) is over", l->e->cfg->timeout);
+        return R_ERROR;
+    }
+    char fpr[SG_PGP_FPR_LEN + 1], url[512];
+    int r = sg_discover_ldap(&where->ldap, l->e->cfg, l->w->addr, left, &l->key, &l->keylen, fpr, url, l->err,
+                             sizeof l->err);
+    if (r == 1) {
+        copy(l->fpr, sizeof l->fpr, fpr);
+        copy(l->source, sizeof l->source, "ldap");
+        copy(l->url, sizeof l->url, url);
+        return R_FOUND;
+    }
+    return r == 0 ? R_NONE : R_ERROR;
+}
+
 /* Is a key of the recipient's held that an operator imported (verified)? */
 static int has_verified(const sg_discover_env *e, const char *addr, const char *except)
 {
@@ -369,6 +390,8 @@ int sg_discover_pgp(const sg_discover_env *e, const char *addr, int64_t deadline
             r = wkd(&l, dcached == 0);
         } else if (where->sources[i] == SG_DSRC_KEYSERVER) {
             r = keyservers(&l, where);
+        } else if (where->sources[i] == SG_DSRC_LDAP) {
+            r = ldap_source(&l, where);
         } else {
             continue;
         }
@@ -443,6 +466,11 @@ void sg_discover_plan(const sg_discover_env *e, const char *addr, char *out, siz
                 server_url(&w, where->keyservers[k], url, sizeof url);
                 o += (size_t)snprintf(out + o, outlen - o, "%skeyserver %s", o ? "; " : "", url);
             }
+        } else if (where->sources[i] == SG_DSRC_LDAP) {
+            char filter[768] = "";
+            sg_ldap_filter(where->ldap.filter, w.addr, filter, sizeof filter);
+            o += (size_t)snprintf(out + o, outlen - o, "%sldap %s base \"%s\" filter %s", o ? "; " : "",
+                                  where->ldap.uri, where->ldap.base, filter);
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys/certstore.h"
 #include "keys/keystore.h"
 #include "lib/config.h"
 #include "store/store.h"
@@ -22,7 +23,8 @@ typedef struct sg_discover_env {
     const sg_discovery_cfg *cfg;
     sg_store *st;
     sg_keystore *ks;
-    pthread_mutex_t *lock; /* guards st and ks */
+    sg_certstore *cs;      /* S/MIME discovery (sg_discover_smime); NULL: none */
+    pthread_mutex_t *lock; /* guards st, ks and cs */
 } sg_discover_env;
 
 /* Looks addr's OpenPGP key up and imports it (reduced, at trust level discovered). deadline_ms
@@ -30,6 +32,11 @@ typedef struct sg_discover_env {
  * 1 a key was imported, 0 definitively none (not found, refused keys, or kept pending beside a
  * verified key), -1 the lookup did not finish or failed: err says why. */
 int sg_discover_pgp(const sg_discover_env *e, const char *addr, int64_t deadline_ms, char *err, size_t errlen);
+
+/* Looks addr's S/MIME certificate up in the domain's LDAP server (discover_smime.c) and
+ * keeps the first one that validates for addr and encryption against a trust anchor of the
+ * certstore (as a learned certificate). Same results as sg_discover_pgp. */
+int sg_discover_smime(const sg_discover_env *e, const char *addr, int64_t deadline_ms, char *err, size_t errlen);
 
 /* addr's usable key came from discovery and its lookup is older than discovery.positive_ttl:
  * 1 (look it up again: sg_discover_pgp), 0 not due (or an operator's key), -1 store error. */

@@ -51,8 +51,20 @@ typedef struct sg_revocation_cfg {
 void sg_revocation_defaults(sg_revocation_cfg *r);
 
 /* Key discovery for outgoing mail (docs/discovery.md, docs/configuration.md "discovery"). */
-enum sg_disc_source { SG_DSRC_LOCAL = 1, SG_DSRC_WKD = 2, SG_DSRC_KEYSERVER = 3 };
-#define SG_DISC_MAX_SOURCES 3
+enum sg_disc_source { SG_DSRC_LOCAL = 1, SG_DSRC_WKD = 2, SG_DSRC_KEYSERVER = 3, SG_DSRC_LDAP = 4 };
+#define SG_DISC_MAX_SOURCES 4
+/* An LDAP server asked for a domain's recipients (docs/discovery.md "LDAP"). */
+typedef struct sg_discovery_ldap {
+    char uri[256];           /* ldap://host[:port] (StartTLS) or ldaps://host[:port]; "" = none */
+    char base[256];          /* base DN of the subtree search */
+    char filter[256];        /* with {address}: replaced by the address, RFC 4515-escaped */
+    char bind_dn[256];       /* "" = anonymous */
+    char password_file[512]; /* the bind password, first line */
+    char cert_attr[64];      /* default userCertificate;binary */
+    char pgp_attr[64];       /* default pgpKey */
+    int timeout;             /* seconds, within what is left of discovery.timeout */
+    int size_limit;          /* entries the server may return */
+} sg_discovery_ldap;
 #define SG_DISC_MAX_SERVERS 4
 #define SG_DISC_MAX_DOMAINS 16
 #define SG_DISC_MAX_RESOLVE 8
@@ -62,6 +74,7 @@ typedef struct sg_discovery_where {
     int nsources;
     char keyservers[SG_DISC_MAX_SERVERS][256]; /* https://host (VKS) or hkps://host (HKP) */
     int nkeyservers;
+    sg_discovery_ldap ldap;
 } sg_discovery_where;
 typedef struct sg_discovery_cfg {
     sg_discovery_where all;                          /* the defaults: sources = ["local"] */

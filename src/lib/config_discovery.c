@@ -18,6 +18,7 @@ void sg_discovery_defaults(sg_discovery_cfg *d)
     d->max_size = 256L << 10;
     d->positive_ttl = 7 * 86400;
     d->negative_ttl = 3600;
+    sg_discovery_ldap_defaults(&d->all.ldap);
 }
 
 const sg_discovery_where *sg_discovery_for(const sg_discovery_cfg *d, const char *domain)
@@ -81,7 +82,7 @@ static config_setting_t *where_setting(config_setting_t *s, sg_discovery_where *
 {
     if (named(s, "sources")) {
         if (!is_list(s, SG_DISC_MAX_SOURCES)) {
-            snprintf(msg, msglen, "discovery.sources: expected a list of \"local\", \"wkd\", \"keyserver\"");
+            snprintf(msg, msglen, "discovery.sources: expected a list of \"local\", \"wkd\", \"keyserver\", \"ldap\"");
             return s;
         }
         w->nsources = 0;
@@ -91,12 +92,13 @@ static config_setting_t *where_setting(config_setting_t *s, sg_discovery_where *
                       : strcmp(v, "local") == 0       ? SG_DSRC_LOCAL
                       : strcmp(v, "wkd") == 0         ? SG_DSRC_WKD
                       : strcmp(v, "keyserver") == 0   ? SG_DSRC_KEYSERVER
+                      : strcmp(v, "ldap") == 0        ? SG_DSRC_LDAP
                                                       : 0;
             for (int j = 0; src && j < w->nsources; j++)
                 if (w->sources[j] == src)
                     src = 0;
             if (!src) {
-                snprintf(msg, msglen, "discovery.sources: element %d: \"local\", \"wkd\" or \"keyserver\", each once", i);
+                snprintf(msg, msglen, "discovery.sources: element %d: \"local\", \"wkd\", \"keyserver\" or \"ldap\", each once", i);
                 return s;
             }
             w->sources[w->nsources++] = src;
@@ -114,6 +116,8 @@ static config_setting_t *where_setting(config_setting_t *s, sg_discovery_where *
             }
         return bad;
     }
+    if (named(s, "ldap"))
+        return sg_config_load_discovery_ldap(s, &w->ldap, msg, msglen);
     snprintf(msg, msglen, "discovery.%s: unknown setting", config_setting_name(s));
     return s;
 }
@@ -210,5 +214,15 @@ config_setting_t *sg_config_load_discovery(config_setting_t *g, sg_discovery_cfg
     }
     if (!bad && doms)
         bad = domains(doms, d, msg, msglen);
+    /* A domain that asks LDAP must say which server: found now, not at the first lookup. */
+    for (int i = -1; !bad && i < d->ndomains; i++) {
+        const sg_discovery_where *w = i < 0 ? &d->all : &d->domains[i];
+        for (int j = 0; j < w->nsources && !bad; j++)
+            if (w->sources[j] == SG_DSRC_LDAP && (!w->ldap.uri[0] || !w->ldap.base[0])) {
+                snprintf(msg, msglen, "discovery%s%s: sources has \"ldap\" but ldap.uri or ldap.base is missing",
+                         i < 0 ? "" : ".domains ", i < 0 ? "" : w->domain);
+                bad = doms && i >= 0 ? doms : g;
+            }
+    }
     return bad;
 }

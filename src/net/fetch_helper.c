@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/privdrop.h"
+#include "net/ldap_search.h"
 #include "net/netio.h"
 
 #define MAX_URL 2048u
@@ -110,8 +112,13 @@ static void run_job(int fd, job *j)
     uint8_t *out = NULL;
     size_t outlen = 0;
     char err[MAX_ERR] = "";
-    int rc = sg_http_fetch_direct(j->url, j->h.ctype_len ? j->ctype : NULL, j->h.body_len ? j->body : NULL,
-                                  j->h.body_len, &lim, &out, &outlen, err, sizeof err);
+    int rc = j->h.flags & SG_FETCH_F_LDAP
+                 ? sg_ldap_search_direct(j->url, j->body, j->h.body_len, lim.timeout_ms, lim.max_size, j->ca, &out,
+                                         &outlen, err, sizeof err)
+                 : sg_http_fetch_direct(j->url, j->h.ctype_len ? j->ctype : NULL, j->h.body_len ? j->body : NULL,
+                                        j->h.body_len, &lim, &out, &outlen, err, sizeof err);
+    if (j->h.flags & SG_FETCH_F_LDAP)
+        explicit_bzero(j->body, j->h.body_len); /* the bind password */
     sg_fetch_resp_hdr r = {
         .magic = SG_FETCH_MAGIC, .rc = rc, .err_len = (uint32_t)strlen(err), .id = j->h.id, .body_len = outlen};
     pthread_mutex_lock(&out_mu);

@@ -1,4 +1,5 @@
-/* fetch_helper.h - a small child process that makes the revocation fetches for its parent, as
+/* fetch_helper.h - a small child process that makes the revocation fetches, and the key
+ * discovery requests (HTTP, and LDAP searches: net/ldap_search.h), for its parent, as
  * an unprivileged user with no files, no store and no KEK. Owner: src/net.
  * SECURITY: libcurl's HTTP and TLS code then runs outside the process that holds unwrapped
  * keys; the parent only parses the bytes it gets back (and caps them itself). Start it before

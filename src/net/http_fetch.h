@@ -24,6 +24,7 @@ typedef struct sg_fetch_limits {
 
 #define SG_FETCH_F_HTTPS_ONLY 1u     /* refuse http:// */
 #define SG_FETCH_F_PUBLIC_ONLY 2u    /* refuse to connect to loopback, private, link-local addresses */
+#define SG_FETCH_F_LDAP 4u           /* the fetch helper runs an LDAP search (net/ldap_search.h) */
 
 enum sg_fetch_status {
     SG_FETCH_OK = 0,

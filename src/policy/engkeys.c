@@ -50,10 +50,21 @@ static int discovering_can_encrypt_to(void *ctx, const char *addr, int method)
     int r = can_encrypt_to(NULL, addr, method);
     const sg_config *cfg = d->env->cfg;
     const char *at = addr ? strrchr(addr, '@') : NULL;
-    if (r < 0 || method != SG_METHOD_PGP || !cfg || !at || sg_config_is_internal_domain(cfg, at + 1))
+    if (r < 0 || (method != SG_METHOD_PGP && method != SG_METHOD_SMIME) || !cfg || !at ||
+        sg_config_is_internal_domain(cfg, at + 1))
         return r;
-    sg_discover_env e = {.cfg = &cfg->discovery, .st = d->env->st, .ks = d->env->ks, .lock = d->env->lock};
+    sg_discover_env e = {.cfg = &cfg->discovery, .st = d->env->st, .ks = d->env->ks, .cs = d->env->cs, .lock = d->env->lock};
     char err[256];
+    if (method == SG_METHOD_SMIME) {
+        if (r == 1)
+            return 1;
+        int f = sg_discover_smime(&e, addr, d->deadline_ms, err, sizeof err);
+        if (f < 0) {
+            snprintf(d->err, sizeof d->err, "certificate discovery for %s did not finish: %s", addr, err);
+            return -1;
+        }
+        return f == 1 ? can_encrypt_to(NULL, addr, method) : 0;
+    }
     if (r == 1) {
         /* A discovered key past its lifetime is looked up again; until that succeeds the key
          * in hand (still valid) is used: a failed refresh never stops encryption. */

@@ -347,6 +347,17 @@ static int eval_one(const sg_policy *p, const sg_pfacts *f, const sg_pkeys *k, c
         if (!r->cont)
             break;
     }
+    /* No rule decided: nothing matched, or only rules with continue = true, whose chains have
+     * no final action. docs/policy.md: the message is delivered (unchanged, apart from what
+     * those rules added). Without a final action the chain would send nothing and the message
+     * accepted with 250 would be gone. */
+    static const sg_paction implicit_deliver = {.kind = SG_ACT_DELIVER};
+    int last = d->nchain ? d->chain[d->nchain - 1]->kind : -1;
+    if (last != SG_ACT_DELIVER && last != SG_ACT_HOLD && last != SG_ACT_RETURN && last != SG_ACT_DELETE) {
+        if (d->nchain >= sizeof d->chain / sizeof d->chain[0])
+            return -1;
+        d->chain[d->nchain++] = &implicit_deliver;
+    }
     return 0;
 }
 

@@ -40,7 +40,7 @@ static int engines_up(const sg_config *cfg, sg_store *st, sg_keystore **ks, sg_c
 static void explain_keys(const sg_engine_env *env, const char *const *to, size_t nto, FILE *o)
 {
     fprintf(o, "\nkeys (OpenPGP)\n");
-    sg_discover_env de = {.cfg = &env->cfg->discovery, .st = env->st, .ks = env->ks, .lock = env->lock};
+    sg_discover_env de = {.cfg = &env->cfg->discovery, .st = env->st, .ks = env->ks, .cs = env->cs, .lock = env->lock};
     for (size_t i = 0; i < nto; i++) {
         char fpr[SG_PGP_FPR_LEN + 1], plan[1500];
         sg_store_provenance p;

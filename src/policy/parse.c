@@ -325,12 +325,19 @@ static int parse_groups(px *x, const config_setting_t *l, sg_policy *p)
                 gr->n = ml.n;
                 if (rc < 0)
                     return -1;
+            } else if (strcmp(nm, "source") == 0) {
+                const char *v = config_setting_get_string(s);
+                if (!v || (strcmp(v, "store") != 0 && strcmp(v, "file") != 0))
+                    return fail(x, s, "a group's source is \"store\" or \"file\"");
+                gr->from_store = strcmp(v, "store") == 0;
             } else {
-                return fail(x, s, "unknown key '%s' in a group (name, members)", nm);
+                return fail(x, s, "unknown key '%s' in a group (name, members, source)", nm);
             }
         }
         if (!gr->name)
             return fail(x, g, "group without 'name'");
+        if (gr->from_store && gr->n)
+            return fail(x, g, "a group with source = \"store\" takes its members from the store, not 'members'");
         for (size_t k = 0; k + 1 < p->ngroups; k++)
             if (strcasecmp(p->groups[k].name, gr->name) == 0)
                 return fail(x, g, "group '%s' defined twice (first on line %d)", gr->name, p->groups[k].line);

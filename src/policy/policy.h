@@ -64,6 +64,10 @@ typedef struct sg_pgroup {
     char **members; /* address patterns (glob; "@domain" or a bare domain = every address in it) */
     size_t n;
     int line;
+    /* source = "store": the members are the store's group of this name (internal users and
+     * their aliases, managed with group.* operations), filled in by sg_policy_fill_store_groups
+     * (ugroups.c) whenever the policy is loaded; the file names none. */
+    bool from_store;
 } sg_pgroup;
 
 /* A list of glob patterns (case-insensitive). */

@@ -2,6 +2,7 @@
  * Revisions are only ever added, so the history of what ran when stays; the text is kept as
  * written (comments and all), so `policy show` gives back what the administrator loaded. */
 #include "policy/pstore.h"
+#include "policy/ugroups.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +39,15 @@ int sg_pstore_get(sg_store *st, long long rev, char **text, char **source, long 
     return rc;
 }
 
+/* p with its store groups filled, or NULL (p freed) with why on a store error. */
+static sg_policy *fill(sg_policy *p, sg_store *st, char *why, size_t whylen)
+{
+    if (sg_policy_fill_store_groups(p, st, why, whylen) == 0)
+        return p;
+    sg_policy_free(p);
+    return NULL;
+}
+
 sg_policy *sg_pstore_active(sg_store *st, const char *const *internal, size_t ninternal, long long *rev,
                             long long *broken_rev, char *broken, size_t brokenlen)
 {
@@ -64,7 +74,7 @@ sg_policy *sg_pstore_active(sg_store *st, const char *const *internal, size_t ni
         free(source);
         if (p) {
             *rev = r;
-            return p;
+            return fill(p, st, broken, brokenlen);
         }
         if (!*broken_rev) {
             *broken_rev = r;
@@ -77,5 +87,5 @@ sg_policy *sg_pstore_active(sg_store *st, const char *const *internal, size_t ni
         sg_policy_parse(sg_policy_default_text, "default policy", internal, ninternal, err, sizeof err);
     if (!p && !*broken_rev)
         snprintf(broken, brokenlen, "%s", err);
-    return p;
+    return p ? fill(p, st, broken, brokenlen) : NULL;
 }

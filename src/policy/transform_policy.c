@@ -30,6 +30,7 @@
 typedef struct pol {
     sg_policy *p;
     long long rev;
+    int64_t users_gen; /* the users generation its store groups were read at */
     int refs;
 } pol;
 
@@ -37,7 +38,8 @@ static struct {
     const sg_engine_env *env;
     pthread_mutex_t mu; /* guards cur and seen */
     pol *cur;
-    int64_t seen; /* the policy generation of the last look at the revisions, good or not */
+    int64_t seen;       /* the policy generation of the last look at the revisions, good or not */
+    int64_t seen_users; /* the users generation then: the policy's store groups were read at it */
 } T = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static pol *acquire(void)
@@ -67,18 +69,21 @@ static const char *const *internal(void)
 
 int sg_transform_policy_reload(void)
 {
-    /* The store's generation says whether any revision was added since the last look (by
-     * any process); only then are the revisions read. */
-    int64_t gen;
+    /* The store's generations say whether any revision was added, or any user, alias, group
+     * or membership changed, since the last look (by any process); only then is the policy
+     * read again (with its store groups, ugroups.c). */
+    int64_t gen, ugen = 0;
     pthread_mutex_lock(T.env->lock);
     int g = sg_store_generation(T.env->st, SG_GEN_POLICY, &gen);
+    if (g == 0)
+        g = sg_store_generation(T.env->st, SG_GEN_USERS, &ugen);
     pthread_mutex_unlock(T.env->lock);
     if (g < 0) {
         sg_error(NULL, "event=policy-reload-failed error=\"cannot read the store\" action=keeping-policy");
         return -1;
     }
     pthread_mutex_lock(&T.mu);
-    bool same = T.cur && gen == T.seen;
+    bool same = T.cur && gen == T.seen && ugen == T.seen_users;
     pthread_mutex_unlock(&T.mu);
     if (same)
         return 0;
@@ -90,6 +95,7 @@ int sg_transform_policy_reload(void)
     pthread_mutex_unlock(T.env->lock);
     pthread_mutex_lock(&T.mu);
     T.seen = gen;
+    T.seen_users = ugen;
     pthread_mutex_unlock(&T.mu);
     if (broken_rev)
         sg_error(NULL, "event=policy-refused rev=%lld error=\"%s\" action=keeping-policy", broken_rev,
@@ -101,7 +107,7 @@ int sg_transform_policy_reload(void)
     }
     pthread_mutex_lock(&T.mu);
     pol *old = T.cur;
-    if (old && old->rev == rev) { /* a broken newer revision: the one in force stays */
+    if (old && old->rev == rev && ugen == old->users_gen) { /* a broken newer revision: the one in force stays */
         pthread_mutex_unlock(&T.mu);
         sg_policy_free(p);
         return -1;
@@ -112,7 +118,7 @@ int sg_transform_policy_reload(void)
         sg_policy_free(p);
         return -1;
     }
-    *n = (pol){.p = p, .rev = rev, .refs = 1};
+    *n = (pol){.p = p, .rev = rev, .users_gen = ugen, .refs = 1};
     T.cur = n;
     pthread_mutex_unlock(&T.mu);
     if (old)

@@ -1,7 +1,7 @@
 /* store.h - the database behind keys, certificates, policy and history. Owner: src/store.
  * The store is the only code that speaks SQL. Callers see typed calls, one header per kind
  * of data (store/pgp_rows.h, store/x509_rows.h, store/revocation_rows.h, store/policy_rows.h,
- * store/admin_rows.h),
+ * store/admin_rows.h, store/users_rows.h),
  * and never a database handle. Behind those calls sits a backend (store_int.h): SQLite
  * (src/store/sqlite/) or PostgreSQL (src/store/pg/, shared by the nodes of a cluster), chosen
  * by the `store` setting, without touching a caller.
@@ -49,6 +49,7 @@ typedef enum {
     SG_GEN_X509,   /* certificates, their keys, trust, CRLs, OCSP answers, learned capabilities */
     SG_GEN_POLICY, /* policy revisions */
     SG_GEN_ADMIN,  /* administrator accounts and API tokens (not sessions, not audit events) */
+    SG_GEN_USERS,  /* internal users, their aliases, groups and memberships */
 } sg_store_gen;
 int sg_store_generation(sg_store *s, sg_store_gen which, int64_t *gen);
 /* Changes announced by other connections (PostgreSQL: NOTIFY on channel sealgate_store, sent

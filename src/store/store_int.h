@@ -20,6 +20,7 @@ struct sg_store_notary_ops;
 struct sg_store_job_ops;
 struct sg_store_pdfpass_ops;
 struct sg_store_cluster_ops;
+struct sg_store_users_ops;
 
 typedef struct sg_store_backend {
     const char *name;
@@ -48,6 +49,7 @@ typedef struct sg_store_backend {
     const struct sg_store_job_ops *jobs;      /* long operations (issue 18) */
     const struct sg_store_pdfpass_ops *pdfpass; /* the pdf method's passwords (issue 12) */
     const struct sg_store_cluster_ops *cluster; /* nodes, shared values, job locks (issue 16) */
+    const struct sg_store_users_ops *users;   /* internal users, aliases, groups (issue 18) */
 } sg_store_backend;
 
 struct sg_store {

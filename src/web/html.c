@@ -111,20 +111,22 @@ void sg_html_age(sg_buf *b, json_int_t s)
 
 typedef struct nav_item {
     const char *href, *label, *key, *op; /* op: shown when the account may call it */
+    const char *op2;                     /* or this one (NULL: none) */
 } nav_item;
 
 static const nav_item nav[] = {
-    {"/", "Dashboard", "dashboard", "status"},
-    {"/queue", "Queue", "queue", "queue.list"},
-    {"/keys", "Keys", "keys", "key.list"},
-    {"/ca", "Local CA", "ca", "ca.export"},
-    {"/policy", "Policy", "policy", "policy.show"},
-    {"/jobs", "Jobs", "jobs", "job.list"},
-    {"/events", "Events", "events", "audit.list"},
-    {"/auditor", "Auditor", "auditor", "audit.search"},
-    {"/admins", "Admins", "admins", "admin.list"},
-    {"/settings", "Settings", "settings", "check-config"},
-    {"/account", "Account", "account", "account.password"},
+    {"/", "Dashboard", "dashboard", "status", NULL},
+    {"/queue", "Queue", "queue", "queue.list", NULL},
+    {"/keys", "Keys", "keys", "key.list", NULL},
+    {"/ca", "Local CA", "ca", "ca.export", NULL},
+    {"/policy", "Policy", "policy", "policy.show", NULL},
+    {"/users", "Users and groups", "users", "user.list", "group.list"},
+    {"/jobs", "Jobs", "jobs", "job.list", NULL},
+    {"/events", "Events", "events", "audit.list", NULL},
+    {"/auditor", "Auditor", "auditor", "audit.search", NULL},
+    {"/admins", "Admins", "admins", "admin.list", NULL},
+    {"/settings", "Settings", "settings", "check-config", NULL},
+    {"/account", "Account", "account", "account.password", NULL},
 };
 
 void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const char *active)
@@ -142,8 +144,8 @@ void sg_html_begin(sg_buf *b, const char *title, const sg_web_who *who, const ch
                       "<div class=\"brand\"><span class=\"mark\" aria-hidden=\"true\">sg</span>sealgate</div>"
                       "<nav class=\"side\" aria-label=\"Main\"><ul>");
     for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
-        const sg_op *op = sg_op_find(nav[i].op);
-        if (who && op && !sg_op_allowed(op, who->roles))
+        const sg_op *op = sg_op_find(nav[i].op), *op2 = nav[i].op2 ? sg_op_find(nav[i].op2) : NULL;
+        if (who && op && !sg_op_allowed(op, who->roles) && !(op2 && sg_op_allowed(op2, who->roles)))
             continue;
         if (who && who->must_change && strcmp(nav[i].key, "account") != 0)
             continue; /* a one-time password reaches no other page (router.c) */

@@ -83,6 +83,8 @@ void sg_web_route(void *ctx, sg_http_req *req)
         sg_web_page_ca(w, req, &who);
     else if (prefix(path, "/auditor"))
         sg_web_page_auditor(w, req, &who);
+    else if (prefix(path, "/users"))
+        sg_web_page_users(w, req, &who);
     else if (strcmp(path, "/events") == 0 && get)
         sg_web_page_events(w, req, &who);
     else if (strcmp(path, "/admins") == 0)

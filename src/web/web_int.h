@@ -130,6 +130,7 @@ void sg_web_page_dashboard(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_queue(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_keys(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_policy(sg_web *w, sg_http_req *req, const sg_web_who *who);
+void sg_web_page_users(sg_web *w, sg_http_req *req, const sg_web_who *who); /* pages_users.c */
 void sg_web_page_events(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_ca(sg_web *w, sg_http_req *req, const sg_web_who *who);
 void sg_web_page_settings(sg_web *w, sg_http_req *req, const sg_web_who *who);

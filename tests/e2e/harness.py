@@ -227,6 +227,18 @@ class Gateway:
         return subprocess.run([BINARY, "-c", self.conf, *args], capture_output=True, text=True,
                               input=input, timeout=60)
 
+    def load_policy(self, text, timeout=20):
+        """Writes text as a policy file beside the spool, `policy load`s it and waits until
+        cryptd has it in force (one more event=policy-loaded); returns (cli result, in force)."""
+        path = os.path.join(self.base, "policy-loaded.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        wait_for(lambda: "event=policy-loaded" in self.log_text(), timeout, 0.2)  # the store is open
+        n = self.log_text().count("event=policy-loaded")
+        r = self.cli("policy", "load", path)
+        return r, r.returncode == 0 and wait_for(lambda: self.log_text().count("event=policy-loaded") > n,
+                                                 timeout, 0.2)
+
     def log_tail(self, n=6):
         try:
             with open(self.logpath, "rb") as f:

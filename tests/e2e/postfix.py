@@ -272,10 +272,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 
 @contextlib.contextmanager
-def through_postfix(tap, name, label, users=("alice", "bob")):
+def through_postfix(tap, name, label, users=("alice", "bob"), extra=""):
     """with through_postfix(tap, "what", "pf-x") as (pf, gw, hop): the content-filter shape with
     the internet played by a recording next hop (every other domain goes to hop), both started;
-    everything is cleaned up afterwards and an exception is one failure named after `name`."""
+    everything is cleaned up afterwards and an exception is one failure named after `name`.
+    extra is added to sealgate's configuration (e.g. a `scan` section)."""
     with scenario(tap, name + " harness") as keep:
         sg_port, hop_port = free_port(), free_port()
         hop = keep(FakeSmtp(hop_port))
@@ -283,7 +284,7 @@ def through_postfix(tap, name, label, users=("alice", "bob")):
         pf = keep(Postfix(filter_port=sg_port, users=list(users), name=label,
                           external_hop=("127.0.0.1", hop_port)))
         gw = keep(Gateway(label, smtpd_port=sg_port, next_hop_port=pf.reinject_port, sink=False,
-                          relay_extra='tls = "none";'))
+                          relay_extra='tls = "none";', extra=extra))
         pf.start()
         gw.start()
         yield pf, gw, hop

@@ -13,15 +13,11 @@ Needs root (Postfix). Owner: src/policy.
 """
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Tap, can_run, send, wait_for  # noqa: E402
 from postfix import through_postfix  # noqa: E402
-
-TMP = tempfile.mkdtemp(prefix="sg-policy-e2e-")
 
 
 def header_of(data):
@@ -86,16 +82,12 @@ def default_policy(tap, pf, gw, hop):
 
 
 def loaded_policy(tap, pf, gw, hop):
-    path = os.path.join(TMP, "policy.conf")
-    with open(path, "w") as f:
-        f.write('rules = (\n'
-                '  { name = "out"; if = { direction = "outgoing"; };\n'
-                '    then = ( { archive = "bob@demo.test"; }, "encrypt", "sign" ); mixed = "liberal"; },\n'
-                '  { name = "rest"; then = "deliver"; }\n'
-                ');\n')
-    n = gw.log_text().count("event=policy-loaded")
-    r = gw.cli("policy", "load", path)
-    tap.check(r.returncode == 0 and wait_for(lambda: gw.log_text().count("event=policy-loaded") > n, 10, 0.2),
+    r, ok = gw.load_policy('rules = (\n'
+                           '  { name = "out"; if = { direction = "outgoing"; };\n'
+                           '    then = ( { archive = "bob@demo.test"; }, "encrypt", "sign" ); mixed = "liberal"; },\n'
+                           '  { name = "rest"; then = "deliver"; }\n'
+                           ');\n', timeout=10)
+    tap.check(ok,
               "a policy is loaded while the gateway runs and cryptd takes it without a restart",
               r.stdout + r.stderr)
     hop.messages.clear()
@@ -123,7 +115,6 @@ def main():
     with through_postfix(tap, "policy through Postfix", "pf-policy") as (pf, gw, hop):
         default_policy(tap, pf, gw, hop)
         loaded_policy(tap, pf, gw, hop)
-    shutil.rmtree(TMP, ignore_errors=True)
     return tap.exit()
 
 

@@ -17,8 +17,9 @@ shows the password. Issue 16's cluster operations: a node with a KEK of its own 
 to the survivor when its node is killed; a key deleted or imported on A applies at once on B
 (NOTIFY), a session ended on B is refused by A's portal; node A killed with mail in its spool:
 `queue adopt` on B delivers each message once, however often adopted; the primary stops and
-the streaming replica (pg_basebackup -R) is promoted: both nodes reconnect through the
-multi-host URI and deliver. Owner: src/store (PostgreSQL backend)."""
+the streaming replica (pg_basebackup -R) is promoted under a steady load through both nodes at
+once: both nodes reconnect through the multi-host URI, and every message answered 250 during the
+fail-over is delivered exactly once (by Message-ID over both sinks), encrypted. Owner: src/store (PostgreSQL backend)."""
 import grp
 import json
 import os
@@ -28,6 +29,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -117,6 +119,64 @@ def dashboard_screenshot(port, cookies, path):
         return "Cluster" in d.page_source and "gw-b.demo.test" in d.page_source
     finally:
         d.quit()
+
+
+class Load:
+    """A steady load through several nodes at once: one thread per node sends a message to bob
+    (unique Message-ID <load-N@demo.test>) on a new SMTP connection every 0.1 s, keeping the
+    Message-IDs a node answered 250 to; a refusal (4xx, a dropped connection) is counted, not
+    kept, as the client would retry it."""
+
+    def __init__(self, gws, limit=60):
+        self.gws, self.limit, self.lock = gws, limit, threading.Lock()
+        self.done, self.sent, self.refused, self.n = threading.Event(), [], 0, 0
+        self.threads = [threading.Thread(target=self.run, args=(gw,), daemon=True) for gw in gws]
+
+    def start(self):
+        for th in self.threads:
+            th.start()
+
+    def run(self, gw):
+        sent = 0
+        while not self.done.is_set() and sent < self.limit:
+            with self.lock:
+                self.n += 1
+                mid = f"<load-{self.n}@demo.test>".encode()
+            m = (b"From: <alice@demo.test>\r\nTo: <bob@x.example>\r\nSubject: load\r\nMessage-ID: " + mid
+                 + b"\r\n\r\nThe plan, load " + mid + b".\r\n")
+            s = None
+            try:
+                s = smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30)
+                s.sendmail("alice@demo.test", ["bob@x.example"], m)  # returns on the 250 to DATA
+                with self.lock:
+                    self.sent.append((gw.smtp_port, mid))
+                sent += 1
+            except (smtplib.SMTPException, OSError):
+                with self.lock:
+                    self.refused += 1
+            try:
+                if s:
+                    s.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.done.wait(0.1)
+
+    def mark(self):
+        with self.lock:
+            return len(self.sent)
+
+    def count(self, gw, since=0):
+        with self.lock:
+            return sum(1 for p, _ in self.sent[since:] if p == gw.smtp_port)
+
+    def accepted(self):
+        with self.lock:
+            return [mid for _, mid in self.sent]
+
+    def stop(self):
+        self.done.set()
+        for th in self.threads:
+            th.join(60)
 
 
 def policy_loaded(gw, n):
@@ -399,8 +459,16 @@ try:
 
     # ---- the primary dies and the replica is promoted: both nodes reconnect through the
     # multi-host URI (target_session_attrs=read-write) and go on, mail in between deferred ----
+    # ... under a steady load through both nodes at once: every message a node answered 250 to is
+    # delivered once (counted by Message-ID over both sinks), encrypted, none in the clear
+    load = Load((A, B))
+    load.start()
+    flowing = wait_for(lambda: all(load.count(gw) >= 3 for gw in (A, B)), 30)
     pg.stop_server()
+    down = load.mark()
+    no_primary = wait_for(lambda: all(load.count(gw, down) >= 2 for gw in (A, B)), 30)  # accepted meanwhile
     rep.promote()
+    mark = load.mark()
     sent = []
     for gw in (A, B):
         m = msg(f"after fail-over {gw.smtp_port}", "bob@x.example")
@@ -420,6 +488,40 @@ try:
     t.ok(ok and is_pgp(delivered(A, sent[0])) and is_pgp(delivered(B, sent[1])),
          "primary stopped, replica promoted: both nodes reconnect and deliver, encrypted",
          A.log_text()[-1200:] + B.log_text()[-1200:])
+    wait_for(lambda: all(load.count(gw, mark) >= 8 for gw in (A, B)), 40)  # the load goes on after it
+    load.stop()
+    accepted = load.accepted()
+    per = {gw.smtp_port: load.count(gw) for gw in (A, B)}
+    during = {gw.smtp_port: load.count(gw, down) - load.count(gw, mark) for gw in (A, B)}
+    after = {gw.smtp_port: load.count(gw, mark) for gw in (A, B)}
+    print(f"# load: accepted per node {per}, with no primary {during}, after the promotion {after},"
+          f" refused {load.refused}", flush=True)
+
+    def sink_index():
+        """Message-ID -> the delivered copies of the load's messages, over both nodes' sinks."""
+        seen = {}
+        for gw in (A, B):
+            for f in gw.sink_files():
+                with open(os.path.join(gw.sink_dir, "new", f), "rb") as fh:
+                    d = fh.read()
+                m = re.search(rb"^Message-ID: (<load-[^>]+>)", head(d), re.M | re.I)
+                if m:
+                    seen.setdefault(m.group(1), []).append(d)
+        return seen
+
+    wait_for(lambda: set(accepted) <= set(sink_index()), 90)
+    time.sleep(3)  # time for a duplicate to arrive, if there were one
+    seen = sink_index()
+    missing = [m for m in accepted if m not in seen]
+    twice = [m for m, c in seen.items() if len(c) > 1]
+    clear = [m for m, c in seen.items() if any(not is_pgp(d) or b"The plan, load" in d for d in c)]
+    t.ok(flowing and no_primary and all(during.values()) and all(after.values()),
+         "load: mail flows through both nodes before the primary stops, while there is none, and after the "
+         "replica is promoted", f"accepted per node {per}, with no primary {during}, after the promotion {after}")
+    t.ok(accepted and not missing and not twice,
+         f"load: each of the {len(accepted)} messages answered 250 during the fail-over is delivered exactly once",
+         f"missing {missing[:5]} ({len(missing)}), twice {twice[:5]}, unknown {set(seen) - set(accepted)}")
+    t.ok(seen and not clear, "load: none of them was passed in the clear (all PGP/MIME at the sink)", repr(clear[:5]))
     r = B.cli("admin", "add", "fred", "--role", "auditor")
     t.ok(r.returncode == 0 and "fred" in A.cli("admin", "list").stdout,
          "the promoted server takes writes (an account added on B, listed on A)", r.stdout + r.stderr)

@@ -34,7 +34,8 @@ NEEDS = [
     ("cmd", "rm", "test_certs"), ("cmd", "git", "test_fresh_check, scripts/fresh-check"),
     ("cmd", "perl", "swaks, this suite"), ("cmd", "dpkg", "this suite"), ("cmd", "dpkg-query", "this suite"),
     ("cmd", "psql", "tests/lib/sgpg.py (store-pg, test_cluster; the server is postgresql-15's)"),
-    ("cmd", "clamd", "test_scan (a private clamd)"), ("cmd", "rspamd", "test_scan (a private rspamd)"),
+    ("cmd", "clamd", "test_scan (a private clamd)"),
+    ("cmd", "sigtool", "tests/lib/scanners.py (the private clamd's signature database)"), ("cmd", "rspamd", "test_scan (a private rspamd)"),
     ("cmd", "spamd", "test_scan (a private spamd, SpamAssassin's rules from the spamassassin package)"),
     ("py", "cryptography", "test_backup, test_kek_rotate (AES-GCM check of the KEK, tests/lib/sgkek.py)"),
     ("cmd", "chromium", "test_web_portal"), ("cmd", "chromedriver", "test_web_portal"),
@@ -52,6 +53,8 @@ NEEDS = [
     ("file", "/usr/include/pango-1.0/pango/pangocairo.h", "the build (libpango1.0-dev)"),
     ("file", "/usr/include/libxml2/libxml/HTMLparser.h", "the build (libxml2-dev)"),
     ("cmd", "unshare", "test_publish (gpg in a private mount namespace)"), ("cmd", "mount", "test_publish"),
+    ("cmd", "slapd", "test_discovery_ldap (a private slapd)"), ("cmd", "slapadd", "test_discovery_ldap"),
+    ("cmd", "ldapsearch", "test_discovery_ldap (ldap-utils)"),
 ]
 # Optional, not in NEEDS: systemd-analyze (test_packaging skips its verify without systemd; the
 # package targets install it with `scripts/deps.sh --deb`, see DEB_PKGS there).

@@ -297,6 +297,20 @@ rules = ( { name = "in"; if = { direction = "incoming"; }; then = ( { decrypt = 
     t.ok(pm is not None and b"Policy alert" in pm and b"integrity" in pm,
          "undecryptable incoming: the administrator is alerted", (pm or b"")[:400].decode(errors="replace"))
 
+    # ---- no rule decides: the message is delivered, never accepted and dropped ----
+    load("nomatch.conf", 'rules = ( { name = "fin"; if = { from = "nobody@demo.test"; };\n'
+                         '  then = ( { add_header = "X-Fin: yes"; } ); } );\n')
+    got = send(msg("no rule matches"), ["x@x.example"], expect=1)
+    d = one(got, "x@x.example")
+    t.ok(d is not None and b"The secret plan." in d and b"X-Fin" not in d,
+         "no rule matches: delivered unchanged (docs/policy.md), not lost", str(got.keys()))
+    load("contonly.conf", 'rules = ( { name = "tag"; if = { from = "alice@demo.test"; };\n'
+                          '  then = ( { add_header = "X-Tag: yes"; } ); continue = true; } );\n')
+    got = send(msg("only a continue rule matches"), ["x@x.example"], expect=1)
+    d = one(got, "x@x.example")
+    t.ok(d is not None and b"X-Tag: yes" in d and b"The secret plan." in d,
+         "only a continue rule matches: delivered with what it added, not lost", str(got.keys()))
+
     # ---- a broken policy is refused; the one in force stays ----
     n = gw.log_text().count("event=policy-loaded")
     r = gw.cli("policy", "load", write("broken.conf", "rules = ( { then = ( \"teleport\" ); } );\n"))

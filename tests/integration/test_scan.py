@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Content scanning end to end (issue 15, docs/scanning.md): SMTP in, the real cryptd with the
 shipped default policy and a `scan` section, a REAL clamd and a REAL rspamd started by this test
-(private instances in temp dirs: clamd with a local signature of clamav-testfiles' clam.exe,
-rspamd without modules, tests/lib/scanners.py). Cases: GTUBE is stamped with rspamd's score; the test
+(private instances in temp dirs: clamd with local signatures made by sigtool of clamav-testfiles'
+clam.exe and of EICAR, rspamd without modules, tests/lib/scanners.py). Cases: GTUBE is stamped with rspamd's score; the test
 virus attached to outgoing mail is held (quarantine, the verdict as the reason in `queue show`),
 never delivered; inside a PGP/MIME-encrypted incoming message it is found after decryption and
 held; likewise inside S/MIME (openssl cms), and S/MIME it cannot open is stamped unscanned (encrypted

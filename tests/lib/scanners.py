@@ -5,7 +5,6 @@ spamassassin package ships, no DNS, no Bayes, no user configuration), each start
 in a temp dir on a socket of its own; and a scanner that answers garbage. No system service and
 no network update is used.
 Owner: tests (scanning, src/policy/scan_stage.c)."""
-import hashlib
 import os
 import shutil
 import socket
@@ -15,17 +14,22 @@ import threading
 import time
 import urllib.request
 
-from sgtest import free_port
+from sgtest import free_port, stop_process
 
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 RSPAMD = shutil.which("rspamd") or "/usr/bin/rspamd"
 SPAMD = shutil.which("spamd") or "/usr/sbin/spamd"
+SIGTOOL = shutil.which("sigtool") or "/usr/bin/sigtool"
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 TESTFILES = "/usr/share/clamav-testfiles"
 CLAM_EXE = os.path.join(TESTFILES, "clam.exe")
 # The signature's name as clamd reports it (a local .hdb signature is "UNOFFICIAL").
 SIG = "Sealgate.Test.ClamExe"
 FOUND = SIG + ".UNOFFICIAL"
+# The EICAR anti-virus test string (68 bytes), as a file of its own: a second .hdb line.
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+EICAR_SIG = "Sealgate.Test.Eicar"
+EICAR_FOUND = EICAR_SIG + ".UNOFFICIAL"
 
 
 def clam_exe():
@@ -34,8 +38,8 @@ def clam_exe():
 
 
 class Clamd:
-    """clamd on a Unix socket in a temp dir (and on a loopback TCP port), with one MD5 signature of clamav-testfiles'
-    clam.exe (the .hdb line `sigtool --md5` writes: MD5:size:name). As root it drops to
+    """clamd on a Unix socket in a temp dir (and on a loopback TCP port), with MD5 signatures of clamav-testfiles'
+    clam.exe and of a file that is the EICAR string, made by `sigtool --md5` (.hdb lines MD5:size:name). As root it drops to
     nobody (User), so the directory is world-readable and the socket mode 666."""
 
     def __init__(self, stream_max="1M"):
@@ -44,9 +48,16 @@ class Clamd:
         db = os.path.join(self.dir, "db")
         os.mkdir(db)
         os.chmod(db, 0o755)
-        data = clam_exe()
+        # The database is what sigtool (package clamav) makes of the sample files; sigtool names
+        # a signature after its file, so each sample is copied under its signature's name.
         with open(os.path.join(db, "test.hdb"), "w") as f:
-            f.write(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{SIG}\n")
+            for name, data in ((SIG, clam_exe()), (EICAR_SIG, EICAR)):
+                sample = os.path.join(self.dir, name)
+                with open(sample, "wb") as s:
+                    s.write(data)
+                f.write(subprocess.run([SIGTOOL, "--md5", sample], capture_output=True, check=True,
+                                       text=True, timeout=60).stdout)
+                os.unlink(sample)
         self.sock = os.path.join(self.dir, "clamd.sock")
         self.addr = "unix:" + self.sock
         self.tcp_port = free_port()
@@ -83,13 +94,7 @@ class Clamd:
         return False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
         try:
             os.unlink(self.sock)

@@ -67,6 +67,30 @@ def wait_port(port, timeout=10.0):
     return wait_for(up, timeout)
 
 
+def stop_process(proc, timeout=20):
+    """Ends a server a test started (SIGTERM, then SIGKILL after timeout seconds) and reaps it."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def pgp_mime_encrypted(d):
+    """d (a delivered message, or None) is PGP/MIME encrypted."""
+    return d is not None and b"multipart/encrypted" in d and b"application/pgp-encrypted" in d
+
+
+def gpg_decrypts(gpg, d, marker):
+    """gpg (a gpg_runner) decrypts the armored message in d and finds marker in the plaintext
+    (rc 2 alone, for a signature by a key that keyring lacks, still counts)."""
+    m = re.search(rb"-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----", d or b"", re.S)
+    r = gpg("--decrypt", input=m.group(0) if m else b"")
+    return marker.encode() in r.stdout and b"decryption failed" not in r.stderr
+
+
 def gpg_runner(home):
     """A gpg of its own in home (made 0700), without passphrases, trusting every key: the
     correspondents' side of the crypto suites. Returns gpg(*args, input=None) -> CompletedProcess."""

@@ -119,6 +119,17 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
         {"ca.issue", "{\"address\": \"c@example.org\", \"days\": 1}"},
         {"ca.crl", "{\"days\": 1}"},
         {"key.export-secret", "{\"fpr\": \"" F40 "\"}"},
+        /* users and groups (ops_users.c): lists, and the others on rows that do not exist */
+        {"user.list", "{\"match\": \"example\", \"sort\": \"-created\"}"},
+        {"user.show", "{\"address\": \"nobody@example.org\"}"},
+        {"user.update", "{\"address\": \"nobody@example.org\", \"name\": \"N\"}"},
+        {"user.delete", "{\"address\": \"nobody@example.org\"}"},
+        {"group.list", "{\"sort\": \"name\"}"},
+        {"group.show", "{\"name\": \"nogroup\"}"},
+        {"group.update", "{\"name\": \"nogroup\", \"description\": \"d\"}"},
+        {"group.delete", "{\"name\": \"nogroup\"}"},
+        {"group.member-add", "{\"name\": \"nogroup\", \"address\": \"nobody@example.org\"}"},
+        {"group.member-remove", "{\"name\": \"nogroup\", \"address\": \"nobody@example.org\"}"},
     };
     if (strcmp(op->name, "key.generate") == 0) {
         char addr[64];
@@ -133,6 +144,11 @@ static json_t *args_for(const sg_op *op, const char *role_name, int n)
                          "a long enough password");
     if (strcmp(op->name, "token.create") == 0)
         return json_pack("{s:s, s:s}", "roles", role_name, "label", name);
+    if (strcmp(op->name, "user.create") == 0 || strcmp(op->name, "group.create") == 0) {
+        char v[64];
+        snprintf(v, sizeof v, strcmp(op->name, "user.create") == 0 ? "%s@example.org" : "%s", name);
+        return json_pack("{s:s}", op->name[0] == 'u' ? "address" : "name", v);
+    }
     if (strcmp(op->name, "policy.load") == 0)
         return json_pack("{s:s, s:s}", "text", sg_policy_default_text, "source", "test");
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)

@@ -1,7 +1,8 @@
 /* test_discover.c - the pieces of key discovery below the pipeline: z-base-32 and the WKD hash
  * against `gpg-wks-client --print-wkd-hash`, the key filter (the recipient's user ID only,
  * wrong address and garbage refused), the fetch's refusal of loopback addresses and of plain
- * HTTP, and the discovery configuration. Owner: src/keys (discovery). */
+ * HTTP, the discovery configuration, and LDAP: the RFC 4515 escaping of the address into the
+ * filter, the ldap group of the configuration, a malformed helper answer. Owner: src/keys (discovery). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "crypto/openpgp.h"
 #include "keys/discover.h"
 #include "keys/discover_filter.h"
+#include "keys/discover_ldap.h"
 #include "lib/config.h"
 #include "lib/zbase32.h"
 #include "net/fetch_int.h"
@@ -130,6 +132,44 @@ static void config(void)
     sg_config_free(&c);
 }
 
+static void ldap(void)
+{
+    char out[256];
+    CHECK(sg_ldap_filter("(mail={address})", "a*b(c)\\d@x.test", out, sizeof out) == 0 &&
+              strcmp(out, "(mail=a\\2ab\\28c\\29\\5cd@x.test)") == 0,
+          "* ( ) \\ are escaped as \\XX (%s)", out);
+    CHECK(sg_ldap_filter("(mail={address})", "\xc3\xa9 x@x.test", out, sizeof out) == 0 &&
+              strcmp(out, "(mail=\\c3\\a9\\20x@x.test)") == 0,
+          "bytes outside printable ASCII too (%s)", out);
+    CHECK(sg_ldap_filter("(mail=x)", "a@x.test", out, sizeof out) < 0, "a pattern without {address} is refused");
+    CHECK(sg_ldap_filter("(mail={address})", "aaaaaaaaaaaaaaaaaaaa@x.test", out, 20) < 0, "too long: refused, not cut");
+    uint8_t *k = NULL;
+    size_t kl = 0;
+    char fpr[SG_PGP_FPR_LEN + 1], why[200];
+    static const uint8_t trunc[] = {'S', 'G', 'L', '1', 1, 0, 0, 0, 9, 'x'};
+    CHECK(sg_discover_ldap_answer(trunc, sizeof trunc, "a@x.test", time(NULL), &k, &kl, fpr, why, sizeof why) == -1 &&
+              !k,
+          "a truncated answer is an error, not \"no key\" (%s)", why);
+    CHECK(sg_discover_ldap_answer((const uint8_t *)"SGL1", 4, "a@x.test", time(NULL), &k, &kl, fpr, why, sizeof why) == 0,
+          "an answer without entries is \"not found\"");
+    sg_config c;
+    char err[300];
+    CHECK(load("discovery = { domains = ( { domain = \"l.test\"; sources = [\"ldap\"]; ldap = { uri = \"ldaps://d.l.test\";"
+               " base = \"dc=l\"; size_limit = 9; }; } ); };\n", &c, err, sizeof err) == 0,
+          "an ldap group per domain loads (%s)", err);
+    const sg_discovery_where *w = sg_discovery_for(&c.discovery, "l.test");
+    CHECK(w->sources[0] == SG_DSRC_LDAP && strcmp(w->ldap.uri, "ldaps://d.l.test") == 0 && w->ldap.size_limit == 9 &&
+              strcmp(w->ldap.filter, "(mail={address})") == 0 && strcmp(w->ldap.pgp_attr, "pgpKey") == 0,
+          "... with the defaults for what it does not say");
+    sg_config_free(&c);
+    CHECK(load("discovery = { ldap = { uri = \"http://d.l.test\"; }; };\n", &c, err, sizeof err) < 0,
+          "a URI other than ldap:// or ldaps:// is refused (%s)", err);
+    CHECK(load("discovery = { sources = [\"ldap\"]; };\n", &c, err, sizeof err) < 0 && strstr(err, "ldap.uri"),
+          "ldap as a source without a server is refused (%s)", err);
+    CHECK(load("discovery = { ldap = { filter = \"(mail=x)\"; }; };\n", &c, err, sizeof err) < 0,
+          "a filter without {address} is refused (%s)", err);
+}
+
 int main(void)
 {
     zbase32();
@@ -137,5 +177,6 @@ int main(void)
     filter();
     fetch_refusals();
     config();
+    ldap();
     return CHECK_DONE();
 }

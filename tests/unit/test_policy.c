@@ -7,6 +7,10 @@
 #include "engine/engine.h"
 #include "policy/eval.h"
 #include "policy/policy.h"
+#include "policy/ugroups.h"
+#include "store/users_rows.h"
+#include <sqlite3.h>
+#include <stdio.h>
 
 static const char *const internal[] = {"demo.test"};
 
@@ -272,8 +276,70 @@ static void test_conditions(void)
     }
 }
 
+/* Groups with source = "store": parsed without members, filled from a real store with each
+ * member and its aliases, a file group left alone, and a store error an error. */
+static void test_store_groups(void)
+{
+    char err[512] = "";
+    sg_policy *bad = parse("groups = ( { name = \"g\"; source = \"store\"; members = [\"a@b.c\"]; } );\n"
+                           "rules = ( { then = (\"deliver\"); } );\n", err, sizeof err);
+    CHECK(!bad && strstr(err, "p.conf:1:") && strstr(err, "from the store"), "store group with members refused (%s)",
+          err);
+    sg_policy_free(bad);
+    bad = parse("groups = ( { name = \"g\"; source = \"ldap\"; } );\nrules = ( { then = (\"deliver\"); } );\n", err,
+                sizeof err);
+    CHECK(!bad && strstr(err, "source"), "an unknown source refused (%s)", err);
+    sg_policy_free(bad);
+    sg_policy *p = parse("groups = ( { name = \"finance\"; source = \"store\"; },\n"
+                         "           { name = \"board\"; members = [\"ceo@demo.test\"]; } );\n"
+                         "rules = ( { if = { from_group = \"finance\"; }; then = (\"deliver\"); } );\n",
+                         err, sizeof err);
+    CHECK(p != NULL, "a store group parses (%s)", err);
+    if (!p)
+        return;
+    char dir[] = "/tmp/sg-test-policy-ug-XXXXXX", path[300];
+    sg_store *st = mkdtemp(dir) ? (snprintf(path, sizeof path, "%s/s.db", dir), sg_store_open(path, err, sizeof err))
+                                : NULL;
+    CHECK(st != NULL, "a store for the groups (%s)", err);
+    if (!st) {
+        sg_policy_free(p);
+        return;
+    }
+    sg_store_user u = {.addr = "alice@demo.test", .created = 1}, b = {.addr = "bob@demo.test", .created = 1};
+    sg_store_group g = {.name = "finance", .created = 1};
+    CHECK(sg_store_user_add(st, &u) == 0 && sg_store_user_add(st, &b) == 0 &&
+              sg_store_user_alias_add(st, "alice@demo.test", "a.l@demo.test") == 0 && sg_store_group_add(st, &g) == 0 &&
+              sg_store_group_member_add(st, "finance", "alice@demo.test") == 0,
+          "alice (alias a.l) in finance, bob in none");
+    CHECK(sg_policy_fill_store_groups(p, st, err, sizeof err) == 0, "the store groups filled (%s)", err);
+    CHECK(sg_policy_in_group(p, "finance", "alice@demo.test") && sg_policy_in_group(p, "finance", "A.L@demo.test") &&
+              !sg_policy_in_group(p, "finance", "bob@demo.test"),
+          "the member and her alias are in finance, bob is not");
+    CHECK(sg_policy_in_group(p, "board", "ceo@demo.test") && !sg_policy_in_group(p, "board", "alice@demo.test"),
+          "the file's group is left as written");
+    sg_policy_free(p);
+    p = parse("groups = ( { name = \"finance\"; source = \"store\"; } );\nrules = ( { then = (\"deliver\"); } );\n",
+              err, sizeof err);
+    sg_store_close(st);
+    /* A store that cannot answer: the members table dropped by another connection. */
+    sqlite3 *db = NULL;
+    int dropped = sqlite3_open(path, &db) == SQLITE_OK &&
+                  sqlite3_exec(db, "DROP TABLE group_members", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    st = dropped ? sg_store_open(path, err, sizeof err) : NULL;
+    CHECK(st && p && sg_policy_fill_store_groups(p, st, err, sizeof err) == -1 && strstr(err, "store"),
+          "a store error is an error, not 'no members' (%s)", err);
+    sg_store_close(st);
+    sg_policy_free(p);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 int main(void)
 {
+    test_store_groups();
     test_glob();
     test_errors();
     test_default();

@@ -248,6 +248,33 @@ static void test_details(void)
 
 /* A key lookup error is not "no key": no fallback (not even "plain") applies; the whole
  * evaluation fails and cryptd keeps the message. */
+/* No rule decides (none matches, or only continue = true rules do): the chain still ends in
+ * deliver, so the message is sent rather than accepted and dropped (docs/policy.md). */
+static void test_no_rule_decides(void)
+{
+    static const char *const texts[] = {
+        "rules = ( { name = \"fin\"; if = { from = \"nobody@demo.test\"; }; then = ( { add_header = \"X-A: b\"; } ); } );",
+        "rules = ( { name = \"tag\"; if = { from = \"bob@demo.test\"; }; then = ( { add_header = \"X-A: b\"; } );"
+        " continue = true; } );",
+    };
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        char err[512];
+        sg_policy *p = sg_policy_parse(texts[t], "t", internal, 1, err, sizeof err);
+        CHECK(p != NULL, "policy %zu parses: %s", t, p ? "" : err);
+        if (!p)
+            continue;
+        const char *r[] = {"x@x.example"};
+        sg_pfacts f = {.env_from = "bob@demo.test", .from = "bob@demo.test", .subject = "s"};
+        sg_pdecision d[1];
+        int rc = sg_policy_eval(p, &f, &keys, r, 1, d);
+        CHECK(rc == 0 && d[0].outcome == SG_OUT_DELIVER && d[0].nchain >= 1 &&
+                  d[0].chain[d[0].nchain - 1]->kind == SG_ACT_DELIVER && d[0].nchain == (t == 0 ? 1u : 2u),
+              "%s: the chain ends in deliver (%zu actions)",
+              t == 0 ? "no rule matches" : "only a continue rule matches", rc == 0 ? d[0].nchain : 0);
+        sg_policy_free(p);
+    }
+}
+
 static void test_lookup_error(void)
 {
     char err[512];
@@ -381,6 +408,7 @@ static void test_content_conditions(void)
 
 int main(void)
 {
+    test_no_rule_decides();
     test_lookup_error();
     test_scan_conditions();
     test_content_conditions();

@@ -2,7 +2,8 @@
  * same moment (cryptd and the admin CLI do; with PostgreSQL, several nodes): every opener
  * succeeds and each migration runs once; generations; and, run against PostgreSQL
  * (SEALGATE_TEST_STORE, the store-pg suite), the same schema as SQLite's, change notifications,
- * the password file and a password never shown in a message. Owner: src/store. */
+ * the password file and a password never shown in a message; on both backends, the upgrade of a
+ * store of the previous release (schema version 7) to a schema equal to a fresh store's. Owner: src/store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "store/pg/pg_int.h"
+#include "store/pgp_rows.h"
 #include "store/policy_rows.h"
+#include "store/x509_rows.h"
+#include "store/sqlite/sqlite_int.h"
 #include "store/store.h"
 #include "store_side.h"
 
@@ -326,6 +331,138 @@ static void same_schema(const char *dir)
     sg_store_close(c);
 }
 
+/* Release 0.1.0 (debian/changelog, the previous release) shipped schema version 7. */
+#define PREVIOUS_RELEASE_SCHEMA 7
+
+/* The schema of the store open on the side connection as text: every table, column, index and
+ * trigger (SQLite: sqlite_master as created; PostgreSQL: the catalog), in a fixed order. */
+static void schema_text(char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (side_is_pg())
+        side_text("SELECT string_agg(d, E'\\n' ORDER BY d COLLATE \"C\") FROM ("
+                  " SELECT table_name || '.' || column_name || ' ' || ordinal_position || ' ' || data_type || ' '"
+                  "  || is_nullable || ' ' || coalesce(column_default, '') AS d FROM information_schema.columns"
+                  "  WHERE table_schema = 'public'"
+                  " UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'"
+                  " UNION ALL SELECT 'trigger ' || event_object_table || '.' || trigger_name || ' '"
+                  "  || event_manipulation || ' ' || action_statement FROM information_schema.triggers"
+                  "  WHERE trigger_schema = 'public'"
+                  " UNION ALL SELECT 'function ' || p.proname || ' ' || md5(p.prosrc) FROM pg_proc p"
+                  "  JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public') s",
+                  out, outlen);
+    else
+        side_text("SELECT group_concat(d, char(10)) FROM (SELECT type || ' ' || name || ' ' || coalesce(sql, '')"
+                  " AS d FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name)",
+                  out, outlen);
+}
+
+/* Upgrade from the previous release: a store built at its schema version from the first
+ * migrations of this backend's list (what that release ran), filled with rows as it wrote them,
+ * is opened by this code: it migrates to the newest version, the rows are all there through the
+ * store's calls, and the schema is the same as a fresh store's, index for index. */
+static void previous_release(const char *dir)
+{
+    static char fresh[65536], upgraded[65536];
+    char path[256], fpath[256], err[512] = "";
+    if (side_store(dir, "prev_old", path, sizeof path) < 0 ||
+        side_store(dir, "prev_fresh", fpath, sizeof fpath) < 0)
+        return;
+    int ok = 1;
+    if (side_is_pg()) {
+        ok = side_open(path);
+        PGresult *r = ok ? PQexec(side_pg, "BEGIN") : NULL;
+        PQclear(r);
+        for (int i = 0; ok && i < PREVIOUS_RELEASE_SCHEMA; i++) {
+            r = PQexec(side_pg, sg_pg_migrations[i]); /* PostgreSQL's text as is, not side_sql's */
+            ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+            if (!ok)
+                fprintf(stderr, "old migration %d: %s", i + 1, PQerrorMessage(side_pg));
+            PQclear(r);
+        }
+        char v[160];
+        snprintf(v, sizeof v,
+                 "CREATE TABLE sg_schema_version (version bigint NOT NULL);"
+                 "INSERT INTO sg_schema_version VALUES (%d); COMMIT;",
+                 PREVIOUS_RELEASE_SCHEMA);
+        ok = ok && side_exec(v) == 0;
+    } else {
+        sqlite3 *db = NULL;
+        ok = sqlite3_open(path, &db) == SQLITE_OK;
+        for (int i = 0; ok && i < PREVIOUS_RELEASE_SCHEMA; i++)
+            ok = sqlite3_exec(db, sq_migration(i), NULL, NULL, NULL) == SQLITE_OK;
+        char v[64];
+        snprintf(v, sizeof v, "PRAGMA user_version=%d;", PREVIOUS_RELEASE_SCHEMA);
+        ok = ok && sqlite3_exec(db, v, NULL, NULL, NULL) == SQLITE_OK;
+        sqlite3_close(db);
+        ok = ok && side_open(path);
+    }
+    /* the rows 0.1.0 wrote: an OpenPGP key with a user ID and a secret, a certificate, a policy */
+    ok = ok &&
+         side_exec("INSERT INTO pgp_keys (fpr, keyid, alg, bits, created, expires, valid_until, revoked,"
+                   " revoke_reason, can_sign, can_encrypt, can_certify, enc_subkey, enc_until, imported, updated,"
+                   " pubkey) VALUES ('0123456789ABCDEF0123456789ABCDEF01234567', '89ABCDEF01234567', 'ed25519',"
+                   " 255, 100, 0, 0, 0, NULL, 1, 1, 1, 1, 9223372036854775807, 100, 100, x'0a0b0c')") == 0 &&
+         side_exec("INSERT INTO pgp_uids VALUES ('0123456789ABCDEF0123456789ABCDEF01234567',"
+                   " 'Old <old@demo.test>', 'old@demo.test', 1)") == 0 &&
+         side_exec("INSERT INTO pgp_secrets VALUES ('0123456789ABCDEF0123456789ABCDEF01234567', x'5e5e')") == 0 &&
+         side_exec("INSERT INTO x509_certs (fpr, der, subject, issuer, serial, not_before, not_after, key_usage,"
+                   " eku_email, is_ca, imported) VALUES ('C0', x'3082', 'CN=old', 'CN=ca', '1', 0, 9, -1, 1, 0, 5)") == 0 &&
+         side_exec("INSERT INTO policy (text, source, loaded) VALUES ('rules = ();\n', 'old', 42)") == 0;
+    side_close();
+    CHECK(ok, "previous release: a store at schema version %d (release 0.1.0), filled as it wrote it",
+          PREVIOUS_RELEASE_SCHEMA);
+    if (!ok)
+        return;
+
+    sg_store *st = sg_store_open(path, err, sizeof err), *fr = st ? sg_store_open(fpath, err, sizeof err) : NULL;
+    int v = st ? sg_store_schema_version(st) : -1, fv = fr ? sg_store_schema_version(fr) : -2;
+    CHECK(st && fr && v == fv && v > PREVIOUS_RELEASE_SCHEMA,
+          "previous release: opened by this code, migrated from %d to %d, a fresh store's version (%s)",
+          PREVIOUS_RELEASE_SCHEMA, v, err);
+    if (!st || !fr) {
+        sg_store_close(st);
+        sg_store_close(fr);
+        return;
+    }
+    sg_store_pgp_key k = {0};
+    uint8_t *pub = NULL, *wrapped = NULL;
+    size_t publen = 0, wlen = 0;
+    char *text = NULL, *source = NULL;
+    int64_t newest = 0, loaded = 0;
+    int kept = sg_store_pgp_get(st, "0123456789ABCDEF0123456789ABCDEF01234567", &k) == 0 && k.can_encrypt &&
+               k.secret && k.nuids == 1 && strcmp(k.uids[0].addr, "old@demo.test") == 0 &&
+               sg_store_pgp_get_public(st, k.fpr, &pub, &publen) == 0 && publen == 3 && pub[2] == 0x0c &&
+               sg_store_pgp_get_wrapped(st, k.fpr, &wrapped, &wlen) == 0 && wlen == 2 &&
+               sg_store_policy_newest(st, &newest) == 0 && newest == 1 &&
+               sg_store_policy_get(st, newest, &text, &source, &loaded) == 0 && strcmp(text, "rules = ();\n") == 0 &&
+               strcmp(source, "old") == 0 && loaded == 42;
+    sg_store_pgp_key_clear(&k);
+    free(pub);
+    free(wrapped);
+    free(text);
+    free(source);
+    bool have_cert = false, have_key = true;
+    kept = kept && sg_store_x509_state(st, "C0", &have_cert, &have_key) == 0 && have_cert && !have_key;
+    CHECK(kept, "previous release: its key, user ID, secret, certificate and policy read back through the store (%s)",
+          sg_store_error(st));
+    sg_store_close(st);
+    sg_store_close(fr);
+    ok = side_open(path);
+    if (ok)
+        schema_text(upgraded, sizeof upgraded);
+    side_close();
+    ok = ok && side_open(fpath);
+    if (ok)
+        schema_text(fresh, sizeof fresh);
+    side_close();
+    int same = ok && fresh[0] && strcmp(fresh, upgraded) == 0;
+    if (!same)
+        fprintf(stderr, "fresh:\n%s\nupgraded:\n%s\n", fresh, upgraded);
+    CHECK(same, "previous release: the upgraded schema equals a fresh store's (%zu characters of tables, columns,"
+          " indexes and triggers)", strlen(fresh));
+}
+
 int main(void)
 {
     redaction();
@@ -381,6 +518,7 @@ int main(void)
     }
     generations(dir);
     notifications(dir);
+    previous_release(dir);
     if (side_is_pg()) {
         password_file(dir);
         multi_host(dir);

@@ -14,7 +14,7 @@
 #include "store/pg/pg_int.h"
 
 /* Column c of row i into out: 0, or -1 with sg_store_error when it does not fit. */
-static int col_fit(sg_store *s, const PGresult *r, int i, int c, char *out, size_t outlen)
+int pg_col_fit(sg_store *s, const PGresult *r, int i, int c, char *out, size_t outlen)
 {
     size_t n = PQgetisnull(r, i, c) ? 0 : (size_t)PQgetlength(r, i, c);
     if (n >= outlen)
@@ -26,14 +26,14 @@ static int col_fit(sg_store *s, const PGresult *r, int i, int c, char *out, size
 
 /* A write: 0 done, 1 when it changed no row and that means "none" (or "exists" for an insert
  * ON CONFLICT DO NOTHING), -1. */
-static int write_one(sg_store *s, const char *sql, const pg_args *a, const char *what, int none_is_1)
+int pg_write_one(sg_store *s, const char *sql, const pg_args *a, const char *what, int none_is_1)
 {
     int64_t n = pg_cmd(s, sql, a, what);
     return n < 0 ? -1 : none_is_1 && n == 0 ? 1 : 0;
 }
 
 /* Row 0 of sql's result read by rd: 0, 1 none, -1. */
-static int read_one(sg_store *s, const char *sql, const pg_args *a, void *row,
+int pg_read_one(sg_store *s, const char *sql, const pg_args *a, void *row,
                     int (*rd)(sg_store *, const PGresult *, int, void *), const char *what)
 {
     PGresult *r = pg_run(s, sql, a, what);
@@ -45,7 +45,7 @@ static int read_one(sg_store *s, const char *sql, const pg_args *a, void *row,
 }
 
 /* Every row of sql's result, read by rd into a malloc'd array of rows of size sz. 0 or -1. */
-static int read_all(sg_store *s, const char *sql, const pg_args *a, size_t sz,
+int pg_read_all(sg_store *s, const char *sql, const pg_args *a, size_t sz,
                     int (*rd)(sg_store *, const PGresult *, int, void *), void **rows, size_t *n,
                     const char *what)
 {
@@ -69,7 +69,7 @@ static int read_all(sg_store *s, const char *sql, const pg_args *a, size_t sz,
     return rc;
 }
 
-static void text_or_empty(pg_args *a, const char *t)
+void pa_text_or_empty(pg_args *a, const char *t)
 {
     pa_text(a, t ? t : "");
 }
@@ -84,7 +84,7 @@ static int rd_account(sg_store *s, const PGresult *r, int i, void *row)
 {
     sg_store_account *a = row;
     memset(a, 0, sizeof *a);
-    if (col_fit(s, r, i, 0, a->name, sizeof a->name) < 0 || col_fit(s, r, i, 1, a->hash, sizeof a->hash) < 0)
+    if (pg_col_fit(s, r, i, 0, a->name, sizeof a->name) < 0 || pg_col_fit(s, r, i, 1, a->hash, sizeof a->hash) < 0)
         return -1;
     a->roles = (uint32_t)pg_col_i64(r, i, 2);
     a->created = pg_col_i64(r, i, 3);
@@ -92,7 +92,7 @@ static int rd_account(sg_store *s, const PGresult *r, int i, void *row)
     a->locked_until = pg_col_i64(r, i, 5);
     a->last_login = pg_col_i64(r, i, 6);
     a->must_change = pg_col_i64(r, i, 7) != 0;
-    if (col_fit(s, r, i, 8, a->totp_secret, sizeof a->totp_secret) < 0)
+    if (pg_col_fit(s, r, i, 8, a->totp_secret, sizeof a->totp_secret) < 0)
         return -1;
     a->totp_state = (int)pg_col_i64(r, i, 9);
     a->totp_step = pg_col_i64(r, i, 10);
@@ -102,18 +102,18 @@ static int rd_account(sg_store *s, const PGresult *r, int i, void *row)
 static int account_add(sg_store *s, const sg_store_account *a)
 {
     pg_args q = {0};
-    text_or_empty(&q, a->name);
-    text_or_empty(&q, a->hash);
+    pa_text_or_empty(&q, a->name);
+    pa_text_or_empty(&q, a->hash);
     pa_i64(&q, a->roles);
     pa_i64(&q, a->created);
     pa_i64(&q, a->failed);
     pa_i64(&q, a->locked_until);
     pa_i64(&q, a->last_login);
     pa_i64(&q, a->must_change);
-    text_or_empty(&q, a->totp_secret);
+    pa_text_or_empty(&q, a->totp_secret);
     pa_i64(&q, a->totp_state);
     pa_i64(&q, a->totp_step);
-    return write_one(s,
+    return pg_write_one(s,
                      "INSERT INTO admin_accounts (" ACCOUNT_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
                      " ON CONFLICT DO NOTHING",
                      &q, "adding an account", 1);
@@ -122,14 +122,14 @@ static int account_add(sg_store *s, const sg_store_account *a)
 static int account_get(sg_store *s, const char *name, sg_store_account *a)
 {
     pg_args q = {0};
-    text_or_empty(&q, name);
-    return read_one(s, "SELECT " ACCOUNT_COLS " FROM admin_accounts WHERE name = $1", &q, a, rd_account,
+    pa_text_or_empty(&q, name);
+    return pg_read_one(s, "SELECT " ACCOUNT_COLS " FROM admin_accounts WHERE name = $1", &q, a, rd_account,
                     "reading an account");
 }
 
 static int account_list(sg_store *s, sg_store_account **a, size_t *n)
 {
-    return read_all(s, "SELECT " ACCOUNT_COLS " FROM admin_accounts ORDER BY name COLLATE \"C\"", NULL,
+    return pg_read_all(s, "SELECT " ACCOUNT_COLS " FROM admin_accounts ORDER BY name COLLATE \"C\"", NULL,
                     sizeof **a, rd_account, (void **)a, n, "listing accounts");
 }
 
@@ -141,8 +141,8 @@ static int account_delete(sg_store *s, const char *name)
     int rc = 0;
     for (int i = 0; i < 3 && rc == 0; i++) {
         pg_args q = {0};
-        text_or_empty(&q, name);
-        rc = write_one(s, sql[i], &q, "deleting an account", i == 2);
+        pa_text_or_empty(&q, name);
+        rc = pg_write_one(s, sql[i], &q, "deleting an account", i == 2);
     }
     return rc;
 }
@@ -151,17 +151,17 @@ static int account_set_roles(sg_store *s, const char *name, uint32_t roles)
 {
     pg_args q = {0};
     pa_i64(&q, roles);
-    text_or_empty(&q, name);
-    return write_one(s, "UPDATE admin_accounts SET roles = $1 WHERE name = $2", &q,
+    pa_text_or_empty(&q, name);
+    return pg_write_one(s, "UPDATE admin_accounts SET roles = $1 WHERE name = $2", &q,
                      "changing an account's roles", 1);
 }
 
 static int account_set_hash(sg_store *s, const char *name, const char *hash)
 {
     pg_args q = {0};
-    text_or_empty(&q, hash);
-    text_or_empty(&q, name);
-    return write_one(s, "UPDATE admin_accounts SET hash = $1 WHERE name = $2", &q, "changing a password hash",
+    pa_text_or_empty(&q, hash);
+    pa_text_or_empty(&q, name);
+    return pg_write_one(s, "UPDATE admin_accounts SET hash = $1 WHERE name = $2", &q, "changing a password hash",
                      1);
 }
 
@@ -172,8 +172,8 @@ static int account_set_login(sg_store *s, const char *name, int failed, int64_t 
     pa_i64(&q, failed);
     pa_i64(&q, locked_until);
     pa_i64(&q, last_login);
-    text_or_empty(&q, name);
-    return write_one(
+    pa_text_or_empty(&q, name);
+    return pg_write_one(
         s, "UPDATE admin_accounts SET failed = $1, locked_until = $2, last_login = $3 WHERE name = $4", &q,
         "recording a login", 1);
 }
@@ -182,18 +182,18 @@ static int account_set_must_change(sg_store *s, const char *name, bool must_chan
 {
     pg_args q = {0};
     pa_i64(&q, must_change);
-    text_or_empty(&q, name);
-    return write_one(s, "UPDATE admin_accounts SET must_change = $1 WHERE name = $2", &q,
+    pa_text_or_empty(&q, name);
+    return pg_write_one(s, "UPDATE admin_accounts SET must_change = $1 WHERE name = $2", &q,
                      "marking a password to change", 1);
 }
 
 static int account_set_totp(sg_store *s, const char *name, const char *secret, int state)
 {
     pg_args q = {0};
-    text_or_empty(&q, secret);
+    pa_text_or_empty(&q, secret);
     pa_i64(&q, state);
-    text_or_empty(&q, name);
-    return write_one(s, "UPDATE admin_accounts SET totp_secret = $1, totp_state = $2 WHERE name = $3", &q,
+    pa_text_or_empty(&q, name);
+    return pg_write_one(s, "UPDATE admin_accounts SET totp_secret = $1, totp_state = $2 WHERE name = $3", &q,
                      "setting a second factor", 1);
 }
 
@@ -201,8 +201,8 @@ static int account_totp_use(sg_store *s, const char *name, int64_t step)
 {
     pg_args q = {0};
     pa_i64(&q, step);
-    text_or_empty(&q, name);
-    return write_one(s, "UPDATE admin_accounts SET totp_step = $1 WHERE name = $2 AND totp_step < $1", &q,
+    pa_text_or_empty(&q, name);
+    return pg_write_one(s, "UPDATE admin_accounts SET totp_step = $1 WHERE name = $2 AND totp_step < $1", &q,
                      "taking a one-time code", 1);
 }
 
@@ -214,10 +214,10 @@ static int rd_token(sg_store *s, const PGresult *r, int i, void *row)
 {
     sg_store_token *t = row;
     memset(t, 0, sizeof *t);
-    if (col_fit(s, r, i, 0, t->id, sizeof t->id) < 0 ||
-        col_fit(s, r, i, 1, t->secret_hash, sizeof t->secret_hash) < 0 ||
-        col_fit(s, r, i, 3, t->owner, sizeof t->owner) < 0 ||
-        col_fit(s, r, i, 4, t->label, sizeof t->label) < 0)
+    if (pg_col_fit(s, r, i, 0, t->id, sizeof t->id) < 0 ||
+        pg_col_fit(s, r, i, 1, t->secret_hash, sizeof t->secret_hash) < 0 ||
+        pg_col_fit(s, r, i, 3, t->owner, sizeof t->owner) < 0 ||
+        pg_col_fit(s, r, i, 4, t->label, sizeof t->label) < 0)
         return -1;
     t->roles = (uint32_t)pg_col_i64(r, i, 2);
     t->created = pg_col_i64(r, i, 5);
@@ -228,14 +228,14 @@ static int rd_token(sg_store *s, const PGresult *r, int i, void *row)
 static int token_add(sg_store *s, const sg_store_token *t)
 {
     pg_args q = {0};
-    text_or_empty(&q, t->id);
-    text_or_empty(&q, t->secret_hash);
+    pa_text_or_empty(&q, t->id);
+    pa_text_or_empty(&q, t->secret_hash);
     pa_i64(&q, t->roles);
-    text_or_empty(&q, t->owner);
-    text_or_empty(&q, t->label);
+    pa_text_or_empty(&q, t->owner);
+    pa_text_or_empty(&q, t->label);
     pa_i64(&q, t->created);
     pa_i64(&q, t->revoked);
-    return write_one(
+    return pg_write_one(
         s, "INSERT INTO admin_tokens (" TOKEN_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
         &q, "adding a token", 1);
 }
@@ -243,8 +243,8 @@ static int token_add(sg_store *s, const sg_store_token *t)
 static int token_get(sg_store *s, const char *id, sg_store_token *t)
 {
     pg_args q = {0};
-    text_or_empty(&q, id);
-    return read_one(s, "SELECT " TOKEN_COLS " FROM admin_tokens WHERE id = $1", &q, t, rd_token,
+    pa_text_or_empty(&q, id);
+    return pg_read_one(s, "SELECT " TOKEN_COLS " FROM admin_tokens WHERE id = $1", &q, t, rd_token,
                     "reading a token");
 }
 
@@ -252,7 +252,7 @@ static int token_list(sg_store *s, const char *owner, sg_store_token **t, size_t
 {
     pg_args q = {0};
     pa_text(&q, owner);
-    return read_all(s,
+    return pg_read_all(s,
                     "SELECT " TOKEN_COLS " FROM admin_tokens WHERE $1::text IS NULL OR owner = $1"
                     " ORDER BY created DESC, id COLLATE \"C\"",
                     &q, sizeof **t, rd_token, (void **)t, n, "listing tokens");
@@ -262,8 +262,8 @@ static int token_revoke(sg_store *s, const char *id, int64_t when)
 {
     pg_args q = {0};
     pa_i64(&q, when > 0 ? when : 1);
-    text_or_empty(&q, id);
-    return write_one(s, "UPDATE admin_tokens SET revoked = $1 WHERE id = $2 AND revoked = 0", &q,
+    pa_text_or_empty(&q, id);
+    return pg_write_one(s, "UPDATE admin_tokens SET revoked = $1 WHERE id = $2 AND revoked = 0", &q,
                      "revoking a token", 1);
 }
 
@@ -275,10 +275,10 @@ static int rd_session(sg_store *s, const PGresult *r, int i, void *row)
 {
     sg_store_session *x = row;
     memset(x, 0, sizeof *x);
-    if (col_fit(s, r, i, 0, x->id_hash, sizeof x->id_hash) < 0 ||
-        col_fit(s, r, i, 1, x->account, sizeof x->account) < 0 ||
-        col_fit(s, r, i, 4, x->csrf, sizeof x->csrf) < 0 ||
-        col_fit(s, r, i, 5, x->client, sizeof x->client) < 0)
+    if (pg_col_fit(s, r, i, 0, x->id_hash, sizeof x->id_hash) < 0 ||
+        pg_col_fit(s, r, i, 1, x->account, sizeof x->account) < 0 ||
+        pg_col_fit(s, r, i, 4, x->csrf, sizeof x->csrf) < 0 ||
+        pg_col_fit(s, r, i, 5, x->client, sizeof x->client) < 0)
         return -1;
     x->created = pg_col_i64(r, i, 2);
     x->last_seen = pg_col_i64(r, i, 3);
@@ -288,13 +288,13 @@ static int rd_session(sg_store *s, const PGresult *r, int i, void *row)
 static int session_add(sg_store *s, const sg_store_session *x)
 {
     pg_args q = {0};
-    text_or_empty(&q, x->id_hash);
-    text_or_empty(&q, x->account);
+    pa_text_or_empty(&q, x->id_hash);
+    pa_text_or_empty(&q, x->account);
     pa_i64(&q, x->created);
     pa_i64(&q, x->last_seen);
-    text_or_empty(&q, x->csrf);
-    text_or_empty(&q, x->client);
-    return write_one(
+    pa_text_or_empty(&q, x->csrf);
+    pa_text_or_empty(&q, x->client);
+    return pg_write_one(
         s, "INSERT INTO admin_sessions (" SESSION_COLS ") VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
         &q, "adding a session", 1);
 }
@@ -302,8 +302,8 @@ static int session_add(sg_store *s, const sg_store_session *x)
 static int session_get(sg_store *s, const char *id_hash, sg_store_session *x)
 {
     pg_args q = {0};
-    text_or_empty(&q, id_hash);
-    return read_one(s, "SELECT " SESSION_COLS " FROM admin_sessions WHERE id_hash = $1", &q, x, rd_session,
+    pa_text_or_empty(&q, id_hash);
+    return pg_read_one(s, "SELECT " SESSION_COLS " FROM admin_sessions WHERE id_hash = $1", &q, x, rd_session,
                     "reading a session");
 }
 
@@ -311,23 +311,23 @@ static int session_touch(sg_store *s, const char *id_hash, int64_t now)
 {
     pg_args q = {0};
     pa_i64(&q, now);
-    text_or_empty(&q, id_hash);
-    return write_one(s, "UPDATE admin_sessions SET last_seen = $1 WHERE id_hash = $2", &q,
+    pa_text_or_empty(&q, id_hash);
+    return pg_write_one(s, "UPDATE admin_sessions SET last_seen = $1 WHERE id_hash = $2", &q,
                      "touching a session", 1);
 }
 
 static int session_delete(sg_store *s, const char *id_hash)
 {
     pg_args q = {0};
-    text_or_empty(&q, id_hash);
-    return write_one(s, "DELETE FROM admin_sessions WHERE id_hash = $1", &q, "ending a session", 1);
+    pa_text_or_empty(&q, id_hash);
+    return pg_write_one(s, "DELETE FROM admin_sessions WHERE id_hash = $1", &q, "ending a session", 1);
 }
 
 static int session_list(sg_store *s, const char *account, sg_store_session **x, size_t *n)
 {
     pg_args q = {0};
     pa_text(&q, account);
-    return read_all(s,
+    return pg_read_all(s,
                     "SELECT " SESSION_COLS " FROM admin_sessions WHERE $1::text IS NULL OR account = $1"
                     " ORDER BY created DESC, id_hash COLLATE \"C\"",
                     &q, sizeof **x, rd_session, (void **)x, n, "listing sessions");
@@ -336,8 +336,8 @@ static int session_list(sg_store *s, const char *account, sg_store_session **x, 
 static int session_delete_account(sg_store *s, const char *account)
 {
     pg_args q = {0};
-    text_or_empty(&q, account);
-    return write_one(s, "DELETE FROM admin_sessions WHERE account = $1", &q, "ending an account's sessions",
+    pa_text_or_empty(&q, account);
+    return pg_write_one(s, "DELETE FROM admin_sessions WHERE account = $1", &q, "ending an account's sessions",
                      0);
 }
 
@@ -346,7 +346,7 @@ static int session_expire(sg_store *s, int64_t idle_before, int64_t created_befo
     pg_args q = {0};
     pa_i64(&q, idle_before);
     pa_i64(&q, created_before);
-    return write_one(s, "DELETE FROM admin_sessions WHERE last_seen < $1 OR created < $2", &q,
+    return pg_write_one(s, "DELETE FROM admin_sessions WHERE last_seen < $1 OR created < $2", &q,
                      "expiring sessions", 0);
 }
 
@@ -361,11 +361,11 @@ static int rd_audit(sg_store *s, const PGresult *r, int i, void *row)
     e->id = pg_col_i64(r, i, 0);
     e->time = pg_col_i64(r, i, 1);
     e->roles = (uint32_t)pg_col_i64(r, i, 3);
-    if (col_fit(s, r, i, 2, e->actor, sizeof e->actor) < 0 || col_fit(s, r, i, 4, e->op, sizeof e->op) < 0 ||
-        col_fit(s, r, i, 5, e->target, sizeof e->target) < 0 ||
-        col_fit(s, r, i, 6, e->result, sizeof e->result) < 0 ||
-        col_fit(s, r, i, 7, e->client, sizeof e->client) < 0 ||
-        col_fit(s, r, i, 8, e->detail, sizeof e->detail) < 0)
+    if (pg_col_fit(s, r, i, 2, e->actor, sizeof e->actor) < 0 || pg_col_fit(s, r, i, 4, e->op, sizeof e->op) < 0 ||
+        pg_col_fit(s, r, i, 5, e->target, sizeof e->target) < 0 ||
+        pg_col_fit(s, r, i, 6, e->result, sizeof e->result) < 0 ||
+        pg_col_fit(s, r, i, 7, e->client, sizeof e->client) < 0 ||
+        pg_col_fit(s, r, i, 8, e->detail, sizeof e->detail) < 0)
         return -1;
     return 0;
 }
@@ -374,13 +374,13 @@ static int audit_add(sg_store *s, const sg_store_audit *e, int64_t *id)
 {
     pg_args q = {0};
     pa_i64(&q, e->time);
-    text_or_empty(&q, e->actor);
+    pa_text_or_empty(&q, e->actor);
     pa_i64(&q, e->roles);
-    text_or_empty(&q, e->op);
-    text_or_empty(&q, e->target);
-    text_or_empty(&q, e->result);
-    text_or_empty(&q, e->client);
-    text_or_empty(&q, e->detail);
+    pa_text_or_empty(&q, e->op);
+    pa_text_or_empty(&q, e->target);
+    pa_text_or_empty(&q, e->result);
+    pa_text_or_empty(&q, e->client);
+    pa_text_or_empty(&q, e->detail);
     PGresult *r = pg_run(s,
                          "INSERT INTO audit_events (time, actor, roles, op, target, result, client, detail)"
                          " VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
@@ -417,7 +417,7 @@ static int audit_list(sg_store *s, const sg_store_audit_filter *f, sg_store_audi
     filter_args(&q, f, true);
     pa_i64(&q, f->limit ? (int64_t)f->limit : SG_STORE_AUDIT_PAGE);
     pa_i64(&q, (int64_t)f->offset);
-    return read_all(
+    return pg_read_all(
         s, "SELECT " AUDIT_COLS " FROM audit_events" AUDIT_WHERE " ORDER BY id DESC LIMIT $8 OFFSET $9", &q,
         sizeof **e, rd_audit, (void **)e, n, "listing audit events");
 }

@@ -79,6 +79,20 @@ char *pg_col_dup(const PGresult *r, int row, int col);
 int pg_col_bytes(sg_store *s, const PGresult *r, int row, int col, const char *fpr, uint8_t **out,
                  size_t *len);
 
+/* Row helpers for fixed-size row structs (defined in pg_admin.c, used by the admin and users
+ * files). col_fit: column c of row i into out, 0 or -1 when it does not fit. write_one: 0 done,
+ * 1 when it changed no row and none_is_1 (an insert ON CONFLICT DO NOTHING: exists), -1.
+ * read_one: row 0 read by rd, 0, 1 none, -1. read_all: every row into a malloc'd array of rows
+ * of size sz, 0 or -1. pa_text_or_empty: NULL as "". */
+int pg_col_fit(sg_store *s, const PGresult *r, int i, int c, char *out, size_t outlen);
+int pg_write_one(sg_store *s, const char *sql, const pg_args *a, const char *what, int none_is_1);
+int pg_read_one(sg_store *s, const char *sql, const pg_args *a, void *row,
+                int (*rd)(sg_store *, const PGresult *, int, void *), const char *what);
+int pg_read_all(sg_store *s, const char *sql, const pg_args *a, size_t sz,
+                int (*rd)(sg_store *, const PGresult *, int, void *), void **rows, size_t *n,
+                const char *what);
+void pa_text_or_empty(pg_args *a, const char *t);
+
 extern const struct sg_store_pgp_ops sg_pg_pgp_ops;
 extern const struct sg_store_x509_ops sg_pg_x509_ops;
 extern const struct sg_store_revocation_ops sg_pg_revocation_ops;
@@ -91,6 +105,7 @@ extern const struct sg_store_pdfpass_ops sg_pg_pdfpass_ops;
 extern const struct sg_store_notary_ops sg_pg_notary_ops;
 extern const struct sg_store_job_ops sg_pg_job_ops;
 extern const struct sg_store_cluster_ops sg_pg_cluster_ops;
+extern const struct sg_store_users_ops sg_pg_users_ops;
 
 /* The migrations (pg_schema.c): count and text of migration i (0-based). */
 extern const int sg_pg_migration_count;

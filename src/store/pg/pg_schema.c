@@ -154,5 +154,31 @@ const char *const sg_pg_migrations[] = {
     "CREATE TABLE cluster_nodes (name text PRIMARY KEY, version text NOT NULL, started bigint NOT NULL,"
     " heartbeat bigint NOT NULL, queue bigint NOT NULL, schema bigint NOT NULL);"
     "CREATE TABLE cluster_meta (key text PRIMARY KEY, value text NOT NULL);",
+    /* 17: internal users, aliases and groups (store/users_rows.h), as SQLite's migration 17;
+     * the cascades as one trigger function per table. */
+    "CREATE TABLE users (addr text PRIMARY KEY, name text NOT NULL, state bigint NOT NULL,"
+    " created bigint NOT NULL);"
+    "CREATE TABLE user_aliases (alias text PRIMARY KEY, addr text NOT NULL);"
+    "CREATE INDEX user_aliases_addr ON user_aliases (addr);"
+    "CREATE TABLE user_groups (name text PRIMARY KEY, description text NOT NULL, created bigint NOT NULL);"
+    "CREATE TABLE group_members (grp text NOT NULL, addr text NOT NULL, PRIMARY KEY (grp, addr));"
+    "CREATE INDEX group_members_addr ON group_members (addr);"
+    "CREATE FUNCTION sg_users_del_cascade() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN DELETE FROM user_aliases WHERE addr = OLD.addr; DELETE FROM group_members WHERE addr = OLD.addr;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER users_del_cascade AFTER DELETE ON users FOR EACH ROW EXECUTE FUNCTION sg_users_del_cascade();"
+    "CREATE FUNCTION sg_user_groups_del_cascade() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN DELETE FROM group_members WHERE grp = OLD.name; RETURN NULL; END $$;"
+    "CREATE TRIGGER user_groups_del_cascade AFTER DELETE ON user_groups"
+    " FOR EACH ROW EXECUTE FUNCTION sg_user_groups_del_cascade();"
+    "INSERT INTO store_generation VALUES ('users', 0);"
+    "CREATE TRIGGER users_gen AFTER INSERT OR UPDATE OR DELETE ON users"
+    " FOR EACH ROW EXECUTE FUNCTION sg_generation_bump('users');"
+    "CREATE TRIGGER user_aliases_gen AFTER INSERT OR UPDATE OR DELETE ON user_aliases"
+    " FOR EACH ROW EXECUTE FUNCTION sg_generation_bump('users');"
+    "CREATE TRIGGER user_groups_gen AFTER INSERT OR UPDATE OR DELETE ON user_groups"
+    " FOR EACH ROW EXECUTE FUNCTION sg_generation_bump('users');"
+    "CREATE TRIGGER group_members_gen AFTER INSERT OR UPDATE OR DELETE ON group_members"
+    " FOR EACH ROW EXECUTE FUNCTION sg_generation_bump('users');",
 };
 const int sg_pg_migration_count = (int)(sizeof sg_pg_migrations / sizeof sg_pg_migrations[0]);

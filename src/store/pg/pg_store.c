@@ -67,7 +67,7 @@ static void conn_msg(PGconn *c, char *out, size_t outlen)
 static void drain(pg_store *p)
 {
     static const char *const kind[] = {
-        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin", [SG_GEN_USERS] = "users"};
     PGnotify *n;
     while ((n = PQnotifies(p->conn))) {
         for (unsigned k = 0; k < sizeof kind / sizeof kind[0]; k++)
@@ -438,7 +438,7 @@ static int64_t mono_seconds(void)
 static int pg_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
     static const char *const kind[] = {
-        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin"};
+        [SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy", [SG_GEN_ADMIN] = "admin", [SG_GEN_USERS] = "users"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
     pg_store *p = pg_of(s);
@@ -529,4 +529,5 @@ const sg_store_backend sg_store_pg = {
     .notary = &sg_pg_notary_ops,
     .jobs = &sg_pg_job_ops,
     .cluster = &sg_pg_cluster_ops,
+    .users = &sg_pg_users_ops,
 };

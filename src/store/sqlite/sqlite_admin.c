@@ -10,7 +10,7 @@
 #include "store/sqlite/sqlite_int.h"
 
 /* Column i's text into out: 0, or -1 with sg_store_error when it does not fit. */
-static int col_fit(sg_store *s, sqlite3_stmt *st, int i, char *out, size_t outlen)
+int sq_col_fit(sg_store *s, sqlite3_stmt *st, int i, char *out, size_t outlen)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
@@ -22,7 +22,7 @@ static int col_fit(sg_store *s, sqlite3_stmt *st, int i, char *out, size_t outle
 }
 
 /* Steps a write; 0 done, 1 when it changed no row and none_is_1, -1. Gives st back. */
-static int write_step(sg_store *s, sqlite3_stmt *st, const char *what, int none_is_1)
+int sq_write_step(sg_store *s, sqlite3_stmt *st, const char *what, int none_is_1)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT && none_is_1 == 2) { /* insert of an existing key */
@@ -35,11 +35,11 @@ static int write_step(sg_store *s, sqlite3_stmt *st, const char *what, int none_
     sq_done(s, st);
     return rc;
 }
-#define CHANGED 1 /* write_step: no row changed is 1 */
-#define INSERT 2  /* write_step: an existing key is 1 */
+#define CHANGED SQ_CHANGED
+#define INSERT SQ_INSERT
 
 /* Runs st (bound by the caller) to one row read by rd: 0, 1 none, -1. */
-static int read_one(sg_store *s, sqlite3_stmt *st, void *row, int (*rd)(sg_store *, sqlite3_stmt *, void *),
+int sq_read_one(sg_store *s, sqlite3_stmt *st, void *row, int (*rd)(sg_store *, sqlite3_stmt *, void *),
                     const char *what)
 {
     int rc = sqlite3_step(st);
@@ -49,7 +49,7 @@ static int read_one(sg_store *s, sqlite3_stmt *st, void *row, int (*rd)(sg_store
 }
 
 /* Runs st (bound by the caller) to a malloc'd array of rows of size sz read by rd. 0 or -1. */
-static int read_all(sg_store *s, sqlite3_stmt *st, size_t sz, int (*rd)(sg_store *, sqlite3_stmt *, void *),
+int sq_read_all(sg_store *s, sqlite3_stmt *st, size_t sz, int (*rd)(sg_store *, sqlite3_stmt *, void *),
                     void **rows, size_t *n, const char *what)
 {
     *rows = NULL;
@@ -96,7 +96,7 @@ static int rd_account(sg_store *s, sqlite3_stmt *st, void *row)
 {
     sg_store_account *a = row;
     memset(a, 0, sizeof *a);
-    if (col_fit(s, st, 0, a->name, sizeof a->name) < 0 || col_fit(s, st, 1, a->hash, sizeof a->hash) < 0)
+    if (sq_col_fit(s, st, 0, a->name, sizeof a->name) < 0 || sq_col_fit(s, st, 1, a->hash, sizeof a->hash) < 0)
         return -1;
     a->roles = (uint32_t)sqlite3_column_int64(st, 2);
     a->created = sqlite3_column_int64(st, 3);
@@ -104,7 +104,7 @@ static int rd_account(sg_store *s, sqlite3_stmt *st, void *row)
     a->locked_until = sqlite3_column_int64(st, 5);
     a->last_login = sqlite3_column_int64(st, 6);
     a->must_change = sqlite3_column_int(st, 7) != 0;
-    if (col_fit(s, st, 8, a->totp_secret, sizeof a->totp_secret) < 0)
+    if (sq_col_fit(s, st, 8, a->totp_secret, sizeof a->totp_secret) < 0)
         return -1;
     a->totp_state = sqlite3_column_int(st, 9);
     a->totp_step = sqlite3_column_int64(st, 10);
@@ -127,7 +127,7 @@ static int account_add(sg_store *s, const sg_store_account *a)
     bind_text(st, 9, a->totp_secret);
     sqlite3_bind_int(st, 10, a->totp_state);
     sqlite3_bind_int64(st, 11, a->totp_step);
-    return write_step(s, st, "adding an account", INSERT);
+    return sq_write_step(s, st, "adding an account", INSERT);
 }
 
 static int account_get(sg_store *s, const char *name, sg_store_account *a)
@@ -136,7 +136,7 @@ static int account_get(sg_store *s, const char *name, sg_store_account *a)
     if (!st)
         return -1;
     bind_text(st, 1, name);
-    return read_one(s, st, a, rd_account, "reading an account");
+    return sq_read_one(s, st, a, rd_account, "reading an account");
 }
 
 static int account_list(sg_store *s, sg_store_account **a, size_t *n)
@@ -144,7 +144,7 @@ static int account_list(sg_store *s, sg_store_account **a, size_t *n)
     sqlite3_stmt *st = sq_stmt(s, "SELECT " ACCOUNT_COLS " FROM admin_accounts ORDER BY name");
     if (!st)
         return -1;
-    return read_all(s, st, sizeof **a, rd_account, (void **)a, n, "listing accounts");
+    return sq_read_all(s, st, sizeof **a, rd_account, (void **)a, n, "listing accounts");
 }
 
 static int account_delete(sg_store *s, const char *name)
@@ -158,7 +158,7 @@ static int account_delete(sg_store *s, const char *name)
         if (!st)
             return -1;
         bind_text(st, 1, name);
-        rc = write_step(s, st, "deleting an account", i == 2 ? CHANGED : 0);
+        rc = sq_write_step(s, st, "deleting an account", i == 2 ? CHANGED : 0);
     }
     return rc;
 }
@@ -170,7 +170,7 @@ static int account_set_roles(sg_store *s, const char *name, uint32_t roles)
         return -1;
     sqlite3_bind_int64(st, 1, roles);
     bind_text(st, 2, name);
-    return write_step(s, st, "changing an account's roles", CHANGED);
+    return sq_write_step(s, st, "changing an account's roles", CHANGED);
 }
 
 static int account_set_hash(sg_store *s, const char *name, const char *hash)
@@ -180,7 +180,7 @@ static int account_set_hash(sg_store *s, const char *name, const char *hash)
         return -1;
     bind_text(st, 1, hash);
     bind_text(st, 2, name);
-    return write_step(s, st, "changing a password hash", CHANGED);
+    return sq_write_step(s, st, "changing a password hash", CHANGED);
 }
 
 static int account_set_login(sg_store *s, const char *name, int failed, int64_t locked_until,
@@ -194,7 +194,7 @@ static int account_set_login(sg_store *s, const char *name, int failed, int64_t 
     sqlite3_bind_int64(st, 2, locked_until);
     sqlite3_bind_int64(st, 3, last_login);
     bind_text(st, 4, name);
-    return write_step(s, st, "recording a login", CHANGED);
+    return sq_write_step(s, st, "recording a login", CHANGED);
 }
 
 static int account_set_must_change(sg_store *s, const char *name, bool must_change)
@@ -204,7 +204,7 @@ static int account_set_must_change(sg_store *s, const char *name, bool must_chan
         return -1;
     sqlite3_bind_int(st, 1, must_change);
     bind_text(st, 2, name);
-    return write_step(s, st, "marking a password to change", CHANGED);
+    return sq_write_step(s, st, "marking a password to change", CHANGED);
 }
 
 static int account_set_totp(sg_store *s, const char *name, const char *secret, int state)
@@ -215,7 +215,7 @@ static int account_set_totp(sg_store *s, const char *name, const char *secret, i
     bind_text(st, 1, secret);
     sqlite3_bind_int(st, 2, state);
     bind_text(st, 3, name);
-    return write_step(s, st, "setting a second factor", CHANGED);
+    return sq_write_step(s, st, "setting a second factor", CHANGED);
 }
 
 static int account_totp_use(sg_store *s, const char *name, int64_t step)
@@ -225,7 +225,7 @@ static int account_totp_use(sg_store *s, const char *name, int64_t step)
         return -1;
     sqlite3_bind_int64(st, 1, step);
     bind_text(st, 2, name);
-    return write_step(s, st, "taking a one-time code", CHANGED);
+    return sq_write_step(s, st, "taking a one-time code", CHANGED);
 }
 
 /* --- tokens --- */
@@ -236,9 +236,9 @@ static int rd_token(sg_store *s, sqlite3_stmt *st, void *row)
 {
     sg_store_token *t = row;
     memset(t, 0, sizeof *t);
-    if (col_fit(s, st, 0, t->id, sizeof t->id) < 0 ||
-        col_fit(s, st, 1, t->secret_hash, sizeof t->secret_hash) < 0 ||
-        col_fit(s, st, 3, t->owner, sizeof t->owner) < 0 || col_fit(s, st, 4, t->label, sizeof t->label) < 0)
+    if (sq_col_fit(s, st, 0, t->id, sizeof t->id) < 0 ||
+        sq_col_fit(s, st, 1, t->secret_hash, sizeof t->secret_hash) < 0 ||
+        sq_col_fit(s, st, 3, t->owner, sizeof t->owner) < 0 || sq_col_fit(s, st, 4, t->label, sizeof t->label) < 0)
         return -1;
     t->roles = (uint32_t)sqlite3_column_int64(st, 2);
     t->created = sqlite3_column_int64(st, 5);
@@ -258,7 +258,7 @@ static int token_add(sg_store *s, const sg_store_token *t)
     bind_text(st, 5, t->label);
     sqlite3_bind_int64(st, 6, t->created);
     sqlite3_bind_int64(st, 7, t->revoked);
-    return write_step(s, st, "adding a token", INSERT);
+    return sq_write_step(s, st, "adding a token", INSERT);
 }
 
 static int token_get(sg_store *s, const char *id, sg_store_token *t)
@@ -267,7 +267,7 @@ static int token_get(sg_store *s, const char *id, sg_store_token *t)
     if (!st)
         return -1;
     bind_text(st, 1, id);
-    return read_one(s, st, t, rd_token, "reading a token");
+    return sq_read_one(s, st, t, rd_token, "reading a token");
 }
 
 static int token_list(sg_store *s, const char *owner, sg_store_token **t, size_t *n)
@@ -278,7 +278,7 @@ static int token_list(sg_store *s, const char *owner, sg_store_token **t, size_t
         return -1;
     if (owner)
         bind_text(st, 1, owner);
-    return read_all(s, st, sizeof **t, rd_token, (void **)t, n, "listing tokens");
+    return sq_read_all(s, st, sizeof **t, rd_token, (void **)t, n, "listing tokens");
 }
 
 static int token_revoke(sg_store *s, const char *id, int64_t when)
@@ -288,7 +288,7 @@ static int token_revoke(sg_store *s, const char *id, int64_t when)
         return -1;
     sqlite3_bind_int64(st, 1, when > 0 ? when : 1);
     bind_text(st, 2, id);
-    return write_step(s, st, "revoking a token", CHANGED);
+    return sq_write_step(s, st, "revoking a token", CHANGED);
 }
 
 /* --- sessions --- */
@@ -299,9 +299,9 @@ static int rd_session(sg_store *s, sqlite3_stmt *st, void *row)
 {
     sg_store_session *x = row;
     memset(x, 0, sizeof *x);
-    if (col_fit(s, st, 0, x->id_hash, sizeof x->id_hash) < 0 ||
-        col_fit(s, st, 1, x->account, sizeof x->account) < 0 ||
-        col_fit(s, st, 4, x->csrf, sizeof x->csrf) < 0 || col_fit(s, st, 5, x->client, sizeof x->client) < 0)
+    if (sq_col_fit(s, st, 0, x->id_hash, sizeof x->id_hash) < 0 ||
+        sq_col_fit(s, st, 1, x->account, sizeof x->account) < 0 ||
+        sq_col_fit(s, st, 4, x->csrf, sizeof x->csrf) < 0 || sq_col_fit(s, st, 5, x->client, sizeof x->client) < 0)
         return -1;
     x->created = sqlite3_column_int64(st, 2);
     x->last_seen = sqlite3_column_int64(st, 3);
@@ -319,7 +319,7 @@ static int session_add(sg_store *s, const sg_store_session *x)
     sqlite3_bind_int64(st, 4, x->last_seen);
     bind_text(st, 5, x->csrf);
     bind_text(st, 6, x->client);
-    return write_step(s, st, "adding a session", INSERT);
+    return sq_write_step(s, st, "adding a session", INSERT);
 }
 
 static int session_get(sg_store *s, const char *id_hash, sg_store_session *x)
@@ -328,7 +328,7 @@ static int session_get(sg_store *s, const char *id_hash, sg_store_session *x)
     if (!st)
         return -1;
     bind_text(st, 1, id_hash);
-    return read_one(s, st, x, rd_session, "reading a session");
+    return sq_read_one(s, st, x, rd_session, "reading a session");
 }
 
 static int session_touch(sg_store *s, const char *id_hash, int64_t now)
@@ -338,7 +338,7 @@ static int session_touch(sg_store *s, const char *id_hash, int64_t now)
         return -1;
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, id_hash);
-    return write_step(s, st, "touching a session", CHANGED);
+    return sq_write_step(s, st, "touching a session", CHANGED);
 }
 
 static int session_delete(sg_store *s, const char *id_hash)
@@ -347,7 +347,7 @@ static int session_delete(sg_store *s, const char *id_hash)
     if (!st)
         return -1;
     bind_text(st, 1, id_hash);
-    return write_step(s, st, "ending a session", CHANGED);
+    return sq_write_step(s, st, "ending a session", CHANGED);
 }
 
 static int session_list(sg_store *s, const char *account, sg_store_session **x, size_t *n)
@@ -359,7 +359,7 @@ static int session_list(sg_store *s, const char *account, sg_store_session **x, 
         return -1;
     if (account)
         bind_text(st, 1, account);
-    return read_all(s, st, sizeof **x, rd_session, (void **)x, n, "listing sessions");
+    return sq_read_all(s, st, sizeof **x, rd_session, (void **)x, n, "listing sessions");
 }
 
 static int session_delete_account(sg_store *s, const char *account)
@@ -368,7 +368,7 @@ static int session_delete_account(sg_store *s, const char *account)
     if (!st)
         return -1;
     bind_text(st, 1, account);
-    return write_step(s, st, "ending an account's sessions", 0);
+    return sq_write_step(s, st, "ending an account's sessions", 0);
 }
 
 static int session_expire(sg_store *s, int64_t idle_before, int64_t created_before)
@@ -378,7 +378,7 @@ static int session_expire(sg_store *s, int64_t idle_before, int64_t created_befo
         return -1;
     sqlite3_bind_int64(st, 1, idle_before);
     sqlite3_bind_int64(st, 2, created_before);
-    return write_step(s, st, "expiring sessions", 0);
+    return sq_write_step(s, st, "expiring sessions", 0);
 }
 
 /* --- audit events --- */
@@ -392,11 +392,11 @@ static int rd_audit(sg_store *s, sqlite3_stmt *st, void *row)
     e->id = sqlite3_column_int64(st, 0);
     e->time = sqlite3_column_int64(st, 1);
     e->roles = (uint32_t)sqlite3_column_int64(st, 3);
-    if (col_fit(s, st, 2, e->actor, sizeof e->actor) < 0 || col_fit(s, st, 4, e->op, sizeof e->op) < 0 ||
-        col_fit(s, st, 5, e->target, sizeof e->target) < 0 ||
-        col_fit(s, st, 6, e->result, sizeof e->result) < 0 ||
-        col_fit(s, st, 7, e->client, sizeof e->client) < 0 ||
-        col_fit(s, st, 8, e->detail, sizeof e->detail) < 0)
+    if (sq_col_fit(s, st, 2, e->actor, sizeof e->actor) < 0 || sq_col_fit(s, st, 4, e->op, sizeof e->op) < 0 ||
+        sq_col_fit(s, st, 5, e->target, sizeof e->target) < 0 ||
+        sq_col_fit(s, st, 6, e->result, sizeof e->result) < 0 ||
+        sq_col_fit(s, st, 7, e->client, sizeof e->client) < 0 ||
+        sq_col_fit(s, st, 8, e->detail, sizeof e->detail) < 0)
         return -1;
     return 0;
 }
@@ -416,7 +416,7 @@ static int audit_add(sg_store *s, const sg_store_audit *e, int64_t *id)
     bind_text(st, 6, e->result);
     bind_text(st, 7, e->client);
     bind_text(st, 8, e->detail);
-    int rc = write_step(s, st, "adding an audit event", 0);
+    int rc = sq_write_step(s, st, "adding an audit event", 0);
     if (rc == 0 && id)
         *id = sqlite3_last_insert_rowid(sq_of(s)->db);
     return rc;
@@ -452,7 +452,7 @@ static int audit_list(sg_store *s, const sg_store_audit_filter *f, sg_store_audi
     bind_filter(st, f, true);
     sqlite3_bind_int64(st, 8, f->limit ? (int64_t)f->limit : SG_STORE_AUDIT_PAGE);
     sqlite3_bind_int64(st, 9, (int64_t)f->offset);
-    return read_all(s, st, sizeof **e, rd_audit, (void **)e, n, "listing audit events");
+    return sq_read_all(s, st, sizeof **e, rd_audit, (void **)e, n, "listing audit events");
 }
 
 static int audit_count(sg_store *s, const sg_store_audit_filter *f, int64_t *count)

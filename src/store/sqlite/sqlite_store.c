@@ -205,6 +205,35 @@ static const char *const migrations[] = {
     "CREATE TABLE cluster_nodes (name TEXT PRIMARY KEY, version TEXT NOT NULL, started INTEGER NOT NULL,"
     " heartbeat INTEGER NOT NULL, queue INTEGER NOT NULL, schema INTEGER NOT NULL);"
     "CREATE TABLE cluster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 17: internal users, their aliases and groups (store/users_rows.h, src/admin/ops_users.c,
+     * the policy's group conditions). Addresses as the caller normalised them; an alias names
+     * one user; members are users' own addresses. Deleting a user or a group takes its aliases
+     * and memberships with it (triggers, so no caller can leave one behind). Every change bumps
+     * the users generation, which the policy's membership cache follows. */
+    "CREATE TABLE users (addr TEXT PRIMARY KEY, name TEXT NOT NULL, state INTEGER NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE user_aliases (alias TEXT PRIMARY KEY, addr TEXT NOT NULL);"
+    "CREATE INDEX user_aliases_addr ON user_aliases (addr);"
+    "CREATE TABLE user_groups (name TEXT PRIMARY KEY, description TEXT NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE group_members (grp TEXT NOT NULL, addr TEXT NOT NULL, PRIMARY KEY (grp, addr));"
+    "CREATE INDEX group_members_addr ON group_members (addr);"
+    "CREATE TRIGGER users_del_cascade AFTER DELETE ON users BEGIN"
+    " DELETE FROM user_aliases WHERE addr = old.addr; DELETE FROM group_members WHERE addr = old.addr; END;"
+    "CREATE TRIGGER user_groups_del_cascade AFTER DELETE ON user_groups BEGIN"
+    " DELETE FROM group_members WHERE grp = old.name; END;"
+    "INSERT INTO store_generation VALUES ('users', 0);"
+    "CREATE TRIGGER users_ins_gen AFTER INSERT ON users BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER users_upd_gen AFTER UPDATE ON users BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER users_del_gen AFTER DELETE ON users BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER user_aliases_ins_gen AFTER INSERT ON user_aliases BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER user_aliases_upd_gen AFTER UPDATE ON user_aliases BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER user_aliases_del_gen AFTER DELETE ON user_aliases BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER user_groups_ins_gen AFTER INSERT ON user_groups BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER user_groups_upd_gen AFTER UPDATE ON user_groups BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER user_groups_del_gen AFTER DELETE ON user_groups BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER group_members_ins_gen AFTER INSERT ON group_members BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER group_members_upd_gen AFTER UPDATE ON group_members BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;"
+    "CREATE TRIGGER group_members_del_gen AFTER DELETE ON group_members BEGIN UPDATE store_generation SET gen = gen + 1 WHERE kind = 'users'; END;",
 };
 
 /* `make deb-check` only: its rebuild with a higher version is compiled with this defined
@@ -218,7 +247,7 @@ static const char upgrade_check_migration[] = "CREATE TABLE deb_check_upgrade (m
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 #endif
 
-static const char *migration(int i)
+const char *sq_migration(int i)
 {
 #ifdef SG_UPGRADE_CHECK_MIGRATION
     if (i == N_MIGRATIONS - 1)
@@ -290,7 +319,7 @@ static void *sq_open(const char *path, const char *password_file, char *err, siz
             break;
         }
         snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", v + 1);
-        if (sqlite3_exec(s->db, migration(v), NULL, NULL, &msg) != SQLITE_OK ||
+        if (sqlite3_exec(s->db, sq_migration(v), NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
             sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "%s: migration %d failed: %s", path, v + 1, msg ? msg : "?");
@@ -405,7 +434,7 @@ static void sq_rollback(sg_store *s)
 static int sq_generation(sg_store *s, sg_store_gen which, int64_t *gen)
 {
     static const char *const kind[] = {[SG_GEN_PGP] = "pgp", [SG_GEN_X509] = "x509", [SG_GEN_POLICY] = "policy",
-                                       [SG_GEN_ADMIN] = "admin"};
+                                       [SG_GEN_ADMIN] = "admin", [SG_GEN_USERS] = "users"};
     if ((unsigned)which >= sizeof kind / sizeof kind[0])
         return sg_store_fail(s, "store: no such generation %d", (int)which);
     sqlite3_stmt *st = sq_stmt(s, "SELECT gen FROM store_generation WHERE kind = ?");
@@ -444,4 +473,5 @@ const sg_store_backend sg_store_sqlite = {
     .notary = &sg_sqlite_notary_ops,
     .jobs = &sg_sqlite_job_ops,
     .cluster = &sg_sqlite_cluster_ops,
+    .users = &sg_sqlite_users_ops,
 };
