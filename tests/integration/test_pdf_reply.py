@@ -30,7 +30,8 @@ from email.message import EmailMessage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sgsink import delivered_since, sink_files  # noqa: E402
-from sgtest import Gateway, Tap, asan_binary, wait_for  # noqa: E402
+from sgtest import ROOT, Gateway, Tap, asan_binary, wait_for  # noqa: E402
+import sgbrowser  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="sg-pdfreply-")
@@ -76,9 +77,12 @@ def forge_token(kek, expires, sender, rcpt, msgid):
     return head + "." + b64u(hmac.new(key, head.encode(), hashlib.sha256).digest())
 
 
-gw = Gateway(binary=asan_binary())
+OUT = os.path.join(ROOT, "tests", "out", "web")
+os.makedirs(OUT, exist_ok=True)
+gw = Gateway(binary=asan_binary(), web=True)
+PORTAL = f"https://127.0.0.1:{gw.web_port}"
 gw.write_config('internal_domains = ["demo.test"];\n'
-                'pdf = { portal_url = "https://portal.demo.test:8443"; };\n')
+                f'pdf = {{ portal_url = "{PORTAL}"; reply_max_bytes = 200000; }};\n')
 policy = os.path.join(tmp, "pdf.policy")
 open(policy, "w").write('settings = { methods = ["smime", "pgp", "pdf"]; };\n'
                         'rules = ( { name = "plain"; if = { direction = "outgoing"; to = "dave@other.example"; }; '
@@ -96,6 +100,109 @@ def send(msg, mail_from, rcpts, expect):
 
 def queued(gw_):
     return sum(len(os.listdir(os.path.join(gw_.spool, st))) for st in ("incoming", "active", "outgoing"))
+
+
+def link_of(rcpt, subject):
+    """Mails alice -> rcpt (pdf method): (token, password) from the PDF and alice's notice."""
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "alice@demo.test", rcpt, subject
+    m.set_content("Second pair.\n")
+    got = send(m, "alice@demo.test", [rcpt], expect=2)
+    c = (got.get(rcpt) or [None])[0]
+    pw_ = re.search(rb"The password is: ([A-Za-z0-9]{20})\r?$", (got.get("alice@demo.test") or [b""])[0], re.M)
+    pdf_ = [p.get_payload(decode=True) for p in email.message_from_bytes(c or b"", policy=email.policy.default).walk()
+            if p.get_content_type() == "application/pdf"]
+    if not pdf_ or not pw_:
+        return None, None
+    path = os.path.join(tmp, rcpt + ".pdf")
+    open(path, "wb").write(pdf_[0])
+    txt_ = subprocess.run(["pdftotext", "-upw", pw_.group(1).decode(), path, "-"], capture_output=True).stdout.decode()
+    m_ = re.search(re.escape(PORTAL) + r"/reply/(1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})", re.sub(r"\s+", "", txt_))
+    return (m_.group(1) if m_ else None), pw_.group(1).decode()
+
+
+def browser_part(token, pw, alt, old):
+    """The pages in a real headless Chromium (sgbrowser)."""
+    why = sgbrowser.available()
+    if why:
+        t.skip("the reply portal in Chromium", why)
+        return
+    from selenium.webdriver.common.by import By
+    d = sgbrowser.browser()
+    try:
+        def main_text():
+            return d.find_element(By.TAG_NAME, "main").text
+
+        def click_submit():
+            """Submits the form and waits for the next page (the old one gone)."""
+            from selenium.webdriver.support import expected_conditions as EC
+            from selenium.webdriver.support.ui import WebDriverWait
+            old_main = d.find_element(By.TAG_NAME, "main")
+            d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            WebDriverWait(d, 60).until(EC.staleness_of(old_main))
+
+        def sign_in(tok, password):
+            d.get(f"{PORTAL}/reply/{tok}")
+            d.find_element(By.ID, "password").send_keys(password)
+            click_submit()
+            return main_text()
+
+        for label, tok, want, shot in (("an altered token", alt, "not valid", "reply-altered"),
+                                       ("an expired token", old, "expired", "reply-expired")):
+            d.get(f"{PORTAL}/reply/{tok}")
+            t.ok(want in main_text() and not d.find_elements(By.ID, "password"),
+                 f"{label} gives a clear page and nothing else", main_text())
+            d.save_screenshot(os.path.join(OUT, shot + ".png"))
+        d.get(f"{PORTAL}/reply/{token}")
+        t.ok("alice@demo.test" in main_text() and d.find_elements(By.ID, "password"),
+             "the Reply link shows a sign-in asking for the PDF password", main_text())
+        d.save_screenshot(os.path.join(OUT, "reply-signin.png"))
+        same = "The password is not right, or there were too many attempts"
+        first = sign_in(token, "wrong-password-123")
+        t.ok(same in first and d.find_elements(By.ID, "password"), "a wrong password is refused", first)
+        d.save_screenshot(os.path.join(OUT, "reply-wrong.png"))
+        # a second pair is locked out after a few failures: then its right password gets the same answer
+        tok2, pw2 = link_of("carol@partner.example", "For carol")
+        answers = [sign_in(tok2, f"wrong-{i}-password") for i in range(4)] if tok2 else []
+        locked = sign_in(tok2, pw2) if tok2 else ""
+        t.ok(tok2 and all(same in a for a in answers) and same in locked and not d.find_elements(By.ID, "text"),
+             "after a few failures the pair is locked: even its right password gets the same answer", locked)
+        got_in = sign_in(token, pw)
+        t.ok(d.find_elements(By.ID, "text") and "bob@partner.example" in got_in,
+             "the right password opens the answer form (the other pair's lock does not touch this one)", got_in)
+        d.save_screenshot(os.path.join(OUT, "reply-compose.png"))
+        fake_pdf = os.path.join(tmp, "scan.txt")
+        open(fake_pdf, "wb").write(b"%PDF-1.4\n1 0 obj <<>> endobj\n")
+        d.find_element(By.ID, "text").send_keys("with a PDF")
+        d.find_element(By.ID, "files").send_keys(fake_pdf)
+        click_submit()
+        t.ok("PDF files cannot be sent here" in main_text(), "a PDF upload is refused (by its bytes, named .txt)",
+             main_text())
+        d.save_screenshot(os.path.join(OUT, "reply-pdf-refused.png"))
+        att = os.path.join(tmp, "Angebot Rückfragen.txt")
+        open(att, "wb").write(b"question 1\nquestion 2\n")
+        before = sink_files(gw)
+        d.find_element(By.ID, "text").send_keys("Dear Alice,\nhere are my questions. BROWSER-ANSWER-MARKER\nBob")
+        d.find_element(By.ID, "files").send_keys(att)
+        d.save_screenshot(os.path.join(OUT, "reply-compose-filled.png"))
+        click_submit()
+        t.ok("Your answer was sent to alice@demo.test" in main_text(), "Send shows a confirmation", main_text())
+        d.save_screenshot(os.path.join(OUT, "reply-sent.png"))
+        got = delivered_since(gw, before, 1)
+        mail = (got.get("alice@demo.test") or [None])[0]
+        msg = email.message_from_bytes(mail or b"", policy=email.policy.default)
+        atts = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()} if mail else {}
+        body = msg.get_body(("plain",)) if mail else None
+        t.ok(mail is not None and msg["X-Sealgate-Origin"] == "pdf-reply" and body is not None
+             and "BROWSER-ANSWER-MARKER" in body.get_content()
+             and atts == {"Angebot Rückfragen.txt": b"question 1\nquestion 2\n"},
+             "alice's mailbox gets the answer written in the browser, its attachment, X-Sealgate-Origin: pdf-reply",
+             repr(got.keys()) + repr(list(atts)))
+        errs = sgbrowser.console_errors(d)  # the log is read once: reading empties it
+        t.ok(not [e for e in errs if "responded with a status of 4" not in e],
+             "no console errors (but the refusals' own 4xx answers)", repr(errs))
+    finally:
+        d.quit()
 
 
 try:
@@ -125,7 +232,7 @@ try:
     txt = subprocess.run(["pdftotext", "-upw", pw, pdf_path, "-"], capture_output=True).stdout.decode()
     # pdftotext may break the URL across lines (and mark a break with '-'): joined again
     flat = re.sub(r"\s+", "", txt)
-    link = re.search(r"https://portal\.demo\.test:8443/reply/(1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})", flat)
+    link = re.search(re.escape(PORTAL) + r"/reply/(1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})", flat)
     t.ok(link is not None, "pdftotext -upw shows the Reply link", txt[-500:])
     token = link.group(1) if link else ""
     sock = os.path.join(gw.base, "run", "control.sock")
@@ -181,6 +288,8 @@ try:
     r = gw.cli("audit", "list", "--json")
     t.ok("reply.submit" in r.stdout and "bob@partner.example -> alice@demo.test" in r.stdout,
          "reply.submit is audited with the pair as target", r.stdout[-600:])
+
+    browser_part(token, pw, alt, old)
 
     # an internal sender cannot stamp the origin by SMTP
     fake = EmailMessage()
