@@ -10,10 +10,16 @@
  * gets one answer ("refused"); an expired one "expired". The addresses come from the signed
  * token only, never from the request; the partner's text and files go into the body, base64,
  * and the file names into RFC 2231 parameters, so nothing they send can add a header field.
- * Every request writes one audit event (actor "reply-portal", the pair as target). */
+ * Every request writes one audit event (actor "reply-portal", the pair as target).
+ * The partner's copy: after the answer is queued, the same answer is made into a PDF under the
+ * pair's password (the existing pdf engine, with the same Reply link) and queued to the partner
+ * in outgoing/ (already protected: it does not pass the policy again), from the null sender so
+ * that a bounce cannot loop. A pair without a password gets no copy (one is never made here:
+ * nobody would be told it). */
 #include "cryptd/control_reply.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +30,9 @@
 
 #include "admin/audit.h"
 #include "crypto/kek.h"
+#include "engine/pdf/pdf.h"
 #include "engine/pdf/pdf_link.h"
+#include "engine/pdf/pdf_pass.h"
 #include "engine/pdf/pdf_reply.h"
 #include "lib/date.h"
 #include "lib/log.h"
@@ -97,9 +105,10 @@ static int build(const sg_pdf_link *l, const sg_pdf_reply_req *r, const char *ho
     return rc ? -1 : 0;
 }
 
-/* Writes the answer into incoming/ with the origin marker. The queue id, or -1. */
-static int enqueue(const sg_config *cfg, const sg_pdf_link *l, const char *client, const sg_buf *msg, char *qid,
-                   size_t qidlen, char *err, size_t errlen)
+/* Writes msg into state (incoming/: the answer, with the origin marker; outgoing/: the
+ * partner's copy) from `from` to rcpt. 0 with the queue id, or -1. */
+static int enqueue(const sg_config *cfg, int state, const char *from, const char *rcpt, const char *client,
+                   const sg_buf *msg, char *qid, size_t qidlen, char *err, size_t errlen)
 {
     sg_queue q;
     if (sg_queue_open(&q, cfg->spool_dir, "cryptd", false) < 0) {
@@ -112,10 +121,10 @@ static int enqueue(const sg_config *cfg, const sg_pdf_link *l, const char *clien
     sg_queue_new_id(id);
     snprintf(e.id, sizeof e.id, "%s", id);
     e.created = (long long)time(NULL);
-    e.pdf_reply = true;
-    int rc = sg_env_set(&e.client, client) | sg_env_set(&e.helo, "reply-portal") | sg_env_set(&e.from, l->rcpt) |
-             sg_env_set(&e.body, "8BITMIME") | sg_env_add_rcpt(&e, l->sender, NULL, NULL);
-    if (rc == 0 && sg_queue_write(&q, SG_Q_INCOMING, id, &e, msg->data, msg->len) < 0) {
+    e.pdf_reply = state == SG_Q_INCOMING;
+    int rc = sg_env_set(&e.client, client) | sg_env_set(&e.helo, "reply-portal") | sg_env_set(&e.from, from) |
+             sg_env_set(&e.body, "8BITMIME") | sg_env_add_rcpt(&e, rcpt, NULL, NULL);
+    if (rc == 0 && sg_queue_write(&q, state, id, &e, msg->data, msg->len) < 0) {
         snprintf(err, errlen, "cannot write into the spool");
         rc = -1;
     }
@@ -126,11 +135,65 @@ static int enqueue(const sg_config *cfg, const sg_pdf_link *l, const char *clien
     return rc ? -1 : 0;
 }
 
+/* The partner's copy of the answer (msg) as a PDF under the pair's password, queued to them.
+ * 0 queued (qid), 1 no copy (the pair has no password), -1 with err. */
+static int partner_copy(const sg_config *cfg, sg_store *st, const sg_pdf_link *l, const char *token,
+                        const char *client, const sg_buf *msg, char *qid, size_t qidlen, char *err, size_t errlen)
+{
+    if (!st) {
+        snprintf(err, errlen, "no store for the pair's password");
+        return -1;
+    }
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    sg_engine_env env = {.cfg = cfg, .st = st, .lock = &lock};
+    char pw[SG_PDF_PASS_LEN + 1], url[SG_PDF_LINK_MAX + 400];
+    bool created = false;
+    if (sg_pdf_password(&env, l->sender, l->rcpt, pw, &created, err, errlen) < 0)
+        return -1;
+    if (created) { /* reset meanwhile: nobody was told this one, so it is forgotten again */
+        OPENSSL_cleanse(pw, sizeof pw);
+        sg_pdf_password_forget(&env, l->sender, l->rcpt);
+        return 1;
+    }
+    snprintf(url, sizeof url, "%s/reply/%s", cfg->pdf.portal_url, token);
+    sg_pdf_brand brand = {.cfg = &cfg->pdf, .reply_url = cfg->pdf.portal_url[0] ? url : NULL};
+    sg_buf pdf, out;
+    sg_buf_init(&pdf, (size_t)cfg->pdf.max_size + (4u << 20));
+    sg_buf_init(&out, (size_t)cfg->pdf.max_size * 2 + (4u << 20));
+    char boundary[80], date[64];
+    sg_rfc5322_date((long long)time(NULL), date, sizeof date);
+    int rc = sg_pdf_make(msg->data, msg->len, &brand, pw, &pdf, err, errlen);
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (rc == 0 && (sg_mime_new_boundary(boundary, sizeof boundary) < 0 ||
+                    sg_buf_appendf(&out,
+                                   "From: <postmaster@%s>\r\nTo: <%s>\r\nSubject: Copy of your answer to %s\r\n"
+                                   "Date: %s\r\nMIME-Version: 1.0\r\nX-Sealgate-Method: pdf\r\n"
+                                   "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n"
+                                   "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                                   "This is a copy of the answer you sent to %s through the secure reply page.\r\n"
+                                   "It is in the attached PDF document, which opens with the same password.\r\n"
+                                   "\r\n--%s\r\nContent-Type: application/pdf; name=\"answer.pdf\"\r\n"
+                                   "Content-Disposition: attachment; filename=\"answer.pdf\"\r\n"
+                                   "Content-Transfer-Encoding: base64\r\n\r\n",
+                                   cfg->hostname && *cfg->hostname ? cfg->hostname : "localhost", l->rcpt, l->sender,
+                                   date, boundary, boundary, l->sender, boundary) < 0 ||
+                    sg_mime_base64_lines((const unsigned char *)pdf.data, pdf.len, &out) < 0 ||
+                    sg_buf_appendf(&out, "--%s--\r\n", boundary) < 0)) {
+        snprintf(err, errlen, "the copy is larger than allowed");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = enqueue(cfg, SG_Q_OUTGOING, "", l->rcpt, client, &out, qid, qidlen, err, errlen);
+    sg_buf_free(&pdf);
+    sg_buf_free(&out);
+    return rc;
+}
+
 void sg_ctl_reply_dispatch(const sg_config *cfg, const sg_ctl_peer *peer, const sg_ctl_msg *req, sg_ctl_msg *reply)
 {
     (void)peer;
     const char *client = *req->client ? req->client : "web";
-    char field[64] = "", err[256] = "", target[700] = "", qid[SG_QID_MAX] = "";
+    char field[64] = "", err[256] = "", target[700] = "", qid[SG_QID_MAX] = "", copy_qid[SG_QID_MAX] = "";
     const char *code = NULL;
     sg_pdf_reply_req r;
     sg_pdf_link l;
@@ -163,8 +226,19 @@ void sg_ctl_reply_dispatch(const sg_config *cfg, const sg_ctl_peer *peer, const 
         if (build(&l, &r, cfg->hostname, (long long)time(NULL), &msg) < 0) {
             code = "internal";
             snprintf(err, sizeof err, "cannot build the answer");
-        } else if (enqueue(cfg, &l, client, &msg, qid, sizeof qid, err, sizeof err) < 0) {
+        } else if (enqueue(cfg, SG_Q_INCOMING, l.rcpt, l.sender, client, &msg, qid, sizeof qid, err, sizeof err) <
+                   0) {
             code = "unavailable";
+        } else {
+            /* The answer is queued: a copy that cannot be made is logged, not an error to the
+             * partner (who would send the answer again). */
+            char cerr[256] = "";
+            sg_store *cst = sg_store_open_auth(cfg->store_path, cfg->store_password_file, cerr, sizeof cerr);
+            int c = partner_copy(cfg, cst, &l, r.token, client, &msg, copy_qid, sizeof copy_qid, cerr, sizeof cerr);
+            if (cst)
+                sg_store_close(cst);
+            if (c != 0)
+                sg_warn(qid, "event=reply-copy-missing reason=\"%s\"", c > 0 ? "the pair has no password" : cerr);
         }
         sg_buf_free(&msg);
     }
@@ -176,6 +250,8 @@ void sg_ctl_reply_dispatch(const sg_config *cfg, const sg_ctl_peer *peer, const 
                               (json_int_t)l.expires);
         if (o && *qid)
             json_object_set_new(o, "queue_id", json_string(qid));
+        if (o && *copy_qid)
+            json_object_set_new(o, "copy_queue_id", json_string(copy_qid));
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (text)
@@ -184,7 +260,8 @@ void sg_ctl_reply_dispatch(const sg_config *cfg, const sg_ctl_peer *peer, const 
             sg_ctl_reply_error(reply, req, "internal", "out of memory");
     }
     char detail[300];
-    snprintf(detail, sizeof detail, "%s%s%s", *qid ? "queued " : "", qid, code ? err : "");
+    snprintf(detail, sizeof detail, "%s%s%s%s%s", *qid ? "queued " : "", qid, *copy_qid ? ", partner's copy " : "",
+             copy_qid, code ? err : "");
     char serr[256];
     sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, serr, sizeof serr);
     sg_audit_event(st, "reply-portal", 0, req->op, target, reply->type == SG_CTL_RESULT ? "ok" : reply->ecode, client,

@@ -9,7 +9,8 @@ attachment puts the answer into the spool, and the internal sender's mailbox at 
 through the pipeline, From the partner, In-Reply-To the message, with X-Sealgate-Origin:
 pdf-reply; a PDF upload (by type, by magic) is refused and nothing is queued; an
 X-Sealgate-Origin that an internal sender writes by SMTP is removed, for internal and for
-outgoing mail. Owner: src/cryptd."""
+outgoing mail. The partner gets a copy of each answer as a PDF under the same password (opened
+with pdftotext and pdfdetach). Then the same in headless Chromium (docs/testing.md). Owner: src/cryptd."""
 import base64
 import email
 import email.policy
@@ -121,6 +122,25 @@ def link_of(rcpt, subject):
     return (m_.group(1) if m_ else None), pw_.group(1).decode()
 
 
+def check_copy(got, pw, marker, attachments, label):
+    """bob's copy of his answer: a PDF that opens with the pair's password, with the text and the
+    attachments, and not without it."""
+    copy = (got.get("bob@partner.example") or [None])[0]
+    pdfs = [p.get_payload(decode=True) for p in email.message_from_bytes(copy or b"", policy=email.policy.default).walk()
+            if p.get_content_type() == "application/pdf"]
+    path = os.path.join(tmp, f"copy-{label}.pdf")
+    open(path, "wb").write(pdfs[0] if pdfs else b"")
+    r = subprocess.run(["pdftotext", "-upw", pw, path, "-"], capture_output=True)
+    d = os.path.join(tmp, f"copy-{label}")
+    os.makedirs(d, exist_ok=True)
+    subprocess.run(["pdfdetach", "-saveall", "-upw", pw, "-o", d, path], capture_output=True)
+    files = {n: open(os.path.join(d, n), "rb").read() for n in os.listdir(d)}
+    t.ok(copy is not None and pdfs and r.returncode == 0 and marker in r.stdout.decode() and files == attachments
+         and subprocess.run(["pdftotext", path, "-"], capture_output=True).returncode != 0,
+         f"{label}: bob gets a copy of his answer as a PDF under the same password, with its attachments",
+         repr(got.keys()) + r.stderr.decode() + repr(list(files)))
+
+
 def browser_part(token, pw, alt, old):
     """The pages in a real headless Chromium (sgbrowser)."""
     why = sgbrowser.available()
@@ -188,7 +208,7 @@ def browser_part(token, pw, alt, old):
         click_submit()
         t.ok("Your answer was sent to alice@demo.test" in main_text(), "Send shows a confirmation", main_text())
         d.save_screenshot(os.path.join(OUT, "reply-sent.png"))
-        got = delivered_since(gw, before, 1)
+        got = delivered_since(gw, before, 2)
         mail = (got.get("alice@demo.test") or [None])[0]
         msg = email.message_from_bytes(mail or b"", policy=email.policy.default)
         atts = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()} if mail else {}
@@ -198,6 +218,7 @@ def browser_part(token, pw, alt, old):
              and atts == {"Angebot Rückfragen.txt": b"question 1\nquestion 2\n"},
              "alice's mailbox gets the answer written in the browser, its attachment, X-Sealgate-Origin: pdf-reply",
              repr(got.keys()) + repr(list(atts)))
+        check_copy(got, pw, "BROWSER-ANSWER-MARKER", {"Angebot Rückfragen.txt": b"question 1\nquestion 2\n"}, "browser")
         errs = sgbrowser.console_errors(d)  # the log is read once: reading empties it
         t.ok(not [e for e in errs if "responded with a status of 4" not in e],
              "no console errors (but the refusals' own 4xx answers)", repr(errs))
@@ -273,8 +294,9 @@ try:
     mtype, f = ctl(sock, "reply.submit", {"token": token, "text": answer, "attachments": [
         {"name": "zahlen ü.csv", "type": "text/csv", "data": base64.b64encode(att_bytes).decode()}]})
     ans = json.loads(f.get(6, "null")) if mtype == 2 else {}
-    t.ok(mtype == 2 and ans.get("queue_id"), "reply.submit queues the answer", repr(f))
-    got = delivered_since(gw, before, 1)
+    t.ok(mtype == 2 and ans.get("queue_id") and ans.get("copy_queue_id"),
+         "reply.submit queues the answer, and the partner's copy", repr(f))
+    got = delivered_since(gw, before, 2)
     mail = (got.get("alice@demo.test") or [None])[0]
     msg = email.message_from_bytes(mail or b"", policy=email.policy.default)
     body = msg.get_body(("plain",)) if mail else None
@@ -285,6 +307,7 @@ try:
          and body is not None and body.get_content() == answer, "From bob, In-Reply-To the message, the text as written",
          (mail or b"")[:1200].decode(errors="replace"))
     t.ok(atts == {"zahlen ü.csv": att_bytes}, "the attachment arrives byte for byte with its name", repr(list(atts)))
+    check_copy(got, pw, "REPLY-ANSWER-MARKER", {"zahlen ü.csv": att_bytes}, "reply.submit")
     r = gw.cli("audit", "list", "--json")
     t.ok("reply.submit" in r.stdout and "bob@partner.example -> alice@demo.test" in r.stdout,
          "reply.submit is audited with the pair as target", r.stdout[-600:])
