@@ -260,6 +260,19 @@ static json_t *b64(const sg_form_field *f)
     return s;
 }
 
+/* A browser's file name and type as cryptd takes them: the name without path separators,
+ * quotes or control characters (replaced by '_'), the type without parameters. */
+static void clean_upload(const sg_form_field *x, char name[SG_PDF_REPLY_NAME_MAX + 1],
+                         char type[SG_PDF_REPLY_TYPE_MAX + 1])
+{
+    snprintf(name, SG_PDF_REPLY_NAME_MAX + 1, "%s", x->filename[0] ? x->filename : "attachment");
+    for (unsigned char *p = (unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\' || *p == '"')
+            *p = '_';
+    snprintf(type, SG_PDF_REPLY_TYPE_MAX + 1, "%s", x->type && *x->type ? x->type : "application/octet-stream");
+    type[strcspn(type, "; \t")] = '\0';
+}
+
 static void submit(sg_web *w, sg_http_req *req, const reply_session *s, const json_t *who, sg_form *f)
 {
     const char *csrf = sg_form_get(f, "csrf"), *text = sg_form_get(f, "text");
@@ -274,13 +287,16 @@ static void submit(sg_web *w, sg_http_req *req, const reply_session *s, const js
         const sg_form_field *x = &f->v[i];
         if (strcmp(x->name, "file") || !x->filename || (!x->filename[0] && x->len == 0))
             continue; /* an empty file input */
-        const char *type = x->type && *x->type ? x->type : "application/octet-stream";
-        if (sg_pdf_reply_is_pdf(type, (const unsigned char *)x->value, x->len))
+        char name[SG_PDF_REPLY_NAME_MAX + 1], type[SG_PDF_REPLY_TYPE_MAX + 1];
+        clean_upload(x, name, type);
+        if (sg_pdf_reply_is_pdf(x->type, (const unsigned char *)x->value, x->len) ||
+            sg_pdf_reply_is_pdf(type, (const unsigned char *)x->value, x->len))
             refuse = "PDF files cannot be sent here. Attach the content in another format.";
         else if (++n > SG_PDF_REPLY_FILES_MAX || (total += x->len) > (size_t)w->cfg->pdf.reply_max_bytes)
             refuse = "The attachments are too many or too large.";
-        else
-            json_array_append_new(files, json_pack("{s:s, s:s, s:o}", "name", x->filename, "type", type, "data", b64(x)));
+        else if (json_array_append_new(files, json_pack("{s:s, s:s, s:o}", "name", name, "type", type, "data",
+                                                        b64(x))) < 0)
+            refuse = "An attachment could not be read (its name must be UTF-8)."; /* never dropped silently */
     }
     if (refuse) {
         json_decref(files);
@@ -288,6 +304,10 @@ static void submit(sg_web *w, sg_http_req *req, const reply_session *s, const js
         return;
     }
     json_t *args = json_pack("{s:s, s:s, s:o}", "token", s->token, "text", text ? text : "", "attachments", files);
+    if (!args) { /* jansson takes UTF-8 only: a text that is not is refused, never altered */
+        compose_page(w, req, 400, s, who, "The message text could not be read (it must be UTF-8).", NULL);
+        return;
+    }
     json_t *res;
     sg_ctl_answer ans;
     int rc = ask(w, req, "reply.submit", args, &res, &ans);
