@@ -69,6 +69,9 @@ typedef struct sg_session_limits {
     int64_t idle, absolute; /* seconds; 0: the defaults above */
 } sg_session_limits;
 
+/* n random bytes from the CSPRNG as 2n lower-case hex digits (out holds 2n+1): 0 or -1. Also
+ * the pdf reply portal's session ids and CSRF tokens (web/pages_reply.c). */
+int sg_auth_random_hex(char *out, size_t n);
 /* Whether pw is an acceptable new password (length): 0, or -1 with invalid_argument on field. */
 int sg_auth_password_policy(const char *pw, const char *field, sg_op_error *err);
 /* The argon2id encoded hash of pw (after the policy) into encoded: 0 or -1. */

@@ -5,8 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* n random bytes from the CSPRNG as 2n lower-case hex digits (out holds 2n+1): 0 or -1. */
-int sg_auth_random_hex(char *out, size_t n);
 /* SHA-256 of s as 64 lower-case hex digits. */
 void sg_auth_sha256_hex(const char *s, char out[65]);
 /* Whether s is exactly n lower-case hex digits. */

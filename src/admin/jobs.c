@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin/auth.h"
 #include "admin/auth_int.h"
 
 static int64_t mono_ms(void)

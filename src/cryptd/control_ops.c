@@ -21,6 +21,7 @@
 #include "admin/audit.h"
 #include "admin/ops.h"
 #include "admin/roles.h"
+#include "cryptd/control_reply.h"
 #include "lib/log.h"
 
 static void reply_op_error(sg_ctl_msg *reply, const sg_ctl_msg *req, const sg_op_error *e)
@@ -34,6 +35,12 @@ void sg_ctl_ops_dispatch(void *vctx, const sg_ctl_peer *peer, const sg_ctl_msg *
 {
     const sg_ctl_ops_env *env = vctx;
     char err[512];
+    /* The reply portal's requests act for a partner who has no account: they are not operations
+     * of the table (no roles, no REST route, no CLI words) but cryptd's own (control_reply.h). */
+    if (sg_ctl_is_reply_op(req->op)) {
+        sg_ctl_reply_dispatch(env->cfg, peer, req, reply);
+        return;
+    }
     sg_store *st = sg_store_open_auth(env->cfg->store_path, env->cfg->store_password_file, err, sizeof err);
     if (!st) {
         sg_error(NULL, "event=control-store-failed op=%s error=\"%s\"", SG_LOG_STR(req->op), SG_LOG_STR(err));

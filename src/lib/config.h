@@ -100,6 +100,7 @@ typedef struct sg_pdf_cfg {
     char carrier[2000];    /* the carrier mail's text */
     long max_size;         /* bytes of a message the method renders at most; larger: fallback */
     long link_days;        /* days a Reply link stays valid */
+    long reply_max_bytes;  /* the reply portal: bytes of an answer's attachments together */
 } sg_pdf_cfg;
 
 typedef struct sg_config {

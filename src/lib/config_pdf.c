@@ -19,6 +19,7 @@ void sg_pdf_cfg_defaults(sg_pdf_cfg *p)
              "opens with the password the sender gave you. Any PDF reader can open it.");
     p->max_size = 50L << 20; /* smtpd.max_message_size: a 25 MB attachment is ~34 MB of base64 */
     p->link_days = 30;
+    p->reply_max_bytes = 700L << 10; /* what one control frame carries as base64 (pdf_reply.h) */
 }
 
 static config_setting_t *text(config_setting_t *s, char *out, size_t width, char *msg, size_t msglen)
@@ -60,6 +61,8 @@ config_setting_t *sg_config_load_pdf(config_setting_t *g, sg_pdf_cfg *p, char *m
             bad = sg_config_int_in(s, "pdf", 1024, 1L << 30, &p->max_size, msg, msglen);
         else if (strcmp(n, "link_days") == 0)
             bad = sg_config_int_in(s, "pdf", 1, 3650, &p->link_days, msg, msglen);
+        else if (strcmp(n, "reply_max_bytes") == 0) /* at most SG_PDF_REPLY_BYTES_MAX */
+            bad = sg_config_int_in(s, "pdf", 0, 700L << 10, &p->reply_max_bytes, msg, msglen);
         else {
             snprintf(msg, msglen, "pdf.%s: unknown setting", n);
             bad = s;

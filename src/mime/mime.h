@@ -144,11 +144,19 @@ bool sg_mime_is_own_result(const char *name, size_t namelen, const char *value, 
 int sg_mime_strip_results(const char *msg, size_t len, const char *authserv_id, sg_buf *out);
 /* msg's header has such a field (the same scan; true when out of memory). */
 bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id);
+/* msg's header (up to the first empty line) has a line starting X-Sealgate-Origin, in any case:
+ * the pdf reply portal's stamp (issue 12), which no message may bring along. A cheap look
+ * before a copy (sg_medit_remove_header removes it); leading whitespace or NULs before the name
+ * are caught by sg_mime_strip_results for incoming and internal mail. */
+bool sg_mime_has_origin(const char *msg, size_t len);
 /* sg_mime_strip_results that copies only when there is a field to remove: *stripped false
  * leaves out empty, msg being its own result (a large message is not copied for nothing,
  * issue 11). A msg longer than out's maximum fails (-1) either way, as the copy would. */
 int sg_mime_strip_results_if_any(const char *msg, size_t len, const char *authserv_id, sg_buf *out,
                                  bool *stripped);
+
+/* Appends d as base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8). 0 or -1. */
+int sg_mime_base64_lines(const unsigned char *d, size_t n, sg_buf *out);
 
 /* Appends s with every bare LF made CRLF (RFC 3156: signed data is verified in that form). */
 int sg_mime_to_crlf(const char *s, size_t n, sg_buf *out);

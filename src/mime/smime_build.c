@@ -11,7 +11,7 @@
 
 #define B64_LINE 57 /* input bytes per base64 line: 76 characters (RFC 2045 6.8) */
 
-static int base64_lines(const unsigned char *d, size_t n, sg_buf *out)
+int sg_mime_base64_lines(const unsigned char *d, size_t n, sg_buf *out)
 {
     unsigned char line[80];
     for (size_t off = 0; off < n; off += B64_LINE) {
@@ -27,7 +27,7 @@ int sg_mime_smime_p7m_entity(const char *smime_type, const unsigned char *der, s
 {
     if (sg_mime_smime_p7m_head(smime_type, out) < 0)
         return -1;
-    return base64_lines(der, len, out);
+    return sg_mime_base64_lines(der, len, out);
 }
 
 int sg_mime_smime_p7m_head(const char *smime_type, sg_buf *out)
@@ -52,7 +52,7 @@ int sg_b64_piece(sg_b64 *b, const unsigned char *d, size_t n, sg_buf *out)
         d += k;
         n -= k;
         if (b->n == B64_LINE) {
-            if (base64_lines(b->rest, B64_LINE, out) < 0)
+            if (sg_mime_base64_lines(b->rest, B64_LINE, out) < 0)
                 return -1;
             b->n = 0;
         }
@@ -62,7 +62,7 @@ int sg_b64_piece(sg_b64 *b, const unsigned char *d, size_t n, sg_buf *out)
 
 int sg_b64_end(sg_b64 *b, sg_buf *out)
 {
-    int rc = base64_lines(b->rest, b->n, out);
+    int rc = sg_mime_base64_lines(b->rest, b->n, out);
     b->n = 0;
     return rc;
 }
@@ -119,7 +119,7 @@ int sg_mime_smime_signed_tail(const char *b, const unsigned char *sig, size_t si
                        "Content-Description: S/MIME Cryptographic Signature\r\n"
                        "\r\n",
                        b) < 0 ||
-        base64_lines(sig, siglen, out) < 0)
+        sg_mime_base64_lines(sig, siglen, out) < 0)
         return -1;
     return sg_buf_appendf(out, "\r\n--%s--\r\n", b) < 0 ? -1 : 0;
 }

@@ -192,3 +192,17 @@ bool sg_mime_has_results(const char *msg, size_t len, const char *authserv_id)
     /* Out of memory: say yes, so that a caller that relies on it strips or holds. */
     return scan(msg, len, authserv_id, NULL, &found) < 0 || found;
 }
+
+bool sg_mime_has_origin(const char *d, size_t len)
+{
+    static const char name[] = "x-sealgate-origin";
+    const size_t n = sizeof name - 1;
+    for (size_t p = 0; p < len;) {
+        if (empty_line(d, p, len))
+            return false;
+        if (len - p > n && strncasecmp(d + p, name, n) == 0)
+            return true;
+        p = line_end(d, p, len);
+    }
+    return false;
+}

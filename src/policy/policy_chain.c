@@ -192,11 +192,34 @@ static int unstamp(const sg_prun *r, sg_pcur *c)
 static int run_chain_from(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t g, size_t start,
                           sg_pcur *cp, bool done_protect, char *err, size_t errlen);
 
-/* The rules that test the verdict (virus, spam_score, scan) decide now: the policy is
- * evaluated again for the group's recipients with the verdict among the facts. 1: hold the
- * group (a scan rule holds, returns or deletes for one of them; or the message is infected and
- * no scan rule lets it through for every one of them: infected mail is never delivered by a
- * policy that did not say so), 0: go on, -1 on a key lookup error. *rule: the deciding rule. */
+/* The origin stamp: any X-Sealgate-Origin the message had is removed, whoever sent it and
+ * wherever it goes; a partner's answer from the pdf reply portal (the envelope's origin, which
+ * only cryptd sets) is then stamped so the internal recipient sees where it came from. */
+static int stamp_origin(sg_pcur *c, bool pdf_reply)
+{
+    if (!pdf_reply && !sg_mime_has_origin(c->data, c->len))
+        return 0;
+    sg_buf a, b;
+    sg_buf_init(&a, SG_MIME_MAX_OUT);
+    sg_buf_init(&b, SG_MIME_MAX_OUT);
+    int rc = sg_medit_remove_header(c->data, c->len, "X-Sealgate-Origin", &a);
+    if (rc == 0 && pdf_reply)
+        rc = sg_medit_add_header(a.data ? a.data : "", a.len, "X-Sealgate-Origin: pdf-reply", &b);
+    if (rc < 0) {
+        sg_buf_free(&a);
+        sg_buf_free(&b);
+        return -1;
+    }
+    if (pdf_reply) {
+        sg_buf_free(&a);
+        cur_take(c, &b);
+    } else {
+        sg_buf_free(&b);
+        cur_take(c, &a);
+    }
+    return 0;
+}
+
 static int scan_rules(sg_prun *r, const size_t *group, size_t g, const sg_pscan *ps, const sg_prule **rule)
 {
     sg_pfacts f = *r->f;
@@ -470,6 +493,8 @@ int sg_prun_chain(sg_prun *r, const sg_pdecision *d, const size_t *group, size_t
     int rc = 0;
     if (d->direction == SG_PDIR_INCOMING || d->direction == SG_PDIR_INTERNAL)
         rc = unstamp(r, &c);
+    if (rc == 0)
+        rc = stamp_origin(&c, r->in->pdf_reply);
     if (rc == 0)
         rc = run_chain_from(r, d, group, g, 0, &c, false, err, errlen);
     if (rc < 0 && !*err)

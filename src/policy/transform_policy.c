@@ -254,9 +254,12 @@ static int apply_group(sg_prun *r, sg_pdecision *dec, const size_t *group, size_
 }
 
 /* Nothing to do for anyone: cryptd moves the input on by rename. */
-static bool identity(const sg_pdecision *dec, size_t ng)
+static bool identity(const sg_prun *r, const sg_pdecision *dec, size_t ng)
 {
     if (T.env->cfg->scan.enabled) /* every message goes through the scanning stage */
+        return false;
+    /* The pdf reply portal's stamp is set or removed in the chain (policy_chain.c). */
+    if (r->in->pdf_reply || sg_mime_has_origin(r->data, r->len))
         return false;
     if (ng != 1 || dec[0].outcome != SG_OUT_DELIVER || dec[0].nchain != 1 ||
         dec[0].chain[0]->kind != SG_ACT_DELIVER)
@@ -324,7 +327,7 @@ int sg_transform_policy(const sg_envelope *in, const char *data, size_t len, sg_
         goto out;
     }
     size_t ng = sg_policy_group(dec, in->nrcpt, group);
-    if (identity(dec, ng)) {
+    if (identity(r, dec, ng)) {
         const char *rule = dec[0].rule >= 0 ? pp->p->rules[dec[0].rule].name : "(none)";
         sg_info(in->id, "event=policy groups=1 rule=\"%s\" decision=unchanged", rule);
         rc = sg_transform_identity(in, data, len, res);

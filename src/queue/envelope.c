@@ -72,6 +72,7 @@ int sg_env_copy_without_rcpts(sg_envelope *d, const sg_envelope *s)
     d->created = s->created;
     d->smtputf8 = s->smtputf8;
     d->decrypted = s->decrypted; /* a deferred copy of decrypted mail stays marked */
+    d->pdf_reply = s->pdf_reply;
     d->attempts = s->attempts;
     d->next_attempt = s->next_attempt;
     if (sg_env_set(&d->client, s->client) < 0 || sg_env_set(&d->helo, s->helo) < 0 ||
@@ -115,6 +116,8 @@ int sg_env_serialize(const sg_envelope *e, sg_buf *b)
     rc |= put(b, "last-error", e->last_error);
     if (e->decrypted)
         rc |= sg_buf_appendf(b, "decrypted 1\n");
+    if (e->pdf_reply)
+        rc |= sg_buf_appendf(b, "origin pdf-reply\n");
     for (size_t i = 0; i < e->nrcpt; i++) {
         rc |= put(b, "rcpt", e->rcpt[i].addr);
         rc |= put(b, "notify", e->rcpt[i].notify);
@@ -247,6 +250,13 @@ int sg_qfile_header(const char *buf, size_t hdr_len, sg_envelope *e, char *err, 
             if (version < 2 || strcmp(raw, "1") != 0)
                 FAIL("malformed header line");
             e->decrypted = true;
+            continue;
+        }
+        if (strcmp(key, "origin") == 0) {
+            /* Version 2 on; the one origin there is (the pdf reply portal), else damaged. */
+            if (version < 2 || strcmp(raw, "pdf-reply") != 0 || e->pdf_reply)
+                FAIL("malformed header line");
+            e->pdf_reply = true;
             continue;
         }
         if (strcmp(key, "created") == 0 || strcmp(key, "next-attempt") == 0 || strcmp(key, "attempts") == 0 ||

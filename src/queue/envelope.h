@@ -36,6 +36,9 @@ typedef struct sg_envelope {
     char *last_error;       /* last delivery error text, or NULL */
     bool decrypted;         /* the data came out of decryption (cryptd): a DSN about it never
                                carries more than the header (relay/deliver.c) */
+    bool pdf_reply;         /* cryptd queued it from the pdf reply portal (issue 12): the pipeline
+                               stamps X-Sealgate-Origin: pdf-reply. Only cryptd sets it; smtpd
+                               never does, so no SMTP client can */
     sg_rcpt *rcpt;
     size_t nrcpt, rcpt_cap;
 } sg_envelope;

@@ -1,7 +1,8 @@
 /* router.c - the web role's one request handler: static files, sign-in and sign-out, the
  * portal's pages, /api/v1, /metrics. Owner: src/web.
- * SECURITY: everything but the static files, the sign-in form, the OpenAPI document and the
- * published keys (publish.c, web.publish) needs
+ * SECURITY: everything but the static files, the sign-in form, the OpenAPI document, the
+ * published keys (publish.c, web.publish) and the pdf reply portal (pages_reply.c: its own
+ * sign-in with the PDF password) needs
  * an authenticated session or token (sg_web_authenticate) before any page or operation runs. */
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,10 @@ void sg_web_route(void *ctx, sg_http_req *req)
         return; /* public: WKD and HKP (web.publish), no session */
     if (sg_web_notary(w, req))
         return; /* public: the log's checkpoints and proofs for peers (audit.publish), no session */
+    if (strncmp(path, "/reply/", 7) == 0) {
+        sg_web_page_reply(w, req); /* public: the partner signs in with the PDF password there */
+        return;
+    }
     if (strcmp(path, "/metrics") == 0 && get) {
         sg_web_metrics(w, req);
         return;

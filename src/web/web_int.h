@@ -142,6 +142,8 @@ void sg_web_page_jobs(sg_web *w, sg_http_req *req, const sg_web_who *who); /* pa
 bool sg_web_notary(sg_web *w, sg_http_req *req);
 /* pages_auditor.c: the tamper-evident log (issue 14) */
 void sg_web_page_auditor(sg_web *w, sg_http_req *req, const sg_web_who *who);
+/* pages_reply.c: the pdf reply portal, /reply/TOKEN, for partners without an account (issue 12). */
+void sg_web_page_reply(sg_web *w, sg_http_req *req);
 
 /* A file of src/web/static/, embedded at build time (scripts/embed-static.py). */
 typedef struct sg_web_asset {

@@ -1,11 +1,15 @@
 /* fuzz_control.c - libFuzzer target for the control socket's frames (lib/control_proto.h), as
  * cryptd reads them from a front end and a front end reads cryptd's answers. Checks beyond "no
  * crash": a frame that decodes encodes again and decodes to the same fields, and the header
- * never admits a payload over the maximum. Owner: src/cryptd (issue 18). */
+ * never admits a payload over the maximum. A request for a reply portal operation (reply.check,
+ * reply.submit; issue 12) also goes through their argument parser (engine/pdf/pdf_reply.h), as
+ * cryptd parses it: what it accepts keeps its bounds and is never a PDF.
+ * Owner: src/cryptd (issue 18). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/pdf/pdf_reply.h"
 #include "lib/control_proto.h"
 
 static int same(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
@@ -48,6 +52,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
         ok = ok && same(again.emsg, m.emsg);
     if (!ok)
         abort();
+    if (m.type == SG_CTL_REQUEST && !strncmp(m.op, "reply.", 6)) {
+        sg_pdf_reply_req r;
+        if (sg_pdf_reply_parse(m.op, m.args, &r, NULL, 0, NULL, 0) == 0) {
+            size_t total = 0;
+            if (strlen(r.token) > SG_PDF_LINK_MAX || r.nfiles > SG_PDF_REPLY_FILES_MAX ||
+                (r.text && strlen(r.text) > SG_PDF_REPLY_TEXT_MAX))
+                abort();
+            for (size_t i = 0; i < r.nfiles; i++) {
+                total += r.files[i].len;
+                if (sg_pdf_reply_is_pdf(r.files[i].type, r.files[i].data, r.files[i].len))
+                    abort();
+            }
+            if (total > SG_PDF_REPLY_BYTES_MAX)
+                abort();
+            sg_pdf_reply_free(&r);
+        }
+    }
     free(f);
     sg_ctl_msg_free(&m);
     sg_ctl_msg_free(&again);

@@ -23,6 +23,7 @@ import time
 from email.message import EmailMessage
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sgsink import delivered_since, sink_files  # noqa: E402
 from sgtest import ROOT, Gateway, Tap, asan_binary, listdir, wait_for  # noqa: E402
 
 t = Tap()
@@ -139,7 +140,6 @@ gw = Gateway(binary=asan_binary())
 gw.write_config('internal_domains = ["demo.test"];\n'
                 f'pdf = {{ org_name = "Demo Org"; logo = "{LOGO}"; max_size = 400000; '
                 'portal_url = "https://portal.demo.test:8443"; };\n')
-NEW = os.path.join(gw.sink_dir, "new")
 
 # ---- the PDF alone, with the engine's own driver ----
 msg = attach(make_message("BODY-MARKER-1")).as_bytes()
@@ -171,22 +171,11 @@ t.ok(r.returncode == 0 and "Title" in txt and "the document <https://example.org
 
 
 # ---- through the gateway ----
-def sink_files():
-    return set(os.listdir(NEW)) if os.path.isdir(NEW) else set()
-
-
 def send(data, rcpts, expect):
-    before = sink_files()
+    before = sink_files(gw)
     with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=30) as s:
         s.sendmail("alice@demo.test", rcpts, data)
-    wait_for(lambda: len(sink_files() - before) >= expect, 40)
-    time.sleep(1.0)
-    out = {}
-    for f in sorted(sink_files() - before):
-        d = open(os.path.join(NEW, f), "rb").read()
-        for rc_ in re.findall(rb"^Delivered-To: (.*?)\r?$", d, re.M):
-            out.setdefault(rc_.decode(), []).append(d)
-    return out
+    return delivered_since(gw, before, expect)
 
 
 def password_in(notice):

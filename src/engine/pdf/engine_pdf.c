@@ -64,19 +64,6 @@ static int pdf_peel(const sg_peel_req *req, const char *msg, size_t len, sg_laye
     return 0;
 }
 
-/* base64 in lines of 76 characters, CRLF. */
-static int base64_lines(const unsigned char *p, size_t n, sg_buf *out)
-{
-    unsigned char line[80];
-    for (size_t i = 0; i < n; i += 57) {
-        size_t k = n - i < 57 ? n - i : 57;
-        int w = EVP_EncodeBlock(line, p + i, (int)k);
-        if (sg_buf_append(out, line, (size_t)w) < 0 || sg_buf_append(out, "\r\n", 2) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* The carrier: the original's header fields (without Content-*), a note, the PDF. */
 static int carrier(const char *msg, size_t len, const sg_pdf_cfg *cfg, const sg_buf *pdf, sg_buf *out)
 {
@@ -98,7 +85,7 @@ static int carrier(const char *msg, size_t len, const sg_pdf_cfg *cfg, const sg_
                        "Content-Disposition: attachment; filename=\"message.pdf\"\r\n"
                        "Content-Transfer-Encoding: base64\r\n\r\n",
                        boundary) < 0 ||
-        base64_lines((const unsigned char *)pdf->data, pdf->len, out) < 0 ||
+        sg_mime_base64_lines((const unsigned char *)pdf->data, pdf->len, out) < 0 ||
         sg_buf_appendf(out, "\r\n--%s--\r\n", boundary) < 0)
         return -1;
     return 0;
