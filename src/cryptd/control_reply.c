@@ -260,8 +260,10 @@ void sg_ctl_reply_dispatch(const sg_config *cfg, const sg_ctl_peer *peer, const 
             sg_ctl_reply_error(reply, req, "internal", "out of memory");
     }
     char detail[300];
-    snprintf(detail, sizeof detail, "%s%s%s%s%s", *qid ? "queued " : "", qid, *copy_qid ? ", partner's copy " : "",
-             copy_qid, code ? err : "");
+    /* A summary for the audit event: cut when long (the error text can fill its buffer). */
+    if (snprintf(detail, sizeof detail, "%s%s%s%s%s", *qid ? "queued " : "", qid, *copy_qid ? ", partner's copy " : "",
+                 copy_qid, code ? err : "") < 0)
+        detail[0] = '\0';
     char serr[256];
     sg_store *st = sg_store_open_auth(cfg->store_path, cfg->store_password_file, serr, sizeof serr);
     sg_audit_event(st, "reply-portal", 0, req->op, target, reply->type == SG_CTL_RESULT ? "ok" : reply->ecode, client,
